@@ -1,0 +1,21 @@
+/**
+ * CoreContext: the injected edges every service works through (database, blob store, tree
+ * store, clock, id source, reporter). Tests pass a fixed clock and id source to make ids
+ * and timestamps deterministic.
+ */
+import type {DB} from './db/open.js'
+import type {BlobStore} from './store/pack-store.js'
+import type {TreeStore} from './pfs/tree.js'
+import type {RepoConfig} from './config.js'
+import type {Reporter} from './reporter.js'
+
+export interface CoreContext {
+  readonly pachDir: string
+  readonly db: DB
+  readonly store: BlobStore
+  readonly trees: TreeStore
+  readonly config: RepoConfig
+  readonly now: () => string
+  readonly newId: () => string
+  readonly reporter: Reporter
+}

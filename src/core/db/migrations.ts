@@ -1,0 +1,105 @@
+/**
+ * Ordered schema migrations keyed by PRAGMA user_version. Migration i (1-based) moves the
+ * schema from version i-1 to i; each is one SQL script run inside the opening transaction.
+ * Never edit a released migration: append a new one. docs/format.md describes the tables.
+ */
+import type {DB} from './open.js'
+
+const MIGRATIONS: string[] = [
+  // 1: PFS
+  `
+  CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE projects(
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL
+  );
+  CREATE TABLE repos(
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL REFERENCES projects(name),
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    UNIQUE(project, name, type)
+  );
+  -- A commit: one per (repo, id). ids are global: one id is shared by every commit of a change.
+  -- tree: root tree hash (NULL = empty). Finished commits are immutable.
+  CREATE TABLE commits(
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    branch TEXT,
+    parent TEXT,
+    origin TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    started TEXT NOT NULL,
+    finishing TEXT,
+    finished TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    tree BLOB,
+    size INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(repo_id, id)
+  );
+  CREATE INDEX commits_by_id ON commits(id);
+  CREATE INDEX commits_by_parent ON commits(repo_id, parent);
+  CREATE INDEX commits_by_seq ON commits(repo_id, seq);
+  CREATE TABLE commit_provenance(
+    repo_id INTEGER NOT NULL,
+    commit_id TEXT NOT NULL,
+    prov_repo_id INTEGER NOT NULL,
+    prov_commit_id TEXT NOT NULL,
+    PRIMARY KEY(repo_id, commit_id, prov_repo_id, prov_commit_id),
+    FOREIGN KEY(repo_id, commit_id) REFERENCES commits(repo_id, id) ON DELETE CASCADE
+  );
+  CREATE INDEX commit_prov_rev ON commit_provenance(prov_repo_id, prov_commit_id);
+  CREATE TABLE commit_sets(id TEXT PRIMARY KEY, created TEXT NOT NULL, modified TEXT NOT NULL);
+  CREATE TABLE branches(
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    head TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY(repo_id, name)
+  );
+  CREATE TABLE branch_provenance(
+    repo_id INTEGER NOT NULL,
+    branch TEXT NOT NULL,
+    prov_repo_id INTEGER NOT NULL,
+    prov_branch TEXT NOT NULL,
+    PRIMARY KEY(repo_id, branch, prov_repo_id, prov_branch),
+    FOREIGN KEY(repo_id, branch) REFERENCES branches(repo_id, name) ON DELETE CASCADE
+  );
+  CREATE INDEX branch_prov_rev ON branch_provenance(prov_repo_id, prov_branch);
+  -- Merkle trees (content addressed by sha256 of data); see core/pfs/tree.ts for the encoding.
+  CREATE TABLE trees(hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+  -- Blob index: where each stored chunk lives inside a pack file.
+  CREATE TABLE blobs(
+    id BLOB PRIMARY KEY,
+    pack BLOB NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX blobs_by_pack ON blobs(pack);
+  CREATE TABLE packs(id BLOB PRIMARY KEY, size INTEGER NOT NULL, created TEXT NOT NULL) WITHOUT ROWID;
+  -- Processes that may be writing packs not yet indexed (gc leaves their packs alone).
+  CREATE TABLE leases(
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started TEXT NOT NULL
+  );
+  CREATE TABLE transactions(
+    id TEXT PRIMARY KEY,
+    started TEXT NOT NULL,
+    requests TEXT NOT NULL DEFAULT '[]'
+  );
+  `,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export function migrate(db: DB, from: number): void {
+  for (let v = from; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
+  db.pragma(`user_version = ${MIGRATIONS.length}`)
+}

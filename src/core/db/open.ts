@@ -1,0 +1,76 @@
+/**
+ * The metadata database: one SQLite file (`.pach/pach.db`) in WAL mode, opened with
+ * better-sqlite3 (synchronous API).
+ *
+ * Invariants:
+ * - every multi-statement change runs inside `withTx` (BEGIN IMMEDIATE), which is
+ *   synchronous: no `await` may happen inside it (better-sqlite3 issue #319).
+ * - a writer that finds the database busy waits up to `busyTimeoutMs` and then gets a
+ *   LockedError; it never sees a half-applied change.
+ * - the schema version lives in PRAGMA user_version and is migrated forward only
+ *   (see migrations.ts); a database from a newer pach is refused before any write.
+ */
+import Database from 'better-sqlite3'
+import {InvalidArgumentError, LockedError, translateSystemError} from '../errors.js'
+import {migrate, SCHEMA_VERSION} from './migrations.js'
+
+export type DB = Database.Database
+
+export interface OpenDbOptions {
+  readonly?: boolean
+  busyTimeoutMs?: number
+  /** create the file if missing (init) */
+  create?: boolean
+}
+
+export function openDb(file: string, opts: OpenDbOptions = {}): DB {
+  let db: DB
+  try {
+    db = new Database(file, {
+      readonly: opts.readonly ?? false,
+      fileMustExist: !opts.create,
+      timeout: opts.busyTimeoutMs ?? 15_000,
+    })
+  } catch (e) {
+    throw translateSystemError(e)
+  }
+  try {
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+    }
+    db.pragma('foreign_keys = ON')
+    const version = db.pragma('user_version', {simple: true}) as number
+    if (version > SCHEMA_VERSION) {
+      throw new InvalidArgumentError(
+        'FORMAT_TOO_NEW',
+        `this .pach was written by a newer pach (schema ${version}, this pach knows ${SCHEMA_VERSION})`,
+        {hint: 'upgrade pach to open it; nothing was changed'},
+      )
+    }
+    if (version < SCHEMA_VERSION) {
+      if (opts.readonly) {
+        throw new InvalidArgumentError('FORMAT_TOO_OLD', `this .pach needs a schema upgrade (schema ${version})`, {
+          hint: 'run any writing pach command (for example `pach list repo`) with write access to upgrade it',
+        })
+      }
+      withTx(db, () => migrate(db, version))
+    }
+  } catch (e) {
+    db.close()
+    throw translateSystemError(e)
+  }
+  return db
+}
+
+/** Run fn inside BEGIN IMMEDIATE … COMMIT; rolls back on throw. fn must be synchronous. */
+export function withTx<T>(db: DB, fn: () => T): T {
+  if (db.inTransaction) return fn()
+  try {
+    return db.transaction(fn).immediate()
+  } catch (e) {
+    const t = translateSystemError(e)
+    if (t instanceof LockedError) throw t
+    throw t
+  }
+}

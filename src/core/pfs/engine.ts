@@ -1,0 +1,368 @@
+/**
+ * The PFS state machine: synchronous operations on repos, branches and commits that run
+ * inside one SQLite transaction (callers wrap them in `withTx`). Services and transaction
+ * replay (`finish transaction`) are both built from these, so a queued request behaves
+ * exactly like an immediate one.
+ *
+ * Invariants:
+ * - a branch always has a head commit.
+ * - a commit is created open; once finished it never changes (tree, size, parent content).
+ *   Only squash/drop remove commits, and only with Pachyderm's refusals.
+ * - one id per change: every commit created while applying one change (the user's commit
+ *   and every downstream AUTO commit created by propagation) gets the same commit-set id.
+ * - user commits need a finished parent; branches with provenance take no user commits.
+ */
+import {AlreadyExistsError, ConflictError, InvalidArgumentError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import type {DB} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {CommitOrigin} from '../types.js'
+import {validateName} from './paths.js'
+import type {RepoType} from './refs.js'
+import {repoLabel, Resolver} from './resolve.js'
+
+export class PfsEngine {
+  readonly resolve: Resolver
+
+  constructor(readonly ctx: CoreContext) {
+    this.resolve = new Resolver(ctx)
+  }
+
+  get db(): DB {
+    return this.ctx.db
+  }
+
+  // ---------- repos ----------
+
+  createRepo(project: string, name: string, type: RepoType, description: string, update: boolean): RepoRow {
+    validateName('repo', name)
+    this.resolve.project(project)
+    const existing = rows.getRepo(this.db, project, name, type)
+    if (existing) {
+      if (!update) {
+        throw new AlreadyExistsError('REPO_EXISTS', `repo ${repoLabel(existing)} already exists`, {
+          hint: 'use `pach update repo` to change its description',
+          data: {repo: name},
+        })
+      }
+      this.db.prepare('UPDATE repos SET description = ? WHERE id = ?').run(description, existing.id)
+      return {...existing, description}
+    }
+    const row = {project, name, type, description, created: this.ctx.now()}
+    const id = rows.insertRepo(this.db, row)
+    return {id, ...row}
+  }
+
+  /** Delete a repo; refuses when other repos' branches take it as provenance (unless force). */
+  deleteRepo(repo: RepoRow, force: boolean, isPipelineRepo: (r: RepoRow) => string | undefined): void {
+    const pipeline = isPipelineRepo(repo)
+    if (pipeline && !force) {
+      throw new ConflictError('REPO_OWNED_BY_PIPELINE', `repo ${repoLabel(repo)} belongs to pipeline ${pipeline}`, {
+        hint: `delete the pipeline with \`pach delete pipeline ${pipeline}\``,
+      })
+    }
+    const dependents = new Set<string>()
+    for (const b of rows.listBranches(this.db, repo.id)) {
+      for (const s of rows.branchSubvenance(this.db, repo.id, b.name)) {
+        if (s.repo_id !== repo.id) dependents.add(repoLabel(rows.getRepoById(this.db, s.repo_id)!))
+      }
+    }
+    if (dependents.size > 0 && !force) {
+      const list = [...dependents].join(', ')
+      throw new ConflictError('REPO_HAS_DEPENDENTS', `cannot delete repo ${repoLabel(repo)}: ${list} depend${dependents.size === 1 ? 's' : ''} on it`, {
+        hint: 'delete the pipelines that read it first, or pass --force to cut the provenance',
+        data: {repo: repoLabel(repo), dependents: [...dependents]},
+      })
+    }
+    this.db.prepare('DELETE FROM branch_provenance WHERE prov_repo_id = ?').run(repo.id)
+    this.db.prepare('DELETE FROM commit_provenance WHERE prov_repo_id = ? OR repo_id = ?').run(repo.id, repo.id)
+    this.db.prepare('DELETE FROM repos WHERE id = ?').run(repo.id)
+  }
+
+  // ---------- commits ----------
+
+  /**
+   * Start a commit on a branch (created if missing). `parentId` overrides the parent.
+   * Refuses output branches (with provenance) for USER commits and an unfinished head.
+   */
+  startCommit(repo: RepoRow, branchName: string, opts: {parentId?: string | null; description?: string; origin?: CommitOrigin; id: string}): CommitRow {
+    validateName('branch', branchName)
+    const origin = opts.origin ?? 'USER'
+    const branch = rows.getBranch(this.db, repo.id, branchName)
+    if (branch && origin === 'USER' && rows.branchProvenance(this.db, repo.id, branchName).length > 0) {
+      throw new ConflictError('OUTPUT_BRANCH', `cannot start a commit on an output branch (${repoLabel(repo)}@${branchName} has provenance)`, {
+        hint: 'commits on output branches are made by their pipeline or by propagation',
+      })
+    }
+    let parent: CommitRow | undefined
+    if (opts.parentId) parent = this.resolve.commitById(repo, opts.parentId)
+    else if (branch) parent = rows.getCommit(this.db, repo.id, branch.head)
+    if (parent && !parent.finished && origin === 'USER') {
+      throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
+        hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${branchName}\` or drop it with \`pach delete commit ${parent.id}\``,
+        data: {commit: parent.id},
+      })
+    }
+    if (rows.getCommit(this.db, repo.id, opts.id)) {
+      throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${opts.id})`, {
+        hint: 'inconsistent dependencies: start one commit per repo in a transaction',
+      })
+    }
+    const commit = rows.insertCommit(this.db, {
+      repo_id: repo.id,
+      id: opts.id,
+      branch: branchName,
+      parent: parent?.id ?? null,
+      origin,
+      description: opts.description ?? '',
+      started: this.ctx.now(),
+      finishing: null,
+      finished: null,
+      error: '',
+      tree: this.resolve.baseTree(repo, parent),
+      size: 0,
+    })
+    if (commit.tree) rows.setCommitTree(this.db, repo.id, commit.id, commit.tree, this.treeSize(commit.tree))
+    commit.size = commit.tree ? this.treeSize(commit.tree) : 0
+    if (branch) rows.setBranchHead(this.db, repo.id, branchName, commit.id)
+    else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: this.ctx.now()})
+    this.propagate(repo, branchName, opts.id)
+    return commit
+  }
+
+  treeSize(tree: Buffer | null): number {
+    if (!tree) return 0
+    return this.ctx.trees.lookup(tree, '/')?.size ?? 0
+  }
+
+  finishCommit(repo: RepoRow, commit: CommitRow, opts: {description?: string | null; error?: string; force?: boolean; isOutput?: boolean}): CommitRow {
+    if (commit.finished) {
+      throw new ConflictError('COMMIT_FINISHED', `commit ${commit.id} in repo ${repoLabel(repo)} has already finished`, {data: {commit: commit.id}})
+    }
+    if (opts.isOutput && !opts.force) {
+      throw new ConflictError('OUTPUT_COMMIT', 'cannot finish a pipeline output or meta commit, use \'stop job\' instead', {
+        hint: 'pass --force to finish it anyway',
+      })
+    }
+    const at = this.ctx.now()
+    rows.finishCommitRow(this.db, repo.id, commit.id, at, opts.error ?? '', opts.description ?? null)
+    this.db.prepare('UPDATE commit_sets SET modified = ? WHERE id = ?').run(at, commit.id)
+    return rows.getCommit(this.db, repo.id, commit.id)!
+  }
+
+  /**
+   * A branch got a new head: give every downstream branch (transitive subvenance, fewest
+   * provenance first) a new open AUTO commit with the same commit-set id, whose provenance
+   * is the current heads of its direct provenance branches.
+   */
+  propagate(repo: RepoRow, branch: string, commitSetId: string): void {
+    const down = this.resolve.closure(repo.id, branch, 'down')
+    const sized = down.map(([r, b]) => ({r, b, n: this.resolve.closure(r, b, 'up').length}))
+    sized.sort((x, y) => x.n - y.n)
+    for (const {r, b} of sized) {
+      const drepo = rows.getRepoById(this.db, r)!
+      const dbranch = rows.getBranch(this.db, r, b)!
+      let head = rows.getCommit(this.db, r, dbranch.head)
+      if (!head || head.id !== commitSetId) {
+        head = rows.insertCommit(this.db, {
+          repo_id: r,
+          id: commitSetId,
+          branch: b,
+          parent: head?.id ?? null,
+          origin: 'AUTO',
+          description: '',
+          started: this.ctx.now(),
+          finishing: null,
+          finished: null,
+          error: '',
+          tree: this.resolve.baseTree(drepo, head),
+          size: 0,
+        })
+        rows.setCommitTree(this.db, r, head.id, head.tree, this.treeSize(head.tree))
+        rows.setBranchHead(this.db, r, b, head.id)
+      }
+      this.db.prepare('DELETE FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').run(r, head.id)
+      for (const p of rows.branchProvenance(this.db, r, b)) {
+        const pb = rows.getBranch(this.db, p.prov_repo_id, p.prov_branch)
+        if (pb) rows.insertCommitProvenance(this.db, {repo_id: r, commit_id: head.id, prov_repo_id: p.prov_repo_id, prov_commit_id: pb.head})
+      }
+    }
+  }
+
+  // ---------- branches ----------
+
+  /**
+   * Create or update a branch. `head` moves the head (no new commit) and propagates;
+   * new or changed `provenance` creates a new AUTO head commit with the change's id.
+   */
+  createBranch(repo: RepoRow, name: string, opts: {head?: CommitRow; provenance?: {repo: RepoRow; branch: string}[]; id: string}): BranchRow {
+    validateName('branch', name)
+    let branch = rows.getBranch(this.db, repo.id, name)
+    const prov = opts.provenance
+    if (prov) {
+      for (const p of prov) {
+        if (p.repo.id === repo.id) {
+          throw new InvalidArgumentError('PROVENANCE_CYCLE', `branch ${repoLabel(repo)}@${name} cannot have provenance in its own repo`)
+        }
+        if (!rows.getBranch(this.db, p.repo.id, p.branch)) {
+          // Pachyderm creates missing provenance branches with an empty finished head
+          this.createEmptyBranch(p.repo, p.branch)
+        }
+        const upstream = this.resolve.closure(p.repo.id, p.branch, 'up')
+        if (upstream.some(([r]) => r === repo.id)) {
+          throw new InvalidArgumentError('PROVENANCE_CYCLE', `provenance ${repoLabel(p.repo)}@${p.branch} would create a cycle through ${repoLabel(repo)}`)
+        }
+      }
+    }
+    if (opts.head && opts.head.repo_id !== repo.id) throw new InternalBranchError()
+    if (!branch) {
+      const head = opts.head ?? (prov && prov.length ? undefined : this.emptyCommit(repo, name, opts.id))
+      if (head) {
+        rows.insertBranch(this.db, {repo_id: repo.id, name, head: head.id, created: this.ctx.now()})
+      } else {
+        // provenance given and no head: the AUTO commit below becomes the head
+        const c = rows.insertCommit(this.db, {
+          repo_id: repo.id, id: opts.id, branch: name, parent: null, origin: 'AUTO', description: '',
+          started: this.ctx.now(), finishing: null, finished: null, error: '', tree: null, size: 0,
+        })
+        rows.insertBranch(this.db, {repo_id: repo.id, name, head: c.id, created: this.ctx.now()})
+      }
+      branch = rows.getBranch(this.db, repo.id, name)!
+    } else if (opts.head && opts.head.id !== branch.head) {
+      rows.setBranchHead(this.db, repo.id, name, opts.head.id)
+    }
+    if (prov) {
+      const before = rows.branchProvenance(this.db, repo.id, name).map((p) => `${p.prov_repo_id}@${p.prov_branch}`).sort().join(',')
+      const after = prov.map((p) => `${p.repo.id}@${p.branch}`).sort().join(',')
+      rows.setBranchProvenance(this.db, repo.id, name, prov.map((p) => ({repoId: p.repo.id, branch: p.branch})))
+      if (before !== after || !opts.head) {
+        // new provenance: a new AUTO head for this branch (and everything downstream)
+        const head = rows.getCommit(this.db, repo.id, rows.getBranch(this.db, repo.id, name)!.head)!
+        if (head.id !== opts.id) {
+          const c = rows.insertCommit(this.db, {
+            repo_id: repo.id, id: opts.id, branch: name, parent: head.id, origin: 'AUTO', description: '',
+            started: this.ctx.now(), finishing: null, finished: null, error: '', tree: this.resolve.baseTree(repo, head), size: 0,
+          })
+          rows.setCommitTree(this.db, repo.id, c.id, c.tree, this.treeSize(c.tree))
+          rows.setBranchHead(this.db, repo.id, name, c.id)
+        }
+        for (const p of prov) {
+          const pb = rows.getBranch(this.db, p.repo.id, p.branch)!
+          rows.insertCommitProvenance(this.db, {repo_id: repo.id, commit_id: opts.id, prov_repo_id: p.repo.id, prov_commit_id: pb.head})
+        }
+      }
+    }
+    const moved = rows.getBranch(this.db, repo.id, name)!
+    if (moved.head !== branch.head || prov || opts.head) this.propagate(repo, name, opts.id)
+    return moved
+  }
+
+  /** A branch with a fresh empty, finished AUTO head (Pachyderm's makeEmptyCommit). */
+  createEmptyBranch(repo: RepoRow, name: string): BranchRow {
+    const c = this.emptyCommit(repo, name, this.ctx.newId())
+    rows.insertBranch(this.db, {repo_id: repo.id, name, head: c.id, created: this.ctx.now()})
+    return rows.getBranch(this.db, repo.id, name)!
+  }
+
+  private emptyCommit(repo: RepoRow, branch: string, id: string): CommitRow {
+    const now = this.ctx.now()
+    return rows.insertCommit(this.db, {
+      repo_id: repo.id, id, branch, parent: null, origin: 'AUTO', description: '',
+      started: now, finishing: now, finished: now, error: '', tree: null, size: 0,
+    })
+  }
+
+  deleteBranch(repo: RepoRow, name: string, force: boolean): void {
+    const b = this.resolve.branch(repo, name)
+    const subs = rows.branchSubvenance(this.db, repo.id, b.name)
+    if (subs.length > 0 && !force) {
+      const names = subs.map((s) => `${repoLabel(rows.getRepoById(this.db, s.repo_id)!)}@${s.branch}`)
+      throw new ConflictError('BRANCH_HAS_DEPENDENTS', `branch ${repoLabel(repo)}@${name} is provenance of ${names.join(', ')}`, {
+        hint: 'delete those first, or pass --force',
+      })
+    }
+    this.db.prepare('DELETE FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').run(repo.id, name)
+    rows.deleteBranchRow(this.db, repo.id, name)
+  }
+
+  // ---------- squash / drop ----------
+
+  /** Commits outside `set` whose provenance includes a commit in `set`. */
+  private subvenantOutside(set: {repo: RepoRow; commit: CommitRow}[]): {repo: number; id: string}[] {
+    const inSet = new Set(set.map((s) => `${s.repo.id}:${s.commit.id}`))
+    const out: {repo: number; id: string}[] = []
+    for (const s of set) {
+      for (const sub of rows.commitSubvenance(this.db, s.repo.id, s.commit.id)) {
+        if (!inSet.has(`${sub.repo_id}:${sub.commit_id}`)) out.push({repo: sub.repo_id, id: sub.commit_id})
+      }
+    }
+    return out
+  }
+
+  squash(set: {repo: RepoRow; commit: CommitRow}[], isSpecCommit: (r: RepoRow, c: CommitRow) => boolean): void {
+    for (const {repo, commit} of set) {
+      if (isSpecCommit(repo, commit)) {
+        throw new ConflictError('SPEC_COMMIT', `cannot squash commit ${commit.id} because it updated a pipeline`, {data: {commit: commit.id}})
+      }
+      const kids = rows.childCommits(this.db, repo.id, commit.id)
+      if (kids.length === 0) {
+        throw new ConflictError('NO_CHILDREN', `cannot squash a commit that has no children as that would cause data loss, use the drop operation instead (${repoLabel(repo)}@${commit.id})`, {
+          hint: `drop it with \`pach delete commit ${commit.id}\``,
+        })
+      }
+      const open = kids.find((k) => !k.finished)
+      if (open) throw new ConflictError('CHILD_NOT_FINISHED', `cannot squash commit ${commit.id}: its child ${open.id} is not finished`)
+    }
+    const outside = this.subvenantOutside(set)
+    if (outside.length > 0) {
+      throw new ConflictError('HAS_SUBVENANT_SETS', `commit set ${set[0]!.commit.id} cannot be squashed because it has subvenant commit sets (${[...new Set(outside.map((o) => o.id))].join(', ')})`)
+    }
+    for (const {repo, commit} of set) {
+      const firstChild = rows.childCommits(this.db, repo.id, commit.id)[0]!
+      rows.reparentCommits(this.db, repo.id, commit.id, commit.parent)
+      for (const b of rows.branchesWithHead(this.db, repo.id, commit.id)) {
+        rows.setBranchHead(this.db, repo.id, b.name, commit.parent ?? firstChild.id)
+      }
+      this.removeCommit(repo, commit)
+    }
+  }
+
+  drop(set: {repo: RepoRow; commit: CommitRow}[]): void {
+    for (const {repo, commit} of set) {
+      if (rows.childCommits(this.db, repo.id, commit.id).length > 0) {
+        throw new ConflictError('HAS_CHILDREN', `cannot drop a commit that has children (${repoLabel(repo)}@${commit.id})`, {
+          hint: 'drop the newer commits first, or squash this one',
+        })
+      }
+    }
+    const outside = this.subvenantOutside(set)
+    if (outside.length > 0) {
+      throw new ConflictError('HAS_SUBVENANT_SETS', `commit set ${set[0]!.commit.id} cannot be dropped because it has subvenant commit sets (${[...new Set(outside.map((o) => o.id))].join(', ')})`)
+    }
+    for (const {repo, commit} of set) {
+      const heads = rows.branchesWithHead(this.db, repo.id, commit.id)
+      this.removeCommit(repo, commit)
+      for (const b of heads) {
+        if (commit.parent) rows.setBranchHead(this.db, repo.id, b.name, commit.parent)
+        else {
+          const c = this.emptyCommit(repo, b.name, this.ctx.newId())
+          rows.setBranchHead(this.db, repo.id, b.name, c.id)
+        }
+      }
+    }
+  }
+
+  private removeCommit(repo: RepoRow, commit: CommitRow): void {
+    this.db.prepare('DELETE FROM commit_provenance WHERE prov_repo_id = ? AND prov_commit_id = ?').run(repo.id, commit.id)
+    rows.deleteCommitRow(this.db, repo.id, commit.id)
+    const left = this.db.prepare('SELECT 1 FROM commits WHERE id = ?').pluck().get(commit.id)
+    if (!left) this.db.prepare('DELETE FROM commit_sets WHERE id = ?').run(commit.id)
+  }
+}
+
+class InternalBranchError extends InvalidArgumentError {
+  constructor() {
+    super('INVALID_HEAD', 'a branch head must be a commit in the same repo')
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * Files: put/get/list/glob/inspect/diff/delete/copy (pachctl's file verbs).
+ *
+ * Write protocol (data before metadata):
+ *   1. resolve the target (an open commit, or a branch that will get a one-off commit) and
+ *      check it can take writes before reading any data;
+ *   2. stream every source through the chunker into packs (BlobStore writer);
+ *   3. close the writer: packs are durable and indexed;
+ *   4. one SQLite transaction re-resolves the target, applies all tree edits, and for a
+ *      one-off commit creates and finishes it in the same transaction.
+ * A failure or Ctrl-C before step 4 leaves the repo exactly as it was (plus unreferenced
+ * packs that `gc` removes); there is never a half-visible file or commit.
+ *
+ * Writes go to the branch head when it is open, otherwise into a new commit that is finished
+ * at once (origin USER). An explicit finished commit id is refused.
+ */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import {withTx} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import {appendContent, readContent, readContentSync, writeContent, type FileContent} from '../store/content.js'
+import {toHex} from '../store/hash.js'
+import type {PackWriter} from '../store/pack-store.js'
+import type {DiffFileInfo, FileInfo, PutFileResult} from '../types.js'
+import type {PfsEngine} from './engine.js'
+import {compileGlob} from './glob.js'
+import {cleanPath, validatePath} from './paths.js'
+import {formatCommit, type CommitRef, type FileRef} from './refs.js'
+import {repoLabel} from './resolve.js'
+import type {Entry, FileEntry, TreeOp} from './tree.js'
+
+export interface PutSource {
+  /** destination path in the commit (validated here) */
+  path: string
+  /** opened lazily, consumed once */
+  open(): AsyncIterable<Uint8Array>
+  size?: number
+}
+
+export interface PutOptions {
+  append?: boolean
+  signal?: AbortSignal
+  /** paths to delete (recursively) before the writes, in the same commit (put file --untar overwrite, cron overwrite) */
+  deleteFirst?: string[]
+}
+
+interface Target {
+  repo: RepoRow
+  /** an open commit to write into */
+  commit?: CommitRow
+  /** a branch that gets a one-off commit */
+  branch?: string
+}
+
+export class FileService {
+  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine) {}
+
+  private get r() {
+    return this.engine.resolve
+  }
+
+  // ---------------- writes ----------------
+
+  private resolveTarget(project: string, ref: CommitRef): Target {
+    if (ref.ancestry) throw new InvalidArgumentError('INVALID_ADDRESS', `cannot write to an ancestor address (${formatCommit(ref)})`, {hint: 'write to a branch or an open commit id'})
+    const repo = this.r.repo(ref.repo, project)
+    if (ref.id) {
+      const commit = this.r.commitById(repo, ref.id)
+      if (commit.finished) {
+        throw new ConflictError('COMMIT_FINISHED', `commit ${commit.id} has already finished`, {
+          hint: `write to the branch (\`${repoLabel(repo)}@${commit.branch ?? 'master'}\`) to get a new commit`,
+          data: {commit: commit.id},
+        })
+      }
+      return {repo, commit}
+    }
+    const branch = ref.branch ?? 'master'
+    const b = rows.getBranch(this.ctx.db, repo.id, branch)
+    if (b) {
+      const head = rows.getCommit(this.ctx.db, repo.id, b.head)!
+      if (!head.finished) return {repo, commit: head}
+      if (rows.branchProvenance(this.ctx.db, repo.id, branch).length > 0) {
+        throw new ConflictError('OUTPUT_BRANCH', `cannot write to output branch ${repoLabel(repo)}@${branch}: it has provenance`, {
+          hint: 'write to the input repos instead; output commits are made by pipelines',
+        })
+      }
+    }
+    return {repo, branch}
+  }
+
+  /** The tree the writes will apply on top of (for appends and copies). */
+  private baseTree(t: Target): Buffer | null {
+    if (t.commit) return rows.getCommit(this.ctx.db, t.repo.id, t.commit.id)?.tree ?? null
+    const b = rows.getBranch(this.ctx.db, t.repo.id, t.branch!)
+    return b ? this.r.baseTree(t.repo, rows.getCommit(this.ctx.db, t.repo.id, b.head)) : null
+  }
+
+  /** Apply tree ops in one transaction (step 4 of the write protocol). */
+  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[]): CommitRow {
+    return withTx(this.ctx.db, () => {
+      const t = this.resolveTarget(project, ref)
+      let commit = t.commit
+      const oneOff = !commit
+      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER'})
+      const cur = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
+      for (const c of checks) {
+        const e = this.ctx.trees.lookup(cur.tree, c.path)
+        const h = e && e.kind === 'file' ? e.hash : null
+        if ((h === null) !== (c.hash === null) || (h && c.hash && !h.equals(c.hash))) {
+          throw new ConflictError('CONCURRENT_MODIFICATION', `file ${c.path} changed while it was being appended to; nothing was written`, {hint: 'retry the command'})
+        }
+      }
+      const root = this.ctx.trees.apply(cur.tree, ops)
+      rows.setCommitTree(this.ctx.db, t.repo.id, commit.id, root, this.engine.treeSize(root))
+      if (oneOff) this.engine.finishCommit(t.repo, rows.getCommit(this.ctx.db, t.repo.id, commit.id)!, {})
+      return rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
+    })
+  }
+
+  /** Write files (see the write protocol above). */
+  async put(project: string, ref: CommitRef, sources: AsyncIterable<PutSource> | Iterable<PutSource>, opts: PutOptions = {}): Promise<PutFileResult> {
+    const target = this.resolveTarget(project, ref)
+    const base = opts.append ? this.baseTree(target) : null
+    const params = this.ctx.config.chunker
+    const ops: TreeOp[] = (opts.deleteFirst ?? []).map((p) => ({type: 'delete', path: cleanPath(p)}))
+    const checks: {path: string; hash: Buffer | null}[] = []
+    const batch = new Map<string, FileContent>()
+    const progress = this.ctx.reporter.progress('put file', 'bytes')
+    let bytes = 0
+    let files = 0
+    const writer = await this.ctx.store.writerWait()
+    try {
+      for await (const src of sources as AsyncIterable<PutSource>) {
+        opts.signal?.throwIfAborted()
+        const path = validatePath(src.path)
+        if (path === '/') throw new InvalidArgumentError('INVALID_PATH', 'cannot write a file at the root path "/"', {hint: 'give a file path, e.g. repo@master:/data.csv'})
+        const onBytes = (n: number) => {
+          bytes += n
+          progress.add(n)
+        }
+        let content: FileContent
+        if (opts.append) {
+          let prior = batch.get(path)
+          if (!prior) {
+            const e = this.ctx.trees.lookup(base, path)
+            if (e && e.kind === 'dir') {
+              throw new ConflictError('PATH_COLLISION', `file / directory path collision (${path}): ${path} is a directory`)
+            }
+            checks.push({path, hash: e ? e.hash : null})
+            prior = e ? (e as FileEntry) : undefined
+          }
+          content = prior
+            ? await appendContent(prior, src.open(), this.ctx.store, writer, params, onBytes, opts.signal)
+            : await writeContent(src.open(), writer, params, onBytes, opts.signal)
+        } else {
+          content = await writeContent(src.open(), writer, params, onBytes, opts.signal)
+        }
+        batch.set(path, content)
+        ops.push({type: 'put', path, content})
+        files++
+      }
+      await writer.close()
+    } catch (e) {
+      await writer.abort()
+      progress.done()
+      throw e
+    }
+    progress.done()
+    let commit: CommitRow
+    try {
+      opts.signal?.throwIfAborted()
+      commit = this.commitOps(project, ref, ops, checks)
+    } finally {
+      writer.release()
+    }
+    return {commit: this.r.commitPB(target.repo, commit), files, bytes, stored_bytes: writer.bytesWritten}
+  }
+
+  /** Delete a file or a directory subtree (missing paths are a no-op, as in Pachyderm). */
+  delete(project: string, ref: CommitRef, paths: string[]): CommitRow {
+    this.resolveTarget(project, ref)
+    const ops: TreeOp[] = paths.map((p) => ({type: 'delete', path: validatePath(p)}))
+    return this.commitOps(project, ref, ops, [])
+  }
+
+  /** Copy a file or directory from any commit into a writable target (by reference: no bytes move). */
+  async copy(project: string, src: FileRef, dst: FileRef, opts: {append?: boolean; srcProject?: string; signal?: AbortSignal} = {}): Promise<CommitRow> {
+    const s = this.r.commit(src.commit, opts.srcProject ?? project)
+    const path = validatePath(src.path)
+    const entry = this.ctx.trees.lookup(s.commit.tree, path)
+    if (!entry) throw this.fileNotFound(s.repo, s.commit, path)
+    const dstPath = validatePath(dst.path)
+    if (!opts.append) {
+      this.resolveTarget(project, dst.commit)
+      return this.commitOps(project, dst.commit, [{type: 'delete', path: dstPath}, {type: 'putEntry', path: dstPath, entry}], [])
+    }
+    if (entry.kind !== 'file') throw new InvalidArgumentError('NOT_A_FILE', `--append copies one file; ${path} is a directory`)
+    const store = this.ctx.store
+    const source = async function* () {
+      yield* readContent(store, entry)
+    }
+    const res = await this.put(project, dst.commit, [{path: dstPath, open: source}], {append: true, signal: opts.signal})
+    return this.r.commitById(this.r.repo(dst.commit.repo, project), res.commit.id)
+  }
+
+  // ---------------- reads ----------------
+
+  private fileNotFound(repo: RepoRow, c: CommitRow, path: string): NotFoundError {
+    return new NotFoundError('FILE_NOT_FOUND', `file ${path} not found in repo ${repoLabel(repo)} at commit ${c.id}`, {
+      hint: `list files with \`pach list file ${repoLabel(repo)}@${c.id}\``,
+      data: {repo: repoLabel(repo), commit: c.id, path},
+    })
+  }
+
+  fileInfo(repo: RepoRow, c: CommitRow, path: string, e: Entry): FileInfo {
+    return {
+      file: {commit: this.r.commitPB(repo, c), path},
+      file_type: e.kind === 'file' ? 'FILE' : 'DIR',
+      committed: c.finished,
+      size_bytes: e.size,
+      hash: toHex(e.hash),
+    }
+  }
+
+  private locate(project: string, ref: FileRef): {repo: RepoRow; commit: CommitRow; path: string; entry: Entry} {
+    const {repo, commit} = this.r.commit(ref.commit, project)
+    const path = cleanPath(ref.path)
+    const entry = this.ctx.trees.lookup(commit.tree, path)
+    if (!entry) {
+      if (path === '/') return {repo, commit, path, entry: {kind: 'dir', name: '', hash: Buffer.alloc(32), size: 0, files: 0}}
+      throw this.fileNotFound(repo, commit, path)
+    }
+    return {repo, commit, path, entry}
+  }
+
+  inspect(project: string, ref: FileRef): FileInfo {
+    const l = this.locate(project, ref)
+    return this.fileInfo(l.repo, l.commit, l.path, l.entry)
+  }
+
+  /** Direct children of a directory (or the file itself). */
+  list(project: string, ref: FileRef): FileInfo[] {
+    const l = this.locate(project, ref)
+    if (l.entry.kind === 'file') return [this.fileInfo(l.repo, l.commit, l.path, l.entry)]
+    if (!l.commit.tree) return []
+    const base = l.path === '/' ? '' : l.path
+    return this.ctx.trees.get(l.entry.hash).map((e) => this.fileInfo(l.repo, l.commit, `${base}/${e.name}`, e))
+  }
+
+  /** Every file and directory matching a Pachyderm glob, in path order. */
+  glob(project: string, ref: CommitRef, pattern: string): FileInfo[] {
+    const {repo, commit} = this.r.commit(ref, project)
+    return this.globEntries(commit.tree, pattern).map(([p, e]) => this.fileInfo(repo, commit, p, e))
+  }
+
+  /** Glob over a tree: [path, entry] pairs (shared with the datum planner). */
+  globEntries(tree: Buffer | null, pattern: string): [string, Entry][] {
+    const g = compileGlob(pattern)
+    if (!tree) return []
+    if (g.source === '/') {
+      const root = this.ctx.trees.lookup(tree, '/')!
+      return [['/', root]]
+    }
+    const depth = g.source.includes('**') ? Infinity : g.source.split('/').length - 1
+    const out: [string, Entry][] = []
+    const visit = (hash: Buffer, base: string, d: number) => {
+      for (const e of this.ctx.trees.get(hash)) {
+        const p = `${base}/${e.name}`
+        if (g.test(p)) out.push([p, e])
+        if (e.kind === 'dir' && d + 1 < depth) visit(e.hash, p, d + 1)
+      }
+    }
+    visit(tree, '', 0)
+    return out
+  }
+
+  /** Open a file for reading. Directories need `recursive` (use `materialize`). */
+  read(project: string, ref: FileRef, offset = 0): {info: FileInfo; stream: NodeJS.ReadableStream} {
+    const l = this.locate(project, ref)
+    if (l.entry.kind !== 'file') {
+      throw new InvalidArgumentError('IS_A_DIRECTORY', `${l.path} is a directory`, {hint: 'Try again with the -r flag (and -o <dir>)'})
+    }
+    return {info: this.fileInfo(l.repo, l.commit, l.path, l.entry), stream: readContent(this.ctx.store, l.entry, offset)}
+  }
+
+  /** Small-file convenience: the whole content in memory. */
+  readAll(project: string, ref: FileRef): Buffer {
+    const l = this.locate(project, ref)
+    if (l.entry.kind !== 'file') throw new InvalidArgumentError('IS_A_DIRECTORY', `${l.path} is a directory`)
+    return readContentSync(this.ctx.store, l.entry)
+  }
+
+  /** Write a file or directory subtree to a local path; returns counts. */
+  materialize(project: string, ref: FileRef, dest: string): {files: number; bytes: number} {
+    const l = this.locate(project, ref)
+    return this.materializeEntry(l.entry, dest)
+  }
+
+  /** Write an entry (file or dir subtree) to `dest` on the local filesystem. */
+  materializeEntry(entry: Entry, dest: string): {files: number; bytes: number} {
+    let files = 0
+    let bytes = 0
+    const progress = this.ctx.reporter.progress('get file', 'bytes', entry.size)
+    const writeFile = (e: FileEntry, p: string) => {
+      if (e.chunks.length <= 1) {
+        writeFileSync(p, e.chunks.length ? this.ctx.store.readBlob(e.chunks[0]!) : Buffer.alloc(0))
+      } else {
+        writeFileSync(p, readContentSync(this.ctx.store, e))
+      }
+      files++
+      bytes += e.size
+      progress.add(e.size)
+    }
+    const walk = (hash: Buffer, dir: string) => {
+      mkdirSync(dir, {recursive: true})
+      for (const e of this.ctx.trees.get(hash)) {
+        const p = join(dir, e.name)
+        if (e.kind === 'file') writeFile(e, p)
+        else walk(e.hash, p)
+      }
+    }
+    if (entry.kind === 'file') writeFile(entry, dest)
+    else if (entry.files > 0) walk(entry.hash, dest)
+    else mkdirSync(dest, {recursive: true})
+    progress.done()
+    return {files, bytes}
+  }
+
+  /**
+   * Files that differ between two commits under a path. Default old = the parent of new.
+   * Returns pairs in path order; `shallow` compares only direct children.
+   */
+  diff(project: string, newRef: FileRef, oldRef?: FileRef): DiffFileInfo[] {
+    const n = this.r.commit(newRef.commit, project)
+    const path = cleanPath(newRef.path)
+    let o: {repo: RepoRow; commit: CommitRow} | undefined
+    let oldPath = path
+    if (oldRef) {
+      o = this.r.commit(oldRef.commit, project)
+      oldPath = cleanPath(oldRef.path)
+    } else if (n.commit.parent) {
+      o = {repo: n.repo, commit: this.r.commitById(n.repo, n.commit.parent)}
+    }
+    const newEntry = this.ctx.trees.lookup(n.commit.tree, path)
+    const oldEntry = o ? this.ctx.trees.lookup(o.commit.tree, oldPath) : undefined
+    const out: DiffFileInfo[] = []
+    const nf = (p: string, e: Entry) => this.fileInfo(n.repo, n.commit, p, e)
+    const of = (p: string, e: Entry) => this.fileInfo(o!.repo, o!.commit, p, e)
+    if (newEntry?.kind === 'file' || oldEntry?.kind === 'file') {
+      if (!newEntry || !oldEntry || !newEntry.hash.equals(oldEntry.hash)) {
+        out.push({new_file: newEntry ? nf(path, newEntry) : null, old_file: oldEntry ? of(oldPath, oldEntry) : null})
+      }
+      return out
+    }
+    const base = path === '/' ? '' : path
+    for (const d of this.ctx.trees.diff(oldEntry?.hash ?? null, newEntry?.hash ?? null, base)) {
+      const rel = d.path.slice(base.length)
+      out.push({
+        new_file: d.new ? nf(d.path, d.new) : null,
+        old_file: d.old ? of(oldPath === '/' ? rel : oldPath + rel, d.old) : null,
+      })
+    }
+    return out
+  }
+
+  /** Entry lookup for other services (datum planner, workspaces). */
+  entryAt(tree: Buffer | null, path: string): Entry | undefined {
+    return this.ctx.trees.lookup(tree, path)
+  }
+
+  /** A new pack writer (for services that store outputs). */
+  writer(): PackWriter {
+    return this.ctx.store.writer()
+  }
+}

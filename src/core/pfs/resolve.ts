@@ -1,0 +1,200 @@
+/**
+ * Resolution of user addresses to rows, and rows to pachctl-shaped info objects.
+ *
+ * Rules:
+ * - a branch ref resolves to the branch head; `branch=id` checks nothing about the branch
+ *   beyond existence of the commit; ancestry `^N` walks parents, `.N` counts from the root
+ *   of the branch's first-parent chain (`.1` = first commit).
+ * - a commit's readable content is its own tree; an errored commit's content is ignored by
+ *   `baseTree` (children start from the nearest non-errored ancestor).
+ */
+import {NotFoundError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import type {DB} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {BranchInfo, BranchPB, CommitInfo, CommitPB, RepoPB} from '../types.js'
+import {formatCommit, formatRepo, type CommitRef, type RepoRef} from './refs.js'
+
+export const DEFAULT_PROJECT = 'default'
+
+export class Resolver {
+  constructor(readonly ctx: CoreContext) {}
+
+  get db(): DB {
+    return this.ctx.db
+  }
+
+  project(name: string): rows.ProjectRow {
+    const p = rows.getProject(this.db, name)
+    if (!p) throw new NotFoundError('PROJECT_NOT_FOUND', `project ${name} not found`, {hint: 'list projects with `pach list project`', data: {project: name}})
+    return p
+  }
+
+  repo(ref: RepoRef, project = ref.project ?? DEFAULT_PROJECT): RepoRow {
+    const r = rows.getRepo(this.db, project, ref.name, ref.type)
+    if (!r) {
+      if (!rows.getProject(this.db, project)) this.project(project)
+      throw new NotFoundError('REPO_NOT_FOUND', `repo ${formatRepo(ref)} not found${project !== DEFAULT_PROJECT ? ` in project ${project}` : ''}`, {
+        hint: ref.type === 'user' ? `create it with \`pach create repo ${ref.name}\`` : undefined,
+        data: {repo: formatRepo(ref), project},
+      })
+    }
+    return r
+  }
+
+  branch(repo: RepoRow, name: string): BranchRow {
+    const b = rows.getBranch(this.db, repo.id, name)
+    if (!b) {
+      throw new NotFoundError('BRANCH_NOT_FOUND', `branch ${name} not found in repo ${repoLabel(repo)}`, {
+        hint: `list branches with \`pach list branch ${repoLabel(repo)}\``,
+        data: {repo: repoLabel(repo), branch: name},
+      })
+    }
+    return b
+  }
+
+  commitById(repo: RepoRow, id: string): CommitRow {
+    const c = rows.getCommit(this.db, repo.id, id)
+    if (!c) {
+      throw new NotFoundError('COMMIT_NOT_FOUND', `commit ${id} not found in repo ${repoLabel(repo)}`, {
+        hint: `list commits with \`pach list commit ${repoLabel(repo)}\``,
+        data: {repo: repoLabel(repo), commit: id},
+      })
+    }
+    return c
+  }
+
+  /** Resolve a commit address (branch head, id, ancestry). */
+  commit(ref: CommitRef, project?: string): {repo: RepoRow; commit: CommitRow; branch?: BranchRow} {
+    const repo = this.repo(ref.repo, project)
+    let commit: CommitRow
+    let branch: BranchRow | undefined
+    if (ref.id) {
+      commit = this.commitById(repo, ref.id)
+      if (ref.branch) branch = this.branch(repo, ref.branch)
+    } else if (ref.branch) {
+      branch = this.branch(repo, ref.branch)
+      commit = this.commitById(repo, branch.head)
+    } else {
+      branch = this.branch(repo, 'master')
+      commit = this.commitById(repo, branch.head)
+    }
+    if (ref.ancestry) commit = this.ancestor(repo, commit, ref, ref.ancestry)
+    return {repo, commit, branch}
+  }
+
+  private ancestor(repo: RepoRow, start: CommitRow, ref: CommitRef, a: NonNullable<CommitRef['ancestry']>): CommitRow {
+    const notFound = () =>
+      new NotFoundError('COMMIT_NOT_FOUND', `commit ${formatCommit(ref)} not found: the history is not that long`, {data: {ref: formatCommit(ref)}})
+    if (a.kind === 'parent') {
+      let c = start
+      for (let i = 0; i < a.n; i++) {
+        if (!c.parent) throw notFound()
+        c = this.commitById(repo, c.parent)
+      }
+      return c
+    }
+    const chain: CommitRow[] = [start]
+    let c = start
+    while (c.parent) {
+      c = this.commitById(repo, c.parent)
+      chain.push(c)
+    }
+    chain.reverse()
+    if (a.n < 1 || a.n > chain.length) throw notFound()
+    return chain[a.n - 1]!
+  }
+
+  /** The tree a child of `c` starts from: c's tree, or its nearest non-errored ancestor's. */
+  baseTree(repo: RepoRow, c: CommitRow | undefined): Buffer | null {
+    let cur = c
+    while (cur && cur.error) cur = cur.parent ? rows.getCommit(this.db, repo.id, cur.parent) : undefined
+    return cur?.tree ?? null
+  }
+
+  // ---- info builders ----
+
+  repoPB(r: RepoRow): RepoPB {
+    return {name: r.name, type: r.type, project: {name: r.project}}
+  }
+
+  repoPBById(id: number): RepoPB {
+    const r = rows.getRepoById(this.db, id)
+    return r ? this.repoPB(r) : {name: '?', type: 'user', project: {name: DEFAULT_PROJECT}}
+  }
+
+  commitPB(repo: RepoRow | number, c: {id: string; branch?: string | null}): CommitPB {
+    const rpb = typeof repo === 'number' ? this.repoPBById(repo) : this.repoPB(repo)
+    const pb: CommitPB = {repo: rpb, id: c.id}
+    if (c.branch) pb.branch = {repo: rpb, name: c.branch}
+    return pb
+  }
+
+  branchPB(repo: RepoRow | number, name: string): BranchPB {
+    return {repo: typeof repo === 'number' ? this.repoPBById(repo) : this.repoPB(repo), name}
+  }
+
+  commitInfo(repo: RepoRow, c: CommitRow): CommitInfo {
+    const parent = c.parent ? rows.getCommit(this.db, repo.id, c.parent) : undefined
+    return {
+      commit: this.commitPB(repo, c),
+      origin: {kind: c.origin},
+      description: c.description,
+      parent_commit: c.parent ? this.commitPB(repo, {id: c.parent, branch: parent?.branch}) : null,
+      child_commits: rows.childCommits(this.db, repo.id, c.id).map((k) => this.commitPB(repo, k)),
+      started: c.started,
+      finishing: c.finishing,
+      finished: c.finished,
+      direct_provenance: rows.commitProvenance(this.db, repo.id, c.id).map((p) => this.provCommitPB(p.prov_repo_id, p.prov_commit_id)),
+      direct_subvenance: rows.commitSubvenance(this.db, repo.id, c.id).map((p) => this.provCommitPB(p.repo_id, p.commit_id)),
+      error: c.error,
+      size_bytes_upper_bound: c.size,
+      details: {size_bytes: c.size},
+    }
+  }
+
+  private provCommitPB(repoId: number, id: string): CommitPB {
+    const c = rows.getCommit(this.db, repoId, id)
+    return this.commitPB(repoId, {id, branch: c?.branch})
+  }
+
+  branchInfo(repo: RepoRow, b: BranchRow): BranchInfo {
+    const direct = rows.branchProvenance(this.db, repo.id, b.name).map((p) => this.branchPB(p.prov_repo_id, p.prov_branch))
+    const head = rows.getCommit(this.db, repo.id, b.head)
+    return {
+      branch: this.branchPB(repo, b.name),
+      head: this.commitPB(repo, {id: b.head, branch: head?.branch ?? b.name}),
+      provenance: this.closure(repo.id, b.name, 'up').map(([r, n]) => this.branchPB(r, n)),
+      direct_provenance: direct,
+      subvenance: this.closure(repo.id, b.name, 'down').map(([r, n]) => this.branchPB(r, n)),
+      created_at: b.created,
+    }
+  }
+
+  /** Transitive branch provenance ('up') or subvenance ('down'), excluding the start. */
+  closure(repoId: number, branch: string, dir: 'up' | 'down'): [number, string][] {
+    const seen = new Set<string>([`${repoId}\0${branch}`])
+    const out: [number, string][] = []
+    const queue: [number, string][] = [[repoId, branch]]
+    while (queue.length) {
+      const [r, b] = queue.shift()!
+      const next =
+        dir === 'up'
+          ? rows.branchProvenance(this.db, r, b).map((p) => [p.prov_repo_id, p.prov_branch] as [number, string])
+          : rows.branchSubvenance(this.db, r, b).map((p) => [p.repo_id, p.branch] as [number, string])
+      for (const n of next) {
+        const k = `${n[0]}\0${n[1]}`
+        if (seen.has(k)) continue
+        seen.add(k)
+        out.push(n)
+        queue.push(n)
+      }
+    }
+    return out
+  }
+}
+
+export function repoLabel(r: RepoRow): string {
+  return r.type === 'user' ? r.name : `${r.name}.${r.type}`
+}

@@ -1,0 +1,189 @@
+/**
+ * Transactions (pachctl start/finish/list/delete transaction).
+ *
+ * Concept: while a transaction is active (its id is stored in the meta table, so every
+ * shell in the project sees it), transactable requests — create/delete repo, start/finish
+ * commit, create/delete branch — are queued instead of applied. `finish transaction` applies
+ * them all in one SQLite transaction under one commit-set id (= the transaction id), so a
+ * pipeline with inputs A and B gets one job when both are committed together. File writes
+ * are not transactional (as in Pachyderm).
+ *
+ * Invariants: a request is applied through the same code path whether queued or immediate
+ * (`apply`), and a failing request rolls back the whole transaction, which then stays
+ * queued so the user can fix the cause or delete it.
+ */
+import {ConflictError, NotFoundError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import {withTx} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {TransactionInfo, TransactionRequest} from '../types.js'
+import type {PfsEngine} from './engine.js'
+import {parseBranch, parseCommit} from './refs.js'
+
+const ACTIVE_KEY = 'active_transaction'
+
+export interface TxRow {
+  id: string
+  started: string
+  requests: string
+}
+
+/** Hooks the PPS layer installs so PFS rules can ask about pipelines without importing them. */
+export interface PfsHooks {
+  /** name of the pipeline owning this repo (output, spec or meta), if any */
+  pipelineOf(repo: RepoRow): string | undefined
+  /** is this commit a pipeline-spec commit (cannot be squashed) */
+  isSpecCommit(repo: RepoRow, commit: CommitRow): boolean
+  /** is this an output or meta commit of a pipeline (finishing needs --force) */
+  isOutputCommit(repo: RepoRow, commit: CommitRow): boolean
+}
+
+export const noHooks: PfsHooks = {
+  pipelineOf: () => undefined,
+  isSpecCommit: () => false,
+  isOutputCommit: () => false,
+}
+
+export class TransactionService {
+  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly hooks: () => PfsHooks) {}
+
+  /** The active transaction id, if any. */
+  active(): string | undefined {
+    const id = rows.getMeta(this.ctx.db, ACTIVE_KEY)
+    if (!id) return undefined
+    if (!this.get(id)) {
+      rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
+      return undefined
+    }
+    return id
+  }
+
+  private get(id: string): TxRow | undefined {
+    return this.ctx.db.prepare('SELECT * FROM transactions WHERE id = ?').get(id) as TxRow | undefined
+  }
+
+  private must(id: string | undefined): TxRow {
+    const tid = id ?? this.active()
+    if (!tid) throw new NotFoundError('NO_ACTIVE_TRANSACTION', 'no active transaction', {hint: 'start one with `pach start transaction`'})
+    const t = this.get(tid)
+    if (!t) throw new NotFoundError('TRANSACTION_NOT_FOUND', `transaction ${tid} not found`, {hint: 'list them with `pach list transaction`'})
+    return t
+  }
+
+  start(): TransactionInfo {
+    return withTx(this.ctx.db, () => {
+      const cur = this.active()
+      if (cur) throw new ConflictError('TRANSACTION_ACTIVE', `there is already an active transaction (${cur})`, {hint: 'finish it with `pach finish transaction`, or `pach stop transaction` to set it aside'})
+      const id = this.ctx.newId()
+      const started = this.ctx.now()
+      this.ctx.db.prepare('INSERT INTO transactions(id, started, requests) VALUES (?, ?, ?)').run(id, started, '[]')
+      rows.setMeta(this.ctx.db, ACTIVE_KEY, id)
+      return {transaction: {id}, requests: [], started}
+    })
+  }
+
+  /** Set the active transaction aside without applying it. */
+  stop(): TransactionInfo {
+    const t = this.must(undefined)
+    rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
+    return info(t)
+  }
+
+  resume(id: string): TransactionInfo {
+    const t = this.must(id)
+    rows.setMeta(this.ctx.db, ACTIVE_KEY, t.id)
+    return info(t)
+  }
+
+  list(): TransactionInfo[] {
+    return (this.ctx.db.prepare('SELECT * FROM transactions ORDER BY started').all() as TxRow[]).map(info)
+  }
+
+  inspect(id?: string): TransactionInfo {
+    return info(this.must(id))
+  }
+
+  delete(id?: string): TransactionInfo {
+    const t = this.must(id)
+    withTx(this.ctx.db, () => {
+      this.ctx.db.prepare('DELETE FROM transactions WHERE id = ?').run(t.id)
+      if (rows.getMeta(this.ctx.db, ACTIVE_KEY) === t.id) rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
+    })
+    return info(t)
+  }
+
+  /** Queue a request on the active transaction; returns its id. */
+  queue(req: TransactionRequest): string {
+    return withTx(this.ctx.db, () => {
+      const t = this.must(undefined)
+      const list = JSON.parse(t.requests) as TransactionRequest[]
+      list.push(req)
+      this.ctx.db.prepare('UPDATE transactions SET requests = ? WHERE id = ?').run(JSON.stringify(list), t.id)
+      return t.id
+    })
+  }
+
+  /** Apply every queued request under one commit-set id, atomically. */
+  finish(id?: string): TransactionInfo {
+    const t = this.must(id)
+    return withTx(this.ctx.db, () => {
+      const reqs = JSON.parse(t.requests) as TransactionRequest[]
+      for (const r of reqs) this.apply(r, t.id)
+      this.ctx.db.prepare('DELETE FROM transactions WHERE id = ?').run(t.id)
+      if (rows.getMeta(this.ctx.db, ACTIVE_KEY) === t.id) rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
+      return info(t)
+    })
+  }
+
+  /** Apply one request now (inside the caller's SQLite transaction). */
+  apply(req: TransactionRequest, commitSetId: string): unknown {
+    const e = this.engine
+    const r = e.resolve
+    if ('create_repo' in req) {
+      const q = req.create_repo
+      return e.createRepo(q.repo.project.name, q.repo.name, q.repo.type, q.description, q.update)
+    }
+    if ('delete_repo' in req) {
+      const q = req.delete_repo
+      const repo = r.repo({name: q.repo.name, type: q.repo.type}, q.repo.project.name)
+      e.deleteRepo(repo, q.force, (x) => this.hooks().pipelineOf(x))
+      return repo
+    }
+    if ('start_commit' in req) {
+      const q = req.start_commit
+      const repo = r.repo({name: q.branch.repo.name, type: q.branch.repo.type}, q.branch.repo.project.name)
+      return e.startCommit(repo, q.branch.name, {parentId: q.parent, description: q.description, id: commitSetId})
+    }
+    if ('finish_commit' in req) {
+      const q = req.finish_commit
+      const {repo, commit} = r.commit(parseCommit(q.commit), q.project)
+      return e.finishCommit(repo, commit, {description: q.description, force: q.force, isOutput: this.hooks().isOutputCommit(repo, commit)})
+    }
+    if ('create_branch' in req) {
+      const q = req.create_branch
+      const repo = r.repo({name: q.branch.repo.name, type: q.branch.repo.type}, q.branch.repo.project.name)
+      const project = q.branch.repo.project.name
+      const head = q.head ? r.commit(parseCommit(q.head), project) : undefined
+      if (head && head.repo.id !== repo.id) {
+        throw new ConflictError('INVALID_HEAD', `--head ${q.head} is not a commit in repo ${q.branch.repo.name}`)
+      }
+      const provenance = q.provenance.map((p) => {
+        const b = parseBranch(p)
+        return {repo: r.repo(b.repo, project), branch: b.branch}
+      })
+      return e.createBranch(repo, q.branch.name, {head: head?.commit, provenance: q.provenance.length ? provenance : undefined, id: commitSetId})
+    }
+    if ('delete_branch' in req) {
+      const q = req.delete_branch
+      const repo = r.repo({name: q.branch.repo.name, type: q.branch.repo.type}, q.branch.repo.project.name)
+      e.deleteBranch(repo, q.branch.name, q.force)
+      return undefined
+    }
+    throw new ConflictError('UNKNOWN_REQUEST', 'unknown transaction request')
+  }
+}
+
+function info(t: TxRow): TransactionInfo {
+  return {transaction: {id: t.id}, requests: JSON.parse(t.requests) as TransactionRequest[], started: t.started}
+}

@@ -1,0 +1,136 @@
+/**
+ * Composition root: find, create and open a `.pach` directory and build the services.
+ *
+ * Layout (docs/format.md): `.pach/config.json` (format, chunker), `.pach/pach.db` (SQLite,
+ * WAL), `.pach/objects/packs/<aa>/<pack>` and `.pach/objects/tmp/`.
+ *
+ * A `.pach` is found like git finds `.git`: the explicit directory (--pach-dir / PACH_DIR),
+ * else the nearest `.pach` walking up from the working directory.
+ */
+import {randomUUID} from 'node:crypto'
+import {existsSync, mkdirSync, statSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {defaultConfig, readConfig, writeConfig, type RepoConfig} from './config.js'
+import type {CoreContext} from './context.js'
+import {openDb, withTx, type DB} from './db/open.js'
+import * as rows from './db/pfs-rows.js'
+import {AlreadyExistsError, NotARepoError} from './errors.js'
+import {PfsEngine} from './pfs/engine.js'
+import {FileService} from './pfs/file-service.js'
+import {DEFAULT_PROJECT} from './pfs/resolve.js'
+import {BranchService, CommitService, ProjectService, RepoService} from './pfs/services.js'
+import {TransactionService, noHooks, type PfsHooks} from './pfs/transaction-service.js'
+import {TreeStore} from './pfs/tree.js'
+import {noopReporter, type Reporter} from './reporter.js'
+import {fsck, gc, type FsckReport, type GcReport} from './store/maintenance.js'
+import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
+
+export const PACH_DIR_NAME = '.pach'
+
+export interface OpenOptions {
+  /** where to start looking (default: process.cwd()) */
+  cwd?: string
+  /** explicit .pach directory (overrides discovery) */
+  pachDir?: string
+  readonly?: boolean
+  reporter?: Reporter
+  now?: () => string
+  newId?: () => string
+}
+
+export const newId = (): string => randomUUID().replace(/-/g, '')
+export const nowIso = (): string => new Date().toISOString()
+
+/** Locate the .pach directory; throws NotARepoError. */
+export function findPachDir(opts: {cwd?: string; pachDir?: string}): string {
+  if (opts.pachDir) {
+    const p = resolve(opts.pachDir)
+    const dir = p.endsWith(PACH_DIR_NAME) || existsSync(join(p, 'pach.db')) ? p : join(p, PACH_DIR_NAME)
+    if (existsSync(join(dir, 'pach.db'))) return dir
+    throw new NotARepoError(p)
+  }
+  const start = resolve(opts.cwd ?? process.cwd())
+  let cur = start
+  for (;;) {
+    const cand = join(cur, PACH_DIR_NAME)
+    if (existsSync(join(cand, 'pach.db'))) return cand
+    const up = dirname(cur)
+    if (up === cur) throw new NotARepoError(start)
+    cur = up
+  }
+}
+
+/** Create `<dir>/.pach`. Refuses an existing one. */
+export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly'> = {}): Pach {
+  const root = resolve(dir)
+  const pachDir = join(root, PACH_DIR_NAME)
+  if (existsSync(join(pachDir, 'pach.db'))) {
+    throw new AlreadyExistsError('ALREADY_INITIALIZED', `${pachDir} already exists`, {hint: 'this project is already initialised; use it as it is'})
+  }
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    throw new AlreadyExistsError('NOT_A_DIRECTORY', `${root} is not a directory`)
+  }
+  mkdirSync(pachDir, {recursive: true})
+  const now = opts.now ?? nowIso
+  if (!existsSync(join(pachDir, 'config.json'))) writeConfig(pachDir, defaultConfig(now()))
+  ensureStoreDirs(join(pachDir, 'objects'))
+  const db = openDb(join(pachDir, 'pach.db'), {create: true})
+  withTx(db, () => {
+    if (!rows.getProject(db, DEFAULT_PROJECT)) rows.insertProject(db, {name: DEFAULT_PROJECT, description: '', created: now()})
+  })
+  return new Pach(pachDir, db, readConfig(pachDir), opts)
+}
+
+/** Open an existing `.pach` (found by discovery). */
+export function openRepo(opts: OpenOptions = {}): Pach {
+  const pachDir = findPachDir(opts)
+  const config = readConfig(pachDir)
+  const db = openDb(join(pachDir, 'pach.db'), {readonly: opts.readonly})
+  return new Pach(pachDir, db, config, opts)
+}
+
+/** An open pach project: the services over one database and store. */
+export class Pach {
+  readonly ctx: CoreContext
+  readonly engine: PfsEngine
+  readonly projects: ProjectService
+  readonly repos: RepoService
+  readonly branches: BranchService
+  readonly commits: CommitService
+  readonly files: FileService
+  readonly transactions: TransactionService
+  /** installed by the pipeline layer */
+  hooks: PfsHooks = noHooks
+
+  constructor(readonly pachDir: string, readonly db: DB, config: RepoConfig, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly'> = {}) {
+    const now = opts.now ?? nowIso
+    const id = opts.newId ?? newId
+    const store = new BlobStore(join(pachDir, 'objects'), db, {fsync: config.fsync, packTarget: config.pack_target, now, newId: id})
+    this.ctx = {pachDir, db, store, trees: new TreeStore(db), config, now, newId: id, reporter: opts.reporter ?? noopReporter}
+    this.engine = new PfsEngine(this.ctx)
+    this.transactions = new TransactionService(this.ctx, this.engine, () => this.hooks)
+    this.projects = new ProjectService(this.ctx)
+    this.repos = new RepoService(this.ctx, this.engine, this.transactions)
+    this.branches = new BranchService(this.ctx, this.engine, this.transactions)
+    this.commits = new CommitService(this.ctx, this.engine, this.transactions)
+    this.files = new FileService(this.ctx, this.engine)
+  }
+
+  /** The directory holding `.pach` (the project folder). */
+  get root(): string {
+    return dirname(this.pachDir)
+  }
+
+  fsck(opts: {readData?: boolean} = {}): FsckReport {
+    return fsck(this.ctx, opts)
+  }
+
+  gc(opts: {dryRun?: boolean} = {}): Promise<GcReport> {
+    return gc(this.ctx, opts)
+  }
+
+  close(): void {
+    this.ctx.store.closeFds()
+    if (this.db.open) this.db.close()
+  }
+}

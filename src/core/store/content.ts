@@ -1,0 +1,115 @@
+/**
+ * File content = an ordered list of blob ids (chunks), plus its size and content hash.
+ *
+ * Invariants:
+ * - the chunk list is a pure function of the bytes (content-defined chunking restarts at
+ *   every cut), so equal content has equal chunks and an equal hash, whether it was written
+ *   whole or appended piecewise: appends re-chunk from the start of the last chunk.
+ * - the content hash is sha256 over the concatenated chunk ids (hash.ts `contentHash`); it
+ *   costs nothing extra at ingest since every chunk is hashed anyway.
+ * - reading verifies every blob (BlobStore.readBlob).
+ */
+import {Readable} from 'node:stream'
+import {chunkStream, type ChunkerParams} from './chunker.js'
+import {contentHash, sha256} from './hash.js'
+import type {BlobStore, PackWriter} from './pack-store.js'
+
+export interface FileContent {
+  size: number
+  hash: Buffer
+  chunks: Buffer[]
+  /** byte length of each chunk (parallel to chunks) */
+  sizes: number[]
+}
+
+export const EMPTY_CONTENT: FileContent = {size: 0, hash: contentHash([]), chunks: [], sizes: []}
+
+export interface WriteProgress {
+  (bytes: number): void
+}
+
+/** Chunk, hash and store a byte stream. */
+export async function writeContent(
+  source: AsyncIterable<Uint8Array>,
+  writer: PackWriter,
+  params: ChunkerParams,
+  onBytes?: WriteProgress,
+  signal?: AbortSignal,
+): Promise<FileContent> {
+  const chunks: Buffer[] = []
+  const sizes: number[] = []
+  let size = 0
+  for await (const chunk of chunkStream(source, params)) {
+    signal?.throwIfAborted()
+    const id = sha256(chunk)
+    writer.add(id, chunk)
+    chunks.push(id)
+    sizes.push(chunk.length)
+    size += chunk.length
+    onBytes?.(chunk.length)
+    if (writer.full) await writer.drain()
+  }
+  return {size, hash: contentHash(chunks), chunks, sizes}
+}
+
+/**
+ * Append a stream to existing content: the last chunk is re-read and re-chunked together with
+ * the new bytes so the result equals chunking the concatenation.
+ */
+export async function appendContent(
+  existing: FileContent,
+  source: AsyncIterable<Uint8Array>,
+  store: BlobStore,
+  writer: PackWriter,
+  params: ChunkerParams,
+  onBytes?: WriteProgress,
+  signal?: AbortSignal,
+): Promise<FileContent> {
+  if (existing.chunks.length === 0) return writeContent(source, writer, params, onBytes, signal)
+  const keep = existing.chunks.slice(0, -1)
+  const keepSizes = existing.sizes.slice(0, -1)
+  const last = store.readBlob(existing.chunks[existing.chunks.length - 1]!)
+  async function* joined(): AsyncGenerator<Uint8Array> {
+    yield last
+    yield* source
+  }
+  const tail = await writeContent(joined(), writer, params, (n) => onBytes?.(n), signal)
+  const chunks = [...keep, ...tail.chunks]
+  const sizes = [...keepSizes, ...tail.sizes]
+  const size = keepSizes.reduce((a, b) => a + b, 0) + tail.size
+  return {size, hash: contentHash(chunks), chunks, sizes}
+}
+
+/** Stream a file's bytes, verifying each blob; `offset` skips leading bytes. */
+export function readContent(store: BlobStore, content: Pick<FileContent, 'chunks' | 'sizes'>, offset = 0): Readable {
+  let i = 0
+  let skip = offset
+  while (i < content.chunks.length && skip >= content.sizes[i]!) {
+    skip -= content.sizes[i]!
+    i++
+  }
+  return new Readable({
+    highWaterMark: 4 * 1024 * 1024,
+    read() {
+      try {
+        if (i >= content.chunks.length) {
+          this.push(null)
+          return
+        }
+        let buf = store.readBlob(content.chunks[i++]!)
+        if (skip > 0) {
+          buf = buf.subarray(skip)
+          skip = 0
+        }
+        this.push(buf)
+      } catch (e) {
+        this.destroy(e as Error)
+      }
+    },
+  })
+}
+
+/** Read a whole (small) file into memory. */
+export function readContentSync(store: BlobStore, content: Pick<FileContent, 'chunks'>): Buffer {
+  return Buffer.concat(content.chunks.map((c) => store.readBlob(c)))
+}

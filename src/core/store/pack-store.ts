@@ -1,0 +1,399 @@
+/**
+ * The blob store: write-once, content-addressed chunks ("blobs") packed into pack files
+ * (restic's repository layer, simplified).
+ *
+ * Concepts:
+ * - blob: one chunk of file content; id = sha256(bytes). Small files are a single blob.
+ * - pack: `objects/packs/<aa>/<packid>`, an immutable file holding many blobs:
+ *     "PACHPK01" | blob bytes … | trailer: (id[32] | length u32be)* | count u32be | "PACHPKE1"
+ *   pack id = sha256(trailer), so the name commits to every blob inside. The trailer lets
+ *   `fsck` and a recovery rebuild the index from the packs alone.
+ * - index: SQLite `blobs(id → pack, offset, length)` and `packs(id, size)`.
+ *
+ * Invariants:
+ * - data before metadata: a pack is written to `objects/tmp/`, fsynced (config.fsync),
+ *   renamed into place, and only then are its index rows inserted. A crash leaves at most
+ *   an unindexed pack or unreferenced index rows, both of which `gc` removes; never an
+ *   index row pointing at a missing pack.
+ * - every read re-hashes the blob and throws CorruptObjectError on mismatch: wrong bytes
+ *   are never returned.
+ * - a process that writes holds a `leases` row (kind 'write'); gc refuses to run while a
+ *   live writer exists, so gc never removes a pack or blob that a running write is about
+ *   to reference. A killed writer's lease is stale (its pid is gone) and is ignored.
+ */
+import {closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
+import {mkdir, open, rename, rm} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {CorruptObjectError, LockedError} from '../errors.js'
+import type {DB} from '../db/open.js'
+import {withTx} from '../db/open.js'
+import {HASH_LEN, sha256, toHex} from './hash.js'
+
+const MAGIC = Buffer.from('PACHPK01')
+const END_MAGIC = Buffer.from('PACHPKE1')
+const DEFAULT_PACK_TARGET = 16 * 1024 * 1024
+
+export interface BlobLocation {
+  pack: Buffer
+  offset: number
+  length: number
+}
+
+export interface StoreOptions {
+  fsync: boolean
+  packTarget?: number
+  now: () => string
+  newId: () => string
+}
+
+export class BlobStore {
+  readonly packsDir: string
+  readonly tmpDir: string
+  private readonly fds = new Map<string, number>()
+  private readonly stmtGet
+  private readonly stmtHas
+
+  constructor(readonly objectsDir: string, readonly db: DB, readonly opts: StoreOptions) {
+    this.packsDir = join(objectsDir, 'packs')
+    this.tmpDir = join(objectsDir, 'tmp')
+    this.stmtGet = db.prepare('SELECT pack, offset, length FROM blobs WHERE id = ?')
+    this.stmtHas = db.prepare('SELECT 1 FROM blobs WHERE id = ?').pluck()
+  }
+
+  packPath(pack: Uint8Array): string {
+    const hex = toHex(pack)
+    return join(this.packsDir, hex.slice(0, 2), hex)
+  }
+
+  has(id: Buffer): boolean {
+    return this.stmtHas.get(id) !== undefined
+  }
+
+  locate(id: Buffer): BlobLocation | undefined {
+    return this.stmtGet.get(id) as BlobLocation | undefined
+  }
+
+  /** Read one blob and verify its hash. Throws CorruptObjectError if missing or damaged. */
+  readBlob(id: Buffer): Buffer {
+    const loc = this.locate(id)
+    if (!loc) throw new CorruptObjectError(`blob ${toHex(id)} is missing from the store`, {data: {blob: toHex(id)}})
+    const buf = Buffer.allocUnsafe(loc.length)
+    const path = this.packPath(loc.pack)
+    let fd: number
+    try {
+      fd = this.fd(path)
+    } catch (e) {
+      throw new CorruptObjectError(`pack ${toHex(loc.pack)} holding blob ${toHex(id)} cannot be opened`, {cause: e, data: {blob: toHex(id), pack: toHex(loc.pack)}})
+    }
+    let got = 0
+    while (got < loc.length) {
+      const n = readSync(fd, buf, got, loc.length - got, loc.offset + got)
+      if (n === 0) break
+      got += n
+    }
+    if (got !== loc.length || !sha256(buf).equals(id)) {
+      throw new CorruptObjectError(`blob ${toHex(id)} in pack ${toHex(loc.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(id), pack: toHex(loc.pack)}})
+    }
+    return buf
+  }
+
+  private fd(path: string): number {
+    let fd = this.fds.get(path)
+    if (fd === undefined) {
+      if (this.fds.size > 64) this.closeFds()
+      fd = openSync(path, 'r')
+      this.fds.set(path, fd)
+    }
+    return fd
+  }
+
+  closeFds(): void {
+    for (const fd of this.fds.values()) closeSync(fd)
+    this.fds.clear()
+  }
+
+  /** Start a writer, waiting (bounded) while gc runs. */
+  async writerWait(timeoutMs = 60_000): Promise<PackWriter> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      try {
+        return this.writer()
+      } catch (e) {
+        if (!(e instanceof LockedError) || Date.now() > deadline) throw e
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+  }
+
+  /** Start a writer; registers a write lease (refused while gc runs). */
+  writer(): PackWriter {
+    const leaseId = this.opts.newId()
+    withTx(this.db, () => {
+      const gc = liveLeases(this.db, 'gc')
+      if (gc.length > 0) throw new LockedError(`pach gc is running (pid ${gc[0]!.pid}); writes wait for it to finish`)
+      this.db
+        .prepare('INSERT INTO leases(id, kind, pid, host, started) VALUES (?, ?, ?, ?, ?)')
+        .run(leaseId, 'write', process.pid, hostname(), this.opts.now())
+    })
+    return new PackWriter(this, leaseId, false)
+  }
+
+  /** A writer for gc's repack: no dedup (blobs move), index rows are replaced; gc holds the lease. */
+  repackWriter(): PackWriter {
+    return new PackWriter(this, null, true)
+  }
+
+  releaseLease(id: string | null): void {
+    if (id === null) return
+    try {
+      this.db.prepare('DELETE FROM leases WHERE id = ?').run(id)
+    } catch {
+      // a lease left behind is stale once this process exits
+    }
+  }
+
+  /** All pack ids present on disk (hex). */
+  listPackFiles(): string[] {
+    const out: string[] = []
+    let dirs: string[] = []
+    try {
+      dirs = readdirSync(this.packsDir)
+    } catch {
+      return out
+    }
+    for (const d of dirs) {
+      for (const f of readdirSync(join(this.packsDir, d))) if (/^[0-9a-f]{64}$/.test(f)) out.push(f)
+    }
+    return out
+  }
+
+  /** Parse and verify a pack file's trailer; returns its blob entries. Throws CorruptObjectError. */
+  readPackTrailer(packHex: string): {id: Buffer; offset: number; length: number}[] {
+    const path = join(this.packsDir, packHex.slice(0, 2), packHex)
+    const size = statSync(path).size
+    const fd = openSync(path, 'r')
+    try {
+      const tail = Buffer.alloc(12)
+      if (size < 20) throw new CorruptObjectError(`pack ${packHex} is truncated`)
+      readSync(fd, tail, 0, 12, size - 12)
+      if (!tail.subarray(4).equals(END_MAGIC)) throw new CorruptObjectError(`pack ${packHex} has a damaged trailer`)
+      const count = tail.readUInt32BE(0)
+      const tlen = count * (HASH_LEN + 4) + 12
+      if (tlen + MAGIC.length > size) throw new CorruptObjectError(`pack ${packHex} has a damaged trailer`)
+      const trailer = Buffer.alloc(tlen)
+      readSync(fd, trailer, 0, tlen, size - tlen)
+      if (toHex(sha256(trailer)) !== packHex) throw new CorruptObjectError(`pack ${packHex} trailer does not match its name`)
+      const out: {id: Buffer; offset: number; length: number}[] = []
+      let offset = MAGIC.length
+      for (let i = 0; i < count; i++) {
+        const base = i * (HASH_LEN + 4)
+        const id = Buffer.from(trailer.subarray(base, base + HASH_LEN))
+        const length = trailer.readUInt32BE(base + HASH_LEN)
+        out.push({id, offset, length})
+        offset += length
+      }
+      if (offset + tlen !== size) throw new CorruptObjectError(`pack ${packHex} size does not match its trailer`)
+      return out
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  deletePackFile(packHex: string): void {
+    const path = join(this.packsDir, packHex.slice(0, 2), packHex)
+    const fd = this.fds.get(path)
+    if (fd !== undefined) {
+      closeSync(fd)
+      this.fds.delete(path)
+    }
+    try {
+      unlinkSync(path)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    }
+  }
+
+  /** Remove leftovers of interrupted pack writes. */
+  cleanTmp(): number {
+    let n = 0
+    try {
+      for (const f of readdirSync(this.tmpDir)) {
+        unlinkSync(join(this.tmpDir, f))
+        n++
+      }
+    } catch {
+      // no tmp dir
+    }
+    return n
+  }
+}
+
+export interface Lease {
+  id: string
+  kind: string
+  pid: number
+  host: string
+  started: string
+}
+
+/** Leases whose process is still alive on this host. */
+export function liveLeases(db: DB, kind: string): Lease[] {
+  const rows = db.prepare('SELECT * FROM leases WHERE kind = ?').all(kind) as Lease[]
+  const host = hostname()
+  return rows.filter((l) => l.host !== host || l.pid === process.pid || pidAlive(l.pid))
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Accumulates blobs into pack files. `add` is synchronous and cheap (dedups against the
+ * index and this writer); full packs are flushed in the background, at most one at a time
+ * so memory stays bounded (about two pack targets).
+ */
+export class PackWriter {
+  private pending: {id: Buffer; data: Buffer}[] = []
+  private pendingBytes = 0
+  private readonly seen = new Set<string>()
+  private flushing: Promise<void> = Promise.resolve()
+  private failed: unknown = undefined
+  private readonly touchedDirs = new Set<string>()
+  private closed = false
+  bytesWritten = 0
+  blobsWritten = 0
+  blobsDeduped = 0
+
+  constructor(private readonly store: BlobStore, private readonly leaseId: string | null, private readonly repack: boolean) {}
+
+  /** Add a blob (id must be sha256(data)). Returns true if it was new. */
+  add(id: Buffer, data: Buffer): boolean {
+    if (this.failed) throw this.failed
+    const key = id.toString('latin1')
+    if (this.seen.has(key) || (!this.repack && this.store.has(id))) {
+      this.blobsDeduped++
+      return false
+    }
+    this.seen.add(key)
+    this.pending.push({id, data})
+    this.pendingBytes += data.length
+    this.blobsWritten++
+    return true
+  }
+
+  /** True when the caller should `await drain()` before adding more (bounded memory). */
+  get full(): boolean {
+    return this.pendingBytes >= (this.store.opts.packTarget ?? DEFAULT_PACK_TARGET)
+  }
+
+  /** Hand the current batch to the background flusher, waiting for the previous flush. */
+  async drain(): Promise<void> {
+    if (this.pending.length === 0) return
+    const batch = this.pending
+    this.pending = []
+    this.pendingBytes = 0
+    const prev = this.flushing
+    await prev
+    if (this.failed) throw this.failed
+    this.flushing = this.writePack(batch).catch((e) => {
+      this.failed = e
+    })
+  }
+
+  /** Flush everything; after this resolves every added blob is durable and indexed. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.drain()
+    await this.flushing
+    if (this.failed) throw this.failed
+    if (this.store.opts.fsync) {
+      for (const d of this.touchedDirs) fsyncDir(d)
+    }
+    this.closed = true
+  }
+
+  /**
+   * Drop the write lease. Call only after the metadata that references the written blobs
+   * is committed (or abandoned): until then gc must not consider them garbage.
+   */
+  release(): void {
+    this.store.releaseLease(this.leaseId)
+  }
+
+  /** Give up: drop buffered blobs and the lease (packs already written are garbage for gc). */
+  async abort(): Promise<void> {
+    this.pending = []
+    try {
+      await this.flushing
+    } catch {
+      // ignore
+    }
+    this.closed = true
+    this.store.releaseLease(this.leaseId)
+  }
+
+  private async writePack(batch: {id: Buffer; data: Buffer}[]): Promise<void> {
+    const trailer = Buffer.alloc(batch.length * (HASH_LEN + 4) + 12)
+    let offset = MAGIC.length
+    const rows: [Buffer, number, number][] = []
+    batch.forEach((b, i) => {
+      const base = i * (HASH_LEN + 4)
+      b.id.copy(trailer, base)
+      trailer.writeUInt32BE(b.data.length, base + HASH_LEN)
+      rows.push([b.id, offset, b.data.length])
+      offset += b.data.length
+    })
+    trailer.writeUInt32BE(batch.length, trailer.length - 12)
+    END_MAGIC.copy(trailer, trailer.length - 8)
+    const packId = sha256(trailer)
+    const final = this.store.packPath(packId)
+    await mkdir(this.store.tmpDir, {recursive: true})
+    const tmp = join(this.store.tmpDir, `${toHex(packId)}.${process.pid}.tmp`)
+    const fh = await open(tmp, 'w')
+    try {
+      await fh.writev([MAGIC, ...batch.map((b) => b.data), trailer])
+      if (this.store.opts.fsync) await fh.datasync()
+    } catch (e) {
+      await fh.close().catch(() => {})
+      await rm(tmp, {force: true})
+      throw e
+    }
+    await fh.close()
+    const dir = join(this.store.packsDir, toHex(packId).slice(0, 2))
+    await mkdir(dir, {recursive: true})
+    await rename(tmp, final)
+    this.touchedDirs.add(dir)
+    const size = offset + trailer.length
+    this.bytesWritten += size
+    const db = this.store.db
+    withTx(db, () => {
+      db.prepare('INSERT OR IGNORE INTO packs(id, size, created) VALUES (?, ?, ?)').run(packId, size, this.store.opts.now())
+      const ins = db.prepare(`INSERT OR ${this.repack ? 'REPLACE' : 'IGNORE'} INTO blobs(id, pack, offset, length) VALUES (?, ?, ?, ?)`)
+      for (const [id, off, len] of rows) ins.run(id, packId, off, len)
+    })
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r')
+    try {
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    // some filesystems refuse directory fsync; the rename is still atomic
+  }
+}
+
+export function ensureStoreDirs(objectsDir: string): void {
+  mkdirSync(join(objectsDir, 'packs'), {recursive: true})
+  mkdirSync(join(objectsDir, 'tmp'), {recursive: true})
+}

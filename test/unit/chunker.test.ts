@@ -1,0 +1,332 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { describe, it, expect } from 'vitest';
+import {
+  CHUNKER_ALGORITHM,
+  DEFAULT_CHUNKER_PARAMS,
+  chunkStream,
+  cutPoints,
+  gearTable,
+  nextCut,
+  validateChunkerParams,
+  type ChunkerParams,
+} from '../../src/core/store/chunker.js';
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+const SMALL: ChunkerParams = { minSize: 256, avgSize: 1024, maxSize: 4096 };
+
+// Pinned outputs of fastcdc-gear32-v1 on prngBytes(8 MiB, 12345). Chunk
+// boundaries define stored data: if these change, the algorithm changed.
+const PIN_DEFAULT_CUTS = [1494647, 1215274, 1273811, 1091695, 1836452, 1161991, 314738];
+// SMALL params on the first 1 MiB of the same buffer.
+const PIN_SMALL_COUNT = 895;
+const PIN_SMALL_HEAD = [1192, 494, 1181, 1416, 476, 1149, 1082, 1851, 1249, 1445, 984, 1091];
+
+/** Deterministic pseudo-random bytes: the AES-128-CTR keystream for a key derived from `seed`. */
+function prngBytes(n: number, seed: number): Buffer {
+  const key = Buffer.alloc(16);
+  key.writeUInt32LE(seed >>> 0, 0);
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+  const out = cipher.update(Buffer.alloc(n));
+  cipher.final();
+  return out;
+}
+
+let big: Buffer | undefined;
+/** 64 MiB of pseudo-random data, generated once for the whole file. */
+function random64MiB(): Buffer {
+  big ??= prngBytes(64 * MiB, 42);
+  return big;
+}
+
+function sha(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function chunksOf(buf: Uint8Array, lengths: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  for (const len of lengths) {
+    out.push(buf.subarray(pos, pos + len));
+    pos += len;
+  }
+  return out;
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+function expectBounds(lengths: number[], total: number, p: ChunkerParams): void {
+  expect(sum(lengths)).toBe(total);
+  lengths.forEach((len, i) => {
+    expect(len).toBeLessThanOrEqual(p.maxSize);
+    if (i < lengths.length - 1) expect(len).toBeGreaterThan(p.minSize);
+    else expect(len).toBeGreaterThan(0);
+  });
+}
+
+async function* blocks(buf: Uint8Array, size: number | (() => number)): AsyncGenerator<Uint8Array> {
+  let pos = 0;
+  while (pos < buf.length) {
+    const n = typeof size === 'number' ? size : size();
+    yield buf.subarray(pos, Math.min(buf.length, pos + n));
+    pos += n;
+  }
+}
+
+async function streamLengths(source: AsyncIterable<Uint8Array>, p?: ChunkerParams): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const c of chunkStream(source, p)) out.push(c);
+  return out;
+}
+
+describe('chunker constants', () => {
+  it('pins the algorithm name and gear table', () => {
+    expect(CHUNKER_ALGORITHM).toBe('fastcdc-gear32-v1');
+    const g = gearTable();
+    expect(g.length).toBe(256);
+    expect(Array.from(g.slice(0, 4))).toEqual([0x5e2d1772, 0x14e498f0, 0xd20ea1fd, 0xb382f339]);
+    expect(sha(new Uint8Array(g.buffer))).toBe('f429fc44828d0db8b90da5a8a5186d990e87a13b262d648fe22bfe8130a7cd84');
+  });
+
+  it('has the documented defaults', () => {
+    expect(DEFAULT_CHUNKER_PARAMS).toEqual({ minSize: 256 * KiB, avgSize: 1 * MiB, maxSize: 4 * MiB });
+  });
+});
+
+describe('cutPoints', () => {
+  it('is deterministic and pinned on a fixed 8 MiB pseudo-random buffer', () => {
+    const buf = prngBytes(8 * MiB, 12345);
+    // Guard the test-data generator itself, so a failure below means the chunker changed.
+    expect(buf.subarray(0, 16).toString('hex')).toBe('e7252e2221f76720737755d7cb0d9d62');
+    const cuts = cutPoints(buf);
+    expect(cutPoints(Buffer.from(buf))).toEqual(cuts);
+    expect(cuts).toEqual(PIN_DEFAULT_CUTS);
+    const small = cutPoints(buf.subarray(0, 1 * MiB), SMALL);
+    expect(small.length).toBe(PIN_SMALL_COUNT);
+    expect(small.slice(0, 12)).toEqual(PIN_SMALL_HEAD);
+    expect(sha(Buffer.from(small.join(',')))).toBe('b0e16c06fe6e6e6418c8285e67cb3fee5cf513a91bdf73dd77ef4c30c57353ba');
+  });
+
+  it('treats Buffer and plain Uint8Array views (any alignment) alike', () => {
+    const buf = prngBytes(1 * MiB + 7, 7);
+    for (const off of [0, 1, 2, 3]) {
+      const b = buf.subarray(off);
+      const u = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      expect(cutPoints(u, SMALL)).toEqual(cutPoints(b, SMALL));
+    }
+  });
+
+  it('respects min/max bounds', () => {
+    const data = random64MiB().subarray(0, 16 * MiB);
+    expectBounds(cutPoints(data), data.length, DEFAULT_CHUNKER_PARAMS);
+    const small = data.subarray(0, 2 * MiB);
+    expectBounds(cutPoints(small, SMALL), small.length, SMALL);
+    const odd: ChunkerParams = { minSize: 1000, avgSize: 2048, maxSize: 3000 };
+    expectBounds(cutPoints(small, odd), small.length, odd);
+  });
+
+  it('forces cuts at maxSize on data without cut points', () => {
+    const zeros = new Uint8Array(10 * MiB);
+    expect(cutPoints(zeros)).toEqual([4 * MiB, 4 * MiB, 2 * MiB]);
+    const fixed: ChunkerParams = { minSize: 64, avgSize: 64, maxSize: 64 };
+    expect(cutPoints(prngBytes(200, 1), fixed)).toEqual([64, 64, 64, 8]);
+  });
+
+  it('has a mean chunk size within 0.5x-2x avgSize on 64 MiB of random data', () => {
+    const data = random64MiB();
+    const cuts = cutPoints(data);
+    const mean = data.length / cuts.length;
+    expect(mean).toBeGreaterThan(0.5 * DEFAULT_CHUNKER_PARAMS.avgSize);
+    expect(mean).toBeLessThan(2 * DEFAULT_CHUNKER_PARAMS.avgSize);
+    const small = data.subarray(0, 4 * MiB);
+    const smallMean = small.length / cutPoints(small, SMALL).length;
+    expect(smallMean).toBeGreaterThan(0.5 * SMALL.avgSize);
+    expect(smallMean).toBeLessThan(2 * SMALL.avgSize);
+  });
+
+  it('resists shifts: prepending 100 bytes keeps >= 90% of chunks', () => {
+    const data = random64MiB().subarray(0, 32 * MiB);
+    const shifted = Buffer.concat([prngBytes(100, 99), data]);
+    const before = chunksOf(data, cutPoints(data)).map(sha);
+    const after = new Set(chunksOf(shifted, cutPoints(shifted)).map(sha));
+    const kept = before.filter((h) => after.has(h)).length;
+    expect(kept / before.length).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('restarts at any cut point with the same subsequent cuts', () => {
+    const data = random64MiB().subarray(0, 12 * MiB);
+    const full = cutPoints(data);
+    let pos = 0;
+    for (let i = 0; i < full.length; i++) {
+      expect(cutPoints(data.subarray(pos))).toEqual(full.slice(i));
+      pos += full[i]!;
+    }
+    const small = data.subarray(0, 256 * KiB);
+    const fullSmall = cutPoints(small, SMALL);
+    pos = 0;
+    for (let i = 0; i < fullSmall.length; i++) {
+      if (i % 7 === 0) expect(cutPoints(small.subarray(pos), SMALL)).toEqual(fullSmall.slice(i));
+      pos += fullSmall[i]!;
+    }
+  });
+
+  it('returns no chunks for empty input and one chunk for input <= minSize', () => {
+    expect(cutPoints(new Uint8Array(0))).toEqual([]);
+    expect(cutPoints(new Uint8Array(1))).toEqual([1]);
+    expect(cutPoints(prngBytes(100 * KiB, 3))).toEqual([100 * KiB]);
+    expect(cutPoints(prngBytes(256 * KiB, 3))).toEqual([256 * KiB]);
+    expect(cutPoints(prngBytes(200, 3), SMALL)).toEqual([200]);
+  });
+});
+
+describe('nextCut', () => {
+  it('handles empty ranges', () => {
+    const buf = new Uint8Array(10);
+    expect(nextCut(buf, 5, 5, SMALL, true)).toBe(0);
+    expect(nextCut(buf, 5, 5, SMALL, false)).toBe(-1);
+  });
+
+  it('asks for more bytes unless eof', () => {
+    const buf = prngBytes(100, 5);
+    expect(nextCut(buf, 0, 100, SMALL, false)).toBe(-1);
+    expect(nextCut(buf, 0, 100, SMALL, true)).toBe(100);
+    expect(nextCut(buf, 10, 60, SMALL, true)).toBe(50);
+  });
+
+  it('cuts at maxSize without eof when maxSize bytes are available', () => {
+    const zeros = new Uint8Array(SMALL.maxSize + 10);
+    expect(nextCut(zeros, 0, SMALL.maxSize - 1, SMALL, false)).toBe(-1);
+    expect(nextCut(zeros, 0, SMALL.maxSize - 1, SMALL, true)).toBe(SMALL.maxSize - 1);
+    expect(nextCut(zeros, 0, SMALL.maxSize, SMALL, false)).toBe(SMALL.maxSize);
+    expect(nextCut(zeros, 0, zeros.length, SMALL, false)).toBe(SMALL.maxSize);
+    expect(nextCut(zeros, 3, zeros.length, SMALL, true)).toBe(SMALL.maxSize);
+  });
+
+  it('finds the same cut with partial and complete data', () => {
+    const buf = prngBytes(64 * KiB, 11);
+    for (const start of [0, 1, 1000, 5003]) {
+      const len = nextCut(buf, start, buf.length, SMALL, true);
+      expect(len).toBeGreaterThan(SMALL.minSize);
+      expect(len).toBeLessThanOrEqual(SMALL.maxSize);
+      for (let end = start; end < start + len; end += 37) {
+        expect(nextCut(buf, start, end, SMALL, false)).toBe(-1);
+      }
+      expect(nextCut(buf, start, start + len - 1, SMALL, false)).toBe(-1);
+      expect(nextCut(buf, start, start + len, SMALL, false)).toBe(len);
+      expect(nextCut(buf, start, start + len + 1, SMALL, false)).toBe(len);
+      expect(nextCut(buf, start, start + len, SMALL, true)).toBe(len);
+    }
+  });
+
+  it('agrees with cutPoints', () => {
+    const buf = prngBytes(512 * KiB, 13);
+    const lengths: number[] = [];
+    for (let pos = 0; pos < buf.length; ) {
+      const len = nextCut(buf, pos, buf.length, SMALL, true);
+      lengths.push(len);
+      pos += len;
+    }
+    expect(lengths).toEqual(cutPoints(buf, SMALL));
+  });
+
+  it('rejects bad ranges and params', () => {
+    const buf = new Uint8Array(10);
+    expect(() => nextCut(buf, 5, 11, SMALL, true)).toThrow(RangeError);
+    expect(() => nextCut(buf, 6, 5, SMALL, true)).toThrow(RangeError);
+    expect(() => nextCut(buf, -1, 5, SMALL, true)).toThrow(RangeError);
+    expect(() => nextCut(buf, 0, 5, { minSize: 10, avgSize: 1024, maxSize: 4096 }, true)).toThrow();
+  });
+});
+
+describe('chunkStream', () => {
+  const bigData = (): Buffer => random64MiB().subarray(0, 12 * MiB + 12345);
+  /** The shortest of the first chunks of the big buffer plus 64 KiB: a small window that still contains a cut. */
+  const shortChunkWindow = (): Buffer => {
+    const data = random64MiB();
+    const cuts = cutPoints(data.subarray(0, 16 * MiB)).slice(0, -1);
+    let best = 0;
+    let bestPos = 0;
+    for (let i = 0, pos = 0; i < cuts.length; pos += cuts[i]!, i++) {
+      if (i === 0 || cuts[i]! < cuts[best]!) {
+        best = i;
+        bestPos = pos;
+      }
+    }
+    const w = data.subarray(bestPos, bestPos + cuts[best]! + 64 * KiB);
+    expect(cutPoints(w).length).toBe(2);
+    return w;
+  };
+  const smallData = (): Buffer => random64MiB().subarray(0, 96 * KiB + 17);
+
+  const cases: Array<{ name: string; size: number | 'random'; data: () => Buffer; p: ChunkerParams }> = [
+    { name: '1-byte blocks, small params', size: 1, data: smallData, p: SMALL },
+    { name: '7-byte blocks, small params', size: 7, data: smallData, p: SMALL },
+    { name: '7-byte blocks, default params', size: 7, data: shortChunkWindow, p: DEFAULT_CHUNKER_PARAMS },
+    { name: '64 KiB blocks, small params', size: 64 * KiB, data: smallData, p: SMALL },
+    { name: '64 KiB blocks, default params', size: 64 * KiB, data: bigData, p: DEFAULT_CHUNKER_PARAMS },
+    { name: '5 MiB blocks, default params', size: 5 * MiB, data: bigData, p: DEFAULT_CHUNKER_PARAMS },
+    { name: 'random-size blocks, default params', size: 'random', data: bigData, p: DEFAULT_CHUNKER_PARAMS },
+    { name: 'random-size blocks, small params', size: 'random', data: smallData, p: SMALL },
+  ];
+
+  for (const c of cases) {
+    it(`equals whole-buffer cutting: ${c.name}`, async () => {
+      const data = c.data();
+      const expected = chunksOf(data, cutPoints(data, c.p));
+      let seed = 77;
+      const randomSize = (): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        const r = seed >>> 8;
+        return r % 4 === 0 ? 1 + (r % 13) : 1 + (r % (c.p === SMALL ? 5000 : 3 * MiB));
+      };
+      const chunks = await streamLengths(blocks(data, c.size === 'random' ? randomSize : c.size), c.p);
+      expect(chunks.map((b) => b.length)).toEqual(expected.map((b) => b.length));
+      expect(Buffer.concat(chunks).equals(data)).toBe(true);
+      for (let i = 0; i < chunks.length; i++) expect(chunks[i]!.equals(expected[i]!)).toBe(true);
+    });
+  }
+
+  it('yields fresh buffers that do not alias the source', async () => {
+    const data = Buffer.from(random64MiB().subarray(0, 6 * MiB));
+    const chunks = await streamLengths(blocks(data, 5 * MiB));
+    const copy = chunks.map((c) => Buffer.from(c));
+    data.fill(0);
+    chunks.forEach((c, i) => {
+      expect(c.buffer).not.toBe(data.buffer);
+      expect(c.equals(copy[i]!)).toBe(true);
+    });
+  });
+
+  it('yields nothing for empty input and skips empty blocks', async () => {
+    expect(await streamLengths(blocks(new Uint8Array(0), 10))).toEqual([]);
+    async function* withEmpties(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(0);
+      yield Buffer.from('hello');
+      yield new Uint8Array(0);
+      yield Buffer.from(' world');
+    }
+    const out = await streamLengths(withEmpties());
+    expect(out.map((b) => b.toString())).toEqual(['hello world']);
+  });
+});
+
+describe('validateChunkerParams', () => {
+  it('accepts sane params', () => {
+    expect(() => validateChunkerParams(DEFAULT_CHUNKER_PARAMS)).not.toThrow();
+    expect(() => validateChunkerParams(SMALL)).not.toThrow();
+    expect(() => validateChunkerParams({ minSize: 64, avgSize: 64, maxSize: 64 })).not.toThrow();
+  });
+
+  it('rejects nonsense', () => {
+    expect(() => validateChunkerParams({ minSize: 63, avgSize: 1024, maxSize: 4096 })).toThrow(/minSize/);
+    expect(() => validateChunkerParams({ minSize: 256, avgSize: 1000, maxSize: 4096 })).toThrow(/power of two/);
+    expect(() => validateChunkerParams({ minSize: 2048, avgSize: 1024, maxSize: 4096 })).toThrow(/minSize/);
+    expect(() => validateChunkerParams({ minSize: 256, avgSize: 1024, maxSize: 512 })).toThrow(/maxSize/);
+    expect(() => validateChunkerParams({ minSize: 256.5, avgSize: 1024, maxSize: 4096 })).toThrow(/integer/);
+    expect(() => validateChunkerParams({ minSize: 256, avgSize: NaN, maxSize: 4096 })).toThrow(/integer/);
+    expect(() => validateChunkerParams({ minSize: 256, avgSize: 2 ** 31, maxSize: 2 ** 32 })).toThrow();
+    expect(() => cutPoints(new Uint8Array(10), { minSize: 256, avgSize: 1000, maxSize: 4096 })).toThrow();
+  });
+});
