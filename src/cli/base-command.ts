@@ -1,0 +1,161 @@
+/**
+ * PachCommand: what every command shares. A command declares flags/args and implements
+ * `exec(pach)` (one core call, returning a typed result) and `human(result)` (text for a
+ * terminal). The base opens the project, renders the result — as JSON on stdout with
+ * --json/--raw/-o json|yaml, else as text — closes the project in `finally`, and turns
+ * errors into one line on stderr (or a JSON error envelope on stdout with --json) and the
+ * mapped exit code. Unknown errors are bugs: they print a stack and exit 20.
+ */
+import {Command, Flags, Interfaces} from '@oclif/core'
+import YAML from 'yaml'
+import {CancelledError, EXIT_CODES, InternalError, isPachError, PachError, translateSystemError} from '../core/errors.js'
+import {openRepo, type Pach} from '../core/repo.js'
+import {cliReporter} from './reporter.js'
+
+export type PachFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PachCommand)['baseFlags'] & T['flags']>
+export type PachArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** `-o/--output json|yaml` for list/inspect commands (pachctl's raw output format). */
+export const formatFlags = {
+  output: Flags.string({char: 'o', description: 'output format with --raw: json or yaml', options: ['json', 'yaml']}),
+  'full-timestamps': Flags.boolean({description: 'print absolute timestamps'}),
+}
+
+export interface Queued {
+  queued: true
+  transaction: string
+}
+
+export function isQueued(x: unknown): x is Queued {
+  return typeof x === 'object' && x !== null && (x as Queued).queued === true
+}
+
+export abstract class PachCommand<T extends typeof Command, R = unknown> extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({description: 'print the result as JSON (pachctl shapes) on stdout', helpGroup: 'GLOBAL'}),
+    raw: Flags.boolean({description: 'alias of --json (pachctl)', helpGroup: 'GLOBAL'}),
+    'pach-dir': Flags.string({description: 'the .pach directory to use (default: nearest .pach upward)', env: 'PACH_DIR', helpGroup: 'GLOBAL'}),
+    project: Flags.string({description: 'project to act in', env: 'PACH_PROJECT', default: 'default', helpGroup: 'GLOBAL'}),
+  }
+
+  /** 'none' commands do not open a project (init, version). */
+  static needsRepo = true
+
+  protected flags!: PachFlags<T>
+  protected args!: PachArgs<T>
+  protected pach!: Pach
+  protected readonly abort = new AbortController()
+
+  protected get signal(): AbortSignal {
+    return this.abort.signal
+  }
+
+  /** Output format chosen by flags. */
+  protected get format(): 'human' | 'json' | 'yaml' {
+    const f = this.flags as {json?: boolean; raw?: boolean; output?: string}
+    if (f.output === 'yaml') return 'yaml'
+    if (f.json || f.raw || f.output === 'json') return 'json'
+    return 'human'
+  }
+
+  protected get fullTimestamps(): boolean {
+    return Boolean((this.flags as {'full-timestamps'?: boolean})['full-timestamps'])
+  }
+
+  override async init(): Promise<void> {
+    await super.init()
+    const ctor = this.ctor as typeof PachCommand & typeof Command
+    const {args, flags} = await this.parse({
+      flags: ctor.flags,
+      baseFlags: (super.ctor as typeof PachCommand).baseFlags,
+      enableJsonFlag: false,
+      args: ctor.args,
+      strict: ctor.strict,
+    })
+    this.flags = flags as PachFlags<T>
+    this.args = args as PachArgs<T>
+  }
+
+  abstract exec(): Promise<R>
+
+  /** Text for humans; return '' for nothing. */
+  abstract human(result: R): string
+
+  protected openPach(): Pach {
+    return openRepo({
+      pachDir: this.flags['pach-dir'],
+      reporter: cliReporter({progress: this.format === 'human'}),
+    })
+  }
+
+  protected get project(): string {
+    return this.flags.project
+  }
+
+  async run(): Promise<R> {
+    const onSigint = () => {
+      if (this.abort.signal.aborted) process.exit(EXIT_CODES.cancelled)
+      this.abort.abort(new CancelledError('interrupted'))
+    }
+    process.on('SIGINT', onSigint)
+    process.on('SIGTERM', onSigint)
+    try {
+      if ((this.ctor as typeof PachCommand).needsRepo) this.pach = this.openPach()
+      const result = await this.exec()
+      this.print(result)
+      return result
+    } finally {
+      process.off('SIGINT', onSigint)
+      process.off('SIGTERM', onSigint)
+      this.pach?.close()
+    }
+  }
+
+  protected print(result: R): void {
+    const fmt = this.format
+    if (fmt === 'json') writeOut(JSON.stringify(result ?? null, null, 2) + '\n')
+    else if (fmt === 'yaml') writeOut(YAML.stringify(result ?? null))
+    else {
+      const s = this.human(result)
+      if (s) writeOut(s.endsWith('\n') ? s : s + '\n')
+    }
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's own parse/usage errors keep their rendering (exit 2)
+    if (!isPachError(err) && err.oclif !== undefined) return super.catch(err)
+    if (this.abort.signal.aborted && !isPachError(err)) err = new CancelledError('interrupted') as never
+    const e = translateSystemError(err)
+    const pe: PachError = isPachError(e)
+      ? e
+      : (e as Error)?.name === 'AbortError'
+        ? new CancelledError('interrupted')
+        : new InternalError(`unexpected error: ${(e as Error)?.message ?? String(e)}`, {cause: e})
+    const json = this.flags ? this.format !== 'human' : process.argv.includes('--json')
+    if (json) {
+      writeOut(JSON.stringify({error: {code: pe.code, message: pe.message, hint: pe.hint ?? null, data: pe.data}}, null, 2) + '\n')
+    }
+    if (pe instanceof InternalError) {
+      process.stderr.write(`pach: internal error (this is a bug, please report it): ${pe.message}\n`)
+      const cause = (pe as {cause?: unknown}).cause
+      if (cause instanceof Error && cause.stack) process.stderr.write(cause.stack + '\n')
+    } else {
+      process.stderr.write(`pach: ${pe.message}${pe.hint ? ` (${pe.hint})` : ''}\n`)
+    }
+    process.exitCode = pe.exitCode
+    return undefined
+  }
+}
+
+/** Write to stdout, ignoring EPIPE (e.g. `pach get file … | head`). */
+export function writeOut(s: string | Uint8Array): void {
+  try {
+    process.stdout.write(s)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e
+  }
+}
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+})

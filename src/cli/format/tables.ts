@@ -1,0 +1,109 @@
+/**
+ * Human tables, one renderer per entity, with pachctl's headers.
+ */
+import type {BranchInfo, CommitInfo, CommitSetInfo, DiffFileInfo, FileInfo, ProjectInfo, RepoInfo, TransactionInfo} from '../../core/types.js'
+import {ago, bytesSize, table} from './values.js'
+
+const repoName = (r: {name: string; type: string}) => (r.type === 'user' ? r.name : `${r.name}.${r.type}`)
+
+export function projectTable(list: ProjectInfo[], full = false): string {
+  return table(
+    ['ACTIVE', 'PROJECT', 'CREATED', 'DESCRIPTION'],
+    list.map((p) => [p.project.name === 'default' ? '*' : '', p.project.name, ago(p.created_at, full), p.description]),
+  )
+}
+
+export function repoTable(list: RepoInfo[], full = false): string {
+  return table(
+    ['PROJECT', 'NAME', 'CREATED', 'SIZE (MASTER)', 'DESCRIPTION'],
+    list.map((r) => [r.repo.project.name, repoName(r.repo), ago(r.created, full), bytesSize(r.details.size_bytes), r.description]),
+  )
+}
+
+export function branchTable(list: BranchInfo[]): string {
+  return table(
+    ['BRANCH', 'HEAD', 'TRIGGER'],
+    list.map((b) => [b.branch.name, b.head.id, '-']),
+  )
+}
+
+export function commitTable(list: CommitInfo[], full = false): string {
+  return table(
+    ['PROJECT', 'REPO', 'BRANCH', 'COMMIT', 'FINISHED', 'SIZE', 'ORIGIN', 'DESCRIPTION'],
+    list.map((c) => [
+      c.commit.repo.project.name,
+      repoName(c.commit.repo),
+      c.commit.branch?.name ?? '-',
+      c.commit.id,
+      c.finished ? ago(c.finished, full) : '-',
+      bytesSize(c.details.size_bytes),
+      c.origin.kind,
+      c.error ? `${c.description}${c.description ? ' ' : ''}(error: ${c.error})` : c.description,
+    ]),
+  )
+}
+
+export function commitSetTable(list: CommitSetInfo[], full = false): string {
+  return table(
+    ['ID', 'SUBCOMMITS', 'PROGRESS', 'CREATED', 'MODIFIED'],
+    list.map((s) => {
+      const done = s.commits.filter((c) => c.finished).length
+      const started = s.commits.map((c) => c.started).sort()
+      const fin = s.commits.map((c) => c.finished ?? c.started).sort()
+      return [s.commit_set.id, String(s.commits.length), `${done}/${s.commits.length}`, ago(started[0], full), ago(fin[fin.length - 1], full)]
+    }),
+  )
+}
+
+export function commitDetails(c: CommitInfo, full = false): string {
+  const lines = [
+    ['Commit', `${repoName(c.commit.repo)}@${c.commit.id}`],
+    ['Original Branch', c.commit.branch?.name ?? '-'],
+    ['Project', c.commit.repo.project.name],
+    ['Origin', c.origin.kind],
+    ['Description', c.description],
+    ['Parent', c.parent_commit?.id ?? '<none>'],
+    ['Children', c.child_commits.map((k) => k.id).join(', ') || '<none>'],
+    ['Started', ago(c.started, full)],
+    ['Finished', c.finished ? ago(c.finished, full) : '-'],
+    ['Size', bytesSize(c.details.size_bytes)],
+    ['Provenance', c.direct_provenance.map((p) => `${repoName(p.repo)}@${p.branch?.name ?? ''}${p.branch ? '=' : ''}${p.id}`).join(', ') || '<none>'],
+    ['Subvenance', c.direct_subvenance.map((p) => `${repoName(p.repo)}@${p.id}`).join(', ') || '<none>'],
+  ]
+  if (c.error) lines.push(['Error', c.error])
+  return lines.map(([k, v]) => `${k}: ${v}`).join('\n') + '\n'
+}
+
+export function fileTable(list: FileInfo[]): string {
+  return table(
+    ['NAME', 'TYPE', 'SIZE'],
+    list.map((f) => [f.file_type === 'DIR' ? `${f.file.path}/` : f.file.path, f.file_type === 'DIR' ? 'dir' : 'file', bytesSize(f.size_bytes)]),
+  )
+}
+
+export function fileDetails(f: FileInfo): string {
+  return [
+    `Path: ${f.file.path}`,
+    `Datum: default`,
+    `Type: ${f.file_type === 'DIR' ? 'dir' : 'file'}`,
+    `Size: ${bytesSize(f.size_bytes)}`,
+    `Hash: ${f.hash}`,
+    `Commit: ${f.file.commit.id}`,
+  ].join('\n') + '\n'
+}
+
+export function diffText(list: DiffFileInfo[]): string {
+  const added = list.filter((d) => d.new_file).map((d) => d.new_file!)
+  const removed = list.filter((d) => d.old_file).map((d) => d.old_file!)
+  let out = ''
+  if (added.length) out += 'New Files:\n' + fileTable(added) + '\n'
+  if (removed.length) out += 'Old Files:\n' + fileTable(removed)
+  return out
+}
+
+export function transactionTable(list: TransactionInfo[], full = false): string {
+  return table(
+    ['TRANSACTION', 'STARTED', 'OPS'],
+    list.map((t) => [t.transaction.id, ago(t.started, full), String(t.requests.length)]),
+  )
+}

@@ -1,0 +1,57 @@
+/**
+ * Human formatting of values, as pachctl prints them: sizes with go-units BytesSize
+ * ("1.5KiB"), times as go-units HumanDuration + " ago" (or RFC 3339 with --full-timestamps).
+ */
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
+
+export function bytesSize(n: number): string {
+  let i = 0
+  let v = n
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${Number(v.toPrecision(4))}${UNITS[i]}`
+}
+
+/** go-units HumanDuration */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  if (s < 1) return 'Less than a second'
+  if (s === 1) return '1 second'
+  if (s < 60) return `${s} seconds`
+  const m = Math.round(ms / 60000)
+  if (m === 1) return 'About a minute'
+  if (m < 60) return `${m} minutes`
+  const h = Math.round(ms / 3600000)
+  if (h === 1) return 'About an hour'
+  if (h < 48) return `${h} hours`
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`
+  return `${Math.round(h / 24 / 365)} years`
+}
+
+export function ago(iso: string | null | undefined, full = false, now = Date.now()): string {
+  if (!iso) return '-'
+  if (full) return iso
+  return `${humanDuration(Math.max(0, now - Date.parse(iso)))} ago`
+}
+
+export function duration(startIso: string | null | undefined, endIso: string | null | undefined, now = Date.now()): string {
+  if (!startIso) return '-'
+  const end = endIso ? Date.parse(endIso) : now
+  return humanDuration(end - Date.parse(startIso))
+}
+
+/** Render rows as a tab-aligned table (Go tabwriter style: padding 3). */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd()
+  return [line(headers), ...rows.map(line)].join('\n') + '\n'
+}

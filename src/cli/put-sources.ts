@@ -1,0 +1,221 @@
+/**
+ * Turning `put file` arguments into PutSources (the CLI's edge: local files, directories,
+ * stdin, URLs, input lists, tar archives). Paths follow pachctl's putFileHelper/joinPaths:
+ * - no ":path": the target is basename(source) (the source path with --full-path);
+ * - one source and a path: the path, or path/basename(source) when the path ends in "/";
+ * - several sources and a path: the path is a prefix for each basename;
+ * - -r: every regular file under a directory goes to target + its relative path;
+ * - --untar: each regular entry of the archive goes to target + entry name.
+ * Symlinks under -r: a link to a file inside the tree is stored as that file's content;
+ * links that leave the tree, and links to directories, are skipped with a warning (never
+ * silently read).
+ */
+import {createReadStream, lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats} from 'node:fs'
+import {basename, join, relative, resolve, sep} from 'node:path'
+import {Readable} from 'node:stream'
+import {createGunzip} from 'node:zlib'
+import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
+import type {PutSource} from '../core/pfs/file-service.js'
+import type {Reporter} from '../core/reporter.js'
+
+export interface PutArgs {
+  /** destination path from the address, or undefined when no ":path" was given */
+  path: string | undefined
+  files: string[]
+  inputFile?: string
+  recursive: boolean
+  fullPath: boolean
+  untar: boolean
+  reporter: Reporter
+  /** max bytes an archive may expand to (decompression-bomb bound) */
+  untarLimit?: number
+}
+
+const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s)
+
+function joinPaths(prefix: string, p: string): string {
+  return `${prefix.replace(/\/+$/, '')}/${p.replace(/^\/+/, '')}`
+}
+
+function targetFor(args: PutArgs, source: string, count: number): string {
+  const name = args.fullPath ? source : basename(source.replace(/\/+$/, '')) || source
+  if (args.path === undefined) {
+    if (source === '-') throw new InvalidArgumentError('MISSING_PATH', 'must specify a file path when reading data from stdin', {hint: 'use e.g. `pach put file repo@master:/data.csv -f -`'})
+    return joinPaths('', isUrl(source) ? basename(new URL(source).pathname) || 'index' : name)
+  }
+  if (count === 1) return args.path.endsWith('/') ? joinPaths(args.path, name) : args.path
+  return joinPaths(args.path, name)
+}
+
+/** Check every local source before any byte is read, so bad input fails fast and whole. */
+export function checkSources(args: PutArgs): string[] {
+  let sources = args.files.length ? [...args.files] : ['-']
+  if (args.inputFile) {
+    let text: string
+    try {
+      text = args.inputFile === '-' ? readFileSync(0, 'utf8') : readFileSync(args.inputFile, 'utf8')
+    } catch {
+      throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `input list ${args.inputFile} does not exist or cannot be read`)
+    }
+    sources = text.split('\n').map((l) => l.trim()).filter(Boolean)
+    if (args.files.length) sources.unshift(...args.files)
+  }
+  for (const s of sources) {
+    if (s === '-' || isUrl(s)) continue
+    let st: Stats
+    try {
+      st = statSync(s)
+    } catch {
+      throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `local file ${s} does not exist`, {hint: 'check the path given to -f'})
+    }
+    if (st.isDirectory() && !args.recursive) {
+      throw new InvalidArgumentError('IS_A_DIRECTORY', `${s} is a directory`, {hint: 'pass -r to put it recursively'})
+    }
+  }
+  return sources
+}
+
+export async function* buildSources(args: PutArgs, sources: string[]): AsyncGenerator<PutSource> {
+  for (const source of sources) {
+    if (args.untar) {
+      yield* untarSource(openSource(source), args.path ?? '/', args)
+      continue
+    }
+    const target = targetFor(args, source, sources.length)
+    if (source === '-' || isUrl(source)) {
+      yield {path: target, open: () => openSource(source)}
+      continue
+    }
+    const st = statSync(source)
+    if (st.isDirectory()) {
+      yield* walkDir(resolve(source), target, args.reporter)
+    } else {
+      yield {path: target, open: () => createReadStream(source, {highWaterMark: 1024 * 1024}), size: st.size}
+    }
+  }
+}
+
+function openSource(source: string): AsyncIterable<Uint8Array> {
+  if (source === '-') return process.stdin
+  if (isUrl(source)) return fetchUrl(source)
+  return createReadStream(source, {highWaterMark: 1024 * 1024})
+}
+
+async function* fetchUrl(url: string): AsyncGenerator<Uint8Array> {
+  const u = new URL(url)
+  if (u.protocol === 'file:') {
+    yield* createReadStream(u)
+    return
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new InvalidArgumentError('UNSUPPORTED_URL', `cannot fetch ${url}: only http(s):// and file:// URLs are supported locally`)
+  }
+  let res: Response
+  try {
+    res = await fetch(url)
+  } catch (e) {
+    throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${url}: ${(e as Error).message}`)
+  }
+  if (!res.ok || !res.body) throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${url}: HTTP ${res.status}`)
+  yield* Readable.fromWeb(res.body as never)
+}
+
+function* walkDir(root: string, target: string, reporter: Reporter): Generator<PutSource> {
+  const realRoot = realpathSync(root)
+  let skipped = 0
+  const visit = function* (dir: string): Generator<PutSource> {
+    const names = readdirSync(dir).sort()
+    for (const name of names) {
+      const full = join(dir, name)
+      const st = lstatSync(full)
+      let file = full
+      let size = st.size
+      if (st.isSymbolicLink()) {
+        let real: string
+        let tst: Stats
+        try {
+          real = realpathSync(full)
+          tst = statSync(real)
+        } catch {
+          reporter.warn(`skipping broken symlink ${full}`)
+          skipped++
+          continue
+        }
+        if (!(real === realRoot || real.startsWith(realRoot + sep)) || !tst.isFile()) {
+          reporter.warn(`skipping symlink ${full}: it points ${tst.isFile() ? 'outside the directory being put' : 'to a directory'} (${real})`)
+          skipped++
+          continue
+        }
+        file = real
+        size = tst.size
+      } else if (st.isDirectory()) {
+        yield* visit(full)
+        continue
+      } else if (!st.isFile()) {
+        reporter.warn(`skipping ${full}: not a regular file`)
+        skipped++
+        continue
+      }
+      const rel = relative(root, full).split(sep).join('/')
+      const src = file
+      yield {path: joinPaths(target, rel), open: () => createReadStream(src, {highWaterMark: 1024 * 1024}), size}
+    }
+  }
+  yield* visit(root)
+  if (skipped) reporter.warn(`${skipped} entr${skipped === 1 ? 'y was' : 'ies were'} skipped`)
+}
+
+/** Regular entries of a (possibly gzipped) tar, each put at prefix + entry name. */
+async function* untarSource(input: AsyncIterable<Uint8Array>, prefix: string, args: PutArgs): AsyncGenerator<PutSource> {
+  const {extract} = await import('tar-stream')
+  const ex = extract()
+  const limit = args.untarLimit ?? 64 * 1024 ** 3
+  let total = 0
+  const bytes = Readable.from(input)
+  // sniff gzip magic
+  const first: Buffer[] = []
+  const it = bytes[Symbol.asyncIterator]()
+  const head = await it.next()
+  if (!head.done) first.push(Buffer.from(head.value as Uint8Array))
+  const rest = Readable.from(
+    (async function* () {
+      yield* first
+      for (;;) {
+        const n = await it.next()
+        if (n.done) return
+        yield n.value as Uint8Array
+      }
+    })(),
+  )
+  const gz = first[0] && first[0][0] === 0x1f && first[0][1] === 0x8b
+  const src = gz ? rest.pipe(createGunzip()) : rest
+  src.on('error', (e) => ex.destroy(e))
+  src.pipe(ex)
+  for await (const entry of ex) {
+    const h = entry.header
+    const name = h.name.replace(/^\.\/+/, '')
+    if (h.type !== 'file' && h.type !== 'contiguous-file') {
+      if (h.type !== 'directory') args.reporter.warn(`skipping tar entry ${h.name}: ${h.type} entries are not stored`)
+      entry.resume()
+      continue
+    }
+    const parts = name.split('/')
+    if (parts.includes('..')) {
+      throw new InvalidArgumentError('UNSAFE_TAR_ENTRY', `tar entry ${JSON.stringify(h.name)} escapes the target directory ("..")`, {hint: 'nothing was written; fix the archive'})
+    }
+    total += h.size ?? 0
+    if (total > limit) {
+      throw new InvalidArgumentError('TAR_TOO_LARGE', `archive expands to more than ${limit} bytes; refusing (possible decompression bomb)`, {hint: 'nothing was written'})
+    }
+    let consumed = false
+    yield {
+      path: joinPaths(prefix, name.replace(/^\/+/, '')),
+      size: h.size,
+      open: () => {
+        consumed = true
+        return entry as unknown as AsyncIterable<Uint8Array>
+      },
+    }
+    if (!consumed) entry.resume()
+  }
+}

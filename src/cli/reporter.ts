@@ -1,0 +1,64 @@
+/**
+ * Reporter implementations for the CLI. Everything goes to stderr: progress bars only when
+ * stderr is a TTY (and never with --json), warnings always.
+ */
+import type {Progress, Reporter} from '../core/reporter.js'
+import {bytesSize} from './format/values.js'
+
+export function cliReporter(opts: {quiet?: boolean; progress?: boolean} = {}): Reporter {
+  const tty = Boolean(process.stderr.isTTY) && opts.progress !== false
+  return {
+    warn(message) {
+      process.stderr.write(`warning: ${message}\n`)
+    },
+    info(message) {
+      if (!opts.quiet) process.stderr.write(`${message}\n`)
+    },
+    progress(label, unit, total) {
+      if (!tty) return {add() {}, total() {}, done() {}}
+      return new TtyProgress(label, unit, total)
+    },
+  }
+}
+
+class TtyProgress implements Progress {
+  private n = 0
+  private last = 0
+  private shown = false
+  private readonly start = Date.now()
+
+  constructor(private readonly label: string, private readonly unit: string, private tot?: number) {}
+
+  add(n: number): void {
+    this.n += n
+    const now = Date.now()
+    if (now - this.last < 100 || now - this.start < 300) return
+    this.last = now
+    this.draw()
+  }
+
+  total(n: number): void {
+    this.tot = n
+  }
+
+  private fmt(v: number): string {
+    return this.unit === 'bytes' ? bytesSize(v) : String(v)
+  }
+
+  private draw(): void {
+    const secs = (Date.now() - this.start) / 1000
+    const rate = this.unit === 'bytes' ? ` ${bytesSize(this.n / Math.max(secs, 0.001))}/s` : ''
+    let bar = ''
+    if (this.tot) {
+      const w = 30
+      const f = Math.min(w, Math.round((this.n / this.tot) * w))
+      bar = ` [${'█'.repeat(f)}${'░'.repeat(w - f)}] ${this.fmt(this.n)}/${this.fmt(this.tot)}`
+    } else bar = ` ${this.fmt(this.n)}`
+    process.stderr.write(`\r\x1b[2K${this.label}${bar}${rate}`)
+    this.shown = true
+  }
+
+  done(): void {
+    if (this.shown) process.stderr.write('\r\x1b[2K')
+  }
+}

@@ -1,0 +1,33 @@
+import {Flags} from '@oclif/core'
+import {PachCommand} from '../cli/base-command.js'
+import {bytesSize} from '../cli/format/values.js'
+import {CorruptObjectError} from '../core/errors.js'
+import type {FsckReport} from '../core/store/maintenance.js'
+
+export default class Fsck extends PachCommand<typeof Fsck, FsckReport> {
+  static override summary = 'Verify every stored chunk and every reference; names damaged files and commits.'
+  static override description = 'Reads all pack files and re-hashes every blob, walks every commit tree, and checks branch and parent references. Exits 12 when something is damaged. Unreferenced data is reported as garbage (harmless; `pach gc` removes it).'
+  static override examples = ['<%= config.bin %> fsck', '<%= config.bin %> fsck --json']
+  static override flags = {'no-read-data': Flags.boolean({description: 'check structure only, without re-reading blob bytes'})}
+
+  async exec() {
+    const r = this.pach.fsck({readData: !this.flags['no-read-data']})
+    if (!r.ok) {
+      this.print(r)
+      throw new CorruptObjectError(`fsck found ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`, {hint: 'damaged files are listed above; restore them from another copy or delete them'})
+    }
+    return r
+  }
+
+  human(r: FsckReport) {
+    const lines = r.problems.map((p) => `${p.kind}: ${p.message}`)
+    lines.push(
+      `checked ${r.checked.commits} commits, ${r.checked.trees} trees, ${r.checked.files} file entries, ${r.checked.packs} packs, ${r.checked.blobs} blobs (${bytesSize(r.checked.bytes)})`,
+    )
+    if (r.garbage.packs || r.garbage.blobs || r.garbage.trees) {
+      lines.push(`garbage (run \`pach gc\`): ${r.garbage.packs} unindexed packs, ${r.garbage.blobs} unreferenced blobs (${bytesSize(r.garbage.bytes)}), ${r.garbage.trees} unreferenced trees`)
+    }
+    lines.push(r.ok ? 'no errors were found' : `${r.problems.length} problems found`)
+    return lines.join('\n')
+  }
+}
