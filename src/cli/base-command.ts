@@ -7,7 +7,6 @@
  * mapped exit code. Unknown errors are bugs: they print a stack and exit 20.
  */
 import {Command, Flags, Interfaces} from '@oclif/core'
-import YAML from 'yaml'
 import {CancelledError, EXIT_CODES, InternalError, isPachError, PachError, translateSystemError} from '../core/errors.js'
 import {openRepo, type Pach} from '../core/repo.js'
 import {cliReporter} from './reporter.js'
@@ -102,7 +101,7 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
     try {
       if ((this.ctor as typeof PachCommand).needsRepo) this.pach = this.openPach()
       const result = await this.exec()
-      this.print(result)
+      await this.printAsync(result)
       return result
     } finally {
       process.off('SIGINT', onSigint)
@@ -111,10 +110,16 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
     }
   }
 
+  protected async printAsync(result: R): Promise<void> {
+    if (this.format === 'yaml') {
+      const YAML = (await import('yaml')).default
+      writeOut(YAML.stringify(result ?? null))
+    } else this.print(result)
+  }
+
   protected print(result: R): void {
     const fmt = this.format
-    if (fmt === 'json') writeOut(JSON.stringify(result ?? null, null, 2) + '\n')
-    else if (fmt === 'yaml') writeOut(YAML.stringify(result ?? null))
+    if (fmt === 'json' || fmt === 'yaml') writeOut(JSON.stringify(result ?? null, null, 2) + '\n')
     else {
       const s = this.human(result)
       if (s) writeOut(s.endsWith('\n') ? s : s + '\n')

@@ -1,0 +1,63 @@
+/**
+ * End-to-end helpers: run the built CLI (bin/run.js) as a user would, in a fresh temp project.
+ */
+import {execa} from 'execa'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {onTestFinished} from 'vitest'
+
+export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+  exitCode: number
+  json<T = any>(): T
+}
+
+export interface Project {
+  dir: string
+  run(args: string[], opts?: {input?: string | Buffer; env?: Record<string, string>; cwd?: string}): Promise<RunResult>
+  /** run and expect exit 0; returns stdout */
+  ok(args: string[], opts?: {input?: string | Buffer; env?: Record<string, string>; cwd?: string}): Promise<string>
+  /** run with --json and expect exit 0; returns the parsed JSON */
+  json<T = any>(args: string[], opts?: {input?: string | Buffer}): Promise<T>
+}
+
+export async function runPach(args: string[], opts: {cwd: string; input?: string | Buffer; env?: Record<string, string>}): Promise<RunResult> {
+  const r = await execa('node', [BIN, ...args], {
+    cwd: opts.cwd,
+    input: opts.input,
+    env: {PACH_DETACH: '', ...opts.env},
+    reject: false,
+    stripFinalNewline: false,
+  })
+  const stdout = String(r.stdout)
+  return {
+    stdout,
+    stderr: String(r.stderr),
+    exitCode: r.exitCode ?? -1,
+    json: () => JSON.parse(stdout),
+  }
+}
+
+/** A fresh temp dir (removed after the test), initialised with `pach init` unless init=false. */
+export async function tmpProject(init = true): Promise<Project> {
+  const dir = mkdtempSync(join(tmpdir(), 'pach-e2e-'))
+  onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
+  const p: Project = {
+    dir,
+    run: (args, opts = {}) => runPach(args, {cwd: opts.cwd ?? dir, input: opts.input, env: opts.env}),
+    async ok(args, opts = {}) {
+      const r = await p.run(args, opts)
+      if (r.exitCode !== 0) throw new Error(`pach ${args.join(' ')} exited ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+      return r.stdout
+    },
+    async json(args, opts = {}) {
+      return JSON.parse(await p.ok([...args, '--json'], opts))
+    },
+  }
+  if (init) await p.ok(['init'])
+  return p
+}

@@ -1,0 +1,82 @@
+import Database from 'better-sqlite3'
+import {describe, expect, it} from 'vitest'
+import {migrate} from '../../src/core/db/migrations.js'
+import {contentHash, sha256} from '../../src/core/store/hash.js'
+import type {FileContent} from '../../src/core/store/content.js'
+import {decodeTree, encodeTree, TreeStore} from '../../src/core/pfs/tree.js'
+
+function store(): TreeStore {
+  const db = new Database(':memory:')
+  migrate(db, 0)
+  return new TreeStore(db)
+}
+
+function content(s: string): FileContent {
+  const id = sha256(Buffer.from(s))
+  return {size: s.length, hash: contentHash([id]), chunks: [id], sizes: [s.length]}
+}
+
+const paths = (t: TreeStore, root: Buffer | null) => [...t.walk(root)].map(([p, e]) => (e.kind === 'dir' ? p + '/' : p))
+
+describe('tree', () => {
+  it('encodes and decodes', () => {
+    const c = content('hello')
+    const entries = [
+      {kind: 'file' as const, name: 'a', hash: c.hash, size: 5, chunks: c.chunks, sizes: c.sizes},
+      {kind: 'dir' as const, name: 'd', hash: sha256(Buffer.from('x')), size: 7, files: 2},
+    ]
+    expect(decodeTree(encodeTree(entries))).toEqual(entries)
+  })
+
+  it('applies puts and deletes and walks in Pachyderm path order', () => {
+    const t = store()
+    const root = t.apply(null, [
+      {type: 'put', path: '/a/b', content: content('1')},
+      {type: 'put', path: '/a.txt', content: content('22')},
+      {type: 'put', path: '/z', content: content('333')},
+    ])
+    expect(paths(t, root)).toEqual(['/a.txt', '/a/', '/a/b', '/z'])
+    expect(t.lookup(root, '/')!.size).toBe(6)
+    expect(t.lookup(root, '/a')).toMatchObject({kind: 'dir', size: 1, files: 1})
+    const r2 = t.apply(root, [{type: 'delete', path: '/a'}])
+    expect(paths(t, r2)).toEqual(['/a.txt', '/z'])
+    const r3 = t.apply(r2, [{type: 'delete', path: '/missing'}])
+    expect(r3!.equals(r2!)).toBe(true)
+    expect(t.apply(r3, [{type: 'delete', path: '/'}])).toBeNull()
+  })
+
+  it('is content addressed: the same files give the same root whatever the order', () => {
+    const t = store()
+    const a = t.apply(null, [{type: 'put', path: '/x/1', content: content('a')}, {type: 'put', path: '/y', content: content('b')}])
+    const b = t.apply(null, [{type: 'put', path: '/y', content: content('b')}, {type: 'put', path: '/x/1', content: content('a')}])
+    expect(a!.equals(b!)).toBe(true)
+  })
+
+  it('removes directories that become empty', () => {
+    const t = store()
+    const r = t.apply(null, [{type: 'put', path: '/d/e/f', content: content('a')}, {type: 'put', path: '/g', content: content('b')}])
+    expect(paths(t, t.apply(r, [{type: 'delete', path: '/d/e/f'}]))).toEqual(['/g'])
+  })
+
+  it('refuses file/directory collisions', () => {
+    const t = store()
+    const r = t.apply(null, [{type: 'put', path: '/a', content: content('a')}])
+    expect(() => t.apply(r, [{type: 'put', path: '/a/b', content: content('b')}])).toThrow(/path collision/)
+    const r2 = t.apply(null, [{type: 'put', path: '/a/b', content: content('a')}])
+    expect(() => t.apply(r2, [{type: 'put', path: '/a', content: content('b')}])).toThrow(/path collision/)
+  })
+
+  it('diffs by hash, visiting only what changed', () => {
+    const t = store()
+    const ops = Array.from({length: 50}, (_, i) => ({type: 'put' as const, path: `/d${i % 5}/f${i}`, content: content(String(i))}))
+    const a = t.apply(null, ops)
+    const b = t.apply(a, [
+      {type: 'put', path: '/d1/f1', content: content('changed')},
+      {type: 'delete', path: '/d2/f2'},
+      {type: 'put', path: '/new', content: content('n')},
+    ])
+    const d = [...t.diff(a, b)].map((x) => `${x.change} ${x.path}`)
+    expect(d).toEqual(['modified /d1/f1', 'deleted /d2/f2', 'added /new'])
+    expect([...t.diff(a, a)]).toEqual([])
+  })
+})

@@ -1,0 +1,13 @@
+import {defineConfig} from 'vitest/config'
+
+// Unit tests (pure modules) and end-to-end tests (the built bin/run.js in temp dirs).
+// `npm test` builds first (pretest) so e2e tests always run the current code.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default', ['json', {outputFile: 'test-results.json'}]],
+  },
+})
