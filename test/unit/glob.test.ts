@@ -63,6 +63,16 @@ describe('basic wildcards', () => {
     expect(compileGlob('/a*').test('/a')).toBe(true)
   })
 
+  it('**( is * followed by *( (ohmyglob lexer)', () => {
+    const g = compileGlob('/ab**(e|f)')
+    expect(g.groupCount).toBe(1)
+    expect(g.test('/ab')).toBe(true)
+    expect(g.test('/abab')).toBe(true)
+    expect(g.test('/ab/ef')).toBe(false)
+    expect(compileGlob('/ab**(e|f)g').test('/abcfefg')).toBe(true)
+    expect(compileGlob('/ab**(e|f)g').test('/abef')).toBe(false)
+  })
+
   it('** crosses "/"', () => {
     const g = compileGlob('/**')
     expect(g.test('/a')).toBe(true)
@@ -112,9 +122,19 @@ describe('character classes', () => {
     expect(matches('/[a-cx]', ['/b', '/x', '/y'])).toEqual(['/b', '/x'])
   })
 
+  it('the first unescaped ! or ^ anywhere in a class negates it (ohmyglob lexer)', () => {
+    expect(matches('/[a!]', ['/a', '/!', '/b'])).toEqual(['/b'])
+    expect(matches('/[a\\!]', ['/a', '/!', '/b'])).toEqual(['/a', '/!'])
+    expect(matches('/[!!]', ['/!', '/b'])).toEqual(['/b'])
+  })
+
+  it('a negated class also matches "/" (as in ohmyglob)', () => {
+    expect(compileGlob('/a[!x]b').test('/a/b')).toBe(true)
+  })
+
   it('special characters inside classes are literal', () => {
     expect(matches('/[a*\\(]*z', ['/abcz', '/abcx', '/bbc', '/(z', '/*z'])).toEqual(['/abcz', '/(z', '/*z'])
-    expect(matches('/[.^-]', ['/.', '/^', '/-', '/x'])).toEqual(['/.', '/^', '/-'])
+    expect(matches('/[.\\^-]', ['/.', '/^', '/-', '/x'])).toEqual(['/.', '/^', '/-'])
     expect(matches('/[-a]', ['/-', '/a', '/b'])).toEqual(['/-', '/a'])
     expect(matches('/[\\]]', ['/]', '/x'])).toEqual(['/]'])
   })
@@ -510,6 +530,7 @@ describe('malformed globs', () => {
     '/{(a})',
     '/({a)',
     '/[[:nope:]]',
+    '/^(a)',
   ])('%j throws GlobSyntaxError', (glob) => {
     let err: unknown
     try {
@@ -530,6 +551,7 @@ describe('malformed globs', () => {
     expect(compileGlob('/a}').test('/a}')).toBe(true)
     expect(compileGlob('/a]').test('/a]')).toBe(true)
     expect(compileGlob('/a!b').test('/a!b')).toBe(true)
+    expect(compileGlob('/a^b').test('/a^b')).toBe(true)
   })
 })
 

@@ -10,12 +10,14 @@
  * Syntax (term -> regex):
  * - text            literal, regex metacharacters escaped; `\c` escapes any character c
  * - `*`             `[^/]*`            (never crosses "/")
- * - `**`            `.*`               (crosses "/"; `**` wins over `*(`, so `**(a)` = `**` + `(a)`)
+ * - `**`            `.*`               (crosses "/"; but `**(a)` is `*` followed by `*(a)`)
  * - `?`             `[^/]`
- * - `[abc]` `[a-c]` `[!abc]` `[^abc]` `[[:alpha:]]`   character class; `!`/`^` first negates.
- *                   A negated class matches "/" too (as in ohmyglob). POSIX classes use their
- *                   ASCII meaning (RE2's table). `]` as a member must be escaped (`\]`); `[]`
- *                   is an error; lo > hi in a range is an error.
+ * - `[abc]` `[a-c]` `[!abc]` `[^abc]` `[[:alpha:]]`   character class. As in ohmyglob's
+ *                   lexer, the first unescaped `!` or `^` *anywhere* in the class negates it
+ *                   (`[a!]` = `[!a]`); escape it (`[a\!]`) to mean the character. Ranges and
+ *                   single characters mix freely (`[a-cx_]`). A negated class matches "/" too
+ *                   (as in ohmyglob). POSIX classes use their ASCII meaning (RE2's table).
+ *                   `]` as a member must be escaped (`\]`); `[]` is an error; lo > hi is an error.
  * - `{a,b,...}`     non-capturing alternatives; each alternative is a full glob.
  * - `(a|b)` = `@(a|b)`   capture: exactly one of the alternatives
  * - `*(a|b)`        capture: zero or more      `((?:a|b)*)`
@@ -23,7 +25,8 @@
  * - `?(a|b)`        capture: zero or one       `((?:a|b)?)`
  * - `!(a|b)`        capture: anything except   `((?:(?!(?:a$|b$))[^/]*))` (see below)
  *   Groups are numbered by opening parenthesis, left to right, nesting allowed; `!(...)` is
- *   a group too. `+`, `@`, `!` not followed by `(` are literal characters.
+ *   a group too. `+`, `@`, `!`, `^` not followed by `(` are literal characters; `^(` is an
+ *   error (ohmyglob lexes it as a capture its compiler does not implement).
  * - `,` separates alternatives only directly inside `{}` and `|` only directly inside `()`;
  *   elsewhere they (and `)`, `}` with no matching opener, and `]`) are literal.
  *
@@ -41,7 +44,6 @@
  * Other differences from ohmyglob (deliberate; all concern malformed or exotic input):
  * - unclosed `[`, `{`, `(`, a dangling `\`, a `}`/`)` closing the wrong kind of group, or an
  *   unknown POSIX class throw GlobSyntaxError (ohmyglob silently accepts some of these);
- * - classes may mix ranges and single characters (`[a-cx]`), which gobwas-derived lexers reject;
  * - JS resets captures inside a repeated group on each iteration, .NET keeps the last
  *   successful one: `*(a|(b))` on "ba" captures "" for group 2 here, "b" in Pachyderm.
  * - `.` (from `**`) does not match "\n", as in regexp2; `$` is strict end of input.
@@ -201,7 +203,7 @@ class Parser {
           continue
         }
         case '*': {
-          if (next === '*') {
+          if (next === '*' && cs[this.pos + 2] !== '(') {
             push({k: 'super'})
             this.pos += 2
           } else if (next === '(') {
@@ -225,10 +227,12 @@ class Parser {
         }
         case '+':
         case '@':
-        case '!': {
+        case '!':
+        case '^': {
+          if (next === '(' && c === '^') this.fail('"^(...)" is not a supported extglob (use "!(...)")')
           if (next === '(') {
             this.pos += 2
-            push(this.parseCapture(c, inner))
+            push(this.parseCapture(c as Quantifier, inner))
           } else {
             text += c
             this.pos += 1
@@ -291,11 +295,8 @@ class Parser {
   private parseClass(): Node {
     const cs = this.cs
     const start = this.pos - 1
+    // as in ohmyglob's lexer, the first unescaped "!" or "^" anywhere in the class negates it
     let negate = false
-    if (cs[this.pos] === '!' || cs[this.pos] === '^') {
-      negate = true
-      this.pos += 1
-    }
     let body = ''
     let items = 0
     const readChar = (): string => {
@@ -316,6 +317,11 @@ class Parser {
       if (c === ']') {
         this.pos += 1
         break
+      }
+      if (!negate && (c === '!' || c === '^')) {
+        negate = true
+        this.pos += 1
+        continue
       }
       if (c === '[' && cs[this.pos + 1] === ':') {
         const rest = cs.slice(this.pos + 2).join('')
