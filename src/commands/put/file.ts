@@ -37,7 +37,11 @@ export default class PutFile extends PachCommand<typeof PutFile, PutFileResult> 
       reporter: this.pach.ctx.reporter,
     }
     const sources = checkSources(args)
-    return this.pach.files.put(this.project, ref.commit, buildSources(args, sources), {append: this.flags.append, signal: this.signal})
+    return this.pach.files.put(this.project, ref.commit, buildSources(args, sources), {
+      append: this.flags.append,
+      signal: this.signal,
+      concurrency: this.flags.untar || sources.includes('-') ? 1 : 2,
+    })
   }
 
   human(r: PutFileResult) {

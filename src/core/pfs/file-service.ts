@@ -43,8 +43,10 @@ export interface PutSource {
 export interface PutOptions {
   append?: boolean
   signal?: AbortSignal
-  /** paths to delete (recursively) before the writes, in the same commit (put file --untar overwrite, cron overwrite) */
+  /** paths to delete (recursively) before the writes, in the same commit (cron overwrite) */
   deleteFirst?: string[]
+  /** how many sources may be chunked at once (only for independent, non-streaming sources) */
+  concurrency?: number
 }
 
 interface Target {
@@ -132,16 +134,22 @@ export class FileService {
     let bytes = 0
     let files = 0
     const writer = await this.ctx.store.writerWait()
+    // Independent sources are chunked concurrently (2 cores); appends and streaming sources
+    // (stdin, tar entries) must go one at a time.
+    const concurrency = opts.append ? 1 : Math.max(1, opts.concurrency ?? 1)
+    const running = new Set<Promise<void>>()
+    let failure: unknown
     try {
+      let index = ops.length
       for await (const src of sources as AsyncIterable<PutSource>) {
         opts.signal?.throwIfAborted()
+        if (failure) throw failure
         const path = validatePath(src.path)
         if (path === '/') throw new InvalidArgumentError('INVALID_PATH', 'cannot write a file at the root path "/"', {hint: 'give a file path, e.g. repo@master:/data.csv'})
         const onBytes = (n: number) => {
           bytes += n
           progress.add(n)
         }
-        let content: FileContent
         if (opts.append) {
           let prior = batch.get(path)
           if (!prior) {
@@ -152,18 +160,34 @@ export class FileService {
             checks.push({path, hash: e ? e.hash : null})
             prior = e ? (e as FileEntry) : undefined
           }
-          content = prior
-            ? await appendContent(prior, src.open(), this.ctx.store, writer, params, onBytes, opts.signal)
+          const content = prior
+            ? await appendContent(prior, src.open(), writer, params, onBytes, opts.signal)
             : await writeContent(src.open(), writer, params, onBytes, opts.signal)
-        } else {
-          content = await writeContent(src.open(), writer, params, onBytes, opts.signal)
+          batch.set(path, content)
+          ops.push({type: 'put', path, content})
+          files++
+          continue
         }
-        batch.set(path, content)
-        ops.push({type: 'put', path, content})
-        files++
+        const slot = index++
+        ops.push({type: 'delete', path}) // placeholder, replaced below (keeps op order)
+        const job = writeContent(src.open(), writer, params, onBytes, opts.signal).then(
+          (content) => {
+            ops[slot] = {type: 'put', path, content}
+            files++
+          },
+          (e) => {
+            failure ??= e
+          },
+        )
+        running.add(job)
+        void job.finally(() => running.delete(job))
+        if (running.size >= concurrency) await Promise.race(running)
       }
+      await Promise.all(running)
+      if (failure) throw failure
       await writer.close()
     } catch (e) {
+      await Promise.allSettled(running)
       await writer.abort()
       progress.done()
       throw e

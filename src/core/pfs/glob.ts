@@ -1,7 +1,8 @@
 /**
  * Pachyderm glob patterns (the `glob` of a pfs input, `pach glob file`, `join_on` / `group_by`).
  *
- * Concept: a glob is cleaned like a PFS path (`pfsfile.CleanPath`), parsed, and compiled into
+ * Concept: a glob is cleaned like a PFS path (`pfsfile.CleanPath` = Go `path.Clean`, so "//",
+ * "." and ".." segments are resolved, then a leading "/" and no trailing "/"), parsed, and compiled into
  * one anchored regular expression with "/" as the separator, exactly as
  * `pachyderm/ohmyglob` does (it compiles to a regexp2 regex; we compile to a JS RegExp with the
  * `u` flag so that `?` and classes consume whole code points). A match yields the capture
@@ -47,6 +48,9 @@
  * - JS resets captures inside a repeated group on each iteration, .NET keeps the last
  *   successful one: `*(a|(b))` on "ba" captures "" for group 2 here, "b" in Pachyderm.
  * - `.` (from `**`) does not match "\n", as in regexp2; `$` is strict end of input.
+ * - ohmyglob's lexer decides `,` / `|` / `}` / `)` by nesting *counters* (so e.g. `|` splits a
+ *   brace group nested in parentheses, and `+`/`@`/`!` not followed by `(` swallow following
+ *   text up to the next `?*[{(`); we use the innermost group instead.
  *
  * Paths: match() takes a PFS path with a leading "/" and no trailing "/" (callers strip the
  * trailing "/" of directories). The root "/" matches only the glob "/" (special case), and the

@@ -9,6 +9,7 @@
  *   costs nothing extra at ingest since every chunk is hashed anyway.
  * - reading verifies every blob (BlobStore.readBlob).
  */
+import {webcrypto} from 'node:crypto'
 import {Readable} from 'node:stream'
 import {chunkStream, type ChunkerParams} from './chunker.js'
 import {contentHash, sha256} from './hash.js'
@@ -21,6 +22,9 @@ export interface FileContent {
   /** byte length of each chunk (parallel to chunks) */
   sizes: number[]
 }
+
+const subtle = webcrypto.subtle
+const HASH_WINDOW = 8
 
 export const EMPTY_CONTENT: FileContent = {size: 0, hash: contentHash([]), chunks: [], sizes: []}
 
@@ -39,16 +43,26 @@ export async function writeContent(
   const chunks: Buffer[] = []
   const sizes: number[] = []
   let size = 0
-  for await (const chunk of chunkStream(source, params)) {
-    signal?.throwIfAborted()
-    const id = sha256(chunk)
-    writer.add(id, chunk)
+  // Hash on the libuv thread pool (WebCrypto) while this thread keeps chunking: on 2 cores
+  // that overlaps the two CPU-bound passes. A bounded window keeps memory flat.
+  const window: {chunk: Buffer; id: Promise<ArrayBuffer> | Buffer}[] = []
+  const settle = async () => {
+    const w = window.shift()!
+    const id = Buffer.isBuffer(w.id) ? w.id : Buffer.from(await w.id)
+    writer.add(id, w.chunk)
     chunks.push(id)
-    sizes.push(chunk.length)
-    size += chunk.length
-    onBytes?.(chunk.length)
+    sizes.push(w.chunk.length)
+    size += w.chunk.length
+    onBytes?.(w.chunk.length)
     if (writer.full) await writer.drain()
   }
+  for await (const chunk of chunkStream(source, params)) {
+    signal?.throwIfAborted()
+    // small chunks hash faster inline than a thread-pool round trip
+    window.push({chunk, id: chunk.length < 64 * 1024 ? sha256(chunk) : subtle.digest('SHA-256', chunk)})
+    if (window.length >= HASH_WINDOW) await settle()
+  }
+  while (window.length) await settle()
   return {size, hash: contentHash(chunks), chunks, sizes}
 }
 
@@ -59,7 +73,6 @@ export async function writeContent(
 export async function appendContent(
   existing: FileContent,
   source: AsyncIterable<Uint8Array>,
-  store: BlobStore,
   writer: PackWriter,
   params: ChunkerParams,
   onBytes?: WriteProgress,
@@ -68,7 +81,7 @@ export async function appendContent(
   if (existing.chunks.length === 0) return writeContent(source, writer, params, onBytes, signal)
   const keep = existing.chunks.slice(0, -1)
   const keepSizes = existing.sizes.slice(0, -1)
-  const last = store.readBlob(existing.chunks[existing.chunks.length - 1]!)
+  const last = writer.read(existing.chunks[existing.chunks.length - 1]!)
   async function* joined(): AsyncGenerator<Uint8Array> {
     yield last
     yield* source

@@ -255,16 +255,19 @@ export function pidAlive(pid: number): boolean {
 
 /**
  * Accumulates blobs into pack files. `add` is synchronous and cheap (dedups against the
- * index and this writer); full packs are flushed in the background, at most one at a time
- * so memory stays bounded (about two pack targets).
+ * index and this writer); full packs are written to objects/tmp in the background (at most
+ * two in flight, so memory stays bounded). `close` makes them durable (fdatasync, in
+ * parallel, after the kernel has had time to write them back), renames them into place and
+ * then indexes all their blobs in one transaction: blobs become visible to other writers
+ * only once their bytes are durable.
  */
 export class PackWriter {
   private pending: {id: Buffer; data: Buffer}[] = []
   private pendingBytes = 0
-  private readonly seen = new Set<string>()
-  private flushing: Promise<void> = Promise.resolve()
+  private readonly seen = new Map<string, {id: Buffer; data?: Buffer; tmp?: string; offset?: number; length: number}>()
+  private inflight: Promise<void>[] = []
   private failed: unknown = undefined
-  private readonly touchedDirs = new Set<string>()
+  private readonly written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]}[] = []
   private closed = false
   bytesWritten = 0
   blobsWritten = 0
@@ -280,11 +283,30 @@ export class PackWriter {
       this.blobsDeduped++
       return false
     }
-    this.seen.add(key)
+    const rec = {id, data, length: data.length}
+    this.seen.set(key, rec)
     this.pending.push({id, data})
     this.pendingBytes += data.length
     this.blobsWritten++
     return true
+  }
+
+  /** Read a blob this writer holds (pending or written but not yet indexed), else from the store. */
+  read(id: Buffer): Buffer {
+    const rec = this.seen.get(id.toString('latin1'))
+    if (rec?.data) return rec.data
+    if (rec?.tmp !== undefined) {
+      const fd = openSync(rec.tmp, 'r')
+      try {
+        const buf = Buffer.allocUnsafe(rec.length)
+        readSync(fd, buf, 0, rec.length, rec.offset!)
+        if (!sha256(buf).equals(id)) throw new CorruptObjectError(`blob ${toHex(id)} changed on disk while being written`)
+        return buf
+      } finally {
+        closeSync(fd)
+      }
+    }
+    return this.store.readBlob(id)
   }
 
   /** True when the caller should `await drain()` before adding more (bounded memory). */
@@ -292,28 +314,58 @@ export class PackWriter {
     return this.pendingBytes >= (this.store.opts.packTarget ?? DEFAULT_PACK_TARGET)
   }
 
-  /** Hand the current batch to the background flusher, waiting for the previous flush. */
+  /** Hand the current batch to a background pack write (waits while two are in flight). */
   async drain(): Promise<void> {
     if (this.pending.length === 0) return
     const batch = this.pending
     this.pending = []
     this.pendingBytes = 0
-    const prev = this.flushing
-    await prev
+    while (this.inflight.length >= 2) await this.inflight.shift()
     if (this.failed) throw this.failed
-    this.flushing = this.writePack(batch).catch((e) => {
-      this.failed = e
-    })
+    this.inflight.push(
+      this.writePack(batch).catch((e) => {
+        this.failed = e
+      }),
+    )
   }
 
   /** Flush everything; after this resolves every added blob is durable and indexed. */
   async close(): Promise<void> {
     if (this.closed) return
     await this.drain()
-    await this.flushing
+    await Promise.all(this.inflight)
+    this.inflight = []
     if (this.failed) throw this.failed
     if (this.store.opts.fsync) {
-      for (const d of this.touchedDirs) fsyncDir(d)
+      await Promise.all(
+        this.written.map(async (w) => {
+          const fh = await open(w.tmp, 'r+')
+          try {
+            await fh.datasync()
+          } finally {
+            await fh.close()
+          }
+        }),
+      )
+    }
+    const dirs = new Set<string>()
+    for (const w of this.written) {
+      const dir = join(this.store.packsDir, toHex(w.packId).slice(0, 2))
+      if (!dirs.has(dir)) await mkdir(dir, {recursive: true})
+      dirs.add(dir)
+      await rename(w.tmp, w.final)
+    }
+    if (this.store.opts.fsync) for (const d of dirs) fsyncDir(d)
+    const db = this.store.db
+    if (this.written.length) {
+      withTx(db, () => {
+        const insPack = db.prepare('INSERT OR IGNORE INTO packs(id, size, created) VALUES (?, ?, ?)')
+        const ins = db.prepare(`INSERT OR ${this.repack ? 'REPLACE' : 'IGNORE'} INTO blobs(id, pack, offset, length) VALUES (?, ?, ?, ?)`)
+        for (const w of this.written) {
+          insPack.run(w.packId, w.size, this.store.opts.now())
+          for (const [id, off, len] of w.rows) ins.run(id, w.packId, off, len)
+        }
+      })
     }
     this.closed = true
   }
@@ -326,14 +378,11 @@ export class PackWriter {
     this.store.releaseLease(this.leaseId)
   }
 
-  /** Give up: drop buffered blobs and the lease (packs already written are garbage for gc). */
+  /** Give up: drop buffered blobs, remove unindexed temp packs, release the lease. */
   async abort(): Promise<void> {
     this.pending = []
-    try {
-      await this.flushing
-    } catch {
-      // ignore
-    }
+    await Promise.allSettled(this.inflight)
+    if (!this.closed) for (const w of this.written) await rm(w.tmp, {force: true})
     this.closed = true
     this.store.releaseLease(this.leaseId)
   }
@@ -352,31 +401,30 @@ export class PackWriter {
     trailer.writeUInt32BE(batch.length, trailer.length - 12)
     END_MAGIC.copy(trailer, trailer.length - 8)
     const packId = sha256(trailer)
-    const final = this.store.packPath(packId)
     await mkdir(this.store.tmpDir, {recursive: true})
-    const tmp = join(this.store.tmpDir, `${toHex(packId)}.${process.pid}.tmp`)
+    const tmp = join(this.store.tmpDir, `${toHex(packId)}.${process.pid}.${this.written.length}.tmp`)
     const fh = await open(tmp, 'w')
     try {
       await fh.writev([MAGIC, ...batch.map((b) => b.data), trailer])
-      if (this.store.opts.fsync) await fh.datasync()
     } catch (e) {
       await fh.close().catch(() => {})
       await rm(tmp, {force: true})
       throw e
     }
     await fh.close()
-    const dir = join(this.store.packsDir, toHex(packId).slice(0, 2))
-    await mkdir(dir, {recursive: true})
-    await rename(tmp, final)
-    this.touchedDirs.add(dir)
     const size = offset + trailer.length
     this.bytesWritten += size
-    const db = this.store.db
-    withTx(db, () => {
-      db.prepare('INSERT OR IGNORE INTO packs(id, size, created) VALUES (?, ?, ?)').run(packId, size, this.store.opts.now())
-      const ins = db.prepare(`INSERT OR ${this.repack ? 'REPLACE' : 'IGNORE'} INTO blobs(id, pack, offset, length) VALUES (?, ?, ?, ?)`)
-      for (const [id, off, len] of rows) ins.run(id, packId, off, len)
-    })
+    this.written.push({tmp, final: this.store.packPath(packId), packId, size, rows})
+    // the bytes now live in the temp pack: drop the memory copy
+    for (const [id, off, len] of rows) {
+      const rec = this.seen.get(id.toString('latin1'))
+      if (rec) {
+        rec.data = undefined
+        rec.tmp = tmp
+        rec.offset = off
+        rec.length = len
+      }
+    }
   }
 }
 
