@@ -77,7 +77,7 @@ export function commitDetails(c: CommitInfo, full = false): string {
 export function fileTable(list: FileInfo[]): string {
   return table(
     ['NAME', 'TYPE', 'SIZE'],
-    list.map((f) => [f.file_type === 'DIR' ? `${f.file.path}/` : f.file.path, f.file_type === 'DIR' ? 'dir' : 'file', bytesSize(f.size_bytes)]),
+    list.map((f) => [f.file_type === 'DIR' && !f.file.path.endsWith('/') ? `${f.file.path}/` : f.file.path, f.file_type === 'DIR' ? 'dir' : 'file', bytesSize(f.size_bytes)]),
   )
 }
 

@@ -241,7 +241,7 @@ export class FileService {
 
   fileInfo(repo: RepoRow, c: CommitRow, path: string, e: Entry): FileInfo {
     return {
-      file: {commit: this.r.commitPB(repo, c), path},
+      file: {commit: this.r.commitPB(repo, c), path: e.kind === 'dir' && path !== '/' ? `${path}/` : path},
       file_type: e.kind === 'file' ? 'FILE' : 'DIR',
       committed: c.finished,
       size_bytes: e.size,

@@ -110,6 +110,9 @@ export class RepoService {
   }
 
   delete(ref: RepoRef, project: string, force: boolean): RepoInfo | Queued {
+    if (this.tx.active()) {
+      return {queued: true, transaction: this.tx.queue({delete_repo: {repo: {name: ref.name, type: ref.type, project: {name: project}}, force}})}
+    }
     const repo = this.engine.resolve.repo(ref, project)
     const info = this.info(repo)
     const req = {delete_repo: {repo: info.repo, force}}
@@ -124,11 +127,11 @@ export class BranchService {
 
   create(project: string, repo: RepoRef, name: string, opts: {head?: string; provenance?: string[]}): BranchInfo | Queued {
     validateName('branch', name)
-    const r = this.engine.resolve.repo(repo, project)
     const req = {
-      create_branch: {branch: this.engine.resolve.branchPB(r, name), head: opts.head ?? null, provenance: opts.provenance ?? []},
+      create_branch: {branch: {repo: {name: repo.name, type: repo.type, project: {name: project}}, name}, head: opts.head ?? null, provenance: opts.provenance ?? []},
     }
     if (this.tx.active()) return {queued: true, transaction: this.tx.queue(req)}
+    const r = this.engine.resolve.repo(repo, project)
     return withTx(this.ctx.db, () => {
       const b = this.tx.apply(req, this.ctx.newId()) as rows.BranchRow
       return this.engine.resolve.branchInfo(r, b)
@@ -146,6 +149,9 @@ export class BranchService {
   }
 
   delete(project: string, repo: RepoRef, name: string, force: boolean): BranchInfo | Queued {
+    if (this.tx.active()) {
+      return {queued: true, transaction: this.tx.queue({delete_branch: {branch: {repo: {name: repo.name, type: repo.type, project: {name: project}}, name}, force}})}
+    }
     const r = this.engine.resolve.repo(repo, project)
     const info = this.engine.resolve.branchInfo(r, this.engine.resolve.branch(r, name))
     const req = {delete_branch: {branch: info.branch, force}}
@@ -174,10 +180,11 @@ export class CommitService {
     if (!ref.branch || ref.id || ref.ancestry) {
       throw new InvalidArgumentError('INVALID_ADDRESS', `start commit needs <repo>@<branch>, got ${formatCommit(ref)}`)
     }
-    const repo = this.r.repo(ref.repo, project)
-    const req = {start_commit: {branch: this.r.branchPB(repo, ref.branch), parent: opts.parent ?? null, description: opts.description ?? ''}}
+    const branch = {repo: {name: ref.repo.name, type: ref.repo.type, project: {name: project}}, name: ref.branch}
+    const req = {start_commit: {branch, parent: opts.parent ?? null, description: opts.description ?? ''}}
     const active = this.tx.active()
     if (active) return {queued: true, transaction: this.tx.queue(req), id: active}
+    const repo = this.r.repo(ref.repo, project)
     return withTx(this.ctx.db, () => {
       const c = this.tx.apply(req, this.ctx.newId()) as CommitRow
       return this.r.commitInfo(repo, c)
@@ -185,9 +192,12 @@ export class CommitService {
   }
 
   finish(project: string, ref: CommitRef, opts: {description?: string; force?: boolean; error?: string}): CommitInfo | Queued {
+    if (this.tx.active()) {
+      const req = {finish_commit: {commit: formatCommit(ref), project, description: opts.description ?? null, force: opts.force ?? false}}
+      return {queued: true, transaction: this.tx.queue(req)}
+    }
     const {repo, commit} = this.r.commit(ref, project)
     const req = {finish_commit: {commit: `${repoLabel(repo)}@${commit.id}`, project, description: opts.description ?? null, force: opts.force ?? false}}
-    if (this.tx.active()) return {queued: true, transaction: this.tx.queue(req)}
     return withTx(this.ctx.db, () => {
       const c = this.tx.apply(req, this.ctx.newId()) as CommitRow
       return this.r.commitInfo(repo, c)
