@@ -227,6 +227,7 @@ function writeWithInsertion(src, dst, at, insert) {
 }
 
 const fmtS = (s) => (s == null ? '–' : s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`)
+const fmtSize = (b) => (b >= GiB ? `${+(b / GiB).toFixed(2)} GiB` : `${+(b / MiB).toFixed(1)} MiB`)
 const fmtMiB = (b) => (b == null ? '–' : `${(b / MiB).toFixed(1)} MiB`)
 const fmtRss = (k) => (k == null ? '–' : `${(k / 1024).toFixed(0)} MiB`)
 const fmtX = (x) => (x == null || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`)
@@ -383,9 +384,9 @@ function benchA(P) {
   const dir = freshDir(path.join(opt.work, 'A'))
   const data = mkdirp(path.join(dir, 'data'))
   const total = SIZES.aFiles * SIZES.aFile
-  log(`A: generating ${SIZES.aFiles} × ${fmtMiB(SIZES.aFile)} random files`)
+  log(`A: generating ${SIZES.aFiles} × ${fmtSize(SIZES.aFile)} random files`)
   for (let i = 0; i < SIZES.aFiles; i++) writeRandomFile(path.join(data, `f${i}.bin`), SIZES.aFile)
-  const R = (results.A = {bytes: total, label: `${fmtMiB(total)} of random data in ${SIZES.aFiles} files`, tools: {}})
+  const R = (results.A = {bytes: total, label: `${fmtSize(total)} of random data in ${SIZES.aFiles} files`, tools: {}})
   const proj = path.join(dir, 'proj')
 
   log('A: pach')
@@ -589,15 +590,36 @@ function benchB(P) {
 }
 
 // ---------------------------------------------------------------- C: 1 MiB insertion into a 256 MiB file
+// Chunk boundaries depend on the data, so the growth varies from one random
+// file to the next: each rep uses fresh data and fresh stores; the median
+// growth is reported, with every rep's value.
 function benchC(P) {
+  const R = (results.C = {label: `1 MiB inserted at 100 MiB into a ${fmtSize(SIZES.cFile)} random file`, tools: {}})
+  for (const name of ['pach', 'restic', 'borg', 'git']) R.tools[name] = {growths: [], size1s: [], size2s: [], v1: [], v2: []}
+  if (!have.restic) R.tools.restic.err = 'restic not installed'
+  if (!have.borg) R.tools.borg.err = 'borg not installed'
+  if (!have.git) R.tools.git.err = 'git not installed'
+  for (let rep = 0; rep < REPS; rep++) {
+    benchCRep(P, R, rep)
+    rmrf(path.join(opt.work, 'C'))
+  }
+  for (const S of Object.values(R.tools)) {
+    S.growth = median(S.growths)
+    S.size1 = median(S.size1s)
+    S.size2 = median(S.size2s)
+    S.v1Secs = median(S.v1)
+    S.v2Secs = median(S.v2)
+  }
+}
+
+function benchCRep(P, R, rep) {
   const dir = freshDir(path.join(opt.work, 'C'))
   const data = mkdirp(path.join(dir, 'data'))
   const big = path.join(data, 'big.bin')
   const v2 = path.join(dir, 'big.v2')
-  log(`C: generating ${fmtMiB(SIZES.cFile)} file and its 1 MiB insertion variant`)
+  log(`C rep ${rep + 1}: generating ${fmtSize(SIZES.cFile)} file and its 1 MiB insertion variant`)
   writeRandomFile(big, SIZES.cFile)
   writeWithInsertion(big, v2, 100 * MiB, crypto.randomBytes(1 * MiB))
-  const R = (results.C = {label: `1 MiB inserted at 100 MiB into a ${fmtMiB(SIZES.cFile)} random file`, tools: {}})
 
   const proj = path.join(dir, 'proj')
   const borgRepo = path.join(dir, 'borgrepo')
@@ -608,25 +630,21 @@ function benchC(P) {
 
   const tools = {
     pach: {
-      on: true,
       store: path.join(proj, '.pach'),
       setup: () => (freshDir(proj), runSeq([P(proj, 'init'), P(proj, 'create', 'repo', 'data')])),
       commit: () => runSeq([P(proj, 'put', 'file', 'data@master:/big.bin', '-f', big)]),
     },
     restic: {
-      on: have.restic,
       store: resticRepo,
       setup: () => runSeq([{cmd: 'restic', args: ['init'], cwd: dir, env: eR}]),
       commit: () => runSeq([{cmd: 'restic', args: ['backup', 'data'], cwd: dir, env: eR}]),
     },
     borg: {
-      on: have.borg,
       store: borgRepo,
       setup: () => runSeq([{cmd: 'borg', args: ['init', '-e', 'none', 'borgrepo'], cwd: dir, env}]),
       commit: (n) => runSeq([{cmd: 'borg', args: ['create', `borgrepo::v${n}`, 'data'], cwd: dir, env}]),
     },
     git: {
-      on: have.git,
       store: gitDir,
       setup: () => runSeq([
         {cmd: 'git', args: ['init', '-q', '--bare', gitDir], cwd: dir, env},
@@ -638,14 +656,13 @@ function benchC(P) {
       ]),
     },
   }
-  for (const [name, t] of Object.entries(tools)) {
-    R.tools[name] = t.on ? {} : {err: `${name} not installed`}
-  }
+  const size1 = {}
+  const live = Object.keys(tools).filter((k) => !R.tools[k].err)
   // Version 1 for every tool, then version 2 for every tool.
-  for (const [name, t] of Object.entries(tools)) {
+  for (const name of live) {
+    const t = tools[name]
     const S = R.tools[name]
-    if (!t.on) continue
-    log(`C: ${name} v1`)
+    log(`C rep ${rep + 1}: ${name} v1`)
     let r = t.setup()
     if (r.ok) r = t.commit(1)
     if (!r.ok) {
@@ -653,35 +670,37 @@ function benchC(P) {
       log(`  ${name}: FAILED ${r.err}`)
       continue
     }
-    S.v1Secs = r.secs
-    S.size1 = duBytes(t.store)
+    S.v1.push(r.secs)
+    size1[name] = duBytes(t.store)
   }
   fs.renameSync(v2, big)
-  for (const [name, t] of Object.entries(tools)) {
+  for (const name of live) {
+    const t = tools[name]
     const S = R.tools[name]
-    if (!t.on || S.err) continue
-    log(`C: ${name} v2`)
+    if (S.err) continue
+    log(`C rep ${rep + 1}: ${name} v2`)
     const r = t.commit(2)
     if (!r.ok) {
       S.err = r.err
       log(`  ${name}: FAILED ${r.err}`)
       continue
     }
-    S.v2Secs = r.secs
-    S.size2 = duBytes(t.store)
-    S.growth = S.size2 - S.size1
-    log(`  ${name}: store ${fmtMiB(S.size1)} -> ${fmtMiB(S.size2)}, growth ${fmtMiB(S.growth)}`)
+    const size2 = duBytes(t.store)
+    S.v2.push(r.secs)
+    S.size1s.push(size1[name])
+    S.size2s.push(size2)
+    S.growths.push(size2 - size1[name])
+    log(`  ${name}: store ${fmtMiB(size1[name])} -> ${fmtMiB(size2)}, growth ${fmtMiB(size2 - size1[name])}`)
   }
   // pach must give back the new version byte for byte.
   if (!R.tools.pach.err) {
     const back = path.join(dir, 'back.bin')
     const r = run(process.execPath, [P(proj).args[0], 'get', 'file', 'data@master:/big.bin', '-o', back], {cwd: proj, env, measureRss: false})
-    if (!r.ok) R.tools.pach.verify = `get file failed: ${r.err}`
-    else {
-      const a = spawnSync('cmp', ['-s', back, big])
-      R.tools.pach.verify = a.status === 0 ? 'ok' : 'DIFFERS from the input'
-    }
-    log(`  pach v2 read-back: ${R.tools.pach.verify}`)
+    let v
+    if (!r.ok) v = `get file failed: ${r.err}`
+    else v = spawnSync('cmp', ['-s', back, big]).status === 0 ? 'ok' : 'DIFFERS from the input'
+    R.tools.pach.verify = R.tools.pach.verify && R.tools.pach.verify !== 'ok' ? R.tools.pach.verify : v
+    log(`  pach v2 read-back: ${v}`)
   }
 }
 
@@ -738,7 +757,7 @@ function benchD(P, PACH_BIN) {
 function benchE(P) {
   const dir = freshDir(path.join(opt.work, 'E'))
   const huge = path.join(dir, 'huge.bin')
-  log(`E: generating ${fmtMiB(SIZES.eFile)} file (fresh random 64 MiB pieces)`)
+  log(`E: generating ${fmtSize(SIZES.eFile)} file (fresh random 64 MiB pieces)`)
   writeRandomFile(huge, SIZES.eFile, 64 * MiB)
   const R = (results.E = {label: `put of one ${(SIZES.eFile / GiB).toFixed(0)} GiB random file`, bytes: SIZES.eFile})
   const proj = path.join(dir, 'proj')
@@ -866,12 +885,13 @@ function render() {
     L.push('')
   }
   if (C) {
-    detail(`C. Delta: ${C.label}`, ['Tool', 'Store after v1', 'Store after v2', 'Growth', 'v1 time', 'v2 time'],
+    detail(`C. Delta: ${C.label}`, ['Tool', 'Store after v1', 'Store after v2', 'Growth (median)', 'Growth per rep (MiB)', 'v1 put', 'v2 put'],
       Object.entries(C.tools).map(([k, x]) => {
         noteFail(`C ${k}`, x)
-        return [k, x?.err ? 'failed' : fmtMiB(x.size1), fmtMiB(x.size2), x?.err ? 'failed' : fmtMiB(x.growth), fmtS(x?.v1Secs), fmtS(x?.v2Secs)]
+        const per = x?.growths?.length ? x.growths.map((b) => (b / MiB).toFixed(1)).join(', ') : '–'
+        return [k, x?.err ? 'failed' : fmtMiB(x.size1), fmtMiB(x.size2), x?.err ? 'failed' : fmtMiB(x.growth), per, fmtS(x?.v1Secs), fmtS(x?.v2Secs)]
       }))
-    L.push(`Store size is \`du -sb\` of \`.pach\`, the restic repo, the borg repo and \`.git\`. pach read-back of v2: ${C.tools.pach?.verify ?? '–'}. Reference numbers from the issue: restic 2.1 MiB, borg 7.6 MiB, git 257 MiB.`)
+    L.push(`Store size is \`du -sb\` of \`.pach\`, the restic repo, the borg repo and \`.git\`. pach read-back of v2: ${C.tools.pach?.verify ?? '–'}. Each rep uses a fresh random file and fresh stores (growth depends on where chunk boundaries fall). Reference numbers from the issue: restic 2.1 MiB, borg 7.6 MiB, git 257 MiB.`)
     L.push('')
   }
   if (D) {

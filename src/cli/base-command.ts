@@ -39,6 +39,8 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
 
   /** 'none' commands do not open a project (init, version). */
   static needsRepo = true
+  /** commands that can finish commits run the jobs they triggered (see cli/jobs.ts) */
+  static triggersJobs = false
 
   protected flags!: PachFlags<T>
   protected args!: PachArgs<T>
@@ -102,6 +104,11 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
       if ((this.ctor as typeof PachCommand).needsRepo) this.pach = this.openPach()
       const result = await this.exec()
       await this.printAsync(result)
+      if ((this.ctor as typeof PachCommand).triggersJobs && this.pach) {
+        const f = this.flags as {detach?: boolean; runner?: string}
+        const {runTriggered} = await import('./jobs.js')
+        await runTriggered(this.pach, {detach: f.detach, runner: f.runner, signal: this.signal, quiet: this.format !== 'human'})
+      }
       return result
     } finally {
       process.off('SIGINT', onSigint)

@@ -19,10 +19,12 @@ import {PfsEngine} from './pfs/engine.js'
 import {FileService} from './pfs/file-service.js'
 import {DEFAULT_PROJECT} from './pfs/resolve.js'
 import {BranchService, CommitService, ProjectService, RepoService} from './pfs/services.js'
-import {TransactionService, noHooks, type PfsHooks} from './pfs/transaction-service.js'
+import {TransactionService, type PfsHooks} from './pfs/transaction-service.js'
 import {TreeStore} from './pfs/tree.js'
 import {noopReporter, type Reporter} from './reporter.js'
 import {fsck, gc, type FsckReport, type GcReport} from './store/maintenance.js'
+import {JobService} from './pps/job-service.js'
+import {PipelineService} from './pps/pipeline-service.js'
 import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
 
 export const PACH_DIR_NAME = '.pach'
@@ -99,21 +101,26 @@ export class Pach {
   readonly commits: CommitService
   readonly files: FileService
   readonly transactions: TransactionService
-  /** installed by the pipeline layer */
-  hooks: PfsHooks = noHooks
+  readonly pipelines: PipelineService
+  readonly jobs: JobService
+  /** PFS rules that depend on pipelines */
+  readonly hooks: PfsHooks
 
   constructor(readonly pachDir: string, readonly db: DB, config: RepoConfig, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly'> = {}) {
     const now = opts.now ?? nowIso
     const id = opts.newId ?? newId
     const store = new BlobStore(join(pachDir, 'objects'), db, {fsync: config.fsync, packTarget: config.pack_target, now, newId: id})
     this.ctx = {pachDir, db, store, trees: new TreeStore(db), config, now, newId: id, reporter: opts.reporter ?? noopReporter}
-    this.engine = new PfsEngine(this.ctx)
+    this.engine = new PfsEngine(this.ctx, () => this.pipelines)
+    this.pipelines = new PipelineService(this.ctx, this.engine)
+    this.hooks = this.pipelines
     this.transactions = new TransactionService(this.ctx, this.engine, () => this.hooks)
     this.projects = new ProjectService(this.ctx)
     this.repos = new RepoService(this.ctx, this.engine, this.transactions)
     this.branches = new BranchService(this.ctx, this.engine, this.transactions)
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
+    this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files)
   }
 
   /** The directory holding `.pach` (the project folder). */

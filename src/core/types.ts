@@ -110,3 +110,78 @@ export interface PutFileResult {
   /** bytes actually added to the store after dedup (pack bytes) */
   stored_bytes: number
 }
+
+// ---------------------------------------------------------------- PPS
+
+export interface PipelinePB {
+  name: string
+  project: ProjectPB
+}
+
+export type PipelineState = 'PIPELINE_STARTING' | 'PIPELINE_RUNNING' | 'PIPELINE_STANDBY' | 'PIPELINE_PAUSED' | 'PIPELINE_FAILURE'
+
+export type JobState =
+  | 'JOB_CREATED'
+  | 'JOB_STARTING'
+  | 'JOB_RUNNING'
+  | 'JOB_FINISHING'
+  | 'JOB_SUCCESS'
+  | 'JOB_FAILURE'
+  | 'JOB_KILLED'
+  | 'JOB_UNRUNNABLE'
+
+export type DatumState = 'SUCCESS' | 'SKIPPED' | 'FAILED' | 'RECOVERED' | 'STARTING' | 'UNKNOWN'
+
+export interface PipelineInfo {
+  pipeline: PipelinePB
+  version: number
+  spec_commit: CommitPB
+  stopped: boolean
+  state: PipelineState
+  reason: string
+  last_job_state: JobState | null
+  parallelism: number
+  type: 'PIPELINE_TYPE_TRANSFORM'
+  /** the effective spec */
+  details: Record<string, unknown>
+  user_spec_json: string
+  effective_spec_json: string
+  created_at: string
+  updated_at: string
+}
+
+export interface ProcessStats {
+  download_time: string
+  process_time: string
+  upload_time: string
+  download_bytes: number
+  upload_bytes: number
+}
+
+export interface JobInfo {
+  job: {pipeline: PipelinePB; id: string}
+  pipeline_version: number
+  output_commit: CommitPB
+  restart: number
+  data_processed: number
+  data_skipped: number
+  data_total: number
+  data_failed: number
+  data_recovered: number
+  stats: ProcessStats
+  state: JobState
+  reason: string
+  created: string
+  started: string | null
+  finished: string | null
+  details: Record<string, unknown>
+}
+
+export interface DatumInfo {
+  datum: {job: {pipeline: PipelinePB; id: string}; id: string}
+  state: DatumState
+  reason: string
+  data: FileInfo[]
+  stats: ProcessStats
+  image_id?: string
+}

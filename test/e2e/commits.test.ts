@@ -109,6 +109,16 @@ describe('list / inspect commit', () => {
     expectUserError(await p.run(['get', 'file', 'a@master^:/c3.txt']), 4)
   })
 
+  it('mixing "^" and "~" in one ref is an invalid address (exit 2)', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'a'])
+    await putText(p, 'a@master:/x', '1')
+    await putText(p, 'a@master:/y', '2')
+    await putText(p, 'a@master:/z', '3')
+    expectUserError(await p.run(['inspect', 'commit', 'a@master^~']), 2)
+    expectUserError(await p.run(['inspect', 'commit', 'a@master~^']), 2)
+  })
+
   it('wait commit returns at once for a finished commit; commit sets: list commit <id> and list commit', async () => {
     const p = await tmpProject()
     const [c1, , c3] = await threeCommits(p)

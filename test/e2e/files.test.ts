@@ -84,6 +84,18 @@ describe('put file', () => {
     expect(await commitIds(p, 'r')).toHaveLength(6)
   })
 
+  it('-r -f . puts the current directory at the root (pachctl idiom), with or without ":/"', async () => {
+    const p = await tmpProject()
+    const dir = local(p, {'x.txt': 'x', 'sub/y.txt': 'y'})
+    await p.ok(['create', 'repo', 'r'])
+    const r = await p.run(['put', 'file', 'r@master', '-r', '-f', '.'], {cwd: dir})
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(await allFiles(p, 'r@master')).toEqual(['/sub/y.txt', '/x.txt'])
+    const r2 = await p.run(['put', 'file', 'r@master:/', '-r', '-f', '.'], {cwd: join(dir, 'sub')})
+    expect(r2.exitCode, r2.stderr).toBe(0)
+    expect(await allFiles(p, 'r@master')).toEqual(['/sub/y.txt', '/x.txt', '/y.txt'])
+  })
+
   it('stdin needs an explicit path; --append concatenates (also across commits); a plain put overwrites', async () => {
     const p = await tmpProject()
     await p.ok(['create', 'repo', 'r'])
@@ -202,12 +214,35 @@ describe('get file', () => {
   })
 })
 
+describe('invalid read arguments', () => {
+  it('glob file with a malformed pattern is a usage error (exit 2, one line), not an internal error', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    await putText(p, 'r@master:/a.txt', 'a')
+    expectUserError(await p.run(['glob', 'file', 'r@master:/[']), 2, /glob/)
+    expectUserError(await p.run(['glob', 'file', 'r@master:/{a,b']), 2, /glob/)
+  })
+
+  it('get file --offset rejects a negative offset (exit 2)', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    await putText(p, 'r@master:/a.txt', 'abcdef')
+    expect(await p.ok(['get', 'file', 'r@master:/a.txt', '--offset', '2'])).toBe('cdef')
+    const r = await p.run(['get', 'file', 'r@master:/a.txt', '--offset=-1'])
+    expectUserError(r, 2)
+    expect(r.stdout).toBe('')
+  })
+})
+
 describe('list, glob, inspect', () => {
   it('list file shows direct children (dirs sum their sizes); glob matches files and directories', async () => {
     const p = await tmpProject()
     const dir = local(p, {'a.txt': 'aaaa', 'b.csv': 'bb', 'dir/c.txt': 'ccc', 'dir/sub/d.txt': 'ddddd'})
     await p.ok(['create', 'repo', 'r'])
-    const id = (await p.json(['put', 'file', 'r@master:/', '-r', '-f', dir])).commit.id
+    await p.ok(['start', 'commit', 'r@master'])
+    await p.ok(['put', 'file', 'r@master:/', '-f', join(dir, 'a.txt'), '-f', join(dir, 'b.csv')])
+    const id = (await p.json(['put', 'file', 'r@master:/dir', '-r', '-f', join(dir, 'dir')])).commit.id
+    await p.ok(['finish', 'commit', 'r@master'])
 
     const root = await p.json(['list', 'file', 'r@master'])
     expect(paths(root)).toEqual(['/a.txt', '/b.csv', '/dir'])
@@ -257,7 +292,10 @@ describe('delete, copy, diff', () => {
     const p = await tmpProject()
     const dir = local(p, {'keep.txt': 'k', 'gone.txt': 'g', 'd/a.txt': 'a', 'd/e/b.txt': 'b'})
     await p.ok(['create', 'repo', 'r'])
-    await p.ok(['put', 'file', 'r@master:/', '-r', '-f', dir])
+    await p.ok(['start', 'commit', 'r@master'])
+    await p.ok(['put', 'file', 'r@master:/', '-f', join(dir, 'keep.txt'), '-f', join(dir, 'gone.txt')])
+    await p.ok(['put', 'file', 'r@master:/d', '-r', '-f', join(dir, 'd')])
+    await p.ok(['finish', 'commit', 'r@master'])
     await p.ok(['delete', 'file', 'r@master:/gone.txt'])
     expect(await allFiles(p, 'r@master')).toEqual(['/d/a.txt', '/d/e/b.txt', '/keep.txt'])
     await p.ok(['delete', 'file', 'r@master:/d'])

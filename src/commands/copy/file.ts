@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {jobFlags} from '../../cli/jobs.js'
 import {PachCommand} from '../../cli/base-command.js'
 import {parseFile} from '../../core/pfs/refs.js'
 import type {CommitPB} from '../../core/types.js'
@@ -10,7 +11,9 @@ export default class CopyFile extends PachCommand<typeof CopyFile, {commit: Comm
     src: Args.string({description: 'source <repo>@<ref>:<path>', required: true}),
     dst: Args.string({description: 'destination <repo>@<branch>:<path>', required: true}),
   }
+  static override triggersJobs = true
   static override flags = {
+    ...jobFlags,
     append: Flags.boolean({char: 'a', description: 'append to the destination file instead of replacing it'}),
     'src-project': Flags.string({description: 'project of the source repo'}),
   }

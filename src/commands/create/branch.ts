@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {jobFlags} from '../../cli/jobs.js'
 import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
 import {InvalidArgumentError} from '../../core/errors.js'
 import {parseCommit} from '../../core/pfs/refs.js'
@@ -13,7 +14,9 @@ export default class CreateBranch extends PachCommand<typeof CreateBranch, Branc
     '<%= config.bin %> create branch model@master --provenance images@master --provenance labels@master',
   ]
   static override args = {branch: Args.string({description: '<repo>@<branch>', required: true})}
+  static override triggersJobs = true
   static override flags = {
+    ...jobFlags,
     head: Flags.string({description: 'commit to point the branch at: <branch-or-commit> or <repo>@<ref>'}),
     provenance: Flags.string({char: 'p', description: '<repo>@<branch> this branch is computed from (repeatable)', multiple: true}),
   }

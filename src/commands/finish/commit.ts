@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {jobFlags} from '../../cli/jobs.js'
 import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
 import {parseCommit} from '../../core/pfs/refs.js'
 import type {CommitInfo} from '../../core/types.js'
@@ -7,7 +8,9 @@ export default class FinishCommit extends PachCommand<typeof FinishCommit, Commi
   static override summary = 'Finish an open commit: its content becomes immutable.'
   static override examples = ['<%= config.bin %> finish commit images@master', '<%= config.bin %> finish commit images@<id> -m "done"']
   static override args = {commit: Args.string({description: '<repo>@<branch-or-commit>', required: true})}
+  static override triggersJobs = true
   static override flags = {
+    ...jobFlags,
     message: Flags.string({char: 'm', description: 'replace the commit description'}),
     description: Flags.string({description: 'replace the commit description (same as -m)'}),
     force: Flags.boolean({char: 'f', description: 'finish a pipeline output commit'}),

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {jobFlags} from '../../cli/jobs.js'
 import {PachCommand} from '../../cli/base-command.js'
 import {buildSources, checkSources} from '../../cli/put-sources.js'
 import {bytesSize} from '../../cli/format/values.js'
@@ -15,7 +16,9 @@ export default class PutFile extends PachCommand<typeof PutFile, PutFileResult> 
     '<%= config.bin %> put file data@master:/ --untar -f dataset.tar.gz',
   ]
   static override args = {file: Args.string({description: '<repo>@<branch-or-open-commit>[:<path>]', required: true})}
+  static override triggersJobs = true
   static override flags = {
+    ...jobFlags,
     file: Flags.string({char: 'f', description: 'local file, directory, URL, or - for stdin (repeatable)', multiple: true}),
     'input-file': Flags.string({char: 'i', description: 'file listing sources, one per line'}),
     recursive: Flags.boolean({char: 'r', description: 'put directories recursively'}),

@@ -95,6 +95,76 @@ const MIGRATIONS: string[] = [
     requests TEXT NOT NULL DEFAULT '[]'
   );
   `,
+  // 2: PPS
+  `
+  CREATE TABLE pipelines(
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    user_spec TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    state TEXT NOT NULL,
+    stopped INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    spec_commit TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    PRIMARY KEY(project, name)
+  );
+  CREATE TABLE pipeline_versions(
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    spec_commit TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY(project, name, version)
+  );
+  -- A job: one per output commit of a pipeline (same id as the commit set that caused it).
+  CREATE TABLE jobs(
+    project TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    pipeline_version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    started TEXT,
+    finished TEXT,
+    data_processed INTEGER NOT NULL DEFAULT 0,
+    data_skipped INTEGER NOT NULL DEFAULT 0,
+    data_failed INTEGER NOT NULL DEFAULT 0,
+    data_recovered INTEGER NOT NULL DEFAULT 0,
+    data_total INTEGER NOT NULL DEFAULT 0,
+    stats TEXT NOT NULL DEFAULT '{}',
+    details TEXT NOT NULL DEFAULT '{}',
+    lease_pid INTEGER,
+    lease_host TEXT,
+    lease_at TEXT,
+    restart INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(project, pipeline, id)
+  );
+  CREATE INDEX jobs_by_state ON jobs(state, seq);
+  CREATE INDEX jobs_by_id ON jobs(id);
+  -- Per-datum results; output = root tree of what the datum wrote to /pfs/out.
+  CREATE TABLE datums(
+    project TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    datum_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    inputs TEXT NOT NULL,
+    stats TEXT NOT NULL DEFAULT '{}',
+    output BLOB,
+    PRIMARY KEY(project, pipeline, job_id, datum_id)
+  );
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

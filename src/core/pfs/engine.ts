@@ -25,8 +25,31 @@ import {repoLabel, Resolver} from './resolve.js'
 export class PfsEngine {
   readonly resolve: Resolver
 
-  constructor(readonly ctx: CoreContext) {
+  constructor(readonly ctx: CoreContext, private readonly hooks: () => EngineHooks = () => ({})) {
     this.resolve = new Resolver(ctx)
+  }
+
+  /** Insert an open AUTO commit (propagation); tells the pipeline layer so it can create a job. */
+  private autoCommit(repo: RepoRow, branch: string, parent: CommitRow | undefined, id: string): CommitRow {
+    const c = rows.insertCommit(this.db, {
+      repo_id: repo.id,
+      id,
+      branch,
+      parent: parent?.id ?? null,
+      origin: 'AUTO',
+      description: '',
+      started: this.ctx.now(),
+      finishing: null,
+      finished: null,
+      error: '',
+      tree: this.resolve.baseTree(repo, parent),
+      size: 0,
+    })
+    if (c.tree) {
+      c.size = this.treeSize(c.tree)
+      rows.setCommitTree(this.db, repo.id, c.id, c.tree, c.size)
+    }
+    return c
   }
 
   get db(): DB {
@@ -164,29 +187,18 @@ export class PfsEngine {
       const drepo = rows.getRepoById(this.db, r)!
       const dbranch = rows.getBranch(this.db, r, b)!
       let head = rows.getCommit(this.db, r, dbranch.head)
+      let created = false
       if (!head || head.id !== commitSetId) {
-        head = rows.insertCommit(this.db, {
-          repo_id: r,
-          id: commitSetId,
-          branch: b,
-          parent: head?.id ?? null,
-          origin: 'AUTO',
-          description: '',
-          started: this.ctx.now(),
-          finishing: null,
-          finished: null,
-          error: '',
-          tree: this.resolve.baseTree(drepo, head),
-          size: 0,
-        })
-        rows.setCommitTree(this.db, r, head.id, head.tree, this.treeSize(head.tree))
+        head = this.autoCommit(drepo, b, head, commitSetId)
         rows.setBranchHead(this.db, r, b, head.id)
+        created = true
       }
       this.db.prepare('DELETE FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').run(r, head.id)
       for (const p of rows.branchProvenance(this.db, r, b)) {
         const pb = rows.getBranch(this.db, p.prov_repo_id, p.prov_branch)
         if (pb) rows.insertCommitProvenance(this.db, {repo_id: r, commit_id: head.id, prov_repo_id: p.prov_repo_id, prov_commit_id: pb.head})
       }
+      if (created) this.hooks().onAutoCommit?.(drepo, b, head)
     }
   }
 
@@ -199,6 +211,7 @@ export class PfsEngine {
   createBranch(repo: RepoRow, name: string, opts: {head?: CommitRow; provenance?: {repo: RepoRow; branch: string}[]; id: string}): BranchRow {
     validateName('branch', name)
     let branch = rows.getBranch(this.db, repo.id, name)
+    let newAuto: CommitRow | undefined
     const prov = opts.provenance
     if (prov) {
       for (const p of prov) {
@@ -221,12 +234,10 @@ export class PfsEngine {
       if (head) {
         rows.insertBranch(this.db, {repo_id: repo.id, name, head: head.id, created: this.ctx.now()})
       } else {
-        // provenance given and no head: the AUTO commit below becomes the head
-        const c = rows.insertCommit(this.db, {
-          repo_id: repo.id, id: opts.id, branch: name, parent: null, origin: 'AUTO', description: '',
-          started: this.ctx.now(), finishing: null, finished: null, error: '', tree: null, size: 0,
-        })
+        // provenance given and no head: an AUTO commit becomes the head (below)
+        const c = this.autoCommit(repo, name, undefined, opts.id)
         rows.insertBranch(this.db, {repo_id: repo.id, name, head: c.id, created: this.ctx.now()})
+        newAuto = c
       }
       branch = rows.getBranch(this.db, repo.id, name)!
     } else if (opts.head && opts.head.id !== branch.head) {
@@ -240,12 +251,8 @@ export class PfsEngine {
         // new provenance: a new AUTO head for this branch (and everything downstream)
         const head = rows.getCommit(this.db, repo.id, rows.getBranch(this.db, repo.id, name)!.head)!
         if (head.id !== opts.id) {
-          const c = rows.insertCommit(this.db, {
-            repo_id: repo.id, id: opts.id, branch: name, parent: head.id, origin: 'AUTO', description: '',
-            started: this.ctx.now(), finishing: null, finished: null, error: '', tree: this.resolve.baseTree(repo, head), size: 0,
-          })
-          rows.setCommitTree(this.db, repo.id, c.id, c.tree, this.treeSize(c.tree))
-          rows.setBranchHead(this.db, repo.id, name, c.id)
+          newAuto = this.autoCommit(repo, name, head, opts.id)
+          rows.setBranchHead(this.db, repo.id, name, newAuto.id)
         }
         for (const p of prov) {
           const pb = rows.getBranch(this.db, p.repo.id, p.branch)!
@@ -253,6 +260,7 @@ export class PfsEngine {
         }
       }
     }
+    if (newAuto) this.hooks().onAutoCommit?.(repo, name, newAuto)
     const moved = rows.getBranch(this.db, repo.id, name)!
     if (moved.head !== branch.head || prov || opts.head) this.propagate(repo, name, opts.id)
     return moved
@@ -359,6 +367,12 @@ export class PfsEngine {
     const left = this.db.prepare('SELECT 1 FROM commits WHERE id = ?').pluck().get(commit.id)
     if (!left) this.db.prepare('DELETE FROM commit_sets WHERE id = ?').run(commit.id)
   }
+}
+
+/** What the pipeline layer wants to hear about from inside PFS transactions. */
+export interface EngineHooks {
+  /** a new open AUTO commit was created on repo@branch (by propagation or new provenance) */
+  onAutoCommit?(repo: RepoRow, branch: string, commit: CommitRow): void
 }
 
 class InternalBranchError extends InvalidArgumentError {

@@ -135,6 +135,9 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     treeStatus.set(key, damaged)
     return damaged
   }
+  for (const t of db.prepare('SELECT DISTINCT output FROM datums WHERE output IS NOT NULL').pluck().all() as Buffer[]) {
+    for (const path of checkTree(t)) problems.push({kind: 'damaged_file', path, message: `datum output ${path} (tree ${toHex(t)}) cannot be read intact`})
+  }
   for (const c of commits) {
     checked.commits++
     if (!c.tree) continue
@@ -189,6 +192,8 @@ export function markLive(ctx: CoreContext): {trees: Set<string>; blobs: Set<stri
     }
   }
   for (const t of ctx.db.prepare('SELECT DISTINCT tree FROM commits WHERE tree IS NOT NULL').pluck().all() as Buffer[]) visit(t)
+  // per-datum outputs are kept for incremental merges even when no commit holds them whole
+  for (const t of ctx.db.prepare('SELECT DISTINCT output FROM datums WHERE output IS NOT NULL').pluck().all() as Buffer[]) visit(t)
   return {trees, blobs}
 }
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Make a Docker engine and the test image `pach-test/busybox:1` available for the docker
+# runner tests. Idempotent: reuses a running engine, installs only missing packages (apt-get
+# update only when something is missing), skips the import when the image already exists.
+# No registry is contacted: the image is a `docker import` of Debian's busybox-static.
+# Must run as root on Debian 12 (bookworm).
+set -euo pipefail
+
+IMAGE=pach-test/busybox:1
+export DEBIAN_FRONTEND=noninteractive
+
+log() { echo "setup-docker: $*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+  log "must run as root"; exit 1
+fi
+
+# 1. packages (docker.io for dockerd, busybox-static for the image, bubblewrap for the local runner)
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+if [ ${#need[@]} -gt 0 ]; then
+  # de-duplicate
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  log "installing ${need[*]}"
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# 2. engine: reuse one that answers, else start dockerd with default settings
+if docker info >/dev/null 2>&1; then
+  log "reusing the running Docker engine"
+else
+  log "starting dockerd"
+  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  if ! docker info >/dev/null 2>&1; then
+    log "dockerd did not answer within 60 s; last lines of /var/log/dockerd.log:"
+    tail -n 20 /var/log/dockerd.log >&2 || true
+    exit 1
+  fi
+  log "dockerd is up"
+fi
+
+# 3. image: a busybox rootfs imported as $IMAGE (skipped when present)
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  log "image $IMAGE already exists"
+  exit 0
+fi
+
+BUSYBOX=$(dpkg -L busybox-static | grep -E '/bin/busybox$' | head -n1)
+[ -n "$BUSYBOX" ] || BUSYBOX=$(command -v busybox)
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev" "$root/pfs/out"
+chmod 1777 "$root/tmp"
+cp "$BUSYBOX" "$root/bin/busybox"
+for app in sh cat cp wc ls sleep echo mkdir rm find sort tr head tail grep sed awk true false \
+           env id touch ln mknod mkfifo cut uniq xargs test printf date md5sum sha256sum dd seq \
+           chmod stat basename dirname yes timeout kill ps; do
+  ln -s busybox "$root/bin/$app"
+done
+mkdir -p "$root/usr"
+ln -s ../bin "$root/usr/bin"
+ln -s bin "$root/sbin"
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+tar -C "$root" -c . | docker import \
+  --change 'ENV PATH=/usr/bin:/bin:/sbin' \
+  --change 'CMD ["sh"]' \
+  - "$IMAGE" >/dev/null
+log "imported $IMAGE"

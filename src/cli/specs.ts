@@ -1,0 +1,38 @@
+/**
+ * Reading pipeline spec files for create/update pipeline and list datum -f (the CLI edge:
+ * files, stdin, URLs), then parsing and statically validating them.
+ */
+import {readFileSync} from 'node:fs'
+import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
+import {parseSpecs, validateSpec, type PipelineSpec} from '../core/pps/spec.js'
+import type {Reporter} from '../core/reporter.js'
+
+export async function readSpecs(files: string[], project: string, reporter: Reporter): Promise<{spec: PipelineSpec; file: string; text: string}[]> {
+  if (files.length === 0) throw new InvalidArgumentError('MISSING_SPEC', 'no pipeline spec given', {hint: 'pass -f spec.json (or -f - for stdin)'})
+  const out: {spec: PipelineSpec; file: string; text: string}[] = []
+  for (const file of files) {
+    let text: string
+    if (file === '-') text = readFileSync(0, 'utf8')
+    else if (/^https?:\/\//.test(file)) {
+      const res = await fetch(file).catch((e: Error) => {
+        throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${file}: ${e.message}`)
+      })
+      if (!res.ok) throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${file}: HTTP ${res.status}`)
+      text = await res.text()
+    } else {
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch {
+        throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `spec file ${file} does not exist or cannot be read`)
+      }
+    }
+    const name = file === '-' ? '<stdin>' : file
+    const parsed = parseSpecs(text, name, project)
+    for (const w of parsed.warnings) reporter.warn(w)
+    for (const spec of parsed.specs) {
+      validateSpec(spec, name)
+      out.push({spec, file: name, text})
+    }
+  }
+  return out
+}

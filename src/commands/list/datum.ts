@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core'
+import {formatFlags, PachCommand} from '../../cli/base-command.js'
+import {datumTable} from '../../cli/format/pps.js'
+import {readSpecs} from '../../cli/specs.js'
+import {InvalidArgumentError} from '../../core/errors.js'
+import {parseJob} from '../../core/pfs/refs.js'
+import type {DatumInfo} from '../../core/types.js'
+
+export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]> {
+  static override summary = 'List the datums of a job, or preview the datums of a spec that is not created (-f).'
+  static override description = 'With -f, the spec\'s inputs are planned against the current branch heads: the way to debug globs, joins and groups before creating a pipeline.'
+  static override examples = ['<%= config.bin %> list datum edges@<id>', '<%= config.bin %> list datum -f join.json']
+  static override args = {job: Args.string({description: '<pipeline>@<job-id>'})}
+  static override flags = {...formatFlags, file: Flags.string({char: 'f', description: 'preview the datums of this spec file'})}
+  static override aliases = ['list:datums']
+
+  async exec(): Promise<DatumInfo[]> {
+    if (this.flags.file) {
+      const [s] = await readSpecs([this.flags.file], this.project, this.pach.ctx.reporter)
+      return this.pach.jobs.previewDatums(s!.spec).map((d) => ({
+        datum: {job: {pipeline: s!.spec.pipeline, id: ''}, id: d.id},
+        state: 'UNKNOWN',
+        reason: '',
+        data: d.inputs.map((i) => ({
+          file: {commit: {repo: {name: i.repo, type: i.repo_type, project: {name: i.project}}, id: i.commit}, path: i.path},
+          file_type: i.isDir ? 'DIR' : 'FILE',
+          committed: null,
+          size_bytes: i.size,
+          hash: i.hash,
+        })),
+        stats: {download_time: '0s', process_time: '0s', upload_time: '0s', download_bytes: 0, upload_bytes: 0},
+      }))
+    }
+    if (!this.args.job) throw new InvalidArgumentError('MISSING_ARGUMENT', 'list datum needs <pipeline>@<job-id> or -f <spec>')
+    const j = parseJob(this.args.job)
+    return this.pach.jobs.listDatums(this.project, j.pipeline, j.id)
+  }
+
+  human(r: DatumInfo[]) {
+    return datumTable(r)
+  }
+}

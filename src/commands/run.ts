@@ -1,0 +1,26 @@
+import {Flags} from '@oclif/core'
+import {PachCommand} from '../cli/base-command.js'
+import {jobEventPrinter, runnerChoice, runnerFactory} from '../cli/jobs.js'
+import type {JobInfo} from '../core/types.js'
+
+export default class Run extends PachCommand<typeof Run, JobInfo[]> {
+  static override summary = 'Run every pending job (and resume jobs a killed pach left behind).'
+  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --runner local', '<%= config.bin %> run -p edges']
+  static override flags = {
+    runner: Flags.string({description: 'where pipeline code runs', options: ['docker', 'local', 'auto'], env: 'PACH_RUNNER'}),
+    pipeline: Flags.string({char: 'p', description: 'only jobs of these pipelines', multiple: true}),
+  }
+
+  async exec() {
+    return this.pach.jobs.runPending({
+      runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)),
+      signal: this.signal,
+      onEvent: jobEventPrinter(this.format !== 'human'),
+      pipelines: this.flags.pipeline,
+    })
+  }
+
+  human(r: JobInfo[]) {
+    return r.length ? '' : 'no pending jobs'
+  }
+}

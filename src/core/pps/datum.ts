@@ -1,0 +1,442 @@
+/**
+ * The datum planner: which datums a job has, given its input tree and the files of the input
+ * commits (Pachyderm `worker/datum`: create.go, worker.go; ids and hashes: worker/common).
+ * Pure: the caller (the job service) supplies each pfs input's listing; nothing here does I/O.
+ *
+ * Concepts:
+ * - a datum is an ordered list of inputs, each one glob match (a file or a whole directory
+ *   subtree) of one pfs input. Its **id** depends only on which (name, repo, branch, path)
+ *   tuples form it, never on content; its **hash** adds the content hashes of its
+ *   non-`reference` inputs and the pipeline salt. Same id + same hash = same work.
+ * - pfs: one datum per glob match. Candidates are every file AND every directory of the commit
+ *   (a directory is matched without its trailing "/"); the root "/" is matched only by the glob
+ *   "/" and only when the commit holds at least one file. Matches come in Pachyderm's path
+ *   order: paths compared with directories carrying their trailing "/" ("/a.txt" < "/a/" <
+ *   "/a/b"). A directory input's path carries the trailing "/" (as in Pachyderm datum ids).
+ * - join_on / group_by keys: the input's template expanded with the glob's captures of the
+ *   matched path (expandTemplate); an empty template gives key "".
+ * - cron: a pfs input over `<repo>@master` with glob "/*" (input.ts cronAsPfs).
+ * - union: the children's datums concatenated in child order. Datums with the same id collapse
+ *   into the first (Pachyderm composes the children's datum sets keyed by id).
+ * - cross: cartesian product, first child outermost; a datum is the concatenation of one datum
+ *   of each child. Any child with zero datums => zero datums (nested too).
+ * - join: every input of every child datum is bucketed by its own join key. Per key, in
+ *   ascending key order: take, for each child that has the key, its inputs with that key (in
+ *   the child's datum order) and form the cartesian product across those children. If every
+ *   child has the key, every product is a datum (inner join); otherwise each product keeps only
+ *   its `outer_join` inputs and is a datum if that leaves any.
+ * - group: every input of every child datum is bucketed by its own group key; each key, in
+ *   ascending key order, is one datum holding all inputs with that key, child by child (child
+ *   order, then the child's datum order, then the order inside that datum). A join/cross child
+ *   contributes each input of its datums separately; the same file can appear twice.
+ *
+ * Ordering (processing order): pfs = path order; union = concatenation; cross = cartesian in
+ * child order; join/group = ascending key (JS string order). Pachyderm orders join/group datums
+ * by the BLAKE2b hash of the key, i.e. arbitrarily; ascending keys is our deterministic,
+ * readable choice. The input tree is sorted first (sortInput = `pps.SortInput`), which fixes
+ * the order of inputs inside each datum.
+ *
+ * Hashing: Pachyderm uses BLAKE2b-256; we use SHA-256 (node:crypto) over the same byte layout:
+ * - datumId = sha256( for each input: name ‖ int64BE(len name) ‖ repo ‖ int64BE(len repo) ‖
+ *   branch ‖ int64BE(len branch) ‖ path ‖ int64BE(len path) ), lengths in UTF-8 bytes.
+ * - datumHash = sha256( id ‖ for each non-reference input: its content hash ‖ salt ). Pachyderm
+ *   writes the raw hash bytes; we write the hex text (same change detection).
+ *
+ * Invariants:
+ * - planDatums never returns two datums with the same id (later duplicates collapse into the
+ *   first, whatever produced them: union, or an outer join whose filtered products coincide).
+ * - results depend only on the arguments: same input tree + listings + salt => same datums,
+ *   same order, same ids and hashes.
+ * - DatumInput objects are shared between datums (one match appears in many cross/join
+ *   products): treat them as immutable.
+ *
+ * Incremental processing (planIncremental, Pachyderm transform/pending_job.go): compared by id
+ * with the base job (the last successful one): an id only in the current job is processed; an
+ * id only in the base is removed (its outputs deleted); an id in both is skipped iff the hash
+ * is equal AND the base datum succeeded ("SUCCESS" / "SKIPPED", or Pachyderm's internal
+ * "PROCESSED") AND reprocess_spec is not every_job (and not s3_out); otherwise it is redone:
+ * its old outputs are deleted and it is processed again. "FAILED" / "RECOVERED" never skip.
+ */
+import {createHash} from 'node:crypto'
+
+import {InvalidArgumentError} from '../errors.js'
+import {compileGlob, expandTemplate, GlobSyntaxError, type CompiledGlob} from '../pfs/glob.js'
+import {cronAsPfs, inputChildren, inputKind, sortInput, type CronInput, type Input, type PfsInput} from './input.js'
+
+/**
+ * One candidate of one pfs input: a file or a directory (dirs have isDir true and `path`
+ * WITHOUT trailing slash; "/" is the root). hash = hex content hash (dir hash for
+ * directories), size in bytes.
+ */
+export interface Match {
+  path: string
+  isDir: boolean
+  hash: string
+  size: number
+}
+
+/**
+ * Provided by the caller (the job service): the commit id the input resolved to and the
+ * candidate entries: every file and directory in that commit, in path order (dirs before their
+ * children). The root "/" may be included (its hash/size are then used for a "/" glob; if it is
+ * absent they are derived from the files). Entries are re-sorted defensively; a trailing "/" on
+ * a directory path is tolerated.
+ */
+export interface InputListing {
+  commit: string
+  entries: Match[]
+}
+
+export type Lister = (input: PfsInput) => InputListing
+
+export interface DatumInput {
+  name: string
+  repo: string
+  repo_type: PfsInput['repo_type']
+  project: string
+  branch: string
+  commit: string
+  /** directories WITH trailing "/" as Pachyderm does in datum ids; the root is "/" */
+  path: string
+  isDir: boolean
+  hash: string
+  size: number
+  /** the expanded join key ("" when the input has no join_on) */
+  join_on: string
+  outer_join: boolean
+  /** the expanded group key ("" when the input has no group_by) */
+  group_by: string
+  reference: boolean
+  lazy: boolean
+  empty_files: boolean
+  s3: boolean
+}
+
+export interface Datum {
+  id: string
+  hash: string
+  inputs: DatumInput[]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Glob matching (one pfs input)
+
+function compile(input: PfsInput): CompiledGlob {
+  if (typeof input.glob !== 'string') {
+    throw new InvalidArgumentError('INVALID_GLOB', `input "${input.name}" has no glob`, {hint: 'set "glob", e.g. "/*"'})
+  }
+  try {
+    return compileGlob(input.glob)
+  } catch (e) {
+    if (e instanceof GlobSyntaxError) {
+      throw new InvalidArgumentError('INVALID_GLOB', `input "${input.name}": ${e.message}`, {
+        data: {input: input.name, glob: e.glob, reason: e.reason},
+        cause: e,
+      })
+    }
+    throw e
+  }
+}
+
+/** Canonical path of an entry: leading "/", no trailing "/" (root stays "/"). */
+function normalizePath(p: string): string {
+  let s = p.startsWith('/') ? p : '/' + p
+  while (s.length > 1 && s.endsWith('/')) s = s.slice(0, -1)
+  return s
+}
+
+/** Pachyderm's sort key of an entry: directories carry their trailing "/". */
+function orderKey(path: string, isDir: boolean): string {
+  return path === '/' ? '/' : isDir ? path + '/' : path
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** Root entry stand-in when the listing does not carry "/": hash over the files, total size. */
+function syntheticRoot(files: readonly Match[]): Match {
+  const h = createHash('sha256')
+  let size = 0
+  for (const f of files) {
+    h.update(f.path)
+    h.update('\0')
+    h.update(f.hash)
+    h.update('\0')
+    size += f.size
+  }
+  return {path: '/', isDir: true, hash: h.digest('hex'), size}
+}
+
+function toDatumInput(input: PfsInput, commit: string, entry: Match, path: string, captures: string[]): DatumInput {
+  const isDir = entry.isDir || path === '/'
+  return {
+    name: input.name,
+    repo: input.repo,
+    repo_type: input.repo_type,
+    project: input.project,
+    branch: input.branch,
+    commit,
+    path: isDir && path !== '/' ? path + '/' : path,
+    isDir,
+    hash: entry.hash,
+    size: entry.size,
+    join_on: input.join_on ? expandTemplate(captures, input.join_on) : '',
+    outer_join: input.outer_join === true,
+    group_by: input.group_by ? expandTemplate(captures, input.group_by) : '',
+    reference: input.reference === true,
+    lazy: input.lazy === true,
+    empty_files: input.empty_files === true,
+    s3: input.s3 === true,
+  }
+}
+
+/**
+ * The glob matches of one pfs input over its listing, in Pachyderm's path order. The root "/"
+ * matches only the glob "/" and only if the commit has at least one file.
+ */
+export function matchGlob(input: PfsInput, listing: InputListing): DatumInput[] {
+  const g = compile(input)
+  const entries = listing.entries.map((e) => ({e, path: normalizePath(e.path)}))
+  const files = entries.filter((x) => !x.e.isDir && x.path !== '/')
+  if (g.source === '/') {
+    if (files.length === 0) return []
+    const root = entries.find((x) => x.path === '/')?.e ?? syntheticRoot(files.map((x) => ({...x.e, path: x.path})))
+    return [toDatumInput(input, listing.commit, root, '/', ['/'])]
+  }
+  const candidates = entries
+    .filter((x) => x.path !== '/')
+    .map((x, i) => ({...x, key: orderKey(x.path, x.e.isDir), i}))
+    .sort((a, b) => cmp(a.key, b.key) || a.i - b.i)
+  const out: DatumInput[] = []
+  let lastKey: string | undefined
+  for (const c of candidates) {
+    if (c.key === lastKey) continue // the same entry listed twice
+    lastKey = c.key
+    const m = g.match(c.path)
+    if (m !== null) out.push(toDatumInput(input, listing.commit, c.e, c.path, m))
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids and hashes
+
+function int64BE(n: number): Buffer {
+  const b = Buffer.alloc(8)
+  b.writeBigInt64BE(BigInt(n))
+  return b
+}
+
+/** Content-independent datum id (see header): sha256 hex over name/repo/branch/path with lengths. */
+export function datumId(inputs: readonly Pick<DatumInput, 'name' | 'repo' | 'branch' | 'path'>[]): string {
+  const h = createHash('sha256')
+  for (const input of inputs) {
+    for (const s of [input.name, input.repo, input.branch, input.path]) {
+      const bytes = Buffer.from(s, 'utf8')
+      h.update(bytes)
+      h.update(int64BE(bytes.length))
+    }
+  }
+  return h.digest('hex')
+}
+
+/** sha256 hex over id ‖ each non-reference input's content hash ‖ salt. */
+export function datumHash(id: string, inputs: readonly Pick<DatumInput, 'hash' | 'reference'>[], salt: string): string {
+  const h = createHash('sha256')
+  h.update(id, 'utf8')
+  for (const input of inputs) if (!input.reference) h.update(input.hash, 'utf8')
+  h.update(salt, 'utf8')
+  return h.digest('hex')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Combinators
+
+type Plan = DatumInput[][]
+
+/** Cartesian product, first list outermost. Any empty list => []. */
+function product<T>(lists: readonly (readonly T[])[]): T[][] {
+  let acc: T[][] = [[]]
+  for (const list of lists) {
+    if (list.length === 0) return []
+    const next: T[][] = []
+    for (const prefix of acc) for (const item of list) next.push([...prefix, item])
+    acc = next
+  }
+  return acc
+}
+
+/** Keep the first datum of each id. */
+function dedupe(plan: Plan): Plan {
+  const seen = new Set<string>()
+  const out: Plan = []
+  for (const d of plan) {
+    const id = datumId(d)
+    if (seen.has(id)) continue
+    seen.add(id)
+    out.push(d)
+  }
+  return out
+}
+
+/** Per child: key -> its inputs with that key, in the child's datum order. */
+function bucket(plan: Plan, key: (i: DatumInput) => string): Map<string, DatumInput[]> {
+  const m = new Map<string, DatumInput[]>()
+  for (const datum of plan) {
+    for (const input of datum) {
+      const k = key(input)
+      const list = m.get(k)
+      if (list) list.push(input)
+      else m.set(k, [input])
+    }
+  }
+  return m
+}
+
+function sortedKeys(buckets: readonly Map<string, unknown>[]): string[] {
+  const keys = new Set<string>()
+  for (const b of buckets) for (const k of b.keys()) keys.add(k)
+  return [...keys].sort(cmp)
+}
+
+function join(children: Plan[]): Plan {
+  const buckets = children.map((p) => bucket(p, (i) => i.join_on))
+  const out: Plan = []
+  for (const key of sortedKeys(buckets)) {
+    const present = buckets.filter((b) => b.has(key)).map((b) => b.get(key)!)
+    const all = present.length === buckets.length
+    for (const datum of product(present)) {
+      if (all) {
+        out.push(datum)
+        continue
+      }
+      const kept = datum.filter((i) => i.outer_join)
+      if (kept.length > 0) out.push(kept)
+    }
+  }
+  return out
+}
+
+function group(children: Plan[]): Plan {
+  const buckets = children.map((p) => bucket(p, (i) => i.group_by))
+  const out: Plan = []
+  for (const key of sortedKeys(buckets)) {
+    const datum: DatumInput[] = []
+    for (const b of buckets) {
+      const list = b.get(key)
+      if (list) datum.push(...list)
+    }
+    out.push(datum)
+  }
+  return out
+}
+
+function plan(node: Input, list: Lister): Plan {
+  const kind = inputKind(node)
+  switch (kind) {
+    case 'pfs': {
+      const pfs = (node as {pfs: PfsInput}).pfs
+      return matchGlob(pfs, list(pfs)).map((i) => [i])
+    }
+    case 'cron': {
+      const pfs = cronAsPfs((node as {cron: CronInput}).cron)
+      return matchGlob(pfs, list(pfs)).map((i) => [i])
+    }
+    default: {
+      const childInputs = inputChildren(node)
+      if (childInputs.length === 0) {
+        throw new InvalidArgumentError('INVALID_INPUT', `a ${kind} input needs at least one input`, {
+          hint: `list the inputs to ${kind} under "${kind}"`,
+        })
+      }
+      const children = childInputs.map((c) => plan(c, list))
+      switch (kind) {
+        case 'union':
+          return dedupe(children.flat())
+        case 'cross':
+          return product(children).map((ds) => ds.flat())
+        case 'join':
+          return join(children)
+        case 'group':
+          return group(children)
+      }
+    }
+  }
+  // unreachable: inputKind returns one of the kinds above
+  throw new InvalidArgumentError('INVALID_INPUT', 'no input set')
+}
+
+/**
+ * Every datum of a job, in processing order (see header), with ids and hashes. The input tree
+ * is sorted first (sortInput; idempotent). `list` is called once per pfs/cron leaf.
+ */
+export function planDatums(input: Input, list: Lister, salt: string): Datum[] {
+  const sorted = sortInput(input)
+  const out: Datum[] = []
+  const seen = new Set<string>()
+  for (const inputs of plan(sorted, list)) {
+    const id = datumId(inputs)
+    if (seen.has(id)) continue
+    seen.add(id)
+    out.push({id, hash: datumHash(id, inputs, salt), inputs})
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incremental plan
+
+/** Base datum states that count as "processed successfully" (Pachyderm: PROCESSED). */
+const OK_STATES: ReadonlySet<string> = new Set(['SUCCESS', 'SKIPPED', 'PROCESSED'])
+
+export interface IncrementalOptions {
+  /** reprocess_spec: "every_job" */
+  reprocessEveryJob: boolean
+  /** s3_out pipelines never skip either */
+  s3Out?: boolean
+}
+
+export interface IncrementalPlan {
+  /** datums to run, in processing order */
+  process: Datum[]
+  /** datums whose base result stands */
+  skip: Datum[]
+  /** base ids not in the current job: delete their outputs (base order) */
+  removed: string[]
+  /** ids in both jobs that are re-processed: delete their base outputs first (current order) */
+  redo: string[]
+}
+
+/**
+ * Compare the current job's datums with the base job's (id -> {hash, state}); no base (first
+ * job, or no successful ancestor) => process everything.
+ */
+export function planIncremental(
+  current: readonly Datum[],
+  base: ReadonlyMap<string, {hash: string; state: string}> | undefined,
+  opts: IncrementalOptions,
+): IncrementalPlan {
+  const process: Datum[] = []
+  const skip: Datum[] = []
+  const redo: string[] = []
+  const noSkip = opts.reprocessEveryJob || opts.s3Out === true
+  const ids = new Set<string>()
+  for (const d of current) {
+    ids.add(d.id)
+    const b = base?.get(d.id)
+    if (b === undefined) {
+      process.push(d)
+      continue
+    }
+    if (!noSkip && b.hash === d.hash && OK_STATES.has(String(b.state).toUpperCase())) {
+      skip.push(d)
+      continue
+    }
+    process.push(d)
+    redo.push(d.id)
+  }
+  const removed: string[] = []
+  if (base) for (const id of base.keys()) if (!ids.has(id)) removed.push(id)
+  return {process, skip, removed, redo}
+}

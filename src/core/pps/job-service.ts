@@ -1,0 +1,925 @@
+/**
+ * Jobs: running a pipeline over one commit set, incrementally.
+ *
+ * A job (pipeline P, id X) exists for every open AUTO commit P@X on the output branch. It
+ * runs once every input commit it points at is finished:
+ *   plan    every datum of the inputs (pure planner) and compare with the base job — the
+ *           nearest ancestor output commit whose job succeeded — by datum id and hash;
+ *   run     only the new or changed datums, through a Runner, `parallelism` workers at a
+ *           time, with datum_tries attempts, datum_timeout, err_cmd recovery and
+ *           accept_return_code;
+ *   collect each datum's /pfs/out into a per-datum output tree (symlinks never followed out
+ *           of /pfs; names PFS cannot hold fail the datum);
+ *   merge   the output commit = union of every datum's output (skipped datums keep their
+ *           base output; vanished datums' outputs disappear). Two datums writing one path
+ *           fail the job with Pachyderm's message naming both;
+ *   finish  output and meta commits, datum rows and the job row in one transaction.
+ * State machine: JOB_CREATED → JOB_STARTING → JOB_RUNNING → JOB_FINISHING → JOB_SUCCESS |
+ * JOB_FAILURE; JOB_KILLED (stop job, update, job_timeout); JOB_UNRUNNABLE (an input commit
+ * has an error). A failed job is never a base; its commits carry the reason as error.
+ *
+ * Exactly-once: a job is taken with a lease (pid/host) in one UPDATE; a job whose lease
+ * holder died is reset to JOB_CREATED (restart + 1) by the next `run`, so a killed pach
+ * leaves nothing half-committed and nothing runs twice at once.
+ */
+import {createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {dirname, isAbsolute, join, resolve, sep} from 'node:path'
+import {ConflictError, NotFoundError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import {withTx} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {PfsEngine} from '../pfs/engine.js'
+import type {FileService} from '../pfs/file-service.js'
+import {validatePath} from '../pfs/paths.js'
+import type {Entry, TreeOp} from '../pfs/tree.js'
+import {writeContent, type FileContent} from '../store/content.js'
+import {toHex} from '../store/hash.js'
+import {pidAlive, type PackWriter} from '../store/pack-store.js'
+import type {DatumInfo, DatumState, FileInfo, JobInfo, JobState, ProcessStats} from '../types.js'
+import {planDatums, planIncremental, type Datum, type DatumInput, type Lister, type Match} from './datum.js'
+import type {PipelineRow, PipelineService} from './pipeline-service.js'
+import type {DatumRunResult, Runner, Worker} from './runner.js'
+import {parseDuration, parseMemory, type PipelineSpec} from './spec.js'
+
+export interface JobRow {
+  project: string
+  pipeline: string
+  id: string
+  seq: number
+  pipeline_version: number
+  state: JobState
+  reason: string
+  created: string
+  started: string | null
+  finished: string | null
+  data_processed: number
+  data_skipped: number
+  data_failed: number
+  data_recovered: number
+  data_total: number
+  stats: string
+  details: string
+  lease_pid: number | null
+  lease_host: string | null
+  lease_at: string | null
+  restart: number
+}
+
+interface DatumRow {
+  project: string
+  pipeline: string
+  job_id: string
+  datum_id: string
+  idx: number
+  hash: string
+  state: DatumState
+  reason: string
+  inputs: string
+  stats: string
+  output: Buffer | null
+}
+
+export type JobEvent =
+  | {type: 'job-start'; pipeline: string; id: string; total: number; toProcess: number; skipped: number}
+  | {type: 'datum-start'; pipeline: string; id: string; datum: string}
+  | {type: 'datum-end'; pipeline: string; id: string; datum: string; state: DatumState; reason?: string}
+  | {type: 'log'; pipeline: string; id: string; datum: string; stream: 'stdout' | 'stderr'; line: string}
+  | {type: 'job-end'; job: JobInfo}
+
+export interface RunOptions {
+  runner: () => Promise<Runner>
+  signal?: AbortSignal
+  onEvent?: (e: JobEvent) => void
+  /** only jobs of these pipelines (default: all) */
+  pipelines?: string[]
+}
+
+const TERMINAL = new Set<JobState>(['JOB_SUCCESS', 'JOB_FAILURE', 'JOB_KILLED', 'JOB_UNRUNNABLE'])
+
+interface Stats {
+  download_ms: number
+  process_ms: number
+  upload_ms: number
+  download_bytes: number
+  upload_bytes: number
+}
+
+const zeroStats = (): Stats => ({download_ms: 0, process_ms: 0, upload_ms: 0, download_bytes: 0, upload_bytes: 0})
+
+function statsPB(s: Partial<Stats>): ProcessStats {
+  const d = (ms = 0) => `${(ms / 1000).toFixed(6).replace(/\.?0+$/, '')}s`
+  return {
+    download_time: d(s.download_ms),
+    process_time: d(s.process_ms),
+    upload_time: d(s.upload_ms),
+    download_bytes: s.download_bytes ?? 0,
+    upload_bytes: s.upload_bytes ?? 0,
+  }
+}
+
+function addStats(a: Stats, b: Stats): void {
+  a.download_ms += b.download_ms
+  a.process_ms += b.process_ms
+  a.upload_ms += b.upload_ms
+  a.download_bytes += b.download_bytes
+  a.upload_bytes += b.upload_bytes
+}
+
+/** A datum failed in a way that is the datum's fault (not the worker's). */
+class DatumError extends Error {}
+
+export class JobService {
+  constructor(
+    readonly ctx: CoreContext,
+    readonly engine: PfsEngine,
+    readonly pipelines: PipelineService,
+    readonly files: FileService,
+  ) {}
+
+  private get db() {
+    return this.ctx.db
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  row(project: string, pipeline: string, id: string): JobRow {
+    const j = this.db.prepare('SELECT * FROM jobs WHERE project = ? AND pipeline = ? AND id = ?').get(project, pipeline, id) as JobRow | undefined
+    if (!j) {
+      this.pipelines.must(project, pipeline)
+      throw new NotFoundError('JOB_NOT_FOUND', `job ${pipeline}@${id} not found`, {hint: `list jobs with \`pach list job -p ${pipeline}\``})
+    }
+    return j
+  }
+
+  info(j: JobRow): JobInfo {
+    const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')
+    const commit = out ? rows.getCommit(this.db, out.id, j.id) : undefined
+    return {
+      job: {pipeline: {name: j.pipeline, project: {name: j.project}}, id: j.id},
+      pipeline_version: j.pipeline_version,
+      output_commit: out
+        ? this.engine.resolve.commitPB(out, {id: j.id, branch: commit?.branch})
+        : {repo: {name: j.pipeline, type: 'user', project: {name: j.project}}, id: j.id},
+      restart: j.restart,
+      data_processed: j.data_processed,
+      data_skipped: j.data_skipped,
+      data_total: j.data_total,
+      data_failed: j.data_failed,
+      data_recovered: j.data_recovered,
+      stats: statsPB(JSON.parse(j.stats) as Partial<Stats>),
+      state: j.state,
+      reason: j.reason,
+      created: j.created,
+      started: j.started,
+      finished: j.finished,
+      details: JSON.parse(j.details) as Record<string, unknown>,
+    }
+  }
+
+  inspect(project: string, pipeline: string, id: string): JobInfo {
+    return this.info(this.row(project, pipeline, id))
+  }
+
+  /** Jobs, newest first: of one pipeline, of one job set (id), or all. */
+  list(opts: {project?: string; pipeline?: string; id?: string; number?: number} = {}): JobInfo[] {
+    const where: string[] = []
+    const args: unknown[] = []
+    if (opts.project) {
+      where.push('project = ?')
+      args.push(opts.project)
+    }
+    if (opts.pipeline) {
+      if (opts.project) this.pipelines.must(opts.project, opts.pipeline)
+      where.push('pipeline = ?')
+      args.push(opts.pipeline)
+    }
+    if (opts.id) {
+      where.push('id = ?')
+      args.push(opts.id)
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC ${opts.number ? `LIMIT ${Math.floor(opts.number)}` : ''}`
+    return (this.db.prepare(sql).all(...args) as JobRow[]).map((j) => this.info(j))
+  }
+
+  private datumInfo(j: JobRow, d: DatumRow): DatumInfo {
+    const inputs = JSON.parse(d.inputs) as DatumInput[]
+    const data: FileInfo[] = inputs.map((i) => {
+      const repo = rows.getRepo(this.db, i.project, i.repo, i.repo_type)
+      return {
+        file: {
+          commit: repo ? this.engine.resolve.commitPB(repo, {id: i.commit, branch: i.branch}) : {repo: {name: i.repo, type: i.repo_type, project: {name: i.project}}, id: i.commit},
+          path: i.path,
+        },
+        file_type: i.isDir ? 'DIR' : 'FILE',
+        committed: null,
+        size_bytes: i.size,
+        hash: i.hash,
+      }
+    })
+    return {
+      datum: {job: {pipeline: {name: j.pipeline, project: {name: j.project}}, id: j.id}, id: d.datum_id},
+      state: d.state,
+      reason: d.reason,
+      data,
+      stats: statsPB(JSON.parse(d.stats) as Partial<Stats>),
+    }
+  }
+
+  listDatums(project: string, pipeline: string, id: string): DatumInfo[] {
+    const j = this.row(project, pipeline, id)
+    const list = this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? ORDER BY datum_id').all(project, pipeline, id) as DatumRow[]
+    return list.map((d) => this.datumInfo(j, d))
+  }
+
+  inspectDatum(project: string, pipeline: string, id: string, datumId: string): DatumInfo {
+    const j = this.row(project, pipeline, id)
+    const d = this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?').get(project, pipeline, id, datumId) as DatumRow | undefined
+    if (!d) throw new NotFoundError('DATUM_NOT_FOUND', `datum ${datumId} not found in job ${pipeline}@${id}`, {hint: `list them with \`pach list datum ${pipeline}@${id}\``})
+    return this.datumInfo(j, d)
+  }
+
+  /** Block until the job is in a terminal state. */
+  async wait(project: string, pipeline: string, id: string, opts: {signal?: AbortSignal; timeoutMs?: number; drive?: () => Promise<void>} = {}): Promise<JobInfo> {
+    const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Infinity
+    let delay = 20
+    for (;;) {
+      const j = this.row(project, pipeline, id)
+      if (TERMINAL.has(j.state)) return this.info(j)
+      if (opts.drive) await opts.drive()
+      const again = this.row(project, pipeline, id)
+      if (TERMINAL.has(again.state)) return this.info(again)
+      if (Date.now() > deadline) throw new ConflictError('TIMEOUT', `job ${pipeline}@${id} did not finish in time (state ${again.state})`)
+      opts.signal?.throwIfAborted()
+      await new Promise((r) => setTimeout(r, delay))
+      delay = Math.min(delay * 2, 250)
+    }
+  }
+
+  /** Stop a job: JOB_KILLED; a process running it notices and aborts. */
+  stop(project: string, pipeline: string, id: string, reason = 'job stopped'): JobInfo {
+    return withTx(this.db, () => {
+      const j = this.row(project, pipeline, id)
+      if (!TERMINAL.has(j.state)) this.pipelines.finishJobCommits({project, name: pipeline}, id, reason, 'JOB_KILLED')
+      return this.info(this.row(project, pipeline, id))
+    })
+  }
+
+  /** Stored logs of a job's datums (from its meta commit, or the live log dir while running). */
+  logs(project: string, pipeline: string, opts: {job?: string; datum?: string} = {}): {job: string; datum: string; ts: string; stream: string; message: string}[] {
+    const meta = rows.getRepo(this.db, project, pipeline, 'meta')
+    if (!meta) {
+      this.pipelines.must(project, pipeline)
+      return []
+    }
+    const jobs = opts.job
+      ? [this.row(project, pipeline, opts.job)]
+      : (this.db.prepare('SELECT * FROM jobs WHERE project = ? AND pipeline = ? ORDER BY seq').all(project, pipeline) as JobRow[])
+    const out: {job: string; datum: string; ts: string; stream: string; message: string}[] = []
+    for (const j of jobs) {
+      const c = rows.getCommit(this.db, meta.id, j.id)
+      if (!c?.finished) {
+        const live = this.liveLogDir(j)
+        let names: string[] = []
+        try {
+          names = readdirSync(live)
+        } catch {
+          // nothing yet
+        }
+        for (const n of names.sort()) {
+          const datum = n.replace(/\.jsonl$/, '')
+          if (opts.datum && datum !== opts.datum) continue
+          const text = this.readText(join(live, n))
+          for (const l of parseLogLines(text)) out.push({job: j.id, datum, ...l})
+        }
+        continue
+      }
+      const processed = this.db
+        .prepare("SELECT datum_id FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND state != 'SKIPPED' ORDER BY idx")
+        .pluck()
+        .all(project, pipeline, j.id) as string[]
+      for (const datum of processed) {
+        if (opts.datum && datum !== opts.datum) continue
+        const e = this.ctx.trees.lookup(c.tree, `/meta/${datum}/logs`)
+        if (!e || e.kind !== 'file') continue
+        const text = Buffer.concat(e.chunks.map((ch) => this.ctx.store.readBlob(ch))).toString('utf8')
+        for (const l of parseLogLines(text)) out.push({job: j.id, datum, ...l})
+      }
+    }
+    return out
+  }
+
+  private readText(p: string): string {
+    try {
+      return readFileSyncSafe(p)
+    } catch {
+      return ''
+    }
+  }
+
+  private liveLogDir(j: {pipeline: string; id: string}): string {
+    return join(this.ctx.pachDir, 'tmp', 'jobs', `${j.pipeline}-${j.id}`, 'logs')
+  }
+
+  // ------------------------------------------------------------------ running
+
+  /** Reset jobs whose lease holder died (crash recovery). */
+  recoverStale(): number {
+    const host = hostname()
+    const stale = (this.db.prepare("SELECT * FROM jobs WHERE state IN ('JOB_STARTING','JOB_RUNNING','JOB_FINISHING')").all() as JobRow[]).filter(
+      (j) => j.lease_host === host && j.lease_pid !== null && j.lease_pid !== process.pid && !pidAlive(j.lease_pid),
+    )
+    for (const j of stale) {
+      this.db
+        .prepare("UPDATE jobs SET state = 'JOB_CREATED', lease_pid = NULL, lease_host = NULL, restart = restart + 1 WHERE project = ? AND pipeline = ? AND id = ? AND state = ?")
+        .run(j.project, j.pipeline, j.id, j.state)
+    }
+    return stale.length
+  }
+
+  /** Jobs waiting to run, oldest first. */
+  pending(pipelines?: string[]): JobRow[] {
+    const list = this.db.prepare("SELECT * FROM jobs WHERE state = 'JOB_CREATED' ORDER BY seq").all() as JobRow[]
+    return pipelines ? list.filter((j) => pipelines.includes(j.pipeline)) : list
+  }
+
+  /** Whether a job can start now: 'run', 'wait' (inputs not finished / earlier job pending) or 'unrunnable' with a reason. */
+  readiness(j: JobRow): {state: 'run' | 'wait' | 'unrunnable' | 'gone'; reason?: string} {
+    const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')
+    const commit = out ? rows.getCommit(this.db, out.id, j.id) : undefined
+    if (!out || !commit) return {state: 'gone', reason: 'output commit removed'}
+    const earlier = this.db
+      .prepare("SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND seq < ? AND state NOT IN ('JOB_SUCCESS','JOB_FAILURE','JOB_KILLED','JOB_UNRUNNABLE')")
+      .pluck()
+      .get(j.project, j.pipeline, j.seq)
+    if (earlier) return {state: 'wait'}
+    const failed: string[] = []
+    for (const p of rows.commitProvenance(this.db, out.id, j.id)) {
+      const c = rows.getCommit(this.db, p.prov_repo_id, p.prov_commit_id)
+      if (!c) continue
+      if (!c.finished) return {state: 'wait'}
+      if (c.error) failed.push(rows.getRepoById(this.db, p.prov_repo_id)!.name)
+    }
+    if (failed.length) return {state: 'unrunnable', reason: `unrunnable because the following upstream pipelines failed: ${failed.join(', ')}`}
+    return {state: 'run'}
+  }
+
+  /**
+   * Run every runnable pending job (repeatedly: a finished job can make downstream jobs
+   * runnable) until none is left. Returns the jobs this call finished.
+   */
+  async runPending(opts: RunOptions): Promise<JobInfo[]> {
+    this.recoverStale()
+    const done: JobInfo[] = []
+    let runner: Runner | undefined
+    try {
+      for (;;) {
+        opts.signal?.throwIfAborted()
+        let progressed = false
+        for (const j of this.pending(opts.pipelines)) {
+          const r = this.readiness(j)
+          if (r.state === 'wait') continue
+          if (r.state === 'gone' || r.state === 'unrunnable') {
+            withTx(this.db, () => this.pipelines.finishJobCommits({project: j.project, name: j.pipeline}, j.id, r.reason!, r.state === 'gone' ? 'JOB_KILLED' : 'JOB_UNRUNNABLE'))
+            const info = this.info(this.row(j.project, j.pipeline, j.id))
+            done.push(info)
+            opts.onEvent?.({type: 'job-end', job: info})
+            progressed = true
+            continue
+          }
+          if (!this.lease(j)) continue
+          runner ??= await opts.runner()
+          done.push(await this.runJob(this.row(j.project, j.pipeline, j.id), runner, opts))
+          progressed = true
+          break // re-read the pending list: this job may have made others runnable
+        }
+        if (!progressed) break
+      }
+    } finally {
+      await runner?.close?.()
+    }
+    return done
+  }
+
+  private lease(j: JobRow): boolean {
+    const r = this.db
+      .prepare("UPDATE jobs SET state = 'JOB_STARTING', lease_pid = ?, lease_host = ?, lease_at = ? WHERE project = ? AND pipeline = ? AND id = ? AND state = 'JOB_CREATED'")
+      .run(process.pid, hostname(), this.ctx.now(), j.project, j.pipeline, j.id)
+    return r.changes === 1
+  }
+
+  private setState(j: JobRow, state: JobState, extra: Record<string, unknown> = {}): void {
+    const sets = ['state = @state', ...Object.keys(extra).map((k) => `${k} = @${k}`)]
+    this.db
+      .prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE project = @project AND pipeline = @pipeline AND id = @id AND state NOT IN ('JOB_KILLED')`)
+      .run({...extra, state, project: j.project, pipeline: j.pipeline, id: j.id})
+  }
+
+  /** Run one leased job to a terminal state. Never throws for user-code failures. */
+  async runJob(j: JobRow, runner: Runner, opts: RunOptions): Promise<JobInfo> {
+    const p = this.pipelines.must(j.project, j.pipeline)
+    const {spec, salt, spec_commit} = this.pipelines.specAt(j.project, j.pipeline, j.pipeline_version)
+    const workRoot = join(this.ctx.pachDir, 'tmp', 'jobs', `${j.pipeline}-${j.id}`)
+    const abort = new AbortController()
+    const onOuterAbort = () => abort.abort(opts.signal?.reason)
+    opts.signal?.addEventListener('abort', onOuterAbort)
+    let killedReason: string | undefined
+    const jobTimeout = spec.job_timeout ? parseDuration(spec.job_timeout) : undefined
+    const timer = jobTimeout
+      ? setTimeout(() => {
+          killedReason = 'job timed out'
+          abort.abort(new Error(killedReason))
+        }, jobTimeout)
+      : undefined
+    // another process may `stop job`: poll the row
+    const poll = setInterval(() => {
+      try {
+        const cur = this.db.prepare('SELECT state, reason FROM jobs WHERE project = ? AND pipeline = ? AND id = ?').get(j.project, j.pipeline, j.id) as
+          | {state: JobState; reason: string}
+          | undefined
+        if (!cur || cur.state === 'JOB_KILLED') {
+          killedReason = cur?.reason || 'job stopped'
+          abort.abort(new Error(killedReason))
+        }
+      } catch {
+        // database busy: try again next tick
+      }
+    }, 250)
+    let writer: PackWriter | undefined
+    try {
+      const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')!
+      const meta = rows.getRepo(this.db, j.project, j.pipeline, 'meta')!
+      const outCommit = rows.getCommit(this.db, out.id, j.id)!
+      const prov = new Map<number, CommitRow>()
+      for (const pr of rows.commitProvenance(this.db, out.id, j.id)) {
+        const c = rows.getCommit(this.db, pr.prov_repo_id, pr.prov_commit_id)
+        if (c) prov.set(pr.prov_repo_id, c)
+      }
+      const commitOf = (project: string, repo: string, type: 'user' | 'meta' | 'spec') => {
+        const r = rows.getRepo(this.db, project, repo, type)
+        return r ? prov.get(r.id) : undefined
+      }
+      const lister: Lister = (input) => {
+        const c = commitOf(input.project, input.repo, input.repo_type)
+        if (!c) return {commit: '', entries: []}
+        const entries: Match[] = this.files.globEntries(c.tree, input.glob).map(([path, e]) => ({
+          path,
+          isDir: e.kind === 'dir',
+          hash: toHex(e.hash),
+          size: e.size,
+        }))
+        return {commit: c.id, entries}
+      }
+      const datums = planDatums(spec.input, lister, salt)
+      const base = this.baseJob(j, out, outCommit)
+      const baseDatums = new Map<string, DatumRow>()
+      if (base) {
+        for (const d of this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ?').all(j.project, j.pipeline, base.id) as DatumRow[]) {
+          baseDatums.set(d.datum_id, d)
+        }
+      }
+      const plan = planIncremental(
+        datums,
+        new Map([...baseDatums].map(([k, v]) => [k, {hash: v.hash, state: v.state}])),
+        {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out},
+      )
+      let imageId: string | undefined
+      if (plan.process.length && runner.imageId) imageId = await runner.imageId(spec.transform.image)
+      const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
+      this.setState(j, 'JOB_RUNNING', {started: this.ctx.now(), data_total: datums.length, data_skipped: plan.skip.length, details: JSON.stringify(details)})
+      opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: datums.length, toProcess: plan.process.length, skipped: plan.skip.length})
+
+      // ---- run datums
+      writer = await this.ctx.store.writerWait()
+      const results = new Map<string, {state: DatumState; reason: string; output: Buffer | null; stats: Stats; logs: string}>()
+      const index = new Map(datums.map((d, i) => [d.id, i]))
+      const total = zeroStats()
+      if (plan.process.length) {
+        rmSync(workRoot, {recursive: true, force: true})
+        mkdirSync(join(workRoot, 'logs'), {recursive: true})
+        const n = Math.max(1, Math.min(spec.parallelism_spec?.constant || 1, plan.process.length))
+        const queue = [...plan.process]
+        const workers: Worker[] = []
+        try {
+          for (let w = 0; w < n; w++) {
+            const inputsDir = join(workRoot, `w${w}`, 'pfs')
+            const outDir = join(workRoot, `w${w}`, 'out')
+            mkdirSync(join(inputsDir, 'out'), {recursive: true})
+            mkdirSync(outDir, {recursive: true})
+            workers.push(
+              await runner.startWorker({
+                image: spec.transform.image,
+                inputsDir,
+                outDir,
+                network: false,
+                cpu: spec.resource_limits?.cpu,
+                memoryBytes: spec.resource_limits?.memory ? parseMemory(spec.resource_limits.memory) : undefined,
+                user: spec.transform.user || undefined,
+                workingDir: spec.transform.working_dir || undefined,
+                name: `${j.pipeline}-${j.id.slice(0, 8)}-${w}`,
+              }),
+            )
+          }
+          await Promise.all(
+            workers.map(async (worker, w) => {
+              const inputsDir = join(workRoot, `w${w}`, 'pfs')
+              const outDir = join(workRoot, `w${w}`, 'out')
+              for (;;) {
+                if (abort.signal.aborted) return
+                const d = queue.shift()
+                if (!d) return
+                opts.onEvent?.({type: 'datum-start', pipeline: j.pipeline, id: j.id, datum: d.id})
+                const r = await this.runDatum({j, p, spec, spec_commit, d, worker, inputsDir, outDir, writer: writer!, signal: abort.signal, opts, workRoot})
+                results.set(d.id, r)
+                addStats(total, r.stats)
+                opts.onEvent?.({type: 'datum-end', pipeline: j.pipeline, id: j.id, datum: d.id, state: r.state, reason: r.reason || undefined})
+              }
+            }),
+          )
+        } finally {
+          await Promise.allSettled(workers.map((w) => w.close()))
+        }
+      }
+      if (abort.signal.aborted) {
+        const reason = killedReason ?? 'job interrupted'
+        await writer.abort()
+        writer = undefined
+        if (!killedReason && opts.signal?.aborted) {
+          // pach itself was interrupted (Ctrl-C): leave the job for the next `pach run`
+          withTx(this.db, () =>
+            this.db
+              .prepare("UPDATE jobs SET state = 'JOB_CREATED', lease_pid = NULL, lease_host = NULL, restart = restart + 1 WHERE project = ? AND pipeline = ? AND id = ?")
+              .run(j.project, j.pipeline, j.id),
+          )
+          throw opts.signal.reason
+        }
+        withTx(this.db, () => this.pipelines.finishJobCommits({project: j.project, name: j.pipeline}, j.id, reason, 'JOB_KILLED'))
+        return this.finishEvent(j, opts)
+      }
+
+      // ---- merge outputs
+      const failedIds = plan.process.filter((d) => results.get(d.id)?.state === 'FAILED').map((d) => d.id)
+      const outputs: {id: string; tree: Buffer | null}[] = datums.map((d) => {
+        const r = results.get(d.id)
+        if (r) return {id: d.id, tree: r.state === 'SUCCESS' ? r.output : null}
+        return {id: d.id, tree: baseDatums.get(d.id)?.output ?? null}
+      })
+      let mergeError = ''
+      const ops: TreeOp[] = []
+      const owner = new Map<string, string>()
+      for (const o of outputs) {
+        if (!o.tree) continue
+        for (const [path, e] of this.ctx.trees.walk(o.tree)) {
+          if (e.kind !== 'file') continue
+          const prev = owner.get(path)
+          if (prev !== undefined && !mergeError) {
+            mergeError = `duplicate path output by different datums (${path} from ${prev} and ${path} from ${o.id})`
+          }
+          owner.set(path, o.id)
+          ops.push({type: 'putEntry', path, entry: e})
+        }
+      }
+      let outTree: Buffer | null = null
+      if (!mergeError) {
+        try {
+          outTree = this.ctx.trees.apply(null, ops)
+        } catch (e) {
+          mergeError = (e as Error).message
+        }
+      }
+
+      // ---- meta commit content: per datum /meta/<id>/meta and /meta/<id>/logs
+      const metaCommit = rows.getCommit(this.db, meta.id, j.id)
+      const metaOps: TreeOp[] = []
+      for (const id of [...plan.removed, ...plan.redo]) metaOps.push({type: 'delete', path: `/meta/${id}`})
+      for (const d of plan.process) {
+        const r = results.get(d.id)
+        if (!r) continue
+        const metaDoc = JSON.stringify({job: {pipeline: j.pipeline, id: j.id}, datum: d.id, hash: d.hash, state: r.state, reason: r.reason, inputs: d.inputs, stats: statsPB(r.stats), index: index.get(d.id), image_id: imageId ?? null}, null, 2)
+        metaOps.push({type: 'put', path: `/meta/${d.id}/meta`, content: await writeContent(once(Buffer.from(metaDoc)), writer, this.ctx.config.chunker)})
+        metaOps.push({type: 'put', path: `/meta/${d.id}/logs`, content: await writeContent(once(Buffer.from(r.logs)), writer, this.ctx.config.chunker)})
+      }
+      await writer.close()
+
+      // ---- finish: one transaction
+      const state: JobState = failedIds.length || mergeError ? 'JOB_FAILURE' : 'JOB_SUCCESS'
+      const reason = mergeError || (failedIds.length ? `datum ${failedIds[0]} failed` : '')
+      const counts = {
+        data_processed: plan.process.filter((d) => results.get(d.id)?.state === 'SUCCESS').length,
+        data_failed: failedIds.length,
+        data_recovered: plan.process.filter((d) => results.get(d.id)?.state === 'RECOVERED').length,
+      }
+      withTx(this.db, () => {
+        const cur = this.row(j.project, j.pipeline, j.id)
+        if (cur.state === 'JOB_KILLED') return
+        const now = this.ctx.now()
+        const oc = rows.getCommit(this.db, out.id, j.id)
+        if (oc && !oc.finished) {
+          rows.setCommitTree(this.db, out.id, j.id, outTree, this.engine.treeSize(outTree))
+          rows.finishCommitRow(this.db, out.id, j.id, now, reason, null)
+        }
+        if (metaCommit && !metaCommit.finished) {
+          const mt = this.ctx.trees.apply(metaCommit.tree, metaOps)
+          rows.setCommitTree(this.db, meta.id, j.id, mt, this.engine.treeSize(mt))
+          rows.finishCommitRow(this.db, meta.id, j.id, now, reason, null)
+        }
+        const ins = this.db.prepare(
+          'INSERT OR REPLACE INTO datums(project, pipeline, job_id, datum_id, idx, hash, state, reason, inputs, stats, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        datums.forEach((d, i) => {
+          const r = results.get(d.id)
+          const b = baseDatums.get(d.id)
+          if (r) ins.run(j.project, j.pipeline, j.id, d.id, i, d.hash, r.state, r.reason, JSON.stringify(d.inputs), JSON.stringify(r.stats), r.output)
+          else ins.run(j.project, j.pipeline, j.id, d.id, i, d.hash, 'SKIPPED', '', JSON.stringify(d.inputs), '{}', b?.output ?? null)
+        })
+        this.db
+          .prepare(
+            `UPDATE jobs SET state = @state, reason = @reason, finished = @now, data_processed = @data_processed, data_failed = @data_failed,
+             data_recovered = @data_recovered, stats = @stats, lease_pid = NULL WHERE project = @project AND pipeline = @pipeline AND id = @id`,
+          )
+          .run({state, reason, now, ...counts, stats: JSON.stringify(total), project: j.project, pipeline: j.pipeline, id: j.id})
+      })
+      writer.release()
+      writer = undefined
+      rmSync(workRoot, {recursive: true, force: true})
+      return this.finishEvent(j, opts)
+    } catch (e) {
+      if (writer) await writer.abort()
+      if (opts.signal?.aborted) throw e
+      // a broken worker or runner: the job fails with that reason (user-visible, not a crash)
+      const reason = (e as Error).message ?? String(e)
+      withTx(this.db, () => this.pipelines.finishJobCommits({project: j.project, name: j.pipeline}, j.id, reason, 'JOB_FAILURE'))
+      return this.finishEvent(j, opts)
+    } finally {
+      clearInterval(poll)
+      if (timer) clearTimeout(timer)
+      opts.signal?.removeEventListener('abort', onOuterAbort)
+    }
+  }
+
+  private finishEvent(j: JobRow, opts: RunOptions): JobInfo {
+    const info = this.info(this.row(j.project, j.pipeline, j.id))
+    opts.onEvent?.({type: 'job-end', job: info})
+    return info
+  }
+
+  /** Nearest ancestor output commit whose job succeeded. */
+  private baseJob(j: JobRow, out: RepoRow, commit: CommitRow): JobRow | undefined {
+    let c = commit.parent ? rows.getCommit(this.db, out.id, commit.parent) : undefined
+    while (c) {
+      const job = this.db.prepare('SELECT * FROM jobs WHERE project = ? AND pipeline = ? AND id = ?').get(j.project, j.pipeline, c.id) as JobRow | undefined
+      if (job && job.state === 'JOB_SUCCESS' && !c.error) return job
+      c = c.parent ? rows.getCommit(this.db, out.id, c.parent) : undefined
+    }
+    return undefined
+  }
+
+  private async runDatum(a: {
+    j: JobRow
+    p: PipelineRow
+    spec: PipelineSpec
+    spec_commit: string
+    d: Datum
+    worker: Worker
+    inputsDir: string
+    outDir: string
+    writer: PackWriter
+    signal: AbortSignal
+    opts: RunOptions
+    workRoot: string
+  }): Promise<{state: DatumState; reason: string; output: Buffer | null; stats: Stats; logs: string}> {
+    const {j, spec, d, worker, inputsDir, outDir} = a
+    const stats = zeroStats()
+    const logLines: string[] = []
+    const liveLog = join(a.workRoot, 'logs', `${d.id}.jsonl`)
+    let partial: Record<string, string> = {stdout: '', stderr: ''}
+    const onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
+      const text = partial[stream] + chunk.toString('utf8')
+      const lines = text.split('\n')
+      partial[stream] = lines.pop()!
+      for (const line of lines) emit(stream, line)
+    }
+    const emit = (stream: 'stdout' | 'stderr', line: string) => {
+      const rec = JSON.stringify({ts: this.ctx.now(), stream, message: line})
+      logLines.push(rec)
+      try {
+        writeFileSync(liveLog, rec + '\n', {flag: 'a'})
+      } catch {
+        // live log is best effort
+      }
+      a.opts.onEvent?.({type: 'log', pipeline: j.pipeline, id: j.id, datum: d.id, stream, line})
+    }
+    const flush = () => {
+      for (const s of ['stdout', 'stderr'] as const) if (partial[s]) emit(s, partial[s]!)
+      partial = {stdout: '', stderr: ''}
+    }
+    // download
+    const t0 = Date.now()
+    clearDir(inputsDir, 'out')
+    clearDir(outDir)
+    const env: Record<string, string> = {}
+    for (const inp of d.inputs) {
+      const c = this.inputCommit(inp)
+      const entry = c ? this.ctx.trees.lookup(c.tree, inp.path) : undefined
+      const rel = inp.path === '/' ? '' : inp.path.replace(/\/$/, '')
+      const dest = join(inputsDir, inp.name, rel)
+      mkdirSync(dirname(dest), {recursive: true})
+      if (entry) {
+        if (inp.empty_files) this.emptyFiles(entry, dest)
+        else stats.download_bytes += this.files.materializeEntry(entry, dest).bytes
+      }
+      env[inp.name] = `/pfs/${inp.name}${rel}`
+      env[`${inp.name}_COMMIT`] = inp.commit
+      if (inp.join_on) env[`PACH_DATUM_${inp.name}_JOIN_ON`] = inp.join_on
+      if (inp.group_by) env[`PACH_DATUM_${inp.name}_GROUP_BY`] = inp.group_by
+    }
+    Object.assign(env, spec.transform.env ?? {}, {
+      PACH_JOB_ID: j.id,
+      PACH_DATUM_ID: d.id,
+      PACH_OUTPUT_COMMIT_ID: j.id,
+      PPS_PIPELINE_NAME: j.pipeline,
+      PPS_PROJECT_NAME: j.project,
+      PPS_SPEC_COMMIT: a.spec_commit,
+    })
+    for (const s of spec.transform.secrets ?? []) {
+      if (s.env_var) {
+        const v = process.env[`PACH_SECRET_${s.name}_${s.key ?? ''}`.replace(/[^A-Za-z0-9_]/g, '_')]
+        if (v !== undefined) env[s.env_var] = v
+      }
+    }
+    stats.download_ms = Date.now() - t0
+    // process
+    const tries = Math.max(1, spec.datum_tries || 3)
+    const timeoutMs = spec.datum_timeout ? parseDuration(spec.datum_timeout) : undefined
+    const stdin = spec.transform.stdin?.length ? spec.transform.stdin.join('\n') + '\n' : undefined
+    const accept = new Set(spec.transform.accept_return_code ?? [])
+    let last: DatumRunResult | undefined
+    let reason = ''
+    const t1 = Date.now()
+    for (let attempt = 1; attempt <= tries; attempt++) {
+      if (a.signal.aborted) break
+      if (attempt > 1) clearDir(outDir)
+      last = await worker.run({cmd: spec.transform.cmd, stdin, env, timeoutMs, signal: a.signal, onOutput})
+      flush()
+      if (!last.timedOut && !last.error && (last.exitCode === 0 || accept.has(last.exitCode))) break
+      reason = last.timedOut
+        ? `datum timed out after ${spec.datum_timeout}`
+        : last.error
+          ? last.error
+          : `user code exited with code ${last.exitCode}`
+      emit('stderr', `pach: attempt ${attempt}/${tries} failed: ${reason}`)
+      last = {...last, exitCode: last.exitCode === 0 ? -1 : last.exitCode}
+    }
+    stats.process_ms = Date.now() - t1
+    const ok = last && !last.timedOut && !last.error && (last.exitCode === 0 || accept.has(last.exitCode))
+    if (!ok) {
+      if (spec.transform.err_cmd?.length && !a.signal.aborted) {
+        const errStdin = spec.transform.err_stdin?.length ? spec.transform.err_stdin.join('\n') + '\n' : undefined
+        const r = await worker.run({cmd: spec.transform.err_cmd, stdin: errStdin, env, timeoutMs, signal: a.signal, onOutput})
+        flush()
+        if (r.exitCode === 0 && !r.timedOut) return {state: 'RECOVERED', reason, output: null, stats, logs: logLines.join('\n') + '\n'}
+      }
+      return {state: 'FAILED', reason: reason || 'datum failed', output: null, stats, logs: logLines.join('\n') + '\n'}
+    }
+    // upload
+    const t2 = Date.now()
+    try {
+      const ops = await this.collect(outDir, inputsDir, a.writer, stats)
+      const output = ops.length ? this.ctx.trees.apply(null, ops) : null
+      stats.upload_ms = Date.now() - t2
+      return {state: 'SUCCESS', reason: '', output, stats, logs: logLines.join('\n') + (logLines.length ? '\n' : '')}
+    } catch (e) {
+      if (!(e instanceof DatumError) && !(e as {code?: string}).code?.startsWith?.('PATH')) throw e
+      const msg = (e as Error).message
+      emit('stderr', `pach: ${msg}`)
+      return {state: 'FAILED', reason: msg, output: null, stats, logs: logLines.join('\n') + '\n'}
+    }
+  }
+
+  private inputCommit(inp: DatumInput): CommitRow | undefined {
+    const repo = rows.getRepo(this.db, inp.project, inp.repo, inp.repo_type)
+    return repo && inp.commit ? rows.getCommit(this.db, repo.id, inp.commit) : undefined
+  }
+
+  private emptyFiles(entry: Entry, dest: string): void {
+    if (entry.kind === 'file') {
+      writeFileSync(dest, '')
+      return
+    }
+    mkdirSync(dest, {recursive: true})
+    for (const [p, e] of this.ctx.trees.walk(entry.hash, '/')) {
+      const target = join(dest, p)
+      if (e.kind === 'dir') mkdirSync(target, {recursive: true})
+      else writeFileSync(target, '')
+    }
+  }
+
+  /**
+   * Store what user code left in /pfs/out. Symlinks are resolved in the container's view
+   * (/pfs/<input>/…, /pfs/out/…, or relative) and must land inside /pfs; anything else
+   * (a link out of /pfs, a device, a FIFO, a socket, a name PFS cannot hold) fails the datum.
+   */
+  private async collect(outDir: string, inputsDir: string, writer: PackWriter, stats: Stats): Promise<TreeOp[]> {
+    const ops: TreeOp[] = []
+    const realOut = realpathSync(outDir)
+    const realIn = realpathSync(inputsDir)
+    const inside = (p: string) => p === realOut || p.startsWith(realOut + sep) || p.startsWith(realIn + sep)
+    const toHost = (containerPath: string): string => {
+      if (containerPath === '/pfs/out' || containerPath.startsWith('/pfs/out/')) return join(outDir, containerPath.slice('/pfs/out'.length))
+      if (containerPath.startsWith('/pfs/')) return join(inputsDir, containerPath.slice('/pfs'.length))
+      return containerPath
+    }
+    const visit = async (hostDir: string, containerDir: string, rel: string, depth: number): Promise<void> => {
+      if (depth > 64) throw new DatumError(`output ${rel || '/'} is nested too deeply (symlink loop?)`)
+      for (const name of readdirSync(hostDir).sort()) {
+        const host = join(hostDir, name)
+        const relPath = `${rel}/${name}`
+        const st = lstatSync(host)
+        let target = host
+        let tst = st
+        if (st.isSymbolicLink()) {
+          const link = readlinkSync(host)
+          const containerTarget = isAbsolute(link) ? link : resolve(`${containerDir}/${name}`, '..', link)
+          const hostTarget = toHost(containerTarget)
+          let real: string
+          try {
+            real = realpathSync(hostTarget)
+          } catch {
+            throw new DatumError(`output ${relPath} is a symlink to ${link}, which does not exist`)
+          }
+          if (!inside(real)) throw new DatumError(`output ${relPath} is a symlink to ${link}, outside /pfs; it is not followed`)
+          target = real
+          tst = statSync(real)
+        }
+        if (tst.isDirectory()) {
+          await visit(target, `${containerDir}/${name}`, relPath, depth + 1)
+          continue
+        }
+        if (!tst.isFile()) throw new DatumError(`cannot upload ${relPath}: not a regular file (devices, FIFOs and sockets are not stored)`)
+        let path: string
+        try {
+          path = validatePath(relPath)
+        } catch (e) {
+          throw new DatumError(`cannot upload file produced by the user code because its name cannot be represented in PFS: ${(e as Error).message}`)
+        }
+        const content: FileContent = await writeContent(createReadStream(target, {highWaterMark: 1 << 20}), writer, this.ctx.config.chunker)
+        stats.upload_bytes += content.size
+        ops.push({type: 'put', path, content})
+        if (writer.full) await writer.drain()
+      }
+    }
+    await visit(outDir, '/pfs/out', '', 0)
+    return ops
+  }
+
+  /** Datums of a spec that is not created (list datum -f): planned against current heads. */
+  previewDatums(spec: PipelineSpec): Datum[] {
+    const lister: Lister = (input) => {
+      const repo = rows.getRepo(this.db, input.project, input.repo, input.repo_type)
+      if (!repo) throw new NotFoundError('INPUT_REPO_NOT_FOUND', `input repo ${input.repo} not found`, {hint: `create it with \`pach create repo ${input.repo}\``})
+      const b = rows.getBranch(this.db, repo.id, input.branch)
+      const c = b ? rows.getCommit(this.db, repo.id, b.head) : undefined
+      if (!c) return {commit: '', entries: []}
+      return {
+        commit: c.id,
+        entries: this.files.globEntries(c.tree, input.glob).map(([path, e]) => ({path, isDir: e.kind === 'dir', hash: toHex(e.hash), size: e.size})),
+      }
+    }
+    return planDatums(spec.input, lister, spec.salt ?? '')
+  }
+}
+
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b
+}
+
+function clearDir(dir: string, keep?: string): void {
+  let names: string[] = []
+  try {
+    names = readdirSync(dir)
+  } catch {
+    mkdirSync(dir, {recursive: true})
+    return
+  }
+  for (const n of names) if (n !== keep) rmSync(join(dir, n), {recursive: true, force: true})
+}
+
+function readFileSyncSafe(p: string): string {
+  return readFileSync(p, 'utf8')
+}
+
+function parseLogLines(text: string): {ts: string; stream: string; message: string}[] {
+  const out: {ts: string; stream: string; message: string}[] = []
+  for (const line of text.split('\n')) {
+    if (!line) continue
+    try {
+      const r = JSON.parse(line) as {ts: string; stream: string; message: string}
+      out.push(r)
+    } catch {
+      out.push({ts: '', stream: 'stdout', message: line})
+    }
+  }
+  return out
+}
+

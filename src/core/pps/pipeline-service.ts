@@ -1,0 +1,344 @@
+/**
+ * Pipelines: create/update/list/inspect/delete/stop/start (pachctl's pipeline verbs).
+ *
+ * A pipeline P owns three repos: P (output, type user), P.spec (one empty USER commit per
+ * create/update: the version marker) and P.meta (per-datum metadata and logs). The output
+ * and meta branches (`output_branch`, default master) have provenance = every input branch +
+ * P.spec@master, so a new input commit — or a new spec commit — propagates an open AUTO
+ * commit with the same global id to the output and meta branches, and `onAutoCommit`
+ * creates the job for it (JOB_CREATED). The job service runs it.
+ *
+ * Rules (Pachyderm's): the salt is kept across updates unless --reprocess; updating kills
+ * the pipeline's unfinished jobs ("all jobs killed because pipeline was updated"); input
+ * repos must exist; a pipeline cannot read its own output or anything downstream of it; a
+ * pipeline name cannot clash with an existing non-pipeline repo; stop removes the output
+ * branch's provenance (new input commits make no output commits), start restores it.
+ */
+import {AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import {withTx} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {PfsEngine} from '../pfs/engine.js'
+import type {PfsHooks} from '../pfs/transaction-service.js'
+import type {JobState, PipelineInfo, PipelineState} from '../types.js'
+import {walkPfs} from './input.js'
+import type {PipelineSpec} from './spec.js'
+
+export interface PipelineRow {
+  project: string
+  name: string
+  version: number
+  spec: string
+  user_spec: string
+  salt: string
+  state: PipelineState
+  stopped: number
+  reason: string
+  spec_commit: string
+  created: string
+  updated: string
+}
+
+export class PipelineService implements PfsHooks {
+  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine) {}
+
+  private get db() {
+    return this.ctx.db
+  }
+
+  get(project: string, name: string): PipelineRow | undefined {
+    return this.db.prepare('SELECT * FROM pipelines WHERE project = ? AND name = ?').get(project, name) as PipelineRow | undefined
+  }
+
+  must(project: string, name: string): PipelineRow {
+    const p = this.get(project, name)
+    if (!p) throw new NotFoundError('PIPELINE_NOT_FOUND', `pipeline ${name} not found`, {hint: 'list pipelines with `pach list pipeline`', data: {pipeline: name}})
+    return p
+  }
+
+  spec(p: PipelineRow): PipelineSpec {
+    return JSON.parse(p.spec) as PipelineSpec
+  }
+
+  specAt(project: string, name: string, version: number): {spec: PipelineSpec; salt: string; spec_commit: string} {
+    const v = this.db.prepare('SELECT spec, salt, spec_commit FROM pipeline_versions WHERE project = ? AND name = ? AND version = ?').get(project, name, version) as
+      | {spec: string; salt: string; spec_commit: string}
+      | undefined
+    if (!v) throw new NotFoundError('PIPELINE_VERSION_NOT_FOUND', `pipeline ${name} has no version ${version}`)
+    return {spec: JSON.parse(v.spec) as PipelineSpec, salt: v.salt, spec_commit: v.spec_commit}
+  }
+
+  // ---- PfsHooks ----
+
+  pipelineOf(repo: RepoRow): string | undefined {
+    return this.get(repo.project, repo.name) ? repo.name : undefined
+  }
+
+  isSpecCommit(repo: RepoRow, commit: CommitRow): boolean {
+    return repo.type === 'spec' && commit.origin === 'USER' && this.get(repo.project, repo.name) !== undefined
+  }
+
+  isOutputCommit(repo: RepoRow, commit: CommitRow): boolean {
+    return (repo.type === 'user' || repo.type === 'meta') && commit.origin === 'AUTO' && this.get(repo.project, repo.name) !== undefined
+  }
+
+  /** A new AUTO commit on a pipeline's output branch is a new job. */
+  onAutoCommit(repo: RepoRow, branch: string, commit: CommitRow): void {
+    if (repo.type !== 'user') return
+    const p = this.get(repo.project, repo.name)
+    if (!p || p.stopped) return
+    const spec = this.spec(p)
+    if (spec.output_branch !== branch) return
+    const exists = this.db.prepare('SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND id = ?').pluck().get(p.project, p.name, commit.id)
+    if (exists) return
+    const seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs').pluck().get() as number) ?? 1
+    this.db
+      .prepare('INSERT INTO jobs(project, pipeline, id, seq, pipeline_version, state, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(p.project, p.name, commit.id, seq, p.version, 'JOB_CREATED', this.ctx.now())
+  }
+
+  // ---- verbs ----
+
+  /**
+   * Create (or, with update, replace) a pipeline from a normalised spec, in one transaction.
+   * Returns the info and the id of the change (the first job's id).
+   */
+  put(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string; userSpec?: string}): {info: PipelineInfo; id: string} {
+    return withTx(this.db, () => {
+      const project = spec.pipeline.project.name
+      const name = spec.pipeline.name
+      this.engine.resolve.project(project)
+      const existing = this.get(project, name)
+      if (existing && !opts.update) {
+        throw new AlreadyExistsError('PIPELINE_EXISTS', `pipeline "${name}" already exists`, {hint: 'use `pach update pipeline` to change it'})
+      }
+      const outRepo = rows.getRepo(this.db, project, name, 'user')
+      if (!existing && outRepo) {
+        throw new ConflictError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {
+          hint: 'choose another pipeline name, or delete the repo',
+        })
+      }
+      this.checkInputs(spec, opts.file)
+      const id = this.ctx.newId()
+      const now = this.ctx.now()
+      const salt = existing && !opts.reprocess ? existing.salt : opts.reprocess ? this.ctx.newId() : (spec.salt ?? this.ctx.newId())
+      const effective: PipelineSpec = {...spec, salt}
+      const version = existing ? existing.version + 1 : 1
+      const out = outRepo ?? this.engine.createRepo(project, name, 'user', spec.description ?? '', false)
+      const specRepo = rows.getRepo(this.db, project, name, 'spec') ?? this.engine.createRepo(project, name, 'spec', '', false)
+      const metaRepo = rows.getRepo(this.db, project, name, 'meta') ?? this.engine.createRepo(project, name, 'meta', '', false)
+      if (existing) this.killJobs(existing, 'all jobs killed because pipeline was updated')
+      const row: PipelineRow = {
+        project,
+        name,
+        version,
+        spec: JSON.stringify(effective),
+        user_spec: opts.userSpec ?? JSON.stringify(spec),
+        salt,
+        state: 'PIPELINE_STARTING',
+        stopped: 0,
+        reason: '',
+        spec_commit: id,
+        created: existing?.created ?? now,
+        updated: now,
+      }
+      this.db
+        .prepare(
+          `INSERT INTO pipelines(project, name, version, spec, user_spec, salt, state, stopped, reason, spec_commit, created, updated)
+           VALUES (@project, @name, @version, @spec, @user_spec, @salt, @state, @stopped, @reason, @spec_commit, @created, @updated)
+           ON CONFLICT(project, name) DO UPDATE SET version = excluded.version, spec = excluded.spec, user_spec = excluded.user_spec,
+             salt = excluded.salt, state = excluded.state, stopped = 0, reason = '', spec_commit = excluded.spec_commit, updated = excluded.updated`,
+        )
+        .run(row)
+      this.db
+        .prepare('INSERT INTO pipeline_versions(project, name, version, spec, salt, spec_commit, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(project, name, version, row.spec, salt, id, now)
+      if (existing && spec.description !== undefined) this.db.prepare('UPDATE repos SET description = ? WHERE id = ?').run(spec.description, out.id)
+      // the spec commit: a version marker on P.spec@master (propagates to an updated pipeline's output)
+      const sc = this.engine.startCommit(specRepo, 'master', {id, origin: 'USER', description: `version ${version}`})
+      this.engine.finishCommit(specRepo, sc, {})
+      const provenance = this.provenanceOf(effective, specRepo)
+      if (existing && existing.spec) {
+        const old = JSON.parse(existing.spec) as PipelineSpec
+        if (old.output_branch !== effective.output_branch) {
+          rows.setBranchProvenance(this.db, out.id, old.output_branch, [])
+          rows.setBranchProvenance(this.db, metaRepo.id, old.output_branch, [])
+        }
+      }
+      this.engine.createBranch(metaRepo, effective.output_branch, {provenance, id})
+      this.engine.createBranch(out, effective.output_branch, {provenance, id})
+      return {info: this.info(this.must(project, name)), id}
+    })
+  }
+
+  private provenanceOf(spec: PipelineSpec, specRepo: RepoRow): {repo: RepoRow; branch: string}[] {
+    const prov: {repo: RepoRow; branch: string}[] = []
+    const seen = new Set<string>()
+    for (const leaf of walkPfs(spec.input)) {
+      const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)!
+      const k = `${repo.id}@${leaf.branch}`
+      if (seen.has(k)) continue
+      seen.add(k)
+      prov.push({repo, branch: leaf.branch})
+    }
+    prov.push({repo: specRepo, branch: 'master'})
+    return prov
+  }
+
+  /** Input repos exist; no cycles through this pipeline's output. */
+  private checkInputs(spec: PipelineSpec, file: string): void {
+    const name = spec.pipeline.name
+    const project = spec.pipeline.project.name
+    const out = rows.getRepo(this.db, project, name, 'user')
+    for (const leaf of walkPfs(spec.input)) {
+      const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
+      if (!repo) {
+        throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${leaf.repo}${leaf.repo_type === 'user' ? '' : '.' + leaf.repo_type} not found`, {
+          hint: `create it with \`pach create repo ${leaf.repo}\``,
+        })
+      }
+      if (leaf.project === project && leaf.repo === name) {
+        throw new InvalidArgumentError('PIPELINE_CYCLE', `${file}: pipeline "${name}": input.pfs.repo: a pipeline cannot read its own output`)
+      }
+      if (out) {
+        const b = rows.getBranch(this.db, repo.id, leaf.branch)
+        if (b && this.engine.resolve.closure(repo.id, leaf.branch, 'up').some(([r]) => r === out.id)) {
+          throw new InvalidArgumentError('PIPELINE_CYCLE', `${file}: pipeline "${name}": input.pfs.repo: ${leaf.repo} is downstream of ${name}; that would be a cycle`)
+        }
+      }
+    }
+  }
+
+  /** Kill every unfinished job of a pipeline (their output and meta commits finish with the reason). */
+  killJobs(p: PipelineRow, reason: string): number {
+    const jobs = this.db
+      .prepare("SELECT id FROM jobs WHERE project = ? AND pipeline = ? AND state NOT IN ('JOB_SUCCESS','JOB_FAILURE','JOB_KILLED','JOB_UNRUNNABLE')")
+      .pluck()
+      .all(p.project, p.name) as string[]
+    for (const id of jobs) this.finishJobCommits(p, id, reason, 'JOB_KILLED')
+    return jobs.length
+  }
+
+  /** Terminal state for a job and its output/meta commits (error = reason). */
+  finishJobCommits(p: {project: string; name: string}, id: string, reason: string, state: JobState): void {
+    const now = this.ctx.now()
+    this.db
+      .prepare('UPDATE jobs SET state = ?, reason = ?, finished = ?, lease_pid = NULL WHERE project = ? AND pipeline = ? AND id = ?')
+      .run(state, reason, now, p.project, p.name, id)
+    for (const type of ['user', 'meta'] as const) {
+      const repo = rows.getRepo(this.db, p.project, p.name, type)
+      const c = repo ? rows.getCommit(this.db, repo.id, id) : undefined
+      if (repo && c && !c.finished) rows.finishCommitRow(this.db, repo.id, id, now, reason || state, null)
+    }
+  }
+
+  info(p: PipelineRow): PipelineInfo {
+    const spec = this.spec(p)
+    const last = this.db
+      .prepare('SELECT state FROM jobs WHERE project = ? AND pipeline = ? ORDER BY seq DESC LIMIT 1')
+      .pluck()
+      .get(p.project, p.name) as JobState | undefined
+    const running = this.db
+      .prepare("SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND state IN ('JOB_STARTING','JOB_RUNNING','JOB_FINISHING')")
+      .pluck()
+      .get(p.project, p.name)
+    const specRepo = rows.getRepo(this.db, p.project, p.name, 'spec')
+    const state: PipelineState = p.stopped ? 'PIPELINE_PAUSED' : p.state === 'PIPELINE_FAILURE' ? 'PIPELINE_FAILURE' : running ? 'PIPELINE_RUNNING' : 'PIPELINE_STANDBY'
+    return {
+      pipeline: {name: p.name, project: {name: p.project}},
+      version: p.version,
+      spec_commit: specRepo ? this.engine.resolve.commitPB(specRepo, {id: p.spec_commit, branch: 'master'}) : {repo: {name: p.name, type: 'spec', project: {name: p.project}}, id: p.spec_commit},
+      stopped: !!p.stopped,
+      state,
+      reason: p.reason,
+      last_job_state: last ?? null,
+      parallelism: spec.parallelism_spec?.constant || 1,
+      type: 'PIPELINE_TYPE_TRANSFORM',
+      details: spec as unknown as Record<string, unknown>,
+      user_spec_json: p.user_spec,
+      effective_spec_json: p.spec,
+      created_at: p.created,
+      updated_at: p.updated,
+    }
+  }
+
+  list(project?: string): PipelineInfo[] {
+    const list = (
+      project === undefined
+        ? this.db.prepare('SELECT * FROM pipelines ORDER BY created DESC').all()
+        : this.db.prepare('SELECT * FROM pipelines WHERE project = ? ORDER BY created DESC').all(project)
+    ) as PipelineRow[]
+    return list.map((p) => this.info(p))
+  }
+
+  inspect(project: string, name: string): PipelineInfo {
+    return this.info(this.must(project, name))
+  }
+
+  /** Delete a pipeline, its jobs and its repos (the output repo is kept with keepRepo). */
+  delete(project: string, name: string, opts: {keepRepo?: boolean; force?: boolean}): PipelineInfo {
+    return withTx(this.db, () => {
+      const p = this.must(project, name)
+      const info = this.info(p)
+      const spec = this.spec(p)
+      const out = rows.getRepo(this.db, project, name, 'user')
+      if (out && !opts.force) {
+        const deps = rows.branchSubvenance(this.db, out.id, spec.output_branch).filter((s) => s.repo_id !== out.id)
+        const names = [...new Set(deps.map((d) => rows.getRepoById(this.db, d.repo_id)!.name))]
+        if (names.length) {
+          throw new ConflictError('PIPELINE_HAS_DEPENDENTS', `cannot delete pipeline ${name}: ${names.join(', ')} read${names.length === 1 ? 's' : ''} its output`, {
+            hint: 'delete the downstream pipelines first, or pass --force',
+          })
+        }
+      }
+      this.killJobs(p, 'pipeline deleted')
+      this.db.prepare('DELETE FROM datums WHERE project = ? AND pipeline = ?').run(project, name)
+      this.db.prepare('DELETE FROM jobs WHERE project = ? AND pipeline = ?').run(project, name)
+      this.db.prepare('DELETE FROM pipeline_versions WHERE project = ? AND name = ?').run(project, name)
+      this.db.prepare('DELETE FROM pipelines WHERE project = ? AND name = ?').run(project, name)
+      for (const type of ['meta', 'spec', 'user'] as const) {
+        const repo = rows.getRepo(this.db, project, name, type)
+        if (!repo) continue
+        if (type === 'user' && opts.keepRepo) {
+          for (const b of rows.listBranches(this.db, repo.id)) rows.setBranchProvenance(this.db, repo.id, b.name, [])
+          continue
+        }
+        this.engine.deleteRepo(repo, true, () => undefined)
+      }
+      return info
+    })
+  }
+
+  /** Stop: no new jobs (output branch loses its provenance); unfinished jobs are killed. */
+  stop(project: string, name: string): PipelineInfo {
+    return withTx(this.db, () => {
+      const p = this.must(project, name)
+      const spec = this.spec(p)
+      this.killJobs(p, 'pipeline stopped')
+      for (const type of ['user', 'meta'] as const) {
+        const repo = rows.getRepo(this.db, project, name, type)
+        if (repo && rows.getBranch(this.db, repo.id, spec.output_branch)) rows.setBranchProvenance(this.db, repo.id, spec.output_branch, [])
+      }
+      this.db.prepare('UPDATE pipelines SET stopped = 1, state = ?, updated = ? WHERE project = ? AND name = ?').run('PIPELINE_PAUSED', this.ctx.now(), project, name)
+      return this.info(this.must(project, name))
+    })
+  }
+
+  /** Start: provenance restored; one new job against the current input heads. */
+  start(project: string, name: string): {info: PipelineInfo; id: string} {
+    return withTx(this.db, () => {
+      const p = this.must(project, name)
+      const spec = this.spec(p)
+      this.db.prepare('UPDATE pipelines SET stopped = 0, state = ?, updated = ? WHERE project = ? AND name = ?').run('PIPELINE_STARTING', this.ctx.now(), project, name)
+      const specRepo = rows.getRepo(this.db, project, name, 'spec')!
+      const provenance = this.provenanceOf(spec, specRepo)
+      const id = this.ctx.newId()
+      for (const type of ['meta', 'user'] as const) {
+        const repo = rows.getRepo(this.db, project, name, type)!
+        this.engine.createBranch(repo, spec.output_branch, {provenance, id})
+      }
+      return {info: this.info(this.must(project, name)), id}
+    })
+  }
+}
