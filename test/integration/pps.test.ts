@@ -1,0 +1,213 @@
+/**
+ * Core integration: pipelines and jobs over a real temp project, with an in-process runner
+ * (user code = a JS function over the worker's /pfs directories).
+ */
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it, onTestFinished} from 'vitest'
+import {initRepo, type Pach} from '../../src/core/repo.js'
+import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
+import {parseSpecs} from '../../src/core/pps/spec.js'
+import type {Runner, WorkerSpec} from '../../src/core/pps/runner.js'
+
+type Fn = (io: {in: string; out: string; env: Record<string, string>; cmd: string[]}) => number | Promise<number>
+
+function jsRunner(fn: Fn): Runner {
+  return {
+    kind: 'fake',
+    describe: () => 'fake',
+    async startWorker(spec: WorkerSpec) {
+      return {
+        async run(task) {
+          const t = Date.now()
+          try {
+            const code = await fn({in: spec.inputsDir, out: spec.outDir, env: task.env, cmd: task.cmd})
+            return {exitCode: code, timedOut: false, durationMs: Date.now() - t}
+          } catch (e) {
+            return {exitCode: -1, timedOut: false, error: (e as Error).message, durationMs: Date.now() - t}
+          }
+        },
+        async close() {},
+      }
+    },
+  }
+}
+
+function project(): Pach {
+  const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
+  const pach = initRepo(dir)
+  onTestFinished(() => {
+    pach.close()
+    rmSync(dir, {recursive: true, force: true})
+  })
+  return pach
+}
+
+const text = (s: string) => async function* () {
+  yield Buffer.from(s)
+}
+
+async function put(pach: Pach, ref: string, files: Record<string, string>) {
+  await pach.files.put('default', parseCommit(ref), Object.entries(files).map(([path, s]) => ({path, open: text(s)})))
+}
+
+async function del(pach: Pach, ref: string, path: string) {
+  pach.files.delete('default', parseCommit(ref), [path])
+}
+
+function spec(obj: unknown) {
+  return parseSpecs(JSON.stringify(obj), 'test.json').specs[0]!
+}
+
+function files(pach: Pach, ref: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const {commit} = pach.engine.resolve.commit(parseCommit(ref), 'default')
+  for (const [p, e] of pach.ctx.trees.walk(commit.tree)) if (e.kind === 'file') out[p] = pach.files.readAll('default', parseFile(`${ref}:${p}`)).toString()
+  return out
+}
+
+// copy every file of every input to /pfs/out with its content upper-cased
+const upper: Fn = ({in: inDir, out}) => {
+  const walk = (d: string, rel: string) => {
+    for (const n of readdirSync(d, {withFileTypes: true})) {
+      if (n.name === 'out' && rel === '') continue
+      if (n.isDirectory()) walk(join(d, n.name), `${rel}/${n.name}`)
+      else {
+        const parts = `${rel}/${n.name}`.split('/').slice(2) // drop input name
+        writeFileSync(join(out, parts.join('_')), readFileSync(join(d, n.name), 'utf8').toUpperCase())
+      }
+    }
+  }
+  walk(inDir, '')
+  return 0
+}
+
+describe('pipelines (in-process runner)', () => {
+  it('runs an initial job, then only the changed datums, and removes outputs of vanished datums', async () => {
+    const pach = project()
+    pach.repos.create('default', 'words')
+    await put(pach, 'words@master', {'/a': 'x', '/b': 'y'})
+    const calls: string[] = []
+    const runner = jsRunner((io) => {
+      calls.push(io.env.PACH_DATUM_ID!)
+      return upper(io)
+    })
+    const {id} = pach.pipelines.put(spec({pipeline: {name: 'up'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'words', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    let jobs = await pach.jobs.runPending({runner: async () => runner})
+    expect(jobs.map((j) => j.state)).toEqual(['JOB_SUCCESS'])
+    expect(jobs[0]!.job.id).toBe(id)
+    expect(files(pach, 'up@master')).toEqual({'/a': 'X', '/b': 'Y'})
+    expect(calls).toHaveLength(2)
+
+    await put(pach, 'words@master', {'/c': 'z'})
+    jobs = await pach.jobs.runPending({runner: async () => runner})
+    expect(jobs).toHaveLength(1)
+    expect(jobs[0]).toMatchObject({state: 'JOB_SUCCESS', data_processed: 1, data_skipped: 2, data_total: 3})
+    expect(files(pach, 'up@master')).toEqual({'/a': 'X', '/b': 'Y', '/c': 'Z'})
+    // the job and the output commit share the input commit's id
+    const inputHead = pach.commits.inspect('default', parseCommit('words@master')).commit.id
+    expect(jobs[0]!.job.id).toBe(inputHead)
+    expect(pach.commits.inspect('default', parseCommit('up@master')).commit.id).toBe(inputHead)
+
+    await put(pach, 'words@master', {'/a': 'changed'})
+    jobs = await pach.jobs.runPending({runner: async () => runner})
+    expect(jobs[0]).toMatchObject({data_processed: 1, data_skipped: 2})
+    expect(files(pach, 'up@master')['/a']).toBe('CHANGED')
+
+    await del(pach, 'words@master', '/b')
+    jobs = await pach.jobs.runPending({runner: async () => runner})
+    expect(jobs[0]).toMatchObject({data_processed: 0, data_skipped: 2, data_total: 2})
+    expect(files(pach, 'up@master')).toEqual({'/a': 'CHANGED', '/c': 'Z'})
+    const datums = pach.jobs.listDatums('default', 'up', jobs[0]!.job.id)
+    expect(datums.map((d) => d.state)).toEqual(['SKIPPED', 'SKIPPED'])
+  })
+
+  it('fails the job when two datums write the same path, naming both datums', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/a': '1', '/b': '2'})
+    const runner = jsRunner(({out}) => {
+      writeFileSync(join(out, 'same'), 'x')
+      return 0
+    })
+    pach.pipelines.put(spec({pipeline: {name: 'dup'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    const [job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job!.state).toBe('JOB_FAILURE')
+    expect(job!.reason).toMatch(/^duplicate path output by different datums \(\/same from [0-9a-f]{64} and \/same from [0-9a-f]{64}\)$/)
+    expect(pach.commits.inspect('default', parseCommit('dup@master')).error).toBe(job!.reason)
+  })
+
+  it('retries datum_tries times, recovers with err_cmd, and never uses a failed job as a base', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/ok': '1', '/bad': '2'})
+    const attempts = new Map<string, number>()
+    const runner = jsRunner(({in: i, out, cmd}) => {
+      if (cmd[0] === 'recover') return 0
+      const names = readdirSync(join(i, 'in'))
+      const n = names[0]!
+      attempts.set(n, (attempts.get(n) ?? 0) + 1)
+      if (n === 'bad') return 1
+      writeFileSync(join(out, n), 'done')
+      return 0
+    })
+    pach.pipelines.put(spec({pipeline: {name: 'p'}, transform: {cmd: ['x']}, datum_tries: 2, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    let [job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job).toMatchObject({state: 'JOB_FAILURE', data_failed: 1, data_processed: 1})
+    expect(job!.reason).toMatch(/^datum [0-9a-f]{64} failed$/)
+    expect(attempts.get('bad')).toBe(2)
+    // a new input commit: the failed job is not a base, so both datums run again
+    await put(pach, 'in@master', {'/new': '3'})
+    ;[job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job).toMatchObject({state: 'JOB_FAILURE', data_skipped: 0, data_total: 3})
+    // err_cmd recovers the bad datum
+    pach.pipelines.put(spec({pipeline: {name: 'p'}, transform: {cmd: ['x'], err_cmd: ['recover']}, datum_tries: 1, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: true, reprocess: false, file: 't'})
+    ;[job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job).toMatchObject({state: 'JOB_SUCCESS', data_recovered: 1})
+  })
+
+  it('chains pipelines under one global id and keeps the salt on update', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/a': 'a'})
+    const runner = jsRunner(upper)
+    pach.pipelines.put(spec({pipeline: {name: 'one'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    pach.pipelines.put(spec({pipeline: {name: 'two'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'one', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    await pach.jobs.runPending({runner: async () => runner})
+    await put(pach, 'in@master', {'/b': 'b'})
+    const jobs = await pach.jobs.runPending({runner: async () => runner})
+    expect(jobs.map((j) => j.job.pipeline.name)).toEqual(['one', 'two'])
+    const id = pach.commits.inspect('default', parseCommit('in@master')).commit.id
+    expect(jobs.every((j) => j.job.id === id)).toBe(true)
+    const set = pach.commits.listSet(id).commits.map((c) => `${c.commit.repo.name}.${c.commit.repo.type}`).sort()
+    expect(set).toEqual(['in.user', 'one.meta', 'one.user', 'two.meta', 'two.user'])
+    expect(files(pach, 'two@master')).toEqual({'/a': 'A', '/b': 'B'})
+    // update without --reprocess: same salt, every datum skipped
+    pach.pipelines.put(spec({pipeline: {name: 'one'}, transform: {cmd: ['y']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: true, reprocess: false, file: 't'})
+    const after = await pach.jobs.runPending({runner: async () => runner})
+    expect(after.find((j) => j.job.pipeline.name === 'one')).toMatchObject({data_skipped: 2, data_processed: 0})
+    pach.pipelines.put(spec({pipeline: {name: 'one'}, transform: {cmd: ['y']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: true, reprocess: true, file: 't'})
+    const again = await pach.jobs.runPending({runner: async () => runner})
+    expect(again.find((j) => j.job.pipeline.name === 'one')).toMatchObject({data_skipped: 0, data_processed: 2})
+  })
+
+  it('refuses symlinks out of /pfs and keeps links into inputs', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/a': 'A', '/evil': 'E'})
+    const {symlinkSync} = await import('node:fs')
+    const runner = jsRunner(({in: i, out}) => {
+      const names = readdirSync(join(i, 'in'))
+      if (names[0] === 'evil') symlinkSync('/etc/passwd', join(out, 'passwd'))
+      else symlinkSync('/pfs/in/a', join(out, 'link'))
+      return 0
+    })
+    pach.pipelines.put(spec({pipeline: {name: 'l'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    const [job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job).toMatchObject({state: 'JOB_FAILURE', data_failed: 1, data_processed: 1})
+    const failed = pach.jobs.listDatums('default', 'l', job!.job.id).find((d) => d.state === 'FAILED')!
+    expect(failed.reason).toMatch(/outside \/pfs/)
+    mkdirSync(join(pach.root, 'x'), {recursive: true})
+  })
+})
