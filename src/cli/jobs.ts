@@ -62,9 +62,14 @@ export function jobLine(j: JobInfo): string {
 export async function runTriggered(pach: Pach, opts: {detach?: boolean; runner?: string; signal?: AbortSignal; quiet: boolean}): Promise<JobInfo[]> {
   if (opts.detach) return []
   if (pach.jobs.pending().length === 0) return []
-  return pach.jobs.runPending({
-    runner: runnerFactory(pach, runnerChoice(pach, opts.runner)),
-    signal: opts.signal,
-    onEvent: jobEventPrinter(opts.quiet),
-  })
+  const live = !opts.quiet && process.stderr.isTTY && !process.env.CI ? (await import('../ui/job-progress.js')).startJobProgress() : undefined
+  try {
+    return await pach.jobs.runPending({
+      runner: runnerFactory(pach, runnerChoice(pach, opts.runner)),
+      signal: opts.signal,
+      onEvent: live?.onEvent ?? jobEventPrinter(opts.quiet),
+    })
+  } finally {
+    live?.stop()
+  }
 }

@@ -13,6 +13,7 @@ import {
   validateSpec,
   type PipelineSpec,
 } from '../../src/core/pps/spec.js'
+import type {PfsInput} from '../../src/core/pps/input.js'
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/pipelines')
 const INVALID = join(FIXTURES, 'invalid')
@@ -548,7 +549,7 @@ describe('validateSpec', () => {
     expect(() => validateSpec(spec, 'edges.json')).not.toThrow()
     const e = caught(() => validateSpec({...spec, transform: {...spec.transform, cmd: []}}, 'edited.json'))
     expect(e.message).toBe('edited.json: pipeline "edges": transform.cmd: no command specified')
-    const e2 = caught(() => validateSpec({...spec, input: {pfs: {...(spec.input as {pfs: never}).pfs, glob: ''}}}, 'edited.json'))
+    const e2 = caught(() => validateSpec({...spec, input: {pfs: {...(spec.input as {pfs: PfsInput}).pfs, glob: ''}}}, 'edited.json'))
     expect(e2.message).toContain('input.pfs.glob is required')
     const e3 = caught(() => validateSpec({...spec, datum_timeout: 'soon'}, 'edited.json'))
     expect(e3.data).toMatchObject({file: 'edited.json', field: 'datum_timeout', pipeline: 'edges'})
