@@ -379,6 +379,42 @@ function repeat(label, reps, fn) {
 }
 const missing = (tool) => ({times: [], median: null, err: `${tool} not installed`})
 
+/**
+ * Interleaved reps: rep 1 of every tool, then rep 2 of every tool (order
+ * rotated each rep), ... so that a change in background load hits every tool
+ * alike. tools = {name: [label, fn(rep)] | null (not installed)}.
+ */
+function interleave(tools, reps) {
+  const out = {}
+  const names = Object.keys(tools)
+  for (const n of names) out[n] = tools[n] ? {times: [], rss: [], err: null} : missing(n)
+  for (let i = 0; i < reps; i++) {
+    const order = names.slice(i % names.length).concat(names.slice(0, i % names.length))
+    for (const n of order) {
+      const o = out[n]
+      if (!tools[n] || o.err) continue
+      const [label, fn] = tools[n]
+      const r = fn(i)
+      if (!r.ok) {
+        o.err = r.err
+        log(`  ${label} rep ${i + 1}: FAILED ${r.err}`)
+        continue
+      }
+      o.times.push(r.secs)
+      if (r.rssKiB != null) o.rss.push(r.rssKiB)
+      log(`  ${label} rep ${i + 1}: ${fmtS(r.secs)}${r.rssKiB != null ? `, peak RSS ${fmtRss(r.rssKiB)}` : ''}`)
+    }
+  }
+  for (const n of names) {
+    const o = out[n]
+    if (!tools[n]) continue
+    o.median = o.err ? null : median(o.times)
+    o.rssKiB = o.rss.length ? Math.max(...o.rss) : null
+    delete o.rss
+  }
+  return out
+}
+
 // ---------------------------------------------------------------- A: 1 GiB in 4 random files
 function benchA(P) {
   const dir = freshDir(path.join(opt.work, 'A'))
@@ -389,81 +425,93 @@ function benchA(P) {
   const R = (results.A = {bytes: total, label: `${fmtSize(total)} of random data in ${SIZES.aFiles} files`, tools: {}})
   const proj = path.join(dir, 'proj')
 
-  log('A: pach')
-  R.tools.pach = repeat('pach put', REPS, () => {
-    freshDir(proj)
-    return runSeq([
-      {...P(proj, 'init'), timed: false},
-      {...P(proj, 'create', 'repo', 'data'), timed: false},
-      {...P(proj, 'put', 'file', 'data@master:/', '-r', '-f', data)},
-      {
-        ...P(proj, 'list', 'file', 'data@master:/data'),
-        timed: false,
-        check: (r) => (r.stdout.includes('f3.bin') ? null : `list file /data does not show f3.bin: ${tail(r.stdout, 3)}`),
-      },
-    ])
-  })
-  R.storeBytes = duBytes(path.join(proj, '.pach'))
-  rmrf(proj)
+  const borgRepo = path.join(dir, 'borgrepo')
+  const resticRepo = path.join(dir, 'resticrepo')
+  const gitDir = path.join(dir, 'gitrepo.git')
+  const annexDir = path.join(dir, 'annex')
+  const eR = {...env, RESTIC_REPOSITORY: resticRepo}
+  const g = ['--git-dir', gitDir, '--work-tree', data, ...GIT_C]
 
-  log('A: borg')
-  R.tools.borg = have.borg
-    ? repeat('borg create', REPS, () => {
-        rmrf(path.join(dir, 'borgrepo'))
-        return runSeq([
-          {cmd: 'borg', args: ['init', '-e', 'none', 'borgrepo'], cwd: dir, env, timed: false},
-          {cmd: 'borg', args: ['create', 'borgrepo::a', 'data'], cwd: dir, env},
-        ])
-      })
-    : missing('borg')
-  rmrf(path.join(dir, 'borgrepo'))
-
-  log('A: restic')
-  R.tools.restic = have.restic
-    ? repeat('restic backup', REPS, () => {
-        rmrf(path.join(dir, 'resticrepo'))
-        const e = {...env, RESTIC_REPOSITORY: path.join(dir, 'resticrepo')}
-        return runSeq([
-          {cmd: 'restic', args: ['init'], cwd: dir, env: e, timed: false},
-          {cmd: 'restic', args: ['backup', 'data'], cwd: dir, env: e},
-        ])
-      })
-    : missing('restic')
-  rmrf(path.join(dir, 'resticrepo'))
-
-  log('A: git')
-  R.tools.git = have.git
-    ? repeat('git add+commit', REPS, () => {
-        const gd = path.join(dir, 'gitrepo.git')
-        rmrf(gd)
-        const g = ['--git-dir', gd, '--work-tree', data, ...GIT_C]
-        return runSeq([
-          {cmd: 'git', args: ['init', '-q', '--bare', gd], cwd: dir, env, timed: false},
-          {cmd: 'git', args: [...g, 'config', 'core.bare', 'false'], cwd: dir, env, timed: false},
-          {cmd: 'git', args: [...g, 'add', '-A'], cwd: data, env},
-          {cmd: 'git', args: [...g, 'commit', '-q', '-m', 'x'], cwd: data, env},
-        ])
-      })
-    : missing('git')
-  rmrf(path.join(dir, 'gitrepo.git'))
-
-  log('A: git-annex')
-  R.tools['git-annex'] = have.annex
-    ? repeat('git annex add+commit', REPS, () => {
-        // git annex add moves files into .git/annex: work on a hard-linked copy.
-        const ad = path.join(dir, 'annex')
-        rmrf(ad)
-        const cp = spawnSync('cp', ['-al', data, ad])
-        if (cp.status !== 0) return {ok: false, secs: 0, err: 'cp -al failed'}
-        return runSeq([
-          {cmd: 'git', args: ['init', '-q'], cwd: ad, env, timed: false},
-          {cmd: 'git', args: ['annex', 'init', '-q', 'bench'], cwd: ad, env, timed: false},
-          {cmd: 'git', args: [...GIT_C, 'annex', 'add', '-q', '.'], cwd: ad, env},
-          {cmd: 'git', args: [...GIT_C, 'commit', '-q', '-m', 'x'], cwd: ad, env},
-        ])
-      })
-    : missing('git-annex')
-  rmrf(path.join(dir, 'annex'))
+  log('A: ingest, tools interleaved')
+  R.tools = interleave(
+    {
+      pach: [
+        'pach put -r',
+        () => {
+          freshDir(proj)
+          const r = runSeq([
+            {...P(proj, 'init'), timed: false},
+            {...P(proj, 'create', 'repo', 'data'), timed: false},
+            {...P(proj, 'put', 'file', 'data@master:/', '-r', '-f', data)},
+            {
+              ...P(proj, 'list', 'file', 'data@master:/data'),
+              timed: false,
+              check: (x) => (x.stdout.includes(`f${SIZES.aFiles - 1}.bin`) ? null : `list file /data does not show the last file: ${tail(x.stdout, 3)}`),
+            },
+          ])
+          if (r.ok) R.storeBytes = duBytes(path.join(proj, '.pach'))
+          rmrf(proj)
+          return r
+        },
+      ],
+      borg: have.borg && [
+        'borg create',
+        () => {
+          rmrf(borgRepo)
+          const r = runSeq([
+            {cmd: 'borg', args: ['init', '-e', 'none', 'borgrepo'], cwd: dir, env, timed: false},
+            {cmd: 'borg', args: ['create', 'borgrepo::a', 'data'], cwd: dir, env},
+          ])
+          rmrf(borgRepo)
+          return r
+        },
+      ],
+      restic: have.restic && [
+        'restic backup',
+        () => {
+          rmrf(resticRepo)
+          const r = runSeq([
+            {cmd: 'restic', args: ['init'], cwd: dir, env: eR, timed: false},
+            {cmd: 'restic', args: ['backup', 'data'], cwd: dir, env: eR},
+          ])
+          rmrf(resticRepo)
+          return r
+        },
+      ],
+      git: have.git && [
+        'git add+commit',
+        () => {
+          rmrf(gitDir)
+          const r = runSeq([
+            {cmd: 'git', args: ['init', '-q', '--bare', gitDir], cwd: dir, env, timed: false},
+            {cmd: 'git', args: [...g, 'config', 'core.bare', 'false'], cwd: dir, env, timed: false},
+            {cmd: 'git', args: [...g, 'add', '-A'], cwd: data, env},
+            {cmd: 'git', args: [...g, 'commit', '-q', '-m', 'x'], cwd: data, env},
+          ])
+          rmrf(gitDir)
+          return r
+        },
+      ],
+      'git-annex': have.annex && [
+        'git annex add+commit',
+        () => {
+          // git annex add moves files into .git/annex: work on a hard-linked copy.
+          rmrf(annexDir)
+          const cp = spawnSync('cp', ['-al', data, annexDir])
+          if (cp.status !== 0) return {ok: false, secs: 0, err: 'cp -al failed'}
+          const r = runSeq([
+            {cmd: 'git', args: ['init', '-q'], cwd: annexDir, env, timed: false},
+            {cmd: 'git', args: ['annex', 'init', '-q', 'bench'], cwd: annexDir, env, timed: false},
+            {cmd: 'git', args: [...GIT_C, 'annex', 'add', '-q', '.'], cwd: annexDir, env},
+            {cmd: 'git', args: [...GIT_C, 'commit', '-q', '-m', 'x'], cwd: annexDir, env},
+          ])
+          rmrf(annexDir)
+          return r
+        },
+      ],
+    },
+    REPS,
+  )
 }
 
 // ---------------------------------------------------------------- B: many small files
@@ -501,44 +549,51 @@ function benchB(P) {
     return null
   }
 
-  // --- commit
-  log('B: pach commit')
+  // --- commit (tools interleaved; the last rep's stores are kept for list and restore)
+  log('B: commit, tools interleaved')
   // Files land at the root: one source per top-level dir, cwd = data.
   const pachSources = dirs.flatMap((d) => ['-f', d])
-  R.commit.pach = repeat('pach put -r', REPS, () => {
-    freshDir(proj)
-    return runSeq([
-      {...P(proj, 'init'), timed: false},
-      {...P(proj, 'create', 'repo', 'data'), timed: false},
-      {...P(data, 'put', 'file', 'data@master:/', '-r', ...pachSources), env: {...env, PACH_DIR: path.join(proj, '.pach')}},
-    ])
-  })
-  R.storeBytes = duBytes(path.join(proj, '.pach'))
-
-  log('B: restic backup')
-  R.commit.restic = have.restic
-    ? repeat('restic backup', REPS, () => {
-        rmrf(resticRepo)
-        return runSeq([
-          {cmd: 'restic', args: ['init'], cwd: dir, env: eR, timed: false},
-          {cmd: 'restic', args: ['backup', 'data'], cwd: dir, env: eR},
-        ])
-      })
-    : missing('restic')
-
-  log('B: git add+commit')
   const g = ['--git-dir', gitDir, '--work-tree', data, ...GIT_C]
-  R.commit.git = have.git
-    ? repeat('git add+commit', REPS, () => {
-        rmrf(gitDir)
-        return runSeq([
-          {cmd: 'git', args: ['init', '-q', '--bare', gitDir], cwd: dir, env, timed: false},
-          {cmd: 'git', args: [...g, 'config', 'core.bare', 'false'], cwd: dir, env, timed: false},
-          {cmd: 'git', args: [...g, 'add', '-A'], cwd: data, env},
-          {cmd: 'git', args: [...g, 'commit', '-q', '-m', 'x'], cwd: data, env},
-        ])
-      })
-    : missing('git')
+  R.commit = interleave(
+    {
+      pach: [
+        'pach put -r',
+        () => {
+          freshDir(proj)
+          const r = runSeq([
+            {...P(proj, 'init'), timed: false},
+            {...P(proj, 'create', 'repo', 'data'), timed: false},
+            {...P(data, 'put', 'file', 'data@master:/', '-r', ...pachSources), env: {...env, PACH_DIR: path.join(proj, '.pach')}},
+          ])
+          if (r.ok) R.storeBytes = duBytes(path.join(proj, '.pach'))
+          return r
+        },
+      ],
+      restic: have.restic && [
+        'restic backup',
+        () => {
+          rmrf(resticRepo)
+          return runSeq([
+            {cmd: 'restic', args: ['init'], cwd: dir, env: eR, timed: false},
+            {cmd: 'restic', args: ['backup', 'data'], cwd: dir, env: eR},
+          ])
+        },
+      ],
+      git: have.git && [
+        'git add+commit',
+        () => {
+          rmrf(gitDir)
+          return runSeq([
+            {cmd: 'git', args: ['init', '-q', '--bare', gitDir], cwd: dir, env, timed: false},
+            {cmd: 'git', args: [...g, 'config', 'core.bare', 'false'], cwd: dir, env, timed: false},
+            {cmd: 'git', args: [...g, 'add', '-A'], cwd: data, env},
+            {cmd: 'git', args: [...g, 'commit', '-q', '-m', 'x'], cwd: data, env},
+          ])
+        },
+      ],
+    },
+    REPS,
+  )
 
   // --- list (pach only; absolute time)
   log('B: pach list file')
@@ -554,39 +609,34 @@ function benchB(P) {
         runSeq([{...P(proj, 'list', 'file', `data@master:/${dirs[0]}`), check: (r) => (lines(r) === perDir ? null : `listed ${lines(r)} entries, expected ${perDir}`)}]),
       )
 
-  // --- restore
+  // --- restore (tools interleaved; each restore is checked)
   const out = path.join(dir, 'out')
-  log('B: pach restore')
-  R.restore.pach = R.commit.pach.err
-    ? {times: [], median: null, err: 'no pach commit (put failed)'}
-    : repeat('pach get -r', REPS, () => {
-        rmrf(out)
-        const r = runSeq([{...P(proj, 'get', 'file', 'data@master:/', '-r', '-o', out), check: checkRestore(out)}])
-        rmrf(out)
-        return r
-      })
-
-  log('B: git restore')
-  R.restore.git = R.commit.git.err
-    ? {times: [], median: null, err: R.commit.git.err}
-    : repeat('git checkout', REPS, () => {
-        freshDir(out)
-        const r = runSeq([
-          {cmd: 'git', args: ['--git-dir', gitDir, '--work-tree', out, ...GIT_C, 'checkout', 'HEAD', '--', '.'], cwd: out, env, check: checkRestore(out)},
-        ])
-        rmrf(out)
-        return r
-      })
-
-  log('B: restic restore')
-  R.restore.restic = R.commit.restic.err
-    ? {times: [], median: null, err: R.commit.restic.err}
-    : repeat('restic restore', REPS, () => {
-        rmrf(out)
-        const r = runSeq([{cmd: 'restic', args: ['restore', 'latest', '--target', out], cwd: dir, env: eR, check: checkRestore(out)}])
-        rmrf(out)
-        return r
-      })
+  log('B: restore, tools interleaved')
+  const restoreWith = (steps, makeOut = false) => () => {
+    rmrf(out)
+    if (makeOut) mkdirp(out)
+    const r = runSeq(steps)
+    rmrf(out)
+    return r
+  }
+  R.restore = interleave(
+    {
+      pach: !R.commit.pach.err && ['pach get -r', restoreWith([{...P(proj, 'get', 'file', 'data@master:/', '-r', '-o', out), check: checkRestore(out)}])],
+      git: !R.commit.git.err && [
+        'git checkout',
+        restoreWith([{cmd: 'git', args: ['--git-dir', gitDir, '--work-tree', out, ...GIT_C, 'checkout', 'HEAD', '--', '.'], cwd: out, env, check: checkRestore(out)}], true),
+      ],
+      restic: !R.commit.restic.err && [
+        'restic restore',
+        restoreWith([{cmd: 'restic', args: ['restore', 'latest', '--target', out], cwd: dir, env: eR, check: checkRestore(out)}]),
+      ],
+    },
+    REPS,
+  )
+  for (const k of Object.keys(R.restore)) {
+    const e = R.commit[k].err
+    if (e) R.restore[k] = {times: [], median: null, err: e.endsWith('not installed') ? e : 'no commit to restore from (commit failed)'}
+  }
 }
 
 // ---------------------------------------------------------------- C: 1 MiB insertion into a 256 MiB file

@@ -463,13 +463,7 @@ export class JobService {
       const lister: Lister = (input) => {
         const c = commitOf(input.project, input.repo, input.repo_type)
         if (!c) return {commit: '', entries: []}
-        const entries: Match[] = this.files.globEntries(c.tree, input.glob).map(([path, e]) => ({
-          path,
-          isDir: e.kind === 'dir',
-          hash: toHex(e.hash),
-          size: e.size,
-        }))
-        return {commit: c.id, entries}
+        return {commit: c.id, entries: this.candidates(c.tree, input.glob)}
       }
       const datums = planDatums(spec.input, lister, salt)
       const base = this.baseJob(j, out, outCommit)
@@ -873,6 +867,24 @@ export class JobService {
     return ops
   }
 
+  /**
+   * Glob candidates for the planner: the entries the glob can match (found with a depth-bounded
+   * walk), plus, for the root glob, one file so the planner knows the commit is not empty.
+   */
+  private candidates(tree: Buffer | null, glob: string): Match[] {
+    const m = (path: string, e: Entry): Match => ({path, isDir: e.kind === 'dir', hash: toHex(e.hash), size: e.size})
+    const out = this.files.globEntries(tree, glob).map(([p, e]) => m(p, e))
+    if (out.length === 1 && out[0]!.path === '/') {
+      for (const [p, e] of this.ctx.trees.walk(tree)) {
+        if (e.kind === 'file') {
+          out.push(m(p, e))
+          break
+        }
+      }
+    }
+    return out
+  }
+
   /** Datums of a spec that is not created (list datum -f): planned against current heads. */
   previewDatums(spec: PipelineSpec): Datum[] {
     const lister: Lister = (input) => {
@@ -883,7 +895,7 @@ export class JobService {
       if (!c) return {commit: '', entries: []}
       return {
         commit: c.id,
-        entries: this.files.globEntries(c.tree, input.glob).map(([path, e]) => ({path, isDir: e.kind === 'dir', hash: toHex(e.hash), size: e.size})),
+        entries: this.candidates(c.tree, input.glob),
       }
     }
     return planDatums(spec.input, lister, spec.salt ?? '')

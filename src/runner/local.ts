@@ -1,0 +1,326 @@
+/**
+ * The local runner: user code runs as a host process (execa), for machines without Docker.
+ *
+ * Concept: user code addresses its data as `/pfs/<input>/…` and `/pfs/out/…`, whatever runs
+ * it. Two ways to keep those paths working without a container:
+ *
+ * - bubblewrap (`bwrap`), when it is installed and works (probed once per runner): each
+ *   datum runs in a private mount namespace whose root is a fresh tmpfs holding a bind of
+ *   every top-level entry of the host `/` (symlinks recreated as symlinks), plus `/pfs`: a
+ *   tmpfs holding read-only binds of the worker's input entries and a writable bind of its
+ *   outDir at `/pfs/out`, then remounted read-only. `/` is remounted read-only too (the
+ *   host's directories under it stay as writable as they are for any host process). Every
+ *   mount point is created inside bwrap's own tmpfs, so nothing is created on the host: no
+ *   `/pfs`, not even `<inputsDir>/out`. Without `network`, `--unshare-net` leaves only a
+ *   loopback interface. `--die-with-parent` ties the sandbox to pach.
+ *   Invocation (per datum):
+ *     bwrap --dev-bind /usr /usr --symlink usr/bin /bin … (each top-level entry except /pfs)
+ *           --tmpfs /pfs --ro-bind <inputsDir>/<name> /pfs/<name> … --bind <outDir> /pfs/out
+ *           --remount-ro /pfs --remount-ro / [--unshare-net] --die-with-parent
+ *           --chdir <cwd> -- <cmd…>
+ *   (`--dev-bind / /` cannot be used: bwrap would then create `/pfs` on the host's root.)
+ *
+ * - without bubblewrap: "/pfs" is rewritten. Every occurrence of the path prefix `/pfs` in
+ *   cmd arguments, stdin, env values and the working directory is replaced by
+ *   `<workspace>/pfs`, a per-worker directory in the OS temp dir that holds symlinks
+ *   `<name> -> <inputsDir>/<name>` (refreshed before each datum) and `out -> <outDir>`. A
+ *   `/pfs` only counts when it starts a path (not preceded by a name character or `/`) and
+ *   ends a path component. Inputs are then not read-only and the network is not isolated;
+ *   describe() says so.
+ *
+ * Either way: env is task.env plus PATH and HOME from the host; user/cpu/memory/image are
+ * not applied (no cgroups, no user switching); the process runs in its own process group,
+ * which a timeout or an abort kills with SIGKILL. A non-zero exit, a timeout or a failure
+ * to start resolves `run` (never rejects).
+ *
+ * This is a convenience for running pipelines where Docker is absent, not a security
+ * boundary: user code has the invoking user's rights on the host.
+ */
+import {mkdtempSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {execa, type ResultPromise} from 'execa'
+import {RunnerError} from '../core/errors.js'
+import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+
+export type LocalSandbox = 'bwrap' | 'none'
+
+export interface LocalRunnerOptions {
+  /** 'auto' (default): bubblewrap when it works, else path rewriting; 'bwrap': require it; 'none': always rewrite */
+  sandbox?: 'auto' | LocalSandbox
+  /** bwrap executable (default: `bwrap` on PATH) */
+  bwrapPath?: string
+}
+
+interface Probe {
+  sandbox: LocalSandbox
+  /** --unshare-net works (so `network: false` is enforced) */
+  netIsolation: boolean
+  /** why bubblewrap is not used, when it is not */
+  reason?: string
+}
+
+/** Create a local runner and probe bubblewrap once. */
+export async function createLocalRunner(opts: LocalRunnerOptions = {}): Promise<LocalRunner> {
+  return new LocalRunner(opts).ready()
+}
+
+export class LocalRunner implements Runner {
+  readonly kind = 'local' as const
+  private readonly opts: LocalRunnerOptions
+  private probed: Probe | undefined
+  private probing: Promise<Probe> | undefined
+
+  constructor(opts: LocalRunnerOptions = {}) {
+    this.opts = opts
+  }
+
+  /** Probe bubblewrap (once); describe() is exact after this. */
+  async ready(): Promise<this> {
+    await this.probe()
+    return this
+  }
+
+  describe(): string {
+    const p = this.probed
+    if (!p) return this.opts.sandbox === 'none' ? 'local (no bubblewrap: /pfs paths rewritten)' : 'local'
+    if (p.sandbox === 'bwrap') return p.netIsolation ? 'local (bubblewrap)' : 'local (bubblewrap, network not isolated)'
+    return 'local (no bubblewrap: /pfs paths rewritten)'
+  }
+
+  /** How datums are isolated (after ready()). */
+  get sandbox(): Probe | undefined {
+    return this.probed
+  }
+
+  async startWorker(spec: WorkerSpec): Promise<Worker> {
+    const probe = await this.probe()
+    if (this.opts.sandbox === 'bwrap' && probe.sandbox !== 'bwrap') {
+      throw new RunnerError(`bubblewrap is required but does not work here (${probe.reason ?? 'unknown'})`)
+    }
+    const inputsDir = resolve(spec.inputsDir)
+    const outDir = resolve(spec.outDir)
+    mkdirSync(inputsDir, {recursive: true})
+    mkdirSync(outDir, {recursive: true})
+    if (probe.sandbox === 'bwrap') {
+      return new LocalWorker(spec, inputsDir, outDir, {kind: 'bwrap', bwrap: this.opts.bwrapPath ?? 'bwrap', netIsolation: probe.netIsolation})
+    }
+    const workspace = mkdtempSync(join(tmpdir(), 'pach-local-'))
+    mkdirSync(join(workspace, 'pfs'))
+    return new LocalWorker(spec, inputsDir, outDir, {kind: 'rewrite', workspace})
+  }
+
+  private probe(): Promise<Probe> {
+    if (this.probed) return Promise.resolve(this.probed)
+    this.probing ??= probeBwrap(this.opts).then((p) => (this.probed = p))
+    return this.probing
+  }
+}
+
+/** Run `true` the way datums run (with and then without --unshare-net); any failure means no bwrap. */
+async function probeBwrap(opts: LocalRunnerOptions): Promise<Probe> {
+  if (opts.sandbox === 'none') return {sandbox: 'none', netIsolation: false, reason: 'disabled'}
+  const bwrap = opts.bwrapPath ?? 'bwrap'
+  const dir = mkdtempSync(join(tmpdir(), 'pach-bwrap-probe-'))
+  try {
+    const inputs = join(dir, 'pfs')
+    const out = join(dir, 'out')
+    mkdirSync(join(inputs, 'in'), {recursive: true})
+    mkdirSync(out)
+    writeFileSync(join(inputs, 'in', 'x'), 'ok')
+    let reason = ''
+    for (const net of [true, false]) {
+      const args = [...bwrapArgs(inputs, out, process.cwd(), net), 'sh', '-c', 'cat /pfs/in/x > /pfs/out/x && ! (echo > /pfs/in/x) 2>/dev/null']
+      const r = await execa(bwrap, args, {reject: false, timeout: 10_000, stdin: 'ignore', env: hostEnv({}), extendEnv: false})
+      if (r.exitCode === 0 && existsSync(join(out, 'x')) && readFileSync(join(out, 'x'), 'utf8') === 'ok') {
+        return {sandbox: 'bwrap', netIsolation: net}
+      }
+      reason ||= (r.stderr || r.shortMessage || `exit ${r.exitCode}`).toString().split('\n')[0]!
+    }
+    return {sandbox: 'none', netIsolation: false, reason}
+  } catch (e) {
+    return {sandbox: 'none', netIsolation: false, reason: (e as Error).message.split('\n')[0]}
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+/** bwrap arguments up to (not including) the command; see the header. */
+export function bwrapArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean): string[] {
+  const args: string[] = []
+  for (const e of readdirSync('/', {withFileTypes: true})) {
+    if (e.name === 'pfs') continue // shadowed by ours
+    const p = `/${e.name}`
+    if (e.isSymbolicLink()) args.push('--symlink', readlinkSync(p), p)
+    else if (e.isDirectory()) args.push('--dev-bind', p, p)
+    else if (e.isFile()) args.push('--ro-bind', p, p)
+  }
+  args.push('--tmpfs', '/pfs')
+  for (const e of readdirSync(inputsDir)) {
+    if (e === 'out') continue
+    args.push('--ro-bind', join(inputsDir, e), `/pfs/${e}`)
+  }
+  args.push('--bind', outDir, '/pfs/out', '--remount-ro', '/pfs', '--remount-ro', '/')
+  if (unshareNet) args.push('--unshare-net')
+  args.push('--die-with-parent', '--chdir', cwd, '--')
+  return args
+}
+
+/** `/pfs` as a path prefix: not preceded by a name character or `/`, ending a path component. */
+const PFS_PREFIX = /(?<![\w.\-/])\/pfs(?![\w.\-])/g
+
+/** Replace the path prefix /pfs by `<root>/pfs` (the no-bubblewrap mode). */
+export function rewritePfs(s: string, root: string): string {
+  return s.replace(PFS_PREFIX, () => `${root}/pfs`)
+}
+
+function hostEnv(env: Record<string, string>): Record<string, string> {
+  const base: Record<string, string> = {}
+  if (process.env.PATH !== undefined) base.PATH = process.env.PATH
+  if (process.env.HOME !== undefined) base.HOME = process.env.HOME
+  return {...base, ...env}
+}
+
+type Mode = {kind: 'bwrap'; bwrap: string; netIsolation: boolean} | {kind: 'rewrite'; workspace: string}
+
+/** Process groups still running, killed if pach exits first. */
+const live = new Set<number>()
+let exitHook = false
+function track(pid: number): void {
+  live.add(pid)
+  if (exitHook) return
+  exitHook = true
+  process.once('exit', () => {
+    for (const p of live) {
+      try {
+        process.kill(-p, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  })
+}
+
+class LocalWorker implements Worker {
+  private closed = false
+  constructor(
+    private readonly spec: WorkerSpec,
+    private readonly inputsDir: string,
+    private readonly outDir: string,
+    private readonly mode: Mode,
+  ) {}
+
+  async run(task: DatumTask): Promise<DatumRunResult> {
+    const t0 = Date.now()
+    if (this.closed) throw new RunnerError(`worker ${this.spec.name} is closed`)
+    if (task.signal?.aborted) return {exitCode: -1, timedOut: false, error: 'aborted before start', durationMs: 0}
+    if (task.cmd.length === 0) return {exitCode: -1, timedOut: false, error: 'could not start: empty cmd', durationMs: 0}
+
+    let file: string
+    let args: string[]
+    let stdin = task.stdin
+    let env = task.env
+    let cwd = this.spec.workingDir ?? process.cwd()
+    if (this.mode.kind === 'bwrap') {
+      file = this.mode.bwrap
+      args = [...bwrapArgs(this.inputsDir, this.outDir, cwd, !this.spec.network && this.mode.netIsolation), ...task.cmd]
+    } else {
+      const root = this.mode.workspace
+      this.refreshFarm(root)
+      const rw = (s: string) => rewritePfs(s, root)
+      ;[file, ...args] = task.cmd.map(rw) as [string, ...string[]]
+      if (stdin !== undefined) stdin = rw(stdin)
+      env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, rw(v)]))
+      cwd = rw(cwd)
+    }
+
+    let child: ResultPromise
+    try {
+      child = execa(file, args, {
+        cwd: this.mode.kind === 'bwrap' ? undefined : cwd,
+        env: hostEnv(env),
+        extendEnv: false,
+        reject: false,
+        buffer: false,
+        stdin: stdin === undefined ? 'ignore' : 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        detached: true,
+        cleanup: false,
+        stripFinalNewline: false,
+      })
+    } catch (e) {
+      return {exitCode: -1, timedOut: false, error: `could not start: ${(e as Error).message}`, durationMs: Date.now() - t0}
+    }
+    const pid = child.pid
+    if (pid !== undefined) track(pid)
+    child.stdout?.on('data', (c: Buffer) => task.onOutput('stdout', c))
+    child.stderr?.on('data', (c: Buffer) => task.onOutput('stderr', c))
+    if (stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined) // user code may exit without reading stdin (EPIPE)
+      child.stdin.end(stdin)
+    }
+
+    let killed: 'timeout' | 'abort' | undefined
+    const kill = (why: 'timeout' | 'abort') => {
+      if (killed) return
+      killed = why
+      if (pid === undefined) return
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // already exited
+      }
+    }
+    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
+    const onAbort = () => kill('abort')
+    task.signal?.addEventListener('abort', onAbort, {once: true})
+    let r
+    try {
+      r = await child
+    } finally {
+      if (timer) clearTimeout(timer)
+      task.signal?.removeEventListener('abort', onAbort)
+      if (pid !== undefined) {
+        live.delete(pid)
+        // orphans of the datum (backgrounded processes) do not outlive it
+        try {
+          process.kill(-pid, 'SIGKILL')
+        } catch {
+          // group already empty
+        }
+      }
+    }
+    const durationMs = Date.now() - t0
+    if (killed) {
+      return {
+        exitCode: -1,
+        timedOut: killed === 'timeout',
+        error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed',
+        durationMs,
+      }
+    }
+    if (r.exitCode === undefined) {
+      const why = r.signal ? `killed by ${r.signal}` : `could not start: ${(r.cause as Error | undefined)?.message ?? r.shortMessage}`
+      return {exitCode: -1, timedOut: false, error: why, durationMs}
+    }
+    return {exitCode: r.exitCode, timedOut: false, durationMs}
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.mode.kind === 'rewrite') rmSync(this.mode.workspace, {recursive: true, force: true})
+  }
+
+  /** `<root>/pfs/<name> -> <inputsDir>/<name>` for the current inputs, `<root>/pfs/out -> <outDir>`. */
+  private refreshFarm(root: string): void {
+    const farm = join(root, 'pfs')
+    rmSync(farm, {recursive: true, force: true})
+    mkdirSync(farm)
+    for (const e of readdirSync(this.inputsDir)) {
+      if (e !== 'out') symlinkSync(join(this.inputsDir, e), join(farm, e))
+    }
+    symlinkSync(this.outDir, join(farm, 'out'))
+  }
+}
