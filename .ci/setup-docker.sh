@@ -15,15 +15,13 @@ if [ "$(id -u)" != 0 ]; then
   log "must run as root"; exit 1
 fi
 
-# 1. packages (docker.io for dockerd, busybox-static for the image, bubblewrap for the local runner)
+# 1. packages: docker.io for dockerd, busybox-static (a static binary: the image has no libc)
+#    for the image, bubblewrap for the local runner's tests
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
-[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 if [ ${#need[@]} -gt 0 ]; then
-  # de-duplicate
-  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   log "installing ${need[*]}"
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
@@ -34,7 +32,8 @@ if docker info >/dev/null 2>&1; then
   log "reusing the running Docker engine"
 else
   log "starting dockerd"
-  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  # own session, no inherited stdio: the engine outlives this script and whoever ran it
+  setsid nohup dockerd </dev/null >/var/log/dockerd.log 2>&1 &
   for _ in $(seq 1 120); do
     docker info >/dev/null 2>&1 && break
     sleep 0.5

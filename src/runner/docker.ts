@@ -28,12 +28,14 @@
  * `run` starts a fresh container. This costs one container start (~0.3 s) per timeout,
  * which is rare, and works for images without a shell.
  *
+ * If pach dies without closing its workers, their containers keep sleeping; they carry the
+ * label `io.pach.worker=<worker name>` so they can be found and removed.
+ *
  * dockerode costs ~400 ms to import, so it is loaded only by `createDockerRunner` (or on
  * first use when the class is constructed without a client).
  */
 import {existsSync, mkdirSync, realpathSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
-import {PassThrough} from 'node:stream'
 import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
@@ -232,9 +234,14 @@ export class DockerWorker implements Worker {
   }
 
   async run(task: DatumTask): Promise<DatumRunResult> {
+    return this.runOnce(task, true)
+  }
+
+  private async runOnce(task: DatumTask, mayRestart: boolean): Promise<DatumRunResult> {
     const t0 = Date.now()
     if (this.closed) throw new RunnerError(`worker ${this.spec.name} is closed`)
     if (task.signal?.aborted) return {exitCode: -1, timedOut: false, error: 'aborted before start', durationMs: 0}
+    if (task.cmd.length === 0) return {exitCode: -1, timedOut: false, error: 'could not start: empty cmd', durationMs: 0}
     if (!this.container) await this.start()
     const container = this.container!
 
@@ -251,10 +258,11 @@ export class DockerWorker implements Worker {
     } catch (e) {
       // the container died under us (OOM-killed pid 1, removed by hand): one fresh start
       const status = statusOf(e)
-      if (status !== 404 && status !== 409) throw engineError(e, `cannot exec in worker ${this.spec.name}`)
+      if (status === 400) return {exitCode: -1, timedOut: false, error: `could not start: ${oneLine(e)}`, durationMs: Date.now() - t0}
+      if ((status !== 404 && status !== 409) || !mayRestart) throw engineError(e, `cannot exec in worker ${this.spec.name}`)
       await this.discard()
       await this.start()
-      return this.run(task)
+      return this.runOnce(task, false)
     }
 
     let stream: NodeJS.ReadWriteStream & {destroy?: () => void}
@@ -277,10 +285,9 @@ export class DockerWorker implements Worker {
 
     try {
       await new Promise<void>((resolveDone) => {
-        const out = new PassThrough()
-        const err = new PassThrough()
-        out.on('data', (c: Buffer) => task.onOutput('stdout', c))
-        err.on('data', (c: Buffer) => task.onOutput('stderr', c))
+        // plain sinks (demuxStream only calls write) deliver every frame before 'end' is seen
+        const out = {write: (c: Buffer) => task.onOutput('stdout', c)} as unknown as NodeJS.WritableStream
+        const err = {write: (c: Buffer) => task.onOutput('stderr', c)} as unknown as NodeJS.WritableStream
         this.docker.modem.demuxStream(stream, out, err)
         let done = false
         const finish = () => {
@@ -310,10 +317,8 @@ export class DockerWorker implements Worker {
         durationMs: Date.now() - t0,
       }
     }
-    const exitCode = await this.exitCodeOf(exec)
-    const result: DatumRunResult = {exitCode, timedOut: false, durationMs: Date.now() - t0}
-    if (exitCode === 137 && this.spec.memoryBytes) result.error = `killed (SIGKILL); the memory limit of ${this.spec.memoryBytes} bytes may have been reached`
-    return result
+    // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
+    return {exitCode: await this.exitCodeOf(exec), timedOut: false, durationMs: Date.now() - t0}
   }
 
   async close(): Promise<void> {

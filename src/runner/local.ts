@@ -33,6 +33,11 @@
  * which a timeout or an abort kills with SIGKILL. A non-zero exit, a timeout or a failure
  * to start resolves `run` (never rejects).
  *
+ * The process group is killed on timeout, on abort, after the datum exits (so nothing it
+ * backgrounded outlives it) and when pach exits normally. If pach dies from a signal it does
+ * not handle, bubblewrap's --die-with-parent ends the sandbox; without bubblewrap a running
+ * datum can outlive pach.
+ *
  * This is a convenience for running pipelines where Docker is absent, not a security
  * boundary: user code has the invoking user's rights on the host.
  */
@@ -52,7 +57,8 @@ export interface LocalRunnerOptions {
   bwrapPath?: string
 }
 
-interface Probe {
+/** What the bubblewrap probe found. */
+export interface LocalSandboxInfo {
   sandbox: LocalSandbox
   /** --unshare-net works (so `network: false` is enforced) */
   netIsolation: boolean
@@ -68,8 +74,8 @@ export async function createLocalRunner(opts: LocalRunnerOptions = {}): Promise<
 export class LocalRunner implements Runner {
   readonly kind = 'local' as const
   private readonly opts: LocalRunnerOptions
-  private probed: Probe | undefined
-  private probing: Promise<Probe> | undefined
+  private probed: LocalSandboxInfo | undefined
+  private probing: Promise<LocalSandboxInfo> | undefined
 
   constructor(opts: LocalRunnerOptions = {}) {
     this.opts = opts
@@ -89,7 +95,7 @@ export class LocalRunner implements Runner {
   }
 
   /** How datums are isolated (after ready()). */
-  get sandbox(): Probe | undefined {
+  get sandbox(): LocalSandboxInfo | undefined {
     return this.probed
   }
 
@@ -110,7 +116,7 @@ export class LocalRunner implements Runner {
     return new LocalWorker(spec, inputsDir, outDir, {kind: 'rewrite', workspace})
   }
 
-  private probe(): Promise<Probe> {
+  private probe(): Promise<LocalSandboxInfo> {
     if (this.probed) return Promise.resolve(this.probed)
     this.probing ??= probeBwrap(this.opts).then((p) => (this.probed = p))
     return this.probing
@@ -118,7 +124,7 @@ export class LocalRunner implements Runner {
 }
 
 /** Run `true` the way datums run (with and then without --unshare-net); any failure means no bwrap. */
-async function probeBwrap(opts: LocalRunnerOptions): Promise<Probe> {
+async function probeBwrap(opts: LocalRunnerOptions): Promise<LocalSandboxInfo> {
   if (opts.sandbox === 'none') return {sandbox: 'none', netIsolation: false, reason: 'disabled'}
   const bwrap = opts.bwrapPath ?? 'bwrap'
   const dir = mkdtempSync(join(tmpdir(), 'pach-bwrap-probe-'))

@@ -72,3 +72,11 @@ describe('parseBranch and parseJob', () => {
     expect(parseAncestry('master')).toEqual({base: 'master'})
   })
 })
+
+describe('ancestry mixing', () => {
+  it('refuses mixed ^ and ~ and counted runs', () => {
+    expect(() => parseCommit('r@master^~')).toThrow(/cannot mix/)
+    expect(() => parseCommit('r@master~^')).toThrow(/cannot mix/)
+    expect(() => parseCommit('r@master^^2')).toThrow(/invalid ancestry/)
+  })
+})

@@ -61,17 +61,21 @@ export function parseRepo(s: string): RepoRef {
   return {name, type}
 }
 
-/** Split trailing ancestry (^, ~, ^N, ~N, .N) off a ref token. */
+/** Split trailing ancestry (^, ~, ^N, ~N, .N) off a ref token; "^" and "~" cannot be mixed. */
 export function parseAncestry(token: string): {base: string; ancestry?: Ancestry} {
-  let m = /^(.*?)(\^+|~+)$/.exec(token)
-  if (m && m[1]) return {base: m[1], ancestry: {kind: 'parent', n: m[2]!.length}}
-  m = /^(.*?)[\^~](\d+)$/.exec(token)
-  if (m && m[1]) return {base: m[1], ancestry: {kind: 'parent', n: Number(m[2])}}
-  m = /^(.*?)\.(\d+)$/.exec(token)
-  if (m && m[1]) return {base: m[1], ancestry: {kind: 'fromRoot', n: Number(m[2])}}
-  if (/[\^~]/.test(token) && /[\^~].*[\^~]/.test(token) && !/^[^\^~]*(\^+|~+)$/.test(token)) {
-    throw new InvalidArgumentError('INVALID_ADDRESS', `cannot mix "^" and "~" in ${JSON.stringify(token)}`)
+  const m = /^(.*?)([\^~]+)(\d*)$/.exec(token)
+  if (m && m[1]) {
+    const marks = m[2]!
+    if (marks.includes('^') && marks.includes('~')) {
+      throw new InvalidArgumentError('INVALID_ADDRESS', `cannot mix "^" and "~" in ${JSON.stringify(token)}`, {hint: 'use e.g. master^^ or master~2'})
+    }
+    if (m[3] && marks.length > 1) {
+      throw new InvalidArgumentError('INVALID_ADDRESS', `invalid ancestry ${JSON.stringify(token)}`, {hint: 'use e.g. master^2 or master^^'})
+    }
+    return {base: m[1], ancestry: {kind: 'parent', n: m[3] ? Number(m[3]) : marks.length}}
   }
+  const d = /^(.*?)\.(\d+)$/.exec(token)
+  if (d && d[1]) return {base: d[1], ancestry: {kind: 'fromRoot', n: Number(d[2])}}
   return {base: token}
 }
 
