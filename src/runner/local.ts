@@ -44,7 +44,8 @@
 import {mkdtempSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
-import {execa, type ResultPromise} from 'execa'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {execa} from 'execa'
 import {RunnerError} from '../core/errors.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 
@@ -189,7 +190,7 @@ function hostEnv(env: Record<string, string>): Record<string, string> {
 
 type Mode = {kind: 'bwrap'; bwrap: string; netIsolation: boolean} | {kind: 'rewrite'; workspace: string}
 
-/** Process groups still running, killed if pach exits first. */
+/** Worker process groups still running, killed if pach exits first. */
 const live = new Set<number>()
 let exitHook = false
 function track(pid: number): void {
@@ -197,136 +198,201 @@ function track(pid: number): void {
   if (exitHook) return
   exitHook = true
   process.once('exit', () => {
-    for (const p of live) {
-      try {
-        process.kill(-p, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
+    for (const p of live) killGroup(p)
   })
 }
 
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+/** POSIX shell single-quoting. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/** bwrap arguments for a long-lived worker sandbox: /pfs = inputsDir (ro), /pfs/out = outDir. */
+export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean): string[] {
+  const args: string[] = []
+  for (const e of readdirSync('/', {withFileTypes: true})) {
+    if (e.name === 'pfs') continue
+    const p = `/${e.name}`
+    if (e.isSymbolicLink()) args.push('--symlink', readlinkSync(p), p)
+    else if (e.isDirectory()) args.push('--dev-bind', p, p)
+    else if (e.isFile()) args.push('--ro-bind', p, p)
+  }
+  args.push('--ro-bind', inputsDir, '/pfs', '--bind', outDir, '/pfs/out', '--remount-ro', '/')
+  if (unshareNet) args.push('--unshare-net')
+  args.push('--die-with-parent', '--chdir', cwd, '--')
+  return args
+}
+
+/**
+ * One long-lived shell per worker (inside one bubblewrap sandbox when available): each datum
+ * is a subshell the shell forks, so a datum costs a fork+exec in the shell — not a sandbox
+ * set-up and a process spawn from pach's event loop. The shell's stdout is a control channel
+ * ("P <pid>", "D <exit status>"); user output goes to per-worker files that are read back
+ * after the datum. A timeout or an abort kills the whole worker process group and the next
+ * datum starts a fresh worker.
+ */
 class LocalWorker implements Worker {
   private closed = false
+  private proc: ChildProcess | undefined
+  private lines: string[] = []
+  private partial = ''
+  private waiter: (() => void) | undefined
+  private exited = false
+  private readonly ctl: string
+
   constructor(
     private readonly spec: WorkerSpec,
     private readonly inputsDir: string,
     private readonly outDir: string,
     private readonly mode: Mode,
-  ) {}
+  ) {
+    this.ctl = mkdtempSync(join(tmpdir(), 'pach-worker-'))
+    // the worker sandbox binds inputsDir at /pfs (read-only) and outDir over <inputsDir>/out
+    if (mode.kind === 'bwrap') mkdirSync(join(inputsDir, 'out'), {recursive: true})
+    if (mode.kind === 'rewrite') {
+      // /pfs -> inputsDir and /pfs/out -> outDir: make <inputsDir>/out a link to outDir
+      const out = join(inputsDir, 'out')
+      rmSync(out, {recursive: true, force: true})
+      symlinkSync(outDir, out)
+      symlinkSync(inputsDir, join(this.ctl, 'pfs'))
+    }
+  }
+
+  private start(): ChildProcess {
+    const cwd = this.spec.workingDir ?? process.cwd()
+    let file: string
+    let args: string[]
+    if (this.mode.kind === 'bwrap') {
+      file = this.mode.bwrap
+      args = [...bwrapWorkerArgs(this.inputsDir, this.outDir, cwd, !this.spec.network && this.mode.netIsolation), '/bin/sh', '-s']
+    } else {
+      file = '/bin/sh'
+      args = ['-s']
+    }
+    const proc = spawn(file, args, {
+      cwd: this.mode.kind === 'bwrap' ? undefined : existsSync(rewritePfs(cwd, this.root)) ? rewritePfs(cwd, this.root) : process.cwd(),
+      env: hostEnv({}),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    })
+    this.exited = false
+    this.lines = []
+    this.partial = ''
+    proc.stdout!.setEncoding('utf8')
+    proc.stdout!.on('data', (c: string) => {
+      const parts = (this.partial + c).split('\n')
+      this.partial = parts.pop()!
+      this.lines.push(...parts)
+      this.waiter?.()
+    })
+    proc.stderr!.on('data', () => undefined)
+    proc.stdin!.on('error', () => undefined)
+    proc.on('exit', () => {
+      this.exited = true
+      if (proc.pid !== undefined) live.delete(proc.pid)
+      this.waiter?.()
+    })
+    proc.on('error', () => {
+      this.exited = true
+      this.waiter?.()
+    })
+    if (proc.pid !== undefined) track(proc.pid)
+    this.proc = proc
+    return proc
+  }
+
+  /** `/pfs` is rewritten to `<root>/pfs`, a link to inputsDir (no-bubblewrap mode). */
+  private get root(): string {
+    return this.ctl
+  }
+
+  private async line(prefix: string): Promise<string | undefined> {
+    for (;;) {
+      const i = this.lines.findIndex((l) => l.startsWith(prefix))
+      if (i >= 0) return this.lines.splice(0, i + 1)[i]!.slice(prefix.length)
+      if (this.exited) return undefined
+      await new Promise<void>((r) => (this.waiter = r))
+      this.waiter = undefined
+    }
+  }
+
+  private kill(): void {
+    const pid = this.proc?.pid
+    if (pid !== undefined) {
+      killGroup(pid)
+      live.delete(pid)
+    }
+    this.proc = undefined
+  }
 
   async run(task: DatumTask): Promise<DatumRunResult> {
     const t0 = Date.now()
     if (this.closed) throw new RunnerError(`worker ${this.spec.name} is closed`)
     if (task.signal?.aborted) return {exitCode: -1, timedOut: false, error: 'aborted before start', durationMs: 0}
     if (task.cmd.length === 0) return {exitCode: -1, timedOut: false, error: 'could not start: empty cmd', durationMs: 0}
-
-    let file: string
-    let args: string[]
-    let stdin = task.stdin
-    let env = task.env
-    let cwd = this.spec.workingDir ?? process.cwd()
-    if (this.mode.kind === 'bwrap') {
-      file = this.mode.bwrap
-      args = [...bwrapArgs(this.inputsDir, this.outDir, cwd, !this.spec.network && this.mode.netIsolation), ...task.cmd]
-    } else {
-      const root = this.mode.workspace
-      this.refreshFarm(root)
-      const rw = (s: string) => rewritePfs(s, root)
-      ;[file, ...args] = task.cmd.map(rw) as [string, ...string[]]
-      if (stdin !== undefined) stdin = rw(stdin)
-      env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, rw(v)]))
-      cwd = rw(cwd)
-    }
-
-    let child: ResultPromise
-    try {
-      child = execa(file, args, {
-        cwd: this.mode.kind === 'bwrap' ? undefined : cwd,
-        env: hostEnv(env),
-        extendEnv: false,
-        reject: false,
-        buffer: false,
-        stdin: stdin === undefined ? 'ignore' : 'pipe',
-        stdout: 'pipe',
-        stderr: 'pipe',
-        detached: true,
-        cleanup: false,
-        stripFinalNewline: false,
-      })
-    } catch (e) {
-      return {exitCode: -1, timedOut: false, error: `could not start: ${(e as Error).message}`, durationMs: Date.now() - t0}
-    }
-    const pid = child.pid
-    if (pid !== undefined) track(pid)
-    child.stdout?.on('data', (c: Buffer) => task.onOutput('stdout', c))
-    child.stderr?.on('data', (c: Buffer) => task.onOutput('stderr', c))
-    if (stdin !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined) // user code may exit without reading stdin (EPIPE)
-      child.stdin.end(stdin)
-    }
-
+    const rw = this.mode.kind === 'rewrite' ? (s: string) => rewritePfs(s, this.root) : (s: string) => s
+    const cmd = task.cmd.map(rw)
+    const env = Object.entries(task.env).map(([k, v]) => shq(`${k}=${rw(v)}`))
+    const stdinPath = join(this.ctl, 'stdin')
+    const outPath = join(this.ctl, 'stdout')
+    const errPath = join(this.ctl, 'stderr')
+    if (task.stdin !== undefined) writeFileSync(stdinPath, rw(task.stdin))
+    const cwd = this.spec.workingDir ? rw(this.spec.workingDir) : undefined
+    const script =
+      `(${cwd ? `cd ${shq(cwd)} || exit 126; ` : ''}exec env ${env.join(' ')} ${cmd.map(shq).join(' ')}) ` +
+      `<${task.stdin !== undefined ? shq(stdinPath) : '/dev/null'} >${shq(outPath)} 2>${shq(errPath)} &\n` +
+      'echo "P $!"\nwait $!\necho "D $?"\n'
+    const proc = this.proc && !this.exited ? this.proc : this.start()
     let killed: 'timeout' | 'abort' | undefined
-    const kill = (why: 'timeout' | 'abort') => {
+    const stop = (why: 'timeout' | 'abort') => {
       if (killed) return
       killed = why
-      if (pid === undefined) return
-      try {
-        process.kill(-pid, 'SIGKILL')
-      } catch {
-        // already exited
-      }
+      this.kill()
     }
-    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
-    const onAbort = () => kill('abort')
+    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => stop('timeout'), task.timeoutMs) : undefined
+    const onAbort = () => stop('abort')
     task.signal?.addEventListener('abort', onAbort, {once: true})
-    let r
+    let status: string | undefined
     try {
-      r = await child
+      proc.stdin!.write(script)
+      status = await this.line('D ')
     } finally {
       if (timer) clearTimeout(timer)
       task.signal?.removeEventListener('abort', onAbort)
-      if (pid !== undefined) {
-        live.delete(pid)
-        // orphans of the datum (backgrounded processes) do not outlive it
-        try {
-          process.kill(-pid, 'SIGKILL')
-        } catch {
-          // group already empty
-        }
+    }
+    for (const [stream, path] of [['stdout', outPath], ['stderr', errPath]] as const) {
+      try {
+        const b = readFileSync(path)
+        if (b.length) task.onOutput(stream, b)
+      } catch {
+        // nothing written
       }
     }
     const durationMs = Date.now() - t0
     if (killed) {
-      return {
-        exitCode: -1,
-        timedOut: killed === 'timeout',
-        error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed',
-        durationMs,
-      }
+      return {exitCode: -1, timedOut: killed === 'timeout', error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed', durationMs}
     }
-    if (r.exitCode === undefined) {
-      const why = r.signal ? `killed by ${r.signal}` : `could not start: ${(r.cause as Error | undefined)?.message ?? r.shortMessage}`
-      return {exitCode: -1, timedOut: false, error: why, durationMs}
+    if (status === undefined) {
+      this.kill()
+      return {exitCode: -1, timedOut: false, error: 'the worker shell exited unexpectedly', durationMs}
     }
-    return {exitCode: r.exitCode, timedOut: false, durationMs}
+    return {exitCode: Number(status.trim()), timedOut: false, durationMs}
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.proc?.stdin?.end()
+    this.kill()
+    rmSync(this.ctl, {recursive: true, force: true})
     if (this.mode.kind === 'rewrite') rmSync(this.mode.workspace, {recursive: true, force: true})
-  }
-
-  /** `<root>/pfs/<name> -> <inputsDir>/<name>` for the current inputs, `<root>/pfs/out -> <outDir>`. */
-  private refreshFarm(root: string): void {
-    const farm = join(root, 'pfs')
-    rmSync(farm, {recursive: true, force: true})
-    mkdirSync(farm)
-    for (const e of readdirSync(this.inputsDir)) {
-      if (e !== 'out') symlinkSync(join(this.inputsDir, e), join(farm, e))
-    }
-    symlinkSync(this.outDir, join(farm, 'out'))
   }
 }

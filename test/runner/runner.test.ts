@@ -331,14 +331,14 @@ describe('fake runner', () => {
 describeIf(bwrapProbe.sandbox === 'bwrap', `bubblewrap does not work here (${bwrapProbe.reason})`, 'local runner (bubblewrap)', () => {
   conformance({name: 'local+bwrap', make: () => createLocalRunner({sandbox: 'bwrap'}), readOnlyInputs: true, medianBoundMs: 400})
 
-  it('describes itself and leaves the host untouched (no /pfs, no <inputsDir>/out)', async () => {
+  it('describes itself and leaves the host untouched (no /pfs; only the <inputsDir>/out mount point)', async () => {
     const hadPfs = existsSync('/pfs')
     const runner = await createLocalRunner({sandbox: 'bwrap'})
     expect(runner.describe()).toBe('local (bubblewrap)')
     const h = await harness(runner)
     expect((await h.run(S.readWrite)).exitCode).toBe(0)
     expect(existsSync('/pfs')).toBe(hadPfs)
-    expect(readdirSync(h.inputsDir)).toEqual(['in'])
+    expect(readdirSync(h.inputsDir).sort()).toEqual(['in', 'out'])
     expect(readdirSync(h.outDir).sort()).toEqual(['b.txt', 'count', 'ls'])
   })
 
