@@ -22,7 +22,8 @@
  * holder died is reset to JOB_CREATED (restart + 1) by the next `run`, so a killed pach
  * leaves nothing half-committed and nothing runs twice at once.
  */
-import {createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
 import {hostname} from 'node:os'
 import {dirname, isAbsolute, join, resolve, sep} from 'node:path'
 import {ConflictError, NotFoundError} from '../errors.js'
@@ -35,7 +36,7 @@ import type {FileService} from '../pfs/file-service.js'
 import {validatePath} from '../pfs/paths.js'
 import type {Entry, TreeOp} from '../pfs/tree.js'
 import {writeContent, type FileContent} from '../store/content.js'
-import {toHex} from '../store/hash.js'
+import {contentHash, sha256, toHex} from '../store/hash.js'
 import {pidAlive, type PackWriter} from '../store/pack-store.js'
 import type {DatumInfo, DatumState, FileInfo, JobInfo, JobState, ProcessStats} from '../types.js'
 import {planDatums, planIncremental, type Datum, type DatumInput, type Lister, type Match} from './datum.js'
@@ -492,6 +493,7 @@ export class JobService {
       if (plan.process.length) {
         rmSync(workRoot, {recursive: true, force: true})
         mkdirSync(join(workRoot, 'logs'), {recursive: true})
+        mkdirSync(join(workRoot, 'trash'), {recursive: true})
         const n = Math.max(1, Math.min(spec.parallelism_spec?.constant || 1, plan.process.length))
         const queue = [...plan.process]
         const workers: Worker[] = []
@@ -591,8 +593,8 @@ export class JobService {
         const r = results.get(d.id)
         if (!r) continue
         const metaDoc = JSON.stringify({job: {pipeline: j.pipeline, id: j.id}, datum: d.id, hash: d.hash, state: r.state, reason: r.reason, inputs: d.inputs, stats: statsPB(r.stats), index: index.get(d.id), image_id: imageId ?? null}, null, 2)
-        metaOps.push({type: 'put', path: `/meta/${d.id}/meta`, content: await writeContent(once(Buffer.from(metaDoc)), writer, this.ctx.config.chunker)})
-        metaOps.push({type: 'put', path: `/meta/${d.id}/logs`, content: await writeContent(once(Buffer.from(r.logs)), writer, this.ctx.config.chunker)})
+        metaOps.push({type: 'put', path: `/meta/${d.id}/meta`, content: await this.small(Buffer.from(metaDoc), writer)})
+        metaOps.push({type: 'put', path: `/meta/${d.id}/logs`, content: await this.small(Buffer.from(r.logs), writer)})
       }
       await writer.close()
 
@@ -636,7 +638,7 @@ export class JobService {
       })
       writer.release()
       writer = undefined
-      rmSync(workRoot, {recursive: true, force: true})
+      removeLater(workRoot)
       return this.finishEvent(j, opts)
     } catch (e) {
       if (writer) await writer.abort()
@@ -710,8 +712,9 @@ export class JobService {
     }
     // download
     const t0 = Date.now()
-    clearDir(inputsDir, 'out')
-    clearDir(outDir)
+    const trash = join(a.workRoot, 'trash')
+    clearDir(inputsDir, trash, 'out')
+    clearDir(outDir, trash)
     const env: Record<string, string> = {}
     for (const inp of d.inputs) {
       const c = this.inputCommit(inp)
@@ -753,7 +756,7 @@ export class JobService {
     const t1 = Date.now()
     for (let attempt = 1; attempt <= tries; attempt++) {
       if (a.signal.aborted) break
-      if (attempt > 1) clearDir(outDir)
+      if (attempt > 1) clearDir(outDir, trash)
       last = await worker.run({cmd: spec.transform.cmd, stdin, env, timeoutMs, signal: a.signal, onOutput})
       flush()
       if (!last.timedOut && !last.error && (last.exitCode === 0 || accept.has(last.exitCode))) break
@@ -789,6 +792,13 @@ export class JobService {
       emit('stderr', `pach: ${msg}`)
       return {state: 'FAILED', reason: msg, output: null, stats, logs: logLines.join('\n') + '\n'}
     }
+  }
+
+  private async small(buf: Buffer, writer: PackWriter): Promise<FileContent> {
+    if (buf.length <= this.ctx.config.chunker.minSize) return smallContent(buf, writer)
+    const c = await writeContent(once(buf), writer, this.ctx.config.chunker)
+    if (writer.full) await writer.drain()
+    return c
   }
 
   private inputCommit(inp: DatumInput): CommitRow | undefined {
@@ -857,7 +867,14 @@ export class JobService {
         } catch (e) {
           throw new DatumError(`cannot upload file produced by the user code because its name cannot be represented in PFS: ${(e as Error).message}`)
         }
-        const content: FileContent = await writeContent(createReadStream(target, {highWaterMark: 1 << 20}), writer, this.ctx.config.chunker)
+        let content: FileContent
+        if (tst.size <= this.ctx.config.chunker.minSize) {
+          // one chunk: hash in place, no stream machinery (the common case for many small outputs)
+          const buf = readFileSync(target)
+          content = smallContent(buf, writer)
+        } else {
+          content = await writeContent(createReadStream(target, {highWaterMark: 1 << 20}), writer, this.ctx.config.chunker)
+        }
         stats.upload_bytes += content.size
         ops.push({type: 'put', path, content})
         if (writer.full) await writer.drain()
@@ -902,11 +919,24 @@ export class JobService {
   }
 }
 
+/** Content of a file that is a single chunk (at most the chunker's minimum size). */
+function smallContent(buf: Buffer, writer: PackWriter): FileContent {
+  if (buf.length === 0) return {size: 0, hash: contentHash([]), chunks: [], sizes: []}
+  const id = sha256(buf)
+  writer.add(id, buf)
+  return {size: buf.length, hash: contentHash([id]), chunks: [id], sizes: [buf.length]}
+}
+
 async function* once(b: Buffer): AsyncGenerator<Buffer> {
   yield b
 }
 
-function clearDir(dir: string, keep?: string): void {
+/**
+ * Empty a worker directory in place (the runner's mounts point at the directory itself).
+ * Entries are renamed into `trash` (one syscall each) and deleted later, off the datum's
+ * critical path.
+ */
+function clearDir(dir: string, trash: string, keep?: string): void {
   let names: string[] = []
   try {
     names = readdirSync(dir)
@@ -914,7 +944,31 @@ function clearDir(dir: string, keep?: string): void {
     mkdirSync(dir, {recursive: true})
     return
   }
-  for (const n of names) if (n !== keep) rmSync(join(dir, n), {recursive: true, force: true})
+  for (const n of names) {
+    if (n === keep) continue
+    try {
+      renameSync(join(dir, n), join(trash, `${process.hrtime.bigint()}-${n}`))
+    } catch {
+      rmSync(join(dir, n), {recursive: true, force: true})
+    }
+  }
+}
+
+/** Delete a work directory in the background (a native rm, off pach's event loop). */
+function removeLater(dir: string): void {
+  const doomed = `${dir}.deleting-${process.pid}-${Date.now()}`
+  try {
+    renameSync(dir, doomed)
+  } catch {
+    return
+  }
+  try {
+    const child = spawn('rm', ['-rf', doomed], {stdio: 'ignore', detached: true})
+    child.on('error', () => rmSync(doomed, {recursive: true, force: true}))
+    child.unref()
+  } catch {
+    rmSync(doomed, {recursive: true, force: true})
+  }
 }
 
 function readFileSyncSafe(p: string): string {
