@@ -1,18 +1,48 @@
 /**
  * The Docker runner: user code runs in containers through the Docker Engine API (dockerode).
  *
- * Concept: one long-lived container per worker, datums are `docker exec`s into it. A
+ * Concept: one long-lived container per worker, and inside it one long-lived shell. A
  * container per datum costs ~465 ms (create + start + wait + remove); an exec into a warm
- * container costs ~66 ms (reference/stack.md §5), so a worker starts one container that
- * only sleeps (`sleep 2147483647` under docker-init, which reaps orphans left by datums)
- * and each `run` is one exec: Cmd = task.cmd, Env = task.env, stdin written then closed,
- * stdout/stderr demultiplexed into task.onOutput, exit code from exec inspect.
+ * container ~66 ms on an idle machine and 100–200 ms on a loaded one (create, start, attach
+ * and inspect are four engine round trips, and the runtime sets up a process each time). So
+ * a worker starts one container that only sleeps (`sleep 2147483647` under docker-init,
+ * which reaps orphans left by datums), then opens ONE exec running `/bin/sh -s` (stdin,
+ * stdout and stderr attached, hijacked and demultiplexed) and keeps it for its life. Each
+ * datum is one line written to that shell, the same protocol as the local runner's worker:
  *
- * Mounts: `<inputsDir>:/pfs:ro`, `<outDir>:/pfs/out:rw` and the spec's extra mounts
- * read-only. `/pfs/out` is nested inside the read-only `/pfs`, so its mount point
- * `<inputsDir>/out` must exist on the host before the container starts (we create it).
- * The container binds the directories themselves: the job service must empty them in
- * place between datums, never delete and recreate them (and never delete `<inputsDir>/out`).
+ *   (cd '<workingDir>' || exit 126; export K='V'…; exec 'cmd' 'arg'…) \
+ *     </.pach-worker/stdin|/dev/null >/.pach-worker/stdout 2>/.pach-worker/stderr; echo "D <nonce> $?"
+ *
+ * The shell's stdout is a control channel: `run` waits for the `D <nonce> <status>` line and
+ * the datum's exit code is the subshell's status. Everything is single-quoted (`'\''` for a
+ * quote), so argv and env values reach the program byte for byte. (Env names that are not
+ * shell identifiers go through `exec env 'K=V'… cmd…` instead of `export`.) The subshell
+ * runs as the container's user (the exec sets none) and `cd`s to the spec's workingDir.
+ *
+ * The datum's stdin, stdout and stderr are files in a per-worker host directory (under
+ * os.tmpdir(), removed by close) bind-mounted read-write at the hidden path `/.pach-worker`:
+ * pach writes stdin there before the datum and reads stdout/stderr back after it (then
+ * hands them to task.onOutput: output is delivered when the datum ends, not streamed). The
+ * directory is world-writable (any container user must create files in it) but sits inside
+ * a 0700 directory, so no other host user can reach it. User code can put anything in it,
+ * so the host never follows a link there: the files are unlinked before each datum, stdin is
+ * created exclusively, and output is read with O_NOFOLLOW, from regular files only, up to
+ * the size they had when the datum ended. The shell's own stderr (e.g. a failed
+ * redirection) is passed to onOutput('stderr') during the datum.
+ *
+ * Fallback: if the image has no usable `/bin/sh` (checked once per worker: the shell exec
+ * fails to start, or ends, or does not echo a probe line), or the runner is created with
+ * `execPerDatum`, each datum is a `docker exec` instead: Cmd = task.cmd, Env = task.env,
+ * stdin written then closed, stdout/stderr demultiplexed into task.onOutput as they come,
+ * exit code from exec inspect. That path works for any image, at ~4 engine round trips per
+ * datum.
+ *
+ * Mounts: `<inputsDir>:/pfs:ro`, `<outDir>:/pfs/out:rw`, the control directory at
+ * `/.pach-worker` (rw) and the spec's extra mounts read-only. `/pfs/out` is nested inside
+ * the read-only `/pfs`, so its mount point `<inputsDir>/out` must exist on the host before
+ * the container starts (we create it). The container binds the directories themselves: the
+ * job service must empty them in place between datums, never delete and recreate them (and
+ * never delete `<inputsDir>/out`).
  *
  * Invariants (see src/core/pps/runner.ts):
  * - NetworkMode `none` unless the spec opts into a network (`bridge`);
@@ -23,19 +53,24 @@
  * - cpu (NanoCpus) and memory (Memory = MemorySwap, so no swap beyond it) limits applied;
  * - images are never pulled: a missing image is a RunnerError naming it.
  *
- * Timeouts and aborts: the Engine API has no "kill exec" call, so on expiry the worker
- * kills and removes its container (which ends the exec) and reports `timedOut`; the next
- * `run` starts a fresh container. This costs one container start (~0.3 s) per timeout,
- * which is rare, and works for images without a shell.
+ * Timeouts and aborts: the Engine API has no "kill exec" call, and killing the datum inside
+ * the shell would need the shell to be trusted after user code ran next to it, so on expiry
+ * the worker kills and removes its container (which ends the shell) and reports `timedOut`;
+ * the next `run` starts a fresh container and shell. This costs one container start
+ * (~0.3 s) per timeout, which is rare. If the shell dies on its own (the container was
+ * OOM-killed or removed by hand), the datum fails with an error and the next `run` starts a
+ * fresh container too.
  *
  * If pach dies without closing its workers, their containers keep sleeping; they carry the
- * label `io.pach.worker=<worker name>` so they can be found and removed.
+ * label `io.pach.worker=<worker name>` so they can be found and removed (their control
+ * directories, `pach-docker-*` in the temp dir, stay behind as well).
  *
  * dockerode costs ~400 ms to import, so it is loaded only by `createDockerRunner` (or on
  * first use when the class is constructed without a client).
  */
-import {existsSync, mkdirSync, realpathSync} from 'node:fs'
-import {isAbsolute, resolve} from 'node:path'
+import {chmodSync, closeSync, constants as fsc, existsSync, fchmodSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {isAbsolute, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
@@ -45,16 +80,22 @@ import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../cor
 const CAP_DROP = ['NET_RAW', 'MKNOD', 'AUDIT_WRITE']
 /** Label put on every worker container, so leftovers (after a crash) can be found. */
 export const WORKER_LABEL = 'io.pach.worker'
+/** Where the worker's control directory (datum stdin/stdout/stderr files) is mounted. */
+export const CONTROL_MOUNT = '/.pach-worker'
 
 const DEFAULT_SOCKET = '/var/run/docker.sock'
+/** How long the worker shell may take to answer its start-up probe. */
+const SHELL_PROBE_MS = 30_000
 
 export interface DockerRunnerOptions {
   /** engine version for describe(), e.g. "20.10.24" (createDockerRunner fills it) */
   serverVersion?: string
+  /** one `docker exec` per datum instead of a long-lived shell per worker (the fallback for images without /bin/sh) */
+  execPerDatum?: boolean
 }
 
 /** Load dockerode, connect to the engine (DOCKER_HOST or the default socket), check it answers. */
-export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutMs?: number} = {}): Promise<DockerRunner> {
+export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutMs?: number; execPerDatum?: boolean} = {}): Promise<DockerRunner> {
   const docker = opts.docker ?? (await loadDockerode())
   let version: string | undefined
   try {
@@ -63,7 +104,7 @@ export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutM
   } catch (e) {
     throw unreachable(e)
   }
-  return new DockerRunner(docker, {serverVersion: version})
+  return new DockerRunner(docker, {serverVersion: version, execPerDatum: opts.execPerDatum})
 }
 
 async function loadDockerode(): Promise<Dockerode> {
@@ -75,11 +116,13 @@ export class DockerRunner implements Runner {
   readonly kind = 'docker' as const
   private client: Dockerode | undefined
   private readonly serverVersion: string | undefined
+  private readonly execPerDatum: boolean
   private readonly workers = new Set<DockerWorker>()
 
   constructor(docker?: Dockerode, opts: DockerRunnerOptions = {}) {
     this.client = docker
     this.serverVersion = opts.serverVersion
+    this.execPerDatum = opts.execPerDatum ?? false
   }
 
   describe(): string {
@@ -99,12 +142,28 @@ export class DockerRunner implements Runner {
 
   async startWorker(spec: WorkerSpec): Promise<Worker> {
     const docker = await this.docker()
-    const create = containerOptions(spec, socketPathOf(docker))
-    // the nested /pfs/out mount point must exist inside the read-only /pfs
-    mkdirSync(resolve(spec.inputsDir, 'out'), {recursive: true})
-    mkdirSync(spec.outDir, {recursive: true})
-    const worker = new DockerWorker(docker, spec, create, () => this.workers.delete(worker))
-    await worker.start()
+    // the control directory: a world-writable `w` (any container user writes there) inside a 0700 parent
+    const ctlRoot = mkdtempSync(join(tmpdir(), 'pach-docker-'))
+    let worker: DockerWorker
+    try {
+      const ctlDir = join(ctlRoot, 'w')
+      mkdirSync(ctlDir)
+      chmodSync(ctlDir, 0o777)
+      const create = containerOptions(spec, socketPathOf(docker), ctlDir)
+      // the nested /pfs/out mount point must exist inside the read-only /pfs
+      mkdirSync(resolve(spec.inputsDir, 'out'), {recursive: true})
+      mkdirSync(spec.outDir, {recursive: true})
+      worker = new DockerWorker(docker, spec, create, {ctlRoot, ctlDir, shell: !this.execPerDatum}, () => this.workers.delete(worker))
+    } catch (e) {
+      rmSync(ctlRoot, {recursive: true, force: true})
+      throw e
+    }
+    try {
+      await worker.start()
+    } catch (e) {
+      await worker.close().catch(() => undefined)
+      throw e
+    }
     this.workers.add(worker)
     return worker
   }
@@ -121,8 +180,9 @@ export class DockerRunner implements Runner {
 }
 
 /** Container create options for a worker; throws RunnerError for a spec that breaks an invariant. */
-export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_SOCKET): Dockerode.ContainerCreateOptions {
+export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_SOCKET, controlDir?: string): Dockerode.ContainerCreateOptions {
   const binds: string[] = [`${hostPath(spec.inputsDir, 'inputsDir')}:/pfs:ro`, `${hostPath(spec.outDir, 'outDir')}:/pfs/out:rw`]
+  if (controlDir !== undefined) binds.push(`${hostPath(controlDir, 'control directory')}:${CONTROL_MOUNT}:rw`)
   for (const m of spec.mounts ?? []) {
     const host = hostPath(m.host, 'mount')
     if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
@@ -130,6 +190,7 @@ export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_
       throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
     }
     if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
+    if (m.container === CONTROL_MOUNT || m.container.startsWith(`${CONTROL_MOUNT}/`)) throw new RunnerError(`mount target ${m.container} is reserved for the worker`)
     binds.push(`${host}:${m.container}:ro`)
   }
   assertNoDockerSocket(binds, socketPath)
@@ -199,21 +260,43 @@ function assertNoDockerSocket(binds: string[], socketPath: string): void {
   }
 }
 
-/** One warm container; datums are execs into it. */
+type HijackedStream = NodeJS.ReadWriteStream & {destroy?: () => void}
+
+/** A worker's control directory (see the header). */
+interface WorkerControl {
+  /** 0700 directory holding `ctlDir`; removed by close */
+  ctlRoot: string
+  /** world-writable, bind-mounted at CONTROL_MOUNT */
+  ctlDir: string
+  /** try the long-lived shell (false: an exec per datum) */
+  shell: boolean
+}
+
+/** One warm container; datums go to its long-lived shell, or are execs into it (fallback). */
 export class DockerWorker implements Worker {
   /** id of the current container (changes after a timeout or abort recreates it) */
   containerId: string | undefined
+  /**
+   * How datums run: `shell` (lines written to one `/bin/sh -s` per container) or `exec` (one
+   * `docker exec` per datum: the image has no usable /bin/sh, or the runner asked for it).
+   * Decided by the first start, then fixed for the worker's life.
+   */
+  mode: 'shell' | 'exec' | undefined
   private container: Dockerode.Container | undefined
+  private shell: ShellSession | undefined
   private closed = false
 
   constructor(
     private readonly docker: Dockerode,
     private readonly spec: WorkerSpec,
     private readonly create: Dockerode.ContainerCreateOptions,
+    private readonly ctl: WorkerControl,
     private readonly onClose: () => void,
-  ) {}
+  ) {
+    if (!ctl.shell) this.mode = 'exec'
+  }
 
-  /** Create and start a fresh container. */
+  /** Create and start a fresh container, and open its shell (unless datums are execs). */
   async start(): Promise<void> {
     let container: Dockerode.Container
     try {
@@ -231,17 +314,126 @@ export class DockerWorker implements Worker {
     }
     this.container = container
     this.containerId = container.id
+    if (this.mode === 'exec') return
+    const shell = await this.openShell(container)
+    if (shell) {
+      this.shell = shell
+      this.mode = 'shell'
+    } else if (this.mode === undefined) {
+      // no usable /bin/sh in this image (checked once per worker): fall back to an exec per datum
+      this.mode = 'exec'
+    } else {
+      await this.discard()
+      throw new RunnerError(`the shell of worker ${this.spec.name} did not start in a fresh container from ${this.spec.image}`)
+    }
+  }
+
+  /** Open `/bin/sh -s` in the container and check that it answers; undefined when it does not. */
+  private async openShell(container: Dockerode.Container): Promise<ShellSession | undefined> {
+    let exec: Dockerode.Exec
+    try {
+      exec = await container.exec({Cmd: ['/bin/sh', '-s'], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false})
+    } catch (e) {
+      throw engineError(e, `cannot exec in worker ${this.spec.name}`)
+    }
+    let stream: HijackedStream
+    try {
+      stream = await exec.start({hijack: true, stdin: true})
+    } catch (e) {
+      if (isConnectError(e)) throw unreachable(e)
+      return undefined
+    }
+    const shell = new ShellSession(stream, this.docker.modem)
+    const nonce = randomBytes(8).toString('hex')
+    const timer = setTimeout(() => shell.destroy(), SHELL_PROBE_MS)
+    shell.write(`echo "R ${nonce}"\n`)
+    const answer = await shell.line(`R ${nonce}`)
+    clearTimeout(timer)
+    if (answer === undefined) {
+      shell.destroy()
+      return undefined
+    }
+    return shell
   }
 
   async run(task: DatumTask): Promise<DatumRunResult> {
-    return this.runOnce(task, true)
-  }
-
-  private async runOnce(task: DatumTask, mayRestart: boolean): Promise<DatumRunResult> {
     const t0 = Date.now()
     if (this.closed) throw new RunnerError(`worker ${this.spec.name} is closed`)
     if (task.signal?.aborted) return {exitCode: -1, timedOut: false, error: 'aborted before start', durationMs: 0}
     if (task.cmd.length === 0) return {exitCode: -1, timedOut: false, error: 'could not start: empty cmd', durationMs: 0}
+    if (!this.container || (this.mode === 'shell' && (!this.shell || this.shell.ended))) {
+      // after a timeout or an abort, or the container (or its shell) died between datums
+      if (this.container) await this.discard()
+      await this.start()
+    }
+    return this.mode === 'shell' ? this.runInShell(task, t0) : this.runExec(task, t0, true)
+  }
+
+  /** One datum as a subshell of the worker shell (see the header). */
+  private async runInShell(task: DatumTask, t0: number): Promise<DatumRunResult> {
+    const shell = this.shell!
+    const dir = this.ctl.ctlDir
+    try {
+      for (const f of ['stdin', 'stdout', 'stderr']) rmSync(join(dir, f), {recursive: true, force: true})
+      if (task.stdin !== undefined) writeExclusive(join(dir, 'stdin'), task.stdin)
+    } catch (e) {
+      throw new RunnerError(`cannot prepare the control directory of worker ${this.spec.name}: ${oneLine(e)}`, {cause: e})
+    }
+    const nonce = randomBytes(8).toString('hex')
+
+    let killed: 'timeout' | 'abort' | undefined
+    const kill = (why: 'timeout' | 'abort') => {
+      if (killed) return
+      killed = why
+      // removing the container ends the shell; the next run starts a fresh one
+      void this.discard()
+        .catch(() => undefined)
+        .finally(() => shell.destroy())
+    }
+    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
+    const onAbort = () => kill('abort')
+    task.signal?.addEventListener('abort', onAbort, {once: true})
+    shell.onStderr = (c) => task.onOutput('stderr', c)
+    let status: string | undefined
+    try {
+      shell.write(datumScript(task.cmd, task.env, {workingDir: this.spec.workingDir, stdin: task.stdin !== undefined, nonce}))
+      status = await shell.line(`D ${nonce} `)
+    } finally {
+      if (timer) clearTimeout(timer)
+      task.signal?.removeEventListener('abort', onAbort)
+      shell.onStderr = undefined
+    }
+    // output written before a kill is delivered too
+    readBack(join(dir, 'stdout'), (c) => task.onOutput('stdout', c))
+    readBack(join(dir, 'stderr'), (c) => task.onOutput('stderr', c))
+
+    if (killed) {
+      await this.discardPromise
+      return {
+        exitCode: -1,
+        timedOut: killed === 'timeout',
+        error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed',
+        durationMs: Date.now() - t0,
+      }
+    }
+    const code = status === undefined ? NaN : Number(status.trim())
+    if (!Number.isInteger(code)) {
+      // the shell (or its container) died under the datum: report it, start afresh next time
+      const oom = await this.container
+        ?.inspect()
+        .then((i) => i.State?.OOMKilled === true)
+        .catch(() => false)
+      shell.destroy()
+      await this.discard()
+      const why = oom ? ' (the container ran out of memory)' : ''
+      return {exitCode: -1, timedOut: false, error: `the worker shell exited unexpectedly${why}`, durationMs: Date.now() - t0}
+    }
+    // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
+    return {exitCode: code, timedOut: false, durationMs: Date.now() - t0}
+  }
+
+  /** One datum as a `docker exec` (images without /bin/sh). */
+  private async runExec(task: DatumTask, t0: number, mayRestart: boolean): Promise<DatumRunResult> {
     if (!this.container) await this.start()
     const container = this.container!
 
@@ -262,10 +454,10 @@ export class DockerWorker implements Worker {
       if ((status !== 404 && status !== 409) || !mayRestart) throw engineError(e, `cannot exec in worker ${this.spec.name}`)
       await this.discard()
       await this.start()
-      return this.runOnce(task, false)
+      return this.runExec(task, t0, false)
     }
 
-    let stream: NodeJS.ReadWriteStream & {destroy?: () => void}
+    let stream: HijackedStream
     try {
       stream = await exec.start({hijack: true, stdin: task.stdin !== undefined})
     } catch (e) {
@@ -277,7 +469,9 @@ export class DockerWorker implements Worker {
       if (killed) return
       killed = why
       // ending the container ends the exec stream; `run` then reports and the next run restarts it
-      void this.discard().finally(() => stream.destroy?.())
+      void this.discard()
+        .catch(() => undefined)
+        .finally(() => stream.destroy?.())
     }
     const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
     const onAbort = () => kill('abort')
@@ -324,8 +518,19 @@ export class DockerWorker implements Worker {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.discard()
-    this.onClose()
+    this.shell?.destroy()
+    this.shell = undefined
+    try {
+      await this.discard()
+    } finally {
+      // files user code left behind may belong to another user; what cannot be removed stays
+      try {
+        rmSync(this.ctl.ctlRoot, {recursive: true, force: true})
+      } catch {
+        // left in the temp dir
+      }
+      this.onClose()
+    }
   }
 
   private discardPromise: Promise<void> | undefined
@@ -336,6 +541,7 @@ export class DockerWorker implements Worker {
     if (!container) return this.discardPromise ?? Promise.resolve()
     this.container = undefined
     this.containerId = undefined
+    this.shell = undefined
     this.discardPromise = container
       .remove({force: true})
       .then(() => undefined)
@@ -359,6 +565,123 @@ export class DockerWorker implements Worker {
       if (i > 200) throw new RunnerError(`exec in worker ${this.spec.name} ended its output but never reported an exit code`)
       await new Promise((r) => setTimeout(r, i < 10 ? 2 : 20))
     }
+  }
+}
+
+/**
+ * The worker's `/bin/sh -s` exec: scripts go to its stdin; its stdout is a control channel
+ * read as lines; its own stderr goes to `onStderr` (the running datum's stderr).
+ */
+class ShellSession {
+  ended = false
+  onStderr: ((chunk: Buffer) => void) | undefined
+  private lines: string[] = []
+  private partial = ''
+  private waiter: (() => void) | undefined
+
+  constructor(
+    private readonly stream: HijackedStream,
+    modem: Dockerode['modem'],
+  ) {
+    const out = {write: (c: Buffer) => (this.stdout(c), true)} as unknown as NodeJS.WritableStream
+    const err = {write: (c: Buffer) => (this.onStderr?.(c), true)} as unknown as NodeJS.WritableStream
+    modem.demuxStream(stream, out, err)
+    const end = () => {
+      this.ended = true
+      this.wake()
+    }
+    stream.on('end', end)
+    stream.on('close', end)
+    stream.on('error', end)
+  }
+
+  write(script: string): void {
+    if (!this.ended) this.stream.write(script)
+  }
+
+  destroy(): void {
+    this.ended = true
+    this.stream.destroy?.()
+    this.wake()
+  }
+
+  /** The rest of the first line starting with `prefix` (earlier lines are dropped); undefined once the shell ended. */
+  async line(prefix: string): Promise<string | undefined> {
+    for (;;) {
+      const i = this.lines.findIndex((l) => l.startsWith(prefix))
+      if (i >= 0) return this.lines.splice(0, i + 1)[i]!.slice(prefix.length)
+      if (this.ended) return undefined
+      await new Promise<void>((r) => (this.waiter = r))
+    }
+  }
+
+  private stdout(c: Buffer): void {
+    // latin1: control lines are ASCII, and no byte sequence can be split into something else
+    const parts = (this.partial + c.toString('latin1')).split('\n')
+    this.partial = parts.pop()!.slice(-4096)
+    this.lines.push(...parts)
+    if (this.lines.length > 1000) this.lines.splice(0, this.lines.length - 1000)
+    this.wake()
+  }
+
+  private wake(): void {
+    const w = this.waiter
+    this.waiter = undefined
+    w?.()
+  }
+}
+
+/** POSIX shell single-quoting. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** The line the worker shell runs for one datum (see the header). */
+export function datumScript(cmd: string[], env: Record<string, string>, opts: {workingDir?: string; stdin: boolean; nonce: string}): string {
+  const entries = Object.entries(env)
+  const argv = cmd.map(shq).join(' ')
+  let body = opts.workingDir ? `cd ${shq(opts.workingDir)} || exit 126; ` : ''
+  if (entries.every(([k]) => SHELL_NAME.test(k))) body += entries.map(([k, v]) => `export ${k}=${shq(v)}; `).join('') + `exec ${argv}`
+  else body += `exec env ${entries.map(([k, v]) => shq(`${k}=${v}`)).join(' ')} ${argv}`
+  const d = CONTROL_MOUNT
+  return `(${body}) <${opts.stdin ? `${d}/stdin` : '/dev/null'} >${d}/stdout 2>${d}/stderr; echo "D ${opts.nonce} $?"\n`
+}
+
+/** Create `path` (never through a link: it must not exist) readable by any container user, holding `data`. */
+function writeExclusive(path: string, data: string): void {
+  const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o644)
+  try {
+    fchmodSync(fd, 0o644)
+    writeFileSync(fd, data)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Hand a datum's output file to `emit` in chunks: a regular file only, never through a link, up to its current size. */
+function readBack(path: string, emit: (chunk: Buffer) => void): void {
+  let fd: number
+  try {
+    // O_NONBLOCK: a FIFO planted by user code must not block pach
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
+  } catch {
+    return // nothing written (or not something we read)
+  }
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile()) return
+    let left = st.size
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 20))
+      const n = readSync(fd, buf, 0, buf.length, null)
+      if (n <= 0) break
+      emit(n === buf.length ? buf : buf.subarray(0, n))
+      left -= n
+    }
+  } finally {
+    closeSync(fd)
   }
 }
 

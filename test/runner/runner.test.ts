@@ -395,14 +395,22 @@ describe('LocalRunner', () => {
 
 describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker runner', () => {
   const docker = dockerProbe.ok ? dockerProbe.docker : (undefined as unknown as Dockerode)
-  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true, medianBoundMs: 400})
+  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true, medianBoundMs: 100})
+
+  // the fallback for images without /bin/sh: one `docker exec` per datum
+  describe('exec per datum', () => {
+    conformance({name: 'docker-exec', make: () => createDockerRunner({execPerDatum: true}), readOnlyInputs: true, medianBoundMs: 400})
+  })
 
   let runner: DockerRunner
+  let execRunner: DockerRunner
   beforeAll(async () => {
     runner = await createDockerRunner()
+    execRunner = await createDockerRunner({execPerDatum: true})
   })
   afterAll(async () => {
     await runner?.close()
+    await execRunner?.close()
   })
 
   it('describes itself with the engine version and resolves image ids without a registry', async () => {
@@ -470,6 +478,106 @@ describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker run
     expect(r.kind).toBe('docker')
     expect(notes).toEqual([])
     await r.close?.()
+  })
+
+  it('runs datums in one long-lived shell per worker, through a hidden control mount removed on close', async () => {
+    const h = await harness(runner, {user: '65534'})
+    const w = h.worker as DockerWorker
+    expect(w.mode).toBe('shell')
+    const c = await docker.getContainer(w.containerId!).inspect()
+    const bind = (c.HostConfig.Binds ?? []).find((b) => b.endsWith(':/.pach-worker:rw'))
+    expect(bind).toBeDefined()
+    const ctl = bind!.split(':')[0]!
+    expect(existsSync(ctl)).toBe(true)
+    // every datum is a child of the same shell: its parent pid does not change
+    const a = await h.run('echo $PPID', {stdin: 'x\n'})
+    const b = await h.run('echo $PPID')
+    expect(a.exitCode).toBe(0)
+    expect(a.stdout).toBe(b.stdout)
+    // the control mount is the only writable place besides /pfs/out and the container's own fs;
+    // a link planted there is never followed by pach
+    const plant = await h.run('ln -sf /etc/passwd /.pach-worker/evil && ln -sf /pfs/in/a.txt /.pach-worker/stdin; echo ok')
+    expect(plant.stdout).toBe('ok\n')
+    const r = await h.run('cat', {stdin: 'fresh\n'})
+    expect(r.stdout).toBe('fresh\n')
+    expect(readFileSync(join(h.inputsDir, 'in/a.txt'), 'utf8')).toBe('hello\n')
+    await h.worker.close()
+    expect(existsSync(ctl)).toBe(false)
+    expect(existsSync(dirname(ctl))).toBe(false)
+  })
+
+  it('rejects a mount over the control directory', async () => {
+    const secret = mkdtempSync(join(tmpdir(), 'pach-secret-'))
+    onTestFinished(() => rmSync(secret, {recursive: true, force: true}))
+    await expect(harness(runner, {mounts: [{host: secret, container: '/.pach-worker'}]})).rejects.toThrow(/reserved/)
+  })
+
+  it('passes argv and env byte for byte (quotes, $, backquotes, newlines, odd env names)', async () => {
+    const argv = ["it's", 'a b', '$HOME', '`id`', '"q"', 'new\nline', '\\', '', '*', ';exit 9', "'\\''"]
+    const env = {X: "it's $HOME `id` \"q\"\nnext", EMPTY: ''}
+    for (const r of [runner, execRunner]) {
+      const h = await harness(r)
+      const a = await h.run(['printf', '<%s>', ...argv])
+      expect(a, a.stderr).toMatchObject({exitCode: 0})
+      expect(a.stdout).toBe(argv.map((x) => `<${x}>`).join(''))
+      const e = await h.run('printf "<%s>" "$X" "$EMPTY" "${EMPTY+set}"', {env})
+      expect(e.stdout).toBe(`<${env.X}><><set>`)
+      const odd = await h.run(['env'], {env: {'a-b.c': 'v w', X: "'"}})
+      expect(odd.stdout.split('\n')).toEqual(expect.arrayContaining(['a-b.c=v w', "X='"]))
+    }
+  })
+
+  it('reports a worker shell that dies, and starts a fresh container for the next datum', async () => {
+    const h = await harness(runner)
+    const first = (h.worker as DockerWorker).containerId
+    const r = await h.run('kill -9 $PPID; sleep 5')
+    expect(r).toMatchObject({exitCode: -1, timedOut: false})
+    expect(r.error).toMatch(/shell exited unexpectedly/)
+    const next = await h.run(S.echoOk)
+    expect(next, next.stderr).toMatchObject({exitCode: 0})
+    expect((h.worker as DockerWorker).containerId).not.toBe(first)
+  })
+
+  it('falls back to an exec per datum for an image without /bin/sh', async () => {
+    const tag = `pach-test/nosh:${process.pid}`
+    const maker = await docker.createContainer({Image: IMAGE, Entrypoint: ['/bin/busybox', 'rm', '/bin/sh'], HostConfig: {NetworkMode: 'none'}})
+    await maker.start()
+    await maker.wait()
+    await maker.commit({repo: tag.split(':')[0], tag: tag.split(':')[1]})
+    await maker.remove({force: true})
+    onTestFinished(async () => {
+      await docker.getImage(tag).remove({force: true}).catch(() => undefined)
+    })
+    const h = await harness(runner, {image: tag})
+    expect((h.worker as DockerWorker).mode).toBe('exec')
+    const r = await h.run(['/bin/busybox', 'cat', '/pfs/in/a.txt'])
+    expect(r).toMatchObject({exitCode: 0, stdout: 'hello\n'})
+    const e = await h.run(['/bin/busybox', 'env'], {env: {X: "a 'b'"}})
+    expect(e.stdout.split('\n')).toContain("X=a 'b'")
+    expect((await h.run(['/bin/busybox', 'false'])).exitCode).toBe(1)
+  })
+
+  it('runs 200 trivial datums on one worker: a line to the worker shell vs an exec per datum', async () => {
+    const measure = async (r: Runner) => {
+      const h = await harness(r)
+      await h.run(['true']) // warm
+      const times: number[] = []
+      const t0 = performance.now()
+      for (let i = 0; i < 200; i++) {
+        const s = performance.now()
+        const res = await h.run(['true'])
+        times.push(performance.now() - s)
+        expect(res.exitCode).toBe(0)
+      }
+      const total = performance.now() - t0
+      await h.worker.close()
+      return {median: median(times), amortised: total / 200, max: Math.max(...times)}
+    }
+    const shell = await measure(runner)
+    const exec = await measure(execRunner)
+    const fmt = (m: {median: number; amortised: number; max: number}) => `median ${m.median.toFixed(1)} ms, amortised ${m.amortised.toFixed(1)} ms/datum, max ${m.max.toFixed(1)} ms`
+    console.log(`[docker] 200 x \`true\` on one worker: shell ${fmt(shell)}; exec per datum ${fmt(exec)}`)
+    expect(shell.median).toBeLessThan(100)
   })
 
   it('recreates the container after a timeout; close removes it', async () => {

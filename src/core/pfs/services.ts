@@ -249,7 +249,7 @@ export class CommitService {
   }
 
   /** Block until the commit is finished (polls; other processes may finish it). */
-  async wait(project: string, ref: CommitRef, opts: {timeoutMs?: number; signal?: AbortSignal} = {}): Promise<CommitInfo> {
+  async wait(project: string, ref: CommitRef, opts: {timeoutMs?: number; signal?: AbortSignal; drive?: () => Promise<void>} = {}): Promise<CommitInfo> {
     const {repo, commit} = this.r.commit(ref, project)
     const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Infinity
     let delay = 20
@@ -257,6 +257,11 @@ export class CommitService {
       const c = rows.getCommit(this.ctx.db, repo.id, commit.id)
       if (!c) throw new NotFoundError('COMMIT_NOT_FOUND', `commit ${commit.id} was deleted while waiting`)
       if (c.finished) return this.r.commitInfo(repo, c)
+      if (opts.drive) {
+        await opts.drive()
+        const again = rows.getCommit(this.ctx.db, repo.id, commit.id)
+        if (again?.finished) return this.r.commitInfo(repo, again)
+      }
       if (Date.now() > deadline) {
         throw new ConflictError('TIMEOUT', `commit ${repoLabel(repo)}@${c.id} did not finish in time`, {hint: 'finish it with `pach finish commit`'})
       }

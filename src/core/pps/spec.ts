@@ -48,13 +48,19 @@
  * - spout pipelines have no input: for them `input` is undefined at run time (the only case).
  * - the core never prints: warnings are returned.
  */
-import {parseAllDocuments} from 'yaml'
+import {createRequire} from 'node:module'
 import {InvalidArgumentError} from '../errors.js'
 import {cleanGlob, compileGlob, GlobSyntaxError} from '../pfs/glob.js'
 import {sortInput, type CronInput, type Input, type PfsInput} from './input.js'
 
 // ---------------------------------------------------------------------------------------------
 // Types
+
+/** yaml is loaded only when a YAML spec is parsed (it is ~80 modules; cold start matters). */
+function parseAllDocuments(text: string): ReturnType<typeof import('yaml').parseAllDocuments> {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  return yaml.parseAllDocuments(text)
+}
 
 export interface Transform {
   image: string

@@ -1,0 +1,60 @@
+/**
+ * E2E (PPS): what user code may leave in /pfs/out (reference §3.3, §3.7) for each runner —
+ * a symlink out of /pfs fails the datum and nothing of its target is stored, a symlink into
+ * an input is stored as the file's content, a FIFO fails the datum with a clear reason —
+ * and, in Docker, the container has no network but loopback and read-only inputs.
+ */
+import {describe, expect} from 'vitest'
+import {tmpProject} from '../helpers/cli.js'
+import {bind, datumsByPath, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec} from './pipelines-util.js'
+
+describe.each(RUNNERS)('output safety [%s runner]', (runner) => {
+  const rit = runnerIt(runner)
+
+  rit('symlinks out of /pfs and FIFOs fail their datum; links into inputs are stored as content; sandbox', {timeout: SCENARIO_TIMEOUT}, async () => {
+    const p = await tmpProject()
+    const rp = bind(p, runner)
+    await rp.ok(['create', 'repo', 'in'])
+    const dir = localTree(p, 'local', {passwd: 'p\n', fifo: 'f\n', link: 'LINK\n', probe: 'probe\n'})
+    await rp.ok(['put', 'file', 'in@master:/', ...['passwd', 'fifo', 'link', 'probe'].flatMap((n) => ['-f', `${dir}/${n}`])])
+    const cmd = [
+      'case $(basename "$in") in',
+      '  passwd) ln -s /etc/passwd /pfs/out/passwd;;',
+      '  fifo) mkfifo /pfs/out/f;;',
+      '  link) ln -s /pfs/in/link /pfs/out/x;;',
+      '  probe) ls /sys/class/net > /pfs/out/net; if (echo w > /pfs/in/x) 2>/dev/null; then echo writable; else echo read-only; fi > /pfs/out/inputs;;',
+      'esac',
+    ].join('\n')
+    const bad = pipeline('bad', cmd, {pfs: {repo: 'in', glob: '/{passwd,fifo}'}}, {datum_tries: 1})
+    const good = pipeline('good', cmd, {pfs: {repo: 'in', glob: '/{link,probe}'}}, {datum_tries: 1})
+    const r = await rp.okr(['create', 'pipeline', '-f', writeSpec(p, 'bad', bad), '-f', writeSpec(p, 'good', good)])
+
+    // bad: both datums FAILED with clear reasons; the job fails; nothing of /etc/passwd is stored
+    const bj = await lastJob(rp, 'bad')
+    const bd = await datumsByPath(rp, 'bad', bj.job.id)
+    expect(Object.keys(bd).sort()).toEqual(['/fifo', '/passwd'])
+    expect(bd['/passwd']!.state).toBe('FAILED')
+    expect(bd['/passwd']!.reason).toMatch(/outside \/pfs/)
+    expect(bd['/fifo']!.state).toBe('FAILED')
+    expect(bd['/fifo']!.reason).toMatch(/fifo|not a regular file/i)
+    expect(bj).toMatchObject({state: 'JOB_FAILURE', data_failed: 2, data_processed: 0})
+    expect(bj.reason).toMatch(new RegExp(`^datum (${bd['/passwd']!.datum.id}|${bd['/fifo']!.datum.id}) failed$`))
+    expect(r.stderr).toContain(`bad@${bj.job.id}`)
+    const badOut = await outputFiles(rp, `bad@${bj.job.id}`)
+    expect(Object.keys(badOut)).not.toContain('/passwd')
+    for (const content of Object.values(badOut)) expect(content).not.toMatch(/root:x?:0:0/)
+
+    // good: the link into the input is stored as that file's content
+    const gj = await lastJob(rp, 'good')
+    expect(gj).toMatchObject({state: 'JOB_SUCCESS', data_processed: 2, data_failed: 0})
+    const out = await outputFiles(rp, 'good@master')
+    expect(Object.keys(out).sort()).toEqual(['/inputs', '/net', '/x'])
+    expect(out['/x']).toBe('LINK\n')
+    expect((await rp.json(['inspect', 'file', 'good@master:/x'])).file_type).toBe('FILE')
+    if (runner === 'docker') {
+      // no network interface but loopback; inputs are mounted read-only
+      expect(out['/net']).toBe('lo\n')
+      expect(out['/inputs']).toBe('read-only\n')
+    }
+  })
+})
