@@ -138,6 +138,30 @@ describe('pipelines (in-process runner)', () => {
     expect(pach.commits.inspect('default', parseCommit('dup@master')).error).toBe(job!.reason)
   })
 
+  it('detects a duplicate output between a new datum and a skipped one (incremental merge)', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/a': '1', '/b': '2', '/c': '3', '/d': '4'})
+    const runner = jsRunner(({in: i, out}) => {
+      const n = readdirSync(join(i, 'in'))[0]!
+      writeFileSync(join(out, n === 'e' ? 'a' : n), n)
+      return 0
+    })
+    pach.pipelines.put(spec({pipeline: {name: 'inc'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    await pach.jobs.runPending({runner: async () => runner})
+    await put(pach, 'in@master', {'/e': '5'})
+    const [job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job!.state).toBe('JOB_FAILURE')
+    const ids = pach.jobs.listDatums('default', 'inc', job!.job.id)
+    expect(job!.reason).toMatch(/^duplicate path output by different datums \(\/a from [0-9a-f]{64} and \/a from [0-9a-f]{64}\)$/)
+    expect(ids).toHaveLength(5)
+    // fix: remove /e; the next job succeeds from the last good base
+    await del(pach, 'in@master', '/e')
+    const [ok] = await pach.jobs.runPending({runner: async () => runner})
+    expect(ok).toMatchObject({state: 'JOB_SUCCESS', data_skipped: 4})
+    expect(files(pach, 'inc@master')).toEqual({'/a': 'a', '/b': 'b', '/c': 'c', '/d': 'd'})
+  })
+
   it('retries datum_tries times, recovers with err_cmd, and never uses a failed job as a base', async () => {
     const pach = project()
     pach.repos.create('default', 'in')

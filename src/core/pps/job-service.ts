@@ -561,29 +561,11 @@ export class JobService {
         if (r) return {id: d.id, tree: r.state === 'SUCCESS' ? r.output : null}
         return {id: d.id, tree: baseDatums.get(d.id)?.output ?? null}
       })
-      let mergeError = ''
-      const ops: TreeOp[] = []
-      const owner = new Map<string, string>()
-      for (const o of outputs) {
-        if (!o.tree) continue
-        for (const [path, e] of this.ctx.trees.walk(o.tree)) {
-          if (e.kind !== 'file') continue
-          const prev = owner.get(path)
-          if (prev !== undefined && !mergeError) {
-            mergeError = `duplicate path output by different datums (${path} from ${prev} and ${path} from ${o.id})`
-          }
-          owner.set(path, o.id)
-          ops.push({type: 'putEntry', path, entry: e})
-        }
-      }
-      let outTree: Buffer | null = null
-      if (!mergeError) {
-        try {
-          outTree = this.ctx.trees.apply(null, ops)
-        } catch (e) {
-          mergeError = (e as Error).message
-        }
-      }
+      const baseTree = base ? (rows.getCommit(this.db, out.id, base.id)?.tree ?? null) : null
+      const {tree: outTree, error: mergeError} =
+        base && baseTree !== undefined && plan.process.length + plan.removed.length < datums.length / 2
+          ? this.mergeIncremental(baseTree, plan, results, baseDatums, outputs)
+          : this.mergeAll(outputs)
 
       // ---- meta commit content: per datum /meta/<id>/meta and /meta/<id>/logs
       const metaCommit = rows.getCommit(this.db, meta.id, j.id)
@@ -794,6 +776,76 @@ export class JobService {
     }
   }
 
+  /** Output tree = union of every datum's output; two datums writing one path is an error. O(all outputs). */
+  private mergeAll(outputs: {id: string; tree: Buffer | null}[]): {tree: Buffer | null; error: string} {
+    const ops: TreeOp[] = []
+    const owner = new Map<string, string>()
+    for (const o of outputs) {
+      if (!o.tree) continue
+      for (const [path, e] of this.ctx.trees.walk(o.tree)) {
+        if (e.kind !== 'file') continue
+        const prev = owner.get(path)
+        if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, o.id)}
+        owner.set(path, o.id)
+        ops.push({type: 'putEntry', path, entry: e})
+      }
+    }
+    try {
+      return {tree: this.ctx.trees.apply(null, ops), error: ''}
+    } catch (e) {
+      return {tree: null, error: (e as Error).message}
+    }
+  }
+
+  /**
+   * The same result, computed from the base job's output: remove what vanished or re-run
+   * datums wrote there, add what this job's datums wrote. O(what changed) — the common
+   * case of one changed input among thousands. Owners of existing paths are looked up only
+   * when a collision is found.
+   */
+  private mergeIncremental(
+    baseTree: Buffer | null,
+    plan: {process: Datum[]; removed: string[]; redo: string[]},
+    results: Map<string, {state: DatumState; output: Buffer | null}>,
+    baseDatums: Map<string, DatumRow>,
+    outputs: {id: string; tree: Buffer | null}[],
+  ): {tree: Buffer | null; error: string} {
+    const deletes: TreeOp[] = []
+    for (const id of [...plan.removed, ...plan.redo]) {
+      const t = baseDatums.get(id)?.output
+      if (!t) continue
+      for (const [path, e] of this.ctx.trees.walk(t)) if (e.kind === 'file') deletes.push({type: 'delete', path})
+    }
+    let tree: Buffer | null
+    try {
+      tree = deletes.length ? this.ctx.trees.apply(baseTree, deletes) : baseTree
+    } catch (e) {
+      return {tree: null, error: (e as Error).message}
+    }
+    const puts: TreeOp[] = []
+    const owner = new Map<string, string>()
+    for (const d of plan.process) {
+      const r = results.get(d.id)
+      if (!r || r.state !== 'SUCCESS' || !r.output) continue
+      for (const [path, e] of this.ctx.trees.walk(r.output)) {
+        if (e.kind !== 'file') continue
+        const prev = owner.get(path)
+        if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, d.id)}
+        if (this.ctx.trees.lookup(tree, path)) {
+          const other = outputs.find((o) => o.id !== d.id && o.tree && this.ctx.trees.lookup(o.tree, path))
+          return {tree: null, error: duplicateMessage(path, other?.id ?? 'an earlier datum', d.id)}
+        }
+        owner.set(path, d.id)
+        puts.push({type: 'putEntry', path, entry: e})
+      }
+    }
+    try {
+      return {tree: puts.length ? this.ctx.trees.apply(tree, puts) : tree, error: ''}
+    } catch (e) {
+      return {tree: null, error: (e as Error).message}
+    }
+  }
+
   private async small(buf: Buffer, writer: PackWriter): Promise<FileContent> {
     if (buf.length <= this.ctx.config.chunker.minSize) return smallContent(buf, writer)
     const c = await writeContent(once(buf), writer, this.ctx.config.chunker)
@@ -917,6 +969,10 @@ export class JobService {
     }
     return planDatums(spec.input, lister, spec.salt ?? '')
   }
+}
+
+function duplicateMessage(path: string, a: string, b: string): string {
+  return `duplicate path output by different datums (${path} from ${a} and ${path} from ${b})`
 }
 
 /** Content of a file that is a single chunk (at most the chunker's minimum size). */
