@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // e2e tests mostly wait on CLI subprocesses: two files at a time keep both cores busy
+    maxWorkers: 2,
+    minWorkers: 1,
     reporters: ['default', ['json', {outputFile: 'test-results.json'}]],
   },
 })

@@ -7,7 +7,7 @@
  * mapped exit code. Unknown errors are bugs: they print a stack and exit 20.
  */
 import {Command, Flags, Interfaces} from '@oclif/core'
-import {CancelledError, EXIT_CODES, InternalError, isPachError, PachError, translateSystemError} from '../core/errors.js'
+import {CancelledError, EXIT_CODES, InternalError, InvalidArgumentError, isPachError, PachError, translateSystemError} from '../core/errors.js'
 import {openRepo, type Pach} from '../core/repo.js'
 import {cliReporter} from './reporter.js'
 
@@ -134,8 +134,12 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    // oclif's own parse/usage errors keep their rendering (exit 2)
-    if (!isPachError(err) && err.oclif !== undefined) return super.catch(err)
+    // oclif's parse/usage errors: one line too, exit 2 (its ExitError is a normal exit)
+    if (!isPachError(err) && err.oclif !== undefined) {
+      if (err.name === 'ExitError' || (err as {code?: string}).code === 'EEXIT') return super.catch(err)
+      const msg = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('See more help')).join(' ').replace(/\s+/g, ' ')
+      err = new InvalidArgumentError('USAGE', msg, {hint: `see \`pach ${this.id?.replace(/:/g, ' ') ?? ''} --help\``}) as never
+    }
     if (this.abort.signal.aborted && !isPachError(err)) err = new CancelledError('interrupted') as never
     const e = translateSystemError(err)
     const pe: PachError = isPachError(e)

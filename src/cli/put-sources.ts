@@ -33,8 +33,10 @@ export interface PutArgs {
 
 const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s)
 
+/** Go's path.Join semantics for the parts pach cares about: "." components vanish. */
 function joinPaths(prefix: string, p: string): string {
-  return `${prefix.replace(/\/+$/, '')}/${p.replace(/^\/+/, '')}`
+  const parts = `${prefix}/${p}`.split('/').filter((x) => x !== '' && x !== '.')
+  return '/' + parts.join('/')
 }
 
 function targetFor(args: PutArgs, source: string, count: number): string {

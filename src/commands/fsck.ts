@@ -13,8 +13,12 @@ export default class Fsck extends PachCommand<typeof Fsck, FsckReport> {
   async exec() {
     const r = this.pach.fsck({readData: !this.flags['no-read-data']})
     if (!r.ok) {
-      this.print(r)
-      throw new CorruptObjectError(`fsck found ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`, {hint: 'damaged files are listed above; restore them from another copy or delete them'})
+      // human: the report on stdout, then the error line; --json: one document, the error envelope carrying the report
+      if (this.format === 'human') this.print(r)
+      throw new CorruptObjectError(`fsck found ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`, {
+        hint: 'damaged files are listed in the report; restore them from another copy or delete them',
+        data: r as unknown as Record<string, unknown>,
+      })
     }
     return r
   }

@@ -1,9 +1,12 @@
 /**
  * E2E: branches (head moves, provenance and propagation, deletion) and transactions.
  */
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import {tmpProject} from '../helpers/cli.js'
 import {commitIds, expectUserError, ID_RE, putText} from './_util.js'
+
+// each test makes ~10-20 CLI calls; give a loaded machine room (no test depends on timing)
+vi.setConfig({testTimeout: 240_000})
 
 describe('branches', () => {
   it('create branch --head moves a head without creating a commit; list branch shows branches', async () => {

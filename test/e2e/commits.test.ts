@@ -1,9 +1,12 @@
 /**
  * E2E: commits — start/finish, list/inspect, ancestry addressing, commit sets, squash, drop.
  */
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import {commitIds, expectUserError, ID_RE, putText} from './_util.js'
+
+// each test makes ~10-20 CLI calls; give a loaded machine room (no test depends on timing)
+vi.setConfig({testTimeout: 240_000})
 
 /** A repo `a` with three finished commits on master, each adding /c<i>.txt; returns their ids (oldest first). */
 async function threeCommits(p: Project): Promise<[string, string, string]> {
@@ -60,7 +63,7 @@ describe('start / finish commit', () => {
 })
 
 describe('list / inspect commit', () => {
-  it('list commit repo@branch is newest first and -n limits; inspect has the pachctl shape', async () => {
+  it('list commit repo@branch is newest first and -n limits; inspect has the pachctl shape; wait commit; commit sets', async () => {
     const p = await tmpProject()
     const [c1, c2, c3] = await threeCommits(p)
     const list = await p.json(['list', 'commit', 'a@master'])
@@ -86,6 +89,23 @@ describe('list / inspect commit', () => {
     // human list has the pachctl header
     const human = await p.ok(['list', 'commit', 'a@master'])
     expect(human.split('\n')[0]).toMatch(/REPO\s+.*COMMIT\s+.*FINISHED\s+.*SIZE\s+.*ORIGIN/)
+
+    // wait commit returns at once for a finished commit
+    const w = await p.json(['wait', 'commit', `a@${c1}`])
+    expect(w.commit.id).toBe(c1)
+    expect(w.finished).not.toBeNull()
+
+    // commit sets: `list commit <id>` lists one set, `list commit` all of them, newest first
+    const set = await p.json(['list', 'commit', c3])
+    expect(set).toHaveLength(1)
+    expect(set[0].commit).toMatchObject({id: c3, repo: {name: 'a'}})
+    const sets = await p.json(['list', 'commit'])
+    expect(sets.length).toBeGreaterThanOrEqual(3)
+    const ids = sets.map((s: any) => s.commit_set.id)
+    expect(ids).toEqual(expect.arrayContaining([c1, c2, c3]))
+    expect(ids[0]).toBe(c3)
+    for (const s of sets) for (const c of s.commits) expect(c.commit.id).toBe(s.commit_set.id)
+    expectUserError(await p.run(['list', 'commit', 'f'.repeat(32)]), 4)
   })
 
   it('ancestry refs: ^, ~N, ^N, .N, branch=<id>; beyond history exits 4', async () => {
@@ -111,27 +131,6 @@ describe('list / inspect commit', () => {
     await putText(p, 'a@master:/z', '3')
     // (with three commits, "two ancestors" would exist: the refusal must come from the syntax)
     expectUserError(await p.run(['inspect', 'commit', 'a@master^~']), 2)
-  })
-
-  it('wait commit returns at once for a finished commit; commit sets: list commit <id> and list commit', async () => {
-    const p = await tmpProject()
-    const [c1, , c3] = await threeCommits(p)
-    const w = await p.json(['wait', 'commit', `a@${c1}`])
-    expect(w.commit.id).toBe(c1)
-    expect(w.finished).not.toBeNull()
-
-    const set = await p.json(['list', 'commit', c3])
-    expect(set).toHaveLength(1)
-    expect(set[0].commit).toMatchObject({id: c3, repo: {name: 'a'}})
-
-    const sets = await p.json(['list', 'commit'])
-    expect(sets.length).toBeGreaterThanOrEqual(3)
-    const ids = sets.map((s: any) => s.commit_set.id)
-    expect(ids).toEqual(expect.arrayContaining([c1, c3]))
-    expect(ids[0]).toBe(c3) // newest first
-    for (const s of sets) for (const c of s.commits) expect(c.commit.id).toBe(s.commit_set.id)
-
-    expectUserError(await p.run(['list', 'commit', 'f'.repeat(32)]), 4)
   })
 })
 

@@ -6,9 +6,12 @@ import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'nod
 import {join, relative} from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {pack} from 'tar-stream'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import {commitIds, expectUserError, ID_RE, pseudoRandom, putText, runBytes, sha256} from './_util.js'
+
+// each test makes ~10-20 CLI calls; give a loaded machine room (no test depends on timing)
+vi.setConfig({testTimeout: 240_000})
 
 /** Write local fixture files under p.dir/local; returns that directory. */
 function local(p: Project, files: Record<string, string | Buffer>): string {

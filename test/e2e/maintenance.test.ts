@@ -4,9 +4,12 @@
  */
 import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import {expectUserError, pseudoRandom, putText, runBytes, sha256} from './_util.js'
+
+// each test makes ~10-20 CLI calls; give a loaded machine room (no test depends on timing)
+vi.setConfig({testTimeout: 240_000})
 
 /** Every pack file on disk (.pach/objects/packs/<aa>/<pack>) with its size. */
 function packs(p: Project): {path: string; size: number}[] {

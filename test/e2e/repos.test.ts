@@ -3,9 +3,12 @@
  */
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import {tmpProject} from '../helpers/cli.js'
 import {expectJsonError, expectUserError, putText} from './_util.js'
+
+// each test makes ~10-20 CLI calls; give a loaded machine room (no test depends on timing)
+vi.setConfig({testTimeout: 240_000})
 
 describe('init and project discovery', () => {
   it('init twice in the same directory is refused (exit 5), the first init stands', async () => {

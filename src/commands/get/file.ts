@@ -18,7 +18,7 @@ export default class GetFile extends PachCommand<typeof GetFile, R> {
   static override flags = {
     output: Flags.string({char: 'o', description: 'write to this local path instead of stdout'}),
     recursive: Flags.boolean({char: 'r', description: 'download a directory (requires -o)'}),
-    offset: Flags.integer({description: 'start reading at this byte offset', default: 0}),
+    offset: Flags.integer({description: 'start reading at this byte offset', default: 0, min: 0}),
   }
   static override aliases = ['get:files']
 

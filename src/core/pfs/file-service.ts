@@ -26,7 +26,7 @@ import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
 import type {DiffFileInfo, FileInfo, PutFileResult} from '../types.js'
 import type {PfsEngine} from './engine.js'
-import {compileGlob} from './glob.js'
+import {compileGlob, GlobSyntaxError} from './glob.js'
 import {cleanPath, validatePath} from './paths.js'
 import {formatCommit, type CommitRef, type FileRef} from './refs.js'
 import {repoLabel} from './resolve.js'
@@ -282,7 +282,15 @@ export class FileService {
 
   /** Glob over a tree: [path, entry] pairs (shared with the datum planner). */
   globEntries(tree: Buffer | null, pattern: string): [string, Entry][] {
-    const g = compileGlob(pattern)
+    let g: ReturnType<typeof compileGlob>
+    try {
+      g = compileGlob(pattern)
+    } catch (e) {
+      if (e instanceof GlobSyntaxError) {
+        throw new InvalidArgumentError('INVALID_GLOB', `invalid glob ${JSON.stringify(pattern)}: ${e.reason}`, {hint: 'see Pachyderm glob syntax: * ? ** [abc] {a,b} (capture)'})
+      }
+      throw e
+    }
     if (!tree) return []
     if (g.source === '/') {
       const root = this.ctx.trees.lookup(tree, '/')!

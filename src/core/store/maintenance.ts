@@ -122,14 +122,13 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
         for (const d of checkTree(e.hash)) damaged.push(`/${e.name}${d === '/' ? '' : d}`)
       } else {
         checked.files++
+        let bad = false
         for (const c of e.chunks) {
           const hex = toHex(c)
           liveBlobs.add(hex)
-          if (badBlobs.has(hex) || !has.get(c)) {
-            damaged.push(`/${e.name}`)
-            break
-          }
+          if (!bad && (badBlobs.has(hex) || !has.get(c))) bad = true
         }
+        if (bad) damaged.push(`/${e.name}`)
       }
     }
     treeStatus.set(key, damaged)
