@@ -7,9 +7,32 @@ import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
 import {parseSpecs, validateSpec, type PipelineSpec} from '../core/pps/spec.js'
 import type {Reporter} from '../core/reporter.js'
 
-export async function readSpecs(files: string[], project: string, reporter: Reporter): Promise<{spec: PipelineSpec; file: string; text: string}[]> {
+/** The specs of a file as the user wrote them (for user_spec_json); undefined when unclear. */
+async function rawDocs(text: string): Promise<unknown[] | undefined> {
+  try {
+    const v = JSON.parse(text) as unknown
+    return Array.isArray(v) ? v : [v]
+  } catch {
+    // concatenated JSON objects or YAML documents
+  }
+  try {
+    const YAML = await import('yaml')
+    const docs = YAML.parseAllDocuments(text)
+    const out: unknown[] = []
+    for (const d of docs as {toJSON(): unknown}[]) {
+      const v = d.toJSON()
+      if (Array.isArray(v)) out.push(...v)
+      else if (v !== null && v !== undefined) out.push(v)
+    }
+    return out
+  } catch {
+    return undefined
+  }
+}
+
+export async function readSpecs(files: string[], project: string, reporter: Reporter): Promise<{spec: PipelineSpec; file: string; text: string; user?: string}[]> {
   if (files.length === 0) throw new InvalidArgumentError('MISSING_SPEC', 'no pipeline spec given', {hint: 'pass -f spec.json (or -f - for stdin)'})
-  const out: {spec: PipelineSpec; file: string; text: string}[] = []
+  const out: {spec: PipelineSpec; file: string; text: string; user?: string}[] = []
   for (const file of files) {
     let text: string
     if (file === '-') text = readFileSync(0, 'utf8')
@@ -29,10 +52,12 @@ export async function readSpecs(files: string[], project: string, reporter: Repo
     const name = file === '-' ? '<stdin>' : file
     const parsed = parseSpecs(text, name, project)
     for (const w of parsed.warnings) reporter.warn(w)
-    for (const spec of parsed.specs) {
+    const raw = await rawDocs(text)
+    parsed.specs.forEach((spec, i) => {
       validateSpec(spec, name)
-      out.push({spec, file: name, text})
-    }
+      const user = raw && raw.length === parsed.specs.length ? JSON.stringify(raw[i]) : undefined
+      out.push({spec, file: name, text, user})
+    })
   }
   return out
 }

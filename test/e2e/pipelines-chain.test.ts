@@ -4,9 +4,8 @@
  * and what user code sees (reference §2.3 environment) as recorded by `pach logs`.
  */
 import {describe, expect} from 'vitest'
-import {tmpProject} from '../helpers/cli.js'
 import {ID_RE} from './_util.js'
-import {bind, datumsByPath, DATUM_RE, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec, type Job} from './pipelines-util.js'
+import {project, datumsByPath, DATUM_RE, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec, type Job} from './pipelines-util.js'
 
 type Line = {job: string; datum: string; ts: string; stream: string; message: string}
 type Commit = {commit: {id: string; repo: {name: string; type: string}}; origin: {kind: string}; direct_provenance: {id: string; repo: {name: string; type: string}}[]; error: string}
@@ -19,12 +18,12 @@ function fields(message: string): Record<string, string> {
   return out
 }
 
-describe.each(RUNNERS)('chains, global ids, env and logs [%s runner]', (runner) => {
+describe.concurrent.each(RUNNERS)('chains, global ids, env and logs [%s runner]', (runner) => {
   const rit = runnerIt(runner)
 
-  rit('raw → p1 → p2: one id across commits and jobs, provenance, env vars in the logs', {timeout: SCENARIO_TIMEOUT}, async () => {
-    const p = await tmpProject()
-    const rp = bind(p, runner)
+  rit('raw → p1 → p2: one id across commits and jobs, provenance, env vars in the logs', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
     await rp.ok(['create', 'repo', 'raw'])
     const dir = localTree(p, 'local', {'x.txt': 'ex\n', 'y.txt': 'why\n'})
     const first = (await rp.json(['put', 'file', 'raw@master:/x.txt', '-f', `${dir}/x.txt`])).commit.id

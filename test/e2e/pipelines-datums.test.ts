@@ -4,15 +4,15 @@
  * for each runner: the /pfs layout keeps full input paths, and the PACH_DATUM_<input>_JOIN_ON
  * / _GROUP_BY variables carry the keys.
  */
+import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {tmpProject, type Project} from '../helpers/cli.js'
 import {ID_RE} from './_util.js'
 import {
   asSet,
-  bind,
+  project,
   datumFiles,
   DATUM_RE,
-  lastJob,
+  latestJobs,
   localTree,
   outputFiles,
   pipeline,
@@ -28,10 +28,12 @@ import {
 const GLOB_TREE = {'a.txt': 'A\n', 'b.txt': 'B\n', 'dir/c.txt': 'C\n', 'dir/sub/d.txt': 'D\n'}
 
 /** repo g = /a.txt /b.txt /dir/c.txt /dir/sub/d.txt; repos A and B = /foo0 … /foo49, each "input". */
-async function setupRepos(rp: RP, withFoos = true): Promise<void> {
-  await rp.ok(['create', 'repo', 'g'])
-  await putTree(rp, 'g', localTree(rp.p, 'local-g', GLOB_TREE))
-  if (!withFoos) return
+async function setupRepos(rp: RP, which: {g?: boolean; foos?: boolean}): Promise<void> {
+  if (which.g) {
+    await rp.ok(['create', 'repo', 'g'])
+    await putTree(rp, 'g', localTree(rp.p, 'local-g', GLOB_TREE))
+  }
+  if (!which.foos) return
   const foos: Record<string, string> = {}
   for (let i = 0; i < 50; i++) foos[`foo${i}`] = 'input'
   const dir = localTree(rp.p, 'local-foo', foos)
@@ -48,16 +50,33 @@ async function preview(rp: RP, input: unknown): Promise<Datum[]> {
   return ds
 }
 
+/**
+ * The datum id layout of Pachyderm's common.DatumID (name, repo, branch, path, each followed by
+ * its int64 big-endian byte length), hashed with SHA-256 as pach documents (src/core/pps/datum.ts).
+ */
+function datumId(inputs: {name: string; repo: string; path: string; branch?: string}[]): string {
+  const h = createHash('sha256')
+  for (const i of inputs) {
+    for (const s of [i.name, i.repo, i.branch ?? 'master', i.path]) {
+      const b = Buffer.from(s, 'utf8')
+      const len = Buffer.alloc(8)
+      len.writeBigInt64BE(BigInt(b.length))
+      h.update(b).update(len)
+    }
+  }
+  return h.digest('hex')
+}
+
 const pfs = (repo: string, glob: string, extra: Record<string, unknown> = {}) => ({pfs: {repo, glob, ...extra}})
 /** "A:/foo11" style names for compact expectations */
 const a = (...n: (string | number)[]) => n.map((x) => `A:/foo${x}`)
 const b = (...n: (string | number)[]) => n.map((x) => `B:/foo${x}`)
 const range = (from: number, to: number) => Array.from({length: to - from + 1}, (_, i) => from + i)
 
-describe('datum previews (list datum -f): globs and combinators, exactly as the reference', () => {
-  it('globs "/", "/*", "/*/*", "/**", "/*.txt": datum counts and the files each datum holds', {timeout: SCENARIO_TIMEOUT}, async () => {
-    const rp = bind(await tmpProject(), 'local')
-    await setupRepos(rp, false)
+describe.concurrent('datum previews (list datum -f): globs and combinators, exactly as the reference', () => {
+  it('globs "/", "/*", "/*/*", "/**", "/*.txt": datum counts and the files each datum holds', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await setupRepos(rp, {g: true})
     const head = (await rp.json(['inspect', 'commit', 'g@master'])).commit.id
     const files = async (glob: string) => {
       const ds = await preview(rp, pfs('g', glob))
@@ -77,14 +96,20 @@ describe('datum previews (list datum -f): globs and combinators, exactly as the 
     expect((await files('/**')).sort()).toEqual([['/a.txt:FILE'], ['/b.txt:FILE'], ['/dir/:DIR'], ['/dir/c.txt:FILE'], ['/dir/sub/:DIR'], ['/dir/sub/d.txt:FILE']])
     // "/*.txt" = top-level .txt files only
     expect((await files('/*.txt')).sort()).toEqual([['/a.txt:FILE'], ['/b.txt:FILE']])
-    // the datum id depends on the path, not on the glob: /a.txt under "/*" and "/**" is one id
+    // the datum id depends only on input name, repo, branch and path (directories with their
+    // trailing "/"), not on the glob or the content
     const idOf = (ds: Datum[], path: string) => ds.find((d) => d.data[0]!.file.path === path)!.datum.id
-    expect(idOf(await preview(rp, pfs('g', '/*')), '/a.txt')).toBe(idOf(await preview(rp, pfs('g', '/**')), '/a.txt'))
+    const all = await preview(rp, pfs('g', '/**'))
+    expect(idOf(await preview(rp, pfs('g', '/*')), '/a.txt')).toBe(idOf(all, '/a.txt'))
+    for (const path of ['/a.txt', '/dir/', '/dir/sub/d.txt']) expect(idOf(all, path)).toBe(datumId([{name: 'g', repo: 'g', path}]))
+    // the input name counts: the same file under another name is another datum
+    const named = await preview(rp, pfs('g', '/a.txt', {name: 'other'}))
+    expect(named.map((d) => d.datum.id)).toEqual([datumId([{name: 'other', repo: 'g', path: '/a.txt'}])])
   })
 
-  it('pfs, union, cross, join, outer join, group and group(join) on the foo0..foo49 worked examples', {timeout: SCENARIO_TIMEOUT}, async () => {
-    const rp = bind(await tmpProject(), 'local')
-    await setupRepos(rp)
+  it('pfs, union, cross, join, outer join, group and group(join) on the foo0..foo49 worked examples', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await setupRepos(rp, {foos: true})
 
     // pfs
     expect(datumFiles(await preview(rp, pfs('A', '/foo?1'))).sort()).toEqual([a(11), a(21), a(31), a(41)])
@@ -103,9 +128,12 @@ describe('datum previews (list datum -f): globs and combinators, exactly as the 
     expect(await preview(rp, {cross: [{union: [pfs('A', '/foo?1'), pfs('B', '/foo*2')]}, pfs('A', '!(**)', {name: 'C'})]})).toEqual([])
 
     // join: A /foo(?)(?) on $1$2, B /foo(?)(?) on $2$1 -> 16 pairs
-    const join = datumFiles(await preview(rp, {join: [pfs('A', '/foo(?)(?)', {join_on: '$1$2'}), pfs('B', '/foo(?)(?)', {join_on: '$2$1'})]}))
+    const joinDs = await preview(rp, {join: [pfs('A', '/foo(?)(?)', {join_on: '$1$2'}), pfs('B', '/foo(?)(?)', {join_on: '$2$1'})]})
+    const join = datumFiles(joinDs)
     const pairs = [[11, 11], [12, 21], [13, 31], [14, 41], [21, 12], [22, 22], [23, 32], [24, 42], [31, 13], [32, 23], [33, 33], [34, 43], [41, 14], [42, 24], [43, 34], [44, 44]]
     expect(join).toHaveLength(16)
+    // a multi-input datum's id covers its inputs in order (A, then B)
+    expect(joinDs.map((d) => d.datum.id)).toContain(datumId([{name: 'A', repo: 'A', path: '/foo12'}, {name: 'B', repo: 'B', path: '/foo21'}]))
     expect(asSet(join)).toEqual(asSet(pairs.map(([x, y]) => [...a(x!), ...b(y!)])))
 
     // outer join (both outer): A /foo1(?) on $1, B /foo(?)1 on $1 -> 10 exactly as listed
@@ -150,13 +178,13 @@ describe('datum previews (list datum -f): globs and combinators, exactly as the 
   })
 })
 
-describe.each(RUNNERS)('datums at run time [%s runner]', (runner) => {
+describe.concurrent.each(RUNNERS)('datums at run time [%s runner]', (runner) => {
   const rit = runnerIt(runner)
 
-  rit('glob "/*" copy keeps full input paths; a join and a group run with their key variables', {timeout: SCENARIO_TIMEOUT}, async () => {
-    const p: Project = await tmpProject()
-    const rp = bind(p, runner)
-    await setupRepos(rp)
+  rit('glob "/*" copy keeps full input paths; a join and a group run with their key variables', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
+    await setupRepos(rp, {g: true, foos: true})
     const copy = pipeline('copy', 'cp -r /pfs/g/. /pfs/out/ && find /pfs/g | sort > "/pfs/out/ls-$(basename "$g")" && echo "$g" > "/pfs/out/env-$(basename "$g")"', pfs('g', '/*'))
     const join = pipeline(
       'joined',
@@ -169,8 +197,9 @@ describe.each(RUNNERS)('datums at run time [%s runner]', (runner) => {
     const r = await rp.okr(['create', 'pipeline', '-f', writeSpec(p, 'copy', copy), '-f', writeSpec(p, 'join', join), '-f', writeSpec(p, 'group', group)])
     expect(r.stderr).not.toMatch(/failure|killed|unrunnable/)
 
+    const latest = await latestJobs(rp)
     // copy: one datum per top-level entry; output paths = full input paths
-    const cj = await lastJob(rp, 'copy')
+    const cj = latest.copy!
     expect(cj).toMatchObject({state: 'JOB_SUCCESS', data_processed: 3, data_skipped: 0, data_total: 3, data_failed: 0})
     expect(cj.job.id).toMatch(ID_RE)
     const out = await outputFiles(rp, 'copy@master')
@@ -189,7 +218,7 @@ describe.each(RUNNERS)('datums at run time [%s runner]', (runner) => {
     })
 
     // join: 4 inner pairs keyed 1..4; both inputs present, both key variables set
-    expect(await lastJob(rp, 'joined')).toMatchObject({state: 'JOB_SUCCESS', data_processed: 4, data_total: 4})
+    expect(latest.joined).toMatchObject({state: 'JOB_SUCCESS', data_processed: 4, data_total: 4})
     expect(await outputFiles(rp, 'joined@master')).toEqual({
       '/1': '1 1 /pfs/A/foo11 /pfs/B/foo11\nA\nB\nout\n',
       '/2': '2 2 /pfs/A/foo12 /pfs/B/foo21\nA\nB\nout\n',
@@ -198,7 +227,7 @@ describe.each(RUNNERS)('datums at run time [%s runner]', (runner) => {
     })
 
     // group: 4 datums, each holding the 10 files of its key
-    expect(await lastJob(rp, 'grouped')).toMatchObject({state: 'JOB_SUCCESS', data_processed: 4, data_total: 4})
+    expect(latest.grouped).toMatchObject({state: 'JOB_SUCCESS', data_processed: 4, data_total: 4})
     const g = await outputFiles(rp, 'grouped@master')
     expect(Object.keys(g).sort()).toEqual(['/1', '/2', '/3', '/4'])
     for (const k of [1, 2, 3, 4]) {

@@ -5,16 +5,15 @@
  * changed), --reprocess changes it (everything runs).
  */
 import {describe, expect} from 'vitest'
-import {tmpProject} from '../helpers/cli.js'
 import {ID_RE} from './_util.js'
-import {bind, datumsByPath, jobs, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec} from './pipelines-util.js'
+import {project, datumsByPath, jobs, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec} from './pipelines-util.js'
 
-describe.each(RUNNERS)('incremental processing [%s runner]', (runner) => {
+describe.concurrent.each(RUNNERS)('incremental processing [%s runner]', (runner) => {
   const rit = runnerIt(runner)
 
-  rit('add, modify, delete, update without and with --reprocess', {timeout: SCENARIO_TIMEOUT}, async () => {
-    const p = await tmpProject()
-    const rp = bind(p, runner)
+  rit('add, modify, delete, update without and with --reprocess', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
     await rp.ok(['create', 'repo', 'in'])
     const dir = localTree(p, 'local', {a: 'alpha\n', b: 'beta\n', c: 'gamma\n', a2: 'ALPHA\n'})
     await rp.ok(['put', 'file', 'in@master:/', '-f', `${dir}/a`, '-f', `${dir}/b`])

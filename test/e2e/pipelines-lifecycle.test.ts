@@ -4,19 +4,18 @@
  * (--keep-repo) — for each runner; and the spec/input errors, once (no code runs).
  */
 import {describe, expect, it} from 'vitest'
-import {tmpProject} from '../helpers/cli.js'
 import {expectJsonError, expectUserError, ID_RE} from './_util.js'
-import {bind, IMAGE, jobs, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec, type Job} from './pipelines-util.js'
+import {project, IMAGE, jobs, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec, type Job, type RP} from './pipelines-util.js'
 
-const repoNames = async (rp: ReturnType<typeof bind>) =>
+const repoNames = async (rp: RP) =>
   ((await rp.json(['list', 'repo', '--all'])) as {repo: {name: string; type: string}}[]).map((r) => `${r.repo.name}.${r.repo.type}`).sort()
 
-describe.each(RUNNERS)('pipeline lifecycle [%s runner]', (runner) => {
+describe.concurrent.each(RUNNERS)('pipeline lifecycle [%s runner]', (runner) => {
   const rit = runnerIt(runner)
 
-  rit('create --detach + run, put --detach + wait job, stop/start pipeline, stop job, update', {timeout: SCENARIO_TIMEOUT}, async () => {
-    const p = await tmpProject()
-    const rp = bind(p, runner)
+  rit('create --detach + run, put --detach + wait job, stop/start pipeline, stop job, update', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
     await rp.ok(['create', 'repo', 'data'])
     const dir = localTree(p, 'local', {a: 'A\n', b: 'B\n', c: 'C\n', d: 'D\n'})
     await rp.ok(['put', 'file', 'data@master:/a', '-f', `${dir}/a`])
@@ -70,9 +69,10 @@ describe.each(RUNNERS)('pipeline lifecycle [%s runner]', (runner) => {
   })
 })
 
-describe('pipeline inspect, list, draw, delete (no code runs)', () => {
-  it('inspect shows the effective spec; list has pachctl headers; draw shows the DAG; delete removes P, P.spec, P.meta (--keep-repo keeps P)', async () => {
-    const rp = bind(await tmpProject(), 'local')
+describe.concurrent('pipeline inspect, list, draw, delete, spec errors (no code runs)', () => {
+  it('inspect shows the effective spec; list has pachctl headers; draw shows the DAG; delete removes P, P.spec, P.meta (--keep-repo keeps P)', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const {expect} = ctx
+    const rp = await project(ctx, 'local')
     await rp.ok(['create', 'repo', 'data'])
     await rp.ok(['put', 'file', 'data@master:/a', '-f', '-'], {input: 'A\n'})
     const spec = pipeline('cp', 'cp "$data" /pfs/out/', {pfs: {repo: 'data', glob: '/*'}}, {description: 'copies data'})
@@ -128,11 +128,10 @@ describe('pipeline inspect, list, draw, delete (no code runs)', () => {
     // with no pipeline left, the input repo can go
     await rp.ok(['delete', 'repo', 'data'])
   })
-})
 
-describe('pipeline spec and input errors', () => {
-  it('missing input repo exits 4 naming repo and file; missing cmd exits 2 naming the field; nothing is created', async () => {
-    const rp = bind(await tmpProject(), 'local')
+  it('missing input repo exits 4 naming repo and file; missing cmd exits 2 naming the field; nothing is created', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const {expect} = ctx
+    const rp = await project(ctx, 'local')
     await rp.ok(['create', 'repo', 'present'])
     const missing = writeSpec(rp.p, 'missing-input', pipeline('m', 'true', {cross: [{pfs: {repo: 'present', glob: '/'}}, {pfs: {repo: 'ghost', glob: '/*'}}]}))
     const line = expectUserError(await rp.run(['create', 'pipeline', '-f', missing]), 4, /ghost/)

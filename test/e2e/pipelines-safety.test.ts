@@ -5,15 +5,14 @@
  * and, in Docker, the container has no network but loopback and read-only inputs.
  */
 import {describe, expect} from 'vitest'
-import {tmpProject} from '../helpers/cli.js'
-import {bind, datumsByPath, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec} from './pipelines-util.js'
+import {project, datumsByPath, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec} from './pipelines-util.js'
 
-describe.each(RUNNERS)('output safety [%s runner]', (runner) => {
+describe.concurrent.each(RUNNERS)('output safety [%s runner]', (runner) => {
   const rit = runnerIt(runner)
 
-  rit('symlinks out of /pfs and FIFOs fail their datum; links into inputs are stored as content; sandbox', {timeout: SCENARIO_TIMEOUT}, async () => {
-    const p = await tmpProject()
-    const rp = bind(p, runner)
+  rit('symlinks out of /pfs and FIFOs fail their datum; links into inputs are stored as content; sandbox', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
     await rp.ok(['create', 'repo', 'in'])
     const dir = localTree(p, 'local', {passwd: 'p\n', fifo: 'f\n', link: 'LINK\n', probe: 'probe\n'})
     await rp.ok(['put', 'file', 'in@master:/', ...['passwd', 'fifo', 'link', 'probe'].flatMap((n) => ['-f', `${dir}/${n}`])])

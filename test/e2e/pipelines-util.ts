@@ -8,9 +8,10 @@
  */
 import {execFileSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {beforeAll, it} from 'vitest'
-import type {Project, RunResult} from '../helpers/cli.js'
+import {it} from 'vitest'
+import {runPach, type Project, type RunResult} from '../helpers/cli.js'
 
 export const IMAGE = 'pach-test/busybox:1'
 export const RUNNERS = ['local', 'docker'] as const
@@ -39,19 +40,45 @@ export function dockerProblem(): string | undefined {
 
 /**
  * Call inside `describe.each(RUNNERS)`: returns the `it` to use for this runner. For docker
- * without an engine/image: `it.skip` outside CI; in CI every test fails in beforeAll.
+ * without an engine/image: `it.skip` outside CI; with CI=true every test FAILS (its body is
+ * replaced by the reason), so a CI run can never pass without having run them.
  */
 export function runnerIt(runner: RunnerName): typeof it {
   if (runner !== 'docker') return it
   const problem = dockerProblem()
   if (!problem) return it
   if (process.env.CI === 'true') {
-    beforeAll(() => {
-      throw new Error(`docker runner unavailable in CI: ${problem}`)
-    })
-    return it
+    const failing = (name: string, opts: object) =>
+      it(name, opts, () => {
+        throw new Error(`docker runner unavailable in CI: ${problem}`)
+      })
+    return failing as unknown as typeof it
   }
-  return it.skip
+  return it.skip as unknown as typeof it
+}
+
+/**
+ * Like tmpProject() (test/helpers/cli.ts), but the cleanup is registered on the given test's
+ * context: the tests here run concurrently, and a global onTestFinished would attach the
+ * cleanup to whichever test happens to be current (deleting another test's project).
+ */
+export async function project(ctx: {onTestFinished: (fn: () => void) => void}, runner: RunnerName): Promise<RP> {
+  const dir = mkdtempSync(join(tmpdir(), 'pach-e2e-'))
+  ctx.onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
+  const p: Project = {
+    dir,
+    run: (args, opts = {}) => runPach(args, {cwd: opts.cwd ?? dir, input: opts.input, env: opts.env}),
+    async ok(args, opts = {}) {
+      const r = await p.run(args, opts)
+      if (r.exitCode !== 0) throw new Error(`pach ${args.join(' ')} exited ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+      return r.stdout
+    },
+    async json(args, opts = {}) {
+      return JSON.parse(await p.ok([...args, '--json'], opts))
+    },
+  }
+  await p.ok(['init'])
+  return bind(p, runner)
 }
 
 /** A project bound to a runner: every call carries PACH_RUNNER. */
@@ -112,15 +139,9 @@ export function localTree(p: Project, sub: string, files: Record<string, string>
   return dir
 }
 
-/**
- * Put the top-level entries of a local dir at the root of repo@master in ONE commit
- * (`put file -r repo@master:/ -f <entry> -f <entry> …`: with several sources the path is a prefix).
- */
+/** Put a local dir's content at the root of repo@master in ONE commit: `put file -r repo@master -f .` run inside it. */
 export async function putTree(rp: RP, repo: string, dir: string): Promise<string> {
-  const entries = readdirSync(dir).sort()
-  const args = ['put', 'file', '-r', `${repo}@master:/`]
-  for (const e of entries) args.push('-f', join(dir, e))
-  const r = await rp.json(args)
+  const r = await rp.json(['put', 'file', '-r', `${repo}@master`, '-f', '.'], {cwd: dir})
   return r.commit.id as string
 }
 
@@ -166,6 +187,13 @@ export interface Datum {
 /** Jobs of a pipeline, newest first. */
 export const jobs = (rp: RP, pipeline: string): Promise<Job[]> => rp.json(['list', 'job', '-p', pipeline])
 export const lastJob = async (rp: RP, pipeline: string): Promise<Job> => (await jobs(rp, pipeline))[0]!
+
+/** The newest job of every pipeline, from one `list job` call. */
+export async function latestJobs(rp: RP): Promise<Record<string, Job>> {
+  const out: Record<string, Job> = {}
+  for (const j of (await rp.json(['list', 'job'])) as Job[]) out[j.job.pipeline.name] ??= j
+  return out
+}
 
 /** Datums of a job, keyed by the (single) input path of each datum. */
 export async function datumsByPath(rp: RP, pipeline: string, id: string): Promise<Record<string, Datum>> {
