@@ -137,6 +137,8 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
     // oclif's parse/usage errors: one line too, exit 2 (its ExitError is a normal exit)
     if (!isPachError(err) && err.oclif !== undefined) {
       if (err.name === 'ExitError' || (err as {code?: string}).code === 'EEXIT') return super.catch(err)
+      // parsing was attempted (and failed): keep oclif from warning that it never happened
+      ;(this as unknown as {parsed: boolean}).parsed = true
       const msg = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('See more help')).join(' ').replace(/\s+/g, ' ')
       err = new InvalidArgumentError('USAGE', msg, {hint: `see \`pach ${this.id?.replace(/:/g, ' ') ?? ''} --help\``}) as never
     }
