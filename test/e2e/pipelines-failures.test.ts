@@ -107,12 +107,12 @@ describe.concurrent.each(RUNNERS)('failures [%s runner]', (runner) => {
     await rp.ok(['put', 'file', 'slow@master:/x', '-f', '-'], {input: 'x\n'})
     const dt = pipeline('dt', 'echo start; sleep 30; echo late > /pfs/out/x', {pfs: {repo: 'slow', glob: '/*'}}, {datum_timeout: '1s', datum_tries: 1})
     const jt = pipeline('jt', 'sleep 30; echo late > /pfs/out/x', {pfs: {repo: 'slow', glob: '/*'}}, {job_timeout: '2s'})
-    const t0 = Date.now()
     const r = await rp.okr(['create', 'pipeline', '-f', writeSpec(p, 'dt', dt), '-f', writeSpec(p, 'jt', jt)])
-    // both sleeps were cut short (either would take 30 s otherwise)
-    expect(Date.now() - t0).toBeLessThan(29_500)
 
     const latest = await latestJobs(rp)
+    // both sleeps were cut short: neither job ran anywhere near the 30 s its user code asks for
+    // (job-internal durations, not wall time around the CLI, so machine load does not matter)
+    for (const j of [latest.dt!, latest.jt!]) expect(Date.parse(j.finished) - Date.parse(j.started)).toBeLessThan(25_000)
     const dj = latest.dt!
     const [datum] = Object.values(await datumsByPath(rp, 'dt', dj.job.id))
     expect(datum!.state).toBe('FAILED')

@@ -19,7 +19,7 @@ export type RunnerName = (typeof RUNNERS)[number]
 export const DATUM_RE = /^[0-9a-f]{64}$/
 
 /** Generous per-test budget: a scenario makes 20-40 CLI calls and runs several jobs. */
-export const SCENARIO_TIMEOUT = 180_000
+export const SCENARIO_TIMEOUT = 600_000
 
 let dockerChecked: string | undefined | null = null
 /** Why the docker runner cannot be used here, or undefined when it can. */
