@@ -92,7 +92,7 @@ export async function* buildSources(args: PutArgs, sources: string[]): AsyncGene
     if (st.isDirectory()) {
       yield* walkDir(resolve(source), target, args.reporter)
     } else {
-      yield {path: target, open: () => createReadStream(source, {highWaterMark: 1024 * 1024}), size: st.size}
+      yield {path: target, open: () => createReadStream(source, {highWaterMark: 1024 * 1024}), size: st.size, readAll: () => readFileSync(source)}
     }
   }
 }
@@ -160,7 +160,7 @@ function* walkDir(root: string, target: string, reporter: Reporter): Generator<P
       }
       const rel = relative(root, full).split(sep).join('/')
       const src = file
-      yield {path: joinPaths(target, rel), open: () => createReadStream(src, {highWaterMark: 1024 * 1024}), size}
+      yield {path: joinPaths(target, rel), open: () => createReadStream(src, {highWaterMark: 1024 * 1024}), size, readAll: () => readFileSync(src)}
     }
   }
   yield* visit(root)

@@ -21,7 +21,7 @@ import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
-import {appendContent, readContent, readContentSync, writeContent, type FileContent} from '../store/content.js'
+import {appendContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
 import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
 import type {DiffFileInfo, FileInfo, PutFileResult} from '../types.js'
@@ -38,6 +38,8 @@ export interface PutSource {
   /** opened lazily, consumed once */
   open(): AsyncIterable<Uint8Array>
   size?: number
+  /** small local files: the whole content at once (skips the stream machinery) */
+  readAll?(): Buffer
 }
 
 export interface PutOptions {
@@ -167,6 +169,18 @@ export class FileService {
           ops.push({type: 'put', path, content})
           files++
           continue
+        }
+        if (src.readAll && src.size !== undefined && src.size <= params.minSize) {
+          const buf = src.readAll()
+          if (buf.length <= params.minSize) {
+            // one chunk: hash and add in place (100,000 small files must not cost 100,000 streams)
+            const content = smallContent(buf, writer)
+            onBytes(buf.length)
+            ops.push({type: 'put', path, content})
+            files++
+            if (writer.full) await writer.drain()
+            continue
+          }
         }
         const slot = index++
         ops.push({type: 'delete', path}) // placeholder, replaced below (keeps op order)

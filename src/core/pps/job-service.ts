@@ -35,7 +35,7 @@ import type {PfsEngine} from '../pfs/engine.js'
 import type {FileService} from '../pfs/file-service.js'
 import {validatePath} from '../pfs/paths.js'
 import type {Entry, TreeOp} from '../pfs/tree.js'
-import {writeContent, type FileContent} from '../store/content.js'
+import {smallContent, writeContent, type FileContent} from '../store/content.js'
 import {contentHash, sha256, toHex} from '../store/hash.js'
 import {pidAlive, type PackWriter} from '../store/pack-store.js'
 import type {DatumInfo, DatumState, FileInfo, JobInfo, JobState, ProcessStats} from '../types.js'
@@ -973,14 +973,6 @@ export class JobService {
 
 function duplicateMessage(path: string, a: string, b: string): string {
   return `duplicate path output by different datums (${path} from ${a} and ${path} from ${b})`
-}
-
-/** Content of a file that is a single chunk (at most the chunker's minimum size). */
-function smallContent(buf: Buffer, writer: PackWriter): FileContent {
-  if (buf.length === 0) return {size: 0, hash: contentHash([]), chunks: [], sizes: []}
-  const id = sha256(buf)
-  writer.add(id, buf)
-  return {size: buf.length, hash: contentHash([id]), chunks: [id], sizes: [buf.length]}
 }
 
 async function* once(b: Buffer): AsyncGenerator<Buffer> {

@@ -32,6 +32,14 @@ export interface WriteProgress {
   (bytes: number): void
 }
 
+/** Content of bytes that fit in one chunk (at most the chunker's minimum size): hashed in place. */
+export function smallContent(buf: Buffer, writer: PackWriter): FileContent {
+  if (buf.length === 0) return {size: 0, hash: contentHash([]), chunks: [], sizes: []}
+  const id = sha256(buf)
+  writer.add(id, buf)
+  return {size: buf.length, hash: contentHash([id]), chunks: [id], sizes: [buf.length]}
+}
+
 /** Chunk, hash and store a byte stream. */
 export async function writeContent(
   source: AsyncIterable<Uint8Array>,
