@@ -135,9 +135,13 @@ function median(xs) {
 
 function rmrf(p) {
   if (!fs.existsSync(p)) return
-  // git-annex leaves read-only dirs behind; make them writable first.
-  spawnSync('chmod', ['-R', 'u+w', p], {stdio: 'ignore'})
-  fs.rmSync(p, {recursive: true, force: true})
+  try {
+    fs.rmSync(p, {recursive: true, force: true})
+  } catch {
+    // git-annex leaves read-only dirs behind (a problem when not root): make them writable.
+    spawnSync('chmod', ['-R', 'u+w', p], {stdio: 'ignore'})
+    fs.rmSync(p, {recursive: true, force: true})
+  }
 }
 function mkdirp(p) {
   fs.mkdirSync(p, {recursive: true})

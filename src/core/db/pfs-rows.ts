@@ -4,6 +4,17 @@
  * `withTx` when several must apply together.
  */
 import type {DB} from './open.js'
+import type Database from 'better-sqlite3'
+
+/** Prepared statements are cached per connection (preparing costs more than running). */
+const cache = new WeakMap<DB, Map<string, Database.Statement>>()
+function st(db: DB, sql: string): Database.Statement {
+  let m = cache.get(db)
+  if (!m) cache.set(db, (m = new Map()))
+  let s = m.get(sql)
+  if (!s) m.set(sql, (s = db.prepare(sql)))
+  return s
+}
 import type {CommitOrigin} from '../types.js'
 import type {RepoType} from '../pfs/refs.js'
 
@@ -46,45 +57,45 @@ export interface ProjectRow {
 }
 
 // projects
-export const getProject = (db: DB, name: string) => db.prepare('SELECT * FROM projects WHERE name = ?').get(name) as ProjectRow | undefined
-export const listProjects = (db: DB) => db.prepare('SELECT * FROM projects ORDER BY name').all() as ProjectRow[]
+export const getProject = (db: DB, name: string) => st(db, 'SELECT * FROM projects WHERE name = ?').get(name) as ProjectRow | undefined
+export const listProjects = (db: DB) => st(db, 'SELECT * FROM projects ORDER BY name').all() as ProjectRow[]
 export const insertProject = (db: DB, p: ProjectRow) =>
-  db.prepare('INSERT INTO projects(name, description, created) VALUES (@name, @description, @created)').run(p)
+  st(db, 'INSERT INTO projects(name, description, created) VALUES (@name, @description, @created)').run(p)
 
 // repos
 export const getRepo = (db: DB, project: string, name: string, type: RepoType) =>
-  db.prepare('SELECT * FROM repos WHERE project = ? AND name = ? AND type = ?').get(project, name, type) as RepoRow | undefined
-export const getRepoById = (db: DB, id: number) => db.prepare('SELECT * FROM repos WHERE id = ?').get(id) as RepoRow | undefined
+  st(db, 'SELECT * FROM repos WHERE project = ? AND name = ? AND type = ?').get(project, name, type) as RepoRow | undefined
+export const getRepoById = (db: DB, id: number) => st(db, 'SELECT * FROM repos WHERE id = ?').get(id) as RepoRow | undefined
 export const listRepos = (db: DB, project?: string) =>
   (project === undefined
-    ? db.prepare('SELECT * FROM repos ORDER BY created DESC, id DESC').all()
-    : db.prepare('SELECT * FROM repos WHERE project = ? ORDER BY created DESC, id DESC').all(project)) as RepoRow[]
+    ? st(db, 'SELECT * FROM repos ORDER BY created DESC, id DESC').all()
+    : st(db, 'SELECT * FROM repos WHERE project = ? ORDER BY created DESC, id DESC').all(project)) as RepoRow[]
 export function insertRepo(db: DB, r: Omit<RepoRow, 'id'>): number {
   return Number(
-    db.prepare('INSERT INTO repos(project, name, type, description, created) VALUES (@project, @name, @type, @description, @created)').run(r)
+    st(db, 'INSERT INTO repos(project, name, type, description, created) VALUES (@project, @name, @type, @description, @created)').run(r)
       .lastInsertRowid,
   )
 }
 
 // commits
 export const getCommit = (db: DB, repoId: number, id: string) =>
-  db.prepare('SELECT * FROM commits WHERE repo_id = ? AND id = ?').get(repoId, id) as CommitRow | undefined
-export const listCommitsById = (db: DB, id: string) => db.prepare('SELECT * FROM commits WHERE id = ? ORDER BY seq').all(id) as CommitRow[]
+  st(db, 'SELECT * FROM commits WHERE repo_id = ? AND id = ?').get(repoId, id) as CommitRow | undefined
+export const listCommitsById = (db: DB, id: string) => st(db, 'SELECT * FROM commits WHERE id = ? ORDER BY seq').all(id) as CommitRow[]
 export const listCommitsByRepo = (db: DB, repoId: number) =>
-  db.prepare('SELECT * FROM commits WHERE repo_id = ? ORDER BY seq DESC').all(repoId) as CommitRow[]
+  st(db, 'SELECT * FROM commits WHERE repo_id = ? ORDER BY seq DESC').all(repoId) as CommitRow[]
 export const childCommits = (db: DB, repoId: number, id: string) =>
-  db.prepare('SELECT * FROM commits WHERE repo_id = ? AND parent = ? ORDER BY seq').all(repoId, id) as CommitRow[]
+  st(db, 'SELECT * FROM commits WHERE repo_id = ? AND parent = ? ORDER BY seq').all(repoId, id) as CommitRow[]
 export function nextSeq(db: DB): number {
-  const r = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM commits').get() as {s: number}
+  const r = st(db, 'SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM commits').get() as {s: number}
   return r.s
 }
 export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>): CommitRow {
   const row: CommitRow = {...c, seq: nextSeq(db)}
-  db.prepare(
+  st(db, 
     `INSERT INTO commits(repo_id, id, seq, branch, parent, origin, description, started, finishing, finished, error, tree, size)
      VALUES (@repo_id, @id, @seq, @branch, @parent, @origin, @description, @started, @finishing, @finished, @error, @tree, @size)`,
   ).run(row)
-  db.prepare('INSERT INTO commit_sets(id, created, modified) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET modified = excluded.modified').run(
+  st(db, 'INSERT INTO commit_sets(id, created, modified) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET modified = excluded.modified').run(
     c.id,
     c.started,
     c.started,
@@ -92,16 +103,16 @@ export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>): CommitRow {
   return row
 }
 export const setCommitTree = (db: DB, repoId: number, id: string, tree: Buffer | null, size: number) =>
-  db.prepare('UPDATE commits SET tree = ?, size = ? WHERE repo_id = ? AND id = ?').run(tree, size, repoId, id)
+  st(db, 'UPDATE commits SET tree = ?, size = ? WHERE repo_id = ? AND id = ?').run(tree, size, repoId, id)
 export const finishCommitRow = (db: DB, repoId: number, id: string, at: string, error: string, description: string | null) =>
   db
     .prepare(
       'UPDATE commits SET finishing = COALESCE(finishing, @at), finished = @at, error = @error, description = COALESCE(@description, description) WHERE repo_id = @repoId AND id = @id',
     )
     .run({at, error, description, repoId, id})
-export const deleteCommitRow = (db: DB, repoId: number, id: string) => db.prepare('DELETE FROM commits WHERE repo_id = ? AND id = ?').run(repoId, id)
+export const deleteCommitRow = (db: DB, repoId: number, id: string) => st(db, 'DELETE FROM commits WHERE repo_id = ? AND id = ?').run(repoId, id)
 export const reparentCommits = (db: DB, repoId: number, from: string, to: string | null) =>
-  db.prepare('UPDATE commits SET parent = ? WHERE repo_id = ? AND parent = ?').run(to, repoId, from)
+  st(db, 'UPDATE commits SET parent = ? WHERE repo_id = ? AND parent = ?').run(to, repoId, from)
 
 export interface ProvRow {
   repo_id: number
@@ -110,9 +121,9 @@ export interface ProvRow {
   prov_commit_id: string
 }
 export const commitProvenance = (db: DB, repoId: number, id: string) =>
-  db.prepare('SELECT * FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').all(repoId, id) as ProvRow[]
+  st(db, 'SELECT * FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').all(repoId, id) as ProvRow[]
 export const commitSubvenance = (db: DB, repoId: number, id: string) =>
-  db.prepare('SELECT * FROM commit_provenance WHERE prov_repo_id = ? AND prov_commit_id = ?').all(repoId, id) as ProvRow[]
+  st(db, 'SELECT * FROM commit_provenance WHERE prov_repo_id = ? AND prov_commit_id = ?').all(repoId, id) as ProvRow[]
 export const insertCommitProvenance = (db: DB, r: ProvRow) =>
   db
     .prepare('INSERT OR IGNORE INTO commit_provenance(repo_id, commit_id, prov_repo_id, prov_commit_id) VALUES (@repo_id, @commit_id, @prov_repo_id, @prov_commit_id)')
@@ -120,15 +131,15 @@ export const insertCommitProvenance = (db: DB, r: ProvRow) =>
 
 // branches
 export const getBranch = (db: DB, repoId: number, name: string) =>
-  db.prepare('SELECT * FROM branches WHERE repo_id = ? AND name = ?').get(repoId, name) as BranchRow | undefined
+  st(db, 'SELECT * FROM branches WHERE repo_id = ? AND name = ?').get(repoId, name) as BranchRow | undefined
 export const listBranches = (db: DB, repoId: number) =>
-  db.prepare('SELECT * FROM branches WHERE repo_id = ? ORDER BY created DESC, name').all(repoId) as BranchRow[]
+  st(db, 'SELECT * FROM branches WHERE repo_id = ? ORDER BY created DESC, name').all(repoId) as BranchRow[]
 export const branchesWithHead = (db: DB, repoId: number, head: string) =>
-  db.prepare('SELECT * FROM branches WHERE repo_id = ? AND head = ?').all(repoId, head) as BranchRow[]
-export const insertBranch = (db: DB, b: BranchRow) => db.prepare('INSERT INTO branches(repo_id, name, head, created) VALUES (@repo_id, @name, @head, @created)').run(b)
+  st(db, 'SELECT * FROM branches WHERE repo_id = ? AND head = ?').all(repoId, head) as BranchRow[]
+export const insertBranch = (db: DB, b: BranchRow) => st(db, 'INSERT INTO branches(repo_id, name, head, created) VALUES (@repo_id, @name, @head, @created)').run(b)
 export const setBranchHead = (db: DB, repoId: number, name: string, head: string) =>
-  db.prepare('UPDATE branches SET head = ? WHERE repo_id = ? AND name = ?').run(head, repoId, name)
-export const deleteBranchRow = (db: DB, repoId: number, name: string) => db.prepare('DELETE FROM branches WHERE repo_id = ? AND name = ?').run(repoId, name)
+  st(db, 'UPDATE branches SET head = ? WHERE repo_id = ? AND name = ?').run(head, repoId, name)
+export const deleteBranchRow = (db: DB, repoId: number, name: string) => st(db, 'DELETE FROM branches WHERE repo_id = ? AND name = ?').run(repoId, name)
 
 export interface BranchProvRow {
   repo_id: number
@@ -137,18 +148,18 @@ export interface BranchProvRow {
   prov_branch: string
 }
 export const branchProvenance = (db: DB, repoId: number, branch: string) =>
-  db.prepare('SELECT * FROM branch_provenance WHERE repo_id = ? AND branch = ?').all(repoId, branch) as BranchProvRow[]
+  st(db, 'SELECT * FROM branch_provenance WHERE repo_id = ? AND branch = ?').all(repoId, branch) as BranchProvRow[]
 export const branchSubvenance = (db: DB, repoId: number, branch: string) =>
-  db.prepare('SELECT * FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').all(repoId, branch) as BranchProvRow[]
+  st(db, 'SELECT * FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').all(repoId, branch) as BranchProvRow[]
 export const setBranchProvenance = (db: DB, repoId: number, branch: string, prov: {repoId: number; branch: string}[]) => {
-  db.prepare('DELETE FROM branch_provenance WHERE repo_id = ? AND branch = ?').run(repoId, branch)
-  const ins = db.prepare('INSERT OR IGNORE INTO branch_provenance(repo_id, branch, prov_repo_id, prov_branch) VALUES (?, ?, ?, ?)')
+  st(db, 'DELETE FROM branch_provenance WHERE repo_id = ? AND branch = ?').run(repoId, branch)
+  const ins = st(db, 'INSERT OR IGNORE INTO branch_provenance(repo_id, branch, prov_repo_id, prov_branch) VALUES (?, ?, ?, ?)')
   for (const p of prov) ins.run(repoId, branch, p.repoId, p.branch)
 }
 
 // meta key/values
-export const getMeta = (db: DB, key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? undefined
+export const getMeta = (db: DB, key: string) => (st(db, 'SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? undefined
 export const setMeta = (db: DB, key: string, value: string | undefined) =>
   value === undefined
-    ? db.prepare('DELETE FROM meta WHERE key = ?').run(key)
-    : db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+    ? st(db, 'DELETE FROM meta WHERE key = ?').run(key)
+    : st(db, 'INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)

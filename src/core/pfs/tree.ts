@@ -186,7 +186,7 @@ export class TreeStore {
     const parts = path.split('/').filter(Boolean)
     let dir: Buffer = root
     for (let i = 0; i < parts.length; i++) {
-      const e = this.get(dir).find((x) => x.name === parts[i])
+      const e = findEntry(this.get(dir), parts[i]!)
       if (!e) return undefined
       if (i === parts.length - 1) return e
       if (e.kind !== 'dir') return undefined
@@ -294,6 +294,22 @@ export class TreeStore {
       if (se.kind === 'file') yield change === 'added' ? {path: sub, change, new: se} : {path: sub, change, old: se}
     }
   }
+}
+
+/** Binary search by key (entries are sorted by entryKey): a file `name` or a dir `name/`. */
+export function findEntry(entries: readonly Entry[], name: string): Entry | undefined {
+  for (const key of [name, name + '/']) {
+    let lo = 0
+    let hi = entries.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const k = entryKey(entries[mid]!)
+      if (k === key) return entries[mid]
+      if (k < key) lo = mid + 1
+      else hi = mid - 1
+    }
+  }
+  return undefined
 }
 
 export interface DiffItem {
