@@ -11,7 +11,7 @@
  *   (see migrations.ts); a database from a newer pach is refused before any write.
  */
 import Database from 'better-sqlite3'
-import {InvalidArgumentError, LockedError, translateSystemError} from '../errors.js'
+import {InvalidArgumentError, translateSystemError} from '../errors.js'
 import {migrate, SCHEMA_VERSION} from './migrations.js'
 
 export type DB = Database.Database
@@ -69,8 +69,6 @@ export function withTx<T>(db: DB, fn: () => T): T {
   try {
     return db.transaction(fn).immediate()
   } catch (e) {
-    const t = translateSystemError(e)
-    if (t instanceof LockedError) throw t
-    throw t
+    throw translateSystemError(e)
   }
 }

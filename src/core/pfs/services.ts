@@ -11,7 +11,7 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {BranchInfo, CommitInfo, CommitOrigin, CommitSetInfo, ProjectInfo, RepoInfo} from '../types.js'
 import type {PfsEngine} from './engine.js'
 import {validateName} from './paths.js'
-import {formatCommit, formatRepo, isCommitId, type CommitRef, type RepoRef} from './refs.js'
+import {formatCommit, isCommitId, type CommitRef, type RepoRef} from './refs.js'
 import {DEFAULT_PROJECT, repoLabel} from './resolve.js'
 import type {TransactionService} from './transaction-service.js'
 
@@ -302,4 +302,3 @@ export class CommitService {
   }
 }
 
-export {formatRepo}

@@ -313,7 +313,7 @@ export class JobService {
 
   private readText(p: string): string {
     try {
-      return readFileSyncSafe(p)
+      return readFileSync(p, 'utf8')
     } catch {
       return ''
     }
@@ -1019,9 +1019,6 @@ function removeLater(dir: string): void {
   }
 }
 
-function readFileSyncSafe(p: string): string {
-  return readFileSync(p, 'utf8')
-}
 
 function parseLogLines(text: string): {ts: string; stream: string; message: string}[] {
   const out: {ts: string; stream: string; message: string}[] = []
