@@ -25,6 +25,7 @@ import path from 'node:path'
 import os from 'node:os'
 import crypto from 'node:crypto'
 import {fileURLToPath} from 'node:url'
+import {snapshotPach as snapshotPachShared} from './lib.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(HERE, '..')
@@ -152,29 +153,7 @@ function check(r, msg) {
 // pach runs from a copy of the build, so a concurrent `npm run build` in the source tree
 // cannot change the binary half-way through.
 function snapshotPach() {
-  const dst = path.join(opt.work, 'pach-cli')
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'commands'))) {
-      log('dist/ missing: running npm run build')
-      const b = spawnSync('npm', ['run', 'build'], {cwd: ROOT, encoding: 'utf8'})
-      if (b.status !== 0) {
-        log(`build failed (attempt ${attempt}): ${tail(b.stderr || b.stdout, 3)}; retrying in 60 s`)
-        sleep(60_000)
-        continue
-      }
-    }
-    freshDir(dst)
-    for (const f of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) {
-      if (fs.existsSync(path.join(ROOT, f))) fs.cpSync(path.join(ROOT, f), path.join(dst, f), {recursive: true})
-    }
-    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dst, 'node_modules'))
-    const bin = path.join(dst, 'bin', 'run.js')
-    const v = spawnSync(process.execPath, [bin, 'version'], {encoding: 'utf8'})
-    if (v.status === 0) return bin
-    log(`pach snapshot does not run (attempt ${attempt}): ${tail(v.stderr, 3)}; retrying in 60 s`)
-    sleep(60_000)
-  }
-  throw new Error('could not get a working pach build (npm run build failed or dist/ is broken)')
+  return snapshotPachShared({root: ROOT, work: opt.work, log, tail, freshDir, sleep, attempts: 5})
 }
 
 let PACH_BIN = null
