@@ -8,10 +8,9 @@
  */
 import {execFileSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {it} from 'vitest'
-import {runPach, type Project, type RunResult} from '../helpers/cli.js'
+import {tmpProject, type Project, type RunResult} from '../helpers/cli.js'
 
 export const IMAGE = 'pach-test/busybox:1'
 export const RUNNERS = ['local', 'docker'] as const
@@ -57,28 +56,9 @@ export function runnerIt(runner: RunnerName): typeof it {
   return it.skip as unknown as typeof it
 }
 
-/**
- * Like tmpProject() (test/helpers/cli.ts), but the cleanup is registered on the given test's
- * context: the tests here run concurrently, and a global onTestFinished would attach the
- * cleanup to whichever test happens to be current (deleting another test's project).
- */
+/** A fresh initialised project for a concurrent test (cleanup on that test's context), bound to a runner. */
 export async function project(ctx: {onTestFinished: (fn: () => void) => void}, runner: RunnerName): Promise<RP> {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-e2e-'))
-  ctx.onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
-  const p: Project = {
-    dir,
-    run: (args, opts = {}) => runPach(args, {cwd: opts.cwd ?? dir, input: opts.input, env: opts.env}),
-    async ok(args, opts = {}) {
-      const r = await p.run(args, opts)
-      if (r.exitCode !== 0) throw new Error(`pach ${args.join(' ')} exited ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
-      return r.stdout
-    },
-    async json(args, opts = {}) {
-      return JSON.parse(await p.ok([...args, '--json'], opts))
-    },
-  }
-  await p.ok(['init'])
-  return bind(p, runner)
+  return bind(await tmpProject(true, ctx), runner)
 }
 
 /** A project bound to a runner: every call carries PACH_RUNNER. */

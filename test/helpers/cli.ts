@@ -42,10 +42,14 @@ export async function runPach(args: string[], opts: {cwd: string; input?: string
   }
 }
 
-/** A fresh temp dir (removed after the test), initialised with `pach init` unless init=false. */
-export async function tmpProject(init = true): Promise<Project> {
+/**
+ * A fresh temp dir (removed after the test), initialised with `pach init` unless init=false.
+ * Concurrent tests pass their own context (`ctx`) so the cleanup attaches to that test, not to
+ * whichever test happens to be current.
+ */
+export async function tmpProject(init = true, ctx?: {onTestFinished: (fn: () => void) => void}): Promise<Project> {
   const dir = mkdtempSync(join(tmpdir(), 'pach-e2e-'))
-  onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
+  ;(ctx?.onTestFinished ?? onTestFinished)(() => rmSync(dir, {recursive: true, force: true}))
   const p: Project = {
     dir,
     run: (args, opts = {}) => runPach(args, {cwd: opts.cwd ?? dir, input: opts.input, env: opts.env}),
