@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Production entry: oclif dispatches to dist/commands via the shipped manifest.
-// oclif's engine check loads semver (~50 modules) on every start; package.json's engines
-// field already states the Node version.
+// Production entry: oclif dispatches through the bundled build (dist/bundle/pach.js, made by
+// scripts/bundle.mjs) using the shipped manifest; commands are found by oclif's "explicit"
+// strategy in the same bundle, so a start reads one module instead of hundreds.
+// oclif's engine check loads semver on every start; package.json's engines field already
+// states the Node version.
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
-const {execute} = await import('@oclif/core')
+const {main} = await import('../dist/bundle/pach.js')
 
-await execute({dir: import.meta.url})
+await main(import.meta.url)

@@ -13,7 +13,7 @@
 import {createReadStream, lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats} from 'node:fs'
 import {basename, join, relative, resolve, sep} from 'node:path'
 import {Readable} from 'node:stream'
-import {createGunzip} from 'node:zlib'
+import {nodeZlib} from '../core/builtins.js'
 import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
 import type {PutSource} from '../core/pfs/file-service.js'
 import type {Reporter} from '../core/reporter.js'
@@ -190,7 +190,7 @@ async function* untarSource(input: AsyncIterable<Uint8Array>, prefix: string, ar
     })(),
   )
   const gz = first[0] && first[0][0] === 0x1f && first[0][1] === 0x8b
-  const src = gz ? rest.pipe(createGunzip()) : rest
+  const src = gz ? rest.pipe(nodeZlib().createGunzip()) : rest
   src.on('error', (e) => ex.destroy(e))
   src.pipe(ex)
   for await (const entry of ex) {

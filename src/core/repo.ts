@@ -7,7 +7,7 @@
  * A `.pach` is found like git finds `.git`: the explicit directory (--pach-dir / PACH_DIR),
  * else the nearest `.pach` walking up from the working directory.
  */
-import {randomUUID} from 'node:crypto'
+import {nodeCrypto} from './builtins.js'
 import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {defaultConfig, readConfig, writeConfig, type RepoConfig} from './config.js'
@@ -40,7 +40,7 @@ export interface OpenOptions {
   newId?: () => string
 }
 
-export const newId = (): string => randomUUID().replace(/-/g, '')
+export const newId = (): string => nodeCrypto().randomUUID().replace(/-/g, '')
 export const nowIso = (): string => new Date().toISOString()
 
 /** Locate the .pach directory; throws NotARepoError. */

@@ -45,6 +45,17 @@ describe('init and project discovery', () => {
     expect(err.code).toBe('NOT_A_PACH_REPO')
   })
 
+  it('an unknown command is one usage line (exit 2) naming the closest command; `help` works without a plugin', async () => {
+    const p = await tmpProject(false)
+    const r = await p.run(['list', 'repox'])
+    const line = expectUserError(r, 2, /unknown command "list repox"/)
+    expect(line).toContain('pach list repo')
+    expectUserError(await p.run(['frobnicate']), 2, /unknown command "frobnicate" \(run `pach help`/)
+    const help = await p.ok(['help', 'list', 'repo'])
+    expect(help).toContain('USAGE')
+    expect(help).toContain('pach list repo')
+  })
+
   it('--pach-dir and PACH_DIR select a project from another cwd; a subdirectory finds the project upward', async () => {
     const p = await tmpProject()
     await p.ok(['create', 'repo', 'remote-one'])

@@ -11,6 +11,9 @@
  *   (see migrations.ts); a database from a newer pach is refused before any write.
  */
 import Database from 'better-sqlite3'
+import {existsSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {dirname, join} from 'node:path'
 import {InvalidArgumentError, translateSystemError} from '../errors.js'
 import {migrate, SCHEMA_VERSION} from './migrations.js'
 
@@ -23,6 +26,25 @@ export interface OpenDbOptions {
   create?: boolean
 }
 
+/**
+ * The compiled addon, located directly: better-sqlite3's default lookup (the `bindings`
+ * package) probes a dozen paths and walks a stack trace on every start. Undefined when the
+ * addon is not where a release build puts it (then better-sqlite3 searches as usual).
+ */
+let addonPath: string | null | undefined
+function nativeBinding(): string | undefined {
+  if (addonPath === undefined) {
+    try {
+      const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json')
+      const path = join(dirname(pkg), 'build', 'Release', 'better_sqlite3.node')
+      addonPath = existsSync(path) ? path : null
+    } catch {
+      addonPath = null
+    }
+  }
+  return addonPath ?? undefined
+}
+
 export function openDb(file: string, opts: OpenDbOptions = {}): DB {
   let db: DB
   try {
@@ -30,6 +52,7 @@ export function openDb(file: string, opts: OpenDbOptions = {}): DB {
       readonly: opts.readonly ?? false,
       fileMustExist: !opts.create,
       timeout: opts.busyTimeoutMs ?? 15_000,
+      nativeBinding: nativeBinding(),
     })
   } catch (e) {
     throw translateSystemError(e)

@@ -57,7 +57,7 @@
  * "PROCESSED") AND reprocess_spec is not every_job (and not s3_out); otherwise it is redone:
  * its old outputs are deleted and it is processed again. "FAILED" / "RECOVERED" never skip.
  */
-import {createHash} from 'node:crypto'
+import {nodeCrypto} from '../builtins.js'
 
 import {InvalidArgumentError} from '../errors.js'
 import {compileGlob, expandTemplate, GlobSyntaxError, type CompiledGlob} from '../pfs/glob.js'
@@ -156,7 +156,7 @@ function cmp(a: string, b: string): number {
 
 /** Root entry stand-in when the listing does not carry "/": hash over the files, total size. */
 function syntheticRoot(files: readonly Match[]): Match {
-  const h = createHash('sha256')
+  const h = nodeCrypto().createHash('sha256')
   let size = 0
   for (const f of files) {
     h.update(f.path)
@@ -230,7 +230,7 @@ function int64BE(n: number): Buffer {
 
 /** Content-independent datum id (see header): sha256 hex over name/repo/branch/path with lengths. */
 export function datumId(inputs: readonly Pick<DatumInput, 'name' | 'repo' | 'branch' | 'path'>[]): string {
-  const h = createHash('sha256')
+  const h = nodeCrypto().createHash('sha256')
   for (const input of inputs) {
     for (const s of [input.name, input.repo, input.branch, input.path]) {
       const bytes = Buffer.from(s, 'utf8')
@@ -243,7 +243,7 @@ export function datumId(inputs: readonly Pick<DatumInput, 'name' | 'repo' | 'bra
 
 /** sha256 hex over id ‖ each non-reference input's content hash ‖ salt. */
 export function datumHash(id: string, inputs: readonly Pick<DatumInput, 'hash' | 'reference'>[], salt: string): string {
-  const h = createHash('sha256')
+  const h = nodeCrypto().createHash('sha256')
   h.update(id, 'utf8')
   for (const input of inputs) if (!input.reference) h.update(input.hash, 'utf8')
   h.update(salt, 'utf8')

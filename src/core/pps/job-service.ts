@@ -23,7 +23,6 @@
  * leaves nothing half-committed and nothing runs twice at once.
  */
 import {createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {spawn} from 'node:child_process'
 import {hostname} from 'node:os'
 import {dirname, isAbsolute, join, resolve, sep} from 'node:path'
 import {ConflictError, NotFoundError} from '../errors.js'
@@ -42,6 +41,7 @@ import type {DatumInfo, DatumState, FileInfo, JobInfo, JobState, ProcessStats} f
 import {planDatums, planIncremental, type Datum, type DatumInput, type Lister, type Match} from './datum.js'
 import type {PipelineRow, PipelineService} from './pipeline-service.js'
 import type {DatumRunResult, Runner, Worker} from './runner.js'
+import {nodeChildProcess} from '../builtins.js'
 import {parseDuration, parseMemory, type PipelineSpec} from './spec.js'
 
 export interface JobRow {
@@ -1011,7 +1011,7 @@ function removeLater(dir: string): void {
     return
   }
   try {
-    const child = spawn('rm', ['-rf', doomed], {stdio: 'ignore', detached: true})
+    const child = nodeChildProcess().spawn('rm', ['-rf', doomed], {stdio: 'ignore', detached: true})
     child.on('error', () => rmSync(doomed, {recursive: true, force: true}))
     child.unref()
   } catch {

@@ -9,7 +9,7 @@
  *   costs nothing extra at ingest since every chunk is hashed anyway.
  * - reading verifies every blob (BlobStore.readBlob).
  */
-import {webcrypto} from 'node:crypto'
+import {nodeCrypto} from '../builtins.js'
 import {Readable} from 'node:stream'
 import {chunkStream, type ChunkerParams} from './chunker.js'
 import {contentHash, sha256} from './hash.js'
@@ -23,10 +23,7 @@ export interface FileContent {
   sizes: number[]
 }
 
-const subtle = webcrypto.subtle
 const HASH_WINDOW = 8
-
-export const EMPTY_CONTENT: FileContent = {size: 0, hash: contentHash([]), chunks: [], sizes: []}
 
 export interface WriteProgress {
   (bytes: number): void
@@ -67,7 +64,7 @@ export async function writeContent(
   for await (const chunk of chunkStream(source, params)) {
     signal?.throwIfAborted()
     // small chunks hash faster inline than a thread-pool round trip
-    window.push({chunk, id: chunk.length < 64 * 1024 ? sha256(chunk) : subtle.digest('SHA-256', chunk)})
+    window.push({chunk, id: chunk.length < 64 * 1024 ? sha256(chunk) : nodeCrypto().webcrypto.subtle.digest('SHA-256', chunk)})
     if (window.length >= HASH_WINDOW) await settle()
   }
   while (window.length) await settle()

@@ -2,12 +2,12 @@
  * Content addresses. Every id in the store is SHA-256 (node:crypto, SHA-NI accelerated),
  * kept as a 32-byte Buffer internally and shown as 64 lowercase hex characters.
  */
-import {createHash} from 'node:crypto'
+import {nodeCrypto} from '../builtins.js'
 
 export const HASH_LEN = 32
 
 export function sha256(...parts: Uint8Array[]): Buffer {
-  const h = createHash('sha256')
+  const h = nodeCrypto().createHash('sha256')
   for (const p of parts) h.update(p)
   return h.digest()
 }
@@ -22,9 +22,8 @@ export function fromHex(s: string): Buffer {
 
 /** The hash of a file's content: sha256 over the concatenation of its chunk ids. */
 export function contentHash(chunks: readonly Buffer[]): Buffer {
-  const h = createHash('sha256')
+  const h = nodeCrypto().createHash('sha256')
   for (const c of chunks) h.update(c)
   return h.digest()
 }
 
-export const EMPTY_CONTENT_HASH = contentHash([])
