@@ -10,7 +10,7 @@
  * links that leave the tree, and links to directories, are skipped with a warning (never
  * silently read).
  */
-import {createReadStream, lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats} from 'node:fs'
+import {closeSync, createReadStream, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats} from 'node:fs'
 import {basename, join, relative, resolve, sep} from 'node:path'
 import {Readable} from 'node:stream'
 import {nodeZlib} from '../core/builtins.js'
@@ -92,8 +92,39 @@ export async function* buildSources(args: PutArgs, sources: string[]): AsyncGene
     if (st.isDirectory()) {
       yield* walkDir(resolve(source), target, args.reporter)
     } else {
-      yield {path: target, open: () => createReadStream(source, {highWaterMark: 1024 * 1024}), size: st.size, readAll: () => readFileSync(source)}
+      yield localFile(target, source, st.size)
     }
+  }
+}
+
+/** A local file to put: read whole when small, else streamed. */
+function localFile(path: string, file: string, size: number | undefined): PutSource {
+  return {path, size, open: () => createReadStream(file, {highWaterMark: 1024 * 1024}), readSmall: (limit) => readSmallFile(file, limit)}
+}
+
+let scratch: Buffer | undefined
+
+/**
+ * The bytes of `file` if it has at most `limit` bytes, else undefined: open + read + close
+ * (readFileSync adds an fstat). Reads into a shared scratch buffer and returns a copy sized to
+ * the file, so a 1 KiB file costs 1 KiB.
+ */
+export function readSmallFile(file: string, limit: number): Buffer | undefined {
+  if (!scratch || scratch.length < limit + 1) scratch = Buffer.allocUnsafe(limit + 1)
+  const fd = openSync(file, 'r')
+  try {
+    let n = 0
+    for (;;) {
+      const r = readSync(fd, scratch, n, limit + 1 - n, null)
+      if (r === 0) break
+      n += r
+      if (n > limit) return undefined
+    }
+    const out = Buffer.allocUnsafe(n)
+    scratch.copy(out, 0, 0, n)
+    return out
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -126,12 +157,15 @@ function* walkDir(root: string, target: string, reporter: Reporter): Generator<P
   const realRoot = realpathSync(root)
   let skipped = 0
   const visit = function* (dir: string): Generator<PutSource> {
-    const names = readdirSync(dir).sort()
-    for (const name of names) {
+    // entry types come from readdir (no lstat per file: 100,000 files, 100,000 syscalls saved)
+    const entries = readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const ent of entries) {
+      const name = ent.name
       const full = join(dir, name)
-      const st = lstatSync(full)
+      // some file systems report DT_UNKNOWN: ask lstat then
+      const st: Pick<Stats, 'isSymbolicLink' | 'isDirectory' | 'isFile'> = ent.isFile() || ent.isDirectory() || ent.isSymbolicLink() ? ent : lstatSync(full)
       let file = full
-      let size = st.size
+      let size: number | undefined
       if (st.isSymbolicLink()) {
         let real: string
         let tst: Stats
@@ -160,7 +194,7 @@ function* walkDir(root: string, target: string, reporter: Reporter): Generator<P
       }
       const rel = relative(root, full).split(sep).join('/')
       const src = file
-      yield {path: joinPaths(target, rel), open: () => createReadStream(src, {highWaterMark: 1024 * 1024}), size, readAll: () => readFileSync(src)}
+      yield localFile(joinPaths(target, rel), src, size)
     }
   }
   yield* visit(root)

@@ -4,12 +4,17 @@
  * Loading `node:crypto` costs ~11 ms, `node:child_process` ~8 ms and `node:zlib` ~5 ms at
  * start; `pach list repo` needs none of them, and cold start is a product target (< 250 ms).
  * A static `import` would load them for every command, so modules that use them at call time
- * get them from here instead. The result is the module object itself, cached by Node.
+ * get them from here instead. Each module object is looked up once and kept (hashing calls
+ * nodeCrypto() per 1 KiB file, where even a require-cache hit shows up).
  */
 import {createRequire} from 'node:module'
 
 const load = createRequire(import.meta.url)
 
-export const nodeCrypto = (): typeof import('node:crypto') => load('node:crypto')
-export const nodeZlib = (): typeof import('node:zlib') => load('node:zlib')
-export const nodeChildProcess = (): typeof import('node:child_process') => load('node:child_process')
+let crypto: typeof import('node:crypto') | undefined
+let zlib: typeof import('node:zlib') | undefined
+let childProcess: typeof import('node:child_process') | undefined
+
+export const nodeCrypto = (): typeof import('node:crypto') => (crypto ??= load('node:crypto'))
+export const nodeZlib = (): typeof import('node:zlib') => (zlib ??= load('node:zlib'))
+export const nodeChildProcess = (): typeof import('node:child_process') => (childProcess ??= load('node:child_process'))

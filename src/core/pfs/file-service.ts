@@ -38,8 +38,12 @@ export interface PutSource {
   /** opened lazily, consumed once */
   open(): AsyncIterable<Uint8Array>
   size?: number
-  /** small local files: the whole content at once (skips the stream machinery) */
-  readAll?(): Buffer
+  /**
+   * Local files: the whole content at once when it is at most `limit` bytes, else undefined
+   * (then `open` streams it). Skips the stream machinery for small files: 100,000 of them
+   * must not cost 100,000 streams.
+   */
+  readSmall?(limit: number): Buffer | undefined
 }
 
 export interface PutOptions {
@@ -170,17 +174,15 @@ export class FileService {
           files++
           continue
         }
-        if (src.readAll && src.size !== undefined && src.size <= params.minSize) {
-          const buf = src.readAll()
-          if (buf.length <= params.minSize) {
-            // one chunk: hash and add in place (100,000 small files must not cost 100,000 streams)
-            const content = smallContent(buf, writer)
-            onBytes(buf.length)
-            ops.push({type: 'put', path, content})
-            files++
-            if (writer.full) await writer.drain()
-            continue
-          }
+        const buf = src.size === undefined || src.size <= params.minSize ? src.readSmall?.(params.minSize) : undefined
+        if (buf) {
+          // at most one chunk: hash and add in place
+          const content = smallContent(buf, writer)
+          onBytes(buf.length)
+          ops.push({type: 'put', path, content})
+          files++
+          if (writer.full) await writer.drain()
+          continue
         }
         const slot = index++
         ops.push({type: 'delete', path}) // placeholder, replaced below (keeps op order)
