@@ -1,11 +1,13 @@
 /**
  * Ordered schema migrations keyed by PRAGMA user_version. Migration i (1-based) moves the
- * schema from version i-1 to i; each is one SQL script run inside the opening transaction.
+ * schema from version i-1 to i; each is one SQL script (or a function, when rows must be
+ * rewritten) run inside the opening transaction.
  * Never edit a released migration: append a new one. docs/format.md describes the tables.
  */
+import {encodeDatumSet, type DatumSetState} from './datum-sets.js'
 import type {DB} from './open.js'
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: (string | ((db: DB) => void))[] = [
   // 1: PFS
   `
   CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -165,11 +167,32 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(project, pipeline, job_id, datum_id)
   );
   `,
+  // 3: a job's datum set as one blob (datum-sets.ts); full rows only for datums a job ran.
+  // Existing jobs keep their rows (skipped ones included) and get a set pointing at themselves.
+  (db) => {
+    db.exec(`CREATE TABLE job_datums(
+      project TEXT NOT NULL,
+      pipeline TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      list BLOB NOT NULL,
+      PRIMARY KEY(project, pipeline, job_id)
+    )`)
+    const rowsOf = db.prepare('SELECT datum_id, hash, state FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? ORDER BY idx')
+    const ins = db.prepare('INSERT INTO job_datums(project, pipeline, job_id, list) VALUES (?, ?, ?, ?)')
+    for (const j of db.prepare('SELECT DISTINCT project, pipeline, job_id FROM datums').all() as {project: string; pipeline: string; job_id: string}[]) {
+      const entries = (rowsOf.all(j.project, j.pipeline, j.job_id) as {datum_id: string; hash: string; state: DatumSetState}[]).map((r) => ({id: r.datum_id, hash: r.hash, state: r.state, source: j.job_id}))
+      ins.run(j.project, j.pipeline, j.job_id, encodeDatumSet(entries))
+    }
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 export function migrate(db: DB, from: number): void {
-  for (let v = from; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
+  for (let v = from; v < MIGRATIONS.length; v++) {
+    const m = MIGRATIONS[v]!
+    if (typeof m === 'string') db.exec(m)
+    else m(db)
+  }
   db.pragma(`user_version = ${MIGRATIONS.length}`)
 }

@@ -27,6 +27,7 @@ import {hostname} from 'node:os'
 import {dirname, isAbsolute, join, resolve, sep} from 'node:path'
 import {ConflictError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
+import {decodeDatumSet, encodeDatumSet, type DatumSetEntry} from '../db/datum-sets.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
@@ -204,8 +205,12 @@ export class JobService {
     return (this.db.prepare(sql).all(...args) as JobRow[]).map((j) => this.info(j))
   }
 
-  private datumInfo(j: JobRow, d: DatumRow): DatumInfo {
-    const inputs = JSON.parse(d.inputs) as DatumInput[]
+  /** `commits`: for a datum described by an earlier job's row, this job's input commits. */
+  private datumInfo(j: JobRow, d: DatumRow, commits?: Map<string, string>): DatumInfo {
+    const inputs = (JSON.parse(d.inputs) as DatumInput[]).map((i) => {
+      const c = commits?.get(`${i.project}/${i.repo}/${i.repo_type}`)
+      return c ? {...i, commit: c} : i
+    })
     const data: FileInfo[] = inputs.map((i) => {
       const repo = rows.getRepo(this.db, i.project, i.repo, i.repo_type)
       return {
@@ -228,17 +233,58 @@ export class JobService {
     }
   }
 
+  /** Every datum of a job (skipped ones shown with this job's input commits), by datum id. */
   listDatums(project: string, pipeline: string, id: string): DatumInfo[] {
     const j = this.row(project, pipeline, id)
-    const list = this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? ORDER BY datum_id').all(project, pipeline, id) as DatumRow[]
-    return list.map((d) => this.datumInfo(j, d))
+    const set = this.datumSet(project, pipeline, id)
+    const bySource = new Map<string, Map<string, DatumRow>>()
+    const rowsOf = (job: string) => {
+      let m = bySource.get(job)
+      if (!m) {
+        m = new Map((this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ?').all(project, pipeline, job) as DatumRow[]).map((d) => [d.datum_id, d]))
+        bySource.set(job, m)
+      }
+      return m
+    }
+    const out: DatumInfo[] = []
+    const commits = this.jobInputCommits(j)
+    for (const e of [...set.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+      const d = rowsOf(e.source).get(e.id)
+      if (d) out.push(this.datumInfo(j, {...d, state: e.state}, e.source === j.id ? undefined : commits))
+    }
+    return out
   }
 
   inspectDatum(project: string, pipeline: string, id: string, datumId: string): DatumInfo {
     const j = this.row(project, pipeline, id)
-    const d = this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?').get(project, pipeline, id, datumId) as DatumRow | undefined
-    if (!d) throw new NotFoundError('DATUM_NOT_FOUND', `datum ${datumId} not found in job ${pipeline}@${id}`, {hint: `list them with \`pach list datum ${pipeline}@${id}\``})
-    return this.datumInfo(j, d)
+    const e = this.datumSet(project, pipeline, id).get(datumId)
+    const d = e && (this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?').get(project, pipeline, e.source, datumId) as DatumRow | undefined)
+    if (!e || !d) throw new NotFoundError('DATUM_NOT_FOUND', `datum ${datumId} not found in job ${pipeline}@${id}`, {hint: `list them with \`pach list datum ${pipeline}@${id}\``})
+    return this.datumInfo(j, {...d, state: e.state}, e.source === j.id ? undefined : this.jobInputCommits(j))
+  }
+
+  /** A job's datum set by datum id (datum-sets.ts); a job that never finished has its own rows only. */
+  private datumSet(project: string, pipeline: string, job: string): Map<string, DatumSetEntry> {
+    const list = this.db.prepare('SELECT list FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').pluck().get(project, pipeline, job) as Buffer | undefined
+    if (list) return new Map(decodeDatumSet(list).map((e) => [e.id, e]))
+    const own = this.db.prepare('SELECT datum_id, hash, state FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? ORDER BY idx').all(project, pipeline, job) as Pick<DatumRow, 'datum_id' | 'hash' | 'state'>[]
+    return new Map(own.map((r) => [r.datum_id, {id: r.datum_id, hash: r.hash, state: r.state, source: job}]))
+  }
+
+  private datumOutput(project: string, pipeline: string, job: string, datum: string): Buffer | null {
+    return (this.db.prepare('SELECT output FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?').pluck().get(project, pipeline, job, datum) as Buffer | null | undefined) ?? null
+  }
+
+  /** The input commits of a job (its output commit's provenance), keyed by "project/repo/type". */
+  private jobInputCommits(j: JobRow): Map<string, string> {
+    const out = new Map<string, string>()
+    const outRepo = rows.getRepo(this.db, j.project, j.pipeline, 'user')
+    if (!outRepo) return out
+    for (const pr of rows.commitProvenance(this.db, outRepo.id, j.id)) {
+      const r = this.db.prepare('SELECT project, name, type FROM repos WHERE id = ?').get(pr.prov_repo_id) as {project: string; name: string; type: string} | undefined
+      if (r) out.set(`${r.project}/${r.name}/${r.type}`, pr.prov_commit_id)
+    }
+    return out
   }
 
   /** Block until the job is in a terminal state. */
@@ -468,15 +514,14 @@ export class JobService {
       }
       const datums = planDatums(spec.input, lister, salt)
       const base = this.baseJob(j, out, outCommit)
-      const baseDatums = new Map<string, DatumRow>()
-      if (base) {
-        for (const d of this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ?').all(j.project, j.pipeline, base.id) as DatumRow[]) {
-          baseDatums.set(d.datum_id, d)
-        }
+      const baseSet = base ? this.datumSet(j.project, j.pipeline, base.id) : new Map<string, DatumSetEntry>()
+      const baseOutput = (id: string): Buffer | null => {
+        const e = baseSet.get(id)
+        return e ? this.datumOutput(j.project, j.pipeline, e.source, id) : null
       }
       const plan = planIncremental(
         datums,
-        new Map([...baseDatums].map(([k, v]) => [k, {hash: v.hash, state: v.state}])),
+        baseSet,
         {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out},
       )
       let imageId: string | undefined
@@ -556,16 +601,17 @@ export class JobService {
 
       // ---- merge outputs
       const failedIds = plan.process.filter((d) => results.get(d.id)?.state === 'FAILED').map((d) => d.id)
-      const outputs: {id: string; tree: Buffer | null}[] = datums.map((d) => {
-        const r = results.get(d.id)
-        if (r) return {id: d.id, tree: r.state === 'SUCCESS' ? r.output : null}
-        return {id: d.id, tree: baseDatums.get(d.id)?.output ?? null}
-      })
+      // every datum's output tree: read only for a full merge or to name a collision's owner
+      const allOutputs = (): {id: string; tree: Buffer | null}[] =>
+        datums.map((d) => {
+          const r = results.get(d.id)
+          return {id: d.id, tree: r ? (r.state === 'SUCCESS' ? r.output : null) : baseOutput(d.id)}
+        })
       const baseTree = base ? (rows.getCommit(this.db, out.id, base.id)?.tree ?? null) : null
       const {tree: outTree, error: mergeError} =
         base && baseTree !== undefined && plan.process.length + plan.removed.length < datums.length / 2
-          ? this.mergeIncremental(baseTree, plan, results, baseDatums, outputs)
-          : this.mergeAll(outputs)
+          ? this.mergeIncremental(baseTree, plan, results, baseOutput, allOutputs)
+          : this.mergeAll(allOutputs())
 
       // ---- meta commit content: per datum /meta/<id>/meta and /meta/<id>/logs
       const metaCommit = rows.getCommit(this.db, meta.id, j.id)
@@ -605,12 +651,21 @@ export class JobService {
         const ins = this.db.prepare(
           'INSERT OR REPLACE INTO datums(project, pipeline, job_id, datum_id, idx, hash, state, reason, inputs, stats, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        datums.forEach((d, i) => {
+        // rows for the datums this job ran; a skipped datum points at its base's source row
+        const entries: DatumSetEntry[] = datums.map((d, i) => {
           const r = results.get(d.id)
-          const b = baseDatums.get(d.id)
-          if (r) ins.run(j.project, j.pipeline, j.id, d.id, i, d.hash, r.state, r.reason, JSON.stringify(d.inputs), JSON.stringify(r.stats), r.output)
-          else ins.run(j.project, j.pipeline, j.id, d.id, i, d.hash, 'SKIPPED', '', JSON.stringify(d.inputs), '{}', b?.output ?? null)
+          if (r) {
+            ins.run(j.project, j.pipeline, j.id, d.id, i, d.hash, r.state, r.reason, JSON.stringify(d.inputs), JSON.stringify(r.stats), r.output)
+            return {id: d.id, hash: d.hash, state: r.state, source: j.id}
+          }
+          const b = baseSet.get(d.id)
+          if (b) return {id: d.id, hash: d.hash, state: 'SKIPPED', source: b.source}
+          ins.run(j.project, j.pipeline, j.id, d.id, i, d.hash, 'SKIPPED', '', JSON.stringify(d.inputs), '{}', null)
+          return {id: d.id, hash: d.hash, state: 'SKIPPED', source: j.id}
         })
+        this.db
+          .prepare('INSERT OR REPLACE INTO job_datums(project, pipeline, job_id, list) VALUES (?, ?, ?, ?)')
+          .run(j.project, j.pipeline, j.id, encodeDatumSet(entries))
         this.db
           .prepare(
             `UPDATE jobs SET state = @state, reason = @reason, finished = @now, data_processed = @data_processed, data_failed = @data_failed,
@@ -807,12 +862,12 @@ export class JobService {
     baseTree: Buffer | null,
     plan: {process: Datum[]; removed: string[]; redo: string[]},
     results: Map<string, {state: DatumState; output: Buffer | null}>,
-    baseDatums: Map<string, DatumRow>,
-    outputs: {id: string; tree: Buffer | null}[],
+    baseOutput: (id: string) => Buffer | null,
+    allOutputs: () => {id: string; tree: Buffer | null}[],
   ): {tree: Buffer | null; error: string} {
     const deletes: TreeOp[] = []
     for (const id of [...plan.removed, ...plan.redo]) {
-      const t = baseDatums.get(id)?.output
+      const t = baseOutput(id)
       if (!t) continue
       for (const [path, e] of this.ctx.trees.walk(t)) if (e.kind === 'file') deletes.push({type: 'delete', path})
     }
@@ -832,7 +887,7 @@ export class JobService {
         const prev = owner.get(path)
         if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, d.id)}
         if (this.ctx.trees.lookup(tree, path)) {
-          const other = outputs.find((o) => o.id !== d.id && o.tree && this.ctx.trees.lookup(o.tree, path))
+          const other = allOutputs().find((o) => o.id !== d.id && o.tree && this.ctx.trees.lookup(o.tree, path))
           return {tree: null, error: duplicateMessage(path, other?.id ?? 'an earlier datum', d.id)}
         }
         owner.set(path, d.id)

@@ -294,6 +294,7 @@ export class PipelineService implements PfsHooks {
       }
       this.killJobs(p, 'pipeline deleted')
       this.db.prepare('DELETE FROM datums WHERE project = ? AND pipeline = ?').run(project, name)
+      this.db.prepare('DELETE FROM job_datums WHERE project = ? AND pipeline = ?').run(project, name)
       this.db.prepare('DELETE FROM jobs WHERE project = ? AND pipeline = ?').run(project, name)
       this.db.prepare('DELETE FROM pipeline_versions WHERE project = ? AND name = ?').run(project, name)
       this.db.prepare('DELETE FROM pipelines WHERE project = ? AND name = ?').run(project, name)
