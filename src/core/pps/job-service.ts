@@ -39,7 +39,9 @@ import {smallContent, writeContent, type FileContent} from '../store/content.js'
 import {contentHash, sha256, toHex} from '../store/hash.js'
 import {pidAlive, type PackWriter} from '../store/pack-store.js'
 import type {DatumInfo, DatumState, FileInfo, JobInfo, JobState, ProcessStats} from '../types.js'
-import {planDatums, planIncremental, type Datum, type DatumInput, type Lister, type Match} from './datum.js'
+import {datumId, planDatums, planIncremental, type Datum, type DatumInput, type Lister, type Match} from './datum.js'
+import type {PfsInput} from './input.js'
+import {compileGlob} from '../pfs/glob.js'
 import type {PipelineRow, PipelineService} from './pipeline-service.js'
 import type {DatumRunResult, Runner, Worker} from './runner.js'
 import {nodeChildProcess} from '../builtins.js'
@@ -261,6 +263,72 @@ export class JobService {
     const d = e && (this.db.prepare('SELECT * FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?').get(project, pipeline, e.source, datumId) as DatumRow | undefined)
     if (!e || !d) throw new NotFoundError('DATUM_NOT_FOUND', `datum ${datumId} not found in job ${pipeline}@${id}`, {hint: `list them with \`pach list datum ${pipeline}@${id}\``})
     return this.datumInfo(j, {...d, state: e.state}, e.source === j.id ? undefined : this.jobInputCommits(j))
+  }
+
+  /**
+   * Incremental planning in O(what changed), for the common shape: one pfs input whose glob has
+   * a fixed depth (only literals, `*`, `?`, `[...]`), run by the same pipeline version as the
+   * base job. The datums are the base job's, except those whose glob match lies on a path the
+   * input diff (base input commit → this one) touches: those are planned afresh with the same
+   * planner (so ids and hashes equal a full plan's), vanished ones are dropped, new ones are
+   * appended. Datums that did not change are returned as {id, hash} with no inputs: the
+   * incremental plan skips them (same id and hash as the base), so they are never run.
+   * Returns undefined when the shape does not qualify; the caller then plans in full.
+   */
+  private planFromDiff(
+    j: JobRow,
+    base: JobRow,
+    out: RepoRow,
+    spec: PipelineSpec,
+    salt: string,
+    baseSet: Map<string, DatumSetEntry>,
+    commitOf: (project: string, repo: string, type: 'user' | 'meta' | 'spec') => CommitRow | undefined,
+  ): Datum[] | undefined {
+    const pfs = (spec.input as {pfs?: PfsInput}).pfs
+    if (!pfs || base.pipeline_version !== j.pipeline_version || spec.reprocess_spec === 'every_job' || spec.s3_out) return undefined
+    if (pfs.join_on || pfs.group_by || pfs.s3 || typeof pfs.glob !== 'string' || /[{}()@!+]|\*\*/.test(pfs.glob)) return undefined
+    if (baseSet.size === 0 || [...baseSet.values()].some((e) => e.state !== 'SUCCESS' && e.state !== 'SKIPPED')) return undefined
+    let g: ReturnType<typeof compileGlob>
+    try {
+      g = compileGlob(pfs.glob)
+    } catch {
+      return undefined
+    }
+    if (g.source === '/' || g.groupCount > 0) return undefined
+    const depth = g.source.split('/').length - 1
+    const now = commitOf(pfs.project, pfs.repo, pfs.repo_type)
+    const inRepo = rows.getRepo(this.db, pfs.project, pfs.repo, pfs.repo_type)
+    const then = inRepo && rows.commitProvenance(this.db, out.id, base.id).find((pr) => pr.prov_repo_id === inRepo.id)
+    const thenCommit = then ? rows.getCommit(this.db, inRepo.id, then.prov_commit_id) : undefined
+    if (!now || !thenCommit) return undefined
+    // glob matches on the changed paths
+    const touched = new Set<string>()
+    for (const item of this.ctx.trees.diff(thenCommit.tree, now.tree)) {
+      const segs = item.path.split('/')
+      if (segs.length - 1 < depth) continue
+      const q = segs.slice(0, depth + 1).join('/')
+      if (g.test(q)) touched.add(q)
+    }
+    const idOf = (path: string, e: Entry) => datumId([{name: pfs.name, repo: pfs.repo, branch: pfs.branch, path: e.kind === 'dir' ? path + '/' : path}])
+    const replaced = new Set<string>()
+    const matches: Match[] = []
+    for (const q of touched) {
+      const old = this.ctx.trees.lookup(thenCommit.tree, q)
+      if (old) replaced.add(idOf(q, old))
+      const e = this.ctx.trees.lookup(now.tree, q)
+      if (e) matches.push({path: q, isDir: e.kind === 'dir', hash: toHex(e.hash), size: e.size})
+    }
+    const fresh = new Map(planDatums(spec.input, () => ({commit: now.id, entries: matches}), salt).map((d) => [d.id, d]))
+    const datums: Datum[] = []
+    for (const e of baseSet.values()) {
+      if (!replaced.has(e.id)) datums.push({id: e.id, hash: e.hash, inputs: []})
+      else if (fresh.has(e.id)) {
+        datums.push(fresh.get(e.id)!)
+        fresh.delete(e.id)
+      }
+    }
+    datums.push(...fresh.values())
+    return datums
   }
 
   /** A job's datum set by datum id (datum-sets.ts); a job that never finished has its own rows only. */
@@ -512,9 +580,9 @@ export class JobService {
         if (!c) return {commit: '', entries: []}
         return {commit: c.id, entries: this.candidates(c.tree, input.glob)}
       }
-      const datums = planDatums(spec.input, lister, salt)
       const base = this.baseJob(j, out, outCommit)
       const baseSet = base ? this.datumSet(j.project, j.pipeline, base.id) : new Map<string, DatumSetEntry>()
+      const datums = (base && this.planFromDiff(j, base, out, spec, salt, baseSet, commitOf)) || planDatums(spec.input, lister, salt)
       const baseOutput = (id: string): Buffer | null => {
         const e = baseSet.get(id)
         return e ? this.datumOutput(j.project, j.pipeline, e.source, id) : null
