@@ -41,7 +41,7 @@
  * This is a convenience for running pipelines where Docker is absent, not a security
  * boundary: user code has the invoking user's rights on the host.
  */
-import {mkdtempSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
@@ -239,6 +239,38 @@ export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, 
  * after the datum. A timeout or an abort kills the whole worker process group and the next
  * datum starts a fresh worker.
  */
+/**
+ * A file the worker shell redirects a datum's stdout or stderr into (`>path` truncates the
+ * same inode), kept open by pach: after a datum one fstat tells whether there is anything to
+ * read, instead of an open, fstat, read and close per stream per datum.
+ */
+class CaptureFile {
+  private fd: number
+
+  constructor(readonly path: string) {
+    writeFileSync(path, '')
+    this.fd = openSync(path, 'r')
+  }
+
+  /** Everything the last datum wrote. */
+  take(): Buffer {
+    const size = fstatSync(this.fd).size
+    const buf = Buffer.allocUnsafe(size)
+    let got = 0
+    while (got < size) {
+      const n = readSync(this.fd, buf, got, size - got, got)
+      if (n === 0) break
+      got += n
+    }
+    return buf.subarray(0, got)
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+  }
+}
+
 class LocalWorker implements Worker {
   private closed = false
   private proc: ChildProcess | undefined
@@ -247,6 +279,8 @@ class LocalWorker implements Worker {
   private waiter: (() => void) | undefined
   private exited = false
   private readonly ctl: string
+  private readonly out: CaptureFile
+  private readonly err: CaptureFile
 
   constructor(
     private readonly spec: WorkerSpec,
@@ -255,6 +289,8 @@ class LocalWorker implements Worker {
     private readonly mode: Mode,
   ) {
     this.ctl = mkdtempSync(join(tmpdir(), 'pach-worker-'))
+    this.out = new CaptureFile(join(this.ctl, 'stdout'))
+    this.err = new CaptureFile(join(this.ctl, 'stderr'))
     // the worker sandbox binds inputsDir at /pfs (read-only) and outDir over <inputsDir>/out
     if (mode.kind === 'bwrap') mkdirSync(join(inputsDir, 'out'), {recursive: true})
     if (mode.kind === 'rewrite') {
@@ -341,14 +377,14 @@ class LocalWorker implements Worker {
     const rw = this.mode.kind === 'rewrite' ? (s: string) => rewritePfs(s, this.root) : (s: string) => s
     const cmd = task.cmd.map(rw)
     const env = Object.entries(task.env).map(([k, v]) => shq(`${k}=${rw(v)}`))
+    // names the shell can export are set by the subshell itself (no `env` exec per datum)
+    const setEnv = Object.keys(task.env).every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) ? `${env.length ? `export ${env.join(' ')}; ` : ''}exec` : `exec env ${env.join(' ')}`
     const stdinPath = join(this.ctl, 'stdin')
-    const outPath = join(this.ctl, 'stdout')
-    const errPath = join(this.ctl, 'stderr')
     if (task.stdin !== undefined) writeFileSync(stdinPath, rw(task.stdin))
     const cwd = this.spec.workingDir ? rw(this.spec.workingDir) : undefined
     const script =
-      `(${cwd ? `cd ${shq(cwd)} || exit 126; ` : ''}exec env ${env.join(' ')} ${cmd.map(shq).join(' ')}) ` +
-      `<${task.stdin !== undefined ? shq(stdinPath) : '/dev/null'} >${shq(outPath)} 2>${shq(errPath)} &\n` +
+      `(${cwd ? `cd ${shq(cwd)} || exit 126; ` : ''}${setEnv} ${cmd.map(shq).join(' ')}) ` +
+      `<${task.stdin !== undefined ? shq(stdinPath) : '/dev/null'} >${shq(this.out.path)} 2>${shq(this.err.path)} &\n` +
       'echo "P $!"\nwait $!\necho "D $?"\n'
     const proc = this.proc && !this.exited ? this.proc : this.start()
     let killed: 'timeout' | 'abort' | undefined
@@ -368,13 +404,9 @@ class LocalWorker implements Worker {
       if (timer) clearTimeout(timer)
       task.signal?.removeEventListener('abort', onAbort)
     }
-    for (const [stream, path] of [['stdout', outPath], ['stderr', errPath]] as const) {
-      try {
-        const b = readFileSync(path)
-        if (b.length) task.onOutput(stream, b)
-      } catch {
-        // nothing written
-      }
+    for (const [stream, f] of [['stdout', this.out], ['stderr', this.err]] as const) {
+      const b = f.take()
+      if (b.length) task.onOutput(stream, b)
     }
     const durationMs = Date.now() - t0
     if (killed) {
@@ -392,6 +424,8 @@ class LocalWorker implements Worker {
     this.closed = true
     this.proc?.stdin?.end()
     this.kill()
+    this.out.close()
+    this.err.close()
     rmSync(this.ctl, {recursive: true, force: true})
     if (this.mode.kind === 'rewrite') rmSync(this.mode.workspace, {recursive: true, force: true})
   }

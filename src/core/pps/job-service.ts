@@ -22,9 +22,9 @@
  * holder died is reset to JOB_CREATED (restart + 1) by the next `run`, so a killed pach
  * leaves nothing half-committed and nothing runs twice at once.
  */
-import {createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {dirname, isAbsolute, join, resolve, sep} from 'node:path'
+import {basename, dirname, isAbsolute, join, resolve, sep} from 'node:path'
 import {ConflictError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {decodeDatumSet, encodeDatumSet, type DatumSetEntry} from '../db/datum-sets.js'
@@ -634,12 +634,14 @@ export class JobService {
             workers.map(async (worker, w) => {
               const inputsDir = join(workRoot, `w${w}`, 'pfs')
               const outDir = join(workRoot, `w${w}`, 'out')
+              const real = {out: realpathSync(outDir), in: realpathSync(inputsDir)}
+              const inputs: WorkerInputs = {prev: undefined, dirs: new Set()}
               for (;;) {
                 if (abort.signal.aborted) return
                 const d = queue.shift()
                 if (!d) return
                 opts.onEvent?.({type: 'datum-start', pipeline: j.pipeline, id: j.id, datum: d.id})
-                const r = await this.runDatum({j, p, spec, spec_commit, d, worker, inputsDir, outDir, writer: writer!, signal: abort.signal, opts, workRoot})
+                const r = await this.runDatum({j, p, spec, spec_commit, d, worker, inputsDir, outDir, real, inputs, writer: writer!, signal: abort.signal, opts, workRoot})
                 results.set(d.id, r)
                 addStats(total, r.stats)
                 opts.onEvent?.({type: 'datum-end', pipeline: j.pipeline, id: j.id, datum: d.id, state: r.state, reason: r.reason || undefined})
@@ -785,6 +787,10 @@ export class JobService {
     worker: Worker
     inputsDir: string
     outDir: string
+    /** realpaths of outDir and inputsDir (resolved once per worker) */
+    real: {out: string; in: string}
+    /** the worker's materialized inputs: last datum's paths, directories known to exist */
+    inputs: WorkerInputs
     writer: PackWriter
     signal: AbortSignal
     opts: RunOptions
@@ -818,7 +824,24 @@ export class JobService {
     // download
     const t0 = Date.now()
     const trash = join(a.workRoot, 'trash')
-    clearDir(inputsDir, trash, 'out')
+    // inputs: remove what the previous datum got (inputs are mounted read-only for user code),
+    // keeping the directories above it; a first datum starts from a cleared directory
+    const ws = a.inputs
+    if (ws.prev === undefined) clearDir(inputsDir, trash, 'out')
+    for (const p of ws.prev ?? []) {
+      if (!p.dir) {
+        try {
+          unlinkSync(p.path)
+        } catch {
+          // already gone
+        }
+      }
+      else {
+        clearDir(dirname(p.path), trash, undefined, basename(p.path))
+        ws.dirs.clear()
+      }
+    }
+    ws.prev = []
     clearDir(outDir, trash)
     const env: Record<string, string> = {}
     for (const inp of d.inputs) {
@@ -826,7 +849,12 @@ export class JobService {
       const entry = c ? this.ctx.trees.lookup(c.tree, inp.path) : undefined
       const rel = inp.path === '/' ? '' : inp.path.replace(/\/$/, '')
       const dest = join(inputsDir, inp.name, rel)
-      mkdirSync(dirname(dest), {recursive: true})
+      const parent = dirname(dest)
+      if (!ws.dirs.has(parent)) {
+        mkdirSync(parent, {recursive: true})
+        ws.dirs.add(parent)
+      }
+      ws.prev.push({path: dest, dir: !entry || entry.kind === 'dir'})
       if (entry) {
         if (inp.empty_files) this.emptyFiles(entry, dest)
         else stats.download_bytes += this.files.materializeEntry(entry, dest).bytes
@@ -887,7 +915,7 @@ export class JobService {
     // upload
     const t2 = Date.now()
     try {
-      const ops = await this.collect(outDir, inputsDir, a.writer, stats)
+      const ops = await this.collect(outDir, inputsDir, a.real, a.writer, stats)
       const output = ops.length ? this.ctx.trees.apply(null, ops) : null
       stats.upload_ms = Date.now() - t2
       return {state: 'SUCCESS', reason: '', output, stats, logs: logLines.join('\n') + (logLines.length ? '\n' : '')}
@@ -976,10 +1004,17 @@ export class JobService {
     return c
   }
 
+  /** A datum input's commit (finished, so immutable: looked up once per process, not per datum). */
   private inputCommit(inp: DatumInput): CommitRow | undefined {
+    const key = `${inp.project}/${inp.repo}/${inp.repo_type}@${inp.commit}`
+    if (this.inputCommits.has(key)) return this.inputCommits.get(key)
     const repo = rows.getRepo(this.db, inp.project, inp.repo, inp.repo_type)
-    return repo && inp.commit ? rows.getCommit(this.db, repo.id, inp.commit) : undefined
+    const c = repo && inp.commit ? rows.getCommit(this.db, repo.id, inp.commit) : undefined
+    if (c?.finished) this.inputCommits.set(key, c)
+    return c
   }
+
+  private readonly inputCommits = new Map<string, CommitRow | undefined>()
 
   private emptyFiles(entry: Entry, dest: string): void {
     if (entry.kind === 'file') {
@@ -999,22 +1034,25 @@ export class JobService {
    * (/pfs/<input>/…, /pfs/out/…, or relative) and must land inside /pfs; anything else
    * (a link out of /pfs, a device, a FIFO, a socket, a name PFS cannot hold) fails the datum.
    */
-  private async collect(outDir: string, inputsDir: string, writer: PackWriter, stats: Stats): Promise<TreeOp[]> {
+  private async collect(outDir: string, inputsDir: string, real: {out: string; in: string}, writer: PackWriter, stats: Stats): Promise<TreeOp[]> {
     const ops: TreeOp[] = []
-    const realOut = realpathSync(outDir)
-    const realIn = realpathSync(inputsDir)
+    const {out: realOut, in: realIn} = real
     const inside = (p: string) => p === realOut || p.startsWith(realOut + sep) || p.startsWith(realIn + sep)
     const toHost = (containerPath: string): string => {
       if (containerPath === '/pfs/out' || containerPath.startsWith('/pfs/out/')) return join(outDir, containerPath.slice('/pfs/out'.length))
       if (containerPath.startsWith('/pfs/')) return join(inputsDir, containerPath.slice('/pfs'.length))
       return containerPath
     }
-    const visit = async (hostDir: string, containerDir: string, rel: string, depth: number): Promise<void> => {
+    // what the user code wrote (not what its links point at), removed once everything is read:
+    // the next datum then finds /pfs/out empty with no rename to the trash
+    const written: string[] = []
+    const visit = async (hostDir: string, containerDir: string, rel: string, depth: number, own: boolean): Promise<void> => {
       if (depth > 64) throw new DatumError(`output ${rel || '/'} is nested too deeply (symlink loop?)`)
       for (const name of readdirSync(hostDir).sort()) {
         const host = join(hostDir, name)
         const relPath = `${rel}/${name}`
         const st = lstatSync(host)
+        if (own) written.push(host)
         let target = host
         let tst = st
         if (st.isSymbolicLink()) {
@@ -1032,7 +1070,7 @@ export class JobService {
           tst = statSync(real)
         }
         if (tst.isDirectory()) {
-          await visit(target, `${containerDir}/${name}`, relPath, depth + 1)
+          await visit(target, `${containerDir}/${name}`, relPath, depth + 1, own && target === host)
           continue
         }
         if (!tst.isFile()) throw new DatumError(`cannot upload ${relPath}: not a regular file (devices, FIFOs and sockets are not stored)`)
@@ -1055,7 +1093,18 @@ export class JobService {
         if (writer.full) await writer.drain()
       }
     }
-    await visit(outDir, '/pfs/out', '', 0)
+    await visit(outDir, '/pfs/out', '', 0, true)
+    for (const path of written.reverse()) {
+      try {
+        unlinkSync(path)
+      } catch {
+        try {
+          rmdirSync(path)
+        } catch {
+          // left for the next datum's clearDir
+        }
+      }
+    }
     return ops
   }
 
@@ -1107,10 +1156,11 @@ async function* once(b: Buffer): AsyncGenerator<Buffer> {
  * Entries are renamed into `trash` (one syscall each) and deleted later, off the datum's
  * critical path.
  */
-function clearDir(dir: string, trash: string, keep?: string): void {
+/** Empty `dir` (all of it, or only `only`), except `keep`: entries are renamed to the trash. */
+function clearDir(dir: string, trash: string, keep?: string, only?: string): void {
   let names: string[] = []
   try {
-    names = readdirSync(dir)
+    names = only === undefined ? readdirSync(dir) : [only]
   } catch {
     mkdirSync(dir, {recursive: true})
     return
@@ -1123,6 +1173,11 @@ function clearDir(dir: string, trash: string, keep?: string): void {
       rmSync(join(dir, n), {recursive: true, force: true})
     }
   }
+}
+
+interface WorkerInputs {
+  prev: {path: string; dir: boolean}[] | undefined
+  dirs: Set<string>
 }
 
 /** Delete a work directory in the background (a native rm, off pach's event loop). */
