@@ -165,6 +165,14 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   }
 }
 
+/** A non-negative integer setting from the environment (undefined when unset); a bad value is a usage error. */
+export function envInt(name: string): number | undefined {
+  const v = process.env[name]
+  if (v === undefined || v === '') return undefined
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('INVALID_ENV', `${name}=${JSON.stringify(v)} is not a non-negative integer`)
+  return Number(v)
+}
+
 /** Write to stdout, ignoring EPIPE (e.g. `pach get file … | head`). */
 export function writeOut(s: string | Uint8Array): void {
   try {

@@ -6,16 +6,24 @@
  * - paths: "..", control characters, escape sequences, 256-byte components, > 4,095-byte
  *   paths, glob characters, for put / get / list / inspect / delete / copy file;
  * - messages: refs, commands and paths carrying newlines or terminal escapes print as one
- *   escaped line.
- * NUL cannot travel in argv; test/unit/paths.test.ts covers it.
+ *   escaped line;
+ * - `put file --untar`: "..", absolute and pax-renamed entries, symbolic and hard links,
+ *   devices, damaged archives, and decompression bombs (one entry declaring 1 TiB; one
+ *   honest 256 MiB entry in a 300 KB gzip; many entries crossing the bound).
+ * NUL cannot travel in argv; it is covered through tar entries.
  */
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
+import {pack, type Headers} from 'tar-stream'
 import {describe, expect, it, vi} from 'vitest'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import {commitIds, expectUserError, putText} from './_util.js'
 
 // up to ~30 CLI calls per test; give a loaded machine room (no assertion depends on speed)
 vi.setConfig({testTimeout: 240_000})
+
+const MiB = 1024 * 1024
 
 async function refused(p: Project, args: string[], exitCode: number, re?: RegExp, opts?: {env?: Record<string, string>; input?: string | Buffer}): Promise<string> {
   return expectUserError(await p.run(args, opts), exitCode, re)
@@ -26,6 +34,31 @@ async function state(p: Project, repo: string): Promise<{commits: string[]; file
   const commits = await commitIds(p, repo)
   const files = commits.length === 0 ? [] : ((await p.json(['glob', 'file', `${repo}@master:/**`])) as any[]).map((f) => `${f.file.path} ${f.hash}`)
   return {commits, files}
+}
+
+async function tarOf(entries: (Headers & {content?: string | Buffer})[]): Promise<Buffer> {
+  const p = pack()
+  for (const {content, ...h} of entries) p.entry(h, h.type === undefined || h.type === 'file' ? (content ?? '') : undefined)
+  p.finalize()
+  const chunks: Buffer[] = []
+  for await (const c of p) chunks.push(Buffer.from(c as Uint8Array))
+  return Buffer.concat(chunks)
+}
+
+/** A ustar header for a regular file `name` declaring `size` bytes (base-256 beyond 8 GiB), without its body. */
+async function tarHeader(name: string, size: bigint): Promise<Buffer> {
+  const h = Buffer.from((await tarOf([{name}])).subarray(0, 512))
+  const field = Buffer.alloc(12)
+  if (size < 8n ** 11n) field.write(size.toString(8).padStart(11, '0'))
+  else {
+    field[0] = 0x80
+    for (let i = 11, v = size; i > 0; i--, v >>= 8n) field[i] = Number(v & 0xffn)
+  }
+  field.copy(h, 124)
+  h.fill(' ', 148, 156)
+  const sum = h.reduce((a, b) => a + b, 0)
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1')
+  return h
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,5 +139,82 @@ describe('hostile paths', () => {
     await refused(p, ['create', 'branch', 'r@b\nx'], 2, /b\\nx/)
     await refused(p, ['list\nrepo'], 2, /unknown command "list\\nrepo"/)
     await refused(p, ['create', 'pipeline', '-f', join(p.dir, 'no\nsuch.json')], 4, /no\\nsuch\.json/)
+  })
+})
+
+describe('put file --untar with hostile archives', () => {
+  it('"..", absolute and pax-renamed names, links, devices, FIFOs and damaged archives are refused in one line; nothing is written', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    await putText(p, 'r@master:/keep.txt', 'keep')
+    const ok = {name: 'ok.txt', content: 'fine'}
+    const good = await tarOf([ok, {name: 'dir/b.txt', content: 'beta'}])
+    const archives: [string, Buffer, RegExp][] = [
+      ['dotdot.tar', await tarOf([ok, {name: 'a/../../evil', content: 'x'}]), /tar entry "a\/\.\.\/\.\.\/evil" escapes the target directory/],
+      ['dotdot-dir.tar', await tarOf([ok, {name: '../', type: 'directory'}]), /tar entry "\.\.\/" escapes the target directory/],
+      ['absolute.tar', await tarOf([ok, {name: '/etc/cron.d/evil', content: 'x'}]), /tar entry "\/etc\/cron\.d\/evil" has an absolute name/],
+      ['pax-dotdot.tar', await tarOf([ok, {name: 'innocent', pax: {path: '../../pax-evil'}, content: 'x'}]), /tar entry "\.\.\/\.\.\/pax-evil" escapes/],
+      ['pax-nul.tar', await tarOf([ok, {name: 'innocent', pax: {path: 'bad\u0000name'}, content: 'x'}]), /"\/t\/bad\\u0000name" contains a control character/],
+      ['long-dotdot.tar', await tarOf([{name: 'a/'.repeat(60) + '../'.repeat(70) + 'evil', content: 'x'}]), /escapes the target directory/],
+      ['symlink.tar', await tarOf([ok, {name: 'link', type: 'symlink', linkname: '/etc/passwd'}, {name: 'link/through', content: 'x'}]), /tar entry "link" is a symbolic link to "\/etc\/passwd"/],
+      ['hardlink.tar', await tarOf([ok, {name: 'hl', type: 'link', linkname: '/etc/shadow'}]), /tar entry "hl" is a hard link to "\/etc\/shadow"/],
+      ['device.tar', await tarOf([ok, {name: 'null', type: 'character-device', devmajor: 1, devminor: 3}]), /tar entry "null" is a character device/],
+      ['fifo.tar', await tarOf([ok, {name: 'pipe', type: 'fifo'}]), /tar entry "pipe" is a FIFO/],
+      ['control.tar', await tarOf([{name: 'bad\nname\x1b[31m', content: 'x'}]), /"\/t\/bad\\nname\\u001b\[31m" contains a control character/],
+      ['glob.tar', await tarOf([{name: 'a*b', content: 'x'}]), /contains a glob character/],
+      ['garbage.tar', Buffer.from('not a tar archive at all, '.repeat(40)), /garbage\.tar is not a readable tar archive: Invalid tar header/],
+      ['garbage.tar.gz', gzipSync(Buffer.from('not a tar archive at all, '.repeat(40))), /garbage\.tar\.gz is not a readable tar archive/],
+      ['truncated.tar', good.subarray(0, 700), /truncated\.tar is not a readable tar archive: Unexpected end of data/],
+      ['truncated.tar.gz', gzipSync(good).subarray(0, 60), /truncated\.tar\.gz is not a readable tar archive: unexpected end of file/],
+    ]
+    mkdirSync(join(p.dir, 'tars'))
+    const before = await state(p, 'r')
+    for (const [name, bytes, re] of archives) {
+      writeFileSync(join(p.dir, 'tars', name), bytes)
+      await refused(p, ['put', 'file', 'r@master:/t', '--untar', '-f', join(p.dir, 'tars', name)], 2, re)
+    }
+    // the same from stdin
+    await refused(p, ['put', 'file', 'r@master:/t', '--untar', '-f', '-'], 2, /stdin is not a readable tar archive/, {input: 'not a tar '.repeat(100)})
+    expect(await state(p, 'r')).toEqual(before)
+
+    // an open commit is not touched either
+    const open = (await p.ok(['start', 'commit', 'r@master'])).trim()
+    await putText(p, `r@${open}:/in-open.txt`, 'open')
+    await refused(p, ['put', 'file', `r@${open}:/t`, '--untar', '-f', join(p.dir, 'tars', 'symlink.tar')], 2, /symbolic link/)
+    await p.ok(['finish', 'commit', `r@${open}`])
+    const files = (await state(p, 'r')).files.map((f) => f.split(' ')[0])
+    expect(files).toEqual(['/in-open.txt', '/keep.txt'])
+  })
+
+  it('decompression bombs are refused at the bound, nothing written: 1 TiB declared; an honest 256 MiB entry; many entries', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    await putText(p, 'r@master:/keep.txt', 'keep')
+    const before = await state(p, 'r')
+    const zeros = gzipSync(Buffer.alloc(MiB)) // ~1 KB per MiB: gzip members concatenate
+    const end = gzipSync(Buffer.alloc(1024))
+
+    // one entry declaring 1 TiB (base-256 size field): over the default 64 GiB bound at its header
+    const tib = Buffer.concat([gzipSync(await tarHeader('huge.bin', 1n << 40n)), zeros, zeros])
+    writeFileSync(join(p.dir, 'tib.tar.gz'), tib)
+    await refused(p, ['put', 'file', 'r@master:/b', '--untar', '-f', join(p.dir, 'tib.tar.gz')], 2, /archive expands to more than 68719476736 bytes; refusing \(possible decompression bomb\)/)
+
+    // an honest archive: 256 MiB of zeros behind a truthful header, ~300 KB compressed
+    const honest = Buffer.concat([gzipSync(await tarHeader('zeros.bin', 256n * BigInt(MiB))), ...Array<Buffer>(256).fill(zeros), end])
+    expect(honest.length).toBeLessThan(MiB)
+    writeFileSync(join(p.dir, 'honest.tar.gz'), honest)
+    const limit = {env: {PACH_UNTAR_MAX_BYTES: String(4 * MiB)}}
+    await refused(p, ['put', 'file', 'r@master:/b', '--untar', '-f', join(p.dir, 'honest.tar.gz')], 2, /more than 4194304 bytes/, limit)
+
+    // 64 entries of 256 KiB: the first ones are read and chunked, the one crossing 4 MiB stops it
+    const many = gzipSync(await tarOf(Array.from({length: 64}, (_, i) => ({name: `f${i}`, content: Buffer.alloc(256 * 1024, i)}))))
+    writeFileSync(join(p.dir, 'many.tar.gz'), many)
+    await refused(p, ['put', 'file', 'r@master:/b', '--untar', '-f', join(p.dir, 'many.tar.gz')], 2, /more than 4194304 bytes/, limit)
+    expect(await state(p, 'r')).toEqual(before)
+
+    // under the bound the same archive goes in whole
+    await p.ok(['put', 'file', 'r@master:/b', '--untar', '-f', join(p.dir, 'many.tar.gz')], {env: {PACH_UNTAR_MAX_BYTES: String(32 * MiB)}})
+    expect((await state(p, 'r')).files.filter((f) => /^\/b\/f\d+ /.test(f))).toHaveLength(64)
+    await refused(p, ['put', 'file', 'r@master:/b', '--untar', '-f', join(p.dir, 'many.tar.gz')], 2, /PACH_UNTAR_MAX_BYTES="4 MiB" is not a non-negative integer/, {env: {PACH_UNTAR_MAX_BYTES: '4 MiB'}})
   })
 })
