@@ -9,14 +9,18 @@
  *   escaped line;
  * - `put file --untar`: "..", absolute and pax-renamed entries, symbolic and hard links,
  *   devices, damaged archives, and decompression bombs (one entry declaring 1 TiB; one
- *   honest 256 MiB entry in a 300 KB gzip; many entries crossing the bound).
+ *   honest 256 MiB entry in a 300 KB gzip; many entries crossing the bound);
+ * - a `.pach` that a newer pach wrote: exit 2, not a byte changed.
  * NUL cannot travel in argv; it is covered through tar entries.
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
+import Database from 'better-sqlite3'
+import {createHash} from 'node:crypto'
+import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {pack, type Headers} from 'tar-stream'
 import {describe, expect, it, vi} from 'vitest'
+import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import {commitIds, expectUserError, putText} from './_util.js'
 
@@ -59,6 +63,21 @@ async function tarHeader(name: string, size: bigint): Promise<Buffer> {
   const sum = h.reduce((a, b) => a + b, 0)
   h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1')
   return h
+}
+
+/** Snapshot of every file under .pach: path, size, mtime, sha256. */
+function pachFiles(p: Project): string[] {
+  const out: string[] = []
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name)
+      const st = statSync(full)
+      if (st.isDirectory()) walk(full)
+      else out.push(`${full.slice(p.dir.length)} ${st.size} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`)
+    }
+  }
+  walk(join(p.dir, '.pach'))
+  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,5 +235,33 @@ describe('put file --untar with hostile archives', () => {
     await p.ok(['put', 'file', 'r@master:/b', '--untar', '-f', join(p.dir, 'many.tar.gz')], {env: {PACH_UNTAR_MAX_BYTES: String(32 * MiB)}})
     expect((await state(p, 'r')).files.filter((f) => /^\/b\/f\d+ /.test(f))).toHaveLength(64)
     await refused(p, ['put', 'file', 'r@master:/b', '--untar', '-f', join(p.dir, 'many.tar.gz')], 2, /PACH_UNTAR_MAX_BYTES="4 MiB" is not a non-negative integer/, {env: {PACH_UNTAR_MAX_BYTES: '4 MiB'}})
+  })
+})
+
+describe('a .pach written by a newer pach', () => {
+  it('a newer schema (PRAGMA user_version), also in rollback-journal mode, or a newer config: exit 2, not a byte of .pach changes', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    await putText(p, 'r@master:/a.txt', 'alpha')
+    const db = join(p.dir, '.pach', 'pach.db')
+    const setDb = (pragmas: string[]) => {
+      const d = new Database(db)
+      for (const s of pragmas) d.pragma(s)
+      d.close()
+    }
+    const commands = [['list', 'repo'], ['get', 'file', 'r@master:/a.txt'], ['put', 'file', 'r@master:/b.txt', '-f', db], ['create', 'repo', 'x'], ['gc'], ['fsck']]
+    for (const pragmas of [['user_version = 99'], ['journal_mode = DELETE', 'user_version = 99']]) {
+      setDb(pragmas)
+      const snap = pachFiles(p)
+      await new Promise((r) => setTimeout(r, 20)) // a rewrite would show in the mtimes
+      for (const args of commands) await refused(p, args, 2, new RegExp(`this \\.pach was written by a newer pach \\(schema 99, this pach knows ${SCHEMA_VERSION}\\)`))
+      expect(pachFiles(p)).toEqual(snap)
+      setDb([`user_version = ${SCHEMA_VERSION}`])
+    }
+    const cfg = join(p.dir, '.pach', 'config.json')
+    writeFileSync(cfg, JSON.stringify({...JSON.parse(readFileSync(cfg, 'utf8')), format: 2}))
+    const snap = pachFiles(p)
+    for (const args of commands) await refused(p, args, 2, /this \.pach has format 2, newer than this pach understands/)
+    expect(pachFiles(p)).toEqual(snap)
   })
 })
