@@ -85,6 +85,7 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   protected openPach(): Pach {
     return openRepo({
       pachDir: this.flags['pach-dir'],
+      busyTimeoutMs: envInt('PACH_BUSY_TIMEOUT_MS'),
       reporter: cliReporter({progress: this.format === 'human'}),
     })
   }

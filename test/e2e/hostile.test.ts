@@ -10,7 +10,8 @@
  * - `put file --untar`: "..", absolute and pax-renamed entries, symbolic and hard links,
  *   devices, damaged archives, and decompression bombs (one entry declaring 1 TiB; one
  *   honest 256 MiB entry in a 300 KB gzip; many entries crossing the bound);
- * - a `.pach` that a newer pach wrote: exit 2, not a byte changed.
+ * - a `.pach` whose database another program holds (bounded wait, exit 11) or that a newer
+ *   pach wrote (exit 2, not a byte changed).
  * NUL cannot travel in argv; it is covered through tar entries.
  */
 import Database from 'better-sqlite3'
@@ -22,7 +23,7 @@ import {pack, type Headers} from 'tar-stream'
 import {describe, expect, it, vi} from 'vitest'
 import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 import {tmpProject, type Project} from '../helpers/cli.js'
-import {commitIds, expectUserError, putText} from './_util.js'
+import {commitIds, expectJsonError, expectUserError, putText} from './_util.js'
 
 // up to ~30 CLI calls per test; give a loaded machine room (no assertion depends on speed)
 vi.setConfig({testTimeout: 240_000})
@@ -238,7 +239,76 @@ describe('put file --untar with hostile archives', () => {
   })
 })
 
-describe('a .pach written by a newer pach', () => {
+describe('a .pach held by another program, or written by a newer pach', () => {
+  it('a database held by another program: writers wait PACH_BUSY_TIMEOUT_MS then fail with exit 11; readers go on; nothing is written', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    await putText(p, 'r@master:/a.txt', 'alpha')
+    const before = await state(p, 'r')
+    const env = {PACH_BUSY_TIMEOUT_MS: '300'}
+    const opts = {env}
+    const other = new Database(join(p.dir, '.pach', 'pach.db'))
+    try {
+      other.exec('BEGIN EXCLUSIVE')
+      const writes = [
+        ['put', 'file', 'r@master:/b.txt', '-f', join(p.dir, '.pach', 'config.json')],
+        ['delete', 'file', 'r@master:/a.txt'],
+        ['create', 'repo', 'other'],
+        ['start', 'commit', 'r@master'],
+        ['create', 'branch', 'r@dev'],
+        ['gc'],
+      ]
+      for (const args of writes) {
+        const t0 = Date.now()
+        await refused(p, args, 11, /the pach database is locked by another process/, opts)
+        // waited for the lock, but not the 60 s a gc wait allows
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(300)
+        expect(Date.now() - t0).toBeLessThan(20_000)
+      }
+      expect(await p.ok(['get', 'file', 'r@master:/a.txt'])).toBe('alpha')
+      expectJsonError(await p.run(['create', 'repo', 'x', '--json'], {env}), 11, 'LOCKED')
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK')
+      other.close()
+    }
+    expect(await state(p, 'r')).toEqual(before)
+    expect((await p.json(['list', 'repo'])).map((r: any) => r.repo.name)).toEqual(['r'])
+    await refused(p, ['list', 'repo'], 2, /PACH_BUSY_TIMEOUT_MS="soon\\n" is not a non-negative integer/, {env: {PACH_BUSY_TIMEOUT_MS: 'soon\n'}})
+  })
+
+  it('a lock released within the wait: the command waits and succeeds', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    const other = new Database(join(p.dir, '.pach', 'pach.db'))
+    other.exec('BEGIN EXCLUSIVE')
+    const release = setTimeout(() => {
+      other.exec('ROLLBACK')
+      other.close()
+    }, 1000)
+    try {
+      const r = await p.run(['put', 'file', 'r@master:/late.txt', '-f', '-'], {input: 'late', env: {PACH_BUSY_TIMEOUT_MS: '30000'}})
+      expect(r.exitCode, r.stderr).toBe(0)
+    } finally {
+      clearTimeout(release)
+      if (other.open) other.close()
+    }
+    expect(await p.ok(['get', 'file', 'r@master:/late.txt'])).toBe('late')
+  })
+
+  it('a database in exclusive locking mode blocks readers too: exit 11 after the wait', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    const other = new Database(join(p.dir, '.pach', 'pach.db'))
+    try {
+      other.pragma('locking_mode = EXCLUSIVE')
+      other.exec('BEGIN EXCLUSIVE; COMMIT')
+      await refused(p, ['list', 'repo'], 11, /locked/, {env: {PACH_BUSY_TIMEOUT_MS: '300'}})
+    } finally {
+      other.close()
+    }
+    expect((await p.json(['list', 'repo'])).map((r: any) => r.repo.name)).toEqual(['r'])
+  })
+
   it('a newer schema (PRAGMA user_version), also in rollback-journal mode, or a newer config: exit 2, not a byte of .pach changes', async () => {
     const p = await tmpProject()
     await p.ok(['create', 'repo', 'r'])
