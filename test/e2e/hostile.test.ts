@@ -3,6 +3,8 @@
  * mapped exit code and no stack, and leaves the repo exactly as it was (same commits, same
  * files); what is allowed (non-ASCII names, links inside a tree) round-trips.
  *
+ * - spec files: the corpus in fixtures/hostile/specs (see its README) through
+ *   `create pipeline -f`, plus a generated 5,000-deep input;
  * - paths: "..", control characters, escape sequences, 256-byte components, > 4,095-byte
  *   paths, glob characters, for put / get / list / inspect / delete / copy file;
  * - messages: refs, commands and paths carrying newlines or terminal escapes print as one
@@ -10,17 +12,20 @@
  * - `put file --untar`: "..", absolute and pax-renamed entries, symbolic and hard links,
  *   devices, damaged archives, and decompression bombs (one entry declaring 1 TiB; one
  *   honest 256 MiB entry in a 300 KB gzip; many entries crossing the bound);
+ * - `put file -r`: links inside the tree and leading out of it (the outside bytes are never
+ *   stored), FIFOs, hostile file names;
  * - a `.pach` whose database another program holds (bounded wait, exit 11) or that a newer
  *   pach wrote (exit 2, not a byte changed).
- * NUL cannot travel in argv; it is covered through tar entries.
+ * NUL cannot travel in argv; it is covered through tar entries and spec files.
  */
 import Database from 'better-sqlite3'
 import {createHash} from 'node:crypto'
-import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {pack, type Headers} from 'tar-stream'
-import {describe, expect, it, vi} from 'vitest'
+import {afterAll, describe, expect, it, vi} from 'vitest'
 import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import {commitIds, expectJsonError, expectUserError, putText} from './_util.js'
@@ -28,9 +33,14 @@ import {commitIds, expectJsonError, expectUserError, putText} from './_util.js'
 // up to ~30 CLI calls per test; give a loaded machine room (no assertion depends on speed)
 vi.setConfig({testTimeout: 240_000})
 
+const SPECS = join(import.meta.dirname, '../../fixtures/hostile/specs')
 const MiB = 1024 * 1024
 
+/** Bad inputs tried through the CLI (printed when the file is done). */
+let tried = 0
+
 async function refused(p: Project, args: string[], exitCode: number, re?: RegExp, opts?: {env?: Record<string, string>; input?: string | Buffer}): Promise<string> {
+  tried++
   return expectUserError(await p.run(args, opts), exitCode, re)
 }
 
@@ -82,6 +92,48 @@ function pachFiles(p: Project): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+describe('hostile spec files (fixtures/hostile/specs) through create pipeline -f', () => {
+  // file -> what the one line must say (the field, or why the file is not a spec)
+  const CASES: Record<string, RegExp> = {
+    'array-of-scalars.json': /element 1 of document 1 is not a pipeline spec/,
+    'billion-laughs.yaml': /invalid YAML: Excessive alias count/,
+    'binary-garbage.json': /document 1 is not a pipeline spec .*\\u0000/,
+    'cmd-is-a-string.json': /transform\.cmd must be a list of strings/,
+    'empty.json': /no pipeline spec found/,
+    'env-value-object.json': /transform\.env\.A must be a string/,
+    'glob-unclosed.json': /input\.pfs\.glob .* is invalid/,
+    'input-name-nul.json': /input\.pfs\.name "a\\u0000b" is not a valid input name/,
+    'invalid-json-multiline.json': /invalid JSON: Unexpected token '\}' \(in the value starting at line 1, column 1\)/,
+    'key-with-control-chars.json': /unknown field transform\."bad\\nkey\\u001b\[31m"/,
+    'name-path-traversal.json': /pipeline\.name "\.\.\/evil" is invalid/,
+    'null.json': /no pipeline spec found/,
+    'number-overflow.json': /datum_tries must be an integer, got number Infinity/,
+    'proto-key.json': /unknown field __proto__/,
+    'repo-path-traversal.json': /input\.pfs\.repo "\.\.\/\.\.\/etc" is not a valid repo name/,
+    'stream-second-bad.json': /pipeline "bad one": transform is required/,
+    'utf16-bom.json': /document 1 is not a pipeline spec/,
+    'yaml-binary-tag.yaml': /pipeline\.name must be a string/,
+    'yaml-duplicate-key.yaml': /invalid YAML: Map keys must be unique/,
+  }
+
+  it('every file in the corpus is listed here; each is refused (exit 2) naming the file and the field; nothing is created', async () => {
+    expect(readdirSync(SPECS).filter((f) => f !== 'README.md').sort()).toEqual(Object.keys(CASES).sort())
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'a'])
+    for (const [file, re] of Object.entries(CASES)) {
+      const line = await refused(p, ['create', 'pipeline', '-f', join(SPECS, file)], 2, re)
+      expect(line).toContain(`${join(SPECS, file)}: `)
+    }
+    // 5,000 nested crosses: refused at 32 levels, not a stack overflow
+    const deep = `{"pipeline":{"name":"p"},"transform":{"cmd":["sh"]},"input":${'{"cross":['.repeat(5000)}{"pfs":{"repo":"a","glob":"/*"}}${']}'.repeat(5000)}}`
+    writeFileSync(join(p.dir, 'deep.json'), deep)
+    await refused(p, ['create', 'pipeline', '-f', join(p.dir, 'deep.json')], 2, /input(\.cross\[0\])+\.cross: inputs are nested more than 32 levels deep/)
+    expectJsonError(await p.run(['create', 'pipeline', '-f', join(SPECS, 'key-with-control-chars.json'), '--json']), 2, 'INVALID_SPEC')
+    expect(await p.json(['list', 'pipeline'])).toEqual([])
+    expect((await p.json(['list', 'repo'])).map((r: any) => r.repo.name)).toEqual(['a'])
+  })
+})
 
 describe('hostile paths', () => {
   const long = 'a'.repeat(4096)
@@ -239,6 +291,69 @@ describe('put file --untar with hostile archives', () => {
   })
 })
 
+describe('put file -r with links and special files', () => {
+  it('links inside the tree are stored as content; links out of it, to directories, broken links and FIFOs are skipped with a warning; outside bytes never enter the repo', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    const secret = 'SECRET-OUTSIDE-THE-TREE-7f3a'
+    const outside = join(p.dir, 'outside')
+    const tree = join(p.dir, 'tree')
+    mkdirSync(outside)
+    mkdirSync(join(tree, 'sub'), {recursive: true})
+    writeFileSync(join(outside, 'secret.txt'), secret)
+    writeFileSync(join(tree, 'a.txt'), 'inside')
+    symlinkSync('a.txt', join(tree, 'sub', 'alias.txt')) // broken relative to sub/: skipped
+    symlinkSync('../a.txt', join(tree, 'sub', 'up.txt')) // inside: stored as a.txt's content
+    symlinkSync('../outside/secret.txt', join(tree, 'leak-file'))
+    symlinkSync(outside, join(tree, 'leak-dir'))
+    symlinkSync(join(outside, 'secret.txt'), join(tree, 'abs-leak'))
+    symlinkSync('/etc/passwd', join(tree, 'passwd'))
+    symlinkSync('.', join(tree, 'loop'))
+    execFileSync('mkfifo', [join(tree, 'fifo')])
+    const r = await p.run(['put', 'file', 'r@master:/t/', '-r', '-f', tree])
+    tried++
+    expect(r.exitCode, r.stderr).toBe(0)
+    const warnings = r.stderr.split('\n').filter(Boolean)
+    expect(warnings.every((l) => l.startsWith('warning: ')), r.stderr).toBe(true)
+    for (const re of [
+      /skipping broken symlink .*sub\/alias\.txt/,
+      /skipping symlink .*leak-file: it points outside the directory being put/,
+      /skipping symlink .*leak-dir: it points to a directory/,
+      /skipping symlink .*abs-leak: it points outside the directory being put/,
+      /skipping symlink .*passwd: it points outside the directory being put \(\/etc\/passwd\)/,
+      /skipping symlink .*loop: it points to a directory/,
+      /skipping .*fifo: not a regular file/,
+      /7 entries were skipped/,
+    ]) {
+      expect(warnings.some((l) => re.test(l)), `${re}\n${r.stderr}`).toBe(true)
+    }
+    const files = ((await p.json(['glob', 'file', 'r@master:/**'])) as any[]).filter((f) => f.file_type === 'FILE').map((f) => f.file.path)
+    expect(files.sort()).toEqual(['/t/tree/a.txt', '/t/tree/sub/up.txt'])
+    expect(await p.ok(['get', 'file', 'r@master:/t/tree/sub/up.txt'])).toBe('inside')
+    const out = join(p.dir, 'restored')
+    await p.ok(['get', 'file', 'r@master:/', '-r', '-o', out])
+    const all: string[] = []
+    const walk = (d: string) => readdirSync(d, {withFileTypes: true}).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : all.push(readFileSync(join(d, e.name), 'utf8'))))
+    walk(out)
+    expect(all.join('\n')).not.toContain(secret)
+  })
+
+  it('a tree holding a file name with a newline or a glob character is refused whole (exit 2), nothing written', async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'r'])
+    await putText(p, 'r@master:/keep.txt', 'keep')
+    const before = await state(p, 'r')
+    for (const [i, bad] of ['bad\nname', 'star*name', 'esc\x1b[0m'].entries()) {
+      const tree = join(p.dir, `tree${i}`)
+      mkdirSync(tree)
+      writeFileSync(join(tree, 'a-fine.txt'), 'fine')
+      writeFileSync(join(tree, bad), 'bad')
+      await refused(p, ['put', 'file', 'r@master:/t/', '-r', '-f', tree], 2, /contains a (control|glob) character/)
+    }
+    expect(await state(p, 'r')).toEqual(before)
+  })
+})
+
 describe('a .pach held by another program, or written by a newer pach', () => {
   it('a database held by another program: writers wait PACH_BUSY_TIMEOUT_MS then fail with exit 11; readers go on; nothing is written', async () => {
     const p = await tmpProject()
@@ -334,4 +449,8 @@ describe('a .pach held by another program, or written by a newer pach', () => {
     for (const args of commands) await refused(p, args, 2, /this \.pach has format 2, newer than this pach understands/)
     expect(pachFiles(p)).toEqual(snap)
   })
+})
+
+afterAll(() => {
+  console.log(`hostile e2e: ${tried} bad inputs tried through the CLI`)
 })
