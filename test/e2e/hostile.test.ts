@@ -24,7 +24,7 @@ import {execFileSync} from 'node:child_process'
 import {mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
-import {pack, type Headers} from 'tar-stream'
+import {pack, type Header} from 'tar-stream'
 import {afterAll, describe, expect, it, vi} from 'vitest'
 import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 import {tmpProject, type Project} from '../helpers/cli.js'
@@ -51,9 +51,12 @@ async function state(p: Project, repo: string): Promise<{commits: string[]; file
   return {commits, files}
 }
 
-async function tarOf(entries: (Headers & {content?: string | Buffer})[]): Promise<Buffer> {
+async function tarOf(entries: (Partial<Header> & {name: string; content?: string | Buffer})[]): Promise<Buffer> {
   const p = pack()
-  for (const {content, ...h} of entries) p.entry(h, h.type === undefined || h.type === 'file' ? (content ?? '') : undefined)
+  for (const {content, ...h} of entries) {
+    if (h.type === undefined || h.type === 'file') p.entry(h, content ?? '')
+    else p.entry(h)
+  }
   p.finalize()
   const chunks: Buffer[] = []
   for await (const c of p) chunks.push(Buffer.from(c as Uint8Array))
