@@ -7,7 +7,7 @@
  * mapped exit code. Unknown errors are bugs: they print a stack and exit 20.
  */
 import {Command, Flags, Interfaces} from '@oclif/core'
-import {CancelledError, EXIT_CODES, InternalError, InvalidArgumentError, isPachError, PachError, translateSystemError} from '../core/errors.js'
+import {CancelledError, EXIT_CODES, InternalError, InvalidArgumentError, isPachError, PachError, printable, translateSystemError} from '../core/errors.js'
 import {openRepo, type Pach} from '../core/repo.js'
 import {cliReporter} from './reporter.js'
 
@@ -85,6 +85,7 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   protected openPach(): Pach {
     return openRepo({
       pachDir: this.flags['pach-dir'],
+      busyTimeoutMs: envInt('PACH_BUSY_TIMEOUT_MS'),
       reporter: cliReporter({progress: this.format === 'human'}),
     })
   }
@@ -154,15 +155,23 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
       writeOut(JSON.stringify({error: {code: pe.code, message: pe.message, hint: pe.hint ?? null, data: pe.data}}, null, 2) + '\n')
     }
     if (pe instanceof InternalError) {
-      process.stderr.write(`pach: internal error (this is a bug, please report it): ${pe.message}\n`)
+      process.stderr.write(`pach: internal error (this is a bug, please report it): ${printable(pe.message)}\n`)
       const cause = (pe as {cause?: unknown}).cause
       if (cause instanceof Error && cause.stack) process.stderr.write(cause.stack + '\n')
     } else {
-      process.stderr.write(`pach: ${pe.message}${pe.hint ? ` (${pe.hint})` : ''}\n`)
+      process.stderr.write(`pach: ${printable(pe.message)}${pe.hint ? ` (${printable(pe.hint)})` : ''}\n`)
     }
     process.exitCode = pe.exitCode
     return undefined
   }
+}
+
+/** A non-negative integer setting from the environment (undefined when unset); a bad value is a usage error. */
+export function envInt(name: string): number | undefined {
+  const v = process.env[name]
+  if (v === undefined || v === '') return undefined
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('INVALID_ENV', `${name}=${JSON.stringify(v)} is not a non-negative integer`)
+  return Number(v)
 }
 
 /** Write to stdout, ignoring EPIPE (e.g. `pach get file … | head`). */

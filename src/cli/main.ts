@@ -5,19 +5,20 @@
  * is left to oclif's handler (commands render their own errors in PachCommand.catch).
  */
 import {Config, flush, handle, run} from '@oclif/core'
+import {printable} from '../core/errors.js'
 
 export async function main(bin: string): Promise<void> {
   try {
     await run(process.argv.slice(2), bin)
     await flush()
   } catch (e) {
-    const unknown = /^command (\S+) not found$/.exec((e as Error)?.message ?? '')
+    const unknown = /^command (.+) not found$/s.exec((e as Error)?.message ?? '')
     if (!unknown) return handle(e as Error)
     const config = await Config.load(bin)
     const typed = unknown[1]!.replace(/:/g, ' ')
     const close = closest(typed, config.commands.filter((c) => !c.hidden).map((c) => c.id.replace(/:/g, ' ')))
     const hint = close ? `did you mean \`pach ${close}\`? ` : ''
-    process.stderr.write(`pach: unknown command "${typed}" (${hint}run \`pach help\` for the list)\n`)
+    process.stderr.write(`pach: unknown command "${printable(typed)}" (${hint}run \`pach help\` for the list)\n`)
     process.exitCode = 2
   }
 }

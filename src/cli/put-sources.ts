@@ -5,7 +5,8 @@
  * - one source and a path: the path, or path/basename(source) when the path ends in "/";
  * - several sources and a path: the path is a prefix for each basename;
  * - -r: every regular file under a directory goes to target + its relative path;
- * - --untar: each regular entry of the archive goes to target + entry name.
+ * - --untar: each regular entry of the archive goes to target + entry name; links, devices,
+ *   FIFOs, absolute and ".." names are refused (see untarSource).
  * Symlinks under -r: a link to a file inside the tree is stored as that file's content;
  * links that leave the tree, and links to directories, are skipped with a warning (never
  * silently read).
@@ -14,7 +15,7 @@ import {closeSync, createReadStream, lstatSync, openSync, readdirSync, readFileS
 import {basename, join, relative, resolve, sep} from 'node:path'
 import {Readable} from 'node:stream'
 import {nodeZlib} from '../core/builtins.js'
-import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
+import {InvalidArgumentError, isPachError, NotFoundError, translateSystemError} from '../core/errors.js'
 import type {PutSource} from '../core/pfs/file-service.js'
 import type {Reporter} from '../core/reporter.js'
 
@@ -80,7 +81,7 @@ export function checkSources(args: PutArgs): string[] {
 export async function* buildSources(args: PutArgs, sources: string[]): AsyncGenerator<PutSource> {
   for (const source of sources) {
     if (args.untar) {
-      yield* untarSource(openSource(source), args.path ?? '/', args)
+      yield* untarSource(openSource(source), source, args.path ?? '/', args)
       continue
     }
     const target = targetFor(args, source, sources.length)
@@ -201,11 +202,24 @@ function* walkDir(root: string, target: string, reporter: Reporter): Generator<P
   if (skipped) reporter.warn(`${skipped} entr${skipped === 1 ? 'y was' : 'ies were'} skipped`)
 }
 
-/** Regular entries of a (possibly gzipped) tar, each put at prefix + entry name. */
-async function* untarSource(input: AsyncIterable<Uint8Array>, prefix: string, args: PutArgs): AsyncGenerator<PutSource> {
+/**
+ * Regular entries of a (possibly gzipped) tar, each put at prefix + entry name. Only regular
+ * files and directories are accepted: an entry named outside the target ("..", an absolute
+ * name) or that is a link, device or FIFO fails the whole put before its commit, so nothing
+ * is written. The archive may expand to at most `untarLimit` bytes (headers included), which
+ * bounds a decompression bomb; a damaged archive is a user error, not a crash.
+ */
+async function* untarSource(input: AsyncIterable<Uint8Array>, source: string, prefix: string, args: PutArgs): AsyncGenerator<PutSource> {
   const {extract} = await import('tar-stream')
   const ex = extract()
   const limit = args.untarLimit ?? 64 * 1024 ** 3
+  const label = source === '-' ? 'stdin' : source
+  const damaged = (e: unknown): unknown =>
+    isPachError(e) || translateSystemError(e) !== e
+      ? e
+      : new InvalidArgumentError('INVALID_TAR', `${label} is not a readable tar archive: ${(e as Error)?.message ?? String(e)}`, {hint: 'nothing was written'})
+  const refuse = (name: string, why: string) =>
+    new InvalidArgumentError('UNSAFE_TAR_ENTRY', `tar entry ${JSON.stringify(name)} ${why}`, {hint: 'nothing was written; fix the archive'})
   let total = 0
   const bytes = Readable.from(input)
   // sniff gzip magic
@@ -227,31 +241,43 @@ async function* untarSource(input: AsyncIterable<Uint8Array>, prefix: string, ar
   const src = gz ? rest.pipe(nodeZlib().createGunzip()) : rest
   src.on('error', (e) => ex.destroy(e))
   src.pipe(ex)
-  for await (const entry of ex) {
-    const h = entry.header
-    const name = h.name.replace(/^\.\/+/, '')
-    if (h.type !== 'file' && h.type !== 'contiguous-file') {
-      if (h.type !== 'directory') args.reporter.warn(`skipping tar entry ${h.name}: ${h.type} entries are not stored`)
-      entry.resume()
-      continue
+  try {
+    for await (const entry of ex) {
+      const h = entry.header
+      total += 512 + (h.size ?? 0)
+      if (total > limit) {
+        throw new InvalidArgumentError('TAR_TOO_LARGE', `archive expands to more than ${limit} bytes; refusing (possible decompression bomb)`, {hint: 'nothing was written'})
+      }
+      if (h.name.startsWith('/')) throw refuse(h.name, 'has an absolute name')
+      const name = h.name.replace(/^\.\/+/, '')
+      if (name.split('/').includes('..')) throw refuse(h.name, 'escapes the target directory ("..")')
+      if (h.type === 'directory') {
+        entry.resume()
+        continue
+      }
+      if (h.type !== 'file' && h.type !== 'contiguous-file') {
+        const kind = {symlink: 'symbolic link', link: 'hard link', fifo: 'FIFO'}[h.type as string] ?? (h.type ? h.type.replace('-', ' ') : 'special file')
+        const to = h.linkname ? ` to ${JSON.stringify(h.linkname)}` : ''
+        throw refuse(h.name, `is a ${kind}${to}; --untar stores only regular files and directories`)
+      }
+      let consumed = false
+      yield {
+        path: joinPaths(prefix, name),
+        size: h.size,
+        open: () => {
+          consumed = true
+          return (async function* () {
+            try {
+              yield* entry as unknown as AsyncIterable<Uint8Array>
+            } catch (e) {
+              throw damaged(e)
+            }
+          })()
+        },
+      }
+      if (!consumed) entry.resume()
     }
-    const parts = name.split('/')
-    if (parts.includes('..')) {
-      throw new InvalidArgumentError('UNSAFE_TAR_ENTRY', `tar entry ${JSON.stringify(h.name)} escapes the target directory ("..")`, {hint: 'nothing was written; fix the archive'})
-    }
-    total += h.size ?? 0
-    if (total > limit) {
-      throw new InvalidArgumentError('TAR_TOO_LARGE', `archive expands to more than ${limit} bytes; refusing (possible decompression bomb)`, {hint: 'nothing was written'})
-    }
-    let consumed = false
-    yield {
-      path: joinPaths(prefix, name.replace(/^\/+/, '')),
-      size: h.size,
-      open: () => {
-        consumed = true
-        return entry as unknown as AsyncIterable<Uint8Array>
-      },
-    }
-    if (!consumed) entry.resume()
+  } catch (e) {
+    throw damaged(e)
   }
 }

@@ -2,6 +2,7 @@
  * Reporter implementations for the CLI. Everything goes to stderr: progress bars only when
  * stderr is a TTY (and never with --json), warnings always.
  */
+import {printable} from '../core/errors.js'
 import type {Progress, Reporter} from '../core/reporter.js'
 import {bytesSize} from './format/values.js'
 
@@ -9,7 +10,7 @@ export function cliReporter(opts: {quiet?: boolean; progress?: boolean} = {}): R
   const tty = Boolean(process.stderr.isTTY) && opts.progress !== false
   return {
     warn(message) {
-      process.stderr.write(`warning: ${message}\n`)
+      process.stderr.write(`warning: ${printable(message)}\n`)
     },
     info(message) {
       if (!opts.quiet) process.stderr.write(`${message}\n`)

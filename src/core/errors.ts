@@ -136,6 +136,16 @@ export class InternalError extends PachError {
   }
 }
 
+/**
+ * `s` with control characters (C0, DEL, C1) written as escapes ("\\n", "\\u001b"): messages echo
+ * user input (paths, refs, spec keys, tar entry names), and a message must stay one line and
+ * must not drive the terminal.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c < ' ' ? JSON.stringify(c).slice(1, -1) : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+}
+
 export function isPachError(e: unknown): e is PachError {
   return e instanceof PachError
 }

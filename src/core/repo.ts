@@ -35,6 +35,8 @@ export interface OpenOptions {
   /** explicit .pach directory (overrides discovery) */
   pachDir?: string
   readonly?: boolean
+  /** how long to wait for a database another process holds (default 15 s), then LockedError */
+  busyTimeoutMs?: number
   reporter?: Reporter
   now?: () => string
   newId?: () => string
@@ -63,7 +65,7 @@ export function findPachDir(opts: {cwd?: string; pachDir?: string}): string {
 }
 
 /** Create `<dir>/.pach`. Refuses an existing one. */
-export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly'> = {}): Pach {
+export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly' | 'busyTimeoutMs'> = {}): Pach {
   const root = resolve(dir)
   const pachDir = join(root, PACH_DIR_NAME)
   if (existsSync(join(pachDir, 'pach.db'))) {
@@ -87,7 +89,7 @@ export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' 
 export function openRepo(opts: OpenOptions = {}): Pach {
   const pachDir = findPachDir(opts)
   const config = readConfig(pachDir)
-  const db = openDb(join(pachDir, 'pach.db'), {readonly: opts.readonly})
+  const db = openDb(join(pachDir, 'pach.db'), {readonly: opts.readonly, busyTimeoutMs: opts.busyTimeoutMs})
   return new Pach(pachDir, db, config, opts)
 }
 

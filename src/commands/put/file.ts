@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {jobFlags} from '../../cli/jobs.js'
-import {PachCommand} from '../../cli/base-command.js'
+import {envInt, PachCommand} from '../../cli/base-command.js'
 import {buildSources, checkSources} from '../../cli/put-sources.js'
 import {bytesSize} from '../../cli/format/values.js'
 import {parseFile} from '../../core/pfs/refs.js'
@@ -37,6 +37,7 @@ export default class PutFile extends PachCommand<typeof PutFile, PutFileResult> 
       recursive: this.flags.recursive,
       fullPath: this.flags['full-path'],
       untar: this.flags.untar,
+      untarLimit: envInt('PACH_UNTAR_MAX_BYTES'),
       reporter: this.pach.ctx.reporter,
     }
     const sources = checkSources(args)

@@ -58,11 +58,7 @@ export function openDb(file: string, opts: OpenDbOptions = {}): DB {
     throw translateSystemError(e)
   }
   try {
-    if (!opts.readonly) {
-      db.pragma('journal_mode = WAL')
-      db.pragma('synchronous = NORMAL')
-    }
-    db.pragma('foreign_keys = ON')
+    // the version is read before anything that may write (journal_mode rewrites the header)
     const version = db.pragma('user_version', {simple: true}) as number
     if (version > SCHEMA_VERSION) {
       throw new InvalidArgumentError(
@@ -71,6 +67,11 @@ export function openDb(file: string, opts: OpenDbOptions = {}): DB {
         {hint: 'upgrade pach to open it; nothing was changed'},
       )
     }
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+    }
+    db.pragma('foreign_keys = ON')
     if (version < SCHEMA_VERSION) {
       if (opts.readonly) {
         throw new InvalidArgumentError('FORMAT_TOO_OLD', `this .pach needs a schema upgrade (schema ${version})`, {

@@ -49,7 +49,7 @@
  * - the core never prints: warnings are returned.
  */
 import {createRequire} from 'node:module'
-import {InvalidArgumentError} from '../errors.js'
+import {InvalidArgumentError, printable} from '../errors.js'
 import {cleanGlob, compileGlob, GlobSyntaxError} from '../pfs/glob.js'
 import {sortInput, type CronInput, type Input, type PfsInput} from './input.js'
 
@@ -156,6 +156,8 @@ export const CLUSTER_ONLY_FIELDS: string[] = [
 export const DEFAULT_IMAGE = 'ubuntu:20.04'
 export const DEFAULT_DATUM_TRIES = 3
 const MAX_PIPELINE_NAME = 51
+/** cross/union/join/group nesting: far beyond any real spec, well within the parser's stack */
+const MAX_INPUT_DEPTH = 32
 const NAME_RE = /^[a-zA-Z0-9_-]+$/
 const SERVICE_TYPES = ['ClusterIP', 'LoadBalancer', 'NodePort']
 
@@ -208,8 +210,10 @@ function isObject(v: unknown): v is Rec {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
+/** `path.key`; a key from the file that is not a plain name is quoted, so it cannot break the one-line message. */
 function sub(path: string, key: string): string {
-  return path === '' ? key : `${path}.${key}`
+  const k = /^[\w$-]+$/.test(key) ? key : JSON.stringify(key)
+  return path === '' ? k : `${path}.${k}`
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,6 +554,7 @@ function readValue(v: unknown, kind: Kind, path: string, cx: Cx): unknown {
       return readMsg(v, INPUT, path, cx)
     case 'inputs':
       if (!Array.isArray(v)) fail(cx, path, `${path} must be a list of inputs, got ${describe(v)}`)
+      if (path.split('[').length > MAX_INPUT_DEPTH) fail(cx, path, `${path}: inputs are nested more than ${MAX_INPUT_DEPTH} levels deep`)
       return v.map((item, i) => readMsg(item, INPUT, `${path}[${i}]`, cx))
     case 'any':
       return v
@@ -1021,7 +1026,8 @@ function parseJsonStream(text: string): unknown[] | string {
     try {
       values.push(JSON.parse(chunk))
     } catch (e) {
-      const msg = (e as Error).message
+      // V8 quotes the offending text raw (newlines and all); the location below says where it is
+      const msg = (e as Error).message.replace(/, ".*" is not valid JSON$/s, '')
       const m = /position (\d+)/.exec(msg)
       return m ? `${msg.replace(/ in JSON at position \d+.*$/, '')} at ${lineCol(text, start + Number(m[1]))}` : `${msg} (in the value starting at ${lineCol(text, start)})`
     }
@@ -1061,7 +1067,7 @@ function topLevelValues(text: string, file: string): Located[] {
     kind = 'YAML'
   }
   if (typeof values === 'string') {
-    throw new InvalidArgumentError('INVALID_SPEC', `${file}: invalid ${kind}: ${values}`, {data: {file, field: ''}})
+    throw new InvalidArgumentError('INVALID_SPEC', `${file}: invalid ${kind}: ${printable(values)}`, {data: {file, field: ''}})
   }
   const out: Located[] = []
   values.forEach((v, d) => {

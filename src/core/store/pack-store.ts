@@ -113,14 +113,17 @@ export class BlobStore {
     this.fds.clear()
   }
 
-  /** Start a writer, waiting (bounded) while gc runs. */
+  /**
+   * Start a writer, waiting (bounded) while gc runs. A busy database is not retried here: the
+   * busy timeout already waited for it (retrying would multiply that bound).
+   */
   async writerWait(timeoutMs = 60_000): Promise<PackWriter> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       try {
         return this.writer()
       } catch (e) {
-        if (!(e instanceof LockedError) || Date.now() > deadline) throw e
+        if (!(e instanceof LockedError) || e.data.lease !== 'gc' || Date.now() > deadline) throw e
         await new Promise((r) => setTimeout(r, 200))
       }
     }
@@ -131,7 +134,7 @@ export class BlobStore {
     const leaseId = this.opts.newId()
     withTx(this.db, () => {
       const gc = liveLeases(this.db, 'gc')
-      if (gc.length > 0) throw new LockedError(`pach gc is running (pid ${gc[0]!.pid}); writes wait for it to finish`)
+      if (gc.length > 0) throw new LockedError(`pach gc is running (pid ${gc[0]!.pid}); writes wait for it to finish`, {data: {lease: 'gc'}})
       this.db
         .prepare('INSERT INTO leases(id, kind, pid, host, started) VALUES (?, ?, ?, ?, ?)')
         .run(leaseId, 'write', process.pid, hostname(), this.opts.now())
