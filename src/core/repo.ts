@@ -23,6 +23,7 @@ import {TransactionService, type PfsHooks} from './pfs/transaction-service.js'
 import {TreeStore} from './pfs/tree.js'
 import {noopReporter, type Reporter} from './reporter.js'
 import {fsck, gc, type FsckReport, type GcReport} from './store/maintenance.js'
+import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {PipelineService} from './pps/pipeline-service.js'
 import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
@@ -105,6 +106,7 @@ export class Pach {
   readonly transactions: TransactionService
   readonly pipelines: PipelineService
   readonly jobs: JobService
+  readonly secrets: SecretService
   /** PFS rules that depend on pipelines */
   readonly hooks: PfsHooks
 
@@ -122,7 +124,8 @@ export class Pach {
     this.branches = new BranchService(this.ctx, this.engine, this.transactions)
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
-    this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files)
+    this.secrets = new SecretService(this.ctx)
+    this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets)
   }
 
   /** The directory holding `.pach` (the project folder). */

@@ -110,7 +110,11 @@ export class LocalRunner implements Runner {
     mkdirSync(inputsDir, {recursive: true})
     mkdirSync(outDir, {recursive: true})
     if (probe.sandbox === 'bwrap') {
+      for (const m of spec.mounts ?? []) checkMountTarget(m.container)
       return new LocalWorker(spec, inputsDir, outDir, {kind: 'bwrap', bwrap: this.opts.bwrapPath ?? 'bwrap', netIsolation: probe.netIsolation})
+    }
+    if (spec.mounts?.length) {
+      throw new RunnerError(`file mounts (secrets with mount_path ${spec.mounts[0]!.container}) need bubblewrap (${probe.reason ?? 'not available'}); install it or use --runner docker`)
     }
     const workspace = mkdtempSync(join(tmpdir(), 'pach-local-'))
     mkdirSync(join(workspace, 'pfs'))
@@ -216,7 +220,23 @@ export function shq(s: string): string {
 }
 
 /** bwrap arguments for a long-lived worker sandbox: /pfs = inputsDir (ro), /pfs/out = outDir. */
-export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean): string[] {
+/**
+ * A read-only mount target the sandbox can provide without touching the host: bubblewrap
+ * creates missing mount points, which is harmless in its own root (a tmpfs) but would create
+ * directories on the host inside a host directory bound into the sandbox.
+ */
+function checkMountTarget(target: string): void {
+  if (!target.startsWith('/') || target.split('/').includes('..') || target === '/') {
+    throw new RunnerError(`mount target ${JSON.stringify(target)} must be an absolute path`)
+  }
+  if (target === '/pfs' || target.startsWith('/pfs/')) throw new RunnerError(`mount target ${target} is inside /pfs`)
+  const top = `/${target.split('/')[1]}`
+  if (existsSync(top) && !existsSync(target)) {
+    throw new RunnerError(`mount target ${target} does not exist on this host and the local runner will not create it inside ${top}; use a path under a new top-level directory (e.g. /secrets/...) or --runner docker`)
+  }
+}
+
+export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean, mounts: {host: string; container: string}[] = []): string[] {
   const args: string[] = []
   for (const e of readdirSync('/', {withFileTypes: true})) {
     if (e.name === 'pfs') continue
@@ -225,20 +245,14 @@ export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, 
     else if (e.isDirectory()) args.push('--dev-bind', p, p)
     else if (e.isFile()) args.push('--ro-bind', p, p)
   }
-  args.push('--ro-bind', inputsDir, '/pfs', '--bind', outDir, '/pfs/out', '--remount-ro', '/')
+  args.push('--ro-bind', inputsDir, '/pfs', '--bind', outDir, '/pfs/out')
+  for (const m of mounts) args.push('--ro-bind', m.host, m.container)
+  args.push('--remount-ro', '/')
   if (unshareNet) args.push('--unshare-net')
   args.push('--die-with-parent', '--chdir', cwd, '--')
   return args
 }
 
-/**
- * One long-lived shell per worker (inside one bubblewrap sandbox when available): each datum
- * is a subshell the shell forks, so a datum costs a fork+exec in the shell — not a sandbox
- * set-up and a process spawn from pach's event loop. The shell's stdout is a control channel
- * ("P <pid>", "D <exit status>"); user output goes to per-worker files that are read back
- * after the datum. A timeout or an abort kills the whole worker process group and the next
- * datum starts a fresh worker.
- */
 /**
  * A file the worker shell redirects a datum's stdout or stderr into (`>path` truncates the
  * same inode), kept open by pach: after a datum one fstat tells whether there is anything to
@@ -271,6 +285,14 @@ class CaptureFile {
   }
 }
 
+/**
+ * One long-lived shell per worker (inside one bubblewrap sandbox when available): each datum
+ * is a subshell the shell forks, so a datum costs a fork+exec in the shell — not a sandbox
+ * set-up and a process spawn from pach's event loop. The shell's stdout is a control channel
+ * ("P <pid>", "D <exit status>"); user output goes to per-worker files that are read back
+ * after the datum. A timeout or an abort kills the whole worker process group and the next
+ * datum starts a fresh worker.
+ */
 class LocalWorker implements Worker {
   private closed = false
   private proc: ChildProcess | undefined
@@ -308,7 +330,7 @@ class LocalWorker implements Worker {
     let args: string[]
     if (this.mode.kind === 'bwrap') {
       file = this.mode.bwrap
-      args = [...bwrapWorkerArgs(this.inputsDir, this.outDir, cwd, !this.spec.network && this.mode.netIsolation), '/bin/sh', '-s']
+      args = [...bwrapWorkerArgs(this.inputsDir, this.outDir, cwd, !this.spec.network && this.mode.netIsolation, this.spec.mounts), '/bin/sh', '-s']
     } else {
       file = '/bin/sh'
       args = ['-s']

@@ -1,6 +1,7 @@
 /**
  * Human tables, one renderer per entity, with pachctl's headers.
  */
+import type {SecretInfo} from '../../core/pps/secret-service.js'
 import type {BranchInfo, CommitInfo, CommitSetInfo, DiffFileInfo, FileInfo, ProjectInfo, RepoInfo, TransactionInfo} from '../../core/types.js'
 import {ago, bytesSize, table} from './values.js'
 
@@ -105,5 +106,12 @@ export function transactionTable(list: TransactionInfo[], full = false): string 
   return table(
     ['TRANSACTION', 'STARTED', 'OPS'],
     list.map((t) => [t.transaction.id, ago(t.started, full), String(t.requests.length)]),
+  )
+}
+
+export function secretTable(list: SecretInfo[], full = false): string {
+  return table(
+    ['NAME', 'TYPE', 'CREATED'],
+    list.map((s) => [s.secret.name, s.type, ago(s.creation_timestamp, full)]),
   )
 }

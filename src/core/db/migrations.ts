@@ -184,6 +184,15 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
       ins.run(j.project, j.pipeline, j.job_id, encodeDatumSet(entries))
     }
   },
+  // 4: secrets (the local stand-in for Kubernetes secrets; pps/secret-service.ts)
+  `
+  CREATE TABLE secrets(
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created TEXT NOT NULL
+  );
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

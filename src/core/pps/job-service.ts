@@ -43,6 +43,7 @@ import {datumId, planDatums, planIncremental, type Datum, type DatumInput, type 
 import type {PfsInput} from './input.js'
 import {compileGlob} from '../pfs/glob.js'
 import type {PipelineRow, PipelineService} from './pipeline-service.js'
+import type {SecretService} from './secret-service.js'
 import type {DatumRunResult, Runner, Worker} from './runner.js'
 import {nodeChildProcess} from '../builtins.js'
 import {parseDuration, parseMemory, type PipelineSpec} from './spec.js'
@@ -140,6 +141,7 @@ export class JobService {
     readonly engine: PfsEngine,
     readonly pipelines: PipelineService,
     readonly files: FileService,
+    readonly secrets: SecretService,
   ) {}
 
   private get db() {
@@ -611,6 +613,7 @@ export class JobService {
         const queue = [...plan.process]
         const workers: Worker[] = []
         try {
+          const secrets = this.resolveSecrets(spec, workRoot)
           for (let w = 0; w < n; w++) {
             const inputsDir = join(workRoot, `w${w}`, 'pfs')
             const outDir = join(workRoot, `w${w}`, 'out')
@@ -626,6 +629,7 @@ export class JobService {
                 memoryBytes: spec.resource_limits?.memory ? parseMemory(spec.resource_limits.memory) : undefined,
                 user: spec.transform.user || undefined,
                 workingDir: spec.transform.working_dir || undefined,
+                mounts: secrets.mounts,
                 name: `${j.pipeline}-${j.id.slice(0, 8)}-${w}`,
               }),
             )
@@ -641,7 +645,7 @@ export class JobService {
                 const d = queue.shift()
                 if (!d) return
                 opts.onEvent?.({type: 'datum-start', pipeline: j.pipeline, id: j.id, datum: d.id})
-                const r = await this.runDatum({j, p, spec, spec_commit, d, worker, inputsDir, outDir, real, inputs, writer: writer!, signal: abort.signal, opts, workRoot})
+                const r = await this.runDatum({j, p, spec, spec_commit, d, worker, inputsDir, outDir, real, inputs, secretEnv: secrets.env, writer: writer!, signal: abort.signal, opts, workRoot})
                 results.set(d.id, r)
                 addStats(total, r.stats)
                 opts.onEvent?.({type: 'datum-end', pipeline: j.pipeline, id: j.id, datum: d.id, state: r.state, reason: r.reason || undefined})
@@ -791,6 +795,8 @@ export class JobService {
     real: {out: string; in: string}
     /** the worker's materialized inputs: last datum's paths, directories known to exist */
     inputs: WorkerInputs
+    /** environment variables from transform.secrets */
+    secretEnv: Record<string, string>
     writer: PackWriter
     signal: AbortSignal
     opts: RunOptions
@@ -872,12 +878,7 @@ export class JobService {
       PPS_PROJECT_NAME: j.project,
       PPS_SPEC_COMMIT: a.spec_commit,
     })
-    for (const s of spec.transform.secrets ?? []) {
-      if (s.env_var) {
-        const v = process.env[`PACH_SECRET_${s.name}_${s.key ?? ''}`.replace(/[^A-Za-z0-9_]/g, '_')]
-        if (v !== undefined) env[s.env_var] = v
-      }
-    }
+    Object.assign(env, a.secretEnv)
     stats.download_ms = Date.now() - t0
     // process
     const tries = Math.max(1, spec.datum_tries || 3)
@@ -1002,6 +1003,38 @@ export class JobService {
     const c = await writeContent(once(buf), writer, this.ctx.config.chunker)
     if (writer.full) await writer.drain()
     return c
+  }
+
+  /**
+   * transform.secrets for one job: `env_var` + `key` → an environment variable, `mount_path` →
+   * the secret's keys written as files under the job's work directory and mounted read-only
+   * there. A secret missing from `pach create secret` may come from the environment
+   * (PACH_SECRET_<name>_<key>, for env vars only); otherwise the job fails naming it.
+   */
+  private resolveSecrets(spec: PipelineSpec, workRoot: string): {env: Record<string, string>; mounts: {host: string; container: string}[]} {
+    const env: Record<string, string> = {}
+    const mounts: {host: string; container: string}[] = []
+    ;(spec.transform.secrets ?? []).forEach((s, i) => {
+      const values = this.secrets.values(s.name)
+      const missing = () => new NotFoundError('SECRET_NOT_FOUND', `secret ${s.name} (transform.secrets[${i}]) not found`, {hint: 'create it with `pach create secret -f secret.json`'})
+      if (s.env_var) {
+        const fromEnv = process.env[`PACH_SECRET_${s.name}_${s.key ?? ''}`.replace(/[^A-Za-z0-9_]/g, '_')]
+        const v = values ? values.get(s.key ?? '')?.toString('utf8') : fromEnv
+        if (v === undefined) {
+          if (!values && fromEnv === undefined) throw missing()
+          throw new NotFoundError('SECRET_KEY_NOT_FOUND', `secret ${s.name} has no key ${JSON.stringify(s.key ?? '')} (transform.secrets[${i}])`)
+        }
+        env[s.env_var] = v
+      }
+      if (s.mount_path) {
+        if (!values) throw missing()
+        const dir = join(workRoot, 'secrets', String(i))
+        mkdirSync(dir, {recursive: true})
+        for (const [k, v] of values) writeFileSync(join(dir, k), v, {mode: 0o644})
+        mounts.push({host: dir, container: s.mount_path})
+      }
+    })
+    return {env, mounts}
   }
 
   /** A datum input's commit (finished, so immutable: looked up once per process, not per datum). */
