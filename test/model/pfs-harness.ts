@@ -49,7 +49,7 @@ export type Op =
 export const REPOS = ['a', 'b']
 const BRANCHES = ['master', 'dev', 'x']
 // names around "/" in byte order ("-" < "." < "/" < "0") so path order is exercised
-const PATHS = ['/x', '/a', '/a.txt', '/a-b', '/a0', '/a/x', '/a/y', '/a/c/x', '/a/c', '/b/x', '/b/a/x']
+const PATHS = ['/x', '/a', '/a.txt', '/a-b', '/a0', '/a/x', '/a/y', '/a/c/x', '/a/c', '/b/x', '/b/a/x', '/']
 const ANCESTRY = ['^', '^^', '~2', '^2', '.1', '.2']
 
 const repoArb = fc.constantFrom(...REPOS)

@@ -140,9 +140,9 @@ export function glob(t: Tree, pattern: string): Row[] {
   return inPathOrder(paths.map((p) => row(t, p))).map((r) => (r.type === 'DIR' && r.path !== '/' ? {...r, path: r.path + '/'} : r))
 }
 
-/** Put a file (replacing one), refusing a file/directory collision. */
+/** Put a file (replacing one), refusing a file/directory collision ("/" is a directory). */
 export function putFile(t: Tree, path: string, content: Buffer): Tree {
-  if (isDir(t, path)) refuse('PATH_COLLISION')
+  if (path === '/' || isDir(t, path)) refuse('PATH_COLLISION')
   for (const d of prefixes(path)) if (t.has(d)) refuse('PATH_COLLISION')
   return new Map(t).set(path, content)
 }
@@ -235,6 +235,7 @@ export class PfsModel {
   put(repoName: string, addr: Addr, path: string, content: Buffer, append = false): void {
     const repo = this.repo(repoName)
     const t = this.target(repo, addr)
+    if (path === '/') refuse('INVALID_PATH')
     this.write(repo, t, append ? appendFile(t.base, path, content) : putFile(t.base, path, content))
   }
 
@@ -251,8 +252,9 @@ export class PfsModel {
     if (append && !s.tree.has(src.path)) refuse('NOT_A_FILE')
     const repo = this.repo(repoName)
     const t = this.target(repo, addr)
+    if (append && path === '/') refuse('INVALID_PATH') // --append is a put: "/" is no file path
     let tree = t.base
-    for (const [rel, content] of files) tree = append ? appendFile(tree, path, content) : putFile(tree, path + rel, content)
+    for (const [rel, content] of files) tree = append ? appendFile(tree, path, content) : putFile(tree, path === '/' ? rel || '/' : path + rel, content)
     this.write(repo, t, tree)
   }
 
