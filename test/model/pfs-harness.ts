@@ -20,10 +20,11 @@ import {readConfig, writeConfig} from '../../src/core/config.js'
 import {PachError} from '../../src/core/errors.js'
 import {isCommitId, parseCommit, parseFile, parseRepo} from '../../src/core/pfs/refs.js'
 import {initRepo, openRepo, type Pach} from '../../src/core/repo.js'
+import type {FsckReport} from '../../src/core/store/maintenance.js'
 import type {BranchInfo, CommitInfo, FileInfo} from '../../src/core/types.js'
 import {pseudoRandom} from '../e2e/_util.js'
 import type {Project} from '../helpers/cli.js'
-import {allPaths, dirs, GLOBS, glob, listDir, PfsModel, Refusal, subtree, type Addr, type MRepo, type Row, type Tree} from './pfs-model.js'
+import {allPaths, dirs, GLOBS, glob, isDir, listDir, PfsModel, Refusal, subtree, type Addr, type MRepo, type Row, type Tree} from './pfs-model.js'
 
 // ------------------------------------------------------------------ operations
 
@@ -44,7 +45,9 @@ export type Op =
   | {op: 'squash'; repo: string; at: At}
   | {op: 'drop'; repo: string; at: At}
   | {op: 'branch'; repo: string; branch: string; head?: At}
+  | {op: 'unbranch'; repo: string; branch: string}
   | {op: 'read'; repo: string; at: At}
+  | {op: 'gc'}
 
 export const REPOS = ['a', 'b']
 const BRANCHES = ['master', 'dev', 'x']
@@ -83,7 +86,9 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   {weight: 1, arbitrary: fc.record({op: fc.constant('drop' as const), repo: repoArb, at: atArb})},
   {weight: 2, arbitrary: fc.record({op: fc.constant('branch' as const), repo: repoArb, branch: branchArb, head: atArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('branch' as const), repo: repoArb, branch: branchArb})},
+  {weight: 1, arbitrary: fc.record({op: fc.constant('unbranch' as const), repo: repoArb, branch: branchArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('read' as const), repo: repoArb, at: atArb})},
+  {weight: 1, arbitrary: fc.constant({op: 'gc' as const})},
 )
 
 export const bytesOf = (d: Data): Buffer => (typeof d === 'string' ? Buffer.from(d) : pseudoRandom(d.len, d.seed))
@@ -104,11 +109,14 @@ export interface Pfs {
   squashCommit(target: string): Promise<Outcome<unknown>>
   dropCommit(target: string): Promise<Outcome<unknown>>
   createBranch(branch: string, head?: string): Promise<Outcome<unknown>>
+  deleteBranch(branch: string): Promise<Outcome<unknown>>
   listCommit(target: string): Promise<Outcome<CommitInfo[]>>
   listBranch(repo: string): Promise<Outcome<BranchInfo[]>>
   listFile(file: string): Promise<Outcome<FileInfo[]>>
   glob(commit: string, pattern: string): Promise<Outcome<FileInfo[]>>
   getFile(file: string): Promise<Outcome<Buffer>>
+  gc(): Promise<Outcome<unknown>>
+  fsck(): Promise<Outcome<FsckReport>>
 }
 
 async function attempt<T>(f: () => T | Promise<T>): Promise<Outcome<T>> {
@@ -149,11 +157,18 @@ export function libraryPfs(pach: Pach): Pfs {
         const b = parseCommit(branch)
         return pach.branches.create(P, b.repo, b.branch!, {head})
       }),
+    deleteBranch: (branch) =>
+      attempt(() => {
+        const b = parseCommit(branch)
+        return pach.branches.delete(P, b.repo, b.branch!, false)
+      }),
     listCommit: (t) => attempt(() => pach.commits.list(P, parseCommit(t))),
     listBranch: (repo) => attempt(() => pach.branches.list(P, parseRepo(repo))),
     listFile: (file) => attempt(() => pach.files.list(P, parseFile(file))),
     glob: (commit, pattern) => attempt(() => pach.files.glob(P, parseCommit(commit), pattern)),
     getFile: (file) => attempt(() => pach.files.readAll(P, parseFile(file))),
+    gc: () => attempt(() => pach.gc()),
+    fsck: () => attempt(() => pach.fsck({readData: true})),
   }
 }
 
@@ -178,6 +193,7 @@ export function cliPfs(p: Project): Pfs {
     squashCommit: (t) => json(['squash', 'commit', t]),
     dropCommit: (t) => json(['delete', 'commit', t]),
     createBranch: (branch, head) => json(['create', 'branch', branch, ...(head ? ['--head', head] : [])]),
+    deleteBranch: (branch) => json(['delete', 'branch', branch]),
     listCommit: (t) => json(['list', 'commit', t]),
     listBranch: (repo) => json(['list', 'branch', repo]),
     listFile: (file) => json(['list', 'file', file]),
@@ -187,6 +203,8 @@ export function cliPfs(p: Project): Pfs {
       const r = await json(['get', 'file', file, '-o', out])
       return r.ok ? {ok: true, value: readFileSync(out)} : r
     },
+    gc: () => json(['gc']),
+    fsck: () => json(['fsck']),
   }
 }
 
@@ -311,9 +329,17 @@ export class Sequence {
     await this.setup()
     for (const op of ops) {
       await this.step(op)
-      await this.check(this.observe(), 'changed')
+      // after gc every commit is read again: it must not have collected anything live
+      await this.check(this.observe(), op.op === 'gc' ? 'all' : 'changed')
     }
     await this.check(this.observe(), 'all')
+    await this.fsck(this.observe())
+  }
+
+  /** fsck (reading every blob) finds no problem. */
+  async fsck(pfs: Pfs): Promise<void> {
+    const ctx = `fsck after:\n  ${this.log.join('\n  ')}`
+    expect(must(await pfs.fsck(), ctx).problems, ctx).toEqual([])
   }
 
   /** `{pick}` → a model commit id (undefined when the repo has no commit yet). */
@@ -392,6 +418,14 @@ export class Sequence {
         got = () => this.act.createBranch(`${op.repo}@${op.branch}`, head && this.ref(op.repo, head))
         break
       }
+      case 'unbranch':
+        want = () => m.deleteBranch(op.repo, op.branch)
+        got = () => this.act.deleteBranch(`${op.repo}@${op.branch}`)
+        break
+      case 'gc':
+        want = () => undefined
+        got = () => this.act.gc()
+        break
       case 'read': {
         const at = this.pick(op.repo, op.at)
         if (!at) return this.skip(ctx)
@@ -414,7 +448,10 @@ export class Sequence {
     this.log.push(`${ctx} → skipped (no commit to pick)`)
   }
 
-  /** A read at any address (ancestry included): the same commit, or the same refusal. */
+  /**
+   * A read at any address (ancestry included): the same commit, or the same refusal; then
+   * `list file` and `get file` of every path, existing or not.
+   */
   private async checkRead(pfs: Pfs, repo: string, at: Addr, ctx: string): Promise<void> {
     const expected = refusalOf(() => this.model.resolve(this.model.repo(repo), at))
     const ref = this.ref(repo, at)
@@ -423,7 +460,17 @@ export class Sequence {
       expect(o.ok ? undefined : o.code, `${ctx}: list file ${ref}`).toBe(expected)
       return
     }
-    await this.checkTree(pfs, ref, this.model.resolve(this.model.repo(repo), at).tree, ctx)
+    const tree = this.model.resolve(this.model.repo(repo), at).tree
+    await this.checkTree(pfs, ref, tree, ctx)
+    for (const p of PATHS) {
+      const kind = tree.has(p) ? 'file' : p === '/' || isDir(tree, p) ? 'dir' : undefined
+      const list = await pfs.listFile(`${ref}:${p}`)
+      const wantList = kind === 'file' ? [{path: p, type: 'FILE', size: tree.get(p)!.length}] : kind === 'dir' ? listDir(tree, p) : 'FILE_NOT_FOUND'
+      expect(list.ok ? list.value.map(rowOf) : list.code, `${ctx}: list file ${ref}:${p}`).toEqual(wantList)
+      const get = await pfs.getFile(`${ref}:${p}`)
+      const wantGet = kind === 'file' ? tree.get(p)!.toString('base64') : kind === 'dir' ? 'IS_A_DIRECTORY' : 'FILE_NOT_FOUND'
+      expect(get.ok ? get.value.toString('base64') : get.code, `${ctx}: get file ${ref}:${p}`).toBe(wantGet)
+    }
   }
 
   /**

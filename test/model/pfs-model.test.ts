@@ -1,9 +1,10 @@
 /**
  * Model-based test of PFS (issue 4): random sequences of put / append / delete / copy /
- * start / finish / squash / drop / create-branch / ancestry reads, applied to pach and to an
- * in-memory model (pfs-model.ts), which must agree after every step: error codes, commits
+ * start / finish / squash / drop / create-branch / ancestry reads / gc, applied to pach and to
+ * an in-memory model (pfs-model.ts), which must agree after every step: error codes, commits
  * (order, parents, children, origin, size), branch heads, branch histories, every directory
- * listing, every file's bytes, glob results and content-hash consistency (pfs-harness.ts).
+ * listing, every file's bytes, glob results and content-hash consistency (pfs-harness.ts);
+ * after gc every commit is read back, and each sequence ends with a clean fsck.
  *
  * Reproducing a failure: fast-check prints the seed, the path and the shrunk ops. Either
  *   PACH_MODEL_SEED=<seed> PACH_MODEL_PATH=<path> npx vitest run test/model/pfs-model.test.ts
@@ -49,6 +50,7 @@ async function throughCli(ops: readonly Op[]): Promise<void> {
   try {
     await seq.run(ops)
     await seq.check(cliPfs(p), 'heads', ['/**'])
+    await seq.fsck(cliPfs(p))
   } finally {
     lib?.close()
   }
@@ -112,6 +114,7 @@ const TOUR: Op[] = [
   {op: 'read', repo: 'a', at: {branch: 'dev', anc: '^^'}},
   {op: 'squash', repo: 'a', at: {branch: 'master', anc: '.2'}},
   {op: 'drop', repo: 'a', at: {branch: 'master'}},
+  {op: 'gc'},
   {op: 'drop', repo: 'a', at: {branch: 'dev'}},
   {op: 'branch', repo: 'b', branch: 'x'},
   {op: 'start', repo: 'b', branch: 'x', parent: {pick: 1}},

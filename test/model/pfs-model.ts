@@ -22,6 +22,7 @@
  *   C has none, all to one new empty finished AUTO commit.
  * - create branch --head points a new or existing branch at a commit (no new commit); without
  *   --head a new branch gets an empty finished AUTO head and an existing one is left alone.
+ *   delete branch leaves its commits in place.
  * - ancestry: `^`, `^^`, `^N`, `~N` walk N parents; `.N` is the N-th commit from the root.
  * - listings are in Pachyderm path order: a directory sorts as its path plus "/".
  */
@@ -296,6 +297,12 @@ export class PfsModel {
     if (headless.length === 0) return
     const to = c.parent ?? this.add(repo, {branch: headless[0]!, parent: null, finished: true, origin: 'AUTO', tree: EMPTY}).id
     for (const b of headless) repo.branches.set(b, to)
+  }
+
+  /** The branch goes; its commits stay, addressable by id. */
+  deleteBranch(repoName: string, branch: string): void {
+    const repo = this.repo(repoName)
+    if (!repo.branches.delete(branch)) refuse('BRANCH_NOT_FOUND')
   }
 
   createBranch(repoName: string, branch: string, head?: Addr): void {
