@@ -53,7 +53,7 @@ export const REPOS = ['a', 'b']
 const BRANCHES = ['master', 'dev', 'x']
 // names around "/" in byte order ("-" < "." < "/" < "0") so path order is exercised
 const PATHS = ['/x', '/a', '/a.txt', '/a-b', '/a0', '/a/x', '/a/y', '/a/c/x', '/a/c', '/b/x', '/b/a/x', '/']
-const ANCESTRY = ['^', '^^', '~2', '^2', '.1', '.2']
+const ANCESTRY = ['^', '^^', '~', '~2', '^2', '^0', '.0', '.1', '.2']
 
 const repoArb = fc.constantFrom(...REPOS)
 const branchArb = fc.oneof({weight: 3, arbitrary: fc.constant(BRANCHES[0]!)}, fc.constantFrom(...BRANCHES.slice(1)))

@@ -91,6 +91,14 @@ const REGRESSIONS: {name: string; ops: Op[]}[] = [
       {op: 'copy', from: {repo: 'a', at: {branch: 'master'}, path: '/a'}, repo: 'b', to: {branch: 'master'}, path: '/b'},
     ],
   },
+  {
+    name: 'master.0 is the head itself, as master^0 (was: commit not found)',
+    ops: [
+      {op: 'put', repo: 'a', to: {branch: 'dev'}, path: '/x', data: ''},
+      {op: 'read', repo: 'a', at: {branch: 'dev', anc: '.0'}},
+      {op: 'copy', from: {repo: 'a', at: {branch: 'dev', anc: '.0'}, path: '/x'}, repo: 'a', to: {branch: 'dev'}, path: '/y'},
+    ],
+  },
 ]
 
 /** One pass over every verb and refusal, for the CLI run. */

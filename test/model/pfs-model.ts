@@ -23,7 +23,8 @@
  * - create branch --head points a new or existing branch at a commit (no new commit); without
  *   --head a new branch gets an empty finished AUTO head and an existing one is left alone.
  *   delete branch leaves its commits in place.
- * - ancestry: `^`, `^^`, `^N`, `~N` walk N parents; `.N` is the N-th commit from the root.
+ * - ancestry: `^`, `^^`, `~`, `^N`, `~N` walk N parents; `.N` is the N-th commit from the root
+ *   (`.0`, like `^0`, is the commit itself).
  * - listings are in Pachyderm path order: a directory sorts as its path plus "/".
  */
 
@@ -198,7 +199,8 @@ export class PfsModel {
     const anc = addr.anc ?? ''
     if (anc === '') return chain[0]!
     const fromRoot = /^\.(\d+)$/.exec(anc)
-    if (fromRoot) return chain[chain.length - Number(fromRoot[1])] ?? refuse('COMMIT_NOT_FOUND')
+    // ".0" goes back 0 commits (ancestry.Parse gives -0): the head itself
+    if (fromRoot) return chain[Number(fromRoot[1]) === 0 ? 0 : chain.length - Number(fromRoot[1])] ?? refuse('COMMIT_NOT_FOUND')
     const n = /^[\^~](\d+)$/.exec(anc) ? Number(anc.slice(1)) : anc.length
     return chain[n] ?? refuse('COMMIT_NOT_FOUND')
   }
