@@ -135,7 +135,7 @@ export const getBranch = (db: DB, repoId: number, name: string) =>
 export const listBranches = (db: DB, repoId: number) =>
   st(db, 'SELECT * FROM branches WHERE repo_id = ? ORDER BY created DESC, name').all(repoId) as BranchRow[]
 export const branchesWithHead = (db: DB, repoId: number, head: string) =>
-  st(db, 'SELECT * FROM branches WHERE repo_id = ? AND head = ?').all(repoId, head) as BranchRow[]
+  st(db, 'SELECT * FROM branches WHERE repo_id = ? AND head = ? ORDER BY name').all(repoId, head) as BranchRow[]
 export const insertBranch = (db: DB, b: BranchRow) => st(db, 'INSERT INTO branches(repo_id, name, head, created) VALUES (@repo_id, @name, @head, @created)').run(b)
 export const setBranchHead = (db: DB, repoId: number, name: string, head: string) =>
   st(db, 'UPDATE branches SET head = ? WHERE repo_id = ? AND name = ?').run(head, repoId, name)

@@ -327,11 +327,8 @@ export class PfsEngine {
       throw new ConflictError('HAS_SUBVENANT_SETS', `commit set ${set[0]!.commit.id} cannot be squashed because it has subvenant commit sets (${[...new Set(outside.map((o) => o.id))].join(', ')})`)
     }
     for (const {repo, commit} of set) {
-      const firstChild = rows.childCommits(this.db, repo.id, commit.id)[0]!
       rows.reparentCommits(this.db, repo.id, commit.id, commit.parent)
-      for (const b of rows.branchesWithHead(this.db, repo.id, commit.id)) {
-        rows.setBranchHead(this.db, repo.id, b.name, commit.parent ?? firstChild.id)
-      }
+      this.moveHeadsOff(repo, commit)
       this.removeCommit(repo, commit)
     }
   }
@@ -349,16 +346,20 @@ export class PfsEngine {
       throw new ConflictError('HAS_SUBVENANT_SETS', `commit set ${set[0]!.commit.id} cannot be dropped because it has subvenant commit sets (${[...new Set(outside.map((o) => o.id))].join(', ')})`)
     }
     for (const {repo, commit} of set) {
-      const heads = rows.branchesWithHead(this.db, repo.id, commit.id)
+      this.moveHeadsOff(repo, commit)
       this.removeCommit(repo, commit)
-      for (const b of heads) {
-        if (commit.parent) rows.setBranchHead(this.db, repo.id, b.name, commit.parent)
-        else {
-          const c = this.emptyCommit(repo, b.name, this.ctx.newId())
-          rows.setBranchHead(this.db, repo.id, b.name, c.id)
-        }
-      }
     }
+  }
+
+  /**
+   * Branches whose head is `commit` move to its parent or, for a root commit, all to one new
+   * empty finished commit (Pachyderm's deleteCommit).
+   */
+  private moveHeadsOff(repo: RepoRow, commit: CommitRow): void {
+    const heads = rows.branchesWithHead(this.db, repo.id, commit.id)
+    if (heads.length === 0) return
+    const to = commit.parent ?? this.emptyCommit(repo, heads[0]!.name, this.ctx.newId()).id
+    for (const b of heads) rows.setBranchHead(this.db, repo.id, b.name, to)
   }
 
   private removeCommit(repo: RepoRow, commit: CommitRow): void {

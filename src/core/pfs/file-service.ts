@@ -226,7 +226,11 @@ export class FileService {
     return this.commitOps(project, ref, ops, [])
   }
 
-  /** Copy a file or directory from any commit into a writable target (by reference: no bytes move). */
+  /**
+   * Copy a file or directory from any commit into a writable target (by reference: no bytes
+   * move). Files overwrite file by file, as in Pachyderm: a directory merges into an existing
+   * one. A file / directory collision is refused, as for `put`.
+   */
   async copy(project: string, src: FileRef, dst: FileRef, opts: {append?: boolean; srcProject?: string; signal?: AbortSignal} = {}): Promise<CommitRow> {
     const s = this.r.commit(src.commit, opts.srcProject ?? project)
     const path = validatePath(src.path)
@@ -235,7 +239,7 @@ export class FileService {
     const dstPath = validatePath(dst.path)
     if (!opts.append) {
       this.resolveTarget(project, dst.commit)
-      return this.commitOps(project, dst.commit, [{type: 'delete', path: dstPath}, {type: 'putEntry', path: dstPath, entry}], [])
+      return this.commitOps(project, dst.commit, [{type: 'merge', path: dstPath, entry}], [])
     }
     if (entry.kind !== 'file') throw new InvalidArgumentError('NOT_A_FILE', `--append copies one file; ${path} is a directory`)
     const store = this.ctx.store

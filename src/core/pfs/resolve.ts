@@ -4,7 +4,7 @@
  * Rules:
  * - a branch ref resolves to the branch head; `branch=id` checks nothing about the branch
  *   beyond existence of the commit; ancestry `^N` walks parents, `.N` counts from the root
- *   of the branch's first-parent chain (`.1` = first commit).
+ *   of the branch's first-parent chain (`.1` = first commit; `.0` = the commit itself).
  * - a commit's readable content is its own tree; an errored commit's content is ignored by
  *   `baseTree` (children start from the nearest non-errored ancestor).
  */
@@ -95,6 +95,7 @@ export class Resolver {
       }
       return c
     }
+    if (a.n === 0) return start // ".0", like "^0", goes back no commits (Pachyderm's ancestry.Parse gives -0)
     const chain: CommitRow[] = [start]
     let c = start
     while (c.parent) {

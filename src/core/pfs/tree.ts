@@ -222,11 +222,16 @@ export class TreeStore {
   /**
    * Apply writes and deletes to a tree, returning the new root (null = empty).
    * Ops apply in order; `put` replaces a file, `delete` removes a file or a whole subtree
-   * (a missing path is a no-op), `putEntry` places an existing entry (file or dir, used by copy).
+   * (a missing path is a no-op), `putEntry` places an existing entry (file or dir), `merge`
+   * places one file by file (used by copy, see `merge`).
    */
   apply(root: Buffer | null, ops: readonly TreeOp[]): Buffer | null {
     const top = new MutDir(this, root)
     for (const op of ops) {
+      if (op.type === 'merge') {
+        this.merge(top, op.path, op.entry)
+        continue
+      }
       const parts = op.path.split('/').filter(Boolean)
       if (op.type === 'delete') {
         if (parts.length === 0) {
@@ -253,6 +258,30 @@ export class TreeStore {
       parent.set(name, entry, op.path)
     }
     return top.save()?.hash ?? null
+  }
+
+  /**
+   * Place an entry as if each of its files were put at its path (Pachyderm's copy overwrites
+   * file by file): a directory merges into an existing one; where nothing exists the entry is
+   * placed whole, by reference. A file / directory collision throws.
+   */
+  private merge(top: MutDir, path: string, entry: Entry): void {
+    const parts = path.split('/').filter(Boolean)
+    const parent = parts.length ? top.descend(parts.slice(0, -1), true, path)! : undefined
+    const name = parts[parts.length - 1]!
+    const cur = parent ? parent.kindOf(name) : 'dir'
+    if (entry.kind === 'dir' && cur === 'dir') {
+      for (const e of this.get(entry.hash)) this.merge(top, `${parts.length ? path : ''}/${e.name}`, e)
+      return
+    }
+    if (!parent) throw new ConflictError('PATH_COLLISION', 'cannot write a file at the root path "/"')
+    if (entry.kind === 'dir' && cur === 'file') {
+      throw new ConflictError('PATH_COLLISION', `file / directory path collision (${path}): ${path} is a file`, {
+        hint: `delete ${path} first, or copy to another path`,
+        data: {path},
+      })
+    }
+    parent.set(name, {...entry, name}, path)
   }
 
   /** Differences between two trees, in path order. Cost is proportional to what changed. */
@@ -323,6 +352,7 @@ export type TreeOp =
   | {type: 'put'; path: string; content: FileContent}
   | {type: 'delete'; path: string}
   | {type: 'putEntry'; path: string; entry: Entry}
+  | {type: 'merge'; path: string; entry: Entry}
 
 /** A directory being edited: unchanged children stay as stored entries. */
 class MutDir {
@@ -382,6 +412,11 @@ class MutDir {
       d = nd
     }
     return d
+  }
+
+  kindOf(name: string): 'file' | 'dir' | undefined {
+    const cur = this.load().get(name)
+    return cur === undefined ? undefined : cur instanceof MutDir || cur.kind === 'dir' ? 'dir' : 'file'
   }
 
   set(name: string, entry: Entry, fullPath: string): void {
