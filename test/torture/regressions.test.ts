@@ -1,0 +1,50 @@
+/**
+ * Regression tests for the faults the crash torture (test/torture/crash.ts) found, each
+ * reproduced deterministically: the state a SIGKILL leaves behind is built directly.
+ */
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {hostname, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it, onTestFinished} from 'vitest'
+import {CONTROL_LABEL, createDockerRunner, OWNER_LABEL, WORKER_LABEL} from '../../src/runner/docker.js'
+import {dockerProblem} from './crash.js'
+
+/** A pid that is certainly not running any more. */
+function deadPid(): number {
+  const r = spawnSync('true')
+  return r.pid!
+}
+
+const docker = (...args: string[]) => spawnSync('docker', args, {encoding: 'utf8', timeout: 60_000})
+
+describe('docker runner after a killed pach', () => {
+  const problem = dockerProblem()
+  const dit = problem && process.env.CI !== 'true' ? it.skip : it
+
+  dit('removes the worker containers (and control dirs) of dead pach processes, and only those', async () => {
+    if (problem) throw new Error(`docker unavailable in CI: ${problem}`)
+    const ctl = mkdtempSync(join(tmpdir(), 'pach-docker-'))
+    mkdirSync(join(ctl, 'w'))
+    const create = (owner: string, control: string) => {
+      const r = docker('create', '--label', `${WORKER_LABEL}=torture`, '--label', `${OWNER_LABEL}=${owner}`, '--label', `${CONTROL_LABEL}=${control}`, 'pach-test/busybox:1', 'sleep', '600')
+      expect(r.status, r.stderr).toBe(0)
+      const id = r.stdout.trim()
+      onTestFinished(() => void docker('rm', '-f', id))
+      return id
+    }
+    const orphan = create(`${hostname()}/${deadPid()}`, ctl)
+    const alive = create(`${hostname()}/${process.pid}`, '/nonexistent/pach-docker-x')
+    const elsewhere = create(`another-host/${deadPid()}`, '/nonexistent/pach-docker-y')
+    onTestFinished(() => rmSync(ctl, {recursive: true, force: true}))
+
+    const runner = await createDockerRunner()
+    await runner.close()
+
+    const exists = (id: string) => docker('inspect', id).status === 0
+    expect(exists(orphan)).toBe(false)
+    expect(existsSync(ctl)).toBe(false)
+    expect(exists(alive)).toBe(true)
+    expect(exists(elsewhere)).toBe(true)
+  })
+})
