@@ -3,12 +3,50 @@
  * reproduced deterministically: the state a SIGKILL leaves behind is built directly.
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
+import {defaultConfig, writeConfig} from '../../src/core/config.js'
+import {initRepo} from '../../src/core/repo.js'
 import {CONTROL_LABEL, createDockerRunner, OWNER_LABEL, WORKER_LABEL} from '../../src/runner/docker.js'
-import {dockerProblem} from './crash.js'
+import {BIN} from '../helpers/cli.js'
+import {dockerProblem, Proj} from './crash.js'
+
+function tmpDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pach-regress-'))
+  onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
+  return dir
+}
+
+describe('pach init killed half-way', () => {
+  it('leaves no pach.db unless the default project is in it', async () => {
+    const dir = tmpDir()
+    // an init that dies after the schema exists but before the default project row (a
+    // throwing clock stands in for the SIGKILL; config.json is there from the first attempt)
+    mkdirSync(join(dir, '.pach'))
+    writeConfig(join(dir, '.pach'), defaultConfig('2026-01-01T00:00:00.000Z'))
+    expect(() =>
+      initRepo(dir, {
+        now: () => {
+          throw new Error('killed')
+        },
+      }),
+    ).toThrow('killed')
+    expect(readdirSync(join(dir, '.pach')).filter((f) => f.startsWith('pach.db'))).toEqual([])
+    // what a SIGKILL leaves instead: a temporary database of a dead process
+    const dead = spawnSync('true').pid!
+    writeFileSync(join(dir, '.pach', `pach.db.init-${dead}`), 'half')
+
+    const p = new Proj(dir, BIN)
+    const notYet = await p.run(['list', 'repo'])
+    expect(notYet.code).toBe(10) // not a pach project: init did not finish
+    await p.ok(['init'])
+    expect(readdirSync(join(dir, '.pach')).filter((f) => f.startsWith('pach.db'))).toEqual(['pach.db'])
+    await p.ok(['create', 'repo', 'r'])
+    expect(await p.json(['list', 'project'])).toMatchObject([{project: {name: 'default'}}])
+  })
+})
 
 /** A pid that is certainly not running any more. */
 function deadPid(): number {
