@@ -65,6 +65,17 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     }
   }
   const blobStmt = db.prepare('SELECT pack, offset, length FROM blobs WHERE id = ?')
+  const verify = (p: string, id: Buffer, length: number) => {
+    checked.blobs++
+    checked.bytes += length
+    try {
+      ctx.store.readBlob(id)
+    } catch (e) {
+      const hex = toHex(id)
+      badBlobs.set(hex, (e as Error).message)
+      problems.push({kind: 'damaged_blob', pack: p, blob: hex, message: (e as Error).message})
+    }
+  }
   for (const p of onDisk) {
     checked.packs++
     let entries: {id: Buffer; offset: number; length: number}[]
@@ -73,7 +84,13 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     } catch (e) {
       if (indexedPacks.has(p)) {
         problems.push({kind: 'damaged_pack', pack: p, message: (e as Error).message})
-        for (const b of db.prepare('SELECT id FROM blobs WHERE pack = ?').pluck().all(Buffer.from(p, 'hex')) as Buffer[]) badBlobs.set(toHex(b), `its pack ${p} is damaged`)
+        // the index still locates the pack's blobs: with the data read, only those that fail
+        // their hash are damaged (a lost tail or trailer leaves the others intact)
+        const indexed = db.prepare('SELECT id, length FROM blobs WHERE pack = ?').all(Buffer.from(p, 'hex')) as {id: Buffer; length: number}[]
+        for (const b of indexed) {
+          if (opts.readData === false) badBlobs.set(toHex(b.id), `its pack ${p} is damaged`)
+          else verify(p, b.id, b.length)
+        }
       }
       continue
     }
@@ -81,15 +98,7 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     for (const en of entries) {
       const loc = blobStmt.get(en.id) as {pack: Buffer; offset: number; length: number} | undefined
       if (!loc || toHex(loc.pack) !== p) continue // a copy that is not the indexed one: garbage
-      checked.blobs++
-      checked.bytes += en.length
-      try {
-        ctx.store.readBlob(en.id)
-      } catch (e) {
-        const hex = toHex(en.id)
-        badBlobs.set(hex, (e as Error).message)
-        problems.push({kind: 'damaged_blob', pack: p, blob: hex, message: (e as Error).message})
-      }
+      verify(p, en.id, en.length)
     }
   }
   ctx.store.closeFds()
