@@ -30,7 +30,7 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {createCipheriv, createHash} from 'node:crypto'
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {hostname} from 'node:os'
+import {hostname, tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 
 // ------------------------------------------------------------------ options and results
@@ -603,8 +603,10 @@ async function checkPps(p: Proj, f: Findings, rng: Rng, b: PpsBase, data: string
   if (job?.state !== 'JOB_SUCCESS') f.fail(`the job for raw@${head.id} ended ${job?.state ?? 'missing'} ${job?.reason ?? ''}`)
   if ((await p.head('copy')) !== head.out) f.fail(`copy@master is not ${head.out}, the output of raw@${head.id}`)
   await f.finished(p, 'copy', head.out, transformed(head.m, contents))
+  // the next `pach run` removes what the killed process left outside .pach
+  const scratch = readdirSync(tmpdir()).filter((n) => n.startsWith(`pach-worker-${f.victimPid}-`) || n.startsWith(`pach-local-${f.victimPid}-`))
+  if (scratch.length) f.fail(`scratch dirs of the killed pach are still in ${tmpdir()}: ${scratch.join(', ')}`)
   if (runner === 'docker') {
-    // the next `pach run` removes the killed process's worker containers
     const left = containersOf(f.victimPid)
     if (left.length) {
       f.fail(`${left.length} worker containers of the killed pach are still there`)

@@ -10,6 +10,7 @@ import {describe, expect, it, onTestFinished} from 'vitest'
 import {defaultConfig, writeConfig} from '../../src/core/config.js'
 import {initRepo} from '../../src/core/repo.js'
 import {CONTROL_LABEL, createDockerRunner, OWNER_LABEL, WORKER_LABEL} from '../../src/runner/docker.js'
+import {createLocalRunner} from '../../src/runner/local.js'
 import {BIN} from '../helpers/cli.js'
 import {dockerProblem, Proj} from './crash.js'
 
@@ -84,5 +85,25 @@ describe('docker runner after a killed pach', () => {
     expect(existsSync(ctl)).toBe(false)
     expect(exists(alive)).toBe(true)
     expect(exists(elsewhere)).toBe(true)
+  })
+})
+
+describe('local runner after a killed pach', () => {
+  it('removes the scratch dirs of dead pach processes in the temp dir, and only those', async () => {
+    const dead = deadPid()
+    const mk = (name: string) => {
+      const dir = join(tmpdir(), name)
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'stdout'), 'left behind')
+      onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
+      return dir
+    }
+    const orphans = [mk(`pach-worker-${dead}-aaaaaa`), mk(`pach-local-${dead}-bbbbbb`)]
+    const mine = mk(`pach-worker-${process.pid}-cccccc`)
+    const unrelated = mk(`pach-worker-notapid-${dead}`)
+    await createLocalRunner({sandbox: 'none'})
+    for (const d of orphans) expect(existsSync(d), d).toBe(false)
+    expect(existsSync(mine)).toBe(true)
+    expect(existsSync(unrelated)).toBe(true)
   })
 })
