@@ -307,7 +307,7 @@ export class Findings {
 interface FsckReport {
   ok: boolean
   problems: {kind: string; message: string}[]
-  garbage: {packs: number; blobs: number; trees: number; bytes: number}
+  garbage: {packs: number; blobs: number; trees: number; tmp_files: number; bytes: number}
 }
 
 function tmpFiles(p: Proj): string[] {
@@ -336,15 +336,19 @@ export async function fsckAndGc(p: Proj, f: Findings, when: string): Promise<boo
   const first = await fsck()
   if (!first) return false
   const g = first.garbage
-  const garbage = g.packs + g.blobs + g.trees > 0 || tmpFiles(p).length > 0
-  if (!garbage) return false
+  const garbage = g.packs + g.blobs + g.trees + g.tmp_files > 0
+  if (!garbage) {
+    const left = tmpFiles(p)
+    if (left.length) f.fail(`${when}: fsck is silent about ${left.length} temp files in objects/tmp`)
+    return false
+  }
   const gc = await p.run(['gc', '--json'])
   if (gc.code !== 0) {
     f.fail(`${when}: gc exited ${gc.code ?? gc.signal}: ${gc.stderr.trim()}`)
     return true
   }
   const second = await fsck()
-  if (second && second.garbage.packs + second.garbage.blobs + second.garbage.trees > 0) {
+  if (second && second.garbage.packs + second.garbage.blobs + second.garbage.trees + second.garbage.tmp_files > 0) {
     f.fail(`${when}: gc left garbage: ${JSON.stringify(second.garbage)}`)
   }
   const left = tmpFiles(p)

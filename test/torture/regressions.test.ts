@@ -6,6 +6,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import Database from 'better-sqlite3'
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {defaultConfig, writeConfig} from '../../src/core/config.js'
 import {initRepo} from '../../src/core/repo.js'
@@ -105,5 +106,33 @@ describe('local runner after a killed pach', () => {
     for (const d of orphans) expect(existsSync(d), d).toBe(false)
     expect(existsSync(mine)).toBe(true)
     expect(existsSync(unrelated)).toBe(true)
+  })
+})
+
+describe('fsck after a writer was killed', () => {
+  it('reports the temp packs it left as garbage (and not those of a live writer); gc removes them', async () => {
+    const dir = tmpDir()
+    const p = new Proj(dir, BIN)
+    await p.ok(['init'])
+    // what a put killed mid-pack leaves: a partial temp pack in objects/tmp
+    const tmp = join(dir, '.pach', 'objects', 'tmp', `${'ab'.repeat(32)}.${deadPid()}.0.tmp`)
+    writeFileSync(tmp, Buffer.alloc(5000, 1))
+    const report = await p.json(['fsck'])
+    expect(report.ok).toBe(true)
+    expect(report.garbage).toMatchObject({tmp_files: 1, bytes: 5000})
+    expect(await p.ok(['fsck'])).toContain('1 temp files of interrupted writes')
+
+    // while a live process holds a write lease, the temp files are its work in progress
+    const db = new Database(join(dir, '.pach', 'pach.db'))
+    db.prepare("INSERT INTO leases(id, kind, pid, host, started) VALUES ('x', 'write', ?, ?, '')").run(process.pid, hostname())
+    db.close()
+    expect((await p.json(['fsck'])).garbage).toMatchObject({tmp_files: 0, bytes: 0})
+    const db2 = new Database(join(dir, '.pach', 'pach.db'))
+    db2.prepare("DELETE FROM leases WHERE id = 'x'").run()
+    db2.close()
+
+    await p.ok(['gc'])
+    expect(existsSync(tmp)).toBe(false)
+    expect((await p.json(['fsck'])).garbage).toMatchObject({packs: 0, blobs: 0, trees: 0, tmp_files: 0, bytes: 0})
   })
 })

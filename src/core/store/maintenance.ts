@@ -3,8 +3,9 @@
  *
  * fsck reads everything: the SQLite integrity check; every pack's trailer and every blob's
  * hash; every commit's trees and every file's chunk references. It names damaged packs,
- * and the commits and paths whose bytes they hold; garbage (unreferenced packs, blobs and
- * trees) is reported separately because it is harmless and `gc` removes it.
+ * and the commits and paths whose bytes they hold; garbage (unindexed packs, unreferenced
+ * blobs and trees, temp packs a killed writer left in objects/tmp) is reported separately
+ * because it is harmless and `gc` removes it.
  *
  * gc: mark (pure over DB rows: every tree and blob reachable from any commit, open or
  * finished) then sweep: delete unreferenced tree and blob rows in one transaction, then
@@ -36,7 +37,8 @@ export interface FsckReport {
   ok: boolean
   problems: FsckProblem[]
   checked: {packs: number; blobs: number; bytes: number; commits: number; trees: number; files: number}
-  garbage: {packs: number; blobs: number; trees: number; bytes: number}
+  /** what `gc` removes; bytes = unreferenced blobs + unindexed packs + temp files */
+  garbage: {packs: number; blobs: number; trees: number; tmp_files: number; bytes: number}
 }
 
 interface CommitRowLite {
@@ -164,8 +166,19 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
   }
 
   // 3. garbage
-  const garbage = {packs: 0, blobs: 0, trees: 0, bytes: 0}
-  for (const p of onDisk) if (!indexedPacks.has(p)) garbage.packs++
+  const garbage = {packs: 0, blobs: 0, trees: 0, tmp_files: 0, bytes: 0}
+  for (const p of onDisk) {
+    if (indexedPacks.has(p)) continue
+    garbage.packs++
+    garbage.bytes += fileSize(ctx.store.packPath(Buffer.from(p, 'hex')))
+  }
+  // temp packs of a killed writer (while a write is running they are its work in progress)
+  if (liveLeases(db, 'write').length === 0) {
+    for (const t of ctx.store.listTmpFiles()) {
+      garbage.tmp_files++
+      garbage.bytes += t.size
+    }
+  }
   for (const row of db.prepare('SELECT id, length FROM blobs').all() as {id: Buffer; length: number}[]) {
     if (!liveBlobs.has(toHex(row.id))) {
       garbage.blobs++
@@ -174,6 +187,14 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
   }
   for (const h of db.prepare('SELECT hash FROM trees').pluck().all() as Buffer[]) if (!liveTrees.has(toHex(h))) garbage.trees++
   return {ok: problems.length === 0, problems, checked, garbage}
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
 }
 
 export interface GcReport {
