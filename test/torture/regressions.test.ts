@@ -9,11 +9,11 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {defaultConfig, writeConfig} from '../../src/core/config.js'
-import {initRepo} from '../../src/core/repo.js'
+import {initRepo, openRepo} from '../../src/core/repo.js'
 import {CONTROL_LABEL, createDockerRunner, OWNER_LABEL, WORKER_LABEL} from '../../src/runner/docker.js'
 import {createLocalRunner} from '../../src/runner/local.js'
 import {BIN} from '../helpers/cli.js'
-import {dockerProblem, Proj} from './crash.js'
+import {dockerProblem, Proj, randomBytesFor} from './crash.js'
 
 function tmpDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pach-regress-'))
@@ -134,5 +134,43 @@ describe('fsck after a writer was killed', () => {
     await p.ok(['gc'])
     expect(existsSync(tmp)).toBe(false)
     expect((await p.json(['fsck'])).garbage).toMatchObject({packs: 0, blobs: 0, trees: 0, tmp_files: 0, bytes: 0})
+  })
+})
+
+describe('gc and an OS crash', () => {
+  it('unlinks a pack only after the transaction that unindexes it is synced (synchronous=FULL)', async () => {
+    const dir = tmpDir()
+    const p = new Proj(dir, BIN)
+    await p.ok(['init'])
+    await p.ok(['create', 'repo', 'g'])
+    // one pack, mostly dead after the deletion (repacked), and a dropped commit's pack (deleted)
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `l${i}`), randomBytesFor(`l${i}`, 4096))
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `d${i}`), randomBytesFor(`d${i}`, 65536))
+    await p.ok(['start', 'commit', 'g@master'])
+    await p.ok(['put', 'file', 'g@master:/', ...Array.from({length: 20}, (_, i) => ['-f', join(dir, `l${i}`), '-f', join(dir, `d${i}`)]).flat()])
+    for (let i = 0; i < 20; i++) await p.ok(['delete', 'file', `g@master:/d${i}`])
+    await p.ok(['finish', 'commit', 'g@master'])
+    writeFileSync(join(dir, 'big'), randomBytesFor('big', 300_000))
+    await p.ok(['put', 'file', 'g@master:/big', '-f', join(dir, 'big')])
+    await p.ok(['delete', 'commit', 'g@master'])
+
+    const pach = openRepo({pachDir: join(dir, '.pach')})
+    try {
+      const modes: number[] = []
+      const unlink = pach.ctx.store.deletePackFile.bind(pach.ctx.store)
+      pach.ctx.store.deletePackFile = (hex: string) => {
+        modes.push(Number(pach.db.pragma('synchronous', {simple: true})))
+        unlink(hex)
+      }
+      const r = await pach.gc()
+      expect(r.repacked_packs).toBe(1)
+      expect(r.deleted_packs).toBeGreaterThanOrEqual(1)
+      expect(modes.length).toBeGreaterThanOrEqual(2)
+      expect(new Set(modes)).toEqual(new Set([2])) // FULL
+      expect(Number(pach.db.pragma('synchronous', {simple: true}))).toBe(1) // NORMAL again
+    } finally {
+      pach.close()
+    }
+    expect((await p.json(['fsck'])).ok).toBe(true)
   })
 })

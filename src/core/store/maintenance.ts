@@ -237,10 +237,17 @@ export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThresh
     db.prepare('DELETE FROM leases').run() // every remaining lease is stale
     db.prepare('INSERT INTO leases(id, kind, pid, host, started) VALUES (?, ?, ?, ?, ?)').run(leaseId, 'gc', process.pid, hostname(), ctx.now())
   })
+  // gc unlinks pack files right after the transaction that unindexes them (repack: after the
+  // one that moves their live blobs). Under synchronous=NORMAL a commit reaches the disk only
+  // at the next WAL sync, so an OS crash could bring the old index back after the file is
+  // gone: live blobs pointing at a deleted pack. FULL syncs each of gc's commits first.
+  const sync = db.pragma('synchronous', {simple: true})
+  db.pragma('synchronous = FULL')
   try {
     return await sweep(ctx, opts)
   } finally {
     db.prepare('DELETE FROM leases WHERE id = ?').run(leaseId)
+    db.pragma(`synchronous = ${Number(sync)}`)
   }
 }
 
