@@ -28,8 +28,9 @@ export default class Fsck extends PachCommand<typeof Fsck, FsckReport> {
     lines.push(
       `checked ${r.checked.commits} commits, ${r.checked.trees} trees, ${r.checked.files} file entries, ${r.checked.packs} packs, ${r.checked.blobs} blobs (${bytesSize(r.checked.bytes)})`,
     )
-    if (r.garbage.packs || r.garbage.blobs || r.garbage.trees) {
-      lines.push(`garbage (run \`pach gc\`): ${r.garbage.packs} unindexed packs, ${r.garbage.blobs} unreferenced blobs (${bytesSize(r.garbage.bytes)}), ${r.garbage.trees} unreferenced trees`)
+    const g = r.garbage
+    if (g.packs || g.blobs || g.trees || g.tmp_files) {
+      lines.push(`garbage (run \`pach gc\`): ${g.packs} unindexed packs, ${g.blobs} unreferenced blobs, ${g.trees} unreferenced trees, ${g.tmp_files} temp files of interrupted writes (${bytesSize(g.bytes)})`)
     }
     lines.push(r.ok ? 'no errors were found' : `${r.problems.length} problems found`)
     return lines.join('\n')

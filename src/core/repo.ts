@@ -8,7 +8,7 @@
  * else the nearest `.pach` walking up from the working directory.
  */
 import {nodeCrypto} from './builtins.js'
-import {existsSync, mkdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {defaultConfig, readConfig, writeConfig, type RepoConfig} from './config.js'
 import type {CoreContext} from './context.js'
@@ -26,7 +26,7 @@ import {fsck, gc, type FsckReport, type GcReport} from './store/maintenance.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {PipelineService} from './pps/pipeline-service.js'
-import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
+import {BlobStore, ensureStoreDirs, pidAlive} from './store/pack-store.js'
 
 export const PACH_DIR_NAME = '.pach'
 
@@ -79,11 +79,27 @@ export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' 
   const now = opts.now ?? nowIso
   if (!existsSync(join(pachDir, 'config.json'))) writeConfig(pachDir, defaultConfig(now()))
   ensureStoreDirs(join(pachDir, 'objects'))
-  const db = openDb(join(pachDir, 'pach.db'), {create: true})
-  withTx(db, () => {
-    if (!rows.getProject(db, DEFAULT_PROJECT)) rows.insertProject(db, {name: DEFAULT_PROJECT, description: '', created: now()})
-  })
-  return new Pach(pachDir, db, readConfig(pachDir), opts)
+  // pach.db appears whole (schema and default project) or not at all: it is built under a
+  // temporary name and renamed, so a killed init never leaves a project without its default
+  // project (which every command, and a second `pach init`, would then refuse)
+  const dbPath = join(pachDir, 'pach.db')
+  for (const f of readdirSync(pachDir)) {
+    const m = /^pach\.db\.init-(\d+)(-wal|-shm)?$/.exec(f)
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(pachDir, f), {force: true}) // a killed init's
+  }
+  const tmp = `${dbPath}.init-${process.pid}`
+  try {
+    const fresh = openDb(tmp, {create: true})
+    try {
+      withTx(fresh, () => rows.insertProject(fresh, {name: DEFAULT_PROJECT, description: '', created: now()}))
+    } finally {
+      fresh.close()
+    }
+    renameSync(tmp, dbPath)
+  } finally {
+    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, {force: true})
+  }
+  return new Pach(pachDir, openDb(dbPath), readConfig(pachDir), opts)
 }
 
 /** Open an existing `.pach` (found by discovery). */

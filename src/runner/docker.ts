@@ -61,25 +61,32 @@
  * OOM-killed or removed by hand), the datum fails with an error and the next `run` starts a
  * fresh container too.
  *
- * If pach dies without closing its workers, their containers keep sleeping; they carry the
- * label `io.pach.worker=<worker name>` so they can be found and removed (their control
- * directories, `pach-docker-*` in the temp dir, stay behind as well).
+ * If pach dies without closing its workers (SIGKILL, a crash), their containers keep
+ * sleeping. Every container carries the labels `io.pach.worker=<worker name>`,
+ * `io.pach.owner=<host>/<pid>` and `io.pach.control=<control root>`, so `createDockerRunner`
+ * removes the containers (and control directories) of owners on this host that are no longer
+ * alive before it starts any worker: the next `pach run` cleans up after a killed one.
  *
  * dockerode costs ~400 ms to import, so it is loaded only by `createDockerRunner` (or on
  * first use when the class is constructed without a client).
  */
 import {chmodSync, closeSync, constants as fsc, existsSync, fchmodSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {isAbsolute, join, resolve} from 'node:path'
+import {hostname, tmpdir} from 'node:os'
+import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
+import {pidAlive} from '../core/store/pack-store.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 
 /** Capabilities removed from Docker's default set; none are ever added. */
 const CAP_DROP = ['NET_RAW', 'MKNOD', 'AUDIT_WRITE']
 /** Label put on every worker container, so leftovers (after a crash) can be found. */
 export const WORKER_LABEL = 'io.pach.worker'
+/** `<host>/<pid>` of the pach process that created the container. */
+export const OWNER_LABEL = 'io.pach.owner'
+/** The container's control root on the host (removed with an orphaned container). */
+export const CONTROL_LABEL = 'io.pach.control'
 /** Where the worker's control directory (datum stdin/stdout/stderr files) is mounted. */
 export const CONTROL_MOUNT = '/.pach-worker'
 
@@ -104,7 +111,39 @@ export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutM
   } catch (e) {
     throw unreachable(e)
   }
+  await removeOrphans(docker)
   return new DockerRunner(docker, {serverVersion: version, execPerDatum: opts.execPerDatum})
+}
+
+/**
+ * Remove worker containers whose pach process (on this host) is gone, with their control
+ * directories. Best effort: an engine error here never stops a run.
+ */
+export async function removeOrphans(docker: Dockerode): Promise<number> {
+  let list: Dockerode.ContainerInfo[]
+  try {
+    list = await docker.listContainers({all: true, filters: {label: [OWNER_LABEL]}})
+  } catch {
+    return 0
+  }
+  let n = 0
+  for (const c of list) {
+    const [host, pid] = (c.Labels[OWNER_LABEL] ?? '').split('/')
+    if (host !== hostname() || !pid || pidAlive(Number(pid))) continue
+    try {
+      await docker.getContainer(c.Id).remove({force: true})
+      n++
+    } catch {
+      continue // already being removed
+    }
+    const ctl = c.Labels[CONTROL_LABEL]
+    try {
+      if (ctl && basename(ctl).startsWith('pach-docker-')) rmSync(ctl, {recursive: true, force: true})
+    } catch {
+      // files user code left may belong to another user: they stay in the temp dir
+    }
+  }
+  return n
 }
 
 async function loadDockerode(): Promise<Dockerode> {
@@ -212,7 +251,11 @@ export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_
     Image: spec.image,
     // Entrypoint replaces the image's entrypoint and CMD: the container only waits for execs
     Entrypoint: ['sleep', '2147483647'],
-    Labels: {[WORKER_LABEL]: spec.name},
+    Labels: {
+      [WORKER_LABEL]: spec.name,
+      [OWNER_LABEL]: `${hostname()}/${process.pid}`,
+      ...(controlDir !== undefined ? {[CONTROL_LABEL]: dirname(resolve(controlDir))} : {}),
+    },
     AttachStdin: false,
     AttachStdout: false,
     AttachStderr: false,

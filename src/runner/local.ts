@@ -36,7 +36,8 @@
  * The process group is killed on timeout, on abort, after the datum exits (so nothing it
  * backgrounded outlives it) and when pach exits normally. If pach dies from a signal it does
  * not handle, bubblewrap's --die-with-parent ends the sandbox; without bubblewrap a running
- * datum can outlive pach.
+ * datum can outlive pach. Its scratch dirs in the OS temp dir (`pach-worker-<pid>-*`,
+ * `pach-local-<pid>-*`) stay behind; the next local runner removes those of dead pids.
  *
  * This is a convenience for running pipelines where Docker is absent, not a security
  * boundary: user code has the invoking user's rights on the host.
@@ -47,6 +48,7 @@ import {join, resolve} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {execa} from 'execa'
 import {RunnerError} from '../core/errors.js'
+import {pidAlive} from '../core/store/pack-store.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 
 export type LocalSandbox = 'bwrap' | 'none'
@@ -67,9 +69,40 @@ export interface LocalSandboxInfo {
   reason?: string
 }
 
-/** Create a local runner and probe bubblewrap once. */
+/** Create a local runner and probe bubblewrap once; removes scratch dirs killed pach processes left. */
 export async function createLocalRunner(opts: LocalRunnerOptions = {}): Promise<LocalRunner> {
+  removeDeadScratch()
   return new LocalRunner(opts).ready()
+}
+
+/**
+ * A scratch directory in the OS temp dir, named after this process
+ * (`pach-<kind>-<pid>-XXXXXX`) so that the next runner can remove it if pach is killed.
+ */
+function scratchDir(kind: 'worker' | 'local' | 'bwrap-probe'): string {
+  return mkdtempSync(join(tmpdir(), `pach-${kind}-${process.pid}-`))
+}
+
+/** Remove the scratch dirs of pach processes on this host that are gone (SIGKILL, a crash). */
+export function removeDeadScratch(): number {
+  let n = 0
+  let names: string[] = []
+  try {
+    names = readdirSync(tmpdir())
+  } catch {
+    return 0
+  }
+  for (const name of names) {
+    const m = /^pach-(?:worker|local|bwrap-probe)-(\d+)-/.exec(name)
+    if (!m || pidAlive(Number(m[1]))) continue
+    try {
+      rmSync(join(tmpdir(), name), {recursive: true, force: true})
+      n++
+    } catch {
+      // not ours to remove (another user's): it stays
+    }
+  }
+  return n
 }
 
 export class LocalRunner implements Runner {
@@ -116,7 +149,7 @@ export class LocalRunner implements Runner {
     if (spec.mounts?.length) {
       throw new RunnerError(`file mounts (secrets with mount_path ${spec.mounts[0]!.container}) need bubblewrap (${probe.reason ?? 'not available'}); install it or use --runner docker`)
     }
-    const workspace = mkdtempSync(join(tmpdir(), 'pach-local-'))
+    const workspace = scratchDir('local')
     mkdirSync(join(workspace, 'pfs'))
     return new LocalWorker(spec, inputsDir, outDir, {kind: 'rewrite', workspace})
   }
@@ -132,7 +165,7 @@ export class LocalRunner implements Runner {
 async function probeBwrap(opts: LocalRunnerOptions): Promise<LocalSandboxInfo> {
   if (opts.sandbox === 'none') return {sandbox: 'none', netIsolation: false, reason: 'disabled'}
   const bwrap = opts.bwrapPath ?? 'bwrap'
-  const dir = mkdtempSync(join(tmpdir(), 'pach-bwrap-probe-'))
+  const dir = scratchDir('bwrap-probe')
   try {
     const inputs = join(dir, 'pfs')
     const out = join(dir, 'out')
@@ -310,7 +343,7 @@ class LocalWorker implements Worker {
     private readonly outDir: string,
     private readonly mode: Mode,
   ) {
-    this.ctl = mkdtempSync(join(tmpdir(), 'pach-worker-'))
+    this.ctl = scratchDir('worker')
     this.out = new CaptureFile(join(this.ctl, 'stdout'))
     this.err = new CaptureFile(join(this.ctl, 'stderr'))
     // the worker sandbox binds inputsDir at /pfs (read-only) and outDir over <inputsDir>/out

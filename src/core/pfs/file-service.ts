@@ -335,47 +335,49 @@ export class FileService {
     if (l.entry.kind !== 'file') {
       throw new InvalidArgumentError('IS_A_DIRECTORY', `${l.path} is a directory`, {hint: 'Try again with the -r flag (and -o <dir>)'})
     }
-    return {info: this.fileInfo(l.repo, l.commit, l.path, l.entry), stream: readContent(this.ctx.store, l.entry, offset)}
+    return {info: this.fileInfo(l.repo, l.commit, l.path, l.entry), stream: readContent(this.ctx.store, l.entry, offset, this.label(l))}
   }
 
   /** Small-file convenience: the whole content in memory. */
   readAll(project: string, ref: FileRef): Buffer {
     const l = this.locate(project, ref)
     if (l.entry.kind !== 'file') throw new InvalidArgumentError('IS_A_DIRECTORY', `${l.path} is a directory`)
-    return readContentSync(this.ctx.store, l.entry)
+    return readContentSync(this.ctx.store, l.entry, this.label(l))
+  }
+
+  /** How a read error names the file: "file /a.txt in repo@commit". */
+  private label(l: {repo: RepoRow; commit: CommitRow; path: string}): string {
+    return `file ${l.path} in ${repoLabel(l.repo)}@${l.commit.id}`
   }
 
   /** Write a file or directory subtree to a local path; returns counts. */
   materialize(project: string, ref: FileRef, dest: string): {files: number; bytes: number} {
     const l = this.locate(project, ref)
-    return this.materializeEntry(l.entry, dest)
+    return this.materializeEntry(l.entry, dest, l)
   }
 
-  /** Write an entry (file or dir subtree) to `dest` on the local filesystem. */
-  materializeEntry(entry: Entry, dest: string): {files: number; bytes: number} {
+  /** Write an entry (file or dir subtree) to `dest` on the local filesystem; `at` names its files in read errors. */
+  materializeEntry(entry: Entry, dest: string, at?: {repo: RepoRow; commit: CommitRow; path: string}): {files: number; bytes: number} {
     let files = 0
     let bytes = 0
     const progress = this.ctx.reporter.progress('get file', 'bytes', entry.size)
-    const writeFile = (e: FileEntry, p: string) => {
-      if (e.chunks.length <= 1) {
-        writeFileSync(p, e.chunks.length ? this.ctx.store.readBlob(e.chunks[0]!) : Buffer.alloc(0))
-      } else {
-        writeFileSync(p, readContentSync(this.ctx.store, e))
-      }
+    const writeFile = (e: FileEntry, p: string, path: string) => {
+      writeFileSync(p, readContentSync(this.ctx.store, e, at && this.label({...at, path})))
       files++
       bytes += e.size
       progress.add(e.size)
     }
-    const walk = (hash: Buffer, dir: string) => {
+    const walk = (hash: Buffer, dir: string, path: string) => {
       mkdirSync(dir, {recursive: true})
       for (const e of this.ctx.trees.get(hash)) {
         const p = join(dir, e.name)
-        if (e.kind === 'file') writeFile(e, p)
-        else walk(e.hash, p)
+        if (e.kind === 'file') writeFile(e, p, `${path}/${e.name}`)
+        else walk(e.hash, p, `${path}/${e.name}`)
       }
     }
-    if (entry.kind === 'file') writeFile(entry, dest)
-    else if (entry.files > 0) walk(entry.hash, dest)
+    const root = at?.path ?? ''
+    if (entry.kind === 'file') writeFile(entry, dest, root)
+    else if (entry.files > 0) walk(entry.hash, dest, root === '/' ? '' : root)
     else mkdirSync(dest, {recursive: true})
     progress.done()
     return {files, bytes}

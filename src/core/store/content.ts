@@ -11,6 +11,7 @@
  */
 import {nodeCrypto} from '../builtins.js'
 import {Readable} from 'node:stream'
+import {CorruptObjectError} from '../errors.js'
 import {chunkStream, type ChunkerParams} from './chunker.js'
 import {contentHash, sha256} from './hash.js'
 import type {BlobStore, PackWriter} from './pack-store.js'
@@ -98,8 +99,11 @@ export async function appendContent(
   return {size, hash: contentHash(chunks), chunks, sizes}
 }
 
-/** Stream a file's bytes, verifying each blob; `offset` skips leading bytes. */
-export function readContent(store: BlobStore, content: Pick<FileContent, 'chunks' | 'sizes'>, offset = 0): Readable {
+/**
+ * Stream a file's bytes, verifying each blob; `offset` skips leading bytes. `what` names the
+ * file in a CorruptObjectError ("file /a in repo@commit").
+ */
+export function readContent(store: BlobStore, content: Pick<FileContent, 'chunks' | 'sizes'>, offset = 0, what?: string): Readable {
   let i = 0
   let skip = offset
   while (i < content.chunks.length && skip >= content.sizes[i]!) {
@@ -121,13 +125,25 @@ export function readContent(store: BlobStore, content: Pick<FileContent, 'chunks
         }
         this.push(buf)
       } catch (e) {
-        this.destroy(e as Error)
+        this.destroy(what ? naming(e, what) : (e as Error))
       }
     },
   })
 }
 
-/** Read a whole (small) file into memory. */
-export function readContentSync(store: BlobStore, content: Pick<FileContent, 'chunks'>): Buffer {
-  return Buffer.concat(content.chunks.map((c) => store.readBlob(c)))
+/** Read a whole (small) file into memory; `what` as in readContent. */
+export function readContentSync(store: BlobStore, content: Pick<FileContent, 'chunks'>, what?: string): Buffer {
+  try {
+    // one chunk (most files): the blob itself, no copy
+    if (content.chunks.length === 1) return store.readBlob(content.chunks[0]!)
+    return Buffer.concat(content.chunks.map((c) => store.readBlob(c)))
+  } catch (e) {
+    throw what ? naming(e, what) : e
+  }
+}
+
+/** A CorruptObjectError that names the file it hit (other errors unchanged). */
+function naming(e: unknown, what: string): Error {
+  if (!(e instanceof CorruptObjectError)) return e as Error
+  return new CorruptObjectError(`${what} cannot be read: ${e.message}`, {data: {...e.data, file: what}, cause: e})
 }

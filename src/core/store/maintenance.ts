@@ -3,8 +3,9 @@
  *
  * fsck reads everything: the SQLite integrity check; every pack's trailer and every blob's
  * hash; every commit's trees and every file's chunk references. It names damaged packs,
- * and the commits and paths whose bytes they hold; garbage (unreferenced packs, blobs and
- * trees) is reported separately because it is harmless and `gc` removes it.
+ * and the commits and paths whose bytes they hold; garbage (unindexed packs, unreferenced
+ * blobs and trees, temp packs a killed writer left in objects/tmp) is reported separately
+ * because it is harmless and `gc` removes it.
  *
  * gc: mark (pure over DB rows: every tree and blob reachable from any commit, open or
  * finished) then sweep: delete unreferenced tree and blob rows in one transaction, then
@@ -36,7 +37,8 @@ export interface FsckReport {
   ok: boolean
   problems: FsckProblem[]
   checked: {packs: number; blobs: number; bytes: number; commits: number; trees: number; files: number}
-  garbage: {packs: number; blobs: number; trees: number; bytes: number}
+  /** what `gc` removes; bytes = unreferenced blobs + unindexed packs + temp files */
+  garbage: {packs: number; blobs: number; trees: number; tmp_files: number; bytes: number}
 }
 
 interface CommitRowLite {
@@ -65,6 +67,17 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     }
   }
   const blobStmt = db.prepare('SELECT pack, offset, length FROM blobs WHERE id = ?')
+  const verify = (p: string, id: Buffer, length: number) => {
+    checked.blobs++
+    checked.bytes += length
+    try {
+      ctx.store.readBlob(id)
+    } catch (e) {
+      const hex = toHex(id)
+      badBlobs.set(hex, (e as Error).message)
+      problems.push({kind: 'damaged_blob', pack: p, blob: hex, message: (e as Error).message})
+    }
+  }
   for (const p of onDisk) {
     checked.packs++
     let entries: {id: Buffer; offset: number; length: number}[]
@@ -73,7 +86,13 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     } catch (e) {
       if (indexedPacks.has(p)) {
         problems.push({kind: 'damaged_pack', pack: p, message: (e as Error).message})
-        for (const b of db.prepare('SELECT id FROM blobs WHERE pack = ?').pluck().all(Buffer.from(p, 'hex')) as Buffer[]) badBlobs.set(toHex(b), `its pack ${p} is damaged`)
+        // the index still locates the pack's blobs: with the data read, only those that fail
+        // their hash are damaged (a lost tail or trailer leaves the others intact)
+        const indexed = db.prepare('SELECT id, length FROM blobs WHERE pack = ?').all(Buffer.from(p, 'hex')) as {id: Buffer; length: number}[]
+        for (const b of indexed) {
+          if (opts.readData === false) badBlobs.set(toHex(b.id), `its pack ${p} is damaged`)
+          else verify(p, b.id, b.length)
+        }
       }
       continue
     }
@@ -81,15 +100,7 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     for (const en of entries) {
       const loc = blobStmt.get(en.id) as {pack: Buffer; offset: number; length: number} | undefined
       if (!loc || toHex(loc.pack) !== p) continue // a copy that is not the indexed one: garbage
-      checked.blobs++
-      checked.bytes += en.length
-      try {
-        ctx.store.readBlob(en.id)
-      } catch (e) {
-        const hex = toHex(en.id)
-        badBlobs.set(hex, (e as Error).message)
-        problems.push({kind: 'damaged_blob', pack: p, blob: hex, message: (e as Error).message})
-      }
+      verify(p, en.id, en.length)
     }
   }
   ctx.store.closeFds()
@@ -155,8 +166,19 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
   }
 
   // 3. garbage
-  const garbage = {packs: 0, blobs: 0, trees: 0, bytes: 0}
-  for (const p of onDisk) if (!indexedPacks.has(p)) garbage.packs++
+  const garbage = {packs: 0, blobs: 0, trees: 0, tmp_files: 0, bytes: 0}
+  for (const p of onDisk) {
+    if (indexedPacks.has(p)) continue
+    garbage.packs++
+    garbage.bytes += fileSize(ctx.store.packPath(Buffer.from(p, 'hex')))
+  }
+  // temp packs of a killed writer (while a write is running they are its work in progress)
+  if (liveLeases(db, 'write').length === 0) {
+    for (const t of ctx.store.listTmpFiles()) {
+      garbage.tmp_files++
+      garbage.bytes += t.size
+    }
+  }
   for (const row of db.prepare('SELECT id, length FROM blobs').all() as {id: Buffer; length: number}[]) {
     if (!liveBlobs.has(toHex(row.id))) {
       garbage.blobs++
@@ -165,6 +187,14 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
   }
   for (const h of db.prepare('SELECT hash FROM trees').pluck().all() as Buffer[]) if (!liveTrees.has(toHex(h))) garbage.trees++
   return {ok: problems.length === 0, problems, checked, garbage}
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
 }
 
 export interface GcReport {
@@ -207,10 +237,17 @@ export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThresh
     db.prepare('DELETE FROM leases').run() // every remaining lease is stale
     db.prepare('INSERT INTO leases(id, kind, pid, host, started) VALUES (?, ?, ?, ?, ?)').run(leaseId, 'gc', process.pid, hostname(), ctx.now())
   })
+  // gc unlinks pack files right after the transaction that unindexes them (repack: after the
+  // one that moves their live blobs). Under synchronous=NORMAL a commit reaches the disk only
+  // at the next WAL sync, so an OS crash could bring the old index back after the file is
+  // gone: live blobs pointing at a deleted pack. FULL syncs each of gc's commits first.
+  const sync = db.pragma('synchronous', {simple: true})
+  db.pragma('synchronous = FULL')
   try {
     return await sweep(ctx, opts)
   } finally {
     db.prepare('DELETE FROM leases WHERE id = ?').run(leaseId)
+    db.pragma(`synchronous = ${Number(sync)}`)
   }
 }
 

@@ -217,6 +217,25 @@ export class BlobStore {
     }
   }
 
+  /** Files in objects/tmp with their sizes: packs being written, or left by a killed writer. */
+  listTmpFiles(): {name: string; size: number}[] {
+    let names: string[] = []
+    try {
+      names = readdirSync(this.tmpDir)
+    } catch {
+      return []
+    }
+    const out: {name: string; size: number}[] = []
+    for (const name of names) {
+      try {
+        out.push({name, size: statSync(join(this.tmpDir, name)).size})
+      } catch {
+        // renamed into place meanwhile
+      }
+    }
+    return out
+  }
+
   /** Remove leftovers of interrupted pack writes. */
   cleanTmp(): number {
     let n = 0
