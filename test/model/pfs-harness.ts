@@ -19,7 +19,7 @@ import {expect} from 'vitest'
 import {readConfig, writeConfig} from '../../src/core/config.js'
 import {PachError} from '../../src/core/errors.js'
 import {isCommitId, parseCommit, parseFile, parseRepo} from '../../src/core/pfs/refs.js'
-import {initRepo, openRepo, type Pach} from '../../src/core/repo.js'
+import {initRepo, openRepo} from '../../src/core/repo.js'
 import type {FsckReport} from '../../src/core/store/maintenance.js'
 import type {BranchInfo, CommitInfo, FileInfo} from '../../src/core/types.js'
 import {pseudoRandom} from '../e2e/_util.js'
@@ -88,7 +88,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   {weight: 1, arbitrary: fc.record({op: fc.constant('branch' as const), repo: repoArb, branch: branchArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('unbranch' as const), repo: repoArb, branch: branchArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('read' as const), repo: repoArb, at: atArb})},
-  {weight: 1, arbitrary: fc.constant({op: 'gc' as const})},
+  {weight: 2, arbitrary: fc.constant({op: 'gc' as const})},
 )
 
 export const bytesOf = (d: Data): Buffer => (typeof d === 'string' ? Buffer.from(d) : pseudoRandom(d.len, d.seed))
@@ -128,9 +128,10 @@ async function attempt<T>(f: () => T | Promise<T>): Promise<Outcome<T>> {
   }
 }
 
-/** The core library, in-process. */
-export function libraryPfs(pach: Pach): Pfs {
+/** The core library, in-process, over the project at `pachDir` (close it when done). */
+export function libraryPfs(pachDir: string): Pfs & {close(): void} {
   const P = 'default'
+  let pach = openRepo({pachDir})
   const squashTarget = (t: string) => (isCommitId(t) ? t : parseCommit(t))
   return {
     createRepo: (name) => attempt(() => pach.repos.create(P, name)),
@@ -167,8 +168,15 @@ export function libraryPfs(pach: Pach): Pfs {
     listFile: (file) => attempt(() => pach.files.list(P, parseFile(file))),
     glob: (commit, pattern) => attempt(() => pach.files.glob(P, parseCommit(commit), pattern)),
     getFile: (file) => attempt(() => pach.files.readAll(P, parseFile(file))),
-    gc: () => attempt(() => pach.gc()),
+    async gc() {
+      const r = await attempt(() => pach.gc())
+      // a fresh handle: reads after gc must not be served by pack files still open from before
+      pach.close()
+      pach = openRepo({pachDir})
+      return r
+    },
     fsck: () => attempt(() => pach.fsck({readData: true})),
+    close: () => pach.close(),
   }
 }
 
@@ -221,8 +229,8 @@ let template: string | undefined
 // tmpfs when there is one: creating and removing a project costs 30 ms on a busy disk, 6 ms there
 const TMP = process.env.PACH_MODEL_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir())
 
-/** A fresh in-process project for one sequence (a copy of one initialised template). */
-export function modelProject(): {pach: Pach; dispose(): void} {
+/** A fresh project for one in-process sequence (a copy of one initialised template). */
+export function modelProject(): {pachDir: string; dispose(): void} {
   if (!template) {
     template = mkdtempSync(join(TMP, 'pach-model-template-'))
     const init = initRepo(template)
@@ -232,14 +240,7 @@ export function modelProject(): {pach: Pach; dispose(): void} {
   }
   const dir = mkdtempSync(join(TMP, 'pach-model-'))
   cpSync(join(template, '.pach'), join(dir, '.pach'), {recursive: true})
-  const pach = openRepo({pachDir: join(dir, '.pach')})
-  return {
-    pach,
-    dispose() {
-      pach.close()
-      rmSync(dir, {recursive: true, force: true})
-    },
-  }
+  return {pachDir: join(dir, '.pach'), dispose: () => rmSync(dir, {recursive: true, force: true})}
 }
 
 // ------------------------------------------------------------------ model ↔ pach ids and hashes
