@@ -29,7 +29,7 @@ import {allPaths, dirs, GLOBS, glob, isDir, listDir, PfsModel, Refusal, subtree,
 // ------------------------------------------------------------------ operations
 
 export type Pick = {pick: number}
-/** The n-th path (files, then directories) of the source commit, modulo their number. */
+/** The n-th path (files, then directories) of the commit copied from or to, modulo their number. */
 export type Nth = {nth: number}
 export type At = {branch: string; anc?: string} | Pick
 export type To = {branch: string} | Pick
@@ -39,7 +39,7 @@ export type Data = string | {len: number; seed: number}
 export type Op =
   | {op: 'put'; repo: string; to: To; path: string; data: Data; append?: true}
   | {op: 'delete'; repo: string; to: To; path: string}
-  | {op: 'copy'; from: {repo: string; at: At; path: string | Nth}; repo: string; to: To; path: string; append?: true}
+  | {op: 'copy'; from: {repo: string; at: At; path: string | Nth}; repo: string; to: To; path: string | Nth; append?: true}
   | {op: 'start'; repo: string; branch: string; parent?: Pick}
   | {op: 'finish'; repo: string; at: To}
   | {op: 'squash'; repo: string; at: At}
@@ -71,14 +71,16 @@ const dataArb: fc.Arbitrary<Data> = fc.oneof(
   {weight: 1, arbitrary: fc.record({len: fc.integer({min: 60, max: 900}), seed: fc.integer({min: 1, max: 0x7fffffff})})},
 )
 const yes = fc.constant(true as const)
-const fromArb = fc.record({repo: repoArb, at: atArb, path: fc.oneof(pathArb, fc.record({nth: fc.nat(20)}))})
+// copies between existing paths: directories onto files, files onto directories, merges
+const somePathArb = fc.oneof(pathArb, {weight: 2, arbitrary: fc.record({nth: fc.nat(20)})})
+const fromArb = fc.record({repo: repoArb, at: atArb, path: somePathArb})
 
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
   {weight: 6, arbitrary: fc.record({op: fc.constant('put' as const), repo: repoArb, to: toArb, path: pathArb, data: dataArb})},
   {weight: 2, arbitrary: fc.record({op: fc.constant('put' as const), repo: repoArb, to: toArb, path: pathArb, data: dataArb, append: yes})},
   {weight: 2, arbitrary: fc.record({op: fc.constant('delete' as const), repo: repoArb, to: toArb, path: pathArb})},
-  {weight: 2, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: pathArb})},
-  {weight: 1, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: pathArb, append: yes})},
+  {weight: 4, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: somePathArb})},
+  {weight: 1, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: somePathArb, append: yes})},
   {weight: 2, arbitrary: fc.record({op: fc.constant('start' as const), repo: repoArb, branch: branchArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('start' as const), repo: repoArb, branch: branchArb, parent: pickArb})},
   {weight: 4, arbitrary: fc.record({op: fc.constant('finish' as const), repo: repoArb, at: toArb})},
@@ -350,12 +352,12 @@ export class Sequence {
     return cs.length ? {id: cs[a.pick % cs.length]!.id} : undefined
   }
 
-  /** `{nth}` → a path of the commit at `at` (undefined when it has none or does not resolve). */
-  private nth(repo: string, at: Addr, p: string | Nth): string | undefined {
+  /** `{nth}` → a path of the commit at `at` (one of PATHS when it has none or `at` does not resolve). */
+  private nth(repo: string, at: Addr, p: string | Nth): string {
     if (typeof p === 'string') return p
     const tree = refusalOf(() => this.model.resolve(this.model.repo(repo), at)) ? undefined : this.model.resolve(this.model.repo(repo), at).tree
-    const paths = tree ? allPaths(tree) : []
-    return paths[p.nth % paths.length]
+    const paths = tree?.size ? allPaths(tree) : PATHS
+    return paths[p.nth % paths.length]!
   }
 
   private ref(repo: string, a: Addr): string {
@@ -387,10 +389,11 @@ export class Sequence {
       case 'copy': {
         const at = this.pick(op.from.repo, op.from.at)
         const to = this.pick(op.repo, op.to)
-        const path = at && this.nth(op.from.repo, at, op.from.path)
-        if (!at || !to || !path) return this.skip(ctx)
-        want = () => m.copy({repo: op.from.repo, addr: at, path}, op.repo, to, op.path, op.append)
-        got = () => this.act.copy(`${this.ref(op.from.repo, at)}:${path}`, `${this.ref(op.repo, to)}:${op.path}`, op.append ?? false)
+        if (!at || !to) return this.skip(ctx)
+        const path = this.nth(op.from.repo, at, op.from.path)
+        const dst = this.nth(op.repo, to, op.path)
+        want = () => m.copy({repo: op.from.repo, addr: at, path}, op.repo, to, dst, op.append)
+        got = () => this.act.copy(`${this.ref(op.from.repo, at)}:${path}`, `${this.ref(op.repo, to)}:${dst}`, op.append ?? false)
         break
       }
       case 'start': {
