@@ -2,7 +2,8 @@
  * Turning `put file` arguments into PutSources (the CLI's edge: local files, directories,
  * stdin, URLs, input lists, tar archives). Paths follow pachctl's putFileHelper/joinPaths:
  * - no ":path": the target is basename(source) (the source path with --full-path);
- * - one source and a path: the path, or path/basename(source) when the path ends in "/";
+ * - one source and a path: the path, or path/basename(source) when the path ends in "/"
+ *   (stdin has no basename: its path is always the file's own, and it needs one);
  * - several sources and a path: the path is a prefix for each basename;
  * - -r: every regular file under a directory goes to target + its relative path;
  * - --untar: each regular entry of the archive goes to target + entry name; links, devices,
@@ -42,10 +43,14 @@ function joinPaths(prefix: string, p: string): string {
 
 function targetFor(args: PutArgs, source: string, count: number): string {
   const name = args.fullPath ? source : basename(source.replace(/\/+$/, '')) || source
-  if (args.path === undefined) {
-    if (source === '-') throw new InvalidArgumentError('MISSING_PATH', 'must specify a file path when reading data from stdin', {hint: 'use e.g. `pach put file repo@master:/data.csv -f -`'})
-    return joinPaths('', isUrl(source) ? basename(new URL(source).pathname) || 'index' : name)
+  if (source === '-') {
+    // stdin has no name to join to a directory or prefix: the path is the file's own
+    if (args.path === undefined || count > 1) {
+      throw new InvalidArgumentError('MISSING_PATH', 'must specify a file path when reading data from stdin', {hint: 'use e.g. `pach put file repo@master:/data.csv -f -`'})
+    }
+    return args.path
   }
+  if (args.path === undefined) return joinPaths('', isUrl(source) ? basename(new URL(source).pathname) || 'index' : name)
   if (count === 1) return args.path.endsWith('/') ? joinPaths(args.path, name) : args.path
   return joinPaths(args.path, name)
 }

@@ -19,7 +19,7 @@ import {expect} from 'vitest'
 import {readConfig, writeConfig} from '../../src/core/config.js'
 import {PachError} from '../../src/core/errors.js'
 import {isCommitId, parseCommit, parseFile, parseRepo} from '../../src/core/pfs/refs.js'
-import {initRepo, openRepo, type Pach} from '../../src/core/repo.js'
+import {initRepo, openRepo} from '../../src/core/repo.js'
 import type {FsckReport} from '../../src/core/store/maintenance.js'
 import type {BranchInfo, CommitInfo, FileInfo} from '../../src/core/types.js'
 import {pseudoRandom} from '../e2e/_util.js'
@@ -29,7 +29,7 @@ import {allPaths, dirs, GLOBS, glob, isDir, listDir, PfsModel, Refusal, subtree,
 // ------------------------------------------------------------------ operations
 
 export type Pick = {pick: number}
-/** The n-th path (files, then directories) of the source commit, modulo their number. */
+/** The n-th path (files, then directories) of the commit copied from or to, modulo their number. */
 export type Nth = {nth: number}
 export type At = {branch: string; anc?: string} | Pick
 export type To = {branch: string} | Pick
@@ -39,7 +39,7 @@ export type Data = string | {len: number; seed: number}
 export type Op =
   | {op: 'put'; repo: string; to: To; path: string; data: Data; append?: true}
   | {op: 'delete'; repo: string; to: To; path: string}
-  | {op: 'copy'; from: {repo: string; at: At; path: string | Nth}; repo: string; to: To; path: string; append?: true}
+  | {op: 'copy'; from: {repo: string; at: At; path: string | Nth}; repo: string; to: To; path: string | Nth; append?: true}
   | {op: 'start'; repo: string; branch: string; parent?: Pick}
   | {op: 'finish'; repo: string; at: To}
   | {op: 'squash'; repo: string; at: At}
@@ -71,14 +71,16 @@ const dataArb: fc.Arbitrary<Data> = fc.oneof(
   {weight: 1, arbitrary: fc.record({len: fc.integer({min: 60, max: 900}), seed: fc.integer({min: 1, max: 0x7fffffff})})},
 )
 const yes = fc.constant(true as const)
-const fromArb = fc.record({repo: repoArb, at: atArb, path: fc.oneof(pathArb, fc.record({nth: fc.nat(20)}))})
+// copies between existing paths: directories onto files, files onto directories, merges
+const somePathArb = fc.oneof(pathArb, {weight: 2, arbitrary: fc.record({nth: fc.nat(20)})})
+const fromArb = fc.record({repo: repoArb, at: atArb, path: somePathArb})
 
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
   {weight: 6, arbitrary: fc.record({op: fc.constant('put' as const), repo: repoArb, to: toArb, path: pathArb, data: dataArb})},
   {weight: 2, arbitrary: fc.record({op: fc.constant('put' as const), repo: repoArb, to: toArb, path: pathArb, data: dataArb, append: yes})},
   {weight: 2, arbitrary: fc.record({op: fc.constant('delete' as const), repo: repoArb, to: toArb, path: pathArb})},
-  {weight: 2, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: pathArb})},
-  {weight: 1, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: pathArb, append: yes})},
+  {weight: 4, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: somePathArb})},
+  {weight: 1, arbitrary: fc.record({op: fc.constant('copy' as const), from: fromArb, repo: repoArb, to: toArb, path: somePathArb, append: yes})},
   {weight: 2, arbitrary: fc.record({op: fc.constant('start' as const), repo: repoArb, branch: branchArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('start' as const), repo: repoArb, branch: branchArb, parent: pickArb})},
   {weight: 4, arbitrary: fc.record({op: fc.constant('finish' as const), repo: repoArb, at: toArb})},
@@ -88,7 +90,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   {weight: 1, arbitrary: fc.record({op: fc.constant('branch' as const), repo: repoArb, branch: branchArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('unbranch' as const), repo: repoArb, branch: branchArb})},
   {weight: 1, arbitrary: fc.record({op: fc.constant('read' as const), repo: repoArb, at: atArb})},
-  {weight: 1, arbitrary: fc.constant({op: 'gc' as const})},
+  {weight: 2, arbitrary: fc.constant({op: 'gc' as const})},
 )
 
 export const bytesOf = (d: Data): Buffer => (typeof d === 'string' ? Buffer.from(d) : pseudoRandom(d.len, d.seed))
@@ -128,9 +130,10 @@ async function attempt<T>(f: () => T | Promise<T>): Promise<Outcome<T>> {
   }
 }
 
-/** The core library, in-process. */
-export function libraryPfs(pach: Pach): Pfs {
+/** The core library, in-process, over the project at `pachDir` (close it when done). */
+export function libraryPfs(pachDir: string): Pfs & {close(): void} {
   const P = 'default'
+  let pach = openRepo({pachDir})
   const squashTarget = (t: string) => (isCommitId(t) ? t : parseCommit(t))
   return {
     createRepo: (name) => attempt(() => pach.repos.create(P, name)),
@@ -167,8 +170,15 @@ export function libraryPfs(pach: Pach): Pfs {
     listFile: (file) => attempt(() => pach.files.list(P, parseFile(file))),
     glob: (commit, pattern) => attempt(() => pach.files.glob(P, parseCommit(commit), pattern)),
     getFile: (file) => attempt(() => pach.files.readAll(P, parseFile(file))),
-    gc: () => attempt(() => pach.gc()),
+    async gc() {
+      const r = await attempt(() => pach.gc())
+      // a fresh handle: reads after gc must not be served by pack files still open from before
+      pach.close()
+      pach = openRepo({pachDir})
+      return r
+    },
     fsck: () => attempt(() => pach.fsck({readData: true})),
+    close: () => pach.close(),
   }
 }
 
@@ -221,8 +231,8 @@ let template: string | undefined
 // tmpfs when there is one: creating and removing a project costs 30 ms on a busy disk, 6 ms there
 const TMP = process.env.PACH_MODEL_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir())
 
-/** A fresh in-process project for one sequence (a copy of one initialised template). */
-export function modelProject(): {pach: Pach; dispose(): void} {
+/** A fresh project for one in-process sequence (a copy of one initialised template). */
+export function modelProject(): {pachDir: string; dispose(): void} {
   if (!template) {
     template = mkdtempSync(join(TMP, 'pach-model-template-'))
     const init = initRepo(template)
@@ -232,14 +242,7 @@ export function modelProject(): {pach: Pach; dispose(): void} {
   }
   const dir = mkdtempSync(join(TMP, 'pach-model-'))
   cpSync(join(template, '.pach'), join(dir, '.pach'), {recursive: true})
-  const pach = openRepo({pachDir: join(dir, '.pach')})
-  return {
-    pach,
-    dispose() {
-      pach.close()
-      rmSync(dir, {recursive: true, force: true})
-    },
-  }
+  return {pachDir: join(dir, '.pach'), dispose: () => rmSync(dir, {recursive: true, force: true})}
 }
 
 // ------------------------------------------------------------------ model ↔ pach ids and hashes
@@ -349,12 +352,12 @@ export class Sequence {
     return cs.length ? {id: cs[a.pick % cs.length]!.id} : undefined
   }
 
-  /** `{nth}` → a path of the commit at `at` (undefined when it has none or does not resolve). */
-  private nth(repo: string, at: Addr, p: string | Nth): string | undefined {
+  /** `{nth}` → a path of the commit at `at` (one of PATHS when it has none or `at` does not resolve). */
+  private nth(repo: string, at: Addr, p: string | Nth): string {
     if (typeof p === 'string') return p
     const tree = refusalOf(() => this.model.resolve(this.model.repo(repo), at)) ? undefined : this.model.resolve(this.model.repo(repo), at).tree
-    const paths = tree ? allPaths(tree) : []
-    return paths[p.nth % paths.length]
+    const paths = tree?.size ? allPaths(tree) : PATHS
+    return paths[p.nth % paths.length]!
   }
 
   private ref(repo: string, a: Addr): string {
@@ -386,10 +389,11 @@ export class Sequence {
       case 'copy': {
         const at = this.pick(op.from.repo, op.from.at)
         const to = this.pick(op.repo, op.to)
-        const path = at && this.nth(op.from.repo, at, op.from.path)
-        if (!at || !to || !path) return this.skip(ctx)
-        want = () => m.copy({repo: op.from.repo, addr: at, path}, op.repo, to, op.path, op.append)
-        got = () => this.act.copy(`${this.ref(op.from.repo, at)}:${path}`, `${this.ref(op.repo, to)}:${op.path}`, op.append ?? false)
+        if (!at || !to) return this.skip(ctx)
+        const path = this.nth(op.from.repo, at, op.from.path)
+        const dst = this.nth(op.repo, to, op.path)
+        want = () => m.copy({repo: op.from.repo, addr: at, path}, op.repo, to, dst, op.append)
+        got = () => this.act.copy(`${this.ref(op.from.repo, at)}:${path}`, `${this.ref(op.repo, to)}:${dst}`, op.append ?? false)
         break
       }
       case 'start': {
