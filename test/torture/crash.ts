@@ -53,6 +53,8 @@ export interface TortureOptions {
   docker?: boolean
   /** run only kill point N (a reproduction of one failure) */
   point?: number
+  /** smaller data (CI): put-large 8–12 MiB instead of 8–32, put-many 1,000–1,500 files instead of 2,000–4,000 */
+  quick?: boolean
   /** keep the projects of failed kill points under work/failed-<n> */
   keepFailures?: boolean
   log?: (line: string) => void
@@ -401,7 +403,7 @@ export interface BaseSpec {
    * Build on `p.dir` (already `pach init`ed, or a copy of `from`). Local input files go to
    * `data` (kept for the whole run, not copied per kill point); small state to `p.dir/base.json`.
    */
-  setup(p: Proj, data: string, rng: Rng): Promise<void>
+  setup(p: Proj, data: string, rng: Rng, quick: boolean): Promise<void>
 }
 
 export interface Scenario {
@@ -411,7 +413,7 @@ export interface Scenario {
   /** store events its victim causes (default: all); the others never start a kill's delay */
   triggers?: Exclude<Trigger, 'start'>[]
   /** Prepare one kill point in a copy of the base project. */
-  attempt(p: Proj, data: string, rng: Rng, label: string): Promise<Attempt>
+  attempt(p: Proj, data: string, rng: Rng, label: string, quick: boolean): Promise<Attempt>
 }
 
 const MiB = 1024 * 1024
@@ -442,9 +444,9 @@ interface PfsBase {
 
 const pfsBase: BaseSpec = {name: 'pfs', setup: setupPfs}
 
-async function setupPfs(p: Proj, data: string, rng: Rng): Promise<void> {
+async function setupPfs(p: Proj, data: string, rng: Rng, quick: boolean): Promise<void> {
   // thousands of small files in nested directories (put-many's source, fixed per run)
-  const n = rng.int(2000, 4000)
+  const n = quick ? rng.int(1000, 1500) : rng.int(2000, 4000)
   for (let i = 0; i < n; i++) {
     const size = rng.next() < 0.05 ? 0 : rng.int(1, 8192)
     writeRandom(join(data, 'many', `d${String(i % 23).padStart(2, '0')}`, `f${i}.dat`), `small:${i}:${rng.next()}`, size)
@@ -511,9 +513,9 @@ async function checkPut(p: Proj, f: Findings, rng: Rng, b: PfsBase, target: 'dat
 const putLarge: Scenario = {
   name: 'put-large',
   base: pfsBase,
-  async attempt(p, data, rng, label) {
+  async attempt(p, data, rng, label, quick) {
     const b = loadBase<PfsBase>(p)
-    const size = rng.int(8 * MiB, 32 * MiB)
+    const size = rng.int(8 * MiB, quick ? 12 * MiB : 32 * MiB)
     // the victim's file lives in the kill point's copy (its size and bytes change every time)
     const src = join(p.dir, 'big.bin')
     const big = writeRandom(src, `big:${label}`, size)
@@ -862,7 +864,7 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
       mkdirSync(dir, {recursive: true})
       await p.ok(['init'])
     }
-    await b.setup(p, data, new Rng(`setup:${opts.seed}:${b.name}`))
+    await b.setup(p, data, new Rng(`setup:${opts.seed}:${b.name}`), opts.quick ?? false)
     if (!b.dirty) await p.ok(['gc'])
     log(`base ${b.name}: ${Date.now() - ts} ms`)
     built.set(b, {dir, data})
@@ -944,7 +946,7 @@ async function calibrate(opts: TortureOptions, s: Scenario, baseDir: string, dat
   rmSync(dir, {recursive: true, force: true})
   cpSync(baseDir, dir, {recursive: true})
   const p = new Proj(dir, opts.bin)
-  const a = await s.attempt(p, data, new Rng(`calibrate:${opts.seed}:${s.name}`), `${opts.seed}:calibrate`)
+  const a = await s.attempt(p, data, new Rng(`calibrate:${opts.seed}:${s.name}`), `${opts.seed}:calibrate`, opts.quick ?? false)
   const r = await p.run(a.argv, {env: a.env})
   rmSync(dir, {recursive: true, force: true})
   if (r.code !== 0) throw new Error(`${s.name}: the victim \`pach ${a.argv.join(' ')}\` fails unkilled (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`)
@@ -998,7 +1000,7 @@ async function killPoint(opts: TortureOptions, s: Scenario, baseDir: string, dat
   if (kind !== 'start') delayMs = trig.int(0, 10)
   const kp: KillPoint = {index, scenario: s.name, mode: '', delayMs: delayMs ?? 0, trigger: kind, victimMs: 0, delivered: false, outcome: 'unknown', garbage: false, problems: f.problems, checkedBytes: 0, lostBytes: 0, ms: 0}
   try {
-    const a = await s.attempt(p, data, rng, `${opts.seed}:${index}`)
+    const a = await s.attempt(p, data, rng, `${opts.seed}:${index}`, opts.quick ?? false)
     kp.mode = a.mode
     const r = await p.run(a.argv, {env: a.env, killAfterMs: delayMs, killWhen: trigger(dir, kind, trig.int(1, 3))})
     kp.delivered = r.signal === 'SIGKILL' && delayMs !== undefined
