@@ -632,7 +632,11 @@ async function checkPps(p: Proj, f: Findings, rng: Rng, b: PpsBase, data: string
   if (job?.state !== 'JOB_SUCCESS') f.fail(`the job for raw@${head.id} ended ${job?.state ?? 'missing'} ${job?.reason ?? ''}`)
   if ((await p.head('copy')) !== head.out) f.fail(`copy@master is not ${head.out}, the output of raw@${head.id}`)
   await f.finished(p, 'copy', head.out, transformed(head.m, contents))
-  // the next `pach run` removes what the killed process left outside .pach
+  // the next `pach run` removes what the killed process left: its job's scratch space …
+  const jobsDir = join(p.dir, '.pach', 'tmp', 'jobs')
+  const work = existsSync(jobsDir) ? readdirSync(jobsDir).filter((n) => !n.includes('.deleting-')) : []
+  if (work.length) f.fail(`job scratch dirs left in .pach/tmp/jobs: ${work.join(', ')}`)
+  // … and outside .pach
   const scratch = readdirSync(tmpdir()).filter((n) => n.startsWith(`pach-worker-${f.victimPid}-`) || n.startsWith(`pach-local-${f.victimPid}-`))
   if (scratch.length) f.fail(`scratch dirs of the killed pach are still in ${tmpdir()}: ${scratch.join(', ')}`)
   if (runner === 'docker') {
