@@ -2,7 +2,7 @@
 // Crash torture, large run: SIGKILL pach at seeded random moments (test/torture/crash.ts).
 //
 //   node bench/torture.mjs --kills 200 --seed 1 [--scenarios put-large,gc] [--docker auto|on|off]
-//                          [--work DIR] [--point N] [--keep-failures]
+//                          [--work DIR] [--point N] [--quick] [--keep-failures]
 //
 // --kills N      SIGKILLs that must hit a live pach (kills landing after the victim exited
 //                are re-drawn; default 200)
@@ -12,6 +12,7 @@
 // --docker       auto (default): the docker scenario runs when `docker info` answers and the
 //                test image exists; on: required; off: never
 // --point N      re-run kill point N of this seed alone (after the calibration runs)
+// --quick        the smaller data of the CI test (put-large 8-12 MiB, put-many 1,000-1,500 files)
 // --work DIR     scratch dir (default bench/.work/torture); results.json is written there
 //
 // Progress goes to stderr, one line per kill point; stdout gets the summary line, e.g.
@@ -29,7 +30,7 @@ import {snapshotPach} from './lib.mjs'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(HERE, '..')
 
-const opt = {kills: 200, seed: 1, scenarios: undefined, docker: 'auto', work: path.join(HERE, '.work', 'torture'), point: undefined, keepFailures: false}
+const opt = {kills: 200, seed: 1, scenarios: undefined, docker: 'auto', work: path.join(HERE, '.work', 'torture'), point: undefined, quick: false, keepFailures: false}
 const argv = process.argv.slice(2)
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]
@@ -43,6 +44,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--docker') opt.docker = next()
   else if (a === '--work') opt.work = path.resolve(next())
   else if (a === '--point') opt.point = Number(next())
+  else if (a === '--quick') opt.quick = true
   else if (a === '--keep-failures') opt.keepFailures = true
   else if (a === '--help' || a === '-h') usage()
   else usage(`unknown argument ${a}`)
@@ -52,7 +54,7 @@ if (!Number.isInteger(opt.seed)) usage('--seed must be an integer')
 if (!['auto', 'on', 'off'].includes(opt.docker)) usage('--docker is auto, on or off')
 
 function usage(msg) {
-  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 21).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')
+  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 22).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')
   process.stderr.write(`${msg ? `torture: ${msg}\n\n` : ''}${text}\n`)
   process.exit(msg ? 2 : 0)
 }
@@ -88,6 +90,7 @@ const report = await torture({
   scenarios: opt.scenarios,
   docker,
   point: opt.point,
+  quick: opt.quick,
   keepFailures: opt.keepFailures,
   log,
 })

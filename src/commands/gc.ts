@@ -14,6 +14,6 @@ export default class Gc extends PachCommand<typeof Gc, GcReport> {
 
   human(r: GcReport) {
     const verb = r.dry_run ? 'would remove' : 'removed'
-    return `${verb} ${r.deleted_packs} packs (${r.repacked_packs} repacked, ${r.orphan_files} orphaned), ${r.deleted_blobs} blobs, ${r.deleted_trees} trees; ${r.dry_run ? 'would reclaim' : 'reclaimed'} ${bytesSize(r.reclaimed_bytes)}`
+    return `${verb} ${r.deleted_packs} packs (${r.repacked_packs} repacked, ${r.orphan_files} orphaned), ${r.deleted_blobs} blobs, ${r.deleted_trees} trees${r.job_dirs ? `, ${r.job_dirs} job scratch dirs` : ''}; ${r.dry_run ? 'would reclaim' : 'reclaimed'} ${bytesSize(r.reclaimed_bytes)}`
   }
 }

@@ -1,12 +1,13 @@
 /**
- * Crash torture, small count (CI): one SIGKILL per scenario at a seeded moment, with every
- * check of test/torture/crash.ts (fsck/gc clean, finished commits byte-for-byte, nothing
- * half-visible, recovery by finish/delete commit and `pach run`). The large run is
+ * Crash torture, small count (CI): one SIGKILL per scenario, on the smaller data of `quick`,
+ * with every check of test/torture/crash.ts (fsck/gc clean, finished commits byte-for-byte,
+ * nothing half-visible, recovery by finish/delete commit and `pach run`). The large run is
  * `node bench/torture.mjs --kills 200 --seed 1` (docs/reliability.md).
  *
- * Seed: PACH_TORTURE_SEED (default 1); a failure prints the seed and the kill point, which
- * `bench/torture.mjs --seed S --scenarios … --point N` replays. The docker scenario runs when `docker info` answers and the test image
- * exists; with CI=true its absence is a failure, not a skip.
+ * Seed: PACH_TORTURE_SEED (default 1). A failure prints the seed and the kill point, which
+ * `node bench/torture.mjs --seed S --scenarios … --point N --quick` replays. The docker
+ * scenario runs when `docker info` answers and the test image exists; with CI=true its
+ * absence is a failure, not a skip.
  */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -33,11 +34,11 @@ describe.concurrent(`crash torture (seed ${seed})`, () => {
       const work = mkdtempSync(join(tmpdir(), 'pach-torture-'))
       onTestFinished(() => rmSync(work, {recursive: true, force: true}))
       const lines: string[] = []
-      const report = await torture({seed, kills: scenarios.length, bin: BIN, work, scenarios: scenarios.map((s) => s.name), docker: !problem, log: (l) => lines.push(l)})
+      const report = await torture({seed, kills: scenarios.length, quick: true, bin: BIN, work, scenarios: scenarios.map((s) => s.name), docker: !problem, log: (l) => lines.push(l)})
       const summary = summaryLine(report)
       console.log(`${summary}${problem && group.includes('job-docker') ? ` (docker scenario skipped: ${problem})` : ''}`)
       const failures = report.points.filter((k) => k.problems.length).map((k) => `#${k.index} ${k.scenario} [${k.mode}] kill at ${k.delayMs} ms: ${k.problems.join(' / ')}`)
-      expect(failures, `${summary}\n${lines.join('\n')}\nreplay: node bench/torture.mjs --seed ${seed} --scenarios ${group.join(',')} --point N`).toEqual([])
+      expect(failures, `${summary}\n${lines.join('\n')}\nreplay: node bench/torture.mjs --seed ${seed} --scenarios ${group.join(',')} --quick --point N`).toEqual([])
       expect(report.lostBytes).toBe(0)
       expect(report.delivered).toBe(scenarios.length)
       for (const s of scenarios) expect(report.byScenario[s.name]?.delivered, `no kill hit ${s.name}`).toBe(1)

@@ -17,11 +17,15 @@
  *      an interrupted squash/delete/gc can be run again;
  *   5. after recovery fsck is clean again (after gc if the recovery made garbage).
  *
+ * When to kill: half of the kill points wait a seeded fraction of the victim's run time
+ * (measured by one unkilled run); the other half wait for a store event — a temp pack
+ * appearing, the pack files changing, the k-th write to the WAL — and then a seeded 0–10 ms,
+ * to land in the narrow windows of the write protocol (see `Trigger`).
+ *
  * Reproducible: the seed fixes the order of scenarios, their data, their modes, the recovery
- * choices and each kill's delay (a fraction of the scenario's run time, measured by one
- * unkilled run). Where in pach's code the kill
- * lands still depends on machine load; that is why the large run makes hundreds of them.
- * (A kill that lands after the victim exited is checked like any other but not counted.)
+ * choices, each kill's trigger and delay. Where in pach's code the kill lands still depends on
+ * machine load; that is why the large run makes hundreds of them. A kill that lands after the
+ * victim exited is checked like any other but not counted (the scenario is drawn again).
  * `--point N` (bench/torture.mjs) re-runs kill point N of a seed alone.
  *
  * Plain Node (no vitest import): used by test/torture/crash.test.ts with a small count and by
@@ -29,7 +33,7 @@
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {createCipheriv, createHash} from 'node:crypto'
-import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 
@@ -49,6 +53,8 @@ export interface TortureOptions {
   docker?: boolean
   /** run only kill point N (a reproduction of one failure) */
   point?: number
+  /** smaller data (CI): put-large 8–12 MiB instead of 8–32, put-many 1,000–1,500 files instead of 2,000–4,000 */
+  quick?: boolean
   /** keep the projects of failed kill points under work/failed-<n> */
   keepFailures?: boolean
   log?: (line: string) => void
@@ -61,6 +67,8 @@ export interface KillPoint {
   scenario: string
   mode: string
   delayMs: number
+  /** when the delay started: 'start' (the victim's start) or a store event (see TRIGGERS) */
+  trigger: Trigger
   /** how long the victim ran (until killed, or until it exited) */
   victimMs: number
   /** the SIGKILL hit a live pach (false: the victim finished first) */
@@ -83,6 +91,8 @@ export interface TortureReport {
   checkedBytes: number
   lostBytes: number
   byScenario: Record<string, {delivered: number; survived: number; outcomes: Partial<Record<Outcome | 'unknown', number>>}>
+  /** delivered kills by what started their delay */
+  byTrigger: Partial<Record<Trigger, number>>
   ms: number
 }
 
@@ -200,8 +210,11 @@ export class Proj {
     return env
   }
 
-  /** Run pach; `killAfterMs` sends SIGKILL to it after that long (if it is still running). */
-  run(args: string[], opts: {env?: Record<string, string>; killAfterMs?: number; timeoutMs?: number} = {}): Promise<PachResult> {
+  /**
+   * Run pach. `killAfterMs` sends SIGKILL after that long; with `killWhen`, the delay starts
+   * when that condition (polled every millisecond or so) first holds.
+   */
+  run(args: string[], opts: {env?: Record<string, string>; killAfterMs?: number; killWhen?: () => boolean; timeoutMs?: number} = {}): Promise<PachResult> {
     const t0 = Date.now()
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [this.bin, ...args], {cwd: this.dir, env: this.envFor(opts.env), stdio: ['ignore', 'pipe', 'pipe']})
@@ -209,11 +222,21 @@ export class Proj {
       const err: Buffer[] = []
       child.stdout!.on('data', (b: Buffer) => out.push(b))
       child.stderr!.on('data', (b: Buffer) => err.push(b))
-      const kill = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs)
+      const arm = () => setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs)
+      let kill: NodeJS.Timeout | undefined
+      const poll = opts.killWhen
+        ? setInterval(() => {
+            if (kill || !opts.killWhen!()) return
+            kill = arm()
+            clearInterval(poll)
+          }, 1)
+        : undefined
+      if (!opts.killWhen && opts.killAfterMs !== undefined) kill = arm()
       const limit = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000)
       child.on('error', reject)
       child.on('close', (code, signal) => {
         if (kill) clearTimeout(kill)
+        if (poll) clearInterval(poll)
         clearTimeout(limit)
         resolve({pid: child.pid ?? -1, code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), ms: Date.now() - t0})
       })
@@ -380,15 +403,17 @@ export interface BaseSpec {
    * Build on `p.dir` (already `pach init`ed, or a copy of `from`). Local input files go to
    * `data` (kept for the whole run, not copied per kill point); small state to `p.dir/base.json`.
    */
-  setup(p: Proj, data: string, rng: Rng): Promise<void>
+  setup(p: Proj, data: string, rng: Rng, quick: boolean): Promise<void>
 }
 
 export interface Scenario {
   name: string
   base: BaseSpec
   docker?: boolean
+  /** store events its victim causes (default: all); the others never start a kill's delay */
+  triggers?: Exclude<Trigger, 'start'>[]
   /** Prepare one kill point in a copy of the base project. */
-  attempt(p: Proj, data: string, rng: Rng, label: string): Promise<Attempt>
+  attempt(p: Proj, data: string, rng: Rng, label: string, quick: boolean): Promise<Attempt>
 }
 
 const MiB = 1024 * 1024
@@ -419,9 +444,9 @@ interface PfsBase {
 
 const pfsBase: BaseSpec = {name: 'pfs', setup: setupPfs}
 
-async function setupPfs(p: Proj, data: string, rng: Rng): Promise<void> {
+async function setupPfs(p: Proj, data: string, rng: Rng, quick: boolean): Promise<void> {
   // thousands of small files in nested directories (put-many's source, fixed per run)
-  const n = rng.int(2000, 4000)
+  const n = quick ? rng.int(1000, 1500) : rng.int(2000, 4000)
   for (let i = 0; i < n; i++) {
     const size = rng.next() < 0.05 ? 0 : rng.int(1, 8192)
     writeRandom(join(data, 'many', `d${String(i % 23).padStart(2, '0')}`, `f${i}.dat`), `small:${i}:${rng.next()}`, size)
@@ -488,9 +513,9 @@ async function checkPut(p: Proj, f: Findings, rng: Rng, b: PfsBase, target: 'dat
 const putLarge: Scenario = {
   name: 'put-large',
   base: pfsBase,
-  async attempt(p, data, rng, label) {
+  async attempt(p, data, rng, label, quick) {
     const b = loadBase<PfsBase>(p)
-    const size = rng.int(8 * MiB, 32 * MiB)
+    const size = rng.int(8 * MiB, quick ? 12 * MiB : 32 * MiB)
     // the victim's file lives in the kill point's copy (its size and bytes change every time)
     const src = join(p.dir, 'big.bin')
     const big = writeRandom(src, `big:${label}`, size)
@@ -607,7 +632,11 @@ async function checkPps(p: Proj, f: Findings, rng: Rng, b: PpsBase, data: string
   if (job?.state !== 'JOB_SUCCESS') f.fail(`the job for raw@${head.id} ended ${job?.state ?? 'missing'} ${job?.reason ?? ''}`)
   if ((await p.head('copy')) !== head.out) f.fail(`copy@master is not ${head.out}, the output of raw@${head.id}`)
   await f.finished(p, 'copy', head.out, transformed(head.m, contents))
-  // the next `pach run` removes what the killed process left outside .pach
+  // the next `pach run` removes what the killed process left: its job's scratch space …
+  const jobsDir = join(p.dir, '.pach', 'tmp', 'jobs')
+  const work = existsSync(jobsDir) ? readdirSync(jobsDir).filter((n) => !n.includes('.deleting-')) : []
+  if (work.length) f.fail(`job scratch dirs left in .pach/tmp/jobs: ${work.join(', ')}`)
+  // … and outside .pach
   const scratch = readdirSync(tmpdir()).filter((n) => n.startsWith(`pach-worker-${f.victimPid}-`) || n.startsWith(`pach-local-${f.victimPid}-`))
   if (scratch.length) f.fail(`scratch dirs of the killed pach are still in ${tmpdir()}: ${scratch.join(', ')}`)
   if (runner === 'docker') {
@@ -709,6 +738,7 @@ const histBase: BaseSpec = {
 const squashDelete: Scenario = {
   name: 'squash-delete',
   base: histBase,
+  triggers: ['wal'],
   async attempt(p, _data, rng) {
     const list = loadBase<{id: string; m: Manifest; parent: string | null}[]>(p)
     const head = list.find((c) => !list.some((x) => x.parent === c.id))!
@@ -838,7 +868,7 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
       mkdirSync(dir, {recursive: true})
       await p.ok(['init'])
     }
-    await b.setup(p, data, new Rng(`setup:${opts.seed}:${b.name}`))
+    await b.setup(p, data, new Rng(`setup:${opts.seed}:${b.name}`), opts.quick ?? false)
     if (!b.dirty) await p.ok(['gc'])
     log(`base ${b.name}: ${Date.now() - ts} ms`)
     built.set(b, {dir, data})
@@ -857,7 +887,7 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
   const rng = new Rng(`torture:${opts.seed}`)
   let round: Scenario[] = []
   let delivered = 0
-  const last = opts.point ?? opts.kills * 3
+  const last = opts.point ?? opts.kills * 4
   for (let i = 0; i <= last && (opts.point !== undefined || delivered < opts.kills); i++) {
     if (round.length === 0) round = shuffle(wanted, rng)
     const s = round.shift()!
@@ -868,13 +898,13 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
     points.push(kp)
     if (kp.delivered) delivered++
     else {
-      // the victim outran the kill (the calibration ran under more load): aim within this
-      // run time, and retry the scenario so every round still kills each scenario once
-      base.ms = Math.min(base.ms, kp.victimMs)
+      // the victim outran the kill (or its trigger never came): retry the scenario so every
+      // round still kills each scenario once; after a timed miss, aim within this run time
+      if (kp.trigger === 'start') base.ms = Math.min(base.ms, kp.victimMs)
       round.unshift(s)
     }
     log(
-      `#${i} ${s.name} [${kp.mode}] kill at ${kp.delayMs} ms: ${kp.delivered ? kp.outcome : 'victim finished first'}${kp.garbage ? ', garbage collected' : ''}` +
+      `#${i} ${s.name} [${kp.mode}] kill ${kp.delayMs} ms after ${kp.trigger}: ${kp.delivered ? kp.outcome : 'victim finished first'}${kp.garbage ? ', garbage collected' : ''}` +
         `${kp.problems.length ? `, FAILED: ${kp.problems.join(' / ')}` : ''} (${kp.ms} ms)`,
     )
   }
@@ -889,7 +919,10 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
     s.outcomes[k.outcome] = (s.outcomes[k.outcome] ?? 0) + 1
   }
   const real = points.filter((k) => k.delivered)
+  const byTrigger: TortureReport['byTrigger'] = {}
+  for (const k of real) byTrigger[k.trigger] = (byTrigger[k.trigger] ?? 0) + 1
   return {
+    byTrigger,
     seed: opts.seed,
     points,
     delivered: real.length,
@@ -917,11 +950,44 @@ async function calibrate(opts: TortureOptions, s: Scenario, baseDir: string, dat
   rmSync(dir, {recursive: true, force: true})
   cpSync(baseDir, dir, {recursive: true})
   const p = new Proj(dir, opts.bin)
-  const a = await s.attempt(p, data, new Rng(`calibrate:${opts.seed}:${s.name}`), `${opts.seed}:calibrate`)
+  const a = await s.attempt(p, data, new Rng(`calibrate:${opts.seed}:${s.name}`), `${opts.seed}:calibrate`, opts.quick ?? false)
   const r = await p.run(a.argv, {env: a.env})
   rmSync(dir, {recursive: true, force: true})
   if (r.code !== 0) throw new Error(`${s.name}: the victim \`pach ${a.argv.join(' ')}\` fails unkilled (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`)
   return r.ms
+}
+
+/**
+ * When a kill point's delay starts. Half of the kill points count from the victim's start
+ * (uniform over its run time); the other half from an event in the store, polled from
+ * outside, then a few milliseconds more, to land in the narrow windows of the write protocol:
+ * - tmp:  a temp pack appears in objects/tmp (pack bytes being written);
+ * - pack: the set of files in objects/packs changes (a pack renamed into place, or gc unlinking);
+ * - wal:  the k-th growth of pach.db-wal (k = 1–3: a transaction being committed).
+ */
+export type Trigger = 'start' | 'tmp' | 'pack' | 'wal'
+
+function trigger(dir: string, kind: Trigger, k: number): (() => boolean) | undefined {
+  const pach = join(dir, '.pach')
+  const count = (d: string) => (existsSync(d) ? readdirSync(d).length : 0)
+  const packs = () => (existsSync(join(pach, 'objects', 'packs')) ? readdirSync(join(pach, 'objects', 'packs')).reduce((n, d) => n + count(join(pach, 'objects', 'packs', d)), 0) : 0)
+  const wal = () => (existsSync(join(pach, 'pach.db-wal')) ? statSync(join(pach, 'pach.db-wal')).size : 0)
+  if (kind === 'tmp') return () => count(join(pach, 'objects', 'tmp')) > 0
+  if (kind === 'pack') {
+    const before = packs()
+    return () => packs() !== before
+  }
+  if (kind === 'wal') {
+    let last = wal()
+    let seen = 0
+    return () => {
+      const now = wal()
+      if (now > last) seen++
+      last = now
+      return seen >= k
+    }
+  }
+  return undefined
 }
 
 /** One kill point on a fresh copy of the base: the victim, SIGKILL after `delayMs` (none: the calibration run), every check. */
@@ -933,11 +999,14 @@ async function killPoint(opts: TortureOptions, s: Scenario, baseDir: string, dat
   const p = new Proj(dir, opts.bin)
   const rng = new Rng(`point:${opts.seed}:${s.name}:${index}`)
   const f = new Findings()
-  const kp: KillPoint = {index, scenario: s.name, mode: '', delayMs: delayMs ?? 0, victimMs: 0, delivered: false, outcome: 'unknown', garbage: false, problems: f.problems, checkedBytes: 0, lostBytes: 0, ms: 0}
+  const trig = new Rng(`trigger:${opts.seed}:${s.name}:${index}`)
+  const kind: Trigger = delayMs === undefined || trig.next() < 0.5 ? 'start' : trig.pick(s.triggers ?? (['tmp', 'pack', 'wal'] as const))
+  if (kind !== 'start') delayMs = trig.int(0, 10)
+  const kp: KillPoint = {index, scenario: s.name, mode: '', delayMs: delayMs ?? 0, trigger: kind, victimMs: 0, delivered: false, outcome: 'unknown', garbage: false, problems: f.problems, checkedBytes: 0, lostBytes: 0, ms: 0}
   try {
-    const a = await s.attempt(p, data, rng, `${opts.seed}:${index}`)
+    const a = await s.attempt(p, data, rng, `${opts.seed}:${index}`, opts.quick ?? false)
     kp.mode = a.mode
-    const r = await p.run(a.argv, {env: a.env, killAfterMs: delayMs})
+    const r = await p.run(a.argv, {env: a.env, killAfterMs: delayMs, killWhen: trigger(dir, kind, trig.int(1, 3))})
     kp.delivered = r.signal === 'SIGKILL' && delayMs !== undefined
     kp.victimMs = r.ms
     f.victimPid = r.pid
@@ -962,8 +1031,9 @@ async function killPoint(opts: TortureOptions, s: Scenario, baseDir: string, dat
 /** The summary line the script prints (and docs/reliability.md quotes). */
 export function summaryLine(r: TortureReport): string {
   const scen = Object.entries(r.byScenario).map(([k, v]) => `${k} ${v.survived}/${v.delivered}`).join(', ')
+  const trig = Object.entries(r.byTrigger).map(([k, v]) => `${v} after ${k}`).join(', ')
   return (
-    `crash torture seed ${r.seed}: ${r.survived}/${r.delivered} kill points survived (${scen}); ` +
+    `crash torture seed ${r.seed}: ${r.survived}/${r.delivered} kill points survived (${scen}; ${trig}); ` +
     `${r.failed} failed; ${(r.checkedBytes / MiB).toFixed(0)} MiB of finished commits re-read, bytes lost: ${r.lostBytes}; ${Math.round(r.ms / 1000)} s`
   )
 }

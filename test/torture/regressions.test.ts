@@ -144,11 +144,13 @@ describe('gc and an OS crash', () => {
     await p.ok(['init'])
     await p.ok(['create', 'repo', 'g'])
     // one pack, mostly dead after the deletion (repacked), and a dropped commit's pack (deleted)
-    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `l${i}`), randomBytesFor(`l${i}`, 4096))
-    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `d${i}`), randomBytesFor(`d${i}`, 65536))
+    mkdirSync(join(dir, 'in', 'live'), {recursive: true})
+    mkdirSync(join(dir, 'in', 'dead'))
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'in', 'live', `l${i}`), randomBytesFor(`l${i}`, 4096))
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'in', 'dead', `d${i}`), randomBytesFor(`d${i}`, 65536))
     await p.ok(['start', 'commit', 'g@master'])
-    await p.ok(['put', 'file', 'g@master:/', ...Array.from({length: 20}, (_, i) => ['-f', join(dir, `l${i}`), '-f', join(dir, `d${i}`)]).flat()])
-    for (let i = 0; i < 20; i++) await p.ok(['delete', 'file', `g@master:/d${i}`])
+    await p.ok(['put', 'file', '-r', 'g@master:/in', '-f', join(dir, 'in')])
+    await p.ok(['delete', 'file', 'g@master:/in/dead'])
     await p.ok(['finish', 'commit', 'g@master'])
     writeFileSync(join(dir, 'big'), randomBytesFor('big', 300_000))
     await p.ok(['put', 'file', 'g@master:/big', '-f', join(dir, 'big')])
@@ -172,5 +174,53 @@ describe('gc and an OS crash', () => {
       pach.close()
     }
     expect((await p.json(['fsck'])).ok).toBe(true)
+  })
+})
+
+describe('job scratch space after a killed pach run', () => {
+  it('gc removes dirs of jobs no live process runs; pach run removes the dead run\'s dir when it recovers the job', async () => {
+    const dir = tmpDir()
+    const p = new Proj(dir, BIN, {PACH_RUNNER: 'local'})
+    await p.ok(['init'])
+    await p.ok(['create', 'repo', 'raw'])
+    writeFileSync(join(dir, 'a'), 'a\n')
+    await p.ok(['put', 'file', 'raw@master:/a', '-f', join(dir, 'a')])
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({pipeline: {name: 'cp'}, transform: {image: 'x', cmd: ['sh', '-c', 'cp "$raw" /pfs/out/']}, input: {pfs: {repo: 'raw', glob: '/*'}}}))
+    await p.ok(['create', 'pipeline', '-f', join(dir, 'spec.json')], {PACH_DETACH: ''})
+    writeFileSync(join(dir, 'b'), 'b\n')
+    const job = (await p.json<{commit: {id: string}}>(['put', 'file', 'raw@master:/b', '-f', join(dir, 'b')])).commit.id
+    // what a SIGKILL mid-job leaves: the job running under a dead pid, and its scratch dir
+    const jobs = join(dir, '.pach', 'tmp', 'jobs')
+    const scratch = (name: string) => {
+      mkdirSync(join(jobs, name, 'w0', 'pfs'), {recursive: true})
+      writeFileSync(join(jobs, name, 'w0', 'pfs', 'input'), Buffer.alloc(10_000))
+      return join(jobs, name)
+    }
+    const staleJob = (id: string) => {
+      const db = new Database(join(dir, '.pach', 'pach.db'))
+      db.prepare("UPDATE jobs SET state = 'JOB_RUNNING', lease_pid = ?, lease_host = ? WHERE id = ?").run(deadPid(), hostname(), id)
+      db.close()
+    }
+    const killedRun = scratch(`cp-${job}`)
+    staleJob(job)
+    // the user stops the job instead of running it again: only gc can reclaim the dir
+    await p.ok(['stop', 'job', `cp@${job}`])
+    expect(existsSync(killedRun)).toBe(true)
+    const stray = scratch('cp-0123456789abcdef0123456789abcdef.deleting-1-2')
+    const gc = await p.json<{job_dirs: number}>(['gc'])
+    expect(gc.job_dirs).toBe(2)
+    expect(existsSync(killedRun)).toBe(false)
+    expect(existsSync(stray)).toBe(false)
+
+    // the usual recovery is the next `pach run`: it resets the job and removes the dead run's
+    // dir, also when the job then never runs (here its commit was deleted after the kill)
+    writeFileSync(join(dir, 'c'), 'c\n')
+    const job2 = (await p.json<{commit: {id: string}}>(['put', 'file', 'raw@master:/c', '-f', join(dir, 'c')])).commit.id
+    const killedRun2 = scratch(`cp-${job2}`)
+    staleJob(job2)
+    await p.ok(['delete', 'commit', job2])
+    await p.ok(['run'])
+    expect(existsSync(killedRun2)).toBe(false)
+    expect((await p.json<{state: string}>(['inspect', 'job', `cp@${job2}`])).state).toBe('JOB_KILLED')
   })
 })

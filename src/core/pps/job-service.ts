@@ -436,7 +436,12 @@ export class JobService {
   }
 
   private liveLogDir(j: {pipeline: string; id: string}): string {
-    return join(this.ctx.pachDir, 'tmp', 'jobs', `${j.pipeline}-${j.id}`, 'logs')
+    return join(this.workDir(j), 'logs')
+  }
+
+  /** A running job's scratch space (inputs, outputs, live logs): `.pach/tmp/jobs/<pipeline>-<id>`. */
+  private workDir(j: {pipeline: string; id: string}): string {
+    return join(this.ctx.pachDir, 'tmp', 'jobs', `${j.pipeline}-${j.id}`)
   }
 
   // ------------------------------------------------------------------ running
@@ -451,6 +456,9 @@ export class JobService {
       this.db
         .prepare("UPDATE jobs SET state = 'JOB_CREATED', lease_pid = NULL, lease_host = NULL, restart = restart + 1 WHERE project = ? AND pipeline = ? AND id = ? AND state = ?")
         .run(j.project, j.pipeline, j.id, j.state)
+      // the dead run's scratch space: a restart makes its own, and a job that never runs
+      // again (its commit deleted, the pipeline stopped) would keep it for ever
+      removeLater(this.workDir(j))
     }
     return stale.length
   }
@@ -537,7 +545,7 @@ export class JobService {
   async runJob(j: JobRow, runner: Runner, opts: RunOptions): Promise<JobInfo> {
     const p = this.pipelines.must(j.project, j.pipeline)
     const {spec, salt, spec_commit} = this.pipelines.specAt(j.project, j.pipeline, j.pipeline_version)
-    const workRoot = join(this.ctx.pachDir, 'tmp', 'jobs', `${j.pipeline}-${j.id}`)
+    const workRoot = this.workDir(j)
     const abort = new AbortController()
     const onOuterAbort = () => abort.abort(opts.signal?.reason)
     opts.signal?.addEventListener('abort', onOuterAbort)

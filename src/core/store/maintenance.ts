@@ -9,19 +9,21 @@
  *
  * gc: mark (pure over DB rows: every tree and blob reachable from any commit, open or
  * finished) then sweep: delete unreferenced tree and blob rows in one transaction, then
- * delete pack files holding no live blob, repack packs that are mostly garbage, and
- * remove orphan pack files and temp files. Safety: gc holds a 'gc' lease and refuses to
- * start while a live writer holds a 'write' lease (writers wait for gc), so no blob that a
- * running write is about to reference can be collected. Index rows go before files, so a
- * crash mid-gc leaves only orphan files, which the next gc removes.
+ * delete pack files holding no live blob, repack packs that are mostly garbage, and remove
+ * orphan pack files, temp files and the scratch dirs of jobs no live process runs. Safety:
+ * gc holds a 'gc' lease and refuses to start while a live writer holds a 'write' lease
+ * (writers wait for gc), so no blob that a running write is about to reference can be
+ * collected. Index rows go before files (and are synced first), so a crash mid-gc leaves
+ * only orphan files, which the next gc removes.
  */
-import {statSync} from 'node:fs'
+import {readdirSync, rmSync, statSync} from 'node:fs'
 import {hostname} from 'node:os'
+import {join} from 'node:path'
 import {LockedError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import {sha256, toHex} from './hash.js'
-import {liveLeases} from './pack-store.js'
+import {liveLeases, pidAlive} from './pack-store.js'
 
 export interface FsckProblem {
   kind: 'damaged_pack' | 'missing_pack' | 'damaged_blob' | 'missing_blob' | 'damaged_tree' | 'damaged_file' | 'dangling_ref' | 'database'
@@ -189,6 +191,25 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
   return {ok: problems.length === 0, problems, checked, garbage}
 }
 
+/**
+ * Scratch dirs under `.pach/tmp/jobs` that no live process uses: `<pipeline>-<id>` of a job
+ * whose runner died (a restart makes a fresh one) and leftovers of interrupted removals.
+ */
+function deadJobDirs(ctx: CoreContext): string[] {
+  const dir = join(ctx.pachDir, 'tmp', 'jobs')
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  const running = ctx.db
+    .prepare("SELECT pipeline, id, lease_pid, lease_host FROM jobs WHERE state IN ('JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')")
+    .all() as {pipeline: string; id: string; lease_pid: number | null; lease_host: string | null}[]
+  const live = new Set(running.filter((j) => j.lease_host !== hostname() || (j.lease_pid !== null && pidAlive(j.lease_pid))).map((j) => `${j.pipeline}-${j.id}`))
+  return names.filter((n) => !live.has(n)).map((n) => join(dir, n))
+}
+
 function fileSize(path: string): number {
   try {
     return statSync(path).size
@@ -204,6 +225,8 @@ export interface GcReport {
   deleted_blobs: number
   deleted_trees: number
   orphan_files: number
+  /** scratch dirs of jobs no live process runs (`.pach/tmp/jobs`, left by a killed `pach run`) */
+  job_dirs: number
   reclaimed_bytes: number
 }
 
@@ -254,7 +277,7 @@ export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThresh
 async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?: number}): Promise<GcReport> {
   const db = ctx.db
   const live = markLive(ctx)
-  const report: GcReport = {dry_run: !!opts.dryRun, deleted_packs: 0, repacked_packs: 0, deleted_blobs: 0, deleted_trees: 0, orphan_files: 0, reclaimed_bytes: 0}
+  const report: GcReport = {dry_run: !!opts.dryRun, deleted_packs: 0, repacked_packs: 0, deleted_blobs: 0, deleted_trees: 0, orphan_files: 0, job_dirs: 0, reclaimed_bytes: 0}
   const deadTrees = (db.prepare('SELECT hash FROM trees').pluck().all() as Buffer[]).filter((h) => !live.trees.has(h.toString('latin1')))
   const blobs = db.prepare('SELECT id, pack, length FROM blobs').all() as {id: Buffer; pack: Buffer; length: number}[]
   const packs = db.prepare('SELECT id, size FROM packs').all() as {id: Buffer; size: number}[]
@@ -295,7 +318,10 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
       // vanished
     }
   }
+  const jobDirs = deadJobDirs(ctx)
+  report.job_dirs = jobDirs.length
   if (opts.dryRun) return report
+  for (const d of jobDirs) rmSync(d, {recursive: true, force: true})
 
   // metadata first (one transaction), then files
   withTx(db, () => {
