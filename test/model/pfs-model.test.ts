@@ -155,7 +155,7 @@ describe('PFS agrees with an in-memory model', () => {
     await fc.assert(fc.asyncProperty(fc.array(opArb, {minLength: 1, maxLength: OPS, size: 'max'}), inProcess), {seed: SEED, path: PATH, numRuns: RUNS})
   })
 
-  it(`the tour, ${CLI_RUNS} random sequences and the CLI regressions through the built CLI`, {timeout: 900_000}, async () => {
+  it(`the tour, ${CLI_RUNS} random sequences and the CLI-layer cases through the built CLI`, {timeout: 900_000}, async () => {
     const random = fc.sample(fc.array(opArb, {minLength: 10, maxLength: 10}), {seed: SEED, numRuns: CLI_RUNS})
     const sequences = [TOUR, ...random, ...CLI_REGRESSIONS.map((r) => r.ops)]
     // independent projects, two at a time (the CLI's start-up dominates; the machine has 2 cores)
