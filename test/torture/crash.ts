@@ -488,6 +488,8 @@ async function checkPut(p: Proj, f: Findings, rng: Rng, b: PfsBase, target: 'dat
       if (c.parent !== b.d1) f.fail(`the one-off commit data@${c.id} has parent ${c.parent}, not ${b.d1}`)
       await f.oneOf(p, 'data', c.id, [{...b.d1m, ...add}], 'the new commit')
     }
+    const head = await p.head('data')
+    if (head !== (c?.id ?? b.d1)) f.fail(`data@master is ${head}, not ${c ? `the new commit ${c.id}` : b.d1}`)
   } else if (fresh.length) f.fail(`data got commits nobody wrote: ${fresh.map((c) => c.id).join(', ')}`)
 
   const stage = await p.commits('stage')
