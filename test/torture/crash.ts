@@ -636,8 +636,14 @@ async function checkPps(p: Proj, f: Findings, rng: Rng, b: PpsBase, data: string
   await f.finished(p, 'copy', head.out, transformed(head.m, contents))
   // the next `pach run` removes what the killed process left: its job's scratch space …
   const jobsDir = join(p.dir, '.pach', 'tmp', 'jobs')
-  const work = existsSync(jobsDir) ? readdirSync(jobsDir).filter((n) => !n.includes('.deleting-')) : []
-  if (work.length) f.fail(`job scratch dirs left in .pach/tmp/jobs: ${work.join(', ')}`)
+  const work = () => (existsSync(jobsDir) ? readdirSync(jobsDir) : [])
+  const stale = work().filter((n) => !n.includes('.deleting-'))
+  if (stale.length) f.fail(`job scratch dirs left in .pach/tmp/jobs: ${stale.join(', ')}`)
+  // a removal the kill interrupted (`<dir>.deleting-…`) is gc's
+  if (work().length) {
+    await p.ok(['gc'])
+    if (work().length) f.fail(`gc left job scratch dirs: ${work().join(', ')}`)
+  }
   // … and outside .pach
   const scratch = readdirSync(tmpdir()).filter((n) => n.startsWith(`pach-worker-${f.victimPid}-`) || n.startsWith(`pach-local-${f.victimPid}-`))
   if (scratch.length) f.fail(`scratch dirs of the killed pach are still in ${tmpdir()}: ${scratch.join(', ')}`)
