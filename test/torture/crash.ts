@@ -977,9 +977,17 @@ export type Trigger = 'start' | 'tmp' | 'pack' | 'wal'
 
 function trigger(dir: string, kind: Trigger, k: number): (() => boolean) | undefined {
   const pach = join(dir, '.pach')
-  const count = (d: string) => (existsSync(d) ? readdirSync(d).length : 0)
-  const packs = () => (existsSync(join(pach, 'objects', 'packs')) ? readdirSync(join(pach, 'objects', 'packs')).reduce((n, d) => n + count(join(pach, 'objects', 'packs', d)), 0) : 0)
-  const wal = () => (existsSync(join(pach, 'pach.db-wal')) ? statSync(join(pach, 'pach.db-wal')).size : 0)
+  // the victim creates and removes these files as we look: a vanished one counts as empty
+  const safe = (fn: () => number) => () => {
+    try {
+      return fn()
+    } catch {
+      return 0
+    }
+  }
+  const count = (d: string) => safe(() => readdirSync(d).length)()
+  const packs = safe(() => readdirSync(join(pach, 'objects', 'packs')).reduce((n, d) => n + count(join(pach, 'objects', 'packs', d)), 0))
+  const wal = safe(() => statSync(join(pach, 'pach.db-wal')).size)
   if (kind === 'tmp') return () => count(join(pach, 'objects', 'tmp')) > 0
   if (kind === 'pack') {
     const before = packs()
