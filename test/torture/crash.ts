@@ -488,6 +488,8 @@ async function checkPut(p: Proj, f: Findings, rng: Rng, b: PfsBase, target: 'dat
       if (c.parent !== b.d1) f.fail(`the one-off commit data@${c.id} has parent ${c.parent}, not ${b.d1}`)
       await f.oneOf(p, 'data', c.id, [{...b.d1m, ...add}], 'the new commit')
     }
+    const head = await p.head('data')
+    if (head !== (c?.id ?? b.d1)) f.fail(`data@master is ${head}, not ${c ? `the new commit ${c.id}` : b.d1}`)
   } else if (fresh.length) f.fail(`data got commits nobody wrote: ${fresh.map((c) => c.id).join(', ')}`)
 
   const stage = await p.commits('stage')
@@ -634,8 +636,14 @@ async function checkPps(p: Proj, f: Findings, rng: Rng, b: PpsBase, data: string
   await f.finished(p, 'copy', head.out, transformed(head.m, contents))
   // the next `pach run` removes what the killed process left: its job's scratch space …
   const jobsDir = join(p.dir, '.pach', 'tmp', 'jobs')
-  const work = existsSync(jobsDir) ? readdirSync(jobsDir).filter((n) => !n.includes('.deleting-')) : []
-  if (work.length) f.fail(`job scratch dirs left in .pach/tmp/jobs: ${work.join(', ')}`)
+  const work = () => (existsSync(jobsDir) ? readdirSync(jobsDir) : [])
+  const stale = work().filter((n) => !n.includes('.deleting-'))
+  if (stale.length) f.fail(`job scratch dirs left in .pach/tmp/jobs: ${stale.join(', ')}`)
+  // a removal the kill interrupted (`<dir>.deleting-…`) is gc's
+  if (work().length) {
+    await p.ok(['gc'])
+    if (work().length) f.fail(`gc left job scratch dirs: ${work().join(', ')}`)
+  }
   // … and outside .pach
   const scratch = readdirSync(tmpdir()).filter((n) => n.startsWith(`pach-worker-${f.victimPid}-`) || n.startsWith(`pach-local-${f.victimPid}-`))
   if (scratch.length) f.fail(`scratch dirs of the killed pach are still in ${tmpdir()}: ${scratch.join(', ')}`)
@@ -969,9 +977,17 @@ export type Trigger = 'start' | 'tmp' | 'pack' | 'wal'
 
 function trigger(dir: string, kind: Trigger, k: number): (() => boolean) | undefined {
   const pach = join(dir, '.pach')
-  const count = (d: string) => (existsSync(d) ? readdirSync(d).length : 0)
-  const packs = () => (existsSync(join(pach, 'objects', 'packs')) ? readdirSync(join(pach, 'objects', 'packs')).reduce((n, d) => n + count(join(pach, 'objects', 'packs', d)), 0) : 0)
-  const wal = () => (existsSync(join(pach, 'pach.db-wal')) ? statSync(join(pach, 'pach.db-wal')).size : 0)
+  // the victim creates and removes these files as we look: a vanished one counts as empty
+  const safe = (fn: () => number) => () => {
+    try {
+      return fn()
+    } catch {
+      return 0
+    }
+  }
+  const count = (d: string) => safe(() => readdirSync(d).length)()
+  const packs = safe(() => readdirSync(join(pach, 'objects', 'packs')).reduce((n, d) => n + count(join(pach, 'objects', 'packs', d)), 0))
+  const wal = safe(() => statSync(join(pach, 'pach.db-wal')).size)
   if (kind === 'tmp') return () => count(join(pach, 'objects', 'tmp')) > 0
   if (kind === 'pack') {
     const before = packs()

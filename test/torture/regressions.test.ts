@@ -3,13 +3,16 @@
  * reproduced deterministically: the state a SIGKILL leaves behind is built directly.
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {defaultConfig, writeConfig} from '../../src/core/config.js'
 import {initRepo, openRepo} from '../../src/core/repo.js'
+import {parseCommit} from '../../src/core/pfs/refs.js'
+import type {Runner} from '../../src/core/pps/runner.js'
+import {parseSpecs} from '../../src/core/pps/spec.js'
 import {CONTROL_LABEL, createDockerRunner, OWNER_LABEL, WORKER_LABEL} from '../../src/runner/docker.js'
 import {createLocalRunner} from '../../src/runner/local.js'
 import {BIN} from '../helpers/cli.js'
@@ -222,5 +225,42 @@ describe('job scratch space after a killed pach run', () => {
     await p.ok(['run'])
     expect(existsSync(killedRun2)).toBe(false)
     expect((await p.json<{state: string}>(['inspect', 'job', `cp@${job2}`])).state).toBe('JOB_KILLED')
+  })
+})
+
+describe('a job killed right after it finished', () => {
+  it('has no scratch dir left: it is removed before the finish transaction commits', async () => {
+    const dir = tmpDir()
+    const pach = initRepo(dir)
+    onTestFinished(() => pach.close())
+    pach.repos.create('default', 'raw')
+    const text = (s: string) => async function* () {
+      yield Buffer.from(s)
+    }
+    await pach.files.put('default', parseCommit('raw@master'), [{path: '/a', open: text('a')}, {path: '/b', open: text('b')}])
+    const copy: Runner = {
+      kind: 'fake',
+      describe: () => 'fake',
+      async startWorker(spec) {
+        return {
+          async run() {
+            for (const n of readdirSync(join(spec.inputsDir, 'raw'))) writeFileSync(join(spec.outDir, n), readFileSync(join(spec.inputsDir, 'raw', n)))
+            return {exitCode: 0, timedOut: false, durationMs: 0}
+          },
+          async close() {},
+        }
+      },
+    }
+    // observe the work dir at the instant the job row turns JOB_SUCCESS, inside the transaction
+    const seen: boolean[] = []
+    pach.db.function('work_dir_exists', (pipeline: unknown, id: unknown) => {
+      seen.push(existsSync(join(pach.pachDir, 'tmp', 'jobs', `${pipeline}-${id}`)))
+      return 0
+    })
+    pach.db.exec("CREATE TEMP TRIGGER seen AFTER UPDATE OF state ON jobs WHEN NEW.state = 'JOB_SUCCESS' BEGIN SELECT work_dir_exists(NEW.pipeline, NEW.id); END")
+    pach.pipelines.put(parseSpecs(JSON.stringify({pipeline: {name: 'cp'}, transform: {cmd: ['cp']}, input: {pfs: {repo: 'raw', glob: '/*'}}}), 'cp.json').specs[0]!, {update: false, reprocess: false, file: 'cp.json'})
+    const jobs = await pach.jobs.runPending({runner: async () => copy})
+    expect(jobs.map((j) => j.state)).toEqual(['JOB_SUCCESS'])
+    expect(seen).toEqual([false])
   })
 })

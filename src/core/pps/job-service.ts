@@ -707,6 +707,9 @@ export class JobService {
         metaOps.push({type: 'put', path: `/meta/${d.id}/logs`, content: await this.small(Buffer.from(r.logs), writer)})
       }
       await writer.close()
+      // the workers are closed and the outputs stored: the scratch space goes before the job
+      // is finished, so a pach killed right after the finish leaves no dir behind
+      removeLater(workRoot)
 
       // ---- finish: one transaction
       const state: JobState = failedIds.length || mergeError ? 'JOB_FAILURE' : 'JOB_SUCCESS'
@@ -757,7 +760,6 @@ export class JobService {
       })
       writer.release()
       writer = undefined
-      removeLater(workRoot)
       return this.finishEvent(j, opts)
     } catch (e) {
       if (writer) await writer.abort()
