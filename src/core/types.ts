@@ -47,6 +47,8 @@ export interface BranchInfo {
   provenance: BranchPB[]
   direct_provenance: BranchPB[]
   subvenance: BranchPB[]
+  /** provenance links along which new commits do not propagate (only when there are any) */
+  branch_propagation_specs?: {branch: BranchPB; propagation_spec: {never: true}}[]
   created_at: string
 }
 

@@ -95,4 +95,33 @@ describe.concurrent.each(RUNNERS)('chains, global ids, env and logs [%s runner]'
     const xOnly = xDatum.split('\n').filter((l) => l.length > 0)
     expect(xOnly.sort()).toEqual([...xLines].sort())
   })
+  rit('propagation_spec.never: commits on that input make no job; the next job reads its latest head', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
+    await rp.ok(['create', 'repo', 'model'])
+    await rp.ok(['create', 'repo', 'data'])
+    await rp.ok(['put', 'file', 'model@master:/m.txt', '-f', '-'], {input: 'm1\n'})
+    await rp.ok(['put', 'file', 'data@master:/d.txt', '-f', '-'], {input: 'd1\n'})
+    const spec = pipeline('score', 'cat /pfs/model/m.txt /pfs/data/d.txt > /pfs/out/r.txt', {
+      cross: [{pfs: {repo: 'model', glob: '/', propagation_spec: {never: true}}}, {pfs: {repo: 'data', glob: '/'}}],
+    })
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(p, 'score', spec)])
+    const before = (await rp.json(['list', 'job', '-p', 'score'])) as Job[]
+    expect(before).toHaveLength(1)
+    const b = await rp.json(['inspect', 'branch', 'score@master'])
+    expect(b.branch_propagation_specs).toEqual([{branch: {repo: {name: 'model', type: 'user', project: {name: 'default'}}, name: 'master'}, propagation_spec: {never: true}}])
+
+    // a new model commit: no job, no new output commit
+    const head = (await rp.json(['inspect', 'commit', 'score@master'])).commit.id
+    await rp.ok(['put', 'file', 'model@master:/m.txt', '-f', '-'], {input: 'm2\n'})
+    expect(await rp.json(['list', 'job', '-p', 'score'])).toHaveLength(1)
+    expect((await rp.json(['inspect', 'commit', 'score@master'])).commit.id).toBe(head)
+
+    // a new data commit: one job that reads model's latest head
+    const id = (await rp.json(['put', 'file', 'data@master:/d.txt', '-f', '-'], {input: 'd2\n'})).commit.id
+    const after = (await rp.json(['list', 'job', '-p', 'score'])) as Job[]
+    expect(after).toHaveLength(2)
+    expect(after[0]).toMatchObject({job: {id}, state: 'JOB_SUCCESS'})
+    expect(await rp.ok(['get', 'file', 'score@master:/r.txt'])).toBe('m2\nd2\n')
+  })
 })

@@ -56,4 +56,27 @@ describe.concurrent.each(RUNNERS)('output safety [%s runner]', (runner) => {
       expect(out['/inputs']).toBe('read-only\n')
     }
   })
+
+  rit('no network but loopback unless metadata.annotations["pach.io/network"] is "true"', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
+    await rp.ok(['create', 'repo', 'in'])
+    await rp.ok(['put', 'file', 'in@master:/a', '-f', '-'], {input: 'a\n'})
+    // interfaces of the datum's network namespace (/proc/net is per namespace)
+    const cmd = "sed 1,2d /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /pfs/out/net"
+    const off = pipeline('off', cmd, {pfs: {repo: 'in', glob: '/'}})
+    const on = pipeline('on', cmd, {pfs: {repo: 'in', glob: '/'}}, {metadata: {annotations: {'pach.io/network': 'true'}}})
+    const r = await rp.okr(['create', 'pipeline', '-f', writeSpec(p, 'off', off), '-f', writeSpec(p, 'on', on)])
+    // the annotation is pach's own: no "has no local effect" warning for it
+    expect(r.stderr).not.toMatch(/metadata/)
+    const offNet = (await outputFiles(rp, 'off@master'))['/net']
+    const onNet = (await outputFiles(rp, 'on@master'))['/net']!
+    // the local runner isolates the network only inside bubblewrap (which CI installs)
+    if (runner === 'docker' || process.env.CI) expect(offNet).toBe('lo\n')
+    expect(onNet.split('\n').filter((n) => n && n !== 'lo').length).toBeGreaterThan(0)
+    const bad = pipeline('bad', cmd, {pfs: {repo: 'in', glob: '/'}}, {metadata: {annotations: {'pach.io/network': 'yes'}}})
+    const e = await rp.run(['create', 'pipeline', '-f', writeSpec(p, 'bad', bad)])
+    expect(e.exitCode).not.toBe(0)
+    expect(e.stderr).toMatch(/metadata\.annotations\.pach\.io\/network.*must be "true" or "false"/)
+  })
 })

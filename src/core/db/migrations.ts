@@ -193,6 +193,10 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
     created TEXT NOT NULL
   );
   `,
+  // 5: propagation_spec.never: a provenance link along which new commits do not propagate
+  `
+  ALTER TABLE branch_provenance ADD COLUMN never INTEGER NOT NULL DEFAULT 0;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -146,15 +146,17 @@ export interface BranchProvRow {
   branch: string
   prov_repo_id: number
   prov_branch: string
+  /** 1: propagation_spec.never (new commits upstream do not propagate along this link) */
+  never: number
 }
 export const branchProvenance = (db: DB, repoId: number, branch: string) =>
   st(db, 'SELECT * FROM branch_provenance WHERE repo_id = ? AND branch = ?').all(repoId, branch) as BranchProvRow[]
 export const branchSubvenance = (db: DB, repoId: number, branch: string) =>
   st(db, 'SELECT * FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').all(repoId, branch) as BranchProvRow[]
-export const setBranchProvenance = (db: DB, repoId: number, branch: string, prov: {repoId: number; branch: string}[]) => {
+export const setBranchProvenance = (db: DB, repoId: number, branch: string, prov: {repoId: number; branch: string; never?: boolean}[]) => {
   st(db, 'DELETE FROM branch_provenance WHERE repo_id = ? AND branch = ?').run(repoId, branch)
-  const ins = st(db, 'INSERT OR IGNORE INTO branch_provenance(repo_id, branch, prov_repo_id, prov_branch) VALUES (?, ?, ?, ?)')
-  for (const p of prov) ins.run(repoId, branch, p.repoId, p.branch)
+  const ins = st(db, 'INSERT OR IGNORE INTO branch_provenance(repo_id, branch, prov_repo_id, prov_branch, never) VALUES (?, ?, ?, ?, ?)')
+  for (const p of prov) ins.run(repoId, branch, p.repoId, p.branch, p.never ? 1 : 0)
 }
 
 // meta key/values

@@ -180,7 +180,7 @@ export class PfsEngine {
    * is the current heads of its direct provenance branches.
    */
   propagate(repo: RepoRow, branch: string, commitSetId: string): void {
-    const down = this.resolve.closure(repo.id, branch, 'down')
+    const down = this.resolve.closure(repo.id, branch, 'down', true)
     const sized = down.map(([r, b]) => ({r, b, n: this.resolve.closure(r, b, 'up').length}))
     sized.sort((x, y) => x.n - y.n)
     for (const {r, b} of sized) {
@@ -207,8 +207,10 @@ export class PfsEngine {
   /**
    * Create or update a branch. `head` moves the head (no new commit) and propagates;
    * new or changed `provenance` creates a new AUTO head commit with the change's id.
+   * A provenance link with `never` (propagation_spec.never) is provenance all the same, but
+   * new commits on it do not propagate to this branch.
    */
-  createBranch(repo: RepoRow, name: string, opts: {head?: CommitRow; provenance?: {repo: RepoRow; branch: string}[]; id: string}): BranchRow {
+  createBranch(repo: RepoRow, name: string, opts: {head?: CommitRow; provenance?: {repo: RepoRow; branch: string; never?: boolean}[]; id: string}): BranchRow {
     validateName('branch', name)
     let branch = rows.getBranch(this.db, repo.id, name)
     let newAuto: CommitRow | undefined
@@ -244,9 +246,9 @@ export class PfsEngine {
       rows.setBranchHead(this.db, repo.id, name, opts.head.id)
     }
     if (prov) {
-      const before = rows.branchProvenance(this.db, repo.id, name).map((p) => `${p.prov_repo_id}@${p.prov_branch}`).sort().join(',')
-      const after = prov.map((p) => `${p.repo.id}@${p.branch}`).sort().join(',')
-      rows.setBranchProvenance(this.db, repo.id, name, prov.map((p) => ({repoId: p.repo.id, branch: p.branch})))
+      const before = rows.branchProvenance(this.db, repo.id, name).map((p) => `${p.prov_repo_id}@${p.prov_branch}${p.never ? '!' : ''}`).sort().join(',')
+      const after = prov.map((p) => `${p.repo.id}@${p.branch}${p.never ? '!' : ''}`).sort().join(',')
+      rows.setBranchProvenance(this.db, repo.id, name, prov.map((p) => ({repoId: p.repo.id, branch: p.branch, never: p.never})))
       if (before !== after || !opts.head) {
         // new provenance: a new AUTO head for this branch (and everything downstream)
         const head = rows.getCommit(this.db, repo.id, rows.getBranch(this.db, repo.id, name)!.head)!

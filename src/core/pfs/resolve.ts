@@ -161,7 +161,9 @@ export class Resolver {
   }
 
   branchInfo(repo: RepoRow, b: BranchRow): BranchInfo {
-    const direct = rows.branchProvenance(this.db, repo.id, b.name).map((p) => this.branchPB(p.prov_repo_id, p.prov_branch))
+    const links = rows.branchProvenance(this.db, repo.id, b.name)
+    const direct = links.map((p) => this.branchPB(p.prov_repo_id, p.prov_branch))
+    const never = links.filter((p) => p.never).map((p) => ({branch: this.branchPB(p.prov_repo_id, p.prov_branch), propagation_spec: {never: true as const}}))
     const head = rows.getCommit(this.db, repo.id, b.head)
     return {
       branch: this.branchPB(repo, b.name),
@@ -169,12 +171,16 @@ export class Resolver {
       provenance: this.closure(repo.id, b.name, 'up').map(([r, n]) => this.branchPB(r, n)),
       direct_provenance: direct,
       subvenance: this.closure(repo.id, b.name, 'down').map(([r, n]) => this.branchPB(r, n)),
+      ...(never.length ? {branch_propagation_specs: never} : {}),
       created_at: b.created,
     }
   }
 
-  /** Transitive branch provenance ('up') or subvenance ('down'), excluding the start. */
-  closure(repoId: number, branch: string, dir: 'up' | 'down'): [number, string][] {
+  /**
+   * Transitive branch provenance ('up') or subvenance ('down'), excluding the start.
+   * `propagating`: only links new commits propagate along (not `propagation_spec.never`).
+   */
+  closure(repoId: number, branch: string, dir: 'up' | 'down', propagating = false): [number, string][] {
     const seen = new Set<string>([`${repoId}\0${branch}`])
     const out: [number, string][] = []
     const queue: [number, string][] = [[repoId, branch]]
@@ -183,7 +189,10 @@ export class Resolver {
       const next =
         dir === 'up'
           ? rows.branchProvenance(this.db, r, b).map((p) => [p.prov_repo_id, p.prov_branch] as [number, string])
-          : rows.branchSubvenance(this.db, r, b).map((p) => [p.repo_id, p.branch] as [number, string])
+          : rows
+              .branchSubvenance(this.db, r, b)
+              .filter((p) => !propagating || !p.never)
+              .map((p) => [p.repo_id, p.branch] as [number, string])
       for (const n of next) {
         const k = `${n[0]}\0${n[1]}`
         if (seen.has(k)) continue

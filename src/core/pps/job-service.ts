@@ -46,7 +46,7 @@ import type {PipelineRow, PipelineService} from './pipeline-service.js'
 import type {SecretService} from './secret-service.js'
 import type {DatumRunResult, Runner, Worker} from './runner.js'
 import {nodeChildProcess} from '../builtins.js'
-import {parseDuration, parseMemory, type PipelineSpec} from './spec.js'
+import {parseDuration, parseMemory, wantsNetwork, type PipelineSpec} from './spec.js'
 
 export interface JobRow {
   project: string
@@ -632,7 +632,7 @@ export class JobService {
                 image: spec.transform.image,
                 inputsDir,
                 outDir,
-                network: false,
+                network: wantsNetwork(spec),
                 cpu: spec.resource_limits?.cpu,
                 memoryBytes: spec.resource_limits?.memory ? parseMemory(spec.resource_limits.memory) : undefined,
                 user: spec.transform.user || undefined,
@@ -765,7 +765,11 @@ export class JobService {
       if (writer) await writer.abort()
       if (opts.signal?.aborted) throw e
       // a broken worker or runner: the job fails with that reason (user-visible, not a crash)
-      const reason = (e as Error).message ?? String(e)
+      const code = (e as {code?: string}).code
+      const reason =
+        code === 'ENOSPC' || code === 'SQLITE_FULL'
+          ? `no space left on device while storing the job's output; free some space (\`pach gc\`) and run it again with \`pach rerun pipeline ${j.pipeline}\``
+          : ((e as Error).message ?? String(e))
       withTx(this.db, () => this.pipelines.finishJobCommits({project: j.project, name: j.pipeline}, j.id, reason, 'JOB_FAILURE'))
       return this.finishEvent(j, opts)
     } finally {

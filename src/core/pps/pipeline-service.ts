@@ -172,16 +172,22 @@ export class PipelineService implements PfsHooks {
     })
   }
 
-  private provenanceOf(spec: PipelineSpec, specRepo: RepoRow): {repo: RepoRow; branch: string}[] {
-    const prov: {repo: RepoRow; branch: string}[] = []
-    const seen = new Set<string>()
+  /**
+   * Provenance of the output and meta branches: every input branch plus the spec branch. An
+   * input with `propagation_spec.never` is a `never` link (its commits make no job); a branch
+   * used by several inputs is `never` only if every one of them says so.
+   */
+  private provenanceOf(spec: PipelineSpec, specRepo: RepoRow): {repo: RepoRow; branch: string; never?: boolean}[] {
+    const byKey = new Map<string, {repo: RepoRow; branch: string; never?: boolean}>()
     for (const leaf of walkPfs(spec.input)) {
       const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)!
       const k = `${repo.id}@${leaf.branch}`
-      if (seen.has(k)) continue
-      seen.add(k)
-      prov.push({repo, branch: leaf.branch})
+      const never = leaf.propagation_spec?.never === true
+      const had = byKey.get(k)
+      if (had) had.never = had.never && never
+      else byKey.set(k, {repo, branch: leaf.branch, never})
     }
+    const prov = [...byKey.values()]
     prov.push({repo: specRepo, branch: 'master'})
     return prov
   }

@@ -940,6 +940,10 @@ export function validateSpec(spec: PipelineSpec, file: string): void {
   checkResources(cx, 'sidecar_resource_limits', spec.sidecar_resource_limits)
   checkJsonString(cx, 'pod_spec', spec.pod_spec)
   checkJsonString(cx, 'pod_patch', spec.pod_patch)
+  const net = networkAnnotation(spec)
+  if (net !== undefined && net !== 'true' && net !== 'false') {
+    fail(cx, `metadata.annotations.${NETWORK_ANNOTATION}`, `metadata.annotations["${NETWORK_ANNOTATION}"] must be "true" or "false", got ${describe(net)}`)
+  }
   const ds = spec.datum_set_spec
   if (ds !== undefined) {
     for (const k of ['number', 'size_bytes', 'per_worker'] as const) {
@@ -1165,6 +1169,23 @@ function checkAcrossSpecs(specs: PipelineSpec[], file: string): void {
   })
 }
 
+/**
+ * The one local opt-in to networking: pipeline code runs with no network (only loopback)
+ * unless the spec carries this annotation set to "true". An annotation, not a new field, so
+ * the same spec still loads in Pachyderm (where pods have the cluster network anyway).
+ */
+export const NETWORK_ANNOTATION = 'pach.io/network'
+
+function networkAnnotation(spec: PipelineSpec): unknown {
+  const md = spec.metadata as {annotations?: Record<string, unknown>} | undefined
+  return md?.annotations?.[NETWORK_ANNOTATION]
+}
+
+/** Does user code of this pipeline get a network? (see NETWORK_ANNOTATION) */
+export function wantsNetwork(spec: PipelineSpec): boolean {
+  return networkAnnotation(spec) === 'true'
+}
+
 /** Which of CLUSTER_ONLY_FIELDS a normalised spec actually sets (to tell the user they have no local effect). */
 export function clusterOnlyFieldsIn(spec: PipelineSpec): string[] {
   const out: string[] = []
@@ -1176,6 +1197,11 @@ export function clusterOnlyFieldsIn(spec: PipelineSpec): string[] {
     } else if (f.startsWith('transform.')) {
       const v = (spec.transform as unknown as Rec)[f.slice('transform.'.length)]
       if (v === true || (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0)) out.push(f)
+    } else if (f === 'metadata') {
+      // metadata acts locally only through NETWORK_ANNOTATION
+      const md = (spec.metadata ?? {}) as {annotations?: Record<string, unknown>; labels?: Record<string, unknown>}
+      const keys = [...Object.keys(md.annotations ?? {}).filter((k) => k !== NETWORK_ANNOTATION), ...Object.keys(md.labels ?? {})]
+      if (keys.length) out.push(f)
     } else if (r[f] !== undefined && r[f] !== false) out.push(f)
   }
   return out

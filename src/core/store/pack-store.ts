@@ -22,7 +22,7 @@
  *   to reference. A killed writer's lease is stale (its pid is gone) and is ignored.
  */
 import {closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
-import {mkdir, open, rename, rm} from 'node:fs/promises'
+import {mkdir, open, rename, rm, type FileHandle} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {CorruptObjectError, LockedError} from '../errors.js'
@@ -427,7 +427,7 @@ export class PackWriter {
     const tmp = join(this.store.tmpDir, `${toHex(packId)}.${process.pid}.${this.written.length}.tmp`)
     const fh = await open(tmp, 'w')
     try {
-      await fh.writev([MAGIC, ...batch.map((b) => b.data), trailer])
+      await writeAll(fh, [MAGIC, ...batch.map((b) => b.data), trailer], offset + trailer.length)
     } catch (e) {
       await fh.close().catch(() => {})
       await rm(tmp, {force: true})
@@ -448,6 +448,35 @@ export class PackWriter {
       }
     }
   }
+}
+
+/**
+ * Write every buffer, in order. writev may write less than asked without an error (a disk
+ * that fills up mid-write does exactly that); the rest is written again, so the next call
+ * gets ENOSPC instead of a short pack being taken for a whole one.
+ */
+export async function writeAll(fh: FileHandle, bufs: Buffer[], total: number): Promise<void> {
+  let done = 0
+  let rest = bufs
+  while (done < total) {
+    const {bytesWritten} = await fh.writev(rest, done)
+    if (bytesWritten <= 0) throw Object.assign(new Error('short write to a pack file'), {code: 'EIO'})
+    done += bytesWritten
+    // drop what was written from the front of the list
+    let n = bytesWritten
+    const next: Buffer[] = []
+    for (const b of rest) {
+      if (n >= b.length) {
+        n -= b.length
+        continue
+      }
+      next.push(n > 0 ? b.subarray(n) : b)
+      n = 0
+    }
+    rest = next
+  }
+  const st = await fh.stat()
+  if (st.size !== total) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${total}`), {code: 'EIO'})
 }
 
 function fsyncDir(dir: string): void {
