@@ -77,6 +77,6 @@ describe.concurrent.each(RUNNERS)('output safety [%s runner]', (runner) => {
     const bad = pipeline('bad', cmd, {pfs: {repo: 'in', glob: '/'}}, {metadata: {annotations: {'pach.io/network': 'yes'}}})
     const e = await rp.run(['create', 'pipeline', '-f', writeSpec(p, 'bad', bad)])
     expect(e.exitCode).not.toBe(0)
-    expect(e.stderr).toMatch(/metadata\.annotations\.pach\.io\/network.*must be "true" or "false"/)
+    expect(e.stderr).toMatch(/metadata\.annotations\["pach\.io\/network"\] must be "true" or "false", got string "yes"/)
   })
 })
