@@ -30,7 +30,7 @@ describe('concurrency', () => {
     const p = await tmpProject(true, ctx)
     const env = {PACH_RUNNER: 'local', PACH_DETACH: ''}
     const pach = (args: string[], opts: {input?: string; env?: Record<string, string>} = {}): Promise<RunResult> =>
-      execa('node', [BIN, ...args], {cwd: p.dir, env: {...env, ...opts.env}, input: opts.input, reject: false}).then((r) => ({
+      execa('node', [BIN, ...args], {cwd: p.dir, env: {...env, ...opts.env}, input: opts.input, reject: false, stripFinalNewline: false}).then((r) => ({
         stdout: String(r.stdout),
         stderr: String(r.stderr),
         exitCode: r.exitCode ?? -1,
