@@ -208,6 +208,36 @@ describe('pipelines (in-process runner)', () => {
     expect(files(pach, 'inc@master')).toEqual({'/a': 'a', '/b': 'b', '/c': 'c', '/d': 'd'})
   })
 
+  it('incremental merge: a new datum may write a file where a vanished datum left a directory, not where a kept one has one', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/a': '1', '/k': '2'})
+    // a → /x/y (a directory x), k → /k/z, b → file /x, c → file /k
+    const runner = jsRunner(({in: i, out}) => {
+      const n = readdirSync(join(i, 'in'))[0]!
+      if (n === 'a' || n === 'k') {
+        mkdirSync(join(out, n === 'a' ? 'x' : 'k'))
+        writeFileSync(join(out, n === 'a' ? 'x' : 'k', n === 'a' ? 'y' : 'z'), n)
+      } else writeFileSync(join(out, n === 'b' ? 'x' : 'k'), n)
+      return 0
+    })
+    pach.pipelines.put(spec({pipeline: {name: 'm'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    await pach.jobs.runPending({runner: async () => runner})
+    expect(files(pach, 'm@master')).toEqual({'/x/y': 'a', '/k/z': 'k'})
+    // a goes, b comes in the same commit: /x is free again
+    await pach.files.put('default', parseCommit('in@master'), [{path: '/b', open: text('3')}])
+    pach.files.delete('default', parseCommit('in@master'), ['/a'])
+    // (two commits: the put's job, then the delete's; run both)
+    let jobs = await pach.jobs.runPending({runner: async () => runner})
+    expect(jobs.at(-1)!.state).toBe('JOB_SUCCESS')
+    expect(files(pach, 'm@master')).toEqual({'/x': 'b', '/k/z': 'k'})
+    // c writes file /k while k (kept, skipped) still has the directory /k
+    await put(pach, 'in@master', {'/c': '4'})
+    jobs = await pach.jobs.runPending({runner: async () => runner})
+    expect(jobs[0]!.state).toBe('JOB_FAILURE')
+    expect(jobs[0]!.reason).toMatch(/collision|duplicate/)
+  })
+
   it('retries datum_tries times, recovers with err_cmd, and never uses a failed job as a base', async () => {
     const pach = project()
     pach.repos.create('default', 'in')

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {migrate} from '../../src/core/db/migrations.js'
 import {contentHash, sha256} from '../../src/core/store/hash.js'
 import type {FileContent} from '../../src/core/store/content.js'
-import {decodeTree, encodeTree, TreeStore} from '../../src/core/pfs/tree.js'
+import {decodeTree, encodeTree, TreeStore, type Entry} from '../../src/core/pfs/tree.js'
 
 function store(): TreeStore {
   const db = new Database(':memory:')
@@ -78,5 +78,46 @@ describe('tree', () => {
     const d = [...t.diff(a, b)].map((x) => `${x.change} ${x.path}`)
     expect(d).toEqual(['modified /d1/f1', 'deleted /d2/f2', 'added /new'])
     expect([...t.diff(a, a)]).toEqual([])
+  })
+})
+
+describe('tree encoding (byte format of docs/format.md)', () => {
+  /** the format written plainly, as a reference for the optimised encoder */
+  function reference(entries: Entry[]): Buffer {
+    const parts: Buffer[] = [Buffer.from([1]), u32(entries.length)]
+    for (const e of entries) {
+      const name = Buffer.from(e.name, 'utf8')
+      const size = Buffer.alloc(8)
+      size.writeDoubleBE(e.size)
+      parts.push(Buffer.from([e.kind === 'file' ? 1 : 2]), u16(name.length), name, e.hash, size)
+      if (e.kind === 'file') {
+        parts.push(u32(e.chunks.length))
+        e.chunks.forEach((c, j) => parts.push(c, u32(e.sizes[j]!)))
+      } else {
+        const files = Buffer.alloc(8)
+        files.writeDoubleBE(e.files)
+        parts.push(files)
+      }
+    }
+    return Buffer.concat(parts)
+  }
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 255])
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32BE(n)
+    return b
+  }
+
+  it('writes ASCII and non-ASCII names, files with 0..3 chunks and dirs exactly as the format says, and reads them back', () => {
+    const names = ['a', 'Zürich', '日本語.txt', 'emoji-😀', 'x'.repeat(255), 'é'.repeat(100), 'plain name.csv']
+    const entries: Entry[] = names.map((name, i) =>
+      i % 3 === 2
+        ? {kind: 'dir', name, hash: sha256(Buffer.from(name)), size: i * 1000.5, files: i}
+        : {kind: 'file', name, hash: sha256(Buffer.from('h' + name)), size: i * 7, chunks: Array.from({length: i % 4}, (_, j) => sha256(Buffer.from(`${name}${j}`))), sizes: Array.from({length: i % 4}, (_, j) => j * 100 + 1)},
+    )
+    const buf = encodeTree(entries)
+    expect(buf.equals(reference(entries))).toBe(true)
+    expect(decodeTree(buf)).toEqual(entries)
+    expect(encodeTree([]).equals(reference([]))).toBe(true)
   })
 })

@@ -53,43 +53,56 @@ function cmpKey(a: string, b: string): number {
 }
 
 export function encodeTree(entries: readonly Entry[]): Buffer {
+  // hot path (every changed directory of every commit; 10,000-entry dirs are common): ASCII
+  // names are written byte by byte and hashes with set(), avoiding a Buffer per name
   let len = 5
-  const names = entries.map((e) => Buffer.from(e.name, 'utf8'))
-  entries.forEach((e, i) => {
-    len += 1 + 2 + names[i]!.length + 32 + 8
-    len += e.kind === 'file' ? 4 + e.chunks.length * 36 : 8
-  })
+  const lens: number[] = new Array(entries.length)
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!
+    const n = asciiLength(e.name)
+    lens[i] = n >= 0 ? n : Buffer.byteLength(e.name, 'utf8')
+    len += 1 + 2 + lens[i]! + 32 + 8 + (e.kind === 'file' ? 4 + e.chunks.length * 36 : 8)
+  }
   const buf = Buffer.allocUnsafe(len)
-  let o = 0
-  buf.writeUInt8(1, o++)
-  buf.writeUInt32BE(entries.length, o)
-  o += 4
-  entries.forEach((e, i) => {
-    buf.writeUInt8(e.kind === 'file' ? 1 : 2, o++)
-    const n = names[i]!
-    buf.writeUInt16BE(n.length, o)
+  buf[0] = 1
+  buf.writeUInt32BE(entries.length, 1)
+  let o = 5
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!
+    buf[o++] = e.kind === 'file' ? 1 : 2
+    const n = lens[i]!
+    buf.writeUInt16BE(n, o)
     o += 2
-    n.copy(buf, o)
-    o += n.length
-    e.hash.copy(buf, o)
+    const name = e.name
+    if (n === name.length) for (let k = 0; k < n; k++) buf[o + k] = name.charCodeAt(k)
+    else buf.write(name, o, n, 'utf8')
+    o += n
+    buf.set(e.hash, o)
     o += 32
     buf.writeDoubleBE(e.size, o)
     o += 8
     if (e.kind === 'file') {
-      buf.writeUInt32BE(e.chunks.length, o)
+      const {chunks, sizes} = e
+      buf.writeUInt32BE(chunks.length, o)
       o += 4
-      for (let j = 0; j < e.chunks.length; j++) {
-        e.chunks[j]!.copy(buf, o)
+      for (let j = 0; j < chunks.length; j++) {
+        buf.set(chunks[j]!, o)
         o += 32
-        buf.writeUInt32BE(e.sizes[j]!, o)
+        buf.writeUInt32BE(sizes[j]!, o)
         o += 4
       }
     } else {
       buf.writeDoubleBE(e.files, o)
       o += 8
     }
-  })
+  }
   return buf
+}
+
+/** The length of an all-ASCII string (= its UTF-8 byte length), or -1. */
+function asciiLength(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return -1
+  return s.length
 }
 
 export function decodeTree(buf: Buffer): Entry[] {

@@ -976,37 +976,48 @@ export class JobService {
     baseOutput: (id: string) => Buffer | null,
     allOutputs: () => {id: string; tree: Buffer | null}[],
   ): {tree: Buffer | null; error: string} {
+    // one apply for deletes and puts (one save of each changed directory); a put collides
+    // with what the base keeps: a file not deleted here, or a directory that still has files
+    // after the deletes (then, rarely, the deletes are applied on their own to find out)
     const deletes: TreeOp[] = []
+    const puts: TreeOp[] = []
+    const deleted = new Set<string>()
     for (const id of [...plan.removed, ...plan.redo]) {
       const t = baseOutput(id)
       if (!t) continue
-      for (const [path, e] of this.ctx.trees.walk(t)) if (e.kind === 'file') deletes.push({type: 'delete', path})
-    }
-    let tree: Buffer | null
-    try {
-      tree = deletes.length ? this.ctx.trees.apply(baseTree, deletes) : baseTree
-    } catch (e) {
-      return {tree: null, error: (e as Error).message}
-    }
-    const puts: TreeOp[] = []
-    const owner = new Map<string, string>()
-    for (const d of plan.process) {
-      const r = results.get(d.id)
-      if (!r || r.state !== 'SUCCESS' || !r.output) continue
-      for (const [path, e] of this.ctx.trees.walk(r.output)) {
+      for (const [path, e] of this.ctx.trees.walk(t)) {
         if (e.kind !== 'file') continue
-        const prev = owner.get(path)
-        if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, d.id)}
-        if (this.ctx.trees.lookup(tree, path)) {
-          const other = allOutputs().find((o) => o.id !== d.id && o.tree && this.ctx.trees.lookup(o.tree, path))
-          return {tree: null, error: duplicateMessage(path, other?.id ?? 'an earlier datum', d.id)}
-        }
-        owner.set(path, d.id)
-        puts.push({type: 'putEntry', path, entry: e})
+        deletes.push({type: 'delete', path})
+        deleted.add(path)
       }
     }
+    let afterDeletes: Buffer | null | undefined
+    const keptInBase = (path: string): boolean => {
+      const hit = this.ctx.trees.lookup(baseTree, path)
+      if (!hit || deleted.has(path)) return false
+      if (hit.kind === 'file') return true
+      if (afterDeletes === undefined) afterDeletes = deletes.length ? this.ctx.trees.apply(baseTree, deletes) : baseTree
+      return this.ctx.trees.lookup(afterDeletes, path) !== undefined
+    }
+    const owner = new Map<string, string>()
     try {
-      return {tree: puts.length ? this.ctx.trees.apply(tree, puts) : tree, error: ''}
+      for (const d of plan.process) {
+        const r = results.get(d.id)
+        if (!r || r.state !== 'SUCCESS' || !r.output) continue
+        for (const [path, e] of this.ctx.trees.walk(r.output)) {
+          if (e.kind !== 'file') continue
+          const prev = owner.get(path)
+          if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, d.id)}
+          if (keptInBase(path)) {
+            const other = allOutputs().find((o) => o.id !== d.id && o.tree && this.ctx.trees.lookup(o.tree, path))
+            return {tree: null, error: duplicateMessage(path, other?.id ?? 'an earlier datum', d.id)}
+          }
+          owner.set(path, d.id)
+          puts.push({type: 'putEntry', path, entry: e})
+        }
+      }
+      const ops = [...deletes, ...puts]
+      return {tree: ops.length ? this.ctx.trees.apply(baseTree, ops) : baseTree, error: ''}
     } catch (e) {
       return {tree: null, error: (e as Error).message}
     }
