@@ -497,7 +497,8 @@ export class JobService {
   async runPending(opts: RunOptions): Promise<JobInfo[]> {
     this.recoverStale()
     const done: JobInfo[] = []
-    let runner: Runner | undefined
+    // the runner starts (docker ping, bubblewrap probe) while the first job plans its datums
+    let runner: Promise<Runner> | undefined
     try {
       for (;;) {
         opts.signal?.throwIfAborted()
@@ -514,7 +515,10 @@ export class JobService {
             continue
           }
           if (!this.lease(j)) continue
-          runner ??= await opts.runner()
+          if (!runner) {
+            runner = opts.runner()
+            runner.catch(() => {}) // awaited by runJob; a failure surfaces there
+          }
           done.push(await this.runJob(this.row(j.project, j.pipeline, j.id), runner, opts))
           progressed = true
           break // re-read the pending list: this job may have made others runnable
@@ -522,7 +526,7 @@ export class JobService {
         if (!progressed) break
       }
     } finally {
-      await runner?.close?.()
+      if (runner) await (await runner.catch(() => undefined))?.close?.()
     }
     return done
   }
@@ -542,7 +546,7 @@ export class JobService {
   }
 
   /** Run one leased job to a terminal state. Never throws for user-code failures. */
-  async runJob(j: JobRow, runner: Runner, opts: RunOptions): Promise<JobInfo> {
+  async runJob(j: JobRow, runnerReady: Runner | Promise<Runner>, opts: RunOptions): Promise<JobInfo> {
     const p = this.pipelines.must(j.project, j.pipeline)
     const {spec, salt, spec_commit} = this.pipelines.specAt(j.project, j.pipeline, j.pipeline_version)
     const workRoot = this.workDir(j)
@@ -602,6 +606,12 @@ export class JobService {
         baseSet,
         {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out},
       )
+      let runner: Runner
+      try {
+        runner = await runnerReady
+      } catch (e) {
+        throw new RunnerUnavailable(e)
+      }
       let imageId: string | undefined
       if (plan.process.length && runner.imageId) imageId = await runner.imageId(spec.transform.image)
       const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
@@ -763,6 +773,9 @@ export class JobService {
       return this.finishEvent(j, opts)
     } catch (e) {
       if (writer) await writer.abort()
+      // no runner (e.g. `--runner docker` without an engine): the command fails, as before
+      // any job started; the lease is recovered by the next `pach run`
+      if (e instanceof RunnerUnavailable) throw e.cause
       if (opts.signal?.aborted) throw e
       // a broken worker or runner: the job fails with that reason (user-visible, not a crash)
       const code = (e as {code?: string}).code
@@ -1270,3 +1283,9 @@ function parseLogLines(text: string): {ts: string; stream: string; message: stri
   return out
 }
 
+/** The runner could not be started: not a job failure but the command's error. */
+class RunnerUnavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super('runner unavailable')
+  }
+}
