@@ -154,3 +154,19 @@ describe.concurrent('pipeline inspect, list, draw, delete, spec errors (no code 
     expect(((await rp.json(['list', 'branch', 'present'])) as {branch: {name: string}}[]).map((b) => b.branch.name)).toEqual(['master'])
   })
 })
+
+describe('a runner that cannot start', () => {
+  it('--runner docker without an engine: one line, exit 1, the job waits for a `pach run` that can run it', async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'a'])
+    await rp.ok(['put', 'file', 'a@master:/x', '-f', '-'], {input: 'x\n'})
+    const spec = writeSpec(rp.p, 'p', pipeline('p', 'cp /pfs/a/x /pfs/out/x', {pfs: {repo: 'a', glob: '/'}}))
+    const r = await rp.run(['create', 'pipeline', '-f', spec], {env: {PACH_RUNNER: 'docker', DOCKER_HOST: 'unix:///nonexistent/docker.sock'}})
+    expectUserError(r, 1, /cannot reach the Docker engine.*use --runner local/)
+    // the pipeline exists; its job was left to the next run
+    expect((await jobs(rp, 'p'))[0]!.state).not.toBe('JOB_SUCCESS')
+    await rp.ok(['run'])
+    expect((await jobs(rp, 'p'))[0]).toMatchObject({state: 'JOB_SUCCESS', data_processed: 1})
+    expect(await rp.ok(['get', 'file', 'p@master:/x'])).toBe('x\n')
+  })
+})
