@@ -12,6 +12,7 @@ export default class Run extends PachCommand<typeof Run, JobInfo[]> {
   }
 
   async exec() {
+    this.pach.branches.applyCronTriggers()
     return this.pach.jobs.runPending({
       runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)),
       signal: this.signal,

@@ -49,6 +49,8 @@ export interface BranchInfo {
   subvenance: BranchPB[]
   /** provenance links along which new commits do not propagate (only when there are any) */
   branch_propagation_specs?: {branch: BranchPB; propagation_spec: {never: true}}[]
+  /** when set: this branch follows trigger.branch (pfs/trigger.ts) */
+  trigger?: {branch: string; all?: boolean; rate_limit_spec?: string; size?: string; commits?: number; cron_spec?: string}
   created_at: string
 }
 
@@ -102,7 +104,7 @@ export type TransactionRequest =
   | {delete_repo: {repo: RepoPB; force: boolean}}
   | {start_commit: {branch: BranchPB; parent: string | null; description: string}}
   | {finish_commit: {commit: string; project: string; description: string | null; force: boolean}}
-  | {create_branch: {branch: BranchPB; head: string | null; provenance: string[]}}
+  | {create_branch: {branch: BranchPB; head: string | null; provenance: string[]; trigger?: BranchInfo['trigger'] | null}}
   | {delete_branch: {branch: BranchPB; force: boolean}}
 
 export interface PutFileResult {

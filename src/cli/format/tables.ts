@@ -24,7 +24,7 @@ export function repoTable(list: RepoInfo[], full = false): string {
 export function branchTable(list: BranchInfo[]): string {
   return table(
     ['BRANCH', 'HEAD', 'TRIGGER'],
-    list.map((b) => [b.branch.name, b.head.id, '-']),
+    list.map((b) => [b.branch.name, b.head.id, b.trigger?.branch ?? '-']),
   )
 }
 

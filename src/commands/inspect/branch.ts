@@ -23,6 +23,12 @@ export default class InspectBranch extends PachCommand<typeof InspectBranch, Bra
       `Provenance: ${b.provenance.map(name).join(', ') || '<none>'}`,
       `Direct Provenance: ${b.direct_provenance.map(name).join(', ') || '<none>'}`,
       `Subvenance: ${b.subvenance.map(name).join(', ') || '<none>'}`,
+      ...(b.trigger ? [`Trigger: ${describeTrigger(b.trigger)}`] : []),
     ].join('\n')
   }
+}
+
+function describeTrigger(t: NonNullable<BranchInfo['trigger']>): string {
+  const conds = [t.size && `size ≥ ${t.size}`, t.commits && `${t.commits} commits`, t.rate_limit_spec && `rate limit ${t.rate_limit_spec}`, t.cron_spec && `cron ${t.cron_spec}`].filter(Boolean)
+  return `follows ${t.branch}${conds.length ? ` when ${conds.join(t.all ? ' and ' : ' or ')}` : t.all ? ' on every finished commit' : ' (no condition set: never)'}`
 }

@@ -197,6 +197,10 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   `
   ALTER TABLE branch_provenance ADD COLUMN never INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: branch triggers (pfs/trigger.ts): the trigger as JSON, null for none
+  `
+  ALTER TABLE branches ADD COLUMN trigger TEXT;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

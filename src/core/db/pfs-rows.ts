@@ -48,6 +48,8 @@ export interface BranchRow {
   name: string
   head: string
   created: string
+  /** JSON of a pfs/trigger.ts Trigger, or null */
+  trigger?: string | null
 }
 
 export interface ProjectRow {
@@ -139,6 +141,11 @@ export const branchesWithHead = (db: DB, repoId: number, head: string) =>
 export const insertBranch = (db: DB, b: BranchRow) => st(db, 'INSERT INTO branches(repo_id, name, head, created) VALUES (@repo_id, @name, @head, @created)').run(b)
 export const setBranchHead = (db: DB, repoId: number, name: string, head: string) =>
   st(db, 'UPDATE branches SET head = ? WHERE repo_id = ? AND name = ?').run(head, repoId, name)
+export const setBranchTrigger = (db: DB, repoId: number, name: string, trigger: string | null) =>
+  st(db, 'UPDATE branches SET trigger = ? WHERE repo_id = ? AND name = ?').run(trigger, repoId, name)
+export const triggeredBranches = (db: DB, repoId: number) =>
+  st(db, 'SELECT * FROM branches WHERE repo_id = ? AND trigger IS NOT NULL ORDER BY name').all(repoId) as BranchRow[]
+export const allTriggeredBranches = (db: DB) => st(db, 'SELECT * FROM branches WHERE trigger IS NOT NULL ORDER BY repo_id, name').all() as BranchRow[]
 export const deleteBranchRow = (db: DB, repoId: number, name: string) => st(db, 'DELETE FROM branches WHERE repo_id = ? AND name = ?').run(repoId, name)
 
 export interface BranchProvRow {

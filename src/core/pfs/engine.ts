@@ -19,6 +19,7 @@ import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {CommitOrigin} from '../types.js'
 import {validateName} from './paths.js'
+import {checkTrigger, cronDue, isTriggered, type Trigger} from './trigger.js'
 import type {RepoType} from './refs.js'
 import {repoLabel, Resolver} from './resolve.js'
 
@@ -171,7 +172,80 @@ export class PfsEngine {
     const at = this.ctx.now()
     rows.finishCommitRow(this.db, repo.id, commit.id, at, opts.error ?? '', opts.description ?? null)
     this.db.prepare('UPDATE commit_sets SET modified = ? WHERE id = ?').run(at, commit.id)
-    return rows.getCommit(this.db, repo.id, commit.id)!
+    const finished = rows.getCommit(this.db, repo.id, commit.id)!
+    this.commitFinished(repo, finished)
+    return finished
+  }
+
+  // ---------- triggers (pfs/trigger.ts) ----------
+
+  /**
+   * A commit finished: branches that trigger on its branch (and, in a chain, on those) move
+   * to it when their condition holds, and propagate downstream with its id.
+   */
+  commitFinished(repo: RepoRow, commit: CommitRow): void {
+    if (commit.error || !commit.branch) return
+    const b = rows.getBranch(this.db, repo.id, commit.branch)
+    if (!b || b.head !== commit.id) return
+    this.fireTriggers(repo, commit.branch, commit, new Set([commit.branch]))
+  }
+
+  private fireTriggers(repo: RepoRow, source: string, head: CommitRow, seen: Set<string>): void {
+    for (const t of rows.triggeredBranches(this.db, repo.id)) {
+      const trig = JSON.parse(t.trigger!) as Trigger
+      if (trig.branch !== source || trig.cron_spec || seen.has(t.name) || t.head === head.id) continue
+      const old = rows.getCommit(this.db, repo.id, t.head)
+      const fires = isTriggered(trig, old && {size: old.size, finishing: old.finishing}, {size: head.size, finishing: head.finishing}, (limit) =>
+        this.commitsBetween(repo, head, old, limit),
+      )
+      if (fires) this.moveFollower(repo, t.name, head, seen)
+    }
+  }
+
+  private moveFollower(repo: RepoRow, name: string, head: CommitRow, seen: Set<string>): void {
+    rows.setBranchHead(this.db, repo.id, name, head.id)
+    this.propagate(repo, name, head.id)
+    seen.add(name)
+    this.fireTriggers(repo, name, head, seen)
+  }
+
+  /** Commits from `head` back to `old` (exclusive), at most `limit` (Pachyderm's count). */
+  private commitsBetween(repo: RepoRow, head: CommitRow, old: CommitRow | undefined, limit: number): number {
+    let ci = head
+    let n = 0
+    while (n < limit) {
+      if (!ci.parent) {
+        if (ci.origin !== 'AUTO') n++
+        break
+      }
+      if (old && ci.id === old.id) break
+      const parent = rows.getCommit(this.db, repo.id, ci.parent)
+      if (!parent) break
+      ci = parent
+      n++
+    }
+    return n
+  }
+
+  /**
+   * Cron triggers have no ticker here: move every follower whose cron has ticked since its
+   * head finished to its source's head (finished, without error). Returns how many moved.
+   */
+  applyCronTriggers(now: Date): number {
+    let moved = 0
+    for (const t of rows.allTriggeredBranches(this.db)) {
+      const trig = JSON.parse(t.trigger!) as Trigger
+      if (!trig.cron_spec) continue
+      const repo = rows.getRepoById(this.db, t.repo_id)!
+      const src = rows.getBranch(this.db, repo.id, trig.branch)
+      const head = src && rows.getCommit(this.db, repo.id, src.head)
+      if (!head || head.id === t.head || !head.finished || head.error) continue
+      const old = rows.getCommit(this.db, repo.id, t.head)
+      if (!cronDue(trig, old?.finishing ?? null, now)) continue
+      this.moveFollower(repo, t.name, head, new Set([trig.branch]))
+      moved++
+    }
+    return moved
   }
 
   /**
@@ -210,9 +284,29 @@ export class PfsEngine {
    * A provenance link with `never` (propagation_spec.never) is provenance all the same, but
    * new commits on it do not propagate to this branch.
    */
-  createBranch(repo: RepoRow, name: string, opts: {head?: CommitRow; provenance?: {repo: RepoRow; branch: string; never?: boolean}[]; id: string}): BranchRow {
+  createBranch(
+    repo: RepoRow,
+    name: string,
+    opts: {head?: CommitRow; provenance?: {repo: RepoRow; branch: string; never?: boolean}[]; trigger?: Trigger; id: string},
+  ): BranchRow {
     validateName('branch', name)
     let branch = rows.getBranch(this.db, repo.id, name)
+    const trigger = opts.trigger ? checkTrigger(opts.trigger, name) : undefined
+    if (trigger) {
+      validateName('branch', trigger.branch)
+      if (opts.provenance?.length || (branch && rows.branchProvenance(this.db, repo.id, name).length)) {
+        throw new InvalidArgumentError('INVALID_TRIGGER', `branch ${repoLabel(repo)}@${name} cannot have both provenance and a trigger`)
+      }
+      // no trigger cycles: following the chain from the source must not come back here
+      for (let at: string | undefined = trigger.branch, hops = 0; at !== undefined && hops < 1000; hops++) {
+        if (at === name) throw new InvalidArgumentError('INVALID_TRIGGER', `trigger on ${trigger.branch} would make a cycle through ${repoLabel(repo)}@${name}`)
+        const next: string | null | undefined = rows.getBranch(this.db, repo.id, at)?.trigger
+        at = next ? (JSON.parse(next) as Trigger).branch : undefined
+      }
+      if (!rows.getBranch(this.db, repo.id, trigger.branch)) this.createEmptyBranch(repo, trigger.branch)
+    } else if (opts.provenance?.length && branch?.trigger) {
+      throw new InvalidArgumentError('INVALID_TRIGGER', `branch ${repoLabel(repo)}@${name} has a trigger; it cannot also have provenance`)
+    }
     let newAuto: CommitRow | undefined
     const prov = opts.provenance
     if (prov) {
@@ -265,7 +359,14 @@ export class PfsEngine {
     if (newAuto) this.hooks().onAutoCommit?.(repo, name, newAuto)
     const moved = rows.getBranch(this.db, repo.id, name)!
     if (moved.head !== branch.head || prov || opts.head) this.propagate(repo, name, opts.id)
-    return moved
+    if (trigger) {
+      rows.setBranchTrigger(this.db, repo.id, name, JSON.stringify(trigger))
+      // evaluate at once against the source's current head
+      const src = rows.getBranch(this.db, repo.id, trigger.branch)!
+      const head = rows.getCommit(this.db, repo.id, src.head)
+      if (head?.finished && !head.error && !trigger.cron_spec) this.fireTriggers(repo, trigger.branch, head, new Set([trigger.branch]))
+    }
+    return rows.getBranch(this.db, repo.id, name)!
   }
 
   /** A branch with a fresh empty, finished AUTO head (Pachyderm's makeEmptyCommit). */

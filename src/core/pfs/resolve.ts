@@ -172,6 +172,7 @@ export class Resolver {
       direct_provenance: direct,
       subvenance: this.closure(repo.id, b.name, 'down').map(([r, n]) => this.branchPB(r, n)),
       ...(never.length ? {branch_propagation_specs: never} : {}),
+      ...(b.trigger ? {trigger: JSON.parse(b.trigger) as BranchInfo['trigger']} : {}),
       created_at: b.created,
     }
   }

@@ -125,10 +125,15 @@ export class RepoService {
 export class BranchService {
   constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly tx: TransactionService) {}
 
-  create(project: string, repo: RepoRef, name: string, opts: {head?: string; provenance?: string[]}): BranchInfo | Queued {
+  create(project: string, repo: RepoRef, name: string, opts: {head?: string; provenance?: string[]; trigger?: BranchInfo['trigger']}): BranchInfo | Queued {
     validateName('branch', name)
     const req = {
-      create_branch: {branch: {repo: {name: repo.name, type: repo.type, project: {name: project}}, name}, head: opts.head ?? null, provenance: opts.provenance ?? []},
+      create_branch: {
+        branch: {repo: {name: repo.name, type: repo.type, project: {name: project}}, name},
+        head: opts.head ?? null,
+        provenance: opts.provenance ?? [],
+        ...(opts.trigger ? {trigger: opts.trigger} : {}),
+      },
     }
     if (this.tx.active()) return {queued: true, transaction: this.tx.queue(req)}
     const r = this.engine.resolve.repo(repo, project)
@@ -136,6 +141,11 @@ export class BranchService {
       const b = this.tx.apply(req, this.ctx.newId()) as rows.BranchRow
       return this.engine.resolve.branchInfo(r, b)
     })
+  }
+
+  /** Move followers whose cron trigger is due (there is no ticker: `pach run` applies them). */
+  applyCronTriggers(): number {
+    return withTx(this.ctx.db, () => this.engine.applyCronTriggers(new Date(this.ctx.now())))
   }
 
   inspect(project: string, repo: RepoRef, name: string): BranchInfo {

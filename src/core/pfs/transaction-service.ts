@@ -172,7 +172,7 @@ export class TransactionService {
         const b = parseBranch(p)
         return {repo: r.repo(b.repo, project), branch: b.branch}
       })
-      return e.createBranch(repo, q.branch.name, {head: head?.commit, provenance: q.provenance.length ? provenance : undefined, id: commitSetId})
+      return e.createBranch(repo, q.branch.name, {head: head?.commit, provenance: q.provenance.length ? provenance : undefined, trigger: q.trigger ?? undefined, id: commitSetId})
     }
     if ('delete_branch' in req) {
       const q = req.delete_branch

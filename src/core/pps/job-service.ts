@@ -737,6 +737,7 @@ export class JobService {
         if (oc && !oc.finished) {
           rows.setCommitTree(this.db, out.id, j.id, outTree, this.engine.treeSize(outTree))
           rows.finishCommitRow(this.db, out.id, j.id, now, reason, null)
+          this.engine.commitFinished(out, rows.getCommit(this.db, out.id, j.id)!)
         }
         if (metaCommit && !metaCommit.finished) {
           const mt = this.ctx.trees.apply(metaCommit.tree, metaOps)

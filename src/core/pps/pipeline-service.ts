@@ -23,6 +23,7 @@ import type {PfsEngine} from '../pfs/engine.js'
 import type {PfsHooks} from '../pfs/transaction-service.js'
 import type {JobState, PipelineInfo, PipelineState} from '../types.js'
 import {walkPfs} from './input.js'
+import type {Trigger} from '../pfs/trigger.js'
 import type {PipelineSpec} from './spec.js'
 
 export interface PipelineRow {
@@ -158,6 +159,13 @@ export class PipelineService implements PfsHooks {
       // the spec commit: a version marker on P.spec@master (propagates to an updated pipeline's output)
       const sc = this.engine.startCommit(specRepo, 'master', {id, origin: 'USER', description: `version ${version}`})
       this.engine.finishCommit(specRepo, sc, {})
+      // trigger inputs read <pipeline>-trigger-<n>, a branch of the input repo that follows
+      // trigger.branch when its condition holds (pfs/trigger.ts)
+      for (const leaf of walkPfs(effective.input)) {
+        if (!leaf.trigger) continue
+        const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)!
+        this.engine.createBranch(repo, leaf.branch, {trigger: leaf.trigger as Trigger, id: this.ctx.newId()})
+      }
       const provenance = this.provenanceOf(effective, specRepo)
       if (existing && existing.spec) {
         const old = JSON.parse(existing.spec) as PipelineSpec

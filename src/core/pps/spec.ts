@@ -48,6 +48,10 @@
  * - spout pipelines have no input: for them `input` is undefined at run time (the only case).
  * - the core never prints: warnings are returned.
  */
+import {cronError} from '../cron.js'
+import {checkTrigger, type Trigger} from '../pfs/trigger.js'
+import {parseDuration} from '../duration.js'
+export {parseDuration}
 import {createRequire} from 'node:module'
 import {InvalidArgumentError, printable} from '../errors.js'
 import {cleanGlob, compileGlob, GlobSyntaxError} from '../pfs/glob.js'
@@ -150,7 +154,6 @@ export const CLUSTER_ONLY_FIELDS: string[] = [
   'transform.dockerfile',
   'transform.datum_batching',
   'input.pfs.s3',
-  'input.pfs.trigger',
 ]
 
 export const DEFAULT_IMAGE = 'ubuntu:20.04'
@@ -825,6 +828,13 @@ function checkInputNode(cx: Cx, spec: PipelineSpec, node: Input, path: string): 
   const p = sub(path, kind)
   if (kind === 'pfs') {
     const pfs = r.pfs as PfsInput
+    if (pfs.trigger !== undefined) {
+      try {
+        checkTrigger(pfs.trigger as Trigger, pfs.branch)
+      } catch (e) {
+        fail(cx, `${p}.trigger`, `${p}.trigger: ${(e as Error).message}`)
+      }
+    }
     if (!pfs.repo) fail(cx, `${p}.repo`, `${p}.repo is required`)
     checkName(cx, `${p}.repo`, 'repo', pfs.repo)
     if (!pfs.name) fail(cx, `${p}.name`, `${p}.name is required`)
@@ -1235,37 +1245,6 @@ export function specSummary(spec: PipelineSpec): string {
 // ---------------------------------------------------------------------------------------------
 // Durations, quantities, cron expressions
 
-const DURATION_UNITS: Record<string, number> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
-
-/** Go time.ParseDuration ("30s", "1h30m", "500ms", "1.5h", "-2m", "0") -> milliseconds; throws InvalidArgumentError otherwise. */
-export function parseDuration(s: string): number {
-  const bad = (): never => {
-    throw new InvalidArgumentError('INVALID_DURATION', `invalid duration ${JSON.stringify(s)}`, {
-      hint: 'use Go duration syntax such as "30s", "10m", "1h30m" or "500ms"',
-    })
-  }
-  if (typeof s !== 'string') return bad()
-  let rest = s
-  let sign = 1
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest[0] === '-') sign = -1
-    rest = rest.slice(1)
-  }
-  if (rest === '0') return 0
-  if (rest === '') return bad()
-  let total = 0
-  const re = /^(\d*)(?:\.(\d*))?([^\d.]*)/
-  while (rest !== '') {
-    const m = re.exec(rest)!
-    const [all, int = '', frac, unit = ''] = m
-    if (int === '' && (frac === undefined || frac === '')) return bad()
-    const factor = DURATION_UNITS[unit]
-    if (factor === undefined) return bad()
-    total += Number(`${int || '0'}.${frac || '0'}`) * factor
-    rest = rest.slice(all.length)
-  }
-  return sign * total
-}
 
 const QUANTITY_RE = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/
 const QUANTITY_SUFFIX: Record<string, number> = {
@@ -1303,51 +1282,3 @@ export function parseMemory(s: string): number {
   return Math.abs(bytes - rounded) < 1e-6 ? rounded : Math.ceil(bytes)
 }
 
-const CRON_FIELDS: {min: number; max: number; names?: string[]; question?: boolean}[] = [
-  {min: 0, max: 59},
-  {min: 0, max: 23},
-  {min: 1, max: 31, question: true},
-  {min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']},
-  {min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], question: true},
-]
-const CRON_DESCRIPTORS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly', '@never']
-
-/** robfig/cron ParseStandard (plus Pachyderm's @never): null if valid, else the reason. */
-function cronError(expr: string): string | null {
-  let s = expr.trim()
-  const tz = /^(CRON_TZ|TZ)=\S+\s+/.exec(s)
-  if (tz) s = s.slice(tz[0].length)
-  if (s.startsWith('@')) {
-    if (CRON_DESCRIPTORS.includes(s)) return null
-    if (s.startsWith('@every ')) {
-      try {
-        return parseDuration(s.slice('@every '.length).trim()) > 0 ? null : '@every needs a positive duration'
-      } catch {
-        return `"${s.slice(7).trim()}" is not a duration`
-      }
-    }
-    return `unknown descriptor ${s.split(/\s/)[0]}`
-  }
-  const fields = s.split(/\s+/)
-  if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), found ${fields.length}`
-  const value = (v: string, f: (typeof CRON_FIELDS)[number]): number => {
-    const idx = f.names?.indexOf(v.toLowerCase()) ?? -1
-    if (idx >= 0) return idx + (f.min === 1 ? 1 : 0)
-    if (!/^\d+$/.test(v)) return NaN
-    return Number(v)
-  }
-  for (let i = 0; i < 5; i++) {
-    const f = CRON_FIELDS[i]!
-    for (const part of fields[i]!.split(',')) {
-      const [range = '', step, extra] = part.split('/')
-      if (extra !== undefined || (step !== undefined && !/^\d+$/.test(step)) || step === '0') return `bad field "${fields[i]}"`
-      if (range === '*' || (range === '?' && f.question)) continue
-      const [lo = '', hi, more] = range.split('-')
-      if (more !== undefined) return `bad field "${fields[i]}"`
-      const a = value(lo, f)
-      const b = hi === undefined ? a : value(hi, f)
-      if (!(a >= f.min && b <= f.max && a <= b)) return `bad field "${fields[i]}" (allowed ${f.min}-${f.max})`
-    }
-  }
-  return null
-}
