@@ -4,7 +4,7 @@ import {jobEventPrinter, runnerChoice, runnerFactory} from '../cli/jobs.js'
 import type {JobInfo} from '../core/types.js'
 
 export default class Run extends PachCommand<typeof Run, JobInfo[]> {
-  static override summary = 'Run every pending job (and resume jobs a killed pach left behind).'
+  static override summary = 'Run every pending job (and resume jobs a killed pach left behind); write due cron ticks first.'
   static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --runner local', '<%= config.bin %> run -p edges']
   static override flags = {
     runner: Flags.string({description: 'where pipeline code runs', options: ['docker', 'local', 'auto'], env: 'PACH_RUNNER'}),
@@ -12,7 +12,9 @@ export default class Run extends PachCommand<typeof Run, JobInfo[]> {
   }
 
   async exec() {
+    // no background ticker: what is due on a schedule is applied now
     this.pach.branches.applyCronTriggers()
+    this.pach.pipelines.cronTicks(new Date())
     return this.pach.jobs.runPending({
       runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)),
       signal: this.signal,

@@ -97,3 +97,26 @@ describe('branch triggers', () => {
     expect(await p.ok(['get', 'file', 'agg@master:/n'])).toBe('2\n')
   })
 })
+
+describe('cron inputs (no ticker: `pach run` writes due ticks, `pach run cron` ticks now)', () => {
+  it('creates <pipeline>_<name>, ticks into it, and each tick runs a job under the tick commit id', async (ctx) => {
+    const p = await tmpProject(true, ctx)
+    const env = {PACH_RUNNER: 'local'}
+    const spec = {pipeline: {name: 'tick'}, input: {cron: {name: 't', spec: '@every 1s'}}, transform: {cmd: ['sh', '-c', 'n=$(ls /pfs/t); echo tick > /pfs/out/$n']}}
+    await p.ok(['create', 'pipeline', '-f', '-'], {input: JSON.stringify(spec), env})
+    expect((await p.json(['list', 'repo'])).map((r: {repo: {name: string}}) => r.repo.name).sort()).toEqual(['tick', 'tick_t'])
+    const ticked = (await p.json(['run', 'cron', 'tick'], {env})) as {commit: {id: string; repo: {name: string}}}[]
+    expect(ticked).toHaveLength(1)
+    expect(ticked[0]!.commit.repo.name).toBe('tick_t')
+    const jobs = async () => (await p.json(['list', 'job', '-p', 'tick'])) as {job: {id: string}; state: string}[]
+    expect((await jobs())[0]).toMatchObject({job: {id: ticked[0]!.commit.id}, state: 'JOB_SUCCESS'})
+    const outs = async () => ((await p.json(['list', 'file', 'tick@master:/'])) as {file: {path: string}}[]).map((f) => f.file.path)
+    expect(await outs()).toEqual([expect.stringMatching(/^\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)])
+    await new Promise((r) => setTimeout(r, 1100))
+    await p.ok(['run'], {env})
+    const files = (await p.json(['list', 'file', 'tick_t@master:/'])) as unknown[]
+    expect(files).toHaveLength(2)
+    expect(await outs()).toHaveLength(2) // one datum per tick file (glob "/*")
+    expectUserError(await p.run(['run', 'cron', 'nope']), 4, /pipeline nope not found/)
+  })
+})

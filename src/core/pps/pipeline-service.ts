@@ -22,8 +22,11 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {PfsHooks} from '../pfs/transaction-service.js'
 import type {JobState, PipelineInfo, PipelineState} from '../types.js'
-import {walkPfs} from './input.js'
+import {inputChildren, inputKind, walkPfs, type CronInput, type Input} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
+import {cronNext} from '../cron.js'
+import {contentHash} from '../store/hash.js'
+import type {TreeOp} from '../pfs/tree.js'
 import type {PipelineSpec} from './spec.js'
 
 export interface PipelineRow {
@@ -120,6 +123,10 @@ export class PipelineService implements PfsHooks {
           hint: 'choose another pipeline name, or delete the repo',
         })
       }
+      // cron inputs read <pipeline>_<name>, created here when missing (Pachyderm does the same)
+      for (const c of walkCron(spec.input)) {
+        if (!rows.getRepo(this.db, c.project, c.repo, 'user')) this.engine.createRepo(c.project, c.repo, 'user', `cron ticks of pipeline ${name} (${c.spec})`, false)
+      }
       this.checkInputs(spec, opts.file)
       const id = this.ctx.newId()
       const now = this.ctx.now()
@@ -198,6 +205,59 @@ export class PipelineService implements PfsHooks {
     const prov = [...byKey.values()]
     prov.push({repo: specRepo, branch: 'master'})
     return prov
+  }
+
+  /**
+   * Cron inputs (reference: a tick writes a file named by its RFC 3339 time to the cron repo;
+   * `overwrite` replaces the previous ones). pach has no ticker: `pach run` writes, for each
+   * cron input of a running pipeline, one commit for the latest tick due since the last one
+   * (or since `start` / the pipeline's creation); missed earlier ticks are not replayed.
+   * `force` (`pach run cron`) ticks now. One commit per tick, in its own change (global id);
+   * returns the tick commits.
+   */
+  cronTicks(now: Date, opts: {project?: string; name?: string; force?: boolean} = {}): {project: string; repo: string; id: string}[] {
+    const ids: {project: string; repo: string; id: string}[] = []
+    const all = this.db.prepare('SELECT * FROM pipelines WHERE stopped = 0 ORDER BY project, name').all() as PipelineRow[]
+    for (const p of all) {
+      if ((opts.project && p.project !== opts.project) || (opts.name && p.name !== opts.name)) continue
+      const spec = JSON.parse(p.spec) as PipelineSpec
+      for (const c of walkCron(spec.input)) {
+        withTx(this.db, () => {
+          const repo = rows.getRepo(this.db, c.project, c.repo, 'user')
+          if (!repo) return
+          const b = rows.getBranch(this.db, repo.id, 'master')
+          const head = b ? rows.getCommit(this.db, repo.id, b.head) : undefined
+          if (head && !head.finished) return // someone is writing to it
+          const tick = opts.force ? now : this.dueTick(c, head?.tree ?? null, p.created, now)
+          if (!tick) return
+          const ops: TreeOp[] = c.overwrite ? [{type: 'delete', path: '/'}] : []
+          ops.push({type: 'put', path: `/${tick.toISOString().replace(/\.\d{3}Z$/, 'Z')}`, content: {size: 0, hash: contentHash([]), chunks: [], sizes: []}})
+          const commit = this.engine.startCommit(repo, 'master', {id: this.ctx.newId(), origin: 'USER', description: `cron tick ${c.spec}`})
+          const root = this.ctx.trees.apply(commit.tree, ops)
+          rows.setCommitTree(this.db, repo.id, commit.id, root, this.engine.treeSize(root))
+          this.engine.finishCommit(repo, rows.getCommit(this.db, repo.id, commit.id)!, {})
+          ids.push({project: c.project, repo: c.repo, id: commit.id})
+        })
+      }
+    }
+    return ids
+  }
+
+  /** The latest tick of `c` due by `now` after the last one written (or start / creation). */
+  private dueTick(c: CronInput, tree: Buffer | null, created: string, now: Date): Date | null {
+    let last = c.start ? new Date(c.start) : new Date(created)
+    for (const e of (tree && this.ctx.trees.list(tree, '/')) || []) {
+      const t = Date.parse(e.name)
+      if (e.kind === 'file' && !Number.isNaN(t) && t > last.getTime()) last = new Date(t)
+    }
+    let tick = cronNext(c.spec, last)
+    if (!tick || tick > now) return null
+    for (let i = 0; i < 1_000_000; i++) {
+      const next = cronNext(c.spec, tick)
+      if (!next || next > now) break
+      tick = next
+    }
+    return tick
   }
 
   /** Input repos exist; no cycles through this pipeline's output. */
@@ -356,4 +416,13 @@ export class PipelineService implements PfsHooks {
       return {info: this.info(this.must(project, name)), id}
     })
   }
+}
+
+/** Every cron leaf of an input tree. */
+function walkCron(input: Input | undefined): CronInput[] {
+  if (!input) return []
+  const kind = inputKind(input)
+  if (kind === 'cron') return [(input as {cron: CronInput}).cron]
+  if (kind === 'pfs') return []
+  return inputChildren(input).flatMap(walkCron)
 }
