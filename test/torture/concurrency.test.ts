@@ -53,7 +53,7 @@ describe('concurrency', () => {
     await ok(['put', 'file', 'slow@master:/', '-r', '-f', src])
     const spec = {
       pipeline: {name: 'work'},
-      input: {pfs: {repo: 'slow', glob: '/*'}},
+      input: {pfs: {repo: 'slow', glob: '/*/*'}}, // put -r -f src puts the files under /src
       transform: {cmd: ['sh', '-c', `n=$(basename $slow); echo x >> "$RAN/$n"; sleep 0.4; tr a-z A-Z < $slow > /pfs/out/$n`], env: {RAN: ran}},
       parallelism_spec: {constant: 2},
     }
