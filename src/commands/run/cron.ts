@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {PachCommand} from '../../cli/base-command.js'
 import {jobFlags} from '../../cli/jobs.js'
 import {NotFoundError} from '../../core/errors.js'
-import {inputKind, type Input} from '../../core/pps/input.js'
+import {walkCron} from '../../core/pps/input.js'
 import type {PipelineSpec} from '../../core/pps/spec.js'
 import {parseCommit} from '../../core/pfs/refs.js'
 import type {CommitInfo} from '../../core/types.js'
@@ -18,7 +18,7 @@ export default class RunCron extends PachCommand<typeof RunCron, CommitInfo[]> {
   async exec() {
     const p = this.pach.pipelines.must(this.project, this.args.pipeline)
     const spec = JSON.parse(p.spec) as PipelineSpec
-    if (!hasCron(spec.input)) throw new NotFoundError('NO_CRON_INPUT', `pipeline "${p.name}" has no cron input`)
+    if (walkCron(spec.input).length === 0) throw new NotFoundError('NO_CRON_INPUT', `pipeline "${p.name}" has no cron input`)
     const ticks = this.pach.pipelines.cronTicks(new Date(), {project: this.project, name: p.name, force: true})
     return ticks.map((t) => this.pach.commits.inspect(t.project, parseCommit(`${t.repo}@${t.id}`)))
   }
@@ -26,13 +26,4 @@ export default class RunCron extends PachCommand<typeof RunCron, CommitInfo[]> {
   human(r: CommitInfo[]) {
     return r.map((c) => `${c.commit.repo.name}@${c.commit.id}`).join('\n')
   }
-}
-
-function hasCron(input: Input | undefined): boolean {
-  if (!input) return false
-  const kind = inputKind(input)
-  if (kind === 'cron') return true
-  if (kind === 'pfs') return false
-  const r = input as unknown as Record<string, Input[]>
-  return (r[kind] ?? []).some(hasCron)
 }

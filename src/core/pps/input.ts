@@ -206,6 +206,15 @@ export function walkPfs(input: Input): PfsInput[] {
   return out
 }
 
+/** Every cron leaf of an input tree (in tree order). */
+export function walkCron(input: Input | undefined): CronInput[] {
+  if (!input) return []
+  const kind = inputKind(input)
+  if (kind === 'cron') return [(input as {cron: CronInput}).cron]
+  if (kind === 'pfs') return []
+  return inputChildren(input).flatMap(walkCron)
+}
+
 /**
  * A PfsInput with Pachyderm's defaults for every omitted field (name = repo, branch "master",
  * repo_type "user", glob required, everything else off/empty). For tests and spec parsing.

@@ -22,7 +22,7 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {PfsHooks} from '../pfs/transaction-service.js'
 import type {JobState, PipelineInfo, PipelineState} from '../types.js'
-import {inputChildren, inputKind, walkPfs, type CronInput, type Input} from './input.js'
+import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../cron.js'
 import {contentHash} from '../store/hash.js'
@@ -416,13 +416,4 @@ export class PipelineService implements PfsHooks {
       return {info: this.info(this.must(project, name)), id}
     })
   }
-}
-
-/** Every cron leaf of an input tree. */
-function walkCron(input: Input | undefined): CronInput[] {
-  if (!input) return []
-  const kind = inputKind(input)
-  if (kind === 'cron') return [(input as {cron: CronInput}).cron]
-  if (kind === 'pfs') return []
-  return inputChildren(input).flatMap(walkCron)
 }
