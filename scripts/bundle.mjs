@@ -1,14 +1,15 @@
-// Bundles the CLI into dist/bundle/ (esbuild, ESM, code splitting) for a fast cold start.
+// Bundles the CLI into dist/bundle/ (esbuild, one CommonJS file plus an ESM loader that
+// compiles it with a V8 code cache, see bundle-loader.mjs) for a fast cold start.
 //
 // Why: an unbundled start resolves and compiles ~400 modules (oclif and its dependencies, our
 // core) — about 300 ms of a 480 ms `pach list repo`. One bundle file cuts that to one read and
 // one compile. oclif finds the commands through the "explicit" discovery strategy: the bundle
 // exports COMMANDS (id → class), generated here from the files under dist/commands so adding a
 // command needs no registry edit. Heavy or native dependencies stay external and lazy
-// (better-sqlite3's addon, dockerode, ink/react); dynamic imports become separate chunks that
-// load only when used.
+// (better-sqlite3's addon, dockerode, ink/react); our own dynamic imports stay lazy (esbuild
+// wraps each such module in an init function run on first import).
 import {build} from 'esbuild'
-import {readdirSync, rmSync, statSync} from 'node:fs'
+import {copyFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -37,20 +38,32 @@ rmSync(outdir, {recursive: true, force: true})
 await build({
   stdin: {contents: entry, resolveDir: join(root, 'dist'), sourcefile: 'pach-entry.js', loader: 'js'},
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outdir,
-  entryNames: 'pach',
-  chunkNames: 'chunks/[name]-[hash]',
+  outfile: join(outdir, 'pach.cjs'),
   external: ['typescript', 'ts-node', 'dockerode', 'ink', 'react', 'react/jsx-runtime', 'yaml', 'tar-stream'],
-  // oclif and other CommonJS dependencies call require() for node builtins
-  banner: {js: "import {createRequire as __pachCreateRequire} from 'node:module'; const require = __pachCreateRequire(import.meta.url);"},
+  // modules that locate files relative to themselves (createRequire(import.meta.url)) get the
+  // bundle's own URL
+  define: {'import.meta.url': '__pachBundleUrl'},
+  banner: {js: "const __pachBundleUrl = require('node:url').pathToFileURL(__filename).href;"},
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
 })
-console.error(`bundle: ${files.length} commands → dist/bundle/pach.js`)
+// import() inside a vm.Script compiled from V8 cached data fails on Node 20 (the dynamic
+// import callback is not restored with the cache), so the bundle's dynamic imports (externals
+// such as dockerode, ink, yaml, tar-stream, and oclif's loading of plugins) go through
+// __pachImport, a real import() in the ESM loader (same directory, so same resolution).
+// `import()` followed directly by ")" is text in a message, not a call, and is left alone.
+const cjs = join(outdir, 'pach.cjs')
+let calls = 0
+const code = readFileSync(cjs, 'utf8').replace(/(?<![\w$.])import\((?!\))/g, () => {
+  calls++
+  return '__pachImport('
+})
+writeFileSync(cjs, code)
+copyFileSync(join(root, 'scripts', 'bundle-loader.mjs'), join(outdir, 'index.js'))
+console.error(`bundle: ${files.length} commands → dist/bundle/pach.cjs (${calls} dynamic imports routed through the loader) + index.js`)
 
