@@ -1,7 +1,8 @@
 /**
  * E2E (PPS): what user code may leave in /pfs/out (reference §3.3, §3.7) for each runner —
  * a symlink out of /pfs fails the datum and nothing of its target is stored, a symlink into
- * an input is stored as the file's content, a FIFO fails the datum with a clear reason —
+ * an input is stored as the file's content, hard links are stored as the files they name, a
+ * FIFO fails the datum with a clear reason —
  * and, in Docker, the container has no network but loopback and read-only inputs.
  */
 import {describe, expect} from 'vitest'
@@ -21,7 +22,7 @@ describe.concurrent.each(RUNNERS)('output safety [%s runner]', (runner) => {
       '  passwd) ln -s /etc/passwd /pfs/out/passwd;;',
       '  fifo) mkfifo /pfs/out/f;;',
       '  link) ln -s /pfs/in/link /pfs/out/x;;',
-      '  probe) ls /sys/class/net > /pfs/out/net; if (echo w > /pfs/in/x) 2>/dev/null; then echo writable; else echo read-only; fi > /pfs/out/inputs;;',
+      '  probe) ls /sys/class/net > /pfs/out/net; if (echo w > /pfs/in/x) 2>/dev/null; then echo writable; else echo read-only; fi > /pfs/out/inputs; echo hl > /pfs/out/h1; ln /pfs/out/h1 /pfs/out/h2;;',
       'esac',
     ].join('\n')
     const bad = pipeline('bad', cmd, {pfs: {repo: 'in', glob: '/{passwd,fifo}'}}, {datum_tries: 1})
@@ -47,8 +48,10 @@ describe.concurrent.each(RUNNERS)('output safety [%s runner]', (runner) => {
     const gj = await lastJob(rp, 'good')
     expect(gj).toMatchObject({state: 'JOB_SUCCESS', data_processed: 2, data_failed: 0})
     const out = await outputFiles(rp, 'good@master')
-    expect(Object.keys(out).sort()).toEqual(['/inputs', '/net', '/x'])
+    expect(Object.keys(out).sort()).toEqual(['/h1', '/h2', '/inputs', '/net', '/x'])
     expect(out['/x']).toBe('LINK\n')
+    // a hard link is a second name for a regular file: both are stored with its bytes
+    expect([out['/h1'], out['/h2']]).toEqual(['hl\n', 'hl\n'])
     expect((await rp.json(['inspect', 'file', 'good@master:/x'])).file_type).toBe('FILE')
     if (runner === 'docker') {
       // no network interface but loopback; inputs are mounted read-only
