@@ -82,4 +82,25 @@ describe.concurrent.each(RUNNERS)('output safety [%s runner]', (runner) => {
     expect(e.exitCode).not.toBe(0)
     expect(e.stderr).toMatch(/metadata\.annotations\["pach\.io\/network"\] must be "true" or "false", got string "yes"/)
   })
+
+  rit('lazy inputs are named pipes streamed on open (twice if read twice); links into lazy or empty_files inputs store the real file', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
+    await rp.ok(['create', 'repo', 'in'])
+    await rp.ok(['put', 'file', 'in@master:/a', '-f', '-'], {input: 'AAA\n'})
+    await rp.ok(['put', 'file', 'in@master:/d/b', '-f', '-'], {input: 'BBB\n'})
+    await rp.ok(['put', 'file', 'in@master:/d/unread', '-f', '-'], {input: 'x'.repeat(5000)})
+    const cmd = 'test -p /pfs/in/a && echo fifo > /pfs/out/kind; cat /pfs/in/a /pfs/in/a > /pfs/out/a2; ln -s /pfs/in/d/b /pfs/out/b; ln -s /pfs/in/d /pfs/out/dir'
+    const lazy = pipeline('lazy', cmd, {pfs: {repo: 'in', glob: '/', lazy: true}})
+    const empty = pipeline('empty', 'wc -c < /pfs/in/a | tr -d " " > /pfs/out/size; ln -s /pfs/in/d/b /pfs/out/b', {pfs: {repo: 'in', glob: '/', empty_files: true}})
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(p, 'lazy', lazy), '-f', writeSpec(p, 'empty', empty)])
+    const lj = await lastJob(rp, 'lazy')
+    expect(lj).toMatchObject({state: 'JOB_SUCCESS', data_processed: 1})
+    const out = await outputFiles(rp, 'lazy@master')
+    expect(out).toEqual({'/kind': 'fifo\n', '/a2': 'AAA\nAAA\n', '/b': 'BBB\n', '/dir/b': 'BBB\n', '/dir/unread': 'x'.repeat(5000)})
+    // only what user code read was streamed: /a twice; the linked files were stored by reference
+    expect(lj.stats.download_bytes).toBe(8)
+    const e = await outputFiles(rp, 'empty@master')
+    expect(e).toEqual({'/size': '0\n', '/b': 'BBB\n'})
+  })
 })

@@ -34,7 +34,7 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {FileService} from '../pfs/file-service.js'
 import {validatePath} from '../pfs/paths.js'
-import type {Entry, TreeOp} from '../pfs/tree.js'
+import type {Entry, FileEntry, TreeOp} from '../pfs/tree.js'
 import {smallContent, writeContent, type FileContent} from '../store/content.js'
 import {contentHash, sha256, toHex} from '../store/hash.js'
 import {pidAlive, type PackWriter} from '../store/pack-store.js'
@@ -47,6 +47,7 @@ import type {SecretService} from './secret-service.js'
 import type {DatumRunResult, Runner, Worker} from './runner.js'
 import {nodeChildProcess} from '../builtins.js'
 import {parseDuration, parseMemory, wantsNetwork, type PipelineSpec} from './spec.js'
+import {LazyFeeder} from './lazy.js'
 
 export interface JobRow {
   project: string
@@ -829,8 +830,8 @@ export class JobService {
     signal: AbortSignal
     opts: RunOptions
     workRoot: string
-  }): Promise<{state: DatumState; reason: string; output: Buffer | null; stats: Stats; logs: string}> {
-    const {j, spec, d, worker, inputsDir, outDir} = a
+  }): Promise<DatumOutcome> {
+    const {j, spec, d, inputsDir, outDir} = a
     const stats = zeroStats()
     const logLines: string[] = []
     const liveLog = join(a.workRoot, 'logs', `${d.id}.jsonl`)
@@ -878,6 +879,8 @@ export class JobService {
     ws.prev = []
     clearDir(outDir, trash)
     const env: Record<string, string> = {}
+    const placeholders = new Map<string, FileEntry>()
+    const lazy = new LazyFeeder((id) => this.ctx.store.readBlob(id))
     for (const inp of d.inputs) {
       const c = this.inputCommit(inp)
       const entry = c ? this.ctx.trees.lookup(c.tree, inp.path) : undefined
@@ -890,8 +893,14 @@ export class JobService {
       }
       ws.prev.push({path: dest, dir: !entry || entry.kind === 'dir'})
       if (entry) {
-        if (inp.empty_files) this.emptyFiles(entry, dest)
-        else stats.download_bytes += this.files.materializeEntry(entry, dest).bytes
+        if (inp.empty_files || inp.lazy) {
+          // placeholders (0-byte files, or FIFOs fed on open): a link to one in /pfs/out is
+          // stored as the real file, by reference
+          const files = this.placeholderFiles(entry, dest)
+          for (const f of files) placeholders.set(a.real.in + f.path.slice(inputsDir.length), f.entry)
+          if (inp.lazy) lazy.add(files)
+          else this.emptyFiles(entry, dest)
+        } else stats.download_bytes += this.files.materializeEntry(entry, dest).bytes
       }
       env[inp.name] = `/pfs/${inp.name}${rel}`
       env[`${inp.name}_COMMIT`] = inp.commit
@@ -907,6 +916,18 @@ export class JobService {
       PPS_SPEC_COMMIT: a.spec_commit,
     })
     Object.assign(env, a.secretEnv)
+    lazy.start()
+    try {
+      return await this.processDatum({a, env, stats, t0, placeholders, lazy, emit, flush, onOutput, logLines, trash})
+    } finally {
+      lazy.stop()
+    }
+  }
+
+  /** Run user code on a prepared datum (with retries, err_cmd) and store its output. */
+  private async processDatum(c: DatumRun): Promise<DatumOutcome> {
+    const {a, env, stats, t0, placeholders, lazy, emit, flush, onOutput, logLines, trash} = c
+    const {spec, worker, outDir, inputsDir} = a
     stats.download_ms = Date.now() - t0
     // process
     const tries = Math.max(1, spec.datum_tries || 3)
@@ -931,6 +952,11 @@ export class JobService {
       last = {...last, exitCode: last.exitCode === 0 ? -1 : last.exitCode}
     }
     stats.process_ms = Date.now() - t1
+    stats.download_bytes += lazy.bytes
+    if (lazy.error) {
+      emit('stderr', `pach: ${lazy.error}`)
+      return {state: 'FAILED', reason: lazy.error, output: null, stats, logs: logLines.join('\n') + '\n'}
+    }
     const ok = last && !last.timedOut && !last.error && (last.exitCode === 0 || accept.has(last.exitCode))
     if (!ok) {
       if (spec.transform.err_cmd?.length && !a.signal.aborted) {
@@ -944,7 +970,7 @@ export class JobService {
     // upload
     const t2 = Date.now()
     try {
-      const ops = await this.collect(outDir, inputsDir, a.real, a.writer, stats)
+      const ops = await this.collect(outDir, inputsDir, a.real, a.writer, stats, placeholders)
       const output = ops.length ? this.ctx.trees.apply(null, ops) : null
       stats.upload_ms = Date.now() - t2
       return {state: 'SUCCESS', reason: '', output, stats, logs: logLines.join('\n') + (logLines.length ? '\n' : '')}
@@ -1088,6 +1114,14 @@ export class JobService {
 
   private readonly inputCommits = new Map<string, CommitRow | undefined>()
 
+  /** The files of an input entry placed at `dest` (host paths), for placeholders. */
+  private placeholderFiles(entry: Entry, dest: string): {path: string; entry: FileEntry}[] {
+    if (entry.kind === 'file') return [{path: dest, entry}]
+    const out: {path: string; entry: FileEntry}[] = []
+    for (const [p, e] of this.ctx.trees.walk(entry.hash, '/')) if (e.kind === 'file') out.push({path: join(dest, p), entry: e})
+    return out
+  }
+
   private emptyFiles(entry: Entry, dest: string): void {
     if (entry.kind === 'file') {
       writeFileSync(dest, '')
@@ -1106,7 +1140,14 @@ export class JobService {
    * (/pfs/<input>/…, /pfs/out/…, or relative) and must land inside /pfs; anything else
    * (a link out of /pfs, a device, a FIFO, a socket, a name PFS cannot hold) fails the datum.
    */
-  private async collect(outDir: string, inputsDir: string, real: {out: string; in: string}, writer: PackWriter, stats: Stats): Promise<TreeOp[]> {
+  private async collect(
+    outDir: string,
+    inputsDir: string,
+    real: {out: string; in: string},
+    writer: PackWriter,
+    stats: Stats,
+    placeholders: Map<string, FileEntry>,
+  ): Promise<TreeOp[]> {
     const ops: TreeOp[] = []
     const {out: realOut, in: realIn} = real
     const inside = (p: string) => p === realOut || p.startsWith(realOut + sep) || p.startsWith(realIn + sep)
@@ -1143,6 +1184,18 @@ export class JobService {
         }
         if (tst.isDirectory()) {
           await visit(target, `${containerDir}/${name}`, relPath, depth + 1, own && target === host)
+          continue
+        }
+        const stand = placeholders.get(target)
+        if (stand) {
+          // a link to a lazy / empty_files input: the real file, by reference (no bytes read)
+          let path: string
+          try {
+            path = validatePath(relPath)
+          } catch (e) {
+            throw new DatumError(`cannot upload file produced by the user code because its name cannot be represented in PFS: ${(e as Error).message}`)
+          }
+          ops.push({type: 'put', path, content: {size: stand.size, hash: stand.hash, chunks: stand.chunks, sizes: stand.sizes}})
           continue
         }
         if (!tst.isFile()) throw new DatumError(`cannot upload ${relPath}: not a regular file (devices, FIFOs and sockets are not stored)`)
@@ -1289,4 +1342,22 @@ class RunnerUnavailable extends Error {
   constructor(override readonly cause: unknown) {
     super('runner unavailable')
   }
+}
+
+type DatumOutcome = {state: DatumState; reason: string; output: Buffer | null; stats: Stats; logs: string}
+
+/** A datum whose inputs are in place, ready to run (JobService.processDatum). */
+interface DatumRun {
+  a: Parameters<JobService['runDatum']>[0]
+  env: Record<string, string>
+  stats: Stats
+  t0: number
+  /** host realpath of each lazy / empty_files placeholder → the real file */
+  placeholders: Map<string, FileEntry>
+  lazy: LazyFeeder
+  emit: (stream: 'stdout' | 'stderr', line: string) => void
+  flush: () => void
+  onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void
+  logLines: string[]
+  trash: string
 }
