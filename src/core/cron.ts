@@ -15,13 +15,34 @@ const CRON_FIELDS: {min: number; max: number; names?: string[]; question?: boole
   {min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']},
   {min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], question: true},
 ]
-const CRON_DESCRIPTORS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly', '@never']
+const DESCRIPTOR_SPECS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+}
+const CRON_DESCRIPTORS = [...Object.keys(DESCRIPTOR_SPECS), '@never']
+
+/** The expression without a leading `CRON_TZ=`/`TZ=` zone (times are UTC here). */
+function stripTz(expr: string): string {
+  const s = expr.trim()
+  const tz = /^(CRON_TZ|TZ)=\S+\s+/.exec(s)
+  return tz ? s.slice(tz[0].length) : s
+}
+
+/** A field value: a number, or a month / day name; NaN otherwise. */
+function fieldValue(v: string, f: (typeof CRON_FIELDS)[number]): number {
+  const idx = f.names?.indexOf(v.toLowerCase()) ?? -1
+  if (idx >= 0) return idx + (f.min === 1 ? 1 : 0)
+  return /^\d+$/.test(v) ? Number(v) : NaN
+}
 
 /** robfig/cron ParseStandard (plus Pachyderm's @never): null if valid, else the reason. */
 export function cronError(expr: string): string | null {
-  let s = expr.trim()
-  const tz = /^(CRON_TZ|TZ)=\S+\s+/.exec(s)
-  if (tz) s = s.slice(tz[0].length)
+  const s = stripTz(expr)
   if (s.startsWith('@')) {
     if (CRON_DESCRIPTORS.includes(s)) return null
     if (s.startsWith('@every ')) {
@@ -35,12 +56,6 @@ export function cronError(expr: string): string | null {
   }
   const fields = s.split(/\s+/)
   if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), found ${fields.length}`
-  const value = (v: string, f: (typeof CRON_FIELDS)[number]): number => {
-    const idx = f.names?.indexOf(v.toLowerCase()) ?? -1
-    if (idx >= 0) return idx + (f.min === 1 ? 1 : 0)
-    if (!/^\d+$/.test(v)) return NaN
-    return Number(v)
-  }
   for (let i = 0; i < 5; i++) {
     const f = CRON_FIELDS[i]!
     for (const part of fields[i]!.split(',')) {
@@ -49,23 +64,14 @@ export function cronError(expr: string): string | null {
       if (range === '*' || (range === '?' && f.question)) continue
       const [lo = '', hi, more] = range.split('-')
       if (more !== undefined) return `bad field "${fields[i]}"`
-      const a = value(lo, f)
-      const b = hi === undefined ? a : value(hi, f)
+      const a = fieldValue(lo, f)
+      const b = hi === undefined ? a : fieldValue(hi, f)
       if (!(a >= f.min && b <= f.max && a <= b)) return `bad field "${fields[i]}" (allowed ${f.min}-${f.max})`
     }
   }
   return null
 }
 
-const DESCRIPTOR_SPECS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-}
 
 interface Fields {
   sets: Set<number>[]
@@ -89,12 +95,8 @@ function parseFields(spec: string): Fields {
         hi = f.max
       } else {
         const [a = '', b] = range.split('-')
-        const val = (v: string) => {
-          const idx = f.names?.indexOf(v.toLowerCase()) ?? -1
-          return idx >= 0 ? idx + (f.min === 1 ? 1 : 0) : Number(v)
-        }
-        lo = val(a)
-        hi = b === undefined ? (step === undefined ? lo : f.max) : val(b)
+        lo = fieldValue(a, f)
+        hi = b === undefined ? (step === undefined ? lo : f.max) : fieldValue(b, f)
       }
       for (let v = lo; v <= hi; v += by) set.add(v)
     }
@@ -106,9 +108,7 @@ function parseFields(spec: string): Fields {
 
 /** First activation strictly after `after`, or null (`@never`, or none within 5 years). */
 export function cronNext(expr: string, after: Date): Date | null {
-  let s = expr.trim()
-  const tz = /^(CRON_TZ|TZ)=\S+\s+/.exec(s)
-  if (tz) s = s.slice(tz[0].length)
+  const s = stripTz(expr)
   if (s === '@never') return null
   if (s.startsWith('@every ')) {
     // robfig ConstantDelaySchedule: whole seconds, at least one

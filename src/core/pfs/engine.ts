@@ -19,7 +19,7 @@ import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {CommitOrigin} from '../types.js'
 import {validateName} from './paths.js'
-import {checkTrigger, cronDue, isTriggered, type Trigger} from './trigger.js'
+import {checkTrigger, cronDue, isTriggered, triggerOf, type Trigger} from './trigger.js'
 import type {RepoType} from './refs.js'
 import {repoLabel, Resolver} from './resolve.js'
 
@@ -192,7 +192,7 @@ export class PfsEngine {
 
   private fireTriggers(repo: RepoRow, source: string, head: CommitRow, seen: Set<string>): void {
     for (const t of rows.triggeredBranches(this.db, repo.id)) {
-      const trig = JSON.parse(t.trigger!) as Trigger
+      const trig = triggerOf(t)!
       if (trig.branch !== source || trig.cron_spec || seen.has(t.name) || t.head === head.id) continue
       const old = rows.getCommit(this.db, repo.id, t.head)
       const fires = isTriggered(trig, old && {size: old.size, finishing: old.finishing}, {size: head.size, finishing: head.finishing}, (limit) =>
@@ -234,7 +234,7 @@ export class PfsEngine {
   applyCronTriggers(now: Date): number {
     let moved = 0
     for (const t of rows.allTriggeredBranches(this.db)) {
-      const trig = JSON.parse(t.trigger!) as Trigger
+      const trig = triggerOf(t)!
       if (!trig.cron_spec) continue
       const repo = rows.getRepoById(this.db, t.repo_id)!
       const src = rows.getBranch(this.db, repo.id, trig.branch)
@@ -300,8 +300,7 @@ export class PfsEngine {
       // no trigger cycles: following the chain from the source must not come back here
       for (let at: string | undefined = trigger.branch, hops = 0; at !== undefined && hops < 1000; hops++) {
         if (at === name) throw new InvalidArgumentError('INVALID_TRIGGER', `trigger on ${trigger.branch} would make a cycle through ${repoLabel(repo)}@${name}`)
-        const next: string | null | undefined = rows.getBranch(this.db, repo.id, at)?.trigger
-        at = next ? (JSON.parse(next) as Trigger).branch : undefined
+        at = triggerOf(rows.getBranch(this.db, repo.id, at))?.branch
       }
       if (!rows.getBranch(this.db, repo.id, trigger.branch)) this.createEmptyBranch(repo, trigger.branch)
     } else if (opts.provenance?.length && branch?.trigger) {

@@ -8,6 +8,7 @@
  * - a commit's readable content is its own tree; an errored commit's content is ignored by
  *   `baseTree` (children start from the nearest non-errored ancestor).
  */
+import {triggerOf} from './trigger.js'
 import {NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import type {DB} from '../db/open.js'
@@ -165,6 +166,7 @@ export class Resolver {
     const direct = links.map((p) => this.branchPB(p.prov_repo_id, p.prov_branch))
     const never = links.filter((p) => p.never).map((p) => ({branch: this.branchPB(p.prov_repo_id, p.prov_branch), propagation_spec: {never: true as const}}))
     const head = rows.getCommit(this.db, repo.id, b.head)
+    const trigger = triggerOf(b)
     return {
       branch: this.branchPB(repo, b.name),
       head: this.commitPB(repo, {id: b.head, branch: head?.branch ?? b.name}),
@@ -172,7 +174,7 @@ export class Resolver {
       direct_provenance: direct,
       subvenance: this.closure(repo.id, b.name, 'down').map(([r, n]) => this.branchPB(r, n)),
       ...(never.length ? {branch_propagation_specs: never} : {}),
-      ...(b.trigger ? {trigger: JSON.parse(b.trigger) as BranchInfo['trigger']} : {}),
+      ...(trigger ? {trigger} : {}),
       created_at: b.created,
     }
   }

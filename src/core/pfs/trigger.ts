@@ -28,6 +28,11 @@ export interface Trigger {
   cron_spec?: string
 }
 
+/** A branch row's trigger (stored as JSON in `branches.trigger`), if it has one. */
+export function triggerOf(b: {trigger?: string | null} | undefined): Trigger | undefined {
+  return b?.trigger ? (JSON.parse(b.trigger) as Trigger) : undefined
+}
+
 /** docker/go-units FromHumanSize: decimal multipliers; "i" and "b" suffixes accepted. */
 export function parseHumanSize(s: string): number {
   const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s.trim())

@@ -899,7 +899,7 @@ export class JobService {
           const files = this.placeholderFiles(entry, dest)
           for (const f of files) placeholders.set(a.real.in + f.path.slice(inputsDir.length), f.entry)
           if (inp.lazy) lazy.add(files)
-          else this.emptyFiles(entry, dest)
+          else emptyFiles(files)
         } else stats.download_bytes += this.files.materializeEntry(entry, dest).bytes
       }
       env[inp.name] = `/pfs/${inp.name}${rel}`
@@ -1122,19 +1122,6 @@ export class JobService {
     return out
   }
 
-  private emptyFiles(entry: Entry, dest: string): void {
-    if (entry.kind === 'file') {
-      writeFileSync(dest, '')
-      return
-    }
-    mkdirSync(dest, {recursive: true})
-    for (const [p, e] of this.ctx.trees.walk(entry.hash, '/')) {
-      const target = join(dest, p)
-      if (e.kind === 'dir') mkdirSync(target, {recursive: true})
-      else writeFileSync(target, '')
-    }
-  }
-
   /**
    * Store what user code left in /pfs/out. Symlinks are resolved in the container's view
    * (/pfs/<input>/…, /pfs/out/…, or relative) and must land inside /pfs; anything else
@@ -1155,6 +1142,13 @@ export class JobService {
       if (containerPath === '/pfs/out' || containerPath.startsWith('/pfs/out/')) return join(outDir, containerPath.slice('/pfs/out'.length))
       if (containerPath.startsWith('/pfs/')) return join(inputsDir, containerPath.slice('/pfs'.length))
       return containerPath
+    }
+    const pfsPath = (relPath: string): string => {
+      try {
+        return validatePath(relPath)
+      } catch (e) {
+        throw new DatumError(`cannot upload file produced by the user code because its name cannot be represented in PFS: ${(e as Error).message}`)
+      }
     }
     // what the user code wrote (not what its links point at), removed once everything is read:
     // the next datum then finds /pfs/out empty with no rename to the trash
@@ -1189,22 +1183,11 @@ export class JobService {
         const stand = placeholders.get(target)
         if (stand) {
           // a link to a lazy / empty_files input: the real file, by reference (no bytes read)
-          let path: string
-          try {
-            path = validatePath(relPath)
-          } catch (e) {
-            throw new DatumError(`cannot upload file produced by the user code because its name cannot be represented in PFS: ${(e as Error).message}`)
-          }
-          ops.push({type: 'put', path, content: {size: stand.size, hash: stand.hash, chunks: stand.chunks, sizes: stand.sizes}})
+          ops.push({type: 'put', path: pfsPath(relPath), content: {size: stand.size, hash: stand.hash, chunks: stand.chunks, sizes: stand.sizes}})
           continue
         }
         if (!tst.isFile()) throw new DatumError(`cannot upload ${relPath}: not a regular file (devices, FIFOs and sockets are not stored)`)
-        let path: string
-        try {
-          path = validatePath(relPath)
-        } catch (e) {
-          throw new DatumError(`cannot upload file produced by the user code because its name cannot be represented in PFS: ${(e as Error).message}`)
-        }
+        const path = pfsPath(relPath)
         let content: FileContent
         if (tst.size <= this.ctx.config.chunker.minSize) {
           // one chunk: hash in place, no stream machinery (the common case for many small outputs)
@@ -1360,4 +1343,15 @@ interface DatumRun {
   onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void
   logLines: string[]
   trash: string
+}
+
+/** 0-byte placeholders for an empty_files input (the files of placeholderFiles). */
+function emptyFiles(files: {path: string}[]): void {
+  const made = new Set<string>()
+  for (const f of files) {
+    const dir = dirname(f.path)
+    if (!made.has(dir)) mkdirSync(dir, {recursive: true})
+    made.add(dir)
+    writeFileSync(f.path, '')
+  }
 }

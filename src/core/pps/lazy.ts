@@ -47,7 +47,7 @@ export class LazyFeeder {
   /** Make every registered FIFO (one `mkfifo` per 500 paths) and start feeding. */
   start(): void {
     if (this.fifos.length === 0) return
-    for (const f of this.fifos) mkdirSync(dirname(f.path), {recursive: true})
+    for (const dir of new Set(this.fifos.map((f) => dirname(f.path)))) mkdirSync(dir, {recursive: true})
     for (let i = 0; i < this.fifos.length; i += 500) {
       const paths = this.fifos.slice(i, i + 500).map((f) => f.path)
       const r = spawnSync('mkfifo', ['-m', '0644', '--', ...paths], {encoding: 'utf8'})

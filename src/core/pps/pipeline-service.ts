@@ -25,7 +25,7 @@ import type {JobState, PipelineInfo, PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../cron.js'
-import {contentHash} from '../store/hash.js'
+import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../pfs/tree.js'
 import type {PipelineSpec} from './spec.js'
 
@@ -231,7 +231,7 @@ export class PipelineService implements PfsHooks {
           const tick = opts.force ? now : this.dueTick(c, head?.tree ?? null, p.created, now)
           if (!tick) return
           const ops: TreeOp[] = c.overwrite ? [{type: 'delete', path: '/'}] : []
-          ops.push({type: 'put', path: `/${tick.toISOString().replace(/\.\d{3}Z$/, 'Z')}`, content: {size: 0, hash: contentHash([]), chunks: [], sizes: []}})
+          ops.push({type: 'put', path: `/${tick.toISOString().replace(/\.\d{3}Z$/, 'Z')}`, content: emptyContent()})
           const commit = this.engine.startCommit(repo, 'master', {id: this.ctx.newId(), origin: 'USER', description: `cron tick ${c.spec}`})
           const root = this.ctx.trees.apply(commit.tree, ops)
           rows.setCommitTree(this.db, repo.id, commit.id, root, this.engine.treeSize(root))

@@ -30,9 +30,14 @@ export interface WriteProgress {
   (bytes: number): void
 }
 
+/** The content of an empty file (no chunks; nothing to store). */
+export function emptyContent(): FileContent {
+  return {size: 0, hash: contentHash([]), chunks: [], sizes: []}
+}
+
 /** Content of bytes that fit in one chunk (at most the chunker's minimum size): hashed in place. */
 export function smallContent(buf: Buffer, writer: PackWriter): FileContent {
-  if (buf.length === 0) return {size: 0, hash: contentHash([]), chunks: [], sizes: []}
+  if (buf.length === 0) return emptyContent()
   const id = sha256(buf)
   writer.add(id, buf)
   return {size: buf.length, hash: contentHash([id]), chunks: [id], sizes: [buf.length]}
