@@ -2,7 +2,9 @@
  * E2E (PPS): incremental processing (reference §3.6) for each runner — only new or changed
  * datums run, a deleted input file deletes exactly its datum's output, an update without
  * --reprocess keeps the salt (everything skipped, output unchanged even though the code
- * changed), --reprocess changes it (everything runs).
+ * changed), --reprocess changes it (everything runs). Each datum sees exactly its own inputs
+ * under /pfs, however many datums a worker ran before it (nested globs, unions), so an
+ * incremental run and a --reprocess of the same data write the same output.
  */
 import {describe, expect} from 'vitest'
 import {ID_RE} from './_util.js'
@@ -93,5 +95,47 @@ describe.concurrent.each(RUNNERS)('incremental processing [%s runner]', (runner)
     const all = await jobs(rp, 'inc')
     expect(all.map((j) => j.job.id)).toEqual([j6, j5, j4, j3, j2, j1].map((j) => j.job.id))
     expect(all.every((j) => j.state === 'JOB_SUCCESS')).toBe(true)
+  })
+})
+
+describe.concurrent.each(RUNNERS)('each datum sees only its own inputs [%s runner]', (runner) => {
+  const rit = runnerIt(runner)
+
+  rit('nested glob and union, several datums per worker: incremental result = reprocessed result', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, runner)
+    const p = rp.p
+    await rp.ok(['create', 'repo', 'in'])
+    await rp.ok(['create', 'repo', 'other'])
+    const dir = localTree(p, 'data', {'a/x': 'ax\n', 'a/w': 'aw\n', 'b/y': 'by\n', 'c/z': 'cz\n'})
+    await rp.ok(['put', 'file', '-r', 'in@master:/', '-f', '.'], {cwd: dir})
+    const odir = localTree(p, 'odata', {'o1/f': 'o1\n'})
+    await rp.ok(['put', 'file', '-r', 'other@master:/', '-f', '.'], {cwd: odir})
+    // every name visible under /pfs except out, written to one file per datum
+    const cmd = 'p="${in:-$other}"; p="${p#/pfs/*/}"; name="_$(echo "$p" | tr / _)"; (cd /pfs && find . -path ./out -prune -o -print | sort) > "/pfs/out/$name"'
+    const spec = pipeline('seen', cmd, {union: [{pfs: {repo: 'in', glob: '/*/*'}}, {pfs: {repo: 'other', glob: '/*/*'}}]}, {parallelism_spec: {constant: 1}})
+    const file = writeSpec(p, 'seen', spec)
+    await rp.ok(['create', 'pipeline', '-f', file])
+    const own = (input: string, path: string) => {
+      const segs = path.split('/').filter(Boolean)
+      const lines = ['.', `./${input}`, ...segs.map((_, i) => `./${input}/${segs.slice(0, i + 1).join('/')}`)]
+      return [...lines].sort().join('\n') + '\n'
+    }
+    const expected = (paths: [string, string][]) => Object.fromEntries(paths.map(([i, q]) => [`/${q.replaceAll('/', '_')}`, own(i, q)]))
+    const first: [string, string][] = [['in', '/a/w'], ['in', '/a/x'], ['in', '/b/y'], ['in', '/c/z'], ['other', '/o1/f']]
+    expect(await lastJob(rp, 'seen')).toMatchObject({state: 'JOB_SUCCESS', data_processed: 5})
+    expect(await outputFiles(rp, 'seen@master')).toEqual(expected(first))
+
+    // incremental: two new datums run on a worker that ran nothing else in this job
+    const more = localTree(p, 'more', {'d/v': 'dv\n', 'a/u': 'au\n'})
+    await rp.ok(['put', 'file', '-r', 'in@master:/', '-f', '.'], {cwd: more})
+    expect(await lastJob(rp, 'seen')).toMatchObject({state: 'JOB_SUCCESS', data_processed: 2, data_skipped: 5})
+    const all: [string, string][] = [...first, ['in', '/a/u'], ['in', '/d/v']]
+    const incremental = await outputFiles(rp, 'seen@master')
+    expect(incremental).toEqual(expected(all))
+
+    // reprocess: one worker runs all seven datums in a row; the output is the same
+    await rp.ok(['update', 'pipeline', '-f', file, '--reprocess'])
+    expect(await lastJob(rp, 'seen')).toMatchObject({state: 'JOB_SUCCESS', data_processed: 7})
+    expect(await outputFiles(rp, 'seen@master')).toEqual(incremental)
   })
 })

@@ -859,9 +859,15 @@ export class JobService {
     // download
     const t0 = Date.now()
     const trash = join(a.workRoot, 'trash')
-    // inputs: remove what the previous datum got (inputs are mounted read-only for user code),
-    // keeping the directories above it; a first datum starts from a cleared directory
+    // inputs: exactly this datum's, under /pfs/<name>. Remove what the previous datum got
+    // (inputs are mounted read-only for user code) and every directory above it that this
+    // datum does not need, so no empty parent of an earlier datum stays visible; directories
+    // both need are kept (a warm worker pays one rmdir/mkdir per changed parent). A first
+    // datum starts from a cleared directory.
     const ws = a.inputs
+    const dests = d.inputs.map((inp) => join(inputsDir, inp.name, inp.path === '/' ? '' : inp.path.replace(/\/$/, '')))
+    const needed = new Set<string>()
+    for (const dest of dests) for (let dir = dirname(dest); dir.length > inputsDir.length; dir = dirname(dir)) needed.add(dir)
     if (ws.prev === undefined) clearDir(inputsDir, trash, 'out')
     for (const p of ws.prev ?? []) {
       if (!p.dir) {
@@ -870,11 +876,20 @@ export class JobService {
         } catch {
           // already gone
         }
+      } else clearDir(dirname(p.path), trash, undefined, basename(p.path))
+    }
+    for (const dir of [...ws.dirs].filter((x) => !needed.has(x)).sort((x, y) => y.length - x.length)) {
+      try {
+        rmdirSync(dir)
+      } catch {
+        clearDir(dirname(dir), trash, undefined, basename(dir))
       }
-      else {
-        clearDir(dirname(p.path), trash, undefined, basename(p.path))
-        ws.dirs.clear()
-      }
+      ws.dirs.delete(dir)
+    }
+    for (const dir of [...needed].sort((x, y) => x.length - y.length)) {
+      if (ws.dirs.has(dir)) continue
+      mkdirSync(dir, {recursive: true})
+      ws.dirs.add(dir)
     }
     ws.prev = []
     clearDir(outDir, trash)
@@ -886,11 +901,6 @@ export class JobService {
       const entry = c ? this.ctx.trees.lookup(c.tree, inp.path) : undefined
       const rel = inp.path === '/' ? '' : inp.path.replace(/\/$/, '')
       const dest = join(inputsDir, inp.name, rel)
-      const parent = dirname(dest)
-      if (!ws.dirs.has(parent)) {
-        mkdirSync(parent, {recursive: true})
-        ws.dirs.add(parent)
-      }
       ws.prev.push({path: dest, dir: !entry || entry.kind === 'dir'})
       if (entry) {
         if (inp.empty_files || inp.lazy) {
@@ -1283,8 +1293,10 @@ function clearDir(dir: string, trash: string, keep?: string, only?: string): voi
   }
 }
 
+/** What a worker's /pfs holds between datums: the last datum's input paths and the directories above them. */
 interface WorkerInputs {
   prev: {path: string; dir: boolean}[] | undefined
+  /** directories strictly between inputsDir and an input path, known to exist */
   dirs: Set<string>
 }
 
