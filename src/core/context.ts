@@ -1,6 +1,6 @@
 /**
  * CoreContext: the injected edges every service works through (database, blob store, tree
- * store, clock, id source, reporter). Tests pass a fixed clock and id source to make ids
+ * store, clock, id source, reporter, environment). Tests pass a fixed clock and id source to make ids
  * and timestamps deterministic.
  */
 import type {DB} from './db/open.js'
@@ -18,4 +18,6 @@ export interface CoreContext {
   readonly now: () => string
   readonly newId: () => string
   readonly reporter: Reporter
+  /** the process environment, as far as the core reads it (PACH_SECRET_* fallbacks) */
+  readonly env: Readonly<Record<string, string | undefined>>
 }

@@ -25,6 +25,7 @@ import {noopReporter, type Reporter} from './reporter.js'
 import {fsck, gc, type FsckReport, type GcReport} from './store/maintenance.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
+import {JobLifecycle} from './pps/job-lifecycle.js'
 import {PipelineService} from './pps/pipeline-service.js'
 import {BlobStore, ensureStoreDirs, pidAlive} from './store/pack-store.js'
 
@@ -41,6 +42,8 @@ export interface OpenOptions {
   reporter?: Reporter
   now?: () => string
   newId?: () => string
+  /** the environment the core may read (secret fallbacks); default process.env */
+  env?: Readonly<Record<string, string | undefined>>
 }
 
 export const newId = (): string => nodeCrypto().randomUUID().replace(/-/g, '')
@@ -130,9 +133,10 @@ export class Pach {
     const now = opts.now ?? nowIso
     const id = opts.newId ?? newId
     const store = new BlobStore(join(pachDir, 'objects'), db, {fsync: config.fsync, packTarget: config.pack_target, now, newId: id})
-    this.ctx = {pachDir, db, store, trees: new TreeStore(db), config, now, newId: id, reporter: opts.reporter ?? noopReporter}
+    this.ctx = {pachDir, db, store, trees: new TreeStore(db), config, now, newId: id, reporter: opts.reporter ?? noopReporter, env: opts.env ?? process.env}
     this.engine = new PfsEngine(this.ctx, () => this.pipelines)
-    this.pipelines = new PipelineService(this.ctx, this.engine)
+    const lifecycle = new JobLifecycle(this.ctx, this.engine)
+    this.pipelines = new PipelineService(this.ctx, this.engine, lifecycle)
     this.hooks = this.pipelines
     this.transactions = new TransactionService(this.ctx, this.engine, () => this.hooks)
     this.projects = new ProjectService(this.ctx)
@@ -141,7 +145,7 @@ export class Pach {
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
-    this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets)
+    this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets, lifecycle)
   }
 
   /** The directory holding `.pach` (the project folder). */

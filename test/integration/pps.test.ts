@@ -308,6 +308,63 @@ describe('pipelines (in-process runner)', () => {
     expect(job).toMatchObject({state: 'JOB_FAILURE', data_failed: 1, data_processed: 1})
     const failed = pach.jobs.listDatums('default', 'l', job!.job.id).find((d) => d.state === 'FAILED')!
     expect(failed.reason).toMatch(/outside \/pfs/)
-    mkdirSync(join(pach.root, 'x'), {recursive: true})
+  })
+
+  it('every way a job ends finishes its output and meta commits like any commit (commit set modified, error = reason)', async () => {
+    let clock = '2026-01-01T00:00:00.000Z'
+    const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
+    const pach = initRepo(dir, {now: () => clock})
+    onTestFinished(() => {
+      pach.close()
+      rmSync(dir, {recursive: true, force: true})
+    })
+    const modified = (id: string) => pach.db.prepare('SELECT modified FROM commit_sets WHERE id = ?').pluck().get(id)
+    const commitsOf = (name: string, id: string) =>
+      (['user', 'meta'] as const).map((type) => {
+        const repo = pach.engine.resolve.repo({name, type})
+        const c = pach.engine.resolve.commitById(repo, id)
+        return {finished: c.finished, error: c.error}
+      })
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/a': 'A', '/b': 'B'})
+    let fail = false
+    const runner = jsRunner((io) => (fail && io.env.in?.endsWith('/b') ? 3 : upper(io)))
+    pach.pipelines.put(spec({pipeline: {name: 'up'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}, datum_tries: 1}), {update: false, reprocess: false, file: 't'})
+    pach.pipelines.put(spec({pipeline: {name: 'down'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'up', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+
+    // success: both commits finished without error, at the job's finish time
+    clock = '2026-01-01T00:00:01.000Z'
+    const [ok, downOk] = await pach.jobs.runPending({runner: async () => runner})
+    expect(downOk).toMatchObject({state: 'JOB_SUCCESS', job: {pipeline: {name: 'down'}}})
+    expect(ok).toMatchObject({state: 'JOB_SUCCESS', finished: clock})
+    expect(commitsOf('up', ok!.job.id)).toEqual([{finished: clock, error: ''}, {finished: clock, error: ''}])
+    expect(modified(ok!.job.id)).toBe(clock)
+
+    // killed (stop job) before it ran: both commits finished with the reason, the job never runs
+    clock = '2026-01-01T00:00:02.000Z'
+    await put(pach, 'in@master', {'/c': 'C'})
+    const pendingUp = pach.jobs.pending(['up'])[0]!
+    expect(pach.jobs.stop('default', 'up', pendingUp.id)).toMatchObject({state: 'JOB_KILLED', reason: 'job stopped'})
+    expect(commitsOf('up', pendingUp.id)).toEqual([{finished: clock, error: 'job stopped'}, {finished: clock, error: 'job stopped'}])
+    expect(modified(pendingUp.id)).toBe(clock)
+    // a second stop changes nothing (a terminal job never changes)
+    clock = '2026-01-01T00:00:03.000Z'
+    expect(pach.jobs.stop('default', 'up', pendingUp.id)).toMatchObject({state: 'JOB_KILLED', finished: '2026-01-01T00:00:02.000Z'})
+
+    // unrunnable: down's input commit (up's killed output) has an error
+    const [unrunnable] = await pach.jobs.runPending({runner: async () => runner, pipelines: ['down']})
+    expect(unrunnable).toMatchObject({state: 'JOB_UNRUNNABLE', reason: 'unrunnable because the following upstream pipelines failed: up'})
+    expect(commitsOf('down', pendingUp.id).map((c) => c.error)).toEqual([unrunnable!.reason, unrunnable!.reason])
+    expect(modified(pendingUp.id)).toBe(clock)
+
+    // failure: a datum fails; the commits carry the job's reason
+    clock = '2026-01-01T00:00:04.000Z'
+    fail = true
+    await put(pach, 'in@master', {'/b': 'B2'})
+    const [failed] = await pach.jobs.runPending({runner: async () => runner, pipelines: ['up']})
+    expect(failed).toMatchObject({state: 'JOB_FAILURE', data_failed: 1})
+    expect(failed!.reason).toMatch(/^datum [0-9a-f]{64} failed$/)
+    expect(commitsOf('up', failed!.job.id)).toEqual([{finished: clock, error: failed!.reason}, {finished: clock, error: failed!.reason}])
+    expect(modified(failed!.job.id)).toBe(clock)
   })
 })

@@ -8,6 +8,7 @@ import {
   datumId,
   matchGlob,
   planDatums,
+  planFromChanges,
   planIncremental,
   type Datum,
   type InputListing,
@@ -547,5 +548,63 @@ describe('planIncremental', () => {
     expect(p.redo).toEqual(cur.map((d) => d.id))
     expect(p.removed).toEqual([prev.find((d) => d.inputs[0]!.path === '/foo1')!.id])
     expect(planIncremental(cur, base(cur), {reprocessEveryJob: false, s3Out: true}).skip).toEqual([])
+  })
+})
+
+describe('planFromChanges (incremental planning from the changed paths)', () => {
+  const at = (l: InputListing) => (path: string) => l.entries.find((e) => e.path === path)
+  /** Files that differ between two file maps, plus every directory above them. */
+  const changedPaths = (a: Record<string, string>, b: Record<string, string>) => {
+    const out = new Set<string>()
+    for (const p of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (a[p] === b[p]) continue
+      const parts = p.split('/').filter(Boolean)
+      for (let i = 1; i <= parts.length; i++) out.add('/' + parts.slice(0, i).join('/'))
+    }
+    return out
+  }
+  const full = (input: Input, files: Record<string, string>) => planDatums(input, lister({data: files}), 'salt')
+  const baseOf = (ds: Datum[]) => new Map(ds.map((d) => [d.id, {hash: d.hash, state: 'SUCCESS'}]))
+
+  it.each([
+    ['/*', {'/a': '1', '/b': '2', '/c': '3'}, {'/a': '1', '/b': 'changed', '/d': '4'}],
+    ['/*', {'/a': '1', '/b': '2'}, {'/b': '2'}],
+    ['/*/*', {'/x/a': '1', '/x/b': '2', '/y/c': '3'}, {'/x/a': '1', '/y/c': '3!', '/z/d': '4'}],
+    ['/*', {'/d/a': '1', '/d/b': '2', '/e': '3'}, {'/d/a': '1', '/d/b': '2!', '/e': '3'}],
+    ['/?', {'/a': '1', '/bb': '2'}, {'/a': '1!', '/bb': '2!', '/c': '3'}],
+  ])('glob %s: changed datums re-planned, others kept as {id, hash}: ids and hashes equal a full plan', (glob, before, after) => {
+    const input = pfs('data', glob)
+    const base = full(input, before)
+    const want = full(input, after)
+    const then = listing(before)
+    const now = listing(after)
+    const got = planFromChanges(input, baseOf(base), {commit: now.commit, changed: changedPaths(before, after), before: at(then), after: at(now)}, 'salt')!
+    expect(got).toBeDefined()
+    expect(new Map(got.map((d) => [d.id, d.hash]))).toEqual(new Map(want.map((d) => [d.id, d.hash])))
+    // only the re-planned datums carry inputs; the rest are skipped by planIncremental
+    const plan = planIncremental(got, baseOf(base), {reprocessEveryJob: false})
+    expect(plan.skip.every((d) => d.inputs.length === 0)).toBe(true)
+    expect(plan.process.every((d) => d.inputs.length > 0)).toBe(true)
+  })
+
+  it.each([
+    ['a glob with ** (no fixed depth)', pfs('data', '/**')],
+    ['a capture group', pfs('data', '/(*)')],
+    ['a join key', pfs('data', '/*', {join_on: 'x'})],
+    ['the root glob', pfs('data', '/')],
+    ['a cross of two inputs', {cross: [pfs('data', '/*'), pfs('other', '/*')]} as Input],
+  ])('does not qualify: %s', (_name, input) => {
+    const files = {'/a': '1'}
+    const l = listing(files)
+    const base = new Map([['x', {hash: 'h', state: 'SUCCESS'}]])
+    expect(planFromChanges(input, base, {commit: 'c', changed: ['/a'], before: at(l), after: at(l)}, 'salt')).toBeUndefined()
+  })
+
+  it('does not qualify when a base datum did not succeed (failed datums are re-planned in full)', () => {
+    const input = pfs('data', '/*')
+    const l = listing({'/a': '1'})
+    const base = baseOf(full(input, {'/a': '1'}))
+    for (const e of base.values()) e.state = 'FAILED'
+    expect(planFromChanges(input, base, {commit: 'c', changed: [], before: at(l), after: at(l)}, 'salt')).toBeUndefined()
   })
 })

@@ -172,3 +172,5 @@ export const setMeta = (db: DB, key: string, value: string | undefined) =>
   value === undefined
     ? st(db, 'DELETE FROM meta WHERE key = ?').run(key)
     : st(db, 'INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+
+export const setRepoDescription = (db: DB, id: number, description: string) => st(db, 'UPDATE repos SET description = ? WHERE id = ?').run(description, id)

@@ -441,3 +441,67 @@ export function planIncremental(
   if (base) for (const id of base.keys()) if (!ids.has(id)) removed.push(id)
   return {process, skip, removed, redo}
 }
+
+/** What planFromChanges knows about one input commit change (base input commit → this one). */
+export interface InputChange {
+  /** this job's input commit id */
+  commit: string
+  /** every path that differs between the two commits (added, removed or modified; any depth) */
+  changed: Iterable<string>
+  /** the entry at a path in the base job's input commit, and in this job's */
+  before: (path: string) => Match | undefined
+  after: (path: string) => Match | undefined
+}
+
+/**
+ * Incremental planning in O(what changed), for the common shape: an input that is one pfs
+ * input whose glob has a fixed depth (only literals, `*`, `?`, `[...]`; no captures, no
+ * join/group keys), planned against a base job's datum set that fully succeeded. The
+ * datums are the base job's, except those whose glob match lies on a changed path: those
+ * are planned afresh with planDatums (so ids and hashes equal a full plan's), vanished
+ * ones are dropped, new ones are appended. Unchanged datums are returned as {id, hash}
+ * with no inputs: planIncremental skips them (same id and hash as the base), so they never
+ * run. Returns undefined when the shape does not qualify; the caller then plans in full.
+ * Pure: every fact about the trees comes in through `change`.
+ */
+export function planFromChanges(input: Input, base: ReadonlyMap<string, {hash: string; state: string}>, change: InputChange, salt: string): Datum[] | undefined {
+  const pfs = (input as {pfs?: PfsInput}).pfs
+  if (!pfs || pfs.join_on || pfs.group_by || pfs.s3 || typeof pfs.glob !== 'string' || /[{}()@!+]|\*\*/.test(pfs.glob)) return undefined
+  if (base.size === 0 || [...base.values()].some((e) => e.state !== 'SUCCESS' && e.state !== 'SKIPPED')) return undefined
+  let g: CompiledGlob
+  try {
+    g = compileGlob(pfs.glob)
+  } catch {
+    return undefined
+  }
+  if (g.source === '/' || g.groupCount > 0) return undefined
+  const depth = g.source.split('/').length - 1
+  // glob matches on the changed paths
+  const touched = new Set<string>()
+  for (const path of change.changed) {
+    const segs = path.split('/')
+    if (segs.length - 1 < depth) continue
+    const q = segs.slice(0, depth + 1).join('/')
+    if (g.test(q)) touched.add(q)
+  }
+  const idOf = (m: Match) => datumId([{name: pfs.name, repo: pfs.repo, branch: pfs.branch, path: m.isDir ? m.path + '/' : m.path}])
+  const replaced = new Set<string>()
+  const matches: Match[] = []
+  for (const q of touched) {
+    const old = change.before(q)
+    if (old) replaced.add(idOf(old))
+    const now = change.after(q)
+    if (now) matches.push(now)
+  }
+  const fresh = new Map(planDatums(input, () => ({commit: change.commit, entries: matches}), salt).map((d) => [d.id, d]))
+  const datums: Datum[] = []
+  for (const [id, e] of base) {
+    if (!replaced.has(id)) datums.push({id, hash: e.hash, inputs: []})
+    else if (fresh.has(id)) {
+      datums.push(fresh.get(id)!)
+      fresh.delete(id)
+    }
+  }
+  datums.push(...fresh.values())
+  return datums
+}

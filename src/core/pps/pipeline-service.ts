@@ -6,7 +6,8 @@
  * and meta branches (`output_branch`, default master) have provenance = every input branch +
  * P.spec@master, so a new input commit — or a new spec commit — propagates an open AUTO
  * commit with the same global id to the output and meta branches, and `onAutoCommit`
- * creates the job for it (JOB_CREATED). The job service runs it.
+ * hands it to the job lifecycle, which creates the job (JOB_CREATED); the job service runs
+ * it. Pipeline rows live in db/pipelines.ts; this service holds no SQL.
  *
  * Rules (Pachyderm's): the salt is kept across updates unless --reprocess; updating kills
  * the pipeline's unfinished jobs ("all jobs killed because pipeline was updated"); input
@@ -19,9 +20,14 @@ import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import * as jobRows from '../db/jobs.js'
+import * as datumRows from '../db/datums.js'
+import * as pipelineRows from '../db/pipelines.js'
+import type {PipelineRow} from '../db/pipelines.js'
+import type {JobLifecycle} from './job-lifecycle.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {PfsHooks} from '../pfs/transaction-service.js'
-import type {JobState, PipelineInfo, PipelineState} from '../types.js'
+import type {PipelineInfo, PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../cron.js'
@@ -29,30 +35,21 @@ import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../pfs/tree.js'
 import type {PipelineSpec} from './spec.js'
 
-export interface PipelineRow {
-  project: string
-  name: string
-  version: number
-  spec: string
-  user_spec: string
-  salt: string
-  state: PipelineState
-  stopped: number
-  reason: string
-  spec_commit: string
-  created: string
-  updated: string
-}
+export type {PipelineRow} from '../db/pipelines.js'
 
 export class PipelineService implements PfsHooks {
-  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine) {}
+  constructor(
+    readonly ctx: CoreContext,
+    readonly engine: PfsEngine,
+    private readonly jobs: JobLifecycle,
+  ) {}
 
   private get db() {
     return this.ctx.db
   }
 
   get(project: string, name: string): PipelineRow | undefined {
-    return this.db.prepare('SELECT * FROM pipelines WHERE project = ? AND name = ?').get(project, name) as PipelineRow | undefined
+    return pipelineRows.getPipeline(this.db, project, name)
   }
 
   must(project: string, name: string): PipelineRow {
@@ -66,9 +63,7 @@ export class PipelineService implements PfsHooks {
   }
 
   specAt(project: string, name: string, version: number): {spec: PipelineSpec; salt: string; spec_commit: string} {
-    const v = this.db.prepare('SELECT spec, salt, spec_commit FROM pipeline_versions WHERE project = ? AND name = ? AND version = ?').get(project, name, version) as
-      | {spec: string; salt: string; spec_commit: string}
-      | undefined
+    const v = pipelineRows.getPipelineVersion(this.db, project, name, version)
     if (!v) throw new NotFoundError('PIPELINE_VERSION_NOT_FOUND', `pipeline ${name} has no version ${version}`)
     return {spec: JSON.parse(v.spec) as PipelineSpec, salt: v.salt, spec_commit: v.spec_commit}
   }
@@ -89,17 +84,7 @@ export class PipelineService implements PfsHooks {
 
   /** A new AUTO commit on a pipeline's output branch is a new job. */
   onAutoCommit(repo: RepoRow, branch: string, commit: CommitRow): void {
-    if (repo.type !== 'user') return
-    const p = this.get(repo.project, repo.name)
-    if (!p || p.stopped) return
-    const spec = this.spec(p)
-    if (spec.output_branch !== branch) return
-    const exists = this.db.prepare('SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND id = ?').pluck().get(p.project, p.name, commit.id)
-    if (exists) return
-    const seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs').pluck().get() as number) ?? 1
-    this.db
-      .prepare('INSERT INTO jobs(project, pipeline, id, seq, pipeline_version, state, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(p.project, p.name, commit.id, seq, p.version, 'JOB_CREATED', this.ctx.now())
+    this.jobs.create(repo, branch, commit)
   }
 
   // ---- verbs ----
@@ -151,18 +136,9 @@ export class PipelineService implements PfsHooks {
         created: existing?.created ?? now,
         updated: now,
       }
-      this.db
-        .prepare(
-          `INSERT INTO pipelines(project, name, version, spec, user_spec, salt, state, stopped, reason, spec_commit, created, updated)
-           VALUES (@project, @name, @version, @spec, @user_spec, @salt, @state, @stopped, @reason, @spec_commit, @created, @updated)
-           ON CONFLICT(project, name) DO UPDATE SET version = excluded.version, spec = excluded.spec, user_spec = excluded.user_spec,
-             salt = excluded.salt, state = excluded.state, stopped = 0, reason = '', spec_commit = excluded.spec_commit, updated = excluded.updated`,
-        )
-        .run(row)
-      this.db
-        .prepare('INSERT INTO pipeline_versions(project, name, version, spec, salt, spec_commit, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(project, name, version, row.spec, salt, id, now)
-      if (existing && spec.description !== undefined) this.db.prepare('UPDATE repos SET description = ? WHERE id = ?').run(spec.description, out.id)
+      pipelineRows.putPipeline(this.db, row)
+      pipelineRows.insertPipelineVersion(this.db, row)
+      if (existing && spec.description !== undefined) rows.setRepoDescription(this.db, out.id, spec.description)
       // the spec commit: a version marker on P.spec@master (propagates to an updated pipeline's output)
       const sc = this.engine.startCommit(specRepo, 'master', {id, origin: 'USER', description: `version ${version}`})
       this.engine.finishCommit(specRepo, sc, {})
@@ -217,7 +193,7 @@ export class PipelineService implements PfsHooks {
    */
   cronTicks(now: Date, opts: {project?: string; name?: string; force?: boolean} = {}): {project: string; repo: string; id: string}[] {
     const ids: {project: string; repo: string; id: string}[] = []
-    const all = this.db.prepare('SELECT * FROM pipelines WHERE stopped = 0 ORDER BY project, name').all() as PipelineRow[]
+    const all = pipelineRows.listRunningPipelines(this.db)
     for (const p of all) {
       if ((opts.project && p.project !== opts.project) || (opts.name && p.name !== opts.name)) continue
       const spec = JSON.parse(p.spec) as PipelineSpec
@@ -285,38 +261,14 @@ export class PipelineService implements PfsHooks {
   }
 
   /** Kill every unfinished job of a pipeline (their output and meta commits finish with the reason). */
-  killJobs(p: PipelineRow, reason: string): number {
-    const jobs = this.db
-      .prepare("SELECT id FROM jobs WHERE project = ? AND pipeline = ? AND state NOT IN ('JOB_SUCCESS','JOB_FAILURE','JOB_KILLED','JOB_UNRUNNABLE')")
-      .pluck()
-      .all(p.project, p.name) as string[]
-    for (const id of jobs) this.finishJobCommits(p, id, reason, 'JOB_KILLED')
-    return jobs.length
-  }
-
-  /** Terminal state for a job and its output/meta commits (error = reason). */
-  finishJobCommits(p: {project: string; name: string}, id: string, reason: string, state: JobState): void {
-    const now = this.ctx.now()
-    this.db
-      .prepare('UPDATE jobs SET state = ?, reason = ?, finished = ?, lease_pid = NULL WHERE project = ? AND pipeline = ? AND id = ?')
-      .run(state, reason, now, p.project, p.name, id)
-    for (const type of ['user', 'meta'] as const) {
-      const repo = rows.getRepo(this.db, p.project, p.name, type)
-      const c = repo ? rows.getCommit(this.db, repo.id, id) : undefined
-      if (repo && c && !c.finished) rows.finishCommitRow(this.db, repo.id, id, now, reason || state, null)
-    }
+  private killJobs(p: PipelineRow, reason: string): number {
+    return this.jobs.killAll(p.project, p.name, reason)
   }
 
   info(p: PipelineRow): PipelineInfo {
     const spec = this.spec(p)
-    const last = this.db
-      .prepare('SELECT state FROM jobs WHERE project = ? AND pipeline = ? ORDER BY seq DESC LIMIT 1')
-      .pluck()
-      .get(p.project, p.name) as JobState | undefined
-    const running = this.db
-      .prepare("SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND state IN ('JOB_STARTING','JOB_RUNNING','JOB_FINISHING')")
-      .pluck()
-      .get(p.project, p.name)
+    const last = jobRows.lastJobState(this.db, p.project, p.name)
+    const running = jobRows.hasLeasedJob(this.db, p.project, p.name)
     const specRepo = rows.getRepo(this.db, p.project, p.name, 'spec')
     const state: PipelineState = p.stopped ? 'PIPELINE_PAUSED' : p.state === 'PIPELINE_FAILURE' ? 'PIPELINE_FAILURE' : running ? 'PIPELINE_RUNNING' : 'PIPELINE_STANDBY'
     return {
@@ -338,12 +290,7 @@ export class PipelineService implements PfsHooks {
   }
 
   list(project?: string): PipelineInfo[] {
-    const list = (
-      project === undefined
-        ? this.db.prepare('SELECT * FROM pipelines ORDER BY created DESC').all()
-        : this.db.prepare('SELECT * FROM pipelines WHERE project = ? ORDER BY created DESC').all(project)
-    ) as PipelineRow[]
-    return list.map((p) => this.info(p))
+    return pipelineRows.listPipelines(this.db, project).map((p) => this.info(p))
   }
 
   inspect(project: string, name: string): PipelineInfo {
@@ -367,11 +314,9 @@ export class PipelineService implements PfsHooks {
         }
       }
       this.killJobs(p, 'pipeline deleted')
-      this.db.prepare('DELETE FROM datums WHERE project = ? AND pipeline = ?').run(project, name)
-      this.db.prepare('DELETE FROM job_datums WHERE project = ? AND pipeline = ?').run(project, name)
-      this.db.prepare('DELETE FROM jobs WHERE project = ? AND pipeline = ?').run(project, name)
-      this.db.prepare('DELETE FROM pipeline_versions WHERE project = ? AND name = ?').run(project, name)
-      this.db.prepare('DELETE FROM pipelines WHERE project = ? AND name = ?').run(project, name)
+      datumRows.deleteDatumsOfPipeline(this.db, project, name)
+      jobRows.deleteJobsOfPipeline(this.db, project, name)
+      pipelineRows.deletePipeline(this.db, project, name)
       for (const type of ['meta', 'spec', 'user'] as const) {
         const repo = rows.getRepo(this.db, project, name, type)
         if (!repo) continue
@@ -395,7 +340,7 @@ export class PipelineService implements PfsHooks {
         const repo = rows.getRepo(this.db, project, name, type)
         if (repo && rows.getBranch(this.db, repo.id, spec.output_branch)) rows.setBranchProvenance(this.db, repo.id, spec.output_branch, [])
       }
-      this.db.prepare('UPDATE pipelines SET stopped = 1, state = ?, updated = ? WHERE project = ? AND name = ?').run('PIPELINE_PAUSED', this.ctx.now(), project, name)
+      pipelineRows.setPipelineStopped(this.db, project, name, true, 'PIPELINE_PAUSED', this.ctx.now())
       return this.info(this.must(project, name))
     })
   }
@@ -405,7 +350,7 @@ export class PipelineService implements PfsHooks {
     return withTx(this.db, () => {
       const p = this.must(project, name)
       const spec = this.spec(p)
-      this.db.prepare('UPDATE pipelines SET stopped = 0, state = ?, updated = ? WHERE project = ? AND name = ?').run('PIPELINE_STARTING', this.ctx.now(), project, name)
+      pipelineRows.setPipelineStopped(this.db, project, name, false, 'PIPELINE_STARTING', this.ctx.now())
       const specRepo = rows.getRepo(this.db, project, name, 'spec')!
       const provenance = this.provenanceOf(spec, specRepo)
       const id = this.ctx.newId()

@@ -6,9 +6,10 @@
  * Concepts:
  * - a Worker is one execution slot for one job (a warm container, or a process launcher);
  *   a job with parallelism N starts N workers and feeds them datums one at a time.
- * - each worker owns two host directories, fixed for its life: `inputsDir`, which the job
- *   service fills with the datum's inputs (`<inputsDir>/<input name>/<full path>`) before
- *   each datum, and `outDir`, emptied before each datum, where user code writes. User code
+ * - each worker owns two host directories, fixed for its life: `inputsDir`, which the
+ *   workspace (workspace.ts) fills with exactly the datum's inputs
+ *   (`<inputsDir>/<input name>/<full path>`) before each datum and each retry, and `outDir`,
+ *   emptied before each datum, where user code writes. User code
  *   sees them as `/pfs` (read-only) and `/pfs/out` (writable).
  *
  * Invariants for implementations:

@@ -8,8 +8,13 @@
  * variable, `mount_path` mounts every key as a file (read-only) in the worker.
  * Names follow Kubernetes (RFC 1123 subdomain); a secret is global, not per project.
  */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {AlreadyExistsError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
+import * as secretRows from '../db/secrets.js'
+import type {SecretRow} from '../db/secrets.js'
+import type {PipelineSpec} from './spec.js'
 
 export interface SecretInfo {
   secret: {name: string}
@@ -17,11 +22,10 @@ export interface SecretInfo {
   creation_timestamp: string
 }
 
-interface SecretRow {
-  name: string
-  type: string
-  data: string
-  created: string
+/** A job's secrets: environment variables, and read-only file mounts (host dir → container path). */
+export interface JobSecrets {
+  env: Record<string, string>
+  mounts: {host: string; container: string}[]
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/
@@ -53,13 +57,12 @@ export class SecretService {
     }
     const type = typeof m.type === 'string' ? m.type : 'Opaque'
     const created = this.ctx.now()
-    const r = this.ctx.db.prepare('INSERT OR IGNORE INTO secrets(name, type, data, created) VALUES (?, ?, ?, ?)').run(name, type, JSON.stringify(data), created)
-    if (r.changes === 0) throw new AlreadyExistsError('SECRET_EXISTS', `secret ${name} already exists`, {hint: `delete it first with \`pach delete secret ${name}\``})
+    if (!secretRows.insertSecret(this.ctx.db, {name, type, data: JSON.stringify(data), created})) throw new AlreadyExistsError('SECRET_EXISTS', `secret ${name} already exists`, {hint: `delete it first with \`pach delete secret ${name}\``})
     return info({name, type, data: '', created})
   }
 
   list(): SecretInfo[] {
-    return (this.ctx.db.prepare('SELECT * FROM secrets ORDER BY name').all() as SecretRow[]).map(info)
+    return secretRows.listSecrets(this.ctx.db).map(info)
   }
 
   inspect(name: string): SecretInfo {
@@ -68,19 +71,52 @@ export class SecretService {
 
   delete(name: string): SecretInfo {
     const r = this.row(name)
-    this.ctx.db.prepare('DELETE FROM secrets WHERE name = ?').run(name)
+    secretRows.deleteSecret(this.ctx.db, name)
     return info(r)
   }
 
   /** The secret's keys and bytes (for a job); undefined when there is no such secret. */
   values(name: string): Map<string, Buffer> | undefined {
-    const r = this.ctx.db.prepare('SELECT * FROM secrets WHERE name = ?').get(name) as SecretRow | undefined
+    const r = secretRows.getSecret(this.ctx.db, name)
     if (!r) return undefined
     return new Map(Object.entries(JSON.parse(r.data) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
   }
 
+  /**
+   * transform.secrets for one job: `env_var` + `key` → an environment variable, `mount_path` →
+   * the secret's keys written as files under `dir` (the job's scratch space) and mounted
+   * read-only there. A secret missing from `pach create secret` may come from `environment`
+   * (PACH_SECRET_<name>_<key>, for env vars only; CoreContext.env).
+   * Throws SECRET_NOT_FOUND / SECRET_KEY_NOT_FOUND naming the spec field.
+   */
+  forJob(spec: PipelineSpec, dir: string, environment: Readonly<Record<string, string | undefined>> = {}): JobSecrets {
+    const env: Record<string, string> = {}
+    const mounts: {host: string; container: string}[] = []
+    ;(spec.transform.secrets ?? []).forEach((s, i) => {
+      const values = this.values(s.name)
+      const missing = () => new NotFoundError('SECRET_NOT_FOUND', `secret ${s.name} (transform.secrets[${i}]) not found`, {hint: 'create it with `pach create secret -f secret.json`'})
+      if (s.env_var) {
+        const fromEnv = environment[`PACH_SECRET_${s.name}_${s.key ?? ''}`.replace(/[^A-Za-z0-9_]/g, '_')]
+        const v = values ? values.get(s.key ?? '')?.toString('utf8') : fromEnv
+        if (v === undefined) {
+          if (!values && fromEnv === undefined) throw missing()
+          throw new NotFoundError('SECRET_KEY_NOT_FOUND', `secret ${s.name} has no key ${JSON.stringify(s.key ?? '')} (transform.secrets[${i}])`)
+        }
+        env[s.env_var] = v
+      }
+      if (s.mount_path) {
+        if (!values) throw missing()
+        const at = join(dir, String(i))
+        mkdirSync(at, {recursive: true})
+        for (const [k, v] of values) writeFileSync(join(at, k), v, {mode: 0o644})
+        mounts.push({host: at, container: s.mount_path})
+      }
+    })
+    return {env, mounts}
+  }
+
   private row(name: string): SecretRow {
-    const r = this.ctx.db.prepare('SELECT * FROM secrets WHERE name = ?').get(name) as SecretRow | undefined
+    const r = secretRows.getSecret(this.ctx.db, name)
     if (!r) throw new NotFoundError('SECRET_NOT_FOUND', `secret ${name} not found`, {hint: 'list them with `pach list secret`'})
     return r
   }

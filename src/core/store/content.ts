@@ -43,6 +43,20 @@ export function smallContent(buf: Buffer, writer: PackWriter): FileContent {
   return {size: buf.length, hash: contentHash([id]), chunks: [id], sizes: [buf.length]}
 }
 
+/** Store bytes held in memory: one chunk when small, else chunked like a stream. */
+export async function bufferContent(buf: Buffer, writer: PackWriter, params: ChunkerParams): Promise<FileContent> {
+  if (buf.length <= params.minSize) return smallContent(buf, writer)
+  const c = await writeContent(
+    (async function* () {
+      yield buf
+    })(),
+    writer,
+    params,
+  )
+  if (writer.full) await writer.drain()
+  return c
+}
+
 /** Chunk, hash and store a byte stream. */
 export async function writeContent(
   source: AsyncIterable<Uint8Array>,

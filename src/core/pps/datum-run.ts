@@ -1,0 +1,123 @@
+/**
+ * Datum run: one datum through user code on a worker (Pachyderm's `RunUserCode` with its
+ * retry loop) — the "run" and "collect" steps of a job for one datum.
+ *
+ * Steps: enter the workspace (inputs in place, /pfs/out empty), run `transform.cmd` with the
+ * datum's environment, up to `datum_tries` attempts (default 3; each retry enters again from
+ * clean inputs and an empty /pfs/out), each bounded by `datum_timeout`; an exit code in
+ * `accept_return_code` counts as success. After the last failed attempt `err_cmd` (if any)
+ * may recover the datum (RECOVERED: no output is stored). On success, /pfs/out is collected
+ * into the datum's output tree.
+ *
+ * Outcome: SUCCESS (with its output tree, null when it wrote nothing), FAILED (with the
+ * reason, also written to the datum's log as a `pach:` line) or RECOVERED. The function
+ * resolves for everything that is the datum's fault (user code, its output, a damaged lazy
+ * input chunk); it rejects only when the worker or the store is broken — the job then fails.
+ */
+import type {PackWriter} from '../store/pack-store.js'
+import type {DatumState} from '../types.js'
+import {parseDuration} from '../duration.js'
+import type {Datum} from './datum.js'
+import type {DatumLog} from './job-logs.js'
+import type {DatumRunResult, Worker} from './runner.js'
+import type {PipelineSpec} from './spec.js'
+import {zeroStats, type Stats} from './stats.js'
+import {DatumError, type EnteredDatum, type WorkerWorkspace} from './workspace.js'
+import type {TreeStore} from '../pfs/tree.js'
+
+export interface DatumOutcome {
+  state: DatumState
+  reason: string
+  /** root of the datum's output tree (SUCCESS only; null when it wrote nothing) */
+  output: Buffer | null
+  stats: Stats
+  /** the datum's log as stored in the meta commit */
+  logs: string
+}
+
+/** What every datum of a job shares. */
+export interface DatumRunContext {
+  spec: PipelineSpec
+  worker: Worker
+  workspace: WorkerWorkspace
+  /** transform.env plus PACH_JOB_ID, PACH_OUTPUT_COMMIT_ID, PPS_* (PACH_DATUM_ID is added per datum) */
+  jobEnv: Record<string, string>
+  /** environment variables from transform.secrets (they win over everything else) */
+  secretEnv: Record<string, string>
+  trees: TreeStore
+  writer: PackWriter
+  signal: AbortSignal
+}
+
+export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Promise<DatumOutcome> {
+  const {spec, worker, workspace} = c
+  const stats = zeroStats()
+  const failed = (reason: string): DatumOutcome => ({state: 'FAILED', reason, output: null, stats, logs: log.text()})
+  const tries = Math.max(1, spec.datum_tries || 3)
+  const timeoutMs = spec.datum_timeout ? parseDuration(spec.datum_timeout) : undefined
+  const stdin = spec.transform.stdin?.length ? spec.transform.stdin.join('\n') + '\n' : undefined
+  const accept = new Set(spec.transform.accept_return_code ?? [])
+  const succeeded = (r: DatumRunResult | undefined) => !!r && !r.timedOut && !r.error && (r.exitCode === 0 || accept.has(r.exitCode))
+
+  const t0 = Date.now()
+  let entered: EnteredDatum = workspace.enter(d)
+  let lazyError: string | undefined
+  const leave = () => {
+    workspace.leave(entered)
+    stats.download_bytes += entered.downloadBytes + entered.lazy.bytes
+    lazyError ??= entered.lazy.error
+  }
+  const envOf = (e: EnteredDatum) => ({...e.env, ...c.jobEnv, PACH_DATUM_ID: d.id, ...c.secretEnv})
+  stats.download_ms = Date.now() - t0
+  try {
+    let last: DatumRunResult | undefined
+    let reason = ''
+    const t1 = Date.now()
+    for (let attempt = 1; attempt <= tries; attempt++) {
+      if (c.signal.aborted) break
+      if (attempt > 1) {
+        leave()
+        entered = workspace.enter(d)
+      }
+      last = await worker.run({cmd: spec.transform.cmd, stdin, env: envOf(entered), timeoutMs, signal: c.signal, onOutput: log.output})
+      log.flush()
+      if (succeeded(last)) break
+      reason = last.timedOut ? `datum timed out after ${spec.datum_timeout}` : last.error ? last.error : `user code exited with code ${last.exitCode}`
+      log.line('stderr', `pach: attempt ${attempt}/${tries} failed: ${reason}`)
+      last = {...last, exitCode: last.exitCode === 0 ? -1 : last.exitCode}
+    }
+    stats.process_ms = Date.now() - t1
+    if (entered.lazy.error) {
+      lazyError ??= entered.lazy.error
+    }
+    if (lazyError) {
+      log.line('stderr', `pach: ${lazyError}`)
+      return failed(lazyError)
+    }
+    if (!succeeded(last)) {
+      if (spec.transform.err_cmd?.length && !c.signal.aborted) {
+        const errStdin = spec.transform.err_stdin?.length ? spec.transform.err_stdin.join('\n') + '\n' : undefined
+        const r = await worker.run({cmd: spec.transform.err_cmd, stdin: errStdin, env: envOf(entered), timeoutMs, signal: c.signal, onOutput: log.output})
+        log.flush()
+        if (r.exitCode === 0 && !r.timedOut) return {state: 'RECOVERED', reason, output: null, stats, logs: log.text()}
+      }
+      return failed(reason || 'datum failed')
+    }
+    // collect
+    const t2 = Date.now()
+    try {
+      const ops = await workspace.collect(c.writer, stats, entered.placeholders)
+      const output = ops.length ? c.trees.apply(null, ops) : null
+      stats.upload_ms = Date.now() - t2
+      return {state: 'SUCCESS', reason: '', output, stats, logs: log.text()}
+    } catch (e) {
+      // the datum's own output is at fault (a name PFS cannot hold, a link out of /pfs…)
+      if (!(e instanceof DatumError) && !(e as {code?: string}).code?.startsWith?.('PATH')) throw e
+      const msg = (e as Error).message
+      log.line('stderr', `pach: ${msg}`)
+      return failed(msg)
+    }
+  } finally {
+    leave()
+  }
+}

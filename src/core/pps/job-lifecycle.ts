@@ -1,0 +1,184 @@
+/**
+ * Job lifecycle: the only writer of job states (db/jobs.ts lists the states and their
+ * transitions). Every way a job starts, moves or ends goes through here:
+ *
+ *   create     a new AUTO commit on a pipeline's output branch is a new job (JOB_CREATED),
+ *              inside the PFS transaction that made the commit (PfsHooks.onAutoCommit);
+ *   lease      a process takes a runnable job (JOB_STARTING) in one UPDATE, so no job runs
+ *              twice at once; `recoverStale` gives back jobs whose holder on this host died
+ *              (restart + 1), `release` those whose holder was interrupted (Ctrl-C);
+ *   advance    JOB_RUNNING when its datums start, JOB_FINISHING when they are done;
+ *   finish     a terminal state — success, failure, killed, unrunnable — and with it the
+ *              job's output and meta commits, finished through PfsEngine.finishCommit like
+ *              any commit (commit set `modified` updated, branch triggers fired when the
+ *              commit has no error). A job that ran also stores its output tree, meta tree,
+ *              datum rows and datum set, in the same transaction.
+ *
+ * Invariants: a terminal job never changes again (finish on one is a no-op, so a job killed
+ * while it ran keeps JOB_KILLED); a terminal job's output and meta commits are finished;
+ * their error is the job's reason (or its state when there is none) unless it succeeded.
+ */
+import {hostname} from 'node:os'
+import type {CoreContext} from '../context.js'
+import type {DatumSetEntry} from '../db/datum-sets.js'
+import * as datumRows from '../db/datums.js'
+import type {DatumRow} from '../db/datums.js'
+import * as jobRows from '../db/jobs.js'
+import type {JobKey, JobProgress, JobRow} from '../db/jobs.js'
+import {withTx} from '../db/open.js'
+import * as pipelineRows from '../db/pipelines.js'
+import * as rows from '../db/pfs-rows.js'
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {PfsEngine} from '../pfs/engine.js'
+import type {TreeOp} from '../pfs/tree.js'
+import {pidAlive} from '../store/pack-store.js'
+import type {JobState} from '../types.js'
+import {jobWorkDir} from './job-logs.js'
+import type {PipelineSpec} from './spec.js'
+import {removeLater} from './workspace.js'
+
+/** What a job that ran leaves behind. */
+export interface JobResult {
+  /** the output commit's root */
+  output: Buffer | null
+  /** edits of the meta commit (per datum /meta/<id>/meta and /meta/<id>/logs) */
+  metaOps: TreeOp[]
+  /** rows of the datums it ran (or skipped first) */
+  datums: DatumRow[]
+  /** its whole datum set */
+  set: DatumSetEntry[]
+  counts: {data_processed: number; data_failed: number; data_recovered: number; stats: string}
+}
+
+export interface JobEnding {
+  state: Extract<JobState, 'JOB_SUCCESS' | 'JOB_FAILURE' | 'JOB_KILLED' | 'JOB_UNRUNNABLE'>
+  reason: string
+  /** only for a job that ran to the end */
+  result?: JobResult
+}
+
+export type Readiness = {state: 'run'} | {state: 'wait'} | {state: 'unrunnable' | 'gone'; reason: string}
+
+export class JobLifecycle {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly engine: PfsEngine,
+  ) {}
+
+  private get db() {
+    return this.ctx.db
+  }
+
+  /** A new AUTO commit on `repo@branch`: a job when that is a running pipeline's output branch. */
+  create(repo: RepoRow, branch: string, commit: CommitRow): void {
+    if (repo.type !== 'user') return
+    const p = pipelineRows.getPipeline(this.db, repo.project, repo.name)
+    if (!p || p.stopped) return
+    if ((JSON.parse(p.spec) as PipelineSpec).output_branch !== branch) return
+    const k = {project: p.project, pipeline: p.name, id: commit.id}
+    if (jobRows.getJob(this.db, k)) return
+    jobRows.insertJob(this.db, k, p.version, this.ctx.now())
+  }
+
+  /** Jobs waiting to run, oldest first (of these pipelines only, when given). */
+  pending(pipelines?: string[]): JobRow[] {
+    const list = jobRows.listCreatedJobs(this.db)
+    return pipelines ? list.filter((j) => pipelines.includes(j.pipeline)) : list
+  }
+
+  /** Whether a pending job can start now, must wait (inputs unfinished, an earlier job pending), or can never run. */
+  readiness(j: JobRow): Readiness {
+    const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')
+    const commit = out ? rows.getCommit(this.db, out.id, j.id) : undefined
+    if (!out || !commit) return {state: 'gone', reason: 'output commit removed'}
+    if (jobRows.hasUnfinishedJobBefore(this.db, j.project, j.pipeline, j.seq)) return {state: 'wait'}
+    const failed: string[] = []
+    for (const p of rows.commitProvenance(this.db, out.id, j.id)) {
+      const c = rows.getCommit(this.db, p.prov_repo_id, p.prov_commit_id)
+      if (!c) continue
+      if (!c.finished) return {state: 'wait'}
+      if (c.error) failed.push(rows.getRepoById(this.db, p.prov_repo_id)!.name)
+    }
+    if (failed.length) return {state: 'unrunnable', reason: `unrunnable because the following upstream pipelines failed: ${failed.join(', ')}`}
+    return {state: 'run'}
+  }
+
+  /** Take a pending job for this process (JOB_STARTING); false when another process took it. */
+  lease(j: JobKey): boolean {
+    return jobRows.leaseJob(this.db, j, {pid: process.pid, host: hostname(), at: this.ctx.now()})
+  }
+
+  /** Give back jobs whose lease holder on this host died (crash recovery); their scratch space goes. */
+  recoverStale(): number {
+    const host = hostname()
+    const stale = jobRows
+      .listLeasedJobs(this.db)
+      .filter((j) => j.lease_host === host && j.lease_pid !== null && j.lease_pid !== process.pid && !pidAlive(j.lease_pid))
+    for (const j of stale) {
+      jobRows.releaseJob(this.db, j, j.state)
+      // the dead run's scratch space: a restart makes its own, and a job that never runs
+      // again (its commit deleted, the pipeline stopped) would keep it for ever
+      removeLater(jobWorkDir(this.ctx.pachDir, j))
+    }
+    return stale.length
+  }
+
+  /** This process was interrupted: the job goes back to JOB_CREATED for the next `pach run`. */
+  release(j: JobKey): void {
+    withTx(this.db, () => jobRows.releaseJob(this.db, j))
+  }
+
+  /** JOB_RUNNING with what the plan found (a killed job stays killed). */
+  running(j: JobKey, progress: JobProgress): void {
+    jobRows.advanceJob(this.db, j, 'JOB_RUNNING', progress)
+  }
+
+  /** JOB_FINISHING: datums done, outputs being merged and stored. */
+  finishing(j: JobKey): void {
+    jobRows.advanceJob(this.db, j, 'JOB_FINISHING')
+  }
+
+  /** The job's state as stored now (another process may have killed it). */
+  state(j: JobKey): {state: JobState; reason: string} | undefined {
+    return jobRows.getJob(this.db, j)
+  }
+
+  /** End a job and finish its output and meta commits, in one transaction. False when it had already ended. */
+  finish(j: JobKey, end: JobEnding): boolean {
+    return withTx(this.db, () => {
+      const cur = jobRows.getJob(this.db, j)
+      if (!cur || jobRows.isTerminalJobState(cur.state)) return false
+      const error = end.result ? end.reason : end.reason || end.state
+      for (const type of ['user', 'meta'] as const) {
+        const repo = rows.getRepo(this.db, j.project, j.pipeline, type)
+        const c = repo && rows.getCommit(this.db, repo.id, j.id)
+        if (!repo || !c || c.finished) continue
+        if (end.result) {
+          const tree = type === 'user' ? end.result.output : this.ctx.trees.apply(c.tree, end.result.metaOps)
+          rows.setCommitTree(this.db, repo.id, j.id, tree, this.engine.treeSize(tree))
+        }
+        this.engine.finishCommit(repo, rows.getCommit(this.db, repo.id, j.id)!, {error})
+      }
+      if (end.result) {
+        for (const d of end.result.datums) datumRows.putDatumRow(this.db, d)
+        datumRows.putDatumSet(this.db, j.project, j.pipeline, j.id, end.result.set)
+      }
+      jobRows.endJob(this.db, j, {state: end.state, reason: end.reason, finished: this.ctx.now(), counts: end.result?.counts})
+      return true
+    })
+  }
+
+  /** Kill one job (JOB_KILLED, commits finished with the reason); false when it had already ended. */
+  kill(j: JobKey, reason: string): boolean {
+    return this.finish(j, {state: 'JOB_KILLED', reason})
+  }
+
+  /** Kill every unfinished job of a pipeline; returns how many. */
+  killAll(project: string, pipeline: string, reason: string): number {
+    return withTx(this.db, () => {
+      const ids = jobRows.listUnfinishedJobIds(this.db, project, pipeline)
+      for (const id of ids) this.kill({project, pipeline, id}, reason)
+      return ids.length
+    })
+  }
+}

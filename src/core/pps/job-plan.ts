@@ -1,0 +1,149 @@
+/**
+ * Plan: which datums a job has and which of them must run (the first of a job's five steps:
+ * plan → run → collect → merge → finish).
+ *
+ * The datums come from the pure planner (datum.ts) over listings of the job's input commits
+ * — the provenance of its output commit. The base job is the nearest ancestor output commit
+ * whose job succeeded; planIncremental compares by datum id and hash with the base's datum
+ * set, so unchanged datums are skipped and keep their output. When the shape allows
+ * (planFromChanges: one fixed-depth pfs input, same pipeline version), only glob matches on
+ * the paths the input diff touches are re-planned: O(what changed), same result as a full
+ * plan. Read-only: nothing here writes rows or files.
+ */
+import {NotFoundError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import * as datumRows from '../db/datums.js'
+import type {DatumSetEntry} from '../db/datum-sets.js'
+import * as jobRows from '../db/jobs.js'
+import type {JobRow} from '../db/jobs.js'
+import * as rows from '../db/pfs-rows.js'
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {FileService} from '../pfs/file-service.js'
+import type {Entry} from '../pfs/tree.js'
+import {toHex} from '../store/hash.js'
+import {planDatums, planFromChanges, planIncremental, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
+import type {PfsInput} from './input.js'
+import type {PipelineSpec} from './spec.js'
+
+export interface JobPlan {
+  /** every datum of the job, in processing order */
+  datums: Datum[]
+  /** what runs, what is skipped, which base outputs go */
+  plan: IncrementalPlan
+  /** the base job (nearest successful ancestor), if any */
+  base: JobRow | undefined
+  /** the base job's datum set (empty without a base) */
+  baseSet: Map<string, DatumSetEntry>
+  /** the base job's output root */
+  baseTree: Buffer | null
+  /** the output the base job's datum set records for a datum */
+  baseOutput: (id: string) => Buffer | null
+}
+
+const toMatch = (path: string, e: Entry): Match => ({path, isDir: e.kind === 'dir', hash: toHex(e.hash), size: e.size})
+
+export class JobPlanner {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly files: FileService,
+  ) {}
+
+  private get db() {
+    return this.ctx.db
+  }
+
+  /** Plan job `j` (output repo `out`, output commit `outCommit`) with its pipeline version's spec and salt. */
+  plan(j: JobRow, spec: PipelineSpec, salt: string, out: RepoRow, outCommit: CommitRow): JobPlan {
+    const prov = new Map<number, CommitRow>()
+    for (const pr of rows.commitProvenance(this.db, out.id, j.id)) {
+      const c = rows.getCommit(this.db, pr.prov_repo_id, pr.prov_commit_id)
+      if (c) prov.set(pr.prov_repo_id, c)
+    }
+    const commitOf = (project: string, repo: string, type: 'user' | 'meta' | 'spec') => {
+      const r = rows.getRepo(this.db, project, repo, type)
+      return r ? prov.get(r.id) : undefined
+    }
+    const lister: Lister = (input) => {
+      const c = commitOf(input.project, input.repo, input.repo_type)
+      return c ? {commit: c.id, entries: this.candidates(c.tree, input.glob)} : {commit: '', entries: []}
+    }
+    const base = this.baseJob(j, out, outCommit)
+    const baseSet = base ? datumRows.getDatumSet(this.db, j.project, j.pipeline, base.id) : new Map<string, DatumSetEntry>()
+    const datums = (base && this.fromChanges(j, base, out, spec, salt, baseSet, commitOf)) || planDatums(spec.input, lister, salt)
+    const baseOutput = (id: string): Buffer | null => {
+      const e = baseSet.get(id)
+      return e ? datumRows.getDatumOutput(this.db, j.project, j.pipeline, e.source, id) : null
+    }
+    const plan = planIncremental(datums, baseSet, {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out})
+    const baseTree = base ? (rows.getCommit(this.db, out.id, base.id)?.tree ?? null) : null
+    return {datums, plan, base, baseSet, baseTree, baseOutput}
+  }
+
+  /** Datums of a spec that is not created (`list datum -f`): planned against current heads. Throws INPUT_REPO_NOT_FOUND. */
+  preview(spec: PipelineSpec): Datum[] {
+    const lister: Lister = (input) => {
+      const repo = rows.getRepo(this.db, input.project, input.repo, input.repo_type)
+      if (!repo) throw new NotFoundError('INPUT_REPO_NOT_FOUND', `input repo ${input.repo} not found`, {hint: `create it with \`pach create repo ${input.repo}\``})
+      const b = rows.getBranch(this.db, repo.id, input.branch)
+      const c = b ? rows.getCommit(this.db, repo.id, b.head) : undefined
+      return c ? {commit: c.id, entries: this.candidates(c.tree, input.glob)} : {commit: '', entries: []}
+    }
+    return planDatums(spec.input, lister, spec.salt ?? '')
+  }
+
+  /** planFromChanges over the input diff from the base job's input commit, when the job qualifies. */
+  private fromChanges(
+    j: JobRow,
+    base: JobRow,
+    out: RepoRow,
+    spec: PipelineSpec,
+    salt: string,
+    baseSet: Map<string, DatumSetEntry>,
+    commitOf: (project: string, repo: string, type: 'user' | 'meta' | 'spec') => CommitRow | undefined,
+  ): Datum[] | undefined {
+    const pfs = (spec.input as {pfs?: PfsInput}).pfs
+    if (!pfs || base.pipeline_version !== j.pipeline_version || spec.reprocess_spec === 'every_job' || spec.s3_out) return undefined
+    const now = commitOf(pfs.project, pfs.repo, pfs.repo_type)
+    const inRepo = rows.getRepo(this.db, pfs.project, pfs.repo, pfs.repo_type)
+    const then = inRepo && rows.commitProvenance(this.db, out.id, base.id).find((pr) => pr.prov_repo_id === inRepo.id)
+    const thenCommit = then ? rows.getCommit(this.db, inRepo.id, then.prov_commit_id) : undefined
+    if (!now || !thenCommit) return undefined
+    const trees = this.ctx.trees
+    const at = (tree: Buffer | null) => (path: string) => {
+      const e = trees.lookup(tree, path)
+      return e && toMatch(path, e)
+    }
+    const changed = (function* () {
+      for (const item of trees.diff(thenCommit.tree, now.tree)) yield item.path
+    })()
+    return planFromChanges(spec.input, baseSet, {commit: now.id, changed, before: at(thenCommit.tree), after: at(now.tree)}, salt)
+  }
+
+  /**
+   * Glob candidates for the planner: the entries the glob can match (found with a depth-bounded
+   * walk), plus, for the root glob, one file so the planner knows the commit is not empty.
+   */
+  private candidates(tree: Buffer | null, glob: string): Match[] {
+    const out = this.files.globEntries(tree, glob).map(([p, e]) => toMatch(p, e))
+    if (out.length === 1 && out[0]!.path === '/') {
+      for (const [p, e] of this.ctx.trees.walk(tree)) {
+        if (e.kind === 'file') {
+          out.push(toMatch(p, e))
+          break
+        }
+      }
+    }
+    return out
+  }
+
+  /** Nearest ancestor output commit whose job succeeded. */
+  private baseJob(j: JobRow, out: RepoRow, commit: CommitRow): JobRow | undefined {
+    let c = commit.parent ? rows.getCommit(this.db, out.id, commit.parent) : undefined
+    while (c) {
+      const job = jobRows.getJob(this.db, {project: j.project, pipeline: j.pipeline, id: c.id})
+      if (job && job.state === 'JOB_SUCCESS' && !c.error) return job
+      c = c.parent ? rows.getCommit(this.db, out.id, c.parent) : undefined
+    }
+    return undefined
+  }
+}

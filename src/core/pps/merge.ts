@@ -1,0 +1,121 @@
+/**
+ * Merge: a job's output commit is the union of every datum's output (Pachyderm's rule).
+ *
+ * Each datum's /pfs/out was stored as its own tree; datums skipped by an incremental job keep
+ * the output their source job stored; datums that vanished from the inputs contribute
+ * nothing. Two datums writing one path fail the job with Pachyderm's message naming both
+ * ("duplicate path output by different datums (…)"). Only files count: directories follow.
+ *
+ * Two ways to the same tree: `mergeAll` applies every output (O(all outputs)), and
+ * `mergeIncremental` edits the base job's output tree — deletes what re-run and vanished
+ * datums wrote there, adds what this job's datums wrote (O(what changed)). Both only read
+ * and add content-addressed trees: no row, file or job state changes here.
+ */
+import type {DatumState} from '../types.js'
+import type {TreeOp, TreeStore} from '../pfs/tree.js'
+import type {Datum} from './datum.js'
+
+export interface MergeResult {
+  /** the output root (null: empty), or null with an error */
+  tree: Buffer | null
+  /** Pachyderm's duplicate-path message, or a tree error; '' when merged */
+  error: string
+}
+
+/** One datum's output: its stored tree (null when it wrote nothing or failed). */
+export interface DatumOutput {
+  id: string
+  tree: Buffer | null
+}
+
+export function duplicateMessage(path: string, a: string, b: string): string {
+  return `duplicate path output by different datums (${path} from ${a} and ${path} from ${b})`
+}
+
+/** Output tree = union of every datum's output; two datums writing one path is an error. */
+export function mergeAll(trees: TreeStore, outputs: DatumOutput[]): MergeResult {
+  const ops: TreeOp[] = []
+  const owner = new Map<string, string>()
+  for (const o of outputs) {
+    if (!o.tree) continue
+    for (const [path, e] of trees.walk(o.tree)) {
+      if (e.kind !== 'file') continue
+      const prev = owner.get(path)
+      if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, o.id)}
+      owner.set(path, o.id)
+      ops.push({type: 'putEntry', path, entry: e})
+    }
+  }
+  try {
+    return {tree: trees.apply(null, ops), error: ''}
+  } catch (e) {
+    return {tree: null, error: (e as Error).message}
+  }
+}
+
+/** What an incremental merge needs from the job. */
+export interface IncrementalMerge {
+  /** the base job's output root */
+  baseTree: Buffer | null
+  /** datums this job ran, datums gone since the base, datums re-run (their base output goes) */
+  plan: {process: Datum[]; removed: string[]; redo: string[]}
+  /** this job's results by datum id */
+  results: ReadonlyMap<string, {state: DatumState; output: Buffer | null}>
+  /** the base job's output of a datum */
+  baseOutput: (id: string) => Buffer | null
+  /** every datum's output (read only to name a collision's owner) */
+  allOutputs: () => DatumOutput[]
+}
+
+/**
+ * The same result as mergeAll, from the base job's output: O(what changed) — the common case
+ * of one changed input among thousands. Owners of existing paths are looked up only when a
+ * collision is found.
+ */
+export function mergeIncremental(trees: TreeStore, m: IncrementalMerge): MergeResult {
+  // one apply for deletes and puts (one save of each changed directory); a put collides
+  // with what the base keeps: a file not deleted here, or a directory that still has files
+  // after the deletes (then, rarely, the deletes are applied on their own to find out)
+  const deletes: TreeOp[] = []
+  const puts: TreeOp[] = []
+  const deleted = new Set<string>()
+  for (const id of [...m.plan.removed, ...m.plan.redo]) {
+    const t = m.baseOutput(id)
+    if (!t) continue
+    for (const [path, e] of trees.walk(t)) {
+      if (e.kind !== 'file') continue
+      deletes.push({type: 'delete', path})
+      deleted.add(path)
+    }
+  }
+  let afterDeletes: Buffer | null | undefined
+  const keptInBase = (path: string): boolean => {
+    const hit = trees.lookup(m.baseTree, path)
+    if (!hit || deleted.has(path)) return false
+    if (hit.kind === 'file') return true
+    if (afterDeletes === undefined) afterDeletes = deletes.length ? trees.apply(m.baseTree, deletes) : m.baseTree
+    return trees.lookup(afterDeletes, path) !== undefined
+  }
+  const owner = new Map<string, string>()
+  try {
+    for (const d of m.plan.process) {
+      const r = m.results.get(d.id)
+      if (!r || r.state !== 'SUCCESS' || !r.output) continue
+      for (const [path, e] of trees.walk(r.output)) {
+        if (e.kind !== 'file') continue
+        const prev = owner.get(path)
+        if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, d.id)}
+        if (keptInBase(path)) {
+          const other = m.allOutputs().find((o) => o.id !== d.id && o.tree && trees.lookup(o.tree, path))
+          return {tree: null, error: duplicateMessage(path, other?.id ?? 'an earlier datum', d.id)}
+        }
+        owner.set(path, d.id)
+        puts.push({type: 'putEntry', path, entry: e})
+      }
+    }
+    const ops = [...deletes, ...puts]
+    return {tree: ops.length ? trees.apply(m.baseTree, ops) : m.baseTree, error: ''}
+  } catch (e) {
+    return {tree: null, error: (e as Error).message}
+  }
+}
