@@ -310,6 +310,35 @@ describe('pipelines (in-process runner)', () => {
     expect(failed.reason).toMatch(/outside \/pfs/)
   })
 
+  it('a retry starts from clean inputs and an empty /pfs/out (even when user code could write to its inputs)', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/d/a': 'A', '/d/b': 'B'})
+    const seen: string[][] = []
+    let attempt = 0
+    const runner = jsRunner(({in: i, out}) => {
+      attempt++
+      const list = (d: string, rel = ''): string[] =>
+        readdirSync(d, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? [`${rel}/${e.name}/`, ...list(join(d, e.name), `${rel}/${e.name}`)] : [`${rel}/${e.name}`]))
+      seen.push([...list(join(i, 'in')), ...list(out).map((p) => `out:${p}`)])
+      if (attempt > 1) return upper({in: i, out, env: {}, cmd: []})
+      // what a careless first attempt leaves behind: a stray input file, an edited input, an output
+      writeFileSync(join(i, 'in', 'd', 'stray'), 'x')
+      writeFileSync(join(i, 'in', 'd', 'a'), 'edited')
+      writeFileSync(join(out, 'partial'), 'p')
+      return 1
+    })
+    pach.pipelines.put(spec({pipeline: {name: 'r'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/d'}}, datum_tries: 2}), {update: false, reprocess: false, file: 't'})
+    const [job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job).toMatchObject({state: 'JOB_SUCCESS', data_processed: 1})
+    expect(seen).toEqual([
+      ['/d/', '/d/a', '/d/b'],
+      ['/d/', '/d/a', '/d/b'],
+    ])
+    // the second attempt read the stored inputs, not the first one's edits, and its output alone is stored
+    expect(files(pach, 'r@master')).toEqual({'/d_a': 'A', '/d_b': 'B'})
+  })
+
   it('every way a job ends finishes its output and meta commits like any commit (commit set modified, error = reason)', async () => {
     let clock = '2026-01-01T00:00:00.000Z'
     const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
