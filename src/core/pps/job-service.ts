@@ -46,7 +46,9 @@ import type {PipelineRow, PipelineService} from './pipeline-service.js'
 import type {SecretService} from './secret-service.js'
 import type {DatumRunResult, Runner, Worker} from './runner.js'
 import {nodeChildProcess} from '../builtins.js'
-import {parseDuration, parseMemory, wantsNetwork, type PipelineSpec} from './spec.js'
+import {parseDuration} from '../units/duration.js'
+import {parseMemory} from '../units/quantity.js'
+import {wantsNetwork, type PipelineSpec} from './spec.js'
 import {LazyFeeder} from './lazy.js'
 
 export interface JobRow {

@@ -48,10 +48,10 @@
  * - spout pipelines have no input: for them `input` is undefined at run time (the only case).
  * - the core never prints: warnings are returned.
  */
-import {cronError} from '../cron.js'
+import {cronError} from '../units/cron.js'
 import {checkTrigger, type Trigger} from '../pfs/trigger.js'
-import {parseDuration} from '../duration.js'
-export {parseDuration}
+import {parseDuration} from '../units/duration.js'
+import {parseMemory} from '../units/quantity.js'
 import {createRequire} from 'node:module'
 import {InvalidArgumentError, printable} from '../errors.js'
 import {cleanGlob, compileGlob, GlobSyntaxError} from '../pfs/glob.js'
@@ -1241,44 +1241,3 @@ export function specSummary(spec: PipelineSpec): string {
   }
   return show(spec.input)
 }
-
-// ---------------------------------------------------------------------------------------------
-// Durations, quantities, cron expressions
-
-
-const QUANTITY_RE = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/
-const QUANTITY_SUFFIX: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-}
-
-/** Kubernetes quantities ("1Gi", "512Mi", "1G", "100M", "1024", "1.5Gi", "1e6") -> bytes (rounded up); throws InvalidArgumentError otherwise. */
-export function parseMemory(s: string): number {
-  const m = typeof s === 'string' ? QUANTITY_RE.exec(s) : null
-  if (m === null) {
-    throw new InvalidArgumentError('INVALID_QUANTITY', `invalid quantity ${JSON.stringify(s)}`, {
-      hint: 'use a Kubernetes quantity such as "512Mi", "1Gi", "100M" or "1024" (binary suffixes Ki Mi Gi Ti, decimal k M G T)',
-    })
-  }
-  const [, sign, digits, suffix, exp] = m
-  if (sign === '-') throw new InvalidArgumentError('INVALID_QUANTITY', `invalid quantity ${JSON.stringify(s)}: must not be negative`)
-  const factor = exp !== undefined ? 10 ** Number(exp) : QUANTITY_SUFFIX[suffix ?? '']!
-  const bytes = Number(digits) * factor
-  const rounded = Math.round(bytes)
-  return Math.abs(bytes - rounded) < 1e-6 ? rounded : Math.ceil(bytes)
-}
-
