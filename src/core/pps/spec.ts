@@ -54,6 +54,7 @@ import {parseDuration} from '../units/duration.js'
 import {parseMemory} from '../units/quantity.js'
 import {createRequire} from 'node:module'
 import {InvalidArgumentError, printable} from '../errors.js'
+import {editDistance} from '../text/edit-distance.js'
 import {cleanGlob, compileGlob, GlobSyntaxError} from '../pfs/glob.js'
 import {sortInput, type CronInput, type Input, type PfsInput} from './input.js'
 
@@ -413,20 +414,6 @@ function squash(s: string): string {
   return s.toLowerCase().replace(/[_-]/g, '')
 }
 
-function levenshtein(a: string, b: string): number {
-  const dp = Array.from({length: b.length + 1}, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!
-    dp[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return dp[b.length]!
-}
-
 function suggestion(key: string, schema: Schema): string {
   const names = Object.keys(schema.fields)
   const exact = names.find((n) => squash(n) === squash(key))
@@ -434,7 +421,7 @@ function suggestion(key: string, schema: Schema): string {
   let best: string | undefined
   let bestD = Infinity
   for (const n of names) {
-    const d = Math.min(levenshtein(key, n), levenshtein(key, lowerCamel(n)))
+    const d = Math.min(editDistance(key, n), editDistance(key, lowerCamel(n)))
     if (d < bestD) {
       bestD = d
       best = n
