@@ -4,7 +4,7 @@
  */
 import {readFileSync} from 'node:fs'
 import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
-import {parseSpecs, validateSpec, type PipelineSpec} from '../core/pps/spec.js'
+import {parseSpecs, validateSpec, type PipelineSpec} from '../core/pps/spec/index.js'
 import type {Reporter} from '../core/reporter.js'
 
 /** The specs of a file as the user wrote them (for user_spec_json); undefined when unclear. */

@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing of the pipeline spec parser (issue 4, hostile input).
  *
- * The contract under test (src/core/pps/spec.ts header): parseSpecs either returns specs or
+ * The contract under test (src/core/pps/spec/ headers): parseSpecs either returns specs or
  * throws an InvalidArgumentError with code INVALID_SPEC whose one-line message starts with
  * the file name and names the offending field (`data.field`). Anything else — a TypeError,
  * a RangeError, a message spread over several lines — is a fault: the CLI would print it as
@@ -18,7 +18,7 @@ import {join} from 'node:path'
 import {stringify as toYaml} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {InvalidArgumentError, isPachError} from '../../src/core/errors.js'
-import {parseSpecs} from '../../src/core/pps/spec.js'
+import {parseSpecs} from '../../src/core/pps/spec/index.js'
 
 // FUZZ_SEED / FUZZ_RUNS explore beyond what CI runs (e.g. FUZZ_RUNS=20000)
 const SEED = Number(process.env.FUZZ_SEED ?? 4_2024)

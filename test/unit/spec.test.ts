@@ -10,7 +10,7 @@ import {
   specSummary,
   validateSpec,
   type PipelineSpec,
-} from '../../src/core/pps/spec.js'
+} from '../../src/core/pps/spec/index.js'
 import type {PfsInput} from '../../src/core/pps/input.js'
 import {parseDuration} from '../../src/core/units/duration.js'
 

@@ -48,7 +48,7 @@ import type {DatumRunResult, Runner, Worker} from './runner.js'
 import {nodeChildProcess} from '../builtins.js'
 import {parseDuration} from '../units/duration.js'
 import {parseMemory} from '../units/quantity.js'
-import {wantsNetwork, type PipelineSpec} from './spec.js'
+import {wantsNetwork, type PipelineSpec} from './spec/index.js'
 import {LazyFeeder} from './lazy.js'
 
 export interface JobRow {

@@ -27,7 +27,7 @@ import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../units/cron.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../pfs/tree.js'
-import type {PipelineSpec} from './spec.js'
+import type {PipelineSpec} from './spec/index.js'
 
 export interface PipelineRow {
   project: string
