@@ -36,10 +36,9 @@ const outcomes = new Map<string, number>()
 /** Parse and check the contract; returns 'ok' or the error's field. */
 function check(text: string, file = FILE): string {
   tried++
+  let parsed: ReturnType<typeof parseSpecs>
   try {
-    parseSpecs(text, file)
-    outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1)
-    return 'ok'
+    parsed = parseSpecs(text, file)
   } catch (e) {
     const ctx = `input: ${text.slice(0, 400)}\nerror: ${(e as Error)?.stack}`
     expect(isPachError(e), ctx).toBe(true)
@@ -55,6 +54,11 @@ function check(text: string, file = FILE): string {
     if (field !== '') expect(err.message, ctx).toContain(String(field))
     return String(field)
   }
+  // every spec comes with the document it was read from, storable as user_spec_json
+  expect(parsed.userSpecs, `input: ${text.slice(0, 400)}`).toHaveLength(parsed.specs.length)
+  for (const u of parsed.userSpecs) expect(typeof JSON.stringify(u)).toBe('string')
+  outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1)
+  return 'ok'
 }
 
 // ---------------------------------------------------------------------------------------------

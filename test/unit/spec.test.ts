@@ -200,6 +200,34 @@ describe('parseSpecs: file formats', () => {
     expect(specs[0]!.pipeline.name).toBe('flow')
   })
 
+  it('returns each spec with the document it was read from, as written (userSpecs)', () => {
+    const doc = (name: string) => JSON.parse(mini(name)) as unknown
+    expect(parseSpecs(mini('a'), 'one.json').userSpecs).toEqual([doc('a')])
+    expect(parseSpecs(`[${mini('a')}, ${mini('b')}]`, 'list.json').userSpecs).toEqual([doc('a'), doc('b')])
+    expect(parseSpecs(`\uFEFF${mini('a')}\n${mini('b')}${mini('c')}\n`, 'stream.json').userSpecs).toEqual([doc('a'), doc('b'), doc('c')])
+    const yaml = [
+      'pipeline: {name: a}',
+      'transform: {cmd: [sh], workingDir: null}',
+      'input: {pfs: {repo: in, glob: "*", joinOn: "$1"}}',
+      'datumTries: "4"',
+      '---',
+      '- pipeline: {name: b}',
+      '  transform: {cmd: [sh], env: {N: 1}}',
+      '  input: {pfs: {repo: a, glob: /}}',
+      '',
+    ].join('\n')
+    const {specs, userSpecs} = parseSpecs(yaml, 'p.yaml')
+    expect(userSpecs).toEqual([
+      {pipeline: {name: 'a'}, transform: {cmd: ['sh'], workingDir: null}, input: {pfs: {repo: 'in', glob: '*', joinOn: '$1'}}, datumTries: '4'},
+      {pipeline: {name: 'b'}, transform: {cmd: ['sh'], env: {N: 1}}, input: {pfs: {repo: 'a', glob: '/'}}},
+    ])
+    // the normalised specs are built from the same documents, which stay untouched
+    expect(specs.map((s) => [s.pipeline.name, s.datum_tries, s.transform.env])).toEqual([
+      ['a', 4, {}],
+      ['b', 3, {N: '1'}],
+    ])
+  })
+
   it('rejects broken JSON and YAML, non-objects and empty files, naming the file', () => {
     for (const [text, fragment] of [
       ['{"pipeline" {"name": "a"}}', 'invalid JSON'],

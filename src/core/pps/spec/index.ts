@@ -11,7 +11,8 @@
  * - here: inputs sorted by name, checks across the specs of one file (a name defined twice,
  *   a cycle among them), warnings about images without a pinned tag.
  * context.ts gives every stage the same error and warning shape. The normalised spec is what
- * the rest of pach stores, shows and runs.
+ * the rest of pach stores, shows and runs; parseSpecs returns beside it the document it was
+ * read from, as the user wrote it (stored as `user_spec`).
  *
  * Also here, readers of a normalised spec: wantsNetwork, clusterOnlyFieldsIn, specSummary.
  *
@@ -36,7 +37,13 @@ export type {ParsedSpecs, PipelineSpec, ResourceSpec, Transform} from './types.j
  * Parse one file's text (JSON: object, array, or concatenated objects; YAML: one or more
  * documents). `file` is used in messages. `defaultProject` fills pipeline.project (and, through
  * it, input projects). Every spec is normalised, validated (validateSpec) and its inputs sorted;
- * two specs with the same name, or specs whose inputs form a cycle, are rejected too.
+ * two specs with the same name, or specs whose inputs form a cycle, are rejected too. Each
+ * spec comes with the document it was read from (userSpecs), so callers need not parse the
+ * text again to keep what the user wrote.
+ *
+ * @throws InvalidArgumentError INVALID_SPEC (file, field and pipeline in `data`)
+ * @example
+ *   const {specs, userSpecs, warnings} = parseSpecs(readFileSync('edges.json', 'utf8'), 'edges.json')
  */
 export function parseSpecs(text: string, file: string, defaultProject = 'default'): ParsedSpecs {
   const values = topLevelValues(text, file)
@@ -57,7 +64,7 @@ export function parseSpecs(text: string, file: string, defaultProject = 'default
     return spec
   })
   checkAcrossSpecs(specs, file)
-  return {specs, warnings}
+  return {specs, userSpecs: values.map((v) => v.value), warnings}
 }
 
 function imageWarnings(spec: PipelineSpec, ctx: SpecContext): void {

@@ -77,6 +77,11 @@ export interface PipelineSpec {
 
 export interface ParsedSpecs {
   specs: PipelineSpec[]
+  /**
+   * Each spec's document as the user wrote it, before any rule applied: `specs[i]` was read
+   * from `userSpecs[i]` (what `user_spec_json` shows).
+   */
+  userSpecs: unknown[]
   warnings: string[]
 }
 
