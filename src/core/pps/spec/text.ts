@@ -23,7 +23,7 @@ function parseAllDocuments(text: string): ReturnType<typeof import('yaml').parse
 
 export interface Located {
   value: unknown
-  /** "document 2" / "array element 3": for messages about values that are not objects */
+  /** "document 2" / "element 3 of document 1": for messages about values that are not objects */
   where: string
 }
 

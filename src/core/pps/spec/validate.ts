@@ -8,10 +8,11 @@
  *   letter or a digit;
  * - transform: an image, a non-empty cmd, named secrets (a key with env_var), env names;
  * - the input tree: exactly one kind per node, non-empty lists, pfs repo/name/branch/glob
- *   set and globs compiling, no commit, s3 rules (glob "/", not lazy nor empty_files, only
- *   under cross), no input named "out", no pipeline reading its own output, valid cron
- *   expressions and triggers, input names unique except between the alternatives of a union;
- *   only spouts (without a service) have no input;
+ *   set and globs compiling, no commit, s3 rules (glob "/", not lazy nor empty_files, not
+ *   inside a union, join or group), no input named "out", no pipeline reading its own
+ *   output, valid cron expressions and triggers, input names unique except between the
+ *   alternatives of a union; only spouts may lack an input, and a spout without a service
+ *   must;
  * - scalars: parallelism_spec.constant ≥ 0, datum_tries ≥ 1, output_branch, reprocess_spec;
  *   Go durations (datum_timeout, job_timeout, maximum_expected_uptime) > 0; Kubernetes
  *   quantities in resources; JSON in pod_spec/pod_patch; NETWORK_ANNOTATION "true"/"false";
