@@ -115,8 +115,6 @@ export const DEFAULT_DATUM_TRIES = 3
 export const MAX_PIPELINE_NAME = 51
 /** cross/union/join/group nesting: far beyond any real spec, well within the parser's stack */
 export const MAX_INPUT_DEPTH = 32
-/** names of pipelines, projects, repos, branches and inputs */
-export const NAME_RE = /^[a-zA-Z0-9_-]+$/
 /** service.type and spout.service.type */
 export const SERVICE_TYPES = ['ClusterIP', 'LoadBalancer', 'NodePort']
 

@@ -3,9 +3,9 @@
  * validateInput): everything that does not need the database.
  *
  * Checks:
- * - names: pipeline, project, repos, branches and inputs use letters, digits, "_" and "-";
- *   pipeline and project names have at most 51 characters, the pipeline's starts with a
- *   letter or a digit;
+ * - names: pipeline, project, repos, branches and inputs use letters, digits, "_" and "-"
+ *   (pfs/paths.ts isValidName); pipeline and project names have at most 51 characters, the
+ *   pipeline's starts with a letter or a digit;
  * - transform: an image, a non-empty cmd, named secrets (a key with env_var), env names;
  * - the input tree: exactly one kind per node, non-empty lists, pfs repo/name/branch/glob
  *   set and globs compiling, no commit, s3 rules (glob "/", not lazy nor empty_files, not
@@ -25,13 +25,14 @@
  */
 import {checkTrigger, type Trigger} from '../../pfs/trigger.js'
 import {compileGlob, GlobSyntaxError} from '../../pfs/glob.js'
+import {isValidName} from '../../pfs/paths.js'
 import {cronError} from '../../units/cron.js'
 import {parseDuration} from '../../units/duration.js'
 import {parseMemory} from '../../units/quantity.js'
 import type {CronInput, Input, PfsInput} from '../input.js'
 import {contextFor, describeValue, fail, fieldPath, isObject, type JsonObject, type SpecContext} from './context.js'
 import {stringField} from './normalise.js'
-import {MAX_PIPELINE_NAME, NAME_RE, NETWORK_ANNOTATION, networkAnnotation, SERVICE_TYPES, type PipelineSpec, type ResourceSpec} from './types.js'
+import {MAX_PIPELINE_NAME, NETWORK_ANNOTATION, networkAnnotation, SERVICE_TYPES, type PipelineSpec, type ResourceSpec} from './types.js'
 
 const KINDS = ['pfs', 'cross', 'union', 'join', 'group', 'cron'] as const
 type NodeKind = (typeof KINDS)[number]
@@ -49,7 +50,7 @@ function containsS3(node: Input): boolean {
 }
 
 function checkName(ctx: SpecContext, field: string, what: string, value: string): void {
-  if (!NAME_RE.test(value)) {
+  if (!isValidName(value)) {
     fail(ctx, field, `${field} ${JSON.stringify(value)} is not a valid ${what} name: only letters, digits, "_" and "-" are allowed`)
   }
 }
@@ -195,7 +196,7 @@ export function validateSpec(spec: PipelineSpec, file: string): void {
   const ctx = contextFor(file, name || undefined)
   if (!isObject(spec)) fail(ctx, '', 'a pipeline spec must be an object')
   if (!name) fail(ctx, 'pipeline.name', 'pipeline.name is required')
-  if (!NAME_RE.test(name)) fail(ctx, 'pipeline.name', `pipeline.name ${JSON.stringify(name)} is invalid: only letters, digits, "_" and "-" are allowed`)
+  if (!isValidName(name)) fail(ctx, 'pipeline.name', `pipeline.name ${JSON.stringify(name)} is invalid: only letters, digits, "_" and "-" are allowed`)
   if (name.length > MAX_PIPELINE_NAME) {
     fail(ctx, 'pipeline.name', `pipeline.name is ${name.length} characters long, but must have at most ${MAX_PIPELINE_NAME}`)
   }
