@@ -42,7 +42,6 @@ type FieldKind =
   | 'stringMap'
   | 'quantity'
   | 'timestamp'
-  | 'any'
   | 'input'
   | 'inputs'
   | {msg: Schema}
@@ -363,7 +362,5 @@ function readValue(v: unknown, kind: FieldKind, path: string, ctx: SpecContext):
       if (!Array.isArray(v)) fail(ctx, path, `${path} must be a list of inputs, got ${describeValue(v)}`)
       if (path.split('[').length > MAX_INPUT_DEPTH) fail(ctx, path, `${path}: inputs are nested more than ${MAX_INPUT_DEPTH} levels deep`)
       return v.map((item, i) => readMessage(item, INPUT, `${path}[${i}]`, ctx))
-    case 'any':
-      return v
   }
 }
