@@ -9,7 +9,7 @@
 import type {Pach} from '../core/repo.js'
 import {initRepo} from '../core/repo.js'
 import {parseCommit, parseFile} from '../core/pfs/refs.js'
-import {parseSpecs} from '../core/pps/spec.js'
+import {parseSpecs} from '../core/pps/spec/index.js'
 import {commitTable, fileTable} from './format/tables.js'
 import {jobTable} from './format/pps.js'
 import {runnerFactory} from './jobs.js'

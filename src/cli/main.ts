@@ -6,6 +6,7 @@
  */
 import {Config, flush, handle, run} from '@oclif/core'
 import {printable} from '../core/errors.js'
+import {editDistance} from '../core/text/edit-distance.js'
 
 export async function main(bin: string): Promise<void> {
   try {
@@ -32,16 +33,4 @@ export function closest(s: string, candidates: string[]): string | undefined {
     if (d < bestD) [best, bestD] = [c, d]
   }
   return best
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({length: b.length + 1}, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length]!
 }

@@ -1,38 +1,24 @@
 /**
  * Reading pipeline spec files for create/update pipeline and list datum -f (the CLI edge:
- * files, stdin, URLs), then parsing and statically validating them.
+ * files, stdin, URLs), then parsing and statically validating them with parseSpecs — the one
+ * parser: each spec comes back with the document the user wrote (stored as user_spec_json).
  */
 import {readFileSync} from 'node:fs'
 import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
-import {parseSpecs, validateSpec, type PipelineSpec} from '../core/pps/spec.js'
+import {parseSpecs, type PipelineSpec} from '../core/pps/spec/index.js'
 import type {Reporter} from '../core/reporter.js'
 
-/** The specs of a file as the user wrote them (for user_spec_json); undefined when unclear. */
-async function rawDocs(text: string): Promise<unknown[] | undefined> {
-  try {
-    const v = JSON.parse(text) as unknown
-    return Array.isArray(v) ? v : [v]
-  } catch {
-    // concatenated JSON objects or YAML documents
-  }
-  try {
-    const YAML = await import('yaml')
-    const docs = YAML.parseAllDocuments(text)
-    const out: unknown[] = []
-    for (const d of docs as {toJSON(): unknown}[]) {
-      const v = d.toJSON()
-      if (Array.isArray(v)) out.push(...v)
-      else if (v !== null && v !== undefined) out.push(v)
-    }
-    return out
-  } catch {
-    return undefined
-  }
+export interface SpecFromFile {
+  spec: PipelineSpec
+  /** the file as messages name it ("<stdin>" for -) */
+  file: string
+  /** the spec as the user wrote it, as JSON */
+  user: string
 }
 
-export async function readSpecs(files: string[], project: string, reporter: Reporter): Promise<{spec: PipelineSpec; file: string; text: string; user?: string}[]> {
+export async function readSpecs(files: string[], project: string, reporter: Reporter): Promise<SpecFromFile[]> {
   if (files.length === 0) throw new InvalidArgumentError('MISSING_SPEC', 'no pipeline spec given', {hint: 'pass -f spec.json (or -f - for stdin)'})
-  const out: {spec: PipelineSpec; file: string; text: string; user?: string}[] = []
+  const out: SpecFromFile[] = []
   for (const file of files) {
     let text: string
     if (file === '-') text = readFileSync(0, 'utf8')
@@ -52,12 +38,7 @@ export async function readSpecs(files: string[], project: string, reporter: Repo
     const name = file === '-' ? '<stdin>' : file
     const parsed = parseSpecs(text, name, project)
     for (const w of parsed.warnings) reporter.warn(w)
-    const raw = await rawDocs(text)
-    parsed.specs.forEach((spec, i) => {
-      validateSpec(spec, name)
-      const user = raw && raw.length === parsed.specs.length ? JSON.stringify(raw[i]) : undefined
-      out.push({spec, file: name, text, user})
-    })
+    parsed.specs.forEach((spec, i) => out.push({spec, file: name, user: JSON.stringify(parsed.userSpecs[i])}))
   }
   return out
 }

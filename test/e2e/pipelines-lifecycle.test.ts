@@ -3,6 +3,8 @@
  * (effective spec, version), list/draw, stop/start pipeline, stop job, update, delete
  * (--keep-repo) — for each runner; and the spec/input errors, once (no code runs).
  */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {expectJsonError, expectUserError, ID_RE} from './_util.js'
 import {project, IMAGE, jobs, lastJob, localTree, outputFiles, pipeline, RUNNERS, runnerIt, SCENARIO_TIMEOUT, writeSpec, type Job, type RP} from './pipelines-util.js'
@@ -127,6 +129,53 @@ describe.concurrent('pipeline inspect, list, draw, delete, spec errors (no code 
     expectUserError(await rp.run(['inspect', 'pipeline', 'cp']), 4)
     // with no pipeline left, the input repo can go
     await rp.ok(['delete', 'repo', 'data'])
+  })
+
+  it('user_spec_json is each spec as written, from YAML documents and from concatenated JSON objects', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {
+    const {expect} = ctx
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'data'])
+    const dir = join(rp.p.dir, 'specs')
+    mkdirSync(dir, {recursive: true})
+    // YAML: two documents, lowerCamelCase keys, a null (unset) field, a comment
+    const yamlFile = join(dir, 'two.yaml')
+    writeFileSync(
+      yamlFile,
+      [
+        '# two pipelines',
+        'pipeline: {name: y1}',
+        `transform: {image: ${IMAGE}, cmd: [sh, -c, 'true']}`,
+        'input: {pfs: {repo: data, glob: /*, outerJoin: false}}',
+        'datumTries: 2',
+        'description: null',
+        '---',
+        'pipeline: {name: y2}',
+        `transform: {image: ${IMAGE}, cmd: ["true"]}`,
+        'input: {pfs: {repo: y1, glob: /}}',
+        '',
+      ].join('\n'),
+    )
+    // JSON: two objects one after the other (not an array)
+    const j1 = pipeline('j1', 'true', {pfs: {repo: 'data', glob: '/'}}, {parallelism_spec: {constant: '2'}})
+    const j2 = pipeline('j2', 'true', {pfs: {repo: 'j1', glob: '/*'}})
+    const jsonFile = join(dir, 'stream.json')
+    writeFileSync(jsonFile, `${JSON.stringify(j1, null, 2)}\n${JSON.stringify(j2)}\n`)
+    await rp.ok(['create', 'pipeline', '-f', yamlFile, '-f', jsonFile, '--detach'])
+
+    const userSpec = async (name: string) => JSON.parse((await rp.json(['inspect', 'pipeline', name])).user_spec_json) as unknown
+    expect(await userSpec('y1')).toEqual({
+      pipeline: {name: 'y1'},
+      transform: {image: IMAGE, cmd: ['sh', '-c', 'true']},
+      input: {pfs: {repo: 'data', glob: '/*', outerJoin: false}},
+      datumTries: 2,
+      description: null,
+    })
+    expect(await userSpec('y2')).toEqual({pipeline: {name: 'y2'}, transform: {image: IMAGE, cmd: ['true']}, input: {pfs: {repo: 'y1', glob: '/'}}})
+    expect(await userSpec('j1')).toEqual(j1)
+    expect(await userSpec('j2')).toEqual(j2)
+    // the effective spec is the normalised one
+    const effective = JSON.parse((await rp.json(['inspect', 'pipeline', 'y1'])).effective_spec_json)
+    expect(effective).toMatchObject({datum_tries: 2, description: '', input: {pfs: {outer_join: false, name: 'data', branch: 'master'}}})
   })
 
   it('missing input repo exits 4 naming repo and file; missing cmd exits 2 naming the field; nothing is created', {timeout: SCENARIO_TIMEOUT}, async (ctx) => {

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {initRepo, type Pach} from '../../src/core/repo.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
-import {parseSpecs} from '../../src/core/pps/spec.js'
+import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import type {Runner, WorkerSpec} from '../../src/core/pps/runner.js'
 import {decodeDatumSet} from '../../src/core/db/datum-sets.js'
 

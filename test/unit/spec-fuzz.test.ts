@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing of the pipeline spec parser (issue 4, hostile input).
  *
- * The contract under test (src/core/pps/spec.ts header): parseSpecs either returns specs or
+ * The contract under test (src/core/pps/spec/ headers): parseSpecs either returns specs or
  * throws an InvalidArgumentError with code INVALID_SPEC whose one-line message starts with
  * the file name and names the offending field (`data.field`). Anything else — a TypeError,
  * a RangeError, a message spread over several lines — is a fault: the CLI would print it as
@@ -18,7 +18,7 @@ import {join} from 'node:path'
 import {stringify as toYaml} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {InvalidArgumentError, isPachError} from '../../src/core/errors.js'
-import {parseSpecs} from '../../src/core/pps/spec.js'
+import {parseSpecs} from '../../src/core/pps/spec/index.js'
 
 // FUZZ_SEED / FUZZ_RUNS explore beyond what CI runs (e.g. FUZZ_RUNS=20000)
 const SEED = Number(process.env.FUZZ_SEED ?? 4_2024)
@@ -36,10 +36,9 @@ const outcomes = new Map<string, number>()
 /** Parse and check the contract; returns 'ok' or the error's field. */
 function check(text: string, file = FILE): string {
   tried++
+  let parsed: ReturnType<typeof parseSpecs>
   try {
-    parseSpecs(text, file)
-    outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1)
-    return 'ok'
+    parsed = parseSpecs(text, file)
   } catch (e) {
     const ctx = `input: ${text.slice(0, 400)}\nerror: ${(e as Error)?.stack}`
     expect(isPachError(e), ctx).toBe(true)
@@ -55,6 +54,11 @@ function check(text: string, file = FILE): string {
     if (field !== '') expect(err.message, ctx).toContain(String(field))
     return String(field)
   }
+  // every spec comes with the document it was read from, storable as user_spec_json
+  expect(parsed.userSpecs, `input: ${text.slice(0, 400)}`).toHaveLength(parsed.specs.length)
+  for (const u of parsed.userSpecs) expect(typeof JSON.stringify(u)).toBe('string')
+  outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1)
+  return 'ok'
 }
 
 // ---------------------------------------------------------------------------------------------

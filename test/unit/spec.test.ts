@@ -6,14 +6,13 @@ import {InvalidArgumentError, PachError} from '../../src/core/errors.js'
 import {
   CLUSTER_ONLY_FIELDS,
   clusterOnlyFieldsIn,
-  parseDuration,
-  parseMemory,
   parseSpecs,
   specSummary,
   validateSpec,
   type PipelineSpec,
-} from '../../src/core/pps/spec.js'
+} from '../../src/core/pps/spec/index.js'
 import type {PfsInput} from '../../src/core/pps/input.js'
+import {parseDuration} from '../../src/core/units/duration.js'
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/pipelines')
 const INVALID = join(FIXTURES, 'invalid')
@@ -199,6 +198,34 @@ describe('parseSpecs: file formats', () => {
   it('reads text that starts like JSON but is YAML flow style (as Pachyderm, which converts YAML to JSON)', () => {
     const {specs} = parseSpecs('{pipeline: {name: flow}, transform: {cmd: [sh]}, input: {pfs: {repo: r, glob: "/*"}},}', 'flow.yaml')
     expect(specs[0]!.pipeline.name).toBe('flow')
+  })
+
+  it('returns each spec with the document it was read from, as written (userSpecs)', () => {
+    const doc = (name: string) => JSON.parse(mini(name)) as unknown
+    expect(parseSpecs(mini('a'), 'one.json').userSpecs).toEqual([doc('a')])
+    expect(parseSpecs(`[${mini('a')}, ${mini('b')}]`, 'list.json').userSpecs).toEqual([doc('a'), doc('b')])
+    expect(parseSpecs(`\uFEFF${mini('a')}\n${mini('b')}${mini('c')}\n`, 'stream.json').userSpecs).toEqual([doc('a'), doc('b'), doc('c')])
+    const yaml = [
+      'pipeline: {name: a}',
+      'transform: {cmd: [sh], workingDir: null}',
+      'input: {pfs: {repo: in, glob: "*", joinOn: "$1"}}',
+      'datumTries: "4"',
+      '---',
+      '- pipeline: {name: b}',
+      '  transform: {cmd: [sh], env: {N: 1}}',
+      '  input: {pfs: {repo: a, glob: /}}',
+      '',
+    ].join('\n')
+    const {specs, userSpecs} = parseSpecs(yaml, 'p.yaml')
+    expect(userSpecs).toEqual([
+      {pipeline: {name: 'a'}, transform: {cmd: ['sh'], workingDir: null}, input: {pfs: {repo: 'in', glob: '*', joinOn: '$1'}}, datumTries: '4'},
+      {pipeline: {name: 'b'}, transform: {cmd: ['sh'], env: {N: 1}}, input: {pfs: {repo: 'a', glob: '/'}}},
+    ])
+    // the normalised specs are built from the same documents, which stay untouched
+    expect(specs.map((s) => [s.pipeline.name, s.datum_tries, s.transform.env])).toEqual([
+      ['a', 4, {}],
+      ['b', 3, {N: '1'}],
+    ])
   })
 
   it('rejects broken JSON and YAML, non-objects and empty files, naming the file', () => {
@@ -553,44 +580,5 @@ describe('validateSpec', () => {
     expect(e2.message).toContain('input.pfs.glob is required')
     const e3 = caught(() => validateSpec({...spec, datum_timeout: 'soon'}, 'edited.json'))
     expect(e3.data).toMatchObject({file: 'edited.json', field: 'datum_timeout', pipeline: 'edges'})
-  })
-})
-
-describe('parseDuration', () => {
-  it('parses Go durations into milliseconds', () => {
-    expect(parseDuration('30s')).toBe(30_000)
-    expect(parseDuration('1h30m')).toBe(5_400_000)
-    expect(parseDuration('500ms')).toBe(500)
-    expect(parseDuration('2m')).toBe(120_000)
-    expect(parseDuration('1.5h')).toBe(5_400_000)
-    expect(parseDuration('0')).toBe(0)
-    expect(parseDuration('3600s')).toBe(3_600_000)
-    expect(parseDuration('1m0.5s')).toBe(60_500)
-    expect(parseDuration('1500us')).toBeCloseTo(1.5)
-    expect(parseDuration('-2s')).toBe(-2000)
-  })
-  it('rejects anything else', () => {
-    for (const bad of ['', '30', '1d', '5 minutes', 'h', '1h 30m', '.s', '1.2.3s', '-']) {
-      expect(() => parseDuration(bad), bad).toThrow(InvalidArgumentError)
-    }
-  })
-})
-
-describe('parseMemory', () => {
-  it('parses Kubernetes quantities into bytes', () => {
-    expect(parseMemory('1Gi')).toBe(1024 ** 3)
-    expect(parseMemory('512Mi')).toBe(512 * 1024 ** 2)
-    expect(parseMemory('1G')).toBe(1e9)
-    expect(parseMemory('100M')).toBe(1e8)
-    expect(parseMemory('1024')).toBe(1024)
-    expect(parseMemory('64k')).toBe(64_000)
-    expect(parseMemory('1.5Gi')).toBe(1.5 * 1024 ** 3)
-    expect(parseMemory('1e6')).toBe(1e6)
-    expect(parseMemory('0')).toBe(0)
-  })
-  it('rejects anything else', () => {
-    for (const bad of ['', '1GB', '1gi', '1 Gi', 'Gi', '-1Gi', 'lots', '1K']) {
-      expect(() => parseMemory(bad), bad).toThrow(InvalidArgumentError)
-    }
   })
 })

@@ -1,10 +1,11 @@
 /**
- * Branch triggers and cron (pfs/trigger.ts, cron.ts): Pachyderm's isTriggered truth table
+ * Branch triggers and cron (pfs/trigger.ts, units/cron.ts, units/human-size.ts): Pachyderm's isTriggered truth table
  * (master_trigger.go), go-units human sizes, robfig cron activations.
  */
 import {describe, expect, it} from 'vitest'
-import {cronError, cronNext} from '../../src/core/cron.js'
-import {checkTrigger, cronDue, isTriggered, parseHumanSize} from '../../src/core/pfs/trigger.js'
+import {cronError, cronNext} from '../../src/core/units/cron.js'
+import {checkTrigger, cronDue, isTriggered} from '../../src/core/pfs/trigger.js'
+import {parseHumanSize} from '../../src/core/units/human-size.js'
 
 const at = (iso: string) => new Date(iso)
 

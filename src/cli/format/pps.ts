@@ -1,7 +1,7 @@
 /**
  * Human tables for pipelines, jobs and datums, with pachctl's headers.
  */
-import {specSummary, type PipelineSpec} from '../../core/pps/spec.js'
+import {specSummary, type PipelineSpec} from '../../core/pps/spec/index.js'
 import type {DatumInfo, JobInfo, PipelineInfo} from '../../core/types.js'
 import {ago, bytesSize, duration, table} from './values.js'
 

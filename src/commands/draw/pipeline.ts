@@ -1,6 +1,6 @@
 import {PachCommand} from '../../cli/base-command.js'
 import {walkPfs} from '../../core/pps/input.js'
-import type {PipelineSpec} from '../../core/pps/spec.js'
+import type {PipelineSpec} from '../../core/pps/spec/index.js'
 
 type R = {nodes: {name: string; kind: 'repo' | 'pipeline'; inputs: string[]}[]}
 

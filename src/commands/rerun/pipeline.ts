@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {PachCommand} from '../../cli/base-command.js'
 import {jobFlags} from '../../cli/jobs.js'
-import type {PipelineSpec} from '../../core/pps/spec.js'
+import type {PipelineSpec} from '../../core/pps/spec/index.js'
 import type {PipelineInfo} from '../../core/types.js'
 
 export default class RerunPipeline extends PachCommand<typeof RerunPipeline, PipelineInfo> {

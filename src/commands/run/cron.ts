@@ -3,7 +3,7 @@ import {PachCommand} from '../../cli/base-command.js'
 import {jobFlags} from '../../cli/jobs.js'
 import {NotFoundError} from '../../core/errors.js'
 import {walkCron} from '../../core/pps/input.js'
-import type {PipelineSpec} from '../../core/pps/spec.js'
+import type {PipelineSpec} from '../../core/pps/spec/index.js'
 import {parseCommit} from '../../core/pfs/refs.js'
 import type {CommitInfo} from '../../core/types.js'
 

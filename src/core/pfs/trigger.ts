@@ -16,7 +16,8 @@
  *
  * Pure: validation and the condition; the engine moves branches.
  */
-import {cronError, cronNext} from '../cron.js'
+import {cronError, cronNext} from '../units/cron.js'
+import {parseHumanSize} from '../units/human-size.js'
 import {InvalidArgumentError} from '../errors.js'
 
 export interface Trigger {
@@ -31,14 +32,6 @@ export interface Trigger {
 /** A branch row's trigger (stored as JSON in `branches.trigger`), if it has one. */
 export function triggerOf(b: {trigger?: string | null} | undefined): Trigger | undefined {
   return b?.trigger ? (JSON.parse(b.trigger) as Trigger) : undefined
-}
-
-/** docker/go-units FromHumanSize: decimal multipliers; "i" and "b" suffixes accepted. */
-export function parseHumanSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s.trim())
-  if (!m) throw new InvalidArgumentError('INVALID_TRIGGER', `invalid trigger size ${JSON.stringify(s)}`, {hint: 'use a size such as "100M", "1.5G" or "500KB"'})
-  const mult: Record<string, number> = {k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15}
-  return Math.floor(Number(m[1]) * (m[2] ? mult[m[2].toLowerCase()]! : 1))
 }
 
 /** Normalise and check a trigger; throws InvalidArgumentError naming the bad part. */

@@ -16,11 +16,11 @@
  */
 import type {PackWriter} from '../store/pack-store.js'
 import type {DatumState} from '../types.js'
-import {parseDuration} from '../duration.js'
+import {parseDuration} from '../units/duration.js'
 import type {Datum} from './datum.js'
 import type {DatumLog} from './job-logs.js'
 import type {DatumRunResult, Worker} from './runner.js'
-import type {PipelineSpec} from './spec.js'
+import type {PipelineSpec} from './spec/index.js'
 import {zeroStats, type Stats} from './stats.js'
 import {DatumError, type EnteredDatum, type WorkerWorkspace} from './workspace.js'
 import type {TreeStore} from '../pfs/tree.js'

@@ -34,7 +34,7 @@ import type {TreeOp} from '../pfs/tree.js'
 import {pidAlive} from '../store/pack-store.js'
 import type {JobState} from '../types.js'
 import {jobWorkDir} from './job-logs.js'
-import type {PipelineSpec} from './spec.js'
+import type {PipelineSpec} from './spec/index.js'
 import {removeLater} from './workspace.js'
 
 /** What a job that ran leaves behind. */

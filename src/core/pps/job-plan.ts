@@ -23,7 +23,7 @@ import type {Entry} from '../pfs/tree.js'
 import {toHex} from '../store/hash.js'
 import {planDatums, planFromChanges, planIncremental, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
 import type {PfsInput} from './input.js'
-import type {PipelineSpec} from './spec.js'
+import type {PipelineSpec} from './spec/index.js'
 
 export interface JobPlan {
   /** every datum of the job, in processing order */

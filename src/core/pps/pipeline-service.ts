@@ -30,10 +30,10 @@ import type {PfsHooks} from '../pfs/transaction-service.js'
 import type {PipelineInfo, PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
-import {cronNext} from '../cron.js'
+import {cronNext} from '../units/cron.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../pfs/tree.js'
-import type {PipelineSpec} from './spec.js'
+import type {PipelineSpec} from './spec/index.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
 

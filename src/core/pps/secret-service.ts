@@ -14,7 +14,7 @@ import {AlreadyExistsError, InvalidArgumentError, NotFoundError} from '../errors
 import type {CoreContext} from '../context.js'
 import * as secretRows from '../db/secrets.js'
 import type {SecretRow} from '../db/secrets.js'
-import type {PipelineSpec} from './spec.js'
+import type {PipelineSpec} from './spec/index.js'
 
 export interface SecretInfo {
   secret: {name: string}

@@ -1,7 +1,14 @@
 /**
- * Go durations (time.ParseDuration), as pipeline specs and cron "@every" write them.
+ * Go durations (time.ParseDuration), as pipeline specs (`datum_timeout`, `job_timeout`,
+ * `maximum_expected_uptime`) and cron "@every" write them.
+ *
+ * Syntax: an optional sign, then either "0" or one or more `<decimal><unit>` terms ("1h30m",
+ * "1.5h", ".5s"), units ns, us (µs, μs), ms, s, m, h; a unit is required on every term.
+ * The result is in milliseconds (fractions kept: "1500us" = 1.5).
+ *
+ * Pure; errors are InvalidArgumentError with code INVALID_DURATION.
  */
-import {InvalidArgumentError} from './errors.js'
+import {InvalidArgumentError} from '../errors.js'
 
 const DURATION_UNITS: Record<string, number> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 

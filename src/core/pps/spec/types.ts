@@ -1,0 +1,132 @@
+/**
+ * The normalised pipeline spec: the shape every later stage of pach stores, shows and runs
+ * (Pachyderm `CreatePipelineRequest`, reference §2), and the constants the spec stages share.
+ *
+ * A PipelineSpec is snake_case with every default applied (normalise.ts), globs cleaned,
+ * pfs.name defaulted to repo and the children of cross/union/join/group sorted by name
+ * (index.ts). Every field of the reference's spec table is kept, including cluster-only ones
+ * (CLUSTER_ONLY_FIELDS), which are parsed, stored and shown but have no local effect.
+ *
+ * Invariants:
+ * - spout pipelines have no input: for them `input` is undefined at run time (the only case,
+ *   although the type says Input).
+ * - metadata acts locally only through one annotation, NETWORK_ANNOTATION.
+ */
+import type {Input} from '../input.js'
+
+export interface Transform {
+  image: string
+  cmd: string[]
+  stdin: string[]
+  err_cmd: string[]
+  err_stdin: string[]
+  env: Record<string, string>
+  secrets: {name: string; key?: string; mount_path?: string; env_var?: string}[]
+  image_pull_secrets: string[]
+  accept_return_code: number[]
+  debug: boolean
+  user: string
+  working_dir: string
+  dockerfile: string
+  memory_volume: boolean
+  datum_batching: boolean
+}
+
+export interface ResourceSpec {
+  cpu?: number
+  memory?: string
+  gpu?: {type: string; number: number}
+  disk?: string
+}
+
+/**
+ * A normalised spec: snake_case, defaults applied, inputs sorted by name (children of
+ * cross/union/join/group), pfs.name defaulted to repo, globs cleaned. `input` is undefined
+ * (despite its type) only for spouts.
+ */
+export interface PipelineSpec {
+  pipeline: {name: string; project: {name: string}}
+  description: string
+  transform: Transform
+  input: Input
+  parallelism_spec: {constant: number}
+  datum_tries: number
+  datum_timeout?: string
+  job_timeout?: string
+  output_branch: string
+  reprocess_spec: 'until_success' | 'every_job'
+  salt?: string
+  resource_requests?: ResourceSpec
+  resource_limits?: ResourceSpec
+  datum_set_spec?: {number?: number; size_bytes?: number; per_worker?: number}
+  autoscaling: boolean
+  s3_out: boolean
+  egress?: unknown
+  service?: unknown
+  spout?: unknown
+  scheduling_spec?: unknown
+  tolerations?: unknown[]
+  pod_spec?: string
+  pod_patch?: string
+  metadata?: unknown
+  sidecar_resource_limits?: ResourceSpec
+  sidecar_resource_requests?: ResourceSpec
+  maximum_expected_uptime?: string
+  determined?: unknown
+}
+
+export interface ParsedSpecs {
+  specs: PipelineSpec[]
+  /**
+   * Each spec's document as the user wrote it, before any rule applied: `specs[i]` was read
+   * from `userSpecs[i]` (what `user_spec_json` shows).
+   */
+  userSpecs: unknown[]
+  warnings: string[]
+}
+
+/** Fields that are parsed, kept and shown, but have no effect when pach runs a pipeline locally. */
+export const CLUSTER_ONLY_FIELDS: string[] = [
+  'egress',
+  'service',
+  'spout',
+  'autoscaling',
+  's3_out',
+  'datum_set_spec',
+  'scheduling_spec',
+  'tolerations',
+  'pod_spec',
+  'pod_patch',
+  'metadata',
+  'sidecar_resource_limits',
+  'sidecar_resource_requests',
+  'maximum_expected_uptime',
+  'determined',
+  'transform.image_pull_secrets',
+  'transform.memory_volume',
+  'transform.dockerfile',
+  'transform.datum_batching',
+  'input.pfs.s3',
+]
+
+export const DEFAULT_IMAGE = 'ubuntu:20.04'
+export const DEFAULT_DATUM_TRIES = 3
+/** the longest pipeline (and project) name */
+export const MAX_PIPELINE_NAME = 51
+/** cross/union/join/group nesting: far beyond any real spec, well within the parser's stack */
+export const MAX_INPUT_DEPTH = 32
+/** service.type and spout.service.type */
+export const SERVICE_TYPES = ['ClusterIP', 'LoadBalancer', 'NodePort']
+
+/**
+ * The one local opt-in to networking: pipeline code runs with no network (only loopback)
+ * unless the spec carries this annotation set to "true". An annotation, not a new field, so
+ * the same spec still loads in Pachyderm (where pods have the cluster network anyway).
+ */
+export const NETWORK_ANNOTATION = 'pach.io/network'
+
+/** The value of NETWORK_ANNOTATION in the spec's metadata, of whatever type, or undefined. */
+export function networkAnnotation(spec: PipelineSpec): unknown {
+  const md = spec.metadata as {annotations?: Record<string, unknown>} | undefined
+  return md?.annotations?.[NETWORK_ANNOTATION]
+}
