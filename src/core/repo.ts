@@ -26,7 +26,8 @@ import {fsck, gc, type FsckReport, type GcReport} from './store/maintenance.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {PipelineService} from './pps/pipeline-service.js'
-import {BlobStore, ensureStoreDirs, pidAlive} from './store/pack-store.js'
+import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
+import {pidAlive} from './process.js'
 
 export const PACH_DIR_NAME = '.pach'
 

@@ -76,7 +76,7 @@ import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
-import {pidAlive} from '../core/store/pack-store.js'
+import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 
 /** Capabilities removed from Docker's default set; none are ever added. */

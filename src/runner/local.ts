@@ -48,7 +48,7 @@ import {join, resolve} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {execa} from 'execa'
 import {RunnerError} from '../core/errors.js'
-import {pidAlive} from '../core/store/pack-store.js'
+import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 
 export type LocalSandbox = 'bwrap' | 'none'
