@@ -15,7 +15,7 @@ import type Dockerode from 'dockerode'
 import {RunnerError} from '../../src/core/errors.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../../src/core/pps/runner.js'
 import {createDockerRunner, DockerRunner, type DockerWorker} from '../../src/runner/docker.js'
-import {FakeRunner, type FakeContext} from '../../src/runner/fake.js'
+import {FakeRunner, type FakeContext} from '../helpers/fake-runner.js'
 import {createLocalRunner, LocalRunner, rewritePfs} from '../../src/runner/local.js'
 import {NO_DOCKER_NOTICE, pingSocket, selectRunner} from '../../src/runner/select.js'
 
