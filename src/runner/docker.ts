@@ -37,21 +37,14 @@
  * exit code from exec inspect. That path works for any image, at ~4 engine round trips per
  * datum.
  *
- * Mounts: `<inputsDir>:/pfs:ro`, `<outDir>:/pfs/out:rw`, the control directory at
- * `/.pach-worker` (rw) and the spec's extra mounts read-only. `/pfs/out` is nested inside
- * the read-only `/pfs`, so its mount point `<inputsDir>/out` must exist on the host before
- * the container starts (we create it). The container binds the directories themselves: the
- * job service must empty them in place between datums, never delete and recreate them (and
- * never delete `<inputsDir>/out`).
- *
- * Invariants (see src/core/pps/runner.ts):
- * - NetworkMode `none` unless the spec opts into a network (`bridge`);
- * - never privileged, `no-new-privileges`, capabilities only dropped (NET_RAW, MKNOD,
- *   AUDIT_WRITE), never added;
- * - the Docker socket is never mounted: every host path is resolved and rejected if it is,
- *   or contains, the engine's socket;
- * - cpu (NanoCpus) and memory (Memory = MemorySwap, so no swap beyond it) limits applied;
- * - images are never pulled: a missing image is a RunnerError naming it.
+ * Mounts, network, capabilities, limits and labels are the container policy
+ * (container-policy.ts): `/pfs` read-only, `/pfs/out` read-write, the control directory at
+ * `/.pach-worker`, secrets read-only, no network unless asked, never the Docker socket.
+ * `/pfs/out` is nested inside the read-only `/pfs`, so its mount point `<inputsDir>/out`
+ * must exist on the host before the container starts (we create it). The container binds
+ * the directories themselves: the job service must empty them in place between datums,
+ * never delete and recreate them (and never delete `<inputsDir>/out`). Images are never
+ * pulled: a missing image is a RunnerError naming it.
  *
  * Timeouts and aborts: the Engine API has no "kill exec" call, and killing the datum inside
  * the shell would need the shell to be trusted after user code ran next to it, so on expiry
@@ -70,27 +63,16 @@
  * dockerode costs ~400 ms to import, so it is loaded only by `createDockerRunner` (or on
  * first use when the class is constructed without a client).
  */
-import {chmodSync, closeSync, constants as fsc, existsSync, fchmodSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, constants as fsc, fchmodSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
-import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
+import {basename, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
 
-/** Capabilities removed from Docker's default set; none are ever added. */
-const CAP_DROP = ['NET_RAW', 'MKNOD', 'AUDIT_WRITE']
-/** Label put on every worker container, so leftovers (after a crash) can be found. */
-export const WORKER_LABEL = 'io.pach.worker'
-/** `<host>/<pid>` of the pach process that created the container. */
-export const OWNER_LABEL = 'io.pach.owner'
-/** The container's control root on the host (removed with an orphaned container). */
-export const CONTROL_LABEL = 'io.pach.control'
-/** Where the worker's control directory (datum stdin/stdout/stderr files) is mounted. */
-export const CONTROL_MOUNT = '/.pach-worker'
-
-const DEFAULT_SOCKET = '/var/run/docker.sock'
 /** How long the worker shell may take to answer its start-up probe. */
 const SHELL_PROBE_MS = 30_000
 
@@ -215,91 +197,6 @@ export class DockerRunner implements Runner {
   private async docker(): Promise<Dockerode> {
     this.client ??= await loadDockerode()
     return this.client
-  }
-}
-
-/** Container create options for a worker; throws RunnerError for a spec that breaks an invariant. */
-export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_SOCKET, controlDir?: string): Dockerode.ContainerCreateOptions {
-  const binds: string[] = [`${hostPath(spec.inputsDir, 'inputsDir')}:/pfs:ro`, `${hostPath(spec.outDir, 'outDir')}:/pfs/out:rw`]
-  if (controlDir !== undefined) binds.push(`${hostPath(controlDir, 'control directory')}:${CONTROL_MOUNT}:rw`)
-  for (const m of spec.mounts ?? []) {
-    const host = hostPath(m.host, 'mount')
-    if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
-    if (!isAbsolute(m.container) || m.container.includes(':') || m.container.includes(',')) {
-      throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
-    }
-    if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
-    if (m.container === CONTROL_MOUNT || m.container.startsWith(`${CONTROL_MOUNT}/`)) throw new RunnerError(`mount target ${m.container} is reserved for the worker`)
-    binds.push(`${host}:${m.container}:ro`)
-  }
-  assertNoDockerSocket(binds, socketPath)
-  const hostConfig: Dockerode.HostConfig = {
-    Binds: binds,
-    NetworkMode: spec.network ? 'bridge' : 'none',
-    Privileged: false,
-    ReadonlyRootfs: false,
-    CapDrop: CAP_DROP,
-    SecurityOpt: ['no-new-privileges'],
-    Init: true,
-  }
-  if (spec.cpu !== undefined && spec.cpu > 0) hostConfig.NanoCpus = Math.round(spec.cpu * 1e9)
-  if (spec.memoryBytes !== undefined && spec.memoryBytes > 0) {
-    hostConfig.Memory = Math.round(spec.memoryBytes)
-    hostConfig.MemorySwap = hostConfig.Memory
-  }
-  const opts: Dockerode.ContainerCreateOptions = {
-    Image: spec.image,
-    // Entrypoint replaces the image's entrypoint and CMD: the container only waits for execs
-    Entrypoint: ['sleep', '2147483647'],
-    Labels: {
-      [WORKER_LABEL]: spec.name,
-      [OWNER_LABEL]: `${hostname()}/${process.pid}`,
-      ...(controlDir !== undefined ? {[CONTROL_LABEL]: dirname(resolve(controlDir))} : {}),
-    },
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
-    Tty: false,
-    OpenStdin: false,
-    HostConfig: hostConfig,
-  }
-  if (spec.user) opts.User = spec.user
-  if (spec.workingDir) opts.WorkingDir = spec.workingDir
-  return opts
-}
-
-function hostPath(p: string, what: string): string {
-  const abs = resolve(p)
-  if (abs.includes(':') || abs.includes(',')) throw new RunnerError(`${what} ${abs} contains ':' or ',', which Docker bind mounts cannot express`)
-  return abs
-}
-
-/** Reject any bind whose host side is, or contains, the Docker socket (after resolving symlinks). */
-function assertNoDockerSocket(binds: string[], socketPath: string): void {
-  const sockets = new Set([socketPath, DEFAULT_SOCKET, '/run/docker.sock'])
-  for (const s of [...sockets]) {
-    try {
-      sockets.add(realpathSync(s))
-    } catch {
-      // socket absent: its literal path is still refused
-    }
-  }
-  for (const b of binds) {
-    const host = b.split(':')[0]!
-    let real = host
-    try {
-      real = realpathSync(host)
-    } catch {
-      // checked literally
-    }
-    for (const candidate of [host, real]) {
-      if (candidate.includes('docker.sock')) throw new RunnerError(`refusing to mount ${host}: the Docker socket is never mounted into user containers`)
-      for (const s of sockets) {
-        if (candidate === s || s.startsWith(candidate.endsWith('/') ? candidate : candidate + '/')) {
-          throw new RunnerError(`refusing to mount ${host}: it contains the Docker socket (${s}), which is never mounted into user containers`)
-        }
-      }
-    }
   }
 }
 
