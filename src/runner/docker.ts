@@ -8,16 +8,11 @@
  * a worker starts one container that only sleeps (`sleep 2147483647` under docker-init,
  * which reaps orphans left by datums), then opens ONE exec running `/bin/sh -s` (stdin,
  * stdout and stderr attached, hijacked and demultiplexed) and keeps it for its life. Each
- * datum is one line written to that shell, the same protocol as the local runner's worker:
- *
- *   (cd '<workingDir>' || exit 126; export K='V'…; exec 'cmd' 'arg'…) \
- *     </.pach-worker/stdin|/dev/null >/.pach-worker/stdout 2>/.pach-worker/stderr; echo "D <nonce> $?"
- *
- * The shell's stdout is a control channel: `run` waits for the `D <nonce> <status>` line and
- * the datum's exit code is the subshell's status. Everything is single-quoted (`'\''` for a
- * quote), so argv and env values reach the program byte for byte. (Env names that are not
- * shell identifiers go through `exec env 'K=V'… cmd…` instead of `export`.) The subshell
- * runs as the container's user (the exec sets none) and `cd`s to the spec's workingDir.
+ * datum is one line written to that shell, in the worker shell protocol the local runner
+ * speaks too (shell-protocol.ts): a subshell with its stdin, stdout and stderr redirected to
+ * files under `/.pach-worker`, then `echo "D <nonce> $?"` on the shell's stdout, the control
+ * channel; the datum's exit code is the subshell's status. The subshell runs as the
+ * container's user (the exec sets none) and `cd`s to the spec's workingDir.
  *
  * The datum's stdin, stdout and stderr are files in a per-worker host directory (under
  * os.tmpdir(), removed by close) bind-mounted read-write at the hidden path `/.pach-worker`:
@@ -72,6 +67,8 @@ import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
+import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
+import {ControlChannel, datumScript, newNonce} from './shell-protocol.js'
 
 /** How long the worker shell may take to answer its start-up probe. */
 const SHELL_PROBE_MS = 30_000
@@ -284,10 +281,10 @@ export class DockerWorker implements Worker {
       return undefined
     }
     const shell = new ShellSession(stream, this.docker.modem)
-    const nonce = randomBytes(8).toString('hex')
+    const nonce = newNonce()
     const timer = setTimeout(() => shell.destroy(), SHELL_PROBE_MS)
     shell.write(`echo "R ${nonce}"\n`)
-    const answer = await shell.line(`R ${nonce}`)
+    const answer = await shell.control.line(`R ${nonce}`)
     clearTimeout(timer)
     if (answer === undefined) {
       shell.destroy()
@@ -299,8 +296,8 @@ export class DockerWorker implements Worker {
   async run(task: DatumTask): Promise<DatumRunResult> {
     const t0 = Date.now()
     if (this.closed) throw new RunnerError(`worker ${this.spec.name} is closed`)
-    if (task.signal?.aborted) return {exitCode: -1, timedOut: false, error: 'aborted before start', durationMs: 0}
-    if (task.cmd.length === 0) return {exitCode: -1, timedOut: false, error: 'could not start: empty cmd', durationMs: 0}
+    const refused = cannotStart(task)
+    if (refused) return refused
     if (!this.container || (this.mode === 'shell' && (!this.shell || this.shell.ended))) {
       // after a timeout or an abort, or the container (or its shell) died between datums
       if (this.container) await this.discard()
@@ -319,42 +316,31 @@ export class DockerWorker implements Worker {
     } catch (e) {
       throw new RunnerError(`cannot prepare the control directory of worker ${this.spec.name}: ${oneLine(e)}`, {cause: e})
     }
-    const nonce = randomBytes(8).toString('hex')
+    const nonce = newNonce()
 
-    let killed: 'timeout' | 'abort' | undefined
-    const kill = (why: 'timeout' | 'abort') => {
-      if (killed) return
-      killed = why
-      // removing the container ends the shell; the next run starts a fresh one
+    // removing the container ends the shell; the next run starts a fresh one
+    const deadline = armDeadline(task, () => {
       void this.discard()
         .catch(() => undefined)
         .finally(() => shell.destroy())
-    }
-    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
-    const onAbort = () => kill('abort')
-    task.signal?.addEventListener('abort', onAbort, {once: true})
+    })
     shell.onStderr = (c) => task.onOutput('stderr', c)
     let status: string | undefined
     try {
-      shell.write(datumScript(task.cmd, task.env, {workingDir: this.spec.workingDir, stdin: task.stdin !== undefined, nonce}))
-      status = await shell.line(`D ${nonce} `)
+      const d = CONTROL_MOUNT
+      shell.write(datumScript(task.cmd, task.env, {workingDir: this.spec.workingDir, stdin: task.stdin !== undefined ? `${d}/stdin` : undefined, stdout: `${d}/stdout`, stderr: `${d}/stderr`, nonce}))
+      status = await shell.control.line(`D ${nonce} `)
     } finally {
-      if (timer) clearTimeout(timer)
-      task.signal?.removeEventListener('abort', onAbort)
+      deadline.disarm()
       shell.onStderr = undefined
     }
     // output written before a kill is delivered too
     readBack(join(dir, 'stdout'), (c) => task.onOutput('stdout', c))
     readBack(join(dir, 'stderr'), (c) => task.onOutput('stderr', c))
 
-    if (killed) {
+    if (deadline.killed) {
       await this.discardPromise
-      return {
-        exitCode: -1,
-        timedOut: killed === 'timeout',
-        error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed',
-        durationMs: Date.now() - t0,
-      }
+      return killedResult(deadline.killed, task, t0)
     }
     const code = status === undefined ? NaN : Number(status.trim())
     if (!Number.isInteger(code)) {
@@ -404,18 +390,12 @@ export class DockerWorker implements Worker {
       return {exitCode: -1, timedOut: false, error: `could not start: ${oneLine(e)}`, durationMs: Date.now() - t0}
     }
 
-    let killed: 'timeout' | 'abort' | undefined
-    const kill = (why: 'timeout' | 'abort') => {
-      if (killed) return
-      killed = why
-      // ending the container ends the exec stream; `run` then reports and the next run restarts it
+    // ending the container ends the exec stream; `run` then reports and the next run restarts it
+    const deadline = armDeadline(task, () => {
       void this.discard()
         .catch(() => undefined)
         .finally(() => stream.destroy?.())
-    }
-    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
-    const onAbort = () => kill('abort')
-    task.signal?.addEventListener('abort', onAbort, {once: true})
+    })
 
     try {
       await new Promise<void>((resolveDone) => {
@@ -438,18 +418,12 @@ export class DockerWorker implements Worker {
         }
       })
     } finally {
-      if (timer) clearTimeout(timer)
-      task.signal?.removeEventListener('abort', onAbort)
+      deadline.disarm()
     }
 
-    if (killed) {
+    if (deadline.killed) {
       await this.discardPromise
-      return {
-        exitCode: -1,
-        timedOut: killed === 'timeout',
-        error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed',
-        durationMs: Date.now() - t0,
-      }
+      return killedResult(deadline.killed, task, t0)
     }
     // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
     return {exitCode: await this.exitCodeOf(exec), timedOut: false, durationMs: Date.now() - t0}
@@ -509,30 +483,28 @@ export class DockerWorker implements Worker {
 }
 
 /**
- * The worker's `/bin/sh -s` exec: scripts go to its stdin; its stdout is a control channel
- * read as lines; its own stderr goes to `onStderr` (the running datum's stderr).
+ * The worker's `/bin/sh -s` exec: scripts go to its stdin; its stdout is the control channel
+ * (shell-protocol.ts); its own stderr goes to `onStderr` (the running datum's stderr).
  */
 class ShellSession {
-  ended = false
+  readonly control = new ControlChannel()
   onStderr: ((chunk: Buffer) => void) | undefined
-  private lines: string[] = []
-  private partial = ''
-  private waiter: (() => void) | undefined
 
   constructor(
     private readonly stream: HijackedStream,
     modem: Dockerode['modem'],
   ) {
-    const out = {write: (c: Buffer) => (this.stdout(c), true)} as unknown as NodeJS.WritableStream
+    const out = {write: (c: Buffer) => (this.control.push(c), true)} as unknown as NodeJS.WritableStream
     const err = {write: (c: Buffer) => (this.onStderr?.(c), true)} as unknown as NodeJS.WritableStream
     modem.demuxStream(stream, out, err)
-    const end = () => {
-      this.ended = true
-      this.wake()
-    }
+    const end = () => this.control.end()
     stream.on('end', end)
     stream.on('close', end)
     stream.on('error', end)
+  }
+
+  get ended(): boolean {
+    return this.control.ended
   }
 
   write(script: string): void {
@@ -540,53 +512,9 @@ class ShellSession {
   }
 
   destroy(): void {
-    this.ended = true
+    this.control.end()
     this.stream.destroy?.()
-    this.wake()
   }
-
-  /** The rest of the first line starting with `prefix` (earlier lines are dropped); undefined once the shell ended. */
-  async line(prefix: string): Promise<string | undefined> {
-    for (;;) {
-      const i = this.lines.findIndex((l) => l.startsWith(prefix))
-      if (i >= 0) return this.lines.splice(0, i + 1)[i]!.slice(prefix.length)
-      if (this.ended) return undefined
-      await new Promise<void>((r) => (this.waiter = r))
-    }
-  }
-
-  private stdout(c: Buffer): void {
-    // latin1: control lines are ASCII, and no byte sequence can be split into something else
-    const parts = (this.partial + c.toString('latin1')).split('\n')
-    this.partial = parts.pop()!.slice(-4096)
-    this.lines.push(...parts)
-    if (this.lines.length > 1000) this.lines.splice(0, this.lines.length - 1000)
-    this.wake()
-  }
-
-  private wake(): void {
-    const w = this.waiter
-    this.waiter = undefined
-    w?.()
-  }
-}
-
-/** POSIX shell single-quoting. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
-}
-
-const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-/** The line the worker shell runs for one datum (see the header). */
-export function datumScript(cmd: string[], env: Record<string, string>, opts: {workingDir?: string; stdin: boolean; nonce: string}): string {
-  const entries = Object.entries(env)
-  const argv = cmd.map(shq).join(' ')
-  let body = opts.workingDir ? `cd ${shq(opts.workingDir)} || exit 126; ` : ''
-  if (entries.every(([k]) => SHELL_NAME.test(k))) body += entries.map(([k, v]) => `export ${k}=${shq(v)}; `).join('') + `exec ${argv}`
-  else body += `exec env ${entries.map(([k, v]) => shq(`${k}=${v}`)).join(' ')} ${argv}`
-  const d = CONTROL_MOUNT
-  return `(${body}) <${opts.stdin ? `${d}/stdin` : '/dev/null'} >${d}/stdout 2>${d}/stderr; echo "D ${opts.nonce} $?"\n`
 }
 
 /** Create `path` (never through a link: it must not exist) readable by any container user, holding `data`. */
