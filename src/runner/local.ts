@@ -23,7 +23,8 @@
  *           --ro-bind <inputsDir> /pfs --bind <outDir> /pfs/out [--ro-bind <secret> <target>]…
  *           --remount-ro / [--unshare-net] --die-with-parent --chdir <cwd> -- /bin/sh -s
  *   (`--dev-bind / /` cannot be used: bwrap would then create `/pfs` on the host's root.)
- *   The probe runs a datum through the same `bwrapWorkerArgs` layout, with `--unshare-net`
+ *   The probe (once per runner) runs a command that reads an input, writes an output and
+ *   must fail to write the input, in the same `bwrapWorkerArgs` layout: with `--unshare-net`
  *   and, if that fails, without it (then the network is not isolated; describe() says so).
  *
  * - without bubblewrap: "/pfs" is rewritten. Every occurrence of the path prefix `/pfs` in
