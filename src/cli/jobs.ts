@@ -8,9 +8,8 @@ import {Flags} from '@oclif/core'
 import type {Pach} from '../core/repo.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {Runner} from '../core/pps/runner.js'
+import type {RunnerChoice} from '../runner/select.js'
 import type {JobInfo} from '../core/types.js'
-
-export type RunnerChoice = 'docker' | 'local' | 'auto'
 
 export const jobFlags = {
   detach: Flags.boolean({description: 'do not run triggered jobs now (leave them JOB_CREATED; `pach run` runs them)', env: 'PACH_DETACH', helpGroup: 'JOBS'}),

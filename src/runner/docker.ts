@@ -8,16 +8,11 @@
  * a worker starts one container that only sleeps (`sleep 2147483647` under docker-init,
  * which reaps orphans left by datums), then opens ONE exec running `/bin/sh -s` (stdin,
  * stdout and stderr attached, hijacked and demultiplexed) and keeps it for its life. Each
- * datum is one line written to that shell, the same protocol as the local runner's worker:
- *
- *   (cd '<workingDir>' || exit 126; export K='V'…; exec 'cmd' 'arg'…) \
- *     </.pach-worker/stdin|/dev/null >/.pach-worker/stdout 2>/.pach-worker/stderr; echo "D <nonce> $?"
- *
- * The shell's stdout is a control channel: `run` waits for the `D <nonce> <status>` line and
- * the datum's exit code is the subshell's status. Everything is single-quoted (`'\''` for a
- * quote), so argv and env values reach the program byte for byte. (Env names that are not
- * shell identifiers go through `exec env 'K=V'… cmd…` instead of `export`.) The subshell
- * runs as the container's user (the exec sets none) and `cd`s to the spec's workingDir.
+ * datum is one line written to that shell, in the worker shell protocol the local runner
+ * speaks too (shell-protocol.ts): a subshell with its stdin, stdout and stderr redirected to
+ * files under `/.pach-worker`, then `echo "D <nonce> $?"` on the shell's stdout, the control
+ * channel; the datum's exit code is the subshell's status. The subshell runs as the
+ * container's user (the exec sets none) and `cd`s to the spec's workingDir.
  *
  * The datum's stdin, stdout and stderr are files in a per-worker host directory (under
  * os.tmpdir(), removed by close) bind-mounted read-write at the hidden path `/.pach-worker`:
@@ -37,21 +32,14 @@
  * exit code from exec inspect. That path works for any image, at ~4 engine round trips per
  * datum.
  *
- * Mounts: `<inputsDir>:/pfs:ro`, `<outDir>:/pfs/out:rw`, the control directory at
- * `/.pach-worker` (rw) and the spec's extra mounts read-only. `/pfs/out` is nested inside
- * the read-only `/pfs`, so its mount point `<inputsDir>/out` must exist on the host before
- * the container starts (we create it). The container binds the directories themselves: the
- * job service must empty them in place between datums, never delete and recreate them (and
- * never delete `<inputsDir>/out`).
- *
- * Invariants (see src/core/pps/runner.ts):
- * - NetworkMode `none` unless the spec opts into a network (`bridge`);
- * - never privileged, `no-new-privileges`, capabilities only dropped (NET_RAW, MKNOD,
- *   AUDIT_WRITE), never added;
- * - the Docker socket is never mounted: every host path is resolved and rejected if it is,
- *   or contains, the engine's socket;
- * - cpu (NanoCpus) and memory (Memory = MemorySwap, so no swap beyond it) limits applied;
- * - images are never pulled: a missing image is a RunnerError naming it.
+ * Mounts, network, capabilities, limits and labels are the container policy
+ * (container-policy.ts): `/pfs` read-only, `/pfs/out` read-write, the control directory at
+ * `/.pach-worker`, secrets read-only, no network unless asked, never the Docker socket.
+ * `/pfs/out` is nested inside the read-only `/pfs`, so its mount point `<inputsDir>/out`
+ * must exist on the host before the container starts (we create it). The container binds
+ * the directories themselves: the job service must empty them in place between datums,
+ * never delete and recreate them (and never delete `<inputsDir>/out`). Images are never
+ * pulled: a missing image is a RunnerError naming it.
  *
  * Timeouts and aborts: the Engine API has no "kill exec" call, and killing the datum inside
  * the shell would need the shell to be trusted after user code ran next to it, so on expiry
@@ -70,27 +58,18 @@
  * dockerode costs ~400 ms to import, so it is loaded only by `createDockerRunner` (or on
  * first use when the class is constructed without a client).
  */
-import {chmodSync, closeSync, constants as fsc, existsSync, fchmodSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, constants as fsc, fchmodSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
-import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
+import {basename, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
-import {pidAlive} from '../core/store/pack-store.js'
+import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
+import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
+import {ControlChannel, datumScript, newNonce} from './shell-protocol.js'
 
-/** Capabilities removed from Docker's default set; none are ever added. */
-const CAP_DROP = ['NET_RAW', 'MKNOD', 'AUDIT_WRITE']
-/** Label put on every worker container, so leftovers (after a crash) can be found. */
-export const WORKER_LABEL = 'io.pach.worker'
-/** `<host>/<pid>` of the pach process that created the container. */
-export const OWNER_LABEL = 'io.pach.owner'
-/** The container's control root on the host (removed with an orphaned container). */
-export const CONTROL_LABEL = 'io.pach.control'
-/** Where the worker's control directory (datum stdin/stdout/stderr files) is mounted. */
-export const CONTROL_MOUNT = '/.pach-worker'
-
-const DEFAULT_SOCKET = '/var/run/docker.sock'
 /** How long the worker shell may take to answer its start-up probe. */
 const SHELL_PROBE_MS = 30_000
 
@@ -218,91 +197,6 @@ export class DockerRunner implements Runner {
   }
 }
 
-/** Container create options for a worker; throws RunnerError for a spec that breaks an invariant. */
-export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_SOCKET, controlDir?: string): Dockerode.ContainerCreateOptions {
-  const binds: string[] = [`${hostPath(spec.inputsDir, 'inputsDir')}:/pfs:ro`, `${hostPath(spec.outDir, 'outDir')}:/pfs/out:rw`]
-  if (controlDir !== undefined) binds.push(`${hostPath(controlDir, 'control directory')}:${CONTROL_MOUNT}:rw`)
-  for (const m of spec.mounts ?? []) {
-    const host = hostPath(m.host, 'mount')
-    if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
-    if (!isAbsolute(m.container) || m.container.includes(':') || m.container.includes(',')) {
-      throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
-    }
-    if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
-    if (m.container === CONTROL_MOUNT || m.container.startsWith(`${CONTROL_MOUNT}/`)) throw new RunnerError(`mount target ${m.container} is reserved for the worker`)
-    binds.push(`${host}:${m.container}:ro`)
-  }
-  assertNoDockerSocket(binds, socketPath)
-  const hostConfig: Dockerode.HostConfig = {
-    Binds: binds,
-    NetworkMode: spec.network ? 'bridge' : 'none',
-    Privileged: false,
-    ReadonlyRootfs: false,
-    CapDrop: CAP_DROP,
-    SecurityOpt: ['no-new-privileges'],
-    Init: true,
-  }
-  if (spec.cpu !== undefined && spec.cpu > 0) hostConfig.NanoCpus = Math.round(spec.cpu * 1e9)
-  if (spec.memoryBytes !== undefined && spec.memoryBytes > 0) {
-    hostConfig.Memory = Math.round(spec.memoryBytes)
-    hostConfig.MemorySwap = hostConfig.Memory
-  }
-  const opts: Dockerode.ContainerCreateOptions = {
-    Image: spec.image,
-    // Entrypoint replaces the image's entrypoint and CMD: the container only waits for execs
-    Entrypoint: ['sleep', '2147483647'],
-    Labels: {
-      [WORKER_LABEL]: spec.name,
-      [OWNER_LABEL]: `${hostname()}/${process.pid}`,
-      ...(controlDir !== undefined ? {[CONTROL_LABEL]: dirname(resolve(controlDir))} : {}),
-    },
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
-    Tty: false,
-    OpenStdin: false,
-    HostConfig: hostConfig,
-  }
-  if (spec.user) opts.User = spec.user
-  if (spec.workingDir) opts.WorkingDir = spec.workingDir
-  return opts
-}
-
-function hostPath(p: string, what: string): string {
-  const abs = resolve(p)
-  if (abs.includes(':') || abs.includes(',')) throw new RunnerError(`${what} ${abs} contains ':' or ',', which Docker bind mounts cannot express`)
-  return abs
-}
-
-/** Reject any bind whose host side is, or contains, the Docker socket (after resolving symlinks). */
-function assertNoDockerSocket(binds: string[], socketPath: string): void {
-  const sockets = new Set([socketPath, DEFAULT_SOCKET, '/run/docker.sock'])
-  for (const s of [...sockets]) {
-    try {
-      sockets.add(realpathSync(s))
-    } catch {
-      // socket absent: its literal path is still refused
-    }
-  }
-  for (const b of binds) {
-    const host = b.split(':')[0]!
-    let real = host
-    try {
-      real = realpathSync(host)
-    } catch {
-      // checked literally
-    }
-    for (const candidate of [host, real]) {
-      if (candidate.includes('docker.sock')) throw new RunnerError(`refusing to mount ${host}: the Docker socket is never mounted into user containers`)
-      for (const s of sockets) {
-        if (candidate === s || s.startsWith(candidate.endsWith('/') ? candidate : candidate + '/')) {
-          throw new RunnerError(`refusing to mount ${host}: it contains the Docker socket (${s}), which is never mounted into user containers`)
-        }
-      }
-    }
-  }
-}
-
 type HijackedStream = NodeJS.ReadWriteStream & {destroy?: () => void}
 
 /** A worker's control directory (see the header). */
@@ -387,10 +281,10 @@ export class DockerWorker implements Worker {
       return undefined
     }
     const shell = new ShellSession(stream, this.docker.modem)
-    const nonce = randomBytes(8).toString('hex')
+    const nonce = newNonce()
     const timer = setTimeout(() => shell.destroy(), SHELL_PROBE_MS)
     shell.write(`echo "R ${nonce}"\n`)
-    const answer = await shell.line(`R ${nonce}`)
+    const answer = await shell.control.line(`R ${nonce}`)
     clearTimeout(timer)
     if (answer === undefined) {
       shell.destroy()
@@ -402,8 +296,8 @@ export class DockerWorker implements Worker {
   async run(task: DatumTask): Promise<DatumRunResult> {
     const t0 = Date.now()
     if (this.closed) throw new RunnerError(`worker ${this.spec.name} is closed`)
-    if (task.signal?.aborted) return {exitCode: -1, timedOut: false, error: 'aborted before start', durationMs: 0}
-    if (task.cmd.length === 0) return {exitCode: -1, timedOut: false, error: 'could not start: empty cmd', durationMs: 0}
+    const refused = cannotStart(task)
+    if (refused) return refused
     if (!this.container || (this.mode === 'shell' && (!this.shell || this.shell.ended))) {
       // after a timeout or an abort, or the container (or its shell) died between datums
       if (this.container) await this.discard()
@@ -422,42 +316,31 @@ export class DockerWorker implements Worker {
     } catch (e) {
       throw new RunnerError(`cannot prepare the control directory of worker ${this.spec.name}: ${oneLine(e)}`, {cause: e})
     }
-    const nonce = randomBytes(8).toString('hex')
+    const nonce = newNonce()
 
-    let killed: 'timeout' | 'abort' | undefined
-    const kill = (why: 'timeout' | 'abort') => {
-      if (killed) return
-      killed = why
-      // removing the container ends the shell; the next run starts a fresh one
+    // removing the container ends the shell; the next run starts a fresh one
+    const deadline = armDeadline(task, () => {
       void this.discard()
         .catch(() => undefined)
         .finally(() => shell.destroy())
-    }
-    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
-    const onAbort = () => kill('abort')
-    task.signal?.addEventListener('abort', onAbort, {once: true})
+    })
     shell.onStderr = (c) => task.onOutput('stderr', c)
     let status: string | undefined
     try {
-      shell.write(datumScript(task.cmd, task.env, {workingDir: this.spec.workingDir, stdin: task.stdin !== undefined, nonce}))
-      status = await shell.line(`D ${nonce} `)
+      const d = CONTROL_MOUNT
+      shell.write(datumScript(task.cmd, task.env, {workingDir: this.spec.workingDir, stdin: task.stdin !== undefined ? `${d}/stdin` : undefined, stdout: `${d}/stdout`, stderr: `${d}/stderr`, nonce}))
+      status = await shell.control.line(`D ${nonce} `)
     } finally {
-      if (timer) clearTimeout(timer)
-      task.signal?.removeEventListener('abort', onAbort)
+      deadline.disarm()
       shell.onStderr = undefined
     }
     // output written before a kill is delivered too
     readBack(join(dir, 'stdout'), (c) => task.onOutput('stdout', c))
     readBack(join(dir, 'stderr'), (c) => task.onOutput('stderr', c))
 
-    if (killed) {
+    if (deadline.killed) {
       await this.discardPromise
-      return {
-        exitCode: -1,
-        timedOut: killed === 'timeout',
-        error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed',
-        durationMs: Date.now() - t0,
-      }
+      return killedResult(deadline.killed, task, t0)
     }
     const code = status === undefined ? NaN : Number(status.trim())
     if (!Number.isInteger(code)) {
@@ -507,18 +390,12 @@ export class DockerWorker implements Worker {
       return {exitCode: -1, timedOut: false, error: `could not start: ${oneLine(e)}`, durationMs: Date.now() - t0}
     }
 
-    let killed: 'timeout' | 'abort' | undefined
-    const kill = (why: 'timeout' | 'abort') => {
-      if (killed) return
-      killed = why
-      // ending the container ends the exec stream; `run` then reports and the next run restarts it
+    // ending the container ends the exec stream; `run` then reports and the next run restarts it
+    const deadline = armDeadline(task, () => {
       void this.discard()
         .catch(() => undefined)
         .finally(() => stream.destroy?.())
-    }
-    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => kill('timeout'), task.timeoutMs) : undefined
-    const onAbort = () => kill('abort')
-    task.signal?.addEventListener('abort', onAbort, {once: true})
+    })
 
     try {
       await new Promise<void>((resolveDone) => {
@@ -541,18 +418,12 @@ export class DockerWorker implements Worker {
         }
       })
     } finally {
-      if (timer) clearTimeout(timer)
-      task.signal?.removeEventListener('abort', onAbort)
+      deadline.disarm()
     }
 
-    if (killed) {
+    if (deadline.killed) {
       await this.discardPromise
-      return {
-        exitCode: -1,
-        timedOut: killed === 'timeout',
-        error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed',
-        durationMs: Date.now() - t0,
-      }
+      return killedResult(deadline.killed, task, t0)
     }
     // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
     return {exitCode: await this.exitCodeOf(exec), timedOut: false, durationMs: Date.now() - t0}
@@ -612,30 +483,28 @@ export class DockerWorker implements Worker {
 }
 
 /**
- * The worker's `/bin/sh -s` exec: scripts go to its stdin; its stdout is a control channel
- * read as lines; its own stderr goes to `onStderr` (the running datum's stderr).
+ * The worker's `/bin/sh -s` exec: scripts go to its stdin; its stdout is the control channel
+ * (shell-protocol.ts); its own stderr goes to `onStderr` (the running datum's stderr).
  */
 class ShellSession {
-  ended = false
+  readonly control = new ControlChannel()
   onStderr: ((chunk: Buffer) => void) | undefined
-  private lines: string[] = []
-  private partial = ''
-  private waiter: (() => void) | undefined
 
   constructor(
     private readonly stream: HijackedStream,
     modem: Dockerode['modem'],
   ) {
-    const out = {write: (c: Buffer) => (this.stdout(c), true)} as unknown as NodeJS.WritableStream
+    const out = {write: (c: Buffer) => (this.control.push(c), true)} as unknown as NodeJS.WritableStream
     const err = {write: (c: Buffer) => (this.onStderr?.(c), true)} as unknown as NodeJS.WritableStream
     modem.demuxStream(stream, out, err)
-    const end = () => {
-      this.ended = true
-      this.wake()
-    }
+    const end = () => this.control.end()
     stream.on('end', end)
     stream.on('close', end)
     stream.on('error', end)
+  }
+
+  get ended(): boolean {
+    return this.control.ended
   }
 
   write(script: string): void {
@@ -643,53 +512,9 @@ class ShellSession {
   }
 
   destroy(): void {
-    this.ended = true
+    this.control.end()
     this.stream.destroy?.()
-    this.wake()
   }
-
-  /** The rest of the first line starting with `prefix` (earlier lines are dropped); undefined once the shell ended. */
-  async line(prefix: string): Promise<string | undefined> {
-    for (;;) {
-      const i = this.lines.findIndex((l) => l.startsWith(prefix))
-      if (i >= 0) return this.lines.splice(0, i + 1)[i]!.slice(prefix.length)
-      if (this.ended) return undefined
-      await new Promise<void>((r) => (this.waiter = r))
-    }
-  }
-
-  private stdout(c: Buffer): void {
-    // latin1: control lines are ASCII, and no byte sequence can be split into something else
-    const parts = (this.partial + c.toString('latin1')).split('\n')
-    this.partial = parts.pop()!.slice(-4096)
-    this.lines.push(...parts)
-    if (this.lines.length > 1000) this.lines.splice(0, this.lines.length - 1000)
-    this.wake()
-  }
-
-  private wake(): void {
-    const w = this.waiter
-    this.waiter = undefined
-    w?.()
-  }
-}
-
-/** POSIX shell single-quoting. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
-}
-
-const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-/** The line the worker shell runs for one datum (see the header). */
-export function datumScript(cmd: string[], env: Record<string, string>, opts: {workingDir?: string; stdin: boolean; nonce: string}): string {
-  const entries = Object.entries(env)
-  const argv = cmd.map(shq).join(' ')
-  let body = opts.workingDir ? `cd ${shq(opts.workingDir)} || exit 126; ` : ''
-  if (entries.every(([k]) => SHELL_NAME.test(k))) body += entries.map(([k, v]) => `export ${k}=${shq(v)}; `).join('') + `exec ${argv}`
-  else body += `exec env ${entries.map(([k, v]) => shq(`${k}=${v}`)).join(' ')} ${argv}`
-  const d = CONTROL_MOUNT
-  return `(${body}) <${opts.stdin ? `${d}/stdin` : '/dev/null'} >${d}/stdout 2>${d}/stderr; echo "D ${opts.nonce} $?"\n`
 }
 
 /** Create `path` (never through a link: it must not exist) readable by any container user, holding `data`. */

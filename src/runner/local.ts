@@ -1,43 +1,56 @@
 /**
- * The local runner: user code runs as a host process (execa), for machines without Docker.
+ * The local runner: user code runs as host processes (node:child_process), for machines
+ * without Docker.
  *
  * Concept: user code addresses its data as `/pfs/<input>/…` and `/pfs/out/…`, whatever runs
- * it. Two ways to keep those paths working without a container:
+ * it. Each worker spawns ONE long-lived `/bin/sh -s` and runs each datum as one line written
+ * to it, in the worker shell protocol the Docker runner speaks too (shell-protocol.ts): a
+ * subshell with its stdin, stdout and stderr redirected to files in the worker's scratch
+ * dir, then `echo "D <nonce> $?"` on the shell's stdout, the control channel. A datum thus
+ * costs a fork and an exec in the shell, not a sandbox set-up and a spawn from pach's event
+ * loop. Output is read back from the files when the datum ends (not streamed). Two ways to
+ * keep the /pfs paths working without a container, chosen once per runner by a probe:
  *
- * - bubblewrap (`bwrap`), when it is installed and works (probed once per runner): each
- *   datum runs in a private mount namespace whose root is a fresh tmpfs holding a bind of
- *   every top-level entry of the host `/` (symlinks recreated as symlinks), plus `/pfs`: a
- *   tmpfs holding read-only binds of the worker's input entries and a writable bind of its
- *   outDir at `/pfs/out`, then remounted read-only. `/` is remounted read-only too (the
- *   host's directories under it stay as writable as they are for any host process). Every
- *   mount point is created inside bwrap's own tmpfs, so nothing is created on the host: no
- *   `/pfs`, not even `<inputsDir>/out`. Without `network`, `--unshare-net` leaves only a
- *   loopback interface. `--die-with-parent` ties the sandbox to pach.
- *   Invocation (per datum):
+ * - bubblewrap (`bwrap`), when it is installed and works: the worker's shell runs inside ONE
+ *   sandbox per worker (started with the worker, and again after a timeout or an abort),
+ *   laid out by `bwrapWorkerArgs`: the root is bwrap's own tmpfs holding a bind of every
+ *   top-level entry of the host `/` (symlinks recreated as symlinks), the worker's inputsDir
+ *   bound read-only at `/pfs`, its outDir bound writable at `/pfs/out`, secret mounts bound
+ *   read-only, and `/` remounted read-only (the host's directories under it stay as writable
+ *   as they are for any host process). Without `network`, `--unshare-net` leaves only a
+ *   loopback interface. `--die-with-parent` ties the sandbox to pach:
  *     bwrap --dev-bind /usr /usr --symlink usr/bin /bin … (each top-level entry except /pfs)
- *           --tmpfs /pfs --ro-bind <inputsDir>/<name> /pfs/<name> … --bind <outDir> /pfs/out
- *           --remount-ro /pfs --remount-ro / [--unshare-net] --die-with-parent
- *           --chdir <cwd> -- <cmd…>
+ *           --ro-bind <inputsDir> /pfs --bind <outDir> /pfs/out [--ro-bind <secret> <target>]…
+ *           --remount-ro / [--unshare-net] --die-with-parent --chdir <cwd> -- /bin/sh -s
  *   (`--dev-bind / /` cannot be used: bwrap would then create `/pfs` on the host's root.)
+ *   The probe (once per runner) runs a command that reads an input, writes an output and
+ *   must fail to write the input, in the same `bwrapWorkerArgs` layout: with `--unshare-net`
+ *   and, if that fails, without it (then the network is not isolated; describe() says so).
  *
  * - without bubblewrap: "/pfs" is rewritten. Every occurrence of the path prefix `/pfs` in
  *   cmd arguments, stdin, env values and the working directory is replaced by
- *   `<workspace>/pfs`, a per-worker directory in the OS temp dir that holds symlinks
- *   `<name> -> <inputsDir>/<name>` (refreshed before each datum) and `out -> <outDir>`. A
- *   `/pfs` only counts when it starts a path (not preceded by a name character or `/`) and
- *   ends a path component. Inputs are then not read-only and the network is not isolated;
- *   describe() says so.
+ *   `<scratch>/pfs`, a symlink to inputsDir in the worker's scratch dir, and
+ *   `<inputsDir>/out` is a symlink to outDir. A `/pfs` only counts when it starts a path (not
+ *   preceded by a name character or `/`) and ends a path component. Inputs are then not
+ *   read-only, the network is not isolated and secret mounts are refused; describe() says so.
  *
- * Either way: env is task.env plus PATH and HOME from the host; user/cpu/memory/image are
- * not applied (no cgroups, no user switching); the process runs in its own process group,
- * which a timeout or an abort kills with SIGKILL. A non-zero exit, a timeout or a failure
- * to start resolves `run` (never rejects).
+ * What is created on the host: inputsDir and outDir (when missing); `<inputsDir>/out` (the
+ * `/pfs/out` mount point with bubblewrap, a symlink to outDir without); one scratch dir per
+ * worker in the OS temp dir, `pach-worker-<pid>-*` (the datum's stdin, stdout and stderr
+ * files, and the `pfs` link when rewriting), removed by close; and, while the probe runs,
+ * `pach-bwrap-probe-<pid>-*`. Secret mount targets are never created on the host
+ * (checkMountTarget refuses those bwrap would have to create inside a bound host directory).
  *
- * The process group is killed on timeout, on abort, after the datum exits (so nothing it
- * backgrounded outlives it) and when pach exits normally. If pach dies from a signal it does
- * not handle, bubblewrap's --die-with-parent ends the sandbox; without bubblewrap a running
- * datum can outlive pach. Its scratch dirs in the OS temp dir (`pach-worker-<pid>-*`,
- * `pach-local-<pid>-*`) stay behind; the next local runner removes those of dead pids.
+ * Either way: the datum's env is task.env plus PATH and HOME from the host;
+ * user/cpu/memory/image are not applied (no cgroups, no user switching). The worker shell
+ * runs in its own process group, which a timeout or an abort kills with SIGKILL (the next
+ * datum starts a fresh shell), as do close() and pach's normal exit: a process a datum left
+ * in the background lives until then. A non-zero exit, a timeout or a failure to start
+ * resolves `run` (never rejects).
+ *
+ * If pach dies from a signal it does not handle, bubblewrap's --die-with-parent ends the
+ * sandbox; without bubblewrap the worker shell reads end-of-file and exits after its current
+ * datum. The scratch dirs stay behind; the next local runner removes those of dead pids.
  *
  * This is a convenience for running pipelines where Docker is absent, not a security
  * boundary: user code has the invoking user's rights on the host.
@@ -46,10 +59,11 @@ import {closeSync, existsSync, fstatSync, mkdtempSync, mkdirSync, openSync, read
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
-import {execa} from 'execa'
 import {RunnerError} from '../core/errors.js'
-import {pidAlive} from '../core/store/pack-store.js'
+import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
+import {ControlChannel, datumScript, newNonce} from './shell-protocol.js'
 
 export type LocalSandbox = 'bwrap' | 'none'
 
@@ -79,11 +93,14 @@ export async function createLocalRunner(opts: LocalRunnerOptions = {}): Promise<
  * A scratch directory in the OS temp dir, named after this process
  * (`pach-<kind>-<pid>-XXXXXX`) so that the next runner can remove it if pach is killed.
  */
-function scratchDir(kind: 'worker' | 'local' | 'bwrap-probe'): string {
+function scratchDir(kind: 'worker' | 'bwrap-probe'): string {
   return mkdtempSync(join(tmpdir(), `pach-${kind}-${process.pid}-`))
 }
 
-/** Remove the scratch dirs of pach processes on this host that are gone (SIGKILL, a crash). */
+/**
+ * Remove the scratch dirs of pach processes on this host that are gone (SIGKILL, a crash),
+ * and the `pach-local-<pid>-*` dirs earlier versions made.
+ */
 export function removeDeadScratch(): number {
   let n = 0
   let names: string[] = []
@@ -149,9 +166,7 @@ export class LocalRunner implements Runner {
     if (spec.mounts?.length) {
       throw new RunnerError(`file mounts (secrets with mount_path ${spec.mounts[0]!.container}) need bubblewrap (${probe.reason ?? 'not available'}); install it or use --runner docker`)
     }
-    const workspace = scratchDir('local')
-    mkdirSync(join(workspace, 'pfs'))
-    return new LocalWorker(spec, inputsDir, outDir, {kind: 'rewrite', workspace})
+    return new LocalWorker(spec, inputsDir, outDir, {kind: 'rewrite'})
   }
 
   private probe(): Promise<LocalSandboxInfo> {
@@ -161,7 +176,11 @@ export class LocalRunner implements Runner {
   }
 }
 
-/** Run `true` the way datums run (with and then without --unshare-net); any failure means no bwrap. */
+/**
+ * Run one datum in the sandbox layout workers use (`bwrapWorkerArgs`), with `--unshare-net`
+ * and then without it: it must read its input, write its output and fail to write its
+ * input. Any failure means no bubblewrap.
+ */
 async function probeBwrap(opts: LocalRunnerOptions): Promise<LocalSandboxInfo> {
   if (opts.sandbox === 'none') return {sandbox: 'none', netIsolation: false, reason: 'disabled'}
   const bwrap = opts.bwrapPath ?? 'bwrap'
@@ -170,16 +189,18 @@ async function probeBwrap(opts: LocalRunnerOptions): Promise<LocalSandboxInfo> {
     const inputs = join(dir, 'pfs')
     const out = join(dir, 'out')
     mkdirSync(join(inputs, 'in'), {recursive: true})
+    mkdirSync(join(inputs, 'out'))
     mkdirSync(out)
     writeFileSync(join(inputs, 'in', 'x'), 'ok')
     let reason = ''
     for (const net of [true, false]) {
-      const args = [...bwrapArgs(inputs, out, process.cwd(), net), 'sh', '-c', 'cat /pfs/in/x > /pfs/out/x && ! (echo > /pfs/in/x) 2>/dev/null']
-      const r = await execa(bwrap, args, {reject: false, timeout: 10_000, stdin: 'ignore', env: hostEnv({}), extendEnv: false})
-      if (r.exitCode === 0 && existsSync(join(out, 'x')) && readFileSync(join(out, 'x'), 'utf8') === 'ok') {
+      rmSync(join(out, 'x'), {force: true})
+      const args = [...bwrapWorkerArgs(inputs, out, process.cwd(), net), '/bin/sh', '-c', 'cat /pfs/in/x > /pfs/out/x && ! (echo > /pfs/in/x) 2>/dev/null']
+      const r = await runOnce(bwrap, args, 10_000)
+      if (r.ok && existsSync(join(out, 'x')) && readFileSync(join(out, 'x'), 'utf8') === 'ok') {
         return {sandbox: 'bwrap', netIsolation: net}
       }
-      reason ||= (r.stderr || r.shortMessage || `exit ${r.exitCode}`).toString().split('\n')[0]!
+      reason ||= r.why
     }
     return {sandbox: 'none', netIsolation: false, reason}
   } catch (e) {
@@ -189,8 +210,26 @@ async function probeBwrap(opts: LocalRunnerOptions): Promise<LocalSandboxInfo> {
   }
 }
 
-/** bwrap arguments up to (not including) the command; see the header. */
-export function bwrapArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean): string[] {
+/** Run a command to its end (killed after `timeoutMs`): did it exit 0, and if not, why (one line). */
+function runOnce(file: string, args: string[], timeoutMs: number): Promise<{ok: boolean; why: string}> {
+  return new Promise((done) => {
+    let stderr = ''
+    const proc = spawn(file, args, {stdio: ['ignore', 'ignore', 'pipe'], env: hostEnv(), timeout: timeoutMs, killSignal: 'SIGKILL'})
+    proc.stderr!.setEncoding('utf8')
+    proc.stderr!.on('data', (c: string) => {
+      if (stderr.length < 4096) stderr += c
+    })
+    proc.on('error', (e) => done({ok: false, why: e.message.split('\n')[0]!}))
+    proc.on('close', (code, signal) => done({ok: code === 0, why: stderr.split('\n')[0] || (signal ? `killed by ${signal}` : `exit ${code}`)}))
+  })
+}
+
+/**
+ * bwrap arguments, up to and including `--`, for a worker's sandbox (see the header):
+ * inputsDir read-only at /pfs, outDir at /pfs/out (its mount point `<inputsDir>/out` must
+ * exist), `mounts` read-only, the rest of the host `/` read-only.
+ */
+export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean, mounts: {host: string; container: string}[] = []): string[] {
   const args: string[] = []
   for (const e of readdirSync('/', {withFileTypes: true})) {
     if (e.name === 'pfs') continue // shadowed by ours
@@ -199,15 +238,28 @@ export function bwrapArgs(inputsDir: string, outDir: string, cwd: string, unshar
     else if (e.isDirectory()) args.push('--dev-bind', p, p)
     else if (e.isFile()) args.push('--ro-bind', p, p)
   }
-  args.push('--tmpfs', '/pfs')
-  for (const e of readdirSync(inputsDir)) {
-    if (e === 'out') continue
-    args.push('--ro-bind', join(inputsDir, e), `/pfs/${e}`)
-  }
-  args.push('--bind', outDir, '/pfs/out', '--remount-ro', '/pfs', '--remount-ro', '/')
+  args.push('--ro-bind', inputsDir, '/pfs', '--bind', outDir, '/pfs/out')
+  for (const m of mounts) args.push('--ro-bind', m.host, m.container)
+  args.push('--remount-ro', '/')
   if (unshareNet) args.push('--unshare-net')
   args.push('--die-with-parent', '--chdir', cwd, '--')
   return args
+}
+
+/**
+ * A read-only mount target the sandbox can provide without touching the host: bubblewrap
+ * creates missing mount points, which is harmless in its own root (a tmpfs) but would create
+ * directories on the host inside a host directory bound into the sandbox.
+ */
+function checkMountTarget(target: string): void {
+  if (!target.startsWith('/') || target.split('/').includes('..') || target === '/') {
+    throw new RunnerError(`mount target ${JSON.stringify(target)} must be an absolute path`)
+  }
+  if (target === '/pfs' || target.startsWith('/pfs/')) throw new RunnerError(`mount target ${target} is inside /pfs`)
+  const top = `/${target.split('/')[1]}`
+  if (existsSync(top) && !existsSync(target)) {
+    throw new RunnerError(`mount target ${target} does not exist on this host and the local runner will not create it inside ${top}; use a path under a new top-level directory (e.g. /secrets/...) or --runner docker`)
+  }
 }
 
 /** `/pfs` as a path prefix: not preceded by a name character or `/`, ending a path component. */
@@ -218,14 +270,15 @@ export function rewritePfs(s: string, root: string): string {
   return s.replace(PFS_PREFIX, () => `${root}/pfs`)
 }
 
-function hostEnv(env: Record<string, string>): Record<string, string> {
-  const base: Record<string, string> = {}
-  if (process.env.PATH !== undefined) base.PATH = process.env.PATH
-  if (process.env.HOME !== undefined) base.HOME = process.env.HOME
-  return {...base, ...env}
+/** The worker shell's environment: PATH and HOME from the host, nothing else. */
+function hostEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  if (process.env.PATH !== undefined) env.PATH = process.env.PATH
+  if (process.env.HOME !== undefined) env.HOME = process.env.HOME
+  return env
 }
 
-type Mode = {kind: 'bwrap'; bwrap: string; netIsolation: boolean} | {kind: 'rewrite'; workspace: string}
+type Mode = {kind: 'bwrap'; bwrap: string; netIsolation: boolean} | {kind: 'rewrite'}
 
 /** Worker process groups still running, killed if pach exits first. */
 const live = new Set<number>()
@@ -245,45 +298,6 @@ function killGroup(pid: number): void {
   } catch {
     // already gone
   }
-}
-
-/** POSIX shell single-quoting. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
-}
-
-/** bwrap arguments for a long-lived worker sandbox: /pfs = inputsDir (ro), /pfs/out = outDir. */
-/**
- * A read-only mount target the sandbox can provide without touching the host: bubblewrap
- * creates missing mount points, which is harmless in its own root (a tmpfs) but would create
- * directories on the host inside a host directory bound into the sandbox.
- */
-function checkMountTarget(target: string): void {
-  if (!target.startsWith('/') || target.split('/').includes('..') || target === '/') {
-    throw new RunnerError(`mount target ${JSON.stringify(target)} must be an absolute path`)
-  }
-  if (target === '/pfs' || target.startsWith('/pfs/')) throw new RunnerError(`mount target ${target} is inside /pfs`)
-  const top = `/${target.split('/')[1]}`
-  if (existsSync(top) && !existsSync(target)) {
-    throw new RunnerError(`mount target ${target} does not exist on this host and the local runner will not create it inside ${top}; use a path under a new top-level directory (e.g. /secrets/...) or --runner docker`)
-  }
-}
-
-export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean, mounts: {host: string; container: string}[] = []): string[] {
-  const args: string[] = []
-  for (const e of readdirSync('/', {withFileTypes: true})) {
-    if (e.name === 'pfs') continue
-    const p = `/${e.name}`
-    if (e.isSymbolicLink()) args.push('--symlink', readlinkSync(p), p)
-    else if (e.isDirectory()) args.push('--dev-bind', p, p)
-    else if (e.isFile()) args.push('--ro-bind', p, p)
-  }
-  args.push('--ro-bind', inputsDir, '/pfs', '--bind', outDir, '/pfs/out')
-  for (const m of mounts) args.push('--ro-bind', m.host, m.container)
-  args.push('--remount-ro', '/')
-  if (unshareNet) args.push('--unshare-net')
-  args.push('--die-with-parent', '--chdir', cwd, '--')
-  return args
 }
 
 /**
@@ -318,22 +332,23 @@ class CaptureFile {
   }
 }
 
+
+/** The worker shell: one `/bin/sh -s` (inside the worker's sandbox with bubblewrap) and its control channel. */
+interface WorkerShell {
+  proc: ChildProcess
+  control: ControlChannel
+}
+
 /**
- * One long-lived shell per worker (inside one bubblewrap sandbox when available): each datum
- * is a subshell the shell forks, so a datum costs a fork+exec in the shell — not a sandbox
- * set-up and a process spawn from pach's event loop. The shell's stdout is a control channel
- * ("P <pid>", "D <exit status>"); user output goes to per-worker files that are read back
- * after the datum. A timeout or an abort kills the whole worker process group and the next
- * datum starts a fresh worker.
+ * One worker: a long-lived shell that runs datums as subshells (see the header). A timeout
+ * or an abort kills the shell's whole process group; the next datum starts a fresh shell.
  */
 class LocalWorker implements Worker {
   private closed = false
-  private proc: ChildProcess | undefined
-  private lines: string[] = []
-  private partial = ''
-  private waiter: (() => void) | undefined
-  private exited = false
-  private readonly ctl: string
+  private shell: WorkerShell | undefined
+  /** the worker's scratch dir: the datum's stdin, stdout and stderr; `pfs` → inputsDir when rewriting */
+  private readonly scratch: string
+  private readonly stdinPath: string
   private readonly out: CaptureFile
   private readonly err: CaptureFile
 
@@ -343,9 +358,10 @@ class LocalWorker implements Worker {
     private readonly outDir: string,
     private readonly mode: Mode,
   ) {
-    this.ctl = scratchDir('worker')
-    this.out = new CaptureFile(join(this.ctl, 'stdout'))
-    this.err = new CaptureFile(join(this.ctl, 'stderr'))
+    this.scratch = scratchDir('worker')
+    this.stdinPath = join(this.scratch, 'stdin')
+    this.out = new CaptureFile(join(this.scratch, 'stdout'))
+    this.err = new CaptureFile(join(this.scratch, 'stderr'))
     // the worker sandbox binds inputsDir at /pfs (read-only) and outDir over <inputsDir>/out
     if (mode.kind === 'bwrap') mkdirSync(join(inputsDir, 'out'), {recursive: true})
     if (mode.kind === 'rewrite') {
@@ -353,11 +369,11 @@ class LocalWorker implements Worker {
       const out = join(inputsDir, 'out')
       rmSync(out, {recursive: true, force: true})
       symlinkSync(outDir, out)
-      symlinkSync(inputsDir, join(this.ctl, 'pfs'))
+      symlinkSync(inputsDir, join(this.scratch, 'pfs'))
     }
   }
 
-  private start(): ChildProcess {
+  private start(): WorkerShell {
     const cwd = this.spec.workingDir ?? process.cwd()
     let file: string
     let args: string[]
@@ -369,119 +385,77 @@ class LocalWorker implements Worker {
       args = ['-s']
     }
     const proc = spawn(file, args, {
-      cwd: this.mode.kind === 'bwrap' ? undefined : existsSync(rewritePfs(cwd, this.root)) ? rewritePfs(cwd, this.root) : process.cwd(),
-      env: hostEnv({}),
+      cwd: this.mode.kind === 'bwrap' ? undefined : existsSync(rewritePfs(cwd, this.scratch)) ? rewritePfs(cwd, this.scratch) : process.cwd(),
+      env: hostEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     })
-    this.exited = false
-    this.lines = []
-    this.partial = ''
-    proc.stdout!.setEncoding('utf8')
-    proc.stdout!.on('data', (c: string) => {
-      const parts = (this.partial + c).split('\n')
-      this.partial = parts.pop()!
-      this.lines.push(...parts)
-      this.waiter?.()
-    })
+    const control = new ControlChannel()
+    proc.stdout!.on('data', (c: Buffer) => control.push(c))
     proc.stderr!.on('data', () => undefined)
     proc.stdin!.on('error', () => undefined)
     proc.on('exit', () => {
-      this.exited = true
+      control.end()
       if (proc.pid !== undefined) live.delete(proc.pid)
-      this.waiter?.()
     })
-    proc.on('error', () => {
-      this.exited = true
-      this.waiter?.()
-    })
+    proc.on('error', () => control.end())
     if (proc.pid !== undefined) track(proc.pid)
-    this.proc = proc
-    return proc
-  }
-
-  /** `/pfs` is rewritten to `<root>/pfs`, a link to inputsDir (no-bubblewrap mode). */
-  private get root(): string {
-    return this.ctl
-  }
-
-  private async line(prefix: string): Promise<string | undefined> {
-    for (;;) {
-      const i = this.lines.findIndex((l) => l.startsWith(prefix))
-      if (i >= 0) return this.lines.splice(0, i + 1)[i]!.slice(prefix.length)
-      if (this.exited) return undefined
-      await new Promise<void>((r) => (this.waiter = r))
-      this.waiter = undefined
-    }
+    this.shell = {proc, control}
+    return this.shell
   }
 
   private kill(): void {
-    const pid = this.proc?.pid
+    const pid = this.shell?.proc.pid
     if (pid !== undefined) {
       killGroup(pid)
       live.delete(pid)
     }
-    this.proc = undefined
+    this.shell = undefined
   }
 
   async run(task: DatumTask): Promise<DatumRunResult> {
     const t0 = Date.now()
     if (this.closed) throw new RunnerError(`worker ${this.spec.name} is closed`)
-    if (task.signal?.aborted) return {exitCode: -1, timedOut: false, error: 'aborted before start', durationMs: 0}
-    if (task.cmd.length === 0) return {exitCode: -1, timedOut: false, error: 'could not start: empty cmd', durationMs: 0}
-    const rw = this.mode.kind === 'rewrite' ? (s: string) => rewritePfs(s, this.root) : (s: string) => s
-    const cmd = task.cmd.map(rw)
-    const env = Object.entries(task.env).map(([k, v]) => shq(`${k}=${rw(v)}`))
-    // names the shell can export are set by the subshell itself (no `env` exec per datum)
-    const setEnv = Object.keys(task.env).every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) ? `${env.length ? `export ${env.join(' ')}; ` : ''}exec` : `exec env ${env.join(' ')}`
-    const stdinPath = join(this.ctl, 'stdin')
-    if (task.stdin !== undefined) writeFileSync(stdinPath, rw(task.stdin))
-    const cwd = this.spec.workingDir ? rw(this.spec.workingDir) : undefined
-    const script =
-      `(${cwd ? `cd ${shq(cwd)} || exit 126; ` : ''}${setEnv} ${cmd.map(shq).join(' ')}) ` +
-      `<${task.stdin !== undefined ? shq(stdinPath) : '/dev/null'} >${shq(this.out.path)} 2>${shq(this.err.path)} &\n` +
-      'echo "P $!"\nwait $!\necho "D $?"\n'
-    const proc = this.proc && !this.exited ? this.proc : this.start()
-    let killed: 'timeout' | 'abort' | undefined
-    const stop = (why: 'timeout' | 'abort') => {
-      if (killed) return
-      killed = why
-      this.kill()
-    }
-    const timer = task.timeoutMs !== undefined && task.timeoutMs > 0 ? setTimeout(() => stop('timeout'), task.timeoutMs) : undefined
-    const onAbort = () => stop('abort')
-    task.signal?.addEventListener('abort', onAbort, {once: true})
+    const refused = cannotStart(task)
+    if (refused) return refused
+    const rw = this.mode.kind === 'rewrite' ? (s: string) => rewritePfs(s, this.scratch) : (s: string) => s
+    if (task.stdin !== undefined) writeFileSync(this.stdinPath, rw(task.stdin))
+    const nonce = newNonce()
+    const script = datumScript(task.cmd.map(rw), Object.fromEntries(Object.entries(task.env).map(([k, v]) => [k, rw(v)])), {
+      workingDir: this.spec.workingDir ? rw(this.spec.workingDir) : undefined,
+      stdin: task.stdin !== undefined ? this.stdinPath : undefined,
+      stdout: this.out.path,
+      stderr: this.err.path,
+      nonce,
+    })
+    const shell = this.shell && !this.shell.control.ended ? this.shell : this.start()
+    const deadline = armDeadline(task, () => this.kill())
     let status: string | undefined
     try {
-      proc.stdin!.write(script)
-      status = await this.line('D ')
+      shell.proc.stdin!.write(script)
+      status = await shell.control.line(`D ${nonce} `)
     } finally {
-      if (timer) clearTimeout(timer)
-      task.signal?.removeEventListener('abort', onAbort)
+      deadline.disarm()
     }
     for (const [stream, f] of [['stdout', this.out], ['stderr', this.err]] as const) {
       const b = f.take()
       if (b.length) task.onOutput(stream, b)
     }
-    const durationMs = Date.now() - t0
-    if (killed) {
-      return {exitCode: -1, timedOut: killed === 'timeout', error: killed === 'timeout' ? `timed out after ${task.timeoutMs} ms; killed` : 'aborted; killed', durationMs}
-    }
+    if (deadline.killed) return killedResult(deadline.killed, task, t0)
     if (status === undefined) {
       this.kill()
-      return {exitCode: -1, timedOut: false, error: 'the worker shell exited unexpectedly', durationMs}
+      return {exitCode: -1, timedOut: false, error: 'the worker shell exited unexpectedly', durationMs: Date.now() - t0}
     }
-    return {exitCode: Number(status.trim()), timedOut: false, durationMs}
+    return {exitCode: Number(status.trim()), timedOut: false, durationMs: Date.now() - t0}
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.proc?.stdin?.end()
+    this.shell?.proc.stdin?.end()
     this.kill()
     this.out.close()
     this.err.close()
-    rmSync(this.ctl, {recursive: true, force: true})
-    if (this.mode.kind === 'rewrite') rmSync(this.mode.workspace, {recursive: true, force: true})
+    rmSync(this.scratch, {recursive: true, force: true})
   }
 }

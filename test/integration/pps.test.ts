@@ -1,6 +1,6 @@
 /**
- * Core integration: pipelines and jobs over a real temp project, with an in-process runner
- * (user code = a JS function over the worker's /pfs directories).
+ * Core integration: pipelines and jobs over a real temp project, with the fake runner
+ * (test/helpers/fake-runner.ts: user code = a JS function over the worker's /pfs directories).
  */
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -9,31 +9,8 @@ import {describe, expect, it, onTestFinished} from 'vitest'
 import {initRepo, type Pach} from '../../src/core/repo.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
-import type {Runner, WorkerSpec} from '../../src/core/pps/runner.js'
 import {decodeDatumSet} from '../../src/core/db/datum-sets.js'
-
-type Fn = (io: {in: string; out: string; env: Record<string, string>; cmd: string[]}) => number | Promise<number>
-
-function jsRunner(fn: Fn): Runner {
-  return {
-    kind: 'fake',
-    describe: () => 'fake',
-    async startWorker(spec: WorkerSpec) {
-      return {
-        async run(task) {
-          const t = Date.now()
-          try {
-            const code = await fn({in: spec.inputsDir, out: spec.outDir, env: task.env, cmd: task.cmd})
-            return {exitCode: code, timedOut: false, durationMs: Date.now() - t}
-          } catch (e) {
-            return {exitCode: -1, timedOut: false, error: (e as Error).message, durationMs: Date.now() - t}
-          }
-        },
-        async close() {},
-      }
-    },
-  }
-}
+import {FakeRunner, type FakeUserCode} from '../helpers/fake-runner.js'
 
 function project(): Pach {
   const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
@@ -69,7 +46,7 @@ function files(pach: Pach, ref: string): Record<string, string> {
 }
 
 // copy every file of every input to /pfs/out with its content upper-cased
-const upper: Fn = ({in: inDir, out}) => {
+const upper: FakeUserCode = ({inputsDir: inDir, outDir: out}) => {
   const walk = (d: string, rel: string) => {
     for (const n of readdirSync(d, {withFileTypes: true})) {
       if (n.name === 'out' && rel === '') continue
@@ -90,7 +67,7 @@ describe('pipelines (in-process runner)', () => {
     pach.repos.create('default', 'words')
     await put(pach, 'words@master', {'/a': 'x', '/b': 'y'})
     const calls: string[] = []
-    const runner = jsRunner((io) => {
+    const runner = new FakeRunner((io) => {
       calls.push(io.env.PACH_DATUM_ID!)
       return upper(io)
     })
@@ -129,7 +106,7 @@ describe('pipelines (in-process runner)', () => {
     pach.repos.create('default', 'tree')
     await put(pach, 'tree@master', {'/d0/a': '1', '/d0/b/c': '2', '/d1/a': '3', '/top': '4'})
     const ran: string[] = []
-    const runner = jsRunner((io) => {
+    const runner = new FakeRunner((io) => {
       ran.push(io.env.PACH_DATUM_ID!)
       return 0
     })
@@ -173,7 +150,7 @@ describe('pipelines (in-process runner)', () => {
     const pach = project()
     pach.repos.create('default', 'in')
     await put(pach, 'in@master', {'/a': '1', '/b': '2'})
-    const runner = jsRunner(({out}) => {
+    const runner = new FakeRunner(({outDir: out}) => {
       writeFileSync(join(out, 'same'), 'x')
       return 0
     })
@@ -188,7 +165,7 @@ describe('pipelines (in-process runner)', () => {
     const pach = project()
     pach.repos.create('default', 'in')
     await put(pach, 'in@master', {'/a': '1', '/b': '2', '/c': '3', '/d': '4'})
-    const runner = jsRunner(({in: i, out}) => {
+    const runner = new FakeRunner(({inputsDir: i, outDir: out}) => {
       const n = readdirSync(join(i, 'in'))[0]!
       writeFileSync(join(out, n === 'e' ? 'a' : n), n)
       return 0
@@ -213,7 +190,7 @@ describe('pipelines (in-process runner)', () => {
     pach.repos.create('default', 'in')
     await put(pach, 'in@master', {'/a': '1', '/k': '2'})
     // a → /x/y (a directory x), k → /k/z, b → file /x, c → file /k
-    const runner = jsRunner(({in: i, out}) => {
+    const runner = new FakeRunner(({inputsDir: i, outDir: out}) => {
       const n = readdirSync(join(i, 'in'))[0]!
       if (n === 'a' || n === 'k') {
         mkdirSync(join(out, n === 'a' ? 'x' : 'k'))
@@ -243,7 +220,7 @@ describe('pipelines (in-process runner)', () => {
     pach.repos.create('default', 'in')
     await put(pach, 'in@master', {'/ok': '1', '/bad': '2'})
     const attempts = new Map<string, number>()
-    const runner = jsRunner(({in: i, out, cmd}) => {
+    const runner = new FakeRunner(({inputsDir: i, outDir: out, cmd}) => {
       if (cmd[0] === 'recover') return 0
       const names = readdirSync(join(i, 'in'))
       const n = names[0]!
@@ -271,7 +248,7 @@ describe('pipelines (in-process runner)', () => {
     const pach = project()
     pach.repos.create('default', 'in')
     await put(pach, 'in@master', {'/a': 'a'})
-    const runner = jsRunner(upper)
+    const runner = new FakeRunner(upper)
     pach.pipelines.put(spec({pipeline: {name: 'one'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
     pach.pipelines.put(spec({pipeline: {name: 'two'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'one', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
     await pach.jobs.runPending({runner: async () => runner})
@@ -297,7 +274,7 @@ describe('pipelines (in-process runner)', () => {
     pach.repos.create('default', 'in')
     await put(pach, 'in@master', {'/a': 'A', '/evil': 'E'})
     const {symlinkSync} = await import('node:fs')
-    const runner = jsRunner(({in: i, out}) => {
+    const runner = new FakeRunner(({inputsDir: i, outDir: out}) => {
       const names = readdirSync(join(i, 'in'))
       if (names[0] === 'evil') symlinkSync('/etc/passwd', join(out, 'passwd'))
       else symlinkSync('/pfs/in/a', join(out, 'link'))
@@ -316,12 +293,13 @@ describe('pipelines (in-process runner)', () => {
     await put(pach, 'in@master', {'/d/a': 'A', '/d/b': 'B'})
     const seen: string[][] = []
     let attempt = 0
-    const runner = jsRunner(({in: i, out}) => {
+    const runner = new FakeRunner((io) => {
+      const {inputsDir: i, outDir: out} = io
       attempt++
       const list = (d: string, rel = ''): string[] =>
         readdirSync(d, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? [`${rel}/${e.name}/`, ...list(join(d, e.name), `${rel}/${e.name}`)] : [`${rel}/${e.name}`]))
       seen.push([...list(join(i, 'in')), ...list(out).map((p) => `out:${p}`)])
-      if (attempt > 1) return upper({in: i, out, env: {}, cmd: []})
+      if (attempt > 1) return upper(io)
       // what a careless first attempt leaves behind: a stray input file, an edited input, an output
       writeFileSync(join(i, 'in', 'd', 'stray'), 'x')
       writeFileSync(join(i, 'in', 'd', 'a'), 'edited')
@@ -357,7 +335,7 @@ describe('pipelines (in-process runner)', () => {
     pach.repos.create('default', 'in')
     await put(pach, 'in@master', {'/a': 'A', '/b': 'B'})
     let fail = false
-    const runner = jsRunner((io) => (fail && io.env.in?.endsWith('/b') ? 3 : upper(io)))
+    const runner = new FakeRunner((io) => (fail && io.env.in?.endsWith('/b') ? 3 : upper(io)))
     pach.pipelines.put(spec({pipeline: {name: 'up'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}, datum_tries: 1}), {update: false, reprocess: false, file: 't'})
     pach.pipelines.put(spec({pipeline: {name: 'down'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'up', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
 

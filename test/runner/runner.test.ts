@@ -15,7 +15,7 @@ import type Dockerode from 'dockerode'
 import {RunnerError} from '../../src/core/errors.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../../src/core/pps/runner.js'
 import {createDockerRunner, DockerRunner, type DockerWorker} from '../../src/runner/docker.js'
-import {FakeRunner, type FakeContext} from '../../src/runner/fake.js'
+import {FakeRunner, type FakeContext} from '../helpers/fake-runner.js'
 import {createLocalRunner, LocalRunner, rewritePfs} from '../../src/runner/local.js'
 import {NO_DOCKER_NOTICE, pingSocket, selectRunner} from '../../src/runner/select.js'
 
@@ -113,8 +113,6 @@ interface Target {
   make(): Promise<Runner>
   /** the runner makes /pfs (other than /pfs/out) read-only */
   readOnlyInputs: boolean
-  /** loose bound on the median time of a trivial datum on a warm worker */
-  medianBoundMs: number
 }
 
 interface Harness {
@@ -177,10 +175,12 @@ async function harness(runner: Runner, spec: Partial<WorkerSpec> = {}, files: Re
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
+/**
+ * Wall-clock bounds are what a loaded 2-core machine gives, not what an idle one does: they
+ * only tell a killed datum from one that ran to its end (S.sleep sleeps 30 s). Per-datum
+ * speed is measured by bench/pipelines.mjs, not asserted here.
+ */
+const KILL_BOUND_MS = 20_000
 
 // ---------------------------------------------------------------- the conformance suite
 
@@ -256,7 +256,7 @@ function conformance(t: Target): void {
     expect(r.exitCode).toBe(-1)
     expect(r.error).toMatch(/timed out/)
     expect(took).toBeGreaterThanOrEqual(450)
-    expect(took).toBeLessThan(5000)
+    expect(took).toBeLessThan(KILL_BOUND_MS)
     const next = await h.run(S.echoOk)
     expect(next, next.stderr).toMatchObject({exitCode: 0, timedOut: false})
   })
@@ -267,7 +267,7 @@ function conformance(t: Target): void {
     setTimeout(() => ac.abort(), 300)
     const t0 = Date.now()
     const r = await h.run(S.sleep, {signal: ac.signal, timeoutMs: 20_000})
-    expect(Date.now() - t0).toBeLessThan(5000)
+    expect(Date.now() - t0).toBeLessThan(KILL_BOUND_MS)
     expect(r).toMatchObject({exitCode: -1, timedOut: false})
     expect(r.error).toMatch(/abort/)
     const already = await h.run(S.echoOk, {signal: ac.signal})
@@ -296,25 +296,21 @@ function conformance(t: Target): void {
     expect(h.out('copy')).toBe('second\n')
   })
 
-  it('reuses one worker for 50 datums (median per-datum time)', async () => {
+  it('reuses one worker for 50 datums', async () => {
     const h = await harness(runner)
-    const times: number[] = []
     for (let i = 0; i < 50; i++) {
-      const t0 = performance.now()
+      h.refill({'in/a.txt': `datum ${i}\n`})
       const r = await h.run(S.catInput)
-      times.push(performance.now() - t0)
-      expect(r.exitCode).toBe(0)
+      expect(r, r.stderr).toMatchObject({exitCode: 0, timedOut: false})
+      expect(h.out('copy')).toBe(`datum ${i}\n`)
     }
-    const m = median(times)
-    console.log(`[${t.name}] per-datum time over 50 datums on one worker: median ${m.toFixed(1)} ms, min ${Math.min(...times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`)
-    expect(m).toBeLessThan(t.medianBoundMs)
   })
 }
 
 // ---------------------------------------------------------------- targets
 
 describe('fake runner', () => {
-  conformance({name: 'fake', make: async () => fakeRunner(), readOnlyInputs: false, medianBoundMs: 50})
+  conformance({name: 'fake', make: async () => fakeRunner(), readOnlyInputs: false})
 
   it('reports a thrown error as a failed datum, records calls', async () => {
     const runner = new FakeRunner(() => {
@@ -329,7 +325,7 @@ describe('fake runner', () => {
 })
 
 describeIf(bwrapProbe.sandbox === 'bwrap', `bubblewrap does not work here (${bwrapProbe.reason})`, 'local runner (bubblewrap)', () => {
-  conformance({name: 'local+bwrap', make: () => createLocalRunner({sandbox: 'bwrap'}), readOnlyInputs: true, medianBoundMs: 400})
+  conformance({name: 'local+bwrap', make: () => createLocalRunner({sandbox: 'bwrap'}), readOnlyInputs: true})
 
   it('describes itself and leaves the host untouched (no /pfs; only the <inputsDir>/out mount point)', async () => {
     const hadPfs = existsSync('/pfs')
@@ -367,7 +363,7 @@ describeIf(bwrapProbe.sandbox === 'bwrap', `bubblewrap does not work here (${bwr
 })
 
 describe('local runner (no bubblewrap: /pfs rewritten)', () => {
-  conformance({name: 'local-rewrite', make: () => createLocalRunner({sandbox: 'none'}), readOnlyInputs: false, medianBoundMs: 400})
+  conformance({name: 'local-rewrite', make: () => createLocalRunner({sandbox: 'none'}), readOnlyInputs: false})
 
   it('describes itself', async () => {
     expect((await createLocalRunner({sandbox: 'none'})).describe()).toBe('local (no bubblewrap: /pfs paths rewritten)')
@@ -395,11 +391,11 @@ describe('LocalRunner', () => {
 
 describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker runner', () => {
   const docker = dockerProbe.ok ? dockerProbe.docker : (undefined as unknown as Dockerode)
-  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true, medianBoundMs: 100})
+  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true})
 
   // the fallback for images without /bin/sh: one `docker exec` per datum
   describe('exec per datum', () => {
-    conformance({name: 'docker-exec', make: () => createDockerRunner({execPerDatum: true}), readOnlyInputs: true, medianBoundMs: 400})
+    conformance({name: 'docker-exec', make: () => createDockerRunner({execPerDatum: true}), readOnlyInputs: true})
   })
 
   let runner: DockerRunner
@@ -555,29 +551,6 @@ describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker run
     const e = await h.run(['/bin/busybox', 'env'], {env: {X: "a 'b'"}})
     expect(e.stdout.split('\n')).toContain("X=a 'b'")
     expect((await h.run(['/bin/busybox', 'false'])).exitCode).toBe(1)
-  })
-
-  it('runs 200 trivial datums on one worker: a line to the worker shell vs an exec per datum', async () => {
-    const measure = async (r: Runner) => {
-      const h = await harness(r)
-      await h.run(['true']) // warm
-      const times: number[] = []
-      const t0 = performance.now()
-      for (let i = 0; i < 200; i++) {
-        const s = performance.now()
-        const res = await h.run(['true'])
-        times.push(performance.now() - s)
-        expect(res.exitCode).toBe(0)
-      }
-      const total = performance.now() - t0
-      await h.worker.close()
-      return {median: median(times), amortised: total / 200, max: Math.max(...times)}
-    }
-    const shell = await measure(runner)
-    const exec = await measure(execRunner)
-    const fmt = (m: {median: number; amortised: number; max: number}) => `median ${m.median.toFixed(1)} ms, amortised ${m.amortised.toFixed(1)} ms/datum, max ${m.max.toFixed(1)} ms`
-    console.log(`[docker] 200 x \`true\` on one worker: shell ${fmt(shell)}; exec per datum ${fmt(exec)}`)
-    expect(shell.median).toBeLessThan(100)
   })
 
   it('recreates the container after a timeout; close removes it', async () => {

@@ -23,7 +23,7 @@ import {LockedError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import {sha256, toHex} from './hash.js'
-import {liveLeases, pidAlive} from './pack-store.js'
+import {liveLeases, pidAlive} from '../process.js'
 
 export interface FsckProblem {
   kind: 'damaged_pack' | 'missing_pack' | 'damaged_blob' | 'missing_blob' | 'damaged_tree' | 'damaged_file' | 'dangling_ref' | 'database'

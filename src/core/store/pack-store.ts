@@ -28,6 +28,8 @@ import {join} from 'node:path'
 import {CorruptObjectError, LockedError} from '../errors.js'
 import type {DB} from '../db/open.js'
 import {withTx} from '../db/open.js'
+import {deleteLease, insertLease} from '../db/leases.js'
+import {liveLeases} from '../process.js'
 import {HASH_LEN, sha256, toHex} from './hash.js'
 
 const MAGIC = Buffer.from('PACHPK01')
@@ -135,9 +137,7 @@ export class BlobStore {
     withTx(this.db, () => {
       const gc = liveLeases(this.db, 'gc')
       if (gc.length > 0) throw new LockedError(`pach gc is running (pid ${gc[0]!.pid}); writes wait for it to finish`, {data: {lease: 'gc'}})
-      this.db
-        .prepare('INSERT INTO leases(id, kind, pid, host, started) VALUES (?, ?, ?, ?, ?)')
-        .run(leaseId, 'write', process.pid, hostname(), this.opts.now())
+      insertLease(this.db, {id: leaseId, kind: 'write', pid: process.pid, host: hostname(), started: this.opts.now()})
     })
     return new PackWriter(this, leaseId, false)
   }
@@ -150,7 +150,7 @@ export class BlobStore {
   releaseLease(id: string | null): void {
     if (id === null) return
     try {
-      this.db.prepare('DELETE FROM leases WHERE id = ?').run(id)
+      deleteLease(this.db, id)
     } catch {
       // a lease left behind is stale once this process exits
     }
@@ -248,30 +248,6 @@ export class BlobStore {
       // no tmp dir
     }
     return n
-  }
-}
-
-export interface Lease {
-  id: string
-  kind: string
-  pid: number
-  host: string
-  started: string
-}
-
-/** Leases whose process is still alive on this host. */
-export function liveLeases(db: DB, kind: string): Lease[] {
-  const rows = db.prepare('SELECT * FROM leases WHERE kind = ?').all(kind) as Lease[]
-  const host = hostname()
-  return rows.filter((l) => l.host !== host || l.pid === process.pid || pidAlive(l.pid))
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

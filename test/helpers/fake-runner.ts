@@ -16,8 +16,8 @@
  */
 import {mkdirSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {RunnerError} from '../core/errors.js'
-import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import {RunnerError} from '../../src/core/errors.js'
+import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../../src/core/pps/runner.js'
 
 export interface FakeContext {
   /** host dir seen by real user code as /pfs */

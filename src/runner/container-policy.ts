@@ -1,0 +1,129 @@
+/**
+ * The container policy: what a Docker worker container may see and do. This file is the
+ * security surface of the Docker runner, kept short so that it can be audited in one
+ * reading; test/unit/container-policy.test.ts checks each rule on the create options.
+ *
+ * Rules (the invariants of src/core/pps/runner.ts, as Docker options):
+ * - network: NetworkMode `none` unless the spec opts in (`bridge`);
+ * - privileges: never privileged, `no-new-privileges`, capabilities only dropped
+ *   (NET_RAW, MKNOD, AUDIT_WRITE), never added;
+ * - mounts: `<inputsDir>:/pfs:ro`, `<outDir>:/pfs/out:rw`, the worker's control directory
+ *   at `/.pach-worker` (rw), and the spec's extra mounts (secrets as files) read-only, never
+ *   inside /pfs nor over the control directory; every host path is absolute and free of
+ *   `:` and `,` (which a Docker bind string cannot express);
+ * - the Docker socket is never mounted: a bind whose host side is, or contains, the engine's
+ *   socket (literally or after resolving symlinks) is refused, as is any path naming
+ *   `docker.sock`;
+ * - limits: cpu as NanoCpus, memory as Memory = MemorySwap (no swap beyond it);
+ * - the container only sleeps (`sleep 2147483647` under docker-init, which reaps orphans):
+ *   user code runs through execs into it (see docker.ts);
+ * - labels name the worker, its owner process (`<host>/<pid>`) and its control root, so a
+ *   later run can remove the containers of a killed pach.
+ *
+ * A spec that breaks a rule is a RunnerError before any container exists.
+ */
+import {existsSync, realpathSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {dirname, isAbsolute, resolve} from 'node:path'
+import type Dockerode from 'dockerode'
+import {RunnerError} from '../core/errors.js'
+import type {WorkerSpec} from '../core/pps/runner.js'
+
+/** Capabilities removed from Docker's default set; none are ever added. */
+export const CAP_DROP = ['NET_RAW', 'MKNOD', 'AUDIT_WRITE']
+/** Label put on every worker container, so leftovers (after a crash) can be found. */
+export const WORKER_LABEL = 'io.pach.worker'
+/** `<host>/<pid>` of the pach process that created the container. */
+export const OWNER_LABEL = 'io.pach.owner'
+/** The container's control root on the host (removed with an orphaned container). */
+export const CONTROL_LABEL = 'io.pach.control'
+/** Where the worker's control directory (datum stdin/stdout/stderr files) is mounted. */
+export const CONTROL_MOUNT = '/.pach-worker'
+
+/** Where the engine listens unless the client says otherwise. */
+export const DEFAULT_SOCKET = '/var/run/docker.sock'
+/** Container create options for a worker; throws RunnerError for a spec that breaks an invariant. */
+export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_SOCKET, controlDir?: string): Dockerode.ContainerCreateOptions {
+  const binds: string[] = [`${hostPath(spec.inputsDir, 'inputsDir')}:/pfs:ro`, `${hostPath(spec.outDir, 'outDir')}:/pfs/out:rw`]
+  if (controlDir !== undefined) binds.push(`${hostPath(controlDir, 'control directory')}:${CONTROL_MOUNT}:rw`)
+  for (const m of spec.mounts ?? []) {
+    const host = hostPath(m.host, 'mount')
+    if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
+    if (!isAbsolute(m.container) || m.container.includes(':') || m.container.includes(',')) {
+      throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
+    }
+    if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
+    if (m.container === CONTROL_MOUNT || m.container.startsWith(`${CONTROL_MOUNT}/`)) throw new RunnerError(`mount target ${m.container} is reserved for the worker`)
+    binds.push(`${host}:${m.container}:ro`)
+  }
+  assertNoDockerSocket(binds, socketPath)
+  const hostConfig: Dockerode.HostConfig = {
+    Binds: binds,
+    NetworkMode: spec.network ? 'bridge' : 'none',
+    Privileged: false,
+    ReadonlyRootfs: false,
+    CapDrop: CAP_DROP,
+    SecurityOpt: ['no-new-privileges'],
+    Init: true,
+  }
+  if (spec.cpu !== undefined && spec.cpu > 0) hostConfig.NanoCpus = Math.round(spec.cpu * 1e9)
+  if (spec.memoryBytes !== undefined && spec.memoryBytes > 0) {
+    hostConfig.Memory = Math.round(spec.memoryBytes)
+    hostConfig.MemorySwap = hostConfig.Memory
+  }
+  const opts: Dockerode.ContainerCreateOptions = {
+    Image: spec.image,
+    // Entrypoint replaces the image's entrypoint and CMD: the container only waits for execs
+    Entrypoint: ['sleep', '2147483647'],
+    Labels: {
+      [WORKER_LABEL]: spec.name,
+      [OWNER_LABEL]: `${hostname()}/${process.pid}`,
+      ...(controlDir !== undefined ? {[CONTROL_LABEL]: dirname(resolve(controlDir))} : {}),
+    },
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    OpenStdin: false,
+    HostConfig: hostConfig,
+  }
+  if (spec.user) opts.User = spec.user
+  if (spec.workingDir) opts.WorkingDir = spec.workingDir
+  return opts
+}
+
+/** `p` made absolute; a RunnerError when a Docker bind string cannot carry it. */
+function hostPath(p: string, what: string): string {
+  const abs = resolve(p)
+  if (abs.includes(':') || abs.includes(',')) throw new RunnerError(`${what} ${abs} contains ':' or ',', which Docker bind mounts cannot express`)
+  return abs
+}
+
+/** Reject any bind whose host side is, or contains, the Docker socket (after resolving symlinks). */
+function assertNoDockerSocket(binds: string[], socketPath: string): void {
+  const sockets = new Set([socketPath, DEFAULT_SOCKET, '/run/docker.sock'])
+  for (const s of [...sockets]) {
+    try {
+      sockets.add(realpathSync(s))
+    } catch {
+      // socket absent: its literal path is still refused
+    }
+  }
+  for (const b of binds) {
+    const host = b.split(':')[0]!
+    let real = host
+    try {
+      real = realpathSync(host)
+    } catch {
+      // checked literally
+    }
+    for (const candidate of [host, real]) {
+      if (candidate.includes('docker.sock')) throw new RunnerError(`refusing to mount ${host}: the Docker socket is never mounted into user containers`)
+      for (const s of sockets) {
+        if (candidate === s || s.startsWith(candidate.endsWith('/') ? candidate : candidate + '/')) {
+          throw new RunnerError(`refusing to mount ${host}: it contains the Docker socket (${s}), which is never mounted into user containers`)
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The Docker container policy (src/runner/container-policy.ts), rule by rule, on the create
+ * options alone: no engine needed. The docker conformance tests (test/runner) check the same
+ * rules on running containers.
+ */
+import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {hostname, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {beforeEach, describe, expect, it, onTestFinished} from 'vitest'
+import {RunnerError} from '../../src/core/errors.js'
+import type {WorkerSpec} from '../../src/core/pps/runner.js'
+import {CAP_DROP, CONTROL_LABEL, CONTROL_MOUNT, containerOptions, OWNER_LABEL, WORKER_LABEL} from '../../src/runner/container-policy.js'
+
+let root: string
+let spec: WorkerSpec
+/** a stand-in for the engine's socket: a plain file the policy must never bind */
+let socket: string
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'pach-policy-test-'))
+  onTestFinished(() => rmSync(root, {recursive: true, force: true}))
+  mkdirSync(join(root, 'run'))
+  socket = join(root, 'run', 'engine.sock')
+  writeFileSync(socket, '')
+  spec = {image: 'img:1', inputsDir: join(root, 'pfs'), outDir: join(root, 'out'), network: false, name: 'p-job-0'}
+})
+
+function secret(name = 'token'): string {
+  const p = join(root, name)
+  writeFileSync(p, 's3cr3t')
+  return p
+}
+
+describe('container policy', () => {
+  it('has no network unless the spec asks for one', () => {
+    expect(containerOptions(spec, socket).HostConfig!.NetworkMode).toBe('none')
+    expect(containerOptions({...spec, network: true}, socket).HostConfig!.NetworkMode).toBe('bridge')
+  })
+
+  it('is never privileged: capabilities only dropped, no-new-privileges', () => {
+    const h = containerOptions(spec, socket).HostConfig!
+    expect(h.Privileged).toBe(false)
+    expect(h.CapAdd).toBeUndefined()
+    expect(h.CapDrop).toEqual(CAP_DROP)
+    expect(CAP_DROP).toEqual(expect.arrayContaining(['NET_RAW', 'MKNOD', 'AUDIT_WRITE']))
+    expect(h.SecurityOpt).toEqual(['no-new-privileges'])
+  })
+
+  it('binds inputs read-only at /pfs and the output read-write at /pfs/out, nothing else by default', () => {
+    expect(containerOptions(spec, socket).HostConfig!.Binds).toEqual([`${spec.inputsDir}:/pfs:ro`, `${spec.outDir}:/pfs/out:rw`])
+  })
+
+  it('binds the control directory read-write at its hidden path and labels its root', () => {
+    const ctl = join(root, 'ctl', 'w')
+    const o = containerOptions(spec, socket, ctl)
+    expect(o.HostConfig!.Binds).toContain(`${ctl}:${CONTROL_MOUNT}:rw`)
+    expect(o.Labels).toEqual({[WORKER_LABEL]: 'p-job-0', [OWNER_LABEL]: `${hostname()}/${process.pid}`, [CONTROL_LABEL]: join(root, 'ctl')})
+  })
+
+  it('mounts secrets read-only, outside /pfs and the control path', () => {
+    const token = secret()
+    expect(containerOptions({...spec, mounts: [{host: token, container: '/secrets/token'}]}, socket).HostConfig!.Binds).toContain(`${token}:/secrets/token:ro`)
+    for (const container of ['/pfs', '/pfs/in/x', CONTROL_MOUNT, `${CONTROL_MOUNT}/stdin`, 'relative/path', '/a:b', '/a,b']) {
+      expect(() => containerOptions({...spec, mounts: [{host: token, container}]}, socket), container).toThrow(RunnerError)
+    }
+    expect(() => containerOptions({...spec, mounts: [{host: join(root, 'missing'), container: '/secrets/x'}]}, socket)).toThrow(/does not exist/)
+  })
+
+  it('refuses host paths a bind string cannot express', () => {
+    expect(() => containerOptions({...spec, inputsDir: join(root, 'a:b')}, socket)).toThrow(/contains ':' or ','/)
+    expect(() => containerOptions({...spec, outDir: join(root, 'a,b')}, socket)).toThrow(/contains ':' or ','/)
+  })
+
+  it('never mounts the Docker socket: the socket, a directory holding it, a link to one, the default sockets', () => {
+    symlinkSync(join(root, 'run'), join(root, 'link'))
+    for (const host of [socket, join(root, 'run'), join(root, 'link'), root, '/', '/var/run/docker.sock', '/run/docker.sock', '/var/run', '/run']) {
+      expect(() => containerOptions({...spec, mounts: [{host, container: '/secret'}]}, socket), host).toThrow(/Docker socket/)
+    }
+    // inputs and outputs are checked too
+    expect(() => containerOptions({...spec, inputsDir: join(root, 'run')}, socket)).toThrow(/Docker socket/)
+    // any path naming docker.sock, even one that is not the engine's
+    const named = join(root, 'docker.sock.d')
+    mkdirSync(named)
+    expect(() => containerOptions({...spec, mounts: [{host: named, container: '/secret'}]}, socket)).toThrow(/Docker socket/)
+  })
+
+  it('applies cpu and memory limits (no swap beyond the memory limit), and none when not given', () => {
+    const h = containerOptions({...spec, cpu: 0.5, memoryBytes: 64 * 1024 * 1024}, socket).HostConfig!
+    expect(h.NanoCpus).toBe(500_000_000)
+    expect(h.Memory).toBe(64 * 1024 * 1024)
+    expect(h.MemorySwap).toBe(64 * 1024 * 1024)
+    const none = containerOptions({...spec, cpu: 0, memoryBytes: 0}, socket).HostConfig!
+    expect(none.NanoCpus).toBeUndefined()
+    expect(none.Memory).toBeUndefined()
+  })
+
+  it('runs a sleeping container under an init, as the spec user in the spec workingDir', () => {
+    const o = containerOptions({...spec, user: '65534', workingDir: '/tmp'}, socket)
+    expect(o.Image).toBe('img:1')
+    expect(o.Entrypoint).toEqual(['sleep', '2147483647'])
+    expect(o.HostConfig!.Init).toBe(true)
+    expect(o.User).toBe('65534')
+    expect(o.WorkingDir).toBe('/tmp')
+    const plain = containerOptions(spec, socket)
+    expect(plain.User).toBeUndefined()
+    expect(plain.WorkingDir).toBeUndefined()
+  })
+})
