@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
 import {jobFlags, runnerChoice, runnerFactory, jobEventPrinter} from '../../cli/jobs.js'
 import {jobLine} from '../../cli/jobs.js'
-import {InvalidArgumentError} from '../../core/errors.js'
+import {NotFoundError} from '../../core/errors.js'
 import {isCommitId, parseJob} from '../../core/pfs/refs.js'
 import type {JobInfo} from '../../core/types.js'
 
@@ -16,7 +16,7 @@ export default class WaitJob extends PachCommand<typeof WaitJob, JobInfo[]> {
     const targets = isCommitId(this.args.job)
       ? this.pach.jobs.list({project: this.project, id: this.args.job}).map((j) => ({pipeline: j.job.pipeline.name, id: j.job.id}))
       : [parseJob(this.args.job)]
-    if (targets.length === 0) throw new InvalidArgumentError('JOB_NOT_FOUND', `no jobs with id ${this.args.job}`)
+    if (targets.length === 0) throw new NotFoundError('JOB_NOT_FOUND', `no jobs with id ${this.args.job}`)
     const drive = this.flags.detach
       ? undefined
       : async () => {
