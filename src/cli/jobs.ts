@@ -3,12 +3,15 @@
  * commit runs the downstream jobs to completion before it exits (unless --detach or
  * PACH_DETACH=1), showing progress on stderr. A failed downstream job is reported on stderr
  * and does not change the command's exit code (`pach wait job` / `list job` tell).
+ * Where jobs are the command's own result (`pach run`, `wait … --fail-on-error`), a job that
+ * did not succeed is JOB_FAILED (exit 3): `jobFailure` builds that error.
  */
 import {Flags} from '@oclif/core'
+import {JobFailedError} from '../core/errors.js'
 import type {Pach} from '../core/repo.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {Runner} from '../core/pps/runner.js'
-import type {JobInfo} from '../core/types.js'
+import type {JobInfo, JobState} from '../core/types.js'
 
 export type RunnerChoice = 'docker' | 'local' | 'auto'
 
@@ -50,6 +53,34 @@ export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
       if (!quiet || e.job.state !== 'JOB_SUCCESS') process.stderr.write(jobLine(e.job) + '\n')
     }
   }
+}
+
+/** `--fail-on-error` for the wait commands (pachctl exits 0 whatever the job did; this opts in to exit 3). */
+export const failOnErrorFlag = {
+  'fail-on-error': Flags.boolean({
+    description: 'exit 3 (JOB_FAILED) when a job waited for did not succeed (failure, killed or unrunnable); with --json the error data carries the jobs',
+  }),
+}
+
+/** What `pach run` counts as failed: a kill is deliberate (stop job, pipeline update or delete, deleted commit) and does not fail it. */
+export const RUN_FAILS = (s: JobState) => s === 'JOB_FAILURE' || s === 'JOB_UNRUNNABLE'
+/** What `wait … --fail-on-error` counts as failed: anything but success. */
+export const WAIT_FAILS = (s: JobState) => s !== 'JOB_SUCCESS'
+
+/**
+ * JOB_FAILED (exit 3) naming the jobs among `jobs` whose state `fails`, or undefined when
+ * there are none. `data.jobs` carries every job given (the command's whole result, so --json
+ * loses nothing), plus `data`.
+ */
+export function jobFailure(jobs: JobInfo[], fails: (s: JobState) => boolean, data: Record<string, unknown> = {}): JobFailedError | undefined {
+  const bad = jobs.filter((j) => fails(j.state))
+  if (bad.length === 0) return undefined
+  const first = bad[0]!.job
+  const lead = bad.length === 1 ? '' : `${bad.length} of ${jobs.length} jobs did not succeed: `
+  return new JobFailedError(lead + bad.map(jobLine).join('; '), {
+    hint: `\`pach logs -p ${first.pipeline.name} --job ${first.id}\` shows what the code printed`,
+    data: {...data, jobs},
+  })
 }
 
 export function jobLine(j: JobInfo): string {
