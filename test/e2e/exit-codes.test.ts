@@ -2,10 +2,14 @@
  * E2E: exit 3 (JOB_FAILED) where a failed job is the command's own result — `pach run`, and
  * `wait commit` / `wait job` with --fail-on-error — while the commands that only trigger jobs
  * (put file …) and the wait commands without the flag keep exit 0 (pachctl parity).
- * Local runner: the pipeline's code is `exit 1`.
+ * Local runner: the pipeline's code is `exit 1`. And damaged data is CORRUPT_OBJECT (exit 12),
+ * never "internal error: this is a bug".
  */
+import Database from 'better-sqlite3'
+import {join} from 'node:path'
 import {describe, expect} from 'vitest'
 import type {RunResult} from '../helpers/cli.js'
+import {expectJsonError} from './_util.js'
 import {project, pipeline, runnerIt, writeSpec, type Job} from './pipelines-util.js'
 
 type Envelope = {code: string; message: string; hint: string; data: {jobs: Job[]; commit?: {commit: {id: string; repo: {name: string}}}}}
@@ -63,5 +67,23 @@ describe('exit codes of commands that run or wait for jobs', () => {
     const put = await rp.okr(['put', 'file', 'in@master:/b', '-f', '-', '--json'], {input: 'b\n'})
     expect(JSON.parse(put.stdout)).toMatchObject({commit: {repo: {name: 'in'}}})
     expect(put.stderr).toMatch(/job bad@[0-9a-f]{32}: failure/)
+  })
+
+  rit('a damaged datum set is CORRUPT_OBJECT (exit 12), not a bug', {timeout: 300_000}, async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'in'])
+    await rp.ok(['put', 'file', 'in@master:/a', '-f', '-'], {input: 'a\n'})
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, 'cp', pipeline('cp', 'cp "$in" /pfs/out/', {pfs: {repo: 'in', glob: '/*'}}))])
+    const [job] = (await rp.json(['list', 'job', '-p', 'cp'])) as Job[]
+    expect(job).toMatchObject({state: 'JOB_SUCCESS'})
+    const db = new Database(join(rp.p.dir, '.pach', 'pach.db'))
+    try {
+      // 80 bytes: not a whole number of 81-byte entries
+      expect(db.prepare('UPDATE job_datums SET list = ? WHERE pipeline = ? AND job_id = ?').run(Buffer.alloc(80), 'cp', job!.job.id).changes).toBe(1)
+    } finally {
+      db.close()
+    }
+    const err = expectJsonError(await rp.run(['list', 'datum', `cp@${job!.job.id}`, '--json']), 12, 'CORRUPT_OBJECT')
+    expect(err.message).toMatch(/datum set is damaged/)
   })
 })

@@ -1,8 +1,10 @@
 // The error contract: the registry (src/core/error-codes.ts), the classes that throw its codes
 // (src/core/errors.ts), every throw site in src/ and the README's exit-code table agree.
-import {readdirSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {defaultConfig, readConfig} from '../../src/core/config.js'
 import * as errors from '../../src/core/errors.js'
 import {CLASS_EXIT_CODES, CODES_BY_CLASS, ERROR_CODES, exitCodeOf, type ErrorClassName, type ErrorCode} from '../../src/core/errors.js'
 
@@ -103,5 +105,24 @@ describe('error registry', () => {
     for (const [code] of ERROR_CODES) want.set(exitCodeOf(code), [...(want.get(exitCodeOf(code)) ?? []), code])
     expect(new Map([...table].map(([k, v]) => [k, [...v].sort()]))).toEqual(new Map([...want].map(([k, v]) => [k, [...v].sort()])))
     expect(new Set(table.keys())).toEqual(new Set([0, ...Object.values(CLASS_EXIT_CODES)]))
+  })
+})
+
+describe('damaged data', () => {
+  it('unusable chunker parameters in config.json are CORRUPT_OBJECT, naming the file', (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pach-config-'))
+    ctx.onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
+    const cfg = defaultConfig('2030-01-01T00:00:00Z')
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({...cfg, chunker: {...cfg.chunker, avgSize: 1000}}))
+    expect(() => readConfig(dir)).toThrow(errors.CorruptObjectError)
+    expect(() => readConfig(dir)).toThrow(/config\.json: chunker avgSize must be a power of two/)
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg))
+    expect(readConfig(dir).chunker).toEqual(cfg.chunker)
+  })
+
+  it('EIO is IO_ERROR (exit 1), not a bug', () => {
+    const e = errors.translateSystemError(Object.assign(new Error('short write to a pack file'), {code: 'EIO'})) as errors.PachError
+    expect(e).toBeInstanceOf(errors.PachError)
+    expect([e.code, e.exitCode]).toEqual(['IO_ERROR', 1])
   })
 })
