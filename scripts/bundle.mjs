@@ -6,7 +6,7 @@
 // one compile. oclif finds the commands through the "explicit" discovery strategy: the bundle
 // exports COMMANDS (id → class), generated here from the files under dist/commands so adding a
 // command needs no registry edit. Heavy or native dependencies stay external and lazy
-// (better-sqlite3's addon, dockerode, ink/react); our own dynamic imports stay lazy (esbuild
+// (better-sqlite3's addon, dockerode); our own dynamic imports stay lazy (esbuild
 // wraps each such module in an init function run on first import).
 import {build} from 'esbuild'
 import {copyFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -42,7 +42,7 @@ await build({
   platform: 'node',
   target: 'node20',
   outfile: join(outdir, 'pach.cjs'),
-  external: ['typescript', 'ts-node', 'dockerode', 'ink', 'react', 'react/jsx-runtime', 'yaml', 'tar-stream'],
+  external: ['typescript', 'ts-node', 'dockerode', 'yaml', 'tar-stream'],
   // modules that locate files relative to themselves (createRequire(import.meta.url)) get the
   // bundle's own URL
   define: {'import.meta.url': '__pachBundleUrl'},
@@ -54,7 +54,7 @@ await build({
 })
 // import() inside a vm.Script compiled from V8 cached data fails on Node 20 (the dynamic
 // import callback is not restored with the cache), so the bundle's dynamic imports (externals
-// such as dockerode, ink, yaml, tar-stream, and oclif's loading of plugins) go through
+// such as dockerode, yaml, tar-stream, and oclif's loading of plugins) go through
 // __pachImport, a real import() in the ESM loader (same directory, so same resolution).
 // `import()` followed directly by ")" is text in a message, not a call, and is left alone.
 const cjs = join(outdir, 'pach.cjs')

@@ -86,6 +86,7 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
     return openRepo({
       pachDir: this.flags['pach-dir'],
       busyTimeoutMs: envInt('PACH_BUSY_TIMEOUT_MS'),
+      now: envClock(),
       reporter: cliReporter({progress: this.format === 'human'}),
     })
   }
@@ -172,6 +173,25 @@ export function envInt(name: string): number | undefined {
   if (v === undefined || v === '') return undefined
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('INVALID_ENV', `${name}=${JSON.stringify(v)} is not a non-negative integer`)
   return Number(v)
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/
+
+/**
+ * The project's clock from `PACH_NOW` (an RFC 3339 time; a test and scripting hook): time
+ * starts at that instant when the command starts and runs on at wall-clock speed, so cron
+ * ticks and triggers see the time a test chooses without sleeping. Undefined when unset (the
+ * core then uses the wall clock); a bad value is a usage error.
+ */
+export function envClock(name = 'PACH_NOW'): (() => string) | undefined {
+  const v = process.env[name]
+  if (v === undefined || v === '') return undefined
+  const at = Date.parse(v)
+  if (!RFC3339.test(v) || Number.isNaN(at)) {
+    throw new InvalidArgumentError('INVALID_ENV', `${name}=${JSON.stringify(v)} is not an RFC 3339 time`, {hint: 'write it like 2026-01-02T15:04:05Z'})
+  }
+  const offset = at - Date.now()
+  return () => new Date(Date.now() + offset).toISOString()
 }
 
 /** Write to stdout, ignoring EPIPE (e.g. `pach get file … | head`). */

@@ -1,15 +1,21 @@
 /**
  * Running the jobs a command triggered, the local-first way: the command that finishes a
  * commit runs the downstream jobs to completion before it exits (unless --detach or
- * PACH_DETACH=1), showing progress on stderr. A failed downstream job is reported on stderr
- * and does not change the command's exit code (`pach wait job` / `list job` tell).
+ * PACH_DETACH=1), showing progress on stderr: jobEventPrinter feeds one model
+ * (JobProgressModel), drawn live on a TTY through cli/progress.ts, as plain final lines
+ * elsewhere. A failed downstream job is reported on stderr and does not change the command's
+ * exit code (`pach wait job` / `list job` tell).
+ * Where jobs are the command's own result (`pach run`, `wait … --fail-on-error`), a job that
+ * did not succeed is JOB_FAILED (exit 3): `jobFailure` builds that error.
  */
 import {Flags} from '@oclif/core'
+import {JobFailedError} from '../core/errors.js'
 import type {Pach} from '../core/repo.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {Runner} from '../core/pps/runner.js'
 import type {RunnerChoice} from '../runner/select.js'
-import type {JobInfo} from '../core/types.js'
+import type {JobInfo, JobState} from '../core/types.js'
+import {bar, LiveRegion} from './progress.js'
 
 export const jobFlags = {
   detach: Flags.boolean({description: 'do not run triggered jobs now (leave them JOB_CREATED; `pach run` runs them)', env: 'PACH_DETACH', helpGroup: 'JOBS'}),
@@ -29,26 +35,104 @@ export function runnerFactory(pach: Pach, choice: RunnerChoice): () => Promise<R
   }
 }
 
-/** Plain stderr progress: one line per job (and a live counter on a TTY). */
-export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
-  const tty = Boolean(process.stderr.isTTY) && !quiet
-  const counts = new Map<string, {done: number; todo: number; failed: number}>()
-  return (e) => {
+/** One job's progress, as the job events tell it. */
+export interface JobRow {
+  name: string
+  total: number
+  toProcess: number
+  skipped: number
+  running: number
+  done: number
+  failed: number
+}
+
+/** The job progress model: counters per job from the job events (the one model every job view reads). */
+export class JobProgressModel {
+  private readonly rows = new Map<string, JobRow>()
+
+  /** Apply an event; returns the finished JobInfo on job-end (its row is gone then). */
+  handle(e: JobEvent): JobInfo | undefined {
     if (e.type === 'job-start') {
-      counts.set(e.id + e.pipeline, {done: 0, todo: e.toProcess, failed: 0})
-      if (tty) process.stderr.write(`\r\x1b[2K${e.pipeline}@${e.id}: ${e.toProcess} to process, ${e.skipped} skipped`)
-    } else if (e.type === 'datum-end') {
-      const c = counts.get(e.id + e.pipeline)
-      if (c) {
-        c.done++
-        if (e.state === 'FAILED') c.failed++
-        if (tty) process.stderr.write(`\r\x1b[2K${e.pipeline}@${e.id}: ${c.done}/${c.todo} datums${c.failed ? ` (${c.failed} failed)` : ''}`)
-      }
-    } else if (e.type === 'job-end') {
-      if (tty) process.stderr.write('\r\x1b[2K')
-      if (!quiet || e.job.state !== 'JOB_SUCCESS') process.stderr.write(jobLine(e.job) + '\n')
+      this.rows.set(e.pipeline + '@' + e.id, {name: `${e.pipeline}@${e.id.slice(0, 8)}`, total: e.total, toProcess: e.toProcess, skipped: e.skipped, running: 0, done: 0, failed: 0})
+      return undefined
     }
+    if (e.type === 'job-end') {
+      this.rows.delete(e.job.job.pipeline.name + '@' + e.job.job.id)
+      return e.job
+    }
+    const r = this.rows.get(e.pipeline + '@' + e.id)
+    if (r && e.type === 'datum-start') r.running++
+    if (r && e.type === 'datum-end') {
+      r.running = Math.max(0, r.running - 1)
+      r.done++
+      if (e.state === 'FAILED') r.failed++
+    }
+    return undefined
   }
+
+  /** Jobs started and not yet ended, in start order. */
+  running(): JobRow[] {
+    return [...this.rows.values()]
+  }
+}
+
+/** A live line for a running job: bar of processed+skipped over total, then the counts. */
+export function jobProgressLine(r: JobRow): string {
+  const frac = r.total ? (r.skipped + r.done) / r.total : 1
+  const counts = `${r.done}/${r.toProcess} processed, ${r.skipped} skipped${r.failed ? `, ${r.failed} failed` : ''}${r.running ? `, ${r.running} running` : ''}`
+  return `${r.name} ${bar(frac, 24)} ${counts}`
+}
+
+/**
+ * Job progress on stderr. On a TTY (not quiet, not CI): one live line per running job
+ * (jobProgressLine), and each job's final line (jobLine) printed as it ends. Elsewhere: only
+ * the final lines — every job's unless `quiet` (--json), then only the jobs that did not
+ * succeed.
+ */
+export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
+  const live = !quiet && Boolean(process.stderr.isTTY) && !process.env.CI ? new LiveRegion() : undefined
+  const model = new JobProgressModel()
+  let drawn = 0
+  return (e) => {
+    if (e.type === 'log') return
+    const ended = model.handle(e)
+    if (ended && (!quiet || ended.state !== 'JOB_SUCCESS')) {
+      if (live) live.print(jobLine(ended))
+      else process.stderr.write(jobLine(ended) + '\n')
+    }
+    // datum events can come thousands a second: redraw at most every 100 ms between job starts and ends
+    if (!live || (e.type.startsWith('datum') && Date.now() - drawn < 100)) return
+    live.draw(model.running().map(jobProgressLine))
+    drawn = Date.now()
+  }
+}
+
+/** `--fail-on-error` for the wait commands (pachctl exits 0 whatever the job did; this opts in to exit 3). */
+export const failOnErrorFlag = {
+  'fail-on-error': Flags.boolean({
+    description: 'exit 3 (JOB_FAILED) when a job waited for did not succeed (failure, killed or unrunnable); with --json the error data carries the jobs',
+  }),
+}
+
+/** What `pach run` counts as failed: a kill is deliberate (stop job, pipeline update or delete, deleted commit) and does not fail it. */
+export const RUN_FAILS = (s: JobState) => s === 'JOB_FAILURE' || s === 'JOB_UNRUNNABLE'
+/** What `wait … --fail-on-error` counts as failed: anything but success. */
+export const WAIT_FAILS = (s: JobState) => s !== 'JOB_SUCCESS'
+
+/**
+ * JOB_FAILED (exit 3) naming the jobs among `jobs` whose state `fails`, or undefined when
+ * there are none. `data.jobs` carries every job given (the command's whole result, so --json
+ * loses nothing), plus `data`.
+ */
+export function jobFailure(jobs: JobInfo[], fails: (s: JobState) => boolean, data: Record<string, unknown> = {}): JobFailedError | undefined {
+  const bad = jobs.filter((j) => fails(j.state))
+  if (bad.length === 0) return undefined
+  const first = bad[0]!.job
+  const lead = bad.length === 1 ? '' : `${bad.length} of ${jobs.length} jobs did not succeed: `
+  return new JobFailedError(lead + bad.map(jobLine).join('; '), {
+    hint: `\`pach logs -p ${first.pipeline.name} --job ${first.id}\` shows what the code printed`,
+    data: {...data, jobs},
+  })
 }
 
 export function jobLine(j: JobInfo): string {
@@ -61,14 +145,9 @@ export function jobLine(j: JobInfo): string {
 export async function runTriggered(pach: Pach, opts: {detach?: boolean; runner?: string; signal?: AbortSignal; quiet: boolean}): Promise<JobInfo[]> {
   if (opts.detach) return []
   if (pach.jobs.pending().length === 0) return []
-  const live = !opts.quiet && process.stderr.isTTY && !process.env.CI ? (await import('../ui/job-progress.js')).startJobProgress() : undefined
-  try {
-    return await pach.jobs.runPending({
-      runner: runnerFactory(pach, runnerChoice(pach, opts.runner)),
-      signal: opts.signal,
-      onEvent: live?.onEvent ?? jobEventPrinter(opts.quiet),
-    })
-  } finally {
-    live?.stop()
-  }
+  return pach.jobs.runPending({
+    runner: runnerFactory(pach, runnerChoice(pach, opts.runner)),
+    signal: opts.signal,
+    onEvent: jobEventPrinter(opts.quiet),
+  })
 }

@@ -5,6 +5,7 @@
 import {printable} from '../core/errors.js'
 import type {Progress, Reporter} from '../core/reporter.js'
 import {bytesSize} from './format/values.js'
+import {bar, LiveRegion} from './progress.js'
 
 export function cliReporter(opts: {quiet?: boolean; progress?: boolean} = {}): Reporter {
   const tty = Boolean(process.stderr.isTTY) && opts.progress !== false
@@ -25,7 +26,7 @@ export function cliReporter(opts: {quiet?: boolean; progress?: boolean} = {}): R
 class TtyProgress implements Progress {
   private n = 0
   private last = 0
-  private shown = false
+  private readonly live = new LiveRegion()
   private readonly start = Date.now()
 
   constructor(private readonly label: string, private readonly unit: string, private tot?: number) {}
@@ -49,17 +50,11 @@ class TtyProgress implements Progress {
   private draw(): void {
     const secs = (Date.now() - this.start) / 1000
     const rate = this.unit === 'bytes' ? ` ${bytesSize(this.n / Math.max(secs, 0.001))}/s` : ''
-    let bar = ''
-    if (this.tot) {
-      const w = 30
-      const f = Math.min(w, Math.round((this.n / this.tot) * w))
-      bar = ` [${'█'.repeat(f)}${'░'.repeat(w - f)}] ${this.fmt(this.n)}/${this.fmt(this.tot)}`
-    } else bar = ` ${this.fmt(this.n)}`
-    process.stderr.write(`\r\x1b[2K${this.label}${bar}${rate}`)
-    this.shown = true
+    const count = this.tot ? ` [${bar(this.n / this.tot, 30)}] ${this.fmt(this.n)}/${this.fmt(this.tot)}` : ` ${this.fmt(this.n)}`
+    this.live.draw([`${this.label}${count}${rate}`])
   }
 
   done(): void {
-    if (this.shown) process.stderr.write('\r\x1b[2K')
+    this.live.clear()
   }
 }

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {resolve} from 'node:path'
-import {PachCommand} from '../cli/base-command.js'
+import {envClock, PachCommand} from '../cli/base-command.js'
 import {initRepo} from '../core/repo.js'
 
 export default class Init extends PachCommand<typeof Init, {pach_dir: string}> {
@@ -10,7 +10,7 @@ export default class Init extends PachCommand<typeof Init, {pach_dir: string}> {
   static override needsRepo = false
 
   async exec() {
-    const pach = initRepo(resolve(this.args.dir ?? '.'))
+    const pach = initRepo(resolve(this.args.dir ?? '.'), {now: envClock()})
     pach.close()
     return {pach_dir: pach.pachDir}
   }

@@ -1,10 +1,12 @@
 import {Flags} from '@oclif/core'
 import {PachCommand} from '../cli/base-command.js'
-import {jobEventPrinter, runnerChoice, runnerFactory} from '../cli/jobs.js'
+import {jobEventPrinter, jobFailure, RUN_FAILS, runnerChoice, runnerFactory} from '../cli/jobs.js'
 import type {JobInfo} from '../core/types.js'
 
 export default class Run extends PachCommand<typeof Run, JobInfo[]> {
   static override summary = 'Run every pending job (and resume jobs a killed pach left behind); write due cron ticks first.'
+  static override description =
+    'Exits 3 (JOB_FAILED) when a job it ran ended JOB_FAILURE or JOB_UNRUNNABLE; the error data lists every job it ran. A JOB_KILLED job (stop job, pipeline update or delete, deleted commit) does not fail it.'
   static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --runner local', '<%= config.bin %> run -p edges']
   static override flags = {
     runner: Flags.string({description: 'where pipeline code runs', options: ['docker', 'local', 'auto'], env: 'PACH_RUNNER'}),
@@ -14,13 +16,16 @@ export default class Run extends PachCommand<typeof Run, JobInfo[]> {
   async exec() {
     // no background ticker: what is due on a schedule is applied now
     this.pach.branches.applyCronTriggers()
-    this.pach.pipelines.cronTicks(new Date())
-    return this.pach.jobs.runPending({
+    this.pach.pipelines.cronTicks(new Date(this.pach.ctx.now()))
+    const ran = await this.pach.jobs.runPending({
       runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)),
       signal: this.signal,
       onEvent: jobEventPrinter(this.format !== 'human'),
       pipelines: this.flags.pipeline,
     })
+    const failed = jobFailure(ran, RUN_FAILS)
+    if (failed) throw failed
+    return ran
   }
 
   human(r: JobInfo[]) {

@@ -4,7 +4,7 @@
  */
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {CHUNKER_ALGORITHM, DEFAULT_CHUNKER_PARAMS, type ChunkerParams} from './store/chunker.js'
+import {CHUNKER_ALGORITHM, DEFAULT_CHUNKER_PARAMS, validateChunkerParams, type ChunkerParams} from './store/chunker.js'
 import {CorruptObjectError, InvalidArgumentError} from './errors.js'
 
 export const FORMAT_VERSION = 1
@@ -50,6 +50,12 @@ export function readConfig(pachDir: string): RepoConfig {
   }
   if (cfg.chunker?.algorithm !== CHUNKER_ALGORITHM) {
     throw new InvalidArgumentError('FORMAT_UNSUPPORTED', `this .pach uses chunker ${cfg.chunker?.algorithm}, which this pach does not support`)
+  }
+  try {
+    validateChunkerParams(cfg.chunker)
+  } catch (e) {
+    // pach init wrote valid parameters, and they never change: anything else is damage
+    throw new CorruptObjectError(`${join(pachDir, 'config.json')}: ${(e as Error).message}`, {cause: e})
   }
   return cfg
 }

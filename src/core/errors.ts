@@ -8,10 +8,16 @@
  * anything that is not a PachError is a bug and is rendered with a stack.
  *
  * Invariants:
- * - codes and exit codes are data: they are listed in EXIT_CODES and documented in the
- *   README's exit-code table; changing one is a breaking change.
+ * - codes and exit codes are data: every code is registered with its class in
+ *   error-codes.ts, each class maps to one exit code in CLASS_EXIT_CODES, and the README's
+ *   exit-code table lists both (test/unit/errors.test.ts keeps the three in step);
+ *   changing one is a breaking change.
  * - the core throws these and never prints.
  */
+
+import {ERROR_CODES, type CodeOf, type ErrorClassName, type ErrorCode} from './error-codes.js'
+
+export {CODES_BY_CLASS, ERROR_CODES, type CodeOf, type ErrorClassName, type ErrorCode} from './error-codes.js'
 
 /** Process exit codes, mapped in one place. */
 export const EXIT_CODES = {
@@ -27,23 +33,50 @@ export const EXIT_CODES = {
   cancelled: 130,
 } as const
 
+/** Each error class and the exit code it maps to (the README's exit-code table). */
+export const CLASS_EXIT_CODES: Readonly<Record<ErrorClassName, number>> = {
+  PachError: EXIT_CODES.generic,
+  RunnerError: EXIT_CODES.generic,
+  InvalidArgumentError: EXIT_CODES.usage,
+  JobFailedError: EXIT_CODES.jobFailed,
+  NotFoundError: EXIT_CODES.notFound,
+  AlreadyExistsError: EXIT_CODES.conflict,
+  CommitFinishedError: EXIT_CODES.conflict,
+  ConflictError: EXIT_CODES.conflict,
+  NotARepoError: EXIT_CODES.notARepo,
+  LockedError: EXIT_CODES.locked,
+  CorruptObjectError: EXIT_CODES.corrupt,
+  InternalError: EXIT_CODES.internal,
+  CancelledError: EXIT_CODES.cancelled,
+}
+
+/** The exit code a registered error code maps to. */
+export function exitCodeOf(code: ErrorCode): number {
+  return CLASS_EXIT_CODES[ERROR_CODES.get(code)!]
+}
+
 export interface PachErrorOptions {
   hint?: string
   data?: Record<string, unknown>
   cause?: unknown
 }
 
+/**
+ * The base of every pach error. Thrown directly only for the codes registered under
+ * `PachError` (generic failures from outside pach: DISK_FULL, PERMISSION_DENIED); the exit
+ * code always comes from the registry, so a code cannot map to two exit codes.
+ */
 export class PachError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly exitCode: number
   readonly hint?: string
   readonly data: Record<string, unknown>
 
-  constructor(code: string, message: string, exitCode: number = EXIT_CODES.generic, opts: PachErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, opts: PachErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
     this.name = new.target.name
     this.code = code
-    this.exitCode = exitCode
+    this.exitCode = exitCodeOf(code)
     this.hint = opts.hint
     this.data = opts.data ?? {}
   }
@@ -51,35 +84,37 @@ export class PachError extends Error {
 
 /** A named thing (repo, branch, commit, file, project, pipeline, job, datum, transaction) does not exist. */
 export class NotFoundError extends PachError {
-  constructor(code: string, message: string, opts?: PachErrorOptions) {
-    super(code, message, EXIT_CODES.notFound, opts)
+  constructor(code: CodeOf<'NotFoundError'>, message: string, opts?: PachErrorOptions) {
+    super(code, message, opts)
   }
 }
 
+/** The project, repo, pipeline or secret to create already exists. */
 export class AlreadyExistsError extends PachError {
-  constructor(code: string, message: string, opts?: PachErrorOptions) {
-    super(code, message, EXIT_CODES.conflict, opts)
+  constructor(code: CodeOf<'AlreadyExistsError'>, message: string, opts?: PachErrorOptions) {
+    super(code, message, opts)
   }
 }
 
-/** Bad user input: names, paths, flags, specs. */
+/** Bad user input: names, paths, refs, flags, specs, environment. */
 export class InvalidArgumentError extends PachError {
-  constructor(code: string, message: string, opts?: PachErrorOptions) {
-    super(code, message, EXIT_CODES.usage, opts)
+  constructor(code: CodeOf<'InvalidArgumentError'>, message: string, opts?: PachErrorOptions) {
+    super(code, message, opts)
   }
 }
 
 /** The request conflicts with current state (open commit, children exist, dependents exist). */
 export class ConflictError extends PachError {
-  constructor(code: string, message: string, opts?: PachErrorOptions) {
-    super(code, message, EXIT_CODES.conflict, opts)
+  constructor(code: CodeOf<'ConflictError'> | CodeOf<'CommitFinishedError'>, message: string, opts?: PachErrorOptions) {
+    super(code, message, opts)
   }
 }
 
+/** A write to, or a finish of, a commit that has already finished. */
 export class CommitFinishedError extends ConflictError {
-  constructor(repo: string, id: string) {
+  constructor(repo: string, id: string, opts: {hint?: string} = {}) {
     super('COMMIT_FINISHED', `commit ${id} in repo ${repo} has already finished`, {
-      hint: 'start a new commit with `pach start commit`, or write to the branch to get a one-off commit',
+      hint: opts.hint ?? 'start a new commit with `pach start commit`, or write to the branch to get a one-off commit',
       data: {repo, commit: id},
     })
   }
@@ -88,7 +123,7 @@ export class CommitFinishedError extends ConflictError {
 /** No .pach directory was found. */
 export class NotARepoError extends PachError {
   constructor(start: string) {
-    super('NOT_A_PACH_REPO', `not a pach project (no .pach directory in ${start} or any parent)`, EXIT_CODES.notARepo, {
+    super('NOT_A_PACH_REPO', `not a pach project (no .pach directory in ${start} or any parent)`, {
       hint: 'run `pach init` to create one, or pass --pach-dir',
       data: {start},
     })
@@ -98,41 +133,41 @@ export class NotARepoError extends PachError {
 /** The database (or a gc/write lease) is held by someone else for longer than we wait. */
 export class LockedError extends PachError {
   constructor(message: string, opts?: PachErrorOptions) {
-    super('LOCKED', message, EXIT_CODES.locked, {hint: 'another pach process (or program) holds the lock; retry when it is done', ...opts})
+    super('LOCKED', message, {hint: 'another pach process (or program) holds the lock; retry when it is done', ...opts})
   }
 }
 
 /** Stored bytes or metadata fail verification. */
 export class CorruptObjectError extends PachError {
   constructor(message: string, opts?: PachErrorOptions) {
-    super('CORRUPT_OBJECT', message, EXIT_CODES.corrupt, {hint: 'run `pach fsck` to see what is damaged', ...opts})
+    super('CORRUPT_OBJECT', message, {hint: 'run `pach fsck` to see what is damaged', ...opts})
   }
 }
 
 /** A runner (docker/local) could not run user code. */
 export class RunnerError extends PachError {
   constructor(message: string, opts?: PachErrorOptions) {
-    super('RUNNER_ERROR', message, EXIT_CODES.generic, opts)
+    super('RUNNER_ERROR', message, opts)
   }
 }
 
-/** A job or datum failed (used for exit status of commands that wait for jobs). */
+/** A job did not succeed, reported by a command whose result is that job (`pach run`, `wait … --fail-on-job-error`). */
 export class JobFailedError extends PachError {
   constructor(message: string, opts?: PachErrorOptions) {
-    super('JOB_FAILED', message, EXIT_CODES.jobFailed, opts)
+    super('JOB_FAILED', message, opts)
   }
 }
 
 export class CancelledError extends PachError {
   constructor(message = 'cancelled') {
-    super('CANCELLED', message, EXIT_CODES.cancelled)
+    super('CANCELLED', message)
   }
 }
 
 /** A broken invariant inside pach: always a bug. */
 export class InternalError extends PachError {
   constructor(message: string, opts?: PachErrorOptions) {
-    super('INTERNAL', message, EXIT_CODES.internal, opts)
+    super('INTERNAL', message, opts)
   }
 }
 
@@ -150,7 +185,7 @@ export function isPachError(e: unknown): e is PachError {
   return e instanceof PachError
 }
 
-/** Map low-level errors (SQLite busy, ENOSPC, EACCES) to PachErrors; anything else is returned unchanged. */
+/** Map low-level errors (SQLite busy, ENOSPC, EACCES, EIO) to PachErrors; anything else is returned unchanged. */
 export function translateSystemError(e: unknown): unknown {
   if (isPachError(e)) return e
   const err = e as {code?: string; message?: string; path?: string}
@@ -162,14 +197,19 @@ export function translateSystemError(e: unknown): unknown {
       return new LockedError('the pach database is locked by another process', {cause: e})
     case 'ENOSPC':
     case 'SQLITE_FULL':
-      return new PachError('DISK_FULL', 'no space left on device; nothing was changed', EXIT_CODES.generic, {
+      return new PachError('DISK_FULL', 'no space left on device; nothing was changed', {
         hint: 'free some space (`pach gc` removes unreferenced data) and retry',
         cause: e,
       })
     case 'EACCES':
     case 'EPERM':
     case 'SQLITE_READONLY':
-      return new PachError('PERMISSION_DENIED', `permission denied${err.path ? `: ${err.path}` : ''}`, EXIT_CODES.generic, {cause: e})
+      return new PachError('PERMISSION_DENIED', `permission denied${err.path ? `: ${err.path}` : ''}`, {cause: e})
+    case 'EIO':
+      return new PachError('IO_ERROR', `input/output error${err.path ? ` on ${err.path}` : ''}: ${err.message ?? 'EIO'}`, {
+        hint: 'check the disk; run `pach fsck` once it is healthy',
+        cause: e,
+      })
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
       return new CorruptObjectError('the pach database is corrupt or not a database', {cause: e})

@@ -14,7 +14,7 @@ import {defaultConfig, readConfig, writeConfig, type RepoConfig} from './config.
 import type {CoreContext} from './context.js'
 import {openDb, withTx, type DB} from './db/open.js'
 import * as rows from './db/pfs-rows.js'
-import {AlreadyExistsError, NotARepoError} from './errors.js'
+import {AlreadyExistsError, InvalidArgumentError, NotARepoError} from './errors.js'
 import {PfsEngine} from './pfs/engine.js'
 import {FileService} from './pfs/file-service.js'
 import {DEFAULT_PROJECT} from './pfs/resolve.js'
@@ -77,7 +77,7 @@ export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' 
     throw new AlreadyExistsError('ALREADY_INITIALIZED', `${pachDir} already exists`, {hint: 'this project is already initialised; use it as it is'})
   }
   if (existsSync(root) && !statSync(root).isDirectory()) {
-    throw new AlreadyExistsError('NOT_A_DIRECTORY', `${root} is not a directory`)
+    throw new InvalidArgumentError('NOT_A_DIRECTORY', `${root} is not a directory`)
   }
   mkdirSync(pachDir, {recursive: true})
   const now = opts.now ?? nowIso

@@ -9,6 +9,9 @@ import {expectUserError, putText} from './_util.js'
 
 vi.setConfig({testTimeout: 240_000})
 
+/** The project clock of one call: PACH_NOW at `s` seconds after a fixed instant (no sleeping on the wall clock). */
+const at = (s: number, env: Record<string, string> = {}) => ({...env, PACH_NOW: new Date(Date.UTC(2030, 0, 1, 0, 0, s)).toISOString()})
+
 const head = async (p: Awaited<ReturnType<typeof tmpProject>>, ref: string) => (await p.json(['inspect', 'branch', ref])).head.id as string
 
 describe('branch triggers', () => {
@@ -66,13 +69,21 @@ describe('branch triggers', () => {
 
   it('a cron trigger moves its branch when `pach run` finds a tick has passed', async (ctx) => {
     const p = await tmpProject(true, ctx)
-    await p.ok(['create', 'repo', 'd'])
-    await p.ok(['create', 'branch', 'd@nightly', '--trigger', 'master', '--trigger-cron', '@every 1s'])
-    const c1 = await putText(p, 'd@master:/a', 'a')
+    await p.ok(['create', 'repo', 'd'], {env: at(0)})
+    await p.ok(['create', 'branch', 'd@nightly', '--trigger', 'master', '--trigger-cron', '@every 10s'], {env: at(0)})
+    const c1 = JSON.parse(await p.ok(['put', 'file', 'd@master:/a', '-f', '-', '--json'], {input: 'a', env: at(1)})).commit.id as string
     expect(await head(p, 'd@nightly')).not.toBe(c1) // no ticker: only on schedule
-    await new Promise((r) => setTimeout(r, 1100))
-    await p.ok(['run'])
+    await p.ok(['run'], {env: at(5)})
+    expect(await head(p, 'd@nightly')).not.toBe(c1) // the next tick is at 10 s
+    await p.ok(['run'], {env: at(12)})
     expect(await head(p, 'd@nightly')).toBe(c1)
+  })
+
+  it('PACH_NOW must be an RFC 3339 time', async (ctx) => {
+    const p = await tmpProject(true, ctx)
+    expectUserError(await p.run(['list', 'repo'], {env: {PACH_NOW: 'tomorrow'}}), 2, /PACH_NOW="tomorrow" is not an RFC 3339 time \(write it like 2026-01-02T15:04:05Z\)/)
+    expect(JSON.parse(await p.ok(['create', 'repo', 'd', '--json'], {env: at(0)}))).toBeDefined()
+    expect((await p.json(['inspect', 'repo', 'd'])).created).toMatch(/^2030-01-01T00:00:00/)
   })
 
   it('a pipeline with a trigger input runs when the trigger fires, under the input commit id', async (ctx) => {
@@ -101,19 +112,19 @@ describe('branch triggers', () => {
 describe('cron inputs (no ticker: `pach run` writes due ticks, `pach run cron` ticks now)', () => {
   it('creates <pipeline>_<name>, ticks into it, and each tick runs a job under the tick commit id', async (ctx) => {
     const p = await tmpProject(true, ctx)
-    const env = {PACH_RUNNER: 'local'}
+    const env = at(0, {PACH_RUNNER: 'local'})
     const spec = {pipeline: {name: 'tick'}, input: {cron: {name: 't', spec: '@every 1s'}}, transform: {cmd: ['sh', '-c', 'n=$(ls /pfs/t); echo tick > /pfs/out/$n']}}
     await p.ok(['create', 'pipeline', '-f', '-'], {input: JSON.stringify(spec), env})
     expect((await p.json(['list', 'repo'])).map((r: {repo: {name: string}}) => r.repo.name).sort()).toEqual(['tick', 'tick_t'])
-    const ticked = (await p.json(['run', 'cron', 'tick'], {env})) as {commit: {id: string; repo: {name: string}}}[]
+    const ticked = (await p.json(['run', 'cron', 'tick'], {env: at(1, env)})) as {commit: {id: string; repo: {name: string}}}[]
     expect(ticked).toHaveLength(1)
     expect(ticked[0]!.commit.repo.name).toBe('tick_t')
     const jobs = async () => (await p.json(['list', 'job', '-p', 'tick'])) as {job: {id: string}; state: string}[]
     expect((await jobs())[0]).toMatchObject({job: {id: ticked[0]!.commit.id}, state: 'JOB_SUCCESS'})
     const outs = async () => ((await p.json(['list', 'file', 'tick@master:/'])) as {file: {path: string}}[]).map((f) => f.file.path)
     expect(await outs()).toEqual([expect.stringMatching(/^\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)])
-    await new Promise((r) => setTimeout(r, 1100))
-    await p.ok(['run'], {env})
+    expect(await outs()).toEqual([expect.stringMatching(/^\/2030-01-01T00:00:0/)]) // named by the project clock
+    await p.ok(['run'], {env: at(3, env)})
     const files = (await p.json(['list', 'file', 'tick_t@master:/'])) as unknown[]
     expect(files).toHaveLength(2)
     expect(await outs()).toHaveLength(2) // one datum per tick file (glob "/*")

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {decodeDatumSet, encodeDatumSet, type DatumSetEntry} from '../../src/core/db/datum-sets.js'
+import {CorruptObjectError, InternalError} from '../../src/core/errors.js'
 
 const hex = (n: number, c: string) => c.repeat(n)
 
@@ -23,5 +24,10 @@ describe('datum sets (job_datums.list)', () => {
     const bad = encodeDatumSet([{id: hex(64, 'a'), hash: hex(64, 'b'), state: 'SUCCESS', source: hex(32, 'c')}])
     bad[64] = 200
     expect(() => decodeDatumSet(bad)).toThrow(/bad state/)
+  })
+
+  it('reports a damaged blob as CORRUPT_OBJECT (exit 12) and a bad entry to encode as a bug', () => {
+    expect(() => decodeDatumSet(Buffer.alloc(80))).toThrow(CorruptObjectError)
+    expect(() => encodeDatumSet([{id: 'xyz', hash: hex(64, 'b'), state: 'SUCCESS', source: hex(32, 'c')}])).toThrow(InternalError)
   })
 })

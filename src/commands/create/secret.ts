@@ -16,7 +16,7 @@ export default class CreateSecret extends PachCommand<typeof CreateSecret, Secre
     try {
       text = readFileSync(file === '-' ? 0 : file, 'utf8')
     } catch {
-      throw new NotFoundError('FILE_NOT_FOUND', `cannot read ${file}`, {hint: 'give the path of a Secret manifest, or - for stdin'})
+      throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `cannot read ${file}`, {hint: 'give the path of a Secret manifest, or - for stdin'})
     }
     let manifest: unknown
     try {

@@ -12,7 +12,11 @@
  * state (1 byte: index in DATUM_STATES, the order of pachctl's DatumState names we store), source job id (16 bytes, the 32-hex job id).
  * Invariant: the source of an entry is this job itself unless the state is SKIPPED, and the
  * source job's `datums` table has a row for the datum.
+ * Encoding a malformed entry is a bug (InternalError); decoding a damaged blob throws
+ * CorruptObjectError.
  */
+import {CorruptObjectError, InternalError} from '../errors.js'
+
 export const DATUM_STATES = ['SUCCESS', 'SKIPPED', 'FAILED', 'RECOVERED', 'STARTING', 'UNKNOWN'] as const
 export type DatumSetState = (typeof DATUM_STATES)[number]
 
@@ -32,7 +36,7 @@ export function encodeDatumSet(entries: readonly DatumSetEntry[]): Buffer {
   for (const e of entries) {
     const state = DATUM_STATES.indexOf(e.state)
     if (state < 0 || buf.write(e.id, o, 32, 'hex') !== 32 || buf.write(e.hash, o + 32, 32, 'hex') !== 32 || buf.write(e.source, o + 65, 16, 'hex') !== 16) {
-      throw new Error(`datum set: bad entry ${JSON.stringify(e)}`)
+      throw new InternalError(`datum set: bad entry ${JSON.stringify(e)}`)
     }
     buf[o + 64] = state
     o += ENTRY
@@ -41,11 +45,11 @@ export function encodeDatumSet(entries: readonly DatumSetEntry[]): Buffer {
 }
 
 export function decodeDatumSet(buf: Buffer): DatumSetEntry[] {
-  if (buf.length % ENTRY !== 0) throw new Error(`datum set: ${buf.length} bytes is not a whole number of entries`)
+  if (buf.length % ENTRY !== 0) throw new CorruptObjectError(`a job's datum set is damaged: ${buf.length} bytes is not a whole number of entries`)
   const out: DatumSetEntry[] = new Array(buf.length / ENTRY)
   for (let o = 0, i = 0; o < buf.length; o += ENTRY, i++) {
     const state = DATUM_STATES[buf[o + 64]!]
-    if (state === undefined) throw new Error(`datum set: bad state byte ${buf[o + 64]} at entry ${i}`)
+    if (state === undefined) throw new CorruptObjectError(`a job's datum set is damaged: bad state byte ${buf[o + 64]} at entry ${i}`)
     out[i] = {id: buf.toString('hex', o, o + 32), hash: buf.toString('hex', o + 32, o + 64), state, source: buf.toString('hex', o + 65, o + 81)}
   }
   return out

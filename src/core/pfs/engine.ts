@@ -12,7 +12,7 @@
  *   and every downstream AUTO commit created by propagation) gets the same commit-set id.
  * - user commits need a finished parent; branches with provenance take no user commits.
  */
-import {AlreadyExistsError, ConflictError, InvalidArgumentError} from '../errors.js'
+import {AlreadyExistsError, CommitFinishedError, ConflictError, InvalidArgumentError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
@@ -162,7 +162,7 @@ export class PfsEngine {
 
   finishCommit(repo: RepoRow, commit: CommitRow, opts: {description?: string | null; error?: string; force?: boolean; isOutput?: boolean}): CommitRow {
     if (commit.finished) {
-      throw new ConflictError('COMMIT_FINISHED', `commit ${commit.id} in repo ${repoLabel(repo)} has already finished`, {data: {commit: commit.id}})
+      throw new CommitFinishedError(repoLabel(repo), commit.id)
     }
     if (opts.isOutput && !opts.force) {
       throw new ConflictError('OUTPUT_COMMIT', 'cannot finish a pipeline output or meta commit, use \'stop job\' instead', {
@@ -323,7 +323,7 @@ export class PfsEngine {
         }
       }
     }
-    if (opts.head && opts.head.repo_id !== repo.id) throw new InternalBranchError()
+    if (opts.head && opts.head.repo_id !== repo.id) throw new InvalidArgumentError('INVALID_HEAD', 'a branch head must be a commit in the same repo')
     if (!branch) {
       const head = opts.head ?? (prov && prov.length ? undefined : this.emptyCommit(repo, name, opts.id))
       if (head) {
@@ -476,10 +476,4 @@ export class PfsEngine {
 export interface EngineHooks {
   /** a new open AUTO commit was created on repo@branch (by propagation or new provenance) */
   onAutoCommit?(repo: RepoRow, branch: string, commit: CommitRow): void
-}
-
-class InternalBranchError extends InvalidArgumentError {
-  constructor() {
-    super('INVALID_HEAD', 'a branch head must be a commit in the same repo')
-  }
 }

@@ -16,7 +16,7 @@
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import {CommitFinishedError, ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
@@ -78,10 +78,7 @@ export class FileService {
     if (ref.id) {
       const commit = this.r.commitById(repo, ref.id)
       if (commit.finished) {
-        throw new ConflictError('COMMIT_FINISHED', `commit ${commit.id} has already finished`, {
-          hint: `write to the branch (\`${repoLabel(repo)}@${commit.branch ?? 'master'}\`) to get a new commit`,
-          data: {commit: commit.id},
-        })
+        throw new CommitFinishedError(repoLabel(repo), commit.id, {hint: `write to the branch (\`${repoLabel(repo)}@${commit.branch ?? 'master'}\`) to get a new commit`})
       }
       return {repo, commit}
     }

@@ -3,7 +3,7 @@
  * user verb (pachctl's), validates its input, applies it in one SQLite transaction (or
  * queues it on the active transaction), and returns pachctl-shaped info.
  */
-import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import {AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
@@ -28,7 +28,7 @@ export class ProjectService {
   create(name: string, description = ''): ProjectInfo {
     validateName('project', name)
     return withTx(this.ctx.db, () => {
-      if (rows.getProject(this.ctx.db, name)) throw new ConflictError('PROJECT_EXISTS', `project ${name} already exists`)
+      if (rows.getProject(this.ctx.db, name)) throw new AlreadyExistsError('PROJECT_EXISTS', `project ${name} already exists`)
       const row = {name, description, created: this.ctx.now()}
       rows.insertProject(this.ctx.db, row)
       return this.info(row)

@@ -12,7 +12,7 @@
  * (`apply`), and a failing request rolls back the whole transaction, which then stays
  * queued so the user can fix the cause or delete it.
  */
-import {ConflictError, NotFoundError} from '../errors.js'
+import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
@@ -166,7 +166,7 @@ export class TransactionService {
       const project = q.branch.repo.project.name
       const head = q.head ? r.commit(parseCommit(q.head), project) : undefined
       if (head && head.repo.id !== repo.id) {
-        throw new ConflictError('INVALID_HEAD', `--head ${q.head} is not a commit in repo ${q.branch.repo.name}`)
+        throw new InvalidArgumentError('INVALID_HEAD', `--head ${q.head} is not a commit in repo ${q.branch.repo.name}`)
       }
       const provenance = q.provenance.map((p) => {
         const b = parseBranch(p)

@@ -104,7 +104,7 @@ export class PipelineService implements PfsHooks {
       }
       const outRepo = rows.getRepo(this.db, project, name, 'user')
       if (!existing && outRepo) {
-        throw new ConflictError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {
+        throw new AlreadyExistsError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {
           hint: 'choose another pipeline name, or delete the repo',
         })
       }

@@ -101,7 +101,10 @@ export function gearTable(): Uint32Array {
   return new Uint32Array(GEAR.buffer.slice(0));
 }
 
-/** Throws an Error when the parameters are unusable. */
+/**
+ * Throws an Error when the parameters are unusable (a caller's bug: `readConfig` checks the
+ * stored parameters and reports bad ones as CORRUPT_OBJECT).
+ */
 export function validateChunkerParams(p: ChunkerParams): void {
   if (p === null || typeof p !== 'object') throw new Error('chunker params must be an object');
   const { minSize, avgSize, maxSize } = p;

@@ -1,0 +1,126 @@
+/**
+ * The error-code registry: every stable error code pach can report, and the one error class
+ * it is thrown with (the class decides the exit code, see `CLASS_EXIT_CODES` in errors.ts).
+ *
+ * Concept: codes are data that scripts match on (`{"error":{"code": …}}` with --json, and the
+ * exit status). A code listed here under a class is thrown only as that class, so one code
+ * always means one exit code.
+ *
+ * Invariants (checked by test/unit/errors.test.ts):
+ * - a code appears under exactly one class;
+ * - every throw site in src/ that names a code uses one listed here under the class it throws
+ *   (the constructors only accept registered codes, so an unknown code does not compile);
+ * - the README's exit-code table lists exactly these codes, each on its class's exit code.
+ * Adding a code is a new feature; moving or renaming one is a breaking change.
+ */
+
+export const CODES_BY_CLASS = {
+  /** exit 1: the operation could not be done for a reason outside pach */
+  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR'],
+  /** exit 1: a runner (docker/local) could not run user code */
+  RunnerError: ['RUNNER_ERROR'],
+  /** exit 2: bad user input (names, paths, refs, flags, specs, environment) */
+  InvalidArgumentError: [
+    'USAGE',
+    'MISSING_ARGUMENT',
+    'INVALID_NAME',
+    'INVALID_PATH',
+    'INVALID_ADDRESS',
+    'INVALID_GLOB',
+    'INVALID_INPUT',
+    'INVALID_SPEC',
+    'INVALID_TRIGGER',
+    'INVALID_SECRET',
+    'INVALID_QUANTITY',
+    'INVALID_DURATION',
+    'INVALID_ENV',
+    'INVALID_TAR',
+    'INVALID_HEAD',
+    'IS_A_DIRECTORY',
+    'NOT_A_DIRECTORY',
+    'NOT_A_FILE',
+    'MISSING_OUTPUT',
+    'MISSING_PATH',
+    'MISSING_SPEC',
+    'OUTPUT_EXISTS',
+    'PIPELINE_CYCLE',
+    'PROVENANCE_CYCLE',
+    'TAR_TOO_LARGE',
+    'UNSAFE_TAR_ENTRY',
+    'UNSUPPORTED_URL',
+    'FETCH_FAILED',
+    'FORMAT_TOO_NEW',
+    'FORMAT_TOO_OLD',
+    'FORMAT_UNSUPPORTED',
+  ],
+  /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed */
+  JobFailedError: ['JOB_FAILED'],
+  /** exit 4: a named thing does not exist */
+  NotFoundError: [
+    'PROJECT_NOT_FOUND',
+    'REPO_NOT_FOUND',
+    'INPUT_REPO_NOT_FOUND',
+    'BRANCH_NOT_FOUND',
+    'COMMIT_NOT_FOUND',
+    'COMMIT_SET_NOT_FOUND',
+    'FILE_NOT_FOUND',
+    'LOCAL_FILE_NOT_FOUND',
+    'PIPELINE_NOT_FOUND',
+    'PIPELINE_VERSION_NOT_FOUND',
+    'NO_CRON_INPUT',
+    'JOB_NOT_FOUND',
+    'DATUM_NOT_FOUND',
+    'SECRET_NOT_FOUND',
+    'SECRET_KEY_NOT_FOUND',
+    'TRANSACTION_NOT_FOUND',
+    'NO_ACTIVE_TRANSACTION',
+  ],
+  /** exit 5: the thing to create already exists */
+  AlreadyExistsError: ['ALREADY_INITIALIZED', 'PROJECT_EXISTS', 'REPO_EXISTS', 'PIPELINE_EXISTS', 'SECRET_EXISTS'],
+  /** exit 5: the commit to write to or finish is already finished */
+  CommitFinishedError: ['COMMIT_FINISHED'],
+  /** exit 5: the request conflicts with the current state */
+  ConflictError: [
+    'COMMIT_EXISTS',
+    'PARENT_NOT_FINISHED',
+    'CHILD_NOT_FINISHED',
+    'HAS_CHILDREN',
+    'NO_CHILDREN',
+    'HAS_SUBVENANT_SETS',
+    'PATH_COLLISION',
+    'REPO_HAS_DEPENDENTS',
+    'REPO_OWNED_BY_PIPELINE',
+    'BRANCH_HAS_DEPENDENTS',
+    'PIPELINE_HAS_DEPENDENTS',
+    'PROJECT_NOT_EMPTY',
+    'DEFAULT_PROJECT',
+    'OUTPUT_BRANCH',
+    'OUTPUT_COMMIT',
+    'SPEC_COMMIT',
+    'TRANSACTION_ACTIVE',
+    'UNKNOWN_REQUEST',
+    'CONCURRENT_MODIFICATION',
+    'TIMEOUT',
+  ],
+  /** exit 10: no .pach directory was found */
+  NotARepoError: ['NOT_A_PACH_REPO'],
+  /** exit 11: the database or a gc/write lease is held by another process */
+  LockedError: ['LOCKED'],
+  /** exit 12: stored bytes or metadata fail verification */
+  CorruptObjectError: ['CORRUPT_OBJECT'],
+  /** exit 20: a broken invariant inside pach (a bug) */
+  InternalError: ['INTERNAL'],
+  /** exit 130: interrupted */
+  CancelledError: ['CANCELLED'],
+} as const
+
+export type ErrorClassName = keyof typeof CODES_BY_CLASS
+/** Every registered error code. */
+export type ErrorCode = (typeof CODES_BY_CLASS)[ErrorClassName][number]
+/** The codes registered for one class. */
+export type CodeOf<C extends ErrorClassName> = (typeof CODES_BY_CLASS)[C][number]
+
+/** code → the class it is thrown with. */
+export const ERROR_CODES: ReadonlyMap<ErrorCode, ErrorClassName> = new Map(
+  (Object.entries(CODES_BY_CLASS) as [ErrorClassName, readonly ErrorCode[]][]).flatMap(([cls, codes]) => codes.map((c) => [c, cls] as const)),
+)
