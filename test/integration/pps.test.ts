@@ -317,6 +317,18 @@ describe('pipelines (in-process runner)', () => {
     expect(files(pach, 'r@master')).toEqual({'/d_a': 'A', '/d_b': 'B'})
   })
 
+  it('a damaged stored spec or job column is CORRUPT_OBJECT, not a crash', async () => {
+    const pach = project()
+    pach.repos.create('default', 'in')
+    await put(pach, 'in@master', {'/a': 'A'})
+    pach.pipelines.put(spec({pipeline: {name: 'p'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    const [job] = await pach.jobs.runPending({runner: async () => new FakeRunner(upper)})
+    pach.db.prepare("UPDATE jobs SET stats = '{' WHERE id = ?").run(job!.job.id)
+    expect(() => pach.jobs.inspect('default', 'p', job!.job.id)).toThrow(expect.objectContaining({code: 'CORRUPT_OBJECT', exitCode: 12}))
+    pach.db.prepare("UPDATE pipelines SET spec = 'nope'").run()
+    expect(() => pach.pipelines.inspect('default', 'p')).toThrow(expect.objectContaining({code: 'CORRUPT_OBJECT', message: 'stored pipeline p spec is damaged (not JSON)'}))
+  })
+
   it('every way a job ends finishes its output and meta commits like any commit (commit set modified, error = reason)', async () => {
     let clock = '2026-01-01T00:00:00.000Z'
     const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))

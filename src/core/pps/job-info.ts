@@ -6,6 +6,7 @@
  * row; a datum it skipped is shown from the row of the job that last ran it, but with this
  * job's input commits (the same paths and hashes, in this job's commits), state SKIPPED.
  */
+import {parseStored} from '../db/json.js'
 import {NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import * as datumRows from '../db/datums.js'
@@ -55,13 +56,13 @@ export class JobReader {
       data_total: j.data_total,
       data_failed: j.data_failed,
       data_recovered: j.data_recovered,
-      stats: statsPB(JSON.parse(j.stats) as Partial<Stats>),
+      stats: statsPB(parseStored<Partial<Stats>>(j.stats, `job ${j.pipeline}@${j.id} stats`)),
       state: j.state,
       reason: j.reason,
       created: j.created,
       started: j.started,
       finished: j.finished,
-      details: JSON.parse(j.details) as Record<string, unknown>,
+      details: parseStored<Record<string, unknown>>(j.details, `job ${j.pipeline}@${j.id} details`),
     }
   }
 
@@ -113,7 +114,7 @@ export class JobReader {
 
   /** `commits`: for a datum described by an earlier job's row, this job's input commits. */
   private datumInfo(j: JobRow, d: DatumRow, commits?: Map<string, string>): DatumInfo {
-    const inputs = (JSON.parse(d.inputs) as DatumInput[]).map((i) => {
+    const inputs = parseStored<DatumInput[]>(d.inputs, `datum ${d.datum_id} inputs`).map((i) => {
       const c = commits?.get(`${i.project}/${i.repo}/${i.repo_type}`)
       return c ? {...i, commit: c} : i
     })
@@ -135,7 +136,7 @@ export class JobReader {
       state: d.state,
       reason: d.reason,
       data,
-      stats: statsPB(JSON.parse(d.stats) as Partial<Stats>),
+      stats: statsPB(parseStored<Partial<Stats>>(d.stats, `datum ${d.datum_id} stats`)),
     }
   }
 }

@@ -18,6 +18,7 @@
  * while it ran keeps JOB_KILLED); a terminal job's output and meta commits are finished;
  * their error is the job's reason (or its state when there is none) unless it succeeded.
  */
+import {parseStored} from '../db/json.js'
 import {hostname} from 'node:os'
 import type {CoreContext} from '../context.js'
 import type {DatumSetEntry} from '../db/datum-sets.js'
@@ -74,7 +75,7 @@ export class JobLifecycle {
     if (repo.type !== 'user') return
     const p = pipelineRows.getPipeline(this.db, repo.project, repo.name)
     if (!p || p.stopped) return
-    if ((JSON.parse(p.spec) as PipelineSpec).output_branch !== branch) return
+    if (parseStored<PipelineSpec>(p.spec, `pipeline ${p.name} spec`).output_branch !== branch) return
     const k = {project: p.project, pipeline: p.name, id: commit.id}
     if (jobRows.getJob(this.db, k)) return
     jobRows.insertJob(this.db, k, p.version, this.ctx.now())

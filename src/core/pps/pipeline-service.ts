@@ -15,6 +15,7 @@
  * pipeline name cannot clash with an existing non-pipeline repo; stop removes the output
  * branch's provenance (new input commits make no output commits), start restores it.
  */
+import {parseStored} from '../db/json.js'
 import {AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
@@ -59,13 +60,13 @@ export class PipelineService implements PfsHooks {
   }
 
   spec(p: PipelineRow): PipelineSpec {
-    return JSON.parse(p.spec) as PipelineSpec
+    return parseStored<PipelineSpec>(p.spec, `pipeline ${p.name} spec`)
   }
 
   specAt(project: string, name: string, version: number): {spec: PipelineSpec; salt: string; spec_commit: string} {
     const v = pipelineRows.getPipelineVersion(this.db, project, name, version)
     if (!v) throw new NotFoundError('PIPELINE_VERSION_NOT_FOUND', `pipeline ${name} has no version ${version}`)
-    return {spec: JSON.parse(v.spec) as PipelineSpec, salt: v.salt, spec_commit: v.spec_commit}
+    return {spec: parseStored<PipelineSpec>(v.spec, `pipeline ${name} version ${version} spec`), salt: v.salt, spec_commit: v.spec_commit}
   }
 
   // ---- PfsHooks ----
@@ -151,7 +152,7 @@ export class PipelineService implements PfsHooks {
       }
       const provenance = this.provenanceOf(effective, specRepo)
       if (existing && existing.spec) {
-        const old = JSON.parse(existing.spec) as PipelineSpec
+        const old = this.spec(existing)
         if (old.output_branch !== effective.output_branch) {
           rows.setBranchProvenance(this.db, out.id, old.output_branch, [])
           rows.setBranchProvenance(this.db, metaRepo.id, old.output_branch, [])
@@ -196,7 +197,7 @@ export class PipelineService implements PfsHooks {
     const all = pipelineRows.listRunningPipelines(this.db)
     for (const p of all) {
       if ((opts.project && p.project !== opts.project) || (opts.name && p.name !== opts.name)) continue
-      const spec = JSON.parse(p.spec) as PipelineSpec
+      const spec = this.spec(p)
       for (const c of walkCron(spec.input)) {
         withTx(this.db, () => {
           const repo = rows.getRepo(this.db, c.project, c.repo, 'user')

@@ -8,6 +8,7 @@
  * variable, `mount_path` mounts every key as a file (read-only) in the worker.
  * Names follow Kubernetes (RFC 1123 subdomain); a secret is global, not per project.
  */
+import {parseStored} from '../db/json.js'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {AlreadyExistsError, InvalidArgumentError, NotFoundError} from '../errors.js'
@@ -79,7 +80,7 @@ export class SecretService {
   values(name: string): Map<string, Buffer> | undefined {
     const r = secretRows.getSecret(this.ctx.db, name)
     if (!r) return undefined
-    return new Map(Object.entries(JSON.parse(r.data) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
+    return new Map(Object.entries(parseStored<Record<string, string>>(r.data, `secret ${name}`)).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
   }
 
   /**
