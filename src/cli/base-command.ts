@@ -8,7 +8,7 @@
  */
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {CancelledError, EXIT_CODES, InternalError, InvalidArgumentError, isPachError, PachError, printable, translateSystemError} from '../core/errors.js'
-import {openRepo, type Pach} from '../core/repo.js'
+import {openPach, type Pach} from '../core/pach.js'
 import {cliReporter} from './reporter.js'
 
 export type PachFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PachCommand)['baseFlags'] & T['flags']>
@@ -83,7 +83,7 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   abstract human(result: R): string
 
   protected openPach(): Pach {
-    return openRepo({
+    return openPach({
       pachDir: this.flags['pach-dir'],
       busyTimeoutMs: envInt('PACH_BUSY_TIMEOUT_MS'),
       reporter: cliReporter({progress: this.format === 'human'}),

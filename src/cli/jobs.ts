@@ -5,7 +5,7 @@
  * and does not change the command's exit code (`pach wait job` / `list job` tell).
  */
 import {Flags} from '@oclif/core'
-import type {Pach} from '../core/repo.js'
+import type {Pach} from '../core/pach.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {Runner} from '../core/pps/runner.js'
 import type {JobInfo} from '../core/types.js'

@@ -6,7 +6,7 @@ import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
-import {initRepo, type Pach} from '../../src/core/repo.js'
+import {initPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec.js'
 import type {Runner, WorkerSpec} from '../../src/core/pps/runner.js'
@@ -37,7 +37,7 @@ function jsRunner(fn: Fn): Runner {
 
 function project(): Pach {
   const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
-  const pach = initRepo(dir)
+  const pach = initPach(dir)
   onTestFinished(() => {
     pach.close()
     rmSync(dir, {recursive: true, force: true})

@@ -1,5 +1,6 @@
 /**
- * Composition root: find, create and open a `.pach` directory and build the services.
+ * Composition root: find, create and open a pach project (a `.pach` directory; not to be
+ * confused with a data repo inside it) and build the services over it.
  *
  * Layout (docs/format.md): `.pach/config.json` (format, chunker), `.pach/pach.db` (SQLite,
  * WAL), `.pach/objects/packs/<aa>/<pack>` and `.pach/objects/tmp/`.
@@ -66,7 +67,7 @@ export function findPachDir(opts: {cwd?: string; pachDir?: string}): string {
 }
 
 /** Create `<dir>/.pach`. Refuses an existing one. */
-export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly' | 'busyTimeoutMs'> = {}): Pach {
+export function initPach(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly' | 'busyTimeoutMs'> = {}): Pach {
   const root = resolve(dir)
   const pachDir = join(root, PACH_DIR_NAME)
   if (existsSync(join(pachDir, 'pach.db'))) {
@@ -103,7 +104,7 @@ export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' 
 }
 
 /** Open an existing `.pach` (found by discovery). */
-export function openRepo(opts: OpenOptions = {}): Pach {
+export function openPach(opts: OpenOptions = {}): Pach {
   const pachDir = findPachDir(opts)
   const config = readConfig(pachDir)
   const db = openDb(join(pachDir, 'pach.db'), {readonly: opts.readonly, busyTimeoutMs: opts.busyTimeoutMs})
