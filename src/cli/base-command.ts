@@ -20,15 +20,6 @@ export const formatFlags = {
   'full-timestamps': Flags.boolean({description: 'print absolute timestamps'}),
 }
 
-export interface Queued {
-  queued: true
-  transaction: string
-}
-
-export function isQueued(x: unknown): x is Queued {
-  return typeof x === 'object' && x !== null && (x as Queued).queued === true
-}
-
 export abstract class PachCommand<T extends typeof Command, R = unknown> extends Command {
   static override baseFlags = {
     json: Flags.boolean({description: 'print the result as JSON (pachctl shapes) on stdout', helpGroup: 'GLOBAL'}),

@@ -15,8 +15,7 @@ function st(db: DB, sql: string): Database.Statement {
   if (!s) m.set(sql, (s = db.prepare(sql)))
   return s
 }
-import type {CommitOrigin} from '../types.js'
-import type {RepoType} from '../pfs/refs.js'
+import type {CommitOrigin, RepoType} from '../types.js'
 
 export interface RepoRow {
   id: number

@@ -17,11 +17,10 @@ import type {CoreContext} from '../context.js'
 import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
-import type {CommitOrigin} from '../types.js'
+import {repoLabel, type CommitOrigin, type RepoType} from '../types.js'
 import {validateName} from './paths.js'
 import {checkTrigger, cronDue, isTriggered, triggerOf, type Trigger} from './trigger.js'
-import type {RepoType} from './refs.js'
-import {repoLabel, Resolver} from './resolve.js'
+import {Resolver} from './resolve.js'
 
 export class PfsEngine {
   readonly resolve: Resolver

@@ -24,12 +24,11 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {appendContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
 import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
-import type {DiffFileInfo, FileInfo, PutFileResult} from '../types.js'
+import {repoLabel, type DiffFileInfo, type FileInfo, type PutFileResult} from '../types.js'
 import type {PfsEngine} from './engine.js'
 import {compileGlob, GlobSyntaxError} from './glob.js'
 import {cleanPath, validatePath} from './paths.js'
 import {formatCommit, type CommitRef, type FileRef} from './refs.js'
-import {repoLabel} from './resolve.js'
 import type {Entry, FileEntry, TreeOp} from './tree.js'
 
 export interface PutSource {

@@ -8,15 +8,11 @@ import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
-import type {BranchInfo, CommitInfo, CommitOrigin, CommitSetInfo, ProjectInfo, RepoInfo} from '../types.js'
+import {DEFAULT_PROJECT, repoLabel, type BranchInfo, type CommitInfo, type CommitOrigin, type CommitSetInfo, type ProjectInfo, type Queued, type RepoInfo} from '../types.js'
 import type {PfsEngine} from './engine.js'
 import {validateName} from './paths.js'
 import {formatCommit, isCommitId, type CommitRef, type RepoRef} from './refs.js'
-import {DEFAULT_PROJECT, repoLabel} from './resolve.js'
 import type {TransactionService} from './transaction-service.js'
-
-/** Result of a transactable call: applied now, or queued on the active transaction. */
-export type Queued = {queued: true; transaction: string}
 
 export class ProjectService {
   constructor(readonly ctx: CoreContext) {}

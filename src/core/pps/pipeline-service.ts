@@ -21,7 +21,7 @@ import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {PfsHooks} from '../pfs/transaction-service.js'
-import type {JobState, PipelineInfo, PipelineState} from '../types.js'
+import {repoLabel, type JobState, type PipelineInfo, type PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../cron.js'
@@ -268,7 +268,7 @@ export class PipelineService implements PfsHooks {
     for (const leaf of walkPfs(spec.input)) {
       const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
       if (!repo) {
-        throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${leaf.repo}${leaf.repo_type === 'user' ? '' : '.' + leaf.repo_type} not found`, {
+        throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${repoLabel({name: leaf.repo, type: leaf.repo_type})} not found`, {
           hint: `create it with \`pach create repo ${leaf.repo}\``,
         })
       }
