@@ -19,7 +19,8 @@ import {AlreadyExistsError, NotARepoError} from './errors.js'
 import {PfsEngine} from './pfs/engine.js'
 import {FileService} from './pfs/file-service.js'
 import {BranchService, CommitService, ProjectService, RepoService} from './pfs/services.js'
-import {TransactionService, type PfsHooks} from './pfs/transaction-service.js'
+import type {PfsHooks} from './pfs/hooks.js'
+import {TransactionService} from './pfs/transaction-service.js'
 import {TreeStore} from './pfs/tree.js'
 import {noopReporter, type Reporter} from './reporter.js'
 import {DEFAULT_PROJECT} from './types.js'
@@ -132,7 +133,7 @@ export class Pach {
     const id = opts.newId ?? newId
     const store = new BlobStore(join(pachDir, 'objects'), db, {fsync: config.fsync, packTarget: config.pack_target, now, newId: id})
     this.ctx = {pachDir, db, store, trees: new TreeStore(db), config, now, newId: id, reporter: opts.reporter ?? noopReporter}
-    this.engine = new PfsEngine(this.ctx, () => this.pipelines)
+    this.engine = new PfsEngine(this.ctx, () => this.hooks)
     this.pipelines = new PipelineService(this.ctx, this.engine)
     this.hooks = this.pipelines
     this.transactions = new TransactionService(this.ctx, this.engine, () => this.hooks)

@@ -18,6 +18,7 @@ import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {repoLabel, type CommitOrigin, type RepoType} from '../types.js'
+import {noHooks, type PfsHooks} from './hooks.js'
 import {validateName} from './paths.js'
 import {checkTrigger, cronDue, isTriggered, triggerOf, type Trigger} from './trigger.js'
 import {Resolver} from './resolve.js'
@@ -25,7 +26,7 @@ import {Resolver} from './resolve.js'
 export class PfsEngine {
   readonly resolve: Resolver
 
-  constructor(readonly ctx: CoreContext, private readonly hooks: () => EngineHooks = () => ({})) {
+  constructor(readonly ctx: CoreContext, private readonly hooks: () => PfsHooks = () => noHooks) {
     this.resolve = new Resolver(ctx)
   }
 
@@ -271,7 +272,7 @@ export class PfsEngine {
         const pb = rows.getBranch(this.db, p.prov_repo_id, p.prov_branch)
         if (pb) rows.insertCommitProvenance(this.db, {repo_id: r, commit_id: head.id, prov_repo_id: p.prov_repo_id, prov_commit_id: pb.head})
       }
-      if (created) this.hooks().onAutoCommit?.(drepo, b, head)
+      if (created) this.hooks().onAutoCommit(drepo, b, head)
     }
   }
 
@@ -354,7 +355,7 @@ export class PfsEngine {
         }
       }
     }
-    if (newAuto) this.hooks().onAutoCommit?.(repo, name, newAuto)
+    if (newAuto) this.hooks().onAutoCommit(repo, name, newAuto)
     const moved = rows.getBranch(this.db, repo.id, name)!
     if (moved.head !== branch.head || prov || opts.head) this.propagate(repo, name, opts.id)
     if (trigger) {
@@ -469,12 +470,6 @@ export class PfsEngine {
     const left = this.db.prepare('SELECT 1 FROM commits WHERE id = ?').pluck().get(commit.id)
     if (!left) this.db.prepare('DELETE FROM commit_sets WHERE id = ?').run(commit.id)
   }
-}
-
-/** What the pipeline layer wants to hear about from inside PFS transactions. */
-export interface EngineHooks {
-  /** a new open AUTO commit was created on repo@branch (by propagation or new provenance) */
-  onAutoCommit?(repo: RepoRow, branch: string, commit: CommitRow): void
 }
 
 class InternalBranchError extends InvalidArgumentError {

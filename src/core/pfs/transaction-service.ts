@@ -16,9 +16,9 @@ import {ConflictError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
-import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {TransactionInfo, TransactionRequest} from '../types.js'
 import type {PfsEngine} from './engine.js'
+import type {PfsHooks} from './hooks.js'
 import {parseBranch, parseCommit} from './refs.js'
 
 const ACTIVE_KEY = 'active_transaction'
@@ -27,22 +27,6 @@ export interface TxRow {
   id: string
   started: string
   requests: string
-}
-
-/** Hooks the PPS layer installs so PFS rules can ask about pipelines without importing them. */
-export interface PfsHooks {
-  /** name of the pipeline owning this repo (output, spec or meta), if any */
-  pipelineOf(repo: RepoRow): string | undefined
-  /** is this commit a pipeline-spec commit (cannot be squashed) */
-  isSpecCommit(repo: RepoRow, commit: CommitRow): boolean
-  /** is this an output or meta commit of a pipeline (finishing needs --force) */
-  isOutputCommit(repo: RepoRow, commit: CommitRow): boolean
-}
-
-export const noHooks: PfsHooks = {
-  pipelineOf: () => undefined,
-  isSpecCommit: () => false,
-  isOutputCommit: () => false,
 }
 
 export class TransactionService {
