@@ -5,7 +5,7 @@
  * Never edit a released migration: append a new one. docs/format.md describes the tables.
  */
 import {encodeDatumSet, type DatumSetState} from './datum-sets.js'
-import type {DB} from './open.js'
+import type {DB} from './types.js'
 
 const MIGRATIONS: (string | ((db: DB) => void))[] = [
   // 1: PFS

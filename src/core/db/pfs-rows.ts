@@ -1,21 +1,13 @@
 /**
- * PFS rows: plain synchronous functions over the metadata DB (Pachyderm's pfsdb). Each takes
- * the handle first, never awaits, and returns plain row objects. Callers group them in
- * `withTx` when several must apply together.
+ * PFS rows: plain synchronous functions over the PFS tables of the metadata DB (Pachyderm's
+ * pfsdb): projects, repos, commits, commit sets, commit and branch provenance, branches, and
+ * the meta key/values. Each takes the handle first, never awaits, and returns plain row
+ * objects. Callers group them in `withTx` when several must apply together. This is the
+ * only place PFS services' SQL lives.
  */
-import type {DB} from './open.js'
-import type Database from 'better-sqlite3'
-
-/** Prepared statements are cached per connection (preparing costs more than running). */
-const cache = new WeakMap<DB, Map<string, Database.Statement>>()
-function st(db: DB, sql: string): Database.Statement {
-  let m = cache.get(db)
-  if (!m) cache.set(db, (m = new Map()))
-  let s = m.get(sql)
-  if (!s) m.set(sql, (s = db.prepare(sql)))
-  return s
-}
 import type {CommitOrigin, RepoType} from '../types.js'
+import {st} from './statements.js'
+import type {DB} from './types.js'
 
 export interface RepoRow {
   id: number
@@ -62,6 +54,9 @@ export const getProject = (db: DB, name: string) => st(db, 'SELECT * FROM projec
 export const listProjects = (db: DB) => st(db, 'SELECT * FROM projects ORDER BY name').all() as ProjectRow[]
 export const insertProject = (db: DB, p: ProjectRow) =>
   st(db, 'INSERT INTO projects(name, description, created) VALUES (@name, @description, @created)').run(p)
+export const setProjectDescription = (db: DB, name: string, description: string) =>
+  st(db, 'UPDATE projects SET description = ? WHERE name = ?').run(description, name)
+export const deleteProjectRow = (db: DB, name: string) => st(db, 'DELETE FROM projects WHERE name = ?').run(name)
 
 // repos
 export const getRepo = (db: DB, project: string, name: string, type: RepoType) =>
@@ -77,6 +72,11 @@ export function insertRepo(db: DB, r: Omit<RepoRow, 'id'>): number {
       .lastInsertRowid,
   )
 }
+
+export const setRepoDescription = (db: DB, id: number, description: string) =>
+  st(db, 'UPDATE repos SET description = ? WHERE id = ?').run(description, id)
+/** Deletes the repo row; its branches and commits go with it (ON DELETE CASCADE). */
+export const deleteRepoRow = (db: DB, id: number) => st(db, 'DELETE FROM repos WHERE id = ?').run(id)
 
 // commits
 export const getCommit = (db: DB, repoId: number, id: string) =>
@@ -112,6 +112,13 @@ export const finishCommitRow = (db: DB, repoId: number, id: string, at: string, 
     )
     .run({at, error, description, repoId, id})
 export const deleteCommitRow = (db: DB, repoId: number, id: string) => st(db, 'DELETE FROM commits WHERE repo_id = ? AND id = ?').run(repoId, id)
+/** Commit sets (one id shared by the commits of one change), newest change first. */
+export const listCommitSetIds = (db: DB) => st(db, 'SELECT id FROM commit_sets ORDER BY modified DESC, created DESC').pluck().all() as string[]
+export const touchCommitSet = (db: DB, id: string, at: string) => st(db, 'UPDATE commit_sets SET modified = ? WHERE id = ?').run(at, id)
+/** Drop the commit set row once no commit carries its id any more. */
+export function deleteCommitSetIfEmpty(db: DB, id: string): void {
+  if (!st(db, 'SELECT 1 FROM commits WHERE id = ?').pluck().get(id)) st(db, 'DELETE FROM commit_sets WHERE id = ?').run(id)
+}
 export const reparentCommits = (db: DB, repoId: number, from: string, to: string | null) =>
   st(db, 'UPDATE commits SET parent = ? WHERE repo_id = ? AND parent = ?').run(to, repoId, from)
 
@@ -129,6 +136,15 @@ export const insertCommitProvenance = (db: DB, r: ProvRow) =>
   db
     .prepare('INSERT OR IGNORE INTO commit_provenance(repo_id, commit_id, prov_repo_id, prov_commit_id) VALUES (@repo_id, @commit_id, @prov_repo_id, @prov_commit_id)')
     .run(r)
+/** Remove a commit's own provenance links (before they are written again). */
+export const deleteCommitProvenance = (db: DB, repoId: number, id: string) =>
+  st(db, 'DELETE FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').run(repoId, id)
+/** Remove every link that names this commit as provenance. */
+export const deleteCommitSubvenance = (db: DB, repoId: number, id: string) =>
+  st(db, 'DELETE FROM commit_provenance WHERE prov_repo_id = ? AND prov_commit_id = ?').run(repoId, id)
+/** Remove every commit provenance link from or to a repo's commits. */
+export const deleteRepoCommitProvenance = (db: DB, repoId: number) =>
+  st(db, 'DELETE FROM commit_provenance WHERE prov_repo_id = ? OR repo_id = ?').run(repoId, repoId)
 
 // branches
 export const getBranch = (db: DB, repoId: number, name: string) =>
@@ -159,6 +175,11 @@ export const branchProvenance = (db: DB, repoId: number, branch: string) =>
   st(db, 'SELECT * FROM branch_provenance WHERE repo_id = ? AND branch = ?').all(repoId, branch) as BranchProvRow[]
 export const branchSubvenance = (db: DB, repoId: number, branch: string) =>
   st(db, 'SELECT * FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').all(repoId, branch) as BranchProvRow[]
+/** Remove every link that names repo@branch as provenance. */
+export const deleteBranchSubvenance = (db: DB, repoId: number, branch: string) =>
+  st(db, 'DELETE FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').run(repoId, branch)
+/** Remove every link that names any branch of a repo as provenance. */
+export const deleteRepoBranchSubvenance = (db: DB, repoId: number) => st(db, 'DELETE FROM branch_provenance WHERE prov_repo_id = ?').run(repoId)
 export const setBranchProvenance = (db: DB, repoId: number, branch: string, prov: {repoId: number; branch: string; never?: boolean}[]) => {
   st(db, 'DELETE FROM branch_provenance WHERE repo_id = ? AND branch = ?').run(repoId, branch)
   const ins = st(db, 'INSERT OR IGNORE INTO branch_provenance(repo_id, branch, prov_repo_id, prov_branch, never) VALUES (?, ?, ?, ?, ?)')

@@ -98,7 +98,7 @@ export class CommitService {
 
   /** All commit sets, newest first. */
   listSets(number?: number): CommitSetInfo[] {
-    const ids = this.ctx.db.prepare('SELECT id FROM commit_sets ORDER BY modified DESC, created DESC').pluck().all() as string[]
+    const ids = rows.listCommitSetIds(this.ctx.db)
     return (number ? ids.slice(0, number) : ids).map((id) => this.listSet(id))
   }
 

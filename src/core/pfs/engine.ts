@@ -70,7 +70,7 @@ export class PfsEngine {
           data: {repo: name},
         })
       }
-      this.db.prepare('UPDATE repos SET description = ? WHERE id = ?').run(description, existing.id)
+      rows.setRepoDescription(this.db, existing.id, description)
       return {...existing, description}
     }
     const row = {project, name, type, description, created: this.ctx.now()}
@@ -99,9 +99,9 @@ export class PfsEngine {
         data: {repo: repoLabel(repo), dependents: [...dependents]},
       })
     }
-    this.db.prepare('DELETE FROM branch_provenance WHERE prov_repo_id = ?').run(repo.id)
-    this.db.prepare('DELETE FROM commit_provenance WHERE prov_repo_id = ? OR repo_id = ?').run(repo.id, repo.id)
-    this.db.prepare('DELETE FROM repos WHERE id = ?').run(repo.id)
+    rows.deleteRepoBranchSubvenance(this.db, repo.id)
+    rows.deleteRepoCommitProvenance(this.db, repo.id)
+    rows.deleteRepoRow(this.db, repo.id)
   }
 
   // ---------- commits ----------
@@ -171,7 +171,7 @@ export class PfsEngine {
     }
     const at = this.ctx.now()
     rows.finishCommitRow(this.db, repo.id, commit.id, at, opts.error ?? '', opts.description ?? null)
-    this.db.prepare('UPDATE commit_sets SET modified = ? WHERE id = ?').run(at, commit.id)
+    rows.touchCommitSet(this.db, commit.id, at)
     const finished = rows.getCommit(this.db, repo.id, commit.id)!
     this.commitFinished(repo, finished)
     return finished
@@ -267,7 +267,7 @@ export class PfsEngine {
         rows.setBranchHead(this.db, r, b, head.id)
         created = true
       }
-      this.db.prepare('DELETE FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').run(r, head.id)
+      rows.deleteCommitProvenance(this.db, r, head.id)
       for (const p of rows.branchProvenance(this.db, r, b)) {
         const pb = rows.getBranch(this.db, p.prov_repo_id, p.prov_branch)
         if (pb) rows.insertCommitProvenance(this.db, {repo_id: r, commit_id: head.id, prov_repo_id: p.prov_repo_id, prov_commit_id: pb.head})
@@ -392,7 +392,7 @@ export class PfsEngine {
         hint: 'delete those first, or pass --force',
       })
     }
-    this.db.prepare('DELETE FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').run(repo.id, name)
+    rows.deleteBranchSubvenance(this.db, repo.id, name)
     rows.deleteBranchRow(this.db, repo.id, name)
   }
 
@@ -465,10 +465,9 @@ export class PfsEngine {
   }
 
   private removeCommit(repo: RepoRow, commit: CommitRow): void {
-    this.db.prepare('DELETE FROM commit_provenance WHERE prov_repo_id = ? AND prov_commit_id = ?').run(repo.id, commit.id)
+    rows.deleteCommitSubvenance(this.db, repo.id, commit.id)
     rows.deleteCommitRow(this.db, repo.id, commit.id)
-    const left = this.db.prepare('SELECT 1 FROM commits WHERE id = ?').pluck().get(commit.id)
-    if (!left) this.db.prepare('DELETE FROM commit_sets WHERE id = ?').run(commit.id)
+    rows.deleteCommitSetIfEmpty(this.db, commit.id)
   }
 }
 

@@ -30,7 +30,7 @@ export class ProjectService {
   update(name: string, description: string): ProjectInfo {
     return withTx(this.ctx.db, () => {
       const p = this.get(name)
-      this.ctx.db.prepare('UPDATE projects SET description = ? WHERE name = ?').run(description, name)
+      rows.setProjectDescription(this.ctx.db, name, description)
       return this.info({...p, description})
     })
   }
@@ -57,8 +57,8 @@ export class ProjectService {
         throw new ConflictError('PROJECT_NOT_EMPTY', `project ${name} still contains ${repos.length} repo(s)`, {hint: 'delete them first, or pass --force'})
       }
       if (name === DEFAULT_PROJECT && !force) throw new ConflictError('DEFAULT_PROJECT', 'the default project cannot be deleted')
-      for (const r of repos) this.ctx.db.prepare('DELETE FROM repos WHERE id = ?').run(r.id)
-      this.ctx.db.prepare('DELETE FROM projects WHERE name = ?').run(name)
+      for (const r of repos) rows.deleteRepoRow(this.ctx.db, r.id)
+      rows.deleteProjectRow(this.ctx.db, name)
       return this.info(p)
     })
   }

@@ -16,18 +16,14 @@ import {ConflictError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
+import * as txRows from '../db/transactions.js'
+import type {TxRow} from '../db/transactions.js'
 import type {TransactionInfo, TransactionRequest} from '../types.js'
 import type {PfsEngine} from './engine.js'
 import type {PfsHooks} from './hooks.js'
 import {parseBranch, parseCommit} from './refs.js'
 
 const ACTIVE_KEY = 'active_transaction'
-
-export interface TxRow {
-  id: string
-  started: string
-  requests: string
-}
 
 export class TransactionService {
   constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly hooks: () => PfsHooks) {}
@@ -44,7 +40,7 @@ export class TransactionService {
   }
 
   private get(id: string): TxRow | undefined {
-    return this.ctx.db.prepare('SELECT * FROM transactions WHERE id = ?').get(id) as TxRow | undefined
+    return txRows.getTransaction(this.ctx.db, id)
   }
 
   private must(id: string | undefined): TxRow {
@@ -61,7 +57,7 @@ export class TransactionService {
       if (cur) throw new ConflictError('TRANSACTION_ACTIVE', `there is already an active transaction (${cur})`, {hint: 'finish it with `pach finish transaction`, or `pach stop transaction` to set it aside'})
       const id = this.ctx.newId()
       const started = this.ctx.now()
-      this.ctx.db.prepare('INSERT INTO transactions(id, started, requests) VALUES (?, ?, ?)').run(id, started, '[]')
+      txRows.insertTransaction(this.ctx.db, {id, started, requests: '[]'})
       rows.setMeta(this.ctx.db, ACTIVE_KEY, id)
       return {transaction: {id}, requests: [], started}
     })
@@ -81,7 +77,7 @@ export class TransactionService {
   }
 
   list(): TransactionInfo[] {
-    return (this.ctx.db.prepare('SELECT * FROM transactions ORDER BY started').all() as TxRow[]).map(info)
+    return txRows.listTransactions(this.ctx.db).map(info)
   }
 
   inspect(id?: string): TransactionInfo {
@@ -91,7 +87,7 @@ export class TransactionService {
   delete(id?: string): TransactionInfo {
     const t = this.must(id)
     withTx(this.ctx.db, () => {
-      this.ctx.db.prepare('DELETE FROM transactions WHERE id = ?').run(t.id)
+      txRows.deleteTransaction(this.ctx.db, t.id)
       if (rows.getMeta(this.ctx.db, ACTIVE_KEY) === t.id) rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
     })
     return info(t)
@@ -103,7 +99,7 @@ export class TransactionService {
       const t = this.must(undefined)
       const list = JSON.parse(t.requests) as TransactionRequest[]
       list.push(req)
-      this.ctx.db.prepare('UPDATE transactions SET requests = ? WHERE id = ?').run(JSON.stringify(list), t.id)
+      txRows.setTransactionRequests(this.ctx.db, t.id, JSON.stringify(list))
       return t.id
     })
   }
@@ -114,7 +110,7 @@ export class TransactionService {
     return withTx(this.ctx.db, () => {
       const reqs = JSON.parse(t.requests) as TransactionRequest[]
       for (const r of reqs) this.apply(r, t.id)
-      this.ctx.db.prepare('DELETE FROM transactions WHERE id = ?').run(t.id)
+      txRows.deleteTransaction(this.ctx.db, t.id)
       if (rows.getMeta(this.ctx.db, ACTIVE_KEY) === t.id) rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
       return info(t)
     })
