@@ -29,7 +29,7 @@ import type {PfsEngine} from './engine.js'
 import {compileGlob, GlobSyntaxError} from './glob.js'
 import {cleanPath, validatePath} from './paths.js'
 import {formatCommit, type CommitRef, type FileRef} from './refs.js'
-import type {Entry, FileEntry, TreeOp} from './tree.js'
+import type {Entry, FileEntry, TreeOp} from '../store/tree-store.js'
 
 export interface PutSource {
   /** destination path in the commit (validated here) */

@@ -26,7 +26,7 @@ import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../cron.js'
 import {emptyContent} from '../store/content.js'
-import type {TreeOp} from '../pfs/tree.js'
+import type {TreeOp} from '../store/tree-store.js'
 import type {PipelineSpec} from './spec.js'
 
 export interface PipelineRow {

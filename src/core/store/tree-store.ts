@@ -1,6 +1,7 @@
 /**
  * Merkle trees: a commit's files as content-addressed directory objects (git's model,
- * stored in SQLite `trees(hash, data)`).
+ * stored in SQLite `trees(hash, data)`). Like blobs, trees are addressed by their content,
+ * so they live in the store layer; PFS (commits) and PPS (datum outputs) point at them.
  *
  * Concepts:
  * - a tree is one directory: its entries sorted by key (file: name; dir: name + "/"), so a
@@ -23,9 +24,9 @@
  * tree hash = sha256(encoding).
  */
 import {ConflictError, CorruptObjectError} from '../errors.js'
-import type {DB} from '../db/open.js'
-import {sha256} from '../store/hash.js'
-import type {FileContent} from '../store/content.js'
+import type {DB} from '../db/types.js'
+import {sha256} from './hash.js'
+import type {FileContent} from './content.js'
 
 export interface FileEntry {
   kind: 'file'
@@ -45,6 +46,17 @@ export interface DirEntry {
 }
 
 export type Entry = FileEntry | DirEntry
+
+/** A directory's summary over its entries: total bytes and number of files beneath it. */
+export function dirTotals(entries: readonly Entry[]): {size: number; files: number} {
+  let size = 0
+  let files = 0
+  for (const e of entries) {
+    size += e.size
+    files += e.kind === 'file' ? 1 : e.files
+  }
+  return {size, files}
+}
 
 export const entryKey = (e: {kind: string; name: string}): string => (e.kind === 'dir' ? e.name + '/' : e.name)
 
@@ -174,27 +186,14 @@ export class TreeStore {
     const hash = sha256(data)
     this.putStmt.run(hash, data)
     this.cache.set(hash.toString('latin1'), entries)
-    let size = 0
-    let files = 0
-    for (const e of entries) {
-      size += e.size
-      files += e.kind === 'file' ? 1 : e.files
-    }
-    return {hash, size, files}
+    return {hash, ...dirTotals(entries)}
   }
 
   /** Find the entry at a path ("/" returns a synthetic root dir entry, or undefined if empty). */
   lookup(root: Buffer | null, path: string): Entry | undefined {
     if (!root) return undefined
     if (path === '/') {
-      const entries = this.get(root)
-      let size = 0
-      let files = 0
-      for (const e of entries) {
-        size += e.size
-        files += e.kind === 'file' ? 1 : e.files
-      }
-      return {kind: 'dir', name: '', hash: root, size, files}
+      return {kind: 'dir', name: '', hash: root, ...dirTotals(this.get(root))}
     }
     const parts = path.split('/').filter(Boolean)
     let dir: Buffer = root
@@ -464,15 +463,7 @@ class MutDir {
     }
     this.dirty = childDirty
     if (list.length === 0) return null
-    if (!childDirty && this.base) {
-      let size = 0
-      let files = 0
-      for (const e of list) {
-        size += e.size
-        files += e.kind === 'file' ? 1 : e.files
-      }
-      return {hash: this.base, size, files}
-    }
+    if (!childDirty && this.base) return {hash: this.base, ...dirTotals(list)}
     list.sort((a, b) => cmpKey(entryKey(a), entryKey(b)))
     return this.store.put(list)
   }
