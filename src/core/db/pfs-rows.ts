@@ -112,6 +112,30 @@ export const finishCommitRow = (db: DB, repoId: number, id: string, at: string, 
     )
     .run({at, error, description, repoId, id})
 export const deleteCommitRow = (db: DB, repoId: number, id: string) => st(db, 'DELETE FROM commits WHERE repo_id = ? AND id = ?').run(repoId, id)
+/** Every commit with its repo's name and type, oldest first (fsck). */
+export const listCommitsWithRepo = (db: DB) =>
+  st(db, 'SELECT c.repo_id, c.id, c.tree, r.name, r.type FROM commits c JOIN repos r ON r.id = c.repo_id ORDER BY c.seq').all() as {
+    repo_id: number
+    id: string
+    tree: Buffer | null
+    name: string
+    type: RepoType
+  }[]
+/** Every distinct root tree a commit holds (gc's mark). */
+export const listCommitTrees = (db: DB) => st(db, 'SELECT DISTINCT tree FROM commits WHERE tree IS NOT NULL').pluck().all() as Buffer[]
+/** A reference to a commit that does not exist: `what` (a branch name or commit id) points at `ref`. */
+export interface DanglingRef {
+  repo_id: number
+  what: string
+  ref: string
+}
+export const danglingBranchHeads = (db: DB) =>
+  st(db, 'SELECT b.repo_id, b.name AS what, b.head AS ref FROM branches b LEFT JOIN commits c ON c.repo_id = b.repo_id AND c.id = b.head WHERE c.id IS NULL').all() as DanglingRef[]
+export const danglingCommitParents = (db: DB) =>
+  st(
+    db,
+    'SELECT k.repo_id, k.id AS what, k.parent AS ref FROM commits k LEFT JOIN commits c ON c.repo_id = k.repo_id AND c.id = k.parent WHERE k.parent IS NOT NULL AND c.id IS NULL',
+  ).all() as DanglingRef[]
 /** Commit sets (one id shared by the commits of one change), newest change first. */
 export const listCommitSetIds = (db: DB) => st(db, 'SELECT id FROM commit_sets ORDER BY modified DESC, created DESC').pluck().all() as string[]
 export const touchCommitSet = (db: DB, id: string, at: string) => st(db, 'UPDATE commit_sets SET modified = ? WHERE id = ?').run(at, id)
