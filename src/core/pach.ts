@@ -20,6 +20,7 @@ import {PfsEngine} from './pfs/engine.js'
 import {FileService} from './pfs/file-service.js'
 import {BranchService} from './pfs/branch-service.js'
 import {CommitService} from './pfs/commit-service.js'
+import {DebugService} from './pfs/debug-service.js'
 import {ProjectService} from './pfs/project-service.js'
 import {RepoService} from './pfs/repo-service.js'
 import type {PfsHooks} from './pfs/hooks.js'
@@ -129,6 +130,8 @@ export class Pach {
   readonly pipelines: PipelineService
   readonly jobs: JobService
   readonly secrets: SecretService
+  /** plumbing: how files are stored (`pach debug …`) */
+  readonly debug: DebugService
   /** PFS rules that depend on pipelines */
   readonly hooks: PfsHooks
 
@@ -147,7 +150,13 @@ export class Pach {
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
+    this.debug = new DebugService(this.ctx, this.engine)
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets)
+  }
+
+  /** Where core services report progress and notes (the CLI passes its stderr reporter). */
+  get reporter(): Reporter {
+    return this.ctx.reporter
   }
 
   /** The directory holding `.pach` (the project folder). */

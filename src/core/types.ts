@@ -132,8 +132,12 @@ export type TransactionRequest =
   | {create_branch: {branch: BranchPB; head: string | null; provenance: string[]; trigger?: BranchInfo['trigger'] | null}}
   | {delete_branch: {branch: BranchPB; force: boolean}}
 
-export interface PutFileResult {
+/** Result of `delete file` and `copy file`: the commit the change went into. */
+export interface FileWriteResult {
   commit: CommitPB
+}
+
+export interface PutFileResult extends FileWriteResult {
   files: number
   bytes: number
   /** bytes actually added to the store after dedup (pack bytes) */
