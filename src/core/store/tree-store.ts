@@ -24,6 +24,7 @@
  * tree hash = sha256(encoding).
  */
 import {ConflictError, CorruptObjectError} from '../errors.js'
+import {getTreeData, insertTree} from '../db/objects.js'
 import type {DB} from '../db/types.js'
 import {sha256} from './hash.js'
 import type {FileContent} from './content.js'
@@ -159,19 +160,14 @@ export function decodeTree(buf: Buffer): Entry[] {
 /** Reads and writes tree objects in SQLite, with a small decoded-tree cache. */
 export class TreeStore {
   private cache = new Map<string, Entry[]>()
-  private readonly getStmt
-  private readonly putStmt
 
-  constructor(readonly db: DB) {
-    this.getStmt = db.prepare('SELECT data FROM trees WHERE hash = ?').pluck()
-    this.putStmt = db.prepare('INSERT OR IGNORE INTO trees(hash, data) VALUES (?, ?)')
-  }
+  constructor(readonly db: DB) {}
 
   get(hash: Buffer): Entry[] {
     const key = hash.toString('latin1')
     const hit = this.cache.get(key)
     if (hit) return hit
-    const data = this.getStmt.get(hash) as Buffer | undefined
+    const data = getTreeData(this.db, hash)
     if (!data) throw new CorruptObjectError(`tree ${hash.toString('hex')} is missing from the database`, {data: {tree: hash.toString('hex')}})
     if (!sha256(data).equals(hash)) throw new CorruptObjectError(`tree ${hash.toString('hex')} is damaged (hash mismatch)`)
     const entries = decodeTree(data)
@@ -184,7 +180,7 @@ export class TreeStore {
   put(entries: Entry[]): {hash: Buffer; size: number; files: number} {
     const data = encodeTree(entries)
     const hash = sha256(data)
-    this.putStmt.run(hash, data)
+    insertTree(this.db, hash, data)
     this.cache.set(hash.toString('latin1'), entries)
     return {hash, ...dirTotals(entries)}
   }
