@@ -106,11 +106,10 @@ export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>): CommitRow {
 export const setCommitTree = (db: DB, repoId: number, id: string, tree: Buffer | null, size: number) =>
   st(db, 'UPDATE commits SET tree = ?, size = ? WHERE repo_id = ? AND id = ?').run(tree, size, repoId, id)
 export const finishCommitRow = (db: DB, repoId: number, id: string, at: string, error: string, description: string | null) =>
-  db
-    .prepare(
-      'UPDATE commits SET finishing = COALESCE(finishing, @at), finished = @at, error = @error, description = COALESCE(@description, description) WHERE repo_id = @repoId AND id = @id',
-    )
-    .run({at, error, description, repoId, id})
+  st(
+    db,
+    'UPDATE commits SET finishing = COALESCE(finishing, @at), finished = @at, error = @error, description = COALESCE(@description, description) WHERE repo_id = @repoId AND id = @id',
+  ).run({at, error, description, repoId, id})
 export const deleteCommitRow = (db: DB, repoId: number, id: string) => st(db, 'DELETE FROM commits WHERE repo_id = ? AND id = ?').run(repoId, id)
 /** Every commit with its repo's name and type, oldest first (fsck). */
 export const listCommitsWithRepo = (db: DB) =>
@@ -157,9 +156,7 @@ export const commitProvenance = (db: DB, repoId: number, id: string) =>
 export const commitSubvenance = (db: DB, repoId: number, id: string) =>
   st(db, 'SELECT * FROM commit_provenance WHERE prov_repo_id = ? AND prov_commit_id = ?').all(repoId, id) as ProvRow[]
 export const insertCommitProvenance = (db: DB, r: ProvRow) =>
-  db
-    .prepare('INSERT OR IGNORE INTO commit_provenance(repo_id, commit_id, prov_repo_id, prov_commit_id) VALUES (@repo_id, @commit_id, @prov_repo_id, @prov_commit_id)')
-    .run(r)
+  st(db, 'INSERT OR IGNORE INTO commit_provenance(repo_id, commit_id, prov_repo_id, prov_commit_id) VALUES (@repo_id, @commit_id, @prov_repo_id, @prov_commit_id)').run(r)
 /** Remove a commit's own provenance links (before they are written again). */
 export const deleteCommitProvenance = (db: DB, repoId: number, id: string) =>
   st(db, 'DELETE FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').run(repoId, id)
