@@ -154,6 +154,11 @@ export class Pach {
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets)
   }
 
+  /** The project's settings (`.pach/config.json`). */
+  get config(): RepoConfig {
+    return this.ctx.config
+  }
+
   /** Where core services report progress and notes (the CLI passes its stderr reporter). */
   get reporter(): Reporter {
     return this.ctx.reporter

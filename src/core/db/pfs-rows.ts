@@ -128,9 +128,9 @@ export interface DanglingRef {
   what: string
   ref: string
 }
-export const danglingBranchHeads = (db: DB) =>
+export const listDanglingBranchHeads = (db: DB) =>
   st(db, 'SELECT b.repo_id, b.name AS what, b.head AS ref FROM branches b LEFT JOIN commits c ON c.repo_id = b.repo_id AND c.id = b.head WHERE c.id IS NULL').all() as DanglingRef[]
-export const danglingCommitParents = (db: DB) =>
+export const listDanglingCommitParents = (db: DB) =>
   st(
     db,
     'SELECT k.repo_id, k.id AS what, k.parent AS ref FROM commits k LEFT JOIN commits c ON c.repo_id = k.repo_id AND c.id = k.parent WHERE k.parent IS NOT NULL AND c.id IS NULL',

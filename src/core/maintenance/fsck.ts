@@ -141,8 +141,8 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     }
   }
   for (const [kind, dangling] of [
-    ['branch head', rows.danglingBranchHeads(db)],
-    ['commit parent', rows.danglingCommitParents(db)],
+    ['branch head', rows.listDanglingBranchHeads(db)],
+    ['commit parent', rows.listDanglingCommitParents(db)],
   ] as const) {
     for (const r of dangling) {
       problems.push({kind: 'dangling_ref', commit: r.ref, message: `${kind} ${r.what} (repo id ${r.repo_id}) points at missing commit ${r.ref}`})
