@@ -29,7 +29,7 @@ export class BranchService {
     if (this.tx.active()) return {queued: true, transaction: this.tx.queue(req)}
     const r = this.engine.resolve.repo(repo, project)
     return withTx(this.ctx.db, () => {
-      const b = this.tx.apply(req, this.ctx.newId()) as rows.BranchRow
+      const b = this.tx.apply(req, this.ctx.newId())
       return this.engine.resolve.branchInfo(r, b)
     })
   }

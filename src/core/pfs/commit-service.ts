@@ -40,7 +40,7 @@ export class CommitService {
     if (active) return {queued: true, transaction: this.tx.queue(req), id: active}
     const repo = this.r.repo(ref.repo, project)
     return withTx(this.ctx.db, () => {
-      const c = this.tx.apply(req, this.ctx.newId()) as CommitRow
+      const c = this.tx.apply(req, this.ctx.newId())
       return this.r.commitInfo(repo, c)
     })
   }
@@ -53,7 +53,7 @@ export class CommitService {
     const {repo, commit} = this.r.commit(ref, project)
     const req = {finish_commit: {commit: `${repoLabel(repo)}@${commit.id}`, project, description: opts.description ?? null, force: opts.force ?? false}}
     return withTx(this.ctx.db, () => {
-      const c = this.tx.apply(req, this.ctx.newId()) as CommitRow
+      const c = this.tx.apply(req, this.ctx.newId())
       return this.r.commitInfo(repo, c)
     })
   }

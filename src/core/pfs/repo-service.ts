@@ -35,7 +35,7 @@ export class RepoService {
     validateName('repo', name)
     const req = {create_repo: {repo: {name, type: opts.type ?? 'user', project: {name: project}}, description: opts.description ?? '', update: opts.update ?? false}}
     if (this.tx.active()) return {queued: true, transaction: this.tx.queue(req)}
-    return withTx(this.ctx.db, () => this.info(this.tx.apply(req, this.ctx.newId()) as RepoRow))
+    return withTx(this.ctx.db, () => this.info(this.tx.apply(req, this.ctx.newId())))
   }
 
   inspect(ref: RepoRef, project: string): RepoInfo {

@@ -16,6 +16,7 @@ import {ConflictError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
+import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import * as txRows from '../db/transactions.js'
 import type {TxRow} from '../db/transactions.js'
 import type {TransactionInfo, TransactionRequest} from '../types.js'
@@ -116,8 +117,12 @@ export class TransactionService {
     })
   }
 
-  /** Apply one request now (inside the caller's SQLite transaction). */
-  apply(req: TransactionRequest, commitSetId: string): unknown {
+  /** Apply one request now (inside the caller's SQLite transaction); returns the row it made or changed. */
+  apply(req: Request<'create_repo' | 'delete_repo'>, commitSetId: string): RepoRow
+  apply(req: Request<'start_commit' | 'finish_commit'>, commitSetId: string): CommitRow
+  apply(req: Request<'create_branch'>, commitSetId: string): BranchRow
+  apply(req: TransactionRequest, commitSetId: string): RepoRow | CommitRow | BranchRow | undefined
+  apply(req: TransactionRequest, commitSetId: string): RepoRow | CommitRow | BranchRow | undefined {
     const e = this.engine
     const r = e.resolve
     if ('create_repo' in req) {
@@ -163,6 +168,9 @@ export class TransactionService {
     throw new ConflictError('UNKNOWN_REQUEST', 'unknown transaction request')
   }
 }
+
+/** The requests of one kind (`Request<'start_commit'>`). */
+type Request<K extends string> = K extends unknown ? Extract<TransactionRequest, Record<K, unknown>> : never
 
 function info(t: TxRow): TransactionInfo {
   return {transaction: {id: t.id}, requests: JSON.parse(t.requests) as TransactionRequest[], started: t.started}
