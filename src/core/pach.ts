@@ -119,7 +119,9 @@ export function openPach(opts: OpenOptions = {}): Pach {
 
 /** An open pach project: the services over one database and store. */
 export class Pach {
+  /** internal: the edges the services share (tests reach in; commands use the services) */
   readonly ctx: CoreContext
+  /** internal: the PFS state machine under the services */
   readonly engine: PfsEngine
   readonly projects: ProjectService
   readonly repos: RepoService
