@@ -1,14 +1,14 @@
 /**
- * Prepared-statement cache shared by the row modules: preparing a statement costs more than
- * running it, so each SQL text is prepared once per connection and reused. Keyed weakly by
- * the connection, so a closed database takes its statements with it.
+ * Prepared-statement cache shared by the row modules: preparing costs more than running, so
+ * each SQL text is prepared once per connection and reused. Keyed by the connection (a
+ * WeakMap), so a closed project's statements go with it.
  */
 import type Database from 'better-sqlite3'
-import type {DB} from './types.js'
+import type {DB} from './open.js'
 
 const cache = new WeakMap<DB, Map<string, Database.Statement>>()
 
-/** The prepared statement for `sql` on this connection (prepared on first use). */
+/** The cached statement for `sql` on `db`. */
 export function st(db: DB, sql: string): Database.Statement {
   let m = cache.get(db)
   if (!m) cache.set(db, (m = new Map()))
