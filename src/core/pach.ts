@@ -33,7 +33,8 @@ import {gc, type GcReport} from './maintenance/gc.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {PipelineService} from './pps/pipeline-service.js'
-import {BlobStore, ensureStoreDirs, pidAlive} from './store/pack-store.js'
+import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
+import {pidAlive} from './process.js'
 
 export const PACH_DIR_NAME = '.pach'
 

@@ -16,7 +16,7 @@ import * as datums from '../db/datums.js'
 import * as objects from '../db/objects.js'
 import * as rows from '../db/pfs-rows.js'
 import {toHex} from '../store/hash.js'
-import {liveLeases} from '../store/pack-store.js'
+import {liveLeases} from '../process.js'
 import {repoLabel} from '../types.js'
 
 export interface FsckProblem {

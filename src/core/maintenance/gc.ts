@@ -28,7 +28,7 @@ import * as objects from '../db/objects.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import {sha256, toHex} from '../store/hash.js'
-import {liveLeases, pidAlive} from '../store/pack-store.js'
+import {liveLeases, pidAlive} from '../process.js'
 
 export interface GcReport {
   dry_run: boolean
