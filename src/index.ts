@@ -2,11 +2,11 @@
  * pach as a library: open or create a project and use its services. The CLI is one consumer.
  *
  * @example
- *   const pach = initRepo('/tmp/proj')
+ *   const pach = initPach('/tmp/proj')
  *   pach.repos.create('default', 'images')
  *   await pach.files.put('default', parseCommit('images@master'), [{path: '/a.txt', open: async function* () { yield Buffer.from('hi') }}])
  */
-export {initRepo, openRepo, findPachDir, Pach} from './core/repo.js'
+export {initPach, openPach, findPachDir, Pach} from './core/pach.js'
 export * from './core/errors.js'
 export * from './core/types.js'
 export {parseCommit, parseFile, parseRepo, parseBranch, parseJob} from './core/pfs/refs.js'

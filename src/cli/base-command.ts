@@ -8,7 +8,7 @@
  */
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {CancelledError, EXIT_CODES, InternalError, InvalidArgumentError, isPachError, PachError, printable, translateSystemError} from '../core/errors.js'
-import {openRepo, type Pach} from '../core/repo.js'
+import {openPach, type Pach} from '../core/pach.js'
 import {cliReporter} from './reporter.js'
 
 export type PachFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PachCommand)['baseFlags'] & T['flags']>
@@ -18,15 +18,6 @@ export type PachArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 export const formatFlags = {
   output: Flags.string({char: 'o', description: 'output format with --raw: json or yaml', options: ['json', 'yaml']}),
   'full-timestamps': Flags.boolean({description: 'print absolute timestamps'}),
-}
-
-export interface Queued {
-  queued: true
-  transaction: string
-}
-
-export function isQueued(x: unknown): x is Queued {
-  return typeof x === 'object' && x !== null && (x as Queued).queued === true
 }
 
 export abstract class PachCommand<T extends typeof Command, R = unknown> extends Command {
@@ -83,7 +74,7 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   abstract human(result: R): string
 
   protected openPach(): Pach {
-    return openRepo({
+    return openPach({
       pachDir: this.flags['pach-dir'],
       busyTimeoutMs: envInt('PACH_BUSY_TIMEOUT_MS'),
       now: envClock(),

@@ -6,8 +6,8 @@
  * words (repo of text files) → count (one datum per file: word count) → total (reduce: one
  * datum over all counts). Adding one file then processes exactly one `count` datum.
  */
-import type {Pach} from '../core/repo.js'
-import {initRepo} from '../core/repo.js'
+import type {Pach} from '../core/pach.js'
+import {initPach} from '../core/pach.js'
 import {parseCommit, parseFile} from '../core/pfs/refs.js'
 import {parseSpecs} from '../core/pps/spec/index.js'
 import {commitTable, fileTable} from './format/tables.js'
@@ -45,7 +45,7 @@ export async function runDemo(dir: string, onStep: (s: DemoStep) => void): Promi
     steps.push(s)
     onStep(s)
   }
-  const pach = initRepo(dir)
+  const pach = initPach(dir)
   const P = 'default'
   const run = async (p: Pach) => p.jobs.runPending({runner: runnerFactory(p, 'local')})
   try {

@@ -10,7 +10,7 @@
  */
 import {Flags} from '@oclif/core'
 import {JobFailedError} from '../core/errors.js'
-import type {Pach} from '../core/repo.js'
+import type {Pach} from '../core/pach.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {Runner} from '../core/pps/runner.js'
 import type {RunnerChoice} from '../runner/select.js'
@@ -24,14 +24,14 @@ export const jobFlags = {
 
 /** Runner choice: flag/env, else the project's config, else auto. */
 export function runnerChoice(pach: Pach, flag?: string): RunnerChoice {
-  const c = flag ?? (pach.ctx.config as {runner?: string}).runner ?? 'auto'
+  const c = flag ?? (pach.config as {runner?: string}).runner ?? 'auto'
   return c === 'docker' || c === 'local' ? c : 'auto'
 }
 
 export function runnerFactory(pach: Pach, choice: RunnerChoice): () => Promise<Runner> {
   return async () => {
     const {selectRunner} = await import('../runner/select.js')
-    return selectRunner(choice, (msg) => pach.ctx.reporter.info(msg))
+    return selectRunner(choice, (msg) => pach.reporter.info(msg))
   }
 }
 

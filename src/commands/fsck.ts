@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
 import {CorruptObjectError} from '../core/errors.js'
-import type {FsckReport} from '../core/store/maintenance.js'
+import type {FsckReport} from '../core/maintenance/fsck.js'
 
 export default class Fsck extends PachCommand<typeof Fsck, FsckReport> {
   static override summary = 'Verify every stored chunk and every reference; names damaged files and commits.'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
-import type {GcReport} from '../core/store/maintenance.js'
+import type {GcReport} from '../core/maintenance/gc.js'
 
 export default class Gc extends PachCommand<typeof Gc, GcReport> {
   static override summary = 'Remove stored data no commit references (dropped commits, deleted repos, interrupted writes).'

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {resolve} from 'node:path'
 import {envClock, PachCommand} from '../cli/base-command.js'
-import {initRepo} from '../core/repo.js'
+import {initPach} from '../core/pach.js'
 
 export default class Init extends PachCommand<typeof Init, {pach_dir: string}> {
   static override summary = 'Create a pach project (.pach directory) in DIR (default: the current directory).'
@@ -10,7 +10,7 @@ export default class Init extends PachCommand<typeof Init, {pach_dir: string}> {
   static override needsRepo = false
 
   async exec() {
-    const pach = initRepo(resolve(this.args.dir ?? '.'), {now: envClock()})
+    const pach = initPach(resolve(this.args.dir ?? '.'), {now: envClock()})
     pach.close()
     return {pach_dir: pach.pachDir}
   }

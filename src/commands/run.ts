@@ -16,7 +16,7 @@ export default class Run extends PachCommand<typeof Run, JobInfo[]> {
   async exec() {
     // no background ticker: what is due on a schedule is applied now
     this.pach.branches.applyCronTriggers()
-    this.pach.pipelines.cronTicks(new Date(this.pach.ctx.now()))
+    this.pach.pipelines.cronTicks(new Date(this.pach.now()))
     const ran = await this.pach.jobs.runPending({
       runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)),
       signal: this.signal,

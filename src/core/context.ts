@@ -5,7 +5,7 @@
  */
 import type {DB} from './db/open.js'
 import type {BlobStore} from './store/pack-store.js'
-import type {TreeStore} from './pfs/tree.js'
+import type {TreeStore} from './store/tree-store.js'
 import type {RepoConfig} from './config.js'
 import type {Reporter} from './reporter.js'
 

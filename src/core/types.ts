@@ -1,8 +1,33 @@
 /**
- * Domain result types. They are pachctl's JSON shapes (snake_case, nested references), so the
- * CLI's --json output is these objects as they are: the core returns what users script against.
+ * Domain types at the bottom of the core: the result types, which are pachctl's JSON shapes
+ * (snake_case, nested references) so the CLI's --json output is these objects as they are,
+ * plus the few domain constants and helpers every floor shares (repo types, the default
+ * project, the repo label). This module imports nothing.
  */
-import type {RepoType} from './pfs/refs.js'
+
+/** A repo's type: user data, or a pipeline's `meta` / `spec` companion repo. */
+export type RepoType = 'user' | 'meta' | 'spec'
+
+/** The project every `.pach` is created with, and the one addresses without a project use. */
+export const DEFAULT_PROJECT = 'default'
+
+/**
+ * How a repo is written in addresses and messages: `name` for a user repo, `name.type`
+ * otherwise (`edges.meta`), as pachctl writes it.
+ */
+export function repoLabel(r: {name: string; type: string}): string {
+  return r.type === 'user' ? r.name : `${r.name}.${r.type}`
+}
+
+/** Result of a transactable call made while a transaction is active: queued, not applied. */
+export interface Queued {
+  queued: true
+  transaction: string
+}
+
+export function isQueued(x: unknown): x is Queued {
+  return typeof x === 'object' && x !== null && (x as Queued).queued === true
+}
 
 export interface ProjectPB {
   name: string
@@ -107,8 +132,12 @@ export type TransactionRequest =
   | {create_branch: {branch: BranchPB; head: string | null; provenance: string[]; trigger?: BranchInfo['trigger'] | null}}
   | {delete_branch: {branch: BranchPB; force: boolean}}
 
-export interface PutFileResult {
+/** Result of `delete file` and `copy file`: the commit the change went into. */
+export interface FileWriteResult {
   commit: CommitPB
+}
+
+export interface PutFileResult extends FileWriteResult {
   files: number
   bytes: number
   /** bytes actually added to the store after dedup (pack bytes) */

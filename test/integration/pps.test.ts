@@ -6,7 +6,7 @@ import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
-import {initRepo, type Pach} from '../../src/core/repo.js'
+import {initPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {decodeDatumSet} from '../../src/core/db/datum-sets.js'
@@ -14,7 +14,7 @@ import {FakeRunner, type FakeUserCode} from '../helpers/fake-runner.js'
 
 function project(): Pach {
   const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
-  const pach = initRepo(dir)
+  const pach = initPach(dir)
   onTestFinished(() => {
     pach.close()
     rmSync(dir, {recursive: true, force: true})
@@ -332,7 +332,7 @@ describe('pipelines (in-process runner)', () => {
   it('every way a job ends finishes its output and meta commits like any commit (commit set modified, error = reason)', async () => {
     let clock = '2026-01-01T00:00:00.000Z'
     const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
-    const pach = initRepo(dir, {now: () => clock})
+    const pach = initPach(dir, {now: () => clock})
     onTestFinished(() => {
       pach.close()
       rmSync(dir, {recursive: true, force: true})

@@ -19,8 +19,8 @@ import {expect} from 'vitest'
 import {readConfig, writeConfig} from '../../src/core/config.js'
 import {PachError} from '../../src/core/errors.js'
 import {isCommitId, parseCommit, parseFile, parseRepo} from '../../src/core/pfs/refs.js'
-import {initRepo, openRepo} from '../../src/core/repo.js'
-import type {FsckReport} from '../../src/core/store/maintenance.js'
+import {initPach, openPach} from '../../src/core/pach.js'
+import type {FsckReport} from '../../src/core/maintenance/fsck.js'
 import type {BranchInfo, CommitInfo, FileInfo} from '../../src/core/types.js'
 import {pseudoRandom} from '../e2e/_util.js'
 import type {Project} from '../helpers/cli.js'
@@ -133,7 +133,7 @@ async function attempt<T>(f: () => T | Promise<T>): Promise<Outcome<T>> {
 /** The core library, in-process, over the project at `pachDir` (close it when done). */
 export function libraryPfs(pachDir: string): Pfs & {close(): void} {
   const P = 'default'
-  let pach = openRepo({pachDir})
+  let pach = openPach({pachDir})
   const squashTarget = (t: string) => (isCommitId(t) ? t : parseCommit(t))
   return {
     createRepo: (name) => attempt(() => pach.repos.create(P, name)),
@@ -174,7 +174,7 @@ export function libraryPfs(pachDir: string): Pfs & {close(): void} {
       const r = await attempt(() => pach.gc())
       // a fresh handle: reads after gc must not be served by pack files still open from before
       pach.close()
-      pach = openRepo({pachDir})
+      pach = openPach({pachDir})
       return r
     },
     fsck: () => attempt(() => pach.fsck({readData: true})),
@@ -235,7 +235,7 @@ const TMP = process.env.PACH_MODEL_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' :
 export function modelProject(): {pachDir: string; dispose(): void} {
   if (!template) {
     template = mkdtempSync(join(TMP, 'pach-model-template-'))
-    const init = initRepo(template)
+    const init = initPach(template)
     useSmallChunks(init.pachDir)
     init.close()
     process.once('exit', () => rmSync(template!, {recursive: true, force: true}))

@@ -11,7 +11,7 @@
  *   creates a missing branch. Addressed to a commit id, the commit must be open.
  * - a path is a file or a directory, never both: a write that would make it both is refused
  *   (PATH_COLLISION) and changes nothing. (pach refuses up front where Pachyderm would error
- *   the commit at finish; documented in src/core/pfs/tree.ts.)
+ *   the commit at finish; documented in src/core/store/tree-store.ts.)
  * - copy without --append overwrites file by file: a directory copied onto a directory merges
  *   into it. Copy --append takes one file (NOT_A_FILE otherwise). A source path that does not
  *   exist is refused (FILE_NOT_FOUND; Pachyderm would copy nothing).

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {defaultConfig, writeConfig} from '../../src/core/config.js'
-import {initRepo, openRepo} from '../../src/core/repo.js'
+import {initPach, openPach} from '../../src/core/pach.js'
 import {parseCommit} from '../../src/core/pfs/refs.js'
 import type {Runner} from '../../src/core/pps/runner.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
@@ -33,7 +33,7 @@ describe('pach init killed half-way', () => {
     mkdirSync(join(dir, '.pach'))
     writeConfig(join(dir, '.pach'), defaultConfig('2026-01-01T00:00:00.000Z'))
     expect(() =>
-      initRepo(dir, {
+      initPach(dir, {
         now: () => {
           throw new Error('killed')
         },
@@ -160,7 +160,7 @@ describe('gc and an OS crash', () => {
     await p.ok(['put', 'file', 'g@master:/big', '-f', join(dir, 'big')])
     await p.ok(['delete', 'commit', 'g@master'])
 
-    const pach = openRepo({pachDir: join(dir, '.pach')})
+    const pach = openPach({pachDir: join(dir, '.pach')})
     try {
       const modes: number[] = []
       const unlink = pach.ctx.store.deletePackFile.bind(pach.ctx.store)
@@ -232,7 +232,7 @@ describe('job scratch space after a killed pach run', () => {
 describe('a job killed right after it finished', () => {
   it('has no scratch dir left: it is removed before the finish transaction commits', async () => {
     const dir = tmpDir()
-    const pach = initRepo(dir)
+    const pach = initPach(dir)
     onTestFinished(() => pach.close())
     pach.repos.create('default', 'raw')
     const text = (s: string) => async function* () {

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {migrate} from '../../src/core/db/migrations.js'
 import {contentHash, sha256} from '../../src/core/store/hash.js'
 import type {FileContent} from '../../src/core/store/content.js'
-import {decodeTree, encodeTree, TreeStore, type Entry} from '../../src/core/pfs/tree.js'
+import {decodeTree, encodeTree, TreeStore, type Entry} from '../../src/core/store/tree-store.js'
 
 function store(): TreeStore {
   const db = new Database(':memory:')

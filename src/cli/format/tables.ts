@@ -2,10 +2,8 @@
  * Human tables, one renderer per entity, with pachctl's headers.
  */
 import type {SecretInfo} from '../../core/pps/secret-service.js'
-import type {BranchInfo, CommitInfo, CommitSetInfo, DiffFileInfo, FileInfo, ProjectInfo, RepoInfo, TransactionInfo} from '../../core/types.js'
+import {repoLabel, type BranchInfo, type CommitInfo, type CommitSetInfo, type DiffFileInfo, type FileInfo, type ProjectInfo, type RepoInfo, type TransactionInfo} from '../../core/types.js'
 import {ago, bytesSize, table} from './values.js'
-
-const repoName = (r: {name: string; type: string}) => (r.type === 'user' ? r.name : `${r.name}.${r.type}`)
 
 export function projectTable(list: ProjectInfo[], full = false): string {
   return table(
@@ -17,7 +15,7 @@ export function projectTable(list: ProjectInfo[], full = false): string {
 export function repoTable(list: RepoInfo[], full = false): string {
   return table(
     ['PROJECT', 'NAME', 'CREATED', 'SIZE (MASTER)', 'DESCRIPTION'],
-    list.map((r) => [r.repo.project.name, repoName(r.repo), ago(r.created, full), bytesSize(r.details.size_bytes), r.description]),
+    list.map((r) => [r.repo.project.name, repoLabel(r.repo), ago(r.created, full), bytesSize(r.details.size_bytes), r.description]),
   )
 }
 
@@ -33,7 +31,7 @@ export function commitTable(list: CommitInfo[], full = false): string {
     ['PROJECT', 'REPO', 'BRANCH', 'COMMIT', 'FINISHED', 'SIZE', 'ORIGIN', 'DESCRIPTION'],
     list.map((c) => [
       c.commit.repo.project.name,
-      repoName(c.commit.repo),
+      repoLabel(c.commit.repo),
       c.commit.branch?.name ?? '-',
       c.commit.id,
       c.finished ? ago(c.finished, full) : '-',
@@ -58,7 +56,7 @@ export function commitSetTable(list: CommitSetInfo[], full = false): string {
 
 export function commitDetails(c: CommitInfo, full = false): string {
   const lines = [
-    ['Commit', `${repoName(c.commit.repo)}@${c.commit.id}`],
+    ['Commit', `${repoLabel(c.commit.repo)}@${c.commit.id}`],
     ['Original Branch', c.commit.branch?.name ?? '-'],
     ['Project', c.commit.repo.project.name],
     ['Origin', c.origin.kind],
@@ -68,8 +66,8 @@ export function commitDetails(c: CommitInfo, full = false): string {
     ['Started', ago(c.started, full)],
     ['Finished', c.finished ? ago(c.finished, full) : '-'],
     ['Size', bytesSize(c.details.size_bytes)],
-    ['Provenance', c.direct_provenance.map((p) => `${repoName(p.repo)}@${p.branch?.name ?? ''}${p.branch ? '=' : ''}${p.id}`).join(', ') || '<none>'],
-    ['Subvenance', c.direct_subvenance.map((p) => `${repoName(p.repo)}@${p.id}`).join(', ') || '<none>'],
+    ['Provenance', c.direct_provenance.map((p) => `${repoLabel(p.repo)}@${p.branch?.name ?? ''}${p.branch ? '=' : ''}${p.id}`).join(', ') || '<none>'],
+    ['Subvenance', c.direct_subvenance.map((p) => `${repoLabel(p.repo)}@${p.id}`).join(', ') || '<none>'],
   ]
   if (c.error) lines.push(['Error', c.error])
   return lines.map(([k, v]) => `${k}: ${v}`).join('\n') + '\n'

@@ -2,9 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {jobFlags} from '../../cli/jobs.js'
 import {PachCommand} from '../../cli/base-command.js'
 import {parseFile} from '../../core/pfs/refs.js'
-import type {CommitPB} from '../../core/types.js'
+import type {FileWriteResult} from '../../core/types.js'
 
-export default class CopyFile extends PachCommand<typeof CopyFile, {commit: CommitPB}> {
+export default class CopyFile extends PachCommand<typeof CopyFile, FileWriteResult> {
   static override summary = 'Copy a file or directory between commits (by reference: no bytes are copied).'
   static override examples = ['<%= config.bin %> copy file images@master:/cat.png archive@master:/2024/cat.png']
   static override args = {
@@ -22,9 +22,7 @@ export default class CopyFile extends PachCommand<typeof CopyFile, {commit: Comm
   async exec() {
     const src = parseFile(this.args.src, 'master')
     const dst = parseFile(this.args.dst, 'master')
-    const c = await this.pach.files.copy(this.project, src, dst, {append: this.flags.append, srcProject: this.flags['src-project'], signal: this.signal})
-    const repo = this.pach.engine.resolve.repo(dst.commit.repo, this.project)
-    return {commit: this.pach.engine.resolve.commitPB(repo, c)}
+    return this.pach.files.copy(this.project, src, dst, {append: this.flags.append, srcProject: this.flags['src-project'], signal: this.signal})
   }
 
   human() {

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {jobFlags} from '../../cli/jobs.js'
-import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
+import {PachCommand} from '../../cli/base-command.js'
+import {isQueued, type BranchInfo, type Queued} from '../../core/types.js'
 import {InvalidArgumentError} from '../../core/errors.js'
 import {parseCommit} from '../../core/pfs/refs.js'
-import type {BranchInfo} from '../../core/types.js'
 
 export default class CreateBranch extends PachCommand<typeof CreateBranch, BranchInfo | Queued> {
   static override summary = 'Create a branch, or move its head.'

@@ -16,7 +16,7 @@ export default class CreatePipeline extends PachCommand<typeof CreatePipeline, P
   static override aliases = ['create:pipelines']
 
   async exec() {
-    const specs = await readSpecs(this.flags.file, this.project, this.pach.ctx.reporter)
+    const specs = await readSpecs(this.flags.file, this.project, this.pach.reporter)
     if (this.flags['dry-run']) return specs.map((s) => ({pipeline: s.spec.pipeline, details: s.spec}) as unknown as PipelineInfo)
     return specs.map((s) => this.pach.pipelines.put(s.spec, {update: false, reprocess: false, file: s.file, userSpec: s.user}).info)
   }

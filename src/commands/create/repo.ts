@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
-import type {RepoInfo} from '../../core/types.js'
+import {PachCommand} from '../../cli/base-command.js'
+import {isQueued, type RepoInfo, type Queued} from '../../core/types.js'
 
 export default class CreateRepo extends PachCommand<typeof CreateRepo, RepoInfo | Queued> {
   static override summary = 'Create a new repo.'

@@ -1,10 +1,9 @@
 import {Args} from '@oclif/core'
 import {createReadStream} from 'node:fs'
 import {PachCommand} from '../../cli/base-command.js'
-import {chunkStream} from '../../core/store/chunker.js'
-import {contentHash, sha256, toHex} from '../../core/store/hash.js'
+import type {HashListing} from '../../core/pfs/debug-service.js'
 
-type R = {file: string; size: number; hash: string; chunks: {id: string; size: number}[]}
+type R = {file: string} & HashListing
 
 export default class DebugHash extends PachCommand<typeof DebugHash, R> {
   static override summary = 'Plumbing: chunk and hash a local file exactly as put file would, without storing it.'
@@ -13,16 +12,8 @@ export default class DebugHash extends PachCommand<typeof DebugHash, R> {
   static override args = {file: Args.string({description: 'local file', required: true})}
 
   async exec(): Promise<R> {
-    const chunks: {id: string; size: number}[] = []
-    const ids: Buffer[] = []
-    let size = 0
-    for await (const c of chunkStream(createReadStream(this.args.file, {highWaterMark: 1 << 20}), this.pach.ctx.config.chunker)) {
-      const id = sha256(c)
-      ids.push(id)
-      chunks.push({id: toHex(id), size: c.length})
-      size += c.length
-    }
-    return {file: this.args.file, size, hash: toHex(contentHash(ids)), chunks}
+    const r = await this.pach.debug.hash(createReadStream(this.args.file, {highWaterMark: 1 << 20}))
+    return {file: this.args.file, ...r}
   }
 
   human(r: R) {

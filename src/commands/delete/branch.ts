@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
+import {PachCommand} from '../../cli/base-command.js'
+import {isQueued, type BranchInfo, type Queued} from '../../core/types.js'
 import {parseBranch} from '../../core/pfs/refs.js'
-import type {BranchInfo} from '../../core/types.js'
 
 export default class DeleteBranch extends PachCommand<typeof DeleteBranch, BranchInfo | Queued> {
   static override summary = 'Delete a branch (its commits stay readable by id).'

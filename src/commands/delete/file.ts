@@ -2,9 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {jobFlags} from '../../cli/jobs.js'
 import {PachCommand} from '../../cli/base-command.js'
 import {parseFile} from '../../core/pfs/refs.js'
-import type {CommitPB} from '../../core/types.js'
+import type {FileWriteResult} from '../../core/types.js'
 
-export default class DeleteFile extends PachCommand<typeof DeleteFile, {commit: CommitPB}> {
+export default class DeleteFile extends PachCommand<typeof DeleteFile, FileWriteResult> {
   static override summary = 'Delete a file, or a directory and everything under it (missing paths are a no-op).'
   static override examples = ['<%= config.bin %> delete file images@master:/cat.png', '<%= config.bin %> delete file images@master:/raw -r']
   static override args = {file: Args.string({description: '<repo>@<branch-or-open-commit>:<path>', required: true})}
@@ -15,9 +15,7 @@ export default class DeleteFile extends PachCommand<typeof DeleteFile, {commit: 
 
   async exec() {
     const ref = parseFile(this.args.file, 'master')
-    const c = this.pach.files.delete(this.project, ref.commit, [ref.path])
-    const repo = this.pach.engine.resolve.repo(ref.commit.repo, this.project)
-    return {commit: this.pach.engine.resolve.commitPB(repo, c)}
+    return this.pach.files.delete(this.project, ref.commit, [ref.path])
   }
 
   human() {

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
+import {PachCommand} from '../../cli/base-command.js'
+import {isQueued, type RepoInfo, type Queued} from '../../core/types.js'
 import {InvalidArgumentError} from '../../core/errors.js'
 import {parseRepo} from '../../core/pfs/refs.js'
-import type {RepoInfo} from '../../core/types.js'
 
 export default class DeleteRepo extends PachCommand<typeof DeleteRepo, (RepoInfo | Queued)[]> {
   static override summary = 'Delete a repo and all its commits.'

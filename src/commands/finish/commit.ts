@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {jobFlags} from '../../cli/jobs.js'
-import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
+import {PachCommand} from '../../cli/base-command.js'
+import {isQueued, type CommitInfo, type Queued} from '../../core/types.js'
 import {parseCommit} from '../../core/pfs/refs.js'
-import type {CommitInfo} from '../../core/types.js'
 
 export default class FinishCommit extends PachCommand<typeof FinishCommit, CommitInfo | Queued> {
   static override summary = 'Finish an open commit: its content becomes immutable.'

@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
 import {parseBranch} from '../../core/pfs/refs.js'
-import type {BranchInfo} from '../../core/types.js'
+import {repoLabel, type BranchInfo} from '../../core/types.js'
 
-const name = (b: {repo: {name: string; type: string}; name: string}) => `${b.repo.type === 'user' ? b.repo.name : `${b.repo.name}.${b.repo.type}`}@${b.name}`
+const name = (b: {repo: {name: string; type: string}; name: string}) => `${repoLabel(b.repo)}@${b.name}`
 
 export default class InspectBranch extends PachCommand<typeof InspectBranch, BranchInfo> {
   static override summary = 'Show details of a branch.'

@@ -16,7 +16,7 @@ export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]
 
   async exec(): Promise<DatumInfo[]> {
     if (this.flags.file) {
-      const [s] = await readSpecs([this.flags.file], this.project, this.pach.ctx.reporter)
+      const [s] = await readSpecs([this.flags.file], this.project, this.pach.reporter)
       return this.pach.jobs.previewDatums(s!.spec).map((d) => ({
         datum: {job: {pipeline: s!.spec.pipeline, id: ''}, id: d.id},
         state: 'UNKNOWN',

@@ -38,7 +38,7 @@ export default class PutFile extends PachCommand<typeof PutFile, PutFileResult> 
       fullPath: this.flags['full-path'],
       untar: this.flags.untar,
       untarLimit: envInt('PACH_UNTAR_MAX_BYTES'),
-      reporter: this.pach.ctx.reporter,
+      reporter: this.pach.reporter,
     }
     const sources = checkSources(args)
     return this.pach.files.put(this.project, ref.commit, buildSources(args, sources), {

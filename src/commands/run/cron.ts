@@ -19,7 +19,7 @@ export default class RunCron extends PachCommand<typeof RunCron, CommitInfo[]> {
     const p = this.pach.pipelines.must(this.project, this.args.pipeline)
     const spec = JSON.parse(p.spec) as PipelineSpec
     if (walkCron(spec.input).length === 0) throw new NotFoundError('NO_CRON_INPUT', `pipeline "${p.name}" has no cron input`)
-    const ticks = this.pach.pipelines.cronTicks(new Date(this.pach.ctx.now()), {project: this.project, name: p.name, force: true})
+    const ticks = this.pach.pipelines.cronTicks(new Date(this.pach.now()), {project: this.project, name: p.name, force: true})
     return ticks.map((t) => this.pach.commits.inspect(t.project, parseCommit(`${t.repo}@${t.id}`)))
   }
 

@@ -16,10 +16,10 @@ export default class UpdatePipeline extends PachCommand<typeof UpdatePipeline, P
   }
 
   async exec() {
-    const specs = await readSpecs(this.flags.file, this.project, this.pach.ctx.reporter)
+    const specs = await readSpecs(this.flags.file, this.project, this.pach.reporter)
     const infos = specs.map((s) => this.pach.pipelines.put(s.spec, {update: true, reprocess: this.flags.reprocess, file: s.file, userSpec: s.user}).info)
     if (!this.flags.reprocess && this.format === 'human') {
-      this.pach.ctx.reporter.info('note: datums whose inputs did not change are not reprocessed; pass --reprocess to rerun everything')
+      this.pach.reporter.info('note: datums whose inputs did not change are not reprocessed; pass --reprocess to rerun everything')
     }
     return infos
   }

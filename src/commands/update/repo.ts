@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {isQueued, PachCommand, type Queued} from '../../cli/base-command.js'
-import type {RepoInfo} from '../../core/types.js'
+import {PachCommand} from '../../cli/base-command.js'
+import {isQueued, type RepoInfo, type Queued} from '../../core/types.js'
 
 export default class UpdateRepo extends PachCommand<typeof UpdateRepo, RepoInfo | Queued> {
   static override summary = "Update a repo's description."

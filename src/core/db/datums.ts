@@ -9,7 +9,7 @@
  */
 import type {DatumState} from '../types.js'
 import {decodeDatumSet, encodeDatumSet, type DatumSetEntry} from './datum-sets.js'
-import type {DB} from './open.js'
+import type {DB} from './types.js'
 import {st} from './statements.js'
 
 export interface DatumRow {
@@ -71,3 +71,6 @@ export function deleteDatumsOfPipeline(db: DB, project: string, pipeline: string
   st(db, 'DELETE FROM datums WHERE project = ? AND pipeline = ?').run(project, pipeline)
   st(db, 'DELETE FROM job_datums WHERE project = ? AND pipeline = ?').run(project, pipeline)
 }
+
+/** Every datum's output tree (maintenance: kept for incremental merges even when no commit holds it whole). */
+export const listDatumOutputTrees = (db: DB) => st(db, 'SELECT DISTINCT output FROM datums WHERE output IS NOT NULL').pluck().all() as Buffer[]

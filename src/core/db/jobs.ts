@@ -17,7 +17,7 @@
  * are built from them.
  */
 import type {JobState} from '../types.js'
-import type {DB} from './open.js'
+import type {DB} from './types.js'
 import {st} from './statements.js'
 
 /** States a job never leaves. */

@@ -30,3 +30,8 @@ export function insertLease(db: DB, lease: LeaseRow): void {
 export function deleteLease(db: DB, id: string): void {
   db.prepare('DELETE FROM leases WHERE id = ?').run(id)
 }
+
+/** Drop every lease, live or stale (gc does this inside the transaction that found none live). */
+export function deleteAllLeases(db: DB): void {
+  db.prepare('DELETE FROM leases').run()
+}

@@ -5,7 +5,7 @@
  * Never edit a released migration: append a new one. docs/format.md describes the tables.
  */
 import {encodeDatumSet, type DatumSetState} from './datum-sets.js'
-import type {DB} from './open.js'
+import type {DB} from './types.js'
 
 const MIGRATIONS: (string | ((db: DB) => void))[] = [
   // 1: PFS
@@ -72,7 +72,7 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
     FOREIGN KEY(repo_id, branch) REFERENCES branches(repo_id, name) ON DELETE CASCADE
   );
   CREATE INDEX branch_prov_rev ON branch_provenance(prov_repo_id, prov_branch);
-  -- Merkle trees (content addressed by sha256 of data); see core/pfs/tree.ts for the encoding.
+  -- Merkle trees (content addressed by sha256 of data); see core/store/tree-store.ts for the encoding.
   CREATE TABLE trees(hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
   -- Blob index: where each stored chunk lives inside a pack file.
   CREATE TABLE blobs(

@@ -16,8 +16,9 @@ import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {InvalidArgumentError, translateSystemError} from '../errors.js'
 import {migrate, SCHEMA_VERSION} from './migrations.js'
+import type {DB} from './types.js'
 
-export type DB = Database.Database
+export type {DB}
 
 export interface OpenDbOptions {
   readonly?: boolean

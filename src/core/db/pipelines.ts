@@ -7,7 +7,7 @@
  * salt and spec commit, since a job runs with the version it was created for.
  */
 import type {PipelineState} from '../types.js'
-import type {DB} from './open.js'
+import type {DB} from './types.js'
 import {st} from './statements.js'
 
 export interface PipelineRow {

@@ -2,7 +2,7 @@
  * Secret rows (table `secrets`, schema 4): plain synchronous functions, handle first.
  * `data` is the JSON map of key → base64 bytes (as in a Kubernetes Secret); never logged.
  */
-import type {DB} from './open.js'
+import type {DB} from './types.js'
 import {st} from './statements.js'
 
 export interface SecretRow {

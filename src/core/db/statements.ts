@@ -4,7 +4,7 @@
  * WeakMap), so a closed project's statements go with it.
  */
 import type Database from 'better-sqlite3'
-import type {DB} from './open.js'
+import type {DB} from './types.js'
 
 const cache = new WeakMap<DB, Map<string, Database.Statement>>()
 

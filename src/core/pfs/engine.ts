@@ -17,40 +17,57 @@ import type {CoreContext} from '../context.js'
 import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
-import type {CommitOrigin} from '../types.js'
+import {repoLabel, type CommitOrigin, type RepoType} from '../types.js'
+import {noHooks, type PfsHooks} from './hooks.js'
 import {validateName} from './paths.js'
 import {checkTrigger, cronDue, isTriggered, triggerOf, type Trigger} from './trigger.js'
-import type {RepoType} from './refs.js'
-import {repoLabel, Resolver} from './resolve.js'
+import {Resolver} from './resolve.js'
+
+/** One provenance link of a branch: repo@branch, optionally `never` (propagation_spec.never). */
+export interface BranchProvenance {
+  repo: RepoRow
+  branch: string
+  never?: boolean
+}
 
 export class PfsEngine {
   readonly resolve: Resolver
 
-  constructor(readonly ctx: CoreContext, private readonly hooks: () => EngineHooks = () => ({})) {
+  constructor(readonly ctx: CoreContext, private readonly hooks: () => PfsHooks = () => noHooks) {
     this.resolve = new Resolver(ctx)
   }
 
-  /** Insert an open AUTO commit (propagation); tells the pipeline layer so it can create a job. */
-  private autoCommit(repo: RepoRow, branch: string, parent: CommitRow | undefined, id: string): CommitRow {
-    const c = rows.insertCommit(this.db, {
+  /**
+   * Insert a commit row: open, or finished at once (`finished`), starting from the readable
+   * tree of its parent (`Resolver.baseTree`), with that tree's size.
+   */
+  private insertCommit(
+    repo: RepoRow,
+    branch: string,
+    id: string,
+    opts: {parent?: CommitRow; origin: CommitOrigin; description?: string; finished?: boolean},
+  ): CommitRow {
+    const now = this.ctx.now()
+    const tree = this.resolve.baseTree(repo, opts.parent)
+    return rows.insertCommit(this.db, {
       repo_id: repo.id,
       id,
       branch,
-      parent: parent?.id ?? null,
-      origin: 'AUTO',
-      description: '',
-      started: this.ctx.now(),
-      finishing: null,
-      finished: null,
+      parent: opts.parent?.id ?? null,
+      origin: opts.origin,
+      description: opts.description ?? '',
+      started: now,
+      finishing: opts.finished ? now : null,
+      finished: opts.finished ? now : null,
       error: '',
-      tree: this.resolve.baseTree(repo, parent),
-      size: 0,
+      tree,
+      size: this.treeSize(tree),
     })
-    if (c.tree) {
-      c.size = this.treeSize(c.tree)
-      rows.setCommitTree(this.db, repo.id, c.id, c.tree, c.size)
-    }
-    return c
+  }
+
+  /** An open AUTO commit (propagation, new provenance); the caller tells the pipeline layer. */
+  private autoCommit(repo: RepoRow, branch: string, parent: CommitRow | undefined, id: string): CommitRow {
+    return this.insertCommit(repo, branch, id, {parent, origin: 'AUTO'})
   }
 
   get db(): DB {
@@ -70,7 +87,7 @@ export class PfsEngine {
           data: {repo: name},
         })
       }
-      this.db.prepare('UPDATE repos SET description = ? WHERE id = ?').run(description, existing.id)
+      rows.setRepoDescription(this.db, existing.id, description)
       return {...existing, description}
     }
     const row = {project, name, type, description, created: this.ctx.now()}
@@ -99,9 +116,9 @@ export class PfsEngine {
         data: {repo: repoLabel(repo), dependents: [...dependents]},
       })
     }
-    this.db.prepare('DELETE FROM branch_provenance WHERE prov_repo_id = ?').run(repo.id)
-    this.db.prepare('DELETE FROM commit_provenance WHERE prov_repo_id = ? OR repo_id = ?').run(repo.id, repo.id)
-    this.db.prepare('DELETE FROM repos WHERE id = ?').run(repo.id)
+    rows.deleteRepoBranchSubvenance(this.db, repo.id)
+    rows.deleteRepoCommitProvenance(this.db, repo.id)
+    rows.deleteRepoRow(this.db, repo.id)
   }
 
   // ---------- commits ----------
@@ -133,28 +150,14 @@ export class PfsEngine {
         hint: 'inconsistent dependencies: start one commit per repo in a transaction',
       })
     }
-    const commit = rows.insertCommit(this.db, {
-      repo_id: repo.id,
-      id: opts.id,
-      branch: branchName,
-      parent: parent?.id ?? null,
-      origin,
-      description: opts.description ?? '',
-      started: this.ctx.now(),
-      finishing: null,
-      finished: null,
-      error: '',
-      tree: this.resolve.baseTree(repo, parent),
-      size: 0,
-    })
-    if (commit.tree) rows.setCommitTree(this.db, repo.id, commit.id, commit.tree, this.treeSize(commit.tree))
-    commit.size = commit.tree ? this.treeSize(commit.tree) : 0
+    const commit = this.insertCommit(repo, branchName, opts.id, {parent, origin, description: opts.description})
     if (branch) rows.setBranchHead(this.db, repo.id, branchName, commit.id)
     else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: this.ctx.now()})
     this.propagate(repo, branchName, opts.id)
     return commit
   }
 
+  /** Bytes under a root tree (0 for the empty tree). */
   treeSize(tree: Buffer | null): number {
     if (!tree) return 0
     return this.ctx.trees.lookup(tree, '/')?.size ?? 0
@@ -171,7 +174,7 @@ export class PfsEngine {
     }
     const at = this.ctx.now()
     rows.finishCommitRow(this.db, repo.id, commit.id, at, opts.error ?? '', opts.description ?? null)
-    this.db.prepare('UPDATE commit_sets SET modified = ? WHERE id = ?').run(at, commit.id)
+    rows.touchCommitSet(this.db, commit.id, at)
     const finished = rows.getCommit(this.db, repo.id, commit.id)!
     this.commitFinished(repo, finished)
     return finished
@@ -267,12 +270,12 @@ export class PfsEngine {
         rows.setBranchHead(this.db, r, b, head.id)
         created = true
       }
-      this.db.prepare('DELETE FROM commit_provenance WHERE repo_id = ? AND commit_id = ?').run(r, head.id)
+      rows.deleteCommitProvenance(this.db, r, head.id)
       for (const p of rows.branchProvenance(this.db, r, b)) {
         const pb = rows.getBranch(this.db, p.prov_repo_id, p.prov_branch)
         if (pb) rows.insertCommitProvenance(this.db, {repo_id: r, commit_id: head.id, prov_repo_id: p.prov_repo_id, prov_commit_id: pb.head})
       }
-      if (created) this.hooks().onAutoCommit?.(drepo, b, head)
+      if (created) this.hooks().onAutoCommit(drepo, b, head)
     }
   }
 
@@ -287,14 +290,28 @@ export class PfsEngine {
   createBranch(
     repo: RepoRow,
     name: string,
-    opts: {head?: CommitRow; provenance?: {repo: RepoRow; branch: string; never?: boolean}[]; trigger?: Trigger; id: string},
+    opts: {head?: CommitRow; provenance?: BranchProvenance[]; trigger?: Trigger; id: string},
   ): BranchRow {
     validateName('branch', name)
-    let branch = rows.getBranch(this.db, repo.id, name)
+    const existing = rows.getBranch(this.db, repo.id, name)
+    const trigger = this.checkBranchTrigger(repo, name, existing, opts)
+    if (opts.provenance) this.checkProvenance(repo, name, opts.provenance)
+    if (opts.head && opts.head.repo_id !== repo.id) throw new InvalidArgumentError('INVALID_HEAD', 'a branch head must be a commit in the same repo')
+    const placed = this.placeHead(repo, name, existing, opts)
+    const newAuto = (opts.provenance && this.setProvenance(repo, name, opts.provenance, opts)) || placed.newAuto
+    if (newAuto) this.hooks().onAutoCommit(repo, name, newAuto)
+    const moved = rows.getBranch(this.db, repo.id, name)!
+    if (moved.head !== placed.head || opts.provenance || opts.head) this.propagate(repo, name, opts.id)
+    if (trigger) this.setTrigger(repo, name, trigger)
+    return rows.getBranch(this.db, repo.id, name)!
+  }
+
+  /** A trigger is valid here: no provenance with it, no trigger cycle; its source branch exists (created empty). */
+  private checkBranchTrigger(repo: RepoRow, name: string, existing: BranchRow | undefined, opts: {provenance?: BranchProvenance[]; trigger?: Trigger}): Trigger | undefined {
     const trigger = opts.trigger ? checkTrigger(opts.trigger, name) : undefined
     if (trigger) {
       validateName('branch', trigger.branch)
-      if (opts.provenance?.length || (branch && rows.branchProvenance(this.db, repo.id, name).length)) {
+      if (opts.provenance?.length || (existing && rows.branchProvenance(this.db, repo.id, name).length)) {
         throw new InvalidArgumentError('INVALID_TRIGGER', `branch ${repoLabel(repo)}@${name} cannot have both provenance and a trigger`)
       }
       // no trigger cycles: following the chain from the source must not come back here
@@ -303,69 +320,83 @@ export class PfsEngine {
         at = triggerOf(rows.getBranch(this.db, repo.id, at))?.branch
       }
       if (!rows.getBranch(this.db, repo.id, trigger.branch)) this.createEmptyBranch(repo, trigger.branch)
-    } else if (opts.provenance?.length && branch?.trigger) {
+    } else if (opts.provenance?.length && existing?.trigger) {
       throw new InvalidArgumentError('INVALID_TRIGGER', `branch ${repoLabel(repo)}@${name} has a trigger; it cannot also have provenance`)
     }
+    return trigger
+  }
+
+  /** Provenance is in other repos and makes no cycle; missing provenance branches are created empty. */
+  private checkProvenance(repo: RepoRow, name: string, prov: BranchProvenance[]): void {
+    for (const p of prov) {
+      if (p.repo.id === repo.id) {
+        throw new InvalidArgumentError('PROVENANCE_CYCLE', `branch ${repoLabel(repo)}@${name} cannot have provenance in its own repo`)
+      }
+      if (!rows.getBranch(this.db, p.repo.id, p.branch)) {
+        // Pachyderm creates missing provenance branches with an empty finished head
+        this.createEmptyBranch(p.repo, p.branch)
+      }
+      const upstream = this.resolve.closure(p.repo.id, p.branch, 'up')
+      if (upstream.some(([r]) => r === repo.id)) {
+        throw new InvalidArgumentError('PROVENANCE_CYCLE', `provenance ${repoLabel(p.repo)}@${p.branch} would create a cycle through ${repoLabel(repo)}`)
+      }
+    }
+  }
+
+  /**
+   * Create the branch (head: the given commit, else an empty finished commit, or with
+   * provenance and no head an open AUTO commit) or move an existing one to `opts.head`.
+   * Returns the head the branch had before provenance was applied.
+   */
+  private placeHead(
+    repo: RepoRow,
+    name: string,
+    existing: BranchRow | undefined,
+    opts: {head?: CommitRow; provenance?: BranchProvenance[]; id: string},
+  ): {head: string; newAuto?: CommitRow} {
+    if (existing) {
+      if (opts.head && opts.head.id !== existing.head) rows.setBranchHead(this.db, repo.id, name, opts.head.id)
+      return {head: existing.head}
+    }
+    const head = opts.head ?? (opts.provenance?.length ? undefined : this.emptyCommit(repo, name, opts.id))
+    if (head) {
+      rows.insertBranch(this.db, {repo_id: repo.id, name, head: head.id, created: this.ctx.now()})
+      return {head: head.id}
+    }
+    const c = this.autoCommit(repo, name, undefined, opts.id)
+    rows.insertBranch(this.db, {repo_id: repo.id, name, head: c.id, created: this.ctx.now()})
+    return {head: c.id, newAuto: c}
+  }
+
+  /**
+   * Record the branch's provenance. When it changed (or no head was given) the branch gets a
+   * new AUTO head with the change's id, whose provenance is the provenance branches' heads;
+   * returns that commit when one was created here.
+   */
+  private setProvenance(repo: RepoRow, name: string, prov: BranchProvenance[], opts: {head?: CommitRow; id: string}): CommitRow | undefined {
+    const before = rows.branchProvenance(this.db, repo.id, name).map((p) => `${p.prov_repo_id}@${p.prov_branch}${p.never ? '!' : ''}`).sort().join(',')
+    const after = prov.map((p) => `${p.repo.id}@${p.branch}${p.never ? '!' : ''}`).sort().join(',')
+    rows.setBranchProvenance(this.db, repo.id, name, prov.map((p) => ({repoId: p.repo.id, branch: p.branch, never: p.never})))
+    if (before === after && opts.head) return undefined
     let newAuto: CommitRow | undefined
-    const prov = opts.provenance
-    if (prov) {
-      for (const p of prov) {
-        if (p.repo.id === repo.id) {
-          throw new InvalidArgumentError('PROVENANCE_CYCLE', `branch ${repoLabel(repo)}@${name} cannot have provenance in its own repo`)
-        }
-        if (!rows.getBranch(this.db, p.repo.id, p.branch)) {
-          // Pachyderm creates missing provenance branches with an empty finished head
-          this.createEmptyBranch(p.repo, p.branch)
-        }
-        const upstream = this.resolve.closure(p.repo.id, p.branch, 'up')
-        if (upstream.some(([r]) => r === repo.id)) {
-          throw new InvalidArgumentError('PROVENANCE_CYCLE', `provenance ${repoLabel(p.repo)}@${p.branch} would create a cycle through ${repoLabel(repo)}`)
-        }
-      }
+    const head = rows.getCommit(this.db, repo.id, rows.getBranch(this.db, repo.id, name)!.head)!
+    if (head.id !== opts.id) {
+      newAuto = this.autoCommit(repo, name, head, opts.id)
+      rows.setBranchHead(this.db, repo.id, name, newAuto.id)
     }
-    if (opts.head && opts.head.repo_id !== repo.id) throw new InvalidArgumentError('INVALID_HEAD', 'a branch head must be a commit in the same repo')
-    if (!branch) {
-      const head = opts.head ?? (prov && prov.length ? undefined : this.emptyCommit(repo, name, opts.id))
-      if (head) {
-        rows.insertBranch(this.db, {repo_id: repo.id, name, head: head.id, created: this.ctx.now()})
-      } else {
-        // provenance given and no head: an AUTO commit becomes the head (below)
-        const c = this.autoCommit(repo, name, undefined, opts.id)
-        rows.insertBranch(this.db, {repo_id: repo.id, name, head: c.id, created: this.ctx.now()})
-        newAuto = c
-      }
-      branch = rows.getBranch(this.db, repo.id, name)!
-    } else if (opts.head && opts.head.id !== branch.head) {
-      rows.setBranchHead(this.db, repo.id, name, opts.head.id)
+    for (const p of prov) {
+      const pb = rows.getBranch(this.db, p.repo.id, p.branch)!
+      rows.insertCommitProvenance(this.db, {repo_id: repo.id, commit_id: opts.id, prov_repo_id: p.repo.id, prov_commit_id: pb.head})
     }
-    if (prov) {
-      const before = rows.branchProvenance(this.db, repo.id, name).map((p) => `${p.prov_repo_id}@${p.prov_branch}${p.never ? '!' : ''}`).sort().join(',')
-      const after = prov.map((p) => `${p.repo.id}@${p.branch}${p.never ? '!' : ''}`).sort().join(',')
-      rows.setBranchProvenance(this.db, repo.id, name, prov.map((p) => ({repoId: p.repo.id, branch: p.branch, never: p.never})))
-      if (before !== after || !opts.head) {
-        // new provenance: a new AUTO head for this branch (and everything downstream)
-        const head = rows.getCommit(this.db, repo.id, rows.getBranch(this.db, repo.id, name)!.head)!
-        if (head.id !== opts.id) {
-          newAuto = this.autoCommit(repo, name, head, opts.id)
-          rows.setBranchHead(this.db, repo.id, name, newAuto.id)
-        }
-        for (const p of prov) {
-          const pb = rows.getBranch(this.db, p.repo.id, p.branch)!
-          rows.insertCommitProvenance(this.db, {repo_id: repo.id, commit_id: opts.id, prov_repo_id: p.repo.id, prov_commit_id: pb.head})
-        }
-      }
-    }
-    if (newAuto) this.hooks().onAutoCommit?.(repo, name, newAuto)
-    const moved = rows.getBranch(this.db, repo.id, name)!
-    if (moved.head !== branch.head || prov || opts.head) this.propagate(repo, name, opts.id)
-    if (trigger) {
-      rows.setBranchTrigger(this.db, repo.id, name, JSON.stringify(trigger))
-      // evaluate at once against the source's current head
-      const src = rows.getBranch(this.db, repo.id, trigger.branch)!
-      const head = rows.getCommit(this.db, repo.id, src.head)
-      if (head?.finished && !head.error && !trigger.cron_spec) this.fireTriggers(repo, trigger.branch, head, new Set([trigger.branch]))
-    }
-    return rows.getBranch(this.db, repo.id, name)!
+    return newAuto
+  }
+
+  /** Store a branch's trigger and evaluate it at once against its source's current head. */
+  private setTrigger(repo: RepoRow, name: string, trigger: Trigger): void {
+    rows.setBranchTrigger(this.db, repo.id, name, JSON.stringify(trigger))
+    const src = rows.getBranch(this.db, repo.id, trigger.branch)!
+    const head = rows.getCommit(this.db, repo.id, src.head)
+    if (head?.finished && !head.error && !trigger.cron_spec) this.fireTriggers(repo, trigger.branch, head, new Set([trigger.branch]))
   }
 
   /** A branch with a fresh empty, finished AUTO head (Pachyderm's makeEmptyCommit). */
@@ -376,11 +407,7 @@ export class PfsEngine {
   }
 
   private emptyCommit(repo: RepoRow, branch: string, id: string): CommitRow {
-    const now = this.ctx.now()
-    return rows.insertCommit(this.db, {
-      repo_id: repo.id, id, branch, parent: null, origin: 'AUTO', description: '',
-      started: now, finishing: now, finished: now, error: '', tree: null, size: 0,
-    })
+    return this.insertCommit(repo, branch, id, {origin: 'AUTO', finished: true})
   }
 
   deleteBranch(repo: RepoRow, name: string, force: boolean): void {
@@ -392,7 +419,7 @@ export class PfsEngine {
         hint: 'delete those first, or pass --force',
       })
     }
-    this.db.prepare('DELETE FROM branch_provenance WHERE prov_repo_id = ? AND prov_branch = ?').run(repo.id, name)
+    rows.deleteBranchSubvenance(this.db, repo.id, name)
     rows.deleteBranchRow(this.db, repo.id, name)
   }
 
@@ -465,15 +492,8 @@ export class PfsEngine {
   }
 
   private removeCommit(repo: RepoRow, commit: CommitRow): void {
-    this.db.prepare('DELETE FROM commit_provenance WHERE prov_repo_id = ? AND prov_commit_id = ?').run(repo.id, commit.id)
+    rows.deleteCommitSubvenance(this.db, repo.id, commit.id)
     rows.deleteCommitRow(this.db, repo.id, commit.id)
-    const left = this.db.prepare('SELECT 1 FROM commits WHERE id = ?').pluck().get(commit.id)
-    if (!left) this.db.prepare('DELETE FROM commit_sets WHERE id = ?').run(commit.id)
+    rows.deleteCommitSetIfEmpty(this.db, commit.id)
   }
-}
-
-/** What the pipeline layer wants to hear about from inside PFS transactions. */
-export interface EngineHooks {
-  /** a new open AUTO commit was created on repo@branch (by propagation or new provenance) */
-  onAutoCommit?(repo: RepoRow, branch: string, commit: CommitRow): void
 }

@@ -24,13 +24,12 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {appendContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
 import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
-import type {DiffFileInfo, FileInfo, PutFileResult} from '../types.js'
+import {repoLabel, type DiffFileInfo, type FileInfo, type FileWriteResult, type PutFileResult} from '../types.js'
 import type {PfsEngine} from './engine.js'
 import {compileGlob, GlobSyntaxError} from './glob.js'
 import {cleanPath, validatePath} from './paths.js'
 import {formatCommit, type CommitRef, type FileRef} from './refs.js'
-import {repoLabel} from './resolve.js'
-import type {Entry, FileEntry, TreeOp} from './tree.js'
+import type {Entry, FileEntry, TreeOp} from '../store/tree-store.js'
 
 export interface PutSource {
   /** destination path in the commit (validated here) */
@@ -217,10 +216,10 @@ export class FileService {
   }
 
   /** Delete a file or a directory subtree (missing paths are a no-op, as in Pachyderm). */
-  delete(project: string, ref: CommitRef, paths: string[]): CommitRow {
-    this.resolveTarget(project, ref)
+  delete(project: string, ref: CommitRef, paths: string[]): FileWriteResult {
+    const {repo} = this.resolveTarget(project, ref)
     const ops: TreeOp[] = paths.map((p) => ({type: 'delete', path: validatePath(p)}))
-    return this.commitOps(project, ref, ops, [])
+    return {commit: this.r.commitPB(repo, this.commitOps(project, ref, ops, []))}
   }
 
   /**
@@ -228,15 +227,15 @@ export class FileService {
    * move). Files overwrite file by file, as in Pachyderm: a directory merges into an existing
    * one. A file / directory collision is refused, as for `put`.
    */
-  async copy(project: string, src: FileRef, dst: FileRef, opts: {append?: boolean; srcProject?: string; signal?: AbortSignal} = {}): Promise<CommitRow> {
+  async copy(project: string, src: FileRef, dst: FileRef, opts: {append?: boolean; srcProject?: string; signal?: AbortSignal} = {}): Promise<FileWriteResult> {
     const s = this.r.commit(src.commit, opts.srcProject ?? project)
     const path = validatePath(src.path)
     const entry = this.ctx.trees.lookup(s.commit.tree, path)
     if (!entry) throw this.fileNotFound(s.repo, s.commit, path)
     const dstPath = validatePath(dst.path)
     if (!opts.append) {
-      this.resolveTarget(project, dst.commit)
-      return this.commitOps(project, dst.commit, [{type: 'merge', path: dstPath, entry}], [])
+      const {repo} = this.resolveTarget(project, dst.commit)
+      return {commit: this.r.commitPB(repo, this.commitOps(project, dst.commit, [{type: 'merge', path: dstPath, entry}], []))}
     }
     if (entry.kind !== 'file') throw new InvalidArgumentError('NOT_A_FILE', `--append copies one file; ${path} is a directory`)
     const store = this.ctx.store
@@ -244,7 +243,7 @@ export class FileService {
       yield* readContent(store, entry)
     }
     const res = await this.put(project, dst.commit, [{path: dstPath, open: source}], {append: true, signal: opts.signal})
-    return this.r.commitById(this.r.repo(dst.commit.repo, project), res.commit.id)
+    return {commit: res.commit}
   }
 
   // ---------------- reads ----------------

@@ -12,9 +12,10 @@
  * otherwise it is a branch.
  */
 import {InvalidArgumentError} from '../errors.js'
+import {repoLabel, type RepoType} from '../types.js'
 import {isValidName, validateName} from './paths.js'
 
-export type RepoType = 'user' | 'meta' | 'spec'
+export type {RepoType}
 
 export interface RepoRef {
   name: string
@@ -150,12 +151,8 @@ export function parseJob(s: string): {pipeline: string; id: string} {
   return {pipeline, id}
 }
 
-export function formatRepo(r: RepoRef): string {
-  return r.type === 'user' ? r.name : `${r.name}.${r.type}`
-}
-
 export function formatCommit(c: CommitRef): string {
   let ref = c.branch && c.id ? `${c.branch}=${c.id}` : (c.branch ?? c.id ?? '')
   if (c.ancestry) ref += c.ancestry.kind === 'parent' ? `^${c.ancestry.n}` : `.${c.ancestry.n}`
-  return ref ? `${formatRepo(c.repo)}@${ref}` : formatRepo(c.repo)
+  return ref ? `${repoLabel(c.repo)}@${ref}` : repoLabel(c.repo)
 }

@@ -14,10 +14,8 @@ import type {CoreContext} from '../context.js'
 import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
-import type {BranchInfo, BranchPB, CommitInfo, CommitPB, RepoPB} from '../types.js'
-import {formatCommit, formatRepo, type CommitRef, type RepoRef} from './refs.js'
-
-export const DEFAULT_PROJECT = 'default'
+import {DEFAULT_PROJECT, repoLabel, type BranchInfo, type BranchPB, type CommitInfo, type CommitPB, type RepoPB} from '../types.js'
+import {formatCommit, type CommitRef, type RepoRef} from './refs.js'
 
 export class Resolver {
   constructor(readonly ctx: CoreContext) {}
@@ -36,9 +34,9 @@ export class Resolver {
     const r = rows.getRepo(this.db, project, ref.name, ref.type)
     if (!r) {
       if (!rows.getProject(this.db, project)) this.project(project)
-      throw new NotFoundError('REPO_NOT_FOUND', `repo ${formatRepo(ref)} not found${project !== DEFAULT_PROJECT ? ` in project ${project}` : ''}`, {
+      throw new NotFoundError('REPO_NOT_FOUND', `repo ${repoLabel(ref)} not found${project !== DEFAULT_PROJECT ? ` in project ${project}` : ''}`, {
         hint: ref.type === 'user' ? `create it with \`pach create repo ${ref.name}\`` : undefined,
-        data: {repo: formatRepo(ref), project},
+        data: {repo: repoLabel(ref), project},
       })
     }
     return r
@@ -206,8 +204,4 @@ export class Resolver {
     }
     return out
   }
-}
-
-export function repoLabel(r: RepoRow): string {
-  return r.type === 'user' ? r.name : `${r.name}.${r.type}`
 }

@@ -16,34 +16,15 @@ import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
-import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
+import * as txRows from '../db/transactions.js'
+import type {TxRow} from '../db/transactions.js'
 import type {TransactionInfo, TransactionRequest} from '../types.js'
 import type {PfsEngine} from './engine.js'
+import type {PfsHooks} from './hooks.js'
 import {parseBranch, parseCommit} from './refs.js'
 
 const ACTIVE_KEY = 'active_transaction'
-
-export interface TxRow {
-  id: string
-  started: string
-  requests: string
-}
-
-/** Hooks the PPS layer installs so PFS rules can ask about pipelines without importing them. */
-export interface PfsHooks {
-  /** name of the pipeline owning this repo (output, spec or meta), if any */
-  pipelineOf(repo: RepoRow): string | undefined
-  /** is this commit a pipeline-spec commit (cannot be squashed) */
-  isSpecCommit(repo: RepoRow, commit: CommitRow): boolean
-  /** is this an output or meta commit of a pipeline (finishing needs --force) */
-  isOutputCommit(repo: RepoRow, commit: CommitRow): boolean
-}
-
-export const noHooks: PfsHooks = {
-  pipelineOf: () => undefined,
-  isSpecCommit: () => false,
-  isOutputCommit: () => false,
-}
 
 export class TransactionService {
   constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly hooks: () => PfsHooks) {}
@@ -60,7 +41,7 @@ export class TransactionService {
   }
 
   private get(id: string): TxRow | undefined {
-    return this.ctx.db.prepare('SELECT * FROM transactions WHERE id = ?').get(id) as TxRow | undefined
+    return txRows.getTransaction(this.ctx.db, id)
   }
 
   private must(id: string | undefined): TxRow {
@@ -77,7 +58,7 @@ export class TransactionService {
       if (cur) throw new ConflictError('TRANSACTION_ACTIVE', `there is already an active transaction (${cur})`, {hint: 'finish it with `pach finish transaction`, or `pach stop transaction` to set it aside'})
       const id = this.ctx.newId()
       const started = this.ctx.now()
-      this.ctx.db.prepare('INSERT INTO transactions(id, started, requests) VALUES (?, ?, ?)').run(id, started, '[]')
+      txRows.insertTransaction(this.ctx.db, {id, started, requests: '[]'})
       rows.setMeta(this.ctx.db, ACTIVE_KEY, id)
       return {transaction: {id}, requests: [], started}
     })
@@ -97,7 +78,7 @@ export class TransactionService {
   }
 
   list(): TransactionInfo[] {
-    return (this.ctx.db.prepare('SELECT * FROM transactions ORDER BY started').all() as TxRow[]).map(info)
+    return txRows.listTransactions(this.ctx.db).map(info)
   }
 
   inspect(id?: string): TransactionInfo {
@@ -107,7 +88,7 @@ export class TransactionService {
   delete(id?: string): TransactionInfo {
     const t = this.must(id)
     withTx(this.ctx.db, () => {
-      this.ctx.db.prepare('DELETE FROM transactions WHERE id = ?').run(t.id)
+      txRows.deleteTransaction(this.ctx.db, t.id)
       if (rows.getMeta(this.ctx.db, ACTIVE_KEY) === t.id) rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
     })
     return info(t)
@@ -119,7 +100,7 @@ export class TransactionService {
       const t = this.must(undefined)
       const list = JSON.parse(t.requests) as TransactionRequest[]
       list.push(req)
-      this.ctx.db.prepare('UPDATE transactions SET requests = ? WHERE id = ?').run(JSON.stringify(list), t.id)
+      txRows.setTransactionRequests(this.ctx.db, t.id, JSON.stringify(list))
       return t.id
     })
   }
@@ -130,14 +111,18 @@ export class TransactionService {
     return withTx(this.ctx.db, () => {
       const reqs = JSON.parse(t.requests) as TransactionRequest[]
       for (const r of reqs) this.apply(r, t.id)
-      this.ctx.db.prepare('DELETE FROM transactions WHERE id = ?').run(t.id)
+      txRows.deleteTransaction(this.ctx.db, t.id)
       if (rows.getMeta(this.ctx.db, ACTIVE_KEY) === t.id) rows.setMeta(this.ctx.db, ACTIVE_KEY, undefined)
       return info(t)
     })
   }
 
-  /** Apply one request now (inside the caller's SQLite transaction). */
-  apply(req: TransactionRequest, commitSetId: string): unknown {
+  /** Apply one request now (inside the caller's SQLite transaction); returns the row it made or changed. */
+  apply(req: Request<'create_repo' | 'delete_repo'>, commitSetId: string): RepoRow
+  apply(req: Request<'start_commit' | 'finish_commit'>, commitSetId: string): CommitRow
+  apply(req: Request<'create_branch'>, commitSetId: string): BranchRow
+  apply(req: TransactionRequest, commitSetId: string): RepoRow | CommitRow | BranchRow | undefined
+  apply(req: TransactionRequest, commitSetId: string): RepoRow | CommitRow | BranchRow | undefined {
     const e = this.engine
     const r = e.resolve
     if ('create_repo' in req) {
@@ -183,6 +168,9 @@ export class TransactionService {
     throw new ConflictError('UNKNOWN_REQUEST', 'unknown transaction request')
   }
 }
+
+/** The requests of one kind (`Request<'start_commit'>`). */
+type Request<K extends string> = K extends unknown ? Extract<TransactionRequest, Record<K, unknown>> : never
 
 function info(t: TxRow): TransactionInfo {
   return {transaction: {id: t.id}, requests: JSON.parse(t.requests) as TransactionRequest[], started: t.started}

@@ -23,7 +23,7 @@ import type {DatumRunResult, Worker} from './runner.js'
 import type {PipelineSpec} from './spec/index.js'
 import {zeroStats, type Stats} from './stats.js'
 import {DatumError, type EnteredDatum, type WorkerWorkspace} from './workspace.js'
-import type {TreeStore} from '../pfs/tree.js'
+import type {TreeStore} from '../store/tree-store.js'
 
 export interface DatumOutcome {
   state: DatumState

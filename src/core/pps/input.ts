@@ -29,8 +29,7 @@
  *   alphabet `[a-zA-Z0-9_-]`.
  */
 import {InvalidArgumentError} from '../errors.js'
-
-export type RepoType = 'user' | 'meta' | 'spec'
+import type {RepoType} from '../types.js'
 
 export interface PfsInput {
   /** directory name under /pfs and env-var prefix (default: repo) */

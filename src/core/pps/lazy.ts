@@ -19,7 +19,7 @@ import {constants, mkdirSync, openSync} from 'node:fs'
 import {Socket} from 'node:net'
 import {dirname} from 'node:path'
 import {RunnerError} from '../errors.js'
-import type {FileEntry} from '../pfs/tree.js'
+import type {FileEntry} from '../store/tree-store.js'
 
 interface Fifo {
   path: string

@@ -12,7 +12,7 @@
  * and add content-addressed trees: no row, file or job state changes here.
  */
 import type {DatumState} from '../types.js'
-import type {TreeOp, TreeStore} from '../pfs/tree.js'
+import type {TreeOp, TreeStore} from '../store/tree-store.js'
 import type {Datum} from './datum.js'
 
 export interface MergeResult {

@@ -27,13 +27,13 @@ import * as pipelineRows from '../db/pipelines.js'
 import type {PipelineRow} from '../db/pipelines.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import type {PfsEngine} from '../pfs/engine.js'
-import type {PfsHooks} from '../pfs/transaction-service.js'
-import type {PipelineInfo, PipelineState} from '../types.js'
+import type {PfsHooks} from '../pfs/hooks.js'
+import {repoLabel, type PipelineInfo, type PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../units/cron.js'
 import {emptyContent} from '../store/content.js'
-import type {TreeOp} from '../pfs/tree.js'
+import type {TreeOp} from '../store/tree-store.js'
 import type {PipelineSpec} from './spec/index.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
@@ -245,7 +245,7 @@ export class PipelineService implements PfsHooks {
     for (const leaf of walkPfs(spec.input)) {
       const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
       if (!repo) {
-        throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${leaf.repo}${leaf.repo_type === 'user' ? '' : '.' + leaf.repo_type} not found`, {
+        throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${repoLabel({name: leaf.repo, type: leaf.repo_type})} not found`, {
           hint: `create it with \`pach create repo ${leaf.repo}\``,
         })
       }

@@ -1,6 +1,7 @@
 /**
  * Merkle trees: a commit's files as content-addressed directory objects (git's model,
- * stored in SQLite `trees(hash, data)`).
+ * stored in SQLite `trees(hash, data)`). Like blobs, trees are addressed by their content,
+ * so they live in the store layer; PFS (commits) and PPS (datum outputs) point at them.
  *
  * Concepts:
  * - a tree is one directory: its entries sorted by key (file: name; dir: name + "/"), so a
@@ -23,9 +24,10 @@
  * tree hash = sha256(encoding).
  */
 import {ConflictError, CorruptObjectError} from '../errors.js'
-import type {DB} from '../db/open.js'
-import {sha256} from '../store/hash.js'
-import type {FileContent} from '../store/content.js'
+import {getTreeData, insertTree} from '../db/objects.js'
+import type {DB} from '../db/types.js'
+import {sha256} from './hash.js'
+import type {FileContent} from './content.js'
 
 export interface FileEntry {
   kind: 'file'
@@ -45,6 +47,17 @@ export interface DirEntry {
 }
 
 export type Entry = FileEntry | DirEntry
+
+/** A directory's summary over its entries: total bytes and number of files beneath it. */
+export function dirTotals(entries: readonly Entry[]): {size: number; files: number} {
+  let size = 0
+  let files = 0
+  for (const e of entries) {
+    size += e.size
+    files += e.kind === 'file' ? 1 : e.files
+  }
+  return {size, files}
+}
 
 export const entryKey = (e: {kind: string; name: string}): string => (e.kind === 'dir' ? e.name + '/' : e.name)
 
@@ -147,19 +160,14 @@ export function decodeTree(buf: Buffer): Entry[] {
 /** Reads and writes tree objects in SQLite, with a small decoded-tree cache. */
 export class TreeStore {
   private cache = new Map<string, Entry[]>()
-  private readonly getStmt
-  private readonly putStmt
 
-  constructor(readonly db: DB) {
-    this.getStmt = db.prepare('SELECT data FROM trees WHERE hash = ?').pluck()
-    this.putStmt = db.prepare('INSERT OR IGNORE INTO trees(hash, data) VALUES (?, ?)')
-  }
+  constructor(readonly db: DB) {}
 
   get(hash: Buffer): Entry[] {
     const key = hash.toString('latin1')
     const hit = this.cache.get(key)
     if (hit) return hit
-    const data = this.getStmt.get(hash) as Buffer | undefined
+    const data = getTreeData(this.db, hash)
     if (!data) throw new CorruptObjectError(`tree ${hash.toString('hex')} is missing from the database`, {data: {tree: hash.toString('hex')}})
     if (!sha256(data).equals(hash)) throw new CorruptObjectError(`tree ${hash.toString('hex')} is damaged (hash mismatch)`)
     const entries = decodeTree(data)
@@ -172,29 +180,16 @@ export class TreeStore {
   put(entries: Entry[]): {hash: Buffer; size: number; files: number} {
     const data = encodeTree(entries)
     const hash = sha256(data)
-    this.putStmt.run(hash, data)
+    insertTree(this.db, hash, data)
     this.cache.set(hash.toString('latin1'), entries)
-    let size = 0
-    let files = 0
-    for (const e of entries) {
-      size += e.size
-      files += e.kind === 'file' ? 1 : e.files
-    }
-    return {hash, size, files}
+    return {hash, ...dirTotals(entries)}
   }
 
   /** Find the entry at a path ("/" returns a synthetic root dir entry, or undefined if empty). */
   lookup(root: Buffer | null, path: string): Entry | undefined {
     if (!root) return undefined
     if (path === '/') {
-      const entries = this.get(root)
-      let size = 0
-      let files = 0
-      for (const e of entries) {
-        size += e.size
-        files += e.kind === 'file' ? 1 : e.files
-      }
-      return {kind: 'dir', name: '', hash: root, size, files}
+      return {kind: 'dir', name: '', hash: root, ...dirTotals(this.get(root))}
     }
     const parts = path.split('/').filter(Boolean)
     let dir: Buffer = root
@@ -464,15 +459,7 @@ class MutDir {
     }
     this.dirty = childDirty
     if (list.length === 0) return null
-    if (!childDirty && this.base) {
-      let size = 0
-      let files = 0
-      for (const e of list) {
-        size += e.size
-        files += e.kind === 'file' ? 1 : e.files
-      }
-      return {hash: this.base, size, files}
-    }
+    if (!childDirty && this.base) return {hash: this.base, ...dirTotals(list)}
     list.sort((a, b) => cmpKey(entryKey(a), entryKey(b)))
     return this.store.put(list)
   }

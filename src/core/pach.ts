@@ -1,5 +1,6 @@
 /**
- * Composition root: find, create and open a `.pach` directory and build the services.
+ * Composition root: find, create and open a pach project (a `.pach` directory; not to be
+ * confused with a data repo inside it) and build the services over it.
  *
  * Layout (docs/format.md): `.pach/config.json` (format, chunker), `.pach/pach.db` (SQLite,
  * WAL), `.pach/objects/packs/<aa>/<pack>` and `.pach/objects/tmp/`.
@@ -17,12 +18,18 @@ import * as rows from './db/pfs-rows.js'
 import {AlreadyExistsError, InvalidArgumentError, NotARepoError} from './errors.js'
 import {PfsEngine} from './pfs/engine.js'
 import {FileService} from './pfs/file-service.js'
-import {DEFAULT_PROJECT} from './pfs/resolve.js'
-import {BranchService, CommitService, ProjectService, RepoService} from './pfs/services.js'
-import {TransactionService, type PfsHooks} from './pfs/transaction-service.js'
-import {TreeStore} from './pfs/tree.js'
+import {BranchService} from './pfs/branch-service.js'
+import {CommitService} from './pfs/commit-service.js'
+import {DebugService} from './pfs/debug-service.js'
+import {ProjectService} from './pfs/project-service.js'
+import {RepoService} from './pfs/repo-service.js'
+import type {PfsHooks} from './pfs/hooks.js'
+import {TransactionService} from './pfs/transaction-service.js'
+import {TreeStore} from './store/tree-store.js'
 import {noopReporter, type Reporter} from './reporter.js'
-import {fsck, gc, type FsckReport, type GcReport} from './store/maintenance.js'
+import {DEFAULT_PROJECT} from './types.js'
+import {fsck, type FsckReport} from './maintenance/fsck.js'
+import {gc, type GcReport} from './maintenance/gc.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {JobLifecycle} from './pps/job-lifecycle.js'
@@ -70,7 +77,7 @@ export function findPachDir(opts: {cwd?: string; pachDir?: string}): string {
 }
 
 /** Create `<dir>/.pach`. Refuses an existing one. */
-export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly' | 'busyTimeoutMs'> = {}): Pach {
+export function initPach(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly' | 'busyTimeoutMs'> = {}): Pach {
   const root = resolve(dir)
   const pachDir = join(root, PACH_DIR_NAME)
   if (existsSync(join(pachDir, 'pach.db'))) {
@@ -107,7 +114,7 @@ export function initRepo(dir: string, opts: Omit<OpenOptions, 'cwd' | 'pachDir' 
 }
 
 /** Open an existing `.pach` (found by discovery). */
-export function openRepo(opts: OpenOptions = {}): Pach {
+export function openPach(opts: OpenOptions = {}): Pach {
   const pachDir = findPachDir(opts)
   const config = readConfig(pachDir)
   const db = openDb(join(pachDir, 'pach.db'), {readonly: opts.readonly, busyTimeoutMs: opts.busyTimeoutMs})
@@ -116,7 +123,9 @@ export function openRepo(opts: OpenOptions = {}): Pach {
 
 /** An open pach project: the services over one database and store. */
 export class Pach {
+  /** internal: the edges the services share (tests reach in; commands use the services) */
   readonly ctx: CoreContext
+  /** internal: the PFS state machine under the services */
   readonly engine: PfsEngine
   readonly projects: ProjectService
   readonly repos: RepoService
@@ -127,6 +136,8 @@ export class Pach {
   readonly pipelines: PipelineService
   readonly jobs: JobService
   readonly secrets: SecretService
+  /** plumbing: how files are stored (`pach debug …`) */
+  readonly debug: DebugService
   /** PFS rules that depend on pipelines */
   readonly hooks: PfsHooks
 
@@ -135,7 +146,7 @@ export class Pach {
     const id = opts.newId ?? newId
     const store = new BlobStore(join(pachDir, 'objects'), db, {fsync: config.fsync, packTarget: config.pack_target, now, newId: id})
     this.ctx = {pachDir, db, store, trees: new TreeStore(db), config, now, newId: id, reporter: opts.reporter ?? noopReporter, env: opts.env ?? process.env}
-    this.engine = new PfsEngine(this.ctx, () => this.pipelines)
+    this.engine = new PfsEngine(this.ctx, () => this.hooks)
     const lifecycle = new JobLifecycle(this.ctx, this.engine)
     this.pipelines = new PipelineService(this.ctx, this.engine, lifecycle)
     this.hooks = this.pipelines
@@ -146,7 +157,23 @@ export class Pach {
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
+    this.debug = new DebugService(this.ctx, this.engine)
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets, lifecycle)
+  }
+
+  /** The project's settings (`.pach/config.json`). */
+  get config(): RepoConfig {
+    return this.ctx.config
+  }
+
+  /** The project clock's current time (RFC 3339; the CLI starts it at PACH_NOW when set). */
+  now(): string {
+    return this.ctx.now()
+  }
+
+  /** Where core services report progress and notes (the CLI passes its stderr reporter). */
+  get reporter(): Reporter {
+    return this.ctx.reporter
   }
 
   /** The directory holding `.pach` (the project folder). */

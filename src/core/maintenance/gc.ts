@@ -1,0 +1,176 @@
+/**
+ * gc (restic prune): remove what no commit and no datum output references.
+ *
+ * Mark (read-only: it reads DB rows and walks trees, and changes nothing) finds every tree
+ * and blob reachable from any commit, open or finished, and from every datum output. Sweep
+ * then deletes unreferenced tree and blob rows in one transaction, then deletes pack files
+ * holding no live blob, repacks packs that are mostly garbage, and removes orphan pack files,
+ * temp files and the scratch dirs of jobs no live process runs.
+ *
+ * Safety: gc holds a 'gc' lease and refuses to start while a live writer holds a 'write'
+ * lease (writers wait for gc), so no blob that a running write is about to reference can be
+ * collected. Index rows go before files (and are synced first), so a crash mid-gc leaves only
+ * orphan files, which the next gc removes.
+ *
+ * This sits above pfs, pps and the store: it reads commits and datum outputs, knows the
+ * layout of job scratch directories (`.pach/tmp/jobs/<pipeline>-<job id>`), and drives the
+ * pack store.
+ */
+import {readdirSync, rmSync, statSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {LockedError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import * as datums from '../db/datums.js'
+import * as jobs from '../db/jobs.js'
+import {deleteAllLeases, deleteLease, insertLease} from '../db/leases.js'
+import * as objects from '../db/objects.js'
+import {withTx} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import {sha256, toHex} from '../store/hash.js'
+import {liveLeases, pidAlive} from '../process.js'
+
+export interface GcReport {
+  dry_run: boolean
+  deleted_packs: number
+  repacked_packs: number
+  deleted_blobs: number
+  deleted_trees: number
+  orphan_files: number
+  /** scratch dirs of jobs no live process runs (`.pach/tmp/jobs`, left by a killed `pach run`) */
+  job_dirs: number
+  reclaimed_bytes: number
+}
+
+/** Mark: every tree and blob reachable from any commit or datum output (read-only). */
+export function markLive(ctx: CoreContext): {trees: Set<string>; blobs: Set<string>} {
+  const trees = new Set<string>()
+  const blobs = new Set<string>()
+  const visit = (hash: Buffer) => {
+    const k = hash.toString('latin1')
+    if (trees.has(k)) return
+    trees.add(k)
+    for (const e of ctx.trees.get(hash)) {
+      if (e.kind === 'dir') visit(e.hash)
+      else for (const c of e.chunks) blobs.add(c.toString('latin1'))
+    }
+  }
+  for (const t of rows.listCommitTrees(ctx.db)) visit(t)
+  // per-datum outputs are kept for incremental merges even when no commit holds them whole
+  for (const t of datums.listDatumOutputTrees(ctx.db)) visit(t)
+  return {trees, blobs}
+}
+
+/**
+ * Scratch dirs under `.pach/tmp/jobs` that no live process uses: `<pipeline>-<id>` of a job
+ * whose runner died (a restart makes a fresh one) and leftovers of interrupted removals.
+ */
+function deadJobDirs(ctx: CoreContext): string[] {
+  const dir = join(ctx.pachDir, 'tmp', 'jobs')
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  const running = jobs.listLeasedJobs(ctx.db)
+  const live = new Set(running.filter((j) => j.lease_host !== hostname() || (j.lease_pid !== null && pidAlive(j.lease_pid))).map((j) => `${j.pipeline}-${j.id}`))
+  return names.filter((n) => !live.has(n)).map((n) => join(dir, n))
+}
+
+export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?: number} = {}): Promise<GcReport> {
+  const db = ctx.db
+  const leaseId = ctx.newId()
+  withTx(db, () => {
+    const writers = liveLeases(db, 'write')
+    if (writers.length > 0) throw new LockedError(`a write is in progress (pid ${writers[0]!.pid}); gc does not run during writes`)
+    const others = liveLeases(db, 'gc')
+    if (others.length > 0) throw new LockedError(`another gc is running (pid ${others[0]!.pid})`)
+    deleteAllLeases(db) // every remaining lease is stale
+    insertLease(db, {id: leaseId, kind: 'gc', pid: process.pid, host: hostname(), started: ctx.now()})
+  })
+  // gc unlinks pack files right after the transaction that unindexes them (repack: after the
+  // one that moves their live blobs). Under synchronous=NORMAL a commit reaches the disk only
+  // at the next WAL sync, so an OS crash could bring the old index back after the file is
+  // gone: live blobs pointing at a deleted pack. FULL syncs each of gc's commits first.
+  const sync = db.pragma('synchronous', {simple: true})
+  db.pragma('synchronous = FULL')
+  try {
+    return await sweep(ctx, opts)
+  } finally {
+    deleteLease(db, leaseId)
+    db.pragma(`synchronous = ${Number(sync)}`)
+  }
+}
+
+async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?: number}): Promise<GcReport> {
+  const db = ctx.db
+  const live = markLive(ctx)
+  const report: GcReport = {dry_run: !!opts.dryRun, deleted_packs: 0, repacked_packs: 0, deleted_blobs: 0, deleted_trees: 0, orphan_files: 0, job_dirs: 0, reclaimed_bytes: 0}
+  const deadTrees = objects.listTreeHashes(db).filter((h) => !live.trees.has(h.toString('latin1')))
+  const blobs = objects.listBlobs(db)
+  const packs = objects.listPacks(db)
+  const perPack = new Map<string, {live: {id: Buffer; length: number}[]; deadBytes: number; dead: Buffer[]}>()
+  for (const p of packs) perPack.set(p.id.toString('latin1'), {live: [], deadBytes: 0, dead: []})
+  const deadBlobs: Buffer[] = []
+  for (const b of blobs) {
+    const s = perPack.get(b.pack.toString('latin1'))
+    if (live.blobs.has(b.id.toString('latin1'))) s?.live.push({id: b.id, length: b.length})
+    else {
+      deadBlobs.push(b.id)
+      if (s) {
+        s.deadBytes += b.length
+        s.dead.push(b.id)
+      }
+    }
+  }
+  const threshold = opts.repackThreshold ?? 0.25
+  const emptyPacks: {id: Buffer; size: number}[] = []
+  const repack: {id: Buffer; size: number; live: {id: Buffer; length: number}[]}[] = []
+  for (const p of packs) {
+    const s = perPack.get(p.id.toString('latin1'))!
+    if (s.live.length === 0) emptyPacks.push(p)
+    else if (s.deadBytes > 0 && s.deadBytes / p.size >= threshold) repack.push({...p, live: s.live})
+  }
+  const indexed = new Set(packs.map((p) => toHex(p.id)))
+  const orphans = ctx.store.listPackFiles().filter((p) => !indexed.has(p))
+  report.deleted_trees = deadTrees.length
+  report.deleted_blobs = deadBlobs.length
+  report.deleted_packs = emptyPacks.length
+  report.repacked_packs = repack.length
+  report.orphan_files = orphans.length
+  report.reclaimed_bytes = emptyPacks.reduce((a, p) => a + p.size, 0) + repack.reduce((a, p) => a + perPack.get(p.id.toString('latin1'))!.deadBytes, 0)
+  for (const o of orphans) {
+    try {
+      report.reclaimed_bytes += statSync(ctx.store.packPath(Buffer.from(o, 'hex'))).size
+    } catch {
+      // vanished
+    }
+  }
+  const jobDirs = deadJobDirs(ctx)
+  report.job_dirs = jobDirs.length
+  if (opts.dryRun) return report
+  for (const d of jobDirs) rmSync(d, {recursive: true, force: true})
+
+  // metadata first (one transaction), then files
+  withTx(db, () => {
+    for (const h of deadTrees) objects.deleteTreeRow(db, h)
+    for (const b of deadBlobs) objects.deleteBlobRow(db, b)
+    for (const p of emptyPacks) objects.deletePackRow(db, p.id)
+  })
+  for (const p of emptyPacks) ctx.store.deletePackFile(toHex(p.id))
+  for (const o of orphans) ctx.store.deletePackFile(o)
+  ctx.store.cleanTmp()
+
+  // repack: copy live blobs into new packs, repoint the index, then delete the old pack
+  for (const p of repack) {
+    const blobsData = p.live.map((b) => ({id: b.id, data: ctx.store.readBlob(b.id)}))
+    const writer = ctx.store.repackWriter()
+    for (const b of blobsData) if (sha256(b.data).equals(b.id)) writer.add(b.id, b.data)
+    await writer.close()
+    objects.deletePackRow(db, p.id)
+    ctx.store.deletePackFile(toHex(p.id))
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)')
+  return report
+}

@@ -1,0 +1,63 @@
+/**
+ * BranchService: create/inspect/list/delete branch (pachctl's branch verbs) and applying due
+ * cron triggers. Creating and deleting are transactable (queued while a transaction is
+ * active, else applied through `TransactionService.apply`); the rules (provenance, triggers,
+ * heads) live in `PfsEngine.createBranch`.
+ */
+import type {CoreContext} from '../context.js'
+import {withTx} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {BranchInfo, Queued} from '../types.js'
+import type {PfsEngine} from './engine.js'
+import {validateName} from './paths.js'
+import type {RepoRef} from './refs.js'
+import type {TransactionService} from './transaction-service.js'
+
+export class BranchService {
+  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly tx: TransactionService) {}
+
+  create(project: string, repo: RepoRef, name: string, opts: {head?: string; provenance?: string[]; trigger?: BranchInfo['trigger']}): BranchInfo | Queued {
+    validateName('branch', name)
+    const req = {
+      create_branch: {
+        branch: {repo: {name: repo.name, type: repo.type, project: {name: project}}, name},
+        head: opts.head ?? null,
+        provenance: opts.provenance ?? [],
+        ...(opts.trigger ? {trigger: opts.trigger} : {}),
+      },
+    }
+    if (this.tx.active()) return {queued: true, transaction: this.tx.queue(req)}
+    const r = this.engine.resolve.repo(repo, project)
+    return withTx(this.ctx.db, () => {
+      const b = this.tx.apply(req, this.ctx.newId())
+      return this.engine.resolve.branchInfo(r, b)
+    })
+  }
+
+  /** Move followers whose cron trigger is due (there is no ticker: `pach run` applies them). */
+  applyCronTriggers(): number {
+    return withTx(this.ctx.db, () => this.engine.applyCronTriggers(new Date(this.ctx.now())))
+  }
+
+  inspect(project: string, repo: RepoRef, name: string): BranchInfo {
+    const r = this.engine.resolve.repo(repo, project)
+    return this.engine.resolve.branchInfo(r, this.engine.resolve.branch(r, name))
+  }
+
+  list(project: string, repo: RepoRef): BranchInfo[] {
+    const r = this.engine.resolve.repo(repo, project)
+    return rows.listBranches(this.ctx.db, r.id).map((b) => this.engine.resolve.branchInfo(r, b))
+  }
+
+  delete(project: string, repo: RepoRef, name: string, force: boolean): BranchInfo | Queued {
+    if (this.tx.active()) {
+      return {queued: true, transaction: this.tx.queue({delete_branch: {branch: {repo: {name: repo.name, type: repo.type, project: {name: project}}, name}, force}})}
+    }
+    const r = this.engine.resolve.repo(repo, project)
+    const info = this.engine.resolve.branchInfo(r, this.engine.resolve.branch(r, name))
+    const req = {delete_branch: {branch: info.branch, force}}
+    if (this.tx.active()) return {queued: true, transaction: this.tx.queue(req)}
+    withTx(this.ctx.db, () => this.tx.apply(req, this.ctx.newId()))
+    return info
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * CommitService: start/finish/inspect/list/wait/squash/drop commit and commit sets (pachctl's
+ * commit verbs). Starting and finishing are transactable (queued while a transaction is
+ * active, else applied through `TransactionService.apply`); squash and drop apply at once to
+ * one commit or a whole commit set (all commits sharing one id). `wait` polls, since another
+ * process may finish the commit.
+ */
+import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import type {CoreContext} from '../context.js'
+import {withTx} from '../db/open.js'
+import * as rows from '../db/pfs-rows.js'
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import {repoLabel, type CommitInfo, type CommitOrigin, type CommitSetInfo, type Queued} from '../types.js'
+import type {PfsEngine} from './engine.js'
+import {formatCommit, isCommitId, type CommitRef} from './refs.js'
+import type {TransactionService} from './transaction-service.js'
+
+export interface ListCommitOptions {
+  number?: number
+  all?: boolean
+  origin?: CommitOrigin
+  from?: string
+}
+
+export class CommitService {
+  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly tx: TransactionService) {}
+
+  private get r() {
+    return this.engine.resolve
+  }
+
+  /** Start a commit; returns its info (or, in a transaction, the id it will have). */
+  start(project: string, ref: CommitRef, opts: {parent?: string; description?: string}): CommitInfo | (Queued & {id: string}) {
+    if (!ref.branch || ref.id || ref.ancestry) {
+      throw new InvalidArgumentError('INVALID_ADDRESS', `start commit needs <repo>@<branch>, got ${formatCommit(ref)}`)
+    }
+    const branch = {repo: {name: ref.repo.name, type: ref.repo.type, project: {name: project}}, name: ref.branch}
+    const req = {start_commit: {branch, parent: opts.parent ?? null, description: opts.description ?? ''}}
+    const active = this.tx.active()
+    if (active) return {queued: true, transaction: this.tx.queue(req), id: active}
+    const repo = this.r.repo(ref.repo, project)
+    return withTx(this.ctx.db, () => {
+      const c = this.tx.apply(req, this.ctx.newId())
+      return this.r.commitInfo(repo, c)
+    })
+  }
+
+  finish(project: string, ref: CommitRef, opts: {description?: string; force?: boolean; error?: string}): CommitInfo | Queued {
+    if (this.tx.active()) {
+      const req = {finish_commit: {commit: formatCommit(ref), project, description: opts.description ?? null, force: opts.force ?? false}}
+      return {queued: true, transaction: this.tx.queue(req)}
+    }
+    const {repo, commit} = this.r.commit(ref, project)
+    const req = {finish_commit: {commit: `${repoLabel(repo)}@${commit.id}`, project, description: opts.description ?? null, force: opts.force ?? false}}
+    return withTx(this.ctx.db, () => {
+      const c = this.tx.apply(req, this.ctx.newId())
+      return this.r.commitInfo(repo, c)
+    })
+  }
+
+  inspect(project: string, ref: CommitRef): CommitInfo {
+    const {repo, commit} = this.r.commit(ref, project)
+    return this.r.commitInfo(repo, commit)
+  }
+
+  /** Commits of a repo (newest first): along a branch's ancestry, or all of the repo. */
+  list(project: string, ref: CommitRef, opts: ListCommitOptions = {}): CommitInfo[] {
+    const repo = this.r.repo(ref.repo, project)
+    let list: CommitRow[]
+    if (ref.branch || ref.id) {
+      const start = this.r.commit(ref, project).commit
+      list = []
+      let c: CommitRow | undefined = start
+      while (c) {
+        list.push(c)
+        if (opts.from && c.id === opts.from) break
+        c = c.parent ? rows.getCommit(this.ctx.db, repo.id, c.parent) : undefined
+      }
+      if (opts.all && ref.branch) {
+        const seen = new Set(list.map((x) => x.id))
+        for (const x of rows.listCommitsByRepo(this.ctx.db, repo.id)) if (x.branch === ref.branch && !seen.has(x.id)) list.push(x)
+        list.sort((a, b) => b.seq - a.seq)
+      }
+    } else {
+      list = rows.listCommitsByRepo(this.ctx.db, repo.id)
+    }
+    if (opts.origin) list = list.filter((c) => c.origin === opts.origin)
+    if (opts.number && opts.number > 0) list = list.slice(0, opts.number)
+    return list.map((c) => this.r.commitInfo(repo, c))
+  }
+
+  /** The commits sharing one global id (a commit set). */
+  listSet(id: string): CommitSetInfo {
+    const cs = rows.listCommitsById(this.ctx.db, id)
+    if (cs.length === 0) throw new NotFoundError('COMMIT_SET_NOT_FOUND', `no commits with id ${id}`, {hint: 'list commit sets with `pach list commit`'})
+    return {commit_set: {id}, commits: cs.map((c) => this.r.commitInfo(rows.getRepoById(this.ctx.db, c.repo_id)!, c))}
+  }
+
+  /** All commit sets, newest first. */
+  listSets(number?: number): CommitSetInfo[] {
+    const ids = rows.listCommitSetIds(this.ctx.db)
+    return (number ? ids.slice(0, number) : ids).map((id) => this.listSet(id))
+  }
+
+  /** Block until the commit is finished (polls; other processes may finish it). */
+  async wait(project: string, ref: CommitRef, opts: {timeoutMs?: number; signal?: AbortSignal; drive?: () => Promise<void>} = {}): Promise<CommitInfo> {
+    const {repo, commit} = this.r.commit(ref, project)
+    const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Infinity
+    let delay = 20
+    for (;;) {
+      const c = rows.getCommit(this.ctx.db, repo.id, commit.id)
+      if (!c) throw new NotFoundError('COMMIT_NOT_FOUND', `commit ${commit.id} was deleted while waiting`)
+      if (c.finished) return this.r.commitInfo(repo, c)
+      if (opts.drive) {
+        await opts.drive()
+        const again = rows.getCommit(this.ctx.db, repo.id, commit.id)
+        if (again?.finished) return this.r.commitInfo(repo, again)
+      }
+      if (Date.now() > deadline) {
+        throw new ConflictError('TIMEOUT', `commit ${repoLabel(repo)}@${c.id} did not finish in time`, {hint: 'finish it with `pach finish commit`'})
+      }
+      opts.signal?.throwIfAborted()
+      await new Promise((res) => setTimeout(res, delay))
+      delay = Math.min(delay * 2, 250)
+    }
+  }
+
+  /** Resolve `<id>` (a whole commit set) or `repo@ref` (one commit) for squash/drop. */
+  private target(project: string, arg: string | CommitRef): {repo: RepoRow; commit: CommitRow}[] {
+    if (typeof arg === 'string') {
+      if (!isCommitId(arg)) throw new InvalidArgumentError('INVALID_ADDRESS', `${JSON.stringify(arg)} is not a commit id (32 hex characters)`)
+      const cs = rows.listCommitsById(this.ctx.db, arg)
+      if (cs.length === 0) throw new NotFoundError('COMMIT_SET_NOT_FOUND', `no commits with id ${arg}`)
+      return cs.map((c) => ({repo: rows.getRepoById(this.ctx.db, c.repo_id)!, commit: c}))
+    }
+    const {repo, commit} = this.r.commit(arg, project)
+    return [{repo, commit}]
+  }
+
+  squash(project: string, arg: string | CommitRef, isSpec: (r: RepoRow, c: CommitRow) => boolean): CommitInfo[] {
+    return withTx(this.ctx.db, () => {
+      const set = this.target(project, arg)
+      const infos = set.map((s) => this.r.commitInfo(s.repo, s.commit))
+      this.engine.squash(set, isSpec)
+      return infos
+    })
+  }
+
+  drop(project: string, arg: string | CommitRef): CommitInfo[] {
+    return withTx(this.ctx.db, () => {
+      const set = this.target(project, arg)
+      const infos = set.map((s) => this.r.commitInfo(s.repo, s.commit))
+      this.engine.drop(set)
+      return infos
+    })
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * PfsHooks: what PFS asks the pipeline layer, in one interface, so PFS rules can depend on
+ * pipelines without importing `pps/`. `PipelineService` implements it; the composition root
+ * (`core/pach.ts`) hands it to the engine and the transaction service late-bound (a closure),
+ * because the pipeline service is built on top of the engine.
+ *
+ * Contract: every hook runs inside the caller's SQLite transaction, synchronously; a hook
+ * that throws rolls the whole PFS change back.
+ */
+import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+
+export interface PfsHooks {
+  /** name of the pipeline owning this repo (output, spec or meta), if any */
+  pipelineOf(repo: RepoRow): string | undefined
+  /** is this commit a pipeline-spec commit (cannot be squashed) */
+  isSpecCommit(repo: RepoRow, commit: CommitRow): boolean
+  /** is this an output or meta commit of a pipeline (finishing needs --force) */
+  isOutputCommit(repo: RepoRow, commit: CommitRow): boolean
+  /** a new open AUTO commit was created on repo@branch (by propagation or new provenance) */
+  onAutoCommit(repo: RepoRow, branch: string, commit: CommitRow): void
+}
+
+/** No pipelines: nothing is owned, nothing reacts (PFS on its own, in tests). */
+export const noHooks: PfsHooks = {
+  pipelineOf: () => undefined,
+  isSpecCommit: () => false,
+  isOutputCommit: () => false,
+  onAutoCommit: () => {},
+}
