@@ -1,9 +1,9 @@
 /**
  * Store index rows: `packs` (one per pack file), `blobs` (where each chunk lives: pack,
  * offset, length) and `trees` (Merkle tree objects, encoded as store/tree-store.ts says).
- * The tree store reads and writes trees here; the pack store still writes packs and blobs
- * through its own statements on its hot path. The whole-table reads and the deletes are the
- * ones fsck and gc need.
+ * The pack store and the tree store read and write through these functions (statements are
+ * cached per connection, so the hot path costs two map lookups). The whole-table reads and
+ * the deletes are the ones fsck and gc need.
  * Blob, pack and tree ids are raw 32-byte sha256 digests (Buffer).
  */
 import {st} from './statements.js'
@@ -19,6 +19,20 @@ export interface BlobRow {
   pack: Buffer
   length: number
 }
+
+/** Where a blob lives in its pack. */
+export interface BlobLocation {
+  pack: Buffer
+  offset: number
+  length: number
+}
+
+export const hasBlob = (db: DB, id: Uint8Array) => st(db, 'SELECT 1 FROM blobs WHERE id = ?').pluck().get(id) !== undefined
+export const getBlobLocation = (db: DB, id: Uint8Array) => st(db, 'SELECT pack, offset, length FROM blobs WHERE id = ?').get(id) as BlobLocation | undefined
+export const insertPack = (db: DB, id: Uint8Array, size: number, created: string) => st(db, 'INSERT OR IGNORE INTO packs(id, size, created) VALUES (?, ?, ?)').run(id, size, created)
+/** Index a blob in a pack; `replace` moves an indexed blob to this pack (repacking). */
+export const insertBlob = (db: DB, id: Uint8Array, pack: Uint8Array, offset: number, length: number, replace = false) =>
+  st(db, `INSERT OR ${replace ? 'REPLACE' : 'IGNORE'} INTO blobs(id, pack, offset, length) VALUES (?, ?, ?, ?)`).run(id, pack, offset, length)
 
 export const listPacks = (db: DB) => st(db, 'SELECT id, size FROM packs').all() as PackRow[]
 export const deletePackRow = (db: DB, id: Buffer) => st(db, 'DELETE FROM packs WHERE id = ?').run(id)

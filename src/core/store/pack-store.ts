@@ -21,6 +21,7 @@
  *   live writer exists, so gc never removes a pack or blob that a running write is about
  *   to reference. A killed writer's lease is stale (its pid is gone) and is ignored.
  */
+import * as objects from '../db/objects.js'
 import {closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
 import {mkdir, open, rename, rm, type FileHandle} from 'node:fs/promises'
 import {hostname} from 'node:os'
@@ -36,11 +37,7 @@ const MAGIC = Buffer.from('PACHPK01')
 const END_MAGIC = Buffer.from('PACHPKE1')
 const DEFAULT_PACK_TARGET = 16 * 1024 * 1024
 
-export interface BlobLocation {
-  pack: Buffer
-  offset: number
-  length: number
-}
+export type {BlobLocation} from '../db/objects.js'
 
 export interface StoreOptions {
   fsync: boolean
@@ -53,14 +50,10 @@ export class BlobStore {
   readonly packsDir: string
   readonly tmpDir: string
   private readonly fds = new Map<string, number>()
-  private readonly stmtGet
-  private readonly stmtHas
 
   constructor(readonly objectsDir: string, readonly db: DB, readonly opts: StoreOptions) {
     this.packsDir = join(objectsDir, 'packs')
     this.tmpDir = join(objectsDir, 'tmp')
-    this.stmtGet = db.prepare('SELECT pack, offset, length FROM blobs WHERE id = ?')
-    this.stmtHas = db.prepare('SELECT 1 FROM blobs WHERE id = ?').pluck()
   }
 
   packPath(pack: Uint8Array): string {
@@ -69,11 +62,11 @@ export class BlobStore {
   }
 
   has(id: Buffer): boolean {
-    return this.stmtHas.get(id) !== undefined
+    return objects.hasBlob(this.db, id)
   }
 
-  locate(id: Buffer): BlobLocation | undefined {
-    return this.stmtGet.get(id) as BlobLocation | undefined
+  locate(id: Buffer): objects.BlobLocation | undefined {
+    return objects.getBlobLocation(this.db, id)
   }
 
   /** Read one blob and verify its hash. Throws CorruptObjectError if missing or damaged. */
@@ -357,11 +350,9 @@ export class PackWriter {
     const db = this.store.db
     if (this.written.length) {
       withTx(db, () => {
-        const insPack = db.prepare('INSERT OR IGNORE INTO packs(id, size, created) VALUES (?, ?, ?)')
-        const ins = db.prepare(`INSERT OR ${this.repack ? 'REPLACE' : 'IGNORE'} INTO blobs(id, pack, offset, length) VALUES (?, ?, ?, ?)`)
         for (const w of this.written) {
-          insPack.run(w.packId, w.size, this.store.opts.now())
-          for (const [id, off, len] of w.rows) ins.run(id, w.packId, off, len)
+          objects.insertPack(db, w.packId, w.size, this.store.opts.now())
+          for (const [id, off, len] of w.rows) objects.insertBlob(db, id, w.packId, off, len, this.repack)
         }
       })
     }
