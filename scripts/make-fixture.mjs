@@ -183,7 +183,11 @@ manifest.secrets = p.secrets.list().map((s) => s.secret.name)
 manifest.transactions = p.transactions.list().map((t) => ({id: t.transaction.id, requests: t.requests.length}))
 p.close()
 dropEmptyWal()
-writeFileSync(join(out, 'MANIFEST.json'), JSON.stringify(manifest, null, 2) + '\n')
+// one line per file and per datum, so a diff of the manifest reads like a listing
+const json = JSON.stringify(manifest, null, 2)
+  .replace(/\{\n\s+"path": ("[^"\n]*"),\n\s+"size": (\d+),\n\s+"sha256": ("[0-9a-f]{64}")\n\s+\}/g, '{"path": $1, "size": $2, "sha256": $3}')
+  .replace(/\{\n\s+"id": ("[0-9a-f]+"),\n\s+"state": ("[A-Z_]+")\n\s+\}/g, '{"id": $1, "state": $2}')
+writeFileSync(join(out, 'MANIFEST.json'), json + '\n')
 
 let size = 0
 const du = (d) => { for (const n of readdirSync(d)) { const f = join(d, n); const s = statSync(f); if (s.isDirectory()) du(f); else size += s.size } }
