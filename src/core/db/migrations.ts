@@ -4,6 +4,7 @@
  * rewritten) run inside the opening transaction.
  * Never edit a released migration: append a new one. docs/format.md describes the tables.
  */
+import {InternalError} from '../errors.js'
 import {encodeDatumSet, type DatumSetState} from './datum-sets.js'
 import type {DB} from './types.js'
 
@@ -205,11 +206,17 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-export function migrate(db: DB, from: number): void {
-  for (let v = from; v < MIGRATIONS.length; v++) {
+/**
+ * Move the schema from version `from` to `to` (default: the current one). A lower `to` stops
+ * there, which only tests use: they build a database of an older schema the way that
+ * version's pach made it (test/compat/migrate-v2.test.ts).
+ */
+export function migrate(db: DB, from: number, to: number = SCHEMA_VERSION): void {
+  if (!Number.isInteger(to) || to < from || to > SCHEMA_VERSION) throw new InternalError(`migrate: cannot go from schema ${from} to ${to} (known: 0..${SCHEMA_VERSION})`)
+  for (let v = from; v < to; v++) {
     const m = MIGRATIONS[v]!
     if (typeof m === 'string') db.exec(m)
     else m(db)
   }
-  db.pragma(`user_version = ${MIGRATIONS.length}`)
+  db.pragma(`user_version = ${to}`)
 }
