@@ -7,53 +7,18 @@
  *
  * The test works on a copy (an open may upgrade the format in place) and compares logical
  * content only, never raw bytes of the database or the packs: after a format upgrade the
- * bytes differ, and that is allowed; what a user sees may not change.
+ * bytes differ, and that is allowed; what a user sees may not change. The checks live in
+ * test/helpers/fixture.ts for other upgrade tests to reuse.
  */
-import {createHash} from 'node:crypto'
-import {cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join, relative, resolve} from 'node:path'
+import {readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {join, relative} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {openPach, parseFile, type FileInfo} from '../../src/index.js'
+import {openPach} from '../../src/index.js'
 import {runPach, type RunResult} from '../helpers/cli.js'
+import {copyFixture, expectSameFiles, expectSameJobs, expectSameRefs, expectSameRestAndClean, finishedCommits, loadManifest, repoLabel as label, sha256 as sha, type ManifestFile} from '../helpers/fixture.js'
 
-const FIXTURE = resolve(import.meta.dirname, '../../fixtures/repos/v6')
-
-interface ManifestFile {
-  path: string
-  size: number
-  sha256: string
-}
-interface Manifest {
-  schema: number
-  projects: {name: string; description: string}[]
-  repos: {
-    project: string
-    name: string
-    type: 'user' | 'meta' | 'spec'
-    branches: {name: string; head: string; provenance: string[]; trigger: Record<string, unknown> | null}[]
-    commits: {id: string; branch: string | null; parent: string | null; finished: boolean; files: ManifestFile[]}[]
-  }[]
-  jobs: {
-    project: string
-    pipeline: string
-    id: string
-    state: string
-    data_total: number
-    data_processed: number
-    data_skipped: number
-    datums: {id: string; state: string}[]
-    datum_states: Record<string, number>
-    log_lines: string[]
-  }[]
-  secrets: string[]
-  transactions: {id: string; requests: number}[]
-}
-
-const manifest = JSON.parse(readFileSync(join(FIXTURE, 'MANIFEST.json'), 'utf8')) as Manifest
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-const label = (r: {name: string; type: string}) => (r.type === 'user' ? r.name : `${r.name}.${r.type}`)
-const finished = manifest.repos.flatMap((r) => r.commits.filter((c) => c.finished).map((c) => ({repo: r, commit: c})))
+const manifest = loadManifest('v6')
+const finished = finishedCommits(manifest)
 
 const temps: string[] = []
 afterAll(() => {
@@ -61,9 +26,8 @@ afterAll(() => {
 })
 /** A fresh copy of the fixture (its directory holds `.pach`). */
 function copy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-compat-v6-'))
+  const dir = copyFixture('v6')
   temps.push(dir)
-  cpSync(FIXTURE, dir, {recursive: true})
   return dir
 }
 
@@ -90,61 +54,10 @@ describe('format v6 fixture through the library', () => {
   const pach = openPach({pachDir: join(dir, '.pach')})
   afterAll(() => pach.close())
 
-  it('has the same projects, repos, branches and commits', () => {
-    expect(pach.projects.list().map((p) => ({name: p.project.name, description: p.description}))).toEqual(manifest.projects)
-    for (const project of manifest.projects.map((p) => p.name)) {
-      const want = manifest.repos.filter((r) => r.project === project).map((r) => `${r.name}/${r.type}`).sort()
-      expect(pach.repos.list({project, type: 'all'}).map((r) => `${r.repo.name}/${r.repo.type}`).sort()).toEqual(want)
-    }
-    for (const r of manifest.repos) {
-      const ref = {name: r.name, type: r.type}
-      const branches = pach.branches.list(r.project, ref).map((b) => ({
-        name: b.branch.name,
-        head: b.head.id,
-        provenance: b.direct_provenance.map((x) => `${x.repo.project.name}/${label(x.repo)}@${x.name}`).sort(),
-        trigger: b.trigger ?? null,
-      }))
-      expect(branches.sort((a, b) => a.name.localeCompare(b.name)), `${r.project}/${label(r)}`).toEqual(r.branches)
-      const commits = pach.commits.list(r.project, {repo: ref}).map((c) => ({id: c.commit.id, branch: c.commit.branch?.name ?? null, parent: c.parent_commit?.id ?? null, finished: c.finished !== null}))
-      expect(commits, `${r.project}/${label(r)}`).toEqual(r.commits.map(({files: _files, ...c}) => c))
-    }
-  })
-
-  it('holds every file of every finished commit, byte for byte', () => {
-    for (const {repo, commit} of finished) {
-      const at = `${label(repo)}@${commit.id}`
-      const got: ManifestFile[] = []
-      const walk = (path: string) => {
-        for (const f of pach.files.list(repo.project, parseFile(`${at}:${path}`)) as FileInfo[]) {
-          if (f.file_type === 'DIR') walk(f.file.path)
-          else got.push({path: f.file.path, size: f.size_bytes, sha256: sha(pach.files.readAll(repo.project, parseFile(`${at}:${f.file.path}`)))})
-        }
-      }
-      walk('/')
-      expect(got.sort((a, b) => (a.path < b.path ? -1 : 1)), `${repo.project}/${at}`).toEqual(commit.files)
-    }
-  })
-
-  it('has the same jobs, datums and logs', () => {
-    const jobs = pach.jobs.list({})
-    expect(jobs.map((j) => j.job.id).sort()).toEqual(manifest.jobs.map((j) => j.id).sort())
-    for (const want of manifest.jobs) {
-      const j = pach.jobs.inspect(want.project, want.pipeline, want.id)
-      expect({state: j.state, data_total: j.data_total, data_processed: j.data_processed, data_skipped: j.data_skipped}).toEqual({state: want.state, data_total: want.data_total, data_processed: want.data_processed, data_skipped: want.data_skipped})
-      const datums = pach.jobs.listDatums(want.project, want.pipeline, want.id).map((d) => ({id: d.datum.id, state: d.state}))
-      expect(datums.sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(want.datums)
-      const logs = pach.jobs.logs(want.project, want.pipeline, {job: want.id}).map((l) => `${l.datum} ${l.stream} ${l.message}`)
-      expect(logs.sort()).toEqual(want.log_lines)
-    }
-  })
-
-  it('keeps the secret and the queued transaction, and fsck reads every byte without a problem', () => {
-    expect(pach.secrets.list().map((s) => s.secret.name)).toEqual(manifest.secrets)
-    expect(pach.transactions.list().map((t) => ({id: t.transaction.id, requests: t.requests.length}))).toEqual(manifest.transactions)
-    const report = pach.fsck({readData: true})
-    expect(report.problems).toEqual([])
-    expect(report.ok).toBe(true)
-  })
+  it('has the same projects, repos, branches and commits', () => expectSameRefs(pach, manifest))
+  it('holds every file of every finished commit, byte for byte', () => expectSameFiles(pach, manifest))
+  it('has the same jobs, datums and logs', () => expectSameJobs(pach, manifest))
+  it('keeps the secret and the queued transaction, and fsck reads every byte without a problem', () => expectSameRestAndClean(pach, manifest))
 })
 
 describe('format v6 fixture through the CLI', () => {
