@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * Build the frozen format fixture: `node scripts/make-fixture.mjs [outDir]` (default
- * fixtures/repos/v6) after `npm run build`. It writes `<outDir>/.pach` (a small but complete
- * project of today's on-disk format) and `<outDir>/MANIFEST.json` (what that project holds,
- * read back through the library). test/compat/format-v6.test.ts opens the committed bytes
+ * Build the frozen format fixture: `node scripts/make-fixture.mjs [outDir]` after `npm run
+ * build` (default outDir: fixtures/repos/v<schema>, today v6). It writes `<outDir>/.pach` (a
+ * small but complete project of today's on-disk format) and `<outDir>/MANIFEST.json` (what
+ * that project holds, read back through the library). test/compat/format-v6.test.ts opens the committed bytes
  * with the current code and checks them against the manifest; docs/format.md §Compatibility.
  *
  * Deterministic where pach lets it be: a fixed clock (one second per reading from
@@ -22,10 +22,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = (p) => import(join(root, 'dist', p))
 const {initPach, openPach, parseCommit, parseFile} = await dist('index.js')
 const {parseSpecs} = await dist('core/pps/spec/index.js')
-const {writeConfig, defaultConfig} = await dist('core/config.js')
+const {writeConfig, defaultConfig, FORMAT_VERSION} = await dist('core/config.js')
+const {SCHEMA_VERSION} = await dist('core/db/migrations.js')
 const {selectRunner} = await dist('runner/select.js')
 
-const out = resolve(process.argv[2] ?? join(root, 'fixtures', 'repos', 'v6'))
+// named by the schema it was made with, so a later pach never overwrites an older fixture
+const out = resolve(process.argv[2] ?? join(root, 'fixtures', 'repos', `v${SCHEMA_VERSION}`))
 const pachDir = join(out, '.pach')
 if (existsSync(out)) rmSync(out, {recursive: true})
 mkdirSync(pachDir, {recursive: true})
@@ -146,7 +148,7 @@ dropEmptyWal()
 // --- the manifest, read back through a fresh open --------------------------------------------
 const p = openPach({pachDir, readonly: true})
 const sha = (b) => createHash('sha256').update(b).digest('hex')
-const manifest = {schema: 6, format: 1, generated_by: 'scripts/make-fixture.mjs', projects: [], repos: [], jobs: [], secrets: [], transactions: []}
+const manifest = {schema: SCHEMA_VERSION, format: FORMAT_VERSION, generated_by: 'scripts/make-fixture.mjs', projects: [], repos: [], jobs: [], secrets: [], transactions: []}
 for (const pr of p.projects.list()) {
   manifest.projects.push({name: pr.project.name, description: pr.description})
   for (const r of p.repos.list({project: pr.project.name, type: 'all'})) {
