@@ -10,6 +10,7 @@
  * bytes differ, and that is allowed; what a user sees may not change. The checks live in
  * test/helpers/fixture.ts for other upgrade tests to reuse.
  */
+import Database from 'better-sqlite3'
 import {readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -31,7 +32,16 @@ function copy(): string {
   return dir
 }
 
-describe('the manifest itself', () => {
+describe('the fixture itself', () => {
+  it('is still schema 6, format 1 (a fixture re-made by a newer pach would test no upgrade)', () => {
+    expect({schema: manifest.schema, format: manifest.format}).toEqual({schema: 6, format: 1})
+    const dir = copy()
+    expect(JSON.parse(readFileSync(join(dir, '.pach', 'config.json'), 'utf8')).format).toBe(1)
+    const db = new Database(join(dir, '.pach', 'pach.db'), {readonly: true})
+    expect(db.pragma('user_version', {simple: true})).toBe(6)
+    db.close()
+  })
+
   it('covers what the fixture is for', () => {
     const files = finished.flatMap((f) => f.commit.files)
     expect(manifest.projects.map((p) => p.name).sort()).toEqual(['default', 'lab'])

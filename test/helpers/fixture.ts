@@ -21,6 +21,7 @@ export interface ManifestFile {
 }
 export interface Manifest {
   schema: number
+  format: number
   projects: {name: string; description: string}[]
   repos: {
     project: string
