@@ -39,7 +39,8 @@ export function bufferedWriter(out: (s: string) => void, size = 1 << 16): {write
 export function writeJsonArray(items: Iterable<unknown>, write: (s: string) => void): void {
   let first = true
   for (const x of items) {
-    write((first ? '[\n  ' : ',\n  ') + (JSON.stringify(x, null, 2) ?? 'null').replace(/\n/g, '\n  '))
+    // the element as it sits inside the pretty array: "[\n" + indented element + "\n]"
+    write((first ? '[\n' : ',\n') + JSON.stringify([x], null, 2).slice(2, -2))
     first = false
   }
   write(first ? '[]' : '\n]')

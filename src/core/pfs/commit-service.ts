@@ -77,10 +77,11 @@ export class CommitService {
   }
 
   /**
-   * `list` as a stream: the address is resolved now (errors are thrown here), the commits are
-   * read as they are consumed, and `-n` is a LIMIT, so a listing costs what it shows. The
-   * listing can be iterated again (each pass reads afresh); `summaries` is the same list
-   * without links, and `snapshot` makes several passes see one state of the project.
+   * `list` as a stream: the address is resolved now (errors are thrown here, and the listing
+   * keeps that head), the commits are read as they are consumed, and `-n` is a LIMIT, so a
+   * listing costs what it shows. The listing can be iterated again (each pass reads the rows
+   * afresh); `summaries` is the same list without links, and `snapshot` makes several passes
+   * see one state of the project. While a pass is open the connection cannot write.
    */
   history(project: string, ref: CommitRef, opts: ListCommitOptions = {}): CommitListing {
     const repo = this.r.repo(ref.repo, project)
