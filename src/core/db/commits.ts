@@ -186,13 +186,15 @@ export interface CommitQuery {
   limit?: number
 }
 
-// A commit's parent is always older (smaller seq), so the chain comes out newest first. The
-// chain is a recursive CTE run as a co-routine: rows are produced as the outer query asks,
-// so LIMIT (or a consumer that stops iterating) ends the walk.
-const CHAIN = `WITH RECURSIVE chain(id, parent, depth) AS (
-    SELECT id, parent, 0 FROM commits WHERE repo_id = @repo AND id = @head
+// The first-parent chain as a recursive CTE that SQLite runs as a co-routine: each step adds
+// the one parent of the last row, so rows come out in walk order (newest first: a parent is
+// always older) and are produced only as the outer query asks, so LIMIT, or a consumer that
+// stops iterating, ends the walk. CROSS JOIN pins the join order (chain outside, commits
+// searched by primary key).
+const CHAIN = `WITH RECURSIVE chain(id, parent) AS (
+    SELECT id, parent FROM commits WHERE repo_id = @repo AND id = @head
     UNION ALL
-    SELECT k.id, k.parent, chain.depth + 1 FROM chain CROSS JOIN commits k ON k.repo_id = @repo AND k.id = chain.parent
+    SELECT k.id, k.parent FROM chain CROSS JOIN commits k ON k.repo_id = @repo AND k.id = chain.parent
     WHERE chain.id IS NOT @from
   )`
 const FILTER = '(@origin IS NULL OR c.origin = @origin)'

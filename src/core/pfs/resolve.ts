@@ -165,7 +165,9 @@ export class Resolver {
 
   /**
    * A CommitInfo from a commit's row and its links (the one builder: `inspect` and the
-   * listings print the same shape). `repoPB` names the repos of provenance links.
+   * listings print the same shape, keys in pachctl's order). `repoPB` names the repos of
+   * provenance links; it returns a fresh object per call, as does everything here, since
+   * YAML output marks an object met twice as an anchor.
    */
   commitInfoOf(repo: RepoRow, c: CommitSummaryRow, l: CommitLinks, repoPB: (id: number) => RepoPB): CommitInfo {
     const pb = (r: RepoPB, k: {id: string; branch: string | null}): CommitPB => (k.branch ? {repo: r, id: k.id, branch: {repo: r, name: k.branch}} : {repo: r, id: k.id})
