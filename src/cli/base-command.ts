@@ -9,6 +9,7 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {CancelledError, EXIT_CODES, InternalError, InvalidArgumentError, isPachError, PachError, printable, translateSystemError} from '../core/errors.js'
 import {openPach, type Pach} from '../core/pach.js'
+import {bufferedWriter, Listing, writeJsonArray} from './listing.js'
 import {cliReporter} from './reporter.js'
 
 export type PachFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PachCommand)['baseFlags'] & T['flags']>
@@ -113,17 +114,28 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   protected async printAsync(result: R): Promise<void> {
     if (this.format === 'yaml') {
       const YAML = (await import('yaml')).default
-      writeOut(YAML.stringify(result ?? null))
+      writeOut(YAML.stringify(result instanceof Listing ? result.toJSON() : (result ?? null)))
     } else this.print(result)
   }
 
   protected print(result: R): void {
+    if (result instanceof Listing) return this.printListing(result)
     const fmt = this.format
     if (fmt === 'json' || fmt === 'yaml') writeOut(JSON.stringify(result ?? null, null, 2) + '\n')
     else {
       const s = this.human(result)
       if (s) writeOut(s.endsWith('\n') ? s : s + '\n')
     }
+  }
+
+  /** A Listing is written as it is read (see cli/listing.ts); YAML goes through printAsync. */
+  private printListing(result: Listing<unknown>): void {
+    const out = bufferedWriter(writeOut)
+    if (this.format === 'json') {
+      writeJsonArray(result.items, out.write)
+      out.write('\n')
+    } else result.human(out.write)
+    out.flush()
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {

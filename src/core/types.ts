@@ -97,6 +97,9 @@ export interface CommitInfo {
   details: {size_bytes: number}
 }
 
+/** A CommitInfo without what links it to other commits (what a listing table shows). */
+export type CommitSummary = Omit<CommitInfo, 'parent_commit' | 'child_commits' | 'direct_provenance' | 'direct_subvenance'>
+
 export interface CommitSetInfo {
   commit_set: {id: string}
   commits: CommitInfo[]

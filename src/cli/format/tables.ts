@@ -2,7 +2,7 @@
  * Human tables, one renderer per entity, with pachctl's headers.
  */
 import type {SecretInfo} from '../../core/pps/secret-service.js'
-import {repoLabel, type BranchInfo, type CommitInfo, type CommitSetInfo, type DiffFileInfo, type FileInfo, type ProjectInfo, type RepoInfo, type TransactionInfo} from '../../core/types.js'
+import {repoLabel, type BranchInfo, type CommitInfo, type CommitSetInfo, type CommitSummary, type DiffFileInfo, type FileInfo, type ProjectInfo, type RepoInfo, type TransactionInfo} from '../../core/types.js'
 import {ago, bytesSize, table} from './values.js'
 
 export function projectTable(list: ProjectInfo[], full = false): string {
@@ -26,20 +26,25 @@ export function branchTable(list: BranchInfo[]): string {
   )
 }
 
-export function commitTable(list: CommitInfo[], full = false): string {
-  return table(
-    ['PROJECT', 'REPO', 'BRANCH', 'COMMIT', 'FINISHED', 'SIZE', 'ORIGIN', 'DESCRIPTION'],
-    list.map((c) => [
-      c.commit.repo.project.name,
-      repoLabel(c.commit.repo),
-      c.commit.branch?.name ?? '-',
-      c.commit.id,
-      c.finished ? ago(c.finished, full) : '-',
-      bytesSize(c.details.size_bytes),
-      c.origin.kind,
-      c.error ? `${c.description}${c.description ? ' ' : ''}(error: ${c.error})` : c.description,
-    ]),
-  )
+export const COMMIT_HEADERS = ['PROJECT', 'REPO', 'BRANCH', 'COMMIT', 'FINISHED', 'SIZE', 'ORIGIN', 'DESCRIPTION']
+
+/** A commit's row in the commit table; `now` fixed by the caller so that two passes agree. */
+export function commitCells(c: CommitSummary, full = false, now = Date.now()): string[] {
+  return [
+    c.commit.repo.project.name,
+    repoLabel(c.commit.repo),
+    c.commit.branch?.name ?? '-',
+    c.commit.id,
+    c.finished ? ago(c.finished, full, now) : '-',
+    bytesSize(c.details.size_bytes),
+    c.origin.kind,
+    c.error ? `${c.description}${c.description ? ' ' : ''}(error: ${c.error})` : c.description,
+  ]
+}
+
+export function commitTable(list: CommitSummary[], full = false): string {
+  const now = Date.now()
+  return table(COMMIT_HEADERS, list.map((c) => commitCells(c, full, now)))
 }
 
 export function commitSetTable(list: CommitSetInfo[], full = false): string {

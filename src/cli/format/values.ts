@@ -47,11 +47,23 @@ export function duration(startIso: string | null | undefined, endIso: string | n
 
 /** Render rows as a tab-aligned table (Go tabwriter style: padding 3). */
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  let out = ''
+  writeTable(headers, () => rows, (s) => (out += s))
+  return out
+}
+
+/**
+ * `table`, written line by line: one pass over `rows()` for the column widths, a second to
+ * write (so `rows` must give the same rows twice); memory holds one row, not the table.
+ */
+export function writeTable(headers: string[], rows: () => Iterable<string[]>, write: (s: string) => void): void {
+  const widths = headers.map((h) => h.length)
+  for (const r of rows()) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? '').length)
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
       .join('')
-      .trimEnd()
-  return [line(headers), ...rows.map(line)].join('\n') + '\n'
+      .trimEnd() + '\n'
+  write(line(headers))
+  for (const r of rows()) write(line(r))
 }

@@ -1,10 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
-import {commitSetTable, commitTable} from '../../cli/format/tables.js'
+import {COMMIT_HEADERS, commitCells, commitSetTable, commitTable} from '../../cli/format/tables.js'
+import {writeTable} from '../../cli/format/values.js'
+import {Listing} from '../../cli/listing.js'
 import {isCommitId, parseCommit} from '../../core/pfs/refs.js'
 import type {CommitInfo, CommitOrigin, CommitSetInfo} from '../../core/types.js'
 
-type R = CommitInfo[] | CommitSetInfo[]
+type R = CommitInfo[] | Listing<CommitInfo> | Listing<CommitSetInfo>
 
 export default class ListCommit extends PachCommand<typeof ListCommit, R> {
   static override summary = 'List commits of a repo or branch, the commits of one commit set (<id>), or all commit sets.'
@@ -24,20 +26,33 @@ export default class ListCommit extends PachCommand<typeof ListCommit, R> {
   }
   static override aliases = ['list:commits']
 
+  // Listings are written as they are read (cli/listing.ts): a long history starts printing at
+  // once and `-n` reads no more than it shows.
   async exec(): Promise<R> {
     const t = this.args.target
-    if (!t) return this.pach.commits.listSets(this.flags.number)
+    const full = this.fullTimestamps
+    if (!t) {
+      const n = this.flags.number
+      const sets = {[Symbol.iterator]: () => this.pach.commits.sets(n)}
+      return new Listing<CommitSetInfo>(sets, (write) => write(commitSetTable([...sets], full)))
+    }
     if (isCommitId(t)) return this.pach.commits.listSet(t).commits
-    return this.pach.commits.list(this.project, parseCommit(t), {
+    const listing = this.pach.commits.history(this.project, parseCommit(t), {
       number: this.flags.number,
       all: this.flags.all,
       origin: this.flags.origin as CommitOrigin | undefined,
       from: this.flags.from,
     })
+    return new Listing<CommitInfo>(listing, (write) => {
+      const now = Date.now()
+      const cells = function* () {
+        for (const c of listing.summaries()) yield commitCells(c, full, now)
+      }
+      listing.snapshot(() => writeTable(COMMIT_HEADERS, cells, write))
+    })
   }
 
   human(r: R) {
-    if (!this.args.target) return commitSetTable(r as CommitSetInfo[], this.fullTimestamps)
     return commitTable(r as CommitInfo[], this.fullTimestamps)
   }
 }

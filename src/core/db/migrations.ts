@@ -202,6 +202,15 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   `
   ALTER TABLE branches ADD COLUMN trigger TEXT;
   `,
+  // 7: listing indexes. A commit's children are found by (repo_id, parent) and read in seq
+  // order: with seq in the index SQLite no longer prefers commits_by_seq and scans the whole
+  // repo per lookup (which made \`list commit\` quadratic in history). Commit sets are listed
+  // newest change first, with LIMIT for \`-n\`, straight off an index.
+  `
+  DROP INDEX commits_by_parent;
+  CREATE INDEX commits_by_parent ON commits(repo_id, parent, seq);
+  CREATE INDEX commit_sets_by_modified ON commit_sets(modified DESC, created DESC);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

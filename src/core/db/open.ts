@@ -89,6 +89,19 @@ export function openDb(file: string, opts: OpenDbOptions = {}): DB {
 }
 
 /** Run fn inside BEGIN IMMEDIATE … COMMIT; rolls back on throw. fn must be synchronous. */
+/**
+ * Run `fn` inside one read transaction (BEGIN DEFERRED), so every statement it runs sees the
+ * same state of the database; inside a transaction already, just run it. `fn` is synchronous.
+ */
+export function withRead<T>(db: DB, fn: () => T): T {
+  if (db.inTransaction) return fn()
+  try {
+    return db.transaction(fn).deferred()
+  } catch (e) {
+    throw translateSystemError(e)
+  }
+}
+
 export function withTx<T>(db: DB, fn: () => T): T {
   if (db.inTransaction) return fn()
   try {

@@ -7,10 +7,10 @@
  */
 import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
-import {withTx} from '../db/open.js'
+import {withRead, withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
-import {repoLabel, type CommitInfo, type CommitOrigin, type CommitSetInfo, type Queued} from '../types.js'
+import {repoLabel, type CommitInfo, type CommitOrigin, type CommitSetInfo, type CommitSummary, type Queued} from '../types.js'
 import type {PfsEngine} from './engine.js'
 import {formatCommit, isCommitId, type CommitRef} from './refs.js'
 import type {TransactionService} from './transaction-service.js'
@@ -20,6 +20,14 @@ export interface ListCommitOptions {
   all?: boolean
   origin?: CommitOrigin
   from?: string
+}
+
+/** A commit listing: iterable (full CommitInfos, read lazily), re-iterable. */
+export interface CommitListing extends Iterable<CommitInfo> {
+  /** the same commits in the same order, without parent, children and provenance (cheaper; enough for a table) */
+  summaries(): Iterable<CommitSummary>
+  /** run `fn` (synchronous: no awaits) inside one read transaction, so every pass it makes sees the same commits */
+  snapshot<T>(fn: () => T): T
 }
 
 export class CommitService {
@@ -65,28 +73,36 @@ export class CommitService {
 
   /** Commits of a repo (newest first): along a branch's ancestry, or all of the repo. */
   list(project: string, ref: CommitRef, opts: ListCommitOptions = {}): CommitInfo[] {
+    return [...this.history(project, ref, opts)]
+  }
+
+  /**
+   * `list` as a stream: the address is resolved now (errors are thrown here, and the listing
+   * keeps that head), the commits are read as they are consumed, and `-n` is a LIMIT, so a
+   * listing costs what it shows. The listing can be iterated again (each pass reads the rows
+   * afresh); `summaries` is the same list without links, and `snapshot` makes several passes
+   * see one state of the project. While a pass is open the connection cannot write.
+   */
+  history(project: string, ref: CommitRef, opts: ListCommitOptions = {}): CommitListing {
     const repo = this.r.repo(ref.repo, project)
-    let list: CommitRow[]
+    const q: rows.CommitQuery = {repoId: repo.id, origin: opts.origin, limit: opts.number}
     if (ref.branch || ref.id) {
-      const start = this.r.commit(ref, project).commit
-      list = []
-      let c: CommitRow | undefined = start
-      while (c) {
-        list.push(c)
-        if (opts.from && c.id === opts.from) break
-        c = c.parent ? rows.getCommit(this.ctx.db, repo.id, c.parent) : undefined
-      }
-      if (opts.all && ref.branch) {
-        const seen = new Set(list.map((x) => x.id))
-        for (const x of rows.listCommitsByRepo(this.ctx.db, repo.id)) if (x.branch === ref.branch && !seen.has(x.id)) list.push(x)
-        list.sort((a, b) => b.seq - a.seq)
-      }
-    } else {
-      list = rows.listCommitsByRepo(this.ctx.db, repo.id)
+      q.head = this.r.commit(ref, project).commit.id
+      if (opts.from) q.from = opts.from
+      if (opts.all && ref.branch) q.alsoBranch = ref.branch
     }
-    if (opts.origin) list = list.filter((c) => c.origin === opts.origin)
-    if (opts.number && opts.number > 0) list = list.slice(0, opts.number)
-    return list.map((c) => this.r.commitInfo(repo, c))
+    const db = this.ctx.db
+    const r = this.r
+    return {
+      *[Symbol.iterator]() {
+        const repoPB = r.repoPBs()
+        for (const c of rows.listCommits(db, q)) yield r.commitInfoOf(repo, c, c, repoPB)
+      },
+      *summaries() {
+        for (const c of rows.listCommitSummaries(db, q)) yield r.commitSummaryOf(repo, c)
+      },
+      snapshot: (fn) => withRead(db, fn),
+    }
   }
 
   /** The commits sharing one global id (a commit set). */
@@ -96,10 +112,14 @@ export class CommitService {
     return {commit_set: {id}, commits: cs.map((c) => this.r.commitInfo(rows.getRepoById(this.ctx.db, c.repo_id)!, c))}
   }
 
-  /** All commit sets, newest first. */
+  /** All commit sets, newest first (at most `number`). */
   listSets(number?: number): CommitSetInfo[] {
-    const ids = rows.listCommitSetIds(this.ctx.db)
-    return (number ? ids.slice(0, number) : ids).map((id) => this.listSet(id))
+    return [...this.sets(number)]
+  }
+
+  /** `listSets` as a stream: the ids are read up to `number` (a LIMIT), each set as it is consumed. */
+  *sets(number?: number): Generator<CommitSetInfo> {
+    for (const id of rows.listCommitSetIds(this.ctx.db, number && number > 0 ? number : -1)) yield this.listSet(id)
   }
 
   /** Block until the commit is finished (polls; other processes may finish it). */

@@ -13,8 +13,8 @@ import {NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
-import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
-import {DEFAULT_PROJECT, repoLabel, type BranchInfo, type BranchPB, type CommitInfo, type CommitPB, type RepoPB} from '../types.js'
+import type {BranchRow, CommitLinks, CommitRow, CommitSummaryRow, RepoRow} from '../db/pfs-rows.js'
+import {DEFAULT_PROJECT, repoLabel, type BranchInfo, type BranchPB, type CommitInfo, type CommitPB, type CommitSummary, type RepoPB} from '../types.js'
 import {formatCommit, type CommitRef, type RepoRef} from './refs.js'
 
 export class Resolver {
@@ -124,6 +124,16 @@ export class Resolver {
     return r ? this.repoPB(r) : {name: '?', type: 'user', project: {name: DEFAULT_PROJECT}}
   }
 
+  /** `repoPBById` over a cache of repo rows, for a listing (a fresh object per call, as the info builders expect). */
+  repoPBs(): (id: number) => RepoPB {
+    const cache = new Map<number, RepoRow | undefined>()
+    return (id) => {
+      if (!cache.has(id)) cache.set(id, rows.getRepoById(this.db, id))
+      const r = cache.get(id)
+      return r ? this.repoPB(r) : {name: '?', type: 'user', project: {name: DEFAULT_PROJECT}}
+    }
+  }
+
   commitPB(repo: RepoRow | number, c: {id: string; branch?: string | null}): CommitPB {
     const rpb = typeof repo === 'number' ? this.repoPBById(repo) : this.repoPB(repo)
     const pb: CommitPB = {repo: rpb, id: c.id}
@@ -136,27 +146,47 @@ export class Resolver {
   }
 
   commitInfo(repo: RepoRow, c: CommitRow): CommitInfo {
-    const parent = c.parent ? rows.getCommit(this.db, repo.id, c.parent) : undefined
+    return this.commitInfoOf(repo, c, rows.commitLinks(this.db, c), (id) => this.repoPBById(id))
+  }
+
+  commitSummaryOf(repo: RepoRow, c: CommitSummaryRow): CommitSummary {
     return {
       commit: this.commitPB(repo, c),
       origin: {kind: c.origin},
       description: c.description,
-      parent_commit: c.parent ? this.commitPB(repo, {id: c.parent, branch: parent?.branch}) : null,
-      child_commits: rows.childCommits(this.db, repo.id, c.id).map((k) => this.commitPB(repo, k)),
       started: c.started,
       finishing: c.finishing,
       finished: c.finished,
-      direct_provenance: rows.commitProvenance(this.db, repo.id, c.id).map((p) => this.provCommitPB(p.prov_repo_id, p.prov_commit_id)),
-      direct_subvenance: rows.commitSubvenance(this.db, repo.id, c.id).map((p) => this.provCommitPB(p.repo_id, p.commit_id)),
       error: c.error,
       size_bytes_upper_bound: c.size,
       details: {size_bytes: c.size},
     }
   }
 
-  private provCommitPB(repoId: number, id: string): CommitPB {
-    const c = rows.getCommit(this.db, repoId, id)
-    return this.commitPB(repoId, {id, branch: c?.branch})
+  /**
+   * A CommitInfo from a commit's row and its links (the one builder: `inspect` and the
+   * listings print the same shape, keys in pachctl's order). `repoPB` names the repos of
+   * provenance links; it returns a fresh object per call, as does everything here, since
+   * YAML output marks an object met twice as an anchor.
+   */
+  commitInfoOf(repo: RepoRow, c: CommitSummaryRow, l: CommitLinks, repoPB: (id: number) => RepoPB): CommitInfo {
+    const pb = (r: RepoPB, k: {id: string; branch: string | null}): CommitPB => (k.branch ? {repo: r, id: k.id, branch: {repo: r, name: k.branch}} : {repo: r, id: k.id})
+    const own = this.repoPB(repo)
+    return {
+      commit: this.commitPB(repo, c),
+      origin: {kind: c.origin},
+      description: c.description,
+      parent_commit: c.parent ? pb(own, {id: c.parent, branch: l.parent_branch}) : null,
+      child_commits: l.children.map((k) => this.commitPB(repo, k)),
+      started: c.started,
+      finishing: c.finishing,
+      finished: c.finished,
+      direct_provenance: l.provenance.map((p) => pb(repoPB(p.repo_id), p)),
+      direct_subvenance: l.subvenance.map((p) => pb(repoPB(p.repo_id), p)),
+      error: c.error,
+      size_bytes_upper_bound: c.size,
+      details: {size_bytes: c.size},
+    }
   }
 
   branchInfo(repo: RepoRow, b: BranchRow): BranchInfo {
