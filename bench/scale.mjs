@@ -10,10 +10,12 @@
 //     growth, loose), `git ls-tree HEAD d/<one>` and `git show HEAD:d/<one>`;
 //   - the CLI start (`pach version`) for reference.
 //
-//   npm run build && node bench/scale.mjs [--sizes 10000,100000] [--reps 3] [--work DIR] [--no-readme] [--keep]
+//   npm run build && node bench/scale.mjs [--sizes 10000,100000] [--reps 3] [--work DIR] [--no-readme] [--keep] [--no-time]
 //
 // The markdown report goes to stdout and replaces the part of bench/README.md between the
 // `scale:start` / `scale:end` markers (unless --no-readme). 1,000,000 is allowed in --sizes but slow.
+// Peak RSS comes from /usr/bin/time -f %M, or (without it, or with --no-time) from the pach
+// process itself (process.resourceUsage().maxRSS on exit, through a --require preload).
 import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -38,7 +40,7 @@ const name = (i) => `d/f${String(i).padStart(7, '0')}`
 // Every entry has its own small content: with one shared blob git's zlib would squeeze its trees
 // (the same 20-byte id N times) far below what real data costs; pach's trees are not compressed.
 const content = (i) => `${i}\n`
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
+const TIME = fs.existsSync('/usr/bin/time') && !process.argv.includes('--no-time') ? '/usr/bin/time' : null // --no-time: RSS through the preload below
 const t0 = performance.now()
 
 if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ missing: run `npm run build` first')
@@ -69,14 +71,27 @@ const treeBytes = (pachDir) => {
   }
 }
 const devnull = fs.openSync('/dev/null', 'w')
-/** Wall ms of a whole process (output dropped); with rss, also its peak RSS in KiB via /usr/bin/time. */
+// Without /usr/bin/time, a node process reports its own peak RSS (process.resourceUsage, KiB)
+// on exit through this preload, into the file named by PACH_BENCH_RSS.
+fs.mkdirSync(work, {recursive: true})
+const rssPreload = path.join(work, 'rss-preload.cjs')
+fs.writeFileSync(rssPreload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.PACH_BENCH_RSS, String(process.resourceUsage().maxRSS)))\n")
+const rssFile = path.join(work, 'rss')
+/**
+ * Wall ms of a whole process (output dropped); with rss, also its peak RSS in KiB: via
+ * /usr/bin/time -f %M, else (node only) via the preload above.
+ */
 const wall = (cmd, args, cwd, {input, rss} = {}) => {
-  const [c, a] = rss && TIME ? [TIME, ['-f', '%M', cmd, ...args]] : [cmd, args]
+  let [c, a, env] = [cmd, args, process.env]
+  if (rss && TIME) [c, a] = [TIME, ['-f', '%M', cmd, ...args]]
+  else if (rss && cmd === node) [a, env] = [['--require', rssPreload, ...args], {...process.env, PACH_BENCH_RSS: rssFile}]
   const t = process.hrtime.bigint()
-  const r = spawnSync(c, a, {cwd, input, stdio: [input === undefined ? 'ignore' : 'pipe', devnull, 'pipe'], encoding: 'utf8'})
+  const r = spawnSync(c, a, {cwd, input, env, stdio: [input === undefined ? 'ignore' : 'pipe', devnull, 'pipe'], encoding: 'utf8'})
   const ms = Number(process.hrtime.bigint() - t) / 1e6
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`)
-  const kib = rss && TIME ? Number(r.stderr.trim().split('\n').at(-1)) : undefined
+  let kib
+  if (rss && TIME) kib = Number(r.stderr.trim().split('\n').at(-1))
+  else if (rss && cmd === node) kib = Number(fs.readFileSync(rssFile, 'utf8'))
   return {ms, kib}
 }
 /** ms to the first byte on stdout, and to the end of the process. */
