@@ -9,17 +9,14 @@
 //   npm run build && node bench/history.mjs [--commits 10000] [--files 500] [--reps 5] [--work DIR] [--keep]
 //
 // --keep reuses the project and git repository of an earlier run with the same sizes.
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {arg, firstLine, median} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i < 0 ? dflt : process.argv[i + 1]
-}
 const COMMITS = Number(arg('commits', 10_000))
 const FILES = Number(arg('files', 500))
 const REPS = Number(arg('reps', 5))
@@ -29,7 +26,6 @@ const proj = path.join(work, 'pach')
 const gitDir = path.join(work, 'git')
 const bin = path.join(root, 'bin', 'run.js')
 const log = (s) => process.stderr.write(`${s}\n`)
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const name = (i) => `d/f${String(i).padStart(6, '0')}`
 const content = (i) => `v ${i}\n` // commit i (0 = the first, with every file) writes file i % FILES
 
@@ -86,16 +82,6 @@ const wall = (cmd, args, cwd) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`)
   return Number(process.hrtime.bigint() - t) / 1e6
 }
-/** ms until the first byte on stdout (the rest is drained and dropped). */
-const firstLine = (cmd, args, cwd) =>
-  new Promise((res, rej) => {
-    const t = process.hrtime.bigint()
-    let at
-    const p = spawn(cmd, args, {cwd, stdio: ['ignore', 'pipe', 'ignore']})
-    p.stdout.on('data', () => (at ??= Number(process.hrtime.bigint() - t) / 1e6))
-    p.on('error', rej)
-    p.on('close', (code) => (code === 0 ? res(at) : rej(new Error(`${cmd} exited ${code}`))))
-  })
 const cases = [
   ['pach list commit R@master', () => wall(process.execPath, [bin, 'list', 'commit', 'R@master'], proj)],
   ['pach list commit R@master --json', () => wall(process.execPath, [bin, 'list', 'commit', 'R@master', '--json'], proj)],
@@ -103,9 +89,9 @@ const cases = [
   ['pach version (CLI start)', () => wall(process.execPath, [bin, 'version'], proj)],
   ['git log master', () => wall('git', ['log', 'master'], gitDir)],
   ['git log -n 10 master', () => wall('git', ['log', '-n', '10', 'master'], gitDir)],
-  ['pach list commit R@master: first line', () => firstLine(process.execPath, [bin, 'list', 'commit', 'R@master'], proj)],
-  ['pach list commit R@master --json: first line', () => firstLine(process.execPath, [bin, 'list', 'commit', 'R@master', '--json'], proj)],
-  ['git log master: first line', () => firstLine('git', ['log', 'master'], gitDir)],
+  ['pach list commit R@master: first line', async () => (await firstLine(process.execPath, [bin, 'list', 'commit', 'R@master'], proj)).first],
+  ['pach list commit R@master --json: first line', async () => (await firstLine(process.execPath, [bin, 'list', 'commit', 'R@master', '--json'], proj)).first],
+  ['git log master: first line', async () => (await firstLine('git', ['log', 'master'], gitDir)).first],
 ]
 const runs = new Map(cases.map(([k]) => [k, []]))
 for (let rep = 0; rep < REPS; rep++) {

@@ -1,5 +1,5 @@
-// Shared by the benchmark scripts (bench/run.mjs, bench/pipelines.mjs).
-import {spawnSync} from 'node:child_process'
+// Shared by the benchmark scripts (bench/run.mjs, pipelines.mjs, torture.mjs, history.mjs, scale.mjs).
+import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -33,4 +33,30 @@ export function snapshotPach({root, work, log, tail, freshDir, sleep, attempts =
     sleep(60_000)
   }
   throw new Error('could not get a working pach build (npm run build failed or dist/ is broken)')
+}
+
+/** The value of `--name VALUE` on the command line, or `dflt`. */
+export function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i < 0 ? dflt : process.argv[i + 1]
+}
+
+/** Median of the finite values (mean of the middle two for an even count); null when there are none. */
+export function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (!v.length) return null
+  const m = Math.floor(v.length / 2)
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
+}
+
+/** Run a process with its stdout drained: ms to its first stdout byte, and to its end. Rejects on a non-zero exit. */
+export function firstLine(cmd, args, cwd) {
+  return new Promise((res, rej) => {
+    const t = process.hrtime.bigint()
+    let at
+    const p = spawn(cmd, args, {cwd, stdio: ['ignore', 'pipe', 'ignore']})
+    p.stdout.on('data', () => (at ??= Number(process.hrtime.bigint() - t) / 1e6))
+    p.on('error', rej)
+    p.on('close', (code) => (code === 0 ? res({first: at, total: Number(process.hrtime.bigint() - t) / 1e6}) : rej(new Error(`${cmd} exited ${code}`))))
+  })
 }

@@ -25,7 +25,7 @@ import path from 'node:path'
 import os from 'node:os'
 import crypto from 'node:crypto'
 import {fileURLToPath} from 'node:url'
-import {snapshotPach as snapshotPachShared} from './lib.mjs'
+import {median, snapshotPach as snapshotPachShared} from './lib.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(HERE, '..')
@@ -96,12 +96,6 @@ function version(cmd, args) {
   } catch {
     return 'missing'
   }
-}
-function median(xs) {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (!v.length) return null
-  const m = Math.floor(v.length / 2)
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
 }
 const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length])
 

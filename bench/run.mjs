@@ -14,7 +14,7 @@ import path from 'node:path'
 import os from 'node:os'
 import crypto from 'node:crypto'
 import {fileURLToPath} from 'node:url'
-import {snapshotPach as snapshotPachShared} from './lib.mjs'
+import {median, snapshotPach as snapshotPachShared} from './lib.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(HERE, '..')
@@ -127,12 +127,6 @@ function runSeq(steps) {
   return {ok: true, secs, rssKiB}
 }
 
-function median(xs) {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (!v.length) return null
-  const m = Math.floor(v.length / 2)
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
-}
 
 function rmrf(p) {
   if (!fs.existsSync(p)) return

@@ -23,12 +23,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {arg, firstLine, median} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i < 0 ? dflt : process.argv[i + 1]
-}
 const SIZES = String(arg('sizes', '10000,100000')).split(',').map(Number)
 const REPS = Number(arg('reps', 3))
 const KEEP = process.argv.includes('--keep')
@@ -37,7 +34,6 @@ const work = path.resolve(arg('work', path.join(root, 'bench', '.work', 'scale')
 const bin = path.join(root, 'bin', 'run.js')
 const node = process.execPath
 const log = (s) => process.stderr.write(`${s}\n`)
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const name = (i) => `d/f${String(i).padStart(7, '0')}`
 // Every entry has its own small content: with one shared blob git's zlib would squeeze its trees
 // (the same 20-byte id N times) far below what real data costs; pach's trees are not compressed.
@@ -96,16 +92,6 @@ const wall = (cmd, args, cwd, {input, rss} = {}) => {
   else if (rss && cmd === node) kib = Number(fs.readFileSync(rssFile, 'utf8'))
   return {ms, kib}
 }
-/** ms to the first byte on stdout, and to the end of the process. */
-const firstLine = (cmd, args, cwd) =>
-  new Promise((res, rej) => {
-    const t = process.hrtime.bigint()
-    let at
-    const p = spawn(cmd, args, {cwd, stdio: ['ignore', 'pipe', 'ignore']})
-    p.stdout.on('data', () => (at ??= Number(process.hrtime.bigint() - t) / 1e6))
-    p.on('error', rej)
-    p.on('close', (code) => (code === 0 ? res({first: at, total: Number(process.hrtime.bigint() - t) / 1e6}) : rej(new Error(`${cmd} exited ${code}`))))
-  })
 const timed = (f) => {
   const t = performance.now()
   f()
