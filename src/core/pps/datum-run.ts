@@ -87,9 +87,7 @@ export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Pro
       last = {...last, exitCode: last.exitCode === 0 ? -1 : last.exitCode}
     }
     stats.process_ms = Date.now() - t1
-    if (entered.lazy.error) {
-      lazyError ??= entered.lazy.error
-    }
+    lazyError ??= entered.lazy.error
     if (lazyError) {
       log.line('stderr', `pach: ${lazyError}`)
       return failed(lazyError)

@@ -30,12 +30,11 @@ import type {DatumSetEntry} from '../db/datum-sets.js'
 import type {DatumRow} from '../db/datums.js'
 import type {JobKey, JobRow} from '../db/jobs.js'
 import * as jobRows from '../db/jobs.js'
-import {isTerminalJobState} from '../db/jobs.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow} from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {FileService} from '../pfs/file-service.js'
-import type {TreeOp} from '../store/tree-store.js'
+import type {Entry, TreeOp} from '../store/tree-store.js'
 import {bufferContent} from '../store/content.js'
 import type {PackWriter} from '../store/pack-store.js'
 import type {DatumInfo, DatumState, JobInfo} from '../types.js'
@@ -160,10 +159,10 @@ export class JobService {
     let delay = 20
     for (;;) {
       const j = this.row(project, pipeline, id)
-      if (isTerminalJobState(j.state)) return this.reader.info(j)
+      if (jobRows.isTerminalJobState(j.state)) return this.reader.info(j)
       if (opts.drive) await opts.drive()
       const again = this.row(project, pipeline, id)
-      if (isTerminalJobState(again.state)) return this.reader.info(again)
+      if (jobRows.isTerminalJobState(again.state)) return this.reader.info(again)
       if (Date.now() > deadline) throw new ConflictError('TIMEOUT', `job ${pipeline}@${id} did not finish in time (state ${again.state})`)
       opts.signal?.throwIfAborted()
       await new Promise((r) => setTimeout(r, delay))
@@ -367,7 +366,7 @@ export class JobService {
     const source = {
       ctx: this.ctx,
       commitOf: (inp: DatumInput) => this.inputCommit(inp),
-      materialize: (entry: Parameters<FileService['materializeEntry']>[0], dest: string) => this.files.materializeEntry(entry, dest).bytes,
+      materialize: (entry: Entry, dest: string) => this.files.materializeEntry(entry, dest).bytes,
     }
     const jobEnv = {
       ...(spec.transform.env ?? {}),

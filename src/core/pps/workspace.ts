@@ -90,7 +90,8 @@ export class WorkerWorkspace {
   /** Put exactly datum `d`'s inputs under /pfs and empty /pfs/out; lazy inputs start feeding. */
   enter(d: Datum): EnteredDatum {
     const inputsDir = this.inputsDir
-    const dests = d.inputs.map((inp) => join(inputsDir, inp.name, relOf(inp)))
+    const rels = d.inputs.map(relOf)
+    const dests = d.inputs.map((inp, i) => join(inputsDir, inp.name, rels[i]!))
     const needed = new Set<string>()
     for (const dest of dests) for (let dir = dirname(dest); dir.length > inputsDir.length; dir = dirname(dir)) needed.add(dir)
     if (this.prev === undefined) clearDir(inputsDir, this.trash, 'out')
@@ -135,8 +136,7 @@ export class WorkerWorkspace {
           else emptyFiles(files)
         } else out.downloadBytes += this.src.materialize(entry, dest)
       }
-      const rel = relOf(inp)
-      out.env[inp.name] = `/pfs/${inp.name}${rel}`
+      out.env[inp.name] = `/pfs/${inp.name}${rels[i]}`
       out.env[`${inp.name}_COMMIT`] = inp.commit
       if (inp.join_on) out.env[`PACH_DATUM_${inp.name}_JOIN_ON`] = inp.join_on
       if (inp.group_by) out.env[`PACH_DATUM_${inp.name}_GROUP_BY`] = inp.group_by
@@ -255,7 +255,7 @@ export class WorkerWorkspace {
 const relOf = (inp: DatumInput): string => (inp.path === '/' ? '' : inp.path.replace(/\/$/, ''))
 
 /** Empty `dir` (all of it, or only `only`), except `keep`: entries are renamed to the trash. */
-export function clearDir(dir: string, trash: string, keep?: string, only?: string): void {
+function clearDir(dir: string, trash: string, keep?: string, only?: string): void {
   let names: string[] = []
   try {
     names = only === undefined ? readdirSync(dir) : [only]
