@@ -36,7 +36,7 @@ export function runnerFactory(pach: Pach, choice: RunnerChoice): () => Promise<R
 }
 
 /** One job's progress, as the job events tell it. */
-export interface JobRow {
+export interface JobProgress {
   name: string
   total: number
   toProcess: number
@@ -46,21 +46,23 @@ export interface JobRow {
   failed: number
 }
 
+const progressKey = (pipeline: string, id: string) => `${pipeline}@${id}`
+
 /** The job progress model: counters per job from the job events (the one model every job view reads). */
 export class JobProgressModel {
-  private readonly rows = new Map<string, JobRow>()
+  private readonly rows = new Map<string, JobProgress>()
 
   /** Apply an event; returns the finished JobInfo on job-end (its row is gone then). */
   handle(e: JobEvent): JobInfo | undefined {
     if (e.type === 'job-start') {
-      this.rows.set(e.pipeline + '@' + e.id, {name: `${e.pipeline}@${e.id.slice(0, 8)}`, total: e.total, toProcess: e.toProcess, skipped: e.skipped, running: 0, done: 0, failed: 0})
+      this.rows.set(progressKey(e.pipeline, e.id), {name: `${e.pipeline}@${e.id.slice(0, 8)}`, total: e.total, toProcess: e.toProcess, skipped: e.skipped, running: 0, done: 0, failed: 0})
       return undefined
     }
     if (e.type === 'job-end') {
-      this.rows.delete(e.job.job.pipeline.name + '@' + e.job.job.id)
+      this.rows.delete(progressKey(e.job.job.pipeline.name, e.job.job.id))
       return e.job
     }
-    const r = this.rows.get(e.pipeline + '@' + e.id)
+    const r = this.rows.get(progressKey(e.pipeline, e.id))
     if (r && e.type === 'datum-start') r.running++
     if (r && e.type === 'datum-end') {
       r.running = Math.max(0, r.running - 1)
@@ -71,13 +73,13 @@ export class JobProgressModel {
   }
 
   /** Jobs started and not yet ended, in start order. */
-  running(): JobRow[] {
+  running(): JobProgress[] {
     return [...this.rows.values()]
   }
 }
 
 /** A live line for a running job: bar of processed+skipped over total, then the counts. */
-export function jobProgressLine(r: JobRow): string {
+export function jobProgressLine(r: JobProgress): string {
   const frac = r.total ? (r.skipped + r.done) / r.total : 1
   const counts = `${r.done}/${r.toProcess} processed, ${r.skipped} skipped${r.failed ? `, ${r.failed} failed` : ''}${r.running ? `, ${r.running} running` : ''}`
   return `${r.name} ${bar(frac, 24)} ${counts}`
