@@ -176,6 +176,14 @@ export class TreeStore {
     return entries
   }
 
+  /**
+   * A directory's entries in key order, read as they are yielded: the API for listings and
+   * walks that must not hold a whole large directory (list file, materialize, glob, fsck).
+   */
+  *entries(dir: Buffer): Generator<Entry> {
+    yield* this.get(dir)
+  }
+
   /** Store a directory (entries must be sorted by key); returns its dir summary. */
   put(entries: Entry[]): {hash: Buffer; size: number; files: number} {
     const data = encodeTree(entries)
