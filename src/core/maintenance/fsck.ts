@@ -104,15 +104,21 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     liveTrees.add(key)
     checked.trees++
     const damaged: string[] = []
-    let entries
+    let node
     try {
-      entries = ctx.trees.get(hash)
+      node = ctx.trees.node(hash)
     } catch (e) {
       damaged.push(`/ (tree ${key}: ${(e as Error).message})`)
       treeStatus.set(key, damaged)
       return damaged
     }
-    for (const e of entries) {
+    // an index node's children are parts of the same directory: their paths need no prefix
+    if (node.kind === 'index') {
+      for (const it of node.items) damaged.push(...checkTree(it.hash))
+      treeStatus.set(key, damaged)
+      return damaged
+    }
+    for (const e of node.entries) {
       if (e.kind === 'dir') {
         for (const d of checkTree(e.hash)) damaged.push(`/${e.name}${d === '/' ? '' : d}`)
       } else {

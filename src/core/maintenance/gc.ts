@@ -42,7 +42,7 @@ export interface GcReport {
   reclaimed_bytes: number
 }
 
-/** Mark: every tree and blob reachable from any commit or datum output (read-only). */
+/** Mark: every tree object (directory, leaf, index node) and blob reachable from any commit or datum output (read-only). */
 export function markLive(ctx: CoreContext): {trees: Set<string>; blobs: Set<string>} {
   const trees = new Set<string>()
   const blobs = new Set<string>()
@@ -50,7 +50,13 @@ export function markLive(ctx: CoreContext): {trees: Set<string>; blobs: Set<stri
     const k = hash.toString('latin1')
     if (trees.has(k)) return
     trees.add(k)
-    for (const e of ctx.trees.get(hash)) {
+    // node by node: a large directory's nodes are shared between commits, so each is read once
+    const n = ctx.trees.node(hash)
+    if (n.kind === 'index') {
+      for (const it of n.items) visit(it.hash)
+      return
+    }
+    for (const e of n.entries) {
       if (e.kind === 'dir') visit(e.hash)
       else for (const c of e.chunks) blobs.add(c.toString('latin1'))
     }
