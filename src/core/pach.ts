@@ -26,6 +26,7 @@ import {RepoService} from './pfs/repo-service.js'
 import type {PfsHooks} from './pfs/hooks.js'
 import {TransactionService} from './pfs/transaction-service.js'
 import {TreeStore} from './store/tree-store.js'
+import {upgradeIfNeeded} from './maintenance/upgrade.js'
 import {noopReporter, type Reporter} from './reporter.js'
 import {DEFAULT_PROJECT} from './types.js'
 import {fsck, type FsckReport} from './maintenance/fsck.js'
@@ -118,7 +119,16 @@ export function openPach(opts: OpenOptions = {}): Pach {
   const pachDir = findPachDir(opts)
   const config = readConfig(pachDir)
   const db = openDb(join(pachDir, 'pach.db'), {readonly: opts.readonly, busyTimeoutMs: opts.busyTimeoutMs})
-  return new Pach(pachDir, db, config, opts)
+  const pach = new Pach(pachDir, db, config, opts)
+  if (!opts.readonly) {
+    try {
+      upgradeIfNeeded(pach.ctx) // trees of an older pach, once (maintenance/upgrade.ts)
+    } catch (e) {
+      db.close()
+      throw e
+    }
+  }
+  return pach
 }
 
 /** An open pach project: the services over one database and store. */

@@ -67,6 +67,8 @@ export const listCommitsWithRepo = (db: DB) =>
     type: RepoType
   }[]
 /** Every distinct root tree a commit holds (gc's mark). */
+/** Point every commit at `from` to `to` (the tree upgrade: same files, canonical encoding). */
+export const replaceCommitTree = (db: DB, from: Buffer, to: Buffer) => st(db, 'UPDATE commits SET tree = ? WHERE tree = ?').run(to, from)
 export const listCommitTrees = (db: DB) => st(db, 'SELECT DISTINCT tree FROM commits WHERE tree IS NOT NULL').pluck().all() as Buffer[]
 /** A reference to a commit that does not exist: `what` (a branch name or commit id) points at `ref`. */
 export interface DanglingRef {

@@ -73,4 +73,6 @@ export function deleteDatumsOfPipeline(db: DB, project: string, pipeline: string
 }
 
 /** Every datum's output tree (maintenance: kept for incremental merges even when no commit holds it whole). */
+/** Point every datum output at `from` to `to` (the tree upgrade). */
+export const replaceDatumOutput = (db: DB, from: Buffer, to: Buffer) => st(db, 'UPDATE datums SET output = ? WHERE output = ?').run(to, from)
 export const listDatumOutputTrees = (db: DB) => st(db, 'SELECT DISTINCT output FROM datums WHERE output IS NOT NULL').pluck().all() as Buffer[]

@@ -211,6 +211,13 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   CREATE INDEX commits_by_parent ON commits(repo_id, parent, seq);
   CREATE INDEX commit_sets_by_modified ON commit_sets(modified DESC, created DESC);
   `,
+  // 8: trees in the chunked format (store/tree-node.ts): large directories become prolly trees
+  // and tree rows may be deltas, which an older pach cannot read. The rewrite of existing large
+  // directories needs the tree store, so it runs after opening (maintenance/upgrade.ts), in its
+  // own transaction, while this flag is set; the new code reads the old layout meanwhile.
+  `
+  INSERT INTO meta(key, value) SELECT 'tree_upgrade', 'pending' WHERE EXISTS (SELECT 1 FROM trees);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
