@@ -13,6 +13,7 @@ import {initPach, openPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseRepo} from '../../src/core/pfs/refs.js'
 import type {ListCommitOptions} from '../../src/core/pfs/commit-service.js'
 import type {CommitInfo} from '../../src/core/types.js'
+import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 
 function project(opts: {now?: () => string} = {}): {pach: Pach; dir: string} {
   const dir = mkdtempSync(join(tmpdir(), 'pach-list-'))
@@ -194,7 +195,7 @@ describe('list commit (CommitService.history)', () => {
       const cols = (name: string) => (again.ctx.db.prepare(`PRAGMA index_info(${name})`).all() as {name: string}[]).map((c) => c.name)
       expect(cols('commits_by_parent')).toEqual(['repo_id', 'parent', 'seq'])
       expect(cols('commit_sets_by_modified')).toEqual(['modified', 'created'])
-      expect(again.ctx.db.pragma('user_version', {simple: true})).toBe(7)
+      expect(again.ctx.db.pragma('user_version', {simple: true})).toBe(SCHEMA_VERSION)
       expect(again.commits.list('default', parseCommit('in'))).toEqual(before)
     } finally {
       again.close()

@@ -445,11 +445,12 @@ interface PfsBase {
 const pfsBase: BaseSpec = {name: 'pfs', setup: setupPfs}
 
 async function setupPfs(p: Proj, data: string, rng: Rng, quick: boolean): Promise<void> {
-  // thousands of small files in nested directories (put-many's source, fixed per run)
+  // thousands of small files in 4 directories of 250-1,000 entries each: large directories, so
+  // the kills land inside prolly-tree writes (put-many's source, fixed per run)
   const n = quick ? rng.int(1000, 1500) : rng.int(2000, 4000)
   for (let i = 0; i < n; i++) {
     const size = rng.next() < 0.05 ? 0 : rng.int(1, 8192)
-    writeRandom(join(data, 'many', `d${String(i % 23).padStart(2, '0')}`, `f${i}.dat`), `small:${i}:${rng.next()}`, size)
+    writeRandom(join(data, 'many', `d${String(i % 4).padStart(2, '0')}`, `f${i}.dat`), `small:${i}:${rng.next()}`, size)
   }
   const keep = writeRandom(join(data, 'keep.bin'), `keep:${rng.next()}`, Math.floor(1.5 * MiB))
   await p.ok(['create', 'repo', 'data'])

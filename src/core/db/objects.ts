@@ -45,5 +45,6 @@ export const deleteBlobRow = (db: DB, id: Buffer) => st(db, 'DELETE FROM blobs W
 export const getTreeData = (db: DB, hash: Buffer) => st(db, 'SELECT data FROM trees WHERE hash = ?').pluck().get(hash) as Buffer | undefined
 /** Trees are content addressed: storing one that exists is a no-op. */
 export const insertTree = (db: DB, hash: Buffer, data: Buffer) => st(db, 'INSERT OR IGNORE INTO trees(hash, data) VALUES (?, ?)').run(hash, data)
+export const hasTree = (db: DB, hash: Buffer) => st(db, 'SELECT 1 FROM trees WHERE hash = ?').pluck().get(hash) !== undefined
 export const listTreeHashes = (db: DB) => st(db, 'SELECT hash FROM trees').pluck().all() as Buffer[]
 export const deleteTreeRow = (db: DB, hash: Buffer) => st(db, 'DELETE FROM trees WHERE hash = ?').run(hash)

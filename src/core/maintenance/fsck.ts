@@ -102,6 +102,7 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     const hit = treeStatus.get(key)
     if (hit) return hit
     liveTrees.add(key)
+    for (let b = ctx.trees.baseOf(hash); b && !liveTrees.has(toHex(b)); b = ctx.trees.baseOf(b)) liveTrees.add(toHex(b)) // delta bases
     checked.trees++
     const damaged: string[] = []
     let node

@@ -21,7 +21,7 @@
  *   "file / directory path collision" error and changes nothing.
  */
 import {ConflictError, CorruptObjectError} from '../errors.js'
-import {getTreeData, insertTree} from '../db/objects.js'
+import {getTreeData, hasTree, insertTree} from '../db/objects.js'
 import type {DB} from '../db/types.js'
 import {sha256} from './hash.js'
 import type {FileContent} from './content.js'
@@ -120,7 +120,8 @@ export class TreeStore {
     const key = hash.toString('latin1')
     let row = data
     let depth = 0
-    if (base && !base.equals(hash)) {
+    // the base must be stored now, not just cached: gc (another process) may have freed it
+    if (base && !base.equals(hash) && hasTree(this.db, base)) {
       const baseData = this.bytes(base)
       const baseDepth = this.depth.get(base.toString('latin1')) ?? MAX_DELTA_DEPTH
       const delta = encodeDelta(data, baseData, base, baseDepth + 1)
