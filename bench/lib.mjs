@@ -52,14 +52,14 @@ export function median(xs) {
 /**
  * Run a process with its stdout drained: ms to its first stdout byte, and to its end. Rejects
  * on a non-zero exit. With `time` (the path of GNU time), the process runs under `time -f %M`
- * and `kib` is its peak RSS in KiB.
+ * and `kib` is its peak RSS in KiB. `env`: the process's environment (default: this one's).
  */
-export function firstLine(cmd, args, cwd, {time} = {}) {
+export function firstLine(cmd, args, cwd, {time, env} = {}) {
   return new Promise((res, rej) => {
     const t = process.hrtime.bigint()
     let at
     let err = ''
-    const p = time ? spawn(time, ['-f', '%M', cmd, ...args], {cwd, stdio: ['ignore', 'pipe', 'pipe']}) : spawn(cmd, args, {cwd, stdio: ['ignore', 'pipe', 'ignore']})
+    const p = time ? spawn(time, ['-f', '%M', cmd, ...args], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']}) : spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'ignore']})
     p.stdout.on('data', () => (at ??= Number(process.hrtime.bigint() - t) / 1e6))
     p.stderr?.on('data', (b) => (err += b))
     p.on('error', rej)
