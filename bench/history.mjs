@@ -4,7 +4,11 @@
 // commits (git fast-import); then times, as whole processes (medians of REPS runs, interleaved):
 // `pach list commit R@master` (table, --json, -n 10) and `git log` (whole, -n 10), the time to
 // the first line of the whole listing, the CLI start (`pach version`), and the same listings
-// inside the process (the library, no CLI start).
+// inside the process (the library, no CLI start). Storage, measured once when the data is built:
+// `.pach` (bytes of its regular files, and `du -sb`) with a breakdown (pach.db by table with its
+// indexes, free pages, WAL, pack files), against `.git` on the same history as fast-import left
+// it (one pack), loose (every object its own file: the pack exploded by `git unpack-objects`)
+// and after `git gc --aggressive`.
 //
 //   npm run build && node bench/history.mjs [--commits 10000] [--files 500] [--reps 5] [--work DIR] [--keep]
 //
@@ -14,7 +18,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, firstLine, median} from './lib.mjs'
+import {arg, dirBytes, duBytes, duDisk, firstLine, median, pachBreakdown} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const COMMITS = Number(arg('commits', 10_000))
@@ -31,6 +35,7 @@ const content = (i) => `v ${i}\n` // commit i (0 = the first, with every file) w
 
 if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ missing: run `npm run build` first')
 const {initPach, openPach, parseCommit} = await import(path.join(root, 'dist', 'index.js'))
+const {default: Database} = await import('better-sqlite3')
 
 // ---- data ----
 const ready = path.join(work, 'ready')
@@ -51,6 +56,8 @@ if (!KEEP || !fs.existsSync(ready)) {
   }
   pach.close()
   log(`pach: ${COMMITS + 1} commits in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  const pachDir = path.join(proj, '.pach')
+  const sizes = {pach: {bytes: dirBytes(pachDir), du: duBytes(pachDir), disk: duDisk(pachDir), breakdown: pachBreakdown(pachDir, Database)}}
 
   t = performance.now()
   spawnSync('git', ['init', '-q', '-b', 'master', gitDir], {stdio: 'inherit'})
@@ -63,10 +70,28 @@ if (!KEEP || !fs.existsSync(ready)) {
   }
   const fi = spawnSync('git', ['fast-import', '--quiet'], {cwd: gitDir, input: chunks.join('')})
   if (fi.status !== 0) throw new Error(`git fast-import failed: ${fi.stderr}`)
-  spawnSync('git', ['gc', '-q'], {cwd: gitDir})
-  log(`git: ${COMMITS + 1} commits in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  const dotGit = path.join(gitDir, '.git')
+  const gitSize = () => ({bytes: dirBytes(dotGit), du: duBytes(dotGit), disk: duDisk(dotGit)})
+  sizes.gitFastImport = gitSize()
+  // loose: move fast-import's pack out and unpack every object into its own file
+  const packDir = path.join(dotGit, 'objects', 'pack')
+  const aside = path.join(work, 'fast-import-pack')
+  fs.mkdirSync(aside)
+  for (const f of fs.readdirSync(packDir)) fs.renameSync(path.join(packDir, f), path.join(aside, f))
+  for (const f of fs.readdirSync(aside).filter((f) => f.endsWith('.pack'))) {
+    const u = spawnSync('git', ['unpack-objects', '-q'], {cwd: gitDir, input: fs.readFileSync(path.join(aside, f)), maxBuffer: 1 << 30})
+    if (u.status !== 0) throw new Error(`git unpack-objects failed: ${u.stderr}`)
+  }
+  fs.rmSync(aside, {recursive: true})
+  sizes.gitLoose = gitSize()
+  const g = spawnSync('git', ['gc', '-q', '--aggressive', '--prune=now'], {cwd: gitDir})
+  if (g.status !== 0) throw new Error(`git gc --aggressive failed: ${g.stderr}`)
+  sizes.gitPacked = gitSize()
+  log(`git: ${COMMITS + 1} commits in ${((performance.now() - t) / 1000).toFixed(1)} s (with unpacking and gc --aggressive)`)
+  fs.writeFileSync(path.join(work, 'sizes.json'), JSON.stringify(sizes, (k, v) => (v instanceof Map ? Object.fromEntries(v) : v)))
   fs.writeFileSync(ready, '')
 }
+const sizes = JSON.parse(fs.readFileSync(path.join(work, 'sizes.json'), 'utf8'))
 
 // ---- checks: both list every commit ----
 const out = (cmd, args, cwd) => spawnSync(cmd, args, {cwd, encoding: 'utf8', maxBuffer: 1 << 30}).stdout
@@ -136,5 +161,43 @@ const lines = [
     return `| ${k} | ${fmt(median(xs))} | ${xs.map((x) => fmt(x)).join(', ')} | ${a ? `${(median(xs) / a).toFixed(1)}× git` : ''} |`
   }),
 ]
+// ---- storage ----
+const B = (n) => (n == null ? '–' : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`)
+const n = (x) => (x == null ? '–' : x.toLocaleString('en'))
+const per = (bytes) => `${(bytes / COMMITS / 1024).toFixed(1)} KiB per commit`
+const bd = sizes.pach.breakdown
+const tables = Object.entries(bd.tables).filter(([t]) => !t.startsWith('sqlite_'))
+const shown = ['trees', 'commits', 'commit_sets', 'blobs', 'packs']
+const rest = tables.filter(([t]) => !shown.includes(t))
+const row = (t) => {
+  const x = bd.tables[t]
+  return x ? `| pach.db: ${t} (${n(x.rows)} rows) | ${B(x.bytes)} + ${B(x.indexBytes)} of indexes | ${per(x.bytes + x.indexBytes)} |` : `| pach.db: ${t} | – | |`
+}
+lines.push(
+  '',
+  `Storage after the ${COMMITS.toLocaleString('en')} commits: bytes of the regular files, \`du -sb\` (apparent sizes, directories too) and the disk blocks taken (\`du -s\`: every small file takes a 4 KiB block):`,
+  '',
+  '| Store | Regular files | `du -sb` | On disk (`du -s`) | Per commit (regular files) |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  ...[
+    ['`.pach`', sizes.pach],
+    ['`.git`, loose (every object its own zlib file)', sizes.gitLoose],
+    ['`.git`, as `git fast-import` left it (one pack)', sizes.gitFastImport],
+    ['`.git`, packed (`git gc --aggressive`)', sizes.gitPacked],
+  ].map(([k, x]) => `| ${k} | ${B(x.bytes)} | ${B(x.du)} | ${B(x.disk)} | ${per(x.bytes)} |`),
+  '',
+  'Where `.pach` keeps its bytes (pages per table, from SQLite\'s dbstat):',
+  '',
+  '| Part | Bytes | Per commit |',
+  '| --- | ---: | ---: |',
+  `| pach.db file | ${B(bd.files.db)} | ${per(bd.files.db)} |`,
+  `| pach.db: trees, encoded bytes (SUM(length(data))) | ${B(bd.treeData)} | ${per(bd.treeData)} |`,
+  ...shown.map(row),
+  `| pach.db: ${rest.length} other tables | ${B(rest.reduce((a, [, x]) => a + x.bytes + x.indexBytes, 0))} | |`,
+  `| pach.db: free pages (freelist) | ${B(bd.freeBytes)} | |`,
+  `| pach.db-wal, pach.db-shm | ${B(bd.files.wal)}, ${B(bd.files.shm)} | |`,
+  `| pack files (${n(bd.files.packFiles)}) | ${B(bd.files.packs)} | ${per(bd.files.packs)} |`,
+  `| other files | ${B(bd.files.other)} | |`,
+)
 console.log(lines.join('\n'))
 if (!KEEP) fs.rmSync(work, {recursive: true, force: true})

@@ -49,14 +49,89 @@ export function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
 }
 
-/** Run a process with its stdout drained: ms to its first stdout byte, and to its end. Rejects on a non-zero exit. */
-export function firstLine(cmd, args, cwd) {
+/**
+ * Run a process with its stdout drained: ms to its first stdout byte, and to its end. Rejects
+ * on a non-zero exit. With `time` (the path of GNU time), the process runs under `time -f %M`
+ * and `kib` is its peak RSS in KiB. `env`: the process's environment (default: this one's).
+ */
+export function firstLine(cmd, args, cwd, {time, env} = {}) {
   return new Promise((res, rej) => {
     const t = process.hrtime.bigint()
     let at
-    const p = spawn(cmd, args, {cwd, stdio: ['ignore', 'pipe', 'ignore']})
+    let err = ''
+    const p = time ? spawn(time, ['-f', '%M', cmd, ...args], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']}) : spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'ignore']})
     p.stdout.on('data', () => (at ??= Number(process.hrtime.bigint() - t) / 1e6))
+    p.stderr?.on('data', (b) => (err += b))
     p.on('error', rej)
-    p.on('close', (code) => (code === 0 ? res({first: at, total: Number(process.hrtime.bigint() - t) / 1e6}) : rej(new Error(`${cmd} exited ${code}`))))
+    p.on('close', (code) => {
+      const total = Number(process.hrtime.bigint() - t) / 1e6
+      if (code !== 0) return rej(new Error(`${cmd} exited ${code}: ${err.slice(-500)}`))
+      res({first: at, total, kib: time ? Number(err.trim().split('\n').at(-1)) : undefined})
+    })
   })
+}
+
+/** Bytes of the regular files under a directory (directories themselves not counted). */
+export function dirBytes(dir) {
+  let n = 0
+  for (const e of fs.readdirSync(dir, {withFileTypes: true, recursive: true})) if (e.isFile()) n += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size
+  return n
+}
+
+/** `du -sb DIR` (apparent bytes, directories included), or null without GNU du. */
+export function duBytes(dir) {
+  const r = spawnSync('du', ['-sb', dir], {encoding: 'utf8'})
+  return r.status === 0 ? Number(r.stdout.split(/\s/)[0]) : null
+}
+
+/** `du -sk DIR` in bytes: the disk blocks it takes (a 60-byte file takes a 4 KiB block), or null. */
+export function duDisk(dir) {
+  const r = spawnSync('du', ['-sk', dir], {encoding: 'utf8'})
+  return r.status === 0 ? Number(r.stdout.split(/\s/)[0]) * 1024 : null
+}
+
+/**
+ * Where a `.pach` keeps its bytes (pach closed): its files (pach.db, WAL, packs, the rest), and
+ * inside pach.db, per table with its indexes, the pages (dbstat), the rows and, for trees, the
+ * encoded bytes; the free pages SQLite keeps for reuse. `Database` is better-sqlite3.
+ */
+export function pachBreakdown(pachDir, Database) {
+  const files = {db: 0, wal: 0, shm: 0, packs: 0, packFiles: 0, other: 0}
+  for (const e of fs.readdirSync(pachDir, {withFileTypes: true, recursive: true})) {
+    if (!e.isFile()) continue
+    const full = path.join(e.parentPath ?? e.path, e.name)
+    const size = fs.statSync(full).size
+    const rel = path.relative(pachDir, full)
+    if (rel === 'pach.db') files.db += size
+    else if (rel === 'pach.db-wal') files.wal += size
+    else if (rel === 'pach.db-shm') files.shm += size
+    else if (rel.startsWith(path.join('objects', 'packs'))) {
+      files.packs += size
+      files.packFiles++
+    } else files.other += size
+  }
+  const db = new Database(path.join(pachDir, 'pach.db'), {readonly: true})
+  try {
+    const pageSize = db.pragma('page_size', {simple: true})
+    const pages = db.pragma('page_count', {simple: true})
+    const free = db.pragma('freelist_count', {simple: true})
+    // every b-tree (table or index) with the table it belongs to
+    const owner = new Map(db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')").all().map((r) => [r.name, r.tbl_name]))
+    const tables = new Map()
+    for (const r of db.prepare('SELECT name, SUM(pgsize) AS bytes, COUNT(*) AS pages FROM dbstat GROUP BY name').all()) {
+      const t = owner.get(r.name) ?? r.name
+      const x = tables.get(t) ?? {bytes: 0, indexBytes: 0, rows: null}
+      if (t === r.name) x.bytes += r.bytes
+      else x.indexBytes += r.bytes
+      tables.set(t, x)
+    }
+    for (const [t, x] of tables) {
+      if (t.startsWith('sqlite_')) continue
+      x.rows = db.prepare(`SELECT COUNT(*) AS n FROM "${t.replace(/"/g, '""')}"`).get().n
+    }
+    const treeData = db.prepare('SELECT COALESCE(SUM(length(data)), 0) AS n FROM trees').get().n
+    return {files, pageSize, dbPages: pages * pageSize, freeBytes: free * pageSize, tables, treeData}
+  } finally {
+    db.close()
+  }
 }

@@ -4,8 +4,9 @@
 // git update-index --index-info, checked out); then measures, medians of REPS:
 //   - a 1-file commit into /d: inside the process (`files.put`: time, .pach and trees-table growth)
 //     and as the CLI (`pach put file R@master:/d/… -f -`: wall time, peak RSS, .pach growth);
-//   - `inspect file` of one path in /d (inside the process and CLI);
-//   - `list file R@master:/d`: time to the first line and total (CLI), total inside the process;
+//   - `inspect file` and `get file` of one path in /d (inside the process and CLI);
+//   - `list file R@master:/d`: time to the first line, total and peak RSS (CLI); time to the
+//     first item and total inside the process (`files.list` is a stream: the total consumes it);
 //   - `diff file` of two adjacent commits (inside the process, and CLI);
 //   - git on the same data: `git add` + `git commit` of one new file into /d (time, .git/objects
 //     growth, loose), `git ls-tree HEAD d/<one>` and `git show HEAD:d/<one>`;
@@ -92,11 +93,6 @@ const wall = (cmd, args, cwd, {input, rss} = {}) => {
   else if (rss && cmd === node) kib = Number(fs.readFileSync(rssFile, 'utf8'))
   return {ms, kib}
 }
-const timed = (f) => {
-  const t = performance.now()
-  f()
-  return performance.now() - t
-}
 const one = (s) =>
   async function* () {
     yield Buffer.from(s)
@@ -166,14 +162,31 @@ for (const N of SIZES) {
     add('in process: 1-file commit: trees table growth, SUM(length(data))', ta.data - tb.data, 'B')
     if (ta.pages != null) add('in process: 1-file commit: trees table growth, pages (dbstat)', ta.pages - tb.pages, 'B')
 
-    // reads inside the process (the commit just made and its parent are adjacent)
-    pach = openPach({pachDir: proj, readonly: true})
+    // reads inside the process (the commit just made and its parent are adjacent), each on a
+    // freshly opened handle: the tree store's cache starts cold, as in a CLI process
     const fileRef = parseFile(`R@master:/${probe}`)
     const dirRef = parseFile('R@master:/d')
-    add('in process: inspect file of one path', timed(() => pach.files.inspect('default', fileRef)))
-    add('in process: diff file of two adjacent commits (/d)', timed(() => pach.files.diff('default', dirRef)))
-    add('in process: list file of /d (collected)', timed(() => pach.files.list('default', dirRef)))
-    pach.close()
+    const cold = async (key, f) => {
+      const p = openPach({pachDir: proj, readonly: true})
+      try {
+        const t = performance.now()
+        await f(p)
+        add(key, performance.now() - t)
+      } finally {
+        p.close()
+      }
+    }
+    await cold('in process: inspect file of one path', (p) => p.files.inspect('default', fileRef))
+    await cold('in process: get file of one path', async (p) => {
+      for await (const _ of p.files.read('default', fileRef).stream); // resolve, open, read the content
+    })
+    await cold('in process: diff file of two adjacent commits (/d)', (p) => p.files.diff('default', dirRef))
+    await cold('in process: list file of /d: first item', (p) => p.files.list('default', dirRef)[Symbol.iterator]().next())
+    await cold('in process: list file of /d: whole (every FileInfo)', (p) => {
+      let n = 0
+      for (const _ of p.files.list('default', dirRef)) n++
+      return n
+    })
 
     // 1-file commit as the CLI
     before = bytes(pachDir)
@@ -185,9 +198,13 @@ for (const N of SIZES) {
     add('CLI: put file (1-file commit): .pach growth', bytes(pachDir) - before, 'B')
     add('CLI: put file (1-file commit): trees table growth', ta.data - tb.data, 'B')
     add('CLI: inspect file of one path', wall(node, [bin, 'inspect', 'file', `R@master:/${probe}`], proj).ms)
-    const ls = await firstLine(node, [bin, 'list', 'file', 'R@master:/d'], proj)
+    add('CLI: get file of one path', wall(node, [bin, 'get', 'file', `R@master:/${probe}`], proj).ms)
+    const ls = TIME
+      ? await firstLine(node, [bin, 'list', 'file', 'R@master:/d'], proj, {time: TIME})
+      : await firstLine(node, ['--require', rssPreload, bin, 'list', 'file', 'R@master:/d'], proj, {env: {...process.env, PACH_BENCH_RSS: rssFile}})
     add('CLI: list file of /d: first line', ls.first)
     add('CLI: list file of /d: whole', ls.total)
+    add('CLI: list file of /d: peak RSS', (ls.kib ?? Number(fs.readFileSync(rssFile, 'utf8'))) * 1024, 'B')
     add('CLI: diff file of two adjacent commits (/d)', wall(node, [bin, 'diff', 'file', 'R@master:/d'], proj).ms)
     add('CLI: start (`pach version`)', wall(node, [bin, 'version'], proj).ms)
 
@@ -235,10 +252,12 @@ const targets = {
   'in process: 1-file commit: .pach growth': '≤ 8 KiB metadata',
   'in process: 1-file commit: trees table growth, SUM(length(data))': '≤ 8 KiB metadata',
   'in process: inspect file of one path': '≤ 20 ms',
+  'in process: get file of one path': '≤ 20 ms',
   'in process: diff file of two adjacent commits (/d)': '≤ 20 ms',
   'CLI: put file (1-file commit): peak RSS': '< 150 MB (at 1M)',
   'CLI: list file of /d: first line': '< 100 ms',
   'CLI: list file of /d: whole': '≤ 3 s (at 1M)',
+  'CLI: list file of /d: peak RSS': 'bounded (not growing with N)',
 }
 const loadEnd = os.loadavg()
 const keys = [...new Set(results.flatMap((r) => [...r.rows.keys()]))]

@@ -59,7 +59,7 @@ export async function runDemo(dir: string, onStep: (s: DemoStep) => void): Promi
     }
     await pach.files.put(P, parseCommit('words@master'), Object.entries(docs).map(([path, s]) => ({path, open: text(s)})))
     step('pach put file words@master:/ -r -f ./docs')
-    step('pach list file words@master', fileTable(pach.files.list(P, parseFile('words@master'))))
+    step('pach list file words@master', fileTable([...pach.files.list(P, parseFile('words@master'))]))
     for (const s of DEMO_SPECS) {
       const spec = parseSpecs(JSON.stringify(s), `${s.pipeline.name}.json`, P).specs[0]!
       pach.pipelines.put(spec, {update: false, reprocess: false, file: `${s.pipeline.name}.json`})

@@ -10,7 +10,7 @@ import {cpSync, mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {expect} from 'vitest'
-import {parseFile, type FileInfo, type Pach} from '../../src/index.js'
+import {parseFile, type Pach} from '../../src/index.js'
 
 export const FIXTURES = resolve(import.meta.dirname, '../../fixtures/repos')
 
@@ -88,7 +88,7 @@ export function expectSameFiles(pach: Pach, manifest: Manifest): void {
     const at = `${repoLabel(repo)}@${commit.id}`
     const got: ManifestFile[] = []
     const walk = (path: string) => {
-      for (const f of pach.files.list(repo.project, parseFile(`${at}:${path}`)) as FileInfo[]) {
+      for (const f of pach.files.list(repo.project, parseFile(`${at}:${path}`))) {
         if (f.file_type === 'DIR') walk(f.file.path)
         else got.push({path: f.file.path, size: f.size_bytes, sha256: sha256(pach.files.readAll(repo.project, parseFile(`${at}:${f.file.path}`)))})
       }

@@ -167,7 +167,7 @@ export function libraryPfs(pachDir: string): Pfs & {close(): void} {
       }),
     listCommit: (t) => attempt(() => pach.commits.list(P, parseCommit(t))),
     listBranch: (repo) => attempt(() => pach.branches.list(P, parseRepo(repo))),
-    listFile: (file) => attempt(() => pach.files.list(P, parseFile(file))),
+    listFile: (file) => attempt(() => [...pach.files.list(P, parseFile(file))]),
     glob: (commit, pattern) => attempt(() => pach.files.glob(P, parseCommit(commit), pattern)),
     getFile: (file) => attempt(() => pach.files.readAll(P, parseFile(file))),
     async gc() {

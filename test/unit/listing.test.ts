@@ -1,9 +1,10 @@
 /**
  * Streamed rendering (cli/listing.ts, cli/format/values.ts writeTable): written piece by piece,
- * the output is byte for byte what the collected rendering gives.
+ * the output is byte for byte what the collected rendering gives. writeTableStream (one pass,
+ * columns sized per block) equals it up to one block, and writes a block before reading on.
  */
 import {describe, expect, it} from 'vitest'
-import {table, writeTable} from '../../src/cli/format/values.js'
+import {table, writeTable, writeTableStream} from '../../src/cli/format/values.js'
 import {bufferedWriter, writeJsonArray} from '../../src/cli/listing.js'
 
 const collect = (f: (write: (s: string) => void) => void) => {
@@ -54,6 +55,48 @@ describe('writeTable', () => {
     expect(parts.join('')).toBe(table(headers, rows))
     expect(parts).toHaveLength(rows.length + 1)
     expect(collect((w) => writeTable(headers, () => [], w)).join('')).toBe(table(headers, []))
+  })
+})
+
+describe('writeTableStream', () => {
+  const headers = ['A', 'LONGER', 'LAST']
+  const rows = Array.from({length: 10}, (_, i) => [`r${i}`, 'y'.repeat(i % 4), `end ${i}`])
+
+  it('is table for at most one block, and for an empty list', () => {
+    for (const block of [10, 11, 1000]) expect(collect((w) => writeTableStream(headers, rows, w, block)).join('')).toBe(table(headers, rows))
+    expect(collect((w) => writeTableStream(headers, [], w, 3)).join('')).toBe(table(headers, []))
+  })
+
+  it('sizes columns over the rows read so far, a block at a time: widths only grow', () => {
+    const rs = [['a', 'b', 'c'], ['bb', 'b', 'c'], ['cccccccc', 'b', 'c'], ['d', 'LONGER+', 'c'], ['e', 'b', 'c']]
+    const text = collect((w) => writeTableStream(['H1', 'H2', 'H3'], rs, w, 2)).join('')
+    expect(text).toBe(
+      [
+        'H1   H2   H3', // block 1: widths 2, 2
+        'a    b    c',
+        'bb   b    c',
+        'cccccccc   b         c', // block 2: widths 8, 7
+        'd          LONGER+   c',
+        'e          b         c', // block 3: no wider cell, widths kept
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('writes the header and the first block before reading past it', () => {
+    let read = 0
+    const at: number[] = []
+    function* gen() {
+      for (const r of rows) {
+        read++
+        yield r
+      }
+    }
+    writeTableStream(headers, gen(), () => at.push(read), 4)
+    expect(at[0]).toBe(4) // the header, once 4 rows are read
+    expect(at.slice(0, 5)).toEqual([4, 4, 4, 4, 4])
+    expect(at.slice(5, 9)).toEqual([8, 8, 8, 8])
+    expect(at.slice(9)).toEqual([10, 10])
   })
 })
 

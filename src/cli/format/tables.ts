@@ -78,11 +78,14 @@ export function commitDetails(c: CommitInfo, full = false): string {
   return lines.map(([k, v]) => `${k}: ${v}`).join('\n') + '\n'
 }
 
+export const FILE_HEADERS = ['NAME', 'TYPE', 'SIZE']
+
+export function fileCells(f: FileInfo): string[] {
+  return [f.file_type === 'DIR' && !f.file.path.endsWith('/') ? `${f.file.path}/` : f.file.path, f.file_type === 'DIR' ? 'dir' : 'file', bytesSize(f.size_bytes)]
+}
+
 export function fileTable(list: FileInfo[]): string {
-  return table(
-    ['NAME', 'TYPE', 'SIZE'],
-    list.map((f) => [f.file_type === 'DIR' && !f.file.path.endsWith('/') ? `${f.file.path}/` : f.file.path, f.file_type === 'DIR' ? 'dir' : 'file', bytesSize(f.size_bytes)]),
-  )
+  return table(FILE_HEADERS, list.map(fileCells))
 }
 
 export function fileDetails(f: FileInfo): string {

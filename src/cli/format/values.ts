@@ -67,3 +67,34 @@ export function writeTable(headers: string[], rows: () => Iterable<string[]>, wr
   write(line(headers))
   for (const r of rows()) write(line(r))
 }
+
+/**
+ * A table of rows read once, as a stream, for listings that can be too long to read twice
+ * (`list file` of a 1,000,000-entry directory). Rows are taken `block` at a time: each block's
+ * lines are written once the block is read, with every column as wide as the widest cell seen
+ * so far (the header and all rows up to the end of this block). A table of at most `block` rows
+ * is byte for byte `table`; in a longer one the columns can only widen, at a block boundary,
+ * when a later row is wider than every row before it. Memory holds one block.
+ */
+export function writeTableStream(headers: string[], rows: Iterable<string[]>, write: (s: string) => void, block = 1000): void {
+  const widths = headers.map((h) => h.length)
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd() + '\n'
+  let pending: string[][] = []
+  let header = true
+  const flush = () => {
+    for (const r of pending) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? '').length)
+    if (header) write(line(headers))
+    header = false
+    for (const r of pending) write(line(r))
+    pending = []
+  }
+  for (const r of rows) {
+    pending.push(r)
+    if (pending.length >= block) flush()
+  }
+  if (header || pending.length) flush()
+}

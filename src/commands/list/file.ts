@@ -1,21 +1,34 @@
 import {Args} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
-import {fileTable} from '../../cli/format/tables.js'
+import {FILE_HEADERS, fileCells} from '../../cli/format/tables.js'
+import {writeTableStream} from '../../cli/format/values.js'
+import {Listing} from '../../cli/listing.js'
 import {parseFile} from '../../core/pfs/refs.js'
 import type {FileInfo} from '../../core/types.js'
 
-export default class ListFile extends PachCommand<typeof ListFile, FileInfo[]> {
+export default class ListFile extends PachCommand<typeof ListFile, Listing<FileInfo>> {
   static override summary = 'List the files directly under a directory (directories end in /, their size is the sum).'
   static override examples = ['<%= config.bin %> list file images@master', '<%= config.bin %> list file images@master:/raw --json']
   static override args = {file: Args.string({description: '<repo>@<ref>[:<dir>]', required: true})}
   static override flags = {...formatFlags}
   static override aliases = ['list:files']
 
-  async exec() {
-    return this.pach.files.list(this.project, parseFile(this.args.file, 'master'))
+  // A directory can hold millions of entries: the listing is written as it is read
+  // (cli/listing.ts), the table one block of rows at a time (writeTableStream: columns sized
+  // over the rows read so far), so the first line comes out at once and memory holds a block.
+  async exec(): Promise<Listing<FileInfo>> {
+    const files = this.pach.files.list(this.project, parseFile(this.args.file, 'master'))
+    return new Listing<FileInfo>(files, (write) => {
+      const cells = function* () {
+        for (const f of files) yield fileCells(f)
+      }
+      writeTableStream(FILE_HEADERS, cells(), write)
+    })
   }
 
-  human(r: FileInfo[]) {
-    return fileTable(r)
+  human(r: Listing<FileInfo>): string {
+    let out = ''
+    r.human((s) => (out += s))
+    return out
   }
 }

@@ -281,13 +281,24 @@ export class FileService {
     return this.fileInfo(l.repo, l.commit, l.path, l.entry)
   }
 
-  /** Direct children of a directory (or the file itself). */
-  list(project: string, ref: FileRef): FileInfo[] {
+  /**
+   * Direct children of a directory (or the file itself), as a stream: the address is resolved
+   * now (a missing path throws here), the entries are read from the tree store as they are
+   * consumed (`trees.entries`, node by node), so memory holds what the caller keeps, not the
+   * directory. Re-iterable: each pass reads afresh from the same (immutable) tree.
+   */
+  list(project: string, ref: FileRef): Iterable<FileInfo> {
     const l = this.locate(project, ref)
     if (l.entry.kind === 'file') return [this.fileInfo(l.repo, l.commit, l.path, l.entry)]
     if (!l.commit.tree) return []
     const base = l.path === '/' ? '' : l.path
-    return this.ctx.trees.get(l.entry.hash).map((e) => this.fileInfo(l.repo, l.commit, `${base}/${e.name}`, e))
+    const dir = l.entry.hash
+    const self = this
+    return {
+      *[Symbol.iterator]() {
+        for (const e of self.ctx.trees.entries(dir)) yield self.fileInfo(l.repo, l.commit, `${base}/${e.name}`, e)
+      },
+    }
   }
 
   /** Every file and directory matching a Pachyderm glob, in path order. */
@@ -315,7 +326,7 @@ export class FileService {
     const depth = g.source.includes('**') ? Infinity : g.source.split('/').length - 1
     const out: [string, Entry][] = []
     const visit = (hash: Buffer, base: string, d: number) => {
-      for (const e of this.ctx.trees.get(hash)) {
+      for (const e of this.ctx.trees.entries(hash)) {
         const p = `${base}/${e.name}`
         if (g.test(p)) out.push([p, e])
         if (e.kind === 'dir' && d + 1 < depth) visit(e.hash, p, d + 1)
@@ -365,7 +376,7 @@ export class FileService {
     }
     const walk = (hash: Buffer, dir: string, path: string) => {
       mkdirSync(dir, {recursive: true})
-      for (const e of this.ctx.trees.get(hash)) {
+      for (const e of this.ctx.trees.entries(hash)) {
         const p = join(dir, e.name)
         if (e.kind === 'file') writeFile(e, p, `${path}/${e.name}`)
         else walk(e.hash, p, `${path}/${e.name}`)
