@@ -150,13 +150,17 @@ export class TreeStore {
    * A directory's entries in key order, read as they are yielded: the API for listings and
    * walks that must not hold a whole large directory (list file, materialize, glob, fsck).
    */
-  *entries(dir: Buffer): Generator<Entry> {
-    const n = this.node(dir)
+  entries(dir: Buffer): Generator<Entry> {
+    return this.entriesUnder(dir)
+  }
+
+  private *entriesUnder(node: Buffer): Generator<Entry> {
+    const n = this.node(node)
     if (n.kind !== 'index') {
       yield* n.entries
       return
     }
-    for (const it of n.items) yield* this.entries(it.hash)
+    for (const it of n.items) yield* this.entriesUnder(it.hash)
   }
 
   /** A directory's total size and file count (from its root node). */
