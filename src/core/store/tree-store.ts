@@ -72,6 +72,8 @@ export class TreeStore {
   private raw = new Map<string, Buffer>()
   private depth = new Map<string, number>()
 
+  private readonly putNodeFn: PutNode = (data, node, base) => this.putNode(data, node, base)
+
   constructor(readonly db: DB) {}
 
   /** A stored tree object (a small directory, a leaf or an index node), verified against its hash. */
@@ -314,7 +316,7 @@ export class TreeStore {
       return {hash, ...dirTotals(entries)}
     }
     const leaves: IndexItem[] = []
-    const b = new NodeBuilder(this, 0, (it) => leaves.push(it))
+    const b = new NodeBuilder(this.putNodeFn, 0, (it) => leaves.push(it))
     for (const e of entries) b.add(e)
     b.flush()
     return this.buildAbove(leaves, 1)
@@ -324,7 +326,7 @@ export class TreeStore {
   private buildAbove(items: IndexItem[], level: number): DirSummary {
     while (items.length > 1) {
       const next: IndexItem[] = []
-      const b = new NodeBuilder(this, level, (it) => next.push(it))
+      const b = new NodeBuilder(this.putNodeFn, level, (it) => next.push(it))
       for (const it of items) b.add(it)
       b.flush()
       items = next
@@ -377,7 +379,7 @@ export class TreeStore {
     const keys = [...ops.keys()].sort(cmpKey)
     const out: LevelOps = new Map()
     const keyOf = level === 0 ? (x: Entry | IndexItem) => entryKey(x as Entry) : (x: Entry | IndexItem) => (x as IndexItem).key
-    const b = new NodeBuilder(this, level, (it) => {
+    const b = new NodeBuilder(this.putNodeFn, level, (it) => {
       const o = out.get(it.key)
       if (o) o.set = it
       else out.set(it.key, {set: it})
@@ -492,6 +494,9 @@ function mergeSorted(entries: readonly Entry[], ops: readonly DirOp[]): Entry[] 
   return out
 }
 
+/** Stores a node's bytes (as a delta against `base` when worth it) and returns its hash. */
+type PutNode = (data: Buffer, node: TreeNode, base?: Buffer) => Buffer
+
 /** Cuts a stream of items of one level into stored nodes, reporting each node's summary. */
 class NodeBuilder {
   private items: (Entry | IndexItem)[] = []
@@ -500,7 +505,7 @@ class NodeBuilder {
   base: Buffer | undefined
 
   constructor(
-    private readonly store: TreeStore,
+    private readonly put: PutNode,
     private readonly level: number,
     private readonly emit: (summary: IndexItem) => void,
   ) {}
@@ -522,7 +527,7 @@ class NodeBuilder {
     if (!this.items.length) return
     const node: TreeNode = this.level === 0 ? {kind: 'leaf', entries: this.items as Entry[]} : {kind: 'index', level: this.level, items: this.items as IndexItem[]}
     const data = node.kind === 'leaf' ? encodeLeaf(node.entries) : encodeIndex(this.level, (node as {items: IndexItem[]}).items)
-    const hash = this.store['putNode'](data, node, this.base)
+    const hash = this.put(data, node, this.base)
     this.emit(summarize(hash, node))
     this.items = []
     this.run = 0
