@@ -30,6 +30,9 @@ import * as rows from '../db/pfs-rows.js'
 import {sha256, toHex} from '../store/hash.js'
 import {liveLeases, pidAlive} from '../process.js'
 
+/** gc merges small packs (< 1/16 of the pack target, no dead bytes) when at least this many exist. */
+const CONSOLIDATE_MIN = 8
+
 export interface GcReport {
   dry_run: boolean
   deleted_packs: number
@@ -140,12 +143,20 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
     if (s.live.length === 0) emptyPacks.push(p)
     else if (s.deadBytes > 0 && s.deadBytes / p.size >= threshold) repack.push({...p, live: s.live})
   }
+  // many small packs (a history of tiny commits writes one each) are merged into few, so they
+  // do not cost a file and a disk block per commit
+  const smallSize = ctx.store.packTarget / 16
+  const small = packs.filter((p) => {
+    const s = perPack.get(p.id.toString('latin1'))!
+    return s.live.length > 0 && s.deadBytes === 0 && p.size < smallSize
+  })
+  const consolidate = small.length >= CONSOLIDATE_MIN ? small.map((p) => ({...p, live: perPack.get(p.id.toString('latin1'))!.live})) : []
   const indexed = new Set(packs.map((p) => toHex(p.id)))
   const orphans = ctx.store.listPackFiles().filter((p) => !indexed.has(p))
   report.deleted_trees = deadTrees.length
   report.deleted_blobs = deadBlobs.length
   report.deleted_packs = emptyPacks.length
-  report.repacked_packs = repack.length
+  report.repacked_packs = repack.length + consolidate.length
   report.orphan_files = orphans.length
   report.reclaimed_bytes = emptyPacks.reduce((a, p) => a + p.size, 0) + repack.reduce((a, p) => a + perPack.get(p.id.toString('latin1'))!.deadBytes, 0)
   for (const o of orphans) {
@@ -178,6 +189,24 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
     await writer.close()
     objects.deletePackRow(db, p.id)
     ctx.store.deletePackFile(toHex(p.id))
+  }
+
+  // consolidate: every live blob of the small packs into shared packs; an old pack goes only
+  // after its blobs are indexed elsewhere (a kill in between leaves it empty: the next gc)
+  if (consolidate.length) {
+    const writer = ctx.store.repackWriter()
+    for (const p of consolidate) {
+      for (const b of p.live) {
+        const data = ctx.store.readBlob(b.id)
+        if (sha256(data).equals(b.id)) writer.add(b.id, data)
+        if (writer.full) await writer.drain()
+      }
+    }
+    await writer.close()
+    for (const p of consolidate) {
+      objects.deletePackRow(db, p.id)
+      ctx.store.deletePackFile(toHex(p.id))
+    }
   }
   db.pragma('wal_checkpoint(TRUNCATE)')
   return report

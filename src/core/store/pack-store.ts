@@ -136,6 +136,11 @@ export class BlobStore {
   }
 
   /** A writer for gc's repack: no dedup (blobs move), index rows are replaced; gc holds the lease. */
+  /** The size a pack file is cut at. */
+  get packTarget(): number {
+    return this.opts.packTarget ?? DEFAULT_PACK_TARGET
+  }
+
   repackWriter(): PackWriter {
     return new PackWriter(this, null, true)
   }
@@ -302,7 +307,7 @@ export class PackWriter {
 
   /** True when the caller should `await drain()` before adding more (bounded memory). */
   get full(): boolean {
-    return this.pendingBytes >= (this.store.opts.packTarget ?? DEFAULT_PACK_TARGET)
+    return this.pendingBytes >= this.store.packTarget
   }
 
   /** Hand the current batch to a background pack write (waits while two are in flight). */
