@@ -11,7 +11,7 @@ import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {openPach} from '../../src/index.js'
-import {migrate} from '../../src/core/db/migrations.js'
+import {migrate, SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 import {TreeStore, type TreeOp} from '../../src/core/store/tree-store.js'
 import {BIN} from '../helpers/cli.js'
 import {copyFixture, expectMatchesManifest, expectSameFiles, loadManifest} from '../helpers/fixture.js'
@@ -32,7 +32,7 @@ function state(dir: string): {schema: number; pending: boolean} {
   const db = new Database(join(dir, '.pach', 'pach.db'), {readonly: true})
   try {
     const schema = db.pragma('user_version', {simple: true}) as number
-    const pending = schema >= 8 && db.prepare("SELECT 1 FROM meta WHERE key = 'tree_upgrade'").get() !== undefined
+    const pending = schema === SCHEMA_VERSION && db.prepare("SELECT 1 FROM meta WHERE key = 'tree_upgrade'").get() !== undefined
     return {schema, pending}
   } finally {
     db.close()
@@ -45,7 +45,7 @@ describe('tree upgrade of the v6 fixture', () => {
     expect(state(dir)).toEqual({schema: 6, pending: false})
     const pach = openPach({cwd: dir})
     try {
-      expect(state(dir)).toEqual({schema: 8, pending: false})
+      expect(state(dir)).toEqual({schema: SCHEMA_VERSION, pending: false})
       const trees = pach.ctx.trees
       // canonical: every commit's root is what a fresh build of its files gives
       const db = new Database(':memory:')
@@ -74,7 +74,7 @@ describe('tree upgrade of the v6 fixture', () => {
     const db = new Database(join(dir, '.pach', 'pach.db'))
     db.transaction(() => migrate(db, 6))()
     db.close()
-    expect(state(dir)).toEqual({schema: 8, pending: true})
+    expect(state(dir)).toEqual({schema: SCHEMA_VERSION, pending: true})
     const pach = openPach({cwd: dir, readonly: true})
     try {
       expectSameFiles(pach, manifest)
@@ -107,7 +107,7 @@ describe('tree upgrade of the v6 fixture', () => {
       seen.add(s.schema === 6 ? 'old' : s.pending ? 'migrated, trees pending' : 'new')
       const pach = openPach({cwd: dir})
       try {
-        expect(state(dir)).toEqual({schema: 8, pending: false})
+        expect(state(dir)).toEqual({schema: SCHEMA_VERSION, pending: false})
         expectMatchesManifest(pach, manifest)
       } finally {
         pach.close()
