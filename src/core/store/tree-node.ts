@@ -399,24 +399,39 @@ export function encodeIndex(level: number, items: readonly IndexItem[]): Buffer 
   return buf
 }
 
-/** Read a name stored as (shared, suffix) against the previous one. */
-function readName(r: Reader, prev: Buffer): Buffer {
-  const shared = r.varint()
-  const suffixLen = r.varint()
-  if (shared > prev.length) throw new CorruptObjectError('tree node: bad name prefix')
-  const suffix = r.bytes(suffixLen)
-  return shared ? Buffer.concat([prev.subarray(0, shared), suffix]) : suffix
+/**
+ * Names of one node, each stored as (shared, suffix) against the previous: rebuilt in place in
+ * one scratch buffer (decoding a leaf allocates no buffer per name).
+ */
+class NameReader {
+  private buf = Buffer.allocUnsafe(256)
+  private len = 0
+
+  next(r: Reader): string {
+    const shared = r.varint()
+    const suffixLen = r.varint()
+    if (shared > this.len) throw new CorruptObjectError('tree node: bad name prefix')
+    const suffix = r.bytes(suffixLen)
+    const len = shared + suffixLen
+    if (len > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(len, this.buf.length * 2))
+      this.buf.copy(bigger, 0, 0, shared)
+      this.buf = bigger
+    }
+    suffix.copy(this.buf, shared)
+    this.len = len
+    return this.buf.toString('utf8', 0, len)
+  }
 }
 
 function decodeLeaf(buf: Buffer): Entry[] {
   const r = new Reader(buf)
   r.o = 1
   const out: Entry[] = []
-  let prev: Buffer = Buffer.alloc(0)
+  const names = new NameReader()
   while (r.o < buf.length) {
     const kind = r.u8()
-    prev = readName(r, prev)
-    const name = prev.toString('utf8')
+    const name = names.next(r)
     const hash = r.bytes(32)
     const size = r.varint()
     if (kind === 1) {
@@ -441,10 +456,9 @@ function decodeIndex(buf: Buffer): {level: number; items: IndexItem[]} {
   r.o = 1
   const level = r.u8()
   const items: IndexItem[] = []
-  let prev: Buffer = Buffer.alloc(0)
+  const names = new NameReader()
   while (r.o < buf.length) {
-    prev = readName(r, prev)
-    items.push({key: prev.toString('utf8'), hash: r.bytes(32), size: r.varint(), files: r.varint(), count: r.varint()})
+    items.push({key: names.next(r), hash: r.bytes(32), size: r.varint(), files: r.varint(), count: r.varint()})
   }
   if (level < 1 || items.length === 0) throw new CorruptObjectError('tree index node is malformed')
   return {level, items}

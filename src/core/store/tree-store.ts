@@ -87,6 +87,19 @@ export class TreeStore {
     return node
   }
 
+  /** A node read once (a listing's leaves): not kept in the caches unless already there. */
+  private passingNode(hash: Buffer): TreeNode {
+    const key = hash.toString('latin1')
+    const hit = this.cache.get(key)
+    if (hit) return hit
+    const raw = this.raw.get(key)
+    if (raw) return decodeNode(raw)
+    const row = getTreeData(this.db, hash)
+    if (!row || deltaHeader(row)) return this.node(hash) // missing (the error) or a delta (its chain is worth caching)
+    if (!sha256(row).equals(hash)) throw new CorruptObjectError(`tree ${hash.toString('hex')} is damaged (hash mismatch)`)
+    return decodeNode(row)
+  }
+
   /** An object's full bytes (following its delta chain), verified against its hash. */
   bytes(hash: Buffer): Buffer {
     const key = hash.toString('latin1')
@@ -156,13 +169,15 @@ export class TreeStore {
     return this.entriesUnder(dir)
   }
 
-  private *entriesUnder(node: Buffer): Generator<Entry> {
-    const n = this.node(node)
+  private *entriesUnder(node: Buffer, passing = false): Generator<Entry> {
+    const n = passing ? this.passingNode(node) : this.node(node)
     if (n.kind !== 'index') {
       yield* n.entries
       return
     }
-    for (const it of n.items) yield* this.entriesUnder(it.hash)
+    // index nodes are kept (lookups need them); leaves read once, so a listing of a million
+    // entries holds one leaf at a time, not the caches' worth
+    for (const it of n.items) yield* this.entriesUnder(it.hash, n.level === 1)
   }
 
   /** A directory's total size and file count (from its root node). */
