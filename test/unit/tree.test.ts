@@ -1,20 +1,9 @@
-import Database from 'better-sqlite3'
 import {describe, expect, it} from 'vitest'
-import {migrate} from '../../src/core/db/migrations.js'
+import {content, memoryTrees} from '../helpers/trees.js'
 import {contentHash, sha256} from '../../src/core/store/hash.js'
-import type {FileContent} from '../../src/core/store/content.js'
 import {decodeTree, encodeTree, TreeStore, type Entry} from '../../src/core/store/tree-store.js'
 
-function store(): TreeStore {
-  const db = new Database(':memory:')
-  migrate(db, 0)
-  return new TreeStore(db)
-}
-
-function content(s: string): FileContent {
-  const id = sha256(Buffer.from(s))
-  return {size: s.length, hash: contentHash([id]), chunks: [id], sizes: [s.length]}
-}
+const store = memoryTrees
 
 const paths = (t: TreeStore, root: Buffer | null) => [...t.walk(root)].map(([p, e]) => (e.kind === 'dir' ? p + '/' : p))
 
