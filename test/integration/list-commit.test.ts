@@ -13,6 +13,7 @@ import {initPach, openPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseRepo} from '../../src/core/pfs/refs.js'
 import type {ListCommitOptions} from '../../src/core/pfs/commit-service.js'
 import type {CommitInfo} from '../../src/core/types.js'
+import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 
 function project(opts: {now?: () => string} = {}): {pach: Pach; dir: string} {
   const dir = mkdtempSync(join(tmpdir(), 'pach-list-'))
@@ -184,17 +185,19 @@ describe('list commit (CommitService.history)', () => {
     await history(pach)
     const before = pach.commits.list('default', parseCommit('in'))
     pach.close()
-    // put the database back in schema 6's shape
+    // put the database back in schema 6's shape (and undo migration 8's columns: no job here)
     const db = new Database(join(dir, '.pach', 'pach.db'))
     db.exec(`DROP INDEX commits_by_parent; DROP INDEX commit_sets_by_modified;
-      CREATE INDEX commits_by_parent ON commits(repo_id, parent); PRAGMA user_version = 6`)
+      CREATE INDEX commits_by_parent ON commits(repo_id, parent);
+      ALTER TABLE job_datums DROP COLUMN base; ALTER TABLE job_datums DROP COLUMN depth; ALTER TABLE job_datums DROP COLUMN chain;
+      PRAGMA user_version = 6`)
     db.close()
     const again = openPach({pachDir: join(dir, '.pach')})
     try {
       const cols = (name: string) => (again.ctx.db.prepare(`PRAGMA index_info(${name})`).all() as {name: string}[]).map((c) => c.name)
       expect(cols('commits_by_parent')).toEqual(['repo_id', 'parent', 'seq'])
       expect(cols('commit_sets_by_modified')).toEqual(['modified', 'created'])
-      expect(again.ctx.db.pragma('user_version', {simple: true})).toBe(7)
+      expect(again.ctx.db.pragma('user_version', {simple: true})).toBe(SCHEMA_VERSION)
       expect(again.commits.list('default', parseCommit('in'))).toEqual(before)
     } finally {
       again.close()

@@ -211,6 +211,14 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   CREATE INDEX commits_by_parent ON commits(repo_id, parent, seq);
   CREATE INDEX commit_sets_by_modified ON commit_sets(modified DESC, created DESC);
   `,
+  // 8: a job's datum set as a delta against its base job's (db/datum-sets.ts): \`base\` NULL
+  // is a snapshot (every set stored so far), else the job whose set \`list\` edits; \`depth\`
+  // and \`chain\` are the number and bytes of the deltas back to the snapshot.
+  `
+  ALTER TABLE job_datums ADD COLUMN base TEXT;
+  ALTER TABLE job_datums ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE job_datums ADD COLUMN chain INTEGER NOT NULL DEFAULT 0;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

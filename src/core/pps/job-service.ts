@@ -279,6 +279,7 @@ export class JobService {
           metaOps,
           datums: datumRows,
           set,
+          base: planned.base && {job: planned.base.id, set: planned.baseSet},
           counts: {data_processed: count('SUCCESS'), data_failed: failedIds.length, data_recovered: count('RECOVERED'), stats: JSON.stringify(total)},
         },
       })
