@@ -46,8 +46,9 @@ const incremental = (base: DatumSetEntry[], jobId: string, ran: Map<number, stri
     .map((e): DatumSetEntry => (ran.has(parseInt(e.id, 16)) ? {...e, hash: ran.get(parseInt(e.id, 16))!, state: 'SUCCESS', source: jobId} : {...e, state: 'SKIPPED'})),
   ...added.map((i) => entry(i, {source: jobId})),
 ]
+const delta = (base: DatumSetEntry[], next: DatumSetEntry[]) => encodeDatumSetDelta(new Map(base.map((e) => [e.id, e])), next)
 const applyChain = (snapshot: DatumSetEntry[], sets: DatumSetEntry[][]) => {
-  const deltas = sets.map((s, i) => encodeDatumSetDelta(i === 0 ? snapshot : sets[i - 1]!, s))
+  const deltas = sets.map((s, i) => delta(i === 0 ? snapshot : sets[i - 1]!, s))
   return resolveDatumSet(encodeDatumSet(snapshot), deltas)
 }
 
@@ -57,12 +58,12 @@ describe('datum set deltas', () => {
 
   it('store a 1-of-N incremental job in O(change): one flip flag and one entry, whatever N', () => {
     const next = incremental(full, job(2), new Map([[17, idOf(5)]]))
-    const d = encodeDatumSetDelta(full, next)
+    const d = delta(full, next)
     expect(d.length).toBeLessThan(100)
     expect(resolveDatumSet(encodeDatumSet(full), [d])).toEqual(next)
     // the job after it: its base is mostly SKIPPED already, the one it ran goes SKIPPED too
     const third = incremental(next, job(3), new Map([[4242, idOf(6)]]), [N + 1], new Set([99]))
-    const d2 = encodeDatumSetDelta(next, third)
+    const d2 = delta(next, third)
     expect(d2.length).toBeLessThan(300)
     expect(resolveDatumSet(encodeDatumSet(full), [d, d2])).toEqual(third)
   })
@@ -80,8 +81,8 @@ describe('datum set deltas', () => {
       base.map((e, i) => (i % 7 === 0 ? {...e, state: 'SKIPPED' as const} : e)),
       base.map((e, i) => (i % 2 === 0 ? {...e, state: 'SKIPPED' as const} : {...e, source: job(9)})),
     ]
-    for (const next of cases) expect(resolveDatumSet(encodeDatumSet(base), [encodeDatumSetDelta(base, next)])).toEqual(next)
-    expect(resolveDatumSet(encodeDatumSet([]), [encodeDatumSetDelta([], base)])).toEqual(base)
+    for (const next of cases) expect(resolveDatumSet(encodeDatumSet(base), [delta(base, next)])).toEqual(next)
+    expect(resolveDatumSet(encodeDatumSet([]), [delta([], base)])).toEqual(base)
   })
 
   it('round-trip any chain of edits (property)', () => {
@@ -123,7 +124,7 @@ describe('datum set deltas', () => {
   it('refuse a delta that does not fit its base, or is damaged, as CORRUPT_OBJECT', () => {
     const base = full.slice(0, 20)
     const next = incremental(base, job(2), new Map([[3, idOf(5)]]), [500], new Set([4]))
-    const d = encodeDatumSetDelta(base, next)
+    const d = delta(base, next)
     const other = full.slice(100, 120)
     expect(() => resolveDatumSet(encodeDatumSet(other), [d])).toThrow(CorruptObjectError) // drops a datum its base lacks
     expect(() => resolveDatumSet(encodeDatumSet(base), [d.subarray(0, d.length - 1)])).toThrow(CorruptObjectError)
@@ -135,13 +136,14 @@ describe('datum set deltas', () => {
     badVersion[0] = 9
     expect(() => resolveDatumSet(encodeDatumSet(base), [badVersion])).toThrow(/unknown version/)
     // inserting a datum the base already has
-    const dup = encodeDatumSetDelta(base.slice(1), base)
+    const dup = delta(base.slice(1), base)
     expect(() => resolveDatumSet(encodeDatumSet(base), [dup])).toThrow(/there already/)
     expect(() => new DatumSetBuilder([base[0]!, base[0]!])).toThrow(/twice/)
   })
 
   it('refuse to encode a set with a repeated datum (a bug, not data)', () => {
-    expect(() => encodeDatumSetDelta(full.slice(0, 3), [full[0]!, full[0]!])).toThrow(InternalError)
+    expect(() => delta(full.slice(0, 3), [full[0]!, full[0]!])).toThrow(InternalError)
+    expect(() => delta(full.slice(0, 3), [entry(9), full[0]!, entry(9)])).toThrow(InternalError)
   })
 
   it('size a snapshot at 81 bytes an entry', () => {

@@ -180,74 +180,87 @@ class Reader {
 }
 
 /**
- * The delta that turns `base` (entries in order) into `next` (entries in order). Pure; O(N) in
- * the two sets, and its size is O(what differs) for order-preserving edits (see the header).
+ * The delta that turns `base` (entries in order, keyed by id: a job's set as getDatumSet reads
+ * it) into `next` (entries in order). Pure; one pass over both lists, no index of N entries
+ * built (the common case is the same id at the same place), and its size is O(what differs)
+ * for order-preserving edits (see the header).
  */
-export function encodeDatumSetDelta(base: Iterable<DatumSetEntry>, next: readonly DatumSetEntry[]): Buffer {
-  const baseList = Array.isArray(base) ? (base as DatumSetEntry[]) : [...base]
-  const at = new Map<string, number>()
-  for (let i = 0; i < baseList.length; i++) at.set(baseList[i]!.id, i)
-  // greedy alignment: next[i] keeps its base entry's place when that comes after the last kept one
-  const keptFrom: number[] = new Array(next.length) // base index, or -1 for an insert
-  const baseKept = new Uint8Array(baseList.length)
-  const seen = new Set<string>()
-  let p = 0
+export function encodeDatumSetDelta(base: ReadonlyMap<string, DatumSetEntry>, next: readonly DatumSetEntry[]): Buffer {
+  // greedy alignment: walk the base forward; next[i] keeps its base entry's place when that
+  // entry is still ahead, and the base entries walked past are dropped
+  const it = base.values()
+  let cur = it.next()
+  const drops: string[] = []
+  /** base entries walked past unmatched: a later next[i] naming one is a move (insert) */
+  const passed = new Set<string>()
+  const inserted = new Set<string>()
+  const kept: [DatumSetEntry, DatumSetEntry][] = [] // [base, next] pairs that differ from the base entry
+  const isInsert = new Uint8Array(next.length)
   let flips = 0
   let sames = 0
   for (let i = 0; i < next.length; i++) {
     const e = next[i]!
-    if (seen.has(e.id)) throw new InternalError(`datum set: datum ${e.id} appears twice`)
-    seen.add(e.id)
-    const q = at.get(e.id)
-    if (q === undefined || q < p) {
-      keptFrom[i] = -1
+    let b: DatumSetEntry | undefined
+    if (!cur.done && cur.value.id === e.id) b = cur.value
+    else if (base.has(e.id) && !passed.has(e.id) && !inserted.has(e.id)) {
+      // ahead of the walk (or, if the walk ends without it, named twice in `next`)
+      while (!cur.done && cur.value.id !== e.id) {
+        drops.push(cur.value.id)
+        passed.add(cur.value.id)
+        cur = it.next()
+      }
+      if (cur.done) throw new InternalError(`datum set: datum ${e.id} appears twice`)
+      b = cur.value
+    }
+    if (!b) {
+      if (inserted.has(e.id)) throw new InternalError(`datum set: datum ${e.id} appears twice`)
+      inserted.add(e.id)
+      isInsert[i] = 1
       continue
     }
-    keptFrom[i] = q
-    baseKept[q] = 1
-    p = q + 1
-    const b = baseList[q]!
-    if (b.state !== 'SKIPPED' && e.hash === b.hash && e.source === b.source) {
-      if (e.state === 'SKIPPED') flips++
-      else if (e.state === b.state) sames++
+    cur = it.next()
+    if (b === e || sameEntry(b, e)) {
+      if (b.state !== 'SKIPPED') {
+        sames++
+        kept.push([b, e])
+      }
+    } else {
+      if (b.state !== 'SKIPPED' && e.state === 'SKIPPED' && e.hash === b.hash && e.source === b.source) flips++
+      kept.push([b, e])
     }
   }
+  for (; !cur.done; cur = it.next()) drops.push(cur.value.id)
   const flip = flips > sames
   const w = new Writer()
   w.byte(DELTA_VERSION)
   w.varint(next.length)
   w.byte(flip ? FLIP : 0)
-  let drops = 0
-  for (let q = 0; q < baseList.length; q++) if (!baseKept[q]) drops++
-  w.varint(drops)
-  for (let q = 0; q < baseList.length; q++) if (!baseKept[q]) w.id(baseList[q]!.id)
-  const sets: DatumSetEntry[] = []
-  for (let i = 0; i < next.length; i++) {
-    const q = keptFrom[i]!
-    if (q < 0) continue
-    const b = baseList[q]!
-    const e = next[i]!
-    const expected = flip && b.state !== 'SKIPPED' ? {...b, state: 'SKIPPED' as const} : b
-    if (!sameEntry(e, expected)) sets.push(e)
-  }
+  w.varint(drops.length)
+  for (const id of drops) w.id(id)
+  // kept entries the delta must name: those that differ from what the base (flipped, with the flag) gives
+  const asBase = (b: DatumSetEntry, e: DatumSetEntry) =>
+    flip && b.state !== 'SKIPPED' ? e.state === 'SKIPPED' && e.id === b.id && e.hash === b.hash && e.source === b.source : sameEntry(b, e)
+  const sets = kept.filter(([b, e]) => !asBase(b, e)).map(([, e]) => e)
   w.varint(sets.length)
   for (const e of sets) w.entry(e)
-  const runs: {after: string | undefined; entries: DatumSetEntry[]}[] = []
-  for (let i = 0; i < next.length; i++) {
-    if (keptFrom[i]! >= 0) continue
-    const last = runs.at(-1)
-    if (last && i > 0 && keptFrom[i - 1]! < 0) last.entries.push(next[i]!)
-    else runs.push({after: i === 0 ? undefined : next[i - 1]!.id, entries: [next[i]!]})
-  }
-  w.varint(runs.length)
-  for (const r of runs) {
-    if (r.after === undefined) w.byte(0)
+  let runs = 0
+  for (let i = 0; i < next.length; i++) if (isInsert[i] && (i === 0 || !isInsert[i - 1])) runs++
+  w.varint(runs)
+  for (let i = 0; i < next.length; ) {
+    if (!isInsert[i]) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < next.length && isInsert[j]) j++
+    if (i === 0) w.byte(0)
     else {
       w.byte(1)
-      w.id(r.after)
+      w.id(next[i - 1]!.id)
     }
-    w.varint(r.entries.length)
-    for (const e of r.entries) w.entry(e)
+    w.varint(j - i)
+    for (let k = i; k < j; k++) w.entry(next[k]!)
+    i = j
   }
   return w.done()
 }

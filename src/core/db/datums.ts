@@ -66,8 +66,8 @@ interface SetRow {
 const getSetRow = (db: DB, project: string, pipeline: string, job: string) =>
   st(db, 'SELECT list, base, depth, chain FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').get(project, pipeline, job) as SetRow | undefined
 
-/** A stored set's entries in order (its snapshot, then its chain's deltas applied); undefined when the job has no set. Throws CorruptObjectError for a broken chain. */
-function readDatumSet(db: DB, project: string, pipeline: string, job: string): DatumSetEntry[] | undefined {
+/** A stored set by datum id, in order (its snapshot, then its chain's deltas applied); undefined when the job has no set. Throws CorruptObjectError for a broken chain. */
+function readDatumSet(db: DB, project: string, pipeline: string, job: string): Map<string, DatumSetEntry> | undefined {
   let row = getSetRow(db, project, pipeline, job)
   if (!row) return undefined
   const deltas: Buffer[] = []
@@ -80,16 +80,22 @@ function readDatumSet(db: DB, project: string, pipeline: string, job: string): D
     if (!row) throw new CorruptObjectError(`the datum set of job ${pipeline}@${at} is damaged: it is a delta against job ${base}, which has no datum set`)
     at = base
   }
-  if (deltas.length === 0) return decodeDatumSet(row.list)
-  const b = new DatumSetBuilder(decodeDatumSet(row.list))
+  const snapshot = decodeDatumSet(row.list)
+  const out = new Map<string, DatumSetEntry>()
+  if (deltas.length === 0) {
+    for (const e of snapshot) out.set(e.id, e)
+    return out
+  }
+  const b = new DatumSetBuilder(snapshot)
   for (let i = deltas.length - 1; i >= 0; i--) b.apply(deltas[i]!)
-  return [...b.entries()]
+  for (const e of b.entries()) out.set(e.id, e)
+  return out
 }
 
 /** A job's datum set by datum id, in the set's order; a job that never finished has only its own rows. */
 export function getDatumSet(db: DB, project: string, pipeline: string, job: string): Map<string, DatumSetEntry> {
-  const list = readDatumSet(db, project, pipeline, job)
-  if (list) return new Map(list.map((e) => [e.id, e]))
+  const set = readDatumSet(db, project, pipeline, job)
+  if (set) return set
   const own = st(db, 'SELECT datum_id, hash, state FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? ORDER BY idx').all(project, pipeline, job) as Pick<
     DatumRow,
     'datum_id' | 'hash' | 'state'
@@ -119,7 +125,7 @@ export function putDatumSet(
 ): 'delta' | 'snapshot' {
   const b = base && base.job !== job ? st(db, 'SELECT depth, chain FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').get(project, pipeline, base.job) as Pick<SetRow, 'depth' | 'chain'> | undefined : undefined
   if (base && b && b.depth < MAX_CHAIN) {
-    const delta = encodeDatumSetDelta(base.set.values(), entries)
+    const delta = encodeDatumSetDelta(base.set, entries)
     if (b.chain + delta.length <= snapshotBytes(entries.length) / 2) {
       st(db, 'INSERT OR REPLACE INTO job_datums(project, pipeline, job_id, list, base, depth, chain) VALUES (?, ?, ?, ?, ?, ?, ?)').run(project, pipeline, job, delta, base.job, b.depth + 1, b.chain + delta.length)
       return 'delta'
