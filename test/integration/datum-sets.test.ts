@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {initPach, type Pach} from '../../src/core/pach.js'
-import {parseCommit} from '../../src/core/pfs/refs.js'
+import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {datumSetStorage, getDatumSet, listDatumRows, verifyDatumSets} from '../../src/core/db/datums.js'
 import type {DatumSetEntry} from '../../src/core/db/datum-sets.js'
@@ -96,7 +96,12 @@ describe('datum sets as deltas', () => {
       const ids = got.map((e) => e.id)
       const kept = before.filter((d) => ids.includes(d))
       expect(ids.slice(0, kept.length), `step ${step}`).toEqual(kept)
-      for (const r of listDatumRows(pach.ctx.db, 'default', 'p', id)) expect(ids.indexOf(r.datum_id), `step ${step}`).toBe(r.idx)
+      for (const r of listDatumRows(pach.ctx.db, 'default', 'p', id)) {
+        expect(ids.indexOf(r.datum_id), `step ${step}`).toBe(r.idx)
+        // and the meta commit's record of the datum says the same place
+        const meta = JSON.parse(pach.files.readAll('default', parseFile(`p.meta@${id}:/meta/${r.datum_id}/meta`)).toString()) as {index: number}
+        expect(meta.index, `step ${step}`).toBe(r.idx)
+      }
       kinds.add(datumSetStorage(pach.ctx.db, 'default', 'p', id)!.base === null ? 'snapshot' : 'delta')
       base = id
     }
