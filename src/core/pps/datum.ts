@@ -422,15 +422,18 @@ export function planIncremental(
   const skip: Datum[] = []
   const redo: string[] = []
   const noSkip = opts.reprocessEveryJob || opts.s3Out === true
-  const ids = new Set<string>()
+  // datum ids are unique within a plan (planDatums drops repeats; planFromChanges keeps each
+  // base id once and appends only new ones), so when every base datum was met nothing was
+  // removed, and the common case needs no set of every current id
+  let met = 0
   for (const d of current) {
-    ids.add(d.id)
     const b = base?.get(d.id)
     if (b === undefined) {
       process.push(d)
       continue
     }
-    if (!noSkip && b.hash === d.hash && OK_STATES.has(String(b.state).toUpperCase())) {
+    met++
+    if (!noSkip && b.hash === d.hash && (OK_STATES.has(b.state) || OK_STATES.has(String(b.state).toUpperCase()))) {
       skip.push(d)
       continue
     }
@@ -438,7 +441,10 @@ export function planIncremental(
     redo.push(d.id)
   }
   const removed: string[] = []
-  if (base) for (const id of base.keys()) if (!ids.has(id)) removed.push(id)
+  if (base && met < base.size) {
+    const ids = new Set(current.map((d) => d.id))
+    for (const id of base.keys()) if (!ids.has(id)) removed.push(id)
+  }
   return {process, skip, removed, redo}
 }
 
