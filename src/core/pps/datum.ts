@@ -459,6 +459,9 @@ export interface InputChange {
   after: (path: string) => Match | undefined
 }
 
+/** The inputs of an unchanged datum planFromChanges carries over: never read (it is skipped), so one frozen array for all. */
+const NO_INPUTS = Object.freeze([]) as unknown as DatumInput[]
+
 /**
  * Incremental planning in O(what changed), for the common shape: an input that is one pfs
  * input whose glob has a fixed depth (only literals, `*`, `?`, `[...]`; no captures, no
@@ -473,7 +476,8 @@ export interface InputChange {
 export function planFromChanges(input: Input, base: ReadonlyMap<string, {hash: string; state: string}>, change: InputChange, salt: string): Datum[] | undefined {
   const pfs = (input as {pfs?: PfsInput}).pfs
   if (!pfs || pfs.join_on || pfs.group_by || pfs.s3 || typeof pfs.glob !== 'string' || /[{}()@!+]|\*\*/.test(pfs.glob)) return undefined
-  if (base.size === 0 || [...base.values()].some((e) => e.state !== 'SUCCESS' && e.state !== 'SKIPPED')) return undefined
+  if (base.size === 0) return undefined
+  for (const e of base.values()) if (e.state !== 'SUCCESS' && e.state !== 'SKIPPED') return undefined
   let g: CompiledGlob
   try {
     g = compileGlob(pfs.glob)
@@ -502,7 +506,7 @@ export function planFromChanges(input: Input, base: ReadonlyMap<string, {hash: s
   const fresh = new Map(planDatums(input, () => ({commit: change.commit, entries: matches}), salt).map((d) => [d.id, d]))
   const datums: Datum[] = []
   for (const [id, e] of base) {
-    if (!replaced.has(id)) datums.push({id, hash: e.hash, inputs: []})
+    if (!replaced.has(id)) datums.push({id, hash: e.hash, inputs: NO_INPUTS})
     else if (fresh.has(id)) {
       datums.push(fresh.get(id)!)
       fresh.delete(id)

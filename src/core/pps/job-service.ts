@@ -475,7 +475,8 @@ export class JobService {
         return {id: d.id, hash: d.hash, state: r.state, source: j.id}
       }
       const b = baseSet.get(d.id)
-      if (b) return {id: d.id, hash: d.hash, state: 'SKIPPED', source: b.source}
+      // (the base's own entry when it is that already: no new object per skipped datum)
+      if (b) return b.state === 'SKIPPED' && b.hash === d.hash ? b : {id: d.id, hash: d.hash, state: 'SKIPPED', source: b.source}
       datumRows.push(row(d, i, 'SKIPPED', '', '{}', null))
       return {id: d.id, hash: d.hash, state: 'SKIPPED', source: j.id}
     })
