@@ -9,7 +9,7 @@ import {describe, expect, it, onTestFinished} from 'vitest'
 import {initPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
-import {decodeDatumSet} from '../../src/core/db/datum-sets.js'
+import {getDatumSet} from '../../src/core/db/datums.js'
 import {FakeRunner, type FakeUserCode} from '../helpers/fake-runner.js'
 
 function project(): Pach {
@@ -137,8 +137,7 @@ describe('pipelines (in-process runner)', () => {
       const [job] = await pach.jobs.runPending({runner: async () => runner})
       if (!job) continue
       expect(job.state).toBe('JOB_SUCCESS')
-      const list = pach.ctx.db.prepare('SELECT list FROM job_datums WHERE pipeline = ? AND job_id = ?').pluck().get('deep', job.job.id) as Buffer
-      const got = Object.fromEntries(decodeDatumSet(list).map((e) => [e.id, e.hash]))
+      const got = Object.fromEntries([...getDatumSet(pach.ctx.db, 'default', 'deep', job.job.id).values()].map((e) => [e.id, e.hash]))
       const {salt} = pach.pipelines.specAt('default', 'deep', 1)
       const want = Object.fromEntries(pach.jobs.previewDatums({...s, salt}).map((d) => [d.id, d.hash]))
       expect(got, `step ${step}`).toEqual(want)

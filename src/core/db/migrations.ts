@@ -211,7 +211,15 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   CREATE INDEX commits_by_parent ON commits(repo_id, parent, seq);
   CREATE INDEX commit_sets_by_modified ON commit_sets(modified DESC, created DESC);
   `,
-  // 8: trees in the chunked format (store/tree-node.ts): large directories become prolly trees
+  // 8: a job's datum set as a delta against its base job's (db/datum-sets.ts): \`base\` NULL
+  // is a snapshot (every set stored so far), else the job whose set \`list\` edits; \`depth\`
+  // and \`chain\` are the number and bytes of the deltas back to the snapshot.
+  `
+  ALTER TABLE job_datums ADD COLUMN base TEXT;
+  ALTER TABLE job_datums ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE job_datums ADD COLUMN chain INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 9: trees in the chunked format (store/tree-node.ts): large directories become prolly trees
   // and tree rows may be deltas, which an older pach cannot read. The rewrite of existing large
   // directories needs the tree store, so it runs after opening (maintenance/upgrade.ts), in its
   // own transaction, while this flag is set; the new code reads the old layout meanwhile.
@@ -220,10 +228,10 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   // spilled every row over ~1 KiB into overflow pages (a million-entry listing read 3× slower).
   `
   INSERT INTO meta(key, value) SELECT 'tree_upgrade', 'pending' WHERE EXISTS (SELECT 1 FROM trees);
-  CREATE TABLE trees_v8(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
-  INSERT INTO trees_v8(hash, data) SELECT hash, data FROM trees;
+  CREATE TABLE trees_v9(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
+  INSERT INTO trees_v9(hash, data) SELECT hash, data FROM trees;
   DROP TABLE trees;
-  ALTER TABLE trees_v8 RENAME TO trees;
+  ALTER TABLE trees_v9 RENAME TO trees;
   `,
 ]
 

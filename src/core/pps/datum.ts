@@ -422,15 +422,18 @@ export function planIncremental(
   const skip: Datum[] = []
   const redo: string[] = []
   const noSkip = opts.reprocessEveryJob || opts.s3Out === true
-  const ids = new Set<string>()
+  // datum ids are unique within a plan (planDatums drops repeats; planFromChanges keeps each
+  // base id once and appends only new ones), so when every base datum was met nothing was
+  // removed, and the common case needs no set of every current id
+  let met = 0
   for (const d of current) {
-    ids.add(d.id)
     const b = base?.get(d.id)
     if (b === undefined) {
       process.push(d)
       continue
     }
-    if (!noSkip && b.hash === d.hash && OK_STATES.has(String(b.state).toUpperCase())) {
+    met++
+    if (!noSkip && b.hash === d.hash && (OK_STATES.has(b.state) || OK_STATES.has(String(b.state).toUpperCase()))) {
       skip.push(d)
       continue
     }
@@ -438,7 +441,10 @@ export function planIncremental(
     redo.push(d.id)
   }
   const removed: string[] = []
-  if (base) for (const id of base.keys()) if (!ids.has(id)) removed.push(id)
+  if (base && met < base.size) {
+    const ids = new Set(current.map((d) => d.id))
+    for (const id of base.keys()) if (!ids.has(id)) removed.push(id)
+  }
   return {process, skip, removed, redo}
 }
 
@@ -452,6 +458,9 @@ export interface InputChange {
   before: (path: string) => Match | undefined
   after: (path: string) => Match | undefined
 }
+
+/** The inputs of an unchanged datum planFromChanges carries over: never read (it is skipped), so one frozen array for all. */
+const NO_INPUTS = Object.freeze([]) as unknown as DatumInput[]
 
 /**
  * Incremental planning in O(what changed), for the common shape: an input that is one pfs
@@ -467,7 +476,8 @@ export interface InputChange {
 export function planFromChanges(input: Input, base: ReadonlyMap<string, {hash: string; state: string}>, change: InputChange, salt: string): Datum[] | undefined {
   const pfs = (input as {pfs?: PfsInput}).pfs
   if (!pfs || pfs.join_on || pfs.group_by || pfs.s3 || typeof pfs.glob !== 'string' || /[{}()@!+]|\*\*/.test(pfs.glob)) return undefined
-  if (base.size === 0 || [...base.values()].some((e) => e.state !== 'SUCCESS' && e.state !== 'SKIPPED')) return undefined
+  if (base.size === 0) return undefined
+  for (const e of base.values()) if (e.state !== 'SUCCESS' && e.state !== 'SKIPPED') return undefined
   let g: CompiledGlob
   try {
     g = compileGlob(pfs.glob)
@@ -496,7 +506,7 @@ export function planFromChanges(input: Input, base: ReadonlyMap<string, {hash: s
   const fresh = new Map(planDatums(input, () => ({commit: change.commit, entries: matches}), salt).map((d) => [d.id, d]))
   const datums: Datum[] = []
   for (const [id, e] of base) {
-    if (!replaced.has(id)) datums.push({id, hash: e.hash, inputs: []})
+    if (!replaced.has(id)) datums.push({id, hash: e.hash, inputs: NO_INPUTS})
     else if (fresh.has(id)) {
       datums.push(fresh.get(id)!)
       fresh.delete(id)

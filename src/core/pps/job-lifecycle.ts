@@ -12,7 +12,8 @@
  *              job's output and meta commits, finished through PfsEngine.finishCommit like
  *              any commit (commit set `modified` updated, branch triggers fired when the
  *              commit has no error). A job that ran also stores its output tree, meta tree,
- *              datum rows and datum set, in the same transaction.
+ *              datum rows and datum set (a delta against its base job's when small), in the
+ *              same transaction.
  *
  * Invariants: a terminal job never changes again (finish on one is a no-op, so a job killed
  * while it ran keeps JOB_KILLED); a terminal job's output and meta commits are finished;
@@ -48,6 +49,8 @@ export interface JobResult {
   datums: DatumRow[]
   /** its whole datum set */
   set: DatumSetEntry[]
+  /** the job it was planned from and that job's set: the set is stored as a delta against it when small */
+  base?: {job: string; set: ReadonlyMap<string, DatumSetEntry>}
   counts: {data_processed: number; data_failed: number; data_recovered: number; stats: string}
 }
 
@@ -162,7 +165,7 @@ export class JobLifecycle {
       }
       if (end.result) {
         for (const d of end.result.datums) datumRows.putDatumRow(this.db, d)
-        datumRows.putDatumSet(this.db, j.project, j.pipeline, j.id, end.result.set)
+        datumRows.putDatumSet(this.db, j.project, j.pipeline, j.id, end.result.set, end.result.base)
       }
       jobRows.endJob(this.db, j, {state: end.state, reason: end.reason, finished: this.ctx.now(), counts: end.result?.counts})
       return true
