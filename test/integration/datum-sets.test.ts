@@ -183,5 +183,9 @@ describe('datum sets as deltas', () => {
     db.prepare('DELETE FROM job_datums WHERE job_id = ?').run(first.job.id)
     expect(verifyDatumSets(db)).toEqual(expect.arrayContaining([expect.objectContaining({job: second, problem: expect.stringMatching(/which has no datum set/)})]))
     expect(() => set(pach, second)).toThrow(/which has no datum set/)
+    // fsck reports them
+    const report = pach.fsck()
+    expect(report.ok).toBe(false)
+    expect(report.problems.filter((p) => p.kind === 'damaged_datum_set').map((p) => p.job)).toEqual(expect.arrayContaining([second, third]))
   })
 })

@@ -20,8 +20,10 @@ import {liveLeases} from '../process.js'
 import {repoLabel} from '../types.js'
 
 export interface FsckProblem {
-  kind: 'damaged_pack' | 'missing_pack' | 'damaged_blob' | 'missing_blob' | 'damaged_tree' | 'damaged_file' | 'dangling_ref' | 'database'
+  kind: 'damaged_pack' | 'missing_pack' | 'damaged_blob' | 'missing_blob' | 'damaged_tree' | 'damaged_file' | 'dangling_ref' | 'damaged_datum_set' | 'database'
   message: string
+  pipeline?: string
+  job?: string
   pack?: string
   blob?: string
   repo?: string
@@ -154,6 +156,11 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     for (const r of dangling) {
       problems.push({kind: 'dangling_ref', commit: r.ref, message: `${kind} ${r.what} (repo id ${r.repo_id}) points at missing commit ${r.ref}`})
     }
+  }
+
+  // jobs' datum sets: every delta chain resolves to a snapshot and applies
+  for (const d of datums.verifyDatumSets(db)) {
+    problems.push({kind: 'damaged_datum_set', pipeline: `${d.project}/${d.pipeline}`, job: d.job, message: `datum set of job ${d.pipeline}@${d.job}: ${d.problem}`})
   }
 
   // 3. garbage
