@@ -104,7 +104,10 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
     const hit = treeStatus.get(key)
     if (hit) return hit
     liveTrees.add(key)
-    for (let b = ctx.trees.baseOf(hash); b && !liveTrees.has(toHex(b)); b = ctx.trees.baseOf(b)) liveTrees.add(toHex(b)) // delta bases
+    for (const b of ctx.trees.deltaBases(hash)) {
+      if (liveTrees.has(toHex(b))) break
+      liveTrees.add(toHex(b))
+    }
     checked.trees++
     const damaged: string[] = []
     let node

@@ -54,7 +54,10 @@ export function markLive(ctx: CoreContext): {trees: Set<string>; blobs: Set<stri
     if (trees.has(k)) return
     trees.add(k)
     // a delta row needs its base's bytes (not its subtree): keep the chain
-    for (let b = ctx.trees.baseOf(hash); b && !trees.has(b.toString('latin1')); b = ctx.trees.baseOf(b)) trees.add(b.toString('latin1'))
+    for (const b of ctx.trees.deltaBases(hash)) {
+      if (trees.has(b.toString('latin1'))) break
+      trees.add(b.toString('latin1'))
+    }
     // node by node: a large directory's nodes are shared between commits, so each is read once
     const n = ctx.trees.node(hash)
     if (n.kind === 'index') {

@@ -333,15 +333,39 @@ function sharedPrefix(a: Buffer, b: Buffer): number {
   return i
 }
 
+/**
+ * Names of one node, each written as (shared, suffix) against the previous one: the encoder's
+ * half of NameReader. `size(i)` is what name i takes, `write` puts it at `o`.
+ */
+class NameWriter {
+  private readonly names: Buffer[]
+  private readonly shared: number[]
+
+  constructor(strings: readonly string[]) {
+    this.names = strings.map((n) => Buffer.from(n, 'utf8'))
+    this.shared = this.names.map((n, i) => (i ? sharedPrefix(this.names[i - 1]!, n) : 0))
+  }
+
+  size(i: number): number {
+    const suffix = this.names[i]!.length - this.shared[i]!
+    return varintLength(this.shared[i]!) + varintLength(suffix) + suffix
+  }
+
+  write(buf: Buffer, o: number, i: number): number {
+    const name = this.names[i]!
+    const shared = this.shared[i]!
+    o = writeVarint(buf, o, shared)
+    o = writeVarint(buf, o, name.length - shared)
+    return o + name.copy(buf, o, shared)
+  }
+}
+
 export function encodeLeaf(entries: readonly Entry[]): Buffer {
-  const names = entries.map((e) => Buffer.from(e.name, 'utf8'))
+  const names = new NameWriter(entries.map((e) => e.name))
   let len = 1
-  const shared: number[] = new Array(entries.length)
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!
-    const s = (shared[i] = i ? sharedPrefix(names[i - 1]!, names[i]!) : 0)
-    const suffix = names[i]!.length - s
-    len += 1 + varintLength(s) + varintLength(suffix) + suffix + 32 + varintLength(e.size)
+    len += 1 + names.size(i) + 32 + varintLength(e.size)
     if (e.kind === 'file') {
       len += varintLength(e.chunks.length) + 32 * e.chunks.length
       for (let j = 0; j < e.sizes.length - 1; j++) len += varintLength(e.sizes[j]!)
@@ -353,9 +377,7 @@ export function encodeLeaf(entries: readonly Entry[]): Buffer {
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!
     buf[o++] = e.kind === 'file' ? 1 : 2
-    o = writeVarint(buf, o, shared[i]!)
-    o = writeVarint(buf, o, names[i]!.length - shared[i]!)
-    o += names[i]!.copy(buf, o, shared[i]!)
+    o = names.write(buf, o, i)
     buf.set(e.hash, o)
     o += 32
     o = writeVarint(buf, o, e.size)
@@ -372,14 +394,11 @@ export function encodeLeaf(entries: readonly Entry[]): Buffer {
 }
 
 export function encodeIndex(level: number, items: readonly IndexItem[]): Buffer {
-  const keys = items.map((it) => Buffer.from(it.key, 'utf8'))
+  const keys = new NameWriter(items.map((it) => it.key))
   let len = 2
-  const shared: number[] = new Array(items.length)
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!
-    const s = (shared[i] = i ? sharedPrefix(keys[i - 1]!, keys[i]!) : 0)
-    const suffix = keys[i]!.length - s
-    len += varintLength(s) + varintLength(suffix) + suffix + 32 + varintLength(it.size) + varintLength(it.files) + varintLength(it.count)
+    len += keys.size(i) + 32 + varintLength(it.size) + varintLength(it.files) + varintLength(it.count)
   }
   const buf = Buffer.allocUnsafe(len)
   buf[0] = 3
@@ -387,9 +406,7 @@ export function encodeIndex(level: number, items: readonly IndexItem[]): Buffer 
   let o = 2
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!
-    o = writeVarint(buf, o, shared[i]!)
-    o = writeVarint(buf, o, keys[i]!.length - shared[i]!)
-    o += keys[i]!.copy(buf, o, shared[i]!)
+    o = keys.write(buf, o, i)
     buf.set(it.hash, o)
     o += 32
     o = writeVarint(buf, o, it.size)

@@ -76,32 +76,25 @@ export class TreeStore {
 
   constructor(readonly db: DB) {}
 
-  /** A stored tree object (a small directory, a leaf or an index node), verified against its hash. */
-  node(hash: Buffer): TreeNode {
+  /**
+   * A stored tree object (a small directory, a leaf or an index node), verified against its
+   * hash. `keep` false reads it once (a listing's leaves): neither it nor its bytes are added
+   * to the caches, except a delta's chain, which later reads reuse.
+   */
+  node(hash: Buffer, keep = true): TreeNode {
     const key = hash.toString('latin1')
     const hit = this.cache.get(key)
     if (hit) return hit
-    const node = decodeNode(this.bytes(hash))
-    if (this.cache.size >= NODE_CACHE) this.cache.clear()
-    this.cache.set(key, node)
+    const node = decodeNode(this.bytes(hash, keep))
+    if (keep) {
+      if (this.cache.size >= NODE_CACHE) this.cache.clear()
+      this.cache.set(key, node)
+    }
     return node
   }
 
-  /** A node read once (a listing's leaves): not kept in the caches unless already there. */
-  private passingNode(hash: Buffer): TreeNode {
-    const key = hash.toString('latin1')
-    const hit = this.cache.get(key)
-    if (hit) return hit
-    const raw = this.raw.get(key)
-    if (raw) return decodeNode(raw)
-    const row = getTreeData(this.db, hash)
-    if (!row || deltaHeader(row)) return this.node(hash) // missing (the error) or a delta (its chain is worth caching)
-    if (!sha256(row).equals(hash)) throw new CorruptObjectError(`tree ${hash.toString('hex')} is damaged (hash mismatch)`)
-    return decodeNode(row)
-  }
-
   /** An object's full bytes (following its delta chain), verified against its hash. */
-  bytes(hash: Buffer): Buffer {
+  bytes(hash: Buffer, keep = true): Buffer {
     const key = hash.toString('latin1')
     const hit = this.raw.get(key)
     if (hit) return hit
@@ -110,14 +103,18 @@ export class TreeStore {
     const delta = deltaHeader(row)
     const data = delta ? applyDelta(row, this.bytes(delta.base)) : row
     if (!sha256(data).equals(hash)) throw new CorruptObjectError(`tree ${hash.toString('hex')} is damaged (hash mismatch)`)
-    this.remember(key, data, delta ? delta.depth : 0)
+    if (keep || delta) this.remember(key, data, delta ? delta.depth : 0)
     return data
   }
 
-  /** The object a stored delta row is based on (undefined for a whole object): gc and fsck keep bases alive. */
-  baseOf(hash: Buffer): Buffer | undefined {
-    const row = getTreeData(this.db, hash)
-    return row ? deltaHeader(row)?.base : undefined
+  /** The objects a stored delta row is based on, nearest first (none for a whole object): gc and fsck keep them alive. */
+  *deltaBases(hash: Buffer): Generator<Buffer> {
+    for (let row = getTreeData(this.db, hash); row; ) {
+      const base = deltaHeader(row)?.base
+      if (!base) return
+      yield base
+      row = getTreeData(this.db, base)
+    }
   }
 
   private remember(key: string, data: Buffer, depth: number): void {
@@ -170,7 +167,7 @@ export class TreeStore {
   }
 
   private *entriesUnder(node: Buffer, passing = false): Generator<Entry> {
-    const n = passing ? this.passingNode(node) : this.node(node)
+    const n = this.node(node, !passing)
     if (n.kind !== 'index') {
       yield* n.entries
       return
@@ -359,7 +356,7 @@ export class TreeStore {
   editDir(base: Buffer | null, ops: readonly DirOp[]): DirSummary | null {
     const root = base ? this.node(base) : undefined
     if (!base || !root || root.kind === 'small') return this.build(mergeSorted(root?.kind === 'small' ? root.entries : [], ops), base ?? undefined)
-    let height = root.kind === 'index' ? root.level : 0
+    const height = root.kind === 'index' ? root.level : 0
     let levelOps: LevelOps = new Map(ops.map(([k, e]) => [k, {set: e}]))
     const cursor = new OldTree(this, base, root)
     for (let level = 0; level <= height; level++) {
@@ -370,19 +367,14 @@ export class TreeStore {
     const top: IndexItem[] = []
     for (const [, op] of [...levelOps].sort((a, b) => cmpKey(a[0], b[0]))) if (op.set) top.push(op.set as IndexItem)
     if (top.length === 0) return null
-    let result: DirSummary
-    if (top.length === 1) {
-      let r = top[0]!
-      for (let n = this.node(r.hash); n.kind === 'index' && n.items.length === 1; n = this.node(r.hash)) r = n.items[0]!
-      result = {hash: r.hash, size: r.size, files: r.files}
-      if (r.count <= SMALL_ENTRIES) {
-        const all = this.get(r.hash)
-        if (isSmall(all)) return this.build(all)
-      }
-    } else {
-      result = this.buildAbove(top, height + 1)
+    if (top.length > 1) return this.buildAbove(top, height + 1)
+    let r = top[0]!
+    for (let n = this.node(r.hash); n.kind === 'index' && n.items.length === 1; n = this.node(r.hash)) r = n.items[0]!
+    if (r.count <= SMALL_ENTRIES) {
+      const all = this.get(r.hash)
+      if (isSmall(all)) return this.build(all)
     }
-    return result
+    return {hash: r.hash, size: r.size, files: r.files}
   }
 
   /**
@@ -541,7 +533,7 @@ class NodeBuilder {
   flush(): void {
     if (!this.items.length) return
     const node: TreeNode = this.level === 0 ? {kind: 'leaf', entries: this.items as Entry[]} : {kind: 'index', level: this.level, items: this.items as IndexItem[]}
-    const data = node.kind === 'leaf' ? encodeLeaf(node.entries) : encodeIndex(this.level, (node as {items: IndexItem[]}).items)
+    const data = node.kind === 'leaf' ? encodeLeaf(node.entries) : encodeIndex(this.level, (node as Extract<TreeNode, {kind: 'index'}>).items)
     const hash = this.put(data, node, this.base)
     this.emit(summarize(hash, node))
     this.items = []
