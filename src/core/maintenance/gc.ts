@@ -92,6 +92,26 @@ function deadJobDirs(ctx: CoreContext): string[] {
   return names.filter((n) => !live.has(n)).map((n) => join(dir, n))
 }
 
+/**
+ * Copy the live blobs of `packs` into new packs (indexed there), then unindex and delete the
+ * old packs: a kill in between leaves an old pack with no live blob, which the next gc deletes.
+ */
+async function moveLiveBlobs(ctx: CoreContext, packs: readonly {id: Buffer; live: readonly {id: Buffer}[]}[]): Promise<void> {
+  const writer = ctx.store.repackWriter()
+  for (const p of packs) {
+    for (const b of p.live) {
+      const data = ctx.store.readBlob(b.id)
+      if (sha256(data).equals(b.id)) writer.add(b.id, data)
+      if (writer.full) await writer.drain()
+    }
+  }
+  await writer.close()
+  for (const p of packs) {
+    objects.deletePackRow(ctx.db, p.id)
+    ctx.store.deletePackFile(toHex(p.id))
+  }
+}
+
 export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?: number} = {}): Promise<GcReport> {
   const db = ctx.db
   const leaseId = ctx.newId()
@@ -184,33 +204,10 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
   for (const o of orphans) ctx.store.deletePackFile(o)
   ctx.store.cleanTmp()
 
-  // repack: copy live blobs into new packs, repoint the index, then delete the old pack
-  for (const p of repack) {
-    const blobsData = p.live.map((b) => ({id: b.id, data: ctx.store.readBlob(b.id)}))
-    const writer = ctx.store.repackWriter()
-    for (const b of blobsData) if (sha256(b.data).equals(b.id)) writer.add(b.id, b.data)
-    await writer.close()
-    objects.deletePackRow(db, p.id)
-    ctx.store.deletePackFile(toHex(p.id))
-  }
-
-  // consolidate: every live blob of the small packs into shared packs; an old pack goes only
-  // after its blobs are indexed elsewhere (a kill in between leaves it empty: the next gc)
-  if (consolidate.length) {
-    const writer = ctx.store.repackWriter()
-    for (const p of consolidate) {
-      for (const b of p.live) {
-        const data = ctx.store.readBlob(b.id)
-        if (sha256(data).equals(b.id)) writer.add(b.id, data)
-        if (writer.full) await writer.drain()
-      }
-    }
-    await writer.close()
-    for (const p of consolidate) {
-      objects.deletePackRow(db, p.id)
-      ctx.store.deletePackFile(toHex(p.id))
-    }
-  }
+  // repack: each mostly-dead pack's live blobs into a new pack; consolidate: the small packs'
+  // live blobs together into shared ones
+  for (const p of repack) await moveLiveBlobs(ctx, [p])
+  if (consolidate.length) await moveLiveBlobs(ctx, consolidate)
   db.pragma('wal_checkpoint(TRUNCATE)')
   return report
 }
