@@ -1,4 +1,4 @@
-// Shared by the benchmark scripts (bench/run.mjs, pipelines.mjs, torture.mjs, history.mjs, scale.mjs).
+// Shared by the benchmark scripts (bench/run.mjs, pipelines.mjs, torture.mjs, history.mjs, scale.mjs, scale-jobs.mjs).
 import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -69,6 +69,38 @@ export function firstLine(cmd, args, cwd, {time, env} = {}) {
       res({first: at, total, kib: time ? Number(err.trim().split('\n').at(-1)) : undefined})
     })
   })
+}
+
+/**
+ * Timing whole processes (output dropped). `wall(cmd, args, cwd, {input, rss})` returns
+ * `{ms, kib}`; with `rss`, kib is the peak RSS: through `time` (`/usr/bin/time -f %M`) when
+ * given, else, for node processes only, through a preload written into `work` that reports
+ * `process.resourceUsage().maxRSS` on exit (`withRss(args)` gives a node process's args and env
+ * for it, `readRss()` reads what the last one reported). A failing process throws.
+ */
+export function processTimer({work, time}) {
+  const node = process.execPath
+  const devnull = fs.openSync('/dev/null', 'w')
+  fs.mkdirSync(work, {recursive: true})
+  const preload = path.join(work, 'rss-preload.cjs')
+  fs.writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.PACH_BENCH_RSS, String(process.resourceUsage().maxRSS)))\n")
+  const rssFile = path.join(work, 'rss')
+  const withRss = (args) => ({args: ['--require', preload, ...args], env: {...process.env, PACH_BENCH_RSS: rssFile}})
+  const readRss = () => Number(fs.readFileSync(rssFile, 'utf8'))
+  const wall = (cmd, args, cwd, {input, rss} = {}) => {
+    let [c, a, env] = [cmd, args, process.env]
+    if (rss && time) [c, a] = [time, ['-f', '%M', cmd, ...args]]
+    else if (rss && cmd === node) ({args: a, env} = withRss(args))
+    const t = process.hrtime.bigint()
+    const r = spawnSync(c, a, {cwd, input, env, stdio: [input === undefined ? 'ignore' : 'pipe', devnull, 'pipe'], encoding: 'utf8'})
+    const ms = Number(process.hrtime.bigint() - t) / 1e6
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`)
+    let kib
+    if (rss && time) kib = Number(r.stderr.trim().split('\n').at(-1))
+    else if (rss && cmd === node) kib = readRss()
+    return {ms, kib}
+  }
+  return {wall, withRss, readRss}
 }
 
 /** Bytes of the regular files under a directory (directories themselves not counted). */

@@ -23,7 +23,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, median} from './lib.mjs'
+import {arg, dirBytes, median, processTimer} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SIZES = String(arg('sizes', '10000,100000')).split(',').map(Number)
@@ -45,12 +45,6 @@ const {createLocalRunner} = await import(path.join(root, 'dist', 'runner', 'loca
 const {default: Database} = await import('better-sqlite3')
 
 const out = (cmd, args, opts = {}) => spawnSync(cmd, args, {encoding: 'utf8', maxBuffer: 1 << 30, ...opts}).stdout
-/** Bytes of the regular files under a directory. */
-const bytes = (dir) => {
-  let n = 0
-  for (const e of fs.readdirSync(dir, {withFileTypes: true, recursive: true})) if (e.isFile()) n += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size
-  return n
-}
 /** What the store holds (pach closed): table sums and row counts, and the .pach directory's bytes. */
 const store = (pachDir) => {
   const db = new Database(path.join(pachDir, 'pach.db'), {readonly: true})
@@ -60,7 +54,7 @@ const store = (pachDir) => {
     const sets = one('SELECT COALESCE(SUM(length(list)), 0) AS bytes, COUNT(*) AS n FROM job_datums')
     const datums = one('SELECT COUNT(*) AS n, COALESCE(SUM(length(inputs) + length(stats) + length(reason) + COALESCE(length(output), 0) + 200), 0) AS bytes FROM datums')
     const commits = one('SELECT COUNT(*) AS n FROM commits')
-    return {trees, sets, datums, commits: commits.n, pach: bytes(pachDir)}
+    return {trees, sets, datums, commits: commits.n, pach: dirBytes(pachDir)}
   } finally {
     db.close()
   }
@@ -76,23 +70,9 @@ const lastJob = (pachDir) => {
     db.close()
   }
 }
-const devnull = fs.openSync('/dev/null', 'w')
-fs.mkdirSync(work, {recursive: true})
-const rssPreload = path.join(work, 'rss-preload.cjs')
-fs.writeFileSync(rssPreload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.PACH_BENCH_RSS, String(process.resourceUsage().maxRSS)))\n")
-const rssFile = path.join(work, 'rss')
-/** Wall ms of a pach CLI process (output dropped) and its peak RSS in KiB (/usr/bin/time -f %M, else the preload). */
-const cli = (args, cwd, input) => {
-  let [c, a, env] = [node, [bin, ...args], process.env]
-  if (TIME) [c, a] = [TIME, ['-f', '%M', node, bin, ...args]]
-  else [a, env] = [['--require', rssPreload, bin, ...args], {...process.env, PACH_BENCH_RSS: rssFile}]
-  const t = process.hrtime.bigint()
-  const r = spawnSync(c, a, {cwd, input, env, stdio: [input === undefined ? 'ignore' : 'pipe', devnull, 'pipe'], encoding: 'utf8'})
-  const ms = Number(process.hrtime.bigint() - t) / 1e6
-  if (r.status !== 0) throw new Error(`pach ${args.join(' ')}: ${r.stderr}`)
-  const kib = TIME ? Number(r.stderr.trim().split('\n').at(-1)) : Number(fs.readFileSync(rssFile, 'utf8'))
-  return {ms, kib}
-}
+const {wall} = processTimer({work, time: TIME})
+/** Wall ms of a pach CLI process (output dropped) and its peak RSS in KiB. */
+const cli = (args, cwd, input) => wall(node, [bin, ...args], cwd, {input, rss: true})
 const one = (s) =>
   async function* () {
     yield Buffer.from(s)
@@ -177,7 +157,7 @@ for (const N of SIZES) {
   } finally {
     await runner.close?.()
   }
-  results.push({n: N, rows, first: firstRow, pach: bytes(pachDir)})
+  results.push({n: N, rows, first: firstRow, pach: dirBytes(pachDir)})
   if (!KEEP) fs.rmSync(dir, {recursive: true, force: true})
 }
 

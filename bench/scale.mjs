@@ -24,7 +24,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, firstLine, median} from './lib.mjs'
+import {arg, dirBytes, firstLine, median, processTimer} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SIZES = String(arg('sizes', '10000,100000')).split(',').map(Number)
@@ -47,12 +47,6 @@ const {initPach, openPach, parseCommit, parseFile} = await import(path.join(root
 const {default: Database} = await import('better-sqlite3')
 
 const out = (cmd, args, opts = {}) => spawnSync(cmd, args, {encoding: 'utf8', maxBuffer: 1 << 30, ...opts}).stdout
-/** Bytes of the regular files under a directory (directories themselves not counted). */
-const bytes = (dir) => {
-  let n = 0
-  for (const e of fs.readdirSync(dir, {withFileTypes: true, recursive: true})) if (e.isFile()) n += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size
-  return n
-}
 /** The trees table: SUM(length(data)) and, where SQLite has dbstat, its pages. Only with pach closed. */
 const treeBytes = (pachDir) => {
   const db = new Database(path.join(pachDir, 'pach.db'), {readonly: true})
@@ -69,30 +63,7 @@ const treeBytes = (pachDir) => {
     db.close()
   }
 }
-const devnull = fs.openSync('/dev/null', 'w')
-// Without /usr/bin/time, a node process reports its own peak RSS (process.resourceUsage, KiB)
-// on exit through this preload, into the file named by PACH_BENCH_RSS.
-fs.mkdirSync(work, {recursive: true})
-const rssPreload = path.join(work, 'rss-preload.cjs')
-fs.writeFileSync(rssPreload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.PACH_BENCH_RSS, String(process.resourceUsage().maxRSS)))\n")
-const rssFile = path.join(work, 'rss')
-/**
- * Wall ms of a whole process (output dropped); with rss, also its peak RSS in KiB: via
- * /usr/bin/time -f %M, else (node only) via the preload above.
- */
-const wall = (cmd, args, cwd, {input, rss} = {}) => {
-  let [c, a, env] = [cmd, args, process.env]
-  if (rss && TIME) [c, a] = [TIME, ['-f', '%M', cmd, ...args]]
-  else if (rss && cmd === node) [a, env] = [['--require', rssPreload, ...args], {...process.env, PACH_BENCH_RSS: rssFile}]
-  const t = process.hrtime.bigint()
-  const r = spawnSync(c, a, {cwd, input, env, stdio: [input === undefined ? 'ignore' : 'pipe', devnull, 'pipe'], encoding: 'utf8'})
-  const ms = Number(process.hrtime.bigint() - t) / 1e6
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`)
-  let kib
-  if (rss && TIME) kib = Number(r.stderr.trim().split('\n').at(-1))
-  else if (rss && cmd === node) kib = Number(fs.readFileSync(rssFile, 'utf8'))
-  return {ms, kib}
-}
+const {wall, withRss, readRss} = processTimer({work, time: TIME})
 const one = (s) =>
   async function* () {
     yield Buffer.from(s)
@@ -150,7 +121,7 @@ for (const N of SIZES) {
 
   for (let rep = 0; rep < REPS; rep++) {
     // 1-file commit inside the process: a new file /d/lib-<rep>
-    let before = bytes(pachDir)
+    let before = dirBytes(pachDir)
     let tb = treeBytes(pachDir)
     pach = openPach({pachDir: proj})
     t = performance.now()
@@ -158,7 +129,7 @@ for (const N of SIZES) {
     add('in process: 1-file commit (files.put)', performance.now() - t)
     pach.close()
     let ta = treeBytes(pachDir)
-    add('in process: 1-file commit: .pach growth', bytes(pachDir) - before, 'B')
+    add('in process: 1-file commit: .pach growth', dirBytes(pachDir) - before, 'B')
     add('in process: 1-file commit: trees table growth, SUM(length(data))', ta.data - tb.data, 'B')
     if (ta.pages != null) add('in process: 1-file commit: trees table growth, pages (dbstat)', ta.pages - tb.pages, 'B')
 
@@ -189,36 +160,36 @@ for (const N of SIZES) {
     })
 
     // 1-file commit as the CLI
-    before = bytes(pachDir)
+    before = dirBytes(pachDir)
     tb = treeBytes(pachDir)
     const put = wall(node, [bin, 'put', 'file', `R@master:/d/cli-${rep}`, '-f', '-'], proj, {input: `cli ${rep}\n`, rss: true})
     ta = treeBytes(pachDir)
     add('CLI: put file (1-file commit): wall', put.ms)
     if (put.kib !== undefined) add('CLI: put file (1-file commit): peak RSS', put.kib * 1024, 'B')
-    add('CLI: put file (1-file commit): .pach growth', bytes(pachDir) - before, 'B')
+    add('CLI: put file (1-file commit): .pach growth', dirBytes(pachDir) - before, 'B')
     add('CLI: put file (1-file commit): trees table growth', ta.data - tb.data, 'B')
     add('CLI: inspect file of one path', wall(node, [bin, 'inspect', 'file', `R@master:/${probe}`], proj).ms)
     add('CLI: get file of one path', wall(node, [bin, 'get', 'file', `R@master:/${probe}`], proj).ms)
     const ls = TIME
       ? await firstLine(node, [bin, 'list', 'file', 'R@master:/d'], proj, {time: TIME})
-      : await firstLine(node, ['--require', rssPreload, bin, 'list', 'file', 'R@master:/d'], proj, {env: {...process.env, PACH_BENCH_RSS: rssFile}})
+      : await firstLine(node, withRss([bin, 'list', 'file', 'R@master:/d']).args, proj, {env: withRss([]).env})
     add('CLI: list file of /d: first line', ls.first)
     add('CLI: list file of /d: whole', ls.total)
-    add('CLI: list file of /d: peak RSS', (ls.kib ?? Number(fs.readFileSync(rssFile, 'utf8'))) * 1024, 'B')
+    add('CLI: list file of /d: peak RSS', (ls.kib ?? readRss()) * 1024, 'B')
     add('CLI: diff file of two adjacent commits (/d)', wall(node, [bin, 'diff', 'file', 'R@master:/d'], proj).ms)
     add('CLI: start (`pach version`)', wall(node, [bin, 'version'], proj).ms)
 
     // git: one new file into d/, git add + git commit
     fs.writeFileSync(path.join(gitDir, 'd', `git-${rep}`), `git ${rep}\n`)
     const objs = path.join(gitDir, '.git', 'objects')
-    before = bytes(objs)
-    const gb = bytes(path.join(gitDir, '.git'))
+    before = dirBytes(objs)
+    const gb = dirBytes(path.join(gitDir, '.git'))
     const ga = wall('git', ['add', `d/git-${rep}`], gitDir)
     const gc = wall('git', ['commit', '-q', '-m', `rep ${rep}`], gitDir, {rss: true})
     add('git: add + commit of 1 file', ga.ms + gc.ms)
     if (gc.kib !== undefined) add('git: commit: peak RSS', gc.kib * 1024, 'B')
-    add('git: add + commit: .git/objects growth (loose)', bytes(objs) - before, 'B')
-    add('git: add + commit: .git growth (with the index)', bytes(path.join(gitDir, '.git')) - gb, 'B')
+    add('git: add + commit: .git/objects growth (loose)', dirBytes(objs) - before, 'B')
+    add('git: add + commit: .git growth (with the index)', dirBytes(path.join(gitDir, '.git')) - gb, 'B')
     add('git: ls-tree HEAD of one path', wall('git', ['ls-tree', 'HEAD', probe], gitDir).ms)
     add('git: show HEAD:<one path>', wall('git', ['show', `HEAD:${probe}`], gitDir).ms)
     add('git: ls-tree HEAD d/ (whole directory)', wall('git', ['ls-tree', 'HEAD', 'd/'], gitDir).ms)
@@ -238,7 +209,7 @@ for (const N of SIZES) {
   })
   const check = lines - 1 === N + 2 * REPS ? 'ok' : `MISMATCH: pach lists ${lines - 1} entries in /d, expected ${N + 2 * REPS}`
   if (check !== 'ok') log(`n=${N}: ${check}`)
-  results.push({n: N, rows, pachBytes: bytes(pachDir), check})
+  results.push({n: N, rows, pachBytes: dirBytes(pachDir), check})
   if (!KEEP) fs.rmSync(dir, {recursive: true, force: true})
 }
 
