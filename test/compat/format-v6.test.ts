@@ -11,26 +11,18 @@
  * test/helpers/fixture.ts for other upgrade tests to reuse.
  */
 import Database from 'better-sqlite3'
-import {readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {openPach} from '../../src/index.js'
 import {runPach, type RunResult} from '../helpers/cli.js'
-import {copyFixture, expectSameFiles, expectSameJobs, expectSameRefs, expectSameRestAndClean, finishedCommits, loadManifest, repoLabel as label, sha256 as sha, type ManifestFile} from '../helpers/fixture.js'
+import {fixtureCopies, expectSameFiles, expectSameJobs, expectSameRefs, expectSameRestAndClean, finishedCommits, loadManifest, repoLabel as label, sha256 as sha, type ManifestFile} from '../helpers/fixture.js'
 
 const manifest = loadManifest('v6')
 const finished = finishedCommits(manifest)
 
-const temps: string[] = []
-afterAll(() => {
-  for (const t of temps) rmSync(t, {recursive: true, force: true})
-})
 /** A fresh copy of the fixture (its directory holds `.pach`). */
-function copy(): string {
-  const dir = copyFixture('v6')
-  temps.push(dir)
-  return dir
-}
+const copy = fixtureCopies('v6')
 
 describe('the fixture itself', () => {
   it('is still schema 6, format 1 (a fixture re-made by a newer pach would test no upgrade)', () => {

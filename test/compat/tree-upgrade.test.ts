@@ -7,25 +7,17 @@
  */
 import Database from 'better-sqlite3'
 import {spawn} from 'node:child_process'
-import {rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {openPach} from '../../src/index.js'
 import {migrate, SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 import {TreeStore, type TreeOp} from '../../src/core/store/tree-store.js'
 import {BIN} from '../helpers/cli.js'
-import {copyFixture, expectMatchesManifest, expectSameFiles, loadManifest} from '../helpers/fixture.js'
+import {fixtureCopies, expectMatchesManifest, expectSameFiles, loadManifest} from '../helpers/fixture.js'
 
 const manifest = loadManifest('v6')
-const temps: string[] = []
-afterAll(() => {
-  for (const t of temps) rmSync(t, {recursive: true, force: true})
-})
-function copy(): string {
-  const dir = copyFixture('v6')
-  temps.push(dir)
-  return dir
-}
+/** A fresh copy of the fixture (its directory holds `.pach`). */
+const copy = fixtureCopies('v6')
 
 /** Schema version and upgrade flag, read without opening through pach (which would upgrade). */
 function state(dir: string): {schema: number; pending: boolean} {

@@ -6,10 +6,10 @@
  * can reuse them on whatever a run leaves behind.
  */
 import {createHash} from 'node:crypto'
-import {cpSync, mkdtempSync, readFileSync} from 'node:fs'
+import {cpSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
-import {expect} from 'vitest'
+import {afterAll, expect} from 'vitest'
 import {parseFile, type Pach} from '../../src/index.js'
 
 export const FIXTURES = resolve(import.meta.dirname, '../../fixtures/repos')
@@ -59,6 +59,19 @@ export function copyFixture(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `pach-compat-${name}-`))
   cpSync(join(FIXTURES, name), dir, {recursive: true})
   return dir
+}
+
+/** A maker of fresh copies of fixture `name` for one test file; every copy is removed after the file's tests. */
+export function fixtureCopies(name: string): () => string {
+  const temps: string[] = []
+  afterAll(() => {
+    for (const t of temps) rmSync(t, {recursive: true, force: true})
+  })
+  return () => {
+    const dir = copyFixture(name)
+    temps.push(dir)
+    return dir
+  }
 }
 
 /** Projects, repos, branches (heads, provenance, triggers) and commits. */

@@ -4,30 +4,16 @@
  * full plan, states, sources, order), chains of deltas survive squashing and dropping the
  * commits of the jobs they go through, and verifyDatumSets finds a broken chain.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {describe, expect, it, onTestFinished} from 'vitest'
-import {initPach, type Pach} from '../../src/core/pach.js'
+import {describe, expect, it} from 'vitest'
+import type {Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {datumSetStorage, getDatumSet, listDatumRows, verifyDatumSets} from '../../src/core/db/datums.js'
 import type {DatumSetEntry} from '../../src/core/db/datum-sets.js'
 import {FakeRunner} from '../helpers/fake-runner.js'
+import {tempPach, text} from '../helpers/project.js'
 
-function project(): Pach {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-sets-'))
-  const pach = initPach(dir)
-  onTestFinished(() => {
-    pach.close()
-    rmSync(dir, {recursive: true, force: true})
-  })
-  return pach
-}
-const text = (s: string) =>
-  async function* () {
-    yield Buffer.from(s)
-  }
+const project = () => tempPach('pach-sets-').pach
 const put = (pach: Pach, files: Record<string, string>) => pach.files.put('default', parseCommit('in@master'), Object.entries(files).map(([path, s]) => ({path, open: text(s)})))
 const set = (pach: Pach, job: string) => [...getDatumSet(pach.ctx.db, 'default', 'p', job).values()]
 const allJobs = (pach: Pach) => pach.jobs.list({project: 'default', pipeline: 'p'}).map((j) => j.job.id)

@@ -4,23 +4,18 @@
  * the store stops paying a file and a disk block per commit. Everything reads back from a
  * fresh process, fsck is clean, and a second gc has nothing left to merge.
  */
-import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
-import {initPach, openPach} from '../../src/core/pach.js'
+import {openPach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
+import {tempPach, text} from '../helpers/project.js'
 
-const text = (s: string) => async function* () {
-  yield Buffer.from(s)
-}
 const packFiles = (dir: string) => readdirSync(join(dir, '.pach', 'objects', 'packs'), {recursive: true, withFileTypes: true}).filter((e) => e.isFile()).length
 
 describe('gc', () => {
   it('merges the small packs of many tiny commits into one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pach-gc-'))
-    onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
-    const pach = initPach(dir)
+    const {pach, dir} = tempPach('pach-gc-')
     pach.repos.create('default', 'R')
     for (let i = 0; i < 30; i++) await pach.files.put('default', parseCommit('R@master'), [{path: `/f${i}`, open: text(`content ${i}\n`)}])
     expect(packFiles(dir)).toBe(30)

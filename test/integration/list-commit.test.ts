@@ -4,30 +4,17 @@
  * the per-commit builder (`inspect`) says, in the order the old walk gave, and that a limit
  * returns exactly the newest N of the full list.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import Database from 'better-sqlite3'
-import {describe, expect, it, onTestFinished} from 'vitest'
-import {initPach, openPach, type Pach} from '../../src/core/pach.js'
+import {describe, expect, it} from 'vitest'
+import {openPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseRepo} from '../../src/core/pfs/refs.js'
 import type {ListCommitOptions} from '../../src/core/pfs/commit-service.js'
 import type {CommitInfo} from '../../src/core/types.js'
 import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
+import {tempPach, text} from '../helpers/project.js'
 
-function project(opts: {now?: () => string} = {}): {pach: Pach; dir: string} {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-list-'))
-  const pach = initPach(dir, opts)
-  onTestFinished(() => {
-    pach.close()
-    rmSync(dir, {recursive: true, force: true})
-  })
-  return {pach, dir}
-}
-
-const text = (s: string) => async function* () {
-  yield Buffer.from(s)
-}
+const project = (opts: {now?: () => string} = {}) => tempPach('pach-list-', opts)
 const put = (pach: Pach, ref: string, path: string, s: string) => pach.files.put('default', parseCommit(ref), [{path, open: text(s)}])
 const ids = (l: {commit: {id: string}}[]) => l.map((c) => c.commit.id)
 

@@ -4,29 +4,21 @@
  * materialize) go through `trees.entries` too. A spy on `entries` counts the entries pulled
  * from the tree store: the first FileInfo must come out after one, not after the directory.
  */
-import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished, vi} from 'vitest'
 import {NotFoundError} from '../../src/core/errors.js'
-import {initPach, type Pach} from '../../src/core/pach.js'
+import type {Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import type {Entry} from '../../src/core/store/tree-store.js'
+import {tempPach, text} from '../helpers/project.js'
 
 const N = 3000
 
 async function project(): Promise<{pach: Pach; dir: string}> {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-list-file-'))
-  const pach = initPach(dir)
-  onTestFinished(() => {
-    pach.close()
-    rmSync(dir, {recursive: true, force: true})
-  })
+  const {pach, dir} = tempPach('pach-list-file-')
   pach.repos.create('default', 'r')
-  const one = (s: string) => async function* () {
-    yield Buffer.from(s)
-  }
-  await pach.files.put('default', parseCommit('r@master'), Array.from({length: N}, (_, i) => ({path: `/d/f${String(i).padStart(4, '0')}`, open: one(`${i}\n`)})))
+  await pach.files.put('default', parseCommit('r@master'), Array.from({length: N}, (_, i) => ({path: `/d/f${String(i).padStart(4, '0')}`, open: text(`${i}\n`)})))
   return {pach, dir}
 }
 

@@ -11,16 +11,9 @@ import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {getDatumSet} from '../../src/core/db/datums.js'
 import {FakeRunner, type FakeUserCode} from '../helpers/fake-runner.js'
+import {tempPach} from '../helpers/project.js'
 
-function project(): Pach {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-int-'))
-  const pach = initPach(dir)
-  onTestFinished(() => {
-    pach.close()
-    rmSync(dir, {recursive: true, force: true})
-  })
-  return pach
-}
+const project = () => tempPach('pach-int-').pach
 
 const text = (s: string) => async function* () {
   yield Buffer.from(s)

@@ -5,22 +5,12 @@
  * squashed away and gc runs, the bases must stay (gc marks delta chains), every file of every
  * remaining commit must read back byte for byte, and fsck must find nothing wrong.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
-import {initPach, openPach, type Pach} from '../../src/core/pach.js'
+import {openPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
+import {tempPach, text} from '../helpers/project.js'
 
-function project(): {pach: Pach; dir: string} {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-trees-'))
-  const pach = initPach(dir)
-  onTestFinished(() => {
-    pach.close()
-    rmSync(dir, {recursive: true, force: true})
-  })
-  return {pach, dir}
-}
+const project = () => tempPach('pach-trees-')
 
 const text = (s: string) => async function* () {
   yield Buffer.from(s)
