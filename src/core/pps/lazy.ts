@@ -8,8 +8,11 @@
  * unopened FIFOs (every 2 ms, backing off to 20 ms while nothing happens), and for each one
  * a reader opened, wraps the fd in a non-blocking stream and writes the file's chunks
  * (verified store reads) with backpressure. When the reader is done the FIFO is re-armed:
- * reading a lazy file twice works (in Pachyderm it does not). `stop` ends everything; the
- * FIFOs themselves are removed with the datum's other inputs.
+ * reading a lazy file twice works (in Pachyderm it does not). Re-arming waits REARM_GRACE_MS
+ * after our end closes: a FIFO cannot tell an old reader that has not yet read its EOF from a
+ * new one (both make the writer's open succeed, and a probe open would hand a waiting reader
+ * an empty file), so re-opening at once could append a second copy to the first read.
+ * `stop` ends everything; the FIFOs themselves are removed with the datum's other inputs.
  *
  * Invariants: the event loop must stay free while user code runs (it does: datums run in a
  * child process or container); bytes written are counted for the datum's download stats.
@@ -21,10 +24,15 @@ import {dirname} from 'node:path'
 import {RunnerError} from '../errors.js'
 import type {FileEntry} from '../store/tree-store.js'
 
+/** how long after serving a reader before the FIFO is offered again (see the header) */
+const REARM_GRACE_MS = 100
+
 interface Fifo {
   path: string
   entry: FileEntry
   busy: boolean
+  /** not offered again before this time (ms since the epoch) */
+  rearmAt: number
   sock?: Socket
 }
 
@@ -41,7 +49,7 @@ export class LazyFeeder {
 
   /** Register files (host path → entry); `create` makes their FIFOs. */
   add(files: {path: string; entry: FileEntry}[]): void {
-    for (const f of files) this.fifos.push({path: f.path, entry: f.entry, busy: false})
+    for (const f of files) this.fifos.push({path: f.path, entry: f.entry, busy: false, rearmAt: 0})
   }
 
   /** Make every registered FIFO (one `mkfifo` per 500 paths) and start feeding. */
@@ -64,8 +72,9 @@ export class LazyFeeder {
 
   private poll(): void {
     let opened = false
+    const now = Date.now()
     for (const f of this.fifos) {
-      if (f.busy) continue
+      if (f.busy || now < f.rearmAt) continue
       let fd: number
       try {
         fd = openSync(f.path, constants.O_WRONLY | constants.O_NONBLOCK)
@@ -87,6 +96,7 @@ export class LazyFeeder {
       if (f.sock !== sock) return
       f.sock = undefined
       f.busy = false
+      f.rearmAt = Date.now() + REARM_GRACE_MS
     }
     sock.on('error', () => sock.destroy()) // EPIPE: the reader went away early
     sock.on('close', done)
