@@ -22,7 +22,7 @@
 import {parseStored} from '../db/json.js'
 import {hostname} from 'node:os'
 import type {CoreContext} from '../context.js'
-import type {DatumSetEntry} from '../db/datum-sets.js'
+import type {DatumSet} from '../db/datums.js'
 import * as datumRows from '../db/datums.js'
 import type {DatumRow} from '../db/datums.js'
 import * as jobRows from '../db/jobs.js'
@@ -47,10 +47,8 @@ export interface JobResult {
   metaOps: TreeOp[]
   /** rows of the datums it ran (or skipped first) */
   datums: DatumRow[]
-  /** its whole datum set */
-  set: DatumSetEntry[]
-  /** the job it was planned from and that job's set: the set is stored as a delta against it when small */
-  base?: {job: string; set: ReadonlyMap<string, DatumSetEntry>}
+  /** its datum set (the tree's nodes are stored; the finish records its root) */
+  set: DatumSet
   counts: {data_processed: number; data_failed: number; data_recovered: number; stats: string}
 }
 
@@ -165,7 +163,7 @@ export class JobLifecycle {
       }
       if (end.result) {
         for (const d of end.result.datums) datumRows.putDatumRow(this.db, d)
-        datumRows.putDatumSet(this.db, j.project, j.pipeline, j.id, end.result.set, end.result.base)
+        datumRows.putDatumSet(this.db, j.project, j.pipeline, end.result.set)
       }
       jobRows.endJob(this.db, j, {state: end.state, reason: end.reason, finished: this.ctx.now(), counts: end.result?.counts})
       return true

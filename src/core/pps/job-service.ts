@@ -26,8 +26,8 @@ import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {ConflictError} from '../errors.js'
 import type {CoreContext} from '../context.js'
-import type {DatumSetEntry} from '../db/datum-sets.js'
-import type {DatumRow} from '../db/datums.js'
+import type {DatumEdit} from '../db/datum-tree.js'
+import {newDatumSet, type DatumRow, type DatumSet} from '../db/datums.js'
 import type {JobKey, JobRow} from '../db/jobs.js'
 import * as jobRows from '../db/jobs.js'
 import * as rows from '../db/pfs-rows.js'
@@ -228,7 +228,7 @@ export class JobService {
       // ---- plan
       const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')!
       const planned = this.planner.plan(j, spec, salt, out, rows.getCommit(this.db, out.id, j.id)!)
-      const {datums, plan} = planned
+      const {plan} = planned
       let runner: Runner
       try {
         runner = await runnerReady
@@ -237,8 +237,8 @@ export class JobService {
       }
       const imageId = plan.process.length && runner.imageId ? await runner.imageId(spec.transform.image) : undefined
       const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
-      this.lifecycle.running(j, {started: this.ctx.now(), data_total: datums.length, data_skipped: plan.skip.length, details: JSON.stringify(details)})
-      opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: datums.length, toProcess: plan.process.length, skipped: plan.skip.length})
+      this.lifecycle.running(j, {started: this.ctx.now(), data_total: plan.total, data_skipped: plan.skipped, details: JSON.stringify(details)})
+      opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: plan.total, toProcess: plan.process.length, skipped: plan.skipped})
 
       // ---- run and collect
       writer = await this.ctx.store.writerWait()
@@ -259,7 +259,8 @@ export class JobService {
 
       // ---- merge
       const merged = this.merge(planned, results)
-      const metaOps = await this.metaOps(j, datums, planned, results, imageId, writer)
+      const {set, datumRows} = this.datumRecords(j, planned, results)
+      const metaOps = await this.metaOps(j, set, planned, results, imageId, writer)
       await writer.close()
       // the workers are closed and the outputs stored: the scratch space goes before the job
       // is finished, so a pach killed right after the finish leaves no dir behind
@@ -270,7 +271,6 @@ export class JobService {
       const count = (s: DatumState) => plan.process.filter((d) => results.get(d.id)?.state === s).length
       const total = zeroStats()
       for (const r of results.values()) addStats(total, r.stats)
-      const {set, datumRows} = this.datumRecords(j, datums, planned.baseSet, results)
       this.lifecycle.finish(j, {
         state: failedIds.length || merged.error ? 'JOB_FAILURE' : 'JOB_SUCCESS',
         reason: merged.error || (failedIds.length ? `datum ${failedIds[0]} failed` : ''),
@@ -279,7 +279,6 @@ export class JobService {
           metaOps,
           datums: datumRows,
           set,
-          base: planned.base && {job: planned.base.id, set: planned.baseSet},
           counts: {data_processed: count('SUCCESS'), data_failed: failedIds.length, data_recovered: count('RECOVERED'), stats: JSON.stringify(total)},
         },
       })
@@ -420,66 +419,77 @@ export class JobService {
 
   /** The output tree: edited from the base's when few datums changed, else built from every datum's output. */
   private merge(p: JobPlan, results: Map<string, DatumOutcome>): MergeResult {
+    const outputOf = (id: string) => {
+      const r = results.get(id)
+      return r ? (r.state === 'SUCCESS' ? r.output : null) : p.baseOutput(id)
+    }
     // every datum's output tree: read only for a full merge or to name a collision's owner
-    const allOutputs = () =>
-      p.datums.map((d) => {
-        const r = results.get(d.id)
-        return {id: d.id, tree: r ? (r.state === 'SUCCESS' ? r.output : null) : p.baseOutput(d.id)}
-      })
-    if (p.base && p.plan.process.length + p.plan.removed.length < p.datums.length / 2) {
+    const allOutputs = () => {
+      if (p.datums) return p.datums.map((d) => ({id: d.id, tree: outputOf(d.id)}))
+      // planned from changes: the base's datums that stay, then the ones that ran
+      const gone = new Set([...p.plan.removed, ...p.plan.redo])
+      const out: {id: string; tree: Buffer | null}[] = []
+      for (const id of p.baseSet.keys()) if (!gone.has(id)) out.push({id, tree: p.baseOutput(id)})
+      for (const d of p.plan.process) if (!gone.has(d.id) || results.has(d.id)) out.push({id: d.id, tree: outputOf(d.id)})
+      return out
+    }
+    if (p.base && p.plan.process.length + p.plan.removed.length < p.plan.total / 2) {
       return mergeIncremental(this.ctx.trees, {baseTree: p.baseTree, plan: p.plan, results, baseOutput: p.baseOutput, allOutputs})
     }
     return mergeAll(this.ctx.trees, allOutputs())
   }
 
-  /** Meta commit edits: per processed datum /meta/<id>/meta and /meta/<id>/logs; removed and redone datums' entries go. */
-  private async metaOps(j: JobRow, datums: Datum[], p: JobPlan, results: Map<string, DatumOutcome>, imageId: string | undefined, writer: PackWriter): Promise<TreeOp[]> {
-    // each processed datum's place in the job (plan.process keeps the datums' order and
-    // objects): one pass, no map of every datum when one of 100,000 ran
-    const index = new Map<string, number>()
-    for (let i = 0, k = 0; i < datums.length && k < p.plan.process.length; i++) if (datums[i] === p.plan.process[k]) index.set(p.plan.process[k++]!.id, i)
-    if (index.size < p.plan.process.length) datums.forEach((d, i) => index.set(d.id, i)) // a plan not in that shape: by id
+  /**
+   * Meta commit edits: per processed datum /meta/<id>/meta and /meta/<id>/logs; removed and
+   * redone datums' entries go. A datum's `index` is its place in the job's datum set (the
+   * order of `list datum`).
+   */
+  private async metaOps(j: JobRow, set: DatumSet, p: JobPlan, results: Map<string, DatumOutcome>, imageId: string | undefined, writer: PackWriter): Promise<TreeOp[]> {
     const chunker = this.ctx.config.chunker
     const ops: TreeOp[] = []
     for (const id of [...p.plan.removed, ...p.plan.redo]) ops.push({type: 'delete', path: `/meta/${id}`})
     for (const d of p.plan.process) {
       const r = results.get(d.id)
       if (!r) continue
-      const doc = {job: {pipeline: j.pipeline, id: j.id}, datum: d.id, hash: d.hash, state: r.state, reason: r.reason, inputs: d.inputs, stats: statsPB(r.stats), index: index.get(d.id), image_id: imageId ?? null}
+      const doc = {job: {pipeline: j.pipeline, id: j.id}, datum: d.id, hash: d.hash, state: r.state, reason: r.reason, inputs: d.inputs, stats: statsPB(r.stats), index: set.rank(d.id), image_id: imageId ?? null}
       ops.push({type: 'put', path: `/meta/${d.id}/meta`, content: await bufferContent(Buffer.from(JSON.stringify(doc, null, 2)), writer, chunker)})
       ops.push({type: 'put', path: `/meta/${d.id}/logs`, content: await bufferContent(Buffer.from(r.logs), writer, chunker)})
     }
     return ops
   }
 
-  /** The job's datum set and the rows it writes: one per datum it ran; a skipped datum points at its base's source row. */
-  private datumRecords(j: JobRow, datums: Datum[], baseSet: Map<string, DatumSetEntry>, results: Map<string, DatumOutcome>): {set: DatumSetEntry[]; datumRows: DatumRow[]} {
+  /**
+   * The job's datum set and the rows it writes: one row per datum it ran. The set is its base's
+   * with the datums it ran and dropped edited in (a skipped datum keeps its base's entry,
+   * which points at the row that describes it), or, with no base, built from every datum.
+   */
+  private datumRecords(j: JobRow, p: JobPlan, results: Map<string, DatumOutcome>): {set: DatumSet; datumRows: DatumRow[]} {
     const datumRows: DatumRow[] = []
-    const row = (d: Datum, idx: number, state: DatumState, reason: string, stats: string, output: Buffer | null): DatumRow => ({
-      project: j.project,
-      pipeline: j.pipeline,
-      job_id: j.id,
-      datum_id: d.id,
-      idx,
-      hash: d.hash,
-      state,
-      reason,
-      inputs: JSON.stringify(d.inputs),
-      stats,
-      output,
-    })
-    const set = datums.map((d, i): DatumSetEntry => {
+    const edits: DatumEdit[] = []
+    let unsettled = 0
+    p.plan.process.forEach((d, idx) => {
       const r = results.get(d.id)
-      if (r) {
-        datumRows.push(row(d, i, r.state, r.reason, JSON.stringify(r.stats), r.output))
-        return {id: d.id, hash: d.hash, state: r.state, source: j.id}
-      }
-      const b = baseSet.get(d.id)
-      // (the base's own entry when it is that already: no new object per skipped datum)
-      if (b) return b.state === 'SKIPPED' && b.hash === d.hash ? b : {id: d.id, hash: d.hash, state: 'SKIPPED', source: b.source}
-      datumRows.push(row(d, i, 'SKIPPED', '', '{}', null))
-      return {id: d.id, hash: d.hash, state: 'SKIPPED', source: j.id}
+      // (no outcome: the datum keeps its base's entry, or is recorded as skipped by this job)
+      if (!r && p.baseSet.stored(d.id)) return
+      const state: DatumState = r ? r.state : 'SKIPPED'
+      if (state !== 'SUCCESS' && state !== 'SKIPPED') unsettled++
+      datumRows.push({
+        project: j.project,
+        pipeline: j.pipeline,
+        job_id: j.id,
+        datum_id: d.id,
+        idx,
+        hash: d.hash,
+        state,
+        reason: r?.reason ?? '',
+        inputs: JSON.stringify(d.inputs),
+        stats: r ? JSON.stringify(r.stats) : '{}',
+        output: r?.output ?? null,
+      })
+      edits.push([d.id, {id: d.id, hash: d.hash, state, source: j.id}])
     })
+    for (const id of p.plan.removed) edits.push([id, null])
+    const set = p.base ? p.baseSet.edit(j.id, edits, unsettled) : newDatumSet(this.db, j.id, edits.map(([, e]) => e!), unsettled)
     return {set, datumRows}
   }
 
