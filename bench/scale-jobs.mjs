@@ -14,7 +14,10 @@
 //     (it commits and runs the job): wall, peak RSS, .pach growth (input commit included).
 // Each incremental job is checked: 1 datum processed, N − 1 skipped.
 //
-//   npm run build && node bench/scale-jobs.mjs [--sizes 10000,100000] [--reps 3] [--work DIR] [--no-readme] [--keep] [--no-time]
+//   npm run build && node bench/scale-jobs.mjs [--sizes 10000,100000] [--reps 3] [--work DIR] [--no-readme] [--keep] [--reuse] [--no-time]
+//
+// --keep leaves each project in the work dir; --reuse measures the incremental jobs on a kept
+// project (no setup, no first job: its rows say "–").
 //
 // The markdown report goes to stdout and replaces the part of bench/README.md between the
 // `scale-jobs:start` / `scale-jobs:end` markers (unless --no-readme). The first job runs every datum
@@ -30,6 +33,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SIZES = String(arg('sizes', '10000,100000')).split(',').map(Number)
 const REPS = Number(arg('reps', 3))
 const KEEP = process.argv.includes('--keep')
+const REUSE = process.argv.includes('--reuse')
 const README = !process.argv.includes('--no-readme')
 const work = path.resolve(arg('work', path.join(root, 'bench', '.work', 'scale-jobs')))
 const bin = path.join(root, 'bin', 'run.js')
@@ -93,24 +97,30 @@ for (const N of SIZES) {
     if (!rows.has(k)) rows.set(k, {values: [], unit})
     rows.get(k).values.push(v)
   }
-  fs.rmSync(dir, {recursive: true, force: true})
-  fs.mkdirSync(proj, {recursive: true})
-  let pach = initPach(proj)
-  pach.repos.create('default', 'in')
-  await pach.files.put('default', parseCommit('in@master'), Array.from({length: N}, (_, i) => ({path: `/${name(i)}`, open: one(content(i))})))
-  pach.close()
-  const specFile = path.join(dir, 'spec.json')
-  fs.writeFileSync(specFile, JSON.stringify(spec))
-  log(`n=${N}: input committed; first job (${N} datums, CLI)`)
+  let pach
+  let s0, s1, j
+  let firstRow = {}
+  if (REUSE && fs.existsSync(pachDir)) log(`n=${N}: reusing ${proj}`)
+  else {
+    fs.rmSync(dir, {recursive: true, force: true})
+    fs.mkdirSync(proj, {recursive: true})
+    pach = initPach(proj)
+    pach.repos.create('default', 'in')
+    await pach.files.put('default', parseCommit('in@master'), Array.from({length: N}, (_, i) => ({path: `/${name(i)}`, open: one(content(i))})))
+    pach.close()
+    const specFile = path.join(dir, 'spec.json')
+    fs.writeFileSync(specFile, JSON.stringify(spec))
+    log(`n=${N}: input committed; first job (${N} datums, CLI)`)
 
-  // ---- the first job, as the CLI
-  let s0 = store(pachDir)
-  const first = cli(['create', 'pipeline', '-f', specFile, '--runner', 'local'], proj)
-  let s1 = store(pachDir)
-  let j = lastJob(pachDir)
-  if (j.state !== 'JOB_SUCCESS' || j.data_processed !== N) throw new Error(`n=${N}: first job ${j.state}, ${j.data_processed} processed of ${N}`)
-  const firstRow = {ms: first.ms, rss: first.kib * 1024, pach: s1.pach - s0.pach, trees: s1.trees.bytes - s0.trees.bytes, set: s1.sets.bytes - s0.sets.bytes}
-  log(`n=${N}: first job ${(first.ms / 1000).toFixed(1)} s, peak RSS ${(first.kib / 1024).toFixed(0)} MiB`)
+    // ---- the first job, as the CLI
+    s0 = store(pachDir)
+    const first = cli(['create', 'pipeline', '-f', specFile, '--runner', 'local'], proj)
+    s1 = store(pachDir)
+    j = lastJob(pachDir)
+    if (j.state !== 'JOB_SUCCESS' || j.data_processed !== N) throw new Error(`n=${N}: first job ${j.state}, ${j.data_processed} processed of ${N}`)
+    firstRow = {ms: first.ms, rss: first.kib * 1024, pach: s1.pach - s0.pach, trees: s1.trees.bytes - s0.trees.bytes, set: s1.sets.bytes - s0.sets.bytes}
+    log(`n=${N}: first job ${(first.ms / 1000).toFixed(1)} s, peak RSS ${(first.kib / 1024).toFixed(0)} MiB`)
+  }
 
   const runner = await createLocalRunner()
   try {

@@ -31,10 +31,11 @@ describe('datum tree (db/datum-tree.ts)', () => {
     expect([...tree.entries(root)]).toEqual(es)
     for (const i of [0, 1, 63, 64, 2500, 4999]) {
       expect(tree.get(root, es[i]!.id)).toEqual(es[i])
-      expect(tree.rank(root, es[i]!.id)).toBe(i)
+      expect(tree.countBelow(root, es[i]!.id)).toBe(i)
     }
     expect(tree.get(root, sha('absent'))).toBeUndefined()
-    expect(tree.rank(root, sha('absent'))).toBeUndefined()
+    expect(tree.countBelow(root, "0".repeat(64))).toBe(0)
+    expect(tree.countBelow(root, "f".repeat(64))).toBe(5000)
     expect(tree.get(root, 'not hex')).toBeUndefined()
     expect(tree.verify(root)).toEqual([])
     // more than one level, nodes of about FANOUT entries

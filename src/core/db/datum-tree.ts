@@ -249,9 +249,9 @@ export class DatumTree {
     }
   }
 
-  /** The entry's place in id order (0-based), or undefined when the tree lacks it. */
-  rank(root: Buffer | null, id: string): number | undefined {
-    if (!root) return undefined
+  /** How many entries have an id below `id` (which need not be in the tree): its place in id order. */
+  countBelow(root: Buffer | null, id: string): number {
+    if (!root) return 0
     const key = Buffer.from(id, 'hex')
     let before = 0
     let nd = this.node(root)
@@ -261,8 +261,7 @@ export class DatumTree {
         if (nd.level > 0) before += countOf(itemAt(nd, i))
         i++
       }
-      if (i === nd.n) return undefined
-      if (nd.level === 0) return keyAt(nd, i).equals(key) ? before + i : undefined
+      if (nd.level === 0 || i === nd.n) return before + (nd.level === 0 ? i : 0)
       nd = this.node(childOf(itemAt(nd, i)))
     }
   }

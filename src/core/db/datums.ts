@@ -93,9 +93,9 @@ export class DatumSet {
     return this.tree.get(this.root, id)
   }
 
-  /** The datum's place in the set's id order (the order of `list datum`). */
-  rank(id: string): number | undefined {
-    return this.tree.rank(this.root, id)
+  /** How many of the set's datums have an id below `id`: its place in the order of `list datum`. */
+  countBelow(id: string): number {
+    return this.tree.countBelow(this.root, id)
   }
 
   *values(): Generator<DatumSetEntry> {
@@ -113,11 +113,11 @@ export class DatumSet {
   }
 }
 
-/** The set of a job with no base: built from its entries (any order). */
-export function newDatumSet(db: DB, job: string, entries: DatumSetEntry[], unsettled: number): DatumSet {
+/** The set of a job with no base: built from its entries, given in ascending id order. */
+export function buildDatumSet(db: DB, job: string, sorted: Iterable<DatumSetEntry>, unsettled: number): DatumSet {
   const tree = datumTree(db)
-  entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  return new DatumSet(tree, job, tree.build(entries), entries.length, unsettled)
+  const root = tree.build(sorted)
+  return new DatumSet(tree, job, root, tree.size(root), unsettled)
 }
 
 /** The empty set (a job with no base). */
