@@ -83,6 +83,7 @@ export const CODES_BY_CLASS = {
   ConflictError: [
     'COMMIT_EXISTS',
     'PARENT_NOT_FINISHED',
+    'COMMIT_NOT_FINISHED',
     'CHILD_NOT_FINISHED',
     'HAS_CHILDREN',
     'NO_CHILDREN',
