@@ -222,18 +222,22 @@ describe('subscribe commit', () => {
     expect(String(done.stdout)).toBe(sub.out().trimEnd())
   })
 
-  it('--new, --from, --json (NDJSON), a repo without a branch; SIGTERM ends it; bad addresses are one line', async () => {
+  it('--new, --from, --origin, --json (NDJSON), a repo without a branch; SIGTERM ends it; bad addresses are one line', async () => {
     const p = await tmpProject()
     const {c2, c3, c4} = await history(p)
+    // a commit open when the subscriptions start: it finishes later, so even --new prints it
+    const c5 = (await p.json(['start', 'commit', 'r@master'])).commit.id as string
     const fresh = subscribe(p, ['r@master', '--new', '--json'])
     const from = subscribe(p, ['r@master', '--from', c2, '--json'])
-    const everything = subscribe(p, ['r', '--json'])
+    const everything = subscribe(p, ['r', '--json', '--all'])
+    const auto = subscribe(p, ['r', '--json', '--origin', 'AUTO'])
     const fromLines = await from.lines(2)
     expect(fromLines.map((l) => JSON.parse(l).commit.id)).toEqual([c3, c4])
     await everything.lines(4)
     await new Promise((r) => setTimeout(r, 600))
     expect(fresh.out()).toBe('') // nothing has finished since it started
-    const c5 = await putText(p, 'r@master:/x.txt', 'x\n')
+    await putText(p, 'r@master:/x.txt', 'x\n')
+    await p.ok(['finish', 'commit', 'r@master'])
     const c6 = await putText(p, 'r@side:/y.txt', 'y\n')
     const got = (await fresh.lines(1)).map((l) => JSON.parse(l))
     expect(got.map((c) => c.commit.id)).toEqual([c5])
@@ -241,9 +245,10 @@ describe('subscribe commit', () => {
     expect(got[0].finished).not.toBeNull()
     expect((await from.lines(3)).map((l) => JSON.parse(l).commit.id)).toEqual([c3, c4, c5])
     expect((await everything.lines(6)).slice(4).map((l) => JSON.parse(l).commit.id)).toEqual([c5, c6])
+    expect(auto.out()).toBe('') // every commit here is a USER commit
 
-    for (const s of [fresh, from, everything]) s.child.kill('SIGTERM')
-    for (const s of [fresh, from, everything]) {
+    for (const s of [fresh, from, everything, auto]) s.child.kill('SIGTERM')
+    for (const s of [fresh, from, everything, auto]) {
       const r = await s.child
       expect(r.exitCode, String(r.stderr)).toBe(0)
       expect(String(r.stderr)).toBe('')
@@ -254,6 +259,7 @@ describe('subscribe commit', () => {
     expectUserError(await p.run(['subscribe', 'commit', `r@${c2}`]), 2, /subscribe commit takes <repo>\[@<branch>\]/)
     expectUserError(await p.run(['subscribe', 'commit', 'r@master', '--from', 'f'.repeat(32)]), 4, /^pach: commit f{32} not found in repo r/)
     expectUserError(await p.run(['subscribe', 'commit', 'r@master', '--from', c2, '--new']), 2)
+    expectUserError(await p.run(['subscribe', 'commit', 'r@master', '--all', '--origin', 'USER']), 2)
     expectUserError(await p.run(['subscribe', 'commit', 'gone@master']), 4, /^pach: repo gone not found/)
   })
 })
@@ -265,6 +271,8 @@ describe('wait commit, wait job', () => {
     const rp = await project(ctx, 'local')
     await rp.ok(['create', 'repo', 'in'])
     await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, 'cp', pipeline('cp', 'cp "$in" /pfs/out/', {pfs: {repo: 'in', glob: '/*'}})), '--detach'])
+    // output commits are AUTO commits, printed by subscribe when their job finishes them
+    const outputs = subscribe(rp.p, ['cp@master', '--json', '--origin', 'AUTO'])
     const id = (await rp.json(['put', 'file', 'in@master:/a', '-f', '-', '--detach'], {input: 'a\n'})).commit.id as string
     expect(id).toMatch(ID_RE)
 
@@ -286,5 +294,14 @@ describe('wait commit, wait job', () => {
     expect(details).toMatch(/\nFinished: \d{4}-\d\d-\d\dT[\d:.]+Z\n/)
     expect(await rp.ok(['wait', 'commit', `cp@${id}`])).toMatch(/\nFinished: .* ago\n/)
     expect((await rp.json(['wait', 'commit', `in@${id}`])).commit.id).toBe(id)
+
+    const printed = (await outputs.lines(2)).map((l) => JSON.parse(l))
+    expect(printed.map((c) => [c.commit.repo.name, c.origin.kind])).toEqual([
+      ['cp', 'AUTO'],
+      ['cp', 'AUTO'],
+    ])
+    expect(printed[1].commit.id).toBe(id) // after the first job's (the pipeline's empty input)
+    outputs.child.kill('SIGINT')
+    expect((await outputs.child).exitCode).toBe(0)
   })
 })
