@@ -102,15 +102,15 @@ export function fileDetails(f: FileInfo): string {
 /** The versions of files (`list file --history`, `inspect file --history`): pachctl 1.x's FileHeaderWithCommit. */
 export const FILE_HISTORY_HEADERS = ['COMMIT', 'NAME', 'TYPE', 'COMMITTED', 'SIZE']
 
+/** A version's row in the history table; `now` fixed by the caller so that all rows agree. */
+export function fileHistoryCells(f: FileInfo, full = false, now = Date.now()): string[] {
+  const [name, type, size] = fileCells(f)
+  return [f.file.commit.id, name!, type!, ago(f.committed, full, now), size!]
+}
+
 export function fileHistoryTable(list: FileInfo[], full = false): string {
   const now = Date.now()
-  return table(
-    FILE_HISTORY_HEADERS,
-    list.map((f) => {
-      const [name, type, size] = fileCells(f)
-      return [f.file.commit.id, name!, type!, ago(f.committed, full, now), size!]
-    }),
-  )
+  return table(FILE_HISTORY_HEADERS, list.map((f) => fileHistoryCells(f, full, now)))
 }
 
 /**

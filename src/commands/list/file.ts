@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
-import {FILE_HEADERS, fileCells, fileHistoryTable} from '../../cli/format/tables.js'
+import {FILE_HEADERS, FILE_HISTORY_HEADERS, fileCells, fileHistoryCells} from '../../cli/format/tables.js'
 import {writeTableStream} from '../../cli/format/values.js'
 import {historyFlag, parseHistory} from '../../cli/history-flag.js'
 import {Listing} from '../../cli/listing.js'
@@ -26,16 +26,14 @@ export default class ListFile extends PachCommand<typeof ListFile, Listing<FileI
   async exec(): Promise<Listing<FileInfo>> {
     const ref = parseFile(this.args.file, 'master')
     const history = parseHistory(this.flags.history)
-    if (history) {
-      const versions = this.pach.files.listHistory(this.project, ref, history)
-      return new Listing<FileInfo>(versions, (write) => write(fileHistoryTable(versions, this.fullTimestamps)))
-    }
-    const files = this.pach.files.list(this.project, ref)
+    const files = history ? this.pach.files.listHistory(this.project, ref, history) : this.pach.files.list(this.project, ref)
+    const full = this.fullTimestamps
     return new Listing<FileInfo>(files, (write) => {
+      const now = Date.now()
       const cells = function* () {
-        for (const f of files) yield fileCells(f)
+        for (const f of files) yield history ? fileHistoryCells(f, full, now) : fileCells(f)
       }
-      writeTableStream(FILE_HEADERS, cells(), write)
+      writeTableStream(history ? FILE_HISTORY_HEADERS : FILE_HEADERS, cells(), write)
     })
   }
 

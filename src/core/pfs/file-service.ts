@@ -300,19 +300,24 @@ export class FileService {
 
   /**
    * `list file --history`: for each entry directly under a directory (or for the file
-   * itself), its versions as `history` gives them, entries in path order.
+   * itself), its versions as `history` gives them, entries in path order. A stream, as `list`
+   * is: the address is resolved now, the entries and their versions as they are consumed.
    */
-  listHistory(project: string, ref: FileRef, limit: number): FileInfo[] {
+  listHistory(project: string, ref: FileRef, limit: number): Iterable<FileInfo> {
     const l = this.locate(project, ref)
     if (l.entry.kind === 'file') return this.history(project, ref, limit)
     if (!l.commit.tree) return []
     const base = l.path === '/' ? '' : l.path
-    const out: FileInfo[] = []
-    for (const e of this.ctx.trees.entries(l.entry.hash)) {
-      const path = `${base}/${e.name}`
-      for (const v of this.paths.versions(l.repo, l.commit, path, limit)) out.push(this.fileInfo(l.repo, v.commit, path, v.entry))
+    const dir = l.entry.hash
+    const self = this
+    return {
+      *[Symbol.iterator]() {
+        for (const e of self.ctx.trees.entries(dir)) {
+          const path = `${base}/${e.name}`
+          for (const v of self.paths.versions(l.repo, l.commit, path, limit)) yield self.fileInfo(l.repo, v.commit, path, v.entry)
+        }
+      },
     }
-    return out
   }
 
   /**
