@@ -10,6 +10,7 @@ import {
   planDatums,
   planFromChanges,
   planIncremental,
+  streamDatums,
   type Datum,
   type InputListing,
   type Lister,
@@ -548,6 +549,26 @@ describe('planIncremental', () => {
     expect(p.redo).toEqual(cur.map((d) => d.id))
     expect(p.removed).toEqual([prev.find((d) => d.inputs[0]!.path === '/foo1')!.id])
     expect(planIncremental(cur, base(cur), {reprocessEveryJob: false, s3Out: true}).skipped).toBe(0)
+  })
+})
+
+describe('streamDatums (a first job over a lone pfs input, planned as it runs)', () => {
+  const files: Record<string, string> = {'/a': '1', '/a.txt': '2', '/a/b': '3', '/a/c/d': '4', '/b-x': '5', '/b/e': '6', '/z': '7'}
+  it.each(['/*', '/*/*', '/**', '/a/*', '/?', '/[ab]*', '/nothing*'])('glob %s: the same datums, ids, hashes and order as planDatums', (glob) => {
+    const input = pfs('data', glob)
+    const l = listing(files, 'commit-data')
+    const stream = streamDatums(input, l.commit, () => l.entries, 'salt')!
+    expect(stream).toBeDefined()
+    const want = planDatums(input, lister({data: files}), 'salt')
+    expect([...stream()]).toEqual(want)
+    expect([...stream()]).toEqual(want) // it can be read again
+  })
+
+  it('a cron input streams too; the root glob, cross, union, join and group do not', () => {
+    expect(streamDatums({cron: {name: 'tick', spec: '@every 1m', repo: 'tick'}} as Input, 'c', () => [], 's')).toBeDefined()
+    expect(streamDatums(pfs('data', '/'), 'c', () => [], 's')).toBeUndefined()
+    expect(streamDatums({cross: [pfs('data', '/*'), pfs('other', '/*')]} as Input, 'c', () => [], 's')).toBeUndefined()
+    expect(streamDatums({union: [pfs('data', '/*')]} as Input, 'c', () => [], 's')).toBeUndefined()
   })
 })
 

@@ -4,7 +4,7 @@
  * instead of in memory, so a job over a million datums holds a few rows at a time.
  *
  * - outcomes: one row per datum the job ran, the `datums` row it will write (inputs, state,
- *   reason, stats, output tree) and its two meta files' contents (JSON of a Content), keyed
+ *   reason, stats, output tree) and its log file's content (JSON of a Content), keyed
  *   by datum id so they read back in id order (the order of a datum set and of `/meta`).
  * - paths: every file path of the merged output with the datum that wrote it, keyed by path,
  *   so two datums writing one path are found by the key and the output tree is built from
@@ -21,9 +21,8 @@ import type {DB} from './types.js'
 const BATCH = 1000
 let serial = 0
 
-/** A datum the job ran: its row to be, and its meta files (Content as JSON). */
+/** A datum the job ran: its row to be, and its log file's content (a Content as JSON). */
 export interface OutcomeRow extends Omit<DatumRow, 'project' | 'pipeline' | 'job_id'> {
-  meta: string
   logs: string
 }
 
@@ -38,7 +37,7 @@ export class JobScratch {
     this.outcomes = `temp.job_outcomes_${process.pid}_${n}`
     this.paths = `temp.job_paths_${process.pid}_${n}`
     db.exec(`CREATE TABLE ${this.outcomes}(datum_id TEXT PRIMARY KEY, idx INTEGER NOT NULL, hash TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
-        inputs TEXT NOT NULL, stats TEXT NOT NULL, output BLOB, meta TEXT NOT NULL, logs TEXT NOT NULL) WITHOUT ROWID;
+        inputs TEXT NOT NULL, stats TEXT NOT NULL, output BLOB, logs TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE ${this.paths}(path TEXT PRIMARY KEY, datum TEXT NOT NULL, entry TEXT NOT NULL) WITHOUT ROWID`)
   }
 
@@ -50,7 +49,7 @@ export class JobScratch {
 
   private flush(): void {
     if (this.pending.length) {
-      const ins = st(this.db, `INSERT OR REPLACE INTO ${this.outcomes} VALUES (@datum_id, @idx, @hash, @state, @reason, @inputs, @stats, @output, @meta, @logs)`)
+      const ins = st(this.db, `INSERT OR REPLACE INTO ${this.outcomes} VALUES (@datum_id, @idx, @hash, @state, @reason, @inputs, @stats, @output, @logs)`)
       const rows = this.pending
       this.pending = []
       this.db.transaction(() => {

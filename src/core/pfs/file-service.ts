@@ -348,6 +348,14 @@ export class FileService {
 
   /** Glob over a tree: [path, entry] pairs (shared with the datum planner). */
   globEntries(tree: Buffer | null, pattern: string): [string, Entry][] {
+    return [...this.globWalk(tree, pattern)]
+  }
+
+  /**
+   * Glob over a tree as it is walked, depth first: matches come in Pachyderm's path order
+   * (a directory, then what is under it, then its next sibling), a directory at a time.
+   */
+  *globWalk(tree: Buffer | null, pattern: string): Generator<[string, Entry]> {
     let g: ReturnType<typeof compileGlob>
     try {
       g = compileGlob(pattern)
@@ -357,22 +365,21 @@ export class FileService {
       }
       throw e
     }
-    if (!tree) return []
+    if (!tree) return
     if (g.source === '/') {
-      const root = this.ctx.trees.lookup(tree, '/')!
-      return [['/', root]]
+      yield ['/', this.ctx.trees.lookup(tree, '/')!]
+      return
     }
     const depth = g.source.includes('**') ? Infinity : g.source.split('/').length - 1
-    const out: [string, Entry][] = []
-    const visit = (hash: Buffer, base: string, d: number) => {
-      for (const e of this.ctx.trees.entries(hash)) {
+    const trees = this.ctx.trees
+    const visit = function* (hash: Buffer, base: string, d: number): Generator<[string, Entry]> {
+      for (const e of trees.entries(hash)) {
         const p = `${base}/${e.name}`
-        if (g.test(p)) out.push([p, e])
-        if (e.kind === 'dir' && d + 1 < depth) visit(e.hash, p, d + 1)
+        if (g.test(p)) yield [p, e]
+        if (e.kind === 'dir' && d + 1 < depth) yield* visit(e.hash, p, d + 1)
       }
     }
-    visit(tree, '', 0)
-    return out
+    yield* visit(tree, '', 0)
   }
 
   /** Open a file for reading. Directories need `recursive` (use `materialize`). */

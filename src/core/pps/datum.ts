@@ -385,6 +385,32 @@ export function planDatums(input: Input, list: Lister, salt: string): Datum[] {
   return out
 }
 
+/**
+ * The datums of a lone pfs (or cron) input, streamed: one per glob match of `entries`, which
+ * must come in Pachyderm's path order without repeats (a depth-first walk of a tree does).
+ * Same datums, ids, hashes and order as planDatums, without holding them: a first job over a
+ * million files plans in constant memory. Undefined when the input is not a lone pfs or cron
+ * input, or its glob is "/" (planDatums then plans it).
+ */
+export function streamDatums(input: Input, commit: string, entries: () => Iterable<Match>, salt: string): (() => Generator<Datum>) | undefined {
+  const kind = inputKind(input)
+  if (kind !== 'pfs' && kind !== 'cron') return undefined
+  const pfs = kind === 'pfs' ? (input as {pfs: PfsInput}).pfs : cronAsPfs((input as {cron: CronInput}).cron)
+  const g = compile(pfs)
+  if (g.source === '/') return undefined
+  return function* () {
+    for (const e of entries()) {
+      const path = normalizePath(e.path)
+      if (path === '/') continue
+      const m = g.match(path)
+      if (m === null) continue
+      const inputs = [toDatumInput(pfs, commit, e, path, m)]
+      const id = datumId(inputs)
+      yield {id, hash: datumHash(id, inputs, salt), inputs}
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Incremental plan
 

@@ -43,8 +43,8 @@ import {removeLater} from './workspace.js'
 export interface JobResult {
   /** the output commit's root */
   output: Buffer | null
-  /** the meta commit's new root from its current one (per datum /meta/<id>/meta and /meta/<id>/logs) */
-  meta: (tree: Buffer | null) => Buffer | null
+  /** the meta commit's root (per datum /meta/<id>/meta and /meta/<id>/logs) */
+  meta: Buffer | null
   /** write the rows of the datums it ran (called inside the finishing transaction) */
   writeRows: () => void
   /** its datum set (the tree's nodes are stored; the finish records its root) */
@@ -156,7 +156,7 @@ export class JobLifecycle {
         const c = repo && rows.getCommit(this.db, repo.id, j.id)
         if (!repo || !c || c.finished) continue
         if (end.result) {
-          const tree = type === 'user' ? end.result.output : end.result.meta(c.tree)
+          const tree = type === 'user' ? end.result.output : end.result.meta
           rows.setCommitTree(this.db, repo.id, j.id, tree, this.engine.treeSize(tree))
         }
         this.engine.finishCommit(repo, rows.getCommit(this.db, repo.id, j.id)!, {error})

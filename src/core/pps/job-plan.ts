@@ -22,8 +22,8 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {FileService} from '../pfs/file-service.js'
 import type {Entry} from '../store/tree-store.js'
 import {toHex} from '../store/hash.js'
-import {planDatums, planFromChanges, planIncremental, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
-import type {PfsInput} from './input.js'
+import {planDatums, planFromChanges, planIncremental, streamDatums, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
+import {cronAsPfs, inputKind, type CronInput, type PfsInput} from './input.js'
 import type {PipelineSpec} from './spec/index.js'
 
 export interface JobPlan {
@@ -39,6 +39,12 @@ export interface JobPlan {
   baseTree: Buffer | null
   /** the output the base job's datum set records for a datum */
   baseOutput: (id: string) => Buffer | null
+  /**
+   * The datums to run, in processing order: `plan.process`, or for a streamed plan (a first
+   * job over a lone pfs input: `datums` undefined, `plan.process` empty) the glob's matches
+   * planned again as they are read. `datums()` may be called more than once.
+   */
+  run: {count: number; datums: () => Iterable<Datum>}
 }
 
 const toMatch = (path: string, e: Entry): Match => ({path, isDir: e.kind === 'dir', hash: toHex(e.hash), size: e.size})
@@ -75,11 +81,31 @@ export class JobPlanner {
       return e ? datumRows.getDatumOutput(this.db, j.project, j.pipeline, e.source, id) : null
     }
     const baseTree = base ? (rows.getCommit(this.db, out.id, base.id)?.tree ?? null) : null
+    const planned = (plan: IncrementalPlan, datums?: Datum[]): JobPlan => ({datums, plan, base, baseSet, baseTree, baseOutput, run: {count: plan.process.length, datums: () => plan.process}})
     const changes = base && baseSet.unsettled === 0 ? this.fromChanges(j, base, out, spec, salt, baseSet, commitOf) : undefined
-    if (changes) return {datums: undefined, plan: changes, base, baseSet, baseTree, baseOutput}
+    if (changes) return planned(changes)
+    const stream = base ? undefined : this.streamed(spec, salt, commitOf)
+    if (stream) {
+      // every datum runs: count them (not kept), and plan them again as they run
+      let total = 0
+      for (const _ of stream()) total++
+      return {datums: undefined, plan: {process: [], skipped: 0, removed: [], redo: [], total}, base, baseSet, baseTree, baseOutput, run: {count: total, datums: stream}}
+    }
     const datums = planDatums(spec.input, lister, salt)
-    const plan = planIncremental(datums, base && baseSet, {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out})
-    return {datums, plan, base, baseSet, baseTree, baseOutput}
+    return planned(planIncremental(datums, base && baseSet, {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out}), datums)
+  }
+
+  /** A first job's datums over a lone pfs or cron input, streamed from a walk of its input commit (datum.ts streamDatums). */
+  private streamed(spec: PipelineSpec, salt: string, commitOf: (project: string, repo: string, type: 'user' | 'meta' | 'spec') => CommitRow | undefined) {
+    const kind = inputKind(spec.input)
+    if (kind !== 'pfs' && kind !== 'cron') return undefined
+    const pfs = kind === 'pfs' ? (spec.input as {pfs: PfsInput}).pfs : cronAsPfs((spec.input as {cron: CronInput}).cron)
+    const c = commitOf(pfs.project, pfs.repo, pfs.repo_type)
+    if (!c || typeof pfs.glob !== 'string') return undefined
+    const files = this.files
+    return streamDatums(spec.input, c.id, function* () {
+      for (const [p, e] of files.globWalk(c.tree, pfs.glob)) yield toMatch(p, e)
+    }, salt)
   }
 
   /** Datums of a spec that is not created (`list datum -f`): planned against current heads. Throws INPUT_REPO_NOT_FOUND. */

@@ -52,7 +52,7 @@ import type {PipelineService} from './pipeline-service.js'
 import type {Runner, Worker} from './runner.js'
 import type {SecretService} from './secret-service.js'
 import {wantsNetwork, type PipelineSpec} from './spec/index.js'
-import {addStats, statsPB, zeroStats} from './stats.js'
+import {addStats, statsPB, zeroStats, type Stats} from './stats.js'
 import {WorkerWorkspace, removeLater} from './workspace.js'
 
 export type {JobRow} from '../db/jobs.js'
@@ -100,8 +100,6 @@ class Tally {
   private readonly counts = new Map<DatumState, number>()
   private failed: {idx: number; id: string} | undefined
   unsettled = 0
-
-  constructor(readonly process: readonly Datum[]) {}
 
   add(id: string, idx: number, r: DatumOutcome): void {
     this.counts.set(r.state, (this.counts.get(r.state) ?? 0) + 1)
@@ -284,21 +282,18 @@ export class JobService {
       } catch (e) {
         throw new RunnerUnavailable(e)
       }
-      const imageId = plan.process.length && runner.imageId ? await runner.imageId(spec.transform.image) : undefined
+      const imageId = planned.run.count && runner.imageId ? await runner.imageId(spec.transform.image) : undefined
       const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
       this.lifecycle.running(j, {started: this.ctx.now(), data_total: plan.total, data_skipped: plan.skipped, details: JSON.stringify(details)})
-      opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: plan.total, toProcess: plan.process.length, skipped: plan.skipped})
+      opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: plan.total, toProcess: planned.run.count, skipped: plan.skipped})
 
       // ---- run and collect (each outcome goes to the scratch tables as it comes)
       writer = await this.ctx.store.writerWait()
       scratch = new JobScratch(this.db)
-      const tally = new Tally(plan.process)
-      const index = this.indexer(planned)
+      const tally = new Tally()
       const chunker = this.ctx.config.chunker
       const record = async (d: Datum, idx: number, r: DatumOutcome) => {
         tally.add(d.id, idx, r)
-        const doc = {job: {pipeline: j.pipeline, id: j.id}, datum: d.id, hash: d.hash, state: r.state, reason: r.reason, inputs: d.inputs, stats: statsPB(r.stats), index: index(d.id), image_id: imageId ?? null}
-        const meta = await bufferContent(Buffer.from(JSON.stringify(doc, null, 2)), writer!, chunker)
         const logs = await bufferContent(Buffer.from(r.logs), writer!, chunker)
         scratch!.put({
           datum_id: d.id,
@@ -309,11 +304,10 @@ export class JobService {
           inputs: JSON.stringify(d.inputs),
           stats: JSON.stringify(r.stats),
           output: r.output,
-          meta: encodeContent(meta),
           logs: encodeContent(logs),
         })
       }
-      await this.runDatums(j, spec, spec_commit, plan.process, runner, writer, watch.signal, workRoot, opts, record)
+      await this.runDatums(j, spec, spec_commit, planned.run.datums(), runner, writer, watch.signal, workRoot, opts, record)
       if (watch.signal.aborted) {
         await writer.abort()
         writer = undefined
@@ -332,6 +326,7 @@ export class JobService {
       const outcomes = scratch
       const merged = this.merge(planned, outcomes)
       const set = this.datumSet(j, planned, outcomes, tally.unsettled)
+      const meta = await this.metaTree(j, planned, outcomes, set, imageId, writer)
       await writer.close()
       // the workers are closed and the outputs stored: the scratch space goes before the job
       // is finished, so a pach killed right after the finish leaves no dir behind
@@ -344,7 +339,7 @@ export class JobService {
         reason: merged.error || (failed ? `datum ${failed} failed` : ''),
         result: {
           output: merged.tree,
-          meta: (tree) => this.metaTree(tree, planned, outcomes),
+          meta,
           writeRows: () => outcomes.insertRows(j.project, j.pipeline, j.id),
           set,
           counts: {data_processed: tally.count('SUCCESS'), data_failed: tally.count('FAILED'), data_recovered: tally.count('RECOVERED'), stats: JSON.stringify(tally.stats)},
@@ -418,7 +413,7 @@ export class JobService {
     j: JobRow,
     spec: PipelineSpec,
     specCommit: string,
-    todo: Datum[],
+    todo: Iterable<Datum>,
     runner: Runner,
     writer: PackWriter,
     signal: AbortSignal,
@@ -426,12 +421,14 @@ export class JobService {
     opts: RunOptions,
     record: (d: Datum, idx: number, r: DatumOutcome) => Promise<void>,
   ): Promise<void> {
-    if (!todo.length) return
+    const queue = todo[Symbol.iterator]()
+    let first = queue.next()
+    if (first.done) return
     rmSync(workRoot, {recursive: true, force: true})
     mkdirSync(liveLogDir(workRoot), {recursive: true})
     const trash = join(workRoot, 'trash')
     mkdirSync(trash, {recursive: true})
-    const n = Math.max(1, Math.min(spec.parallelism_spec?.constant || 1, todo.length))
+    const n = Math.max(1, spec.parallelism_spec?.constant || 1)
     let next = 0
     const workers: {worker: Worker; workspace: WorkerWorkspace}[] = []
     const source = {
@@ -470,9 +467,11 @@ export class JobService {
           const ctx = {spec, worker, workspace, jobEnv, secretEnv: secrets.env, trees: this.ctx.trees, writer, signal}
           for (;;) {
             if (signal.aborted) return
+            const it = first.done ? queue.next() : first
+            first = {done: true, value: undefined}
+            if (it.done) return
+            const d = it.value
             const idx = next++
-            const d = todo[idx]
-            if (!d) return
             opts.onEvent?.({type: 'datum-start', pipeline: j.pipeline, id: j.id, datum: d.id})
             const log = new DatumLog(join(liveLogDir(workRoot), `${d.id}.jsonl`), this.ctx.now, (stream, line) =>
               opts.onEvent?.({type: 'log', pipeline: j.pipeline, id: j.id, datum: d.id, stream, line}),
@@ -486,21 +485,6 @@ export class JobService {
     } finally {
       await Promise.allSettled(workers.map((w) => w.worker.close()))
     }
-  }
-
-  /**
-   * A datum's `index` in its meta record: its place in the job's datum set (the order of
-   * `list datum`). A full plan knows every id; a plan from changes counts in the base's set,
-   * less the datums gone before it, plus the new ones before it.
-   */
-  private indexer(p: JobPlan): (id: string) => number {
-    if (p.datums) {
-      const ids = p.datums.map((d) => d.id).sort()
-      return (id) => sortedIndex(ids, id)
-    }
-    const removed = [...p.plan.removed].sort()
-    const added = p.plan.process.filter((d) => !p.baseSet.stored(d.id)).map((d) => d.id).sort()
-    return (id) => p.baseSet.countBelow(id) - sortedIndex(removed, id) + sortedIndex(added, id)
   }
 
   /** The output tree: edited from the base's when few datums changed, else built from every datum's output. */
@@ -517,8 +501,8 @@ export class JobService {
     }
     // every datum's output tree, in the plan's order: read for a full merge or to name a collision's owner
     const allOutputs = function* (): Generator<DatumOutput> {
-      if (p.datums) {
-        for (const d of p.datums) yield {id: d.id, tree: outputOf(d.id)}
+      if (p.datums || !p.base) {
+        for (const d of p.datums ?? p.run.datums()) yield {id: d.id, tree: outputOf(d.id)}
         return
       }
       // planned from changes: the base's datums that stay, then the ones that ran
@@ -533,15 +517,32 @@ export class JobService {
   }
 
   /**
-   * The meta commit's tree: per processed datum /meta/<id>/meta and /meta/<id>/logs (from the
-   * scratch table, in id order, a batch of edits at a time); removed and redone datums' entries go.
+   * The meta commit's new tree: per datum that ran, /meta/<id>/meta (its record, written here,
+   * with `index` = its place in the job's datum set, the order of `list datum`) and
+   * /meta/<id>/logs; removed and redone datums' entries go. Edits are applied in id order, a
+   * batch at a time, from the scratch table.
    */
-  private metaTree(tree: Buffer | null, p: JobPlan, outcomes: JobScratch): Buffer | null {
+  private async metaTree(j: JobRow, p: JobPlan, outcomes: JobScratch, set: DatumSet, imageId: string | undefined, writer: PackWriter): Promise<Buffer | null> {
+    const metaRepo = rows.getRepo(this.db, j.project, j.pipeline, 'meta')
+    let tree = (metaRepo && rows.getCommit(this.db, metaRepo.id, j.id)?.tree) ?? null
     const deletes: TreeOp[] = [...p.plan.removed, ...p.plan.redo].map((id) => ({type: 'delete', path: `/meta/${id}`}))
     if (deletes.length) tree = this.ctx.trees.apply(tree, deletes)
+    const chunker = this.ctx.config.chunker
     let ops: TreeOp[] = []
     for (const o of outcomes.all()) {
-      ops.push({type: 'put', path: `/meta/${o.datum_id}/meta`, content: decodeContent(o.meta)}, {type: 'put', path: `/meta/${o.datum_id}/logs`, content: decodeContent(o.logs)})
+      const doc = {
+        job: {pipeline: j.pipeline, id: j.id},
+        datum: o.datum_id,
+        hash: o.hash,
+        state: o.state,
+        reason: o.reason,
+        inputs: JSON.parse(o.inputs) as unknown,
+        stats: statsPB(JSON.parse(o.stats) as Stats),
+        index: set.countBelow(o.datum_id),
+        image_id: imageId ?? null,
+      }
+      const content = await bufferContent(Buffer.from(JSON.stringify(doc, null, 2)), writer, chunker)
+      ops.push({type: 'put', path: `/meta/${o.datum_id}/meta`, content}, {type: 'put', path: `/meta/${o.datum_id}/logs`, content: decodeContent(o.logs)})
       if (ops.length >= APPLY_BATCH) {
         tree = this.ctx.trees.apply(tree, ops)
         ops = []
