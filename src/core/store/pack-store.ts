@@ -249,13 +249,20 @@ export class BlobStore {
   }
 }
 
+/** Written blobs a writer indexes before it goes on once this many wait unindexed (see PackWriter). */
+const CHECKPOINT_BLOBS = 100_000
+
 /**
  * Accumulates blobs into pack files. `add` is synchronous and cheap (dedups against the
  * index and this writer); full packs are written to objects/tmp in the background (at most
  * two in flight, so memory stays bounded). `close` makes them durable (fdatasync, in
  * parallel, after the kernel has had time to write them back), renames them into place and
  * then indexes all their blobs in one transaction: blobs become visible to other writers
- * only once their bytes are durable.
+ * only once their bytes are durable. A writer that has written CHECKPOINT_BLOBS blobs not
+ * yet indexed publishes those packs the same way before it goes on (a job over a million
+ * datums writes millions of small blobs): what it remembers of them stays bounded, and the
+ * index then answers for them. Its lease keeps gc away from published blobs that nothing
+ * references yet; a writer that dies leaves them as garbage, never a dangling reference.
  */
 export class PackWriter {
   private pending: {id: Buffer; data: Buffer}[] = []
@@ -263,7 +270,10 @@ export class PackWriter {
   private readonly seen = new Map<string, {id: Buffer; data?: Buffer; tmp?: string; offset?: number; length: number}>()
   private inflight: Promise<void>[] = []
   private failed: unknown = undefined
-  private readonly written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]}[] = []
+  private written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]}[] = []
+  /** blobs in `written` (not yet indexed) */
+  private unindexed = 0
+  private packs = 0
   private closed = false
   bytesWritten = 0
   blobsWritten = 0
@@ -323,6 +333,12 @@ export class PackWriter {
         this.failed = e
       }),
     )
+    if (this.unindexed >= CHECKPOINT_BLOBS) {
+      await Promise.all(this.inflight)
+      this.inflight = []
+      if (this.failed) throw this.failed
+      await this.publish()
+    }
   }
 
   /** Flush everything; after this resolves every added blob is durable and indexed. */
@@ -332,6 +348,12 @@ export class PackWriter {
     await Promise.all(this.inflight)
     this.inflight = []
     if (this.failed) throw this.failed
+    await this.publish()
+    this.closed = true
+  }
+
+  /** Make the written packs durable, move them into place and index their blobs; forget them. */
+  private async publish(): Promise<void> {
     if (this.store.opts.fsync) {
       await Promise.all(
         this.written.map(async (w) => {
@@ -361,7 +383,10 @@ export class PackWriter {
         }
       })
     }
-    this.closed = true
+    // the index answers for them now (reads and dedup)
+    for (const w of this.written) for (const [id] of w.rows) this.seen.delete(id.toString('latin1'))
+    this.written = []
+    this.unindexed = 0
   }
 
   /**
@@ -396,7 +421,7 @@ export class PackWriter {
     END_MAGIC.copy(trailer, trailer.length - 8)
     const packId = sha256(trailer)
     await mkdir(this.store.tmpDir, {recursive: true})
-    const tmp = join(this.store.tmpDir, `${toHex(packId)}.${process.pid}.${this.written.length}.tmp`)
+    const tmp = join(this.store.tmpDir, `${toHex(packId)}.${process.pid}.${this.packs++}.tmp`)
     const fh = await open(tmp, 'w')
     try {
       await writeAll(fh, [MAGIC, ...batch.map((b) => b.data), trailer], offset + trailer.length)
@@ -409,6 +434,7 @@ export class PackWriter {
     const size = offset + trailer.length
     this.bytesWritten += size
     this.written.push({tmp, final: this.store.packPath(packId), packId, size, rows})
+    this.unindexed += rows.length
     // the bytes now live in the temp pack: drop the memory copy
     for (const [id, off, len] of rows) {
       const rec = this.seen.get(id.toString('latin1'))
