@@ -68,7 +68,7 @@ import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
-import {ControlChannel, datumScript, newNonce} from './shell-protocol.js'
+import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
 
 /** How long the worker shell may take to answer its start-up probe. */
 const SHELL_PROBE_MS = 30_000
@@ -325,11 +325,11 @@ export class DockerWorker implements Worker {
         .finally(() => shell.destroy())
     })
     shell.onStderr = (c) => task.onOutput('stderr', c)
-    let status: string | undefined
+    let end: DatumEnd | undefined
     try {
       const d = CONTROL_MOUNT
       shell.write(datumScript(task.cmd, task.env, {workingDir: this.spec.workingDir, stdin: task.stdin !== undefined ? `${d}/stdin` : undefined, stdout: `${d}/stdout`, stderr: `${d}/stderr`, nonce}))
-      status = await shell.control.line(`D ${nonce} `)
+      end = await shell.control.datumEnd(nonce)
     } finally {
       deadline.disarm()
       shell.onStderr = undefined
@@ -342,8 +342,7 @@ export class DockerWorker implements Worker {
       await this.discardPromise
       return killedResult(deadline.killed, task, t0)
     }
-    const code = status === undefined ? NaN : Number(status.trim())
-    if (!Number.isInteger(code)) {
+    if (end === undefined) {
       // the shell (or its container) died under the datum: report it, start afresh next time
       const oom = await this.container
         ?.inspect()
@@ -354,8 +353,11 @@ export class DockerWorker implements Worker {
       const why = oom ? ' (the container ran out of memory)' : ''
       return {exitCode: -1, timedOut: false, error: `the worker shell exited unexpectedly${why}`, durationMs: Date.now() - t0}
     }
+    if (end.startFailure) {
+      return {exitCode: end.code, timedOut: false, error: startFailureMessage(end.startFailure, task.cmd, this.spec.workingDir, `image ${this.spec.image}`), durationMs: Date.now() - t0}
+    }
     // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
-    return {exitCode: code, timedOut: false, durationMs: Date.now() - t0}
+    return {exitCode: end.code, timedOut: false, durationMs: Date.now() - t0}
   }
 
   /** One datum as a `docker exec` (images without /bin/sh). */

@@ -113,6 +113,8 @@ interface Target {
   make(): Promise<Runner>
   /** the runner makes /pfs (other than /pfs/out) read-only */
   readOnlyInputs: boolean
+  /** datums run in a worker shell (shell-protocol.ts) */
+  shell?: boolean
 }
 
 interface Harness {
@@ -247,6 +249,23 @@ function conformance(t: Target): void {
     expect(h.out('ok')).toBe('ok\n')
   })
 
+  if (t.shell) {
+    it('says why a command cannot start (with its exit code) and leaves the datum stderr to user code', async () => {
+      const h = await harness(runner)
+      const r = await h.run(['pach-no-such-command', 'x'])
+      expect(r).toMatchObject({exitCode: 127, timedOut: false, stderr: '', stdout: ''})
+      expect(r.error).toMatch(/^could not start: command pach-no-such-command not found( in image \S+)? \(exit 127\)$/)
+      expect((await h.run(S.output)).stderr).toBe('err\n')
+      // Docker creates a missing working directory when the container starts; a local shell cannot
+      if (runner.kind !== 'local') return
+      const wd = await harness(runner, {workingDir: '/pfs/no-such-dir'})
+      const w = await wd.run(['pwd'])
+      expect(w).toMatchObject({exitCode: 126, stderr: ''})
+      expect(w.error).toMatch(/^could not start: cannot enter the working directory \/pfs\/no-such-dir \(exit 126\)$/)
+      expect((await wd.run(S.echoOk)).exitCode).toBe(126)
+    })
+  }
+
   it('kills a datum at its timeout, reports timedOut, and stays usable', async () => {
     const h = await harness(runner)
     const t0 = Date.now()
@@ -325,7 +344,7 @@ describe('fake runner', () => {
 })
 
 describeIf(bwrapProbe.sandbox === 'bwrap', `bubblewrap does not work here (${bwrapProbe.reason})`, 'local runner (bubblewrap)', () => {
-  conformance({name: 'local+bwrap', make: () => createLocalRunner({sandbox: 'bwrap'}), readOnlyInputs: true})
+  conformance({name: 'local+bwrap', make: () => createLocalRunner({sandbox: 'bwrap'}), readOnlyInputs: true, shell: true})
 
   it('describes itself and leaves the host untouched (no /pfs; only the <inputsDir>/out mount point)', async () => {
     const hadPfs = existsSync('/pfs')
@@ -363,7 +382,7 @@ describeIf(bwrapProbe.sandbox === 'bwrap', `bubblewrap does not work here (${bwr
 })
 
 describe('local runner (no bubblewrap: /pfs rewritten)', () => {
-  conformance({name: 'local-rewrite', make: () => createLocalRunner({sandbox: 'none'}), readOnlyInputs: false})
+  conformance({name: 'local-rewrite', make: () => createLocalRunner({sandbox: 'none'}), readOnlyInputs: false, shell: true})
 
   it('describes itself', async () => {
     expect((await createLocalRunner({sandbox: 'none'})).describe()).toBe('local (no bubblewrap: /pfs paths rewritten)')
@@ -391,7 +410,7 @@ describe('LocalRunner', () => {
 
 describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker runner', () => {
   const docker = dockerProbe.ok ? dockerProbe.docker : (undefined as unknown as Dockerode)
-  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true})
+  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true, shell: true})
 
   // the fallback for images without /bin/sh: one `docker exec` per datum
   describe('exec per datum', () => {
