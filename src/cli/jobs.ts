@@ -28,10 +28,11 @@ export function runnerChoice(pach: Pach, flag?: string): RunnerChoice {
   return c === 'docker' || c === 'local' ? c : 'auto'
 }
 
-export function runnerFactory(pach: Pach, choice: RunnerChoice): () => Promise<Runner> {
+/** The runner, built when the first job needs it; image pulls report through the project's reporter and stop on `signal`. */
+export function runnerFactory(pach: Pach, choice: RunnerChoice, signal?: AbortSignal): () => Promise<Runner> {
   return async () => {
     const {selectRunner} = await import('../runner/select.js')
-    return selectRunner(choice, (msg) => pach.reporter.info(msg))
+    return selectRunner(choice, (msg) => pach.reporter.info(msg), {reporter: pach.reporter, signal})
   }
 }
 
@@ -148,7 +149,7 @@ export async function runTriggered(pach: Pach, opts: {detach?: boolean; runner?:
   if (opts.detach) return []
   if (pach.jobs.pending().length === 0) return []
   return pach.jobs.runPending({
-    runner: runnerFactory(pach, runnerChoice(pach, opts.runner)),
+    runner: runnerFactory(pach, runnerChoice(pach, opts.runner), opts.signal),
     signal: opts.signal,
     onEvent: jobEventPrinter(opts.quiet),
   })

@@ -38,8 +38,12 @@
  * `/pfs/out` is nested inside the read-only `/pfs`, so its mount point `<inputsDir>/out`
  * must exist on the host before the container starts (we create it). The container binds
  * the directories themselves: the job service must empty them in place between datums,
- * never delete and recreate them (and never delete `<inputsDir>/out`). Images are never
- * pulled: a missing image is a RunnerError naming it.
+ * never delete and recreate them (and never delete `<inputsDir>/out`).
+ *
+ * Images: `imageId`, which the job service calls before a job's first datum, pulls an image
+ * the engine does not have (docker-pull.ts: credentials from the user's Docker config,
+ * progress through the runner's Reporter, a pull that fails is one RunnerError line that
+ * fails the job). A present image is never re-pulled, whatever its tag.
  *
  * Timeouts and aborts: the Engine API has no "kill exec" call, and killing the datum inside
  * the shell would need the shell to be trusted after user code ran next to it, so on expiry
@@ -65,9 +69,10 @@ import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
-import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import type {DatumRunResult, DatumTask, Reporter, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
+import {pullImage} from './docker-pull.js'
 import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
 
 /** How long the worker shell may take to answer its start-up probe. */
@@ -78,10 +83,14 @@ export interface DockerRunnerOptions {
   serverVersion?: string
   /** one `docker exec` per datum instead of a long-lived shell per worker (the fallback for images without /bin/sh) */
   execPerDatum?: boolean
+  /** where image pulls report (start and end lines, byte progress) */
+  reporter?: Reporter
+  /** aborts image pulls (the command's Ctrl-C) */
+  signal?: AbortSignal
 }
 
 /** Load dockerode, connect to the engine (DOCKER_HOST or the default socket), check it answers. */
-export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutMs?: number; execPerDatum?: boolean} = {}): Promise<DockerRunner> {
+export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutMs?: number; execPerDatum?: boolean; reporter?: Reporter; signal?: AbortSignal} = {}): Promise<DockerRunner> {
   const docker = opts.docker ?? (await loadDockerode())
   let version: string | undefined
   try {
@@ -91,7 +100,7 @@ export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutM
     throw unreachable(e)
   }
   await removeOrphans(docker)
-  return new DockerRunner(docker, {serverVersion: version, execPerDatum: opts.execPerDatum})
+  return new DockerRunner(docker, {serverVersion: version, execPerDatum: opts.execPerDatum, reporter: opts.reporter, signal: opts.signal})
 }
 
 /**
@@ -136,26 +145,47 @@ export class DockerRunner implements Runner {
   private readonly serverVersion: string | undefined
   private readonly execPerDatum: boolean
   private readonly workers = new Set<DockerWorker>()
+  private readonly opts: DockerRunnerOptions
+  /** pulls in flight, by image (two jobs of one image pull it once) */
+  private readonly pulls = new Map<string, Promise<void>>()
 
   constructor(docker?: Dockerode, opts: DockerRunnerOptions = {}) {
     this.client = docker
     this.serverVersion = opts.serverVersion
     this.execPerDatum = opts.execPerDatum ?? false
+    this.opts = opts
   }
 
   describe(): string {
     return this.serverVersion ? `docker ${this.serverVersion}` : 'docker'
   }
 
-  /** The image's immutable id (sha256:…); never contacts a registry. */
+  /**
+   * The image's immutable id (sha256:…), pulling the image first when the engine does not
+   * have it (see the header).
+   * @throws RunnerError when the image cannot be inspected or pulled.
+   */
   async imageId(image: string): Promise<string | undefined> {
     const docker = await this.docker()
-    try {
-      return (await docker.getImage(image).inspect()).Id
-    } catch (e) {
-      if (statusOf(e) === 404) throw imageNotFound(image, e)
-      throw engineError(e, `cannot inspect image ${image}`)
+    const inspect = async () => {
+      try {
+        return (await docker.getImage(image).inspect()).Id
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined
+        throw engineError(e, `cannot inspect image ${image}`)
+      }
     }
+    const id = await inspect()
+    if (id !== undefined) return id
+    let pull = this.pulls.get(image)
+    if (!pull) {
+      pull = pullImage(docker, image, {reporter: this.opts.reporter, signal: this.opts.signal}).finally(() => this.pulls.delete(image))
+      this.pulls.set(image, pull)
+    }
+    await pull
+    const pulled = await inspect()
+    if (pulled === undefined) throw imageNotFound(image, undefined)
+    return pulled
   }
 
   async startWorker(spec: WorkerSpec): Promise<Worker> {
@@ -588,7 +618,7 @@ function engineError(e: unknown, what: string): RunnerError {
 }
 
 function imageNotFound(image: string, cause: unknown): RunnerError {
-  return new RunnerError(`image ${image} not found locally; build or pull it (no registry is contacted)`, {
+  return new RunnerError(`image ${image} is not in the Docker engine (removed after pach checked for it); build or pull it and run the job again`, {
     cause,
     data: {image},
     hint: `docker build -t ${image} . (or docker pull ${image})`,

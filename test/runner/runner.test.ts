@@ -428,11 +428,12 @@ describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker run
     await execRunner?.close()
   })
 
-  it('describes itself with the engine version and resolves image ids without a registry', async () => {
+  it('describes itself with the engine version; resolves image ids, pulling an image the engine lacks', async () => {
     expect(runner.describe()).toMatch(/^docker \d+\.\d+/)
     expect(await runner.imageId(IMAGE)).toMatch(/^sha256:[0-9a-f]{64}$/)
-    await expect(runner.imageId('pach-test/no-such-image:1')).rejects.toThrow('image pach-test/no-such-image:1 not found locally; build or pull it (no registry is contacted)')
-    await expect(harness(runner, {image: 'pach-test/no-such-image:1'})).rejects.toThrow(/not found locally/)
+    // not in the engine, so pulled from Docker Hub: no such repository there (or no network here)
+    await expect(runner.imageId('pach-test/no-such-image:1')).rejects.toThrow(/^cannot pull image pach-test\/no-such-image:1 from Docker Hub \(docker\.io\): .+; .+/)
+    await expect(harness(runner, {image: 'pach-test/no-such-image:1'})).rejects.toThrow(/^image pach-test\/no-such-image:1 is not in the Docker engine/)
   })
 
   it('has no network (only lo) unless the spec asks for it', async () => {
