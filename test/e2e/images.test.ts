@@ -8,6 +8,8 @@
  *   image that cannot be pulled fails the job with one line (image, registry, what to do).
  * - Worker logs (both runners): only what user code printed, and a failed datum's reason
  *   with its exit code and the last lines of its stderr.
+ * - Ctrl-C during `create pipeline` / `pach run`: the job is left pending, and the error
+ *   line says that `pach run` resumes it.
  *
  * Needs Docker with `pach-test/busybox:1`, `docker-registry` and `htpasswd` (.ci/setup-docker.sh
  * installs them): without them the registry tests are skipped locally and FAIL when CI=true.
@@ -18,7 +20,9 @@ import {get} from 'node:http'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN} from '../helpers/cli.js'
 import {dockerProblem, IMAGE, lastJob, pipeline, project, RUNNERS, runnerIt, writeSpec, type RP} from './pipelines-util.js'
 
 const IN_CI = process.env.CI === 'true'
@@ -260,5 +264,38 @@ describe.each(RUNNERS)('worker logs and failure reasons [%s runner]', (runner) =
 
     expect(await logs('exit3')).toEqual(['stdout: out', 'stderr: one', 'stderr: two', 'stderr: three', 'stderr: four', 'stderr: pach: attempt 1/1 failed: user code exited with code 3'])
     expect(await datum('exit3')).toMatchObject({state: 'FAILED', reason: 'user code exited with code 3; last lines of stderr: "two", "three", "four"'})
+  })
+})
+
+describe('Ctrl-C while a job runs', () => {
+  it('leaves the job pending and says that `pach run` resumes it (create pipeline, then pach run)', {timeout: TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'in'])
+    await rp.ok(['put', 'file', 'in@master:/a', '-f', '-'], {input: 'x\n'})
+    const spec = writeSpec(rp.p, 'slow', pipeline('slow', 'sleep 3; cp /pfs/in/a /pfs/out/a', {pfs: {repo: 'in', glob: '/*'}}))
+
+    /** Start `pach <args>`, send SIGINT once its job runs, and return how it ended. */
+    const interrupt = async (args: string[]) => {
+      const child = execa('node', [BIN, ...args], {cwd: rp.p.dir, env: {PACH_DETACH: '', PACH_RUNNER: 'local'}, reject: false})
+      for (let i = 0; i < 300; i++) {
+        const jobs = (await rp.json(['list', 'job', '-p', 'slow']).catch(() => [])) as {state: string}[]
+        if (jobs[0]?.state === 'JOB_RUNNING') break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      child.kill('SIGINT')
+      return child
+    }
+
+    for (const args of [['create', 'pipeline', '-f', spec], ['run']]) {
+      const r = await interrupt(args)
+      const job = await lastJob(rp, 'slow')
+      expect(r.exitCode, r.stderr).toBe(130)
+      expect(r.stderr.split('\n').filter(Boolean)).toEqual([`pach: interrupted; job slow@${job.job.id} is left pending (\`pach run\` resumes it)`])
+      expect(job.state).toBe('JOB_CREATED')
+    }
+    const done = await rp.okr(['run'])
+    expect(done.stderr).toContain('job slow@')
+    expect((await lastJob(rp, 'slow')).state).toBe('JOB_SUCCESS')
+    expect(await rp.ok(['get', 'file', 'slow@master:/a'])).toBe('x\n')
   })
 })
