@@ -60,8 +60,9 @@ export async function runJobs(pach: Pach, opts: {runner?: string; signal: AbortS
     })
   } catch (e) {
     if (!opts.signal.aborted) throw e
-    // the job that was running first, then the others that were waiting
-    const left = [...new Set([...started, ...waiting])].filter((k) => !ended.has(k))
+    // the job that was running first, then those waiting before the run and those created during it
+    const now = pach.jobs.pending(opts.pipelines).map((j) => progressKey(j.pipeline, j.id))
+    const left = [...new Set([...started, ...waiting, ...now])].filter((k) => !ended.has(k))
     throw interrupted(left)
   }
 }
