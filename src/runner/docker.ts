@@ -29,7 +29,8 @@
  * fails to start, or ends, or does not echo a probe line), or the runner is created with
  * `execPerDatum`, each datum is a `docker exec` instead: Cmd = task.cmd, Env = task.env,
  * stdin written then closed, stdout/stderr demultiplexed into task.onOutput as they come,
- * exit code from exec inspect. That path works for any image, at ~4 engine round trips per
+ * exit code from exec inspect; the runtime's own start error (`OCI runtime exec failed: …`,
+ * which it writes to stdout) is not user output: it becomes the datum's start error. That path works for any image, at ~4 engine round trips per
  * datum.
  *
  * Mounts, network, capabilities, limits and labels are the container policy
@@ -429,10 +430,13 @@ export class DockerWorker implements Worker {
         .finally(() => stream.destroy?.())
     })
 
+    // the runtime writes its own start error (`OCI runtime exec failed: …`) to the exec's
+    // stdout: stdout is held while it could still be that line, which is not user output
+    const held = new RuntimeErrorFilter((c) => task.onOutput('stdout', c))
     try {
       await new Promise<void>((resolveDone) => {
         // plain sinks (demuxStream only calls write) deliver every frame before 'end' is seen
-        const out = {write: (c: Buffer) => task.onOutput('stdout', c)} as unknown as NodeJS.WritableStream
+        const out = {write: (c: Buffer) => held.write(c)} as unknown as NodeJS.WritableStream
         const err = {write: (c: Buffer) => task.onOutput('stderr', c)} as unknown as NodeJS.WritableStream
         this.docker.modem.demuxStream(stream, out, err)
         let done = false
@@ -454,11 +458,24 @@ export class DockerWorker implements Worker {
     }
 
     if (deadline.killed) {
+      held.flush()
       await this.discardPromise
       return killedResult(deadline.killed, task, t0)
     }
+    const exitCode = await this.exitCodeOf(exec)
+    const runtime = exitCode === 126 || exitCode === 127 ? held.startError() : undefined
+    if (runtime !== undefined) {
+      const where = `image ${this.spec.image}`
+      const error = /executable file not found|no such file or directory/i.test(runtime)
+        ? startFailureMessage('not-found', task.cmd, this.spec.workingDir, where, exitCode)
+        : /permission denied/i.test(runtime)
+          ? startFailureMessage('not-executable', task.cmd, this.spec.workingDir, where, exitCode)
+          : `could not start: ${runtime} (exit ${exitCode})`
+      return {exitCode, timedOut: false, error, durationMs: Date.now() - t0}
+    }
+    held.flush()
     // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
-    return {exitCode: await this.exitCodeOf(exec), timedOut: false, durationMs: Date.now() - t0}
+    return {exitCode, timedOut: false, durationMs: Date.now() - t0}
   }
 
   async close(): Promise<void> {
@@ -546,6 +563,44 @@ class ShellSession {
   destroy(): void {
     this.control.end()
     this.stream.destroy?.()
+  }
+}
+
+const RUNTIME_ERROR = 'OCI runtime exec failed'
+
+/**
+ * An exec's stdout, passed on unless it starts with the runtime's start error: bytes are
+ * held only while they are a prefix of that line (or the line itself, up to 4 KiB), so user
+ * output is delayed by at most a few bytes.
+ */
+class RuntimeErrorFilter {
+  private held: Buffer | undefined = Buffer.alloc(0)
+
+  constructor(private readonly emit: (chunk: Buffer) => void) {}
+
+  write(c: Buffer): void {
+    if (!this.held) return this.emit(c)
+    this.held = Buffer.concat([this.held, c])
+    const head = this.held.subarray(0, RUNTIME_ERROR.length).toString('latin1')
+    if (!RUNTIME_ERROR.startsWith(head) || this.held.length > 4096) this.flush()
+  }
+
+  /** The runtime's message (without `OCI runtime exec failed: ` and `: unknown`), when that is all stdout holds. */
+  startError(): string | undefined {
+    const text = this.held?.toString('utf8').trim()
+    if (!text?.startsWith(RUNTIME_ERROR) || text.includes('\n')) return undefined
+    this.held = undefined
+    return text
+      .replace(/^OCI runtime exec failed:\s*(exec failed:\s*)?/, '')
+      .replace(/^unable to start container process:\s*/, '')
+      .replace(/:\s*unknown$/, '')
+  }
+
+  /** Pass on what is held; from now on everything passes. */
+  flush(): void {
+    const h = this.held
+    this.held = undefined
+    if (h?.length) this.emit(h)
   }
 }
 

@@ -87,12 +87,12 @@ export interface DatumEnd {
  * The datum's start error for a runner result, one line with its exit code, e.g.
  * `could not start: command foo not found (exit 127)`; `where` names the image, if any.
  */
-export function startFailureMessage(why: StartFailure, cmd: string[], workingDir: string | undefined, where = ''): string {
+export function startFailureMessage(why: StartFailure, cmd: string[], workingDir: string | undefined, where = '', code = why === 'not-found' ? 127 : 126): string {
   const prog = cmd[0] ?? ''
   const at = where ? ` in ${where}` : ''
-  if (why === 'workdir') return `could not start: cannot enter the working directory ${workingDir ?? ''}${at} (exit 126)`
-  if (why === 'not-executable') return `could not start: ${prog}${at} is not an executable file (exit 126)`
-  return prog.includes('/') ? `could not start: ${prog} does not exist${at} (exit 127)` : `could not start: command ${prog} not found${at} (exit 127)`
+  if (why === 'workdir') return `could not start: cannot enter the working directory ${workingDir ?? ''}${at} (exit ${code})`
+  if (why === 'not-executable') return `could not start: ${prog}${at} is not an executable file (exit ${code})`
+  return prog.includes('/') ? `could not start: ${prog} does not exist${at} (exit ${code})` : `could not start: command ${prog} not found${at} (exit ${code})`
 }
 
 /**
