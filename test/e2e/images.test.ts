@@ -144,7 +144,9 @@ describeRegistry('images: pulled when missing, from a registry, with credentials
     privImg = `${priv.host}/pach-test/busybox:1`
     goodCfg = configWith(join(root, 'good'), {auths: {[priv.host]: {auth: b64('alice:s3cret')}}})
     noCfg = join(root, 'none') // no config.json: anonymous pulls
-    for (const [image, cfg] of [[img, undefined], [privImg, goodCfg]] as const) {
+    // the docker CLI pushes with these configs only (whatever the user's own holds)
+    const anon = configWith(join(root, 'anon'), {})
+    for (const [image, cfg] of [[img, anon], [privImg, goodCfg]] as const) {
       docker(['tag', IMAGE, image])
       docker(['push', image], cfg)
       forget(image)
