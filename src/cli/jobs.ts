@@ -43,6 +43,8 @@ export function runnerFactory(pach: Pach, choice: RunnerChoice, signal?: AbortSi
  * error says so: `interrupted; job p@id is left pending (\`pach run\` resumes it)`.
  */
 export async function runJobs(pach: Pach, opts: {runner?: string; signal: AbortSignal; quiet: boolean; pipelines?: string[]}): Promise<JobInfo[]> {
+  // jobs a killed pach left leased are pending again (runPending would do it next), so they are counted
+  pach.jobs.lifecycle.recoverStale()
   const waiting = pach.jobs.pending(opts.pipelines).map((j) => progressKey(j.pipeline, j.id))
   const ended = new Set<string>()
   const started: string[] = []

@@ -8,8 +8,8 @@
  *   image that cannot be pulled fails the job with one line (image, registry, what to do).
  * - Worker logs (both runners): only what user code printed, and a failed datum's reason
  *   with its exit code and the last lines of its stderr.
- * - Ctrl-C during `create pipeline` / `pach run`: the job is left pending, and the error
- *   line says that `pach run` resumes it.
+ * - Ctrl-C during `create pipeline` / `pach run`, while user code runs or while the image
+ *   is being pulled: the job is left pending, and the error line says `pach run` resumes it.
  *
  * Needs Docker with `pach-test/busybox:1`, `docker-registry` and `htpasswd` (.ci/setup-docker.sh
  * installs them): without them the registry tests are skipped locally and FAIL when CI=true.
@@ -240,6 +240,35 @@ describeRegistry('images: pulled when missing, from a registry, with credentials
       expect(stderr).toContain(`job ${name}@${job.job.id}: failure`)
       expect(stderr).toContain(job.reason)
       expect(hasImage(image)).toBe(false)
+    }
+  })
+})
+
+describeRegistry('images: Ctrl-C during a pull', () => {
+  it('stops the pull and leaves the job pending, for create pipeline and for pach run', {timeout: TIMEOUT}, async (ctx) => {
+    // a "registry" that accepts connections and never answers: the pull hangs until interrupted
+    const sockets: import('node:net').Socket[] = []
+    const server = createServer((c) => sockets.push(c))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    ctx.onTestFinished(() => {
+      for (const c of sockets) c.destroy()
+      server.close()
+    })
+    const image = `localhost:${(server.address() as {port: number}).port}/pach-test/hang:1`
+    const rp = await project(ctx, 'docker')
+    await rp.ok(['create', 'repo', 'in'])
+    await rp.ok(['put', 'file', 'in@master:/a', '-f', '-'], {input: 'x\n'})
+    const spec = writeSpec(rp.p, 'hang', pipeline('hang', 'true', {pfs: {repo: 'in', glob: '/*'}}, {transform: {image}}))
+    for (const args of [['create', 'pipeline', '-f', spec], ['run']]) {
+      const child = execa('node', [BIN, ...args], {cwd: rp.p.dir, env: {PACH_DETACH: '', PACH_RUNNER: 'docker', DOCKER_CONFIG: join(rp.p.dir, 'no-docker-config')}, reject: false})
+      let err = ''
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()))
+      for (let i = 0; i < 300 && !err.includes('pulling image'); i++) await new Promise((r) => setTimeout(r, 100))
+      child.kill('SIGINT')
+      const r = await child
+      const job = await lastJob(rp, 'hang')
+      expect(r.exitCode, r.stderr).toBe(130)
+      expect(r.stderr.split('\n').filter(Boolean)).toEqual([`pulling image ${image} from ${image.split('/')[0]} (not present locally)`, `pach: interrupted; job hang@${job.job.id} is left pending (\`pach run\` resumes it)`])
     }
   })
 })
