@@ -83,10 +83,12 @@ function v2Status(port: number): Promise<number> {
   })
 }
 
+/** Every registry process started, stopped by afterAll even when a later start failed. */
+const servers: ChildProcess[] = []
+
 interface Registry {
   port: number
   host: string
-  proc: ChildProcess
 }
 
 /** Run `docker-registry serve` on a loopback port (with htpasswd basic auth when `htpasswd` is given). */
@@ -98,10 +100,11 @@ async function startRegistry(root: string, name: string, htpasswd?: string): Pro
   if (htpasswd) cfg += `auth:\n  htpasswd:\n    realm: pach-test\n    path: ${htpasswd}\n`
   writeFileSync(join(dir, 'config.yml'), cfg)
   const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {stdio: ['ignore', 'ignore', 'pipe']})
+  servers.push(proc)
   let err = ''
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()))
   for (let i = 0; i < 100; i++) {
-    if ((await v2Status(port)) === (htpasswd ? 401 : 200)) return {port, host: `localhost:${port}`, proc}
+    if ((await v2Status(port)) === (htpasswd ? 401 : 200)) return {port, host: `localhost:${port}`}
     if (proc.exitCode !== null) break
     await new Promise((r) => setTimeout(r, 100))
   }
@@ -153,8 +156,7 @@ describeRegistry('images: pulled when missing, from a registry, with credentials
     }
   }, TIMEOUT)
   afterAll(() => {
-    open?.proc.kill()
-    priv?.proc.kill()
+    for (const p of servers) p.kill()
     for (const i of [img, privImg, `${open?.host}/pach-test/busybox:nope`]) if (i) forget(i)
     if (root) rmSync(root, {recursive: true, force: true})
   })
