@@ -30,8 +30,8 @@
  * `execPerDatum`, each datum is a `docker exec` instead: Cmd = task.cmd, Env = task.env,
  * stdin written then closed, stdout/stderr demultiplexed into task.onOutput as they come,
  * exit code from exec inspect; the runtime's own start error (`OCI runtime exec failed: …`,
- * which it writes to stdout) is not user output: it becomes the datum's start error. That path works for any image, at ~4 engine round trips per
- * datum.
+ * which it writes to stdout) is not user output: it becomes the datum's start error. That
+ * path works for any image, at ~4 engine round trips per datum.
  *
  * Mounts, network, capabilities, limits and labels are the container policy
  * (container-policy.ts): `/pfs` read-only, `/pfs/out` read-write, the control directory at
