@@ -305,7 +305,9 @@ describe('Ctrl-C while a job runs', () => {
     const rp = await project(ctx, 'local')
     await rp.ok(['create', 'repo', 'in'])
     await rp.ok(['put', 'file', 'in@master:/a', '-f', '-'], {input: 'x\n'})
-    const spec = writeSpec(rp.p, 'slow', pipeline('slow', 'sleep 3; cp /pfs/in/a /pfs/out/a', {pfs: {repo: 'in', glob: '/*'}}))
+    // the datum waits for a host file the test creates once it has interrupted twice (the local runner sees the host)
+    const go = join(rp.p.dir, 'go')
+    const spec = writeSpec(rp.p, 'slow', pipeline('slow', `while [ ! -e '${go}' ]; do sleep 0.1; done; cp /pfs/in/a /pfs/out/a`, {pfs: {repo: 'in', glob: '/*'}}))
 
     /** Start `pach <args>`, send SIGINT once its job runs, and return how it ended. */
     const interrupt = async (args: string[]) => {
@@ -326,6 +328,7 @@ describe('Ctrl-C while a job runs', () => {
       expect(r.stderr.split('\n').filter(Boolean)).toEqual([`pach: interrupted; job slow@${job.job.id} is left pending (\`pach run\` resumes it)`])
       expect(job.state).toBe('JOB_CREATED')
     }
+    writeFileSync(go, '')
     const done = await rp.okr(['run'])
     expect(done.stderr).toContain('job slow@')
     expect((await lastJob(rp, 'slow')).state).toBe('JOB_SUCCESS')
