@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make a Docker engine and the test image `pach-test/busybox:1` available for the docker
-# runner tests. Idempotent: reuses a running engine, installs only missing packages (apt-get
+# runner tests, and a registry server (docker-registry, htpasswd) for the image-pull tests. Idempotent: reuses a running engine, installs only missing packages (apt-get
 # update only when something is missing), skips the import when the image already exists.
-# No registry is contacted: the image is a `docker import` of Debian's busybox-static.
+# No remote registry is contacted: the image is a `docker import` of Debian's busybox-static.
 # Must run as root on Debian 12 (bookworm).
 set -euo pipefail
 
@@ -16,11 +16,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # 1. packages: docker.io for dockerd, busybox-static (a static binary: the image has no libc)
-#    for the image, bubblewrap for the local runner's tests
+#    for the image, bubblewrap for the local runner's tests, docker-registry and apache2-utils
+#    (htpasswd) for the image-pull tests (test/e2e/images.test.ts runs its own registries on
+#    loopback ports; the package's own service is not needed)
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   apt-get update -qq

@@ -9,7 +9,7 @@
  * did not succeed is JOB_FAILED (exit 3): `jobFailure` builds that error.
  */
 import {Flags} from '@oclif/core'
-import {JobFailedError} from '../core/errors.js'
+import {CancelledError, JobFailedError} from '../core/errors.js'
 import type {Pach} from '../core/pach.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {Runner} from '../core/pps/runner.js'
@@ -28,11 +28,54 @@ export function runnerChoice(pach: Pach, flag?: string): RunnerChoice {
   return c === 'docker' || c === 'local' ? c : 'auto'
 }
 
-export function runnerFactory(pach: Pach, choice: RunnerChoice): () => Promise<Runner> {
+/** The runner, built when the first job needs it; image pulls report through the project's reporter and stop on `signal`. */
+export function runnerFactory(pach: Pach, choice: RunnerChoice, signal?: AbortSignal): () => Promise<Runner> {
   return async () => {
     const {selectRunner} = await import('../runner/select.js')
-    return selectRunner(choice, (msg) => pach.reporter.info(msg))
+    return selectRunner(choice, (msg) => pach.reporter.info(msg), {reporter: pach.reporter, signal})
   }
+}
+
+/**
+ * Run the pending jobs (of `pipelines`, or all) with progress on stderr. When the command is
+ * interrupted (Ctrl-C) the jobs it did not finish stay pending — the one running goes back
+ * to JOB_CREATED, one leased but not yet started is recovered by the next run — and the
+ * error says so: `interrupted; job p@id is left pending (\`pach run\` resumes it)`.
+ */
+export async function runJobs(pach: Pach, opts: {runner?: string; signal: AbortSignal; quiet: boolean; pipelines?: string[]}): Promise<JobInfo[]> {
+  // jobs a killed pach left leased are pending again (runPending would do it next), so they are counted
+  pach.jobs.lifecycle.recoverStale()
+  const waiting = pach.jobs.pending(opts.pipelines).map((j) => progressKey(j.pipeline, j.id))
+  const ended = new Set<string>()
+  const started: string[] = []
+  const print = jobEventPrinter(opts.quiet)
+  try {
+    return await pach.jobs.runPending({
+      runner: runnerFactory(pach, runnerChoice(pach, opts.runner), opts.signal),
+      signal: opts.signal,
+      pipelines: opts.pipelines,
+      onEvent: (e) => {
+        if (e.type === 'job-start') started.push(progressKey(e.pipeline, e.id))
+        if (e.type === 'job-end') ended.add(progressKey(e.job.job.pipeline.name, e.job.job.id))
+        print(e)
+      },
+    })
+  } catch (e) {
+    if (!opts.signal.aborted) throw e
+    // the job that was running first, then those waiting before the run and those created during it
+    const now = pach.jobs.pending(opts.pipelines).map((j) => progressKey(j.pipeline, j.id))
+    const left = [...new Set([...started, ...waiting, ...now])].filter((k) => !ended.has(k))
+    throw interrupted(left)
+  }
+}
+
+/** The error for a run interrupted with `left` jobs (`pipeline@id`) not finished. */
+export function interrupted(left: string[]): CancelledError {
+  if (left.length === 0) return new CancelledError('interrupted')
+  const names = left.length > 3 ? `${left.slice(0, 3).join(', ')} and ${left.length - 3} more` : left.join(', ')
+  return left.length === 1
+    ? new CancelledError(`interrupted; job ${names} is left pending`, {hint: '`pach run` resumes it', data: {pending: left}})
+    : new CancelledError(`interrupted; jobs ${names} are left pending`, {hint: '`pach run` resumes them', data: {pending: left}})
 }
 
 /** One job's progress, as the job events tell it. */
@@ -144,12 +187,8 @@ export function jobLine(j: JobInfo): string {
 }
 
 /** Run what the command triggered; returns the jobs that ran. */
-export async function runTriggered(pach: Pach, opts: {detach?: boolean; runner?: string; signal?: AbortSignal; quiet: boolean}): Promise<JobInfo[]> {
+export async function runTriggered(pach: Pach, opts: {detach?: boolean; runner?: string; signal: AbortSignal; quiet: boolean}): Promise<JobInfo[]> {
   if (opts.detach) return []
   if (pach.jobs.pending().length === 0) return []
-  return pach.jobs.runPending({
-    runner: runnerFactory(pach, runnerChoice(pach, opts.runner)),
-    signal: opts.signal,
-    onEvent: jobEventPrinter(opts.quiet),
-  })
+  return runJobs(pach, opts)
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {PachCommand} from '../cli/base-command.js'
-import {jobEventPrinter, jobFailure, RUN_FAILS, runnerChoice, runnerFactory} from '../cli/jobs.js'
+import {jobFailure, RUN_FAILS, runJobs} from '../cli/jobs.js'
 import type {JobInfo} from '../core/types.js'
 
 export default class Run extends PachCommand<typeof Run, JobInfo[]> {
@@ -17,12 +17,7 @@ export default class Run extends PachCommand<typeof Run, JobInfo[]> {
     // no background ticker: what is due on a schedule is applied now
     this.pach.branches.applyCronTriggers()
     this.pach.pipelines.cronTicks(new Date(this.pach.now()))
-    const ran = await this.pach.jobs.runPending({
-      runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)),
-      signal: this.signal,
-      onEvent: jobEventPrinter(this.format !== 'human'),
-      pipelines: this.flags.pipeline,
-    })
+    const ran = await runJobs(this.pach, {runner: this.flags.runner, signal: this.signal, quiet: this.format !== 'human', pipelines: this.flags.pipeline})
     const failed = jobFailure(ran, RUN_FAILS)
     if (failed) throw failed
     return ran

@@ -159,8 +159,8 @@ export class JobFailedError extends PachError {
 }
 
 export class CancelledError extends PachError {
-  constructor(message = 'cancelled') {
-    super('CANCELLED', message)
+  constructor(message = 'cancelled', opts?: PachErrorOptions) {
+    super('CANCELLED', message, opts)
   }
 }
 

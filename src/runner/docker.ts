@@ -29,8 +29,9 @@
  * fails to start, or ends, or does not echo a probe line), or the runner is created with
  * `execPerDatum`, each datum is a `docker exec` instead: Cmd = task.cmd, Env = task.env,
  * stdin written then closed, stdout/stderr demultiplexed into task.onOutput as they come,
- * exit code from exec inspect. That path works for any image, at ~4 engine round trips per
- * datum.
+ * exit code from exec inspect; the runtime's own start error (`OCI runtime exec failed: …`,
+ * which it writes to stdout) is not user output: it becomes the datum's start error. That
+ * path works for any image, at ~4 engine round trips per datum.
  *
  * Mounts, network, capabilities, limits and labels are the container policy
  * (container-policy.ts): `/pfs` read-only, `/pfs/out` read-write, the control directory at
@@ -38,8 +39,12 @@
  * `/pfs/out` is nested inside the read-only `/pfs`, so its mount point `<inputsDir>/out`
  * must exist on the host before the container starts (we create it). The container binds
  * the directories themselves: the job service must empty them in place between datums,
- * never delete and recreate them (and never delete `<inputsDir>/out`). Images are never
- * pulled: a missing image is a RunnerError naming it.
+ * never delete and recreate them (and never delete `<inputsDir>/out`).
+ *
+ * Images: `imageId`, which the job service calls before a job's first datum, pulls an image
+ * the engine does not have (docker-pull.ts: credentials from the user's Docker config,
+ * progress through the runner's Reporter, a pull that fails is one RunnerError line that
+ * fails the job). A present image is never re-pulled, whatever its tag.
  *
  * Timeouts and aborts: the Engine API has no "kill exec" call, and killing the datum inside
  * the shell would need the shell to be trusted after user code ran next to it, so on expiry
@@ -65,10 +70,11 @@ import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
-import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import type {DatumRunResult, DatumTask, Reporter, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
-import {ControlChannel, datumScript, newNonce} from './shell-protocol.js'
+import {pullImage} from './docker-pull.js'
+import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
 
 /** How long the worker shell may take to answer its start-up probe. */
 const SHELL_PROBE_MS = 30_000
@@ -78,10 +84,14 @@ export interface DockerRunnerOptions {
   serverVersion?: string
   /** one `docker exec` per datum instead of a long-lived shell per worker (the fallback for images without /bin/sh) */
   execPerDatum?: boolean
+  /** where image pulls report (start and end lines, byte progress) */
+  reporter?: Reporter
+  /** aborts image pulls (the command's Ctrl-C) */
+  signal?: AbortSignal
 }
 
 /** Load dockerode, connect to the engine (DOCKER_HOST or the default socket), check it answers. */
-export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutMs?: number; execPerDatum?: boolean} = {}): Promise<DockerRunner> {
+export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutMs?: number; execPerDatum?: boolean; reporter?: Reporter; signal?: AbortSignal} = {}): Promise<DockerRunner> {
   const docker = opts.docker ?? (await loadDockerode())
   let version: string | undefined
   try {
@@ -91,7 +101,7 @@ export async function createDockerRunner(opts: {docker?: Dockerode; pingTimeoutM
     throw unreachable(e)
   }
   await removeOrphans(docker)
-  return new DockerRunner(docker, {serverVersion: version, execPerDatum: opts.execPerDatum})
+  return new DockerRunner(docker, {serverVersion: version, execPerDatum: opts.execPerDatum, reporter: opts.reporter, signal: opts.signal})
 }
 
 /**
@@ -136,26 +146,47 @@ export class DockerRunner implements Runner {
   private readonly serverVersion: string | undefined
   private readonly execPerDatum: boolean
   private readonly workers = new Set<DockerWorker>()
+  private readonly opts: DockerRunnerOptions
+  /** pulls in flight, by image (two jobs of one image pull it once) */
+  private readonly pulls = new Map<string, Promise<void>>()
 
   constructor(docker?: Dockerode, opts: DockerRunnerOptions = {}) {
     this.client = docker
     this.serverVersion = opts.serverVersion
     this.execPerDatum = opts.execPerDatum ?? false
+    this.opts = opts
   }
 
   describe(): string {
     return this.serverVersion ? `docker ${this.serverVersion}` : 'docker'
   }
 
-  /** The image's immutable id (sha256:…); never contacts a registry. */
+  /**
+   * The image's immutable id (sha256:…), pulling the image first when the engine does not
+   * have it (see the header).
+   * @throws RunnerError when the image cannot be inspected or pulled.
+   */
   async imageId(image: string): Promise<string | undefined> {
     const docker = await this.docker()
-    try {
-      return (await docker.getImage(image).inspect()).Id
-    } catch (e) {
-      if (statusOf(e) === 404) throw imageNotFound(image, e)
-      throw engineError(e, `cannot inspect image ${image}`)
+    const inspect = async () => {
+      try {
+        return (await docker.getImage(image).inspect()).Id
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined
+        throw engineError(e, `cannot inspect image ${image}`)
+      }
     }
+    const id = await inspect()
+    if (id !== undefined) return id
+    let pull = this.pulls.get(image)
+    if (!pull) {
+      pull = pullImage(docker, image, {reporter: this.opts.reporter, signal: this.opts.signal}).finally(() => this.pulls.delete(image))
+      this.pulls.set(image, pull)
+    }
+    await pull
+    const pulled = await inspect()
+    if (pulled === undefined) throw imageNotFound(image, undefined)
+    return pulled
   }
 
   async startWorker(spec: WorkerSpec): Promise<Worker> {
@@ -325,11 +356,11 @@ export class DockerWorker implements Worker {
         .finally(() => shell.destroy())
     })
     shell.onStderr = (c) => task.onOutput('stderr', c)
-    let status: string | undefined
+    let end: DatumEnd | undefined
     try {
       const d = CONTROL_MOUNT
       shell.write(datumScript(task.cmd, task.env, {workingDir: this.spec.workingDir, stdin: task.stdin !== undefined ? `${d}/stdin` : undefined, stdout: `${d}/stdout`, stderr: `${d}/stderr`, nonce}))
-      status = await shell.control.line(`D ${nonce} `)
+      end = await shell.control.datumEnd(nonce)
     } finally {
       deadline.disarm()
       shell.onStderr = undefined
@@ -342,8 +373,7 @@ export class DockerWorker implements Worker {
       await this.discardPromise
       return killedResult(deadline.killed, task, t0)
     }
-    const code = status === undefined ? NaN : Number(status.trim())
-    if (!Number.isInteger(code)) {
+    if (end === undefined) {
       // the shell (or its container) died under the datum: report it, start afresh next time
       const oom = await this.container
         ?.inspect()
@@ -354,8 +384,11 @@ export class DockerWorker implements Worker {
       const why = oom ? ' (the container ran out of memory)' : ''
       return {exitCode: -1, timedOut: false, error: `the worker shell exited unexpectedly${why}`, durationMs: Date.now() - t0}
     }
+    if (end.startFailure) {
+      return {exitCode: end.code, timedOut: false, error: startFailureMessage(end.startFailure, task.cmd, this.spec.workingDir, `image ${this.spec.image}`), durationMs: Date.now() - t0}
+    }
     // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
-    return {exitCode: code, timedOut: false, durationMs: Date.now() - t0}
+    return {exitCode: end.code, timedOut: false, durationMs: Date.now() - t0}
   }
 
   /** One datum as a `docker exec` (images without /bin/sh). */
@@ -397,10 +430,13 @@ export class DockerWorker implements Worker {
         .finally(() => stream.destroy?.())
     })
 
+    // the runtime writes its own start error (`OCI runtime exec failed: …`) to the exec's
+    // stdout: stdout is held while it could still be that line, which is not user output
+    const held = new RuntimeErrorFilter((c) => task.onOutput('stdout', c))
     try {
       await new Promise<void>((resolveDone) => {
         // plain sinks (demuxStream only calls write) deliver every frame before 'end' is seen
-        const out = {write: (c: Buffer) => task.onOutput('stdout', c)} as unknown as NodeJS.WritableStream
+        const out = {write: (c: Buffer) => held.write(c)} as unknown as NodeJS.WritableStream
         const err = {write: (c: Buffer) => task.onOutput('stderr', c)} as unknown as NodeJS.WritableStream
         this.docker.modem.demuxStream(stream, out, err)
         let done = false
@@ -422,11 +458,24 @@ export class DockerWorker implements Worker {
     }
 
     if (deadline.killed) {
+      held.flush()
       await this.discardPromise
       return killedResult(deadline.killed, task, t0)
     }
+    const exitCode = await this.exitCodeOf(exec)
+    const runtime = exitCode === 126 || exitCode === 127 ? held.startError() : undefined
+    if (runtime !== undefined) {
+      const where = `image ${this.spec.image}`
+      const error = /executable file not found|no such file or directory/i.test(runtime)
+        ? startFailureMessage('not-found', task.cmd, this.spec.workingDir, where, exitCode)
+        : /permission denied/i.test(runtime)
+          ? startFailureMessage('not-executable', task.cmd, this.spec.workingDir, where, exitCode)
+          : `could not start: ${runtime} (exit ${exitCode})`
+      return {exitCode, timedOut: false, error, durationMs: Date.now() - t0}
+    }
+    held.flush()
     // `error` stays unset for any exit code, so accept_return_code can accept it (137 may be the memory limit)
-    return {exitCode: await this.exitCodeOf(exec), timedOut: false, durationMs: Date.now() - t0}
+    return {exitCode, timedOut: false, durationMs: Date.now() - t0}
   }
 
   async close(): Promise<void> {
@@ -517,6 +566,44 @@ class ShellSession {
   }
 }
 
+const RUNTIME_ERROR = 'OCI runtime exec failed'
+
+/**
+ * An exec's stdout, passed on unless it starts with the runtime's start error: bytes are
+ * held only while they are a prefix of that line (or the line itself, up to 4 KiB), so user
+ * output is delayed by at most a few bytes.
+ */
+class RuntimeErrorFilter {
+  private held: Buffer | undefined = Buffer.alloc(0)
+
+  constructor(private readonly emit: (chunk: Buffer) => void) {}
+
+  write(c: Buffer): void {
+    if (!this.held) return this.emit(c)
+    this.held = Buffer.concat([this.held, c])
+    const head = this.held.subarray(0, RUNTIME_ERROR.length).toString('latin1')
+    if (!RUNTIME_ERROR.startsWith(head) || this.held.length > 4096) this.flush()
+  }
+
+  /** The runtime's message (without `OCI runtime exec failed: ` and `: unknown`), when that is all stdout holds. */
+  startError(): string | undefined {
+    const text = this.held?.toString('utf8').trim()
+    if (!text?.startsWith(RUNTIME_ERROR) || text.includes('\n')) return undefined
+    this.held = undefined
+    return text
+      .replace(/^OCI runtime exec failed:\s*(exec failed:\s*)?/, '')
+      .replace(/^unable to start container process:\s*/, '')
+      .replace(/:\s*unknown$/, '')
+  }
+
+  /** Pass on what is held; from now on everything passes. */
+  flush(): void {
+    const h = this.held
+    this.held = undefined
+    if (h?.length) this.emit(h)
+  }
+}
+
 /** Create `path` (never through a link: it must not exist) readable by any container user, holding `data`. */
 function writeExclusive(path: string, data: string): void {
   const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o644)
@@ -586,7 +673,7 @@ function engineError(e: unknown, what: string): RunnerError {
 }
 
 function imageNotFound(image: string, cause: unknown): RunnerError {
-  return new RunnerError(`image ${image} not found locally; build or pull it (no registry is contacted)`, {
+  return new RunnerError(`image ${image} is not in the Docker engine (removed after pach checked for it); build or pull it and run the job again`, {
     cause,
     data: {image},
     hint: `docker build -t ${image} . (or docker pull ${image})`,

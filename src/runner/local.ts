@@ -63,7 +63,7 @@ import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
-import {ControlChannel, datumScript, newNonce} from './shell-protocol.js'
+import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
 
 export type LocalSandbox = 'bwrap' | 'none'
 
@@ -379,7 +379,10 @@ class LocalWorker implements Worker {
     let args: string[]
     if (this.mode.kind === 'bwrap') {
       file = this.mode.bwrap
-      args = [...bwrapWorkerArgs(this.inputsDir, this.outDir, cwd, !this.spec.network && this.mode.netIsolation, this.spec.mounts), '/bin/sh', '-s']
+      // each datum `cd`s to workingDir itself (and reports a missing one): the shell starts in `/`,
+      // as bwrap cannot start anywhere that does not exist
+      const start = this.spec.workingDir ? '/' : cwd
+      args = [...bwrapWorkerArgs(this.inputsDir, this.outDir, start, !this.spec.network && this.mode.netIsolation, this.spec.mounts), '/bin/sh', '-s']
     } else {
       file = '/bin/sh'
       args = ['-s']
@@ -430,10 +433,10 @@ class LocalWorker implements Worker {
     })
     const shell = this.shell && !this.shell.control.ended ? this.shell : this.start()
     const deadline = armDeadline(task, () => this.kill())
-    let status: string | undefined
+    let end: DatumEnd | undefined
     try {
       shell.proc.stdin!.write(script)
-      status = await shell.control.line(`D ${nonce} `)
+      end = await shell.control.datumEnd(nonce)
     } finally {
       deadline.disarm()
     }
@@ -442,11 +445,14 @@ class LocalWorker implements Worker {
       if (b.length) task.onOutput(stream, b)
     }
     if (deadline.killed) return killedResult(deadline.killed, task, t0)
-    if (status === undefined) {
+    if (end === undefined) {
       this.kill()
       return {exitCode: -1, timedOut: false, error: 'the worker shell exited unexpectedly', durationMs: Date.now() - t0}
     }
-    return {exitCode: Number(status.trim()), timedOut: false, durationMs: Date.now() - t0}
+    if (end.startFailure) {
+      return {exitCode: end.code, timedOut: false, error: startFailureMessage(end.startFailure, task.cmd, this.spec.workingDir), durationMs: Date.now() - t0}
+    }
+    return {exitCode: end.code, timedOut: false, durationMs: Date.now() - t0}
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import {request} from 'node:http'
 import {RunnerError} from '../core/errors.js'
-import type {Runner} from '../core/pps/runner.js'
+import type {Reporter, Runner} from '../core/pps/runner.js'
 
 export type RunnerChoice = 'docker' | 'local' | 'auto'
 
@@ -19,6 +19,10 @@ export interface SelectOptions {
   socketPath?: string
   /** auto-mode ping budget (default 1000 ms) */
   pingTimeoutMs?: number
+  /** where the docker runner reports image pulls */
+  reporter?: Reporter
+  /** aborts image pulls */
+  signal?: AbortSignal
 }
 
 /**
@@ -30,7 +34,7 @@ export interface SelectOptions {
 export async function selectRunner(choice: RunnerChoice, report: (msg: string) => void, opts: SelectOptions = {}): Promise<Runner> {
   if (choice === 'docker') {
     const {createDockerRunner} = await import('./docker.js')
-    return createDockerRunner()
+    return createDockerRunner({reporter: opts.reporter, signal: opts.signal})
   }
   if (choice === 'local') return localRunner()
 
@@ -47,7 +51,7 @@ export async function selectRunner(choice: RunnerChoice, report: (msg: string) =
   if (reachable) {
     try {
       const {createDockerRunner} = await import('./docker.js')
-      return await createDockerRunner({pingTimeoutMs: Math.max(timeoutMs, 1000)})
+      return await createDockerRunner({pingTimeoutMs: Math.max(timeoutMs, 1000), reporter: opts.reporter, signal: opts.signal})
     } catch (e) {
       if (!(e instanceof RunnerError)) throw e
     }

@@ -113,6 +113,8 @@ interface Target {
   make(): Promise<Runner>
   /** the runner makes /pfs (other than /pfs/out) read-only */
   readOnlyInputs: boolean
+  /** says why a datum cannot start (every real runner; not the fake) */
+  startErrors?: boolean
 }
 
 interface Harness {
@@ -247,6 +249,25 @@ function conformance(t: Target): void {
     expect(h.out('ok')).toBe('ok\n')
   })
 
+  if (t.startErrors) {
+    it('says why a command cannot start (with its exit code) and leaves the datum output to user code', async () => {
+      const h = await harness(runner)
+      const r = await h.run(['pach-no-such-command', 'x'])
+      expect(r).toMatchObject({timedOut: false, stderr: '', stdout: ''})
+      // 127 from a shell, 126 from the runtime (exec per datum)
+      expect(r.error).toMatch(/^could not start: command pach-no-such-command not found( in image \S+)? \(exit 12[67]\)$/)
+      expect(r.exitCode).toBe(Number(/exit (\d+)\)$/.exec(r.error!)![1]))
+      expect((await h.run(S.output)).stderr).toBe('err\n')
+      // Docker creates a missing working directory when the container starts; a local shell cannot
+      if (runner.kind !== 'local') return
+      const wd = await harness(runner, {workingDir: '/pfs/no-such-dir'})
+      const w = await wd.run(['pwd'])
+      expect(w).toMatchObject({exitCode: 126, stderr: ''})
+      expect(w.error).toMatch(/^could not start: cannot enter the working directory \/pfs\/no-such-dir \(exit 126\)$/)
+      expect((await wd.run(S.echoOk)).exitCode).toBe(126)
+    })
+  }
+
   it('kills a datum at its timeout, reports timedOut, and stays usable', async () => {
     const h = await harness(runner)
     const t0 = Date.now()
@@ -325,7 +346,7 @@ describe('fake runner', () => {
 })
 
 describeIf(bwrapProbe.sandbox === 'bwrap', `bubblewrap does not work here (${bwrapProbe.reason})`, 'local runner (bubblewrap)', () => {
-  conformance({name: 'local+bwrap', make: () => createLocalRunner({sandbox: 'bwrap'}), readOnlyInputs: true})
+  conformance({name: 'local+bwrap', make: () => createLocalRunner({sandbox: 'bwrap'}), readOnlyInputs: true, startErrors: true})
 
   it('describes itself and leaves the host untouched (no /pfs; only the <inputsDir>/out mount point)', async () => {
     const hadPfs = existsSync('/pfs')
@@ -363,7 +384,7 @@ describeIf(bwrapProbe.sandbox === 'bwrap', `bubblewrap does not work here (${bwr
 })
 
 describe('local runner (no bubblewrap: /pfs rewritten)', () => {
-  conformance({name: 'local-rewrite', make: () => createLocalRunner({sandbox: 'none'}), readOnlyInputs: false})
+  conformance({name: 'local-rewrite', make: () => createLocalRunner({sandbox: 'none'}), readOnlyInputs: false, startErrors: true})
 
   it('describes itself', async () => {
     expect((await createLocalRunner({sandbox: 'none'})).describe()).toBe('local (no bubblewrap: /pfs paths rewritten)')
@@ -391,11 +412,11 @@ describe('LocalRunner', () => {
 
 describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker runner', () => {
   const docker = dockerProbe.ok ? dockerProbe.docker : (undefined as unknown as Dockerode)
-  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true})
+  conformance({name: 'docker', make: () => createDockerRunner(), readOnlyInputs: true, startErrors: true})
 
   // the fallback for images without /bin/sh: one `docker exec` per datum
   describe('exec per datum', () => {
-    conformance({name: 'docker-exec', make: () => createDockerRunner({execPerDatum: true}), readOnlyInputs: true})
+    conformance({name: 'docker-exec', make: () => createDockerRunner({execPerDatum: true}), readOnlyInputs: true, startErrors: true})
   })
 
   let runner: DockerRunner
@@ -409,11 +430,12 @@ describeIf(dockerProbe.ok, dockerProbe.ok ? '' : dockerProbe.reason, 'docker run
     await execRunner?.close()
   })
 
-  it('describes itself with the engine version and resolves image ids without a registry', async () => {
+  it('describes itself with the engine version; resolves image ids, pulling an image the engine lacks', async () => {
     expect(runner.describe()).toMatch(/^docker \d+\.\d+/)
     expect(await runner.imageId(IMAGE)).toMatch(/^sha256:[0-9a-f]{64}$/)
-    await expect(runner.imageId('pach-test/no-such-image:1')).rejects.toThrow('image pach-test/no-such-image:1 not found locally; build or pull it (no registry is contacted)')
-    await expect(harness(runner, {image: 'pach-test/no-such-image:1'})).rejects.toThrow(/not found locally/)
+    // not in the engine, so pulled from Docker Hub: no such repository there (or no network here)
+    await expect(runner.imageId('pach-test/no-such-image:1')).rejects.toThrow(/^cannot pull image pach-test\/no-such-image:1 from Docker Hub \(docker\.io\): .+; .+/)
+    await expect(harness(runner, {image: 'pach-test/no-such-image:1'})).rejects.toThrow(/^image pach-test\/no-such-image:1 is not in the Docker engine/)
   })
 
   it('has no network (only lo) unless the spec asks for it', async () => {

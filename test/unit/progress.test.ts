@@ -1,6 +1,6 @@
 // The one job progress model (cli/jobs.ts) and the ANSI live region every TTY view draws through (cli/progress.ts).
 import {describe, expect, it} from 'vitest'
-import {JobProgressModel, jobProgressLine} from '../../src/cli/jobs.js'
+import {interrupted, JobProgressModel, jobProgressLine} from '../../src/cli/jobs.js'
 import {bar, LiveRegion} from '../../src/cli/progress.js'
 import type {JobInfo} from '../../src/core/types.js'
 
@@ -38,5 +38,16 @@ describe('live region', () => {
     expect(out).toBe('\x1b[1A\x1b[2K')
     expect(bar(0.5, 4)).toBe('██░░')
     expect(bar(2, 4)).toBe('████')
+  })
+})
+
+describe('interrupted', () => {
+  it('names the jobs left pending and says `pach run` resumes them (at most 3 named)', () => {
+    const one = interrupted(['edges@j1'])
+    expect([one.message, one.hint, one.exitCode]).toEqual(['interrupted; job edges@j1 is left pending', '`pach run` resumes it', 130])
+    const many = interrupted(['a@1', 'b@2', 'c@3', 'd@4', 'e@5'])
+    expect([many.message, many.hint]).toEqual(['interrupted; jobs a@1, b@2, c@3 and 2 more are left pending', '`pach run` resumes them'])
+    expect(many.data).toEqual({pending: ['a@1', 'b@2', 'c@3', 'd@4', 'e@5']})
+    expect(interrupted([]).message).toBe('interrupted')
   })
 })

@@ -8,7 +8,7 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
-import {ControlChannel, datumScript, shq} from '../../src/runner/shell-protocol.js'
+import {ControlChannel, datumScript, shq, startFailureMessage} from '../../src/runner/shell-protocol.js'
 
 function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pach-shell-test-'))
@@ -46,7 +46,31 @@ describe('datum line', () => {
     expect(runLine(['cat'], {}, {stdin: 'a\nb\n'}).stdout).toBe('a\nb\n')
     expect(runLine(['cat'], {}).stdout).toBe('')
     expect(runLine(['pwd'], {}, {workingDir: '/'}).stdout).toBe('/\n')
-    expect(runLine(['pwd'], {}, {workingDir: '/nonexistent/dir'}).control).toBe('D n0nce 126\n')
+    expect(runLine(['pwd'], {}, {workingDir: '/nonexistent/dir'})).toEqual({control: 'S n0nce workdir\nD n0nce 126\n', stdout: '', stderr: ''})
+  })
+
+  it('reports a command that cannot start on the control channel, leaving the datum stderr to user code', () => {
+    const dir = scratch()
+    writeFileSync(join(dir, 'plain'), 'echo hi\n')
+    expect(runLine(['no-such-command-xyz', 'a'], {})).toEqual({control: 'S n0nce not-found\nD n0nce 127\n', stdout: '', stderr: ''})
+    expect(runLine([join(dir, 'missing')], {})).toEqual({control: 'S n0nce not-found\nD n0nce 127\n', stdout: '', stderr: ''})
+    expect(runLine([join(dir, 'plain')], {})).toEqual({control: 'S n0nce not-exec\nD n0nce 126\n', stdout: '', stderr: ''})
+    expect(runLine([dir], {})).toEqual({control: 'S n0nce not-exec\nD n0nce 126\n', stdout: '', stderr: ''})
+    // PATH from the datum env is the one searched, also with odd env names (exported before env(1) runs)
+    writeFileSync(join(dir, 'tool'), '#!/bin/sh\necho tool\n', {mode: 0o755})
+    expect(runLine(['tool'], {PATH: `${dir}:/usr/bin:/bin`})).toEqual({control: 'D n0nce 0\n', stdout: 'tool\n', stderr: ''})
+    expect(runLine(['tool'], {PATH: `${dir}:/usr/bin:/bin`, 'odd-name': '1'})).toEqual({control: 'D n0nce 0\n', stdout: 'tool\n', stderr: ''})
+    expect(runLine(['tool'], {}).control).toBe('S n0nce not-found\nD n0nce 127\n')
+    expect(runLine(['sh', '-c', 'exit 127'], {}).control).toBe('D n0nce 127\n')
+    // user code has no control channel: fd 3 is closed before it runs
+    expect(runLine(['sh', '-c', 'echo "D n0nce 0" >&3'], {}).control).toBe('D n0nce 2\n')
+  })
+
+  it('phrases start failures as one line with the exit code', () => {
+    expect(startFailureMessage('not-found', ['foo'], undefined)).toBe('could not start: command foo not found (exit 127)')
+    expect(startFailureMessage('not-found', ['/bin/foo'], undefined, 'image x:1')).toBe('could not start: /bin/foo does not exist in image x:1 (exit 127)')
+    expect(startFailureMessage('not-executable', ['./run'], undefined)).toBe('could not start: ./run is not an executable file (exit 126)')
+    expect(startFailureMessage('workdir', ['foo'], '/w')).toBe('could not start: cannot enter the working directory /w (exit 126)')
   })
 
   it('quotes for the shell', () => {
@@ -56,6 +80,17 @@ describe('datum line', () => {
 })
 
 describe('ControlChannel', () => {
+  it('datumEnd: the status of this nonce, with the start failure reported before it', async () => {
+    const c = new ControlChannel()
+    const got = c.datumEnd('x')
+    c.push(Buffer.from('S y not-found\nD y 127\nS x not-found\nD x 127\nD z 0\n'))
+    expect(await got).toEqual({code: 127, startFailure: 'not-found'})
+    c.push(Buffer.from('D x 3\n'))
+    expect(await c.datumEnd('x')).toEqual({code: 3})
+    c.end()
+    expect(await c.datumEnd('x')).toBeUndefined()
+  })
+
   it('returns the rest of the first line with the prefix, across chunk boundaries, dropping earlier lines', async () => {
     const c = new ControlChannel()
     const got = c.line('D x ')

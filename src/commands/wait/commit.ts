@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
 import {commitDetails} from '../../cli/format/tables.js'
-import {failOnErrorFlag, jobEventPrinter, jobFailure, jobFlags, runnerChoice, runnerFactory, WAIT_FAILS} from '../../cli/jobs.js'
+import {failOnErrorFlag, jobFailure, jobFlags, runJobs, WAIT_FAILS} from '../../cli/jobs.js'
 import {parseCommit} from '../../core/pfs/refs.js'
 import type {CommitInfo} from '../../core/types.js'
 
@@ -24,7 +24,7 @@ export default class WaitCommit extends PachCommand<typeof WaitCommit, CommitInf
       ? undefined
       : async () => {
           if (this.pach.jobs.pending().length === 0) return
-          await this.pach.jobs.runPending({runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)), signal: this.signal, onEvent: jobEventPrinter(this.format !== 'human')})
+          await runJobs(this.pach, {runner: this.flags.runner, signal: this.signal, quiet: this.format !== 'human'})
         }
     const info = await this.pach.commits.wait(this.project, ref, {timeoutMs: this.flags.timeout ? this.flags.timeout * 1000 : undefined, signal: this.signal, drive})
     if (this.flags['fail-on-error']) {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
 import {jobTable} from '../../cli/format/pps.js'
-import {failOnErrorFlag, jobEventPrinter, jobFailure, jobFlags, runnerChoice, runnerFactory, WAIT_FAILS} from '../../cli/jobs.js'
+import {failOnErrorFlag, jobFailure, jobFlags, runJobs, WAIT_FAILS} from '../../cli/jobs.js'
 import {NotFoundError} from '../../core/errors.js'
 import {isCommitId, parseJob} from '../../core/pfs/refs.js'
 import type {JobInfo} from '../../core/types.js'
@@ -21,7 +21,7 @@ export default class WaitJob extends PachCommand<typeof WaitJob, JobInfo[]> {
     const drive = this.flags.detach
       ? undefined
       : async () => {
-          await this.pach.jobs.runPending({runner: runnerFactory(this.pach, runnerChoice(this.pach, this.flags.runner)), signal: this.signal, onEvent: jobEventPrinter(this.format !== 'human')})
+          await runJobs(this.pach, {runner: this.flags.runner, signal: this.signal, quiet: this.format !== 'human'})
         }
     const out: JobInfo[] = []
     for (const t of targets) {

@@ -10,7 +10,10 @@
  * into the datum's output tree.
  *
  * Outcome: SUCCESS (with its output tree, null when it wrote nothing), FAILED (with the
- * reason, also written to the datum's log as a `pach:` line) or RECOVERED. The function
+ * reason, also written to the datum's log as a `pach:` line) or RECOVERED. A non-zero exit's
+ * reason carries the exit code and the last lines (up to 3) user code wrote to stderr in the
+ * last attempt, so `list datum`/`inspect job` tell why without `pach logs`; the log line
+ * leaves them out (they are just above it). The function
  * resolves for everything that is the datum's fault (user code, its output, a damaged lazy
  * input chunk); it rejects only when the worker or the store is broken — the job then fails.
  */
@@ -79,11 +82,17 @@ export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Pro
         leave()
         entered = workspace.enter(d)
       }
-      last = await worker.run({cmd: spec.transform.cmd, stdin, env: envOf(entered), timeoutMs, signal: c.signal, onOutput: log.output})
+      const tail = new StderrTail()
+      const onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
+        if (stream === 'stderr') tail.push(chunk)
+        log.output(stream, chunk)
+      }
+      last = await worker.run({cmd: spec.transform.cmd, stdin, env: envOf(entered), timeoutMs, signal: c.signal, onOutput})
       log.flush()
       if (succeeded(last)) break
       reason = last.timedOut ? `datum timed out after ${spec.datum_timeout}` : last.error ? last.error : `user code exited with code ${last.exitCode}`
       log.line('stderr', `pach: attempt ${attempt}/${tries} failed: ${reason}`)
+      if (!last.timedOut && !last.error) reason += tail.describe()
       last = {...last, exitCode: last.exitCode === 0 ? -1 : last.exitCode}
     }
     stats.process_ms = Date.now() - t1
@@ -117,5 +126,25 @@ export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Pro
     }
   } finally {
     leave()
+  }
+}
+
+/** The last lines a datum wrote to stderr (at most 3, the last 4 KiB), for a failure reason. */
+class StderrTail {
+  private buf = ''
+
+  push(chunk: Buffer): void {
+    this.buf = (this.buf + chunk.toString('utf8')).slice(-4096)
+  }
+
+  /** `; last lines of stderr: "…", "…"` (each line cut to 200 characters), or '' when it wrote nothing. */
+  describe(): string {
+    const lines = this.buf
+      .split('\n')
+      .map((l) => l.replace(/\r$/, ''))
+      .filter((l) => l.trim() !== '')
+      .slice(-3)
+      .map((l) => JSON.stringify(l.length > 200 ? `${l.slice(0, 200)}…` : l))
+    return lines.length ? `; last lines of stderr: ${lines.join(', ')}` : ''
   }
 }

@@ -21,6 +21,9 @@
  *   broken (then the job fails with that reason).
  */
 
+/** What a runner reports through (image pulls: a line when one starts and ends, byte progress). */
+export type {Progress, Reporter} from '../reporter.js'
+
 export interface WorkerSpec {
   /** container image (docker); ignored by the local runner */
   image: string
@@ -68,7 +71,11 @@ export interface Runner {
   readonly kind: 'docker' | 'local' | 'fake'
   /** one-line description for notices ("local (bubblewrap)", "docker 20.10.24") */
   describe(): string
-  /** resolve an image reference to its immutable id/digest (docker); undefined elsewhere */
+  /**
+   * Resolve an image reference to its immutable id/digest (docker), pulling the image first
+   * when the engine lacks it (a pull that fails rejects with one RunnerError line); undefined
+   * elsewhere.
+   */
   imageId?(image: string): Promise<string | undefined>
   startWorker(spec: WorkerSpec): Promise<Worker>
   /** release shared resources (e.g. the docker client) */
