@@ -9,6 +9,10 @@
  * hands it to the job lifecycle, which creates the job (JOB_CREATED); the job service runs
  * it. Pipeline rows live in db/pipelines.ts; this service holds no SQL.
  *
+ * Refused (UNSUPPORTED_SPEC_FIELD, before anything is written): specs setting a field pach
+ * does not implement yet and whose absence would change the result (spec/types.ts
+ * REFUSED_FIELDS: egress, service, spout, s3_out, s3 inputs).
+ *
  * Rules (Pachyderm's): the salt is kept across updates unless --reprocess; updating kills
  * the pipeline's unfinished jobs ("all jobs killed because pipeline was updated"); input
  * repos must exist; a pipeline cannot read its own output or anything downstream of it; a
@@ -34,9 +38,28 @@ import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../units/cron.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../store/tree-store.js'
-import type {PipelineSpec} from './spec/index.js'
+import {localRefusals, type PipelineSpec} from './spec/index.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
+
+/**
+ * Refuse a spec that sets a field pach does not implement and whose absence would change the
+ * result (spec/ localRefusals): one line per field, every field in one error.
+ *
+ * @throws InvalidArgumentError UNSUPPORTED_SPEC_FIELD
+ */
+function refuseUnsupported(spec: PipelineSpec, file: string): void {
+  const refusals = localRefusals(spec)
+  const first = refusals[0]
+  if (!first) return
+  const prefix = `${file}: pipeline "${spec.pipeline.name}": `
+  const errors = refusals.map((r) => ({message: prefix + r.message, field: r.field, pipeline: spec.pipeline.name, hint: r.hint}))
+  const more = errors.length - 1
+  throw new InvalidArgumentError('UNSUPPORTED_SPEC_FIELD', errors[0]!.message + (more > 0 ? ` (and ${more} more unsupported field${more === 1 ? '' : 's'})` : ''), {
+    hint: first.hint,
+    data: {file, field: first.field, pipeline: spec.pipeline.name, errors},
+  })
+}
 
 export class PipelineService implements PfsHooks {
   constructor(
@@ -91,24 +114,50 @@ export class PipelineService implements PfsHooks {
   // ---- verbs ----
 
   /**
+   * What put would check, without writing anything (pachctl's `--dry-run`): the spec must not
+   * set a field pach refuses (localRefusals), the project must exist, a create must not name an
+   * existing pipeline or repo, input repos must exist (cron repos put would create excepted)
+   * and no input may be downstream of the pipeline. Returns the effective spec: the
+   * normalised one, with the salt an update would keep.
+   *
+   * @throws UNSUPPORTED_SPEC_FIELD, PROJECT_NOT_FOUND, PIPELINE_EXISTS, REPO_EXISTS, INPUT_REPO_NOT_FOUND, PIPELINE_CYCLE
+   */
+  check(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string}): PipelineSpec {
+    const existing = this.precheck(spec, opts)
+    const cronRepos = new Set(walkCron(spec.input).map((c) => `${c.project}/${c.repo}`))
+    this.checkInputs(spec, opts.file, cronRepos)
+    const salt = existing && !opts.reprocess ? existing.salt : opts.reprocess ? undefined : spec.salt
+    return {...spec, ...(salt !== undefined ? {salt} : {})}
+  }
+
+  /** put's and check's checks before any input: refusals, project, existence. Returns the existing pipeline, if any. */
+  private precheck(spec: PipelineSpec, opts: {update: boolean; file: string}): PipelineRow | undefined {
+    const project = spec.pipeline.project.name
+    const name = spec.pipeline.name
+    refuseUnsupported(spec, opts.file)
+    this.engine.resolve.project(project)
+    const existing = this.get(project, name)
+    if (existing && !opts.update) {
+      throw new AlreadyExistsError('PIPELINE_EXISTS', `pipeline "${name}" already exists`, {hint: 'use `pach update pipeline` to change it'})
+    }
+    if (!existing && rows.getRepo(this.db, project, name, 'user')) {
+      throw new AlreadyExistsError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {
+        hint: 'choose another pipeline name, or delete the repo',
+      })
+    }
+    return existing
+  }
+
+  /**
    * Create (or, with update, replace) a pipeline from a normalised spec, in one transaction.
-   * Returns the info and the id of the change (the first job's id).
+   * Returns the info and the id of the change (the first job's id). Checks as `check` does.
    */
   put(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string; userSpec?: string}): {info: PipelineInfo; id: string} {
     return withTx(this.db, () => {
       const project = spec.pipeline.project.name
       const name = spec.pipeline.name
-      this.engine.resolve.project(project)
-      const existing = this.get(project, name)
-      if (existing && !opts.update) {
-        throw new AlreadyExistsError('PIPELINE_EXISTS', `pipeline "${name}" already exists`, {hint: 'use `pach update pipeline` to change it'})
-      }
+      const existing = this.precheck(spec, opts)
       const outRepo = rows.getRepo(this.db, project, name, 'user')
-      if (!existing && outRepo) {
-        throw new AlreadyExistsError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {
-          hint: 'choose another pipeline name, or delete the repo',
-        })
-      }
       // cron inputs read <pipeline>_<name>, created here when missing (Pachyderm does the same)
       for (const c of walkCron(spec.input)) {
         if (!rows.getRepo(this.db, c.project, c.repo, 'user')) this.engine.createRepo(c.project, c.repo, 'user', `cron ticks of pipeline ${name} (${c.spec})`, false)
@@ -237,13 +286,14 @@ export class PipelineService implements PfsHooks {
     return tick
   }
 
-  /** Input repos exist; no cycles through this pipeline's output. */
-  private checkInputs(spec: PipelineSpec, file: string): void {
+  /** Input repos exist (or are among `toCreate`, "project/repo"); no cycles through this pipeline's output. */
+  private checkInputs(spec: PipelineSpec, file: string, toCreate = new Set<string>()): void {
     const name = spec.pipeline.name
     const project = spec.pipeline.project.name
     const out = rows.getRepo(this.db, project, name, 'user')
     for (const leaf of walkPfs(spec.input)) {
       const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
+      if (!repo && leaf.repo_type === 'user' && toCreate.has(`${leaf.project}/${leaf.repo}`)) continue
       if (!repo) {
         throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${repoLabel({name: leaf.repo, type: leaf.repo_type})} not found`, {
           hint: `create it with \`pach create repo ${leaf.repo}\``,
