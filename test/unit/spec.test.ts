@@ -6,6 +6,7 @@ import {InvalidArgumentError, PachError} from '../../src/core/errors.js'
 import {
   CLUSTER_ONLY_FIELDS,
   clusterOnlyFieldsIn,
+  creationOrder,
   localRefusals,
   parseEditedSpec,
   parseSpecs,
@@ -636,6 +637,9 @@ describe('parseSpecs: every problem in one run', () => {
     const e = caught(() => parseSpecs('{"pipeline": {"name": "z"}, "transform": 7, "input": {"pfs": {"repo": "a", "glob": "/*"}}}', 'z.json'))
     expect((e.data.errors as {field: string}[]).map((x) => x.field)).toEqual(['transform'])
     expect(e.message).toBe('z.json: pipeline "z": transform must be an object, got number 7')
+    // nor about a field around one: a cmd dropped for its bad element is not then "missing"
+    const e2 = caught(() => parseSpecs('{"pipeline": {"name": "z"}, "transform": {"cmd": ["sh", 5]}, "input": {"pfs": {"repo": "a", "glob": "/*"}}}', 'z.json'))
+    expect((e2.data.errors as {field: string}[]).map((x) => x.field)).toEqual(['transform.cmd[1]'])
   })
 
   it('validateSpec reports every problem too', () => {
@@ -689,5 +693,14 @@ describe('parseEditedSpec', () => {
     expect(e.message).toBe('e.json: pipeline "e": pipeline.name: an edit cannot rename pipeline "e" (to "f")')
     const two = caught(() => parseEditedSpec(JSON.stringify([before, before]), 'e.json', who, before))
     expect(two.message).toContain('2 specs found')
+  })
+})
+
+describe('creationOrder', () => {
+  it('puts each spec after the specs of the batch it reads, otherwise keeps the order given', () => {
+    const mk = (name: string, repo: string) => ({spec: parseSpecs(mini(name).replace('"repo": "in"', `"repo": "${repo}"`), `${name}.json`).specs[0]!})
+    const batch = [mk('c', 'b'), mk('x', 'in'), mk('b', 'a'), mk('a', 'in')]
+    expect(creationOrder(batch).map((s) => s.spec.pipeline.name)).toEqual(['a', 'b', 'c', 'x'])
+    expect(creationOrder([mk('x', 'in'), mk('y', 'in')]).map((s) => s.spec.pipeline.name)).toEqual(['x', 'y'])
   })
 })

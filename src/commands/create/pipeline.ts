@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {PachCommand} from '../../cli/base-command.js'
 import {jobFlags} from '../../cli/jobs.js'
 import {noticeClusterOnly, readSpecs, specText} from '../../cli/specs.js'
-import type {PipelineSpec} from '../../core/pps/spec/index.js'
+import {creationOrder, type PipelineSpec} from '../../core/pps/spec/index.js'
 import type {PipelineInfo} from '../../core/types.js'
 
 export default class CreatePipeline extends PachCommand<typeof CreatePipeline, PipelineInfo[] | PipelineSpec[]> {
@@ -19,10 +19,10 @@ export default class CreatePipeline extends PachCommand<typeof CreatePipeline, P
   static override aliases = ['create:pipelines']
 
   async exec() {
-    const specs = await readSpecs(this.flags.file, this.project, this.pach.reporter)
+    const specs = creationOrder(await readSpecs(this.flags.file, this.project, this.pach.reporter))
     if (this.flags['dry-run']) {
       this.flags.detach = true // nothing was created, so nothing runs
-      const effective = specs.map((s) => this.pach.pipelines.check(s.spec, {update: false, reprocess: false, file: s.file}))
+      const effective = specs.map((s, i) => this.pach.pipelines.check(s.spec, {update: false, reprocess: false, file: s.file, batch: specs.slice(0, i).map((b) => b.spec)}))
       noticeClusterOnly(effective, this.pach.reporter)
       return effective
     }

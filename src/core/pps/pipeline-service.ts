@@ -118,14 +118,15 @@ export class PipelineService implements PfsHooks {
    * set a field pach refuses (localRefusals), the project must exist, a create must not name an
    * existing pipeline or repo, input repos must exist (cron repos put would create excepted)
    * and no input may be downstream of the pipeline. Returns the effective spec: the
-   * normalised one, with the salt an update would keep.
+   * normalised one, with the salt an update would keep. `batch`: the other specs the same
+   * command creates first (their output repos count as existing inputs).
    *
    * @throws UNSUPPORTED_SPEC_FIELD, PROJECT_NOT_FOUND, PIPELINE_EXISTS, REPO_EXISTS, INPUT_REPO_NOT_FOUND, PIPELINE_CYCLE
    */
-  check(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string}): PipelineSpec {
+  check(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string; batch?: PipelineSpec[]}): PipelineSpec {
     const existing = this.precheck(spec, opts)
-    const cronRepos = new Set(walkCron(spec.input).map((c) => `${c.project}/${c.repo}`))
-    this.checkInputs(spec, opts.file, cronRepos)
+    const toCreate = new Set([...walkCron(spec.input).map((c) => `${c.project}/${c.repo}`), ...(opts.batch ?? []).map((s) => `${s.pipeline.project.name}/${s.pipeline.name}`)])
+    this.checkInputs(spec, opts.file, toCreate)
     const salt = existing && !opts.reprocess ? existing.salt : opts.reprocess ? undefined : spec.salt
     return {...spec, ...(salt !== undefined ? {salt} : {})}
   }

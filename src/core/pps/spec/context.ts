@@ -6,8 +6,10 @@
  * abandons only the check it is in (by throwing a private sentinel that `attempt` catches);
  * the stage entry points wrap each independent check (one field, one input node) in
  * `attempt`, so the next check still runs. A problem on a field hides later problems on the
- * same field or on fields inside it (a `transform` that is not an object says nothing more
- * about `transform.cmd`). At the end `throwProblems` turns them into one error.
+ * same field, on fields inside it and on fields it is inside (a `transform` that is not an
+ * object says nothing more about `transform.cmd`; a `transform.cmd[0]` that is not a string
+ * drops `cmd`, which must not then be reported missing). At the end `throwProblems` turns
+ * them into one error.
  *
  * Invariants:
  * - every error is an InvalidArgumentError with code INVALID_SPEC whose one-line message
@@ -44,7 +46,7 @@ export interface SpecContext {
   warnings: string[]
   /** shared by the specs of one file */
   problems: SpecProblem[]
-  /** the fields of this spec with a problem, to hide later problems on the same or an inner field */
+  /** the fields of this spec with a problem, to hide later problems on the same, an inner or an outer field */
   failed: Set<string>
 }
 
@@ -64,11 +66,11 @@ function messagePrefix(ctx: SpecContext): string {
 
 /**
  * Record a problem with `field` (its dotted path; "" for the whole spec) and abandon the
- * current check (see attempt). A problem on the same field or inside one that already has
- * one is not recorded again.
+ * current check (see attempt). A problem on a field that has one already, or is inside or
+ * around one that has, is not recorded.
  */
 export function fail(ctx: SpecContext, field: string, message: string, hint?: string): never {
-  if (![...ctx.failed].some((outer) => within(field, outer))) {
+  if (![...ctx.failed].some((other) => within(field, other) || within(other, field))) {
     ctx.failed.add(field)
     ctx.problems.push({message: messagePrefix(ctx) + message, field, ...(ctx.pipeline ? {pipeline: ctx.pipeline} : {}), ...(hint ? {hint} : {})})
   }

@@ -242,6 +242,30 @@ function acrossSpecs(specs: PipelineSpec[], file: string, problems: SpecProblem[
   })
 }
 
+/**
+ * The specs of one command in the order to create them: each after the specs (of the same
+ * batch) whose output it reads, otherwise in the order given. So `list pipeline --spec`'s
+ * output, in whatever order, creates its pipelines again. (parseSpecs rejects cycles.)
+ */
+export function creationOrder<T extends {spec: PipelineSpec}>(items: T[]): T[] {
+  const key = (project: string, name: string): string => `${project}/${name}`
+  const byKey = new Map(items.map((it, i) => [key(it.spec.pipeline.project.name, it.spec.pipeline.name), i]))
+  const out: T[] = []
+  const state = new Array<number>(items.length).fill(0) // 0 new, 1 visiting, 2 placed
+  const visit = (i: number): void => {
+    if (state[i] !== 0) return
+    state[i] = 1
+    for (const p of pfsRepos(items[i]!.spec.input)) {
+      const j = p.repo_type === 'user' ? byKey.get(key(p.project, p.repo)) : undefined
+      if (j !== undefined && j !== i) visit(j)
+    }
+    state[i] = 2
+    out.push(items[i]!)
+  }
+  items.forEach((_, i) => visit(i))
+  return out
+}
+
 /** Does user code of this pipeline get a network? (see NETWORK_ANNOTATION) */
 export function wantsNetwork(spec: PipelineSpec): boolean {
   return networkAnnotation(spec) === 'true'
