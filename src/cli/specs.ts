@@ -21,32 +21,35 @@ export interface SpecFromFile {
   user: string
 }
 
-/** Read and parse every spec of `files` (a path, an http(s) URL, or - for stdin). Throws INVALID_SPEC, MISSING_SPEC, FETCH_FAILED, LOCAL_FILE_NOT_FOUND. */
-export async function readSpecs(files: string[], project: string, reporter: Reporter): Promise<SpecFromFile[]> {
+/** Read and parse every spec of `files` (a path, an http(s) URL, or - for stdin), each merged into `defaults(its project)`. Throws INVALID_SPEC, MISSING_SPEC, FETCH_FAILED, LOCAL_FILE_NOT_FOUND. */
+export async function readSpecs(files: string[], project: string, reporter: Reporter, defaults?: (project: string) => Record<string, unknown> | undefined): Promise<SpecFromFile[]> {
   if (files.length === 0) throw new InvalidArgumentError('MISSING_SPEC', 'no pipeline spec given', {hint: 'pass -f spec.json (or -f - for stdin)'})
   const out: SpecFromFile[] = []
   for (const file of files) {
-    let text: string
-    if (file === '-') text = readFileSync(0, 'utf8')
-    else if (/^https?:\/\//.test(file)) {
-      const res = await fetch(file).catch((e: Error) => {
-        throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${file}: ${e.message}`)
-      })
-      if (!res.ok) throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${file}: HTTP ${res.status}`)
-      text = await res.text()
-    } else {
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch {
-        throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `spec file ${file} does not exist or cannot be read`)
-      }
-    }
+    const text = await readSpecText(file)
     const name = file === '-' ? '<stdin>' : file
-    const parsed = parseSpecs(text, name, project)
+    const parsed = parseSpecs(text, name, project, defaults)
     for (const w of parsed.warnings) reporter.warn(w)
     parsed.specs.forEach((spec, i) => out.push({spec, file: name, user: JSON.stringify(parsed.userSpecs[i])}))
   }
   return out
+}
+
+/** The text of a spec (or defaults) file: a path, an http(s) URL, or - for stdin. Throws FETCH_FAILED, LOCAL_FILE_NOT_FOUND. */
+export async function readSpecText(file: string): Promise<string> {
+  if (file === '-') return readFileSync(0, 'utf8')
+  if (/^https?:\/\//.test(file)) {
+    const res = await fetch(file).catch((e: Error) => {
+      throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${file}: ${e.message}`)
+    })
+    if (!res.ok) throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${file}: HTTP ${res.status}`)
+    return res.text()
+  }
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `spec file ${file} does not exist or cannot be read`)
+  }
 }
 
 /**

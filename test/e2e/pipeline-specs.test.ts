@@ -269,3 +269,54 @@ describe('pipeline specs', () => {
     expect(await rp.ok(['get', 'file', 'ba@master:/both'])).toBe('b1\na1\n')
   })
 })
+
+describe('pipeline defaults (pachctl create/inspect/update/delete defaults)', () => {
+  it('fill what specs leave out: cluster, then project, then the spec (null deletes); --regenerate updates pipelines', {timeout: TIMEOUT}, async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'in'])
+    await putTree(rp, 'in', localTree(rp.p, 'local-in', {f: 'f\n'}))
+    const plain = {pipeline: {name: 'p'}, transform: {cmd: ['sh', '-c', 'cp /pfs/in/* /pfs/out/']}, input: {pfs: {repo: 'in', glob: '/*'}}}
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, 'p', plain)])
+    const details = async (name: string) => (await rp.json(['inspect', 'pipeline', name])).details
+    expect((await details('p')).datum_tries).toBe(3)
+
+    // project defaults (camelCase like protojson), previewed, then set and applied to p
+    const defaults = {createPipelineRequest: {datumTries: 7, transform: {image: 'pach-test/busybox:1'}}}
+    const dry = await rp.run(['create', 'defaults', '--regenerate', '--dry-run'], {input: JSON.stringify(defaults)})
+    expect(dry.stdout).toBe('affected pipelines:\n\t p\n')
+    expect(await rp.json(['inspect', 'defaults'])).toEqual({})
+    expect((await rp.json(['inspect', 'pipeline', 'p'])).version).toBe(1)
+    expect(await rp.ok(['create', 'defaults', '--regenerate'], {input: JSON.stringify(defaults)})).toBe('affected pipelines:\n\t p\n')
+    expect(await rp.json(['inspect', 'defaults'])).toEqual(defaults)
+    expect(JSON.parse(await rp.ok(['inspect', 'defaults']))).toEqual(defaults)
+    const p = await rp.json(['inspect', 'pipeline', 'p'])
+    expect([p.version, p.details.datum_tries, p.details.transform.image]).toEqual([2, 7, 'pach-test/busybox:1'])
+    expect(JSON.parse(p.user_spec_json)).toEqual(plain) // the user's spec is kept as written
+
+    // cluster defaults sit under project defaults; a spec's null deletes a default
+    await rp.ok(['create', 'defaults', '--cluster', '-f', writeSpec(rp.p, 'cluster', {create_pipeline_request: {datum_tries: 2, parallelism_spec: {constant: 2}}})])
+    const q = {...plain, pipeline: {name: 'q'}, transform: {...plain.transform, image: null}}
+    const [eff] = await rp.json(['create', 'pipeline', '-f', writeSpec(rp.p, 'q', q), '--dry-run'])
+    expect([eff.datum_tries, eff.parallelism_spec.constant, eff.transform.image]).toEqual([7, 2, 'ubuntu:20.04'])
+    // p was made before the cluster defaults: regenerating would give it their parallelism
+    expect(await rp.ok(['update', 'defaults', '--regenerate', '--dry-run'], {input: JSON.stringify(defaults)})).toBe('affected pipelines:\n\t p\n')
+    expect(await rp.ok(['update', 'defaults', '--regenerate', '--dry-run', '--project', 'default', '--cluster'], {input: JSON.stringify({create_pipeline_request: {}})})).toBe('no affected pipelines\n')
+
+    // bad defaults: every problem, nothing stored
+    const bad = await rp.run(['create', 'defaults'], {input: JSON.stringify({create_pipeline_request: {datum_tries: 'x', foo: 1}})})
+    expect(bad.exitCode).toBe(2)
+    expect(bad.stderr.split('\n').filter(Boolean)).toEqual([
+      'pach: <stdin>: create_pipeline_request.datum_tries must be an integer (a number or a numeric string), got string "x"',
+      'pach: <stdin>: unknown field create_pipeline_request.foo (field names are snake_case or lowerCamelCase, as in Pachyderm)',
+    ])
+    expect(await rp.json(['inspect', 'defaults'])).toEqual(defaults)
+
+    // deleting the project defaults leaves the cluster's; regenerate applies that
+    expect(await rp.ok(['delete', 'defaults', '--regenerate'])).toBe('affected pipelines:\n\t p\n')
+    expect(await rp.json(['inspect', 'defaults'])).toEqual({})
+    const after = await details('p')
+    expect([after.datum_tries, after.parallelism_spec.constant, after.transform.image]).toEqual([2, 2, 'ubuntu:20.04'])
+    expect(await rp.json(['inspect', 'defaults', '--cluster'])).toEqual({create_pipeline_request: {datum_tries: 2, parallelism_spec: {constant: 2}}})
+    expectUserError(await rp.run(['inspect', 'defaults', '--project', 'nope']), 4, /project nope not found/)
+  })
+})

@@ -7,6 +7,8 @@ import {
   CLUSTER_ONLY_FIELDS,
   clusterOnlyFieldsIn,
   creationOrder,
+  effectiveDefaults,
+  parseDefaults,
   localRefusals,
   parseEditedSpec,
   parseSpecs,
@@ -17,6 +19,7 @@ import {
   type PipelineSpec,
 } from '../../src/core/pps/spec/index.js'
 import {sortInput, type PfsInput} from '../../src/core/pps/input.js'
+import {mergePatch} from '../../src/core/pps/spec/defaults.js'
 import {parseDuration} from '../../src/core/units/duration.js'
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/pipelines')
@@ -702,5 +705,22 @@ describe('creationOrder', () => {
     const batch = [mk('c', 'b'), mk('x', 'in'), mk('b', 'a'), mk('a', 'in')]
     expect(creationOrder(batch).map((s) => s.spec.pipeline.name)).toEqual(['a', 'b', 'c', 'x'])
     expect(creationOrder([mk('x', 'in'), mk('y', 'in')]).map((s) => s.spec.pipeline.name)).toEqual(['x', 'y'])
+  })
+})
+
+describe('pipeline defaults (spec/defaults.ts)', () => {
+  it('merges as RFC 7396 over canonical names: objects key by key, lists and scalars replace, null deletes', () => {
+    expect(mergePatch({a: {b: 1, c: [1, 2]}, d: 1}, {a: {c: [3], e: null}, d: null, f: 'x'})).toEqual({a: {b: 1, c: [3]}, f: 'x'})
+    const eff = effectiveDefaults({createPipelineRequest: {datumTries: 2, transform: {image: 'a:1', env: {A: '1'}}}}, {create_pipeline_request: {transform: {env: {B: '2'}}, datum_tries: null}})
+    expect(eff).toEqual({transform: {image: 'a:1', env: {A: '1', B: '2'}}})
+    const s = parseSpecs(mini('d').replace('"cmd": ["true"]', '"cmd": ["true"], "image": null'), 'd.json', 'default', () => ({datum_tries: 9, transform: {image: 'a:1', cmd: ['x']}})).specs[0]!
+    expect([s.datum_tries, s.transform.image, s.transform.cmd]).toEqual([9, 'ubuntu:20.04', ['true']])
+  })
+
+  it('reads a defaults file with every problem reported', () => {
+    expect(parseDefaults('create_pipeline_request:\n  datum_tries: 4\n', 'd.yaml')).toEqual({create_pipeline_request: {datum_tries: 4}})
+    const e = caught(() => parseDefaults('{"create_pipeline_request": {"datum_tries": "x", "transfrom": {}}}', 'd.json'))
+    expect((e.data.errors as {field: string}[]).map((x) => x.field)).toEqual(['create_pipeline_request.datum_tries', 'create_pipeline_request.transfrom'])
+    expect(caught(() => parseDefaults('[1, 2]', 'd.json')).message).toContain('defaults must be one object')
   })
 })

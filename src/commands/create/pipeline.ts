@@ -19,7 +19,7 @@ export default class CreatePipeline extends PachCommand<typeof CreatePipeline, P
   static override aliases = ['create:pipelines']
 
   async exec() {
-    const specs = creationOrder(await readSpecs(this.flags.file, this.project, this.pach.reporter))
+    const specs = creationOrder(await readSpecs(this.flags.file, this.project, this.pach.reporter, (project) => this.pach.pipelines.defaultsFor(project)))
     if (this.flags['dry-run']) {
       this.flags.detach = true // nothing was created, so nothing runs
       const effective = specs.map((s, i) => this.pach.pipelines.check(s.spec, {update: false, reprocess: false, file: s.file, batch: specs.slice(0, i).map((b) => b.spec)}))

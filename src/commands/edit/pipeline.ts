@@ -33,7 +33,7 @@ export default class EditPipeline extends PachCommand<typeof EditPipeline, Pipel
     const text = yaml ? (await import('yaml')).default.stringify(before) : JSON.stringify(before, null, 2) + '\n'
     const edited = editInEditor(text, `${info.pipeline.name}.pipeline`, yaml ? 'yaml' : 'json', editorCommand(this.flags.editor))
     try {
-      const parsed = parseEditedSpec(edited.text, edited.file, {name: info.pipeline.name, project: info.pipeline.project.name}, before)
+      const parsed = parseEditedSpec(edited.text, edited.file, {name: info.pipeline.name, project: info.pipeline.project.name}, before, (project) => this.pach.pipelines.defaultsFor(project))
       if (parsed.unchanged) {
         this.flags.detach = true
         this.pach.reporter.info('Pipeline unchanged, no update will be performed.')

@@ -18,7 +18,7 @@ export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]
 
   async exec(): Promise<DatumInfo[]> {
     if (this.flags.file) {
-      const [s] = await readSpecs([this.flags.file], this.project, this.pach.reporter)
+      const [s] = await readSpecs([this.flags.file], this.project, this.pach.reporter, (project) => this.pach.pipelines.defaultsFor(project))
       this.rank = specInputRank(s!.spec.input)
       return this.pach.jobs.previewDatums(s!.spec).map((d) => ({
         datum: {job: {pipeline: s!.spec.pipeline, id: ''}, id: d.id},

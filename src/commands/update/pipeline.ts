@@ -19,7 +19,7 @@ export default class UpdatePipeline extends PachCommand<typeof UpdatePipeline, P
   }
 
   async exec() {
-    const specs = creationOrder(await readSpecs(this.flags.file, this.project, this.pach.reporter))
+    const specs = creationOrder(await readSpecs(this.flags.file, this.project, this.pach.reporter, (project) => this.pach.pipelines.defaultsFor(project)))
     const opts = {update: true, reprocess: this.flags.reprocess}
     if (this.flags['dry-run']) {
       this.flags.detach = true // nothing was changed, so nothing runs

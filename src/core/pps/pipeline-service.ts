@@ -13,6 +13,11 @@
  * does not implement yet and whose absence would change the result (spec/types.ts
  * REFUSED_FIELDS: egress, service, spout, s3_out, s3 inputs).
  *
+ * Defaults (pachctl create/inspect/delete defaults): the documents live in the meta table
+ * (`pps.defaults.cluster`, `pps.defaults.project.<project>`), as the user wrote them;
+ * spec/defaults.ts merges them under every spec of the project (callers pass defaultsFor to
+ * parseSpecs); setDefaults can regenerate the pipelines they change.
+ *
  * Rules (Pachyderm's): the salt is kept across updates unless --reprocess; updating kills
  * the pipeline's unfinished jobs ("all jobs killed because pipeline was updated"); input
  * repos must exist; a pipeline cannot read its own output or anything downstream of it; a
@@ -38,9 +43,16 @@ import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../units/cron.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../store/tree-store.js'
-import {localRefusals, type PipelineSpec} from './spec/index.js'
+import {effectiveDefaults, localRefusals, parseSpecs, type PipelineSpec} from './spec/index.js'
+import {getMeta, setMeta} from '../db/meta.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
+
+/** Whose defaults: the cluster's (every project of the .pach) or one project's. */
+export type DefaultsScope = {cluster: true} | {project: string}
+
+/** The meta key of a scope's defaults. */
+const defaultsKey = (scope: DefaultsScope): string => ('cluster' in scope ? 'pps.defaults.cluster' : `pps.defaults.project.${scope.project}`)
 
 /**
  * Refuse a spec that sets a field pach does not implement and whose absence would change the
@@ -310,6 +322,51 @@ export class PipelineService implements PfsHooks {
         }
       }
     }
+  }
+
+  // ---- defaults (pachctl create/update/inspect/delete defaults; spec/defaults.ts) ----
+
+  /** The stored defaults document of the cluster (the whole .pach) or of one project, as written. */
+  defaults(scope: DefaultsScope): Record<string, unknown> | undefined {
+    if ('project' in scope) this.engine.resolve.project(scope.project)
+    const v = getMeta(this.db, defaultsKey(scope))
+    return v === undefined ? undefined : parseStored<Record<string, unknown>>(v, `${defaultsKey(scope)} defaults`)
+  }
+
+  /** What every spec of `project` is merged into: cluster ⊕ project defaults (undefined when neither is set). */
+  defaultsFor(project: string): Record<string, unknown> | undefined {
+    return effectiveDefaults(this.defaults({cluster: true}), this.defaults({project}))
+  }
+
+  /**
+   * Store (`doc`) or delete (undefined) defaults, in one transaction. With `regenerate`, each
+   * pipeline in scope is read again from its user spec under the new defaults and updated
+   * when its effective spec changes (`reprocess`: with a new salt). `dryRun`: change nothing,
+   * report what would change. Returns the pipelines regenerated (or that would be).
+   *
+   * @throws PROJECT_NOT_FOUND; INVALID_SPEC (a pipeline's spec is invalid under the new defaults: nothing is stored)
+   */
+  setDefaults(scope: DefaultsScope, doc: Record<string, unknown> | undefined, opts: {regenerate?: boolean; reprocess?: boolean; dryRun?: boolean} = {}): {affected: string[]} {
+    return withTx(this.db, () => {
+      if ('project' in scope) this.engine.resolve.project(scope.project)
+      const cluster = 'cluster' in scope ? doc : this.defaults({cluster: true})
+      const affected: string[] = []
+      const regenerate = opts.regenerate || opts.reprocess
+      const updates: {spec: PipelineSpec; p: PipelineRow}[] = []
+      if (regenerate) {
+        for (const p of pipelineRows.listPipelines(this.db, 'project' in scope ? scope.project : undefined)) {
+          const project = 'project' in scope ? doc : this.defaults({project: p.project})
+          const spec = parseSpecs(p.user_spec, `pipeline ${p.name}`, p.project, () => effectiveDefaults(cluster, project)).specs[0]!
+          if (JSON.stringify({...this.spec(p), salt: undefined}) === JSON.stringify({...spec, salt: undefined})) continue
+          affected.push(p.project === 'default' ? p.name : `${p.project}/${p.name}`)
+          updates.push({spec, p})
+        }
+      }
+      if (opts.dryRun) return {affected}
+      setMeta(this.db, defaultsKey(scope), doc === undefined ? undefined : JSON.stringify(doc))
+      for (const {spec, p} of updates) this.put(spec, {update: true, reprocess: Boolean(opts.reprocess), file: `pipeline ${p.name}`, userSpec: p.user_spec})
+      return {affected}
+    })
   }
 
   /** Kill every unfinished job of a pipeline (their output and meta commits finish with the reason). */

@@ -48,6 +48,8 @@ export interface SpecContext {
   problems: SpecProblem[]
   /** the fields of this spec with a problem, to hide later problems on the same, an inner or an outer field */
   failed: Set<string>
+  /** keep `null` fields (as null) when reading: they delete a default in a merge (defaults.ts) */
+  keepNull?: boolean
 }
 
 /** Thrown by fail to abandon the current check; caught by attempt. Never leaves pps/spec/. */

@@ -34,6 +34,7 @@ import {InvalidArgumentError} from '../../errors.js'
 import {compileGlob} from '../../pfs/glob.js'
 import type {CronInput, Input, PfsInput} from '../input.js'
 import {attempt, contextFor, describeValue, fail, isObject, problemsError, report, throwProblems, warn, type JsonObject, type SpecContext, type SpecProblem} from './context.js'
+import {mergePatch, withoutNulls} from './defaults.js'
 import {normalise} from './normalise.js'
 import {PIPELINE_SPEC, readMessage} from './schema.js'
 import {topLevelValues} from './text.js'
@@ -41,13 +42,15 @@ import {CLUSTER_ONLY_FIELDS, NETWORK_ANNOTATION, networkAnnotation, type ParsedS
 import {checkSpec, validateSpec} from './validate.js'
 
 export {validateSpec}
+export {effectiveDefaults, parseDefaults} from './defaults.js'
 export {CLUSTER_ONLY_FIELDS, DEFAULT_DATUM_TRIES, DEFAULT_IMAGE, NETWORK_ANNOTATION, REFUSED_FIELDS} from './types.js'
 export type {ParsedSpecs, PipelineSpec, ResourceSpec, Transform} from './types.js'
 
 /**
  * Parse one file's text (JSON: object, array, or concatenated objects; YAML: one or more
  * documents). `file` is used in messages. `defaultProject` fills pipeline.project (and, through
- * it, input projects). Every spec is normalised and validated (validateSpec); two specs with
+ * it, input projects). `defaults(project)` (defaults.ts effectiveDefaults of the spec's
+ * project) is merged under each spec before it is normalised. Every spec is normalised and validated (validateSpec); two specs with
  * the same name, or specs whose inputs form a cycle, are rejected too. Every problem of the
  * file is reported in one error (context.ts). Each
  * spec comes with the document it was read from (userSpecs), so callers need not parse the
@@ -57,7 +60,7 @@ export type {ParsedSpecs, PipelineSpec, ResourceSpec, Transform} from './types.j
  * @example
  *   const {specs, userSpecs, warnings} = parseSpecs(readFileSync('edges.json', 'utf8'), 'edges.json')
  */
-export function parseSpecs(text: string, file: string, defaultProject = 'default'): ParsedSpecs {
+export function parseSpecs(text: string, file: string, defaultProject = 'default', defaults?: (project: string) => JsonObject | undefined): ParsedSpecs {
   const values = topLevelValues(text, file)
   if (values.length === 0) {
     throw new InvalidArgumentError('INVALID_SPEC', `${file}: no pipeline spec found`, {data: {file, field: ''}, hint: 'a spec file holds a JSON object, a JSON array of objects, or YAML documents'})
@@ -70,8 +73,12 @@ export function parseSpecs(text: string, file: string, defaultProject = 'default
     let spec: PipelineSpec | undefined
     attempt(() => {
       if (!isObject(value)) fail(ctx, '', `${where} is not a pipeline spec (expected an object, got ${describeValue(value)})`)
+      ctx.keepNull = defaults !== undefined
       const message = readMessage(value, PIPELINE_SPEC, '', ctx)
-      spec = normalise(message, ctx, defaultProject)
+      const project = isObject(message.pipeline) && isObject(message.pipeline.project) && typeof message.pipeline.project.name === 'string' && message.pipeline.project.name ? message.pipeline.project.name : defaultProject
+      const layer = defaults?.(project)
+      const merged = layer !== undefined ? (withoutNulls(mergePatch(layer, message)) as JsonObject) : (withoutNulls(message) as JsonObject)
+      spec = normalise(merged, ctx, defaultProject)
       if (!spec.pipeline.name) report(ctx, 'pipeline.name', 'pipeline.name is required')
       checkSpec(spec, ctx)
       imageWarnings(spec, ctx)
@@ -94,7 +101,13 @@ export function parseSpecs(text: string, file: string, defaultProject = 'default
  *
  * @throws InvalidArgumentError INVALID_SPEC
  */
-export function parseEditedSpec(text: string, file: string, pipeline: {name: string; project: string}, before: unknown): ParsedSpecs & {unchanged: boolean} {
+export function parseEditedSpec(
+  text: string,
+  file: string,
+  pipeline: {name: string; project: string},
+  before: unknown,
+  defaults?: (project: string) => JsonObject | undefined,
+): ParsedSpecs & {unchanged: boolean} {
   const values = topLevelValues(text, file)
   const ctx = contextFor(file, pipeline.name)
   if (values.length !== 1) {
@@ -118,7 +131,7 @@ export function parseEditedSpec(text: string, file: string, pipeline: {name: str
     }
   }
   throwProblems(ctx)
-  return {...parseSpecs(JSON.stringify(value), file, pipeline.project), unchanged}
+  return {...parseSpecs(JSON.stringify(value), file, pipeline.project, defaults), unchanged}
 }
 
 function imageWarnings(spec: PipelineSpec, ctx: SpecContext): void {

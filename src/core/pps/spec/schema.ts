@@ -215,6 +215,9 @@ export const PIPELINE_SPEC: Schema = {
   },
 }
 
+/** Pipeline defaults (Pachyderm ClusterDefaults / ProjectDefaults): a CreatePipelineRequest that specs are merged into. */
+export const DEFAULTS: Schema = {fields: {create_pipeline_request: {msg: PIPELINE_SPEC}}}
+
 // Reading
 
 /** `join_on` -> `joinOn` (protojson's JSON name). */
@@ -253,7 +256,7 @@ function canonical(key: string, schema: Schema): string | undefined {
 
 /**
  * Read one message: keys become snake_case, values are type-checked; unset (null) fields are
- * left out. Each key is one check (context.ts attempt): a bad key or value is reported and
+ * left out (kept as null with ctx.keepNull, for a defaults merge). Each key is one check (context.ts attempt): a bad key or value is reported and
  * left out, and the other keys are still read.
  */
 export function readMessage(v: unknown, schema: Schema, path: string, ctx: SpecContext): JsonObject {
@@ -285,7 +288,10 @@ export function readMessage(v: unknown, schema: Schema, path: string, ctx: SpecC
         fail(ctx, fieldPath(path, name), `${fieldPath(path, name)} is set twice (as "${other}" and "${key}")`)
       }
       seen.set(name, key)
-      if (val === null || val === undefined) return
+      if (val === null || val === undefined) {
+        if (val === null && ctx.keepNull) out[name] = null
+        return
+      }
       out[name] = readValue(val, schema.fields[name]!, fieldPath(path, name), ctx)
     })
   }
