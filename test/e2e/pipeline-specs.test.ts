@@ -111,6 +111,7 @@ describe('pipeline specs', () => {
       expect(line).not.toMatch(/no input|input is required/)
     }
     expect(await rp.json(['list', 'repo'])).toEqual([])
+    expectUserError(await rp.run(['list', 'datum', '-f', file]), 2, /pipeline "feed": spout: a spout .* is not supported by pach yet; a spout has no input, so no datums to list/)
   })
 
   it('reports every validation problem of a file in one run, one line each', {timeout: TIMEOUT}, async (ctx) => {
