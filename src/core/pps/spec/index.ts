@@ -50,9 +50,9 @@ export type {ParsedSpecs, PipelineSpec, ResourceSpec, Transform} from './types.j
  * Parse one file's text (JSON: object, array, or concatenated objects; YAML: one or more
  * documents). `file` is used in messages. `defaultProject` fills pipeline.project (and, through
  * it, input projects). `defaults(project)` (defaults.ts effectiveDefaults of the spec's
- * project) is merged under each spec before it is normalised. Every spec is normalised and validated (validateSpec); two specs with
- * the same name, or specs whose inputs form a cycle, are rejected too. Every problem of the
- * file is reported in one error (context.ts). Each
+ * project) is merged under each spec before it is normalised. Every spec is normalised and
+ * validated (validateSpec); two specs with the same name, or specs whose inputs form a cycle,
+ * are rejected too. Every problem of the file is reported in one error (context.ts). Each
  * spec comes with the document it was read from (userSpecs), so callers need not parse the
  * text again to keep what the user wrote.
  *
