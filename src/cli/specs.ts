@@ -37,7 +37,11 @@ export async function readSpecs(files: string[], project: string, reporter: Repo
 
 /** The text of a spec (or defaults) file: a path, an http(s) URL, or - for stdin. Throws FETCH_FAILED, LOCAL_FILE_NOT_FOUND. */
 export async function readSpecText(file: string): Promise<string> {
-  if (file === '-') return readFileSync(0, 'utf8')
+  if (file === '-') {
+    // as pachctl: say why nothing happens when stdin is a terminal
+    if (process.stdin.isTTY) process.stderr.write('Reading from stdin (end with Ctrl-D).\n')
+    return readFileSync(0, 'utf8')
+  }
   if (/^https?:\/\//.test(file)) {
     const res = await fetch(file).catch((e: Error) => {
       throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${file}: ${e.message}`)
