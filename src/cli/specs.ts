@@ -25,14 +25,36 @@ export interface SpecFromFile {
 export async function readSpecs(files: string[], project: string, reporter: Reporter, defaults?: (project: string) => Record<string, unknown> | undefined): Promise<SpecFromFile[]> {
   if (files.length === 0) throw new InvalidArgumentError('MISSING_SPEC', 'no pipeline spec given', {hint: 'pass -f spec.json (or -f - for stdin)'})
   const out: SpecFromFile[] = []
+  const invalid: InvalidArgumentError[] = []
   for (const file of files) {
     const text = await readSpecText(file)
     const name = file === '-' ? '<stdin>' : file
-    const parsed = parseSpecs(text, name, project, defaults)
+    let parsed: ReturnType<typeof parseSpecs>
+    try {
+      parsed = parseSpecs(text, name, project, defaults)
+    } catch (e) {
+      // every file's problems, not just the first file's
+      if (e instanceof InvalidArgumentError && e.code === 'INVALID_SPEC') {
+        invalid.push(e)
+        continue
+      }
+      throw e
+    }
     for (const w of parsed.warnings) reporter.warn(w)
     parsed.specs.forEach((spec, i) => out.push({spec, file: name, user: JSON.stringify(parsed.userSpecs[i])}))
   }
+  if (invalid.length > 1) throw allProblems(invalid)
+  if (invalid[0]) throw invalid[0]
   return out
+}
+
+/** One INVALID_SPEC error listing the problems of several files (each file's error lists its own in data.errors). */
+function allProblems(errors: InvalidArgumentError[]): InvalidArgumentError {
+  const problems = errors.flatMap((e) => (Array.isArray(e.data.errors) ? (e.data.errors as {message: string}[]) : [{message: e.message, field: e.data.field, hint: e.hint}]))
+  const first = errors[0]!
+  const more = problems.length - 1
+  const head = (problems[0] as {message: string}).message
+  return new InvalidArgumentError('INVALID_SPEC', `${head} (and ${more} more error${more === 1 ? '' : 's'})`, {hint: first.hint, data: {...first.data, errors: problems}})
 }
 
 /** The text of a spec (or defaults) file: a path, an http(s) URL, or - for stdin. Throws FETCH_FAILED, LOCAL_FILE_NOT_FOUND. */

@@ -130,6 +130,9 @@ describe('pipeline specs', () => {
       /pipeline "y": input\.pfs\.name: an input cannot be named "out"/,
       /pipeline "y": input\.pfs\.glob "\/\[" is invalid/,
     ])
+    // and across files
+    const other = writeSpec(rp.p, 'other', {pipeline: {name: 'z'}, transform: {cmd: ['sh']}})
+    expectProblems(await rp.run(['create', 'pipeline', '-f', other, '-f', file]), 2, [/other\.json: pipeline "z": input is required/, ...Array<RegExp>(8).fill(/bad\.json: pipeline "[xy]": /)])
     const r = await rp.run(['update', 'pipeline', '-f', file, '--dry-run', '--json'])
     const env = JSON.parse(r.stdout) as {error: {code: string; message: string; data: {errors: {field: string; message: string}[]}}}
     expect(env.error.code).toBe('INVALID_SPEC')
