@@ -163,11 +163,21 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
       const cause = (pe as {cause?: unknown}).cause
       if (cause instanceof Error && cause.stack) process.stderr.write(cause.stack + '\n')
     } else {
-      process.stderr.write(`pach: ${printable(pe.message)}${pe.hint ? ` (${printable(pe.hint)})` : ''}\n`)
+      // an error that lists several problems (a spec with several mistakes) prints each on its own line
+      const each = problemLines(pe) ?? [{message: pe.message, hint: pe.hint}]
+      for (const p of each) process.stderr.write(`pach: ${printable(p.message)}${p.hint ? ` (${printable(p.hint)})` : ''}\n`)
     }
     process.exitCode = pe.exitCode
     return undefined
   }
+}
+
+/** The problems an error lists in `data.errors` ({message, hint?} each), when it lists more than one. */
+function problemLines(e: PachError): {message: string; hint?: string}[] | undefined {
+  const list = e.data.errors
+  if (!Array.isArray(list) || list.length < 2) return undefined
+  if (!list.every((p) => typeof p === 'object' && p !== null && typeof (p as {message?: unknown}).message === 'string')) return undefined
+  return list.map((p: {message: string; hint?: unknown}) => ({message: p.message, hint: typeof p.hint === 'string' ? p.hint : undefined}))
 }
 
 /** A non-negative integer setting from the environment (undefined when unset); a bad value is a usage error. */

@@ -16,7 +16,7 @@
 
 export const CODES_BY_CLASS = {
   /** exit 1: the operation could not be done for a reason outside pach */
-  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED'],
+  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED', 'EDITOR_FAILED'],
   /** exit 1: a runner (docker/local) could not run user code */
   RunnerError: ['RUNNER_ERROR'],
   /** exit 2: bad user input (names, paths, refs, flags, specs, environment) */
@@ -29,6 +29,7 @@ export const CODES_BY_CLASS = {
     'INVALID_GLOB',
     'INVALID_INPUT',
     'INVALID_SPEC',
+    'UNSUPPORTED_SPEC_FIELD',
     'INVALID_TRIGGER',
     'INVALID_SECRET',
     'INVALID_QUANTITY',

@@ -6,12 +6,20 @@ import {InvalidArgumentError, PachError} from '../../src/core/errors.js'
 import {
   CLUSTER_ONLY_FIELDS,
   clusterOnlyFieldsIn,
+  creationOrder,
+  effectiveDefaults,
+  parseDefaults,
+  localRefusals,
+  parseEditedSpec,
   parseSpecs,
+  REFUSED_FIELDS,
+  specInputRank,
   specSummary,
   validateSpec,
   type PipelineSpec,
 } from '../../src/core/pps/spec/index.js'
-import type {PfsInput} from '../../src/core/pps/input.js'
+import {sortInput, type PfsInput} from '../../src/core/pps/input.js'
+import {mergePatch} from '../../src/core/pps/spec/defaults.js'
 import {parseDuration} from '../../src/core/units/duration.js'
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/pipelines')
@@ -285,21 +293,38 @@ describe('parseSpecs: normalisation', () => {
       (c) => c.pfs?.name === 'images',
     )!.pfs!
     expect(images).toMatchObject({lazy: true, reference: true, propagation_spec: {never: true}, project: 'research'})
-    // sorted by name: "images" < "labs" (the group's first child) < "left" (the join's first child)
-    expect(specSummary(s)).toBe('(images:/* ⨯ group(labs:/*-(*).txt) ⨯ (left:/(*).csv ⋈ right@dev:/(*).json))')
+    // in spec order (the datum planner sorts by name, as Pachyderm)
+    expect(specSummary(s)).toBe('(images:/* ⨯ (left:/(*).csv ⋈ right@dev:/(*).json) ⨯ group(labs:/*-(*).txt))')
   })
 
   it('keeps cluster-only fields and reports which ones are set', () => {
     const s = parseSpecs(JSON.stringify(FULL_SNAKE), 'full.json').specs[0]!
     const set = clusterOnlyFieldsIn(s)
-    for (const f of ['egress', 'autoscaling', 'datum_set_spec', 'scheduling_spec', 'tolerations', 'pod_patch', 'pod_spec', 'metadata']) {
+    for (const f of ['autoscaling', 'datum_set_spec', 'scheduling_spec', 'tolerations', 'pod_patch', 'pod_spec', 'metadata']) {
       expect(CLUSTER_ONLY_FIELDS).toContain(f)
       expect(set).toContain(f)
     }
     expect(set).toContain('transform.image_pull_secrets')
     expect(set).toContain('transform.memory_volume')
+    // egress is kept too, but refused rather than noticed (localRefusals)
+    expect(s.egress).toEqual({object_storage: {url: 's3://bucket/dir'}})
+    for (const f of REFUSED_FIELDS) expect(CLUSTER_ONLY_FIELDS).not.toContain(f)
+    expect(set).not.toContain('egress')
     expect(set).not.toContain('s3_out')
     expect(clusterOnlyFieldsIn(parseSpecs(fixture('edges.json'), 'edges.json').specs[0]!)).toEqual([])
+  })
+
+  it('names every field pach refuses to run (localRefusals); a spout alone', () => {
+    const s = parseSpecs(JSON.stringify({...FULL_SNAKE, s3_out: true, service: {internal_port: 80, external_port: 30080}, parallelism_spec: {constant: 1}}), 'full.json').specs[0]!
+    expect(localRefusals(s).map((r) => r.field)).toEqual(['service', 'egress', 's3_out'])
+    const s3 = parseSpecs(mini('s3').replace('"glob": "/*"', '"glob": "/", "s3": true'), 's3.json').specs[0]!
+    const [r] = localRefusals(s3)
+    expect(r).toMatchObject({field: 'input.pfs.s3', message: 'input.pfs.s3: reading an input through an S3 gateway is not supported by pach yet'})
+    expect(r!.hint).toContain('/pfs/in')
+    const spout = parseSpecs('{"pipeline": {"name": "sp"}, "transform": {"cmd": ["sh"]}, "spout": {}, "egress": {"URL": "s3://b"}}', 'sp.json').specs[0]!
+    expect(localRefusals(spout).map((x) => x.field)).toEqual(['spout'])
+    expect(localRefusals(spout)[0]!.message).toMatch(/^spout: a spout .* is not supported by pach yet$/)
+    expect(localRefusals(parseSpecs(fixture('edges.json'), 'edges.json').specs[0]!)).toEqual([])
   })
 
   it('applies defaults', () => {
@@ -348,13 +373,14 @@ describe('parseSpecs: normalisation', () => {
     expect(glob('/a//b/')).toBe('/a/b')
   })
 
-  it('sorts the children of cross/union/join/group by input name, innermost first', () => {
+  it('keeps the children of cross/union/join/group in spec order (sortInput, which the planner applies, sorts them by name)', () => {
     const p = (repo: string, name?: string): unknown => ({pfs: {repo, glob: '/*', ...(name ? {name} : {})}})
     const input = {cross: [p('c'), {union: [p('z'), p('y')]}, p('q', 'a'), p('b')]}
     const s = parseSpecs(JSON.stringify({pipeline: {name: 's'}, transform: {cmd: ['x']}, input}), 's.json').specs[0]!
-    expect(specSummary(s)).toBe('(q:/* ⨯ b:/* ⨯ c:/* ⨯ (y:/* ∪ z:/*))')
+    expect(specSummary(s)).toBe('(c:/* ⨯ (z:/* ∪ y:/*) ⨯ q:/* ⨯ b:/*)')
+    expect(specSummary({...s, input: sortInput(s.input)})).toBe('(q:/* ⨯ b:/* ⨯ c:/* ⨯ (y:/* ∪ z:/*))')
     const montage = parseSpecs(fixture('montage.json'), 'montage.json').specs[0]!
-    expect(specSummary(montage)).toBe('(edges:/ ⨯ images:/)')
+    expect(specSummary(montage)).toBe('(images:/ ⨯ edges:/)')
   })
 
   it('accepts numeric strings for integer and float fields', () => {
@@ -549,9 +575,9 @@ describe('fixtures/pipelines examples', () => {
     )
     expect(summaries).toEqual({
       'edges.json': 'images:/*',
-      'group.json': 'group(hospitals:/*-CLIA(*).txt, labresults:/*-CLIA(*).txt)',
-      'join.json': '(purchases:/*_STOREID(*).txt ⋈ stores:/STOREID(*).txt)',
-      'montage.json': '(edges:/ ⨯ images:/)',
+      'group.json': 'group(labresults:/*-CLIA(*).txt, hospitals:/*-CLIA(*).txt)',
+      'join.json': '(stores:/STOREID(*).txt ⋈ purchases:/*_STOREID(*).txt)',
+      'montage.json': '(images:/ ⨯ edges:/)',
       'union.yaml': '(web-logs:/* ∪ app-logs:/*)',
     })
   })
@@ -559,8 +585,8 @@ describe('fixtures/pipelines examples', () => {
   it('parses the join and group examples in camelCase and snake_case', () => {
     const join = parseSpecs(fixture('join.json'), 'join.json').specs[0]!
     expect((join.input as {join: {pfs: {name: string; join_on: string; outer_join: boolean}}[]}).join.map((c) => c.pfs)).toMatchObject([
-      {name: 'purchases', join_on: '$1', outer_join: true},
       {name: 'stores', join_on: '$1', outer_join: false},
+      {name: 'purchases', join_on: '$1', outer_join: true},
     ])
     const group = parseSpecs(fixture('group.json'), 'group.json').specs[0]!
     expect((group.input as {group: {pfs: {group_by: string}}[]}).group.map((c) => c.pfs.group_by)).toEqual(['$1', '$1'])
@@ -580,5 +606,121 @@ describe('validateSpec', () => {
     expect(e2.message).toContain('input.pfs.glob is required')
     const e3 = caught(() => validateSpec({...spec, datum_timeout: 'soon'}, 'edited.json'))
     expect(e3.data).toMatchObject({file: 'edited.json', field: 'datum_timeout', pipeline: 'edges'})
+  })
+})
+
+describe('parseSpecs: every problem in one run', () => {
+  it('reports each problem of each spec, one line each, in one INVALID_SPEC error', () => {
+    const text = JSON.stringify([
+      {pipeline: {name: 'x'}, transform: {cmdd: ['sh'], image: 5}, input: {cross: [{pfs: {repo: 'a'}}, {pfs: {repo: 'b', glob: '/*', lazy: 'yes'}}]}, datum_tries: -1, job_timeout: 'abc'},
+      {pipeline: {name: 'y'}, transform: {cmd: ['sh']}, input: {pfs: {repo: 'a', glob: '/[', name: 'out'}}},
+    ])
+    const e = caught(() => parseSpecs(text, 'two.json'))
+    const errors = e.data.errors as {message: string; field: string; pipeline?: string}[]
+    expect(errors.map((x) => [x.pipeline, x.field])).toEqual([
+      ['x', 'transform.cmdd'],
+      ['x', 'transform.image'],
+      ['x', 'input.cross[1].pfs.lazy'],
+      ['x', 'transform.cmd'],
+      ['x', 'input.cross[0].pfs.glob'],
+      ['x', 'datum_tries'],
+      ['x', 'job_timeout'],
+      ['y', 'input.pfs.name'],
+      ['y', 'input.pfs.glob'],
+    ])
+    for (const x of errors) {
+      expect(x.message).not.toMatch(/[\n\r]/)
+      expect(x.message.startsWith(`two.json: pipeline "${x.pipeline}": `)).toBe(true)
+    }
+    expect(e.message).toBe(`${errors[0]!.message} (and 8 more errors)`)
+    expect(e.data.field).toBe('transform.cmdd')
+  })
+
+  it('says nothing more about a field inside one that already has a problem', () => {
+    const e = caught(() => parseSpecs('{"pipeline": {"name": "z"}, "transform": 7, "input": {"pfs": {"repo": "a", "glob": "/*"}}}', 'z.json'))
+    expect((e.data.errors as {field: string}[]).map((x) => x.field)).toEqual(['transform'])
+    expect(e.message).toBe('z.json: pipeline "z": transform must be an object, got number 7')
+    // nor about a field around one: a cmd dropped for its bad element is not then "missing"
+    const e2 = caught(() => parseSpecs('{"pipeline": {"name": "z"}, "transform": {"cmd": ["sh", 5]}, "input": {"pfs": {"repo": "a", "glob": "/*"}}}', 'z.json'))
+    expect((e2.data.errors as {field: string}[]).map((x) => x.field)).toEqual(['transform.cmd[1]'])
+  })
+
+  it('validateSpec reports every problem too', () => {
+    const spec = parseSpecs(fixture('edges.json'), 'edges.json').specs[0]!
+    const e = caught(() => validateSpec({...spec, datum_tries: 0, output_branch: 'a b', transform: {...spec.transform, cmd: []}}, 'edges.json'))
+    expect((e.data.errors as {field: string}[]).map((x) => x.field)).toEqual(['transform.cmd', 'datum_tries', 'output_branch'])
+  })
+})
+
+describe('parseSpecs: join_on / group_by capture groups', () => {
+  const spec = (input: unknown) => JSON.stringify({pipeline: {name: 'j'}, transform: {cmd: ['sh']}, input})
+  it('warns when a template refers to a capture group the glob does not have (Pachyderm gives every file one key)', () => {
+    const {warnings} = parseSpecs(spec({join: [{pfs: {repo: 'a', glob: '/*/*.vol', join_on: '$1'}}, {pfs: {repo: 'b', glob: '/(*).txt', join_on: '$1'}}]}), 'j.json')
+    expect(warnings).toEqual([
+      'j.json: pipeline "j": input.join[0].pfs.join_on "$1" refers to capture group 1, but glob "/*/*.vol" has no capture groups, so every file of this input gets the same join key "" (the join pairs every file with every other); put the part to match in parentheses, e.g. "/(*)/*.vol"',
+    ])
+    const g = parseSpecs(spec({group: [{pfs: {repo: 'a', glob: '/(*)-*', group_by: '${2}x'}}]}), 'g.json').warnings
+    expect(g).toEqual(['g.json: pipeline "j": input.group[0].pfs.group_by "${2}x" refers to capture group 2, but glob "/(*)-*" has only 1 capture group, so every file of this input gets the same group key "x" (every file lands in one group)'])
+    const partly = parseSpecs(spec({join: [{pfs: {repo: 'a', glob: '/(*)', join_on: '$1-$3'}}]}), 'p.json').warnings
+    expect(partly).toEqual(['p.json: pipeline "j": input.join[0].pfs.join_on "$1-$3" refers to capture group 3, but glob "/(*)" has only 1 capture group, so that part of the key is always empty'])
+  })
+
+  it('is quiet when every group exists, for $0 and for $$', () => {
+    expect(parseSpecs(fixture('join.json'), 'join.json').warnings).toEqual([])
+    expect(parseSpecs(fixture('group.json'), 'group.json').warnings.filter((w) => w.includes('capture'))).toEqual([])
+    expect(parseSpecs(spec({join: [{pfs: {repo: 'a', glob: '/*', join_on: '$0$$1'}}]}), 'z.json').warnings).toEqual([])
+  })
+})
+
+describe('specInputRank', () => {
+  it('ranks input repos in spec order, the first input of a repo winning, unknown repos last', () => {
+    const s = parseSpecs(spec3(), 's.json').specs[0]!
+    const rank = specInputRank(s.input)
+    const r = (name: string) => rank({name, type: 'user', project: {name: 'default'}})
+    expect([r('zeta'), r('alpha'), r('mid'), r('other')]).toEqual([0, 1, 2, 3])
+  })
+  function spec3(): string {
+    return JSON.stringify({pipeline: {name: 's'}, transform: {cmd: ['sh']}, input: {cross: [{pfs: {repo: 'zeta', glob: '/*'}}, {join: [{pfs: {repo: 'alpha', glob: '/(*)', join_on: '$1'}}, {pfs: {repo: 'mid', glob: '/(*)', join_on: '$1'}}]}, {pfs: {repo: 'zeta', name: 'z2', glob: '/'}}]}})
+  }
+})
+
+describe('parseEditedSpec', () => {
+  const before = {pipeline: {name: 'e'}, transform: {cmd: ['sh']}, input: {pfs: {repo: 'in', glob: '/*'}}}
+  const who = {name: 'e', project: 'default'}
+  it('tells an unchanged document, fills a removed name, refuses a rename', () => {
+    expect(parseEditedSpec(JSON.stringify(before), 'e.json', who, before).unchanged).toBe(true)
+    const noName = parseEditedSpec(JSON.stringify({...before, pipeline: {}, description: 'd'}), 'e.json', who, before)
+    expect(noName.unchanged).toBe(false)
+    expect(noName.specs[0]!.pipeline).toEqual({name: 'e', project: {name: 'default'}})
+    const e = caught(() => parseEditedSpec(JSON.stringify({...before, pipeline: {name: 'f'}}), 'e.json', who, before))
+    expect(e.message).toBe('e.json: pipeline "e": pipeline.name: an edit cannot rename pipeline "e" (to "f")')
+    const two = caught(() => parseEditedSpec(JSON.stringify([before, before]), 'e.json', who, before))
+    expect(two.message).toContain('2 specs found')
+  })
+})
+
+describe('creationOrder', () => {
+  it('puts each spec after the specs of the batch it reads, otherwise keeps the order given', () => {
+    const mk = (name: string, repo: string) => ({spec: parseSpecs(mini(name).replace('"repo": "in"', `"repo": "${repo}"`), `${name}.json`).specs[0]!})
+    const batch = [mk('c', 'b'), mk('x', 'in'), mk('b', 'a'), mk('a', 'in')]
+    expect(creationOrder(batch).map((s) => s.spec.pipeline.name)).toEqual(['a', 'b', 'c', 'x'])
+    expect(creationOrder([mk('x', 'in'), mk('y', 'in')]).map((s) => s.spec.pipeline.name)).toEqual(['x', 'y'])
+  })
+})
+
+describe('pipeline defaults (spec/defaults.ts)', () => {
+  it('merges as RFC 7396 over canonical names: objects key by key, lists and scalars replace, null deletes', () => {
+    expect(mergePatch({a: {b: 1, c: [1, 2]}, d: 1}, {a: {c: [3], e: null}, d: null, f: 'x'})).toEqual({a: {b: 1, c: [3]}, f: 'x'})
+    const eff = effectiveDefaults({createPipelineRequest: {datumTries: 2, transform: {image: 'a:1', env: {A: '1'}}}}, {create_pipeline_request: {transform: {env: {B: '2'}}, datum_tries: null}})
+    expect(eff).toEqual({transform: {image: 'a:1', env: {A: '1', B: '2'}}})
+    const s = parseSpecs(mini('d').replace('"cmd": ["true"]', '"cmd": ["true"], "image": null'), 'd.json', 'default', () => ({datum_tries: 9, transform: {image: 'a:1', cmd: ['x']}})).specs[0]!
+    expect([s.datum_tries, s.transform.image, s.transform.cmd]).toEqual([9, 'ubuntu:20.04', ['true']])
+  })
+
+  it('reads a defaults file with every problem reported', () => {
+    expect(parseDefaults('create_pipeline_request:\n  datum_tries: 4\n', 'd.yaml')).toEqual({create_pipeline_request: {datum_tries: 4}})
+    const e = caught(() => parseDefaults('{"create_pipeline_request": {"datum_tries": "x", "transfrom": {}}}', 'd.json'))
+    expect((e.data.errors as {field: string}[]).map((x) => x.field)).toEqual(['create_pipeline_request.datum_tries', 'create_pipeline_request.transfrom'])
+    expect(caught(() => parseDefaults('[1, 2]', 'd.json')).message).toContain('defaults must be one object')
   })
 })

@@ -4,6 +4,8 @@ import {datumTable} from '../../cli/format/pps.js'
 import {readSpecs} from '../../cli/specs.js'
 import {InvalidArgumentError} from '../../core/errors.js'
 import {parseJob} from '../../core/pfs/refs.js'
+import type {Input} from '../../core/pps/input.js'
+import {localRefusals, specInputRank} from '../../core/pps/spec/index.js'
 import type {DatumInfo} from '../../core/types.js'
 
 export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]> {
@@ -16,7 +18,12 @@ export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]
 
   async exec(): Promise<DatumInfo[]> {
     if (this.flags.file) {
-      const [s] = await readSpecs([this.flags.file], this.project, this.pach.reporter)
+      const [s] = await readSpecs([this.flags.file], this.project, this.pach.reporter, (project) => this.pach.pipelines.defaultsFor(project))
+      this.rank = specInputRank(s!.spec.input)
+      const spout = localRefusals(s!.spec).find((r) => r.field === 'spout')
+      if (spout) {
+        throw new InvalidArgumentError('UNSUPPORTED_SPEC_FIELD', `${s!.file}: pipeline "${s!.spec.pipeline.name}": ${spout.message}; a spout has no input, so no datums to list`, {hint: spout.hint})
+      }
       return this.pach.jobs.previewDatums(s!.spec).map((d) => ({
         datum: {job: {pipeline: s!.spec.pipeline, id: ''}, id: d.id},
         state: 'UNKNOWN',
@@ -33,10 +40,17 @@ export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]
     }
     if (!this.args.job) throw new InvalidArgumentError('MISSING_ARGUMENT', 'list datum needs <pipeline>@<job-id> or -f <spec>')
     const j = parseJob(this.args.job)
-    return this.pach.jobs.listDatums(this.project, j.pipeline, j.id)
+    const datums = this.pach.jobs.listDatums(this.project, j.pipeline, j.id)
+    const input = (this.pach.jobs.inspect(this.project, j.pipeline, j.id).details as {input?: Input}).input
+    this.rank = specInputRank(input ?? (this.pach.pipelines.inspect(this.project, j.pipeline).details as {input?: Input}).input)
+    return datums
   }
 
+  /** Where each input repo comes in the spec (the table lists a datum's files in spec order). */
+  private rank?: ReturnType<typeof specInputRank>
+
   human(r: DatumInfo[]) {
-    return datumTable(r)
+    const rank = this.rank
+    return datumTable(rank ? r.map((d) => ({...d, data: d.data.map((f, i) => ({f, i, r: rank(f.file.commit.repo)})).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.f)})) : r)
   }
 }

@@ -1,30 +1,41 @@
 import {Flags} from '@oclif/core'
 import {PachCommand} from '../../cli/base-command.js'
 import {jobFlags} from '../../cli/jobs.js'
-import {readSpecs} from '../../cli/specs.js'
+import {noticeClusterOnly, readSpecs, specText} from '../../cli/specs.js'
+import {creationOrder, type PipelineSpec} from '../../core/pps/spec/index.js'
 import type {PipelineInfo} from '../../core/types.js'
 
-export default class UpdatePipeline extends PachCommand<typeof UpdatePipeline, PipelineInfo[]> {
+export default class UpdatePipeline extends PachCommand<typeof UpdatePipeline, PipelineInfo[] | PipelineSpec[]> {
   static override summary = 'Update pipelines from a spec file. Unchanged datums are not reprocessed unless --reprocess.'
-  static override description = 'The salt is kept, so datums whose inputs did not change are skipped even though the code changed (Pachyderm semantics); --reprocess changes the salt and reprocesses everything. Unfinished jobs of the pipeline are killed.'
-  static override examples = ['<%= config.bin %> update pipeline -f edges.json', '<%= config.bin %> update pipeline -f edges.json --reprocess']
+  static override description =
+    'The salt is kept, so datums whose inputs did not change are skipped even though the code changed (Pachyderm semantics); --reprocess changes the salt and reprocesses everything. Unfinished jobs of the pipeline are killed. --dry-run checks the specs and prints the effective specs, changing nothing.'
+  static override examples = ['<%= config.bin %> update pipeline -f edges.json', '<%= config.bin %> update pipeline -f edges.json --reprocess', '<%= config.bin %> update pipeline -f edges.json --dry-run']
   static override triggersJobs = true
   static override flags = {
     ...jobFlags,
     file: Flags.string({char: 'f', description: 'spec file, URL, or - for stdin (repeatable)', multiple: true, required: true}),
     reprocess: Flags.boolean({description: 'reprocess every datum (new salt)'}),
+    'dry-run': Flags.boolean({description: 'check the specs as updating would and print the effective specs; change nothing'}),
   }
 
   async exec() {
-    const specs = await readSpecs(this.flags.file, this.project, this.pach.reporter)
-    const infos = specs.map((s) => this.pach.pipelines.put(s.spec, {update: true, reprocess: this.flags.reprocess, file: s.file, userSpec: s.user}).info)
+    const specs = creationOrder(await readSpecs(this.flags.file, this.project, this.pach.reporter, (project) => this.pach.pipelines.defaultsFor(project)))
+    const opts = {update: true, reprocess: this.flags.reprocess}
+    if (this.flags['dry-run']) {
+      this.flags.detach = true // nothing was changed, so nothing runs
+      const effective = specs.map((s, i) => this.pach.pipelines.check(s.spec, {...opts, file: s.file, batch: specs.slice(0, i).map((b) => b.spec)}))
+      noticeClusterOnly(effective, this.pach.reporter)
+      return effective
+    }
+    const infos = specs.map((s) => this.pach.pipelines.put(s.spec, {...opts, file: s.file, userSpec: s.user}).info)
+    noticeClusterOnly(specs.map((s) => s.spec), this.pach.reporter)
     if (!this.flags.reprocess && this.format === 'human') {
       this.pach.reporter.info('note: datums whose inputs did not change are not reprocessed; pass --reprocess to rerun everything')
     }
     return infos
   }
 
-  human() {
-    return ''
+  human(r: PipelineInfo[] | PipelineSpec[]) {
+    return this.flags['dry-run'] ? (r as PipelineSpec[]).map(specText).join('\n\n') : ''
   }
 }

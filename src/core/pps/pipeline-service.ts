@@ -9,6 +9,15 @@
  * hands it to the job lifecycle, which creates the job (JOB_CREATED); the job service runs
  * it. Pipeline rows live in db/pipelines.ts; this service holds no SQL.
  *
+ * Refused (UNSUPPORTED_SPEC_FIELD, before anything is written): specs setting a field pach
+ * does not implement yet and whose absence would change the result (spec/types.ts
+ * REFUSED_FIELDS: egress, service, spout, s3_out, s3 inputs).
+ *
+ * Defaults (pachctl create/inspect/delete defaults): the documents live in the meta table
+ * (`pps.defaults.cluster`, `pps.defaults.project.<project>`), as the user wrote them;
+ * spec/defaults.ts merges them under every spec of the project (callers pass defaultsFor to
+ * parseSpecs); setDefaults can regenerate the pipelines they change.
+ *
  * Rules (Pachyderm's): the salt is kept across updates unless --reprocess; updating kills
  * the pipeline's unfinished jobs ("all jobs killed because pipeline was updated"); input
  * repos must exist; a pipeline cannot read its own output or anything downstream of it; a
@@ -34,9 +43,35 @@ import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../units/cron.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../store/tree-store.js'
-import type {PipelineSpec} from './spec/index.js'
+import {effectiveDefaults, localRefusals, parseSpecs, type PipelineSpec} from './spec/index.js'
+import {getMeta, setMeta} from '../db/meta.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
+
+/** Whose defaults: the cluster's (every project of the .pach) or one project's. */
+export type DefaultsScope = {cluster: true} | {project: string}
+
+/** The meta key of a scope's defaults. */
+const defaultsKey = (scope: DefaultsScope): string => ('cluster' in scope ? 'pps.defaults.cluster' : `pps.defaults.project.${scope.project}`)
+
+/**
+ * Refuse a spec that sets a field pach does not implement and whose absence would change the
+ * result (spec/ localRefusals): one line per field, every field in one error.
+ *
+ * @throws InvalidArgumentError UNSUPPORTED_SPEC_FIELD
+ */
+function refuseUnsupported(spec: PipelineSpec, file: string): void {
+  const refusals = localRefusals(spec)
+  const first = refusals[0]
+  if (!first) return
+  const prefix = `${file}: pipeline "${spec.pipeline.name}": `
+  const errors = refusals.map((r) => ({message: prefix + r.message, field: r.field, pipeline: spec.pipeline.name, hint: r.hint}))
+  const more = errors.length - 1
+  throw new InvalidArgumentError('UNSUPPORTED_SPEC_FIELD', errors[0]!.message + (more > 0 ? ` (and ${more} more unsupported field${more === 1 ? '' : 's'})` : ''), {
+    hint: first.hint,
+    data: {file, field: first.field, pipeline: spec.pipeline.name, errors},
+  })
+}
 
 export class PipelineService implements PfsHooks {
   constructor(
@@ -91,24 +126,51 @@ export class PipelineService implements PfsHooks {
   // ---- verbs ----
 
   /**
+   * What put would check, without writing anything (pachctl's `--dry-run`): the spec must not
+   * set a field pach refuses (localRefusals), the project must exist, a create must not name an
+   * existing pipeline or repo, input repos must exist (cron repos put would create excepted)
+   * and no input may be downstream of the pipeline. Returns the effective spec: the
+   * normalised one, with the salt an update would keep. `batch`: the other specs the same
+   * command creates first (their output repos count as existing inputs).
+   *
+   * @throws UNSUPPORTED_SPEC_FIELD, PROJECT_NOT_FOUND, PIPELINE_EXISTS, REPO_EXISTS, INPUT_REPO_NOT_FOUND, PIPELINE_CYCLE
+   */
+  check(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string; batch?: PipelineSpec[]}): PipelineSpec {
+    const existing = this.precheck(spec, opts)
+    const toCreate = new Set([...walkCron(spec.input).map((c) => `${c.project}/${c.repo}`), ...(opts.batch ?? []).map((s) => `${s.pipeline.project.name}/${s.pipeline.name}`)])
+    this.checkInputs(spec, opts.file, toCreate)
+    const salt = existing && !opts.reprocess ? existing.salt : opts.reprocess ? undefined : spec.salt
+    return {...spec, ...(salt !== undefined ? {salt} : {})}
+  }
+
+  /** put's and check's checks before any input: refusals, project, existence. Returns the existing pipeline, if any. */
+  private precheck(spec: PipelineSpec, opts: {update: boolean; file: string}): PipelineRow | undefined {
+    const project = spec.pipeline.project.name
+    const name = spec.pipeline.name
+    refuseUnsupported(spec, opts.file)
+    this.engine.resolve.project(project)
+    const existing = this.get(project, name)
+    if (existing && !opts.update) {
+      throw new AlreadyExistsError('PIPELINE_EXISTS', `pipeline "${name}" already exists`, {hint: 'use `pach update pipeline` to change it'})
+    }
+    if (!existing && rows.getRepo(this.db, project, name, 'user')) {
+      throw new AlreadyExistsError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {
+        hint: 'choose another pipeline name, or delete the repo',
+      })
+    }
+    return existing
+  }
+
+  /**
    * Create (or, with update, replace) a pipeline from a normalised spec, in one transaction.
-   * Returns the info and the id of the change (the first job's id).
+   * Returns the info and the id of the change (the first job's id). Checks as `check` does.
    */
   put(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string; userSpec?: string}): {info: PipelineInfo; id: string} {
     return withTx(this.db, () => {
       const project = spec.pipeline.project.name
       const name = spec.pipeline.name
-      this.engine.resolve.project(project)
-      const existing = this.get(project, name)
-      if (existing && !opts.update) {
-        throw new AlreadyExistsError('PIPELINE_EXISTS', `pipeline "${name}" already exists`, {hint: 'use `pach update pipeline` to change it'})
-      }
+      const existing = this.precheck(spec, opts)
       const outRepo = rows.getRepo(this.db, project, name, 'user')
-      if (!existing && outRepo) {
-        throw new AlreadyExistsError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {
-          hint: 'choose another pipeline name, or delete the repo',
-        })
-      }
       // cron inputs read <pipeline>_<name>, created here when missing (Pachyderm does the same)
       for (const c of walkCron(spec.input)) {
         if (!rows.getRepo(this.db, c.project, c.repo, 'user')) this.engine.createRepo(c.project, c.repo, 'user', `cron ticks of pipeline ${name} (${c.spec})`, false)
@@ -237,13 +299,14 @@ export class PipelineService implements PfsHooks {
     return tick
   }
 
-  /** Input repos exist; no cycles through this pipeline's output. */
-  private checkInputs(spec: PipelineSpec, file: string): void {
+  /** Input repos exist (or are among `toCreate`, "project/repo"); no cycles through this pipeline's output. */
+  private checkInputs(spec: PipelineSpec, file: string, toCreate = new Set<string>()): void {
     const name = spec.pipeline.name
     const project = spec.pipeline.project.name
     const out = rows.getRepo(this.db, project, name, 'user')
     for (const leaf of walkPfs(spec.input)) {
       const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
+      if (!repo && leaf.repo_type === 'user' && toCreate.has(`${leaf.project}/${leaf.repo}`)) continue
       if (!repo) {
         throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${repoLabel({name: leaf.repo, type: leaf.repo_type})} not found`, {
           hint: `create it with \`pach create repo ${leaf.repo}\``,
@@ -259,6 +322,51 @@ export class PipelineService implements PfsHooks {
         }
       }
     }
+  }
+
+  // ---- defaults (pachctl create/update/inspect/delete defaults; spec/defaults.ts) ----
+
+  /** The stored defaults document of the cluster (the whole .pach) or of one project, as written. */
+  defaults(scope: DefaultsScope): Record<string, unknown> | undefined {
+    if ('project' in scope) this.engine.resolve.project(scope.project)
+    const v = getMeta(this.db, defaultsKey(scope))
+    return v === undefined ? undefined : parseStored<Record<string, unknown>>(v, `${defaultsKey(scope)} defaults`)
+  }
+
+  /** What every spec of `project` is merged into: cluster ⊕ project defaults (undefined when neither is set). */
+  defaultsFor(project: string): Record<string, unknown> | undefined {
+    return effectiveDefaults(this.defaults({cluster: true}), this.defaults({project}))
+  }
+
+  /**
+   * Store (`doc`) or delete (undefined) defaults, in one transaction. With `regenerate`, each
+   * pipeline in scope is read again from its user spec under the new defaults and updated
+   * when its effective spec changes (`reprocess`: with a new salt). `dryRun`: change nothing,
+   * report what would change. Returns the pipelines regenerated (or that would be).
+   *
+   * @throws PROJECT_NOT_FOUND; INVALID_SPEC (a pipeline's spec is invalid under the new defaults: nothing is stored)
+   */
+  setDefaults(scope: DefaultsScope, doc: Record<string, unknown> | undefined, opts: {regenerate?: boolean; reprocess?: boolean; dryRun?: boolean} = {}): {affected: string[]} {
+    return withTx(this.db, () => {
+      if ('project' in scope) this.engine.resolve.project(scope.project)
+      const cluster = 'cluster' in scope ? doc : this.defaults({cluster: true})
+      const affected: string[] = []
+      const regenerate = opts.regenerate || opts.reprocess
+      const updates: {spec: PipelineSpec; p: PipelineRow}[] = []
+      if (regenerate) {
+        for (const p of pipelineRows.listPipelines(this.db, 'project' in scope ? scope.project : undefined)) {
+          const project = 'project' in scope ? doc : this.defaults({project: p.project})
+          const spec = parseSpecs(p.user_spec, `pipeline ${p.name}`, p.project, () => effectiveDefaults(cluster, project)).specs[0]!
+          if (JSON.stringify({...this.spec(p), salt: undefined}) === JSON.stringify({...spec, salt: undefined})) continue
+          affected.push(p.project === 'default' ? p.name : `${p.project}/${p.name}`)
+          updates.push({spec, p})
+        }
+      }
+      if (opts.dryRun) return {affected}
+      setMeta(this.db, defaultsKey(scope), doc === undefined ? undefined : JSON.stringify(doc))
+      for (const {spec, p} of updates) this.put(spec, {update: true, reprocess: Boolean(opts.reprocess), file: `pipeline ${p.name}`, userSpec: p.user_spec})
+      return {affected}
+    })
   }
 
   /** Kill every unfinished job of a pipeline (their output and meta commits finish with the reason). */

@@ -1,7 +1,6 @@
 /**
  * Normalisation: a document as read by schema.ts -> a PipelineSpec with every default
- * applied (Pachyderm setPipelineDefaults / setInputDefaults). Not yet validated (validate.ts)
- * nor sorted (index.ts).
+ * applied (Pachyderm setPipelineDefaults / setInputDefaults). Not yet validated (validate.ts).
  *
  * Defaults: pipeline.project = the given default project ("default"); transform.image
  * "ubuntu:20.04"; datum_tries 3 (0 -> 3); parallelism_spec.constant 1 (0 -> 1);
@@ -13,12 +12,14 @@
  * cleaned ("abc" -> "/abc", "abc/" -> "/abc", "." -> "/"); a missing or empty glob stays ""
  * so validation can reject it.
  *
- * Errors raised here (the rest is validate.ts's business): `tf_job` (not supported), a
+ * Problems reported here (the rest is validate.ts's business): `tf_job` (not supported), a
  * missing transform, a pfs repo_type other than user/meta/spec, a cron input with a commit.
+ * Each is recorded (context.ts) and normalising goes on as if the field were unset, so
+ * validation still reports the spec's other problems.
  */
 import {cleanGlob} from '../../pfs/glob.js'
 import type {CronInput, Input, PfsInput} from '../input.js'
-import {describeValue, fail, fieldPath, type JsonObject, type SpecContext} from './context.js'
+import {describeValue, fieldPath, report, type JsonObject, type SpecContext} from './context.js'
 import {DEFAULT_DATUM_TRIES, DEFAULT_IMAGE, type PipelineSpec, type ResourceSpec, type Transform} from './types.js'
 
 // Accessors of a read message: an unset (or, for strings, empty) field gives the default.
@@ -86,9 +87,10 @@ function buildPfs(p: JsonObject, path: string, inputCtx: InputContext): PfsInput
       branch = `${inputCtx.pipeline}-trigger-${n}`
     }
   }
-  const repoType = stringField(p, 'repo_type', 'user')
-  if (repoType !== 'user' && repoType !== 'meta' && repoType !== 'spec') {
-    fail(inputCtx.ctx, fieldPath(path, 'repo_type'), `${fieldPath(path, 'repo_type')} must be "user", "meta" or "spec", got ${describeValue(repoType)}`)
+  const written = stringField(p, 'repo_type', 'user')
+  const repoType = written === 'meta' || written === 'spec' ? written : 'user'
+  if (written !== repoType) {
+    report(inputCtx.ctx, fieldPath(path, 'repo_type'), `${fieldPath(path, 'repo_type')} must be "user", "meta" or "spec", got ${describeValue(written)}`)
   }
   return {
     name: stringField(p, 'name', repo),
@@ -112,7 +114,7 @@ function buildPfs(p: JsonObject, path: string, inputCtx: InputContext): PfsInput
 
 function buildCron(c: JsonObject, path: string, inputCtx: InputContext): CronInput {
   if (stringField(c, 'commit') !== '') {
-    fail(inputCtx.ctx, fieldPath(path, 'commit'), `${fieldPath(path, 'commit')} is set: input cannot come from a commit; use a branch`)
+    report(inputCtx.ctx, fieldPath(path, 'commit'), `${fieldPath(path, 'commit')} is set: input cannot come from a commit; use a branch`)
   }
   const name = stringField(c, 'name')
   return {
@@ -138,19 +140,19 @@ function withServiceDefault(s: JsonObject): JsonObject {
   return {...s, type: stringField(s, 'type', 'NodePort')}
 }
 
-/** Raw (already read) spec -> normalised spec, not yet validated nor sorted. */
+/** Raw (already read) spec -> normalised spec, not yet validated. */
 export function normalise(raw: JsonObject, ctx: SpecContext, defaultProject: string): PipelineSpec {
-  if (isSet(raw, 'tf_job')) fail(ctx, 'tf_job', 'tf_job: embedding TFJobs in pipelines is not supported yet')
+  if (isSet(raw, 'tf_job')) report(ctx, 'tf_job', 'tf_job: embedding TFJobs in pipelines is not supported yet')
   const pl = (raw.pipeline as JsonObject | undefined) ?? {}
   const name = stringField(pl, 'name')
   const project = stringField(pl.project as JsonObject | undefined, 'name', defaultProject)
-  if (!isSet(raw, 'transform')) fail(ctx, 'transform', 'transform is required (it says which image and command to run)')
+  if (!isSet(raw, 'transform')) report(ctx, 'transform', 'transform is required (it says which image and command to run)')
   const inputCtx: InputContext = {ctx, pipeline: name, project, triggers: new Map()}
   const rp = raw.reprocess_spec
   const spec: PipelineSpec = {
     pipeline: {name, project: {name: project}},
     description: stringField(raw, 'description'),
-    transform: buildTransform(raw.transform as JsonObject),
+    transform: buildTransform((raw.transform as JsonObject | undefined) ?? {}),
     input: (isSet(raw, 'input') ? buildInput(raw.input as JsonObject, 'input', inputCtx) : undefined) as Input,
     parallelism_spec: {constant: numberField(raw.parallelism_spec as JsonObject | undefined, 'constant') || 1},
     datum_tries: numberField(raw, 'datum_tries') || DEFAULT_DATUM_TRIES,

@@ -24,7 +24,7 @@
  *   ignored, warned about.
  */
 import {editDistance} from '../../text/edit-distance.js'
-import {describeValue, fail, fieldPath, isObject, warn, type JsonObject, type SpecContext} from './context.js'
+import {attempt, describeValue, fail, fieldPath, isObject, warn, type JsonObject, type SpecContext} from './context.js'
 import {MAX_INPUT_DEPTH} from './types.js'
 
 // Pachyderm's protobuf messages, by their snake_case field names.
@@ -215,6 +215,9 @@ export const PIPELINE_SPEC: Schema = {
   },
 }
 
+/** Pipeline defaults (Pachyderm ClusterDefaults / ProjectDefaults): a CreatePipelineRequest that specs are merged into. */
+export const DEFAULTS: Schema = {fields: {create_pipeline_request: {msg: PIPELINE_SPEC}}}
+
 // Reading
 
 /** `join_on` -> `joinOn` (protojson's JSON name). */
@@ -251,37 +254,46 @@ function canonical(key: string, schema: Schema): string | undefined {
   return undefined
 }
 
-/** Read one message: keys become snake_case, values are type-checked; unset (null) fields are left out. */
+/**
+ * Read one message: keys become snake_case, values are type-checked; unset (null) fields are
+ * left out (kept as null with ctx.keepNull, for a defaults merge). Each key is one check (context.ts attempt): a bad key or value is reported and
+ * left out, and the other keys are still read.
+ */
 export function readMessage(v: unknown, schema: Schema, path: string, ctx: SpecContext): JsonObject {
   if (!isObject(v)) fail(ctx, path, `${path} must be an object, got ${describeValue(v)}`)
   const out: JsonObject = {}
   const seen = new Map<string, string>()
   for (const [key, val] of Object.entries(v)) {
-    let name = canonical(key, schema)
-    if (name === undefined) {
-      fail(ctx, fieldPath(path, key), `unknown field ${fieldPath(path, key)}${suggestion(key, schema)}`, 'field names are snake_case or lowerCamelCase, as in Pachyderm')
-    }
-    const legacy = schema.legacy?.[name]
-    if (legacy !== undefined) {
-      if ('reject' in legacy) fail(ctx, fieldPath(path, key), `${fieldPath(path, key)} ${legacy.reject}`, legacy.hint)
-      if ('drop' in legacy) {
-        warn(ctx, `deprecated (Pachyderm 1.x): ${fieldPath(path, key)}: ${legacy.drop}`)
-        continue
+    attempt(() => {
+      let name = canonical(key, schema)
+      if (name === undefined) {
+        fail(ctx, fieldPath(path, key), `unknown field ${fieldPath(path, key)}${suggestion(key, schema)}`, 'field names are snake_case or lowerCamelCase, as in Pachyderm')
       }
-      if ('cli' in legacy) {
-        warn(ctx, `${fieldPath(path, key)} ${legacy.cli}; ignored in a spec file`)
-        continue
+      const legacy = schema.legacy?.[name]
+      if (legacy !== undefined) {
+        if ('reject' in legacy) fail(ctx, fieldPath(path, key), `${fieldPath(path, key)} ${legacy.reject}`, legacy.hint)
+        if ('drop' in legacy) {
+          warn(ctx, `deprecated (Pachyderm 1.x): ${fieldPath(path, key)}: ${legacy.drop}`)
+          return
+        }
+        if ('cli' in legacy) {
+          warn(ctx, `${fieldPath(path, key)} ${legacy.cli}; ignored in a spec file`)
+          return
+        }
+        warn(ctx, `deprecated (Pachyderm 1.x): ${fieldPath(path, key)}: ${legacy.note}`)
+        name = legacy.rename
       }
-      warn(ctx, `deprecated (Pachyderm 1.x): ${fieldPath(path, key)}: ${legacy.note}`)
-      name = legacy.rename
-    }
-    const other = seen.get(name)
-    if (other !== undefined) {
-      fail(ctx, fieldPath(path, name), `${fieldPath(path, name)} is set twice (as "${other}" and "${key}")`)
-    }
-    seen.set(name, key)
-    if (val === null || val === undefined) continue
-    out[name] = readValue(val, schema.fields[name]!, fieldPath(path, name), ctx)
+      const other = seen.get(name)
+      if (other !== undefined) {
+        fail(ctx, fieldPath(path, name), `${fieldPath(path, name)} is set twice (as "${other}" and "${key}")`)
+      }
+      seen.set(name, key)
+      if (val === null || val === undefined) {
+        if (val === null && ctx.keepNull) out[name] = null
+        return
+      }
+      out[name] = readValue(val, schema.fields[name]!, fieldPath(path, name), ctx)
+    })
   }
   return out
 }

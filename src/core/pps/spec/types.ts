@@ -2,10 +2,11 @@
  * The normalised pipeline spec: the shape every later stage of pach stores, shows and runs
  * (Pachyderm `CreatePipelineRequest`, reference §2), and the constants the spec stages share.
  *
- * A PipelineSpec is snake_case with every default applied (normalise.ts), globs cleaned,
- * pfs.name defaulted to repo and the children of cross/union/join/group sorted by name
- * (index.ts). Every field of the reference's spec table is kept, including cluster-only ones
- * (CLUSTER_ONLY_FIELDS), which are parsed, stored and shown but have no local effect.
+ * A PipelineSpec is snake_case with every default applied (normalise.ts), globs cleaned and
+ * pfs.name defaulted to repo; the children of cross/union/join/group stay in spec order (the
+ * datum planner sorts them by name, as Pachyderm). Every field of the reference's spec table
+ * is kept, including cluster-only ones (CLUSTER_ONLY_FIELDS), which are parsed, stored and
+ * shown but have no local effect, and the ones pach refuses to run (REFUSED_FIELDS).
  *
  * Invariants:
  * - spout pipelines have no input: for them `input` is undefined at run time (the only case,
@@ -40,8 +41,8 @@ export interface ResourceSpec {
 }
 
 /**
- * A normalised spec: snake_case, defaults applied, inputs sorted by name (children of
- * cross/union/join/group), pfs.name defaulted to repo, globs cleaned. `input` is undefined
+ * A normalised spec: snake_case, defaults applied, inputs in spec order, pfs.name defaulted
+ * to repo, globs cleaned. `input` is undefined
  * (despite its type) only for spouts.
  */
 export interface PipelineSpec {
@@ -85,13 +86,13 @@ export interface ParsedSpecs {
   warnings: string[]
 }
 
-/** Fields that are parsed, kept and shown, but have no effect when pach runs a pipeline locally. */
+/**
+ * Fields that are parsed, kept and shown, but have no effect when pach runs a pipeline
+ * locally (create/update pipeline print a notice for each one a spec sets). Fields whose
+ * absence would change what a pipeline produces are not here but in REFUSED_FIELDS.
+ */
 export const CLUSTER_ONLY_FIELDS: string[] = [
-  'egress',
-  'service',
-  'spout',
   'autoscaling',
-  's3_out',
   'datum_set_spec',
   'scheduling_spec',
   'tolerations',
@@ -106,8 +107,14 @@ export const CLUSTER_ONLY_FIELDS: string[] = [
   'transform.memory_volume',
   'transform.dockerfile',
   'transform.datum_batching',
-  'input.pfs.s3',
 ]
+
+/**
+ * Fields pach does not implement yet and whose absence changes results (no egress copy, no
+ * S3 gateway, no long-running service or spout): a spec that sets one is refused, not run
+ * as if it did not (the pipeline service checks this; see localRefusals).
+ */
+export const REFUSED_FIELDS: string[] = ['egress', 'service', 'spout', 's3_out', 'input.pfs.s3']
 
 export const DEFAULT_IMAGE = 'ubuntu:20.04'
 export const DEFAULT_DATUM_TRIES = 3

@@ -19,6 +19,9 @@
  *   datum_set_spec;
  * - the combinations Pachyderm checks on cluster-only structures (service, spout, egress).
  *
+ * Every problem is reported (context.ts): each check below is one `attempt`, so a problem
+ * ends only its own check, and a field reports its first problem only.
+ *
  * Not here: input repos existing, a pipeline name clashing with an existing repo, and cycles
  * through pipelines already created are the caller's business; two specs of one file with
  * the same name, and cycles among the specs of one file, are parseSpecs's (index.ts).
@@ -30,7 +33,7 @@ import {cronError} from '../../units/cron.js'
 import {parseDuration} from '../../units/duration.js'
 import {parseMemory} from '../../units/quantity.js'
 import type {CronInput, Input, PfsInput} from '../input.js'
-import {contextFor, describeValue, fail, fieldPath, isObject, type JsonObject, type SpecContext} from './context.js'
+import {attempt, contextFor, describeValue, fail, fieldPath, isObject, report, throwProblems, type JsonObject, type SpecContext} from './context.js'
 import {stringField} from './normalise.js'
 import {MAX_PIPELINE_NAME, NETWORK_ANNOTATION, networkAnnotation, SERVICE_TYPES, type PipelineSpec, type ResourceSpec} from './types.js'
 
@@ -70,7 +73,7 @@ function checkResources(ctx: SpecContext, field: string, r: ResourceSpec | undef
   if (r === undefined) return
   if (!isObject(r as unknown)) fail(ctx, field, `${field} must be an object`)
   if (r.cpu !== undefined && (typeof r.cpu !== 'number' || !Number.isFinite(r.cpu) || r.cpu < 0)) {
-    fail(ctx, `${field}.cpu`, `${field}.cpu must be a non-negative number, got ${describeValue(r.cpu)}`)
+    report(ctx, `${field}.cpu`, `${field}.cpu must be a non-negative number, got ${describeValue(r.cpu)}`)
   }
   for (const k of ['memory', 'disk'] as const) {
     const v = r[k]
@@ -78,12 +81,12 @@ function checkResources(ctx: SpecContext, field: string, r: ResourceSpec | undef
     try {
       parseMemory(v)
     } catch {
-      fail(ctx, `${field}.${k}`, `${field}.${k} ${JSON.stringify(v)} is not a valid quantity`, 'use a Kubernetes quantity such as "512Mi", "1Gi", "100M" or "1024"')
+      report(ctx, `${field}.${k}`, `${field}.${k} ${JSON.stringify(v)} is not a valid quantity`, 'use a Kubernetes quantity such as "512Mi", "1Gi", "100M" or "1024"')
     }
   }
   if (r.gpu !== undefined) {
-    if (!Number.isInteger(r.gpu.number) || r.gpu.number < 0) fail(ctx, `${field}.gpu.number`, `${field}.gpu.number must be a non-negative integer`)
-    if (r.gpu.number > 0 && !r.gpu.type) fail(ctx, `${field}.gpu.type`, `${field}.gpu.type is required (e.g. "nvidia.com/gpu")`)
+    if (!Number.isInteger(r.gpu.number) || r.gpu.number < 0) report(ctx, `${field}.gpu.number`, `${field}.gpu.number must be a non-negative integer`)
+    else if (r.gpu.number > 0 && !r.gpu.type) report(ctx, `${field}.gpu.type`, `${field}.gpu.type is required (e.g. "nvidia.com/gpu")`)
   }
 }
 
@@ -104,7 +107,7 @@ function checkNames(ctx: SpecContext, names: Set<string>, node: Input, path: str
     const key = isObject(r.pfs) ? 'pfs' : 'cron'
     const name = (r[key] as {name: string}).name
     if (names.has(name)) {
-      fail(ctx, `${fieldPath(path, key)}.name`, `${fieldPath(path, key)}.name: name ${JSON.stringify(name)} was used more than once`, 'give each input a distinct "name" (it is the directory under /pfs)')
+      report(ctx, `${fieldPath(path, key)}.name`, `${fieldPath(path, key)}.name: name ${JSON.stringify(name)} was used more than once`, 'give each input a distinct "name" (it is the directory under /pfs)')
     }
     names.add(name)
   } else if (Array.isArray(r.union)) {
@@ -121,42 +124,46 @@ function checkNames(ctx: SpecContext, names: Set<string>, node: Input, path: str
   }
 }
 
-function checkInputNode(ctx: SpecContext, spec: PipelineSpec, node: Input, path: string): void {
-  const kinds = kindsOf(node)
-  if (kinds.length === 0) fail(ctx, path, `${path}: no input set`, 'an input is one of pfs, cross, union, join, group, cron')
-  if (kinds.length > 1) fail(ctx, path, `${path}: multiple input types set (${kinds.join(', ')})`, 'each input node has exactly one of pfs, cross, union, join, group, cron')
-  const kind = kinds[0]!
-  const r = node as unknown as JsonObject
-  const p = fieldPath(path, kind)
-  if (kind === 'pfs') {
-    const pfs = r.pfs as PfsInput
-    if (pfs.trigger !== undefined) {
-      try {
-        checkTrigger(pfs.trigger as Trigger, pfs.branch)
-      } catch (e) {
-        fail(ctx, `${p}.trigger`, `${p}.trigger: ${(e as Error).message}`)
-      }
+/** One pfs input: each field is its own check. */
+function checkPfs(ctx: SpecContext, spec: PipelineSpec, pfs: PfsInput, p: string): void {
+  attempt(() => {
+    if (pfs.trigger === undefined) return
+    try {
+      checkTrigger(pfs.trigger as Trigger, pfs.branch)
+    } catch (e) {
+      fail(ctx, `${p}.trigger`, `${p}.trigger: ${(e as Error).message}`)
     }
+  })
+  attempt(() => {
     if (!pfs.repo) fail(ctx, `${p}.repo`, `${p}.repo is required`)
     checkName(ctx, `${p}.repo`, 'repo', pfs.repo)
+    if (pfs.repo === spec.pipeline.name && pfs.repo_type === 'user' && pfs.project === spec.pipeline.project.name) {
+      fail(ctx, `${p}.repo`, `${p}.repo: pipeline ${JSON.stringify(spec.pipeline.name)} cannot read its own output repo (that would be a cycle)`)
+    }
+  })
+  attempt(() => {
     if (!pfs.name) fail(ctx, `${p}.name`, `${p}.name is required`)
     if (pfs.name === 'out') {
       fail(ctx, `${p}.name`, `${p}.name: an input cannot be named "out" (pach creates /pfs/out for the output)`, 'inputs from a repo named "out" must set "name" to something else')
     }
     checkName(ctx, `${p}.name`, 'input', pfs.name)
+  })
+  attempt(() => {
     if (!pfs.branch) fail(ctx, `${p}.branch`, `${p}.branch is required`)
     checkName(ctx, `${p}.branch`, 'branch', pfs.branch)
+  })
+  attempt(() => {
     if (pfs.project) checkName(ctx, `${p}.project`, 'project', pfs.project)
-    if (pfs.repo_type !== 'user' && pfs.repo_type !== 'meta' && pfs.repo_type !== 'spec') {
-      fail(ctx, `${p}.repo_type`, `${p}.repo_type must be "user", "meta" or "spec"`)
-    }
-    if (pfs.commit !== undefined && pfs.commit !== '') fail(ctx, `${p}.commit`, `${p}.commit is set: input cannot come from a commit; use a branch`)
+  })
+  if (pfs.repo_type !== 'user' && pfs.repo_type !== 'meta' && pfs.repo_type !== 'spec') {
+    report(ctx, `${p}.repo_type`, `${p}.repo_type must be "user", "meta" or "spec"`)
+  }
+  if (pfs.commit !== undefined && pfs.commit !== '') report(ctx, `${p}.commit`, `${p}.commit is set: input cannot come from a commit; use a branch`)
+  attempt(() => {
     if (!pfs.s3 && !pfs.glob) fail(ctx, `${p}.glob`, `${p}.glob is required`, 'e.g. "/*" for one datum per top-level file or directory, "/" for one datum with everything')
     if (pfs.s3 && pfs.glob !== '/') {
       fail(ctx, `${p}.glob`, `${p}.glob must be "/" for an s3 input (the S3 gateway exposes whole commits)`)
     }
-    if (pfs.s3 && pfs.lazy) fail(ctx, `${p}.lazy`, `${p}: an input cannot set both s3 and lazy`)
-    if (pfs.s3 && pfs.empty_files) fail(ctx, `${p}.empty_files`, `${p}: an input cannot set both s3 and empty_files`)
     if (pfs.glob) {
       try {
         compileGlob(pfs.glob)
@@ -165,104 +172,140 @@ function checkInputNode(ctx: SpecContext, spec: PipelineSpec, node: Input, path:
         fail(ctx, `${p}.glob`, `${p}.glob ${JSON.stringify(pfs.glob)} is invalid: ${e.reason}`)
       }
     }
-    if (pfs.repo === spec.pipeline.name && pfs.repo_type === 'user' && pfs.project === spec.pipeline.project.name) {
-      fail(ctx, `${p}.repo`, `${p}.repo: pipeline ${JSON.stringify(spec.pipeline.name)} cannot read its own output repo (that would be a cycle)`)
-    }
-    return
-  }
-  if (kind === 'cron') {
-    const cron = r.cron as CronInput
+  })
+  if (pfs.s3 && pfs.lazy) report(ctx, `${p}.lazy`, `${p}: an input cannot set both s3 and lazy`)
+  if (pfs.s3 && pfs.empty_files) report(ctx, `${p}.empty_files`, `${p}: an input cannot set both s3 and empty_files`)
+}
+
+/** One cron input: each field is its own check. */
+function checkCron(ctx: SpecContext, cron: CronInput, p: string): void {
+  attempt(() => {
     if (!cron.name) fail(ctx, `${p}.name`, `${p}.name is required`)
     checkName(ctx, `${p}.name`, 'input', cron.name)
     if (cron.name === 'out') fail(ctx, `${p}.name`, `${p}.name: an input cannot be named "out" (pach creates /pfs/out for the output)`)
+  })
+  attempt(() => {
     if (!cron.repo) fail(ctx, `${p}.repo`, `${p}.repo is required`)
     checkName(ctx, `${p}.repo`, 'repo', cron.repo)
+  })
+  attempt(() => {
     if (!cron.spec) fail(ctx, `${p}.spec`, `${p}.spec is required (a cron expression such as "@every 10s" or "*/5 * * * *")`)
     const err = cronError(cron.spec)
     if (err !== null) fail(ctx, `${p}.spec`, `${p}.spec ${JSON.stringify(cron.spec)} is not a valid cron expression: ${err}`)
-    if (cron.start !== undefined && Number.isNaN(Date.parse(cron.start))) fail(ctx, `${p}.start`, `${p}.start is not a valid time`)
-    return
-  }
+  })
+  if (cron.start !== undefined && Number.isNaN(Date.parse(cron.start))) report(ctx, `${p}.start`, `${p}.start is not a valid time`)
+}
+
+/** One node of the input tree and, for a compound node, each child (each child its own check). */
+function checkInputNode(ctx: SpecContext, spec: PipelineSpec, node: Input, path: string): void {
+  const kinds = kindsOf(node)
+  if (kinds.length === 0) fail(ctx, path, `${path}: no input set`, 'an input is one of pfs, cross, union, join, group, cron')
+  if (kinds.length > 1) fail(ctx, path, `${path}: multiple input types set (${kinds.join(', ')})`, 'each input node has exactly one of pfs, cross, union, join, group, cron')
+  const kind = kinds[0]!
+  const r = node as unknown as JsonObject
+  const p = fieldPath(path, kind)
+  if (kind === 'pfs') return checkPfs(ctx, spec, r.pfs as PfsInput, p)
+  if (kind === 'cron') return checkCron(ctx, r.cron as CronInput, p)
   const children = r[kind]
   if (!Array.isArray(children)) fail(ctx, p, `${p} must be a list of inputs`)
   if (children.length === 0) fail(ctx, p, `${p} is empty: a ${kind} needs at least one input`)
-  if (kind !== 'cross' && containsS3(node)) fail(ctx, p, `${p}: s3 inputs are not supported inside a ${kind}`)
-  ;(children as Input[]).forEach((child, i) => checkInputNode(ctx, spec, child, `${p}[${i}]`))
+  if (kind !== 'cross' && containsS3(node)) report(ctx, p, `${p}: s3 inputs are not supported inside a ${kind}`)
+  ;(children as Input[]).forEach((child, i) => attempt(() => checkInputNode(ctx, spec, child, `${p}[${i}]`)))
 }
 
-/** Static validation of one normalised spec (everything that does not need the database). */
+/**
+ * Static validation of one normalised spec (everything that does not need the database):
+ * every problem is reported in one INVALID_SPEC error (context.ts).
+ *
+ * @throws InvalidArgumentError INVALID_SPEC
+ */
 export function validateSpec(spec: PipelineSpec, file: string): void {
   const name = isObject(spec) && isObject(spec.pipeline) && typeof spec.pipeline.name === 'string' ? spec.pipeline.name : ''
   const ctx = contextFor(file, name || undefined)
+  attempt(() => checkSpec(spec, ctx))
+  throwProblems(ctx)
+}
+
+/** validateSpec's checks, recording problems on `ctx` (parseSpecs shares it with the other stages). */
+export function checkSpec(spec: PipelineSpec, ctx: SpecContext): void {
   if (!isObject(spec)) fail(ctx, '', 'a pipeline spec must be an object')
-  if (!name) fail(ctx, 'pipeline.name', 'pipeline.name is required')
-  if (!isValidName(name)) fail(ctx, 'pipeline.name', `pipeline.name ${JSON.stringify(name)} is invalid: only letters, digits, "_" and "-" are allowed`)
-  if (name.length > MAX_PIPELINE_NAME) {
-    fail(ctx, 'pipeline.name', `pipeline.name is ${name.length} characters long, but must have at most ${MAX_PIPELINE_NAME}`)
-  }
-  if (!/^[a-zA-Z0-9]/.test(name)) fail(ctx, 'pipeline.name', `pipeline.name ${JSON.stringify(name)} must start with a letter or a digit`)
-  const project = spec.pipeline.project?.name ?? ''
-  if (!project) fail(ctx, 'pipeline.project.name', 'pipeline.project.name is required')
-  checkName(ctx, 'pipeline.project.name', 'project', project)
-  if (project.length > MAX_PIPELINE_NAME) fail(ctx, 'pipeline.project.name', `pipeline.project.name must have at most ${MAX_PIPELINE_NAME} characters`)
+  const name = isObject(spec.pipeline) && typeof spec.pipeline.name === 'string' ? spec.pipeline.name : ''
+  attempt(() => {
+    if (!name) fail(ctx, 'pipeline.name', 'pipeline.name is required')
+    if (!isValidName(name)) fail(ctx, 'pipeline.name', `pipeline.name ${JSON.stringify(name)} is invalid: only letters, digits, "_" and "-" are allowed`)
+    if (name.length > MAX_PIPELINE_NAME) {
+      fail(ctx, 'pipeline.name', `pipeline.name is ${name.length} characters long, but must have at most ${MAX_PIPELINE_NAME}`)
+    }
+    if (!/^[a-zA-Z0-9]/.test(name)) fail(ctx, 'pipeline.name', `pipeline.name ${JSON.stringify(name)} must start with a letter or a digit`)
+  })
+  attempt(() => {
+    const project = spec.pipeline?.project?.name ?? ''
+    if (!project) fail(ctx, 'pipeline.project.name', 'pipeline.project.name is required')
+    checkName(ctx, 'pipeline.project.name', 'project', project)
+    if (project.length > MAX_PIPELINE_NAME) fail(ctx, 'pipeline.project.name', `pipeline.project.name must have at most ${MAX_PIPELINE_NAME} characters`)
+  })
 
   // transform
-  const t = spec.transform
-  if (!isObject(t)) fail(ctx, 'transform', 'transform is required (it says which image and command to run)')
-  if (!t.image) fail(ctx, 'transform.image', 'transform.image is required')
-  if (!Array.isArray(t.cmd) || t.cmd.length === 0) {
-    fail(ctx, 'transform.cmd', 'transform.cmd: no command specified', 'e.g. "cmd": ["python3", "/app.py"], or "cmd": ["bash"] with "stdin": [...]')
-  }
-  ;(t.secrets ?? []).forEach((s, i) => {
-    const f = `transform.secrets[${i}]`
-    if (!s.name) fail(ctx, `${f}.name`, `${f}.name is required`)
-    if (s.env_var && !s.key) fail(ctx, `${f}.key`, `${f}.key is required when env_var is set`)
+  attempt(() => {
+    const t = spec.transform
+    if (!isObject(t)) fail(ctx, 'transform', 'transform is required (it says which image and command to run)')
+    if (!t.image) report(ctx, 'transform.image', 'transform.image is required')
+    if (!Array.isArray(t.cmd) || t.cmd.length === 0) {
+      report(ctx, 'transform.cmd', 'transform.cmd: no command specified', 'e.g. "cmd": ["python3", "/app.py"], or "cmd": ["bash"] with "stdin": [...]')
+    }
+    ;(t.secrets ?? []).forEach((s, i) => {
+      const f = `transform.secrets[${i}]`
+      if (!s.name) report(ctx, `${f}.name`, `${f}.name is required`)
+      if (s.env_var && !s.key) report(ctx, `${f}.key`, `${f}.key is required when env_var is set`)
+    })
+    for (const [k] of Object.entries(t.env ?? {})) {
+      if (k === '' || k.includes('=')) report(ctx, `transform.env`, `transform.env: ${JSON.stringify(k)} is not a valid variable name`)
+    }
   })
-  for (const [k] of Object.entries(t.env ?? {})) {
-    if (k === '' || k.includes('=')) fail(ctx, `transform.env`, `transform.env: ${JSON.stringify(k)} is not a valid variable name`)
-  }
 
   // input
   const spout = spec.spout as JsonObject | undefined
   if (spec.input === undefined || spec.input === null) {
-    if (spout === undefined) fail(ctx, 'input', 'input is required (only spouts have no input)')
+    if (spout === undefined) report(ctx, 'input', 'input is required (only spouts have no input)')
   } else {
     if (spout !== undefined && !isObject(spout.service)) {
-      fail(ctx, 'input', 'input: spout pipelines (without a service) must not have an input')
+      report(ctx, 'input', 'input: spout pipelines (without a service) must not have an input')
     }
-    checkInputNode(ctx, spec, spec.input, 'input')
-    checkNames(ctx, new Set(), spec.input, 'input')
+    attempt(() => checkInputNode(ctx, spec, spec.input, 'input'))
+    attempt(() => checkNames(ctx, new Set(), spec.input, 'input'))
   }
 
   // scalars
   const c = spec.parallelism_spec?.constant
-  if (c !== undefined && (!Number.isInteger(c) || c < 0)) fail(ctx, 'parallelism_spec.constant', 'parallelism_spec.constant must be a non-negative integer')
-  if (!Number.isInteger(spec.datum_tries) || spec.datum_tries < 1) fail(ctx, 'datum_tries', `datum_tries must be a positive integer, got ${describeValue(spec.datum_tries)}`)
-  if (!spec.output_branch) fail(ctx, 'output_branch', 'output_branch is required')
-  checkName(ctx, 'output_branch', 'branch', spec.output_branch)
+  if (c !== undefined && (!Number.isInteger(c) || c < 0)) report(ctx, 'parallelism_spec.constant', 'parallelism_spec.constant must be a non-negative integer')
+  if (!Number.isInteger(spec.datum_tries) || spec.datum_tries < 1) report(ctx, 'datum_tries', `datum_tries must be a positive integer, got ${describeValue(spec.datum_tries)}`)
+  attempt(() => {
+    if (!spec.output_branch) fail(ctx, 'output_branch', 'output_branch is required')
+    checkName(ctx, 'output_branch', 'branch', spec.output_branch)
+  })
   if (spec.reprocess_spec !== 'until_success' && spec.reprocess_spec !== 'every_job') {
-    fail(ctx, 'reprocess_spec', `reprocess_spec must be "until_success" or "every_job", got ${describeValue(spec.reprocess_spec)}`)
+    report(ctx, 'reprocess_spec', `reprocess_spec must be "until_success" or "every_job", got ${describeValue(spec.reprocess_spec)}`)
   }
-  checkDuration(ctx, 'datum_timeout', spec.datum_timeout, true)
-  checkDuration(ctx, 'job_timeout', spec.job_timeout, true)
-  checkDuration(ctx, 'maximum_expected_uptime', spec.maximum_expected_uptime, true)
-  checkResources(ctx, 'resource_requests', spec.resource_requests)
-  checkResources(ctx, 'resource_limits', spec.resource_limits)
-  checkResources(ctx, 'sidecar_resource_requests', spec.sidecar_resource_requests)
-  checkResources(ctx, 'sidecar_resource_limits', spec.sidecar_resource_limits)
-  checkJsonString(ctx, 'pod_spec', spec.pod_spec)
-  checkJsonString(ctx, 'pod_patch', spec.pod_patch)
+  attempt(() => checkDuration(ctx, 'datum_timeout', spec.datum_timeout, true))
+  attempt(() => checkDuration(ctx, 'job_timeout', spec.job_timeout, true))
+  attempt(() => checkDuration(ctx, 'maximum_expected_uptime', spec.maximum_expected_uptime, true))
+  attempt(() => checkResources(ctx, 'resource_requests', spec.resource_requests))
+  attempt(() => checkResources(ctx, 'resource_limits', spec.resource_limits))
+  attempt(() => checkResources(ctx, 'sidecar_resource_requests', spec.sidecar_resource_requests))
+  attempt(() => checkResources(ctx, 'sidecar_resource_limits', spec.sidecar_resource_limits))
+  attempt(() => checkJsonString(ctx, 'pod_spec', spec.pod_spec))
+  attempt(() => checkJsonString(ctx, 'pod_patch', spec.pod_patch))
   const net = networkAnnotation(spec)
   if (net !== undefined && net !== 'true' && net !== 'false') {
-    fail(ctx, `metadata.annotations.${NETWORK_ANNOTATION}`, `metadata.annotations["${NETWORK_ANNOTATION}"] must be "true" or "false", got ${describeValue(net)}`)
+    report(ctx, `metadata.annotations.${NETWORK_ANNOTATION}`, `metadata.annotations["${NETWORK_ANNOTATION}"] must be "true" or "false", got ${describeValue(net)}`)
   }
   const ds = spec.datum_set_spec
   if (ds !== undefined) {
     for (const k of ['number', 'size_bytes', 'per_worker'] as const) {
-      if (ds[k] !== undefined && (!Number.isInteger(ds[k]) || ds[k]! < 0)) fail(ctx, `datum_set_spec.${k}`, `datum_set_spec.${k} must be a non-negative integer`)
+      if (ds[k] !== undefined && (!Number.isInteger(ds[k]) || ds[k]! < 0)) report(ctx, `datum_set_spec.${k}`, `datum_set_spec.${k} must be a non-negative integer`)
     }
     if (ds.per_worker && (ds.number || ds.size_bytes)) {
-      fail(ctx, 'datum_set_spec.per_worker', 'datum_set_spec.per_worker cannot be set together with number or size_bytes')
+      report(ctx, 'datum_set_spec.per_worker', 'datum_set_spec.per_worker cannot be set together with number or size_bytes')
     }
   }
 
@@ -270,22 +313,22 @@ export function validateSpec(spec: PipelineSpec, file: string): void {
   const service = spec.service as JsonObject | undefined
   if (service !== undefined) {
     if (!SERVICE_TYPES.includes(stringField(service, 'type', 'NodePort'))) {
-      fail(ctx, 'service.type', `service.type ${JSON.stringify(service.type)} is not allowed (one of ${SERVICE_TYPES.join(', ')})`)
+      report(ctx, 'service.type', `service.type ${JSON.stringify(service.type)} is not allowed (one of ${SERVICE_TYPES.join(', ')})`)
     }
     if ((spec.parallelism_spec?.constant ?? 1) !== 1) {
-      fail(ctx, 'parallelism_spec.constant', 'parallelism_spec.constant: services can only be run with a constant parallelism of 1')
+      report(ctx, 'parallelism_spec.constant', 'parallelism_spec.constant: services can only be run with a constant parallelism of 1')
     }
   }
   if (spout !== undefined) {
-    if (spec.autoscaling) fail(ctx, 'autoscaling', "autoscaling can't be used with spouts (spouts aren't triggered by input commits)")
+    if (spec.autoscaling) report(ctx, 'autoscaling', "autoscaling can't be used with spouts (spouts aren't triggered by input commits)")
     if (isObject(spout.service) && !SERVICE_TYPES.includes(stringField(spout.service, 'type', 'NodePort'))) {
-      fail(ctx, 'spout.service.type', `spout.service.type ${JSON.stringify(spout.service.type)} is not allowed (one of ${SERVICE_TYPES.join(', ')})`)
+      report(ctx, 'spout.service.type', `spout.service.type ${JSON.stringify(spout.service.type)} is not allowed (one of ${SERVICE_TYPES.join(', ')})`)
     }
   }
   const egress = spec.egress as JsonObject | undefined
   if (egress !== undefined) {
     const targets = ['URL', 'object_storage', 'sql_database'].filter((k) => egress[k] !== undefined && egress[k] !== '')
-    if (targets.length === 0) fail(ctx, 'egress', 'egress needs one of URL, object_storage, sql_database')
-    if (targets.length > 1) fail(ctx, 'egress', `egress sets more than one target (${targets.join(', ')})`)
+    if (targets.length === 0) report(ctx, 'egress', 'egress needs one of URL, object_storage, sql_database')
+    if (targets.length > 1) report(ctx, 'egress', `egress sets more than one target (${targets.join(', ')})`)
   }
 }
