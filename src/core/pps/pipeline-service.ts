@@ -32,6 +32,7 @@ import {repoLabel, type PipelineInfo, type PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../units/cron.js'
+import {didYouMean} from '../text/edit-distance.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../store/tree-store.js'
 import type {PipelineSpec} from './spec/index.js'
@@ -55,7 +56,10 @@ export class PipelineService implements PfsHooks {
 
   must(project: string, name: string): PipelineRow {
     const p = this.get(project, name)
-    if (!p) throw new NotFoundError('PIPELINE_NOT_FOUND', `pipeline ${name} not found`, {hint: 'list pipelines with `pach list pipeline`', data: {pipeline: name}})
+    if (!p) {
+      const {hint, suggestion} = didYouMean(name, pipelineRows.listPipelines(this.db, project).map((o) => o.name), 'list pipelines with `pach list pipeline`')
+      throw new NotFoundError('PIPELINE_NOT_FOUND', `pipeline ${name} not found`, {hint, data: {pipeline: name, ...(suggestion && {suggestion})}})
+    }
     return p
   }
 
@@ -245,8 +249,11 @@ export class PipelineService implements PfsHooks {
     for (const leaf of walkPfs(spec.input)) {
       const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
       if (!repo) {
+        const others = rows.listRepos(this.db, leaf.project).filter((o) => o.type === leaf.repo_type)
+        const {hint, suggestion} = didYouMean(leaf.repo, others.map((o) => o.name), `create it with \`pach create repo ${leaf.repo}\``)
         throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${repoLabel({name: leaf.repo, type: leaf.repo_type})} not found`, {
-          hint: `create it with \`pach create repo ${leaf.repo}\``,
+          hint,
+          ...(suggestion && {data: {suggestion}}),
         })
       }
       if (leaf.project === project && leaf.repo === name) {

@@ -38,3 +38,14 @@ export function closest(s: string, candidates: Iterable<string>): string | undef
   }
   return best
 }
+
+/**
+ * A NotFoundError's hint for the unknown name `name`: "did you mean X?" when a candidate is
+ * near enough (closest), followed by `otherwise` (the error's usual hint); `otherwise` alone
+ * when none is. E.g. didYouMean('imgaes', ['images'], 'create it') === 'did you mean "images"? otherwise create it'.
+ */
+export function didYouMean(name: string, candidates: Iterable<string>, otherwise?: string): {hint?: string; suggestion?: string} {
+  const suggestion = closest(name, candidates)
+  if (!suggestion) return {hint: otherwise}
+  return {hint: `did you mean ${JSON.stringify(suggestion)}?${otherwise ? ` otherwise ${otherwise}` : ''}`, suggestion}
+}
