@@ -132,7 +132,7 @@ export function jobFailure(jobs: JobInfo[], fails: (s: JobState) => boolean, dat
   const first = bad[0]!.job
   const lead = bad.length === 1 ? '' : `${bad.length} of ${jobs.length} jobs did not succeed: `
   return new JobFailedError(lead + bad.map(jobLine).join('; '), {
-    hint: `\`pach logs -p ${first.pipeline.name} --job ${first.id}\` shows what the code printed`,
+    hint: `\`pach logs -j ${first.pipeline.name}@${first.id}\` shows what the code printed`,
     data: {...data, jobs},
   })
 }

@@ -4,10 +4,11 @@
  * typed), "did you mean" for unknown repo/branch/pipeline names, jobs with no datums,
  * `draw pipeline` as a DAG, and `npm run build` swapping dist/ in atomically.
  */
+import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
-import {tmpProject} from '../helpers/cli.js'
+import {BIN, tmpProject} from '../helpers/cli.js'
 import {expectJsonError, expectUserError} from './_util.js'
-import {pipeline, project, writeSpec} from './pipelines-util.js'
+import {jobs, pipeline, project, writeSpec, type Job, type RP} from './pipelines-util.js'
 
 describe('unknown commands', () => {
   it('answer with the nearest command as a command line to copy, the user\'s words as typed', async () => {
@@ -53,5 +54,98 @@ describe('unknown names', () => {
     expect(e.data?.suggestion).toBe('images')
     // nothing near: the usual hint alone
     expect(expectUserError(await rp.run(['list', 'file', 'zzzz@master']), 4)).toBe('pach: repo zzzz not found (create it with `pach create repo zzzz`)')
+  })
+})
+
+type Line = {pipeline: string; job: string; datum: string; message: string}
+
+/** Two pipelines over one repo; each datum prints "<pipeline> <file>". Returns the last put's commit id. */
+async function twoPipelines(rp: RP): Promise<string> {
+  await rp.ok(['create', 'repo', 'data'])
+  await rp.ok(['put', 'file', 'data@master:/a', '-f', '-'], {input: 'a'})
+  for (const name of ['up', 'low']) {
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, name, pipeline(name, `for f in /pfs/data/*; do echo "${name} $f"; done; cp /pfs/data/* /pfs/out/`, {pfs: {repo: 'data', glob: '/*'}}))])
+  }
+  return (await rp.json(['put', 'file', 'data@master:/b', '-f', '-'], {input: 'b'})).commit.id as string
+}
+
+describe('logs', () => {
+  it('-j PIPELINE@ID, every pipeline without -p/-j, --inputs, --since; pachctl\'s refusals in one line', async (ctx) => {
+    const rp = await project(ctx, 'local')
+    const id = await twoPipelines(rp)
+
+    // -j PIPELINE@ID: that job only (it ran /b; /a was skipped)
+    const one = (await rp.json(['logs', '-j', `up@${id}`])) as Line[]
+    expect(one.map((l) => [l.pipeline, l.job, l.message])).toEqual([['up', id, 'up /pfs/data/b']])
+    expect(await rp.ok(['logs', '--job', `up@${id}`])).toBe('up /pfs/data/b\n')
+    // pach's older form, -p P -j ID, still works
+    expect(await rp.ok(['logs', '-p', 'up', '-j', id])).toBe('up /pfs/data/b\n')
+    // no -p/-j: every pipeline's logs (four datums ran: a and b in up and low)
+    const all = (await rp.json(['logs'])) as Line[]
+    expect(all.map((l) => l.message).sort()).toEqual(['low /pfs/data/a', 'low /pfs/data/b', 'up /pfs/data/a', 'up /pfs/data/b'])
+    // --inputs: lines of the datums that read /a, in every pipeline
+    const a = (await rp.json(['logs', '--inputs', '/a'])) as Line[]
+    expect(a.map((l) => l.message).sort()).toEqual(['low /pfs/data/a', 'up /pfs/data/a'])
+    // --since: a window that ends before the lines were written keeps none; a wide one keeps all
+    expect(await rp.json(['logs', '-p', 'low', '--since', '1h'])).toHaveLength(2)
+    expect(JSON.parse(await rp.ok(['logs', '-p', 'low', '--since', '1h', '--json'], {env: {PACH_NOW: '2099-01-01T00:00:00Z'}}))).toEqual([])
+
+    expectUserError(await rp.run(['logs', '-p', 'up', '-j', `up@${id}`]), 2, /only one of --pipeline and --job should be specified/)
+    expectUserError(await rp.run(['logs', '-j', id]), 2, /invalid job .*expected <pipeline>@<job-id>/)
+    expectUserError(await rp.run(['logs', '--master', '-p', 'up']), 2, /--master: pach runs no master or worker process/)
+    expectUserError(await rp.run(['logs', '-j', `upp@${id}`]), 4, /pipeline upp not found \(did you mean "up"\?/)
+  })
+})
+
+describe('delete job', () => {
+  it('removes a finished job (its output commit stays), kills and removes a waiting one, refuses a running one', async (ctx) => {
+    const rp = await project(ctx, 'local')
+    const id = await twoPipelines(rp)
+    const before = await jobs(rp, 'up')
+    expect(before.map((j) => j.job.id)).toContain(id)
+
+    expect(await rp.ok(['delete', 'job', `up@${id}`])).toBe('')
+    expect((await jobs(rp, 'up')).map((j) => j.job.id)).toEqual(before.map((j) => j.job.id).filter((x) => x !== id))
+    expectUserError(await rp.run(['inspect', 'job', `up@${id}`]), 4, /job up@[0-9a-f]{32} not found/)
+    expect((await rp.json(['inspect', 'commit', `up@${id}`])).commit.id).toBe(id)
+    expect(await rp.ok(['get', 'file', `up@${id}:/b`])).toBe('b')
+    // the other pipeline's job of the same commit set is untouched
+    expect((await rp.json(['inspect', 'job', `low@${id}`])).state).toBe('JOB_SUCCESS')
+    // the next job plans against the nearest earlier successful job, and the project checks clean
+    const c = (await rp.json(['put', 'file', 'data@master:/c', '-f', '-'], {input: 'c'})).commit.id
+    expect(await rp.json(['inspect', 'job', `up@${c}`])).toMatchObject({state: 'JOB_SUCCESS', data_total: 3})
+    expect(await rp.ok(['get', 'file', `up@${c}:/c`])).toBe('c')
+    await rp.ok(['fsck'])
+
+    // a job waiting to run: killed ("job deleted" on its output commit), then removed
+    const d = (await rp.json(['put', 'file', 'data@master:/d', '-f', '-', '--detach'], {input: 'd'})).commit.id
+    const del = await rp.json(['delete', 'job', `up@${d}`])
+    expect(del).toEqual({job: {pipeline: {name: 'up', project: {name: 'default'}}, id: d}, state: 'JOB_KILLED'})
+    expect((await rp.json(['inspect', 'commit', `up@${d}`])).error).toBe('job deleted')
+    expectUserError(await rp.run(['delete', 'job', `up@${d}`]), 4, /job up@[0-9a-f]{32} not found/)
+    expectUserError(await rp.run(['delete', 'job', 'up']), 2, /expected <pipeline>@<job-id>/)
+  })
+
+  it('a running job is refused with one line saying to stop it first', async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'data'])
+    await rp.ok(['create', 'pipeline', '--detach', '-f', writeSpec(rp.p, 'slow', pipeline('slow', 'sleep 30', {pfs: {repo: 'data', glob: '/*'}}))])
+    const id = (await rp.json(['put', 'file', 'data@master:/a', '-f', '-', '--detach'], {input: 'a'})).commit.id
+    const run = execa('node', [BIN, 'run'], {cwd: rp.p.dir, env: {PACH_RUNNER: 'local'}, reject: false})
+    try {
+      let state = ''
+      for (let i = 0; i < 200 && state !== 'JOB_RUNNING'; i++) {
+        state = ((await rp.json(['inspect', 'job', `slow@${id}`])) as Job).state
+        if (state !== 'JOB_RUNNING') await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(state).toBe('JOB_RUNNING')
+      const line = expectUserError(await rp.run(['delete', 'job', `slow@${id}`]), 5)
+      expect(line).toBe(`pach: job slow@${id} is running (JOB_RUNNING); it cannot be deleted (stop it first with \`pach stop job slow@${id}\`)`)
+      await rp.ok(['stop', 'job', `slow@${id}`])
+    } finally {
+      await run
+    }
+    expect(await rp.ok(['delete', 'job', `slow@${id}`])).toBe('')
+    expect((await jobs(rp, 'slow')).map((j) => j.job.id)).not.toContain(id)
   })
 })

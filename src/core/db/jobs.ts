@@ -27,6 +27,8 @@ export const LEASED_JOB_STATES = ['JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING'
 
 const terminal = new Set<JobState>(TERMINAL_JOB_STATES)
 export const isTerminalJobState = (s: JobState): boolean => terminal.has(s)
+const leased = new Set<JobState>(LEASED_JOB_STATES)
+export const isLeasedJobState = (s: JobState): boolean => leased.has(s)
 
 const sqlList = (states: readonly string[]) => states.map((s) => `'${s}'`).join(', ')
 const TERMINAL_SQL = sqlList(TERMINAL_JOB_STATES)
@@ -184,3 +186,6 @@ export function endJob(db: DB, k: JobKey, end: JobEnd): void {
 /** Delete every job of a pipeline (its datums go with db/datums.ts deleteDatumsOfPipeline). */
 export const deleteJobsOfPipeline = (db: DB, project: string, pipeline: string) =>
   st(db, 'DELETE FROM jobs WHERE project = ? AND pipeline = ?').run(project, pipeline)
+
+/** Delete one job's row (its datum rows and datum set stay: later jobs refer to them; see pps/pipeline-service.ts deleteJob). */
+export const deleteJob = (db: DB, k: JobKey) => st(db, 'DELETE FROM jobs WHERE project = ? AND pipeline = ? AND id = ?').run(k.project, k.pipeline, k.id).changes === 1
