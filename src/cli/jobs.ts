@@ -89,7 +89,7 @@ export function jobProgressLine(r: JobProgress): string {
  * Job progress on stderr. On a TTY (not quiet, not CI): one live line per running job
  * (jobProgressLine), and each job's final line (jobLine) printed as it ends. Elsewhere: only
  * the final lines — every job's unless `quiet` (--json), then only the jobs that did not
- * succeed.
+ * succeed or that carry a notice (a job with no datum says why).
  */
 export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
   const live = !quiet && Boolean(process.stderr.isTTY) && !process.env.CI ? new LiveRegion() : undefined
@@ -98,7 +98,7 @@ export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
   return (e) => {
     if (e.type === 'log') return
     const ended = model.handle(e)
-    if (ended && (!quiet || ended.state !== 'JOB_SUCCESS')) {
+    if (ended && (!quiet || ended.state !== 'JOB_SUCCESS' || ended.notice)) {
       if (live) live.print(jobLine(ended))
       else process.stderr.write(jobLine(ended) + '\n')
     }
@@ -140,7 +140,7 @@ export function jobFailure(jobs: JobInfo[], fails: (s: JobState) => boolean, dat
 export function jobLine(j: JobInfo): string {
   const name = `${j.job.pipeline.name}@${j.job.id}`
   const counts = `${j.data_processed} processed, ${j.data_skipped} skipped, ${j.data_failed} failed${j.data_recovered ? `, ${j.data_recovered} recovered` : ''} of ${j.data_total}`
-  return `job ${name}: ${j.state.replace('JOB_', '').toLowerCase()} (${counts})${j.reason ? ` — ${j.reason}` : ''}`
+  return `job ${name}: ${j.state.replace('JOB_', '').toLowerCase()} (${counts})${j.reason ? ` — ${j.reason}` : j.notice ? ` — ${j.notice}` : ''}`
 }
 
 /** Run what the command triggered; returns the jobs that ran. */

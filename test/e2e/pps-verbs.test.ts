@@ -149,3 +149,36 @@ describe('delete job', () => {
     expect((await jobs(rp, 'slow')).map((j) => j.job.id)).not.toContain(id)
   })
 })
+
+describe('jobs with no datums', () => {
+  it('say why in list job, inspect job and the job line: a glob that matched nothing, an empty input, a join that paired none', async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'data'])
+    const r0 = await rp.okr(['create', 'pipeline', '-f', writeSpec(rp.p, 'csv', pipeline('csv', 'cp /pfs/data/* /pfs/out/', {pfs: {repo: 'data', glob: '/*.csv'}}))])
+    const first = (await jobs(rp, 'csv'))[0]!
+    expect(first.notice).toBe(`0 datums: data@${(await rp.json(['inspect', 'commit', 'data@master'])).commit.id} is empty; no job of pipeline csv has had a datum`)
+    expect(r0.stderr).toContain(`job csv@${first.job.id}: success (0 processed, 0 skipped, 0 failed of 0) — 0 datums: data@`)
+
+    const put = await rp.okr(['put', 'file', 'data@master:/a.txt', '-f', '-', '--json'], {input: 'a'})
+    const id = JSON.parse(put.stdout).commit.id as string
+    const notice = `0 datums: glob "/*.csv" matched nothing in data@${id}; no job of pipeline csv has had a datum`
+    expect((await rp.json(['inspect', 'job', `csv@${id}`])).notice).toBe(notice)
+    expect(put.stderr).toContain(`— ${notice}`)
+    expect(await rp.ok(['inspect', 'job', `csv@${id}`])).toContain(`\nNotice: ${notice}\n`)
+    expect(await rp.ok(['list', 'job', '-p', 'csv'])).toContain(`success: ${notice}`)
+
+    // once a datum exists, that job has no notice and the older ones no longer say "no job has had a datum"
+    const c = (await rp.json(['put', 'file', 'data@master:/b.csv', '-f', '-'], {input: 'b'})).commit.id
+    const [latest, zero] = await jobs(rp, 'csv')
+    expect(latest!.job.id).toBe(c)
+    expect(latest!.notice).toBeUndefined()
+    expect(zero!.notice).toBe(`0 datums: glob "/*.csv" matched nothing in data@${id}`)
+
+    // a join whose globs match but whose keys pair nothing
+    await rp.ok(['create', 'repo', 'keys'])
+    await rp.ok(['put', 'file', 'keys@master:/z.csv', '-f', '-'], {input: 'z'})
+    const join = {join: [{pfs: {repo: 'data', glob: '/(*).csv', join_on: '$1'}}, {pfs: {repo: 'keys', glob: '/(*).csv', join_on: '$1'}}]}
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, 'j', pipeline('j', 'true', join))])
+    expect((await jobs(rp, 'j'))[0]!.notice).toBe('0 datums: every glob matched, but the join paired none of the files (check join_on/group_by); no job of pipeline j has had a datum')
+  })
+})

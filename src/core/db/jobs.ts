@@ -105,6 +105,10 @@ export const hasUnfinishedJobBefore = (db: DB, project: string, pipeline: string
 export const hasLeasedJob = (db: DB, project: string, pipeline: string) =>
   st(db, `SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND state IN (${LEASED_SQL})`).pluck().get(project, pipeline) !== undefined
 
+/** Whether some job of the pipeline has planned at least one datum. */
+export const pipelineHadDatums = (db: DB, project: string, pipeline: string) =>
+  st(db, 'SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND data_total > 0').pluck().get(project, pipeline) !== undefined
+
 /** The state of the pipeline's newest job. */
 export const lastJobState = (db: DB, project: string, pipeline: string) =>
   st(db, 'SELECT state FROM jobs WHERE project = ? AND pipeline = ? ORDER BY seq DESC LIMIT 1').pluck().get(project, pipeline) as JobState | undefined
