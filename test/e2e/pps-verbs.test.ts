@@ -182,3 +182,42 @@ describe('jobs with no datums', () => {
     expect((await jobs(rp, 'j'))[0]!.notice).toBe('0 datums: every glob matched, but the join paired none of the files (check join_on/group_by); no job of pipeline j has had a datum')
   })
 })
+
+describe('draw pipeline', () => {
+  it('draws a DAG: a pipeline with two parents appears once, with an edge from each', async (ctx) => {
+    const rp = await project(ctx, 'local')
+    await rp.ok(['create', 'repo', 'images'])
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, 'edges', pipeline('edges', 'true', {pfs: {repo: 'images', glob: '/*'}}))])
+    const montage = pipeline('montage', 'true', {cross: [{pfs: {repo: 'images', glob: '/'}}, {pfs: {repo: 'edges', glob: '/'}}]})
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, 'montage', montage)])
+    const drawn = await rp.ok(['draw', 'pipeline'])
+    for (const name of ['images', 'edges', 'montage']) expect(drawn.split(name).length - 1, drawn).toBe(1)
+    expect(drawn).toBe(
+      [
+        '┌──────────┐',
+        '│ ▣ images │',
+        '└─────┬────┘',
+        '      ├───────┐',
+        '      │       ▼',
+        '      │  ┌─────────┐',
+        '      │  │ ⚙ edges │',
+        '      │  └────┬────┘',
+        '      └───┐   │',
+        '          ├───┘',
+        '          ▼',
+        '    ┌───────────┐',
+        '    │ ⚙ montage │',
+        '    └───────────┘',
+        '',
+        '▣ repo   ⚙ pipeline',
+        '',
+      ].join('\n'),
+    )
+    const nodes = ((await rp.json(['draw', 'pipeline'])) as {nodes: {name: string; kind: string; inputs: string[]}[]}).nodes
+    expect(nodes.map((n) => ({...n, inputs: [...n.inputs].sort()})).sort((a, b) => (a.name < b.name ? -1 : 1))).toEqual([
+      {name: 'edges', kind: 'pipeline', inputs: ['images']},
+      {name: 'images', kind: 'repo', inputs: []},
+      {name: 'montage', kind: 'pipeline', inputs: ['edges', 'images']},
+    ])
+  })
+})
