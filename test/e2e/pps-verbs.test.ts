@@ -5,6 +5,9 @@
  * `draw pipeline` as a DAG, and `npm run build` swapping dist/ in atomically.
  */
 import {execa} from 'execa'
+import {cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {BIN, tmpProject} from '../helpers/cli.js'
 import {expectJsonError, expectUserError} from './_util.js'
@@ -219,5 +222,45 @@ describe('draw pipeline', () => {
       {name: 'images', kind: 'repo', inputs: []},
       {name: 'montage', kind: 'pipeline', inputs: ['edges', 'images']},
     ])
+  })
+})
+
+describe('npm run build', () => {
+  it('swaps dist/ in whole: a pach started during a build runs, a failed build leaves the old dist/ working', {timeout: 300_000}, async (ctx) => {
+    // a copy of the sources (node_modules linked), so this build cannot disturb the dist/ other tests run
+    const root = join(import.meta.dirname, '../..')
+    const dir = mkdtempSync(join(tmpdir(), 'pach-build-'))
+    ctx.onTestFinished(() => rmSync(dir, {recursive: true, force: true}))
+    for (const f of ['package.json', 'tsconfig.json', 'src', 'scripts', 'bin']) cpSync(join(root, f), join(dir, f), {recursive: true})
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
+    const build = () => execa('node', [join(dir, 'scripts', 'build.mjs')], {cwd: dir, reject: false, all: true})
+    const version = () => execa('node', [join(dir, 'bin', 'run.js'), 'version'], {cwd: dir, reject: false})
+
+    const first = await build()
+    expect(first.exitCode, first.all).toBe(0)
+    expect((await version()).exitCode).toBe(0)
+
+    // starts while a second build runs: every one works
+    const second = build()
+    let done = false
+    void second.finally(() => (done = true))
+    const failures: string[] = []
+    let starts = 0
+    while (!done) {
+      const v = await version()
+      starts++
+      if (v.exitCode !== 0) failures.push(v.stderr)
+    }
+    expect((await second).exitCode).toBe(0)
+    expect(failures).toEqual([])
+    expect(starts).toBeGreaterThan(3)
+    expect(readdirSync(dir).filter((n) => n.startsWith('.build-'))).toEqual([])
+
+    // a build that does not compile: non-zero, the previous dist/ still runs, no staging dir left
+    writeFileSync(join(dir, 'src', 'commands', 'version.ts'), 'export default class {\n  broken(: number) {}\n}\n')
+    const failed = await build()
+    expect(failed.exitCode).not.toBe(0)
+    expect((await version()).stdout).toMatch(/^COMPONENT\s+VERSION\npach\s+\S+/)
+    expect(readdirSync(dir).filter((n) => n.startsWith('.build-'))).toEqual([])
   })
 })
