@@ -7,8 +7,8 @@
  * pachctl command that pach lacks with `instead`, and the README's coverage table, which
  * test/unit/pachctl-coverage.test.ts keeps in step with this list.
  *
- * An entry has either `pach` (the pach command that does it, words as typed) or `instead`
- * (one line: not supported, and what to use).
+ * An entry has either `pach` (the pach command that does it, words as typed; `differs`:
+ * where it deliberately differs) or `instead` (one line: not supported, and what to use).
  */
 
 export type PachctlGroup = 'pfs' | 'pps' | 'transaction' | 'config' | 'cluster'
@@ -18,6 +18,8 @@ export interface PachctlCommand {
   group: PachctlGroup
   pach?: string
   instead?: string
+  /** for a supported command: where pach deliberately differs, in one line */
+  differs?: string
 }
 
 const same = (group: PachctlGroup, ...names: string[]): PachctlCommand[] => names.map((n) => ({pachctl: n, group, pach: n}))
@@ -32,25 +34,29 @@ export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
   ...same('pfs', 'start commit', 'finish commit', 'inspect commit', 'list commit', 'wait commit', 'subscribe commit', 'squash commit', 'delete commit', 'find commit'),
   ...same('pfs', 'create branch', 'inspect branch', 'list branch', 'delete branch'),
   ...same('pfs', 'put file', 'copy file', 'get file', 'inspect file', 'list file', 'glob file', 'diff file', 'delete file'),
-  {pachctl: 'fsck', group: 'pfs', pach: 'fsck'},
+  {pachctl: 'fsck', group: 'pfs', pach: 'fsck', differs: 'checks the local store: every chunk re-hashed, trees and datum sets (`--no-read-data` skips the re-hashing)'},
   {pachctl: 'mount', group: 'pfs', instead: 'pach has no FUSE mount: copy a commit out with `pach get file -r REPO@BRANCH:/ -o DIR` (a `pach watch` that syncs a directory in is planned)'},
   {pachctl: 'unmount', group: 'pfs', instead: 'pach has no FUSE mount, so nothing to unmount (`pach get file -r REPO@BRANCH:/ -o DIR` copies a commit out)'},
   {pachctl: 'run pfs-load-test', group: 'pfs', instead: 'a load test of a cluster; pach has no cluster (its own benchmarks are in bench/ of its source)'},
-  ...same('pps', 'inspect job', 'wait job', 'list job', 'delete job', 'stop job'),
+  ...same('pps', 'inspect job', 'wait job', 'list job', 'stop job'),
+  {pachctl: 'delete job', group: 'pps', pach: 'delete job', differs: 'a running job is refused (`JOB_RUNNING`: stop it first); a job waiting to run is killed, then deleted'},
   {
     pachctl: 'restart datum',
     group: 'pps',
     instead:
       'a stuck datum is bounded by the spec\'s `datum_timeout`; stop the job with `pach stop job PIPELINE@ID`, then `pach rerun pipeline PIPELINE` runs its datums again',
   },
-  ...same('pps', 'list datum', 'inspect datum', 'logs'),
+  ...same('pps', 'list datum', 'inspect datum'),
+  {pachctl: 'logs', group: 'pps', pach: 'logs', differs: '`--master`/`--worker` are refused (pach runs no such processes); `--tail` works (pachctl 2.x removed it)'},
   {pachctl: 'kube-events', group: 'pps', instead: 'pach has no Kubernetes: a job\'s failure is in `pach inspect job`, a datum\'s in `pach list datum`, user code output in `pach logs`'},
   {pachctl: 'loki', group: 'pps', instead: 'pach keeps logs itself, with no Loki: use `pach logs -p PIPELINE` or `pach logs -j PIPELINE@ID`'},
-  ...same('pps', 'create pipeline', 'update pipeline', 'inspect pipeline', 'edit pipeline', 'list pipeline', 'draw pipeline', 'delete pipeline', 'start pipeline', 'stop pipeline', 'rerun pipeline'),
-  {pachctl: 'run cron', group: 'pps', pach: 'run cron'},
+  ...same('pps', 'create pipeline', 'update pipeline', 'inspect pipeline', 'edit pipeline', 'list pipeline'),
+  {pachctl: 'draw pipeline', group: 'pps', pach: 'draw pipeline', differs: 'draws the current DAG (`--box-width`, `--edge-height`); `--commit` (the DAG at an older commit set) is not supported'},
+  ...same('pps', 'delete pipeline', 'start pipeline', 'stop pipeline', 'rerun pipeline'),
+  {pachctl: 'run cron', group: 'pps', pach: 'run cron', differs: 'also runs the jobs the tick triggered, as every pach command that makes a commit does'},
   {pachctl: 'check', group: 'pps', instead: 'pach has no cluster to check: `pach list pipeline` shows each pipeline\'s state and last job'},
   {pachctl: 'check status', group: 'pps', instead: 'pach has no cluster to check: `pach list pipeline` shows each pipeline\'s state and last job'},
-  {pachctl: 'validate pipeline', group: 'pps', pach: 'create pipeline --dry-run'},
+  {pachctl: 'validate pipeline', group: 'pps', pach: 'create pipeline --dry-run', differs: 'validates the specs and creates nothing (`--json` prints the effective specs)'},
   ...same('pps', 'create secret', 'delete secret', 'inspect secret', 'list secret'),
   {pachctl: 'next datum', group: 'pps', instead: 'internal to Pachyderm\'s workers (datum batching); pach runs user code once per datum'},
   {pachctl: 'run pps-load-test', group: 'pps', instead: 'a load test of a cluster; pach has no cluster (its own benchmarks are in bench/ of its source)'},
