@@ -24,9 +24,9 @@ export interface PachctlCommand {
 
 const same = (group: PachctlGroup, ...names: string[]): PachctlCommand[] => names.map((n) => ({pachctl: n, group, pach: n}))
 
-const NO_CLUSTER = 'pach is local: there is no cluster to manage (a `pach serve`/`pach push` for sharing a project is planned)'
+const NO_CLUSTER = 'pach is local, with no cluster to manage (a `pach serve`/`pach push` for sharing a project is planned)'
 const NO_CONTEXT =
-  'pach has no cluster contexts: a command uses the nearest `.pach` directory upward (or `--pach-dir`/`PACH_DIR`) and the project from `--project`/`PACH_PROJECT`'
+  'pach has no cluster contexts; a command uses the nearest `.pach` directory upward (or `--pach-dir`/`PACH_DIR`) and the project from `--project`/`PACH_PROJECT`'
 
 export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
   ...same('pfs', 'create project', 'update project', 'inspect project', 'list project', 'delete project'),
@@ -35,7 +35,7 @@ export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
   ...same('pfs', 'create branch', 'inspect branch', 'list branch', 'delete branch'),
   ...same('pfs', 'put file', 'copy file', 'get file', 'inspect file', 'list file', 'glob file', 'diff file', 'delete file'),
   {pachctl: 'fsck', group: 'pfs', pach: 'fsck', differs: 'checks the local store: every chunk re-hashed, trees and datum sets (`--no-read-data` skips the re-hashing)'},
-  {pachctl: 'mount', group: 'pfs', instead: 'pach has no FUSE mount: copy a commit out with `pach get file -r REPO@BRANCH:/ -o DIR` (a `pach watch` that syncs a directory in is planned)'},
+  {pachctl: 'mount', group: 'pfs', instead: 'pach has no FUSE mount; copy a commit out with `pach get file -r REPO@BRANCH:/ -o DIR` (a `pach watch` that syncs a directory in is planned)'},
   {pachctl: 'unmount', group: 'pfs', instead: 'pach has no FUSE mount, so nothing to unmount (`pach get file -r REPO@BRANCH:/ -o DIR` copies a commit out)'},
   {pachctl: 'run pfs-load-test', group: 'pfs', instead: 'a load test of a cluster; pach has no cluster (its own benchmarks are in bench/ of its source)'},
   ...same('pps', 'inspect job', 'wait job', 'list job', 'stop job'),
@@ -48,20 +48,20 @@ export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
   },
   ...same('pps', 'list datum', 'inspect datum'),
   {pachctl: 'logs', group: 'pps', pach: 'logs', differs: '`--master`/`--worker` are refused (pach runs no such processes); `--tail` works (pachctl 2.x removed it)'},
-  {pachctl: 'kube-events', group: 'pps', instead: 'pach has no Kubernetes: a job\'s failure is in `pach inspect job`, a datum\'s in `pach list datum`, user code output in `pach logs`'},
-  {pachctl: 'loki', group: 'pps', instead: 'pach keeps logs itself, with no Loki: use `pach logs -p PIPELINE` or `pach logs -j PIPELINE@ID`'},
+  {pachctl: 'kube-events', group: 'pps', instead: 'pach has no Kubernetes; a job\'s failure is in `pach inspect job`, a datum\'s in `pach list datum`, user code output in `pach logs`'},
+  {pachctl: 'loki', group: 'pps', instead: 'pach keeps logs itself, with no Loki; use `pach logs -p PIPELINE` or `pach logs -j PIPELINE@ID`'},
   ...same('pps', 'create pipeline', 'update pipeline', 'inspect pipeline', 'edit pipeline', 'list pipeline'),
   {pachctl: 'draw pipeline', group: 'pps', pach: 'draw pipeline', differs: 'draws the current DAG (`--box-width`, `--edge-height`); `--commit` (the DAG at an older commit set) is not supported'},
   ...same('pps', 'delete pipeline', 'start pipeline', 'stop pipeline', 'rerun pipeline'),
   {pachctl: 'run cron', group: 'pps', pach: 'run cron', differs: 'also runs the jobs the tick triggered, as every pach command that makes a commit does'},
-  {pachctl: 'check', group: 'pps', instead: 'pach has no cluster to check: `pach list pipeline` shows each pipeline\'s state and last job'},
-  {pachctl: 'check status', group: 'pps', instead: 'pach has no cluster to check: `pach list pipeline` shows each pipeline\'s state and last job'},
+  {pachctl: 'check', group: 'pps', instead: 'pach has no cluster to check; `pach list pipeline` shows each pipeline\'s state and last job'},
+  {pachctl: 'check status', group: 'pps', instead: 'pach has no cluster to check; `pach list pipeline` shows each pipeline\'s state and last job'},
   {pachctl: 'validate pipeline', group: 'pps', pach: 'create pipeline --dry-run', differs: 'validates the specs and creates nothing (`--json` prints the effective specs)'},
   ...same('pps', 'create secret', 'delete secret', 'inspect secret', 'list secret'),
   {pachctl: 'next datum', group: 'pps', instead: 'internal to Pachyderm\'s workers (datum batching); pach runs user code once per datum'},
   {pachctl: 'run pps-load-test', group: 'pps', instead: 'a load test of a cluster; pach has no cluster (its own benchmarks are in bench/ of its source)'},
   ...['inspect defaults', 'create defaults', 'update defaults', 'delete defaults'].map(
-    (n): PachctlCommand => ({pachctl: n, group: 'pps', instead: 'pach has no cluster or project defaults: write the fields in each pipeline spec'}),
+    (n): PachctlCommand => ({pachctl: n, group: 'pps', instead: 'pach has no cluster or project defaults; write the fields in each pipeline spec'}),
   ),
   ...same('transaction', 'start transaction', 'finish transaction', 'list transaction', 'inspect transaction', 'delete transaction', 'stop transaction', 'resume transaction'),
   {pachctl: 'connect', group: 'config', instead: NO_CONTEXT},
