@@ -28,6 +28,9 @@ import {inputKind, walkPfs, type Input} from './input.js'
 import {statsPB, type Stats} from './stats.js'
 
 export class JobReader {
+  /** whether a glob matches anything in a tree, by "tree hash/glob" (trees are immutable) */
+  private readonly globHits = new Map<string, boolean>()
+
   constructor(
     private readonly ctx: CoreContext,
     private readonly engine: PfsEngine,
@@ -92,12 +95,19 @@ export class JobReader {
       const c = repo && id ? rows.getCommit(this.db, repo.id, id) : undefined
       const at = `${repoLabelOf(leaf)}@${id ?? leaf.branch}`
       if (!c?.tree) why.push(`${at} is empty`)
-      else if (!globMatchesAny(this.ctx.trees, c.tree, leaf.glob)) why.push(`glob ${JSON.stringify(leaf.glob)} matched nothing in ${at}`)
+      else if (!this.globHit(c.tree, leaf.glob)) why.push(`glob ${JSON.stringify(leaf.glob)} matched nothing in ${at}`)
     }
     const kind = inputKind(input)
     if (!why.length) why.push(kind === 'join' || kind === 'group' ? `every glob matched, but the ${kind} paired none of the files (check join_on/group_by)` : 'the input gave none')
     const never = !jobRows.pipelineHadDatums(this.db, j.project, j.pipeline) ? `; no job of pipeline ${j.pipeline} has had a datum` : ''
     return `0 datums: ${why.join('; ')}${never}`
+  }
+
+  private globHit(tree: Buffer, glob: string): boolean {
+    const k = `${tree.toString('hex')}/${glob}`
+    let hit = this.globHits.get(k)
+    if (hit === undefined) this.globHits.set(k, (hit = globMatchesAny(this.ctx.trees, tree, glob)))
+    return hit
   }
 
   /** Jobs, newest first: of one pipeline, of one job set (id), or all. */
