@@ -7,13 +7,17 @@
 //   - per rep, an incremental job inside the process: one input file overwritten (files.put,
 //     not timed), then `jobs.runPending` with the local runner (timed: plan, run 1 datum, merge,
 //     finish), and what the job added to the store (store read with pach closed, before and
-//     after runPending): trees table (SUM(length(data)), rows), job_datums (SUM(length(list)),
-//     rows), datums rows, commits rows, the whole .pach directory; the job's own datum set blob;
+//     after runPending): trees table (SUM(length(data)), rows), datum_nodes (the nodes of the
+//     jobs' datum sets: SUM(length(data)), rows), datums rows, commits rows, the whole .pach
+//     directory;
 //   - per rep, an incremental job as the CLI: `pach put file in@master:/fK -f - --runner local`
 //     (it commits and runs the job): wall, peak RSS, .pach growth (input commit included).
 // Each incremental job is checked: 1 datum processed, N − 1 skipped.
 //
-//   npm run build && node bench/scale-jobs.mjs [--sizes 10000,100000] [--reps 3] [--work DIR] [--no-readme] [--keep] [--no-time]
+//   npm run build && node bench/scale-jobs.mjs [--sizes 10000,100000] [--reps 3] [--work DIR] [--no-readme] [--keep] [--reuse] [--no-time]
+//
+// --keep leaves each project in the work dir; --reuse measures the incremental jobs on a kept
+// project (no setup, no first job: its rows say "–").
 //
 // The markdown report goes to stdout and replaces the part of bench/README.md between the
 // `scale-jobs:start` / `scale-jobs:end` markers (unless --no-readme). The first job runs every datum
@@ -29,6 +33,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SIZES = String(arg('sizes', '10000,100000')).split(',').map(Number)
 const REPS = Number(arg('reps', 3))
 const KEEP = process.argv.includes('--keep')
+const REUSE = process.argv.includes('--reuse')
 const README = !process.argv.includes('--no-readme')
 const work = path.resolve(arg('work', path.join(root, 'bench', '.work', 'scale-jobs')))
 const bin = path.join(root, 'bin', 'run.js')
@@ -51,7 +56,7 @@ const store = (pachDir) => {
   try {
     const one = (sql) => db.prepare(sql).get()
     const trees = one('SELECT COALESCE(SUM(length(data)), 0) AS bytes, COUNT(*) AS n FROM trees')
-    const sets = one('SELECT COALESCE(SUM(length(list)), 0) AS bytes, COUNT(*) AS n FROM job_datums')
+    const sets = one('SELECT COALESCE(SUM(length(data)), 0) AS bytes, COUNT(*) AS n FROM datum_nodes')
     const datums = one('SELECT COUNT(*) AS n, COALESCE(SUM(length(inputs) + length(stats) + length(reason) + COALESCE(length(output), 0) + 200), 0) AS bytes FROM datums')
     const commits = one('SELECT COUNT(*) AS n FROM commits')
     return {trees, sets, datums, commits: commits.n, pach: dirBytes(pachDir)}
@@ -59,13 +64,11 @@ const store = (pachDir) => {
     db.close()
   }
 }
-/** The newest job of pipeline `out`: its id, counts and datum-set blob size. */
+/** The newest job of pipeline `out`: its id and counts. */
 const lastJob = (pachDir) => {
   const db = new Database(path.join(pachDir, 'pach.db'), {readonly: true})
   try {
-    const j = db.prepare("SELECT id, data_processed, data_skipped, data_total, state, started, finished FROM jobs WHERE pipeline = 'out' ORDER BY seq DESC LIMIT 1").get()
-    const set = db.prepare("SELECT length(list) AS n FROM job_datums WHERE pipeline = 'out' AND job_id = ?").get(j.id)
-    return {...j, setBytes: set?.n ?? 0}
+    return db.prepare("SELECT id, data_processed, data_skipped, data_total, state, started, finished FROM jobs WHERE pipeline = 'out' ORDER BY seq DESC LIMIT 1").get()
   } finally {
     db.close()
   }
@@ -94,24 +97,30 @@ for (const N of SIZES) {
     if (!rows.has(k)) rows.set(k, {values: [], unit})
     rows.get(k).values.push(v)
   }
-  fs.rmSync(dir, {recursive: true, force: true})
-  fs.mkdirSync(proj, {recursive: true})
-  let pach = initPach(proj)
-  pach.repos.create('default', 'in')
-  await pach.files.put('default', parseCommit('in@master'), Array.from({length: N}, (_, i) => ({path: `/${name(i)}`, open: one(content(i))})))
-  pach.close()
-  const specFile = path.join(dir, 'spec.json')
-  fs.writeFileSync(specFile, JSON.stringify(spec))
-  log(`n=${N}: input committed; first job (${N} datums, CLI)`)
+  let pach
+  let s0, s1, j
+  let firstRow = {}
+  if (REUSE && fs.existsSync(pachDir)) log(`n=${N}: reusing ${proj}`)
+  else {
+    fs.rmSync(dir, {recursive: true, force: true})
+    fs.mkdirSync(proj, {recursive: true})
+    pach = initPach(proj)
+    pach.repos.create('default', 'in')
+    await pach.files.put('default', parseCommit('in@master'), Array.from({length: N}, (_, i) => ({path: `/${name(i)}`, open: one(content(i))})))
+    pach.close()
+    const specFile = path.join(dir, 'spec.json')
+    fs.writeFileSync(specFile, JSON.stringify(spec))
+    log(`n=${N}: input committed; first job (${N} datums, CLI)`)
 
-  // ---- the first job, as the CLI
-  let s0 = store(pachDir)
-  const first = cli(['create', 'pipeline', '-f', specFile, '--runner', 'local'], proj)
-  let s1 = store(pachDir)
-  let j = lastJob(pachDir)
-  if (j.state !== 'JOB_SUCCESS' || j.data_processed !== N) throw new Error(`n=${N}: first job ${j.state}, ${j.data_processed} processed of ${N}`)
-  const firstRow = {ms: first.ms, rss: first.kib * 1024, pach: s1.pach - s0.pach, trees: s1.trees.bytes - s0.trees.bytes, set: j.setBytes}
-  log(`n=${N}: first job ${(first.ms / 1000).toFixed(1)} s, peak RSS ${(first.kib / 1024).toFixed(0)} MiB`)
+    // ---- the first job, as the CLI
+    s0 = store(pachDir)
+    const first = cli(['create', 'pipeline', '-f', specFile, '--runner', 'local'], proj)
+    s1 = store(pachDir)
+    j = lastJob(pachDir)
+    if (j.state !== 'JOB_SUCCESS' || j.data_processed !== N) throw new Error(`n=${N}: first job ${j.state}, ${j.data_processed} processed of ${N}`)
+    firstRow = {ms: first.ms, rss: first.kib * 1024, pach: s1.pach - s0.pach, trees: s1.trees.bytes - s0.trees.bytes, set: s1.sets.bytes - s0.sets.bytes}
+    log(`n=${N}: first job ${(first.ms / 1000).toFixed(1)} s, peak RSS ${(first.kib / 1024).toFixed(0)} MiB`)
+  }
 
   const runner = await createLocalRunner()
   try {
@@ -135,8 +144,8 @@ for (const N of SIZES) {
       add('store growth: .pach (whole directory)', s1.pach - s0.pach, 'B')
       add('store growth: trees table, SUM(length(data))', s1.trees.bytes - s0.trees.bytes, 'B')
       add('store growth: trees table, rows', s1.trees.n - s0.trees.n, 'n')
-      add("store growth: job_datums (the job's datum set), SUM(length(list))", s1.sets.bytes - s0.sets.bytes, 'B')
-      add('store growth: job_datums rows', s1.sets.n - s0.sets.n, 'n')
+      add("store growth: datum_nodes (the job's datum set), SUM(length(data))", s1.sets.bytes - s0.sets.bytes, 'B')
+      add('store growth: datum_nodes rows', s1.sets.n - s0.sets.n, 'n')
       add('store growth: datums rows', s1.datums.n - s0.datums.n, 'n')
       add('store growth: datums rows, approx. bytes', s1.datums.bytes - s0.datums.bytes, 'B')
       add('store growth: commits rows (input commit and job)', s1.commits - sPut.commits, 'n')
@@ -171,7 +180,7 @@ const fmt = (v, unit) => {
 const targets = {
   'in process: incremental job (jobs.runPending)': '≤ 100 ms (at 100k)',
   'store growth: .pach (whole directory)': '≤ 64 KiB (at 100k)',
-  "store growth: job_datums (the job's datum set), SUM(length(list))": 'part of ≤ 64 KiB',
+  "store growth: datum_nodes (the job's datum set), SUM(length(data))": 'part of ≤ 64 KiB',
   'store growth: trees table, SUM(length(data))': 'part of ≤ 64 KiB',
 }
 const keys = [...new Set(results.flatMap((r) => [...r.rows.keys()]))]
@@ -186,7 +195,7 @@ const report = [
   `| peak RSS | ${results.map((r) => fmt(r.first.rss, 'B')).join(' | ')} | ≤ 400 MB (at 1M) |`,
   `| .pach growth | ${results.map((r) => fmt(r.first.pach, 'B')).join(' | ')} | |`,
   `| trees table growth | ${results.map((r) => fmt(r.first.trees, 'B')).join(' | ')} | |`,
-  `| its datum set (job_datums.list) | ${results.map((r) => fmt(r.first.set, 'B')).join(' | ')} | |`,
+  `| its datum set (datum_nodes) | ${results.map((r) => fmt(r.first.set, 'B')).join(' | ')} | |`,
   '',
   `| Incremental job, 1 of N datums reprocessed | ${cols.join(' | ')} | Target (issue 10) |`,
   `| --- | ${results.map(() => '---:').join(' | ')} | --- |`,

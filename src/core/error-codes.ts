@@ -16,7 +16,7 @@
 
 export const CODES_BY_CLASS = {
   /** exit 1: the operation could not be done for a reason outside pach */
-  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR'],
+  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED'],
   /** exit 1: a runner (docker/local) could not run user code */
   RunnerError: ['RUNNER_ERROR'],
   /** exit 2: bad user input (names, paths, refs, flags, specs, environment) */
@@ -83,6 +83,7 @@ export const CODES_BY_CLASS = {
   ConflictError: [
     'COMMIT_EXISTS',
     'PARENT_NOT_FINISHED',
+    'COMMIT_NOT_FINISHED',
     'CHILD_NOT_FINISHED',
     'HAS_CHILDREN',
     'NO_CHILDREN',

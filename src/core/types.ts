@@ -120,6 +120,14 @@ export interface DiffFileInfo {
   old_file: FileInfo | null
 }
 
+/** `find commit`: the commits that changed a path, newest first (pachctl's FindCommitsResponse, gathered). */
+export interface FindCommitsResult {
+  found_commits: CommitPB[]
+  /** the oldest commit examined: where a limit or timeout stopped the search, else the root */
+  last_searched_commit: CommitPB
+  commits_searched: number
+}
+
 export interface TransactionInfo {
   transaction: {id: string}
   requests: TransactionRequest[]

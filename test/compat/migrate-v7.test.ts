@@ -1,18 +1,18 @@
 /**
- * Upgrading a schema-7 database (before migration 8 let a job's datum set be a delta against
- * its base job's). The project is made by the current code, then put back in schema 7's
- * shape: every set rewritten whole (schema 7 stored only snapshots) and `job_datums` without
- * the `base`, `depth` and `chain` columns. Opening it must migrate to the current schema with
- * every job's datums unchanged, and the next job must store its set as a delta against a
- * migrated snapshot.
+ * Upgrading a schema-7 database (every datum set one blob in planning order; migrations 8 and
+ * 10 turn it into the datum tree). The project is made by the current code, then put back in
+ * schema 7's shape: every set rewritten whole in the legacy format (db/legacy-datum-sets.ts)
+ * with SKIPPED for the datums a job kept, `job_datums` without the later columns and no
+ * `datum_nodes`. Opening it must migrate to the current schema with every job's datums
+ * unchanged, and the next job must edit its base's migrated tree (sharing its nodes).
  */
 import Database from 'better-sqlite3'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {encodeDatumSet} from '../../src/core/db/datum-sets.js'
-import {datumSetStorage, getDatumSet, verifyDatumSets} from '../../src/core/db/datums.js'
+import {encodeDatumSet, encodeDatumSetDelta} from '../../src/core/db/legacy-datum-sets.js'
+import {datumTree, getDatumSet, verifyDatumSets} from '../../src/core/db/datums.js'
 import {SCHEMA_VERSION} from '../../src/core/db/migrations.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {initPach, openPach, parseCommit} from '../../src/index.js'
@@ -24,11 +24,12 @@ const text = (s: string) =>
   }
 
 describe('a schema-7 project (every datum set whole) upgraded by the current code', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pach-compat-v7-'))
-  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  const root = mkdtempSync(join(tmpdir(), 'pach-compat-v7-'))
+  afterAll(() => rmSync(root, {recursive: true, force: true}))
   const runner = new FakeRunner(() => 0)
 
-  it('reads every set as before, then stores the next job as a delta against a migrated snapshot', async () => {
+  it.each(['schema 7: every set whole', 'schema 9: sets as chains of deltas'])("%s: reads every set as before, then stores the next job as an edit of its base's migrated tree", async (shape) => {
+    const dir = mkdtempSync(join(root, 'p-'))
     let pach = initPach(dir)
     pach.repos.create('default', 'in')
     const put = (files: Record<string, string>) => pach.files.put('default', parseCommit('in@master'), Object.entries(files).map(([path, s]) => ({path, open: text(s)})))
@@ -47,22 +48,41 @@ describe('a schema-7 project (every datum set whole) upgraded by the current cod
 
     // schema 7's shape: whole sets, no chain columns
     const db = new Database(join(dir, '.pach', 'pach.db'))
-    for (const [id, s] of sets) db.prepare('UPDATE job_datums SET list = ?, base = NULL WHERE job_id = ?').run(encodeDatumSet(s), id)
-    db.exec('ALTER TABLE job_datums DROP COLUMN base; ALTER TABLE job_datums DROP COLUMN depth; ALTER TABLE job_datums DROP COLUMN chain; PRAGMA user_version = 7')
+    db.exec(`DROP TABLE job_datums; DROP TABLE datum_nodes;
+      CREATE TABLE job_datums(project TEXT NOT NULL, pipeline TEXT NOT NULL, job_id TEXT NOT NULL, list BLOB NOT NULL, PRIMARY KEY(project, pipeline, job_id))`)
+    // (planning order was path order: any order reads back the same by id)
+    if (shape.startsWith('schema 7')) {
+      for (const [id, s] of sets) db.prepare("INSERT INTO job_datums VALUES ('default', 'p', ?, ?)").run(id, encodeDatumSet(s))
+      db.exec('PRAGMA user_version = 7')
+    } else {
+      // the oldest job a snapshot, each later one a delta against the one before it
+      db.exec('ALTER TABLE job_datums ADD COLUMN base TEXT; ALTER TABLE job_datums ADD COLUMN depth INTEGER NOT NULL DEFAULT 0; ALTER TABLE job_datums ADD COLUMN chain INTEGER NOT NULL DEFAULT 0')
+      const oldestFirst = [...ids].reverse()
+      oldestFirst.forEach((id, i) => {
+        const s = sets.get(id)!
+        if (i === 0) return db.prepare("INSERT INTO job_datums(project, pipeline, job_id, list) VALUES ('default', 'p', ?, ?)").run(id, encodeDatumSet(s))
+        const base = sets.get(oldestFirst[i - 1]!)!
+        const delta = encodeDatumSetDelta(new Map(base.map((e) => [e.id, e])), s)
+        db.prepare("INSERT INTO job_datums(project, pipeline, job_id, list, base, depth, chain) VALUES ('default', 'p', ?, ?, ?, ?, 0)").run(id, delta, oldestFirst[i - 1], i)
+      })
+      db.exec('PRAGMA user_version = 9')
+    }
     db.close()
 
     pach = openPach({pachDir: join(dir, '.pach')})
     try {
       expect(pach.ctx.db.pragma('user_version', {simple: true})).toBe(SCHEMA_VERSION)
       for (const id of ids) {
-        expect(datumSetStorage(pach.ctx.db, 'default', 'p', id)).toMatchObject({base: null, depth: 0, chain: 0})
         expect([...getDatumSet(pach.ctx.db, 'default', 'p', id).values()]).toEqual(sets.get(id))
         expect(pach.jobs.listDatums('default', 'p', id)).toEqual(datums.get(id))
       }
       await put({'/f7': 'after the upgrade'})
       const [next] = await pach.jobs.runPending({runner: async () => runner})
       expect(next).toMatchObject({state: 'JOB_SUCCESS', data_processed: 1, data_skipped: 22})
-      expect(datumSetStorage(pach.ctx.db, 'default', 'p', next!.job.id)).toMatchObject({base: ids[0], depth: 1}) // ids are newest first
+      // the base (newest before: ids are newest first) and the next job share all but a few nodes
+      const nodes = (job: string) => new Set([...datumTree(pach.ctx.db).nodes(getDatumSet(pach.ctx.db, 'default', 'p', job).root)].map((h) => h.toString('hex')))
+      const base = nodes(ids[0]!)
+      expect([...nodes(next!.job.id)].filter((h) => !base.has(h)).length).toBeLessThanOrEqual(2)
       expect(verifyDatumSets(pach.ctx.db)).toEqual([])
     } finally {
       pach.close()

@@ -78,12 +78,13 @@ describe('exit codes of commands that run or wait for jobs', () => {
     expect(job).toMatchObject({state: 'JOB_SUCCESS'})
     const db = new Database(join(rp.p.dir, '.pach', 'pach.db'))
     try {
-      // 80 bytes: not a whole number of 81-byte entries
-      expect(db.prepare('UPDATE job_datums SET list = ? WHERE pipeline = ? AND job_id = ?').run(Buffer.alloc(80), 'cp', job!.job.id).changes).toBe(1)
+      // the set's root node cut short: its bytes no longer hold its items
+      const root = db.prepare('SELECT root FROM job_datums WHERE pipeline = ? AND job_id = ?').pluck().get('cp', job!.job.id) as Buffer
+      expect(db.prepare('UPDATE datum_nodes SET data = substr(data, 1, 80) WHERE hash = ?').run(root).changes).toBe(1)
     } finally {
       db.close()
     }
     const err = expectJsonError(await rp.run(['list', 'datum', `cp@${job!.job.id}`, '--json']), 12, 'CORRUPT_OBJECT')
-    expect(err.message).toMatch(/datum set is damaged/)
+    expect(err.message).toMatch(/datum set node \w+ is damaged/)
   })
 })

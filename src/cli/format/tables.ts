@@ -2,7 +2,7 @@
  * Human tables, one renderer per entity, with pachctl's headers.
  */
 import type {SecretInfo} from '../../core/pps/secret-service.js'
-import {repoLabel, type BranchInfo, type CommitInfo, type CommitSetInfo, type CommitSummary, type DiffFileInfo, type FileInfo, type ProjectInfo, type RepoInfo, type TransactionInfo} from '../../core/types.js'
+import {repoLabel, type BranchInfo, type CommitInfo, type CommitSetInfo, type CommitSummary, type DiffFileInfo, type FileInfo, type FindCommitsResult, type ProjectInfo, type RepoInfo, type TransactionInfo} from '../../core/types.js'
 import {ago, bytesSize, table} from './values.js'
 
 export function projectTable(list: ProjectInfo[], full = false): string {
@@ -99,13 +99,37 @@ export function fileDetails(f: FileInfo): string {
   ].join('\n') + '\n'
 }
 
-export function diffText(list: DiffFileInfo[]): string {
-  const added = list.filter((d) => d.new_file).map((d) => d.new_file!)
-  const removed = list.filter((d) => d.old_file).map((d) => d.old_file!)
-  let out = ''
-  if (added.length) out += 'New Files:\n' + fileTable(added) + '\n'
-  if (removed.length) out += 'Old Files:\n' + fileTable(removed)
-  return out
+/** The versions of files (`list file --history`, `inspect file --history`): pachctl 1.x's FileHeaderWithCommit. */
+export const FILE_HISTORY_HEADERS = ['COMMIT', 'NAME', 'TYPE', 'COMMITTED', 'SIZE']
+
+/** A version's row in the history table; `now` fixed by the caller so that all rows agree. */
+export function fileHistoryCells(f: FileInfo, full = false, now = Date.now()): string[] {
+  const [name, type, size] = fileCells(f)
+  return [f.file.commit.id, name!, type!, ago(f.committed, full, now), size!]
+}
+
+export function fileHistoryTable(list: FileInfo[], full = false): string {
+  const now = Date.now()
+  return table(FILE_HISTORY_HEADERS, list.map((f) => fileHistoryCells(f, full, now)))
+}
+
+/**
+ * `diff file --name-only` (pachctl 2.x): one line per side of each change, "+" for the new
+ * file, "-" for the old one (a modified file has both), in path order.
+ */
+export function diffNameTable(list: DiffFileInfo[]): string {
+  const rows: string[][] = []
+  for (const d of list) {
+    if (d.new_file) rows.push(['+', bytesSize(d.new_file.size_bytes), fileCells(d.new_file)[0]!])
+    if (d.old_file) rows.push(['-', bytesSize(d.old_file.size_bytes), fileCells(d.old_file)[0]!])
+  }
+  return table(['OP', 'SIZE', 'NAME'], rows)
+}
+
+/** `find commit` (pachctl's PrintFindCommits): the commits found, then where the search stopped. */
+export function findCommitsText(r: FindCommitsResult): string {
+  const found = r.found_commits.length ? r.found_commits.map((c) => c.id).join('\n') : 'no commits found.'
+  return `FOUND IN COMMITS\n${found}\n\nLAST SEARCHED COMMIT\n${r.last_searched_commit.id}\n`
 }
 
 export function transactionTable(list: TransactionInfo[], full = false): string {

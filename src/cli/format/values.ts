@@ -98,3 +98,25 @@ export function writeTableStream(headers: string[], rows: Iterable<string[]>, wr
   }
   if (header || pending.length) flush()
 }
+
+/**
+ * A table written one row at a time as rows arrive (a subscription that never ends): the
+ * header comes with the first row, sized to it, then each row is padded to the widest cell
+ * seen so far in its column, so columns only widen. Rows as wide as the first line up exactly
+ * as `table` would print them.
+ */
+export function tableRows(headers: string[]): (cells: string[]) => string {
+  const widths = headers.map((h) => h.length)
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd() + '\n'
+  let first = true
+  return (cells) => {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (cells[i] ?? '').length)
+    const head = first ? line(headers) : ''
+    first = false
+    return head + line(cells)
+  }
+}

@@ -1,11 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
+import {commitDetails} from '../../cli/format/tables.js'
 import {failOnErrorFlag, jobEventPrinter, jobFailure, jobFlags, runnerChoice, runnerFactory, WAIT_FAILS} from '../../cli/jobs.js'
 import {parseCommit} from '../../core/pfs/refs.js'
 import type {CommitInfo} from '../../core/types.js'
 
 export default class WaitCommit extends PachCommand<typeof WaitCommit, CommitInfo> {
-  static override summary = 'Wait until a commit is finished.'
+  static override summary = 'Wait until a commit is finished, then print it (as inspect commit does).'
   static override description =
     'Exits 0 whatever the job producing the commit did (as pachctl does); with --fail-on-error an output commit whose job did not succeed exits 3 (JOB_FAILED).'
   static override examples = [
@@ -35,7 +36,7 @@ export default class WaitCommit extends PachCommand<typeof WaitCommit, CommitInf
     return info
   }
 
-  human() {
-    return ''
+  human(c: CommitInfo) {
+    return commitDetails(c, this.fullTimestamps)
   }
 }

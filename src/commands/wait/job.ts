@@ -1,12 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {formatFlags, PachCommand} from '../../cli/base-command.js'
-import {failOnErrorFlag, jobEventPrinter, jobFailure, jobFlags, jobLine, runnerChoice, runnerFactory, WAIT_FAILS} from '../../cli/jobs.js'
+import {jobTable} from '../../cli/format/pps.js'
+import {failOnErrorFlag, jobEventPrinter, jobFailure, jobFlags, runnerChoice, runnerFactory, WAIT_FAILS} from '../../cli/jobs.js'
 import {NotFoundError} from '../../core/errors.js'
 import {isCommitId, parseJob} from '../../core/pfs/refs.js'
 import type {JobInfo} from '../../core/types.js'
 
 export default class WaitJob extends PachCommand<typeof WaitJob, JobInfo[]> {
-  static override summary = 'Wait until a job (or every job of a job set) is done; runs pending jobs unless --detach.'
+  static override summary = 'Wait until a job (or every job of a job set) is done, then list it as list job does; runs pending jobs unless --detach.'
   static override description = 'Exits 0 whatever state the jobs end in (as pachctl does); with --fail-on-error a job that did not succeed exits 3 (JOB_FAILED).'
   static override examples = ['<%= config.bin %> wait job edges@<id>', '<%= config.bin %> wait job <id>', '<%= config.bin %> wait job edges@<id> --fail-on-error']
   static override args = {job: Args.string({description: '<pipeline>@<job-id> or <job-set-id>', required: true})}
@@ -32,6 +33,6 @@ export default class WaitJob extends PachCommand<typeof WaitJob, JobInfo[]> {
   }
 
   human(r: JobInfo[]) {
-    return r.map(jobLine).join('\n')
+    return jobTable(r, this.fullTimestamps)
   }
 }

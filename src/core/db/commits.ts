@@ -49,6 +49,16 @@ export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>): CommitRow {
   )
   return row
 }
+/**
+ * Commits of a repo created after `seq` (only those made on `branch` when given), oldest first,
+ * without trees (index commits_by_seq): what `subscribe commit` has not seen yet.
+ */
+export const listCommitsAfterSeq = (db: DB, repoId: number, seq: number, branch: string | null) =>
+  st(
+    db,
+    `SELECT repo_id, id, seq, branch, parent, origin, description, started, finishing, finished, error, size FROM commits
+     WHERE repo_id = @repoId AND seq > @seq AND (@branch IS NULL OR branch = @branch) ORDER BY seq`,
+  ).all({repoId, seq, branch}) as Omit<CommitRow, 'tree'>[]
 export const setCommitTree = (db: DB, repoId: number, id: string, tree: Buffer | null, size: number) =>
   st(db, 'UPDATE commits SET tree = ?, size = ? WHERE repo_id = ? AND id = ?').run(tree, size, repoId, id)
 export const finishCommitRow = (db: DB, repoId: number, id: string, at: string, error: string, description: string | null) =>

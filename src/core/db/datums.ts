@@ -1,25 +1,20 @@
 /**
- * Datum rows (tables `datums` and `job_datums`, db/migrations.ts): plain synchronous
- * functions, handle first.
+ * Datum rows (tables `datums`, `job_datums`, `datum_nodes`; db/migrations.ts): plain
+ * synchronous functions, handle first.
  *
  * `datums` holds a full row (inputs, stats, output tree) only for a datum a job ran (or
- * skipped as the first job to see it); `job_datums` holds each finished job's datum set
- * (db/datum-sets.ts): a snapshot (`base` NULL) or a delta against the set of job `base` of the
- * same pipeline, with `depth` (deltas from the snapshot, this one included) and `chain` (their
- * bytes). Invariants: every entry of a set points (`source`) at a job whose `datums` table has
- * the row; every `base` names a set of the same pipeline, and following `base` ends at a
- * snapshot within MAX_CHAIN steps.
+ * skipped as the first job to see it); `job_datums` holds each finished job's datum set: the
+ * root of its datum tree (db/datum-tree.ts, nodes in `datum_nodes`), its entry count, and how
+ * many of the job's own datums did not succeed (`unsettled`: a base with none can be planned
+ * from its changes alone). Invariant: every entry of a set points (`source`) at a job whose
+ * `datums` table has the row. Sets share nodes; a node no set reaches is removed by gc.
  *
- * Why a base is never lost: sets are deleted only with their whole pipeline
- * (deleteDatumsOfPipeline, as `delete pipeline` does), never one job at a time. Jobs and their
- * sets outlive their commits: squashing or dropping a commit (pfs/engine.ts) removes commit
- * rows only, so a set whose job's commit is gone still serves as the base of later deltas.
- * Anything that comes to delete a single job's set must first rewrite the sets based on it
- * as snapshots, in the same transaction.
+ * Sets are deleted only with their whole pipeline (deleteDatumsOfPipeline, as `delete
+ * pipeline` does). Jobs and their sets outlive their commits: squashing or dropping a commit
+ * (pfs/engine.ts) removes commit rows only.
  */
-import {CorruptObjectError} from '../errors.js'
+import {DatumTree, type DatumEdit, type DatumNodeStore, type DatumSetEntry, memoryNodes} from './datum-tree.js'
 import type {DatumState} from '../types.js'
-import {DatumSetBuilder, MAX_CHAIN, decodeDatumSet, encodeDatumSet, encodeDatumSetDelta, snapshotBytes, type DatumSetEntry} from './datum-sets.js'
 import type {DB} from './types.js'
 import {st} from './statements.js'
 
@@ -56,51 +51,98 @@ export const getDatumOutput = (db: DB, project: string, pipeline: string, job: s
 export const listProcessedDatumIds = (db: DB, project: string, pipeline: string, job: string) =>
   st(db, "SELECT datum_id FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND state != 'SKIPPED' ORDER BY idx").pluck().all(project, pipeline, job) as string[]
 
+const nodeStore = (db: DB): DatumNodeStore => ({
+  get: (hash) => st(db, 'SELECT data FROM datum_nodes WHERE hash = ?').pluck().get(hash) as Buffer | undefined,
+  put: (hash, data) => void st(db, 'INSERT OR IGNORE INTO datum_nodes(hash, data) VALUES (?, ?)').run(hash, data),
+})
+
+const trees = new WeakMap<DB, DatumTree>()
+
+/** The datum tree over a project's `datum_nodes` (one per connection: its node cache is shared). */
+export function datumTree(db: DB): DatumTree {
+  let t = trees.get(db)
+  if (!t) trees.set(db, (t = new DatumTree(nodeStore(db))))
+  return t
+}
+
+/**
+ * One job's datum set: entries by datum id, each with its state in this job (the stored state
+ * when the job ran it, else SKIPPED), read from the tree node by node.
+ */
+export class DatumSet {
+  constructor(
+    private readonly tree: DatumTree,
+    readonly job: string,
+    readonly root: Buffer | null,
+    readonly size: number,
+    /** the job's own datums that neither succeeded nor were skipped */
+    readonly unsettled: number,
+  ) {}
+
+  private inJob(e: DatumSetEntry): DatumSetEntry {
+    return e.source === this.job || e.state === 'SKIPPED' ? e : {...e, state: 'SKIPPED'}
+  }
+
+  get(id: string): DatumSetEntry | undefined {
+    const e = this.tree.get(this.root, id)
+    return e && this.inJob(e)
+  }
+
+  /** Entries as stored (state in their source job): what a next job's tree keeps unchanged. */
+  stored(id: string): DatumSetEntry | undefined {
+    return this.tree.get(this.root, id)
+  }
+
+  /** How many of the set's datums have an id below `id`: its place in the order of `list datum`. */
+  countBelow(id: string): number {
+    return this.tree.countBelow(this.root, id)
+  }
+
+  *values(): Generator<DatumSetEntry> {
+    for (const e of this.tree.entries(this.root)) yield this.inJob(e)
+  }
+
+  *keys(): Generator<string> {
+    for (const e of this.tree.entries(this.root)) yield e.id
+  }
+
+  /** This set with edits applied, as another job's (nodes are written as they are made). */
+  edit(job: string, edits: readonly DatumEdit[], unsettled: number): DatumSet {
+    const root = this.tree.edit(this.root, edits)
+    return new DatumSet(this.tree, job, root, this.tree.size(root), unsettled)
+  }
+}
+
+/** The set of a job with no base: built from its entries, given in ascending id order. */
+export function buildDatumSet(db: DB, job: string, sorted: Iterable<DatumSetEntry>, unsettled: number): DatumSet {
+  const tree = datumTree(db)
+  const root = tree.build(sorted)
+  return new DatumSet(tree, job, root, tree.size(root), unsettled)
+}
+
+/** The empty set (a job with no base). */
+export const emptyDatumSet = (db: DB, job: string) => new DatumSet(datumTree(db), job, null, 0, 0)
+
 interface SetRow {
-  list: Buffer
-  base: string | null
-  depth: number
-  chain: number
+  root: Buffer | null
+  size: number
+  unsettled: number
 }
 
 const getSetRow = (db: DB, project: string, pipeline: string, job: string) =>
-  st(db, 'SELECT list, base, depth, chain FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').get(project, pipeline, job) as SetRow | undefined
+  st(db, 'SELECT root, size, unsettled FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').get(project, pipeline, job) as SetRow | undefined
 
-/** A stored set by datum id, in order (its snapshot, then its chain's deltas applied); undefined when the job has no set. Throws CorruptObjectError for a broken chain. */
-function readDatumSet(db: DB, project: string, pipeline: string, job: string): Map<string, DatumSetEntry> | undefined {
-  let row = getSetRow(db, project, pipeline, job)
-  if (!row) return undefined
-  const deltas: Buffer[] = []
-  let at = job
-  while (row.base !== null) {
-    if (deltas.length > MAX_CHAIN) throw new CorruptObjectError(`the datum set of job ${pipeline}@${job} is damaged: its chain of deltas is longer than ${MAX_CHAIN} (a cycle?)`)
-    deltas.push(row.list)
-    const base: string = row.base
-    row = getSetRow(db, project, pipeline, base)
-    if (!row) throw new CorruptObjectError(`the datum set of job ${pipeline}@${at} is damaged: it is a delta against job ${base}, which has no datum set`)
-    at = base
-  }
-  const snapshot = decodeDatumSet(row.list)
-  const out = new Map<string, DatumSetEntry>()
-  if (deltas.length === 0) {
-    for (const e of snapshot) out.set(e.id, e)
-    return out
-  }
-  const b = new DatumSetBuilder(snapshot)
-  for (let i = deltas.length - 1; i >= 0; i--) b.apply(deltas[i]!)
-  for (const e of b.entries()) out.set(e.id, e)
-  return out
-}
-
-/** A job's datum set by datum id, in the set's order; a job that never finished has only its own rows. */
-export function getDatumSet(db: DB, project: string, pipeline: string, job: string): Map<string, DatumSetEntry> {
-  const set = readDatumSet(db, project, pipeline, job)
-  if (set) return set
-  const own = st(db, 'SELECT datum_id, hash, state FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? ORDER BY idx').all(project, pipeline, job) as Pick<
+/** A job's datum set; a job that never finished has only its own rows (in a tree held in memory). */
+export function getDatumSet(db: DB, project: string, pipeline: string, job: string): DatumSet {
+  const row = getSetRow(db, project, pipeline, job)
+  if (row) return new DatumSet(datumTree(db), job, row.root, row.size, row.unsettled)
+  const own = st(db, 'SELECT datum_id, hash, state FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? ORDER BY datum_id').all(project, pipeline, job) as Pick<
     DatumRow,
     'datum_id' | 'hash' | 'state'
   >[]
-  return new Map(own.map((r) => [r.datum_id, {id: r.datum_id, hash: r.hash, state: r.state, source: job}]))
+  const tree = new DatumTree(memoryNodes())
+  const root = tree.build(own.map((r) => ({id: r.datum_id, hash: r.hash, state: r.state as DatumSetEntry['state'], source: job})))
+  return new DatumSet(tree, job, root, own.length, 0)
 }
 
 export const putDatumRow = (db: DB, r: DatumRow) =>
@@ -110,36 +152,28 @@ export const putDatumRow = (db: DB, r: DatumRow) =>
      VALUES (@project, @pipeline, @job_id, @datum_id, @idx, @hash, @state, @reason, @inputs, @stats, @output)`,
   ).run(r)
 
-/**
- * Store a job's datum set: as a delta against `base` (the job it was planned from, and that
- * job's set as read, in order) when the chain rules of db/datum-sets.ts allow, else whole.
- * Returns how it was stored.
- */
-export function putDatumSet(
-  db: DB,
-  project: string,
-  pipeline: string,
-  job: string,
-  entries: readonly DatumSetEntry[],
-  base?: {job: string; set: ReadonlyMap<string, DatumSetEntry>},
-): 'delta' | 'snapshot' {
-  const b = base && base.job !== job ? st(db, 'SELECT depth, chain FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').get(project, pipeline, base.job) as Pick<SetRow, 'depth' | 'chain'> | undefined : undefined
-  if (base && b && b.depth < MAX_CHAIN) {
-    const delta = encodeDatumSetDelta(base.set, entries)
-    if (b.chain + delta.length <= snapshotBytes(entries.length) / 2) {
-      st(db, 'INSERT OR REPLACE INTO job_datums(project, pipeline, job_id, list, base, depth, chain) VALUES (?, ?, ?, ?, ?, ?, ?)').run(project, pipeline, job, delta, base.job, b.depth + 1, b.chain + delta.length)
-      return 'delta'
-    }
+/** Record a job's datum set (its tree's nodes are stored already). */
+export const putDatumSet = (db: DB, project: string, pipeline: string, set: DatumSet) =>
+  st(db, 'INSERT OR REPLACE INTO job_datums(project, pipeline, job_id, root, size, unsettled) VALUES (?, ?, ?, ?, ?, ?)').run(project, pipeline, set.job, set.root, set.size, set.unsettled)
+
+/** How a job's set is stored (tests, bench): its root, entry count and node count and bytes. */
+export function datumSetStorage(db: DB, project: string, pipeline: string, job: string): {root: Buffer | null; size: number; nodes: number; bytes: number} | undefined {
+  const row = getSetRow(db, project, pipeline, job)
+  if (!row) return undefined
+  let nodes = 0
+  let bytes = 0
+  const store = nodeStore(db)
+  for (const h of datumTree(db).nodes(row.root)) {
+    nodes++
+    bytes += store.get(h)!.length
   }
-  st(db, 'INSERT OR REPLACE INTO job_datums(project, pipeline, job_id, list, base, depth, chain) VALUES (?, ?, ?, ?, NULL, 0, 0)').run(project, pipeline, job, encodeDatumSet(entries))
-  return 'snapshot'
+  return {root: row.root, size: row.size, nodes, bytes}
 }
 
-/** How a job's set is stored (tests, bench): snapshot or delta, its base and chain. */
-export const datumSetStorage = (db: DB, project: string, pipeline: string, job: string) =>
-  st(db, 'SELECT base, depth, chain, length(list) AS bytes FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').get(project, pipeline, job) as
-    | {base: string | null; depth: number; chain: number; bytes: number}
-    | undefined
+/** Every set's root (gc marks their nodes). */
+export const listDatumSetRoots = (db: DB) => st(db, 'SELECT root FROM job_datums WHERE root IS NOT NULL').pluck().all() as Buffer[]
+export const listDatumNodeHashes = (db: DB) => st(db, 'SELECT hash FROM datum_nodes').pluck().all() as Buffer[]
+export const deleteDatumNode = (db: DB, hash: Buffer) => st(db, 'DELETE FROM datum_nodes WHERE hash = ?').run(hash)
 
 export interface DatumSetProblem {
   project: string
@@ -149,92 +183,19 @@ export interface DatumSetProblem {
 }
 
 /**
- * Check that every stored datum set resolves (fsck): each delta's base exists in the same
- * pipeline, `depth` and `chain` agree with the chain, and every delta applies to its base's
- * set with the count it records. Each set is rebuilt once, from its base's (sets are visited
- * from the snapshots down), so the cost is the snapshots' decoding plus every delta once.
+ * Check every stored datum set (fsck): its tree's nodes decode, ids ascend, counts and
+ * boundaries are as db/datum-tree.ts says, and its recorded size is the tree's. Nodes shared by
+ * several sets are checked once (each set's own nodes, and the items that point at shared ones).
  */
 export function verifyDatumSets(db: DB): DatumSetProblem[] {
   const problems: DatumSetProblem[] = []
-  const all = st(db, 'SELECT project, pipeline, job_id, base, depth, chain, length(list) AS bytes FROM job_datums ORDER BY project, pipeline').all() as {
-    project: string
-    pipeline: string
-    job_id: string
-    base: string | null
-    depth: number
-    chain: number
-    bytes: number
-  }[]
-  const byPipeline = new Map<string, typeof all>()
-  for (const r of all) {
-    const k = `${r.project}\0${r.pipeline}`
-    const list = byPipeline.get(k)
-    if (list) list.push(r)
-    else byPipeline.set(k, [r])
-  }
-  const listOf = st(db, 'SELECT list FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?').pluck()
-  for (const sets of byPipeline.values()) {
-    const {project, pipeline} = sets[0]!
-    const byJob = new Map(sets.map((r) => [r.job_id, r]))
-    const children = new Map<string, typeof all>()
-    const reported = new Set<string>()
-    const report = (job: string, problem: string) => {
-      reported.add(job)
-      problems.push({project, pipeline, job, problem})
-    }
-    for (const r of sets) {
-      if (r.base === null) continue
-      if (!byJob.has(r.base)) {
-        report(r.job_id, `its datum set is a delta against job ${r.base}, which has no datum set`)
-        continue
-      }
-      const c = children.get(r.base)
-      if (c) c.push(r)
-      else children.set(r.base, [r])
-    }
-    const reached = new Set<string>()
-    // from each snapshot down its chain, applying each delta in place; only where a set has
-    // several dependents is it copied (one copy per extra branch), so memory stays O(one set)
-    const walk = (top: (typeof all)[number], set: DatumSetBuilder, depth0: number, chain0: number) => {
-      let [r, b, depth, chain] = [top, set, depth0, chain0]
-      for (;;) {
-        reached.add(r.job_id)
-        if (r.depth !== depth || r.chain !== chain) report(r.job_id, `its datum set records depth ${r.depth} and chain ${r.chain} bytes; its chain has ${depth} and ${chain}`)
-        if (depth > MAX_CHAIN) report(r.job_id, `its datum set's chain of deltas is ${depth} long, more than ${MAX_CHAIN}`)
-        const kids = children.get(r.job_id) ?? []
-        if (!kids.length) return
-        for (const c of kids.slice(0, -1)) {
-          const copy = new DatumSetBuilder([...b.entries()])
-          if (applyTo(copy, r, c)) walk(c, copy, depth + 1, chain + c.bytes)
-        }
-        const last = kids.at(-1)!
-        if (!applyTo(b, r, last)) return
-        ;[r, depth, chain] = [last, depth + 1, chain + last.bytes]
-      }
-    }
-    const applyTo = (b: DatumSetBuilder, base: (typeof all)[number], c: (typeof all)[number]): boolean => {
-      try {
-        b.apply(listOf.get(project, pipeline, c.job_id) as Buffer)
-        return true
-      } catch (e) {
-        report(c.job_id, `its datum set does not apply to job ${base.job_id}'s: ${(e as Error).message}`)
-        return false
-      }
-    }
-    for (const r of sets) {
-      if (r.base !== null) continue
-      let b: DatumSetBuilder
-      try {
-        b = new DatumSetBuilder(decodeDatumSet(listOf.get(project, pipeline, r.job_id) as Buffer))
-      } catch (e) {
-        report(r.job_id, `its datum set does not decode: ${(e as Error).message}`)
-        continue
-      }
-      walk(r, b, 0, 0)
-    }
-    for (const r of sets) {
-      if (!reached.has(r.job_id) && !reported.has(r.job_id)) report(r.job_id, 'its datum set is on a chain of deltas that reaches no snapshot (a cycle, or a base that does not resolve)')
-    }
+  const tree = datumTree(db)
+  const seen = new Set<string>()
+  for (const r of st(db, 'SELECT project, pipeline, job_id, root, size FROM job_datums').all() as {project: string; pipeline: string; job_id: string; root: Buffer | null; size: number}[]) {
+    const report = (problem: string) => problems.push({project: r.project, pipeline: r.pipeline, job: r.job_id, problem})
+    const found = tree.verify(r.root, seen)
+    for (const p of found) report(`its datum set is damaged: ${p}`)
+    if (!found.length && tree.size(r.root) !== r.size) report(`its datum set records ${r.size} datums; its tree holds ${tree.size(r.root)}`)
   }
   return problems
 }

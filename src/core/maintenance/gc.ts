@@ -38,6 +38,7 @@ export interface GcReport {
   deleted_packs: number
   repacked_packs: number
   deleted_blobs: number
+  /** tree nodes and datum-set nodes */
   deleted_trees: number
   orphan_files: number
   /** scratch dirs of jobs no live process runs (`.pach/tmp/jobs`, left by a killed `pach run`) */
@@ -142,6 +143,11 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
   const live = markLive(ctx)
   const report: GcReport = {dry_run: !!opts.dryRun, deleted_packs: 0, repacked_packs: 0, deleted_blobs: 0, deleted_trees: 0, orphan_files: 0, job_dirs: 0, reclaimed_bytes: 0}
   const deadTrees = objects.listTreeHashes(db).filter((h) => !live.trees.has(h.toString('latin1')))
+  // datum-set nodes no job's set reaches (sets go with their pipeline, or were upgraded)
+  const liveNodes = new Set<string>()
+  const datumTree = datums.datumTree(db)
+  for (const root of datums.listDatumSetRoots(db)) for (const _ of datumTree.nodes(root, liveNodes));
+  const deadNodes = datums.listDatumNodeHashes(db).filter((h) => !liveNodes.has(h.toString('latin1')))
   const blobs = objects.listBlobs(db)
   const packs = objects.listPacks(db)
   const perPack = new Map<string, {live: {id: Buffer; length: number}[]; deadBytes: number; dead: Buffer[]}>()
@@ -176,7 +182,7 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
   const consolidate = small.length >= CONSOLIDATE_MIN ? small.map((p) => ({...p, live: perPack.get(p.id.toString('latin1'))!.live})) : []
   const indexed = new Set(packs.map((p) => toHex(p.id)))
   const orphans = ctx.store.listPackFiles().filter((p) => !indexed.has(p))
-  report.deleted_trees = deadTrees.length
+  report.deleted_trees = deadTrees.length + deadNodes.length
   report.deleted_blobs = deadBlobs.length
   report.deleted_packs = emptyPacks.length
   report.repacked_packs = repack.length + consolidate.length
@@ -197,6 +203,7 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
   // metadata first (one transaction), then files
   withTx(db, () => {
     for (const h of deadTrees) objects.deleteTreeRow(db, h)
+    for (const h of deadNodes) datums.deleteDatumNode(db, h)
     for (const b of deadBlobs) objects.deleteBlobRow(db, b)
     for (const p of emptyPacks) objects.deletePackRow(db, p.id)
   })

@@ -1,18 +1,21 @@
 /**
- * CommitService: start/finish/inspect/list/wait/squash/drop commit and commit sets (pachctl's
- * commit verbs). Starting and finishing are transactable (queued while a transaction is
- * active, else applied through `TransactionService.apply`); squash and drop apply at once to
- * one commit or a whole commit set (all commits sharing one id). `wait` polls, since another
- * process may finish the commit.
+ * CommitService: start/finish/inspect/list/wait/subscribe/find/squash/drop commit and commit
+ * sets (pachctl's commit verbs). Starting and finishing are transactable (queued while a
+ * transaction is active, else applied through `TransactionService.apply`); squash and drop
+ * apply at once to one commit or a whole commit set (all commits sharing one id). `wait` and
+ * `subscribe` poll the database, since other processes finish commits; `find` walks a
+ * commit's ancestry through the tree store (path-history.ts).
  */
 import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withRead, withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
-import {repoLabel, type CommitInfo, type CommitOrigin, type CommitSetInfo, type CommitSummary, type Queued} from '../types.js'
+import {repoLabel, type CommitInfo, type CommitOrigin, type CommitPB, type CommitSetInfo, type CommitSummary, type FindCommitsResult, type Queued} from '../types.js'
 import type {PfsEngine} from './engine.js'
-import {formatCommit, isCommitId, type CommitRef} from './refs.js'
+import {PathHistory} from './path-history.js'
+import {cleanPath} from './paths.js'
+import {formatCommit, isCommitId, type CommitRef, type FileRef} from './refs.js'
 import type {TransactionService} from './transaction-service.js'
 
 export interface ListCommitOptions {
@@ -30,8 +33,33 @@ export interface CommitListing extends Iterable<CommitInfo> {
   snapshot<T>(fn: () => T): T
 }
 
+export interface SubscribeOptions {
+  /** only commits created after this commit (of the same repo) */
+  from?: string
+  /** only commits that finish from now on (not those already finished) */
+  newOnly?: boolean
+  /** only commits of this origin (default: every origin, as Pachyderm's server does) */
+  origin?: CommitOrigin
+  /** ends the subscription (the generator returns) */
+  signal?: AbortSignal
+  /** how often the database is polled, in ms */
+  pollMs?: number
+}
+
+export interface FindCommitsOptions {
+  /** stop after this many commits were found (0 or absent: no limit) */
+  limit?: number
+  /** stop searching after this long (the result says where the search stopped) */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
 export class CommitService {
-  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly tx: TransactionService) {}
+  private readonly paths: PathHistory
+
+  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly tx: TransactionService) {
+    this.paths = new PathHistory(ctx, engine.resolve)
+  }
 
   private get r() {
     return this.engine.resolve
@@ -145,6 +173,97 @@ export class CommitService {
     }
   }
 
+  /**
+   * Commits as they finish, forever (until `signal` aborts; the generator then returns):
+   * first the finished commits that exist now, oldest first, then each commit as it finishes,
+   * in the order they finished. Only commits made on `ref.branch` when it is given (the
+   * commit's original branch, as Pachyderm filters), every commit of the repo otherwise.
+   * Throws REPO_NOT_FOUND / BRANCH_NOT_FOUND / COMMIT_NOT_FOUND (`from`) at once, and
+   * REPO_NOT_FOUND later if the repo is deleted while subscribed.
+   *
+   * How it polls: rows are read by creation sequence; each poll reads the commits created
+   * since the last one (`seq` watermark) and re-reads only the commits seen open, so a poll
+   * costs what changed, not the history.
+   * @example for await (const c of commits.subscribe('default', parseCommit('edges@master'), {signal})) print(c)
+   */
+  async *subscribe(project: string, ref: CommitRef, opts: SubscribeOptions = {}): AsyncGenerator<CommitInfo> {
+    if (ref.id || ref.ancestry) {
+      throw new InvalidArgumentError('INVALID_ADDRESS', `subscribe commit takes <repo>[@<branch>], got ${formatCommit(ref)}`, {hint: 'to start after a commit, pass --from <commit-id>'})
+    }
+    const repo = this.r.repo(ref.repo, project)
+    const branch = ref.branch ? this.r.branch(repo, ref.branch).name : null
+    const from = opts.from ? this.r.commitById(repo, opts.from) : undefined
+    const db = this.ctx.db
+    const pending = new Set<string>()
+    let seq = 0
+    let first = true
+    const signal = opts.signal
+    for (;;) {
+      if (signal?.aborted) return
+      if (!rows.getRepoById(db, repo.id)) throw new NotFoundError('REPO_NOT_FOUND', `repo ${repoLabel(repo)} was deleted`, {data: {repo: repoLabel(repo)}})
+      const ready: CommitRow[] = []
+      for (const id of pending) {
+        const c = rows.getCommit(db, repo.id, id)
+        if (!c) pending.delete(id)
+        else if (c.finished) {
+          pending.delete(id)
+          ready.push(c)
+        }
+      }
+      for (const row of rows.listCommitsAfterSeq(db, repo.id, seq, branch)) {
+        seq = row.seq
+        if (from && row.seq <= from.seq) continue
+        if (opts.origin && row.origin !== opts.origin) continue
+        if (!row.finished) pending.add(row.id)
+        else if (!(first && opts.newOnly)) ready.push(rows.getCommit(db, repo.id, row.id)!)
+      }
+      // the commits that exist at the start in creation order (as read); later ones in the order they finished
+      if (!first) ready.sort((a, b) => (a.finished! < b.finished! ? -1 : a.finished! > b.finished! ? 1 : a.seq - b.seq))
+      first = false
+      for (const c of ready) {
+        if (signal?.aborted) return
+        yield this.r.commitInfo(repo, c)
+      }
+      await sleep(opts.pollMs ?? 200, signal)
+    }
+  }
+
+  /**
+   * The commits that changed a path (added, modified or deleted it, or anything under a
+   * directory), walking back from a commit through its parents, newest first (pachctl's
+   * `find commit`). Stops at the root, after `limit` found, or when `timeoutMs` has passed;
+   * `last_searched_commit` says where. Throws COMMIT_NOT_FINISHED on an open commit (only
+   * finished commits have a settled change).
+   * @example await commits.find('default', parseFile('images@master:/cat.png'), {limit: 5})
+   */
+  async find(project: string, ref: FileRef, opts: FindCommitsOptions = {}): Promise<FindCommitsResult> {
+    const {repo, commit} = this.r.commit(ref.commit, project)
+    const path = cleanPath(ref.path)
+    const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Infinity
+    const found: CommitPB[] = []
+    let last = commit
+    let searched = 0
+    for (const step of this.paths.changes(repo, commit, path)) {
+      const c = step.commit
+      if (!c.finished) {
+        throw new ConflictError('COMMIT_NOT_FINISHED', `commit ${repoLabel(repo)}@${c.id} is not finished; find commit searches finished commits`, {
+          hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${c.id}\`, or search from its parent (${repoLabel(repo)}@${c.id}^)`,
+          data: {repo: repoLabel(repo), commit: c.id},
+        })
+      }
+      last = c
+      searched++
+      if (step.changed) found.push(this.r.commitPB(repo, c))
+      if ((opts.limit && found.length >= opts.limit) || Date.now() >= deadline) break
+      if (searched % 64 === 0) {
+        // a long history: let Ctrl-C in
+        await new Promise((res) => setImmediate(res))
+        opts.signal?.throwIfAborted()
+      }
+    }
+    return {found_commits: found, last_searched_commit: this.r.commitPB(repo, last), commits_searched: searched}
+  }
+
   /** Resolve `<id>` (a whole commit set) or `repo@ref` (one commit) for squash/drop. */
   private target(project: string, arg: string | CommitRef): {repo: RepoRow; commit: CommitRow}[] {
     if (typeof arg === 'string') {
@@ -174,4 +293,18 @@ export class CommitService {
       return infos
     })
   }
+}
+
+/** Wait `ms`, or less when `signal` aborts (never throws). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((res) => {
+    if (signal?.aborted) return res()
+    const done = () => {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      res()
+    }
+    const t = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, {once: true})
+  })
 }

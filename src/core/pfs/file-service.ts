@@ -28,6 +28,7 @@ import {repoLabel, type DiffFileInfo, type FileInfo, type FileWriteResult, type 
 import type {PfsEngine} from './engine.js'
 import {compileGlob, GlobSyntaxError} from './glob.js'
 import {cleanPath, validatePath} from './paths.js'
+import {PathHistory} from './path-history.js'
 import {formatCommit, type CommitRef, type FileRef} from './refs.js'
 import type {Entry, FileEntry, TreeOp} from '../store/tree-store.js'
 
@@ -63,7 +64,11 @@ interface Target {
 }
 
 export class FileService {
-  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine) {}
+  private readonly paths: PathHistory
+
+  constructor(readonly ctx: CoreContext, readonly engine: PfsEngine) {
+    this.paths = new PathHistory(ctx, engine.resolve)
+  }
 
   private get r() {
     return this.engine.resolve
@@ -282,6 +287,40 @@ export class FileService {
   }
 
   /**
+   * The versions of a file or directory back through its commit's ancestry (pachctl's
+   * `--history`), newest first, each with the commit that introduced it (see path-history.ts);
+   * at most `limit` versions, all when `limit` is -1. Throws FILE_NOT_FOUND when the path does
+   * not exist at the addressed commit.
+   * @example files.history('default', parseFile('images@master:/cat.png'), -1)
+   */
+  history(project: string, ref: FileRef, limit: number): FileInfo[] {
+    const l = this.locate(project, ref)
+    return this.paths.versions(l.repo, l.commit, l.path, limit).map((v) => this.fileInfo(l.repo, v.commit, l.path, v.entry))
+  }
+
+  /**
+   * `list file --history`: for each entry directly under a directory (or for the file
+   * itself), its versions as `history` gives them, entries in path order. A stream, as `list`
+   * is: the address is resolved now, the entries and their versions as they are consumed.
+   */
+  listHistory(project: string, ref: FileRef, limit: number): Iterable<FileInfo> {
+    const l = this.locate(project, ref)
+    if (l.entry.kind === 'file') return this.history(project, ref, limit)
+    if (!l.commit.tree) return []
+    const base = l.path === '/' ? '' : l.path
+    const dir = l.entry.hash
+    const self = this
+    return {
+      *[Symbol.iterator]() {
+        for (const e of self.ctx.trees.entries(dir)) {
+          const path = `${base}/${e.name}`
+          for (const v of self.paths.versions(l.repo, l.commit, path, limit)) yield self.fileInfo(l.repo, v.commit, path, v.entry)
+        }
+      },
+    }
+  }
+
+  /**
    * Direct children of a directory (or the file itself), as a stream: the address is resolved
    * now (a missing path throws here), the entries are read from the tree store as they are
    * consumed (`trees.entries`, node by node), so memory holds what the caller keeps, not the
@@ -392,15 +431,18 @@ export class FileService {
 
   /**
    * Files that differ between two commits under a path. Default old = the parent of new.
-   * Returns pairs in path order; `shallow` compares only direct children.
+   * Returns pairs in path order (a modified file is one pair with both sides). `shallow`
+   * compares only the entries directly under the path: a directory whose content differs is
+   * one pair of directory infos, not the files under it. `oldProject` is the old address's
+   * project (default: `project`).
    */
-  diff(project: string, newRef: FileRef, oldRef?: FileRef): DiffFileInfo[] {
+  diff(project: string, newRef: FileRef, oldRef?: FileRef, opts: {shallow?: boolean; oldProject?: string} = {}): DiffFileInfo[] {
     const n = this.r.commit(newRef.commit, project)
     const path = cleanPath(newRef.path)
     let o: {repo: RepoRow; commit: CommitRow} | undefined
     let oldPath = path
     if (oldRef) {
-      o = this.r.commit(oldRef.commit, project)
+      o = this.r.commit(oldRef.commit, opts.oldProject ?? project)
       oldPath = cleanPath(oldRef.path)
     } else if (n.commit.parent) {
       o = {repo: n.repo, commit: this.r.commitById(n.repo, n.commit.parent)}
@@ -417,11 +459,24 @@ export class FileService {
       return out
     }
     const base = path === '/' ? '' : path
+    const oldBase = oldPath === '/' ? '' : oldPath
+    let lastDir: string | undefined
     for (const d of this.ctx.trees.diff(oldEntry?.hash ?? null, newEntry?.hash ?? null, base)) {
       const rel = d.path.slice(base.length)
+      const slash = opts.shallow ? rel.indexOf('/', 1) : -1
+      if (slash > 0) {
+        // a change below a direct child directory: report that directory once (changes come in path order)
+        const child = rel.slice(0, slash)
+        if (child === lastDir) continue
+        lastDir = child
+        const ne = this.ctx.trees.lookup(n.commit.tree, base + child)
+        const oe = o ? this.ctx.trees.lookup(o.commit.tree, oldBase + child) : undefined
+        out.push({new_file: ne?.kind === 'dir' ? nf(base + child, ne) : null, old_file: oe?.kind === 'dir' ? of(oldBase + child, oe) : null})
+        continue
+      }
       out.push({
         new_file: d.new ? nf(d.path, d.new) : null,
-        old_file: d.old ? of(oldPath === '/' ? rel : oldPath + rel, d.old) : null,
+        old_file: d.old ? of(oldBase + rel, d.old) : null,
       })
     }
     return out

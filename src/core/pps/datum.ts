@@ -401,30 +401,36 @@ export interface IncrementalOptions {
 export interface IncrementalPlan {
   /** datums to run, in processing order */
   process: Datum[]
-  /** datums whose base result stands */
-  skip: Datum[]
+  /** how many datums keep their base result (skipped) */
+  skipped: number
   /** base ids not in the current job: delete their outputs (base order) */
   removed: string[]
   /** ids in both jobs that are re-processed: delete their base outputs first (current order) */
   redo: string[]
+  /** datums in the job (processed + skipped) */
+  total: number
 }
+
+/** The base job's datums as the planner reads them (a Map will do): by id, with their count. */
+export interface BaseDatums {
+  get(id: string): {hash: string; state: string} | undefined
+  readonly size: number
+  keys(): Iterable<string>
+}
+
+const skips = (b: {hash: string; state: string}, d: {hash: string}) => b.hash === d.hash && (OK_STATES.has(b.state) || OK_STATES.has(String(b.state).toUpperCase()))
 
 /**
  * Compare the current job's datums with the base job's (id -> {hash, state}); no base (first
  * job, or no successful ancestor) => process everything.
  */
-export function planIncremental(
-  current: readonly Datum[],
-  base: ReadonlyMap<string, {hash: string; state: string}> | undefined,
-  opts: IncrementalOptions,
-): IncrementalPlan {
+export function planIncremental(current: readonly Datum[], base: BaseDatums | undefined, opts: IncrementalOptions): IncrementalPlan {
   const process: Datum[] = []
-  const skip: Datum[] = []
+  let skipped = 0
   const redo: string[] = []
   const noSkip = opts.reprocessEveryJob || opts.s3Out === true
-  // datum ids are unique within a plan (planDatums drops repeats; planFromChanges keeps each
-  // base id once and appends only new ones), so when every base datum was met nothing was
-  // removed, and the common case needs no set of every current id
+  // datum ids are unique within a plan (planDatums drops repeats), so when every base datum
+  // was met nothing was removed, and the common case needs no set of every current id
   let met = 0
   for (const d of current) {
     const b = base?.get(d.id)
@@ -433,8 +439,8 @@ export function planIncremental(
       continue
     }
     met++
-    if (!noSkip && b.hash === d.hash && (OK_STATES.has(b.state) || OK_STATES.has(String(b.state).toUpperCase()))) {
-      skip.push(d)
+    if (!noSkip && skips(b, d)) {
+      skipped++
       continue
     }
     process.push(d)
@@ -445,7 +451,7 @@ export function planIncremental(
     const ids = new Set(current.map((d) => d.id))
     for (const id of base.keys()) if (!ids.has(id)) removed.push(id)
   }
-  return {process, skip, removed, redo}
+  return {process, skipped, removed, redo, total: current.length}
 }
 
 /** What planFromChanges knows about one input commit change (base input commit → this one). */
@@ -459,25 +465,21 @@ export interface InputChange {
   after: (path: string) => Match | undefined
 }
 
-/** The inputs of an unchanged datum planFromChanges carries over: never read (it is skipped), so one frozen array for all. */
-const NO_INPUTS = Object.freeze([]) as unknown as DatumInput[]
-
 /**
  * Incremental planning in O(what changed), for the common shape: an input that is one pfs
  * input whose glob has a fixed depth (only literals, `*`, `?`, `[...]`; no captures, no
- * join/group keys), planned against a base job's datum set that fully succeeded. The
- * datums are the base job's, except those whose glob match lies on a changed path: those
- * are planned afresh with planDatums (so ids and hashes equal a full plan's), vanished
- * ones are dropped, new ones are appended. Unchanged datums are returned as {id, hash}
- * with no inputs: planIncremental skips them (same id and hash as the base), so they never
- * run. Returns undefined when the shape does not qualify; the caller then plans in full.
- * Pure: every fact about the trees comes in through `change`.
+ * join/group keys), planned against a base job whose every datum succeeded or was skipped
+ * (the caller checks: the base's datum set counts the others). Only glob matches on changed
+ * paths are planned (with planDatums, so ids and hashes equal a full plan's); every other
+ * base datum is skipped without being listed. The result equals planIncremental over a full
+ * plan, but for `process` order among new datums (path order of the changed matches) and
+ * `removed` order. Returns undefined when the shape does not qualify; the caller then plans in
+ * full. Pure: every fact about the trees comes in through `change`.
  */
-export function planFromChanges(input: Input, base: ReadonlyMap<string, {hash: string; state: string}>, change: InputChange, salt: string): Datum[] | undefined {
+export function planFromChanges(input: Input, base: BaseDatums, change: InputChange, salt: string): IncrementalPlan | undefined {
   const pfs = (input as {pfs?: PfsInput}).pfs
   if (!pfs || pfs.join_on || pfs.group_by || pfs.s3 || typeof pfs.glob !== 'string' || /[{}()@!+]|\*\*/.test(pfs.glob)) return undefined
   if (base.size === 0) return undefined
-  for (const e of base.values()) if (e.state !== 'SUCCESS' && e.state !== 'SKIPPED') return undefined
   let g: CompiledGlob
   try {
     g = compileGlob(pfs.glob)
@@ -503,15 +505,24 @@ export function planFromChanges(input: Input, base: ReadonlyMap<string, {hash: s
     const now = change.after(q)
     if (now) matches.push(now)
   }
-  const fresh = new Map(planDatums(input, () => ({commit: change.commit, entries: matches}), salt).map((d) => [d.id, d]))
-  const datums: Datum[] = []
-  for (const [id, e] of base) {
-    if (!replaced.has(id)) datums.push({id, hash: e.hash, inputs: NO_INPUTS})
-    else if (fresh.has(id)) {
-      datums.push(fresh.get(id)!)
-      fresh.delete(id)
+  const fresh = planDatums(input, () => ({commit: change.commit, entries: matches}), salt)
+  const process: Datum[] = []
+  const redo: string[] = []
+  let skipped = 0
+  let added = 0
+  for (const d of fresh) {
+    replaced.delete(d.id)
+    const b = base.get(d.id)
+    if (!b) {
+      added++
+      process.push(d)
+    } else if (skips(b, d)) skipped++
+    else {
+      process.push(d)
+      redo.push(d.id)
     }
   }
-  datums.push(...fresh.values())
-  return datums
+  const removed = [...replaced].filter((id) => base.get(id) !== undefined)
+  const total = base.size - removed.length + added
+  return {process, skipped: total - process.length, removed, redo, total}
 }

@@ -22,7 +22,7 @@
 import {parseStored} from '../db/json.js'
 import {hostname} from 'node:os'
 import type {CoreContext} from '../context.js'
-import type {DatumSetEntry} from '../db/datum-sets.js'
+import type {DatumSet} from '../db/datums.js'
 import * as datumRows from '../db/datums.js'
 import type {DatumRow} from '../db/datums.js'
 import * as jobRows from '../db/jobs.js'
@@ -43,14 +43,12 @@ import {removeLater} from './workspace.js'
 export interface JobResult {
   /** the output commit's root */
   output: Buffer | null
-  /** edits of the meta commit (per datum /meta/<id>/meta and /meta/<id>/logs) */
-  metaOps: TreeOp[]
-  /** rows of the datums it ran (or skipped first) */
-  datums: DatumRow[]
-  /** its whole datum set */
-  set: DatumSetEntry[]
-  /** the job it was planned from and that job's set: the set is stored as a delta against it when small */
-  base?: {job: string; set: ReadonlyMap<string, DatumSetEntry>}
+  /** the meta commit's new root from its current one (per datum /meta/<id>/meta and /meta/<id>/logs) */
+  meta: (tree: Buffer | null) => Buffer | null
+  /** write the rows of the datums it ran (called inside the finishing transaction) */
+  writeRows: () => void
+  /** its datum set (the tree's nodes are stored; the finish records its root) */
+  set: DatumSet
   counts: {data_processed: number; data_failed: number; data_recovered: number; stats: string}
 }
 
@@ -158,14 +156,14 @@ export class JobLifecycle {
         const c = repo && rows.getCommit(this.db, repo.id, j.id)
         if (!repo || !c || c.finished) continue
         if (end.result) {
-          const tree = type === 'user' ? end.result.output : this.ctx.trees.apply(c.tree, end.result.metaOps)
+          const tree = type === 'user' ? end.result.output : end.result.meta(c.tree)
           rows.setCommitTree(this.db, repo.id, j.id, tree, this.engine.treeSize(tree))
         }
         this.engine.finishCommit(repo, rows.getCommit(this.db, repo.id, j.id)!, {error})
       }
       if (end.result) {
-        for (const d of end.result.datums) datumRows.putDatumRow(this.db, d)
-        datumRows.putDatumSet(this.db, j.project, j.pipeline, j.id, end.result.set, end.result.base)
+        end.result.writeRows()
+        datumRows.putDatumSet(this.db, j.project, j.pipeline, end.result.set)
       }
       jobRows.endJob(this.db, j, {state: end.state, reason: end.reason, finished: this.ctx.now(), counts: end.result?.counts})
       return true

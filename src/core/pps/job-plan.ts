@@ -6,14 +6,15 @@
  * — the provenance of its output commit. The base job is the nearest ancestor output commit
  * whose job succeeded; planIncremental compares by datum id and hash with the base's datum
  * set, so unchanged datums are skipped and keep their output. When the shape allows
- * (planFromChanges: one fixed-depth pfs input, same pipeline version), only glob matches on
- * the paths the input diff touches are re-planned: O(what changed), same result as a full
- * plan. Read-only: nothing here writes rows or files.
+ * (planFromChanges: one fixed-depth pfs input, same pipeline version, a base whose datums all
+ * succeeded), only glob matches on the paths the input diff touches are planned, and the rest
+ * of the base's set is never read: O(what changed × log datums), same result as a full plan.
+ * Read-only: nothing here writes rows or files.
  */
 import {NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import * as datumRows from '../db/datums.js'
-import type {DatumSetEntry} from '../db/datum-sets.js'
+import type {DatumSet} from '../db/datums.js'
 import * as jobRows from '../db/jobs.js'
 import type {JobRow} from '../db/jobs.js'
 import * as rows from '../db/pfs-rows.js'
@@ -26,14 +27,14 @@ import type {PfsInput} from './input.js'
 import type {PipelineSpec} from './spec/index.js'
 
 export interface JobPlan {
-  /** every datum of the job, in processing order */
-  datums: Datum[]
+  /** every datum of the job, in processing order, when planned in full; undefined when planned from the input's changes (planFromChanges) */
+  datums: Datum[] | undefined
   /** what runs, what is skipped, which base outputs go */
   plan: IncrementalPlan
   /** the base job (nearest successful ancestor), if any */
   base: JobRow | undefined
   /** the base job's datum set (empty without a base) */
-  baseSet: Map<string, DatumSetEntry>
+  baseSet: DatumSet
   /** the base job's output root */
   baseTree: Buffer | null
   /** the output the base job's datum set records for a datum */
@@ -68,14 +69,16 @@ export class JobPlanner {
       return c ? {commit: c.id, entries: this.candidates(c.tree, input.glob)} : {commit: '', entries: []}
     }
     const base = this.baseJob(j, out, outCommit)
-    const baseSet = base ? datumRows.getDatumSet(this.db, j.project, j.pipeline, base.id) : new Map<string, DatumSetEntry>()
-    const datums = (base && this.fromChanges(j, base, out, spec, salt, baseSet, commitOf)) || planDatums(spec.input, lister, salt)
+    const baseSet = base ? datumRows.getDatumSet(this.db, j.project, j.pipeline, base.id) : datumRows.emptyDatumSet(this.db, '')
     const baseOutput = (id: string): Buffer | null => {
       const e = baseSet.get(id)
       return e ? datumRows.getDatumOutput(this.db, j.project, j.pipeline, e.source, id) : null
     }
-    const plan = planIncremental(datums, baseSet, {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out})
     const baseTree = base ? (rows.getCommit(this.db, out.id, base.id)?.tree ?? null) : null
+    const changes = base && baseSet.unsettled === 0 ? this.fromChanges(j, base, out, spec, salt, baseSet, commitOf) : undefined
+    if (changes) return {datums: undefined, plan: changes, base, baseSet, baseTree, baseOutput}
+    const datums = planDatums(spec.input, lister, salt)
+    const plan = planIncremental(datums, base && baseSet, {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out})
     return {datums, plan, base, baseSet, baseTree, baseOutput}
   }
 
@@ -91,16 +94,16 @@ export class JobPlanner {
     return planDatums(spec.input, lister, spec.salt ?? '')
   }
 
-  /** planFromChanges over the input diff from the base job's input commit, when the job qualifies. */
+  /** planFromChanges over the input diff from the base job's input commit, when the job qualifies (the caller checked that the base's datums all succeeded). */
   private fromChanges(
     j: JobRow,
     base: JobRow,
     out: RepoRow,
     spec: PipelineSpec,
     salt: string,
-    baseSet: Map<string, DatumSetEntry>,
+    baseSet: DatumSet,
     commitOf: (project: string, repo: string, type: 'user' | 'meta' | 'spec') => CommitRow | undefined,
-  ): Datum[] | undefined {
+  ): IncrementalPlan | undefined {
     const pfs = (spec.input as {pfs?: PfsInput}).pfs
     if (!pfs || base.pipeline_version !== j.pipeline_version || spec.reprocess_spec === 'every_job' || spec.s3_out) return undefined
     const now = commitOf(pfs.project, pfs.repo, pfs.repo_type)

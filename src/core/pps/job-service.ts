@@ -26,8 +26,9 @@ import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {ConflictError} from '../errors.js'
 import type {CoreContext} from '../context.js'
-import type {DatumSetEntry} from '../db/datum-sets.js'
-import type {DatumRow} from '../db/datums.js'
+import type {DatumEdit, DatumSetEntry} from '../db/datum-tree.js'
+import {buildDatumSet, type DatumSet} from '../db/datums.js'
+import {JobScratch} from '../db/scratch.js'
 import type {JobKey, JobRow} from '../db/jobs.js'
 import * as jobRows from '../db/jobs.js'
 import * as rows from '../db/pfs-rows.js'
@@ -35,7 +36,7 @@ import type {CommitRow} from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {FileService} from '../pfs/file-service.js'
 import type {Entry, TreeOp} from '../store/tree-store.js'
-import {bufferContent} from '../store/content.js'
+import {bufferContent, type FileContent} from '../store/content.js'
 import type {PackWriter} from '../store/pack-store.js'
 import type {DatumInfo, DatumState, JobInfo} from '../types.js'
 import {parseDuration} from '../units/duration.js'
@@ -46,7 +47,7 @@ import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
 import {JobPlanner, type JobPlan} from './job-plan.js'
-import {mergeAll, mergeIncremental, type MergeResult} from './merge.js'
+import {mergeAll, mergeIncremental, type DatumOutput, type MergeResult} from './merge.js'
 import type {PipelineService} from './pipeline-service.js'
 import type {Runner, Worker} from './runner.js'
 import type {SecretService} from './secret-service.js'
@@ -69,6 +70,53 @@ export interface RunOptions {
   onEvent?: (e: JobEvent) => void
   /** only jobs of these pipelines (default: all) */
   pipelines?: string[]
+}
+
+/** Edits applied to a tree per call when a job's outputs are merged in order (bounded memory). */
+const APPLY_BATCH = 10_000
+
+/** Where `id` goes in a sorted array: the number of items below it. */
+function sortedIndex(sorted: readonly string[], id: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (sorted[mid]! < id) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** A file's content as text (the scratch tables' form): hex hash and chunk ids. */
+const encodeContent = (c: FileContent) => JSON.stringify({h: c.hash.toString('hex'), s: c.size, c: c.chunks.map((x) => x.toString('hex')), z: c.sizes})
+function decodeContent(text: string): FileContent {
+  const o = JSON.parse(text) as {h: string; s: number; c: string[]; z: number[]}
+  return {hash: Buffer.from(o.h, 'hex'), size: o.s, chunks: o.c.map((x) => Buffer.from(x, 'hex')), sizes: o.z}
+}
+
+/** What the datums a job ran add up to, as they finish: counts by state, stats, the first failure (in plan order). */
+class Tally {
+  readonly stats = zeroStats()
+  private readonly counts = new Map<DatumState, number>()
+  private failed: {idx: number; id: string} | undefined
+  unsettled = 0
+
+  constructor(readonly process: readonly Datum[]) {}
+
+  add(id: string, idx: number, r: DatumOutcome): void {
+    this.counts.set(r.state, (this.counts.get(r.state) ?? 0) + 1)
+    addStats(this.stats, r.stats)
+    if (r.state !== 'SUCCESS' && r.state !== 'SKIPPED') this.unsettled++
+    if (r.state === 'FAILED' && (!this.failed || idx < this.failed.idx)) this.failed = {idx, id}
+  }
+
+  count(state: DatumState): number {
+    return this.counts.get(state) ?? 0
+  }
+
+  firstFailed(): string | undefined {
+    return this.failed?.id
+  }
 }
 
 /** The runner could not be started: not a job failure but the command's error. */
@@ -224,11 +272,12 @@ export class JobService {
     const workRoot = jobWorkDir(this.ctx.pachDir, j)
     const watch = this.watchForKill(j, spec, opts.signal)
     let writer: PackWriter | undefined
+    let scratch: JobScratch | undefined
     try {
       // ---- plan
       const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')!
       const planned = this.planner.plan(j, spec, salt, out, rows.getCommit(this.db, out.id, j.id)!)
-      const {datums, plan} = planned
+      const {plan} = planned
       let runner: Runner
       try {
         runner = await runnerReady
@@ -237,12 +286,34 @@ export class JobService {
       }
       const imageId = plan.process.length && runner.imageId ? await runner.imageId(spec.transform.image) : undefined
       const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
-      this.lifecycle.running(j, {started: this.ctx.now(), data_total: datums.length, data_skipped: plan.skip.length, details: JSON.stringify(details)})
-      opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: datums.length, toProcess: plan.process.length, skipped: plan.skip.length})
+      this.lifecycle.running(j, {started: this.ctx.now(), data_total: plan.total, data_skipped: plan.skipped, details: JSON.stringify(details)})
+      opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: plan.total, toProcess: plan.process.length, skipped: plan.skipped})
 
-      // ---- run and collect
+      // ---- run and collect (each outcome goes to the scratch tables as it comes)
       writer = await this.ctx.store.writerWait()
-      const results = await this.runDatums(j, spec, spec_commit, plan.process, runner, writer, watch.signal, workRoot, opts)
+      scratch = new JobScratch(this.db)
+      const tally = new Tally(plan.process)
+      const index = this.indexer(planned)
+      const chunker = this.ctx.config.chunker
+      const record = async (d: Datum, idx: number, r: DatumOutcome) => {
+        tally.add(d.id, idx, r)
+        const doc = {job: {pipeline: j.pipeline, id: j.id}, datum: d.id, hash: d.hash, state: r.state, reason: r.reason, inputs: d.inputs, stats: statsPB(r.stats), index: index(d.id), image_id: imageId ?? null}
+        const meta = await bufferContent(Buffer.from(JSON.stringify(doc, null, 2)), writer!, chunker)
+        const logs = await bufferContent(Buffer.from(r.logs), writer!, chunker)
+        scratch!.put({
+          datum_id: d.id,
+          idx,
+          hash: d.hash,
+          state: r.state,
+          reason: r.reason,
+          inputs: JSON.stringify(d.inputs),
+          stats: JSON.stringify(r.stats),
+          output: r.output,
+          meta: encodeContent(meta),
+          logs: encodeContent(logs),
+        })
+      }
+      await this.runDatums(j, spec, spec_commit, plan.process, runner, writer, watch.signal, workRoot, opts, record)
       if (watch.signal.aborted) {
         await writer.abort()
         writer = undefined
@@ -258,29 +329,25 @@ export class JobService {
       this.lifecycle.finishing(j)
 
       // ---- merge
-      const merged = this.merge(planned, results)
-      const metaOps = await this.metaOps(j, datums, planned, results, imageId, writer)
+      const outcomes = scratch
+      const merged = this.merge(planned, outcomes)
+      const set = this.datumSet(j, planned, outcomes, tally.unsettled)
       await writer.close()
       // the workers are closed and the outputs stored: the scratch space goes before the job
       // is finished, so a pach killed right after the finish leaves no dir behind
       removeLater(workRoot)
 
       // ---- finish
-      const failedIds = plan.process.filter((d) => results.get(d.id)?.state === 'FAILED').map((d) => d.id)
-      const count = (s: DatumState) => plan.process.filter((d) => results.get(d.id)?.state === s).length
-      const total = zeroStats()
-      for (const r of results.values()) addStats(total, r.stats)
-      const {set, datumRows} = this.datumRecords(j, datums, planned.baseSet, results)
+      const failed = tally.firstFailed()
       this.lifecycle.finish(j, {
-        state: failedIds.length || merged.error ? 'JOB_FAILURE' : 'JOB_SUCCESS',
-        reason: merged.error || (failedIds.length ? `datum ${failedIds[0]} failed` : ''),
+        state: failed || merged.error ? 'JOB_FAILURE' : 'JOB_SUCCESS',
+        reason: merged.error || (failed ? `datum ${failed} failed` : ''),
         result: {
           output: merged.tree,
-          metaOps,
-          datums: datumRows,
+          meta: (tree) => this.metaTree(tree, planned, outcomes),
+          writeRows: () => outcomes.insertRows(j.project, j.pipeline, j.id),
           set,
-          base: planned.base && {job: planned.base.id, set: planned.baseSet},
-          counts: {data_processed: count('SUCCESS'), data_failed: failedIds.length, data_recovered: count('RECOVERED'), stats: JSON.stringify(total)},
+          counts: {data_processed: tally.count('SUCCESS'), data_failed: tally.count('FAILED'), data_recovered: tally.count('RECOVERED'), stats: JSON.stringify(tally.stats)},
         },
       })
       writer.release()
@@ -288,6 +355,8 @@ export class JobService {
       return this.ended(j, opts)
     } catch (e) {
       if (writer) await writer.abort()
+      scratch?.drop()
+      scratch = undefined
       // no runner (e.g. `--runner docker` without an engine): the command fails, as before
       // any job started; the lease is recovered by the next `pach run`
       if (e instanceof RunnerUnavailable) throw e.cause
@@ -301,6 +370,7 @@ export class JobService {
       this.lifecycle.finish(j, {state: 'JOB_FAILURE', reason})
       return this.ended(j, opts)
     } finally {
+      scratch?.drop()
       watch.dispose()
     }
   }
@@ -354,15 +424,15 @@ export class JobService {
     signal: AbortSignal,
     workRoot: string,
     opts: RunOptions,
-  ): Promise<Map<string, DatumOutcome>> {
-    const results = new Map<string, DatumOutcome>()
-    if (!todo.length) return results
+    record: (d: Datum, idx: number, r: DatumOutcome) => Promise<void>,
+  ): Promise<void> {
+    if (!todo.length) return
     rmSync(workRoot, {recursive: true, force: true})
     mkdirSync(liveLogDir(workRoot), {recursive: true})
     const trash = join(workRoot, 'trash')
     mkdirSync(trash, {recursive: true})
     const n = Math.max(1, Math.min(spec.parallelism_spec?.constant || 1, todo.length))
-    const queue = [...todo]
+    let next = 0
     const workers: {worker: Worker; workspace: WorkerWorkspace}[] = []
     const source = {
       ctx: this.ctx,
@@ -400,14 +470,15 @@ export class JobService {
           const ctx = {spec, worker, workspace, jobEnv, secretEnv: secrets.env, trees: this.ctx.trees, writer, signal}
           for (;;) {
             if (signal.aborted) return
-            const d = queue.shift()
+            const idx = next++
+            const d = todo[idx]
             if (!d) return
             opts.onEvent?.({type: 'datum-start', pipeline: j.pipeline, id: j.id, datum: d.id})
             const log = new DatumLog(join(liveLogDir(workRoot), `${d.id}.jsonl`), this.ctx.now, (stream, line) =>
               opts.onEvent?.({type: 'log', pipeline: j.pipeline, id: j.id, datum: d.id, stream, line}),
             )
             const r = await runDatum(ctx, d, log)
-            results.set(d.id, r)
+            await record(d, idx, r)
             opts.onEvent?.({type: 'datum-end', pipeline: j.pipeline, id: j.id, datum: d.id, state: r.state, reason: r.reason || undefined})
           }
         }),
@@ -415,72 +486,83 @@ export class JobService {
     } finally {
       await Promise.allSettled(workers.map((w) => w.worker.close()))
     }
-    return results
+  }
+
+  /**
+   * A datum's `index` in its meta record: its place in the job's datum set (the order of
+   * `list datum`). A full plan knows every id; a plan from changes counts in the base's set,
+   * less the datums gone before it, plus the new ones before it.
+   */
+  private indexer(p: JobPlan): (id: string) => number {
+    if (p.datums) {
+      const ids = p.datums.map((d) => d.id).sort()
+      return (id) => sortedIndex(ids, id)
+    }
+    const removed = [...p.plan.removed].sort()
+    const added = p.plan.process.filter((d) => !p.baseSet.stored(d.id)).map((d) => d.id).sort()
+    return (id) => p.baseSet.countBelow(id) - sortedIndex(removed, id) + sortedIndex(added, id)
   }
 
   /** The output tree: edited from the base's when few datums changed, else built from every datum's output. */
-  private merge(p: JobPlan, results: Map<string, DatumOutcome>): MergeResult {
-    // every datum's output tree: read only for a full merge or to name a collision's owner
-    const allOutputs = () =>
-      p.datums.map((d) => {
-        const r = results.get(d.id)
-        return {id: d.id, tree: r ? (r.state === 'SUCCESS' ? r.output : null) : p.baseOutput(d.id)}
-      })
-    if (p.base && p.plan.process.length + p.plan.removed.length < p.datums.length / 2) {
-      return mergeIncremental(this.ctx.trees, {baseTree: p.baseTree, plan: p.plan, results, baseOutput: p.baseOutput, allOutputs})
+  private merge(p: JobPlan, outcomes: JobScratch): MergeResult {
+    const results = {
+      get: (id: string) => {
+        const o = outcomes.get(id)
+        return o && {state: o.state, output: o.output}
+      },
     }
-    return mergeAll(this.ctx.trees, allOutputs())
-  }
-
-  /** Meta commit edits: per processed datum /meta/<id>/meta and /meta/<id>/logs; removed and redone datums' entries go. */
-  private async metaOps(j: JobRow, datums: Datum[], p: JobPlan, results: Map<string, DatumOutcome>, imageId: string | undefined, writer: PackWriter): Promise<TreeOp[]> {
-    // each processed datum's place in the job (plan.process keeps the datums' order and
-    // objects): one pass, no map of every datum when one of 100,000 ran
-    const index = new Map<string, number>()
-    for (let i = 0, k = 0; i < datums.length && k < p.plan.process.length; i++) if (datums[i] === p.plan.process[k]) index.set(p.plan.process[k++]!.id, i)
-    if (index.size < p.plan.process.length) datums.forEach((d, i) => index.set(d.id, i)) // a plan not in that shape: by id
-    const chunker = this.ctx.config.chunker
-    const ops: TreeOp[] = []
-    for (const id of [...p.plan.removed, ...p.plan.redo]) ops.push({type: 'delete', path: `/meta/${id}`})
-    for (const d of p.plan.process) {
-      const r = results.get(d.id)
-      if (!r) continue
-      const doc = {job: {pipeline: j.pipeline, id: j.id}, datum: d.id, hash: d.hash, state: r.state, reason: r.reason, inputs: d.inputs, stats: statsPB(r.stats), index: index.get(d.id), image_id: imageId ?? null}
-      ops.push({type: 'put', path: `/meta/${d.id}/meta`, content: await bufferContent(Buffer.from(JSON.stringify(doc, null, 2)), writer, chunker)})
-      ops.push({type: 'put', path: `/meta/${d.id}/logs`, content: await bufferContent(Buffer.from(r.logs), writer, chunker)})
+    const outputOf = (id: string) => {
+      const r = results.get(id)
+      return r ? (r.state === 'SUCCESS' ? r.output : null) : p.baseOutput(id)
     }
-    return ops
-  }
-
-  /** The job's datum set and the rows it writes: one per datum it ran; a skipped datum points at its base's source row. */
-  private datumRecords(j: JobRow, datums: Datum[], baseSet: Map<string, DatumSetEntry>, results: Map<string, DatumOutcome>): {set: DatumSetEntry[]; datumRows: DatumRow[]} {
-    const datumRows: DatumRow[] = []
-    const row = (d: Datum, idx: number, state: DatumState, reason: string, stats: string, output: Buffer | null): DatumRow => ({
-      project: j.project,
-      pipeline: j.pipeline,
-      job_id: j.id,
-      datum_id: d.id,
-      idx,
-      hash: d.hash,
-      state,
-      reason,
-      inputs: JSON.stringify(d.inputs),
-      stats,
-      output,
-    })
-    const set = datums.map((d, i): DatumSetEntry => {
-      const r = results.get(d.id)
-      if (r) {
-        datumRows.push(row(d, i, r.state, r.reason, JSON.stringify(r.stats), r.output))
-        return {id: d.id, hash: d.hash, state: r.state, source: j.id}
+    // every datum's output tree, in the plan's order: read for a full merge or to name a collision's owner
+    const allOutputs = function* (): Generator<DatumOutput> {
+      if (p.datums) {
+        for (const d of p.datums) yield {id: d.id, tree: outputOf(d.id)}
+        return
       }
-      const b = baseSet.get(d.id)
-      // (the base's own entry when it is that already: no new object per skipped datum)
-      if (b) return b.state === 'SKIPPED' && b.hash === d.hash ? b : {id: d.id, hash: d.hash, state: 'SKIPPED', source: b.source}
-      datumRows.push(row(d, i, 'SKIPPED', '', '{}', null))
-      return {id: d.id, hash: d.hash, state: 'SKIPPED', source: j.id}
-    })
-    return {set, datumRows}
+      // planned from changes: the base's datums that stay, then the ones that ran
+      const gone = new Set([...p.plan.removed, ...p.plan.redo])
+      for (const id of p.baseSet.keys()) if (!gone.has(id)) yield {id, tree: p.baseOutput(id)}
+      for (const d of p.plan.process) yield {id: d.id, tree: outputOf(d.id)}
+    }
+    if (p.base && p.plan.process.length + p.plan.removed.length < p.plan.total / 2) {
+      return mergeIncremental(this.ctx.trees, {baseTree: p.baseTree, plan: p.plan, results, baseOutput: p.baseOutput, allOutputs: () => [...allOutputs()]})
+    }
+    return mergeAll(this.ctx.trees, allOutputs(), outcomes)
+  }
+
+  /**
+   * The meta commit's tree: per processed datum /meta/<id>/meta and /meta/<id>/logs (from the
+   * scratch table, in id order, a batch of edits at a time); removed and redone datums' entries go.
+   */
+  private metaTree(tree: Buffer | null, p: JobPlan, outcomes: JobScratch): Buffer | null {
+    const deletes: TreeOp[] = [...p.plan.removed, ...p.plan.redo].map((id) => ({type: 'delete', path: `/meta/${id}`}))
+    if (deletes.length) tree = this.ctx.trees.apply(tree, deletes)
+    let ops: TreeOp[] = []
+    for (const o of outcomes.all()) {
+      ops.push({type: 'put', path: `/meta/${o.datum_id}/meta`, content: decodeContent(o.meta)}, {type: 'put', path: `/meta/${o.datum_id}/logs`, content: decodeContent(o.logs)})
+      if (ops.length >= APPLY_BATCH) {
+        tree = this.ctx.trees.apply(tree, ops)
+        ops = []
+      }
+    }
+    return ops.length ? this.ctx.trees.apply(tree, ops) : tree
+  }
+
+  /**
+   * The job's datum set: its base's with the datums it ran and dropped edited in (a skipped
+   * datum keeps its base's entry, which points at the row that describes it), or, with no
+   * base, built from the datums it ran (in id order, from the scratch table).
+   */
+  private datumSet(j: JobRow, p: JobPlan, outcomes: JobScratch, unsettled: number): DatumSet {
+    const entries = function* (): Generator<DatumSetEntry> {
+      for (const o of outcomes.states()) yield {id: o.datum_id, hash: o.hash, state: o.state as DatumSetEntry['state'], source: j.id}
+    }
+    if (!p.base) return buildDatumSet(this.db, j.id, entries(), unsettled)
+    const edits: DatumEdit[] = [...entries()].map((e) => [e.id, e])
+    for (const id of p.plan.removed) edits.push([id, null])
+    return p.baseSet.edit(j.id, edits, unsettled)
   }
 
   /** A datum input's commit (finished, so immutable: looked up once per process, not per datum). */

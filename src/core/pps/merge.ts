@@ -12,7 +12,7 @@
  * and add content-addressed trees: no row, file or job state changes here.
  */
 import type {DatumState} from '../types.js'
-import type {TreeOp, TreeStore} from '../store/tree-store.js'
+import type {FileEntry, TreeOp, TreeStore} from '../store/tree-store.js'
 import type {Datum} from './datum.js'
 
 export interface MergeResult {
@@ -32,22 +32,49 @@ export function duplicateMessage(path: string, a: string, b: string): string {
   return `duplicate path output by different datums (${path} from ${a} and ${path} from ${b})`
 }
 
-/** Output tree = union of every datum's output; two datums writing one path is an error. */
-export function mergeAll(trees: TreeStore, outputs: DatumOutput[]): MergeResult {
-  const ops: TreeOp[] = []
-  const owner = new Map<string, string>()
+/**
+ * Where mergeAll keeps the paths it has placed (db/scratch.ts: a table keyed by path, so a
+ * million-file output is not held in memory): claim answers false for a path already placed.
+ */
+export interface PathClaims {
+  claim(path: string, datum: string, entry: string): boolean
+  owner(path: string): string | undefined
+  claimed(): Iterable<{path: string; entry: string}>
+}
+
+/** Edits applied per call when the claimed paths are placed in order. */
+const APPLY_BATCH = 10_000
+
+const encodeFile = (e: FileEntry) => JSON.stringify({h: e.hash.toString('hex'), s: e.size, c: e.chunks.map((x) => x.toString('hex')), z: e.sizes})
+function decodeFile(name: string, text: string): FileEntry {
+  const o = JSON.parse(text) as {h: string; s: number; c: string[]; z: number[]}
+  return {kind: 'file', name, hash: Buffer.from(o.h, 'hex'), size: o.s, chunks: o.c.map((x) => Buffer.from(x, 'hex')), sizes: o.z}
+}
+
+/**
+ * Output tree = union of every datum's output; two datums writing one path is an error
+ * (named by the first two, in the order of `outputs`). Paths are claimed one by one, then
+ * placed in path order a batch at a time: memory stays bounded by the batch, not the output.
+ */
+export function mergeAll(trees: TreeStore, outputs: Iterable<DatumOutput>, claims: PathClaims): MergeResult {
   for (const o of outputs) {
     if (!o.tree) continue
     for (const [path, e] of trees.walk(o.tree)) {
       if (e.kind !== 'file') continue
-      const prev = owner.get(path)
-      if (prev !== undefined) return {tree: null, error: duplicateMessage(path, prev, o.id)}
-      owner.set(path, o.id)
-      ops.push({type: 'putEntry', path, entry: e})
+      if (!claims.claim(path, o.id, encodeFile(e))) return {tree: null, error: duplicateMessage(path, claims.owner(path)!, o.id)}
     }
   }
   try {
-    return {tree: trees.apply(null, ops), error: ''}
+    let tree: Buffer | null = null
+    let ops: TreeOp[] = []
+    for (const {path, entry} of claims.claimed()) {
+      ops.push({type: 'putEntry', path, entry: decodeFile(path.slice(path.lastIndexOf('/') + 1), entry)})
+      if (ops.length >= APPLY_BATCH) {
+        tree = trees.apply(tree, ops)
+        ops = []
+      }
+    }
+    return {tree: ops.length ? trees.apply(tree, ops) : tree, error: ''}
   } catch (e) {
     return {tree: null, error: (e as Error).message}
   }
@@ -60,7 +87,7 @@ export interface IncrementalMerge {
   /** datums this job ran, datums gone since the base, datums re-run (their base output goes) */
   plan: {process: Datum[]; removed: string[]; redo: string[]}
   /** this job's results by datum id */
-  results: ReadonlyMap<string, {state: DatumState; output: Buffer | null}>
+  results: {get(id: string): {state: DatumState; output: Buffer | null} | undefined}
   /** the base job's output of a datum */
   baseOutput: (id: string) => Buffer | null
   /** every datum's output (read only to name a collision's owner) */

@@ -1,4 +1,8 @@
 /**
+ * The datum-set format of schemas 3 to 9, kept to read sets stored before schema 10 (which
+ * replaced it by the datum tree of db/datum-tree.ts; migration 10 converts every set with
+ * readLegacySet) and for the tests that build such databases. Nothing writes it any more.
+ *
  * A job's datum set: every datum of the job, in planning order, stored in `job_datums.list`
  * either whole (a snapshot) or as a delta against the set of the job it was planned from.
  *
@@ -43,17 +47,9 @@
  * or applying a damaged blob throws CorruptObjectError.
  */
 import {CorruptObjectError, InternalError} from '../errors.js'
-
-export const DATUM_STATES = ['SUCCESS', 'SKIPPED', 'FAILED', 'RECOVERED', 'STARTING', 'UNKNOWN'] as const
-export type DatumSetState = (typeof DATUM_STATES)[number]
-
-export interface DatumSetEntry {
-  id: string
-  hash: string
-  state: DatumSetState
-  /** the job whose `datums` row describes this datum */
-  source: string
-}
+import {DATUM_STATES, type DatumSetEntry} from './datum-tree.js'
+export type {DatumSetEntry} from './datum-tree.js'
+import type {DB} from './types.js'
 
 /** Longest chain of deltas from a snapshot (see the header). */
 export const MAX_CHAIN = 4096
@@ -366,4 +362,24 @@ export function resolveDatumSet(snapshot: Buffer, deltas: readonly Buffer[]): Da
   const b = new DatumSetBuilder(decodeDatumSet(snapshot))
   for (const d of deltas) b.apply(d)
   return [...b.entries()]
+}
+
+/**
+ * A set as schemas 8 and 9 stored it (`job_datums` with list, base, depth, chain): its
+ * snapshot, then its chain's deltas applied, in planning order. Throws CorruptObjectError for a
+ * broken chain.
+ */
+export function readLegacySet(db: DB, project: string, pipeline: string, job: string): DatumSetEntry[] {
+  const get = db.prepare('SELECT list, base FROM job_datums WHERE project = ? AND pipeline = ? AND job_id = ?')
+  let row = get.get(project, pipeline, job) as {list: Buffer; base: string | null} | undefined
+  if (!row) throw new CorruptObjectError(`job ${pipeline}@${job} has no datum set`)
+  const deltas: Buffer[] = []
+  while (row.base !== null) {
+    if (deltas.length > MAX_CHAIN) throw new CorruptObjectError(`the datum set of job ${pipeline}@${job} is damaged: its chain of deltas is longer than ${MAX_CHAIN} (a cycle?)`)
+    deltas.push(row.list)
+    const base: string = row.base
+    row = get.get(project, pipeline, base) as typeof row
+    if (!row) throw new CorruptObjectError(`the datum set of job ${pipeline}@${job} is damaged: its chain reaches job ${base}, which has no datum set`)
+  }
+  return resolveDatumSet(row.list, deltas.reverse())
 }

@@ -1,11 +1,11 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {DatumSetBuilder, decodeDatumSet, encodeDatumSet, encodeDatumSetDelta, resolveDatumSet, snapshotBytes, type DatumSetEntry} from '../../src/core/db/datum-sets.js'
+import {DatumSetBuilder, decodeDatumSet, encodeDatumSet, encodeDatumSetDelta, resolveDatumSet, snapshotBytes, type DatumSetEntry} from '../../src/core/db/legacy-datum-sets.js'
 import {CorruptObjectError, InternalError} from '../../src/core/errors.js'
 
 const hex = (n: number, c: string) => c.repeat(n)
 
-describe('datum sets (job_datums.list)', () => {
+describe('legacy datum sets (job_datums.list, schemas 3-9; read by migration 10)', () => {
   it('round-trips entries in order, 81 bytes each', () => {
     const entries: DatumSetEntry[] = [
       {id: hex(64, 'a'), hash: hex(64, 'b'), state: 'SUCCESS', source: hex(32, 'c')},
