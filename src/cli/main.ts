@@ -3,7 +3,8 @@
  * command gets one `pach:` line and exit 2 — the same shape as every other usage error (see
  * base-command.ts); everything else is left to oclif's handler (commands render their own
  * errors in PachCommand.catch). The line (unknownCommand) is, in order of preference:
- *   - for a pachctl command pach does not have (cli/pachctl.ts), what to use instead;
+ *   - for a pachctl command pach does not have (cli/pachctl.ts), what to use instead; for
+ *     one pach has under another name (`validate pipeline`), that command;
  *   - the nearest command (git's "did you mean"), as a whole command line to copy: the
  *     user's own arguments follow it as they were typed;
  *   - for a known verb with an unknown noun, the nouns that verb takes.
@@ -13,7 +14,7 @@
 import {Config, flush, handle, run} from '@oclif/core'
 import {printable} from '../core/errors.js'
 import {editDistance} from '../core/text/edit-distance.js'
-import {unsupportedPachctl} from './pachctl.js'
+import {pachctlCommand} from './pachctl.js'
 
 export async function main(bin: string): Promise<void> {
   try {
@@ -46,8 +47,13 @@ export function unknownCommand(argv: readonly string[], commands: readonly Known
     words.push(a)
   }
   const typed = (n: number) => printable(words.slice(0, Math.max(1, n)).join(' '))
-  const pachctl = unsupportedPachctl(words)
-  if (pachctl) return `pach: \`${typed(pachctl.pachctl.split(' ').length)}\` is a pachctl command pach does not have: ${pachctl.instead}`
+  const pachctl = pachctlCommand(words)
+  const n = pachctl?.pachctl.split(' ').length ?? 0
+  if (pachctl?.instead) return `pach: \`${typed(n)}\` is a pachctl command pach does not have: ${pachctl.instead}`
+  if (pachctl?.pach && pachctl.pach !== pachctl.pachctl) {
+    const line = ['pach', pachctl.pach, ...argv.slice(n).map(shellWord)].join(' ')
+    return `pach: unknown command "${typed(n)}" (pachctl's \`${pachctl.pachctl}\` is \`pach ${pachctl.pach}\` here: \`${printable(line)}\`)`
+  }
   const nounsOf = (verb: string) => [...new Set(commands.filter((c) => c.id === c.canonical && c.id.startsWith(`${verb} `)).map((c) => c.id.split(' ')[1]!))].sort()
   // the verbs (topics) compete too: `pach lis` is nearer `pach list` than `pach logs`
   const verbs = [...new Set(commands.filter((c) => c.id.includes(' ')).map((c) => c.id.split(' ')[0]!))].map((v) => ({id: v, canonical: v}))

@@ -78,13 +78,12 @@ export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
 ]
 
 /**
- * The pachctl command that pach lacks named by the leading `words` (the longest match:
- * `config get context` before `config`), or undefined.
+ * The pachctl command named by the leading `words` (the longest match: `config get context`
+ * before `config`), or undefined.
  */
-export function unsupportedPachctl(words: readonly string[]): PachctlCommand | undefined {
+export function pachctlCommand(words: readonly string[]): PachctlCommand | undefined {
   let best: PachctlCommand | undefined
   for (const c of PACHCTL_COMMANDS) {
-    if (!c.instead) continue
     const w = c.pachctl.split(' ')
     if (w.length > words.length || w.some((x, i) => x !== words[i])) continue
     if (!best || w.length > best.pachctl.split(' ').length) best = c

@@ -101,7 +101,7 @@ describe('logs', () => {
 })
 
 describe('delete job', () => {
-  it('removes a finished job (its output commit stays), kills and removes a waiting one, refuses a running one', async (ctx) => {
+  it('removes a finished job (its output commit stays); kills, then removes, a job waiting to run', async (ctx) => {
     const rp = await project(ctx, 'local')
     const id = await twoPipelines(rp)
     const before = await jobs(rp, 'up')

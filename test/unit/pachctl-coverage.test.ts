@@ -7,7 +7,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {unknownCommand} from '../../src/cli/main.js'
-import {PACHCTL_COMMANDS, unsupportedPachctl} from '../../src/cli/pachctl.js'
+import {PACHCTL_COMMANDS, pachctlCommand} from '../../src/cli/pachctl.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 
@@ -36,8 +36,14 @@ describe('pachctl coverage', () => {
       const line = unknownCommand([...c.pachctl.split(' '), 'arg@x:/y', '--flag'], [{id: 'list repo', canonical: 'list repo'}])
       expect(line).toBe(`pach: \`${c.pachctl}\` is a pachctl command pach does not have: ${c.instead}`)
     }
-    expect(unsupportedPachctl(['config', 'get', 'metrics'])?.pachctl).toBe('config get metrics')
-    expect(unsupportedPachctl(['config', 'whatever'])?.pachctl).toBe('config')
-    expect(unsupportedPachctl(['list', 'repo'])).toBeUndefined()
+    expect(pachctlCommand(['config', 'get', 'metrics'])?.pachctl).toBe('config get metrics')
+    expect(pachctlCommand(['config', 'whatever'])?.pachctl).toBe('config')
+    expect(pachctlCommand(['lst', 'repo'])).toBeUndefined()
+  })
+
+  it('a pachctl command pach has under another name points at it, with the arguments as typed', () => {
+    expect(unknownCommand(['validate', 'pipeline', '-f', 'my spec.json'], [])).toBe(
+      "pach: unknown command \"validate pipeline\" (pachctl's `validate pipeline` is `pach create pipeline --dry-run` here: `pach create pipeline --dry-run -f 'my spec.json'`)",
+    )
   })
 })
