@@ -10,11 +10,13 @@
 // wraps each such module in an init function run on first import).
 import {build} from 'esbuild'
 import {copyFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {join, relative, sep} from 'node:path'
+import {join, relative, resolve, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const commandsDir = join(root, 'dist', 'commands')
+// the compiled tree to bundle (scripts/build.mjs passes its staging copy; default ./dist)
+const dist = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist')
+const commandsDir = join(dist, 'commands')
 
 function commandFiles(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -27,16 +29,16 @@ function commandFiles(dir) {
 const files = commandFiles(commandsDir).sort()
 const entry = [
   "export {main} from './cli/main.js'",
-  ...files.map((file, i) => `import C${i} from './${relative(join(root, 'dist'), file).split(sep).join('/')}'`),
+  ...files.map((file, i) => `import C${i} from './${relative(dist, file).split(sep).join('/')}'`),
   'export const COMMANDS = {',
   ...files.map((file, i) => `  '${relative(commandsDir, file).replace(/\.js$/, '').split(sep).join(':')}': C${i},`),
   '}',
 ].join('\n')
 
-const outdir = join(root, 'dist', 'bundle')
+const outdir = join(dist, 'bundle')
 rmSync(outdir, {recursive: true, force: true})
 await build({
-  stdin: {contents: entry, resolveDir: join(root, 'dist'), sourcefile: 'pach-entry.js', loader: 'js'},
+  stdin: {contents: entry, resolveDir: dist, sourcefile: 'pach-entry.js', loader: 'js'},
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -65,5 +67,5 @@ const code = readFileSync(cjs, 'utf8').replace(/(?<![\w$.])import\((?!\))/g, () 
 })
 writeFileSync(cjs, code)
 copyFileSync(join(root, 'scripts', 'bundle-loader.mjs'), join(outdir, 'index.js'))
-console.error(`bundle: ${files.length} commands → dist/bundle/pach.cjs (${calls} dynamic imports routed through the loader) + index.js`)
+console.error(`bundle: ${files.length} commands → ${relative(root, outdir)}/pach.cjs (${calls} dynamic imports routed through the loader) + index.js`)
 

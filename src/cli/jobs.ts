@@ -132,7 +132,7 @@ export function jobProgressLine(r: JobProgress): string {
  * Job progress on stderr. On a TTY (not quiet, not CI): one live line per running job
  * (jobProgressLine), and each job's final line (jobLine) printed as it ends. Elsewhere: only
  * the final lines — every job's unless `quiet` (--json), then only the jobs that did not
- * succeed.
+ * succeed or that carry a notice (a job with no datum says why).
  */
 export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
   const live = !quiet && Boolean(process.stderr.isTTY) && !process.env.CI ? new LiveRegion() : undefined
@@ -141,7 +141,7 @@ export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
   return (e) => {
     if (e.type === 'log') return
     const ended = model.handle(e)
-    if (ended && (!quiet || ended.state !== 'JOB_SUCCESS')) {
+    if (ended && (!quiet || ended.state !== 'JOB_SUCCESS' || ended.notice)) {
       if (live) live.print(jobLine(ended))
       else process.stderr.write(jobLine(ended) + '\n')
     }
@@ -175,7 +175,7 @@ export function jobFailure(jobs: JobInfo[], fails: (s: JobState) => boolean, dat
   const first = bad[0]!.job
   const lead = bad.length === 1 ? '' : `${bad.length} of ${jobs.length} jobs did not succeed: `
   return new JobFailedError(lead + bad.map(jobLine).join('; '), {
-    hint: `\`pach logs -p ${first.pipeline.name} --job ${first.id}\` shows what the code printed`,
+    hint: `\`pach logs -j ${first.pipeline.name}@${first.id}\` shows what the code printed`,
     data: {...data, jobs},
   })
 }
@@ -183,7 +183,7 @@ export function jobFailure(jobs: JobInfo[], fails: (s: JobState) => boolean, dat
 export function jobLine(j: JobInfo): string {
   const name = `${j.job.pipeline.name}@${j.job.id}`
   const counts = `${j.data_processed} processed, ${j.data_skipped} skipped, ${j.data_failed} failed${j.data_recovered ? `, ${j.data_recovered} recovered` : ''} of ${j.data_total}`
-  return `job ${name}: ${j.state.replace('JOB_', '').toLowerCase()} (${counts})${j.reason ? ` — ${j.reason}` : ''}`
+  return `job ${name}: ${j.state.replace('JOB_', '').toLowerCase()} (${counts})${j.reason ? ` — ${j.reason}` : j.notice ? ` — ${j.notice}` : ''}`
 }
 
 /** Run what the command triggered; returns the jobs that ran. */

@@ -1,36 +1,94 @@
 /**
  * The CLI's entry: oclif's run + flush, with one change to its error path. An unknown
- * command gets one `pach:` line with the closest known command (git's "did you mean"), and
- * exit 2 — the same shape as every other usage error (see base-command.ts); everything else
- * is left to oclif's handler (commands render their own errors in PachCommand.catch).
+ * command gets one `pach:` line and exit 2 — the same shape as every other usage error (see
+ * base-command.ts); everything else is left to oclif's handler (commands render their own
+ * errors in PachCommand.catch). The line (unknownCommand) is, in order of preference:
+ *   - for a pachctl command pach does not have (cli/pachctl.ts), what to use instead; for
+ *     one pach has under another name (`validate pipeline`), that command;
+ *   - the nearest command (git's "did you mean"), as a whole command line to copy: the
+ *     user's own arguments follow it as they were typed;
+ *   - for a known verb with an unknown noun, the nouns that verb takes.
+ * The user's words are echoed from argv as typed (oclif's command id joins them with ":",
+ * which cannot be told apart from the ":" of `repo@branch:/path`).
  */
 import {Config, flush, handle, run} from '@oclif/core'
 import {printable} from '../core/errors.js'
 import {editDistance} from '../core/text/edit-distance.js'
+import {pachctlCommand} from './pachctl.js'
 
 export async function main(bin: string): Promise<void> {
   try {
     await run(process.argv.slice(2), bin)
     await flush()
   } catch (e) {
-    const unknown = /^command (.+) not found$/s.exec((e as Error)?.message ?? '')
-    if (!unknown) return handle(e as Error)
+    if (!/^command (.+) not found$/s.test((e as Error)?.message ?? '')) return handle(e as Error)
     const config = await Config.load(bin)
-    const typed = unknown[1]!.replace(/:/g, ' ')
-    const close = closest(typed, config.commands.filter((c) => !c.hidden).map((c) => c.id.replace(/:/g, ' ')))
-    const hint = close ? `did you mean \`pach ${close}\`? ` : ''
-    process.stderr.write(`pach: unknown command "${printable(typed)}" (${hint}run \`pach help\` for the list)\n`)
+    // oclif lists an alias (`list:repos`) as a command of its own too
+    const aliases = new Set(config.commands.flatMap((c) => c.aliases))
+    const ids = config.commands
+      .filter((c) => !c.hidden && !aliases.has(c.id))
+      .flatMap((c) => [c.id, ...c.aliases].map((id) => ({id: id.replace(/:/g, ' '), canonical: c.id.replace(/:/g, ' ')})))
+    process.stderr.write(unknownCommand(process.argv.slice(2), ids) + '\n')
     process.exitCode = 2
   }
 }
 
-/** The candidate nearest to `s` by edit distance, if it is near enough to be a typo. */
-export function closest(s: string, candidates: string[]): string | undefined {
-  let best: string | undefined
-  let bestD = Math.max(2, Math.floor(s.length / 4)) + 1
-  for (const c of candidates) {
-    const d = editDistance(s, c)
-    if (d < bestD) [best, bestD] = [c, d]
+/** A command id (words joined by spaces) and, for an alias, the command it names. */
+export interface KnownCommand {
+  id: string
+  canonical: string
+}
+
+/** The one-line answer to an unknown command line `argv` (pure). */
+export function unknownCommand(argv: readonly string[], commands: readonly KnownCommand[]): string {
+  const words: string[] = []
+  for (const a of argv) {
+    if (a.startsWith('-')) break
+    words.push(a)
+  }
+  const typed = (n: number) => printable(words.slice(0, Math.max(1, n)).join(' '))
+  const pachctl = pachctlCommand(words)
+  const n = pachctl?.pachctl.split(' ').length ?? 0
+  if (pachctl?.instead) return `pach: \`${typed(n)}\` is a pachctl command pach does not have: ${pachctl.instead}`
+  if (pachctl?.pach && pachctl.pach !== pachctl.pachctl) {
+    const line = ['pach', pachctl.pach, ...argv.slice(n).map(shellWord)].join(' ')
+    return `pach: unknown command "${typed(n)}" (pachctl's \`${pachctl.pachctl}\` is \`pach ${pachctl.pach}\` here: \`${printable(line)}\`)`
+  }
+  const nounsOf = (verb: string) => [...new Set(commands.filter((c) => c.id === c.canonical && c.id.startsWith(`${verb} `)).map((c) => c.id.split(' ')[1]!))].sort()
+  // the verbs (topics) compete too: `pach lis` is nearer `pach list` than `pach logs`
+  const verbs = [...new Set(commands.filter((c) => c.id.includes(' ')).map((c) => c.id.split(' ')[0]!))].map((v) => ({id: v, canonical: v}))
+  const near = nearestCommand(words, [...commands, ...verbs])
+  if (near?.verb) return `pach: unknown command "${typed(1)}" (did you mean \`pach ${near.id}\`? it takes one of: ${nounsOf(near.id).join(', ')})`
+  if (near) {
+    const line = ['pach', ...near.id.split(' '), ...argv.slice(near.words).map(shellWord)].join(' ')
+    return `pach: unknown command "${typed(near.words)}" (did you mean \`${printable(line)}\`?)`
+  }
+  const nouns = words[0] ? nounsOf(words[0]) : []
+  if (nouns.length) return `pach: unknown command "${typed(2)}" (\`pach ${typed(1)}\` takes one of: ${nouns.join(', ')})`
+  return `pach: unknown command "${typed(1)}" (run \`pach help\` for the list)`
+}
+
+/**
+ * The command nearest to the leading words, comparing each command id with as many words as
+ * it has: at most max(2, ⌊length/4⌋) edits; the fewest edits win, then the longer command.
+ */
+function nearestCommand(words: readonly string[], commands: readonly KnownCommand[]): {id: string; words: number; verb: boolean} | undefined {
+  let best: {id: string; words: number; d: number; verb: boolean} | undefined
+  for (const c of commands) {
+    const n = c.id.split(' ').length
+    if (n > words.length) continue
+    const s = words.slice(0, n).join(' ')
+    const d = editDistance(s, c.id)
+    if (d > Math.max(2, Math.floor(s.length / 4))) continue
+    // a verb alone (`list`) is a topic, not a command: it needs a noun, so typing it exactly is no typo
+    const verb = !commands.some((k) => k.id === c.id && k !== c) && commands.some((k) => k.id.startsWith(`${c.id} `))
+    if (verb && d === 0) continue
+    if (!best || d < best.d || (d === best.d && n > best.words)) best = {id: c.canonical, words: n, d, verb}
   }
   return best
+}
+
+/** `w` as a shell word: unchanged when it needs no quoting, else single-quoted. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./^~-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`
 }

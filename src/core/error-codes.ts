@@ -103,6 +103,7 @@ export const CODES_BY_CLASS = {
     'UNKNOWN_REQUEST',
     'CONCURRENT_MODIFICATION',
     'TIMEOUT',
+    'JOB_RUNNING',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],

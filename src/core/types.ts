@@ -219,6 +219,8 @@ export interface JobInfo {
   started: string | null
   finished: string | null
   details: Record<string, unknown>
+  /** pach: why a successful job had no datum (a glob that matched nothing, an empty input); absent otherwise */
+  notice?: string
 }
 
 export interface DatumInfo {

@@ -21,7 +21,7 @@ function expectJobFailed(r: RunResult, message: RegExp): Envelope | undefined {
   const last = r.stderr.trim().split('\n').at(-1)!
   expect(last, ctx).toMatch(/^pach: /)
   expect(last, ctx).toMatch(message)
-  expect(last, ctx).toMatch(/\(`pach logs -p bad --job [0-9a-f]{32}` shows what the code printed\)$/)
+  expect(last, ctx).toMatch(/\(`pach logs -j bad@[0-9a-f]{32}` shows what the code printed\)$/)
   expect(r.stderr + r.stdout, ctx).not.toContain('    at ')
   if (!r.stdout.trim()) return undefined
   const env = JSON.parse(r.stdout) as {error: Envelope}

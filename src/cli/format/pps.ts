@@ -64,7 +64,14 @@ export function jobTable(list: JobInfo[], full = false): string {
       progress(j),
       bytesSize(j.stats.download_bytes),
       bytesSize(j.stats.upload_bytes),
-      short(j.state) + (j.reason && j.state !== 'JOB_SUCCESS' ? `: ${j.reason}` : j.state === 'JOB_SUCCESS' && j.data_total > 0 && j.data_skipped === j.data_total ? ': there were no datums to process' : ''),
+      short(j.state) +
+        (j.reason && j.state !== 'JOB_SUCCESS'
+          ? `: ${j.reason}`
+          : j.notice
+            ? `: ${j.notice}`
+            : j.state === 'JOB_SUCCESS' && j.data_total > 0 && j.data_skipped === j.data_total
+              ? ': there were no datums to process'
+              : ''),
     ]),
   )
 }
@@ -79,6 +86,7 @@ export function jobDetails(j: JobInfo, full = false): string {
     `Duration: ${j.started ? duration(j.started, j.finished) : '-'}`,
     `State: ${j.state}`,
     `Reason: ${j.reason}`,
+    ...(j.notice ? [`Notice: ${j.notice}`] : []),
     `Processed: ${j.data_processed}`,
     `Failed: ${j.data_failed}`,
     `Skipped: ${j.data_skipped}`,

@@ -27,6 +27,8 @@ export const LEASED_JOB_STATES = ['JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING'
 
 const terminal = new Set<JobState>(TERMINAL_JOB_STATES)
 export const isTerminalJobState = (s: JobState): boolean => terminal.has(s)
+const leased = new Set<JobState>(LEASED_JOB_STATES)
+export const isLeasedJobState = (s: JobState): boolean => leased.has(s)
 
 const sqlList = (states: readonly string[]) => states.map((s) => `'${s}'`).join(', ')
 const TERMINAL_SQL = sqlList(TERMINAL_JOB_STATES)
@@ -102,6 +104,10 @@ export const hasUnfinishedJobBefore = (db: DB, project: string, pipeline: string
 /** Whether some job of the pipeline is leased (running). */
 export const hasLeasedJob = (db: DB, project: string, pipeline: string) =>
   st(db, `SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND state IN (${LEASED_SQL})`).pluck().get(project, pipeline) !== undefined
+
+/** Whether some job of the pipeline has planned at least one datum. */
+export const pipelineHadDatums = (db: DB, project: string, pipeline: string) =>
+  st(db, 'SELECT 1 FROM jobs WHERE project = ? AND pipeline = ? AND data_total > 0').pluck().get(project, pipeline) !== undefined
 
 /** The state of the pipeline's newest job. */
 export const lastJobState = (db: DB, project: string, pipeline: string) =>
@@ -184,3 +190,6 @@ export function endJob(db: DB, k: JobKey, end: JobEnd): void {
 /** Delete every job of a pipeline (its datums go with db/datums.ts deleteDatumsOfPipeline). */
 export const deleteJobsOfPipeline = (db: DB, project: string, pipeline: string) =>
   st(db, 'DELETE FROM jobs WHERE project = ? AND pipeline = ?').run(project, pipeline)
+
+/** Delete one job's row (its datum rows and datum set stay: later jobs refer to them; see pps/pipeline-service.ts deleteJob). */
+export const deleteJob = (db: DB, k: JobKey) => st(db, 'DELETE FROM jobs WHERE project = ? AND pipeline = ? AND id = ?').run(k.project, k.pipeline, k.id).changes === 1

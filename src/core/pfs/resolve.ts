@@ -10,6 +10,7 @@
  */
 import {triggerOf} from './trigger.js'
 import {NotFoundError} from '../errors.js'
+import {didYouMean} from '../text/edit-distance.js'
 import type {CoreContext} from '../context.js'
 import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
@@ -34,9 +35,11 @@ export class Resolver {
     const r = rows.getRepo(this.db, project, ref.name, ref.type)
     if (!r) {
       if (!rows.getProject(this.db, project)) this.project(project)
+      const others = rows.listRepos(this.db, project).filter((o) => o.type === ref.type)
+      const {hint, suggestion} = didYouMean(ref.name, others.map((o) => o.name), ref.type === 'user' ? `create it with \`pach create repo ${ref.name}\`` : undefined)
       throw new NotFoundError('REPO_NOT_FOUND', `repo ${repoLabel(ref)} not found${project !== DEFAULT_PROJECT ? ` in project ${project}` : ''}`, {
-        hint: ref.type === 'user' ? `create it with \`pach create repo ${ref.name}\`` : undefined,
-        data: {repo: repoLabel(ref), project},
+        hint,
+        data: {repo: repoLabel(ref), project, ...(suggestion && {suggestion})},
       })
     }
     return r
@@ -45,9 +48,11 @@ export class Resolver {
   branch(repo: RepoRow, name: string): BranchRow {
     const b = rows.getBranch(this.db, repo.id, name)
     if (!b) {
+      const others = rows.listBranches(this.db, repo.id).map((o) => o.name)
+      const {hint, suggestion} = didYouMean(name, others, `list branches with \`pach list branch ${repoLabel(repo)}\``)
       throw new NotFoundError('BRANCH_NOT_FOUND', `branch ${name} not found in repo ${repoLabel(repo)}`, {
-        hint: `list branches with \`pach list branch ${repoLabel(repo)}\``,
-        data: {repo: repoLabel(repo), branch: name},
+        hint,
+        data: {repo: repoLabel(repo), branch: name, ...(suggestion && {suggestion})},
       })
     }
     return b

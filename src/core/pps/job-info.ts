@@ -1,6 +1,11 @@
 /**
  * Reading jobs and datums in pachctl's shapes (JobInfo, DatumInfo): `list/inspect job`,
- * `list/inspect datum`. Read-only over job, datum and commit rows.
+ * `list/inspect datum`. Read-only over job, datum, commit and tree rows.
+ *
+ * A successful job with no datum at all carries a `notice` saying why (Pachyderm says
+ * nothing, and a glob that matches nothing looks like a healthy pipeline): the inputs whose
+ * glob matched nothing in the job's input commit (or whose commit is empty), else that the
+ * join/group paired none; and, when no job of the pipeline has ever had a datum, that too.
  *
  * A job's datums are its datum set (db/datums.ts): a datum the job ran is shown from its own
  * row; a datum it skipped is shown from the row of the job that last ran it, but with this
@@ -15,11 +20,17 @@ import * as jobRows from '../db/jobs.js'
 import type {JobRow} from '../db/jobs.js'
 import * as rows from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
+import {compileGlob} from '../pfs/glob.js'
+import type {TreeStore} from '../store/tree-store.js'
 import type {DatumInfo, FileInfo, JobInfo} from '../types.js'
 import type {DatumInput} from './datum.js'
+import {inputKind, walkPfs, type Input} from './input.js'
 import {statsPB, type Stats} from './stats.js'
 
 export class JobReader {
+  /** whether a glob matches anything in a tree, by "tree hash/glob" (trees are immutable) */
+  private readonly globHits = new Map<string, boolean>()
+
   constructor(
     private readonly ctx: CoreContext,
     private readonly engine: PfsEngine,
@@ -44,6 +55,8 @@ export class JobReader {
   info(j: JobRow): JobInfo {
     const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')
     const commit = out ? rows.getCommit(this.db, out.id, j.id) : undefined
+    const details = parseStored<Record<string, unknown>>(j.details, `job ${j.pipeline}@${j.id} details`)
+    const notice = this.noDatumNotice(j, details)
     return {
       job: {pipeline: {name: j.pipeline, project: {name: j.project}}, id: j.id},
       pipeline_version: j.pipeline_version,
@@ -62,8 +75,39 @@ export class JobReader {
       created: j.created,
       started: j.started,
       finished: j.finished,
-      details: parseStored<Record<string, unknown>>(j.details, `job ${j.pipeline}@${j.id} details`),
+      details,
+      ...(notice !== undefined && {notice}),
     }
+  }
+
+  /**
+   * Why a successful job planned no datum (see the header), e.g. `0 datums: glob "/*.csv"
+   * matched nothing in images@<id>`; undefined for a job that had datums, or did not succeed.
+   */
+  private noDatumNotice(j: JobRow, details: Record<string, unknown>): string | undefined {
+    if (j.state !== 'JOB_SUCCESS' || j.data_total !== 0 || !details.input) return undefined
+    const input = details.input as Input
+    const commits = this.inputCommits(j)
+    const why: string[] = []
+    for (const leaf of walkPfs(input)) {
+      const id = commits.get(`${leaf.project}/${leaf.repo}/${leaf.repo_type}`)
+      const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
+      const c = repo && id ? rows.getCommit(this.db, repo.id, id) : undefined
+      const at = `${repoLabelOf(leaf)}@${id ?? leaf.branch}`
+      if (!c?.tree) why.push(`${at} is empty`)
+      else if (!this.globHit(c.tree, leaf.glob)) why.push(`glob ${JSON.stringify(leaf.glob)} matched nothing in ${at}`)
+    }
+    const kind = inputKind(input)
+    if (!why.length) why.push(kind === 'join' || kind === 'group' ? `every glob matched, but the ${kind} paired none of the files (check join_on/group_by)` : 'the input gave none')
+    const never = !jobRows.pipelineHadDatums(this.db, j.project, j.pipeline) ? `; no job of pipeline ${j.pipeline} has had a datum` : ''
+    return `0 datums: ${why.join('; ')}${never}`
+  }
+
+  private globHit(tree: Buffer, glob: string): boolean {
+    const k = `${tree.toString('hex')}/${glob}`
+    let hit = this.globHits.get(k)
+    if (hit === undefined) this.globHits.set(k, (hit = globMatchesAny(this.ctx.trees, tree, glob)))
+    return hit
   }
 
   /** Jobs, newest first: of one pipeline, of one job set (id), or all. */
@@ -139,4 +183,25 @@ export class JobReader {
       stats: statsPB(parseStored<Partial<Stats>>(d.stats, `datum ${d.datum_id} stats`)),
     }
   }
+}
+
+const repoLabelOf = (leaf: {repo: string; repo_type: string}) => (leaf.repo_type === 'user' ? leaf.repo : `${leaf.repo}.${leaf.repo_type}`)
+
+/** Whether a Pachyderm glob matches any path of a tree (as the planner's candidates: the root glob needs a file). Stops at the first match. */
+function globMatchesAny(trees: TreeStore, root: Buffer, glob: string): boolean {
+  const g = compileGlob(glob)
+  if (g.source === '/') {
+    for (const [, e] of trees.walk(root)) if (e.kind === 'file') return true
+    return false
+  }
+  const depth = g.source.includes('**') ? Infinity : g.source.split('/').length - 1
+  const visit = (hash: Buffer, base: string, d: number): boolean => {
+    for (const e of trees.entries(hash)) {
+      const p = `${base}/${e.name}`
+      if (g.test(p)) return true
+      if (e.kind === 'dir' && d + 1 < depth && visit(e.hash, p, d + 1)) return true
+    }
+    return false
+  }
+  return visit(root, '', 0)
 }

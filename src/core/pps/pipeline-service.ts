@@ -37,10 +37,11 @@ import type {PipelineRow} from '../db/pipelines.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {PfsHooks} from '../pfs/hooks.js'
-import {repoLabel, type PipelineInfo, type PipelineState} from '../types.js'
+import {repoLabel, type JobState, type PipelineInfo, type PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
 import {cronNext} from '../units/cron.js'
+import {didYouMean} from '../text/edit-distance.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../store/tree-store.js'
 import {effectiveDefaults, localRefusals, parseSpecs, type PipelineSpec} from './spec/index.js'
@@ -90,7 +91,10 @@ export class PipelineService implements PfsHooks {
 
   must(project: string, name: string): PipelineRow {
     const p = this.get(project, name)
-    if (!p) throw new NotFoundError('PIPELINE_NOT_FOUND', `pipeline ${name} not found`, {hint: 'list pipelines with `pach list pipeline`', data: {pipeline: name}})
+    if (!p) {
+      const {hint, suggestion} = didYouMean(name, pipelineRows.listPipelines(this.db, project).map((o) => o.name), 'list pipelines with `pach list pipeline`')
+      throw new NotFoundError('PIPELINE_NOT_FOUND', `pipeline ${name} not found`, {hint, data: {pipeline: name, ...(suggestion && {suggestion})}})
+    }
     return p
   }
 
@@ -308,8 +312,11 @@ export class PipelineService implements PfsHooks {
       const repo = rows.getRepo(this.db, leaf.project, leaf.repo, leaf.repo_type)
       if (!repo && leaf.repo_type === 'user' && toCreate.has(`${leaf.project}/${leaf.repo}`)) continue
       if (!repo) {
+        const others = rows.listRepos(this.db, leaf.project).filter((o) => o.type === leaf.repo_type)
+        const {hint, suggestion} = didYouMean(leaf.repo, others.map((o) => o.name), `create it with \`pach create repo ${leaf.repo}\``)
         throw new NotFoundError('INPUT_REPO_NOT_FOUND', `${file}: pipeline "${name}": input.pfs.repo: repo ${repoLabel({name: leaf.repo, type: leaf.repo_type})} not found`, {
-          hint: `create it with \`pach create repo ${leaf.repo}\``,
+          hint,
+          ...(suggestion && {data: {suggestion}}),
         })
       }
       if (leaf.project === project && leaf.repo === name) {
@@ -404,6 +411,31 @@ export class PipelineService implements PfsHooks {
 
   inspect(project: string, name: string): PipelineInfo {
     return this.info(this.must(project, name))
+  }
+
+  /**
+   * Delete a job (pachctl's `delete job`): its record goes, so `list job` and `inspect job`
+   * no longer show it. A job waiting to run is killed first (its output commit finished with
+   * "job deleted", as Pachyderm does); a job a process is running is refused. Its output and
+   * meta commits stay, and so do its datum rows and datum set: later jobs' skipped datums and
+   * delta-stored sets refer to them. The pipeline's next job is planned against the nearest
+   * earlier successful job instead. Returns the job as it was deleted.
+   * Throws PIPELINE_NOT_FOUND, JOB_NOT_FOUND, JOB_RUNNING.
+   */
+  deleteJob(project: string, pipeline: string, id: string): {job: {pipeline: {name: string; project: {name: string}}; id: string}; state: JobState} {
+    return withTx(this.db, () => {
+      this.must(project, pipeline)
+      const k = {project, pipeline, id}
+      const j = jobRows.getJob(this.db, k)
+      if (!j) throw new NotFoundError('JOB_NOT_FOUND', `job ${pipeline}@${id} not found`, {hint: `list jobs with \`pach list job -p ${pipeline}\``})
+      if (jobRows.isLeasedJobState(j.state)) {
+        throw new ConflictError('JOB_RUNNING', `job ${pipeline}@${id} is running (${j.state}); it cannot be deleted`, {hint: `stop it first with \`pach stop job ${pipeline}@${id}\``})
+      }
+      if (!jobRows.isTerminalJobState(j.state)) this.jobs.kill(k, 'job deleted')
+      const state = jobRows.getJob(this.db, k)!.state
+      jobRows.deleteJob(this.db, k)
+      return {job: {pipeline: {name: pipeline, project: {name: project}}, id}, state}
+    })
   }
 
   /** Delete a pipeline, its jobs and its repos (the output repo is kept with keepRepo). */

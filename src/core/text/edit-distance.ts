@@ -1,6 +1,7 @@
 /**
- * Edit distance for "did you mean" hints: the unknown-command hint of the CLI (cli/main.ts)
- * and the unknown-field hint of pipeline specs (pps/spec/schema.ts).
+ * Edit distance for "did you mean" hints: the unknown-command hint of the CLI (cli/main.ts),
+ * the unknown-field hint of pipeline specs (pps/spec/schema.ts) and the unknown-name hints
+ * of repos, branches and pipelines (closest(), used where those NotFoundErrors are raised).
  *
  * Levenshtein distance over UTF-16 code units: the fewest single-unit insertions, deletions
  * and substitutions that turn one string into the other. O(|a|·|b|) time, O(|b|) memory;
@@ -20,4 +21,31 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!
+}
+
+/**
+ * The candidate nearest to `s` by edit distance, if it is near enough to be a typo: at most
+ * max(2, ⌊|s|/4⌋) edits (ties go to the earlier candidate), and never `s` itself.
+ * E.g. closest('imgaes', ['images', 'labels']) === 'images'.
+ */
+export function closest(s: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined
+  let bestD = Math.max(2, Math.floor(s.length / 4)) + 1
+  for (const c of candidates) {
+    if (c === s) continue
+    const d = editDistance(s, c)
+    if (d < bestD) [best, bestD] = [c, d]
+  }
+  return best
+}
+
+/**
+ * A NotFoundError's hint for the unknown name `name`: "did you mean X?" when a candidate is
+ * near enough (closest), followed by `otherwise` (the error's usual hint); `otherwise` alone
+ * when none is. E.g. didYouMean('imgaes', ['images'], 'create it') === 'did you mean "images"? otherwise create it'.
+ */
+export function didYouMean(name: string, candidates: Iterable<string>, otherwise?: string): {hint?: string; suggestion?: string} {
+  const suggestion = closest(name, candidates)
+  if (!suggestion) return {hint: otherwise}
+  return {hint: `did you mean ${JSON.stringify(suggestion)}?${otherwise ? ` otherwise ${otherwise}` : ''}`, suggestion}
 }
