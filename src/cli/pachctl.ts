@@ -61,7 +61,7 @@ export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
   {pachctl: 'next datum', group: 'pps', instead: 'internal to Pachyderm\'s workers (datum batching); pach runs user code once per datum'},
   {pachctl: 'run pps-load-test', group: 'pps', instead: 'a load test of a cluster; pach has no cluster (its own benchmarks are in bench/ of its source)'},
   ...['inspect defaults', 'create defaults', 'update defaults', 'delete defaults'].map(
-    (n): PachctlCommand => ({pachctl: n, group: 'pps', instead: 'pach has no cluster or project defaults; write the fields in each pipeline spec'}),
+    (n): PachctlCommand => ({pachctl: n, group: 'pps', pach: n, differs: 'project defaults are those of the current project (`--project`); pachctl requires `--project` or `--cluster`'}),
   ),
   ...same('transaction', 'start transaction', 'finish transaction', 'list transaction', 'inspect transaction', 'delete transaction', 'stop transaction', 'resume transaction'),
   {pachctl: 'connect', group: 'config', instead: NO_CONTEXT},
