@@ -79,6 +79,8 @@ const rows: Row[] = [
   {name: 'dir, --full-path, path: path/full/<rel>', args: 'R@master:/p -r --full-path -f data/sub', files: {'/p/data/sub/b.txt': 'B'}},
   {name: 'dir, --full-path, path /: /full/<rel>', args: 'R@master:/ -r --full-path -f data', files: under('/data', {'a.txt': 'A', 'sub/b.txt': 'B'})},
   {name: 'dir of a small then a large file: both kept', args: 'R@master:/b -r -f big', files: {'/b/a.txt': 'small', '/b/b.txt': TREE['big/b.txt']!}},
+  {name: 'a missing repo is reported before a missing local file (pachctl checks the repo first)', args: 'nope@master:/x -f missing.txt', error: [4, /repo nope not found/]},
+  {name: 'a missing local file: refused', args: 'R@master -f missing.txt', error: [4, /local file missing\.txt does not exist/]},
   {name: 'dir without -r: refused', args: 'R@master:/p -f data', error: [2, /data is a directory \(pass -r/]},
   // several sources
   {name: 'several files, no path: each /basename', args: 'R@master -f one.txt -f two.txt', files: {'/one.txt': 'ONE', '/two.txt': 'TWO'}},

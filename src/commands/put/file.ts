@@ -40,6 +40,8 @@ export default class PutFile extends PachCommand<typeof PutFile, PutFileResult> 
       untarLimit: envInt('PACH_UNTAR_MAX_BYTES'),
       reporter: this.pach.reporter,
     }
+    // the repo first, as pachctl: a typo in the address is the likelier mistake than in -f
+    this.pach.repos.inspect(ref.commit.repo, this.project)
     const sources = await checkSources(args)
     return this.pach.files.put(this.project, ref.commit, buildSources(args, sources), {
       append: this.flags.append,
