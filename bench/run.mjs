@@ -419,7 +419,7 @@ function benchA(P) {
           const r = runSeq([
             {...P(proj, 'init'), timed: false},
             {...P(proj, 'create', 'repo', 'data'), timed: false},
-            {...P(proj, 'put', 'file', 'data@master:/', '-r', '-f', data)},
+            {...P(proj, 'put', 'file', 'data@master', '-r', '-f', data)},
             {
               ...P(proj, 'list', 'file', 'data@master:/data'),
               timed: false,

@@ -1,15 +1,21 @@
 /**
  * PachCommand: what every command shares. A command declares flags/args and implements
  * `exec(pach)` (one core call, returning a typed result) and `human(result)` (text for a
- * terminal). The base opens the project, renders the result — as JSON on stdout with
- * --json/--raw/-o json|yaml, else as text — closes the project in `finally`, and turns
- * errors into one line on stderr (or a JSON error envelope on stdout with --json) and the
- * mapped exit code. Unknown errors are bugs: they print a stack and exit 20.
+ * terminal). The base opens the project, renders the result, closes the project in
+ * `finally`, and turns errors into one line on stderr (plus a JSON error envelope on stdout
+ * with --json) and the mapped exit code. Unknown errors are bugs: they print a stack and exit 20.
+ *
+ * Output forms (one place for every command; the objects are pachctl's message shapes):
+ * - text for humans (the default);
+ * - `--json`, pach's scripting form: exactly one JSON document on stdout, an array for lists;
+ * - `--raw [-o json|yaml]`, pachctl's form: one object per item (see writeJsonStream and
+ *   yamlStream), nothing for an empty list, nothing on stdout on failure. `-o` alone implies
+ *   `--raw`; `--json` with `--raw`/`-o` is a usage error.
  */
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {CancelledError, EXIT_CODES, InternalError, InvalidArgumentError, isPachError, PachError, printable, translateSystemError} from '../core/errors.js'
 import {openPach, type Pach} from '../core/pach.js'
-import {bufferedWriter, Listing, writeJsonArray} from './listing.js'
+import {bufferedWriter, Listing, rawItems, writeJsonArray, writeJsonStream, yamlStream} from './listing.js'
 import {cliReporter} from './reporter.js'
 
 export type PachFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PachCommand)['baseFlags'] & T['flags']>
@@ -17,14 +23,14 @@ export type PachArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 
 /** `-o/--output json|yaml` for list/inspect commands (pachctl's raw output format). */
 export const formatFlags = {
-  output: Flags.string({char: 'o', description: 'output format with --raw: json or yaml', options: ['json', 'yaml']}),
+  output: Flags.string({char: 'o', description: 'output format with --raw: json or yaml (implies --raw)', options: ['json', 'yaml']}),
   'full-timestamps': Flags.boolean({description: 'print absolute timestamps'}),
 }
 
 export abstract class PachCommand<T extends typeof Command, R = unknown> extends Command {
   static override baseFlags = {
-    json: Flags.boolean({description: 'print the result as JSON (pachctl shapes) on stdout', helpGroup: 'GLOBAL'}),
-    raw: Flags.boolean({description: 'alias of --json (pachctl)', helpGroup: 'GLOBAL'}),
+    json: Flags.boolean({description: 'print the result as one JSON document (an array for lists) on stdout', helpGroup: 'GLOBAL'}),
+    raw: Flags.boolean({description: "print pachctl's raw form: one JSON (or -o yaml) object per item", helpGroup: 'GLOBAL'}),
     'pach-dir': Flags.string({description: 'the .pach directory to use (default: nearest .pach upward)', env: 'PACH_DIR', helpGroup: 'GLOBAL'}),
     project: Flags.string({description: 'project to act in', env: 'PACH_PROJECT', default: 'default', helpGroup: 'GLOBAL'}),
   }
@@ -43,12 +49,20 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
     return this.abort.signal
   }
 
-  /** Output format chosen by flags. */
-  protected get format(): 'human' | 'json' | 'yaml' {
-    const f = this.flags as {json?: boolean; raw?: boolean; output?: string}
-    if (f.output === 'yaml') return 'yaml'
-    if (f.json || f.raw || f.output === 'json') return 'json'
+  /** Output form chosen by flags (see the header). */
+  protected get format(): 'human' | 'json' | 'raw-json' | 'raw-yaml' {
+    const f = this.flags as {json?: boolean; raw?: boolean}
+    if (f.json) return 'json'
+    const output = this.outputFlag
+    if (output === 'yaml') return 'raw-yaml'
+    if (f.raw || output === 'json') return 'raw-json'
     return 'human'
+  }
+
+  /** `-o json|yaml` where the command has formatFlags (elsewhere -o is the command's own, e.g. get file's path). */
+  private get outputFlag(): string | undefined {
+    const own = (this.ctor as typeof Command).flags?.output
+    return own === formatFlags.output ? (this.flags as {output?: string}).output : undefined
   }
 
   protected get fullTimestamps(): boolean {
@@ -67,6 +81,11 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
     })
     this.flags = flags as PachFlags<T>
     this.args = args as PachArgs<T>
+    if (flags.json && (flags.raw || this.outputFlag)) {
+      throw new InvalidArgumentError('USAGE', `--json and ${flags.raw ? '--raw' : '-o'} are two output forms; use one`, {
+        hint: '--json prints one document (an array for lists), --raw [-o json|yaml] one object per item',
+      })
+    }
   }
 
   abstract exec(): Promise<R>
@@ -112,29 +131,33 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   }
 
   protected async printAsync(result: R): Promise<void> {
-    if (this.format === 'yaml') {
+    if (this.format === 'raw-yaml') {
       const YAML = (await import('yaml')).default
-      writeOut(YAML.stringify(result instanceof Listing ? result.toJSON() : (result ?? null)))
+      const out = bufferedWriter(writeOut)
+      // no anchors/aliases: pachctl's encoder writes every repeated object out in full
+      yamlStream((x) => YAML.stringify(x, {aliasDuplicateObjects: false}), rawItems(result), out.write)
+      out.flush()
     } else this.print(result)
   }
 
+  /**
+   * Write the result in the chosen form; a Listing is written as it is read (see
+   * cli/listing.ts). YAML is written by printAsync (the yaml module loads lazily), so only a
+   * subclass's own print reaches here with raw-yaml: it gets the JSON stream.
+   */
   protected print(result: R): void {
-    if (result instanceof Listing) return this.printListing(result)
     const fmt = this.format
-    if (fmt === 'json' || fmt === 'yaml') writeOut(JSON.stringify(result ?? null, null, 2) + '\n')
+    const out = bufferedWriter(writeOut)
+    if (fmt === 'raw-json' || fmt === 'raw-yaml') writeJsonStream(rawItems(result), out.write)
+    else if (fmt === 'json') {
+      if (result instanceof Listing) writeJsonArray(result.items, out.write)
+      else out.write(JSON.stringify(result ?? null, null, 2))
+      out.write('\n')
+    } else if (result instanceof Listing) result.human(out.write)
     else {
       const s = this.human(result)
-      if (s) writeOut(s.endsWith('\n') ? s : s + '\n')
+      if (s) out.write(s.endsWith('\n') ? s : s + '\n')
     }
-  }
-
-  /** A Listing is written as it is read (see cli/listing.ts); YAML goes through printAsync. */
-  private printListing(result: Listing<unknown>): void {
-    const out = bufferedWriter(writeOut)
-    if (this.format === 'json') {
-      writeJsonArray(result.items, out.write)
-      out.write('\n')
-    } else result.human(out.write)
     out.flush()
   }
 
@@ -154,7 +177,8 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
       : (e as Error)?.name === 'AbortError'
         ? new CancelledError('interrupted')
         : new InternalError(`unexpected error: ${(e as Error)?.message ?? String(e)}`, {cause: e})
-    const json = this.flags ? this.format !== 'human' : process.argv.includes('--json')
+    // the envelope is --json's contract; pachctl's --raw prints nothing on failure
+    const json = this.flags ? this.format === 'json' : process.argv.includes('--json')
     if (json) {
       writeOut(JSON.stringify({error: {code: pe.code, message: pe.message, hint: pe.hint ?? null, data: pe.data}}, null, 2) + '\n')
     }

@@ -1,19 +1,32 @@
 /**
  * Turning `put file` arguments into PutSources (the CLI's edge: local files, directories,
- * stdin, URLs, input lists, tar archives). Paths follow pachctl's putFileHelper/joinPaths:
- * - no ":path": the target is basename(source) (the source path with --full-path);
- * - one source and a path: the path, or path/basename(source) when the path ends in "/"
- *   (stdin has no basename: its path is always the file's own, and it needs one);
- * - several sources and a path: the path is a prefix for each basename;
- * - -r: every regular file under a directory goes to target + its relative path;
- * - --untar: each regular entry of the archive goes to target + entry name; links, devices,
- *   FIFOs, absolute and ".." names are refused (see untarSource).
+ * stdin, URLs, input lists, tar archives). Destinations follow pachctl's putFileHelper (in
+ * src/server/pfs/cmds/cmds.go); test/e2e/put-file-dest.test.ts pins every case. A source's
+ * NAME is its base name, or with --full-path the path as given (for a URL: the base name of
+ * its path, or with --full-path its path; the query is not part of it).
+ * - no ":path": the source goes to /NAME (a directory: /NAME/<relative path>);
+ * - one source and a path P:
+ *   - a directory (-r): its files go to P/<relative path>, with or without a trailing "/"
+ *     (with --full-path: P/NAME/<relative path>);
+ *   - a file or URL: P, or P/NAME when P ends in "/" (or with -r and --full-path);
+ * - several sources (-f repeated, -i) and a path: P is a prefix, each source goes to P/NAME;
+ * - stdin (-f -, the default) has no name: it needs a file path of its own, so it cannot go
+ *   to a directory ("P/"), be one of several sources, or be read with -r;
+ * - --untar: a source named .tar, .tar.gz or .tgz, and stdin, is unpacked: each regular entry
+ *   goes to P/<entry name> (no path: /<entry name>); a tar met under -r is unpacked into the
+ *   directory it would have been put in. Other sources are put as files (with a warning).
+ *   Links, devices, FIFOs, absolute and ".." names are refused (see untarSource).
+ * - -a applies to every file written, tar entries included.
+ * Where this differs from pachctl on purpose: -f and -i together put both (pachctl ignores -f),
+ * P/ for a single file under -r still means the directory (pachctl writes the file at P),
+ * archives unpack under P (pachctl ignores P) and stdin can be unpacked (pachctl cannot),
+ * stdin with "P/" or among several sources is refused (pachctl writes a file named "-").
  * Symlinks under -r: a link to a file inside the tree is stored as that file's content;
  * links that leave the tree, and links to directories, are skipped with a warning (never
  * silently read).
  */
 import {closeSync, createReadStream, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats} from 'node:fs'
-import {basename, join, relative, resolve, sep} from 'node:path'
+import {basename, join, posix, relative, resolve, sep} from 'node:path'
 import {Readable} from 'node:stream'
 import {nodeZlib} from '../core/builtins.js'
 import {InvalidArgumentError, isPachError, NotFoundError, translateSystemError} from '../core/errors.js'
@@ -35,41 +48,68 @@ export interface PutArgs {
 
 const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s)
 
+/** The archive names --untar unpacks (pachctl's). */
+const isTarName = (s: string) => /\.(tar|tar\.gz|tgz)$/i.test(isUrl(s) ? new URL(s).pathname : s)
+
 /** Go's path.Join semantics for the parts pach cares about: "." components vanish. */
 function joinPaths(prefix: string, p: string): string {
   const parts = `${prefix}/${p}`.split('/').filter((x) => x !== '' && x !== '.')
   return '/' + parts.join('/')
 }
 
-function targetFor(args: PutArgs, source: string, count: number): string {
-  const name = args.fullPath ? source : basename(source.replace(/\/+$/, '')) || source
-  if (source === '-') {
-    // stdin has no name to join to a directory or prefix: the path is the file's own
-    if (args.path === undefined || count > 1) {
-      throw new InvalidArgumentError('MISSING_PATH', 'must specify a file path when reading data from stdin', {hint: 'use e.g. `pach put file repo@master:/data.csv -f -`'})
-    }
-    return args.path
+/** A source's NAME (see the header). */
+function nameOf(source: string, fullPath: boolean): string {
+  if (isUrl(source)) {
+    const p = new URL(source).pathname
+    return fullPath ? p : basename(p) || 'index'
   }
-  if (args.path === undefined) return joinPaths('', isUrl(source) ? basename(new URL(source).pathname) || 'index' : name)
-  if (count === 1) return args.path.endsWith('/') ? joinPaths(args.path, name) : args.path
-  return joinPaths(args.path, name)
+  return fullPath ? source : basename(source.replace(/\/+$/, '')) || source
 }
 
-/** Check every local source before any byte is read, so bad input fails fast and whole. */
-export function checkSources(args: PutArgs): string[] {
-  let sources = args.files.length ? [...args.files] : ['-']
+/**
+ * Where a named source goes: the file's path, or for a directory the path its relative paths
+ * are joined to. `count` is the number of sources; stdin is checked by checkSources.
+ */
+function targetFor(args: PutArgs, source: string, isDir: boolean, count: number): string {
+  const P = args.path
+  if (source === '-') return P!
+  const name = nameOf(source, args.fullPath)
+  if (P === undefined || count > 1) return joinPaths(P ?? '', name)
+  if (isDir) return args.fullPath ? joinPaths(P, name) : joinPaths(P, '')
+  return P.endsWith('/') || (args.recursive && args.fullPath) ? joinPaths(P, name) : P
+}
+
+/** Read the -i list: a local file, stdin (-) or an http(s)/file URL. */
+async function readInputList(inputFile: string): Promise<string> {
+  if (isUrl(inputFile)) {
+    const chunks: Buffer[] = []
+    for await (const c of fetchUrl(inputFile)) chunks.push(Buffer.from(c))
+    return Buffer.concat(chunks).toString('utf8')
+  }
+  try {
+    return inputFile === '-' ? readFileSync(0, 'utf8') : readFileSync(inputFile, 'utf8')
+  } catch {
+    throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `input list ${inputFile} does not exist or cannot be read`)
+  }
+}
+
+/** Check every source before any byte is read, so bad input fails fast and whole. */
+export async function checkSources(args: PutArgs): Promise<string[]> {
+  const sources = args.files.length ? [...args.files] : ['-']
   if (args.inputFile) {
-    let text: string
-    try {
-      text = args.inputFile === '-' ? readFileSync(0, 'utf8') : readFileSync(args.inputFile, 'utf8')
-    } catch {
-      throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `input list ${args.inputFile} does not exist or cannot be read`)
+    const listed = (await readInputList(args.inputFile)).split('\n').map((l) => l.trim()).filter(Boolean)
+    if (!args.files.length) sources.length = 0
+    sources.push(...listed)
+    if (args.inputFile === '-' && sources.includes('-')) {
+      throw new InvalidArgumentError('USAGE', 'stdin cannot be both the input list (-i -) and a source (-)', {hint: 'write the data to a file and list that'})
     }
-    sources = text.split('\n').map((l) => l.trim()).filter(Boolean)
-    if (args.files.length) sources.unshift(...args.files)
   }
   for (const s of sources) {
-    if (s === '-' || isUrl(s)) continue
+    if (s === '-') {
+      checkStdin(args, sources.length)
+      continue
+    }
+    if (isUrl(s)) continue
     let st: Stats
     try {
       st = statSync(s)
@@ -83,22 +123,37 @@ export function checkSources(args: PutArgs): string[] {
   return sources
 }
 
+/** stdin has no name: it needs a file path of its own (an archive unpacks anywhere). */
+function checkStdin(args: PutArgs, count: number): void {
+  if (args.untar) return
+  const example = 'e.g. `pach put file repo@master:/data.csv -f -`'
+  if (args.recursive) throw new InvalidArgumentError('USAGE', 'cannot read stdin recursively', {hint: 'give the directory with -f DIR, or a list of sources with -i'})
+  if (args.path === undefined) throw new InvalidArgumentError('MISSING_PATH', 'must specify a file path when reading data from stdin', {hint: `use ${example}`})
+  if (count > 1) throw new InvalidArgumentError('MISSING_PATH', `stdin cannot be one of several sources: it has no name to put under ${args.path}`, {hint: `put it on its own, ${example}`})
+  if (args.path.endsWith('/')) throw new InvalidArgumentError('MISSING_PATH', `stdin has no name to put under the directory ${args.path}`, {hint: `name the file, ${example}`})
+}
+
 export async function* buildSources(args: PutArgs, sources: string[]): AsyncGenerator<PutSource> {
   for (const source of sources) {
-    if (args.untar) {
-      yield* untarSource(openSource(source), source, args.path ?? '/', args)
-      continue
+    const st = source === '-' || isUrl(source) ? undefined : statSync(source)
+    const isDir = st?.isDirectory() ?? false
+    if (args.untar && !isDir) {
+      if (source === '-' || isTarName(source)) {
+        yield* untarSource(openSource(source), source, args.path ?? '/', args)
+        continue
+      }
+      args.reporter.warn(`${source} is not named .tar, .tar.gz or .tgz: put as a file, not unpacked`)
     }
-    const target = targetFor(args, source, sources.length)
+    const target = targetFor(args, source, isDir, sources.length)
     if (source === '-' || isUrl(source)) {
       yield {path: target, open: () => openSource(source)}
-      continue
-    }
-    const st = statSync(source)
-    if (st.isDirectory()) {
-      yield* walkDir(resolve(source), target, args.reporter)
+    } else if (isDir) {
+      for (const x of walkDir(resolve(source), target, args.reporter, args.untar)) {
+        if ('tar' in x) yield* untarSource(openSource(x.tar), x.tar, x.into, args)
+        else yield x
+      }
     } else {
-      yield localFile(target, source, st.size)
+      yield localFile(target, source, st!.size)
     }
   }
 }
@@ -159,10 +214,13 @@ async function* fetchUrl(url: string): AsyncGenerator<Uint8Array> {
   yield* Readable.fromWeb(res.body as never)
 }
 
-function* walkDir(root: string, target: string, reporter: Reporter): Generator<PutSource> {
+/** An archive met under -r with --untar, to unpack into `into`. */
+type WalkedTar = {tar: string; into: string}
+
+function* walkDir(root: string, target: string, reporter: Reporter, untar: boolean): Generator<PutSource | WalkedTar> {
   const realRoot = realpathSync(root)
   let skipped = 0
-  const visit = function* (dir: string): Generator<PutSource> {
+  const visit = function* (dir: string): Generator<PutSource | WalkedTar> {
     // entry types come from readdir (no lstat per file: 100,000 files, 100,000 syscalls saved)
     const entries = readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     for (const ent of entries) {
@@ -199,8 +257,9 @@ function* walkDir(root: string, target: string, reporter: Reporter): Generator<P
         continue
       }
       const rel = relative(root, full).split(sep).join('/')
-      const src = file
-      yield localFile(joinPaths(target, rel), src, size)
+      const dest = joinPaths(target, rel)
+      if (untar && isTarName(name)) yield {tar: file, into: posix.dirname(dest)}
+      else yield localFile(dest, file, size)
     }
   }
   yield* visit(root)

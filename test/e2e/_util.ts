@@ -75,3 +75,38 @@ export async function putText(p: Project, target: string, text: string | Buffer,
   expect(r.commit.id).toMatch(ID_RE)
   return r.commit.id
 }
+
+/**
+ * A stream of JSON values as `jq` reads it (pachctl's `--raw`): values one after another,
+ * with or without whitespace between them. Throws on anything else.
+ */
+export function jsonStream(text: string): unknown[] {
+  const out: unknown[] = []
+  let i = 0
+  const ws = /\s/
+  while (i < text.length) {
+    if (ws.test(text[i]!)) {
+      i++
+      continue
+    }
+    if (text[i] !== '{' && text[i] !== '[') throw new Error(`not a JSON object or array at offset ${i}: ${JSON.stringify(text.slice(i, i + 20))}`)
+    let depth = 0
+    let inString = false
+    let j = i
+    for (; j < text.length; j++) {
+      const c = text[j]!
+      if (inString) {
+        if (c === '\\') j++
+        else if (c === '"') inString = false
+      } else if (c === '"') inString = true
+      else if (c === '{' || c === '[') depth++
+      else if (c === '}' || c === ']') {
+        if (--depth === 0) break
+      }
+    }
+    if (depth !== 0 || j >= text.length) throw new Error(`unterminated JSON value at offset ${i}`)
+    out.push(JSON.parse(text.slice(i, j + 1)))
+    i = j + 1
+  }
+  return out
+}

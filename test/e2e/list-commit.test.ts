@@ -1,7 +1,7 @@
 /**
  * E2E: `list commit` is written as it is read (cli/listing.ts). Every form prints what the
- * collected rendering of the same list prints: --json/--raw/-o json are exactly
- * JSON.stringify(list, null, 2), -o yaml reads back as that list, the table is the one table
+ * collected rendering of the same list prints: --json is exactly JSON.stringify(list, null, 2),
+ * --raw/-o json each element so, -o yaml reads back as that list, the table is the one table
  * (one header, columns sized over every row); -n prints the first N of the full list.
  */
 import YAML from 'yaml'
@@ -27,9 +27,11 @@ describe('list commit output', () => {
       const list = JSON.parse(out)
       expect(list.length).toBeGreaterThan(1)
       expect(out).toBe(JSON.stringify(list, null, 2) + '\n')
-      expect(await p.ok(['list', 'commit', target, '--raw'])).toBe(out)
-      expect(await p.ok(['list', 'commit', target, '--raw', '-o', 'json'])).toBe(out)
-      expect(YAML.parse(await p.ok(['list', 'commit', target, '--raw', '-o', 'yaml']))).toEqual(list)
+      // --raw: pachctl's stream, one indented object per item; -o yaml one document per item
+      const raw = list.map((x: unknown) => JSON.stringify(x, null, 2) + '\n').join('')
+      expect(await p.ok(['list', 'commit', target, '--raw'])).toBe(raw)
+      expect(await p.ok(['list', 'commit', target, '--raw', '-o', 'json'])).toBe(raw)
+      expect(YAML.parseAllDocuments(await p.ok(['list', 'commit', target, '--raw', '-o', 'yaml'])).map((d) => d.toJS())).toEqual(list)
       expect(await p.ok(['list', 'commit', target, '--full-timestamps'])).toBe(commitTable(list, true))
       for (let n = 1; n <= list.length; n++) {
         expect(JSON.parse(await p.ok(['list', 'commit', target, '--json', '-n', String(n)]))).toEqual(list.slice(0, n))

@@ -1,7 +1,7 @@
 /**
- * E2E: `list file` is written as it is read (cli/listing.ts). --json/--raw/-o json are exactly
- * JSON.stringify(list, null, 2) with the FileInfo shape of `inspect file`; -o yaml reads back
- * as that list; the table is sized a block of 1,000 rows at a time (writeTableStream), so a
+ * E2E: `list file` is written as it is read (cli/listing.ts). --json is exactly
+ * JSON.stringify(list, null, 2) with the FileInfo shape of `inspect file`, --raw/-o json each
+ * element so; -o yaml reads back as that list; the table is sized a block of 1,000 rows at a time (writeTableStream), so a
  * long listing's columns widen only where a later row is wider than every row before it.
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
@@ -50,9 +50,11 @@ describe('list file of a 3,000-entry directory', () => {
       expect(list[i]).toEqual(await p.json(['inspect', 'file', `r@master:${list[i].file.path}`]))
     }
     expect(list[N]).toMatchObject({file: {path: '/d/sub/'}, file_type: 'DIR', size_bytes: 4})
-    expect(await p.ok(['list', 'file', 'r@master:/d', '--raw'])).toBe(out)
-    expect(await p.ok(['list', 'file', 'r@master:/d', '--raw', '-o', 'json'])).toBe(out)
-    expect(YAML.parse(await p.ok(['list', 'file', 'r@master:/d', '--raw', '-o', 'yaml']))).toEqual(list)
+    // --raw: pachctl's stream, one indented object per item; -o yaml one document per item
+    const raw = list.map((x: unknown) => JSON.stringify(x, null, 2) + '\n').join('')
+    expect(await p.ok(['list', 'file', 'r@master:/d', '--raw'])).toBe(raw)
+    expect(await p.ok(['list', 'file', 'r@master:/d', '--raw', '-o', 'json'])).toBe(raw)
+    expect(YAML.parseAllDocuments(await p.ok(['list', 'file', 'r@master:/d', '--raw', '-o', 'yaml'])).map((d) => d.toJS())).toEqual(list)
 
     // a listing of at most one block is the collected table (one width over every row)
     const root = await p.json(['list', 'file', 'r@master'])

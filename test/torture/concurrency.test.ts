@@ -50,7 +50,7 @@ describe('concurrency', () => {
     await ok(['create', 'repo', 'slow'])
     await ok(['create', 'repo', 'shared'])
     for (let w = 0; w < WRITERS; w++) await ok(['create', 'repo', `own${w}`])
-    await ok(['put', 'file', 'slow@master:/', '-r', '-f', src])
+    await ok(['put', 'file', 'slow@master', '-r', '-f', src])
     const spec = {
       pipeline: {name: 'work'},
       input: {pfs: {repo: 'slow', glob: '/*/*'}}, // put -r -f src puts the files under /src

@@ -5,7 +5,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {table, writeTable, writeTableStream} from '../../src/cli/format/values.js'
-import {bufferedWriter, writeJsonArray} from '../../src/cli/listing.js'
+import {bufferedWriter, Listing, rawItems, writeJsonArray, writeJsonStream, yamlStream} from '../../src/cli/listing.js'
 
 const collect = (f: (write: (s: string) => void) => void) => {
   const parts: string[] = []
@@ -109,5 +109,28 @@ describe('bufferedWriter', () => {
     b.flush()
     expect(out.join('')).toBe('abcdefghijklmnopqrstuvw')
     expect(out.length).toBeLessThan(6)
+  })
+})
+
+describe('--raw streams (writeJsonStream, yamlStream, rawItems)', () => {
+  it('one indented object per item, each newline-ended; nothing for no items', () => {
+    const items = [{a: 1, b: {c: 'x}{y'}}, {a: 2}]
+    expect(collect((w) => writeJsonStream(items, w)).join('')).toBe('{\n  "a": 1,\n  "b": {\n    "c": "x}{y"\n  }\n}\n{\n  "a": 2\n}\n')
+    expect(collect((w) => writeJsonStream([], w))).toEqual([])
+  })
+
+  it('YAML documents after the first open with ---', () => {
+    const s = (x: unknown) => `doc ${JSON.stringify(x)}\n`
+    expect(collect((w) => yamlStream(s, [1, 2, 3], w)).join('')).toBe('doc 1\n---\ndoc 2\n---\ndoc 3\n')
+    expect(collect((w) => yamlStream(s, [1], w)).join('')).toBe('doc 1\n')
+    expect(collect((w) => yamlStream(s, [], w))).toEqual([])
+  })
+
+  it('items: a list its elements, a Listing its items, one object itself, nothing for none', () => {
+    expect([...rawItems([1, 2])]).toEqual([1, 2])
+    expect([...rawItems(new Listing([3, 4], () => {}))]).toEqual([3, 4])
+    expect([...rawItems({a: 1})]).toEqual([{a: 1}])
+    expect([...rawItems(undefined)]).toEqual([])
+    expect([...rawItems(null)]).toEqual([])
   })
 })

@@ -8,10 +8,10 @@ import type {PutFileResult} from '../../core/types.js'
 
 export default class PutFile extends PachCommand<typeof PutFile, PutFileResult> {
   static override summary = 'Put files into a repo: into the open commit on the branch, else a new one-off commit.'
-  static override description = `Sources are local files or directories (-r), URLs, or - for stdin; -i reads a list of sources. Without :path a file keeps its base name; with one source, :path is the file name (a trailing / makes it a directory); with several sources :path is a prefix. Writes are atomic: an interrupted put leaves nothing half-visible.`
+  static override description = `Sources are local files or directories (-r), URLs, or - for stdin; -i reads a list of sources (a file, - or a URL). Without :path a source keeps its base name (its path as given with --full-path). With one source, a directory's files go under :path; a file goes to :path, or into it when it ends in /. With several sources :path is a prefix for each name. stdin needs a file path of its own. --untar unpacks .tar, .tar.gz and .tgz sources (and stdin) under :path. Writes are atomic: an interrupted put leaves nothing half-visible.`
   static override examples = [
     '<%= config.bin %> put file images@master -f cat.png',
-    '<%= config.bin %> put file images@master:/raw/ -r -f ./photos',
+    {description: 'A directory: ./photos/a/b.png goes to /raw/a/b.png', command: '<%= config.bin %> put file images@master:/raw -r -f ./photos'},
     'cat log.txt | <%= config.bin %> put file logs@master:/today.log -f - --append',
     '<%= config.bin %> put file data@master:/ --untar -f dataset.tar.gz',
   ]
@@ -40,7 +40,9 @@ export default class PutFile extends PachCommand<typeof PutFile, PutFileResult> 
       untarLimit: envInt('PACH_UNTAR_MAX_BYTES'),
       reporter: this.pach.reporter,
     }
-    const sources = checkSources(args)
+    // the repo first, as pachctl: a typo in the address is the likelier mistake than in -f
+    this.pach.repos.inspect(ref.commit.repo, this.project)
+    const sources = await checkSources(args)
     return this.pach.files.put(this.project, ref.commit, buildSources(args, sources), {
       append: this.flags.append,
       signal: this.signal,

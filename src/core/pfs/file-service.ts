@@ -147,7 +147,6 @@ export class FileService {
     const running = new Set<Promise<void>>()
     let failure: unknown
     try {
-      let index = ops.length
       for await (const src of sources as AsyncIterable<PutSource>) {
         opts.signal?.throwIfAborted()
         if (failure) throw failure
@@ -185,7 +184,8 @@ export class FileService {
           if (writer.full) await writer.drain()
           continue
         }
-        const slot = index++
+        // the slot is taken at push time: small files above push ops too
+        const slot = ops.length
         ops.push({type: 'delete', path}) // placeholder, replaced below (keeps op order)
         const job = writeContent(src.open(), writer, params, onBytes, opts.signal).then(
           (content) => {
