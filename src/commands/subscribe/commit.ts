@@ -35,11 +35,13 @@ export default class SubscribeCommit extends PachCommand<typeof SubscribeCommit,
       origin: this.flags.origin as CommitOrigin | undefined,
       signal: this.signal,
     })
-    const YAML = this.format === 'yaml' ? (await import('yaml')).default : undefined
+    const YAML = this.format === 'raw-yaml' ? (await import('yaml')).default : undefined
     let n = 0
     for await (const c of subscription) {
       if (this.format === 'human') writeOut(row(commitCells(c, this.fullTimestamps)))
-      else writeOut(YAML ? `---\n${YAML.stringify(c)}` : JSON.stringify(c) + '\n')
+      else if (YAML) writeOut(`---\n${YAML.stringify(c)}`)
+      // --raw: pachctl's stream of indented objects; --json: one object per line
+      else writeOut(this.format === 'raw-json' ? JSON.stringify(c, null, 2) + '\n' : JSON.stringify(c) + '\n')
       n++
     }
     return n
