@@ -130,7 +130,8 @@ function checkStdin(args: PutArgs, count: number): void {
   if (args.recursive) throw new InvalidArgumentError('USAGE', 'cannot read stdin recursively', {hint: 'give the directory with -f DIR, or a list of sources with -i'})
   if (args.path === undefined) throw new InvalidArgumentError('MISSING_PATH', 'must specify a file path when reading data from stdin', {hint: `use ${example}`})
   if (count > 1) throw new InvalidArgumentError('MISSING_PATH', `stdin cannot be one of several sources: it has no name to put under ${args.path}`, {hint: `put it on its own, ${example}`})
-  if (args.path.endsWith('/')) throw new InvalidArgumentError('MISSING_PATH', `stdin has no name to put under the directory ${args.path}`, {hint: `name the file, ${example}`})
+  // ("/" itself is no file path at all: the core refuses it, INVALID_PATH, for every source)
+  if (args.path.endsWith('/') && args.path !== '/') throw new InvalidArgumentError('MISSING_PATH', `stdin has no name to put under the directory ${args.path}`, {hint: `name the file, ${example}`})
 }
 
 export async function* buildSources(args: PutArgs, sources: string[]): AsyncGenerator<PutSource> {

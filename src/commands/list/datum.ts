@@ -41,8 +41,10 @@ export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]
     if (!this.args.job) throw new InvalidArgumentError('MISSING_ARGUMENT', 'list datum needs <pipeline>@<job-id> or -f <spec>')
     const j = parseJob(this.args.job)
     const datums = this.pach.jobs.listDatums(this.project, j.pipeline, j.id)
-    const input = (this.pach.jobs.inspect(this.project, j.pipeline, j.id).details as {input?: Input}).input
-    this.rank = specInputRank(input ?? (this.pach.pipelines.inspect(this.project, j.pipeline).details as {input?: Input}).input)
+    // the input as the job ran it; a job from before jobs recorded it: the pipeline's, if it still exists
+    let input = (this.pach.jobs.inspect(this.project, j.pipeline, j.id).details as {input?: Input}).input
+    if (!input && this.pach.pipelines.list(this.project).some((p) => p.pipeline.name === j.pipeline)) input = (this.pach.pipelines.inspect(this.project, j.pipeline).details as {input?: Input}).input
+    if (input) this.rank = specInputRank(input)
     return datums
   }
 

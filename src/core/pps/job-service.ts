@@ -47,7 +47,7 @@ import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
 import {JobPlanner, type JobPlan} from './job-plan.js'
-import {mergeAll, mergeIncremental, type DatumOutput, type MergeResult} from './merge.js'
+import {APPLY_BATCH, mergeAll, mergeIncremental, type DatumOutput, type MergeResult} from './merge.js'
 import type {PipelineService} from './pipeline-service.js'
 import type {Runner, Worker} from './runner.js'
 import type {SecretService} from './secret-service.js'
@@ -72,8 +72,6 @@ export interface RunOptions {
   pipelines?: string[]
 }
 
-/** Edits applied to a tree per call when a job's outputs are merged in order (bounded memory). */
-const APPLY_BATCH = 10_000
 
 /** Where `id` goes in a sorted array: the number of items below it. */
 function sortedIndex(sorted: readonly string[], id: string): number {

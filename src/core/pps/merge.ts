@@ -42,8 +42,12 @@ export interface PathClaims {
   claimed(): Iterable<{path: string; entry: string}>
 }
 
-/** Edits applied per call when the claimed paths are placed in order. */
-const APPLY_BATCH = 10_000
+/**
+ * Edits applied per tree-store call when a job's outputs or meta records are placed in order:
+ * small enough that a batch dies young (memory stays bounded by it, not by the job), large
+ * enough that each call rewrites a directory's nodes once for many edits.
+ */
+export const APPLY_BATCH = 2_000
 
 const encodeFile = (e: FileEntry) => JSON.stringify({h: e.hash.toString('hex'), s: e.size, c: e.chunks.map((x) => x.toString('hex')), z: e.sizes})
 function decodeFile(name: string, text: string): FileEntry {
