@@ -62,14 +62,18 @@ export interface DirSummary {
 /** A sorted edit of one directory: set `key` to an entry, or delete it (null). */
 type DirOp = [key: string, entry: Entry | null]
 
-const NODE_CACHE = 8192
-const RAW_CACHE = 4096
+// Cache bounds: by count for decoded nodes, by bytes for raw rows; each cache is cleared when
+// full. A job writing a million /meta records passes through them all: the bounds are what a
+// long write holds (~4,096 decoded nodes and 24 MiB of rows), not the job's size.
+const NODE_CACHE = 4096
+const RAW_CACHE_BYTES = 24 * 1024 * 1024
 
 /** Reads and writes tree objects in SQLite, with a small decoded-node cache. */
 export class TreeStore {
   private cache = new Map<string, TreeNode>()
   /** full bytes and delta depth of recently read or written objects (delta bases are read often) */
   private raw = new Map<string, Buffer>()
+  private rawBytes = 0
   private depth = new Map<string, number>()
 
   private readonly putNodeFn: PutNode = (data, node, base) => this.putNode(data, node, base)
@@ -118,11 +122,13 @@ export class TreeStore {
   }
 
   private remember(key: string, data: Buffer, depth: number): void {
-    if (this.raw.size >= RAW_CACHE) {
+    if (this.rawBytes + data.length > RAW_CACHE_BYTES) {
       this.raw.clear()
       this.depth.clear()
+      this.rawBytes = 0
     }
     this.raw.set(key, data)
+    this.rawBytes += data.length
     this.depth.set(key, depth)
   }
 
