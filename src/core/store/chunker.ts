@@ -37,7 +37,7 @@
  *   MASK_S = top (bits + level) bits set   (stricter; used before avgSize)
  *   MASK_L = top (bits - level) bits set   (looser;   used from avgSize on)
  * e.g. v1, avgSize = 1 MiB: MASK_S = 0xfffffc00 (22 bits), MASK_L = 0xffffc000 (18 bits);
- *      v2, avgSize = 128 KiB: MASK_S = 0xfffc0000 (18 bits), MASK_L = 0xffff0000 (16 bits).
+ *      v2, avgSize = 128 KiB: MASK_S = 0xffffc000 (18 bits), MASK_L = 0xffff0000 (16 bits).
  *
  * Why v2 (issue 11, bench/dedup.mjs): after an insertion the chunks that follow
  * start at new offsets, and re-synchronise with the old cuts only when a new
@@ -45,7 +45,8 @@
  * (MASK_S) and after it dense (MASK_L, every avgSize/4 bytes), so a chunk
  * ends at "start + avgSize + a short gap": the cuts act almost like fixed-size
  * blocks and two chains of cuts a few gaps apart stay apart for many chunks
- * (1 MiB inserted into 64 MiB cost up to 8 MiB with 256 KiB / 1 MiB / 4 MiB).
+ * (with 256 KiB / 1 MiB / 4 MiB, 1 MiB inserted into a random file stored up
+ * to 12.8 MiB).
  * Level 1 loosens the grip on avgSize so chains meet again within a chunk or
  * two, and the smaller sizes of new stores (32 KiB / 128 KiB / 512 KiB) bound
  * what one edit rewrites: the chunk it falls in and one or two after it.
