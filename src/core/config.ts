@@ -1,17 +1,18 @@
 /**
  * `.pach/config.json`: the store's fixed parameters. Written once by `pach init`; the chunker
- * parameters define how bytes become blobs, so they never change for an existing store.
+ * parameters define how bytes become blobs, so they never change for an existing store: a store
+ * made before `fastcdc-gear32-v2` keeps `fastcdc-gear32-v1` and its sizes (docs/format.md).
  */
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {CHUNKER_ALGORITHM, DEFAULT_CHUNKER_PARAMS, validateChunkerParams, type ChunkerParams} from './store/chunker.js'
+import {CHUNKER_ALGORITHM, CHUNKER_ALGORITHMS, DEFAULT_CHUNKER_PARAMS, isChunkerAlgorithm, validateChunkerParams, type ChunkerAlgorithm, type ChunkerParams} from './store/chunker.js'
 import {CorruptObjectError, InvalidArgumentError} from './errors.js'
 
 export const FORMAT_VERSION = 1
 
 export interface RepoConfig {
   format: number
-  chunker: {algorithm: string} & ChunkerParams
+  chunker: {algorithm: ChunkerAlgorithm} & ChunkerParams
   hash: 'sha256'
   pack_target: number
   /** fdatasync pack files before their metadata is committed (OS-crash safety) */
@@ -48,8 +49,12 @@ export function readConfig(pachDir: string): RepoConfig {
       hint: 'upgrade pach to open it; nothing was changed',
     })
   }
-  if (cfg.chunker?.algorithm !== CHUNKER_ALGORITHM) {
-    throw new InvalidArgumentError('FORMAT_UNSUPPORTED', `this .pach uses chunker ${cfg.chunker?.algorithm}, which this pach does not support`)
+  if (!isChunkerAlgorithm(cfg.chunker?.algorithm)) {
+    throw new InvalidArgumentError(
+      'FORMAT_UNSUPPORTED',
+      `this .pach uses chunker ${cfg.chunker?.algorithm}, which this pach does not support (it knows ${CHUNKER_ALGORITHMS.join(', ')})`,
+      {hint: 'open it with the pach that created it; nothing was changed'},
+    )
   }
   try {
     validateChunkerParams(cfg.chunker)

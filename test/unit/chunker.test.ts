@@ -2,7 +2,9 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import {
   CHUNKER_ALGORITHM,
+  CHUNKER_ALGORITHMS,
   DEFAULT_CHUNKER_PARAMS,
+  V1_CHUNKER_PARAMS,
   chunkStream,
   cutPoints,
   gearTable,
@@ -13,11 +15,22 @@ import {
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
+/** Small sizes; no `algorithm`, so fastcdc-gear32-v1 (what params meant before v2). */
 const SMALL: ChunkerParams = { minSize: 256, avgSize: 1024, maxSize: 4096 };
+const SMALL_V2: ChunkerParams = { ...SMALL, algorithm: 'fastcdc-gear32-v2' };
+const V1 = V1_CHUNKER_PARAMS;
+const V2 = DEFAULT_CHUNKER_PARAMS;
 
-// Pinned outputs of fastcdc-gear32-v1 on prngBytes(8 MiB, 12345). Chunk
+// Pinned outputs of fastcdc-gear32-v1 (256 KiB / 1 MiB / 4 MiB) on prngBytes(8 MiB, 12345). Chunk
 // boundaries define stored data: if these change, the algorithm changed.
-const PIN_DEFAULT_CUTS = [1494647, 1215274, 1273811, 1091695, 1836452, 1161991, 314738];
+const PIN_V1_CUTS = [1494647, 1215274, 1273811, 1091695, 1836452, 1161991, 314738];
+// fastcdc-gear32-v2 (32 KiB / 128 KiB / 512 KiB) on the same buffer: count, head, sha of the list.
+const PIN_V2_COUNT = 51;
+const PIN_V2_HEAD = [97778, 316995, 150019, 170474, 143449, 159376, 281066, 174467];
+const PIN_V2_SHA = '9dd9d6e5817c37b2dcc3ab5ab33e9d5f7aee949aab1275c47b6773ba6665f90b';
+// SMALL_V2 on the first 1 MiB of the same buffer.
+const PIN_SMALL_V2_COUNT = 838;
+const PIN_SMALL_V2_HEAD = [325, 1361, 1451, 1146, 476, 1149, 1097, 656, 1454, 1797, 1607, 1571];
 // SMALL params on the first 1 MiB of the same buffer.
 const PIN_SMALL_COUNT = 895;
 const PIN_SMALL_HEAD = [1192, 494, 1181, 1416, 476, 1149, 1082, 1851, 1249, 1445, 984, 1091];
@@ -82,8 +95,9 @@ async function streamLengths(source: AsyncIterable<Uint8Array>, p?: ChunkerParam
 }
 
 describe('chunker constants', () => {
-  it('pins the algorithm name and gear table', () => {
-    expect(CHUNKER_ALGORITHM).toBe('fastcdc-gear32-v1');
+  it('pins the algorithm names and gear table', () => {
+    expect(CHUNKER_ALGORITHM).toBe('fastcdc-gear32-v2');
+    expect(CHUNKER_ALGORITHMS).toEqual(['fastcdc-gear32-v1', 'fastcdc-gear32-v2']);
     const g = gearTable();
     expect(g.length).toBe(256);
     expect(Array.from(g.slice(0, 4))).toEqual([0x5e2d1772, 0x14e498f0, 0xd20ea1fd, 0xb382f339]);
@@ -91,7 +105,8 @@ describe('chunker constants', () => {
   });
 
   it('has the documented defaults', () => {
-    expect(DEFAULT_CHUNKER_PARAMS).toEqual({ minSize: 256 * KiB, avgSize: 1 * MiB, maxSize: 4 * MiB });
+    expect(DEFAULT_CHUNKER_PARAMS).toEqual({ algorithm: 'fastcdc-gear32-v2', minSize: 32 * KiB, avgSize: 128 * KiB, maxSize: 512 * KiB });
+    expect(V1_CHUNKER_PARAMS).toEqual({ algorithm: 'fastcdc-gear32-v1', minSize: 256 * KiB, avgSize: 1 * MiB, maxSize: 4 * MiB });
   });
 });
 
@@ -100,13 +115,43 @@ describe('cutPoints', () => {
     const buf = prngBytes(8 * MiB, 12345);
     // Guard the test-data generator itself, so a failure below means the chunker changed.
     expect(buf.subarray(0, 16).toString('hex')).toBe('e7252e2221f76720737755d7cb0d9d62');
-    const cuts = cutPoints(buf);
-    expect(cutPoints(Buffer.from(buf))).toEqual(cuts);
-    expect(cuts).toEqual(PIN_DEFAULT_CUTS);
+    const cuts = cutPoints(buf, V1);
+    expect(cutPoints(Buffer.from(buf), V1)).toEqual(cuts);
+    expect(cuts).toEqual(PIN_V1_CUTS);
+    // params without an algorithm are v1, as every caller before v2 wrote them
+    expect(cutPoints(buf, { minSize: V1.minSize, avgSize: V1.avgSize, maxSize: V1.maxSize })).toEqual(PIN_V1_CUTS);
     const small = cutPoints(buf.subarray(0, 1 * MiB), SMALL);
     expect(small.length).toBe(PIN_SMALL_COUNT);
     expect(small.slice(0, 12)).toEqual(PIN_SMALL_HEAD);
     expect(sha(Buffer.from(small.join(',')))).toBe('b0e16c06fe6e6e6418c8285e67cb3fee5cf513a91bdf73dd77ef4c30c57353ba');
+  });
+
+  it('pins fastcdc-gear32-v2 (the default) on the same buffer', () => {
+    const buf = prngBytes(8 * MiB, 12345);
+    const cuts = cutPoints(buf);
+    expect(cutPoints(buf, V2)).toEqual(cuts);
+    expect(cuts.length).toBe(PIN_V2_COUNT);
+    expect(cuts.slice(0, 8)).toEqual(PIN_V2_HEAD);
+    expect(sha(Buffer.from(cuts.join(',')))).toBe(PIN_V2_SHA);
+    const small = cutPoints(buf.subarray(0, 1 * MiB), SMALL_V2);
+    expect(small.length).toBe(PIN_SMALL_V2_COUNT);
+    expect(small.slice(0, 12)).toEqual(PIN_SMALL_V2_HEAD);
+  });
+
+  it('v2 bounds what a 1 MiB insertion rewrites (issue 11); v1 could rewrite several MiB', () => {
+    const data = random64MiB().subarray(0, 24 * MiB);
+    const insert = prngBytes(1 * MiB, 1111);
+    /** Bytes of the new version's chunks that the old version does not have. */
+    const newBytes = (p: ChunkerParams, at: number): number => {
+      const v2 = Buffer.concat([data.subarray(0, at), insert, data.subarray(at)]);
+      const old = new Set(chunksOf(data, cutPoints(data, p)).map(sha));
+      return sum(chunksOf(v2, cutPoints(v2, p)).filter((c) => !old.has(sha(c))).map((c) => c.length));
+    };
+    const offsets = [3 * MiB + 1, 7 * MiB + 77777, 11 * MiB + 500000, 13 * MiB + 3, 17 * MiB + 999999, 20 * MiB + 123456];
+    const v2 = offsets.map((at) => newBytes(V2, at));
+    const v1 = offsets.map((at) => newBytes(V1, at));
+    for (const b of v2) expect(b).toBeLessThanOrEqual(2 * MiB);
+    expect(Math.max(...v1)).toBeGreaterThan(Math.max(...v2) + 1 * MiB);
   });
 
   it('treats Buffer and plain Uint8Array views (any alignment) alike', () => {
@@ -121,25 +166,29 @@ describe('cutPoints', () => {
   it('respects min/max bounds', () => {
     const data = random64MiB().subarray(0, 16 * MiB);
     expectBounds(cutPoints(data), data.length, DEFAULT_CHUNKER_PARAMS);
+    expectBounds(cutPoints(data, V1), data.length, V1);
     const small = data.subarray(0, 2 * MiB);
     expectBounds(cutPoints(small, SMALL), small.length, SMALL);
+    expectBounds(cutPoints(small, SMALL_V2), small.length, SMALL_V2);
     const odd: ChunkerParams = { minSize: 1000, avgSize: 2048, maxSize: 3000 };
     expectBounds(cutPoints(small, odd), small.length, odd);
   });
 
   it('forces cuts at maxSize on data without cut points', () => {
     const zeros = new Uint8Array(10 * MiB);
-    expect(cutPoints(zeros)).toEqual([4 * MiB, 4 * MiB, 2 * MiB]);
+    expect(cutPoints(zeros, V1)).toEqual([4 * MiB, 4 * MiB, 2 * MiB]);
+    expect(cutPoints(zeros.subarray(0, 1300 * KiB))).toEqual([512 * KiB, 512 * KiB, 276 * KiB]);
     const fixed: ChunkerParams = { minSize: 64, avgSize: 64, maxSize: 64 };
     expect(cutPoints(prngBytes(200, 1), fixed)).toEqual([64, 64, 64, 8]);
   });
 
   it('has a mean chunk size within 0.5x-2x avgSize on 64 MiB of random data', () => {
     const data = random64MiB();
-    const cuts = cutPoints(data);
-    const mean = data.length / cuts.length;
-    expect(mean).toBeGreaterThan(0.5 * DEFAULT_CHUNKER_PARAMS.avgSize);
-    expect(mean).toBeLessThan(2 * DEFAULT_CHUNKER_PARAMS.avgSize);
+    for (const p of [V1, V2]) {
+      const mean = data.length / cutPoints(data, p).length;
+      expect(mean).toBeGreaterThan(0.5 * p.avgSize);
+      expect(mean).toBeLessThan(2 * p.avgSize);
+    }
     const small = data.subarray(0, 4 * MiB);
     const smallMean = small.length / cutPoints(small, SMALL).length;
     expect(smallMean).toBeGreaterThan(0.5 * SMALL.avgSize);
@@ -149,19 +198,28 @@ describe('cutPoints', () => {
   it('resists shifts: prepending 100 bytes keeps >= 90% of chunks', () => {
     const data = random64MiB().subarray(0, 32 * MiB);
     const shifted = Buffer.concat([prngBytes(100, 99), data]);
-    const before = chunksOf(data, cutPoints(data)).map(sha);
-    const after = new Set(chunksOf(shifted, cutPoints(shifted)).map(sha));
-    const kept = before.filter((h) => after.has(h)).length;
-    expect(kept / before.length).toBeGreaterThanOrEqual(0.9);
+    for (const p of [V1, V2]) {
+      const before = chunksOf(data, cutPoints(data, p)).map(sha);
+      const after = new Set(chunksOf(shifted, cutPoints(shifted, p)).map(sha));
+      const kept = before.filter((h) => after.has(h)).length;
+      expect(kept / before.length).toBeGreaterThanOrEqual(0.9);
+    }
   });
 
   it('restarts at any cut point with the same subsequent cuts', () => {
     const data = random64MiB().subarray(0, 12 * MiB);
-    const full = cutPoints(data);
+    const full = cutPoints(data, V1);
     let pos = 0;
     for (let i = 0; i < full.length; i++) {
-      expect(cutPoints(data.subarray(pos))).toEqual(full.slice(i));
+      expect(cutPoints(data.subarray(pos), V1)).toEqual(full.slice(i));
       pos += full[i]!;
+    }
+    const head = data.subarray(0, 3 * MiB);
+    const fullV2 = cutPoints(head);
+    pos = 0;
+    for (let i = 0; i < fullV2.length; i++) {
+      expect(cutPoints(head.subarray(pos))).toEqual(fullV2.slice(i));
+      pos += fullV2[i]!;
     }
     const small = data.subarray(0, 256 * KiB);
     const fullSmall = cutPoints(small, SMALL);
@@ -175,8 +233,9 @@ describe('cutPoints', () => {
   it('returns no chunks for empty input and one chunk for input <= minSize', () => {
     expect(cutPoints(new Uint8Array(0))).toEqual([]);
     expect(cutPoints(new Uint8Array(1))).toEqual([1]);
-    expect(cutPoints(prngBytes(100 * KiB, 3))).toEqual([100 * KiB]);
-    expect(cutPoints(prngBytes(256 * KiB, 3))).toEqual([256 * KiB]);
+    expect(cutPoints(prngBytes(100 * KiB, 3), V1)).toEqual([100 * KiB]);
+    expect(cutPoints(prngBytes(256 * KiB, 3), V1)).toEqual([256 * KiB]);
+    expect(cutPoints(prngBytes(32 * KiB, 3))).toEqual([32 * KiB]);
     expect(cutPoints(prngBytes(200, 3), SMALL)).toEqual([200]);
   });
 });
@@ -242,7 +301,7 @@ describe('nextCut', () => {
 
 describe('chunkStream', () => {
   const bigData = (): Buffer => random64MiB().subarray(0, 12 * MiB + 12345);
-  /** The shortest of the first chunks of the big buffer plus 64 KiB: a small window that still contains a cut. */
+  /** The shortest of the first chunks of the big buffer plus 16 KiB (< minSize): a small window that still contains a cut. */
   const shortChunkWindow = (): Buffer => {
     const data = random64MiB();
     const cuts = cutPoints(data.subarray(0, 16 * MiB)).slice(0, -1);
@@ -254,7 +313,7 @@ describe('chunkStream', () => {
         bestPos = pos;
       }
     }
-    const w = data.subarray(bestPos, bestPos + cuts[best]! + 64 * KiB);
+    const w = data.subarray(bestPos, bestPos + cuts[best]! + 16 * KiB);
     expect(cutPoints(w).length).toBe(2);
     return w;
   };
@@ -264,6 +323,9 @@ describe('chunkStream', () => {
     { name: '1-byte blocks, small params', size: 1, data: smallData, p: SMALL },
     { name: '7-byte blocks, small params', size: 7, data: smallData, p: SMALL },
     { name: '7-byte blocks, default params', size: 7, data: shortChunkWindow, p: DEFAULT_CHUNKER_PARAMS },
+    { name: '7-byte blocks, small v2 params', size: 7, data: smallData, p: SMALL_V2 },
+    { name: '64 KiB blocks, v1 params', size: 64 * KiB, data: bigData, p: V1 },
+    { name: 'random-size blocks, v1 params', size: 'random', data: bigData, p: V1 },
     { name: '64 KiB blocks, small params', size: 64 * KiB, data: smallData, p: SMALL },
     { name: '64 KiB blocks, default params', size: 64 * KiB, data: bigData, p: DEFAULT_CHUNKER_PARAMS },
     { name: '5 MiB blocks, default params', size: 5 * MiB, data: bigData, p: DEFAULT_CHUNKER_PARAMS },
@@ -317,6 +379,8 @@ describe('validateChunkerParams', () => {
     expect(() => validateChunkerParams(DEFAULT_CHUNKER_PARAMS)).not.toThrow();
     expect(() => validateChunkerParams(SMALL)).not.toThrow();
     expect(() => validateChunkerParams({ minSize: 64, avgSize: 64, maxSize: 64 })).not.toThrow();
+    expect(() => validateChunkerParams(V1)).not.toThrow();
+    expect(() => validateChunkerParams({ ...SMALL_V2, minSize: 64, avgSize: 64 })).not.toThrow();
   });
 
   it('rejects nonsense', () => {
@@ -328,5 +392,6 @@ describe('validateChunkerParams', () => {
     expect(() => validateChunkerParams({ minSize: 256, avgSize: NaN, maxSize: 4096 })).toThrow(/integer/);
     expect(() => validateChunkerParams({ minSize: 256, avgSize: 2 ** 31, maxSize: 2 ** 32 })).toThrow();
     expect(() => cutPoints(new Uint8Array(10), { minSize: 256, avgSize: 1000, maxSize: 4096 })).toThrow();
+    expect(() => validateChunkerParams({ ...SMALL, algorithm: 'fastcdc-gear32-v9' as never })).toThrow(/algorithm/);
   });
 });

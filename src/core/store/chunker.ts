@@ -1,5 +1,6 @@
 /**
- * Content-defined chunker — algorithm `fastcdc-gear32-v1`.
+ * Content-defined chunker — algorithms `fastcdc-gear32-v2` (new stores) and
+ * `fastcdc-gear32-v1` (stores created before it; read and written unchanged).
  *
  * Concept
  * -------
@@ -7,8 +8,10 @@
  * content itself (FastCDC, Xia et al. 2016/2020), so an insertion or deletion
  * only changes the chunks around the edit; the rest dedupe against chunks
  * already stored. Chunk boundaries define stored data: everything below is
- * frozen. Changing any of it (table, masks, offsets, cut rule) is a new
- * algorithm and needs a new CHUNKER_ALGORITHM name.
+ * frozen per algorithm. Changing any of it (table, masks, offsets, cut rule) is
+ * a new algorithm and needs a new name in CHUNKER_ALGORITHMS. A store records
+ * its algorithm and sizes in config.json and keeps them for life: the same
+ * bytes chunked another way get other chunk ids and another content hash.
  *
  * Gear table
  * ----------
@@ -27,12 +30,26 @@
  * k+1 bytes, so the high bits carry the longest history: bit 31 covers a
  * 32-byte window. The masks therefore test the HIGH bits of h.
  *
- * Masks (normalized chunking, level 2)
- * ------------------------------------
- * bits = log2(avgSize) (avgSize must be a power of two, 64 .. 2^30).
- *   MASK_S = top (bits + 2) bits set   (stricter; used before avgSize)
- *   MASK_L = top (bits - 2) bits set   (looser;   used from avgSize on)
- * e.g. avgSize = 1 MiB: MASK_S = 0xfffffc00 (22 bits), MASK_L = 0xffffc000 (18 bits).
+ * Masks (normalized chunking; the level is the only difference of v1 and v2)
+ * -------------------------------------------------------------------------
+ * bits = log2(avgSize) (avgSize must be a power of two, 64 .. 2^30), and
+ * level = 2 for v1, 1 for v2:
+ *   MASK_S = top (bits + level) bits set   (stricter; used before avgSize)
+ *   MASK_L = top (bits - level) bits set   (looser;   used from avgSize on)
+ * e.g. v1, avgSize = 1 MiB: MASK_S = 0xfffffc00 (22 bits), MASK_L = 0xffffc000 (18 bits);
+ *      v2, avgSize = 128 KiB: MASK_S = 0xffffc000 (18 bits), MASK_L = 0xffff0000 (16 bits).
+ *
+ * Why v2 (issue 11, bench/dedup.mjs): after an insertion the chunks that follow
+ * start at new offsets, and re-synchronise with the old cuts only when a new
+ * chunk ends exactly on an old cut. Level 2 makes cuts before avgSize rare
+ * (MASK_S) and after it dense (MASK_L, every avgSize/4 bytes), so a chunk
+ * ends at "start + avgSize + a short gap": the cuts act almost like fixed-size
+ * blocks and two chains of cuts a few gaps apart stay apart for many chunks
+ * (with 256 KiB / 1 MiB / 4 MiB, 1 MiB inserted into a random file stored up
+ * to 12.8 MiB).
+ * Level 1 loosens the grip on avgSize so chains meet again within a chunk or
+ * two, and the smaller sizes of new stores (32 KiB / 128 KiB / 512 KiB) bound
+ * what one edit rewrites: the chunk it falls in and one or two after it.
  *
  * Cut rule, for a chunk starting at absolute position s (offset k = pos - s):
  *   - h = 0 at the chunk start; bytes at offsets k < minSize are skipped
@@ -60,19 +77,46 @@
  * load; results are byte-for-byte those of the simple per-byte rule above.
  */
 
+/** Every algorithm this chunker implements (a store's config.json names one of them). */
+export const CHUNKER_ALGORITHMS = ['fastcdc-gear32-v1', 'fastcdc-gear32-v2'] as const;
+export type ChunkerAlgorithm = (typeof CHUNKER_ALGORITHMS)[number];
+
 export interface ChunkerParams {
+  /** The cut rule; absent means `fastcdc-gear32-v1` (the only one before v2 existed). */
+  algorithm?: ChunkerAlgorithm;
   minSize: number;
   avgSize: number;
   maxSize: number;
 }
 
+/** The algorithm of new stores. */
+export const CHUNKER_ALGORITHM: ChunkerAlgorithm = 'fastcdc-gear32-v2';
+
+/** The parameters of new stores (config.json of `pach init`). */
 export const DEFAULT_CHUNKER_PARAMS: ChunkerParams = Object.freeze({
+  algorithm: CHUNKER_ALGORITHM,
+  minSize: 32 * 1024,
+  avgSize: 128 * 1024,
+  maxSize: 512 * 1024,
+});
+
+/** What stores made before v2 have in config.json (and still use). */
+export const V1_CHUNKER_PARAMS: ChunkerParams = Object.freeze({
+  algorithm: 'fastcdc-gear32-v1',
   minSize: 256 * 1024,
   avgSize: 1024 * 1024,
   maxSize: 4 * 1024 * 1024,
 });
 
-export const CHUNKER_ALGORITHM = 'fastcdc-gear32-v1';
+/** True when `name` is an algorithm this chunker implements. */
+export function isChunkerAlgorithm(name: unknown): name is ChunkerAlgorithm {
+  return (CHUNKER_ALGORITHMS as readonly unknown[]).includes(name);
+}
+
+/** The normalization level of an algorithm: how many mask bits MASK_S adds and MASK_L drops. */
+function normLevel(p: ChunkerParams): number {
+  return p.algorithm === 'fastcdc-gear32-v2' ? 1 : 2;
+}
 
 /** Largest accepted avgSize (MASK_S needs log2(avg) + 2 <= 32 bits). */
 const MAX_AVG_SIZE = 2 ** 30;
@@ -108,6 +152,9 @@ export function gearTable(): Uint32Array {
 export function validateChunkerParams(p: ChunkerParams): void {
   if (p === null || typeof p !== 'object') throw new Error('chunker params must be an object');
   const { minSize, avgSize, maxSize } = p;
+  if (p.algorithm !== undefined && !isChunkerAlgorithm(p.algorithm)) {
+    throw new Error(`chunker algorithm ${String(p.algorithm)} is not one of ${CHUNKER_ALGORITHMS.join(', ')}`);
+  }
   for (const [name, v] of [
     ['minSize', minSize],
     ['avgSize', avgSize],
@@ -131,12 +178,12 @@ function topBitsMask(n: number): number {
   return (-1 << (32 - n)) | 0;
 }
 
-function maskS(avgSize: number): number {
-  return topBitsMask(31 - Math.clz32(avgSize) + 2);
+function maskS(p: ChunkerParams): number {
+  return topBitsMask(31 - Math.clz32(p.avgSize) + normLevel(p));
 }
 
-function maskL(avgSize: number): number {
-  return topBitsMask(31 - Math.clz32(avgSize) - 2);
+function maskL(p: ChunkerParams): number {
+  return topBitsMask(31 - Math.clz32(p.avgSize) - normLevel(p));
 }
 
 /** Hash state left behind by `hashRange` / `scan` when they return -1 (lets callers resume). */
@@ -257,7 +304,7 @@ export function nextCut(
   const n = end - start;
   if (n === 0) return eof ? 0 : -1;
   const { minSize, avgSize, maxSize } = p;
-  const r = scan(plainView(buf), start, end, 0, 0, minSize, avgSize, maxSize, maskS(avgSize), maskL(avgSize));
+  const r = scan(plainView(buf), start, end, 0, 0, minSize, avgSize, maxSize, maskS(p), maskL(p));
   if (r >= 0) return r - start;
   return eof ? n : -1;
 }
@@ -266,8 +313,8 @@ export function nextCut(
 export function cutPoints(buf: Uint8Array, p: ChunkerParams = DEFAULT_CHUNKER_PARAMS): number[] {
   validateChunkerParams(p);
   const { minSize, avgSize, maxSize } = p;
-  const mS = maskS(avgSize);
-  const mL = maskL(avgSize);
+  const mS = maskS(p);
+  const mL = maskL(p);
   const view = plainView(buf);
   const len = view.length;
   const out: number[] = [];
@@ -308,8 +355,8 @@ export async function* chunkStream(
 ): AsyncGenerator<Buffer> {
   validateChunkerParams(p);
   const { minSize, avgSize, maxSize } = p;
-  const mS = maskS(avgSize);
-  const mL = maskL(avgSize);
+  const mS = maskS(p);
+  const mL = maskL(p);
 
   // Pending bytes of the current (incomplete) chunk.
   let pieces: Uint8Array[] = [];
