@@ -129,7 +129,7 @@ for (const N of SIZES) {
       const k = (rep * 7919 + 17) % N
       const sPut = store(pachDir)
       pach = openPach({pachDir: proj})
-      await pach.files.put('default', parseCommit('in@master'), [{path: `/${name(k)}`, open: one(`changed ${rep}\n`)}])
+      await pach.files.put('default', parseCommit('in@master'), [{path: `/${name(k)}`, open: one(`changed ${rep} ${Date.now()}\n`)}])
       pach.close()
       s0 = store(pachDir)
       pach = openPach({pachDir: proj})
@@ -154,7 +154,7 @@ for (const N of SIZES) {
       // ---- incremental job as the CLI (put file commits the input and runs the job)
       const c = (rep * 104729 + 5003) % N
       s0 = store(pachDir)
-      const put = cli(['put', 'file', `in@master:/${name(c)}`, '-f', '-', '--runner', 'local'], proj, `cli ${rep}\n`)
+      const put = cli(['put', 'file', `in@master:/${name(c)}`, '-f', '-', '--runner', 'local'], proj, `cli ${rep} ${Date.now()}\n`)
       s1 = store(pachDir)
       j = lastJob(pachDir)
       if (j.state !== 'JOB_SUCCESS' || j.data_processed !== 1 || j.data_skipped !== N - 1) throw new Error(`n=${N}: CLI incremental job ${j.state}, ${j.data_processed} processed, ${j.data_skipped} skipped`)
