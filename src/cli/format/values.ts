@@ -52,6 +52,16 @@ export function table(headers: string[], rows: string[][]): string {
   return out
 }
 
+/** One table line: every cell but the last padded to its column's width plus 3 spaces. */
+function paddedLine(widths: readonly number[], cells: string[]): string {
+  return (
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd() + '\n'
+  )
+}
+
 /**
  * `table`, written line by line: one pass over `rows()` for the column widths, a second to
  * write (so `rows` must give the same rows twice); memory holds one row, not the table.
@@ -59,11 +69,7 @@ export function table(headers: string[], rows: string[][]): string {
 export function writeTable(headers: string[], rows: () => Iterable<string[]>, write: (s: string) => void): void {
   const widths = headers.map((h) => h.length)
   for (const r of rows()) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? '').length)
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
-      .join('')
-      .trimEnd() + '\n'
+  const line = (cells: string[]) => paddedLine(widths, cells)
   write(line(headers))
   for (const r of rows()) write(line(r))
 }
@@ -78,11 +84,7 @@ export function writeTable(headers: string[], rows: () => Iterable<string[]>, wr
  */
 export function writeTableStream(headers: string[], rows: Iterable<string[]>, write: (s: string) => void, block = 1000): void {
   const widths = headers.map((h) => h.length)
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
-      .join('')
-      .trimEnd() + '\n'
+  const line = (cells: string[]) => paddedLine(widths, cells)
   let pending: string[][] = []
   let header = true
   const flush = () => {
@@ -107,11 +109,7 @@ export function writeTableStream(headers: string[], rows: Iterable<string[]>, wr
  */
 export function tableRows(headers: string[]): (cells: string[]) => string {
   const widths = headers.map((h) => h.length)
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
-      .join('')
-      .trimEnd() + '\n'
+  const line = (cells: string[]) => paddedLine(widths, cells)
   let first = true
   return (cells) => {
     for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (cells[i] ?? '').length)
