@@ -47,7 +47,7 @@
  * or applying a damaged blob throws CorruptObjectError.
  */
 import {CorruptObjectError, InternalError} from '../errors.js'
-import {DATUM_STATES, type DatumSetEntry} from './datum-tree.js'
+import {DATUM_STATES, writeEntry, type DatumSetEntry} from './datum-tree.js'
 export type {DatumSetEntry} from './datum-tree.js'
 import type {DB} from './types.js'
 
@@ -61,14 +61,6 @@ const FLIP = 1
 
 /** Bytes of a snapshot of `n` entries. */
 export const snapshotBytes = (n: number) => n * ENTRY
-
-function writeEntry(buf: Buffer, o: number, e: DatumSetEntry): void {
-  const state = DATUM_STATES.indexOf(e.state)
-  if (state < 0 || buf.write(e.id, o, ID, 'hex') !== ID || buf.write(e.hash, o + 32, 32, 'hex') !== 32 || buf.write(e.source, o + 65, 16, 'hex') !== 16) {
-    throw new InternalError(`datum set: bad entry ${JSON.stringify(e)}`)
-  }
-  buf[o + 64] = state
-}
 
 function readEntry(buf: Buffer, o: number, what: string): DatumSetEntry {
   const state = DATUM_STATES[buf[o + 64]!]

@@ -15,7 +15,7 @@
  * the caller writes trees between rows). `drop` removes the tables.
  */
 import type {DatumRow} from './datums.js'
-import {st} from './statements.js'
+import type Database from 'better-sqlite3'
 import type {DB} from './types.js'
 
 const BATCH = 1000
@@ -31,6 +31,7 @@ export class JobScratch {
   private readonly paths: string
   private pending: OutcomeRow[] = []
   private pendingPaths = new Map<string, [datum: string, entry: string]>()
+  private readonly statements = new Map<string, Database.Statement>()
 
   constructor(private readonly db: DB) {
     const n = ++serial
@@ -49,7 +50,7 @@ export class JobScratch {
 
   private flush(): void {
     if (this.pending.length) {
-      const ins = st(this.db, `INSERT OR REPLACE INTO ${this.outcomes} VALUES (@datum_id, @idx, @hash, @state, @reason, @inputs, @stats, @output, @logs)`)
+      const ins = this.q(`INSERT OR REPLACE INTO ${this.outcomes} VALUES (@datum_id, @idx, @hash, @state, @reason, @inputs, @stats, @output, @logs)`)
       const rows = this.pending
       this.pending = []
       this.db.transaction(() => {
@@ -60,7 +61,7 @@ export class JobScratch {
 
   get(id: string): OutcomeRow | undefined {
     this.flush()
-    return st(this.db, `SELECT * FROM ${this.outcomes} WHERE datum_id = ?`).get(id) as OutcomeRow | undefined
+    return this.q(`SELECT * FROM ${this.outcomes} WHERE datum_id = ?`).get(id) as OutcomeRow | undefined
   }
 
   /** Every outcome in datum-id order, a page at a time. */
@@ -79,7 +80,7 @@ export class JobScratch {
   private *pages<T>(sql: string, key: (row: T) => string): Generator<T> {
     let after = ''
     for (;;) {
-      const page = st(this.db, sql).all(after) as T[]
+      const page = this.q(sql).all(after) as T[]
       yield* page
       if (page.length < BATCH) return
       after = key(page.at(-1)!)
@@ -89,8 +90,7 @@ export class JobScratch {
   /** Write every outcome as a `datums` row of job `job` (inside the caller's transaction). */
   insertRows(project: string, pipeline: string, job: string): void {
     this.flush()
-    st(
-      this.db,
+    this.q(
       `INSERT OR REPLACE INTO datums(project, pipeline, job_id, datum_id, idx, hash, state, reason, inputs, stats, output)
        SELECT ?, ?, ?, datum_id, idx, hash, state, reason, inputs, stats, output FROM ${this.outcomes}`,
     ).run(project, pipeline, job)
@@ -101,7 +101,7 @@ export class JobScratch {
    * Claims are checked against what was flushed and what is pending.
    */
   claim(path: string, datum: string, entry: string): boolean {
-    if (this.pendingPaths.has(path) || st(this.db, `SELECT 1 FROM ${this.paths} WHERE path = ?`).get(path)) return false
+    if (this.pendingPaths.has(path) || this.q(`SELECT 1 FROM ${this.paths} WHERE path = ?`).get(path)) return false
     this.pendingPaths.set(path, [datum, entry])
     if (this.pendingPaths.size >= BATCH) this.flushPaths()
     return true
@@ -111,12 +111,12 @@ export class JobScratch {
   owner(path: string): string | undefined {
     const p = this.pendingPaths.get(path)
     if (p) return p[0]
-    return st(this.db, `SELECT datum FROM ${this.paths} WHERE path = ?`).pluck().get(path) as string | undefined
+    return this.q(`SELECT datum FROM ${this.paths} WHERE path = ?`).pluck().get(path) as string | undefined
   }
 
   private flushPaths(): void {
     if (!this.pendingPaths.size) return
-    const ins = st(this.db, `INSERT INTO ${this.paths} VALUES (?, ?, ?)`)
+    const ins = this.q(`INSERT INTO ${this.paths} VALUES (?, ?, ?)`)
     const rows = this.pendingPaths
     this.pendingPaths = new Map()
     this.db.transaction(() => {
@@ -130,7 +130,15 @@ export class JobScratch {
     yield* this.pages<{path: string; entry: string}>(`SELECT path, entry FROM ${this.paths} WHERE path > ? ORDER BY path LIMIT ${BATCH}`, (r) => r.path)
   }
 
+  /** A statement on this job's tables, prepared once (not in the connection-wide cache: the tables are gone with the job). */
+  private q(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql)
+    if (!stmt) this.statements.set(sql, (stmt = this.db.prepare(sql)))
+    return stmt
+  }
+
   drop(): void {
+    this.statements.clear()
     this.pending = []
     this.pendingPaths = new Map()
     this.db.exec(`DROP TABLE IF EXISTS ${this.outcomes}; DROP TABLE IF EXISTS ${this.paths}`)

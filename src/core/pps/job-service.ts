@@ -36,7 +36,7 @@ import type {CommitRow} from '../db/pfs-rows.js'
 import type {PfsEngine} from '../pfs/engine.js'
 import type {FileService} from '../pfs/file-service.js'
 import type {Entry, TreeOp} from '../store/tree-store.js'
-import {bufferContent, type FileContent} from '../store/content.js'
+import {bufferContent, contentFromText, contentText} from '../store/content.js'
 import type {PackWriter} from '../store/pack-store.js'
 import type {DatumInfo, DatumState, JobInfo} from '../types.js'
 import {parseDuration} from '../units/duration.js'
@@ -47,7 +47,7 @@ import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
 import {JobPlanner, type JobPlan} from './job-plan.js'
-import {APPLY_BATCH, mergeAll, mergeIncremental, type DatumOutput, type MergeResult} from './merge.js'
+import {BatchedEdits, mergeAll, mergeIncremental, type DatumOutput, type MergeResult} from './merge.js'
 import type {PipelineService} from './pipeline-service.js'
 import type {Runner, Worker} from './runner.js'
 import type {SecretService} from './secret-service.js'
@@ -72,25 +72,6 @@ export interface RunOptions {
   pipelines?: string[]
 }
 
-
-/** Where `id` goes in a sorted array: the number of items below it. */
-function sortedIndex(sorted: readonly string[], id: string): number {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (sorted[mid]! < id) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-/** A file's content as text (the scratch tables' form): hex hash and chunk ids. */
-const encodeContent = (c: FileContent) => JSON.stringify({h: c.hash.toString('hex'), s: c.size, c: c.chunks.map((x) => x.toString('hex')), z: c.sizes})
-function decodeContent(text: string): FileContent {
-  const o = JSON.parse(text) as {h: string; s: number; c: string[]; z: number[]}
-  return {hash: Buffer.from(o.h, 'hex'), size: o.s, chunks: o.c.map((x) => Buffer.from(x, 'hex')), sizes: o.z}
-}
 
 /** What the datums a job ran add up to, as they finish: counts by state, stats, the first failure (in plan order). */
 class Tally {
@@ -302,7 +283,7 @@ export class JobService {
           inputs: JSON.stringify(d.inputs),
           stats: JSON.stringify(r.stats),
           output: r.output,
-          logs: encodeContent(logs),
+          logs: contentText(logs),
         })
       }
       await this.runDatums(j, spec, spec_commit, planned.run.datums(), runner, writer, watch.signal, workRoot, opts, record)
@@ -526,7 +507,7 @@ export class JobService {
     const deletes: TreeOp[] = [...p.plan.removed, ...p.plan.redo].map((id) => ({type: 'delete', path: `/meta/${id}`}))
     if (deletes.length) tree = this.ctx.trees.apply(tree, deletes)
     const chunker = this.ctx.config.chunker
-    let ops: TreeOp[] = []
+    const edits = new BatchedEdits(this.ctx.trees, tree)
     for (const o of outcomes.all()) {
       const doc = {
         job: {pipeline: j.pipeline, id: j.id},
@@ -540,13 +521,9 @@ export class JobService {
         image_id: imageId ?? null,
       }
       const content = await bufferContent(Buffer.from(JSON.stringify(doc, null, 2)), writer, chunker)
-      ops.push({type: 'put', path: `/meta/${o.datum_id}/meta`, content}, {type: 'put', path: `/meta/${o.datum_id}/logs`, content: decodeContent(o.logs)})
-      if (ops.length >= APPLY_BATCH) {
-        tree = this.ctx.trees.apply(tree, ops)
-        ops = []
-      }
+      edits.push({type: 'put', path: `/meta/${o.datum_id}/meta`, content}, {type: 'put', path: `/meta/${o.datum_id}/logs`, content: contentFromText(o.logs)})
     }
-    return ops.length ? this.ctx.trees.apply(tree, ops) : tree
+    return edits.done()
   }
 
   /**

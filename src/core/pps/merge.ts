@@ -12,7 +12,8 @@
  * and add content-addressed trees: no row, file or job state changes here.
  */
 import type {DatumState} from '../types.js'
-import type {FileEntry, TreeOp, TreeStore} from '../store/tree-store.js'
+import {contentFromText, contentText} from '../store/content.js'
+import type {TreeOp, TreeStore} from '../store/tree-store.js'
 import type {Datum} from './datum.js'
 
 export interface MergeResult {
@@ -47,12 +48,32 @@ export interface PathClaims {
  * small enough that a batch dies young (memory stays bounded by it, not by the job), large
  * enough that each call rewrites a directory's nodes once for many edits.
  */
-export const APPLY_BATCH = 2_000
+const APPLY_BATCH = 2_000
 
-const encodeFile = (e: FileEntry) => JSON.stringify({h: e.hash.toString('hex'), s: e.size, c: e.chunks.map((x) => x.toString('hex')), z: e.sizes})
-function decodeFile(name: string, text: string): FileEntry {
-  const o = JSON.parse(text) as {h: string; s: number; c: string[]; z: number[]}
-  return {kind: 'file', name, hash: Buffer.from(o.h, 'hex'), size: o.s, chunks: o.c.map((x) => Buffer.from(x, 'hex')), sizes: o.z}
+/** Edits of one tree, given in order and applied APPLY_BATCH at a time (see APPLY_BATCH). */
+export class BatchedEdits {
+  private ops: TreeOp[] = []
+
+  constructor(
+    private readonly trees: TreeStore,
+    private tree: Buffer | null,
+  ) {}
+
+  push(...ops: TreeOp[]): void {
+    this.ops.push(...ops)
+    if (this.ops.length >= APPLY_BATCH) this.flush()
+  }
+
+  private flush(): void {
+    if (this.ops.length) this.tree = this.trees.apply(this.tree, this.ops)
+    this.ops = []
+  }
+
+  /** The tree with every edit applied. */
+  done(): Buffer | null {
+    this.flush()
+    return this.tree
+  }
 }
 
 /**
@@ -65,20 +86,13 @@ export function mergeAll(trees: TreeStore, outputs: Iterable<DatumOutput>, claim
     if (!o.tree) continue
     for (const [path, e] of trees.walk(o.tree)) {
       if (e.kind !== 'file') continue
-      if (!claims.claim(path, o.id, encodeFile(e))) return {tree: null, error: duplicateMessage(path, claims.owner(path)!, o.id)}
+      if (!claims.claim(path, o.id, contentText(e))) return {tree: null, error: duplicateMessage(path, claims.owner(path)!, o.id)}
     }
   }
   try {
-    let tree: Buffer | null = null
-    let ops: TreeOp[] = []
-    for (const {path, entry} of claims.claimed()) {
-      ops.push({type: 'putEntry', path, entry: decodeFile(path.slice(path.lastIndexOf('/') + 1), entry)})
-      if (ops.length >= APPLY_BATCH) {
-        tree = trees.apply(tree, ops)
-        ops = []
-      }
-    }
-    return {tree: ops.length ? trees.apply(tree, ops) : tree, error: ''}
+    const edits = new BatchedEdits(trees, null)
+    for (const {path, entry} of claims.claimed()) edits.push({type: 'putEntry', path, entry: {kind: 'file', name: path.slice(path.lastIndexOf('/') + 1), ...contentFromText(entry)}})
+    return {tree: edits.done(), error: ''}
   } catch (e) {
     return {tree: null, error: (e as Error).message}
   }
