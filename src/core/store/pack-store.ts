@@ -250,26 +250,41 @@ export class BlobStore {
 }
 
 /** Written blobs a writer indexes before it goes on once this many wait unindexed (see PackWriter). */
-const CHECKPOINT_BLOBS = 100_000
+const CHECKPOINT_BLOBS = 25_000
+
+/** Bytes of added blobs a writer buffers before the caller must drain them into the open pack (less when packs are smaller). */
+const APPEND_BYTES = 1024 * 1024
+
+/** The pack a writer is appending to: a temp file, its length so far and the blobs in it. */
+interface OpenPack {
+  fh: FileHandle
+  tmp: string
+  size: number
+  rows: [id: Buffer, offset: number, length: number][]
+}
 
 /**
  * Accumulates blobs into pack files. `add` is synchronous and cheap (dedups against the
- * index and this writer); full packs are written to objects/tmp in the background (at most
- * two in flight, so memory stays bounded). `close` makes them durable (fdatasync, in
- * parallel, after the kernel has had time to write them back), renames them into place and
- * then indexes all their blobs in one transaction: blobs become visible to other writers
- * only once their bytes are durable. A writer that has written CHECKPOINT_BLOBS blobs not
- * yet indexed publishes those packs the same way before it goes on (a job over a million
- * datums writes millions of small blobs): what it remembers of them stays bounded, and the
- * index then answers for them. Its lease keeps gc away from published blobs that nothing
- * references yet; a writer that dies leaves them as garbage, never a dangling reference.
+ * index and this writer); the caller drains once `full` (APPEND_BYTES buffered), which
+ * appends the buffer to the open pack in objects/tmp in the background (one append in
+ * flight): what a writer holds in memory is about two APPEND_BYTES, whatever the pack size.
+ * A pack that reaches the pack target gets its trailer and is closed; `close` makes the
+ * packs durable (fdatasync, in parallel, after the kernel has had time to write them back),
+ * renames them into place and then indexes all their blobs in one transaction: blobs become
+ * visible to other writers only once their bytes are durable. A writer that has written
+ * CHECKPOINT_BLOBS blobs not yet indexed publishes those packs the same way before it goes
+ * on (a job over a million datums writes millions of small blobs): what it remembers of them
+ * stays bounded, and the index then answers for them. Its lease keeps gc away from published
+ * blobs that nothing references yet; a writer that dies leaves them as garbage, never a
+ * dangling reference.
  */
 export class PackWriter {
   private pending: {id: Buffer; data: Buffer}[] = []
   private pendingBytes = 0
   private readonly seen = new Map<string, {id: Buffer; data?: Buffer; tmp?: string; offset?: number; length: number}>()
-  private inflight: Promise<void>[] = []
+  private appending: Promise<void> | undefined
   private failed: unknown = undefined
+  private current: OpenPack | undefined
   private written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]}[] = []
   /** blobs in `written` (not yet indexed) */
   private unindexed = 0
@@ -297,7 +312,7 @@ export class PackWriter {
     return true
   }
 
-  /** Read a blob this writer holds (pending or written but not yet indexed), else from the store. */
+  /** Read a blob this writer holds (buffered, or in a temp pack not yet indexed), else from the store. */
   read(id: Buffer): Buffer {
     const rec = this.seen.get(id.toString('latin1'))
     if (rec?.data) return rec.data
@@ -317,37 +332,38 @@ export class PackWriter {
 
   /** True when the caller should `await drain()` before adding more (bounded memory). */
   get full(): boolean {
-    return this.pendingBytes >= this.store.packTarget
+    return this.pendingBytes >= Math.min(APPEND_BYTES, this.store.packTarget)
   }
 
-  /** Hand the current batch to a background pack write (waits while two are in flight). */
+  /** Hand the buffered blobs to a background append (after the one in flight, if any). */
   async drain(): Promise<void> {
     if (this.pending.length === 0) return
     const batch = this.pending
     this.pending = []
     this.pendingBytes = 0
-    while (this.inflight.length >= 2) await this.inflight.shift()
-    if (this.failed) throw this.failed
-    this.inflight.push(
-      this.writePack(batch).catch((e) => {
-        this.failed = e
-      }),
-    )
+    await this.settle()
+    this.appending = this.append(batch).catch((e) => {
+      this.failed = e
+    })
     if (this.unindexed >= CHECKPOINT_BLOBS) {
-      await Promise.all(this.inflight)
-      this.inflight = []
-      if (this.failed) throw this.failed
+      await this.settle()
       await this.publish()
     }
+  }
+
+  /** Wait for the append in flight; throw what failed. */
+  private async settle(): Promise<void> {
+    if (this.appending) await this.appending
+    this.appending = undefined
+    if (this.failed) throw this.failed
   }
 
   /** Flush everything; after this resolves every added blob is durable and indexed. */
   async close(): Promise<void> {
     if (this.closed) return
     await this.drain()
-    await Promise.all(this.inflight)
-    this.inflight = []
-    if (this.failed) throw this.failed
+    await this.settle()
+    if (this.current) await this.seal(this.current)
     await this.publish()
     this.closed = true
   }
@@ -400,64 +416,79 @@ export class PackWriter {
   /** Give up: drop buffered blobs, remove unindexed temp packs, release the lease. */
   async abort(): Promise<void> {
     this.pending = []
-    await Promise.allSettled(this.inflight)
+    if (this.appending) await this.appending
+    if (this.current) {
+      await this.current.fh.close().catch(() => {})
+      await rm(this.current.tmp, {force: true})
+      this.current = undefined
+    }
     if (!this.closed) for (const w of this.written) await rm(w.tmp, {force: true})
     this.closed = true
     this.store.releaseLease(this.leaseId)
   }
 
-  private async writePack(batch: {id: Buffer; data: Buffer}[]): Promise<void> {
-    const trailer = Buffer.alloc(batch.length * (HASH_LEN + 4) + 12)
-    let offset = MAGIC.length
-    const rows: [Buffer, number, number][] = []
-    batch.forEach((b, i) => {
-      const base = i * (HASH_LEN + 4)
-      b.id.copy(trailer, base)
-      trailer.writeUInt32BE(b.data.length, base + HASH_LEN)
-      rows.push([b.id, offset, b.data.length])
-      offset += b.data.length
-    })
-    trailer.writeUInt32BE(batch.length, trailer.length - 12)
-    END_MAGIC.copy(trailer, trailer.length - 8)
-    const packId = sha256(trailer)
-    await mkdir(this.store.tmpDir, {recursive: true})
-    const tmp = join(this.store.tmpDir, `${toHex(packId)}.${process.pid}.${this.packs++}.tmp`)
-    const fh = await open(tmp, 'w')
-    try {
-      await writeAll(fh, [MAGIC, ...batch.map((b) => b.data), trailer], offset + trailer.length)
-    } catch (e) {
-      await fh.close().catch(() => {})
-      await rm(tmp, {force: true})
-      throw e
+  /** Append blobs to the open pack (opened on the first), sealing it once it reaches the target. */
+  private async append(batch: {id: Buffer; data: Buffer}[]): Promise<void> {
+    let pack = this.current
+    if (!pack) {
+      await mkdir(this.store.tmpDir, {recursive: true})
+      const tmp = join(this.store.tmpDir, `pack.${process.pid}.${this.packs++}.tmp`)
+      pack = {fh: await open(tmp, 'w'), tmp, size: 0, rows: []}
+      this.current = pack
+      await writeAll(pack.fh, [MAGIC], MAGIC.length)
+      pack.size = MAGIC.length
     }
-    await fh.close()
-    const size = offset + trailer.length
-    this.bytesWritten += size
-    this.written.push({tmp, final: this.store.packPath(packId), packId, size, rows})
-    this.unindexed += rows.length
-    // the bytes now live in the temp pack: drop the memory copy
-    for (const [id, off, len] of rows) {
-      const rec = this.seen.get(id.toString('latin1'))
+    const start = pack.size
+    let total = 0
+    for (const b of batch) total += b.data.length
+    await writeAll(pack.fh, batch.map((b) => b.data), total, start)
+    // the bytes now live in the temp pack: drop the memory copies
+    let offset = start
+    for (const b of batch) {
+      pack.rows.push([b.id, offset, b.data.length])
+      const rec = this.seen.get(b.id.toString('latin1'))
       if (rec) {
         rec.data = undefined
-        rec.tmp = tmp
-        rec.offset = off
-        rec.length = len
+        rec.tmp = pack.tmp
+        rec.offset = offset
       }
+      offset += b.data.length
     }
+    pack.size = offset
+    if (pack.size >= this.store.packTarget) await this.seal(pack)
+  }
+
+  /** Write the open pack's trailer, close it and queue it for publishing. */
+  private async seal(pack: OpenPack): Promise<void> {
+    const trailer = Buffer.alloc(pack.rows.length * (HASH_LEN + 4) + 12)
+    pack.rows.forEach(([id, , length], i) => {
+      const base = i * (HASH_LEN + 4)
+      id.copy(trailer, base)
+      trailer.writeUInt32BE(length, base + HASH_LEN)
+    })
+    trailer.writeUInt32BE(pack.rows.length, trailer.length - 12)
+    END_MAGIC.copy(trailer, trailer.length - 8)
+    const packId = sha256(trailer)
+    await writeAll(pack.fh, [trailer], trailer.length, pack.size)
+    await pack.fh.close()
+    this.current = undefined
+    const size = pack.size + trailer.length
+    this.bytesWritten += size
+    this.written.push({tmp: pack.tmp, final: this.store.packPath(packId), packId, size, rows: pack.rows})
+    this.unindexed += pack.rows.length
   }
 }
 
 /**
- * Write every buffer, in order. writev may write less than asked without an error (a disk
+ * Write every buffer, in order, from `start`. writev may write less than asked without an error (a disk
  * that fills up mid-write does exactly that); the rest is written again, so the next call
  * gets ENOSPC instead of a short pack being taken for a whole one.
  */
-export async function writeAll(fh: FileHandle, bufs: Buffer[], total: number): Promise<void> {
+export async function writeAll(fh: FileHandle, bufs: Buffer[], total: number, start = 0): Promise<void> {
   let done = 0
   let rest = bufs
   while (done < total) {
-    const {bytesWritten} = await fh.writev(rest, done)
+    const {bytesWritten} = await fh.writev(rest, start + done)
     if (bytesWritten <= 0) throw Object.assign(new Error('short write to a pack file'), {code: 'EIO'})
     done += bytesWritten
     // drop what was written from the front of the list
@@ -474,7 +505,7 @@ export async function writeAll(fh: FileHandle, bufs: Buffer[], total: number): P
     rest = next
   }
   const st = await fh.stat()
-  if (st.size !== total) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${total}`), {code: 'EIO'})
+  if (st.size !== start + total) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${start + total}`), {code: 'EIO'})
 }
 
 function fsyncDir(dir: string): void {

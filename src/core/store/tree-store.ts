@@ -64,9 +64,9 @@ type DirOp = [key: string, entry: Entry | null]
 
 // Cache bounds: by count for decoded nodes, by bytes for raw rows; each cache is cleared when
 // full. A job writing a million /meta records passes through them all: the bounds are what a
-// long write holds (~4,096 decoded nodes and 24 MiB of rows), not the job's size.
-const NODE_CACHE = 4096
-const RAW_CACHE_BYTES = 24 * 1024 * 1024
+// long write holds (~1,024 decoded nodes and 8 MiB of rows), not the job's size.
+const NODE_CACHE = 1024
+const RAW_CACHE_BYTES = 8 * 1024 * 1024
 
 /** Reads and writes tree objects in SQLite, with a small decoded-node cache. */
 export class TreeStore {
