@@ -253,38 +253,57 @@ export function datumHash(id: string, inputs: readonly Pick<DatumInput, 'hash' |
 
 // ---------------------------------------------------------------------------------------------
 // Combinators
+//
+// A plan is a stream of datums (each the inputs it holds), walked again on each call: a
+// first job counts its datums, runs them and merges their outputs without holding them.
+// Leaves are listed once (on first use) and kept; a cross keeps its inner children and
+// streams its outermost one, so a cross of two 1,000-file inputs holds 2,000 inputs, not its
+// 1,000,000 datums. Join and group bucket their children (held), then stream their output.
 
-type Plan = DatumInput[][]
+type Plan = () => Iterable<DatumInput[]>
 
-/** Cartesian product, first list outermost. Any empty list => []. */
-function product<T>(lists: readonly (readonly T[])[]): T[][] {
-  let acc: T[][] = [[]]
-  for (const list of lists) {
-    if (list.length === 0) return []
-    const next: T[][] = []
-    for (const prefix of acc) for (const item of list) next.push([...prefix, item])
-    acc = next
-  }
-  return acc
+/** A list computed on first use and kept. */
+function once<T>(f: () => T[]): () => T[] {
+  let v: T[] | undefined
+  return () => (v ??= f())
 }
 
-/** Keep the first datum of each id. */
-function dedupe(plan: Plan): Plan {
-  const seen = new Set<string>()
-  const out: Plan = []
-  for (const d of plan) {
-    const id = datumId(d)
-    if (seen.has(id)) continue
-    seen.add(id)
-    out.push(d)
+/** Cartesian product, first list outermost, each datum's inputs concatenated. Any empty list => nothing. */
+function cross(children: Plan[]): Plan {
+  const inner = children.slice(1).map((c) => once(() => [...c()]))
+  return function* () {
+    const rest = inner.map((l) => l())
+    if (rest.some((l) => l.length === 0)) return
+    function* extend(i: number, prefix: DatumInput[]): Generator<DatumInput[]> {
+      if (i === rest.length) {
+        yield prefix
+        return
+      }
+      for (const d of rest[i]!) yield* extend(i + 1, [...prefix, ...d])
+    }
+    for (const first of children[0]!()) yield* extend(0, first)
   }
-  return out
+}
+
+/** Every child's datums in turn, keeping the first datum of each id. */
+function union(children: Plan[]): Plan {
+  return function* () {
+    const seen = new Set<string>()
+    for (const c of children) {
+      for (const d of c()) {
+        const id = datumId(d)
+        if (seen.has(id)) continue
+        seen.add(id)
+        yield d
+      }
+    }
+  }
 }
 
 /** Per child: key -> its inputs with that key, in the child's datum order. */
 function bucket(plan: Plan, key: (i: DatumInput) => string): Map<string, DatumInput[]> {
   const m = new Map<string, DatumInput[]>()
-  for (const datum of plan) {
+  for (const datum of plan()) {
     for (const input of datum) {
       const k = key(input)
       const list = m.get(k)
@@ -301,36 +320,47 @@ function sortedKeys(buckets: readonly Map<string, unknown>[]): string[] {
   return [...keys].sort(cmp)
 }
 
+/** Cartesian product of held lists, first list outermost. */
+function* product<T>(lists: readonly (readonly T[])[], i = 0, prefix: T[] = []): Generator<T[]> {
+  if (i === lists.length) {
+    yield prefix
+    return
+  }
+  for (const item of lists[i]!) yield* product(lists, i + 1, [...prefix, item])
+}
+
 function join(children: Plan[]): Plan {
-  const buckets = children.map((p) => bucket(p, (i) => i.join_on))
-  const out: Plan = []
-  for (const key of sortedKeys(buckets)) {
-    const present = buckets.filter((b) => b.has(key)).map((b) => b.get(key)!)
-    const all = present.length === buckets.length
-    for (const datum of product(present)) {
-      if (all) {
-        out.push(datum)
-        continue
+  const buckets = once(() => children.map((p) => bucket(p, (i) => i.join_on)))
+  return function* () {
+    const bs = buckets()
+    for (const key of sortedKeys(bs)) {
+      const present = bs.filter((b) => b.has(key)).map((b) => b.get(key)!)
+      const all = present.length === bs.length
+      for (const datum of product(present)) {
+        if (all) {
+          yield datum
+          continue
+        }
+        const kept = datum.filter((i) => i.outer_join)
+        if (kept.length > 0) yield kept
       }
-      const kept = datum.filter((i) => i.outer_join)
-      if (kept.length > 0) out.push(kept)
     }
   }
-  return out
 }
 
 function group(children: Plan[]): Plan {
-  const buckets = children.map((p) => bucket(p, (i) => i.group_by))
-  const out: Plan = []
-  for (const key of sortedKeys(buckets)) {
-    const datum: DatumInput[] = []
-    for (const b of buckets) {
-      const list = b.get(key)
-      if (list) datum.push(...list)
+  const buckets = once(() => children.map((p) => bucket(p, (i) => i.group_by)))
+  return function* () {
+    const bs = buckets()
+    for (const key of sortedKeys(bs)) {
+      const datum: DatumInput[] = []
+      for (const b of bs) {
+        const list = b.get(key)
+        if (list) datum.push(...list)
+      }
+      yield datum
     }
-    out.push(datum)
   }
-  return out
 }
 
 function plan(node: Input, list: Lister): Plan {
@@ -338,11 +368,11 @@ function plan(node: Input, list: Lister): Plan {
   switch (kind) {
     case 'pfs': {
       const pfs = (node as {pfs: PfsInput}).pfs
-      return matchGlob(pfs, list(pfs)).map((i) => [i])
+      return once(() => matchGlob(pfs, list(pfs)).map((i) => [i]))
     }
     case 'cron': {
       const pfs = cronAsPfs((node as {cron: CronInput}).cron)
-      return matchGlob(pfs, list(pfs)).map((i) => [i])
+      return once(() => matchGlob(pfs, list(pfs)).map((i) => [i]))
     }
     default: {
       const childInputs = inputChildren(node)
@@ -354,9 +384,9 @@ function plan(node: Input, list: Lister): Plan {
       const children = childInputs.map((c) => plan(c, list))
       switch (kind) {
         case 'union':
-          return dedupe(children.flat())
+          return union(children)
         case 'cross':
-          return product(children).map((ds) => ds.flat())
+          return cross(children)
         case 'join':
           return join(children)
         case 'group':
@@ -368,21 +398,39 @@ function plan(node: Input, list: Lister): Plan {
   throw new InvalidArgumentError('INVALID_INPUT', 'no input set')
 }
 
+/** True when the plan of `node` cannot repeat a datum: leaves and crosses of them (distinct tuples, distinct ids). */
+function repeatFree(node: Input): boolean {
+  const kind = inputKind(node)
+  if (kind === 'pfs' || kind === 'cron') return true
+  return kind === 'cross' && inputChildren(node).every(repeatFree)
+}
+
 /**
- * Every datum of a job, in processing order (see header), with ids and hashes. The input tree
- * is sorted first (sortInput; idempotent). `list` is called once per pfs/cron leaf.
+ * Every datum of a job, in processing order (see header), with ids and hashes, as a stream
+ * walked again on each call; `list` is called once per pfs/cron leaf, on first use. The input
+ * tree is sorted first (sortInput; idempotent). A datum id seen before is dropped (kept in a
+ * set only where the plan could repeat one: not for leaves and crosses of them).
  */
-export function planDatums(input: Input, list: Lister, salt: string): Datum[] {
+export function streamPlan(input: Input, list: Lister, salt: string): () => Generator<Datum> {
   const sorted = sortInput(input)
-  const out: Datum[] = []
-  const seen = new Set<string>()
-  for (const inputs of plan(sorted, list)) {
-    const id = datumId(inputs)
-    if (seen.has(id)) continue
-    seen.add(id)
-    out.push({id, hash: datumHash(id, inputs, salt), inputs})
+  const datums = plan(sorted, list)
+  const dedupe = !repeatFree(sorted)
+  return function* () {
+    const seen = new Set<string>()
+    for (const inputs of datums()) {
+      const id = datumId(inputs)
+      if (dedupe) {
+        if (seen.has(id)) continue
+        seen.add(id)
+      }
+      yield {id, hash: datumHash(id, inputs, salt), inputs}
+    }
   }
-  return out
+}
+
+/** Every datum of a job, in processing order (see streamPlan), held. */
+export function planDatums(input: Input, list: Lister, salt: string): Datum[] {
+  return [...streamPlan(input, list, salt)()]
 }
 
 /**

@@ -9,6 +9,9 @@
  * (planFromChanges: one fixed-depth pfs input, same pipeline version, a base whose datums all
  * succeeded), only glob matches on the paths the input diff touches are planned, and the rest
  * of the base's set is never read: O(what changed × log datums), same result as a full plan.
+ * A first job (no base) streams its datums instead of listing them: every one runs, so the
+ * plan is a count and a stream walked again to run and to merge (memory: the inputs' leaf
+ * listings at most, not the datums; a lone input not even its listing).
  * Read-only: nothing here writes rows or files.
  */
 import {NotFoundError} from '../errors.js'
@@ -22,7 +25,7 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {FileService} from '../pfs/file-service.js'
 import type {Entry} from '../store/tree-store.js'
 import {toHex} from '../store/hash.js'
-import {planDatums, planFromChanges, planIncremental, streamDatums, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
+import {planDatums, planFromChanges, planIncremental, streamDatums, streamPlan, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
 import {cronAsPfs, inputKind, type CronInput, type PfsInput} from './input.js'
 import type {PipelineSpec} from './spec/index.js'
 
@@ -41,8 +44,8 @@ export interface JobPlan {
   baseOutput: (id: string) => Buffer | null
   /**
    * The datums to run, in processing order: `plan.process`, or for a streamed plan (a first
-   * job over a lone pfs input: `datums` undefined, `plan.process` empty) the glob's matches
-   * planned again as they are read. `datums()` may be called more than once.
+   * job: `datums` undefined, `plan.process` empty) the datums planned again as they are read.
+   * `datums()` may be called more than once.
    */
   run: {count: number; datums: () => Iterable<Datum>}
 }
@@ -84,7 +87,9 @@ export class JobPlanner {
     const planned = (plan: IncrementalPlan, datums?: Datum[]): JobPlan => ({datums, plan, base, baseSet, baseTree, baseOutput, run: {count: plan.process.length, datums: () => plan.process}})
     const changes = base && baseSet.unsettled === 0 ? this.fromChanges(j, base, out, spec, salt, baseSet, commitOf) : undefined
     if (changes) return planned(changes)
-    const stream = base ? undefined : this.streamed(spec, salt, commitOf)
+    // a first job streams its datums: a lone input from a walk of its commit, any other input
+    // from its leaves' listings (datum.ts streamPlan), never holding the datums themselves
+    const stream = base ? undefined : (this.streamed(spec, salt, commitOf) ?? streamPlan(spec.input, lister, salt))
     if (stream) {
       // every datum runs: count them (not kept), and plan them again as they run
       let total = 0
