@@ -161,7 +161,7 @@ export class Pach {
     this.pipelines = new PipelineService(this.ctx, this.engine, lifecycle)
     this.hooks = this.pipelines
     this.transactions = new TransactionService(this.ctx, this.engine, () => this.hooks)
-    this.projects = new ProjectService(this.ctx)
+    this.projects = new ProjectService(this.ctx, () => this.hooks)
     this.repos = new RepoService(this.ctx, this.engine, this.transactions)
     this.branches = new BranchService(this.ctx, this.engine, this.transactions)
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)

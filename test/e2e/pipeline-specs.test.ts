@@ -322,5 +322,13 @@ describe('pipeline defaults (pachctl create/inspect/update/delete defaults)', ()
     expect([after.datum_tries, after.parallelism_spec.constant, after.transform.image]).toEqual([2, 2, 'ubuntu:20.04'])
     expect(await rp.json(['inspect', 'defaults', '--cluster'])).toEqual({create_pipeline_request: {datum_tries: 2, parallelism_spec: {constant: 2}}})
     expectUserError(await rp.run(['inspect', 'defaults', '--project', 'nope']), 4, /project nope not found/)
+
+    // a deleted project's defaults go with it: a project made again under its name has none
+    await rp.ok(['create', 'project', 'lab'])
+    await rp.ok(['create', 'defaults', '--project', 'lab'], {input: JSON.stringify({create_pipeline_request: {datum_tries: 5}})})
+    expect(await rp.json(['inspect', 'defaults', '--project', 'lab'])).toEqual({create_pipeline_request: {datum_tries: 5}})
+    await rp.ok(['delete', 'project', 'lab'])
+    await rp.ok(['create', 'project', 'lab'])
+    expect(await rp.json(['inspect', 'defaults', '--project', 'lab'])).toEqual({})
   })
 })

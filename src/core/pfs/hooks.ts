@@ -18,6 +18,8 @@ export interface PfsHooks {
   isOutputCommit(repo: RepoRow, commit: CommitRow): boolean
   /** a new open AUTO commit was created on repo@branch (by propagation or new provenance) */
   onAutoCommit(repo: RepoRow, branch: string, commit: CommitRow): void
+  /** a project was deleted: what the pipeline layer keeps for it (its defaults) goes too */
+  onProjectDeleted(project: string): void
 }
 
 /** No pipelines: nothing is owned, nothing reacts (PFS on its own, in tests). */
@@ -26,4 +28,5 @@ export const noHooks: PfsHooks = {
   isSpecCommit: () => false,
   isOutputCommit: () => false,
   onAutoCommit: () => {},
+  onProjectDeleted: () => {},
 }

@@ -1,17 +1,23 @@
 /**
  * ProjectService: create/update/inspect/list/delete project (pachctl's project verbs).
  * Projects are namespaces for repos and pipelines; every `.pach` starts with `default`, which
- * is refused to `delete` without --force. Each verb runs in one SQLite transaction.
+ * is refused to `delete` without --force. Each verb runs in one SQLite transaction; deleting a
+ * project also drops its stored pipeline defaults (a project of that name created later starts
+ * without them).
  */
 import {AlreadyExistsError, ConflictError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import {DEFAULT_PROJECT, type ProjectInfo} from '../types.js'
+import {noHooks, type PfsHooks} from './hooks.js'
 import {validateName} from './paths.js'
 
 export class ProjectService {
-  constructor(readonly ctx: CoreContext) {}
+  constructor(
+    readonly ctx: CoreContext,
+    private readonly hooks: () => PfsHooks = () => noHooks,
+  ) {}
 
   private info(p: rows.ProjectRow): ProjectInfo {
     return {project: {name: p.name}, description: p.description, created_at: p.created}
@@ -59,6 +65,7 @@ export class ProjectService {
       if (name === DEFAULT_PROJECT && !force) throw new ConflictError('DEFAULT_PROJECT', 'the default project cannot be deleted')
       for (const r of repos) rows.deleteRepoRow(this.ctx.db, r.id)
       rows.deleteProjectRow(this.ctx.db, name)
+      this.hooks().onProjectDeleted(name)
       return this.info(p)
     })
   }

@@ -333,6 +333,11 @@ export class PipelineService implements PfsHooks {
 
   // ---- defaults (pachctl create/update/inspect/delete defaults; spec/defaults.ts) ----
 
+  /** PfsHooks: a deleted project's defaults go with it. */
+  onProjectDeleted(project: string): void {
+    setMeta(this.db, defaultsKey({project}), undefined)
+  }
+
   /** The stored defaults document of the cluster (the whole .pach) or of one project, as written. */
   defaults(scope: DefaultsScope): Record<string, unknown> | undefined {
     if ('project' in scope) this.engine.resolve.project(scope.project)
