@@ -20,7 +20,9 @@
  * Exactly-once: a job is taken with a lease (pid/host) in one UPDATE; a job whose lease
  * holder died is given back by the next `run`, so a killed pach leaves nothing
  * half-committed and nothing runs twice at once. A job stopped by another process
- * (`stop job`) is noticed by polling its row, and the run aborts.
+ * (`stop job`) is noticed by polling its row, and the run aborts; a datum restarted from
+ * another process (`restart datum`) is reached through the job's scratch space
+ * (datum-restart.ts), and only that datum's attempt starts again.
  */
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
@@ -43,6 +45,7 @@ import {parseDuration} from '../units/duration.js'
 import {parseMemory} from '../units/quantity.js'
 import type {Datum, DatumInput} from './datum.js'
 import {runDatum, type DatumOutcome} from './datum-run.js'
+import {DatumRestarts, restartDatums, type RestartResult} from './datum-restart.js'
 import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
@@ -200,6 +203,11 @@ export class JobService {
     this.row(project, pipeline, id)
     this.lifecycle.kill({project, pipeline, id}, reason)
     return this.inspect(project, pipeline, id)
+  }
+
+  /** `restart datum`: the running attempts of the datums matching `filters` start again (datum-restart.ts). */
+  restartDatum(project: string, pipeline: string, id: string, filters: string[]): Promise<RestartResult> {
+    return restartDatums(this.ctx, () => this.row(project, pipeline, id), filters)
   }
 
   // ------------------------------------------------------------------ running
@@ -407,6 +415,8 @@ export class JobService {
     mkdirSync(liveLogDir(workRoot), {recursive: true})
     const trash = join(workRoot, 'trash')
     mkdirSync(trash, {recursive: true})
+    const restarts = new DatumRestarts(workRoot)
+    restarts.open()
     const n = Math.max(1, spec.parallelism_spec?.constant || 1)
     let next = 0
     const workers: {worker: Worker; workspace: WorkerWorkspace}[] = []
@@ -443,7 +453,7 @@ export class JobService {
       }
       await Promise.all(
         workers.map(async ({worker, workspace}) => {
-          const ctx = {spec, worker, workspace, jobEnv, secretEnv: secrets.env, trees: this.ctx.trees, writer, signal}
+          const ctx = {spec, worker, workspace, jobEnv, secretEnv: secrets.env, trees: this.ctx.trees, writer, signal, restarts}
           for (;;) {
             if (signal.aborted) return
             const it = first.done ? queue.next() : first
@@ -462,6 +472,7 @@ export class JobService {
         }),
       )
     } finally {
+      restarts.close()
       await Promise.allSettled(workers.map((w) => w.worker.close()))
     }
   }
