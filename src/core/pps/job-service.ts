@@ -19,10 +19,12 @@
  *
  * Exactly-once: a job is taken with a lease (pid/host) in one UPDATE; a job whose lease
  * holder died is given back by the next `run`, so a killed pach leaves nothing
- * half-committed and nothing runs twice at once. A job stopped by another process
- * (`stop job`) is noticed by polling its row, and the run aborts; a datum restarted from
- * another process (`restart datum`) is reached through the job's scratch space
- * (datum-restart.ts), and only that datum's attempt starts again.
+ * half-committed and nothing runs twice at once. A job left to another process (leased
+ * there, or waiting for a job running there) is reported as `job-elsewhere`
+ * (job-handoff.ts). A job stopped by another process (`stop job`) is noticed by polling its
+ * row, and the run aborts; a datum restarted from another process (`restart datum`) is
+ * reached through the job's scratch space (datum-restart.ts), and only that datum's attempt
+ * starts again.
  */
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
@@ -46,6 +48,7 @@ import {parseMemory} from '../units/quantity.js'
 import type {Datum, DatumInput} from './datum.js'
 import {runDatum, type DatumOutcome} from './datum-run.js'
 import {DatumRestarts, restartDatums, type RestartResult} from './datum-restart.js'
+import {HandoffWatch, type JobElsewhere} from './job-handoff.js'
 import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
@@ -66,6 +69,7 @@ export type JobEvent =
   | {type: 'datum-end'; pipeline: string; id: string; datum: string; state: DatumState; reason?: string}
   | {type: 'log'; pipeline: string; id: string; datum: string; stream: 'stdout' | 'stderr'; line: string}
   | {type: 'job-end'; job: JobInfo}
+  | JobElsewhere
 
 export interface RunOptions {
   runner: () => Promise<Runner>
@@ -117,6 +121,8 @@ interface KillWatch {
 export class JobService {
   private readonly reader: JobReader
   private readonly planner: JobPlanner
+  /** jobs left to another pach process, each told once (job-handoff.ts) */
+  private readonly handoffs: HandoffWatch
   /** finished input commits by "project/repo/type@id" (immutable, so cached for the process) */
   private readonly inputCommits = new Map<string, CommitRow>()
 
@@ -130,6 +136,7 @@ export class JobService {
   ) {
     this.reader = new JobReader(ctx, engine, (project, name) => pipelines.must(project, name))
     this.planner = new JobPlanner(ctx, files)
+    this.handoffs = new HandoffWatch(ctx.db)
   }
 
   private get db() {
@@ -174,6 +181,11 @@ export class JobService {
     }
     const jobs = opts.job ? [this.row(project, pipeline, opts.job)] : jobRows.listJobsOfPipeline(this.db, project, pipeline)
     return readJobLogs(this.ctx, meta, jobs, opts.datum)
+  }
+
+  /** The jobs this process reported as left to another pach process (`job-elsewhere`). */
+  handedOff(): JobKey[] {
+    return this.handoffs.handedOff()
   }
 
   /** Jobs waiting to run, oldest first. */
@@ -225,7 +237,9 @@ export class JobService {
       for (;;) {
         opts.signal?.throwIfAborted()
         let progressed = false
-        for (const j of this.lifecycle.pending(opts.pipelines)) {
+        const pending = this.lifecycle.pending(opts.pipelines)
+        this.handoffs.check(pending, opts.onEvent) // jobs left to another pach process say so
+        for (const j of pending) {
           const r = this.lifecycle.readiness(j)
           if (r.state === 'wait') continue
           if (r.state === 'gone' || r.state === 'unrunnable') {
@@ -234,7 +248,10 @@ export class JobService {
             progressed = true
             continue
           }
-          if (!this.lifecycle.lease(j)) continue
+          if (!this.lifecycle.lease(j)) {
+            this.handoffs.lost(j, opts.onEvent)
+            continue
+          }
           if (!runner) {
             runner = opts.runner()
             runner.catch(() => {}) // awaited by runJob; a failure surfaces there

@@ -1,10 +1,13 @@
 /**
- * E2E: `pach restart datum PIPELINE@JOB FILTER[,FILTER…]` from the built CLI with the local
- * runner. A job runs in one pach process (`pach run` in the background); a second process
- * restarts its stuck datum, whose user code is killed and runs again (the datum's log says
- * so), and the job succeeds; and each refusal is one line with its code: a job that does not
- * exist, one that is not running (waiting, or ended), a filter no running datum matches
- * (pachd's text), an empty filter, and a process that does not answer (stopped with SIGSTOP).
+ * E2E: two pach processes and a running job, from the built CLI with the local runner. A job
+ * runs in one process (`pach run` in the background, its datum blocking).
+ * - `pach restart datum PIPELINE@JOB FILTER[,FILTER…]` from a second process: the datum's
+ *   user code is killed and runs again (its log says so) and the job succeeds; each refusal
+ *   is one line with its code: a job that does not exist, one that is not running (waiting,
+ *   or ended), a filter no running datum matches (pachd's text), an empty filter, and a
+ *   process that does not answer (stopped with SIGSTOP).
+ * - a second writer whose jobs are left to the first process says so on stderr, once per job
+ *   (not in --json data), and Ctrl-C does not call those jobs "left pending".
  */
 import {execa} from 'execa'
 import {existsSync} from 'node:fs'
@@ -106,5 +109,47 @@ describe('restart datum', () => {
     expect((await run).exitCode).toBe(0)
     expect(((await rp.json(['inspect', 'job', `slow@${id}`])) as Job).state).toBe('JOB_SUCCESS')
     expect((await rp.ok(['logs', '-j', `slow@${id}`])).match(/restarted by/g)).toHaveLength(1)
+  })
+})
+
+describe('a job left to another pach process', () => {
+  it('a second writer says on stderr which jobs the running process takes and how to follow them; Ctrl-C does not call them left pending', async (ctx) => {
+    const rp = await project(ctx, 'local')
+    const marker = await blockingPipeline(rp)
+    await rp.ok(['create', 'pipeline', '--detach', '-f', writeSpec(rp.p, 'down', pipeline('down', 'cp -r /pfs/slow/* /pfs/out/', {pfs: {repo: 'slow', glob: '/*'}}))])
+    const x = (await rp.json(['put', 'file', 'data@master:/a', '-f', '-', '--detach'], {input: 'a'})).commit.id as string
+    const {run} = await runUntilBlocked(rp, marker, ctx)
+    const pid = run.pid!
+    const follow = (ref: string) => `\`pach wait job ${ref}\` waits for it, \`pach logs -j ${ref}\` shows its logs`
+    const left = (ref: string, after: string) => `job ${ref}: left to another pach process (pid ${pid}), which runs it after job ${after}; ${follow(ref)}`
+
+    // the second writer: its --json result is data only; stderr names each job and where it runs
+    const put = await rp.run(['put', 'file', 'data@master:/b', '-f', '-', '--json'], {input: 'b'})
+    expect(put.exitCode, put.stderr).toBe(0)
+    const y = JSON.parse(put.stdout).commit.id as string
+    expect(put.stdout).not.toContain('another pach process')
+    expect(put.stderr.trim().split('\n')).toEqual([left(`down@${x}`, `slow@${x}`), left(`slow@${y}`, `slow@${x}`), left(`down@${y}`, `down@${x}`)])
+
+    // `pach run` finds nothing it can run: it says so, the lines on stderr say where they run
+    const r = await rp.run(['run'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stdout).toBe('no job could run now; 3 pending jobs wait (`pach list job` shows them)\n')
+    expect(r.stderr.trim().split('\n')).toHaveLength(3)
+
+    // `wait job` polls: the line once, and Ctrl-C says interrupted without calling the job left pending
+    const wait = execa('node', [BIN, 'wait', 'job', `slow@${y}`], {cwd: rp.p.dir, env: {PACH_RUNNER: 'local', PACH_DETACH: ''}, reject: false})
+    await new Promise((res) => setTimeout(res, 2000))
+    wait.kill('SIGINT')
+    const w = await wait
+    expect(w.exitCode).toBe(130)
+    const lines = w.stderr.trim().split('\n')
+    expect(lines.filter((l) => l === left(`slow@${y}`, `slow@${x}`))).toHaveLength(1)
+    expect(lines.at(-1)).toBe('pach: interrupted')
+
+    // the first process runs them all once the stuck datum is restarted
+    await rp.ok(['restart', 'datum', `slow@${x}`, '/a'])
+    expect((await run).exitCode).toBe(0)
+    for (const ref of [`slow@${x}`, `down@${x}`, `slow@${y}`, `down@${y}`]) expect(((await rp.json(['inspect', 'job', ref])) as Job).state, ref).toBe('JOB_SUCCESS')
+    expect(await rp.ok(['get', 'file', `down@${y}:/b`])).toBe('b')
   })
 })
