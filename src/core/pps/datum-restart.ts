@@ -115,13 +115,21 @@ export class DatumRestarts {
 
   /** An attempt of `d` starts: its signal ends with the job's or with a restart. */
   attempt(d: Datum, attempt: number, job: AbortSignal): RestartableAttempt {
+    // the attempt's own controller, also aborted by the job's signal (a listener removed at
+    // the end, rather than AbortSignal.any: one per attempt of millions of datums)
+    const restart = new AbortController()
     const abort = new AbortController()
-    const entry = {datum: d, attempt, abort}
+    const onJobAbort = () => abort.abort(job.reason)
+    if (job.aborted) onJobAbort()
+    else job.addEventListener('abort', onJobAbort, {once: true})
+    restart.signal.addEventListener('abort', () => abort.abort(restart.signal.reason), {once: true})
+    const entry = {datum: d, attempt, abort: restart}
     this.running.set(d.id, entry)
     return {
-      signal: AbortSignal.any([job, abort.signal]),
-      restarted: () => abort.signal.aborted && !job.aborted,
+      signal: abort.signal,
+      restarted: () => restart.signal.aborted && !job.aborted,
       end: () => {
+        job.removeEventListener('abort', onJobAbort)
         if (this.running.get(d.id) === entry) this.running.delete(d.id)
       },
     }

@@ -6,9 +6,9 @@
  * datum's environment, up to `datum_tries` attempts (default 3; each retry enters again from
  * clean inputs and an empty /pfs/out), each bounded by `datum_timeout`; an exit code in
  * `accept_return_code` counts as success. An attempt aborted by `pach restart datum`
- * (datum-restart.ts) is run again and does not count as one of the tries. After the last failed attempt `err_cmd` (if any)
- * may recover the datum (RECOVERED: no output is stored). On success, /pfs/out is collected
- * into the datum's output tree.
+ * (datum-restart.ts) runs again, from clean inputs, and is not one of the tries. After the
+ * last failed attempt `err_cmd` (if any) may recover the datum (RECOVERED: no output is
+ * stored). On success, /pfs/out is collected into the datum's output tree.
  *
  * Outcome: SUCCESS (with its output tree, null when it wrote nothing), FAILED (with the
  * reason, also written to the datum's log as a `pach:` line) or RECOVERED. A non-zero exit's
