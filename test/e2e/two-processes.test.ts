@@ -4,13 +4,13 @@
  * - `pach restart datum PIPELINE@JOB FILTER[,FILTER…]` from a second process: the datum's
  *   user code is killed and runs again (its log says so) and the job succeeds; each refusal
  *   is one line with its code: a job that does not exist, one that is not running (waiting,
- *   or ended), a filter no running datum matches (pachd's text), an empty filter, and a
- *   process that does not answer (stopped with SIGSTOP).
+ *   or ended), a filter no running datum matches (pachd's text), an empty filter, a process
+ *   that does not answer (stopped with SIGSTOP) and one that is gone (SIGKILL).
  * - a second writer whose jobs are left to the first process says so on stderr, once per job
  *   (not in --json data), and Ctrl-C does not call those jobs "left pending".
  */
 import {execa} from 'execa'
-import {existsSync} from 'node:fs'
+import {existsSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {BIN} from '../helpers/cli.js'
@@ -79,7 +79,7 @@ describe('restart datum', () => {
     expect(d).toMatchObject({datum: {id: datum}, state: 'SUCCESS', data: [{file: {path: '/b.txt'}, hash}]})
   })
 
-  it('refuses with one line: a job not found, a job waiting to run, an empty filter, a process that does not answer', async (ctx) => {
+  it('refuses with one line: a job not found, a job waiting to run, an empty filter, a process that does not answer or is gone', async (ctx) => {
     const rp = await project(ctx, 'local')
     const marker = await blockingPipeline(rp)
     const id = (await rp.json(['put', 'file', 'data@master:/c.txt', '-f', '-', '--detach'], {input: 'c'})).commit.id as string
@@ -109,6 +109,20 @@ describe('restart datum', () => {
     expect((await run).exitCode).toBe(0)
     expect(((await rp.json(['inspect', 'job', `slow@${id}`])) as Job).state).toBe('JOB_SUCCESS')
     expect((await rp.ok(['logs', '-j', `slow@${id}`])).match(/restarted by/g)).toHaveLength(1)
+
+    // a process that died with the job still running: said at once, and `pach run` takes it over
+    rmSync(marker)
+    const z = (await rp.json(['put', 'file', 'data@master:/d.txt', '-f', '-', '--detach'], {input: 'd'})).commit.id as string
+    const {run: doomed} = await runUntilBlocked(rp, marker, ctx)
+    doomed.kill('SIGKILL')
+    await doomed
+    const t1 = Date.now()
+    expect(expectUserError(await rp.run(['restart', 'datum', `slow@${z}`, '/d.txt']), 1)).toBe(
+      `pach: job slow@${z}: the pach process running it (pid ${doomed.pid}) is gone (\`pach run\` takes the job over and runs it again)`,
+    )
+    expect(Date.now() - t1).toBeLessThan(3000)
+    await rp.ok(['run'])
+    expect(((await rp.json(['inspect', 'job', `slow@${z}`])) as Job).state).toBe('JOB_SUCCESS')
   })
 })
 

@@ -13,8 +13,9 @@
  *   <req>.answer.json    {restarted, running}    the holder's (temp file + rename)
  * The holder (DatumRestarts, one per running job) reads the directory every POLL_MS, aborts
  * the matching attempts running now, answers and removes the request. The requester waits
- * for the answer (ANSWER_TIMEOUT_MS), then removes both files. No answer in time: the holder
- * died, hangs, or its datums ended meanwhile (`restartDatums` tells these apart by the job row).
+ * for the answer (ANSWER_TIMEOUT_MS), then removes both files. A holder on this host that
+ * is dead is told at once; no answer in time: the holder hangs (stopped, busy), or its datums
+ * ended meanwhile (`restartDatums` tells these apart by the job row).
  *
  * Matching (Pachyderm's MatchDatum, worker/common): every filter must equal one of the
  * datum's inputs' path, or the hex or base64 of its content hash. An empty filter list is
@@ -194,6 +195,7 @@ export async function restartDatums(
   const ref = `${j.pipeline}@${j.id}`
   const result = (restarted: RestartedDatum[]): RestartResult => ({job: {pipeline: {name: j.pipeline, project: {name: j.project}}, id: j.id}, restarted})
   if (j.state !== 'JOB_RUNNING') throw notRunning(j)
+  if (holderGone(j)) throw notAnswering(j, 'is gone')
   const dir = restartDir(jobWorkDir(ctx.pachDir, j))
   const req = `${process.pid}-${randomBytes(6).toString('hex')}`
   const request = join(dir, `${req}.request.json`)
@@ -220,18 +222,24 @@ export async function restartDatums(
     }
     j = job()
     if (j.state !== 'JOB_RUNNING') throw notRunning(j)
-    const where = j.lease_pid === null ? 'the pach process running it' : `the pach process running it (pid ${j.lease_pid}${j.lease_host && j.lease_host !== hostname() ? ` on ${j.lease_host}` : ''})`
-    const gone = j.lease_pid !== null && j.lease_host === hostname() && !pidAlive(j.lease_pid)
-    throw new PachError('JOB_NOT_ANSWERING', `job ${ref}: ${where} did not answer the restart within ${Math.round((opts.timeoutMs ?? ANSWER_TIMEOUT_MS) / 1000)} s`, {
-      hint: gone
-        ? 'that process is gone; `pach run` takes the job over'
-        : `it may be suspended or busy; try again, or stop the job with \`pach stop job ${ref}\``,
-      data: {job: ref, pid: j.lease_pid, host: j.lease_host},
-    })
+    throw notAnswering(j, `did not answer the restart within ${Math.round((opts.timeoutMs ?? ANSWER_TIMEOUT_MS) / 1000)} s`)
   } finally {
     rmSync(request, {force: true})
     rmSync(answer, {force: true})
   }
+}
+
+/** The job's holder is on this host and no longer runs (its lease is given back by the next `pach run`). */
+const holderGone = (j: JobRow) => j.lease_pid !== null && j.lease_host === hostname() && !pidAlive(j.lease_pid)
+
+/** JOB_NOT_ANSWERING: the process running the job (`what`: did not answer, is gone) and what to do. */
+function notAnswering(j: JobRow, what: string): PachError {
+  const ref = `${j.pipeline}@${j.id}`
+  const where = j.lease_pid === null ? 'the pach process running it' : `the pach process running it (pid ${j.lease_pid}${j.lease_host && j.lease_host !== hostname() ? ` on ${j.lease_host}` : ''})`
+  return new PachError('JOB_NOT_ANSWERING', `job ${ref}: ${where} ${what}`, {
+    hint: holderGone(j) ? '`pach run` takes the job over and runs it again' : `it may be suspended or busy; try again, or stop the job with \`pach stop job ${ref}\``,
+    data: {job: ref, pid: j.lease_pid, host: j.lease_host},
+  })
 }
 
 function readAnswer(path: string): Answer | undefined {
