@@ -11,6 +11,7 @@
 import {Flags} from '@oclif/core'
 import {CancelledError, JobFailedError} from '../core/errors.js'
 import type {Pach} from '../core/pach.js'
+import type {JobElsewhere} from '../core/pps/job-handoff.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {Runner} from '../core/pps/runner.js'
 import type {RunnerChoice} from '../runner/select.js'
@@ -40,7 +41,9 @@ export function runnerFactory(pach: Pach, choice: RunnerChoice, signal?: AbortSi
  * Run the pending jobs (of `pipelines`, or all) with progress on stderr. When the command is
  * interrupted (Ctrl-C) the jobs it did not finish stay pending — the one running goes back
  * to JOB_CREATED, one leased but not yet started is recovered by the next run — and the
- * error says so: `interrupted; job p@id is left pending (\`pach run\` resumes it)`.
+ * error says so: `interrupted; job p@id is left pending (\`pach run\` resumes it)`. A job
+ * left to another pach process is said on stderr as found (elsewhereLine) and is not among
+ * those: that process runs it.
  */
 export async function runJobs(pach: Pach, opts: {runner?: string; signal: AbortSignal; quiet: boolean; pipelines?: string[]}): Promise<JobInfo[]> {
   // jobs a killed pach left leased are pending again (runPending would do it next), so they are counted
@@ -64,7 +67,9 @@ export async function runJobs(pach: Pach, opts: {runner?: string; signal: AbortS
     if (!opts.signal.aborted) throw e
     // the job that was running first, then those waiting before the run and those created during it
     const now = pach.jobs.pending(opts.pipelines).map((j) => progressKey(j.pipeline, j.id))
-    const left = [...new Set([...started, ...waiting, ...now])].filter((k) => !ended.has(k))
+    // jobs left to another pach process (told on stderr, by this call or an earlier one): that process runs them
+    const elsewhere = new Set(pach.jobs.handedOff().map((j) => progressKey(j.pipeline, j.id)))
+    const left = [...new Set([...started, ...waiting, ...now])].filter((k) => !ended.has(k) && !elsewhere.has(k))
     throw interrupted(left)
   }
 }
@@ -140,6 +145,12 @@ export function jobEventPrinter(quiet: boolean): (e: JobEvent) => void {
   let drawn = 0
   return (e) => {
     if (e.type === 'log') return
+    if (e.type === 'job-elsewhere') {
+      // said even with --json (stderr): without it the command would just end, the job running elsewhere
+      if (live) live.print(elsewhereLine(e))
+      else process.stderr.write(elsewhereLine(e) + '\n')
+      return
+    }
     const ended = model.handle(e)
     if (ended && (!quiet || ended.state !== 'JOB_SUCCESS' || ended.notice)) {
       if (live) live.print(jobLine(ended))
@@ -178,6 +189,19 @@ export function jobFailure(jobs: JobInfo[], fails: (s: JobState) => boolean, dat
     hint: `\`pach logs -j ${first.pipeline.name}@${first.id}\` shows what the code printed`,
     data: {...data, jobs},
   })
+}
+
+/**
+ * A job left to another pach process (leased there, or waiting for a job running there):
+ * where it runs and how to follow it, in jobLine's form:
+ * `job P@ID: left to another pach process (pid N), which runs it after job P@ID0; …`.
+ */
+export function elsewhereLine(e: JobElsewhere): string {
+  const ref = `${e.pipeline}@${e.id}`
+  const proc = `another pach process (${e.pid === null ? 'pid unknown' : `pid ${e.pid}`}${e.host ? ` on ${e.host}` : ''})`
+  const where = e.after ? `left to ${proc}, which runs it after job ${e.after.pipeline}@${e.after.id}` : `running in ${proc}`
+  const project = e.project === 'default' ? '' : ` --project ${e.project}`
+  return `job ${ref}: ${where}; \`pach wait job ${ref}${project}\` waits for it, \`pach logs -j ${ref}${project}\` shows its logs`
 }
 
 export function jobLine(j: JobInfo): string {

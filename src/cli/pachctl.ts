@@ -43,8 +43,8 @@ export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
   {
     pachctl: 'restart datum',
     group: 'pps',
-    instead:
-      'a stuck datum is bounded by the spec\'s `datum_timeout`; stop the job with `pach stop job PIPELINE@ID`, then `pach rerun pipeline PIPELINE` runs its datums again',
+    pach: 'restart datum',
+    differs: 'a restart does not use up one of `datum_tries` (pachd counts it as a failed attempt); a datum id also names a datum; an empty filter is refused (pachd restarts every running datum)',
   },
   ...same('pps', 'list datum', 'inspect datum'),
   {pachctl: 'logs', group: 'pps', pach: 'logs', differs: '`--master`/`--worker` are refused (pach runs no such processes); `--tail` works (pachctl 2.x removed it)'},

@@ -20,10 +20,15 @@ export default class Run extends PachCommand<typeof Run, JobInfo[]> {
     const ran = await runJobs(this.pach, {runner: this.flags.runner, signal: this.signal, quiet: this.format !== 'human', pipelines: this.flags.pipeline})
     const failed = jobFailure(ran, RUN_FAILS)
     if (failed) throw failed
+    this.waiting = ran.length ? 0 : this.pach.jobs.pending(this.flags.pipeline).length
     return ran
   }
 
+  /** pending jobs none of which could run here (waiting for inputs, or left to another pach process: stderr says so) */
+  private waiting = 0
+
   human(r: JobInfo[]) {
-    return r.length ? '' : 'no pending jobs'
+    if (r.length) return ''
+    return this.waiting ? `no job could run now; ${this.waiting} pending job${this.waiting === 1 ? ' waits' : 's wait'} (\`pach list job\` shows them)` : 'no pending jobs'
   }
 }

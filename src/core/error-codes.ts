@@ -16,7 +16,7 @@
 
 export const CODES_BY_CLASS = {
   /** exit 1: the operation could not be done for a reason outside pach */
-  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED', 'EDITOR_FAILED'],
+  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED', 'EDITOR_FAILED', 'JOB_NOT_ANSWERING'],
   /** exit 1: a runner (docker/local) could not run user code */
   RunnerError: ['RUNNER_ERROR'],
   /** exit 2: bad user input (names, paths, refs, flags, specs, environment) */
@@ -104,6 +104,7 @@ export const CODES_BY_CLASS = {
     'CONCURRENT_MODIFICATION',
     'TIMEOUT',
     'JOB_RUNNING',
+    'JOB_NOT_RUNNING',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],

@@ -28,7 +28,6 @@ describe('unknown commands', () => {
   it('a pachctl command pach does not have points at what to use instead; one it has under another name, at that', async () => {
     const p = await tmpProject(false)
     expect(expectUserError(await p.run(['mount', 'images@master:/', '/tmp/x']), 2)).toMatch(/^pach: `mount` is a pachctl command pach does not have: pach has no FUSE mount; .*`pach get file -r REPO@BRANCH:\/ -o DIR`.*pach watch/)
-    expect(expectUserError(await p.run(['restart', 'datum', 'edges@0123', '/a']), 2)).toMatch(/`restart datum` is a pachctl command .*datum_timeout.*`pach stop job PIPELINE@ID`.*`pach rerun pipeline PIPELINE`/)
     expect(expectUserError(await p.run(['config', 'get', 'active-context']), 2)).toMatch(/`config get active-context` is a pachctl command .*no cluster contexts.*--pach-dir/)
     expect(expectUserError(await p.run(['auth', 'login']), 2)).toMatch(/`auth` is a pachctl command .*no cluster/)
     // one pach has under another name: that command, with the arguments as typed

@@ -5,9 +5,10 @@
  * Steps: enter the workspace (inputs in place, /pfs/out empty), run `transform.cmd` with the
  * datum's environment, up to `datum_tries` attempts (default 3; each retry enters again from
  * clean inputs and an empty /pfs/out), each bounded by `datum_timeout`; an exit code in
- * `accept_return_code` counts as success. After the last failed attempt `err_cmd` (if any)
- * may recover the datum (RECOVERED: no output is stored). On success, /pfs/out is collected
- * into the datum's output tree.
+ * `accept_return_code` counts as success. An attempt aborted by `pach restart datum`
+ * (datum-restart.ts) runs again, from clean inputs, and is not one of the tries. After the
+ * last failed attempt `err_cmd` (if any) may recover the datum (RECOVERED: no output is
+ * stored). On success, /pfs/out is collected into the datum's output tree.
  *
  * Outcome: SUCCESS (with its output tree, null when it wrote nothing), FAILED (with the
  * reason, also written to the datum's log as a `pach:` line) or RECOVERED. A non-zero exit's
@@ -21,6 +22,7 @@ import type {PackWriter} from '../store/pack-store.js'
 import type {DatumState} from '../types.js'
 import {parseDuration} from '../units/duration.js'
 import type {Datum} from './datum.js'
+import type {DatumRestarts} from './datum-restart.js'
 import type {DatumLog} from './job-logs.js'
 import type {DatumRunResult, Worker} from './runner.js'
 import type {PipelineSpec} from './spec/index.js'
@@ -50,6 +52,8 @@ export interface DatumRunContext {
   trees: TreeStore
   writer: PackWriter
   signal: AbortSignal
+  /** where `pach restart datum` reaches the running attempts (none: they cannot be restarted) */
+  restarts?: DatumRestarts
 }
 
 export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Promise<DatumOutcome> {
@@ -76,19 +80,32 @@ export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Pro
     let last: DatumRunResult | undefined
     let reason = ''
     const t1 = Date.now()
+    let fresh = true
     for (let attempt = 1; attempt <= tries; attempt++) {
       if (c.signal.aborted) break
-      if (attempt > 1) {
+      if (!fresh) {
         leave()
         entered = workspace.enter(d)
       }
+      fresh = false
       const tail = new StderrTail()
       const onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
         if (stream === 'stderr') tail.push(chunk)
         log.output(stream, chunk)
       }
-      last = await worker.run({cmd: spec.transform.cmd, stdin, env: envOf(entered), timeoutMs, signal: c.signal, onOutput})
+      const run = c.restarts?.attempt(d, attempt, c.signal)
+      try {
+        last = await worker.run({cmd: spec.transform.cmd, stdin, env: envOf(entered), timeoutMs, signal: run?.signal ?? c.signal, onOutput})
+      } finally {
+        run?.end()
+      }
       log.flush()
+      if (run?.restarted()) {
+        // not a failed attempt: the same attempt again, from clean inputs (datum-restart.ts)
+        log.line('stderr', `pach: attempt ${attempt}/${tries} restarted by \`pach restart datum\``)
+        attempt--
+        continue
+      }
       if (succeeded(last)) break
       reason = last.timedOut ? `datum timed out after ${spec.datum_timeout}` : last.error ? last.error : `user code exited with code ${last.exitCode}`
       log.line('stderr', `pach: attempt ${attempt}/${tries} failed: ${reason}`)

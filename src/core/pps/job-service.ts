@@ -19,8 +19,12 @@
  *
  * Exactly-once: a job is taken with a lease (pid/host) in one UPDATE; a job whose lease
  * holder died is given back by the next `run`, so a killed pach leaves nothing
- * half-committed and nothing runs twice at once. A job stopped by another process
- * (`stop job`) is noticed by polling its row, and the run aborts.
+ * half-committed and nothing runs twice at once. A job left to another process (leased
+ * there, or waiting for a job running there) is reported as `job-elsewhere`
+ * (job-handoff.ts). A job stopped by another process (`stop job`) is noticed by polling its
+ * row, and the run aborts; a datum restarted from another process (`restart datum`) is
+ * reached through the job's scratch space (datum-restart.ts), and only that datum's attempt
+ * starts again.
  */
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
@@ -43,6 +47,8 @@ import {parseDuration} from '../units/duration.js'
 import {parseMemory} from '../units/quantity.js'
 import type {Datum, DatumInput} from './datum.js'
 import {runDatum, type DatumOutcome} from './datum-run.js'
+import {DatumRestarts, restartDatums, type RestartResult} from './datum-restart.js'
+import {HandoffWatch, type JobElsewhere} from './job-handoff.js'
 import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
@@ -63,6 +69,7 @@ export type JobEvent =
   | {type: 'datum-end'; pipeline: string; id: string; datum: string; state: DatumState; reason?: string}
   | {type: 'log'; pipeline: string; id: string; datum: string; stream: 'stdout' | 'stderr'; line: string}
   | {type: 'job-end'; job: JobInfo}
+  | JobElsewhere
 
 export interface RunOptions {
   runner: () => Promise<Runner>
@@ -114,6 +121,8 @@ interface KillWatch {
 export class JobService {
   private readonly reader: JobReader
   private readonly planner: JobPlanner
+  /** jobs left to another pach process, each told once (job-handoff.ts) */
+  private readonly handoffs: HandoffWatch
   /** finished input commits by "project/repo/type@id" (immutable, so cached for the process) */
   private readonly inputCommits = new Map<string, CommitRow>()
 
@@ -127,6 +136,7 @@ export class JobService {
   ) {
     this.reader = new JobReader(ctx, engine, (project, name) => pipelines.must(project, name))
     this.planner = new JobPlanner(ctx, files)
+    this.handoffs = new HandoffWatch(ctx.db)
   }
 
   private get db() {
@@ -173,6 +183,11 @@ export class JobService {
     return readJobLogs(this.ctx, meta, jobs, opts.datum)
   }
 
+  /** The jobs this process reported as left to another pach process (`job-elsewhere`). */
+  handedOff(): JobKey[] {
+    return this.handoffs.handedOff()
+  }
+
   /** Jobs waiting to run, oldest first. */
   pending(pipelines?: string[]): JobRow[] {
     return this.lifecycle.pending(pipelines)
@@ -202,6 +217,11 @@ export class JobService {
     return this.inspect(project, pipeline, id)
   }
 
+  /** `restart datum`: the running attempts of the datums matching `filters` start again (datum-restart.ts). */
+  restartDatum(project: string, pipeline: string, id: string, filters: string[]): Promise<RestartResult> {
+    return restartDatums(this.ctx, () => this.row(project, pipeline, id), filters)
+  }
+
   // ------------------------------------------------------------------ running
 
   /**
@@ -217,7 +237,9 @@ export class JobService {
       for (;;) {
         opts.signal?.throwIfAborted()
         let progressed = false
-        for (const j of this.lifecycle.pending(opts.pipelines)) {
+        const pending = this.lifecycle.pending(opts.pipelines)
+        this.handoffs.check(pending, opts.onEvent) // jobs left to another pach process say so
+        for (const j of pending) {
           const r = this.lifecycle.readiness(j)
           if (r.state === 'wait') continue
           if (r.state === 'gone' || r.state === 'unrunnable') {
@@ -226,7 +248,10 @@ export class JobService {
             progressed = true
             continue
           }
-          if (!this.lifecycle.lease(j)) continue
+          if (!this.lifecycle.lease(j)) {
+            this.handoffs.lost(j, opts.onEvent)
+            continue
+          }
           if (!runner) {
             runner = opts.runner()
             runner.catch(() => {}) // awaited by runJob; a failure surfaces there
@@ -407,6 +432,8 @@ export class JobService {
     mkdirSync(liveLogDir(workRoot), {recursive: true})
     const trash = join(workRoot, 'trash')
     mkdirSync(trash, {recursive: true})
+    const restarts = new DatumRestarts(workRoot)
+    restarts.open()
     const n = Math.max(1, spec.parallelism_spec?.constant || 1)
     let next = 0
     const workers: {worker: Worker; workspace: WorkerWorkspace}[] = []
@@ -443,7 +470,7 @@ export class JobService {
       }
       await Promise.all(
         workers.map(async ({worker, workspace}) => {
-          const ctx = {spec, worker, workspace, jobEnv, secretEnv: secrets.env, trees: this.ctx.trees, writer, signal}
+          const ctx = {spec, worker, workspace, jobEnv, secretEnv: secrets.env, trees: this.ctx.trees, writer, signal, restarts}
           for (;;) {
             if (signal.aborted) return
             const it = first.done ? queue.next() : first
@@ -462,6 +489,7 @@ export class JobService {
         }),
       )
     } finally {
+      restarts.close()
       await Promise.allSettled(workers.map((w) => w.worker.close()))
     }
   }
