@@ -1,0 +1,47 @@
+// Shared by scripts/bundle.mjs (the npm package) and scripts/build-binary.mjs (the single
+// executable): the commit a build comes from (src/cli/build-info.ts reads it through the
+// `__PACH_BUILD__` define) and the generated module text that registers every command.
+import {spawnSync} from 'node:child_process'
+import {readdirSync, statSync} from 'node:fs'
+import {join, relative, sep} from 'node:path'
+
+function git(root, args) {
+  const r = spawnSync('git', args, {cwd: root, encoding: 'utf8'})
+  return r.status === 0 ? r.stdout.trim() : undefined
+}
+
+/** BuildInfo (src/cli/build-info.ts) of the checkout at `root`; empty fields outside git. */
+export function gitBuildInfo(root, distribution) {
+  const commit = git(root, ['rev-parse', 'HEAD']) ?? ''
+  return {
+    git_commit: commit,
+    git_tree_modified: commit !== '' && (git(root, ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+    build_date: commit ? git(root, ['log', '-1', '--format=%cI', commit]) ?? '' : '',
+    distribution,
+  }
+}
+
+function commandFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return commandFiles(path)
+    return name.endsWith('.js') ? [path] : []
+  })
+}
+
+/**
+ * Module text (resolved from `dist`) that imports every compiled command under
+ * dist/commands and exports COMMANDS (oclif's "explicit" discovery: id → class), so adding a
+ * command needs no registry edit. Returns the text and the number of commands.
+ */
+export function commandsModule(dist) {
+  const commandsDir = join(dist, 'commands')
+  const files = commandFiles(commandsDir).sort()
+  const text = [
+    ...files.map((file, i) => `import C${i} from './${relative(dist, file).split(sep).join('/')}'`),
+    'export const COMMANDS = {',
+    ...files.map((file, i) => `  '${relative(commandsDir, file).replace(/\.js$/, '').split(sep).join(':')}': C${i},`),
+    '}',
+  ].join('\n')
+  return {text, count: files.length}
+}
