@@ -67,7 +67,7 @@ const stage = join(outDir, `.build-${process.pid}`)
 rmSync(stage, {recursive: true, force: true})
 mkdirSync(stage, {recursive: true})
 try {
-  const commands = commandsModule(dist)
+  const commands = commandsModule(dist, {lazy: true})
   // only what oclif reads of package.json
   const pjson = {name: pkg.name, version: pkg.version, description: pkg.description, type: pkg.type, oclif: pkg.oclif}
   const entry = [
@@ -103,6 +103,8 @@ try {
       },
     ],
     metafile: true,
+    // sea-main.cjs reads it as latin1
+    charset: 'ascii',
     legalComments: 'none',
     minifyWhitespace: true,
     minifySyntax: true,

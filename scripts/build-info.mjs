@@ -33,10 +33,23 @@ function commandFiles(dir) {
  * Module text (resolved from `dist`) that imports every compiled command under
  * dist/commands and exports COMMANDS (oclif's "explicit" discovery: id → class), so adding a
  * command needs no registry edit. Returns the text and the number of commands.
+ * `lazy`: each entry is a getter that require()s its module on first use, which esbuild
+ * bundles as a module initialised on that first call, so a start evaluates only the command
+ * it runs (oclif reads the class of that one command when it has a manifest).
  */
-export function commandsModule(dist) {
+export function commandsModule(dist, {lazy = false} = {}) {
   const commandsDir = join(dist, 'commands')
   const files = commandFiles(commandsDir).sort()
+  const id = (file) => relative(commandsDir, file).replace(/\.js$/, '').split(sep).join(':')
+  const spec = (file) => `./${relative(dist, file).split(sep).join('/')}`
+  if (lazy) {
+    const text = [
+      'export const COMMANDS = {',
+      ...files.map((file) => `  get '${id(file)}'() { return require('${spec(file)}').default },`),
+      '}',
+    ].join('\n')
+    return {text, count: files.length}
+  }
   const text = [
     ...files.map((file, i) => `import C${i} from './${relative(dist, file).split(sep).join('/')}'`),
     'export const COMMANDS = {',

@@ -12,7 +12,8 @@ const sea = require('node:sea')
 const vm = require('node:vm')
 const {dirname} = require('node:path')
 
-const source = sea.getAsset('pach.cjs', 'utf8')
+// the bundle is ASCII (esbuild escapes the rest): latin1 is a plain copy, no UTF-8 decoding
+const source = sea.getAsset('pach.cjs', 'latin1')
 const cachedData = Buffer.from(sea.getAsset('pach.v8cache'))
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {filename: 'pach.cjs', cachedData})
 const mod = {exports: {}}

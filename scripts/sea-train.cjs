@@ -25,7 +25,7 @@ function seaRequire(id) {
   return require(id)
 }
 process.argv = [process.execPath, process.execPath, ...rest.slice(sep + 1)]
-const source = readFileSync(bundle, 'utf8')
+const source = readFileSync(bundle, 'latin1')
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {filename: 'pach.cjs'})
 if (cacheOut) process.on('exit', () => writeFileSync(cacheOut, script.createCachedData()))
 const mod = {exports: {}}

@@ -148,6 +148,16 @@ describeBinary(`the single executable (dist/bin/${NAME})`, () => {
     expect(lstatSync(join(exe.cache, 'pach', dirs[0]!, 'better_sqlite3.node')).mode & 0o777).toBe(0o500)
   })
 
+  it('`demo` runs from the binary alone', {timeout: 300_000}, async (ctx) => {
+    const exe = binaryExe(ctx)
+    const p = await tmpProject(false, ctx, exe)
+    const r = await p.run(['demo'], {env: {TMPDIR: p.dir}})
+    expect(r.exitCode, r.stderr).toBe(0)
+    // the incremental step processed exactly one datum
+    expect(r.stdout).toMatch(/count@[0-9a-f]{32}: 1 datum processed, 3 skipped \(of 4\)/)
+    expect(r.stdout).toContain(`Demo project left in ${join(p.dir, 'pach-demo-')}`)
+  })
+
   runnerIt('docker')('a pipeline on the Docker runner, from the binary', {timeout: 300_000}, async (ctx) => {
     const exe = binaryExe(ctx)
     const p = await tmpProject(true, ctx, exe)
