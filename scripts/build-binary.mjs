@@ -10,7 +10,10 @@
 //     dockerode, yaml and tar-stream external and lazy; the binary has no node_modules).
 //     The SEA main script can only require Node built-ins, so the build fails if any other
 //     external require or import() is left in it. Our modules' createRequire(import.meta.url)
-//     is served by a shim (scripts/sea-module-shim.cjs) that hands out the bundled packages;
+//     is served by a shim (scripts/sea-module-shim.cjs) that hands out the bundled packages,
+//     and `debug` (oclif's logger) by sea-debug-shim.cjs, which sets the real one up only
+//     when DEBUG is set. The commands are getters (build-info.mjs, lazy): a start evaluates
+//     the one it runs;
 //   - the V8 code cache of that bundle, taken after it ran `list repo` in a scratch project
 //     (scripts/sea-train.cjs), so a start compiles neither the bundle nor the functions a
 //     command calls (SEA's own useCodeCache only holds the top level; see sea-main.cjs);
@@ -99,6 +102,8 @@ try {
         name: 'pach-module-shim',
         setup(b) {
           b.onResolve({filter: /^(node:)?module$/}, (args) => (args.importer.startsWith(dist) ? {path: shim} : undefined))
+          // `debug` → sea-debug-shim.cjs (the real one only when DEBUG is set)
+          b.onResolve({filter: /^debug$/}, () => ({path: join(root, 'scripts', 'sea-debug-shim.cjs')}))
         },
       },
     ],

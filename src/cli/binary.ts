@@ -17,7 +17,7 @@
  * steps (`_manifest`, `commandCache`) are set on the instance; the binary's e2e suite
  * (test/e2e/binary.test.ts) fails if an oclif upgrade changes them.
  */
-import {Command, Config, Interfaces, Plugin} from '@oclif/core'
+import {Command, Interfaces, Plugin} from '@oclif/core'
 import {getAsset} from 'node:sea'
 import {dirname} from 'node:path'
 import {provideNativeBinding} from '../core/db/open.js'
@@ -45,6 +45,6 @@ export async function runBinary(embedded: Embedded): Promise<void> {
     },
   })
   await plugin.load()
-  const config = await Config.load({root, pjson: embedded.pjson, plugins: new Map([[plugin.name, plugin]])})
-  await main(config)
+  // options, not a loaded Config: oclif's run() would load a Config it is given a second time
+  await main({root, pjson: embedded.pjson, plugins: new Map([[plugin.name, plugin]])})
 }

@@ -16,7 +16,7 @@ import {printable} from '../core/errors.js'
 import {editDistance} from '../core/text/edit-distance.js'
 import {pachctlCommand} from './pachctl.js'
 
-/** `load`: bin/run.js's URL (oclif finds the package from it), or the binary's ready Config (binary.ts). */
+/** `load`: bin/run.js's URL (oclif finds the package from it), or the binary's options with its root plugin (binary.ts). */
 export async function main(load: Interfaces.LoadOptions): Promise<void> {
   try {
     await run(process.argv.slice(2), load)

@@ -106,6 +106,10 @@ describeBinary(`the single executable (dist/bin/${NAME})`, () => {
       expect({exit: b.exitCode, stderr: b.stderr}).toEqual({exit: n.exitCode, stderr: n.stderr})
     }
     expect(await p.ok(['help', 'list', 'repo'])).toBe(await npmOn(p).ok(['help', 'list', 'repo']))
+    // oclif's DEBUG logging works in the binary too (its `debug` is set up only when DEBUG is set)
+    const debug = await p.run(['version'], {env: {DEBUG: 'oclif:config'}})
+    expect(debug.stderr).toMatch(/oclif:config config done/)
+    expect((await npmOn(p).run(['version'], {env: {DEBUG: 'oclif:config'}})).stderr).toMatch(/oclif:config config done/)
   })
 
   it('smoke flow on the local runner: init, put/get/list, a pipeline, fsck; bin/run.js reads the same project alike', {timeout: 300_000}, async (ctx) => {
