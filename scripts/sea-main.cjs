@@ -12,9 +12,11 @@ const sea = require('node:sea')
 const vm = require('node:vm')
 const {dirname} = require('node:path')
 
-// the bundle is ASCII (esbuild escapes the rest): latin1 is a plain copy, no UTF-8 decoding
-const source = sea.getAsset('pach.cjs', 'latin1')
-const cachedData = Buffer.from(sea.getAsset('pach.v8cache'))
+// getRawAsset: the bytes in the executable, not a copy. The bundle is ASCII (esbuild escapes
+// the rest), so Buffer's latin1 is one plain copy into a string; sea.getAsset(key, encoding)
+// would copy and then run a TextDecoder over 2.6 MB (~15 ms)
+const source = Buffer.from(sea.getRawAsset('pach.cjs')).toString('latin1')
+const cachedData = Buffer.from(sea.getRawAsset('pach.v8cache'))
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {filename: 'pach.cjs', cachedData})
 const mod = {exports: {}}
 script.runInThisContext()(mod.exports, require, mod, process.execPath, dirname(process.execPath))
