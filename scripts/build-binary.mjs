@@ -13,7 +13,7 @@
 //     is served by a shim (scripts/sea-module-shim.cjs) that hands out the bundled packages,
 //     and `debug` (oclif's logger) by sea-debug-shim.cjs, which sets the real one up only
 //     when DEBUG is set. The commands are getters (build-info.mjs, lazy): a start evaluates
-//     the one it runs;
+//     the one it runs. Their ids come sorted as oclif sorts them (binary.ts inKnownOrder);
 //   - the V8 code cache of that bundle, taken after it ran `list repo` in a scratch project
 //     (scripts/sea-train.cjs), so a start compiles neither the bundle nor the functions a
 //     command calls (SEA's own useCodeCache only holds the top level; see sea-main.cjs);
@@ -73,11 +73,13 @@ try {
   const commands = commandsModule(dist, {lazy: true})
   // only what oclif reads of package.json
   const pjson = {name: pkg.name, version: pkg.version, description: pkg.description, type: pkg.type, oclif: pkg.oclif}
+  // oclif's sort of the commands, done here (src/cli/binary.ts inKnownOrder)
+  const order = Object.keys(JSON.parse(readFileSync(manifestFile, 'utf8')).commands).sort((a, b) => a.localeCompare(b, 'en'))
   const entry = [
     "import {runBinary} from './cli/binary.js'",
     `import manifest from ${JSON.stringify(manifestFile)}`,
     commands.text,
-    `runBinary({commands: COMMANDS, manifest, pjson: ${JSON.stringify(pjson)}, addon: ${JSON.stringify(addon)}})`,
+    `runBinary({commands: COMMANDS, manifest, pjson: ${JSON.stringify(pjson)}, addon: ${JSON.stringify(addon)}, order: ${JSON.stringify(order)}})`,
   ].join('\n')
 
   const shim = join(root, 'scripts', 'sea-module-shim.cjs')

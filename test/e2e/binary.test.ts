@@ -105,7 +105,9 @@ describeBinary(`the single executable (dist/bin/${NAME})`, () => {
       const [b, n] = [await p.run(args), await npmOn(p).run(args)]
       expect({exit: b.exitCode, stderr: b.stderr}).toEqual({exit: n.exitCode, stderr: n.stderr})
     }
-    expect(await p.ok(['help', 'list', 'repo'])).toBe(await npmOn(p).ok(['help', 'list', 'repo']))
+    for (const args of [['help'], ['help', 'list'], ['help', 'list', 'repo']]) expect(await p.ok(args)).toBe(await npmOn(p).ok(args))
+    // the nearest command, whose ties go to the first command in oclif's sorted list (src/cli/binary.ts inKnownOrder)
+    for (const args of [['lis', 'rep'], ['creat', 'brnch', 'x@y'], ['stat', 'commit']]) expect((await p.run(args)).stderr).toBe((await npmOn(p).run(args)).stderr)
     // oclif's DEBUG logging works in the binary too (its `debug` is set up only when DEBUG is set)
     const debug = await p.run(['version'], {env: {DEBUG: 'oclif:config'}})
     expect(debug.stderr).toMatch(/oclif:config config done/)
