@@ -39,6 +39,14 @@ step([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.js
 step([join(root, 'scripts', 'bundle.mjs'), join(stage, 'dist')])
 step([join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest', stage])
 
+// dist/bin holds the single executable (`npm run build:binary`), which this build does not
+// make: it moves into the new tree (a rename), so `npm test` after `npm run build:binary`
+// (pretest builds) still finds it
+try {
+  renameSync(join(dist, 'bin'), join(stage, 'dist', 'bin'))
+} catch (e) {
+  if (e.code !== 'ENOENT') throw e
+}
 // another build may swap in between our two renames: then move its tree aside too and retry
 for (let attempt = 0; ; attempt++) {
   try {

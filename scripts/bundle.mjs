@@ -9,31 +9,17 @@
 // (better-sqlite3's addon, dockerode); our own dynamic imports stay lazy (esbuild
 // wraps each such module in an init function run on first import).
 import {build} from 'esbuild'
-import {copyFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {join, relative, resolve, sep} from 'node:path'
+import {copyFileSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {commandsModule, gitBuildInfo} from './build-info.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // the compiled tree to bundle (scripts/build.mjs passes its staging copy; default ./dist)
 const dist = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist')
-const commandsDir = join(dist, 'commands')
 
-function commandFiles(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name)
-    if (statSync(path).isDirectory()) return commandFiles(path)
-    return name.endsWith('.js') ? [path] : []
-  })
-}
-
-const files = commandFiles(commandsDir).sort()
-const entry = [
-  "export {main} from './cli/main.js'",
-  ...files.map((file, i) => `import C${i} from './${relative(dist, file).split(sep).join('/')}'`),
-  'export const COMMANDS = {',
-  ...files.map((file, i) => `  '${relative(commandsDir, file).replace(/\.js$/, '').split(sep).join(':')}': C${i},`),
-  '}',
-].join('\n')
+const commands = commandsModule(dist)
+const entry = ["export {main} from './cli/main.js'", commands.text].join('\n')
 
 const outdir = join(dist, 'bundle')
 rmSync(outdir, {recursive: true, force: true})
@@ -46,8 +32,8 @@ await build({
   outfile: join(outdir, 'pach.cjs'),
   external: ['typescript', 'ts-node', 'dockerode', 'yaml', 'tar-stream'],
   // modules that locate files relative to themselves (createRequire(import.meta.url)) get the
-  // bundle's own URL
-  define: {'import.meta.url': '__pachBundleUrl'},
+  // bundle's own URL; __PACH_BUILD__ is the commit it is built from (src/cli/build-info.ts)
+  define: {'import.meta.url': '__pachBundleUrl', __PACH_BUILD__: JSON.stringify(gitBuildInfo(root, 'npm package'))},
   banner: {js: "const __pachBundleUrl = require('node:url').pathToFileURL(__filename).href;"},
   legalComments: 'none',
   minifyWhitespace: true,
@@ -67,5 +53,5 @@ const code = readFileSync(cjs, 'utf8').replace(/(?<![\w$.])import\((?!\))/g, () 
 })
 writeFileSync(cjs, code)
 copyFileSync(join(root, 'scripts', 'bundle-loader.mjs'), join(outdir, 'index.js'))
-console.error(`bundle: ${files.length} commands → ${relative(root, outdir)}/pach.cjs (${calls} dynamic imports routed through the loader) + index.js`)
+console.error(`bundle: ${commands.count} commands → ${relative(root, outdir)}/pach.cjs (${calls} dynamic imports routed through the loader) + index.js`)
 

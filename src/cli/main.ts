@@ -11,18 +11,19 @@
  * The user's words are echoed from argv as typed (oclif's command id joins them with ":",
  * which cannot be told apart from the ":" of `repo@branch:/path`).
  */
-import {Config, flush, handle, run} from '@oclif/core'
+import {Config, flush, handle, Interfaces, run} from '@oclif/core'
 import {printable} from '../core/errors.js'
 import {editDistance} from '../core/text/edit-distance.js'
 import {pachctlCommand} from './pachctl.js'
 
-export async function main(bin: string): Promise<void> {
+/** `load`: bin/run.js's URL (oclif finds the package from it), or the binary's options with its root plugin (binary.ts). */
+export async function main(load: Interfaces.LoadOptions): Promise<void> {
   try {
-    await run(process.argv.slice(2), bin)
+    await run(process.argv.slice(2), load)
     await flush()
   } catch (e) {
     if (!/^command (.+) not found$/s.test((e as Error)?.message ?? '')) return handle(e as Error)
-    const config = await Config.load(bin)
+    const config = load instanceof Config ? load : await Config.load(load)
     // oclif lists an alias (`list:repos`) as a command of its own too
     const aliases = new Set(config.commands.flatMap((c) => c.aliases))
     const ids = config.commands

@@ -1,5 +1,7 @@
 /**
  * End-to-end helpers: run the built CLI (bin/run.js) as a user would, in a fresh temp project.
+ * An `Exe` runs another build of the CLI instead (the single executable, test/e2e/binary.test.ts)
+ * with exactly the environment it carries.
  */
 import {execa} from 'execa'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -8,6 +10,12 @@ import {join, resolve} from 'node:path'
 import {onTestFinished} from 'vitest'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
+
+/** An executable to run instead of `node bin/run.js`, and its whole environment (nothing inherited). */
+export interface Exe {
+  file: string
+  env: Record<string, string>
+}
 
 export interface RunResult {
   stdout: string
@@ -25,11 +33,13 @@ export interface Project {
   json<T = any>(args: string[], opts?: {input?: string | Buffer}): Promise<T>
 }
 
-export async function runPach(args: string[], opts: {cwd: string; input?: string | Buffer; env?: Record<string, string>}): Promise<RunResult> {
-  const r = await execa('node', [BIN, ...args], {
+export async function runPach(args: string[], opts: {cwd: string; input?: string | Buffer; env?: Record<string, string>; exe?: Exe}): Promise<RunResult> {
+  const [file, argv] = opts.exe ? [opts.exe.file, args] : ['node', [BIN, ...args]]
+  const r = await execa(file, argv, {
     cwd: opts.cwd,
     input: opts.input,
-    env: {PACH_DETACH: '', ...opts.env},
+    env: {...opts.exe?.env, PACH_DETACH: '', ...opts.env},
+    extendEnv: !opts.exe,
     reject: false,
     stripFinalNewline: false,
   })
@@ -45,14 +55,14 @@ export async function runPach(args: string[], opts: {cwd: string; input?: string
 /**
  * A fresh temp dir (removed after the test), initialised with `pach init` unless init=false.
  * Concurrent tests pass their own context (`ctx`) so the cleanup attaches to that test, not to
- * whichever test happens to be current.
+ * whichever test happens to be current. With `exe`, every command runs that executable.
  */
-export async function tmpProject(init = true, ctx?: {onTestFinished: (fn: () => void) => void}): Promise<Project> {
+export async function tmpProject(init = true, ctx?: {onTestFinished: (fn: () => void) => void}, exe?: Exe): Promise<Project> {
   const dir = mkdtempSync(join(tmpdir(), 'pach-e2e-'))
   ;(ctx?.onTestFinished ?? onTestFinished)(() => rmSync(dir, {recursive: true, force: true}))
   const p: Project = {
     dir,
-    run: (args, opts = {}) => runPach(args, {cwd: opts.cwd ?? dir, input: opts.input, env: opts.env}),
+    run: (args, opts = {}) => runPach(args, {cwd: opts.cwd ?? dir, input: opts.input, env: opts.env, exe}),
     async ok(args, opts = {}) {
       const r = await p.run(args, opts)
       if (r.exitCode !== 0) throw new Error(`pach ${args.join(' ')} exited ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)

@@ -27,13 +27,30 @@ export interface OpenDbOptions {
   create?: boolean
 }
 
+/** better-sqlite3's native addon: its loaded exports, or the path of its `.node` file. */
+export type NativeBinding = string | object
+
+let provider: (() => NativeBinding) | undefined
+
 /**
- * The compiled addon, located directly: better-sqlite3's default lookup (the `bindings`
- * package) probes a dozen paths and walks a stack trace on every start. Undefined when the
- * addon is not where a release build puts it (then better-sqlite3 searches as usual).
+ * Where the addon comes from when it is not in node_modules: the single executable
+ * (src/cli/binary.ts) carries it inside itself and registers a provider, called on the first
+ * open (commands that open no database never load it).
  */
-let addonPath: string | null | undefined
-function nativeBinding(): string | undefined {
+export function provideNativeBinding(fn: () => NativeBinding): void {
+  provider = fn
+  addonPath = undefined
+}
+
+/**
+ * The compiled addon: the provider's, else located directly: better-sqlite3's default lookup
+ * (the `bindings` package) probes a dozen paths and walks a stack trace on every start.
+ * Undefined when the addon is not where a release build puts it (then better-sqlite3 searches
+ * as usual).
+ */
+let addonPath: NativeBinding | null | undefined
+function nativeBinding(): NativeBinding | undefined {
+  if (addonPath === undefined && provider) addonPath = provider()
   if (addonPath === undefined) {
     try {
       const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json')
@@ -53,7 +70,8 @@ export function openDb(file: string, opts: OpenDbOptions = {}): DB {
       readonly: opts.readonly ?? false,
       fileMustExist: !opts.create,
       timeout: opts.busyTimeoutMs ?? 15_000,
-      nativeBinding: nativeBinding(),
+      // better-sqlite3 also takes the loaded exports (lib/database.js); its types only say string
+      nativeBinding: nativeBinding() as string | undefined,
     })
   } catch (e) {
     throw translateSystemError(e)

@@ -17,10 +17,10 @@
  * Invariants: the event loop must stay free while user code runs (it does: datums run in a
  * child process or container); bytes written are counted for the datum's download stats.
  */
-import {spawnSync} from 'node:child_process'
 import {constants, mkdirSync, openSync} from 'node:fs'
-import {Socket} from 'node:net'
+import type {Socket} from 'node:net'
 import {dirname} from 'node:path'
+import {nodeChildProcess, nodeNet} from '../builtins.js'
 import {RunnerError} from '../errors.js'
 import type {FileEntry} from '../store/tree-store.js'
 
@@ -58,7 +58,7 @@ export class LazyFeeder {
     for (const dir of new Set(this.fifos.map((f) => dirname(f.path)))) mkdirSync(dir, {recursive: true})
     for (let i = 0; i < this.fifos.length; i += 500) {
       const paths = this.fifos.slice(i, i + 500).map((f) => f.path)
-      const r = spawnSync('mkfifo', ['-m', '0644', '--', ...paths], {encoding: 'utf8'})
+      const r = nodeChildProcess().spawnSync('mkfifo', ['-m', '0644', '--', ...paths], {encoding: 'utf8'})
       if (r.status !== 0) throw new RunnerError(`cannot create named pipes for a lazy input: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`)
     }
     this.schedule()
@@ -90,7 +90,7 @@ export class LazyFeeder {
 
   private feed(f: Fifo, fd: number): void {
     f.busy = true
-    const sock = new Socket({fd, readable: false, writable: true})
+    const sock = new (nodeNet().Socket)({fd, readable: false, writable: true})
     f.sock = sock
     const done = () => {
       if (f.sock !== sock) return
