@@ -8,7 +8,7 @@
  * bin/run.js (the npm package) reads the same project: every `--json` output and exit code
  * must be the same.
  *
- * No binary: skipped locally, FAILS when CI=true (.ci/run builds it before the tests). The
+ * No binary: every test fails (`npm test` builds it first: its pretest is `npm run build:binary`). The
  * Docker scenario follows pipelines-util's runnerIt (skipped without an engine locally, failing
  * in CI).
  */
@@ -22,7 +22,6 @@ import {bind, IMAGE, pipeline, runnerIt, writeSpec} from './pipelines-util.js'
 
 const NAME = `pach-${process.platform}-${process.arch}`
 const BINARY = resolve(import.meta.dirname, '../../dist/bin', NAME)
-const IN_CI = process.env.CI === 'true'
 const NODE_PROGRAMS = new Set(['node', 'nodejs', 'npm', 'npx', 'corepack'])
 
 /** A PATH directory linking every program on this PATH but Node's (first one of a name wins). */
@@ -78,7 +77,7 @@ async function sameJson(binary: Project, npm: Project, commands: string[][]): Pr
   }
 }
 
-const describeBinary = existsSync(BINARY) || IN_CI ? describe : describe.skip
+const describeBinary = describe
 
 describeBinary(`the single executable (dist/bin/${NAME})`, () => {
   it('exists (CI builds it with `npm run build:binary` before the tests)', () => {
