@@ -335,26 +335,35 @@ export class PackWriter {
     return this.pendingBytes >= Math.min(APPEND_BYTES, this.store.packTarget)
   }
 
-  /** Hand the buffered blobs to a background append (after the one in flight, if any). */
+  /**
+   * Hand the buffered blobs to a background append, queued after the appends before it (a
+   * writer may be drained from several files written at once: appends run one at a time, in
+   * the order their drains were called). Waits for the append before this one, so at most
+   * two batches are held.
+   */
   async drain(): Promise<void> {
     if (this.pending.length === 0) return
     const batch = this.pending
     this.pending = []
     this.pendingBytes = 0
-    await this.settle()
-    this.appending = this.append(batch).catch((e) => {
-      this.failed = e
-    })
+    const before = this.appending
+    const mine = (before ?? Promise.resolve())
+      .then(() => (this.failed ? undefined : this.append(batch)))
+      .catch((e) => {
+        this.failed ??= e
+      })
+    this.appending = mine
+    if (before) await before
+    if (this.failed) throw this.failed
     if (this.unindexed >= CHECKPOINT_BLOBS) {
       await this.settle()
       await this.publish()
     }
   }
 
-  /** Wait for the append in flight; throw what failed. */
+  /** Wait for every append queued so far; throw what failed. */
   private async settle(): Promise<void> {
-    if (this.appending) await this.appending
-    this.appending = undefined
+    for (let tail = this.appending; tail; tail = this.appending === tail ? undefined : this.appending) await tail
     if (this.failed) throw this.failed
   }
 
@@ -370,9 +379,13 @@ export class PackWriter {
 
   /** Make the written packs durable, move them into place and index their blobs; forget them. */
   private async publish(): Promise<void> {
+    // the packs sealed so far (an append queued by another drain may seal more meanwhile)
+    const written = this.written
+    this.written = []
+    this.unindexed = 0
     if (this.store.opts.fsync) {
       await Promise.all(
-        this.written.map(async (w) => {
+        written.map(async (w) => {
           const fh = await open(w.tmp, 'r+')
           try {
             await fh.datasync()
@@ -383,26 +396,29 @@ export class PackWriter {
       )
     }
     const dirs = new Set<string>()
-    for (const w of this.written) {
+    for (const w of written) {
       const dir = join(this.store.packsDir, toHex(w.packId).slice(0, 2))
       if (!dirs.has(dir)) await mkdir(dir, {recursive: true})
       dirs.add(dir)
       await rename(w.tmp, w.final)
+      // a read before the index answers finds the blob at its new path
+      for (const [id] of w.rows) {
+        const rec = this.seen.get(id.toString('latin1'))
+        if (rec) rec.tmp = w.final
+      }
     }
     if (this.store.opts.fsync) for (const d of dirs) fsyncDir(d)
     const db = this.store.db
-    if (this.written.length) {
+    if (written.length) {
       withTx(db, () => {
-        for (const w of this.written) {
+        for (const w of written) {
           objects.insertPack(db, w.packId, w.size, this.store.opts.now())
           for (const [id, off, len] of w.rows) objects.insertBlob(db, id, w.packId, off, len, this.repack)
         }
       })
     }
     // the index answers for them now (reads and dedup)
-    for (const w of this.written) for (const [id] of w.rows) this.seen.delete(id.toString('latin1'))
-    this.written = []
-    this.unindexed = 0
+    for (const w of written) for (const [id] of w.rows) this.seen.delete(id.toString('latin1'))
   }
 
   /**
