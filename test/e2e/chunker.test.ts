@@ -5,7 +5,7 @@
  * made before v2) keeps chunking with it. bench/dedup.mjs measures the same on 64 and 256 MiB.
  */
 import {createCipheriv} from 'node:crypto'
-import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {tmpProject, type Project} from '../helpers/cli.js'
@@ -70,5 +70,18 @@ describe('chunker (issue 11)', () => {
     const growth = await growthOfSecondPut(p, v1, v2)
     expect(JSON.parse(readFileSync(cfgPath, 'utf8')).chunker).toEqual(chunker)
     expect(growth).toBeGreaterThan(5 * MiB)
+  })
+
+  it('put -r of several large files (written at once through one pack writer) reads back byte for byte; fsck (which re-reads every blob) is clean', {timeout: 120_000}, async () => {
+    const p = await tmpProject()
+    await p.ok(['create', 'repo', 'big'])
+    const files = [0, 1, 2, 3].map((k) => prngBytes(3 * MiB + k * 77_777, 40 + k))
+    const dir = join(p.dir, 'data')
+    mkdirSync(dir)
+    files.forEach((b, k) => writeFileSync(join(dir, `f${k}.bin`), b))
+    await p.ok(['put', 'file', '-r', 'big@master:/', '-f', dir])
+    for (const [k, b] of files.entries()) expect((await runBytes(p, ['get', 'file', `big@master:/f${k}.bin`])).stdout.equals(b)).toBe(true)
+    const report = await p.json(['fsck'])
+    expect(report.ok).toBe(true)
   })
 })
