@@ -443,9 +443,9 @@ export async function* chunkStream(
     }
   }
   if (pendingLen > 0) {
-    closeStage();
-    const only = pieces.length === 1 ? pieces[0]! : null;
-    // the last chunk lies in one block (or one staging buffer): a view of it
+    // the last chunk lies in one source block: a view of it (never of a staging buffer,
+    // which is larger than what it holds: a 1 KiB file would keep 64 KiB)
+    const only = stage === null && pieces.length === 1 ? pieces[0]! : null;
     if (views && only !== null) yield Buffer.from(only.buffer, only.byteOffset, only.byteLength);
     else yield assemble(null, 0, 0);
   }
