@@ -403,6 +403,16 @@ describe('chunkStream', () => {
     expect(copies).toBeGreaterThan(0);
   });
 
+  it('with views, a last chunk gathered from small blocks is an exact copy, not a view of a 64 KiB staging buffer', async () => {
+    const data = Buffer.from(random64MiB().subarray(0, 3000));
+    const out = await streamLengths(blocks(data, 1000), undefined, true);
+    expect(out.length).toBe(1);
+    expect(out[0]!.equals(data)).toBe(true);
+    // (small Buffers may share Node's 8 KiB pool with `data`: compare the ranges)
+    expect(out[0]!.buffer === data.buffer && out[0]!.byteOffset === data.byteOffset).toBe(false);
+    expect(out[0]!.buffer.byteLength).toBeLessThan(64 * KiB);
+  });
+
   it('yields nothing for empty input and skips empty blocks', async () => {
     expect(await streamLengths(blocks(new Uint8Array(0), 10))).toEqual([]);
     async function* withEmpties(): AsyncGenerator<Uint8Array> {
