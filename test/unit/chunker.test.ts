@@ -88,9 +88,9 @@ async function* blocks(buf: Uint8Array, size: number | (() => number)): AsyncGen
   }
 }
 
-async function streamLengths(source: AsyncIterable<Uint8Array>, p?: ChunkerParams): Promise<Buffer[]> {
+async function streamLengths(source: AsyncIterable<Uint8Array>, p?: ChunkerParams, views = false): Promise<Buffer[]> {
   const out: Buffer[] = [];
-  for await (const c of chunkStream(source, p)) out.push(c);
+  for await (const c of chunkStream(source, p, { views })) out.push(c);
   return out;
 }
 
@@ -359,6 +359,58 @@ describe('chunkStream', () => {
       expect(c.buffer).not.toBe(data.buffer);
       expect(c.equals(copy[i]!)).toBe(true);
     });
+  });
+
+  for (const c of cases) {
+    it(`with views, equals whole-buffer cutting: ${c.name}`, async () => {
+      const data = c.data();
+      const expected = chunksOf(data, cutPoints(data, c.p));
+      let seed = 91;
+      const randomSize = (): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        const r = seed >>> 8;
+        return r % 4 === 0 ? 1 + (r % 13) : 1 + (r % (c.p === SMALL ? 5000 : 3 * MiB));
+      };
+      const chunks = await streamLengths(blocks(data, c.size === 'random' ? randomSize : c.size), c.p, true);
+      expect(chunks.map((b) => b.length)).toEqual(expected.map((b) => b.length));
+      for (let i = 0; i < chunks.length; i++) expect(chunks[i]!.equals(expected[i]!)).toBe(true);
+    });
+  }
+
+  it('with views, a chunk inside one block is a view of it and a chunk across blocks is a copy', async () => {
+    const data = Buffer.from(random64MiB().subarray(0, 6 * MiB));
+    const blockSize = 1 * MiB;
+    const chunks = await streamLengths(blocks(data, blockSize));
+    const viewed = await streamLengths(blocks(data, blockSize), undefined, true);
+    expect(viewed.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
+    let start = 0;
+    let views = 0;
+    let copies = 0;
+    for (const c of viewed) {
+      const inOne = Math.floor(start / blockSize) === Math.floor((start + c.length - 1) / blockSize);
+      if (inOne) {
+        expect(c.buffer).toBe(data.buffer);
+        expect(c.byteOffset).toBe(data.byteOffset + start);
+        views++;
+      } else {
+        expect(c.buffer).not.toBe(data.buffer);
+        copies++;
+      }
+      expect(Buffer.isBuffer(c)).toBe(true);
+      start += c.length;
+    }
+    expect(views).toBeGreaterThan(0);
+    expect(copies).toBeGreaterThan(0);
+  });
+
+  it('with views, a last chunk gathered from small blocks is an exact copy, not a view of a 64 KiB staging buffer', async () => {
+    const data = Buffer.from(random64MiB().subarray(0, 3000));
+    const out = await streamLengths(blocks(data, 1000), undefined, true);
+    expect(out.length).toBe(1);
+    expect(out[0]!.equals(data)).toBe(true);
+    // (small Buffers may share Node's 8 KiB pool with `data`: compare the ranges)
+    expect(out[0]!.buffer === data.buffer && out[0]!.byteOffset === data.byteOffset).toBe(false);
+    expect(out[0]!.buffer.byteLength).toBeLessThan(64 * KiB);
   });
 
   it('yields nothing for empty input and skips empty blocks', async () => {

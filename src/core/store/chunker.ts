@@ -339,7 +339,11 @@ const STAGE_CAPACITY = 64 * 1024;
  *
  * Every yielded Buffer is a FRESH, exactly-sized copy owned by the consumer
  * (it never aliases a source block or an internal buffer, so it may be kept
- * or mutated freely). The hash is run directly over the source blocks, and
+ * or mutated freely) — unless `views` is set: then a chunk that lies within
+ * one source block is yielded as a view of that block (no copy, no fresh
+ * memory to fault in: at ingest the copy cost as much as a third of the
+ * chunking), and only chunks spanning blocks are copies. The consumer must
+ * then not mutate a chunk, and a source must never reuse a block's memory. The hash is run directly over the source blocks, and
  * each byte is copied once, into its chunk Buffer. (Source blocks smaller
  * than 8 KiB are first coalesced into 64 KiB staging buffers to bound
  * bookkeeping, so their bytes are copied twice.)
@@ -352,7 +356,9 @@ const STAGE_CAPACITY = 64 * 1024;
 export async function* chunkStream(
   source: AsyncIterable<Uint8Array>,
   p: ChunkerParams = DEFAULT_CHUNKER_PARAMS,
+  opts: {views?: boolean} = {},
 ): AsyncGenerator<Buffer> {
+  const views = opts.views === true;
   validateChunkerParams(p);
   const { minSize, avgSize, maxSize } = p;
   const mS = maskS(p);
@@ -397,6 +403,13 @@ export async function* chunkStream(
     while (pos < len) {
       const r = scan(view, pos, len, pendingLen, h, minSize, avgSize, maxSize, mS, mL);
       if (r >= 0) {
+        if (views && pendingLen === 0 && stage === null) {
+          // the whole chunk is in this block (pos is its start): hand out a view
+          h = 0;
+          yield Buffer.from(view.buffer, view.byteOffset + pos, r - pos);
+          pos = r;
+          continue;
+        }
         yield assemble(view, pos, r);
         pos = r;
         continue;
@@ -429,5 +442,11 @@ export async function* chunkStream(
       break;
     }
   }
-  if (pendingLen > 0) yield assemble(null, 0, 0);
+  if (pendingLen > 0) {
+    // the last chunk lies in one source block: a view of it (never of a staging buffer,
+    // which is larger than what it holds: a 1 KiB file would keep 64 KiB)
+    const only = stage === null && pieces.length === 1 ? pieces[0]! : null;
+    if (views && only !== null) yield Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+    else yield assemble(null, 0, 0);
+  }
 }

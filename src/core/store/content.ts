@@ -9,7 +9,6 @@
  *   costs nothing extra at ingest since every chunk is hashed anyway.
  * - reading verifies every blob (BlobStore.readBlob).
  */
-import {nodeCrypto} from '../builtins.js'
 import {Readable} from 'node:stream'
 import {CorruptObjectError} from '../errors.js'
 import {chunkStream, type ChunkerParams} from './chunker.js'
@@ -23,8 +22,6 @@ export interface FileContent {
   /** byte length of each chunk (parallel to chunks) */
   sizes: number[]
 }
-
-const HASH_WINDOW = 8
 
 export interface WriteProgress {
   (bytes: number): void
@@ -72,7 +69,14 @@ export async function bufferContent(buf: Buffer, writer: PackWriter, params: Chu
   return c
 }
 
-/** Chunk, hash and store a byte stream. */
+/**
+ * Chunk, hash and store a byte stream. A chunk that lies within one source block is stored as a
+ * view of it (chunkStream `views`): no copy, no fresh memory; the writer keeps it until it is
+ * appended to a pack, so a source must never reuse a block's memory (Node streams do not).
+ * Hashing is synchronous on this thread (SHA-NI): measured on 256 MiB, a thread-pool or worker
+ * hash saved nothing on a busy 2-core machine, and its copies or messages cost more than it
+ * overlapped (bench/README.md, "Reading the run" under the dedup results).
+ */
 export async function writeContent(
   source: AsyncIterable<Uint8Array>,
   writer: PackWriter,
@@ -83,26 +87,16 @@ export async function writeContent(
   const chunks: Buffer[] = []
   const sizes: number[] = []
   let size = 0
-  // Hash on the libuv thread pool (WebCrypto) while this thread keeps chunking: on 2 cores
-  // that overlaps the two CPU-bound passes. A bounded window keeps memory flat.
-  const window: {chunk: Buffer; id: Promise<ArrayBuffer> | Buffer}[] = []
-  const settle = async () => {
-    const w = window.shift()!
-    const id = Buffer.isBuffer(w.id) ? w.id : Buffer.from(await w.id)
-    writer.add(id, w.chunk)
+  for await (const chunk of chunkStream(source, params, {views: true})) {
+    signal?.throwIfAborted()
+    const id = sha256(chunk)
+    writer.add(id, chunk)
     chunks.push(id)
-    sizes.push(w.chunk.length)
-    size += w.chunk.length
-    onBytes?.(w.chunk.length)
+    sizes.push(chunk.length)
+    size += chunk.length
+    onBytes?.(chunk.length)
     if (writer.full) await writer.drain()
   }
-  for await (const chunk of chunkStream(source, params)) {
-    signal?.throwIfAborted()
-    // small chunks hash faster inline than a thread-pool round trip
-    window.push({chunk, id: chunk.length < 64 * 1024 ? sha256(chunk) : nodeCrypto().webcrypto.subtle.digest('SHA-256', chunk)})
-    if (window.length >= HASH_WINDOW) await settle()
-  }
-  while (window.length) await settle()
   return {size, hash: contentHash(chunks), chunks, sizes}
 }
 
