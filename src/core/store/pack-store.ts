@@ -486,6 +486,7 @@ export class PackWriter {
     END_MAGIC.copy(trailer, trailer.length - 8)
     const packId = sha256(trailer)
     await writeAll(pack.fh, [trailer], trailer.length, pack.size)
+    await assertSize(pack.fh, pack.size + trailer.length)
     await pack.fh.close()
     this.current = undefined
     const size = pack.size + trailer.length
@@ -520,8 +521,12 @@ export async function writeAll(fh: FileHandle, bufs: Buffer[], total: number, st
     }
     rest = next
   }
+}
+
+/** The pack file has exactly `size` bytes (checked once, when it is sealed). */
+async function assertSize(fh: FileHandle, size: number): Promise<void> {
   const st = await fh.stat()
-  if (st.size !== start + total) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${start + total}`), {code: 'EIO'})
+  if (st.size !== size) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${size}`), {code: 'EIO'})
 }
 
 function fsyncDir(dir: string): void {
