@@ -268,9 +268,9 @@ interface OpenPack {
  * index and this writer); the caller drains once `full` (APPEND_BYTES buffered), which
  * appends the buffer to the open pack in objects/tmp in the background (one append in
  * flight): what a writer holds in memory is about two APPEND_BYTES, whatever the pack size.
- * A pack that reaches the pack target gets its trailer and is closed; `close` makes the
- * packs durable (fdatasync, in parallel, after the kernel has had time to write them back),
- * renames them into place and then indexes all their blobs in one transaction: blobs become
+ * A pack that reaches the pack target gets its trailer and starts being made durable
+ * (fdatasync, closed after) in the background while the writer goes on; `close` waits for
+ * that, renames the packs into place and then indexes all their blobs in one transaction: blobs become
  * visible to other writers only once their bytes are durable. A writer that has written
  * CHECKPOINT_BLOBS blobs not yet indexed publishes those packs the same way before it goes
  * on (a job over a million datums writes millions of small blobs): what it remembers of them
@@ -285,7 +285,8 @@ export class PackWriter {
   private appending: Promise<void> | undefined
   private failed: unknown = undefined
   private current: OpenPack | undefined
-  private written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]}[] = []
+  /** sealed packs not yet published; `durable` settles once the pack's bytes are on disk (fsync) and its file is closed */
+  private written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]; durable: Promise<void>}[] = []
   /** blobs in `written` (not yet indexed) */
   private unindexed = 0
   private packs = 0
@@ -383,18 +384,7 @@ export class PackWriter {
     const written = this.written
     this.written = []
     this.unindexed = 0
-    if (this.store.opts.fsync) {
-      await Promise.all(
-        written.map(async (w) => {
-          const fh = await open(w.tmp, 'r+')
-          try {
-            await fh.datasync()
-          } finally {
-            await fh.close()
-          }
-        }),
-      )
-    }
+    await Promise.all(written.map((w) => w.durable))
     const dirs = new Set<string>()
     for (const w of written) {
       const dir = join(this.store.packsDir, toHex(w.packId).slice(0, 2))
@@ -438,7 +428,12 @@ export class PackWriter {
       await rm(this.current.tmp, {force: true})
       this.current = undefined
     }
-    if (!this.closed) for (const w of this.written) await rm(w.tmp, {force: true})
+    if (!this.closed) {
+      for (const w of this.written) {
+        await w.durable.catch(() => {})
+        await rm(w.tmp, {force: true})
+      }
+    }
     this.closed = true
     this.store.releaseLease(this.leaseId)
   }
@@ -487,11 +482,21 @@ export class PackWriter {
     const packId = sha256(trailer)
     await writeAll(pack.fh, [trailer], trailer.length, pack.size)
     await assertSize(pack.fh, pack.size + trailer.length)
-    await pack.fh.close()
     this.current = undefined
+    // the pack is made durable in the background while the writer goes on (publish awaits it):
+    // a put's last fsync no longer waits for every pack's bytes at once
+    const fh = pack.fh
+    const durable = (async () => {
+      try {
+        if (this.store.opts.fsync) await fh.datasync()
+      } finally {
+        await fh.close()
+      }
+    })()
+    durable.catch(() => {}) // awaited by publish or abort
     const size = pack.size + trailer.length
     this.bytesWritten += size
-    this.written.push({tmp: pack.tmp, final: this.store.packPath(packId), packId, size, rows: pack.rows})
+    this.written.push({tmp: pack.tmp, final: this.store.packPath(packId), packId, size, rows: pack.rows, durable})
     this.unindexed += pack.rows.length
   }
 }
