@@ -268,20 +268,22 @@ function once<T>(f: () => T[]): () => T[] {
   return () => (v ??= f())
 }
 
+/** Cartesian product of held lists, first list outermost. */
+function* product<T>(lists: readonly (readonly T[])[], i = 0, prefix: T[] = []): Generator<T[]> {
+  if (i === lists.length) {
+    yield prefix
+    return
+  }
+  for (const item of lists[i]!) yield* product(lists, i + 1, [...prefix, item])
+}
+
 /** Cartesian product, first list outermost, each datum's inputs concatenated. Any empty list => nothing. */
 function cross(children: Plan[]): Plan {
   const inner = children.slice(1).map((c) => once(() => [...c()]))
   return function* () {
     const rest = inner.map((l) => l())
     if (rest.some((l) => l.length === 0)) return
-    function* extend(i: number, prefix: DatumInput[]): Generator<DatumInput[]> {
-      if (i === rest.length) {
-        yield prefix
-        return
-      }
-      for (const d of rest[i]!) yield* extend(i + 1, [...prefix, ...d])
-    }
-    for (const first of children[0]!()) yield* extend(0, first)
+    for (const first of children[0]!()) for (const tail of product(rest)) yield [...first, ...tail.flat()]
   }
 }
 
@@ -318,15 +320,6 @@ function sortedKeys(buckets: readonly Map<string, unknown>[]): string[] {
   const keys = new Set<string>()
   for (const b of buckets) for (const k of b.keys()) keys.add(k)
   return [...keys].sort(cmp)
-}
-
-/** Cartesian product of held lists, first list outermost. */
-function* product<T>(lists: readonly (readonly T[])[], i = 0, prefix: T[] = []): Generator<T[]> {
-  if (i === lists.length) {
-    yield prefix
-    return
-  }
-  for (const item of lists[i]!) yield* product(lists, i + 1, [...prefix, item])
 }
 
 function join(children: Plan[]): Plan {
