@@ -17,7 +17,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, median} from './lib.mjs'
+import {arg, median, replaceReadmeSection} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const ROUNDS = Number(arg('rounds', 4))
@@ -77,14 +77,7 @@ try {
   ]
   const report = L.join('\n')
   console.log(report)
-  if (README) {
-    const file = path.join(root, 'bench', 'README.md')
-    const text = fs.readFileSync(file, 'utf8')
-    const a = text.indexOf('<!-- binary:start -->')
-    const b = text.indexOf('<!-- binary:end -->')
-    if (a < 0 || b < 0) log('bench/README.md has no binary:start / binary:end markers: not updated')
-    else fs.writeFileSync(file, `${text.slice(0, a + '<!-- binary:start -->'.length)}\n${report}\n${text.slice(b)}`)
-  }
+  if (README) replaceReadmeSection('binary', report, log)
 } finally {
   fs.rmSync(work, {recursive: true, force: true})
 }

@@ -31,7 +31,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, dirBytes, median, processTimer} from './lib.mjs'
+import {arg, dirBytes, median, processTimer, replaceReadmeSection} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const KiB = 1024
@@ -238,11 +238,4 @@ if (SMALL > 0) {
 }
 const report = L.join('\n')
 console.log(report)
-if (README) {
-  const file = path.join(root, 'bench', 'README.md')
-  const text = fs.readFileSync(file, 'utf8')
-  const a = text.indexOf('<!-- dedup:start -->')
-  const b = text.indexOf('<!-- dedup:end -->')
-  if (a < 0 || b < 0) log('bench/README.md has no dedup:start / dedup:end markers: not updated')
-  else fs.writeFileSync(file, `${text.slice(0, a + '<!-- dedup:start -->'.length)}\n${report}\n${text.slice(b)}`)
-}
+if (README) replaceReadmeSection('dedup', report, log)

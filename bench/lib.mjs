@@ -1,4 +1,4 @@
-// Shared by the benchmark scripts (bench/run.mjs, pipelines.mjs, torture.mjs, history.mjs, scale.mjs, scale-jobs.mjs).
+// Shared by the benchmark scripts (bench/run.mjs, pipelines.mjs, torture.mjs, history.mjs, scale.mjs, scale-jobs.mjs, dedup.mjs, binary.mjs).
 import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -166,4 +166,18 @@ export function pachBreakdown(pachDir, Database) {
   } finally {
     db.close()
   }
+}
+
+/**
+ * Replace the part of bench/README.md between `<!-- NAME:start -->` and `<!-- NAME:end -->`
+ * with `report` (the markers stay); `log` says so when the markers are missing.
+ */
+export function replaceReadmeSection(name, report, log) {
+  const file = path.join(path.dirname(new URL(import.meta.url).pathname), 'README.md')
+  const start = `<!-- ${name}:start -->`
+  const text = fs.readFileSync(file, 'utf8')
+  const a = text.indexOf(start)
+  const b = text.indexOf(`<!-- ${name}:end -->`)
+  if (a < 0 || b < 0) log(`bench/README.md has no ${name}:start / ${name}:end markers: not updated`)
+  else fs.writeFileSync(file, `${text.slice(0, a + start.length)}\n${report}\n${text.slice(b)}`)
 }

@@ -27,7 +27,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, dirBytes, median, processTimer} from './lib.mjs'
+import {arg, dirBytes, median, processTimer, replaceReadmeSection} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SIZES = String(arg('sizes', '10000,100000')).split(',').map(Number)
@@ -203,11 +203,4 @@ const report = [
   `| .pach after the run | ${results.map((r) => fmt(r.pach, 'B')).join(' | ')} | |`,
 ].join('\n')
 console.log(report)
-if (README) {
-  const file = path.join(root, 'bench', 'README.md')
-  const text = fs.readFileSync(file, 'utf8')
-  const a = text.indexOf('<!-- scale-jobs:start -->')
-  const b = text.indexOf('<!-- scale-jobs:end -->')
-  if (a < 0 || b < 0) log('bench/README.md has no scale-jobs:start / scale-jobs:end markers: not updated')
-  else fs.writeFileSync(file, `${text.slice(0, a + '<!-- scale-jobs:start -->'.length)}\n${report}\n${text.slice(b)}`)
-}
+if (README) replaceReadmeSection('scale-jobs', report, log)

@@ -24,7 +24,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, dirBytes, firstLine, median, processTimer} from './lib.mjs'
+import {arg, dirBytes, firstLine, median, processTimer, replaceReadmeSection} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SIZES = String(arg('sizes', '10000,100000')).split(',').map(Number)
@@ -250,11 +250,4 @@ const lines = [
 ]
 const report = lines.join('\n')
 console.log(report)
-if (README) {
-  const file = path.join(root, 'bench', 'README.md')
-  const text = fs.readFileSync(file, 'utf8')
-  const a = text.indexOf('<!-- scale:start -->')
-  const b = text.indexOf('<!-- scale:end -->')
-  if (a < 0 || b < 0) log('bench/README.md has no scale:start / scale:end markers: not updated')
-  else fs.writeFileSync(file, `${text.slice(0, a + '<!-- scale:start -->'.length)}\n${report}\n${text.slice(b)}`)
-}
+if (README) replaceReadmeSection('scale', report, log)
