@@ -333,17 +333,18 @@ describe('chunkStream', () => {
     { name: 'random-size blocks, small params', size: 'random', data: smallData, p: SMALL },
   ];
 
+  /** Block sizes from a seeded LCG: a quarter of them 1–13 bytes, the rest up to 5,000 bytes (small params) or 3 MiB. */
+  const randomSizes = (seed: number, p: ChunkerParams) => (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const r = seed >>> 8;
+    return r % 4 === 0 ? 1 + (r % 13) : 1 + (r % (p === SMALL ? 5000 : 3 * MiB));
+  };
+
   for (const c of cases) {
     it(`equals whole-buffer cutting: ${c.name}`, async () => {
       const data = c.data();
       const expected = chunksOf(data, cutPoints(data, c.p));
-      let seed = 77;
-      const randomSize = (): number => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        const r = seed >>> 8;
-        return r % 4 === 0 ? 1 + (r % 13) : 1 + (r % (c.p === SMALL ? 5000 : 3 * MiB));
-      };
-      const chunks = await streamLengths(blocks(data, c.size === 'random' ? randomSize : c.size), c.p);
+      const chunks = await streamLengths(blocks(data, c.size === 'random' ? randomSizes(77, c.p) : c.size), c.p);
       expect(chunks.map((b) => b.length)).toEqual(expected.map((b) => b.length));
       expect(Buffer.concat(chunks).equals(data)).toBe(true);
       for (let i = 0; i < chunks.length; i++) expect(chunks[i]!.equals(expected[i]!)).toBe(true);
@@ -365,13 +366,7 @@ describe('chunkStream', () => {
     it(`with views, equals whole-buffer cutting: ${c.name}`, async () => {
       const data = c.data();
       const expected = chunksOf(data, cutPoints(data, c.p));
-      let seed = 91;
-      const randomSize = (): number => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        const r = seed >>> 8;
-        return r % 4 === 0 ? 1 + (r % 13) : 1 + (r % (c.p === SMALL ? 5000 : 3 * MiB));
-      };
-      const chunks = await streamLengths(blocks(data, c.size === 'random' ? randomSize : c.size), c.p, true);
+      const chunks = await streamLengths(blocks(data, c.size === 'random' ? randomSizes(91, c.p) : c.size), c.p, true);
       expect(chunks.map((b) => b.length)).toEqual(expected.map((b) => b.length));
       for (let i = 0; i < chunks.length; i++) expect(chunks[i]!.equals(expected[i]!)).toBe(true);
     });
