@@ -192,7 +192,6 @@ export async function restartDatums(
     throw new InvalidArgumentError('MISSING_ARGUMENT', 'no datum filter given', {hint: 'name the datum by its input paths or content hashes, separated by ",", e.g. `/logs/a.txt,/logs/b.txt`'})
   }
   let j = job()
-  const ref = `${j.pipeline}@${j.id}`
   const result = (restarted: RestartedDatum[]): RestartResult => ({job: {pipeline: {name: j.pipeline, project: {name: j.project}}, id: j.id}, restarted})
   if (j.state !== 'JOB_RUNNING') throw notRunning(j)
   if (holderGone(j)) throw notAnswering(j, 'is gone')

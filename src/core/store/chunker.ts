@@ -343,10 +343,11 @@ const STAGE_CAPACITY = 64 * 1024;
  * one source block is yielded as a view of that block (no copy, no fresh
  * memory to fault in: at ingest the copy cost as much as a third of the
  * chunking), and only chunks spanning blocks are copies. The consumer must
- * then not mutate a chunk, and a source must never reuse a block's memory. The hash is run directly over the source blocks, and
- * each byte is copied once, into its chunk Buffer. (Source blocks smaller
- * than 8 KiB are first coalesced into 64 KiB staging buffers to bound
- * bookkeeping, so their bytes are copied twice.)
+ * then not mutate a chunk, and a source must never reuse a block's memory.
+ * The hash is run directly over the source blocks, and each byte is copied
+ * once, into its chunk Buffer (not at all when the chunk is a view). (Source
+ * blocks smaller than 8 KiB are first coalesced into 64 KiB staging buffers
+ * to bound bookkeeping, so their bytes are copied twice.)
  *
  * Contract for the source: chunkStream retains views of source blocks until
  * the chunk containing them is complete, so a source must not reuse/mutate a

@@ -27,7 +27,6 @@ export interface WriteProgress {
   (bytes: number): void
 }
 
-/** The content of an empty file (no chunks; nothing to store). */
 /** A content (or a file entry's content) as compact text: hex hash and chunk ids (a job's scratch tables keep it so). */
 export const contentText = (c: FileContent) => JSON.stringify({h: c.hash.toString('hex'), s: c.size, c: c.chunks.map((x) => x.toString('hex')), z: c.sizes})
 
@@ -37,6 +36,7 @@ export function contentFromText(text: string): FileContent {
   return {hash: Buffer.from(o.h, 'hex'), size: o.s, chunks: o.c.map((x) => Buffer.from(x, 'hex')), sizes: o.z}
 }
 
+/** The content of an empty file (no chunks; nothing to store). */
 export function emptyContent(): FileContent {
   return {size: 0, hash: contentHash([]), chunks: [], sizes: []}
 }

@@ -270,8 +270,8 @@ interface OpenPack {
  * flight): what a writer holds in memory is about two APPEND_BYTES, whatever the pack size.
  * A pack that reaches the pack target gets its trailer and starts being made durable
  * (fdatasync, closed after) in the background while the writer goes on; `close` waits for
- * that, renames the packs into place and then indexes all their blobs in one transaction: blobs become
- * visible to other writers only once their bytes are durable. A writer that has written
+ * that, renames the packs into place and then indexes all their blobs in one transaction:
+ * blobs become visible to other writers only once their bytes are durable. A writer that has written
  * CHECKPOINT_BLOBS blobs not yet indexed publishes those packs the same way before it goes
  * on (a job over a million datums writes millions of small blobs): what it remembers of them
  * stays bounded, and the index then answers for them. Its lease keeps gc away from published
@@ -502,9 +502,9 @@ export class PackWriter {
 }
 
 /**
- * Write every buffer, in order, from `start`. writev may write less than asked without an error (a disk
- * that fills up mid-write does exactly that); the rest is written again, so the next call
- * gets ENOSPC instead of a short pack being taken for a whole one.
+ * Write every buffer, in order, from `start`. writev may write less than asked without an
+ * error (a disk that fills up mid-write does exactly that); the rest is written again, so the
+ * next call gets ENOSPC instead of a short pack being taken for a whole one.
  */
 export async function writeAll(fh: FileHandle, bufs: Buffer[], total: number, start = 0): Promise<void> {
   let done = 0
