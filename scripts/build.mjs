@@ -35,6 +35,7 @@ mkdirSync(stage)
 copyFileSync(join(root, 'package.json'), join(stage, 'package.json'))
 symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'))
 
+step([join(root, 'scripts', 'protos.mjs')])
 step([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--outDir', join(stage, 'dist')])
 step([join(root, 'scripts', 'bundle.mjs'), join(stage, 'dist')])
 step([join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest', stage])

@@ -50,6 +50,40 @@ export const CLASS_EXIT_CODES: Readonly<Record<ErrorClassName, number>> = {
   CancelledError: EXIT_CODES.cancelled,
 }
 
+/**
+ * gRPC status codes (numbers, as on the wire) per class, for `pach serve`: what pachd answers
+ * for the same condition where Pachyderm's clients test the code (NOT_FOUND, ALREADY_EXISTS),
+ * and the closest standard code elsewhere. `CODE_GRPC_STATUS` overrides it for single codes.
+ */
+export const CLASS_GRPC_STATUS: Readonly<Record<ErrorClassName, number>> = {
+  PachError: 2, // UNKNOWN, as pachd wraps errors it does not map
+  RunnerError: 2,
+  InvalidArgumentError: 3, // INVALID_ARGUMENT
+  JobFailedError: 2,
+  NotFoundError: 5, // NOT_FOUND
+  AlreadyExistsError: 6, // ALREADY_EXISTS
+  CommitFinishedError: 9, // FAILED_PRECONDITION
+  ConflictError: 9,
+  NotARepoError: 9,
+  LockedError: 14, // UNAVAILABLE: retry
+  CorruptObjectError: 15, // DATA_LOSS
+  InternalError: 13, // INTERNAL
+  CancelledError: 1, // CANCELLED
+}
+
+export const CODE_GRPC_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
+  COMMIT_NOT_FINISHED: 14, // pachd: UNAVAILABLE `commit … not finished`
+  TIMEOUT: 4, // DEADLINE_EXCEEDED
+  DISK_FULL: 8, // RESOURCE_EXHAUSTED
+  PERMISSION_DENIED: 7,
+  TAR_TOO_LARGE: 8,
+}
+
+/** The gRPC status a registered error code maps to. */
+export function grpcStatusOf(code: ErrorCode): number {
+  return CODE_GRPC_STATUS[code] ?? CLASS_GRPC_STATUS[ERROR_CODES.get(code)!]
+}
+
 /** The exit code a registered error code maps to. */
 export function exitCodeOf(code: ErrorCode): number {
   return CLASS_EXIT_CODES[ERROR_CODES.get(code)!]

@@ -191,6 +191,22 @@ export class Pach {
     return dirname(this.pachDir)
   }
 
+  /**
+   * The ids that name this project to clients of `pach serve` (pachd's ClusterInfo `id` and
+   * `deployment_id`): made on first use, then kept in the meta table, so they stay the same
+   * across restarts (legacy Python clients refuse a deployment id that changed).
+   */
+  instanceIds(): {clusterId: string; deploymentId: string} {
+    return withTx(this.db, () => {
+      const get = (key: string) => {
+        let v = rows.getMeta(this.db, key)
+        if (!v) rows.setMeta(this.db, key, (v = this.ctx.newId()))
+        return v
+      }
+      return {clusterId: get('cluster_id'), deploymentId: get('deployment_id')}
+    })
+  }
+
   fsck(opts: {readData?: boolean} = {}): FsckReport {
     return fsck(this.ctx, opts)
   }

@@ -47,6 +47,11 @@ export class ProjectService {
     return p
   }
 
+  /** Whether the project exists. */
+  exists(name: string): boolean {
+    return rows.getProject(this.ctx.db, name) !== undefined
+  }
+
   inspect(name: string): ProjectInfo {
     return this.info(this.get(name))
   }

@@ -29,8 +29,30 @@ const ACTIVE_KEY = 'active_transaction'
 export class TransactionService {
   constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly hooks: () => PfsHooks) {}
 
+  /** set by `scoped` while a caller (a server request) names its own transaction, or none */
+  private scope: {id: string | null} | undefined
+
+  /**
+   * Run `fn` (synchronous) with `id` as the active transaction, or with none (`null`),
+   * whatever the project's active one is: a request to `pach serve` names its transaction in
+   * a header, and one without it applies at once even while a CLI user has one active.
+   * Throws TRANSACTION_NOT_FOUND for an id that does not exist.
+   * @example pach.transactions.scoped(header ?? null, () => pach.repos.create('default', 'images'))
+   */
+  scoped<T>(id: string | null, fn: () => T): T {
+    if (id !== null) this.must(id)
+    const prev = this.scope
+    this.scope = {id}
+    try {
+      return fn()
+    } finally {
+      this.scope = prev
+    }
+  }
+
   /** The active transaction id, if any. */
   active(): string | undefined {
+    if (this.scope) return this.scope.id ?? undefined
     const id = rows.getMeta(this.ctx.db, ACTIVE_KEY)
     if (!id) return undefined
     if (!this.get(id)) {
@@ -52,14 +74,15 @@ export class TransactionService {
     return t
   }
 
-  start(): TransactionInfo {
+  start(opts: {activate?: boolean} = {}): TransactionInfo {
+    const activate = opts.activate ?? true
     return withTx(this.ctx.db, () => {
-      const cur = this.active()
+      const cur = activate ? this.active() : undefined
       if (cur) throw new ConflictError('TRANSACTION_ACTIVE', `there is already an active transaction (${cur})`, {hint: 'finish it with `pach finish transaction`, or `pach stop transaction` to set it aside'})
       const id = this.ctx.newId()
       const started = this.ctx.now()
       txRows.insertTransaction(this.ctx.db, {id, started, requests: '[]'})
-      rows.setMeta(this.ctx.db, ACTIVE_KEY, id)
+      if (activate) rows.setMeta(this.ctx.db, ACTIVE_KEY, id)
       return {transaction: {id}, requests: [], started}
     })
   }

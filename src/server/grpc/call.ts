@@ -1,0 +1,236 @@
+/**
+ * How every RPC is handled, in one place: the handler wrappers the services are built with.
+ * A wrapper (1) checks the caller's token, (2) reads the request headers pach honours into a
+ * CallContext, (3) runs the handler with an AbortSignal that fires when the client goes away
+ * or the server stops, (4) streams responses with backpressure, and (5) turns whatever the
+ * handler throws into one gRPC status (status.ts). Handlers therefore only translate a
+ * request into one core call and its result into the response.
+ *
+ * Headers (lower-case, as clients send them):
+ * - `authn-token`: the caller's token. With no token configured the server is open (it binds
+ *   loopback only); with one, every call must carry it, or a pipeline token the server issued
+ *   (a spout's), which is allowed to write only its own output repo (`Access`).
+ * - `pach-transaction`: the transaction a transactable request joins; an empty value means
+ *   none (the Python SDK sends "" after a transaction ends).
+ */
+import {status, type Metadata, type sendUnaryData, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream} from '@grpc/grpc-js'
+import {timingSafeEqual} from 'node:crypto'
+import {grpcError, toServiceError} from './status.js'
+
+/** Who is calling: the server's own token holder (or anyone, when there is none), or a pipeline. */
+export type Access = {kind: 'root'} | {kind: 'pipeline'; project: string; pipeline: string}
+
+export interface CallContext {
+  readonly access: Access
+  /** the transaction named by `pach-transaction`, if any */
+  readonly transaction?: string
+  /** aborted when the client cancels or disconnects, or the server shuts down */
+  readonly signal: AbortSignal
+  readonly metadata: Metadata
+}
+
+export interface AuthConfig {
+  /** the token every call must carry; undefined = no auth (loopback only) */
+  readonly token?: string
+  /** per-pipeline tokens the server issued (spouts), token → pipeline */
+  readonly pipelineTokens: ReadonlyMap<string, {project: string; pipeline: string}>
+}
+
+export interface CallEnv {
+  readonly auth: AuthConfig
+  /** aborted when the server stops: every open call ends */
+  readonly shutdown: AbortSignal
+  /** a handler threw something that is not a PachError (a bug): log it */
+  readonly onBug: (method: string, e: unknown) => void
+}
+
+/** pachd's texts for a missing or wrong token. */
+export const NO_TOKEN = 'no authentication token (try logging in)'
+export const BAD_TOKEN = 'provided auth token is corrupted or has expired (try logging in again)'
+
+function header(md: Metadata, key: string): string | undefined {
+  const v = md.get(key)[0]
+  return v === undefined ? undefined : String(v)
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** Who the metadata's token makes the caller; throws UNAUTHENTICATED. */
+export function authenticate(md: Metadata, auth: AuthConfig): Access {
+  const token = header(md, 'authn-token') ?? ''
+  if (token) {
+    const p = auth.pipelineTokens.get(token)
+    if (p) return {kind: 'pipeline', ...p}
+  }
+  if (auth.token === undefined) return {kind: 'root'}
+  if (!token) throw grpcError(status.UNAUTHENTICATED, NO_TOKEN)
+  if (!sameToken(token, auth.token)) throw grpcError(status.UNAUTHENTICATED, BAD_TOKEN)
+  return {kind: 'root'}
+}
+
+interface AnyCall {
+  metadata: Metadata
+  cancelled: boolean
+  on(event: 'cancelled' | 'close' | 'error', fn: (...a: unknown[]) => void): unknown
+}
+
+function context(call: AnyCall, env: CallEnv): {ctx: CallContext; done: () => void} {
+  const access = authenticate(call.metadata, env.auth)
+  const ac = new AbortController()
+  const abort = () => ac.abort()
+  call.on('cancelled', abort)
+  env.shutdown.addEventListener('abort', abort)
+  if (call.cancelled || env.shutdown.aborted) ac.abort()
+  const tx = header(call.metadata, 'pach-transaction')
+  return {
+    ctx: {access, transaction: tx ? tx : undefined, signal: ac.signal, metadata: call.metadata},
+    done: () => env.shutdown.removeEventListener('abort', abort),
+  }
+}
+
+export type Unary<Req, Res> = (req: Req, ctx: CallContext) => Res | Promise<Res>
+export type ServerStreaming<Req, Res> = (req: Req, ctx: CallContext) => AsyncIterable<Res> | Iterable<Res>
+export type ClientStreaming<Req, Res> = (reqs: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>
+export type Bidi<Req, Res> = (reqs: AsyncIterable<Req>, ctx: CallContext) => AsyncIterable<Res> | Iterable<Res>
+
+/** The wrappers for one server: each turns a handler into grpc-js's handler of its kind. */
+export function handlers(env: CallEnv) {
+  const fail = (method: string, e: unknown) => toServiceError(e, (bug) => env.onBug(method, bug))
+  const shutdownError = () => grpcError(status.UNAVAILABLE, 'pach serve is shutting down')
+
+  async function writeAll<Res>(method: string, call: ServerWritableStream<unknown, Res> | ServerDuplexStream<unknown, Res>, out: AsyncIterable<Res> | Iterable<Res>, ctx: CallContext) {
+    for await (const msg of out) {
+      if (ctx.signal.aborted) break
+      if (!call.write(msg)) {
+        await new Promise<void>((res) => {
+          const go = () => {
+            call.off('drain', go)
+            ctx.signal.removeEventListener('abort', go)
+            res()
+          }
+          call.on('drain', go)
+          ctx.signal.addEventListener('abort', go)
+        })
+      }
+    }
+    if (env.shutdown.aborted) throw shutdownError()
+  }
+
+  return {
+    unary<Req, Res>(method: string, fn: Unary<Req, Res>) {
+      return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => {
+        let done = () => {}
+        Promise.resolve()
+          .then(() => {
+            const c = context(call, env)
+            done = c.done
+            return fn(call.request, c.ctx)
+          })
+          .then(
+            (res) => cb(null, res),
+            (e) => cb(env.shutdown.aborted ? shutdownError() : fail(method, e)),
+          )
+          .finally(() => done())
+      }
+    },
+
+    serverStream<Req, Res>(method: string, fn: ServerStreaming<Req, Res>) {
+      return (call: ServerWritableStream<Req, Res>) => {
+        let done = () => {}
+        Promise.resolve()
+          .then(async () => {
+            const c = context(call, env)
+            done = c.done
+            await writeAll(method, call, fn(call.request, c.ctx), c.ctx)
+          })
+          .then(
+            () => call.end(),
+            (e) => call.emit('error', env.shutdown.aborted ? shutdownError() : fail(method, e)),
+          )
+          .finally(() => done())
+      }
+    },
+
+    clientStream<Req, Res>(method: string, fn: ClientStreaming<Req, Res>) {
+      return (call: ServerReadableStream<Req, Res>, cb: sendUnaryData<Res>) => {
+        let done = () => {}
+        Promise.resolve()
+          .then(() => {
+            const c = context(call, env)
+            done = c.done
+            return fn(call as AsyncIterable<Req>, c.ctx)
+          })
+          .then(
+            (res) => cb(null, res),
+            (e) => cb(env.shutdown.aborted ? shutdownError() : fail(method, e)),
+          )
+          .finally(() => done())
+      }
+    },
+
+    bidi<Req, Res>(method: string, fn: Bidi<Req, Res>) {
+      return (call: ServerDuplexStream<Req, Res>) => {
+        let done = () => {}
+        Promise.resolve()
+          .then(async () => {
+            const c = context(call, env)
+            done = c.done
+            await writeAll(method, call, fn(call as AsyncIterable<Req>, c.ctx), c.ctx)
+          })
+          .then(
+            () => call.end(),
+            (e) => call.emit('error', env.shutdown.aborted ? shutdownError() : fail(method, e)),
+          )
+          .finally(() => done())
+      }
+    },
+
+    /** A method that always fails with `code` and `message`, whatever its kind. */
+    refuse(kind: MethodKind, code: status, message: string) {
+      const err = () => grpcError(code, message)
+      const check = (md: Metadata) => authenticate(md, env.auth)
+      switch (kind) {
+        case 'unary':
+          return (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
+            try {
+              check(call.metadata)
+              cb(err())
+            } catch (e) {
+              cb(fail('refuse', e))
+            }
+          }
+        case 'clientStream':
+          return (call: ServerReadableStream<unknown, unknown>, cb: sendUnaryData<unknown>) => {
+            try {
+              check(call.metadata)
+              cb(err())
+            } catch (e) {
+              cb(fail('refuse', e))
+            }
+          }
+        default:
+          return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
+            try {
+              check(call.metadata)
+              call.emit('error', err())
+            } catch (e) {
+              call.emit('error', fail('refuse', e))
+            }
+          }
+      }
+    },
+  }
+}
+
+export type Handlers = ReturnType<typeof handlers>
+export type MethodKind = 'unary' | 'serverStream' | 'clientStream' | 'bidi'
+
+/** The kind of a method from its definition's streaming flags. */
+export function methodKind(def: {requestStream: boolean; responseStream: boolean}): MethodKind {
+  if (def.requestStream) return def.responseStream ? 'bidi' : 'clientStream'
+  return def.responseStream ? 'serverStream' : 'unary'
+}

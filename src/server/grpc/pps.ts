@@ -1,0 +1,7 @@
+import type {UntypedServiceImplementation} from '@grpc/grpc-js'
+import type {Handlers} from './call.js'
+import type {ServiceDeps} from './deps.js'
+
+export function ppsService(_d: ServiceDeps, _h: Handlers): UntypedServiceImplementation {
+  return {}
+}

@@ -1,0 +1,75 @@
+/**
+ * `pach serve`'s gRPC server: pachd's API (the services in src/server/proto) over one open
+ * pach project.
+ *
+ * Every service and method the .proto files declare is registered, so a client never gets
+ * grpc-js's own "does not implement the method" answer, which Pachyderm's clients do not
+ * recognise: methods with behaviour come from the service modules (admin.ts, pfs.ts, …);
+ * the auth_v2 and identity_v2 methods answer UNIMPLEMENTED `the auth service is not
+ * activated` (the text clients match to know auth is off); the rest answer UNIMPLEMENTED
+ * with one line saying why pach does not serve them (unsupported.ts).
+ *
+ * Transport: cleartext HTTP/2 (grpc://), messages up to 64 MiB in (the Python SDK sends
+ * 19 MiB chunks; grpc-js's default is 4 MiB), responses streamed in 2 MiB pieces.
+ */
+import {Server, ServerCredentials, status, type UntypedServiceImplementation} from '@grpc/grpc-js'
+import {MAX_MESSAGE_BYTES, serviceDefinition, serviceNames} from './definitions.js'
+import {handlers, methodKind, type AuthConfig, type Handlers} from './call.js'
+import {AUTH_NOT_ACTIVATED} from './status.js'
+import {unsupportedReason} from './unsupported.js'
+import type {ServiceDeps} from './deps.js'
+import {adminServices} from './admin.js'
+import {pfsService} from './pfs.js'
+import {pfsFileMethods} from './pfs-files.js'
+import {ppsService} from './pps.js'
+import {transactionService} from './transaction.js'
+
+export type ServiceModule = (deps: ServiceDeps, h: Handlers) => Record<string, UntypedServiceImplementation>
+
+/** The service modules; each returns implementations by full service name. */
+const MODULES: ServiceModule[] = [
+  adminServices,
+  (d, h) => ({'pfs_v2.API': {...pfsService(d, h), ...pfsFileMethods(d, h)}}),
+  (d, h) => ({'pps_v2.API': ppsService(d, h)}),
+  (d, h) => ({'transaction_v2.API': transactionService(d, h)}),
+]
+
+const AUTH_SERVICES = new Set(['auth_v2.API', 'identity_v2.API'])
+
+export interface GrpcServerOptions {
+  deps: ServiceDeps
+  auth: AuthConfig
+  /** aborted to end every open call (shutdown) */
+  shutdown: AbortSignal
+  onBug: (method: string, e: unknown) => void
+}
+
+/** Build the server with every declared service registered (not yet bound). */
+export function buildServer(opts: GrpcServerOptions): Server {
+  const server = new Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': -1,
+  })
+  const h = handlers({auth: opts.auth, shutdown: opts.shutdown, onBug: opts.onBug})
+  const impls: Record<string, UntypedServiceImplementation> = {}
+  for (const m of MODULES) Object.assign(impls, m(opts.deps, h))
+  for (const name of serviceNames()) {
+    const def = serviceDefinition(name)
+    const impl: UntypedServiceImplementation = {}
+    for (const [method, md] of Object.entries(def)) {
+      const own = impls[name]?.[method]
+      if (own) impl[method] = own
+      else if (AUTH_SERVICES.has(name)) impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, AUTH_NOT_ACTIVATED)
+      else impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, unsupportedReason(name, method))
+    }
+    server.addService(def, impl)
+  }
+  return server
+}
+
+/** Bind `address` (`host:port`); resolves to the port bound. */
+export function bind(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)))
+  })
+}

@@ -1,0 +1,106 @@
+/**
+ * `pach serve` as a library: pachd's gRPC API and the daemon over one open project, until
+ * stopped. The command (src/commands/serve.ts) parses flags, prints, and handles signals;
+ * this module owns the lifecycle:
+ *   start: refuse an address beyond loopback without a token → open the change feed → bind
+ *          → start the daemon loop;
+ *   stop:  stop accepting calls → abort every open call (streams end with UNAVAILABLE
+ *          "pach serve is shutting down") → stop the daemon (a running job goes back to
+ *          pending, as on Ctrl-C) → close the feed. No lease or temp file is left: writes in
+ *          flight are aborted before their commit, and the store's temp packs are removed by
+ *          the writer that owns them.
+ */
+import {InvalidArgumentError} from '../core/errors.js'
+import {ChangeFeed} from '../core/db/change-feed.js'
+import {Daemon, type DaemonOptions} from '../core/pps/daemon.js'
+import type {Pach} from '../core/pach.js'
+import {join} from 'node:path'
+import {bind, buildServer} from './grpc/server.js'
+import type {ServerIdentity} from './grpc/deps.js'
+
+export const DEFAULT_ADDRESS = 'localhost:30650'
+
+export interface ServeOptions {
+  /** host:port, grpc://host:port, :port or a port (default localhost:30650) */
+  address?: string
+  /** the token every call must carry; required to bind beyond loopback */
+  token?: string
+  version: ServerIdentity['version']
+  /** the daemon's job runner and event sink */
+  daemon: Omit<DaemonOptions, 'onError'>
+  /** a bug in a handler or a daemon round (logged by the caller) */
+  onError: (where: string, e: unknown) => void
+}
+
+export interface ServeHandle {
+  /** the address bound, host:port (the real port when 0 was asked) */
+  address: string
+  host: string
+  port: number
+  stop(): Promise<void>
+}
+
+/** Split an address into host and port; INVALID_ADDRESS when it is not one. */
+export function parseListenAddress(a: string): {host: string; port: number} {
+  let s = a.trim().replace(/^(grpc|http):\/\//, '')
+  if (/^\d+$/.test(s)) s = `localhost:${s}`
+  if (s.startsWith(':')) s = `localhost${s}`
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d+)$/.exec(s)
+  const port = m ? Number(m[2]) : NaN
+  if (!m || !(port >= 0 && port <= 65535)) {
+    throw new InvalidArgumentError('INVALID_ADDRESS', `invalid address ${JSON.stringify(a)}: expected host:port`, {hint: `for example --address ${DEFAULT_ADDRESS}`})
+  }
+  return {host: m[1]!, port}
+}
+
+/** Whether `host` is only reachable from this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)
+}
+
+export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeHandle> {
+  const {host, port} = parseListenAddress(opts.address ?? DEFAULT_ADDRESS)
+  if (!isLoopback(host) && !opts.token) {
+    throw new InvalidArgumentError('INSECURE_ADDRESS', `refusing to serve on ${host}: anyone who can reach it could read and change every repo`, {
+      hint: 'set a token (PACH_SERVE_TOKEN or --token) that every client must send, or serve on localhost',
+    })
+  }
+  const feed = new ChangeFeed(join(pach.pachDir, 'pach.db'))
+  const shutdown = new AbortController()
+  const daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date()})
+  const ids = pach.instanceIds()
+  const server = buildServer({
+    deps: {pach, feed, identity: {clusterId: ids.clusterId, deploymentId: ids.deploymentId, version: opts.version}, kick: () => daemon.kick()},
+    auth: {token: opts.token, pipelineTokens: new Map()},
+    shutdown: shutdown.signal,
+    onBug: (method, e) => opts.onError(method, e),
+  })
+  let bound: number
+  try {
+    bound = await bind(server, `${host}:${port}`)
+  } catch (e) {
+    feed.close()
+    server.forceShutdown()
+    const msg = e instanceof Error ? e.message : String(e)
+    throw new InvalidArgumentError('INVALID_ADDRESS', `cannot listen on ${host}:${port}: ${msg}`, {
+      hint: /in use|EADDRINUSE/i.test(msg) ? 'another program (another pach serve?) uses that port; pick another with --address' : 'check the address',
+    })
+  }
+  const looping = daemon.run(shutdown.signal, {...opts.daemon, onError: (e) => opts.onError('daemon', e)})
+  let stopping: Promise<void> | undefined
+  return {
+    address: `${host}:${bound}`,
+    host,
+    port: bound,
+    stop() {
+      stopping ??= (async () => {
+        shutdown.abort()
+        await new Promise<void>((res) => server.tryShutdown(() => res()))
+        await looping
+        feed.close()
+      })()
+      return stopping
+    },
+  }
+}
