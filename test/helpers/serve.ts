@@ -1,0 +1,71 @@
+/**
+ * `pach serve` for end-to-end tests: started as a user starts it (the built CLI, in a temp
+ * project, `--address localhost:0 --json` so the OS picks a free port), with pach's own client
+ * connected to it. Stopped (SIGTERM, then SIGKILL after 5 s) when the test finishes.
+ */
+import {execa, type ResultPromise} from 'execa'
+import {onTestFinished} from 'vitest'
+import {PachdClient} from '../../src/client/pachd-client.js'
+import {BIN, tmpProject, type Project} from './cli.js'
+
+export interface Served {
+  project: Project
+  /** host:port */
+  address: string
+  /** grpc://host:port */
+  url: string
+  client: PachdClient
+  proc: ResultPromise
+  /** what the server wrote to stderr so far */
+  stderr(): string
+  /** SIGTERM and wait for the exit; resolves to the exit code */
+  stop(): Promise<number>
+}
+
+export interface ServeOpts {
+  project?: Project
+  args?: string[]
+  env?: Record<string, string>
+  token?: string
+}
+
+export async function serve(opts: ServeOpts = {}): Promise<Served> {
+  const project = opts.project ?? (await tmpProject())
+  const proc = execa('node', [BIN, 'serve', '--address', 'localhost:0', '--json', ...(opts.args ?? [])], {
+    cwd: project.dir,
+    env: {PACH_DETACH: '', ...opts.env, ...(opts.token ? {PACH_SERVE_TOKEN: opts.token} : {})},
+    reject: false,
+    buffer: false,
+  })
+  let err = ''
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const onData = (d: Buffer) => {
+      out += d.toString()
+      const nl = out.indexOf('\n')
+      if (nl >= 0) {
+        proc.stdout!.off('data', onData)
+        resolve(out.slice(0, nl))
+      }
+    }
+    proc.stdout!.on('data', onData)
+    proc.then((r) => reject(new Error(`pach serve exited ${r.exitCode} before listening: ${err}`)))
+  })
+  const {address} = JSON.parse(first) as {address: string}
+  const client = new PachdClient(`grpc://${address}`, {token: opts.token})
+  let stopped: Promise<number> | undefined
+  const stop = () =>
+    (stopped ??= (async () => {
+      client.close()
+      if (proc.exitCode === null) proc.kill('SIGTERM')
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000)
+      const r = await proc
+      clearTimeout(t)
+      return r.exitCode ?? -1
+    })())
+  onTestFinished(async () => {
+    await stop()
+  })
+  return {project, address, url: `grpc://${address}`, client, proc, stderr: () => err, stop}
+}
