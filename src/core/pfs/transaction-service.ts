@@ -117,15 +117,34 @@ export class TransactionService {
     return info(t)
   }
 
-  /** Queue a request on the active transaction; returns its id. */
+  /**
+   * Queue a request on the active transaction; returns its id. As in Pachyderm, the request
+   * is first tried together with every request before it and rolled back, so a request that
+   * cannot apply (a repo that does not exist, a branch that is not there) is refused now, with
+   * its own error, instead of failing the whole transaction at finish.
+   */
   queue(req: TransactionRequest): string {
     return withTx(this.ctx.db, () => {
       const t = this.must(undefined)
       const list = JSON.parse(t.requests) as TransactionRequest[]
       list.push(req)
+      this.dryRun(list, t.id)
       txRows.setTransactionRequests(this.ctx.db, t.id, JSON.stringify(list))
       return t.id
     })
+  }
+
+  /** Apply `reqs` inside a savepoint and roll them back; throws what applying throws. */
+  private dryRun(reqs: TransactionRequest[], id: string): void {
+    const rollback = new Error('dry run')
+    try {
+      this.ctx.db.transaction(() => {
+        for (const r of reqs) this.apply(r, id)
+        throw rollback
+      })()
+    } catch (e) {
+      if (e !== rollback) throw e
+    }
   }
 
   /** Apply every queued request under one commit-set id, atomically. */
