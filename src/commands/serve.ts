@@ -11,6 +11,8 @@ interface ServeResult {
   context?: {name: string; config: string}
 }
 
+const DEFAULT_CONTEXT = 'pach'
+
 /** The pachd version pach serve reports (the 2.x API it speaks). */
 export const SERVED_PACHD_VERSION = {major: 2, minor: 12, micro: 0}
 
@@ -40,6 +42,14 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
     runner: jobFlags.runner,
   }
 
+  // `--set-context` takes an optional NAME (pachctl-style `[NAME]`), which oclif's flags
+  // cannot express: a bare `--set-context` (last, or followed by another flag) gets the default
+  override async init(): Promise<void> {
+    const i = this.argv.indexOf('--set-context')
+    if (i >= 0 && (i === this.argv.length - 1 || this.argv[i + 1]!.startsWith('-'))) this.argv.splice(i + 1, 0, DEFAULT_CONTEXT)
+    await super.init()
+  }
+
   async exec(): Promise<ServeResult> {
     const {startServe} = await import('../server/serve.js')
     const f = this.flags
@@ -67,7 +77,7 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
     const pachdAddress = `grpc://${handle.address}`
     const result: ServeResult = {address: handle.address, pachd_address: pachdAddress}
     if (f['set-context'] !== undefined) {
-      const name = f['set-context'] || 'pach'
+      const name = f['set-context'] || DEFAULT_CONTEXT
       const config = pachctlConfigPath()
       setPachctlContext(config, name, {pachd_address: pachdAddress, ...(f.token ? {session_token: f.token} : {}), cluster_deployment_id: pach.instanceIds().deploymentId})
       result.context = {name, config}

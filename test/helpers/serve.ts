@@ -31,26 +31,28 @@ export interface ServeOpts {
 
 export async function serve(opts: ServeOpts = {}): Promise<Served> {
   const project = opts.project ?? (await tmpProject())
-  const proc = execa('node', [BIN, 'serve', '--address', 'localhost:0', '--json', ...(opts.args ?? [])], {
+  const args = opts.args ?? []
+  const proc = execa('node', [BIN, 'serve', ...(args.includes('--address') ? [] : ['--address', 'localhost:0']), '--json', ...args], {
     cwd: project.dir,
     env: {PACH_DETACH: '', ...opts.env, ...(opts.token ? {PACH_SERVE_TOKEN: opts.token} : {})},
     reject: false,
     buffer: false,
   })
   let err = ''
+  let out = ''
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
   const first = await new Promise<string>((resolve, reject) => {
-    let out = ''
+
     const onData = (d: Buffer) => {
       out += d.toString()
       const nl = out.indexOf('\n')
-      if (nl >= 0) {
+      if (nl >= 0 && out.startsWith('{"address"')) {
         proc.stdout!.off('data', onData)
         resolve(out.slice(0, nl))
       }
     }
     proc.stdout!.on('data', onData)
-    proc.then((r) => reject(new Error(`pach serve exited ${r.exitCode} before listening: ${err}`)))
+    proc.then((r) => reject(new Error(`pach serve exited ${r.exitCode} before listening: ${err}${out}`)))
   })
   const {address} = JSON.parse(first) as {address: string}
   const client = new PachdClient(`grpc://${address}`, {token: opts.token})

@@ -44,6 +44,13 @@ export interface GrpcServerOptions {
   onBug: (method: string, e: unknown) => void
 }
 
+/** The implementations the service modules provide, by full service name. */
+export function implementations(deps: ServiceDeps, h: Handlers): Record<string, UntypedServiceImplementation> {
+  const impls: Record<string, UntypedServiceImplementation> = {}
+  for (const m of MODULES) Object.assign(impls, m(deps, h))
+  return impls
+}
+
 /** Build the server with every declared service registered (not yet bound). */
 export function buildServer(opts: GrpcServerOptions): Server {
   const server = new Server({
@@ -51,8 +58,7 @@ export function buildServer(opts: GrpcServerOptions): Server {
     'grpc.max_send_message_length': -1,
   })
   const h = handlers({auth: opts.auth, shutdown: opts.shutdown, onBug: opts.onBug})
-  const impls: Record<string, UntypedServiceImplementation> = {}
-  for (const m of MODULES) Object.assign(impls, m(opts.deps, h))
+  const impls = implementations(opts.deps, h)
   for (const name of serviceNames()) {
     const def = serviceDefinition(name)
     const impl: UntypedServiceImplementation = {}
