@@ -1,0 +1,228 @@
+// `pach serve` through the official Python SDK (issue 13's speed targets), each against its
+// anchor measured in the same run on the same data:
+//   - put 1 GiB with the SDK (`put_file_from_file`, 19 MiB messages) ≤ 1.5× `pach put file`;
+//   - get it with the SDK (`pfs_file`, read to the end) ≤ 1.5× `pach get file`;
+//   - ListFile of a 100,000-file commit < 1 s (pach's client, in-process; the SDK's time too);
+//   - InspectRepo round trip p50 < 2 ms on loopback (pach's client, 1,000 calls);
+//   - 200 open SubscribeCommit streams < 100 MiB extra server RSS;
+//   - the server under 300 MiB RSS (VmHWM) while a 4 GiB file streams in (ModifyFile).
+// Every put uses fresh random bytes (a repeat would be deduplicated). Medians of --reps runs.
+//
+//   npm run build && node bench/serve.mjs [--reps 3] [--size-mib 1024] [--big-gib 4]
+//        [--python .venv-test/bin/python] [--no-readme]
+//
+// The report goes to stdout and replaces the `serve:start`/`serve:end` part of bench/README.md.
+import {spawn, spawnSync} from 'node:child_process'
+import {randomBytes, randomFillSync} from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {arg, median, replaceReadmeSection, snapshotPach} from './lib.mjs'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const REPS = Number(arg('reps', 3))
+const SIZE = Number(arg('size-mib', 1024)) * 1024 * 1024
+const BIG = Number(arg('big-gib', 4)) * 1024 ** 3
+const PY = path.resolve(root, arg('python', '.venv-test/bin/python'))
+const README = !process.argv.includes('--no-readme')
+const work = path.join(root, 'bench', '.work', 'serve')
+const log = (m) => console.error(`bench/serve: ${m}`)
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+const tail = (s, n) => String(s).trim().split('\n').slice(-n).join(' / ')
+const freshDir = (d) => {
+  fs.rmSync(d, {recursive: true, force: true})
+  fs.mkdirSync(d, {recursive: true})
+}
+if (!fs.existsSync(PY)) {
+  log(`${PY} is missing: run the Python tests once (npm test) or pass --python <venv python with pachyderm_sdk>`)
+  process.exit(1)
+}
+freshDir(work)
+const bin = snapshotPach({root, work, log, tail, freshDir, sleep})
+const proj = path.join(work, 'project')
+fs.mkdirSync(proj)
+const pach = (args, opts = {}) => {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, [bin, ...args], {cwd: proj, encoding: 'utf8', maxBuffer: 1 << 30, env: {...process.env, PACH_DETACH: '1'}, ...opts})
+  if (r.status !== 0) throw new Error(`pach ${args.join(' ')}: ${r.stderr}`)
+  return {ms: Number(process.hrtime.bigint() - t) / 1e6, out: r.stdout}
+}
+pach(['init'])
+pach(['create', 'repo', 'data'])
+
+// the server
+const server = spawn(process.execPath, [bin, 'serve', '--address', 'localhost:0', '--json'], {cwd: proj, stdio: ['ignore', 'pipe', 'pipe']})
+const address = await new Promise((res, rej) => {
+  let out = ''
+  server.stdout.on('data', (d) => {
+    out += d
+    if (out.includes('\n')) res(JSON.parse(out.split('\n')[0]).address)
+  })
+  server.on('exit', (c) => rej(new Error(`pach serve exited ${c}`)))
+})
+const url = `grpc://${address}`
+const rssKiB = (field = 'VmRSS') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1])
+log(`serving on ${url}`)
+
+const py = (code, ...args) => {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(PY, ['-c', code, url, ...args], {encoding: 'utf8', maxBuffer: 1 << 26})
+  if (r.status !== 0) throw new Error(`python: ${r.stderr}`)
+  return {ms: Number(process.hrtime.bigint() - t) / 1e6, out: r.stdout}
+}
+const PY_PUT = `
+import sys
+from pachyderm_sdk import Client
+from pachyderm_sdk.api import pfs
+c = Client.from_pachd_address(sys.argv[1])
+with c.pfs.commit(branch=pfs.Branch.from_uri("data@master")) as commit, open(sys.argv[3], "rb") as f:
+    commit.put_file_from_file(path=sys.argv[2], file=f)
+`
+const PY_GET = `
+import sys
+from pachyderm_sdk import Client
+from pachyderm_sdk.api import pfs
+c = Client.from_pachd_address(sys.argv[1])
+n = 0
+with c.pfs.pfs_file(file=pfs.File.from_uri("data@master:" + sys.argv[2])) as f:
+    while True:
+        b = f.read(8 << 20)
+        if not b: break
+        n += len(b)
+print(n)
+`
+const PY_LIST = `
+import sys, time
+from pachyderm_sdk import Client
+from pachyderm_sdk.api import pfs
+c = Client.from_pachd_address(sys.argv[1])
+t = time.perf_counter()
+n = sum(1 for _ in c.pfs.list_file(file=pfs.File.from_uri("many@master:/")))
+print(n, (time.perf_counter() - t) * 1000)
+`
+
+/** A file of `size` fresh random bytes. */
+function randomFile(file, size) {
+  const fd = fs.openSync(file, 'w')
+  const buf = Buffer.alloc(8 << 20)
+  for (let left = size; left > 0; left -= buf.length) {
+    randomFillSync(buf)
+    fs.writeSync(fd, buf, 0, Math.min(buf.length, left))
+  }
+  fs.closeSync(fd)
+}
+
+const res = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: []}
+const file = path.join(work, 'payload')
+for (let i = 0; i < REPS; i++) {
+  // alternate who goes first, each on fresh bytes
+  const order = i % 2 ? ['sdk', 'cli'] : ['cli', 'sdk']
+  for (const who of order) {
+    randomFile(file, SIZE)
+    if (who === 'cli') {
+      res.cliPut.push(pach(['put', 'file', `data@master:/cli-${i}`, '-f', file]).ms)
+      res.cliGet.push(pach(['get', 'file', `data@master:/cli-${i}`, '-o', path.join(work, 'out')]).ms)
+    } else {
+      res.sdkPut.push(py(PY_PUT, `/sdk-${i}`, file).ms)
+      const g = py(PY_GET, `/sdk-${i}`)
+      if (Number(g.out.trim()) !== SIZE) throw new Error(`SDK read ${g.out.trim()} bytes, expected ${SIZE}`)
+      res.sdkGet.push(g.ms)
+    }
+    fs.rmSync(path.join(work, 'out'), {force: true})
+    log(`rep ${i + 1}/${REPS}: ${who} done`)
+  }
+}
+fs.rmSync(file, {force: true})
+
+// ListFile of 100,000 files
+const manyDir = path.join(work, 'many')
+fs.mkdirSync(manyDir)
+for (let i = 0; i < 100_000; i++) fs.writeFileSync(path.join(manyDir, `f${String(i).padStart(6, '0')}`), String(i))
+pach(['create', 'repo', 'many'])
+pach(['put', 'file', '-r', 'many@master:/', '-f', manyDir])
+fs.rmSync(manyDir, {recursive: true, force: true})
+const {PachdClient} = await import(path.join(path.dirname(bin), '..', 'dist', 'client', 'pachd-client.js'))
+const client = new PachdClient(url)
+const listMs = []
+for (let i = 0; i < REPS; i++) {
+  const t = performance.now()
+  let n = 0
+  for await (const _ of client.stream(client.pfs, 'ListFile', {file: {commit: {repo: {name: 'many', type: 'user', project: {name: 'default'}}, id: '', branch: {name: 'master'}}, path: '/'}})) n++
+  if (n !== 100_000) throw new Error(`ListFile gave ${n} entries`)
+  listMs.push(performance.now() - t)
+}
+const sdkList = py(PY_LIST).out.trim().split(' ').map(Number)
+
+// InspectRepo round trips
+const rt = []
+const repo = {repo: {name: 'data', type: 'user', project: {name: 'default'}}}
+for (let i = 0; i < 100; i++) await client.unary(client.pfs, 'InspectRepo', repo)
+for (let i = 0; i < 1000; i++) {
+  const t = process.hrtime.bigint()
+  await client.unary(client.pfs, 'InspectRepo', repo)
+  rt.push(Number(process.hrtime.bigint() - t) / 1e6)
+}
+
+// 200 open SubscribeCommit streams
+const before = rssKiB()
+const ac = new AbortController()
+const subs = []
+for (let i = 0; i < 200; i++) {
+  const c = new PachdClient(url)
+  subs.push(
+    (async () => {
+      try {
+        for await (const _ of c.stream(c.pfs, 'SubscribeCommit', {repo: repo.repo, branch: 'master', state: 'FINISHED', all: false, origin_kind: 'ORIGIN_KIND_UNKNOWN', from: null}, {signal: ac.signal}));
+      } catch {}
+      c.close()
+    })(),
+  )
+}
+await new Promise((r) => setTimeout(r, 3000))
+pach(['put', 'file', 'data@master:/tick', '-f', '/etc/hostname'])
+await new Promise((r) => setTimeout(r, 2000))
+const withSubs = rssKiB()
+ac.abort()
+await Promise.all(subs)
+
+// a 4 GiB ModifyFile, server RSS sampled
+const hwmBefore = rssKiB('VmHWM')
+let peak = rssKiB()
+const sampler = setInterval(() => (peak = Math.max(peak, rssKiB())), 50)
+const chunk = randomBytes(2 << 20)
+async function* bigReqs() {
+  yield {set_commit: {repo: repo.repo, id: '', branch: {repo: repo.repo, name: 'master'}}}
+  yield {delete_file: {path: '/big', datum: ''}}
+  for (let sent = 0; sent < BIG; sent += chunk.length) {
+    chunk.writeUInt32LE(sent / chunk.length, 0) // no two chunks alike
+    yield {add_file: {path: '/big', datum: '', raw: {value: chunk}}}
+  }
+}
+const tBig = performance.now()
+await client.send(client.pfs, 'ModifyFile', bigReqs())
+const bigMs = performance.now() - tBig
+clearInterval(sampler)
+client.close()
+server.kill('SIGTERM')
+
+const m = (xs) => median(xs)
+const f1 = (x) => (x / 1000).toFixed(2)
+const ratio = (a, b) => (m(a) / m(b)).toFixed(2)
+const p50 = m(rt)
+const report = [
+  `Run ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}; pachyderm_sdk ${spawnSync(PY, ['-c', 'import importlib.metadata as m; print(m.version("pachyderm_sdk"))'], {encoding: 'utf8'}).stdout.trim()}; medians of ${REPS} (\`node bench/serve.mjs\`).`,
+  '',
+  '| measure | pach serve + SDK | anchor | ratio | target |',
+  '| --- | ---: | ---: | ---: | --- |',
+  `| put ${SIZE / 2 ** 20} MiB (fresh bytes) | ${f1(m(res.sdkPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.sdkPut, res.cliPut)}× | ≤ 1.5× |`,
+  `| get it | ${f1(m(res.sdkGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.sdkGet, res.cliGet)}× | ≤ 1.5× |`,
+  `| ListFile, 100,000 files | ${Math.round(m(listMs))} ms (pach's client); SDK ${Math.round(sdkList[1])} ms | | | < 1 s |`,
+  `| InspectRepo round trip, p50 of 1,000 | ${p50.toFixed(2)} ms | | | < 2 ms |`,
+  `| 200 open SubscribeCommit streams | +${((withSubs - before) / 1024).toFixed(1)} MiB RSS | | | < 100 MiB |`,
+  `| server RSS while ${BIG / 2 ** 30} GiB streams in (ModifyFile, 2 MiB messages) | peak ${(peak / 1024).toFixed(0)} MiB (VmHWM before: ${(hwmBefore / 1024).toFixed(0)} MiB); ${(BIG / 2 ** 20 / (bigMs / 1000)).toFixed(0)} MiB/s | | | < 300 MiB |`,
+].join('\n')
+console.log(report)
+if (README) replaceReadmeSection('serve', report, log)
+fs.rmSync(work, {recursive: true, force: true})
+process.exit(0)
