@@ -24,7 +24,7 @@ export interface PachctlCommand {
 
 const same = (group: PachctlGroup, ...names: string[]): PachctlCommand[] => names.map((n) => ({pachctl: n, group, pach: n}))
 
-const NO_CLUSTER = 'pach is local, with no cluster to manage (a `pach serve`/`pach push` for sharing a project is planned)'
+const NO_CLUSTER = 'pach is local, with no cluster to manage; `pach serve` serves a project over pachd\'s API, so pachctl itself works against it'
 const NO_CONTEXT =
   'pach has no cluster contexts; a command uses the nearest `.pach` directory upward (or `--pach-dir`/`PACH_DIR`) and the project from `--project`/`PACH_PROJECT`'
 
