@@ -68,7 +68,7 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
   }
   const feed = new ChangeFeed(join(pach.pachDir, 'pach.db'))
   const shutdown = new AbortController()
-  const daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date()})
+  const daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date(pach.now())})
   const ids = pach.instanceIds()
   const server = buildServer({
     deps: {pach, feed, identity: {clusterId: ids.clusterId, deploymentId: ids.deploymentId, version: opts.version}, kick: () => daemon.kick()},
