@@ -93,7 +93,7 @@ export class PipelineService implements PfsHooks {
     const p = this.get(project, name)
     if (!p) {
       const {hint, suggestion} = didYouMean(name, pipelineRows.listPipelines(this.db, project).map((o) => o.name), 'list pipelines with `pach list pipeline`')
-      throw new NotFoundError('PIPELINE_NOT_FOUND', `pipeline ${name} not found`, {hint, data: {pipeline: name, ...(suggestion && {suggestion})}})
+      throw new NotFoundError('PIPELINE_NOT_FOUND', `pipeline ${name} not found`, {hint, data: {pipeline: name, project, ...(suggestion && {suggestion})}})
     }
     return p
   }
