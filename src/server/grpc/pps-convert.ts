@@ -17,8 +17,8 @@
  * Out: pipeline, job and datum infos in pps_v2's shapes. Times become Timestamps, durations
  * Durations, states stay enum names; PipelineInfo.details and JobInfo.details are the
  * effective spec as those messages' fields. JSON the server returns (the effective spec of
- * CreatePipelineV2, user_spec_json, effective_spec_json) is protojson: lowerCamelCase keys,
- * int64 as strings, durations as seconds ("60s").
+ * CreatePipelineV2, effective_spec_json) is protojson: lowerCamelCase keys, int64 as strings,
+ * durations as seconds ("60s"), zero values left out; user_spec_json is the text the user sent.
  */
 import {duration, durationText, isoOf, timestamp, commitPB, fileInfoPB, type Duration, type Timestamp} from './convert.js'
 import type {PipelineSpec} from '../../core/pps/spec/index.js'
@@ -207,7 +207,7 @@ export function jobInfoPB(j: JobInfo, details: boolean): Json {
     data_recovered: j.data_recovered,
     stats: processStatsPB(j.stats),
     state: j.state,
-    reason: j.reason || j.notice || '',
+    reason: j.reason,
     created: timestamp(j.created),
     started: timestamp(j.started),
     finished: timestamp(j.finished),
@@ -253,6 +253,10 @@ const INT64 = new Set(['constant', 'datum_tries', 'number', 'size_bytes', 'per_w
 
 const lowerCamel = (s: string): string => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
 
+/** Whether protojson leaves a field's value out: a zero scalar, an empty list or map. */
+const isZero = (x: unknown, key: string): boolean =>
+  x === undefined || x === null || x === '' || x === false || x === 0 || (Array.isArray(x) && x.length === 0) || (MAPS.has(key) && isObj(x) && Object.keys(x).length === 0)
+
 function camelize(v: unknown, key: string): unknown {
   if (Array.isArray(v)) return v.map((x) => camelize(x, key))
   if (typeof v === 'number' && INT64.has(key)) return String(v)
@@ -260,7 +264,7 @@ function camelize(v: unknown, key: string): unknown {
   if (MAPS.has(key)) return v
   const out: Json = {}
   for (const [k, x] of Object.entries(v)) {
-    if (x === undefined || x === null) continue
+    if (isZero(x, k)) continue
     if (DURATIONS.has(k) && typeof x === 'string') {
       out[lowerCamel(k)] = durationText(duration(x)) ?? x
       continue
