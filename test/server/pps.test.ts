@@ -187,17 +187,19 @@ describe('pach serve: pps_v2 pipelines and jobs', () => {
     const c = s.client
     await s.project.ok(['create', 'repo', 'images'])
     await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(copySpec('edges'))})
+    const before = await putFile(s, 'images@master:/before.txt', 'x\n')
+    expect((await waitJob(c, 'edges', before)).state).toBe('JOB_SUCCESS')
     const ac = new AbortController()
     const follow = c.stream(c.pps, 'GetLogs', {pipeline: {name: 'edges'}, follow: true}, {signal: ac.signal})
     const sub = c.stream(c.pps, 'SubscribeJob', {pipeline: {name: 'edges'}}, {signal: ac.signal})
-    const firstLine = follow.next()
+    // the stored line first: the stream is open before the next job exists
+    expect((await follow.next()).value).toMatchObject({message: 'saw before.txt', job_id: before})
     const firstJob = sub.next()
     const id = await putFile(s, 'images@master:/later.txt', 'x\n')
-    const line = await firstLine
-    expect(line.value).toMatchObject({message: 'saw later.txt', job_id: id, pipeline_name: 'edges'})
-    // the subscription saw the pipeline's first job or this one (whichever was unfinished when it looked)
-    const subscribed = await firstJob
-    expect(subscribed.value?.job?.pipeline?.name).toBe('edges')
+    const later = await follow.next()
+    expect(later.value).toMatchObject({message: 'saw later.txt', job_id: id, pipeline_name: 'edges'})
+    // every job was finished when the subscription began: the first one it sends is the new one
+    expect((await firstJob).value?.job).toMatchObject({id, pipeline: {name: 'edges'}})
     ac.abort()
     await follow.return(undefined).catch(() => undefined)
     await sub.return(undefined).catch(() => undefined)
@@ -219,6 +221,12 @@ describe('pach serve: pps_v2 pipelines and jobs', () => {
     })
     // pach refuses what it does not run (an egress that says something)
     await s.project.ok(['create', 'repo', 'images'])
+    await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(copySpec('twice'))})
+    await expect(c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(copySpec('twice'))})).rejects.toMatchObject({
+      code: status.ALREADY_EXISTS,
+      details: 'pipeline "default/twice" already exists',
+    })
+    await c.unary(c.pps, 'DeletePipeline', {pipeline: {name: 'twice'}})
     await expect(c.unary(c.pps, 'CreatePipeline', {...copySpec('x'), egress: {URL: 's3://bucket/dir'}})).rejects.toMatchObject({code: status.INVALID_ARGUMENT, details: expect.stringContaining('egress')})
     await expect(all(c.stream(c.pps, 'ListPipeline', {jqFilter: '.state'}))).rejects.toMatchObject({code: status.INVALID_ARGUMENT, details: expect.stringContaining('jq')})
     const tx = (await s.project.json<{transaction: {id: string}}>(['start', 'transaction'])).transaction.id

@@ -155,7 +155,7 @@ export class PipelineService implements PfsHooks {
     this.engine.resolve.project(project)
     const existing = this.get(project, name)
     if (existing && !opts.update) {
-      throw new AlreadyExistsError('PIPELINE_EXISTS', `pipeline "${name}" already exists`, {hint: 'use `pach update pipeline` to change it'})
+      throw new AlreadyExistsError('PIPELINE_EXISTS', `pipeline "${name}" already exists`, {hint: 'use `pach update pipeline` to change it', data: {pipeline: name, project}})
     }
     if (!existing && rows.getRepo(this.db, project, name, 'user')) {
       throw new AlreadyExistsError('REPO_EXISTS', `${opts.file}: pipeline "${name}" cannot be created because a repo with the same name already exists`, {

@@ -357,11 +357,12 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     SubscribeJob: h.serverStream('SubscribeJob', async function* (req: {pipeline: PipelineMsg | null; details: boolean}, ctx) {
       const {project, name} = pipelineOf(req.pipeline)
       pach.pipelines.must(project, name)
-      // every job of the pipeline once, as soon as it exists and is not finished (pachd watches its unfinished jobs)
-      const seen = new Set<string>()
+      // each job once: those unfinished when the call came, then every new one — even one the
+      // daemon finished before this looked (pachd's watch sees a job's creation)
+      const seen = new Set(pach.jobs.list({project, pipeline: name}).filter((j) => isTerminalJobState(j.state)).map((j) => j.job.id))
       while (!ctx.signal.aborted) {
         for (const j of pach.jobs.list({project, pipeline: name}).sort((a, b) => -byCreated(a, b))) {
-          if (seen.has(j.job.id) || isTerminalJobState(j.state)) continue
+          if (seen.has(j.job.id)) continue
           seen.add(j.job.id)
           yield jobInfoPB(j, req.details)
         }

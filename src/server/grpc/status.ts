@@ -27,6 +27,8 @@ export function wireMessage(e: PachError): string {
       return d.project ? `project "${d.project}" not found` : e.message
     case 'PIPELINE_NOT_FOUND':
       return d.pipeline ? `pipeline "${d.pipeline.includes('/') ? d.pipeline : `${project}/${d.pipeline}`}" not found` : e.message
+    case 'PIPELINE_EXISTS':
+      return d.pipeline ? `pipeline "${project}/${d.pipeline}" already exists` : e.message
     case 'COMMIT_SET_NOT_FOUND':
       return d.id ? `no commits found for commitset ${d.id}` : e.message
     default:
