@@ -4,6 +4,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import type {PachdClient} from '../../src/client/pachd-client.js'
 import {serve, type Served} from '../helpers/serve.js'
+import {specDocument, specProtojson} from '../../src/server/grpc/pps-convert.js'
+import type {PipelineSpec} from '../../src/core/pps/spec/index.js'
 
 const LOCAL = {args: ['--runner', 'local']}
 
@@ -205,6 +207,26 @@ describe('pach serve: pps_v2 pipelines and jobs', () => {
     await sub.return(undefined).catch(() => undefined)
   })
 
+  it('a job waiting for an open input commit: details from its pipeline version, InspectJob wait returns once the commit is finished', async () => {
+    const s = await serve(LOCAL)
+    const c = s.client
+    await s.project.ok(['create', 'repo', 'images'])
+    await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(copySpec('edges', {datumTries: 5}))})
+    const id = (await s.project.json<{commit: {id: string}}>(['start', 'commit', 'images@master'])).commit.id
+    await s.project.ok(['put', 'file', 'images@master:/open.txt', '-f', '-', '--detach'], {input: 'open\n'})
+    const waiting = await c.unary(c.pps, 'InspectJob', {job: job('edges', id), details: true})
+    expect(waiting.state).toBe('JOB_CREATED')
+    expect(waiting.details).toMatchObject({datum_tries: 5, transform: {cmd: ['sh', '-c', expect.stringContaining('/pfs/images')]}})
+    expect(waiting.details!.salt).toMatch(/^[0-9a-f]{32}$/)
+    let settled = false
+    const done = waitJob(c, 'edges', id).finally(() => (settled = true))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(settled).toBe(false) // blocked on the open input
+    await s.project.ok(['finish', 'commit', 'images@master', '--detach'])
+    expect((await done).state).toBe('JOB_SUCCESS')
+    expect(await s.project.ok(['get', 'file', 'edges@master:/open.txt'])).toBe('open\n')
+  })
+
   it('errors: NOT_FOUND in pachd\'s words, an invalid spec with pach\'s message, jqFilter, a pipeline in a transaction', async () => {
     const s = await serve(LOCAL)
     const c = s.client
@@ -283,5 +305,71 @@ describe('pach serve: pps_v2 pipelines and jobs', () => {
     expect(j.reason).toBe('')
     expect(j.state).toBe('JOB_SUCCESS')
     expect(await s.project.ok(['get', 'file', 'upper@master:/a.txt'])).toBe('DOCKER\n')
+  })
+})
+
+describe('pps_v2 spec conversions', () => {
+  it('a decoded CreatePipelineRequest reads as protojson would write it: zeros and empty messages left out, a spout kept, durations and times as text', () => {
+    const doc = specDocument({
+      pipeline: {name: 'p', project: null},
+      transform: {image: '', cmd: ['sh', ''], env: {}, accept_return_code: [0, 1], secrets: [], debug: false},
+      input: {
+        pfs: null,
+        cross: [
+          {pfs: {repo: 'a', glob: '/*', lazy: false, trigger: null}, cross: [], union: [], join: [], group: [], cron: null},
+          {cron: {name: 'tick', spec: '@every 1m', start: {seconds: 1700000000, nanos: 0}, overwrite: false}, cross: [], union: [], join: [], group: [], pfs: null},
+        ],
+        union: [],
+        join: [],
+        group: [],
+        cron: null,
+      },
+      parallelism_spec: {constant: 0},
+      egress: {URL: '', object_storage: null, sql_database: null, target: undefined},
+      service: {internal_port: 0, external_port: 0, ip: '', type: ''},
+      spout: {service: null},
+      resource_limits: {cpu: 0, memory: '', gpu: null, disk: ''},
+      datum_timeout: {seconds: 90, nanos: 500000000},
+      tolerations: [{key: 'k', operator: 'EXISTS', value: '', effect: 'ALL_EFFECTS', toleration_seconds: {value: 30}}],
+      update: true,
+      reprocess: true,
+      dry_run: false,
+      spec_commit: null,
+      autoscaling: false,
+      datum_tries: 0,
+      salt: '',
+    })
+    expect(doc).toEqual({
+      pipeline: {name: 'p'},
+      transform: {cmd: ['sh', ''], accept_return_code: [0, 1]},
+      input: {cross: [{pfs: {repo: 'a', glob: '/*'}}, {cron: {name: 'tick', spec: '@every 1m', start: '2023-11-14T22:13:20.000Z'}}]},
+      spout: {},
+      datum_timeout: '90.5s',
+      tolerations: [{key: 'k', operator: 'EXISTS', toleration_seconds: 30}],
+    })
+  })
+
+  it('an effective spec as protojson: lowerCamelCase fields (map keys as they are), int64 as strings, durations in seconds', () => {
+    const spec = {
+      pipeline: {name: 'p', project: {name: 'default'}},
+      description: '',
+      transform: {image: 'i', cmd: ['a'], env: {MY_VAR: '1'}, stdin: [], accept_return_code: [0]},
+      input: {pfs: {repo: 'a', repo_type: 'user', glob: '/*', join_on: '', outer_join: false}},
+      parallelism_spec: {constant: 2},
+      datum_tries: 3,
+      datum_timeout: '1m30s',
+      metadata: {annotations: {'pach.io/network': 'true'}},
+      autoscaling: false,
+    } as unknown as PipelineSpec
+    expect(JSON.parse(specProtojson(spec, {update: true}))).toEqual({
+      pipeline: {name: 'p', project: {name: 'default'}},
+      transform: {image: 'i', cmd: ['a'], env: {MY_VAR: '1'}, acceptReturnCode: ['0']},
+      input: {pfs: {repo: 'a', repoType: 'user', glob: '/*'}},
+      parallelismSpec: {constant: '2'},
+      datumTries: '3',
+      datumTimeout: '90s',
+      metadata: {annotations: {'pach.io/network': 'true'}},
+      update: true,
+    })
   })
 })

@@ -191,10 +191,11 @@ function processStatsPB(s: ProcessStats | undefined): Json {
   }
 }
 
-/** A JobInfo message (`details`: with JobInfo.Details, the spec the job ran with). */
-export function jobInfoPB(j: JobInfo, details: boolean): Json {
-  const spec = j.details as unknown as PipelineSpec
-  const hasSpec = isObj(spec) && isObj(spec.transform)
+/** Whether a job's stored details hold the spec it ran with (a job that has not started has none yet). */
+export const jobHasSpec = (j: JobInfo): boolean => isObj(j.details) && isObj(j.details.transform)
+
+/** A JobInfo message; `spec`: its JobInfo.Details (the spec the job runs with), or none. */
+export function jobInfoPB(j: JobInfo, spec: PipelineSpec | null): Json {
   return {
     job: j.job,
     pipeline_version: j.pipeline_version,
@@ -211,7 +212,7 @@ export function jobInfoPB(j: JobInfo, details: boolean): Json {
     created: timestamp(j.created),
     started: timestamp(j.started),
     finished: timestamp(j.finished),
-    details: details && hasSpec ? {...specFields(spec), worker_status: []} : null,
+    details: spec ? {...specFields(spec), worker_status: []} : null,
     auth_token: '',
   }
 }

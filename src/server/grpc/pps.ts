@@ -32,7 +32,7 @@ import {queryLogs, type PipelineLogLine} from '../../core/pps/log-query.js'
 import {isTerminalJobState} from '../../core/db/jobs.js'
 import {DEFAULT_PROJECT, type DatumInfo, type DatumState, type JobInfo, type PipelineInfo} from '../../core/types.js'
 import {commitOf, isoOf, projectOf, timestamp, type ProjectMsg, type Timestamp} from './convert.js'
-import {datumInfoPB, inputDocument, jobInfoPB, logMessagePB, pipelineInfoPB, specDocument, specProtojson} from './pps-convert.js'
+import {datumInfoPB, inputDocument, jobHasSpec, jobInfoPB, logMessagePB, pipelineInfoPB, specDocument, specProtojson} from './pps-convert.js'
 
 type Json = Record<string, unknown>
 
@@ -137,6 +137,22 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     const v = cur.version - Number(m[2])
     if (v < 1) throw new NotFoundError('PIPELINE_VERSION_NOT_FOUND', `pipeline ${cur.pipeline.name} has no version ${v} (it is at version ${cur.version})`)
     return infoAt(cur, v)
+  }
+
+  /**
+   * A job as a JobInfo message, with its details when asked: the spec it ran with, or — for
+   * a job that has not started — its pipeline version's spec (as pachd fills them in).
+   */
+  function jobPB(j: JobInfo, details: boolean): Json {
+    if (!details) return jobInfoPB(j, null)
+    if (jobHasSpec(j)) return jobInfoPB(j, j.details as unknown as PipelineSpec)
+    try {
+      const v = pach.pipelines.specAt(j.job.pipeline.project.name, j.job.pipeline.name, j.pipeline_version)
+      return jobInfoPB(j, {...v.spec, salt: v.salt})
+    } catch (e) {
+      if (isPachError(e) && (e.code === 'PIPELINE_VERSION_NOT_FOUND' || e.code === 'PIPELINE_NOT_FOUND')) return jobInfoPB(j, null)
+      throw e
+    }
   }
 
   /** Wait until a job is in a terminal state, waking on every database change. */
@@ -282,7 +298,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     InspectJob: h.unary('InspectJob', async (req: {job: JobMsg | null; wait: boolean; details: boolean}, ctx) => {
       const k = jobOf(req.job)
       const j = req.wait ? await waitJob(k, ctx.signal) : pach.jobs.inspect(k.project, k.pipeline, k.id)
-      return jobInfoPB(j, req.details)
+      return jobPB(j, req.details)
     }),
 
     InspectJobSet: h.serverStream('InspectJobSet', async function* (req: {job_set: {id: string} | null; wait: boolean; details: boolean}, ctx) {
@@ -296,7 +312,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
         for (const j of next) {
           sent.add(`${j.job.pipeline.project.name}/${j.job.pipeline.name}`)
           const info = req.wait ? await waitJob({project: j.job.pipeline.project.name, pipeline: j.job.pipeline.name, id}, ctx.signal) : j
-          yield jobInfoPB(info, req.details)
+          yield jobPB(info, req.details)
         }
         if (!req.wait) return
       }
@@ -331,7 +347,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
         if (req.reverse) jobs.reverse()
         jobs = jobs.filter((j) => afterMarker(j.created, req.paginationMarker, req.reverse))
         if (req.number > 0) jobs = jobs.slice(0, req.number)
-        for (const j of jobs) yield jobInfoPB(j, req.details)
+        for (const j of jobs) yield jobPB(j, req.details)
       },
     ),
 
@@ -349,7 +365,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
         if (!afterMarker(j.created, req.paginationMarker, req.reverse)) continue
         const set = jobsOfSet(j.job.id).filter((x) => !projects || projects.has(x.job.pipeline.project.name))
         if (set.length === 0) continue
-        yield {job_set: {id: j.job.id}, jobs: set.map((x) => jobInfoPB(x, req.details))}
+        yield {job_set: {id: j.job.id}, jobs: set.map((x) => jobPB(x, req.details))}
         left--
       }
     }),
@@ -364,7 +380,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
         for (const j of pach.jobs.list({project, pipeline: name}).sort((a, b) => -byCreated(a, b))) {
           if (seen.has(j.job.id)) continue
           seen.add(j.job.id)
-          yield jobInfoPB(j, req.details)
+          yield jobPB(j, req.details)
         }
         await d.feed.next(ctx.signal)
       }
