@@ -227,6 +227,31 @@ describe('pach serve: pps_v2 pipelines and jobs', () => {
     expect(await s.project.ok(['get', 'file', 'edges@master:/open.txt'])).toBe('open\n')
   })
 
+  it('RunCron ticks a cron input now and the daemon runs the job; RerunPipeline makes a new version; DeletePipelines by project', async () => {
+    const s = await serve(LOCAL)
+    const c = s.client
+    await c.unary(c.pps, 'CreatePipelineV2', {
+      create_pipeline_request_json: JSON.stringify({pipeline: {name: 'ticker'}, transform: {cmd: ['sh', '-c', 'ls /pfs/tick > /pfs/out/ticks']}, input: {cron: {name: 'tick', spec: '@every 1h'}}}),
+    })
+    const before = (await all(c.stream(c.pps, 'ListJob', {pipeline: {name: 'ticker'}}))).map((x) => x.job!.id)
+    await c.unary(c.pps, 'RunCron', {pipeline: {name: 'ticker'}})
+    const after = await all(c.stream(c.pps, 'ListJob', {pipeline: {name: 'ticker'}}))
+    const ticked = after.find((x) => !before.includes(x.job!.id!))!
+    expect((await waitJob(c, 'ticker', ticked.job!.id!)).state).toBe('JOB_SUCCESS')
+    expect(await s.project.ok(['get', 'file', 'ticker@master:/ticks'])).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+    await expect(c.unary(c.pps, 'RunCron', {pipeline: {name: 'nope'}})).rejects.toMatchObject({code: status.NOT_FOUND, details: 'pipeline "default/nope" not found'})
+
+    const salt = (await c.unary(c.pps, 'InspectPipeline', {pipeline: {name: 'ticker'}, details: true})).details!.salt
+    await c.unary(c.pps, 'RerunPipeline', {pipeline: {name: 'ticker'}, reprocess: true})
+    const rerun = await c.unary(c.pps, 'InspectPipeline', {pipeline: {name: 'ticker'}, details: true})
+    expect(rerun.version).toBe(2)
+    expect(rerun.details!.salt).not.toBe(salt)
+
+    expect((await c.unary(c.pps, 'DeletePipelines', {projects: [{name: 'other'}]})).pipelines).toEqual([])
+    expect((await c.unary(c.pps, 'DeletePipelines', {projects: [{name: 'default'}]})).pipelines).toEqual([{name: 'ticker', project: {name: 'default'}}])
+    expect(await all(c.stream(c.pps, 'ListPipeline', {}))).toEqual([])
+  })
+
   it('errors: NOT_FOUND in pachd\'s words, an invalid spec with pach\'s message, jqFilter, a pipeline in a transaction', async () => {
     const s = await serve(LOCAL)
     const c = s.client
