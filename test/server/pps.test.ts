@@ -102,7 +102,12 @@ describe('pach serve: pps_v2 pipelines and jobs', () => {
 
     const logs = await all(c.stream(c.pps, 'GetLogs', {pipeline: {name: 'edges'}, job: job('edges', id)}))
     expect(logs.map((l) => l.message)).toEqual(['saw a.txt'])
-    expect(logs[0]).toMatchObject({pipeline_name: 'edges', job_id: id, project_name: 'default', user: true})
+    expect(logs[0]).toMatchObject({pipeline_name: 'edges', job_id: id, project_name: 'default', user: true, datum_id: datums[0]!.datum!.id})
+    expect(logs[0]!.data!.map((f) => f.path)).toEqual(['/a.txt'])
+    expect(Buffer.from(logs[0]!.data![0]!.hash!).toString('hex')).toBe(Buffer.from(datums[0]!.data![0]!.hash!).toString('hex'))
+    // data_filters: lines of the datums that read a file (by path or hash)
+    expect(await all(c.stream(c.pps, 'GetLogs', {pipeline: {name: 'edges'}, data_filters: ['/nope.txt']}))).toEqual([])
+    expect((await all(c.stream(c.pps, 'GetLogs', {pipeline: {name: 'edges'}, data_filters: ['/a.txt']}))).map((l) => l.message)).toEqual(['saw a.txt'])
     expect(Number(logs[0]!.ts!.seconds)).toBeGreaterThan(1.7e9)
   })
 

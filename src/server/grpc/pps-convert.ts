@@ -172,7 +172,7 @@ export function pipelineInfoPB(info: PipelineInfo, details: boolean): Json {
     reason: info.reason,
     last_job_state: info.last_job_state ?? 'JOB_STATE_UNKNOWN',
     parallelism: info.parallelism,
-    type: info.type,
+    type: spec?.spout !== undefined ? 'PIPELINE_TYPE_SPOUT' : spec?.service !== undefined ? 'PIPELINE_TYPE_SERVICE' : 'PIPELINE_TYPE_TRANSFORM',
     auth_token: '',
     details: details ? pipelineDetailsPB(spec, info) : null,
     user_spec_json: info.user_spec_json,

@@ -468,10 +468,21 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
         const q = {project, pipeline: pipeline?.name, job: job?.id, datum: req.datum?.id || undefined, inputs: req.data_filters.filter((s) => s !== ''), sinceMs}
         const get = () => queryLogs(pach.jobs, pach.pipelines, pach.now(), q)
         const key = (l: PipelineLogLine) => `${l.pipeline}\0${l.job}\0${l.datum}\0${l.ts}\0${l.stream}\0${l.message}`
+        // the files each line's datum read (LogMessage.data), listed once per job
+        const inputs = new Map<string, Map<string, {path: string; hash: Buffer}[]>>()
+        const dataOf = (l: PipelineLogLine) => {
+          const k = `${l.pipeline}@${l.job}`
+          let byDatum = inputs.get(k)
+          if (!byDatum?.has(l.datum)) {
+            byDatum = new Map(pach.jobs.listDatums(project, l.pipeline, l.job).map((x) => [x.datum.id, x.data.map((f) => ({path: f.file.path, hash: Buffer.from(f.hash, 'hex')}))]))
+            inputs.set(k, byDatum)
+          }
+          return byDatum.get(l.datum) ?? []
+        }
         let lines = get()
         if (req.tail > 0) lines = lines.slice(-req.tail)
         const seen = new Set(lines.map(key))
-        for (const l of lines) yield logMessagePB(project, l, [])
+        for (const l of lines) yield logMessagePB(project, l, dataOf(l))
         if (!req.follow) return
         while (!ctx.signal.aborted) {
           await d.feed.next(ctx.signal)
@@ -480,7 +491,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
             const k = key(l)
             if (seen.has(k)) continue
             seen.add(k)
-            yield logMessagePB(project, l, [])
+            yield logMessagePB(project, l, dataOf(l))
           }
         }
       },
