@@ -257,6 +257,49 @@ describe('pach serve: pps_v2 pipelines and jobs', () => {
     expect(await all(c.stream(c.pps, 'ListPipeline', {}))).toEqual([])
   })
 
+  it('StopJob (with a reason) and DeleteJob; RestartDatum restarts a running datum; a pipeline in another project', async () => {
+    const s = await serve(LOCAL)
+    const c = s.client
+    await s.project.ok(['create', 'repo', 'images'])
+    await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(copySpec('edges'))})
+    const open = (await s.project.json<{commit: {id: string}}>(['start', 'commit', 'images@master'])).commit.id
+    await c.unary(c.pps, 'StopJob', {job: job('edges', open), reason: 'not this one'})
+    expect(await c.unary(c.pps, 'InspectJob', {job: job('edges', open)})).toMatchObject({state: 'JOB_KILLED', reason: 'not this one'})
+    await c.unary(c.pps, 'DeleteJob', {job: job('edges', open)})
+    await expect(c.unary(c.pps, 'InspectJob', {job: job('edges', open)})).rejects.toMatchObject({code: status.NOT_FOUND})
+    await s.project.ok(['finish', 'commit', 'images@master', '--detach'])
+
+    await c.unary(c.pps, 'CreatePipelineV2', {
+      create_pipeline_request_json: JSON.stringify({pipeline: {name: 'slow'}, transform: {cmd: ['sh', '-c', 'echo start; sleep 1.5; cp /pfs/images/* /pfs/out/']}, input: {pfs: {repo: 'images', glob: '/*'}}}),
+    })
+    const id = await putFile(s, 'images@master:/a.txt', 'a\n')
+    await expect(c.unary(c.pps, 'RestartDatum', {job: job('slow', 'f'.repeat(32)), data_filters: ['/a.txt']})).rejects.toMatchObject({code: status.NOT_FOUND})
+    // once its datum runs, the job's datum restarts: user code starts twice
+    for (let i = 0; ; i++) {
+      try {
+        await c.unary(c.pps, 'RestartDatum', {job: job('slow', id), data_filters: ['/a.txt']})
+        break
+      } catch (e) {
+        if (i > 100) throw e
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    expect((await waitJob(c, 'slow', id)).state).toBe('JOB_SUCCESS')
+    const lines = await all(c.stream(c.pps, 'GetLogs', {job: job('slow', id)}))
+    expect(lines.filter((l) => l.message === 'start').length).toBe(2)
+    await expect(c.unary(c.pps, 'RestartDatum', {job: job('slow', id), data_filters: ['/a.txt']})).rejects.toMatchObject({code: status.FAILED_PRECONDITION})
+
+    await s.project.ok(['create', 'project', 'lab'])
+    await s.project.ok(['create', 'repo', 'images', '--project', 'lab'])
+    await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify({...copySpec('edges'), pipeline: {name: 'edges', project: {name: 'lab'}}})})
+    const lab = await c.unary(c.pps, 'InspectPipeline', {pipeline: {name: 'edges', project: {name: 'lab'}}, details: true})
+    expect(lab.details!.input!.pfs).toMatchObject({project: 'lab', repo: 'images'})
+    expect((await all(c.stream(c.pps, 'ListPipeline', {projects: [{name: 'lab'}]}))).map((x) => `${x.pipeline!.project!.name}/${x.pipeline!.name}`)).toEqual(['lab/edges'])
+    expect((await all(c.stream(c.pps, 'ListPipeline', {}))).length).toBe(3)
+    await expect(c.unary(c.pps, 'InspectPipeline', {pipeline: {name: 'nope', project: {name: 'lab'}}})).rejects.toMatchObject({code: status.NOT_FOUND, details: 'pipeline "lab/nope" not found'})
+    expect((await all(c.stream(c.pps, 'ListJob', {projects: [{name: 'lab'}]}))).every((x) => x.job!.pipeline!.project!.name === 'lab')).toBe(true)
+  })
+
   it('errors: NOT_FOUND in pachd\'s words, an invalid spec with pach\'s message, jqFilter, a pipeline in a transaction', async () => {
     const s = await serve(LOCAL)
     const c = s.client
