@@ -20,9 +20,7 @@ async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
 async function putFile(s: Served, dest: string, content: string): Promise<string> {
   const path = join(s.project.dir, `in-${Math.random().toString(36).slice(2)}`)
   writeFileSync(path, content)
-  await s.project.ok(['put', 'file', dest, '-f', path, '--detach'])
-  const repo = dest.split('@')[0]!
-  return (await s.project.json<{commit: {id: string}}>(['inspect', 'commit', `${repo}@master`])).commit.id
+  return (await s.project.json<{commit: {id: string}}>(['put', 'file', dest, '-f', path, '--detach'])).commit.id
 }
 
 const job = (pipeline: string, id: string) => ({pipeline: {name: pipeline, project: {name: 'default'}}, id})
