@@ -173,10 +173,13 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     return new Map(pach.pipelines.list().map((p) => [`${p.pipeline.project.name}/${p.pipeline.name}`, p.version]))
   }
 
-  /** Delete the pipelines of some projects (all: every project), downstream ones first. */
-  function deletePipelines(projects: Set<string> | undefined, opts: {force: boolean; keepRepo: boolean}) {
+  /**
+   * Delete the pipelines of some projects (undefined: every project), as `pach delete
+   * pipeline --all` does: newest first, each forced (the set goes as a whole, whatever reads
+   * whose output inside it).
+   */
+  function deletePipelines(projects: Set<string> | undefined, opts: {keepRepo: boolean}) {
     const out: {name: string; project: {name: string}}[] = []
-    // newest first: downstream pipelines were created after their inputs
     for (const p of pach.pipelines.list()) {
       if (projects && !projects.has(p.pipeline.project.name)) continue
       pach.pipelines.delete(p.pipeline.project.name, p.pipeline.name, {keepRepo: opts.keepRepo, force: true})
@@ -242,7 +245,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     DeletePipeline: h.unary('DeletePipeline', (req: {pipeline: PipelineMsg | null; all: boolean; force: boolean; keep_repo: boolean; must_exist: boolean}) => {
       if (req.all) {
-        deletePipelines(undefined, {force: req.force, keepRepo: req.keep_repo})
+        deletePipelines(undefined, {keepRepo: req.keep_repo})
         return {}
       }
       const {project, name} = pipelineOf(req.pipeline)
@@ -253,7 +256,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     DeletePipelines: h.unary('DeletePipelines', (req: {projects: ProjectMsg[]; force: boolean; keep_repo: boolean; all: boolean}) => {
       const projects = req.all ? undefined : (projectFilter(req.projects) ?? new Set<string>())
-      return {pipelines: deletePipelines(projects, {force: req.force, keepRepo: req.keep_repo})}
+      return {pipelines: deletePipelines(projects, {keepRepo: req.keep_repo})}
     }),
 
     StartPipeline: h.unary('StartPipeline', (req: {pipeline: PipelineMsg | null}) => {
@@ -288,7 +291,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     }),
 
     DeleteAll: h.unary('DeleteAll', () => {
-      deletePipelines(undefined, {force: true, keepRepo: false})
+      deletePipelines(undefined, {keepRepo: false})
       for (const s of pach.secrets.list()) pach.secrets.delete(s.secret.name)
       return {}
     }),
