@@ -100,8 +100,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
   function refuseTransaction(ctx: CallContext, what: string): void {
     if (!ctx.transaction) return
     pach.transactions.scoped(ctx.transaction, () => undefined) // TRANSACTION_NOT_FOUND for an unknown id
-    throw new ConflictError('TRANSACTION_ACTIVE', `${what} cannot join transaction ${ctx.transaction}: pach's transactions hold repo, branch and commit requests only`, {
-      hint: 'send the request without the transaction (after finishing it), or finish the transaction first',
+    throw new ConflictError('TRANSACTION_ACTIVE', `${what} cannot join transaction ${ctx.transaction}: a pach transaction queues repo, branch and commit requests only`, {
+      hint: what === 'StopJob' ? 'stop the job outside the transaction, or in a BatchTransaction' : 'send the request without the transaction (before or after it)',
     })
   }
 
