@@ -84,7 +84,7 @@ export class PfsEngine {
       if (!update) {
         throw new AlreadyExistsError('REPO_EXISTS', `repo ${repoLabel(existing)} already exists`, {
           hint: 'use `pach update repo` to change its description',
-          data: {repo: name},
+          data: {repo: repoLabel(existing), project},
         })
       }
       rows.setRepoDescription(this.db, existing.id, description)
