@@ -141,6 +141,13 @@ describe('pach serve: pfs_v2 commits and branches', () => {
     await expect(c.unary(c.pfs, 'FinishCommit', {commit: {repo: repo('images'), id: third}})).rejects.toMatchObject({code: status.FAILED_PRECONDITION})
     // the CLI sees the API's commits
     expect((await s.project.json(['list', 'commit', 'images@master'])).map((x: {commit: {id: string}}) => x.commit.id)).toEqual([third, second, first.id])
+    // ClearCommit: an open commit's writes are dropped (its parent's content stays); a finished one is refused
+    await s.project.ok(['put', 'file', 'images@master:/keep'], {input: 'k'})
+    const open2 = await c.unary(c.pfs, 'StartCommit', {branch: branch('images', 'master')})
+    await s.project.ok(['put', 'file', `images@${open2.id}:/junk`], {input: 'j'})
+    await c.unary(c.pfs, 'ClearCommit', {commit: open2})
+    expect((await s.project.json(['list', 'file', `images@${open2.id}`])).map((f: {file: {path: string}}) => f.file.path)).toEqual(['/keep'])
+    await expect(c.unary(c.pfs, 'ClearCommit', {commit: {repo: repo('images'), id: third}})).rejects.toMatchObject({code: status.FAILED_PRECONDITION})
   })
 
   it('serves commit sets, squash/drop of sets and single commits, and FindCommits', async () => {

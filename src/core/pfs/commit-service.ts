@@ -1,12 +1,12 @@
 /**
- * CommitService: start/finish/inspect/list/wait/subscribe/find/squash/drop commit and commit
+ * CommitService: start/finish/clear/inspect/list/wait/subscribe/find/squash/drop commit and commit
  * sets (pachctl's commit verbs). Starting and finishing are transactable (queued while a
  * transaction is active, else applied through `TransactionService.apply`); squash and drop
  * apply at once to one commit or a whole commit set (all commits sharing one id). `wait` and
  * `subscribe` poll the database, since other processes finish commits; `find` walks a
  * commit's ancestry through the tree store (path-history.ts).
  */
-import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import {CommitFinishedError, ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withRead, withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
@@ -121,6 +121,20 @@ export class CommitService {
     return withTx(this.ctx.db, () => {
       const c = this.tx.apply(req, this.ctx.newId())
       return this.r.commitInfo(repo, c)
+    })
+  }
+
+  /**
+   * Drop everything written to an open commit: its content is again the content it started
+   * from (its parent's), as pachd's ClearCommit. Throws COMMIT_FINISHED on a finished commit.
+   */
+  clear(project: string, ref: CommitRef): CommitInfo {
+    return withTx(this.ctx.db, () => {
+      const {repo, commit} = this.r.commit(ref, project)
+      if (commit.finished) throw new CommitFinishedError(repoLabel(repo), commit.id, {hint: 'only an open commit can be cleared'})
+      const tree = this.r.baseTree(repo, commit.parent ? rows.getCommit(this.ctx.db, repo.id, commit.parent) : undefined)
+      rows.setCommitTree(this.ctx.db, repo.id, commit.id, tree, this.engine.treeSize(tree))
+      return this.r.commitInfo(repo, rows.getCommit(this.ctx.db, repo.id, commit.id)!)
     })
   }
 

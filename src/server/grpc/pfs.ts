@@ -33,6 +33,7 @@ import {DEFAULT_PROJECT, isQueued, repoLabel, type CommitInfo, type CommitOrigin
 import type {CallContext, Handlers} from './call.js'
 import {branchInfoPB, branchOf, commitInfoPB, commitOf, commitPB, isoOf, pathOf, projectInfoPB, projectOf, repoInfoPB, repoOf, type CommitMsg, type ProjectMsg, type RepoMsg} from './convert.js'
 import type {ServiceDeps} from './deps.js'
+import type {ClearCommitRequest__Output} from '../proto/gen/pfs_v2/ClearCommitRequest.js'
 import type {CreateBranchRequest__Output} from '../proto/gen/pfs_v2/CreateBranchRequest.js'
 import type {CreateProjectRequest__Output} from '../proto/gen/pfs_v2/CreateProjectRequest.js'
 import type {CreateRepoRequest__Output} from '../proto/gen/pfs_v2/CreateRepoRequest.js'
@@ -48,6 +49,7 @@ import type {InspectBranchRequest__Output} from '../proto/gen/pfs_v2/InspectBran
 import type {InspectCommitRequest__Output} from '../proto/gen/pfs_v2/InspectCommitRequest.js'
 import type {InspectCommitSetRequest__Output} from '../proto/gen/pfs_v2/InspectCommitSetRequest.js'
 import type {InspectProjectRequest__Output} from '../proto/gen/pfs_v2/InspectProjectRequest.js'
+import type {InspectProjectV2Request__Output} from '../proto/gen/pfs_v2/InspectProjectV2Request.js'
 import type {InspectRepoRequest__Output} from '../proto/gen/pfs_v2/InspectRepoRequest.js'
 import type {ListBranchRequest__Output} from '../proto/gen/pfs_v2/ListBranchRequest.js'
 import type {ListCommitRequest__Output} from '../proto/gen/pfs_v2/ListCommitRequest.js'
@@ -132,7 +134,7 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     InspectProject: h.unary('InspectProject', (req: InspectProjectRequest__Output) => projectInfoPB(pach.projects.inspect(req.project?.name ?? ''))),
 
-    InspectProjectV2: h.unary('InspectProjectV2', (req: InspectProjectRequest__Output) => {
+    InspectProjectV2: h.unary('InspectProjectV2', (req: InspectProjectV2Request__Output) => {
       const info = pach.projects.inspect(req.project?.name ?? '')
       const defaults = pach.pipelines.defaults({project: info.project.name})
       return {info: projectInfoPB(info), defaults_json: defaults ? JSON.stringify(defaults) : '{}'}
@@ -206,6 +208,13 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     FinishCommit: h.unary('FinishCommit', (req: FinishCommitRequest__Output, ctx) => {
       const {ref, project} = commitOf(req.commit)
       txWrite(ctx, () => pach.commits.finish(project, ref, {description: req.description || undefined, error: req.error || undefined, force: req.force}))
+      return {}
+    }),
+
+    // an open commit's writes dropped: its content is its parent's again
+    ClearCommit: h.unary('ClearCommit', (req: ClearCommitRequest__Output) => {
+      const {ref, project} = commitOf(req.commit)
+      write(() => pach.commits.clear(project, ref))
       return {}
     }),
 
