@@ -294,21 +294,32 @@ describe('pach serve: waits and subscriptions wake on a commit made by the CLI',
 })
 
 describe('pach serve: transactions, DeleteAll and Fsck', () => {
-  it('a request without the header applies at once while a CLI transaction is active; with it, StartCommit joins the transaction', async () => {
+  it('a request without the header applies at once while a CLI transaction is active; with a header, writes join that transaction', async () => {
     const s = await serve()
     const c = s.client
     await s.project.ok(['create', 'repo', 'images'])
-    const tx = (await s.project.json(['start', 'transaction'])) as {transaction: {id: string}}
-    const id = tx.transaction.id
+    const cli = ((await s.project.json(['start', 'transaction'])) as {transaction: {id: string}}).transaction.id
     await c.unary(c.pfs, 'CreateRepo', {repo: repo('now')})
     expect((await c.unary(c.pfs, 'InspectRepo', {repo: repo('now')})).repo!.name).toBe('now')
-    const queued = await c.unary(c.pfs, 'StartCommit', {branch: branch('images', 'master')}, {transaction: id})
-    expect(queued).toMatchObject({id, repo: repo('images'), branch: branch('images', 'master')})
+    await s.project.ok(['stop', 'transaction'])
+    // a transaction started through the API: StartCommit answers its id, nothing exists until it finishes
+    const t = await c.unary(c.transaction, 'StartTransaction', {})
+    await c.unary(c.pfs, 'CreateRepo', {repo: repo('labels')}, {transaction: t.id})
+    const queued = await c.unary(c.pfs, 'StartCommit', {branch: branch('images', 'master')}, {transaction: t.id})
+    expect(queued).toMatchObject({id: t.id, repo: repo('images'), branch: branch('images', 'master')})
+    await c.unary(c.pfs, 'CreateBranch', {branch: branch('labels', 'dev')}, {transaction: t.id})
+    // a second commit of this change in images (a new branch's empty head) is refused at once, not at finish
+    await expect(c.unary(c.pfs, 'CreateBranch', {branch: branch('images', 'dev')}, {transaction: t.id})).rejects.toMatchObject({code: status.FAILED_PRECONDITION})
     await expect(c.unary(c.pfs, 'InspectCommit', {commit: queued})).rejects.toMatchObject({code: status.NOT_FOUND})
-    await s.project.ok(['finish', 'transaction'])
+    expect(await c.unary(c.pfs, 'DeleteRepo', {repo: repo('labels')})).toEqual({deleted: false})
+    await c.unary(c.transaction, 'FinishTransaction', {transaction: t})
     const ci = await c.unary(c.pfs, 'InspectCommit', {commit: queued})
-    expect(ci.commit!.id).toBe(id)
+    expect(ci.commit!.id).toBe(t.id)
     expect(ci.finished).toBeNull()
+    expect((await c.unary(c.pfs, 'InspectRepo', {repo: repo('labels')})).repo!.name).toBe('labels')
+    expect((await c.unary(c.pfs, 'InspectBranch', {branch: branch('labels', 'dev')})).head!.id).toBe(t.id)
+    // the CLI's own transaction was set aside, not touched: it is still there, empty
+    expect((await s.project.json(['inspect', 'transaction', cli])).requests).toEqual([])
     await expect(c.unary(c.pfs, 'StartCommit', {branch: branch('images', 'master')}, {transaction: '0123456789ab4def0123456789abcdef'})).rejects.toMatchObject({code: status.NOT_FOUND})
   })
 

@@ -47,6 +47,13 @@ export class PfsEngine {
     id: string,
     opts: {parent?: CommitRow; origin: CommitOrigin; description?: string; finished?: boolean},
   ): CommitRow {
+    if (rows.getCommit(this.db, repo.id, id)) {
+      // one change (a transaction) made two commits in one repo: a commit and a new branch's empty head, say
+      throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${id})`, {
+        hint: 'inconsistent dependencies: one commit per repo in a transaction',
+        data: {repo: repoLabel(repo), project: repo.project, commit: id},
+      })
+    }
     const now = this.ctx.now()
     const tree = this.resolve.baseTree(repo, opts.parent)
     return rows.insertCommit(this.db, {
