@@ -311,6 +311,7 @@ describe('pach serve: transactions, DeleteAll and Fsck', () => {
     // a second commit of this change in images (a new branch's empty head) is refused at once, not at finish
     await expect(c.unary(c.pfs, 'CreateBranch', {branch: branch('images', 'dev')}, {transaction: t.id})).rejects.toMatchObject({code: status.FAILED_PRECONDITION})
     await expect(c.unary(c.pfs, 'InspectCommit', {commit: queued})).rejects.toMatchObject({code: status.NOT_FOUND})
+    await expect(c.unary(c.pfs, 'SquashCommitSet', {commit_set: {id: t.id}}, {transaction: t.id})).rejects.toMatchObject({code: status.INVALID_ARGUMENT})
     expect(await c.unary(c.pfs, 'DeleteRepo', {repo: repo('labels')})).toEqual({deleted: false})
     await c.unary(c.transaction, 'FinishTransaction', {transaction: t})
     const ci = await c.unary(c.pfs, 'InspectCommit', {commit: queued})

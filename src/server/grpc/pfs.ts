@@ -8,18 +8,19 @@
  * Rules every handler keeps:
  * - references take pachd's defaults: an empty project is `default`, an empty repo type is
  *   `user`, a commit id may carry ancestry (`master^1`) with no branch (convert.ts);
- * - transactable requests (CreateRepo, DeleteRepo, StartCommit, FinishCommit, SquashCommitSet,
- *   CreateBranch, DeleteBranch) join the transaction the `pach-transaction` header names, or
- *   apply at once when there is none, even while a CLI user has one active (`scoped`); every
- *   other write applies at once. After a write the daemon is told jobs may be pending.
+ * - transactable requests (CreateRepo, DeleteRepo, StartCommit, FinishCommit, CreateBranch,
+ *   DeleteBranch) join the transaction the `pach-transaction` header names, or apply at once
+ *   when there is none, even while a CLI user has one active (`scoped`); every other write
+ *   applies at once. After a write the daemon is told jobs may be pending.
  * - waits (InspectCommit with `wait`, SubscribeCommit, InspectCommitSet with `wait`) sleep on
  *   the change feed, so a commit made by any process wakes them at once; a client that
  *   cancels ends them (a stream ends, a unary call answers CANCELLED).
  *
- * Where pach differs from pachd (said here once): `CreateBranch.new_commit_set` is accepted
- * and changes nothing (every branch change already gets its own commit set in pach);
- * provenance must be in the branch's own project; InspectCommitSet lists the set's own
- * commits (not the earlier commits they were computed from); Fsck checks structure (pach's
+ * Where pach differs from pachd (said here once): SquashCommitSet cannot join a transaction
+ * (refused with the header); `CreateBranch.new_commit_set` is accepted and changes nothing
+ * (every branch change already gets its own commit set in pach); provenance must be in the
+ * branch's own project; InspectCommitSet lists the set's own commits (not the earlier
+ * commits they were computed from); Fsck checks structure (pach's
  * `fsck --no-read-data`), reports one message per problem and repairs nothing (`fix` and the
  * zombie checks find nothing more to do); ListCommit's `all` is pachd's (every origin, its
  * default anyway), not the CLI's `--all`.
@@ -293,8 +294,15 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       }
     }),
 
+    // pachd can hold it in a transaction; pach's transactions cannot, so with a header it is
+    // refused rather than applied at once outside the transaction the caller named
     SquashCommitSet: h.unary('SquashCommitSet', (req: SquashCommitSetRequest__Output, ctx) => {
       const id = commitSetId(req.commit_set)
+      if (ctx.transaction) {
+        throw new InvalidArgumentError('INVALID_INPUT', `pach transactions do not hold SquashCommitSet (transaction ${ctx.transaction})`, {
+          hint: 'squash the commit set before starting the transaction or after finishing it',
+        })
+      }
       txWrite(ctx, () => pach.commits.squash(DEFAULT_PROJECT, id, isSpec))
       return {}
     }),
