@@ -29,6 +29,8 @@ export function wireMessage(e: PachError): string {
       return d.pipeline ? `pipeline "${d.pipeline.includes('/') ? d.pipeline : `${project}/${d.pipeline}`}" not found` : e.message
     case 'COMMIT_SET_NOT_FOUND':
       return d.id ? `no commits found for commitset ${d.id}` : e.message
+    case 'COMMIT_FINISHED':
+      return repo && d.commit ? `commit ${repo}@${d.commit} has already finished` : e.message
     default:
       return e.message
   }
