@@ -369,16 +369,33 @@ describe('pach serve: reading files', () => {
       ['/dir/sub/c', 'FILE'],
     ])
 
-    // DiffFile: against the parent by default; shallow reports a changed directory once
+    // DiffFile: against the parent by default, directories included as pachd's differ has them
+    // (a directory differs when anything under it does); shallow stops at the direct children
     await modify(s, [setCommit(), raw('/dir/sub/new', 'n'), del('/a.txt')])
+    const sides = (d: {new_file?: {file?: {path?: string} | null} | null; old_file?: {file?: {path?: string} | null} | null}) => [d.new_file?.file?.path ?? null, d.old_file?.file?.path ?? null]
     const diff = await collect(c.stream(c.pfs, 'DiffFile', {new_file: file('/'), shallow: false}))
-    const pairs = diff.map((d) => [d.new_file?.file?.path ?? null, d.old_file?.file?.path ?? null])
-    expect(pairs).toContainEqual([null, '/a.txt'])
-    expect(pairs).toContainEqual(['/dir/sub/new', null])
-    const shallow = await collect(c.stream(c.pfs, 'DiffFile', {new_file: file('/'), shallow: true}))
-    expect(shallow.map((d) => [d.new_file?.file?.path ?? null, d.old_file?.file?.path ?? null])).toEqual([
+    expect(diff.map(sides)).toEqual([
+      ['/', '/'],
       [null, '/a.txt'],
       ['/dir/', '/dir/'],
+      ['/dir/sub/', '/dir/sub/'],
+      ['/dir/sub/new', null],
+    ])
+    const modified = diff.find((d) => d.new_file?.file?.path === '/dir/')!
+    expect([modified.new_file!.size_bytes, modified.old_file!.size_bytes]).toEqual([601, 600])
+    const shallow = await collect(c.stream(c.pfs, 'DiffFile', {new_file: file('/'), shallow: true}))
+    expect(shallow.map(sides)).toEqual([
+      ['/', '/'],
+      [null, '/a.txt'],
+      ['/dir/', '/dir/'],
+    ])
+    // an explicit old side: the first commit against the latest, under /dir
+    const [latest, first] = await commits(s)
+    const back = await collect(c.stream(c.pfs, 'DiffFile', {new_file: file('/dir', byId(first!.id)), old_file: file('/dir', byId(latest!.id))}))
+    expect(back.map(sides)).toEqual([
+      ['/dir/', '/dir/'],
+      ['/dir/sub/', '/dir/sub/'],
+      [null, '/dir/sub/new'],
     ])
   })
 })

@@ -204,8 +204,48 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
     DiffFile: h.serverStream('DiffFile', function* (req: DiffFileRequest) {
       const n = fileOf(req.new_file)
       const o = req.old_file?.commit ? fileOf(req.old_file) : undefined
-      const pairs = files.diff(n.project, n.ref, o?.ref, {shallow: req.shallow, oldProject: o?.project})
+      // both sides resolved once: the core diffs these commits, the directories come from them
+      const nc = resolve(n.ref.commit, n.project)
+      const oc = o ? resolve(o.ref.commit, o.project) : nc.commit.parent ? {repo: nc.repo, commit: d.pach.engine.resolve.commitById(nc.repo, nc.commit.parent)} : undefined
+      const newRef = {...n.ref, commit: {repo: n.ref.commit.repo, id: nc.commit.id}}
+      const oldRef = o && oc ? {...o.ref, commit: {repo: o.ref.commit.repo, id: oc.commit.id}} : undefined
+      const pairs = files.diff(n.project, newRef, oldRef, {shallow: req.shallow, oldProject: o?.project})
+      // pachd diffs directories too (a directory differs when anything under it does): each
+      // changed path's directories, from the diffed path down, come once, before it
+      const newRoot = cleanPath(n.ref.path)
+      const oldRoot = o ? cleanPath(o.ref.path) : newRoot
+      const isDir = (e: Entry | undefined) => e?.kind === 'dir'
+      const rootIsDir = isDir(trees.lookup(nc.commit.tree, newRoot)) || (oc !== undefined && isDir(trees.lookup(oc.commit.tree, oldRoot)))
+      const sent = new Set<string>()
+      const dirPair = (rel: string) => {
+        const np = rel ? (newRoot === '/' ? rel : newRoot + rel) : newRoot
+        const op = rel ? (oldRoot === '/' ? rel : oldRoot + rel) : oldRoot
+        const ne = trees.lookup(nc.commit.tree, np) ?? (np === '/' ? entryAt(nc.commit, '/') : undefined)
+        const oe = oc ? (trees.lookup(oc.commit.tree, op) ?? (op === '/' ? entryAt(oc.commit, '/') : undefined)) : undefined
+        return {
+          new_file: ne?.kind === 'dir' ? fileInfoPB(files.fileInfo(nc.repo, nc.commit, np, ne)) : null,
+          old_file: oe?.kind === 'dir' && oc ? fileInfoPB(files.fileInfo(oc.repo, oc.commit, op, oe)) : null,
+        }
+      }
       for (const p of pairs) {
+        if (rootIsDir) {
+          const side = p.new_file ?? p.old_file!
+          const root = p.new_file ? newRoot : oldRoot
+          const path = cleanPath(side.file.path)
+          const rel = root === '/' ? path : path.slice(root.length)
+          const parts = rel.split('/').filter(Boolean)
+          const own = side.file_type === 'DIR' ? parts.length : parts.length - 1
+          for (let i = 0; i <= own; i++) {
+            const dir = parts.slice(0, i).map((x) => `/${x}`).join('')
+            if (sent.has(dir)) continue
+            sent.add(dir)
+            if (i < parts.length || side.file_type !== 'DIR') yield dirPair(dir)
+          }
+          if (side.file_type === 'DIR') {
+            yield {new_file: p.new_file ? fileInfoPB(p.new_file) : null, old_file: p.old_file ? fileInfoPB(p.old_file) : null}
+            continue
+          }
+        }
         yield {new_file: p.new_file ? fileInfoPB(p.new_file) : null, old_file: p.old_file ? fileInfoPB(p.old_file) : null}
       }
     }),
