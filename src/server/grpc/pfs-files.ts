@@ -394,29 +394,34 @@ function* page(infos: Iterable<FileInfo>, marker: FileMsg | null, number: number
 }
 
 /**
- * Bytes as response messages of RESPONSE_CHUNK_BYTES (the last may be shorter): small pieces
- * (tar headers, small files) are gathered, large ones cut; at most two pieces are held.
+ * Bytes as response messages of at most RESPONSE_CHUNK_BYTES: a block of 64 KiB or more (a
+ * stored chunk) goes out as it is, cut when larger, without a copy; smaller ones (tar headers,
+ * small files) are gathered into one message.
  */
 async function* pieces(src: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<{value: Buffer}> {
   const size = RESPONSE_CHUNK_BYTES
+  const alone = 64 * 1024
   let held: Buffer[] = []
   let total = 0
+  const flush = () => {
+    const value = held.length === 1 ? held[0]! : Buffer.concat(held, total)
+    held = []
+    total = 0
+    return {value}
+  }
   for await (const b of src) {
     signal.throwIfAborted()
-    let buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-    while (buf.length > 0) {
-      const take = Math.min(size - total, buf.length)
-      held.push(buf.subarray(0, take))
-      total += take
-      buf = buf.subarray(take)
-      if (total === size) {
-        yield {value: held.length === 1 ? held[0]! : Buffer.concat(held, total)}
-        held = []
-        total = 0
-      }
+    const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    if (buf.length >= alone) {
+      if (total > 0) yield flush()
+      for (let at = 0; at < buf.length; at += size) yield {value: buf.subarray(at, at + size)}
+      continue
     }
+    if (total + buf.length > size) yield flush()
+    held.push(buf)
+    total += buf.length
   }
-  if (total > 0) yield {value: Buffer.concat(held, total)}
+  if (total > 0) yield flush()
 }
 
 // ------------------------------------------------------------------ tar framing (Go's archive/tar)
