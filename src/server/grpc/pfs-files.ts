@@ -34,7 +34,7 @@
 import type {UntypedServiceImplementation} from '@grpc/grpc-js'
 import {posix} from 'node:path'
 import {Readable} from 'node:stream'
-import {InvalidArgumentError, NotFoundError, PachError} from '../../core/errors.js'
+import {InternalError, InvalidArgumentError, NotFoundError, PachError} from '../../core/errors.js'
 import type {CommitRow, RepoRow} from '../../core/db/pfs-rows.js'
 import type {PutEdit} from '../../core/pfs/file-service.js'
 import {cleanPath} from '../../core/pfs/paths.js'
@@ -297,7 +297,7 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
             }
           }
           yield {path: head.path, open: run}
-          if (!ended) throw new PachError('IO_ERROR', 'ModifyFile: a file was not read to its end before the next edit (a bug in pach serve)')
+          if (!ended) throw new InternalError('ModifyFile: a file was not read to its end before the next edit was asked for')
           msg = after
           break
         }
