@@ -181,9 +181,9 @@ export class FileService {
         bytes += n
         progress.add(n)
       }
-      /** append `open()`'s bytes to what `path` holds at this point of the write */
-      const appendAt = async (path: string, open: () => AsyncIterable<Uint8Array>) => {
-        await Promise.all(running) // earlier (concurrent) puts are in `ops` before a lookup
+      /** append the source's bytes to what `path` holds at this point of the write */
+      const appendAt = async (path: string, open: () => AsyncIterable<Uint8Array>, readSmall?: PutSource['readSmall']) => {
+        if (running.size > 0) await Promise.all(running) // earlier (concurrent) puts are in `ops` before a lookup
         if (failure) throw failure
         const {entry: e, fromBase} = pending.current(path)
         if (e && e.kind === 'dir') {
@@ -194,6 +194,15 @@ export class FileService {
           checks.push({path, hash: e ? e.hash : null})
         }
         const prior = e as FileEntry | undefined
+        // a new small file given whole (one ModifyFile message): one chunk, no stream
+        const buf = prior ? undefined : readSmall?.(params.minSize)
+        if (buf) {
+          push({type: 'put', path, content: smallContent(buf, writer)})
+          onBytes(buf.length)
+          files++
+          if (writer.full) await writer.drain()
+          return
+        }
         const content = prior
           ? await appendContent(prior, open(), writer, params, onBytes, opts.signal)
           : await writeContent(open(), writer, params, onBytes, opts.signal)
@@ -232,7 +241,7 @@ export class FileService {
         const path = validatePath(src.path)
         if (path === '/') throw new InvalidArgumentError('INVALID_PATH', 'cannot write a file at the root path "/"', {hint: 'give a file path, e.g. repo@master:/data.csv'})
         if (opts.append) {
-          await appendAt(path, () => src.open())
+          await appendAt(path, () => src.open(), src.readSmall && ((limit) => src.readSmall!(limit)))
           continue
         }
         const buf = src.size === undefined || src.size <= params.minSize ? src.readSmall?.(params.minSize) : undefined
