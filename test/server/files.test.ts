@@ -356,7 +356,7 @@ describe('pach serve: reading files', () => {
     expect(await paths('ListFile', {file: file('/'), number: 2, paginationMarker: file('/deep/')})).toEqual(['/dir.txt', '/dir/'])
     expect(await paths('ListFile', {file: file('/'), number: 2, reverse: true})).toEqual(['/ünï.txt', '/dir/'])
     expect(await paths('ListFile', {file: file('/'), number: 2, reverse: true, paginationMarker: file('/dir/')})).toEqual(['/dir.txt', '/deep/'])
-    await expect(paths('ListFile', {file: file('/'), reverse: true})).rejects.toMatchObject({details: 'number must be > 0 when reverse is true'})
+    await expect(paths('ListFile', {file: file('/'), reverse: true})).rejects.toMatchObject({code: status.UNKNOWN, details: 'number must be > 0 when reverse is true'})
 
     expect(await paths('WalkFile', {file: file('/dir')})).toEqual(['/dir/', '/dir/b.txt', '/dir/sub/', '/dir/sub/c'])
     expect(await paths('WalkFile', {file: file('/')})).toEqual(['/', '/a.txt', '/deep/', `/deep/${'d'.repeat(60)}/`, long, '/dir.txt', '/dir/', '/dir/b.txt', '/dir/sub/', '/dir/sub/c', '/ünï.txt'])

@@ -374,8 +374,8 @@ async function* fetchUrl(url: string, signal: AbortSignal): AsyncGenerator<Uint8
 
 /** pachd's paging limits. */
 function checkPage(number: number, reverse: boolean): void {
-  if (number === 0 && reverse) throw new InvalidArgumentError('INVALID_INPUT', 'number must be > 0 when reverse is true')
-  if (number > MAX_PAGE) throw new InvalidArgumentError('INVALID_INPUT', `cannot return more than ${MAX_PAGE} files at a time`)
+  if (number === 0 && reverse) throw new InvalidArgumentError('INVALID_REQUEST', 'number must be > 0 when reverse is true')
+  if (number > MAX_PAGE) throw new InvalidArgumentError('INVALID_REQUEST', `cannot return more than ${MAX_PAGE} files at a time`)
 }
 
 /**
