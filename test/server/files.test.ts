@@ -6,10 +6,15 @@ import {createHash, randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, onTestFinished} from 'vitest'
 import {grpcObject} from '../../src/server/grpc/definitions.js'
 import type {ProtoGrpcType} from '../../src/server/proto/gen/pfs.js'
 import type {ModifyFileRequest} from '../../src/server/proto/gen/pfs_v2/ModifyFileRequest.js'
+import {PachdClient} from '../../src/client/pachd-client.js'
+import {ChangeFeed} from '../../src/core/db/change-feed.js'
+import {parseFile} from '../../src/core/pfs/refs.js'
+import {bind, buildServer} from '../../src/server/grpc/server.js'
+import {tempPach} from '../helpers/project.js'
 import {serve, type Served} from '../helpers/serve.js'
 
 const MiB = 1024 * 1024
@@ -245,6 +250,38 @@ describe('pach serve: ModifyFile', () => {
     const info = await s.client.unary(s.client.pfs, 'InspectFile', {file: file('/huge')})
     expect(info.size_bytes).toBe(total)
   }, 120_000)
+})
+
+describe('pach serve: ModifyFile with a pipeline token', () => {
+  it("writes only the pipeline's own output repo (PERMISSION_DENIED elsewhere, nothing written)", async () => {
+    const {pach} = tempPach('pach-serve-token-')
+    pach.repos.create('default', 'sp')
+    pach.repos.create('default', 'other')
+    const feed = new ChangeFeed(join(pach.pachDir, 'pach.db'))
+    const shutdown = new AbortController()
+    const server = buildServer({
+      deps: {pach, feed, identity: {clusterId: 'c', deploymentId: 'd', version: {major: 2, minor: 12, micro: 0, git_commit: '', git_tree_modified: '', build_date: '', platform: '', runtime: ''}}, kick: () => {}},
+      auth: {token: 'root-token', pipelineTokens: new Map([['spout-token', {project: 'default', pipeline: 'sp'}]])},
+      shutdown: shutdown.signal,
+      onBug: (m, e) => {
+        throw new Error(`bug in ${m}: ${String(e)}`)
+      },
+    })
+    const port = await bind(server, 'localhost:0')
+    const c = new PachdClient(`grpc://localhost:${port}`, {token: 'spout-token'})
+    onTestFinished(() => {
+      c.close()
+      shutdown.abort()
+      server.forceShutdown()
+      feed.close()
+    })
+    await c.send(c.pfs, 'ModifyFile', [setCommit(onBranch('master', 'sp')), raw('/out', 'ok')])
+    expect(pach.files.readAll('default', parseFile('sp@master:/out')).toString()).toBe('ok')
+    const e = await c.send(c.pfs, 'ModifyFile', [setCommit(onBranch('master', 'other')), raw('/x', 'no')]).catch((x) => x)
+    expectGrpc(e, status.PERMISSION_DENIED, /^pipeline default\/sp is not authorized to perform this operation on the repo default\/other/)
+    // nothing was written: the one-off commit that would have made master never happened
+    expect(() => pach.files.readAll('default', parseFile('other@master:/x'))).toThrow(/branch master not found/)
+  })
 })
 
 // ------------------------------------------------------------------ reads
