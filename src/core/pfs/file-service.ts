@@ -155,7 +155,14 @@ export class FileService {
     })
   }
 
-  /** Write files (see the write protocol above). */
+  /**
+   * Write files (see the write protocol above): every source, delete and copy in `sources`
+   * applies in order in one commit. With `append`, each file is appended to what its path
+   * holds at that point of this write (PendingEdits), checked again at commit time for paths
+   * read from the branch (CONCURRENT_MODIFICATION). Throws COMMIT_FINISHED, OUTPUT_BRANCH,
+   * INVALID_PATH, PATH_COLLISION, FILE_NOT_FOUND (a copy's source), or the abort reason.
+   * @example files.put('default', parseCommit('r@master'), [{delete: '/a'}, {path: '/a', open}], {append: true})
+   */
   async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
     const target = this.resolveTarget(project, ref)
     const base = this.baseTree(target)
