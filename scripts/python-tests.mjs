@@ -12,7 +12,8 @@
  *   is removed first, so a pytest that did not run leaves no stale result behind.
  * - It builds nothing: the tests run the built bin/run.js (`npm test`'s pretest builds).
  *
- * Arguments are passed to pytest (`node scripts/python-tests.mjs -k transactions -x`).
+ * Arguments are passed to pytest (`node scripts/python-tests.mjs -k transactions -x`, or test files
+ * to run only those); with none it runs every test_*.py in test/python (pytest.ini's testpaths).
  * Exits with pytest's status, or 1 when the venv cannot be made.
  */
 import {spawnSync} from 'node:child_process'
@@ -66,7 +67,7 @@ if (!ensureVenv()) {
   console.error('python-tests: the test virtualenv could not be made; the Python suite did not run')
   process.exit(1)
 }
-const r = run(python, ['-m', 'pytest', 'test/python', `--junitxml=${results}`, ...process.argv.slice(2)], {
+const r = run(python, ['-m', 'pytest', '-c', 'test/python/pytest.ini', '--rootdir', 'test/python', `--junitxml=${results}`, ...process.argv.slice(2)], {
   env: {...process.env, PYTHONDONTWRITEBYTECODE: '1'},
 })
 process.exit(r.status === 0 ? 0 : r.status > 0 ? r.status : 1)
