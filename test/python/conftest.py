@@ -15,7 +15,9 @@ Fixtures:
 - `client` / `fresh_client`: the SDK client of the above.
 - `Pach.cli(...)` / `Pach.ok(...)` / `Pach.json(...)`: the pach CLI in the same project, to
   check that what the SDK writes is visible to the CLI and the other way round.
-- `start_pach(*args)`: a context manager for a server with extra serve args (`--runner local`).
+- `start_pach(*args, cli_env=...)`: a context manager for a server with extra serve args
+  (`--runner local`), and environment for its CLI runs (`PACH_DETACH=1`: leave jobs to the
+  server's daemon).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ class CliError(AssertionError):
 class Pach:
     """A temp project with `pach serve` running on it, its SDK client and its CLI."""
 
-    def __init__(self, serve_args: List[str]):
+    def __init__(self, serve_args: List[str], cli_env: Optional[dict] = None):
+        self.cli_env = cli_env or {}
         self.dir = Path(tempfile.mkdtemp(prefix="pach-py-"))
         self.serve_args = serve_args
         self.proc: Optional[subprocess.Popen] = None
@@ -67,6 +70,7 @@ class Pach:
     # --- the CLI in the same project -------------------------------------------------------
     def cli(self, *args: str, input: Optional[bytes] = None, env: Optional[dict] = None, timeout: float = 120) -> subprocess.CompletedProcess:
         e = _env()
+        e.update(self.cli_env)
         if env:
             e.update(env)
         return subprocess.run([NODE, str(BIN), *args], cwd=self.dir, input=input, env=e, capture_output=True, timeout=timeout)
@@ -137,8 +141,8 @@ class Pach:
 
 
 @contextlib.contextmanager
-def start_pach(*serve_args: str) -> Iterator[Pach]:
-    p = Pach(list(serve_args))
+def start_pach(*serve_args: str, cli_env: Optional[dict] = None) -> Iterator[Pach]:
+    p = Pach(list(serve_args), cli_env)
     try:
         yield p.start()
     finally:
