@@ -173,6 +173,10 @@ def test_squash_commit_set(client, pach):
     files = sorted(f.file.path for f in client.pfs.list_file(file=pfs.File(commit=pfs.Commit(repo=r, id=last.id), path="/")))
     assert files == ["/a", "/b", "/c"]
     assert [x["commit"]["id"] for x in pach.json("list", "commit", "squash")] == [last.id, first.id]
+    # a commit set with no children cannot be squashed (pachd: drop it instead)
+    with pytest.raises(grpc.RpcError):
+        client.pfs.squash_commit_set(commit_set=pfs.CommitSet(id=last.id))
+    assert client.pfs.commit_exists(pfs.Commit(repo=r, id=last.id))
 
 
 def test_drop_commit_set(client):
@@ -184,6 +188,11 @@ def test_drop_commit_set(client):
     assert not client.pfs.commit_exists(pfs.Commit(repo=r, id=last.id))
     assert client.pfs.inspect_branch(branch=master).head.id == first.id
     assert not client.pfs.path_exists(pfs.File(commit=pfs.Commit(repo=r, branch=master), path="/b"))
+    # a commit set with children cannot be dropped
+    put(client, master, "/c", b"c")
+    with pytest.raises(grpc.RpcError):
+        client.pfs.drop_commit_set(commit_set=pfs.CommitSet(id=first.id))
+    assert client.pfs.commit_exists(pfs.Commit(repo=r, id=first.id))
 
 
 def test_finish_a_finished_commit_fails(client):
