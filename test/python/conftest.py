@@ -16,8 +16,8 @@ Fixtures:
 - `Pach.cli(...)` / `Pach.ok(...)` / `Pach.json(...)`: the pach CLI in the same project, to
   check that what the SDK writes is visible to the CLI and the other way round.
 - `start_pach(*args, cli_env=...)`: a context manager for a server with extra serve args
-  (`--runner local`), and environment for its CLI runs (`PACH_DETACH=1`: leave jobs to the
-  server's daemon).
+  (`--runner local`), environment for its CLI runs (`PACH_DETACH=1`: leave jobs to the
+  server's daemon) and for the server (`PACH_CONFIG` for `--set-context`).
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ class CliError(AssertionError):
 class Pach:
     """A temp project with `pach serve` running on it, its SDK client and its CLI."""
 
-    def __init__(self, serve_args: List[str], cli_env: Optional[dict] = None):
+    def __init__(self, serve_args: List[str], cli_env: Optional[dict] = None, serve_env: Optional[dict] = None):
         self.cli_env = cli_env or {}
+        self.serve_env = serve_env or {}
         self.dir = Path(tempfile.mkdtemp(prefix="pach-py-"))
         self.serve_args = serve_args
         self.proc: Optional[subprocess.Popen] = None
@@ -91,7 +92,7 @@ class Pach:
         self._stderr = open(self._stderr_path, "wb")
         self.proc = subprocess.Popen(
             [NODE, str(BIN), "serve", "--address", "localhost:0", "--json", *self.serve_args],
-            cwd=self.dir, env=_env(), stdout=subprocess.PIPE, stderr=self._stderr,
+            cwd=self.dir, env={**_env(), **self.serve_env}, stdout=subprocess.PIPE, stderr=self._stderr,
         )
         lines: "queue.Queue[bytes]" = queue.Queue()
 
@@ -141,8 +142,8 @@ class Pach:
 
 
 @contextlib.contextmanager
-def start_pach(*serve_args: str, cli_env: Optional[dict] = None) -> Iterator[Pach]:
-    p = Pach(list(serve_args), cli_env)
+def start_pach(*serve_args: str, cli_env: Optional[dict] = None, serve_env: Optional[dict] = None) -> Iterator[Pach]:
+    p = Pach(list(serve_args), cli_env, serve_env)
     try:
         yield p.start()
     finally:

@@ -113,3 +113,16 @@ def test_list_and_delete_transactions(client):
         client.transaction.delete_transaction(transaction=t1)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     client.transaction.delete_transaction(transaction=t2)
+
+
+def test_a_cli_transaction_does_not_capture_sdk_calls(client, pach):
+    # a transaction the CLI user has active is theirs: SDK calls without the header apply at once
+    pach.ok("start", "transaction")
+    try:
+        client.pfs.create_repo(repo=pfs.Repo(name="direct", type="user"))
+        assert client.pfs.repo_exists(pfs.Repo(name="direct"))
+        pach.ok("create", "repo", "queuedbycli")
+        assert not client.pfs.repo_exists(pfs.Repo(name="queuedbycli"))
+    finally:
+        pach.ok("finish", "transaction")
+    assert client.pfs.repo_exists(pfs.Repo(name="queuedbycli"))

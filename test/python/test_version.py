@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pachyderm_sdk import Client
 from pachyderm_sdk.api import admin, version
 
 
@@ -29,3 +30,13 @@ def test_sdk_check_connection_script(pach):
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == f"Successful Connection: {pach.address}"
 
+
+
+def test_client_from_config_after_set_context(start_pach, tmp_path):
+    # `pach serve --set-context` writes a pachctl context the SDK's from_config() reads
+    config = tmp_path / "config.json"
+    with start_pach("--set-context", "laptop", serve_env={"PACH_CONFIG": str(config)}) as p:
+        c = Client.from_config(config)
+        assert c.address == p.address
+        assert (c.get_version().major, c.get_version().minor) == (2, 12)
+        assert c.admin.inspect_cluster().deployment_id == p.client.admin.inspect_cluster().deployment_id
