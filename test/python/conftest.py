@@ -172,6 +172,6 @@ def fresh_client(fresh_pach: Pach) -> Client:
     return fresh_pach.client
 
 
-@pytest.fixture(name="start_pach")
+@pytest.fixture(name="start_pach", scope="session")
 def start_pach_fixture():
     return start_pach

@@ -22,11 +22,11 @@ def pach(start_pach):
         yield p
 
 
-def setup_pipeline(client, project: str, name: str, cmd=COPY, glob="/*") -> tuple:
-    """An input repo `<name>-in` and a pipeline `<name>` reading it as `in`."""
+def setup_pipeline(client, pach, project: str, name: str, cmd=COPY, glob="/*") -> tuple:
+    """An input repo `<name>-in` (made by the CLI, so PPS is tested apart from PFS) and a
+    pipeline `<name>` reading it as `in`, made with the SDK's CreatePipeline message."""
+    pach.ok("create", "repo", f"{name}-in", "--project", project)
     inp = pfs.Repo(name=f"{name}-in", type="user", project=pfs.Project(name=project))
-    client.pfs.create_repo(repo=inp)
-    client.pfs.create_branch(branch=pfs.Branch(repo=inp, name="master"))
     pipeline = pps.Pipeline(name=name, project=pfs.Project(name=project))
     client.pps.create_pipeline(
         pipeline=pipeline,
@@ -37,16 +37,23 @@ def setup_pipeline(client, project: str, name: str, cmd=COPY, glob="/*") -> tupl
     return inp, pipeline
 
 
-def put(client, repo: pfs.Repo, files: dict) -> pfs.Commit:
-    with client.pfs.commit(branch=pfs.Branch(repo=repo, name="master")) as c:
-        for path, data in files.items():
-            c.put_file_from_bytes(path, data)
-    return c
+def put(pach, repo: pfs.Repo, files: dict) -> str:
+    """One commit of `files` made by the CLI (its jobs left to the server); returns its id."""
+    project = repo.project.name
+    pach.ok("start", "commit", f"{repo.name}@master", "--project", project)
+    for path, data in files.items():
+        pach.ok("put", "file", f"{repo.name}@master:{path}", "--project", project, input=data)
+    pach.ok("finish", "commit", f"{repo.name}@master", "--project", project)
+    return pach.json("inspect", "commit", f"{repo.name}@master", "--project", project)["commit"]["id"]
+
+
+def cli_get(pach, project: str, uri: str) -> bytes:
+    return pach.ok("get", "file", uri, "--project", project)
 
 
 @pytest.mark.parametrize("project", PROJECTS)
 def test_create_inspect_list_and_a_job_runs_when_data_lands(client, pach, project):
-    inp, pipeline = setup_pipeline(client, project, "copy")
+    inp, pipeline = setup_pipeline(client, pach, project, "copy")
     assert client.pps.pipeline_exists(pipeline)
     info = client.pps.inspect_pipeline(pipeline=pipeline, details=True)
     assert info.pipeline.name == "copy" and info.pipeline.project.name == project
@@ -56,63 +63,59 @@ def test_create_inspect_list_and_a_job_runs_when_data_lands(client, pach, projec
     assert info.details.description == "copies copy-in"
     assert "copy" in {pi.pipeline.name for pi in client.pps.list_pipeline(projects=[pfs.Project(name=project)])}
     # the output repo exists, and the CLI sees the pipeline
-    assert client.pfs.repo_exists(pfs.Repo(name="copy", type="user", project=pfs.Project(name=project)))
+    assert "copy" in {r["repo"]["name"] for r in pach.json("list", "repo", "--project", project)}
     assert pach.json("inspect", "pipeline", "copy", "--project", project)["pipeline"]["name"] == "copy"
 
-    c = put(client, inp, {"/a.txt": b"alpha", "/b.txt": b"beta"})
-    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c.id), wait=True)
+    c = put(pach, inp, {"/a.txt": b"alpha", "/b.txt": b"beta"})
+    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c), wait=True)
     assert job.state == pps.JobState.JOB_SUCCESS, job.reason
     assert (job.data_processed, job.data_total, job.data_failed) == (2, 2, 0)
-    assert job.output_commit.id == c.id
+    assert job.output_commit.id == c
     assert is_set(job.finished)
-    out = pfs.Commit(repo=pfs.Repo(name="copy", type="user", project=pfs.Project(name=project)), id=c.id)
-    files = sorted(f.file.path for f in client.pfs.list_file(file=pfs.File(commit=out, path="/")))
+    files = sorted(f["file"]["path"] for f in pach.json("list", "file", f"copy@{c}:/", "--project", project))
     assert files == ["/a.txt.out", "/b.txt.out"]
-    assert client.pfs.pfs_file(pfs.File(commit=out, path="/b.txt.out")).read() == b"beta"
-    # the commit set holds the input and the output commit
-    in_set = sorted(ci.commit.repo.name for ci in c.wait_all() if ci.commit.repo.type == "user")
-    assert in_set == ["copy", "copy-in"]
+    assert cli_get(pach, project, f"copy@{c}:/b.txt.out") == b"beta"
 
 
 def test_jobs_datums_and_logs(client, pach):
-    inp, pipeline = setup_pipeline(client, "default", "dat")
-    c1 = put(client, inp, {"/one": b"1", "/two": b"2"})
-    j1 = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c1.id), wait=True)
+    inp, pipeline = setup_pipeline(client, pach, "default", "dat")
+    c1 = put(pach, inp, {"/one": b"1", "/two": b"2"})
+    j1 = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c1), wait=True)
     assert j1.state == pps.JobState.JOB_SUCCESS, j1.reason
-    c2 = put(client, inp, {"/three": b"3"})
-    j2 = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c2.id), wait=True)
+    c2 = put(pach, inp, {"/three": b"3"})
+    j2 = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c2), wait=True)
     assert j2.state == pps.JobState.JOB_SUCCESS, j2.reason
     # the second job skips the two datums the first processed
     assert (j2.data_processed, j2.data_skipped, j2.data_total) == (1, 2, 3)
 
     # newest first (creating the pipeline may have run a job over the empty head before them)
     jobs = [ji.job.id for ji in client.pps.list_job(pipeline=pipeline)]
-    assert jobs[:2] == [c2.id, c1.id]
-    assert {ji.job.id for ji in client.pps.list_job(projects=[pfs.Project(name="default")])} >= {c1.id, c2.id}
+    assert jobs[:2] == [c2, c1]
+    assert {ji.job.id for ji in client.pps.list_job(projects=[pfs.Project(name="default")])} >= {c1, c2}
 
-    datums = list(client.pps.list_datum(job=pps.Job(pipeline=pipeline, id=c1.id)))
+    datums = list(client.pps.list_datum(job=pps.Job(pipeline=pipeline, id=c1)))
     assert len(datums) == 2
     assert {d.state for d in datums} == {pps.DatumState.SUCCESS}
     one = next(d for d in datums if any(fi.file.path == "/one" for fi in d.data))
-    again = client.pps.inspect_datum(datum=pps.Datum(job=pps.Job(pipeline=pipeline, id=c1.id), id=one.datum.id))
+    again = client.pps.inspect_datum(datum=pps.Datum(job=pps.Job(pipeline=pipeline, id=c1), id=one.datum.id))
     assert again.datum.id == one.datum.id and again.state == pps.DatumState.SUCCESS
     assert [fi.file.path for fi in again.data] == ["/one"]
-    skipped = list(client.pps.list_datum(job=pps.Job(pipeline=pipeline, id=c2.id)))
+    skipped = list(client.pps.list_datum(job=pps.Job(pipeline=pipeline, id=c2)))
     assert sorted(d.state for d in skipped) == sorted([pps.DatumState.SUCCESS, pps.DatumState.SKIPPED, pps.DatumState.SKIPPED])
 
     logs = [m for m in client.pps.get_logs(pipeline=pipeline) if m.user]
     assert {m.message.strip() for m in logs} >= {"copying one", "copying two", "copying three"}
     assert all(m.pipeline_name == "dat" for m in logs)
-    job_logs = {m.message.strip() for m in client.pps.get_logs(job=pps.Job(pipeline=pipeline, id=c2.id)) if m.user}
+    job_logs = {m.message.strip() for m in client.pps.get_logs(job=pps.Job(pipeline=pipeline, id=c2)) if m.user}
     assert job_logs == {"copying three"}
     # the CLI sees the same jobs
     assert {j["job"]["id"] for j in pach.json("list", "job", "-p", "dat")} == set(jobs)
 
 
-def test_a_failing_job(client):
-    inp, pipeline = setup_pipeline(client, "lab", "fails", cmd=["sh", "-c", "echo broken >&2; exit 3"])
-    c = put(client, inp, {"/x": b"x"})
-    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c.id), wait=True)
+def test_a_failing_job(client, pach):
+    inp, pipeline = setup_pipeline(client, pach, "lab", "fails", cmd=["sh", "-c", "echo broken >&2; exit 3"])
+    c = put(pach, inp, {"/x": b"x"})
+    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c), wait=True)
     assert job.state == pps.JobState.JOB_FAILURE
     assert job.data_failed == 1
     datums = list(client.pps.list_datum(job=job.job))
@@ -120,20 +123,20 @@ def test_a_failing_job(client):
 
 
 def test_stop_start_and_delete(client, pach):
-    inp, pipeline = setup_pipeline(client, "lab", "pause")
+    inp, pipeline = setup_pipeline(client, pach, "lab", "pause")
     client.pps.stop_pipeline(pipeline=pipeline)
     stopped = client.pps.inspect_pipeline(pipeline=pipeline)
     assert stopped.stopped and stopped.state == pps.PipelineState.PIPELINE_PAUSED
     client.pps.start_pipeline(pipeline=pipeline)
     started = client.pps.inspect_pipeline(pipeline=pipeline)
     assert not started.stopped and started.state != pps.PipelineState.PIPELINE_PAUSED
-    c = put(client, inp, {"/after": b"a"})
-    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c.id), wait=True)
+    c = put(pach, inp, {"/after": b"a"})
+    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c), wait=True)
     assert job.state == pps.JobState.JOB_SUCCESS, job.reason
 
     client.pps.delete_pipeline(pipeline=pipeline)
     assert not client.pps.pipeline_exists(pipeline)
-    assert not client.pfs.repo_exists(pfs.Repo(name="pause", type="user", project=pfs.Project(name="lab")))
+    assert "pause" not in {r["repo"]["name"] for r in pach.json("list", "repo", "--project", "lab")}
     assert "pause" not in {pi.pipeline.name for pi in client.pps.list_pipeline()}
     with pytest.raises(grpc.RpcError) as e:
         client.pps.inspect_pipeline(pipeline=pipeline)
@@ -144,8 +147,8 @@ def test_stop_start_and_delete(client, pach):
         client.pps.delete_pipeline(pipeline=pipeline, must_exist=True)
 
 
-def test_update_a_pipeline(client):
-    inp, pipeline = setup_pipeline(client, "default", "upd")
+def test_update_a_pipeline(client, pach):
+    inp, pipeline = setup_pipeline(client, pach, "default", "upd")
     client.pps.create_pipeline(
         pipeline=pipeline,
         transform=pps.Transform(cmd=["sh", "-c", "cp /pfs/in/* /pfs/out/"]),
@@ -160,13 +163,13 @@ def test_update_a_pipeline(client):
 
 
 def test_a_pipeline_made_by_the_cli(client, pach, tmp_path):
-    client.pfs.create_repo(repo=pfs.Repo(name="clip-in", type="user"))
+    pach.ok("create", "repo", "clip-in")
     spec = tmp_path / "p.json"
     spec.write_text('{"pipeline": {"name": "clip"}, "transform": {"cmd": ["sh", "-c", "cp /pfs/clip-in/* /pfs/out/"]}, "input": {"pfs": {"repo": "clip-in", "glob": "/*"}}}')
     pach.ok("create", "pipeline", "-f", str(spec))
     assert client.pps.pipeline_exists(pps.Pipeline(name="clip"))
     pach.ok("put", "file", "clip-in@master:/f", input=b"via cli")
-    head = client.pfs.inspect_branch(branch=pfs.Branch.from_uri("clip-in@master")).head
-    done = client.pps.inspect_job(job=pps.Job(pipeline=pps.Pipeline(name="clip"), id=head.id), wait=True)
+    head = pach.json("inspect", "commit", "clip-in@master")["commit"]["id"]
+    done = client.pps.inspect_job(job=pps.Job(pipeline=pps.Pipeline(name="clip"), id=head), wait=True)
     assert done.state == pps.JobState.JOB_SUCCESS, done.reason
-    assert client.pfs.pfs_file(pfs.File.from_uri(f"clip@{done.job.id}:/f")).read() == b"via cli"
+    assert cli_get(pach, "default", f"clip@{done.job.id}:/f") == b"via cli"
