@@ -114,7 +114,9 @@ def test_subscribe_takes_the_first_n_then_closes(client, pach):
 
     t = threading.Thread(target=consume)
     t.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while len(got) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert got == ids  # the existing ones first, oldest first
     pach.ok("put", "file", "sub@master:/cli", input=b"y")
     t.join(timeout=10)
