@@ -1,5 +1,10 @@
-"""A pipeline through pachyderm_sdk on the Docker runner (`pach serve --runner docker`), with
-the test image pach-test/busybox:1: the server's daemon runs the job when data lands."""
+"""Pipelines through pachyderm_sdk on the Docker runner (`pach serve --runner docker`), with
+the test image pach-test/busybox:1: the server's daemon runs the job when data lands, and a
+service's container answers on its external port (published on localhost to internal_port)."""
+
+import socket
+import time
+import urllib.request
 
 import pytest
 from pachyderm_sdk.api import pfs, pps
@@ -41,4 +46,31 @@ def test_a_docker_pipeline(client, pach):
     job2 = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=head.id), wait=True)
     assert job2.state == pps.JobState.JOB_SUCCESS, job2.reason
     assert pach.ok("get", "file", f"upper@{head.id}:/cli") == b"FROM CLI"
+    client.pps.delete_pipeline(pipeline=pipeline)
+
+
+def test_a_docker_service(client, pach):
+    pach.ok("create", "repo", "pages")
+    pach.ok("put", "file", "pages@master:/index.html", input=b"hello from a container")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    pipeline = pps.Pipeline(name="site")
+    client.pps.create_pipeline(
+        pipeline=pipeline,
+        transform=pps.Transform(image="pach-test/busybox:1", cmd=["busybox", "httpd", "-f", "-p", "8080", "-h", "/pfs/pages"]),
+        input=pps.Input(pfs=pps.PfsInput(repo="pages", glob="/")),
+        service=pps.Service(internal_port=8080, external_port=port),
+    )
+    deadline = time.monotonic() + 60
+    body, last = None, None
+    while time.monotonic() < deadline and body is None:
+        try:
+            with urllib.request.urlopen(f"http://localhost:{port}/index.html", timeout=2) as r:
+                body = r.read()
+        except OSError as e:
+            last = e
+            time.sleep(0.2)
+    assert body == b"hello from a container", last
     client.pps.delete_pipeline(pipeline=pipeline)

@@ -80,13 +80,15 @@ def test_a_spout_commits_through_the_sdk(client, pach):
 def test_a_service_answers_on_its_port(client, pach):
     pach.ok("create", "repo", "site")
     pach.ok("put", "file", "site@master:/index.txt", input=b"version one")
-    port, internal = free_port(), free_port()
+    # the local runner runs code on the host network: the service's two ports are one
+    # (test_pipelines_docker.py maps an external port to another internal one)
+    port = free_port()
     pipeline = pps.Pipeline(name="web")
     client.pps.create_pipeline(
         pipeline=pipeline,
-        transform=pps.Transform(cmd=[sys.executable, "-m", "http.server", str(internal), "--bind", "127.0.0.1", "--directory", "/pfs/site"]),
+        transform=pps.Transform(cmd=[sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", "/pfs/site"]),
         input=pps.Input(pfs=pps.PfsInput(repo="site", glob="/")),
-        service=pps.Service(internal_port=internal, external_port=port),
+        service=pps.Service(internal_port=port, external_port=port),
     )
 
     def get():
@@ -94,6 +96,9 @@ def test_a_service_answers_on_its_port(client, pach):
             return r.read()
 
     assert eventually(get) == b"version one"
+    info = client.pps.inspect_pipeline(pipeline=pipeline)
+    assert info.state == pps.PipelineState.PIPELINE_RUNNING
+    assert info.type == pps.PipelineInfoPipelineType.PIPELINE_TYPE_SERVICE
     # a new input commit restarts the service over the new data
     pach.ok("put", "file", "site@master:/index.txt", input=b"version two")
     eventually(lambda: get() == b"version two")
