@@ -57,7 +57,10 @@ time.sleep(3600)
 
 def test_a_spout_commits_through_the_sdk(client, pach):
     pipeline = pps.Pipeline(name="ticker")
-    client.pps.create_pipeline(pipeline=pipeline, spout=pps.Spout(), transform=pps.Transform(cmd=[sys.executable, "-c", SPOUT]))
+    # `spout=pps.Spout()` would not reach the server: betterproto leaves an empty message off
+    # the wire (the SDK's own guard, Spout(service=Service()), only runs when a
+    # CreatePipelineRequest is constructed with it); the SDK's guard's form sends `spout {}`
+    client.pps.create_pipeline(pipeline=pipeline, spout=pps.Spout(service=pps.Service()), transform=pps.Transform(cmd=[sys.executable, "-c", SPOUT]))
     out = pfs.Repo(name="ticker", type="user")
 
     def three_commits():
@@ -71,6 +74,7 @@ def test_a_spout_commits_through_the_sdk(client, pach):
     assert client.pfs.pfs_file(pfs.File(commit=head, path="/tick-2")).read() == b"tick 2"
     info = client.pps.inspect_pipeline(pipeline=pipeline)
     assert info.state == pps.PipelineState.PIPELINE_RUNNING
+    assert info.type == pps.PipelineInfoPipelineType.PIPELINE_TYPE_SPOUT
     logs = {m.message.strip() for m in client.pps.get_logs(pipeline=pipeline)}
     assert "committed tick 2" in logs
     client.pps.delete_pipeline(pipeline=pipeline)
