@@ -3,6 +3,8 @@ with the SDK's own CreatePipeline message, inspect/list/stop/start/delete, the j
 server's daemon runs when data lands (inspect_job with wait, list_job), their datums
 (list_datum, inspect_datum) and logs (get_logs) — in the default project and another one."""
 
+import time
+
 import grpc
 import pytest
 from pachyderm_sdk.api import pfs, pps
@@ -75,6 +77,13 @@ def test_create_inspect_list_and_a_job_runs_when_data_lands(client, pach, projec
     files = sorted(f["file"]["path"] for f in pach.json("list", "file", f"copy@{c}:/", "--project", project))
     assert files == ["/a.txt.out", "/b.txt.out"]
     assert cli_get(pach, project, f"copy@{c}:/b.txt.out") == b"beta"
+    # the commit set holds the input and the output commit, both finished (the SDK's wait_all)
+    waited = client.pfs.wait_commit_set(pfs.CommitSet(id=c))
+    assert {(ci.commit.repo.name, ci.commit.repo.type) for ci in waited} >= {("copy-in", "user"), ("copy", "user")}
+    assert all(is_set(ci.finished) for ci in waited)
+    jobs = list(client.pps.inspect_job_set(job_set=pps.JobSet(id=c), wait=True))
+    assert [(j.job.pipeline.name, j.state) for j in jobs] == [("copy", pps.JobState.JOB_SUCCESS)]
+    assert c in {js.job_set.id for js in client.pps.list_job_set(projects=[pfs.Project(name=project)])}
 
 
 def test_jobs_datums_and_logs(client, pach):
@@ -173,3 +182,43 @@ def test_a_pipeline_made_by_the_cli(client, pach, tmp_path):
     done = client.pps.inspect_job(job=pps.Job(pipeline=pps.Pipeline(name="clip"), id=head), wait=True)
     assert done.state == pps.JobState.JOB_SUCCESS, done.reason
     assert cli_get(pach, "default", f"clip@{done.job.id}:/f") == b"via cli"
+
+
+def test_wait_all_waits_for_the_downstream_job(client, pach):
+    inp, pipeline = setup_pipeline(client, pach, "default", "slow", cmd=["sh", "-c", "sleep 1; cp /pfs/in/* /pfs/out/"])
+    # the SDK's own flow: a commit, then wait_all() until every commit of its set is finished
+    with client.pfs.commit(branch=pfs.Branch(repo=inp, name="master")) as c:
+        c.put_file_from_bytes("/f", b"data")
+    infos = c.wait_all()
+    out = [ci for ci in infos if ci.commit.repo.name == "slow" and ci.commit.repo.type == "user"]
+    assert len(out) == 1 and is_set(out[0].finished)
+    assert client.pfs.pfs_file(pfs.File(commit=out[0].commit, path="/f")).read() == b"data"
+
+
+def test_stop_a_running_job(client, pach):
+    inp, pipeline = setup_pipeline(client, pach, "lab", "sleeper", cmd=["sh", "-c", "sleep 60"])
+    c = put(pach, inp, {"/x": b"x"})
+    job = pps.Job(pipeline=pipeline, id=c)
+    deadline = time.monotonic() + 30
+    while client.pps.inspect_job(job=job).state != pps.JobState.JOB_RUNNING and time.monotonic() < deadline:
+        time.sleep(0.1)
+    client.pps.stop_job(job=job, reason="enough")
+    done = client.pps.inspect_job(job=job, wait=True)
+    assert done.state == pps.JobState.JOB_KILLED
+    assert "enough" in done.reason
+    client.pps.delete_pipeline(pipeline=pipeline)
+
+
+def test_run_cron(client, pach):
+    pipeline = pps.Pipeline(name="tick")
+    client.pps.create_pipeline(
+        pipeline=pipeline,
+        transform=pps.Transform(cmd=["sh", "-c", "ls /pfs/tick > /pfs/out/seen"]),
+        input=pps.Input(cron=pps.CronInput(name="tick", spec="@every 1h")),
+    )
+    client.pps.run_cron(pipeline=pipeline)
+    tick = pfs.Repo(name="tick_tick", type="user")
+    head = client.pfs.inspect_branch(branch=pfs.Branch(repo=tick, name="master")).head
+    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=head.id), wait=True)
+    assert job.state == pps.JobState.JOB_SUCCESS, job.reason
+    assert len(list(client.pfs.list_file(file=pfs.File(commit=head, path="/")))) == 1

@@ -56,6 +56,31 @@ def test_project_errors(client):
     assert e.value.details() == 'project "ghost" not found'
 
 
+def test_a_project_with_repos_is_not_deleted(client):
+    p = pfs.Project(name="full")
+    client.pfs.create_project(project=p)
+    client.pfs.create_repo(repo=repo("keep", "full"))
+    with pytest.raises(grpc.RpcError) as e:
+        client.pfs.delete_project(project=p)
+    assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
+    assert e.value.details().startswith("cannot delete project full: repo full/keep still exists")
+    assert client.pfs.project_exists(p)
+    client.pfs.delete_repo(repo=repo("keep", "full"))
+    client.pfs.delete_project(project=p)
+    assert not client.pfs.project_exists(p)
+
+
+def test_delete_repos_of_a_project(client):
+    client.pfs.create_project(project=pfs.Project(name="bulk"))
+    for n in ("r1", "r2"):
+        client.pfs.create_repo(repo=repo(n, "bulk"))
+    client.pfs.create_repo(repo=repo("bulk-survivor"))
+    deleted = client.pfs.delete_repos(projects=[pfs.Project(name="bulk")])
+    assert sorted(r.name for r in deleted.repos) == ["r1", "r2"]
+    assert list(client.pfs.list_repo(projects=[pfs.Project(name="bulk")])) == []
+    assert client.pfs.repo_exists(repo("bulk-survivor"))
+
+
 def test_project_made_by_cli_is_seen_by_sdk(client, pach):
     pach.ok("create", "project", "fromcli")
     assert client.pfs.project_exists(pfs.Project(name="fromcli"))
