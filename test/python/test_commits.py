@@ -215,3 +215,41 @@ def test_commit_of_missing_repo(client):
         client.pfs.start_commit(branch=pfs.Branch.from_uri("ghost@master"))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     assert e.value.details() == "repo default/ghost not found"
+
+
+def test_list_commit_from_to(client):
+    r = new_repo(client, "range")
+    master = pfs.Branch(repo=r, name="master")
+    ids = [put(client, master, "/f", str(i).encode()).id for i in range(4)]
+    # from is exclusive, to inclusive; newest first
+    got = [ci.commit.id for ci in client.pfs.list_commit(repo=r, from_=pfs.Commit(repo=r, id=ids[0]), to=pfs.Commit(repo=r, id=ids[2]))]
+    assert got == [ids[2], ids[1]]
+
+
+def test_a_second_open_commit_on_a_branch_is_refused(client):
+    r = new_repo(client, "open2")
+    master = pfs.Branch(repo=r, name="master")
+    c = client.pfs.start_commit(branch=master)
+    with pytest.raises(grpc.RpcError):
+        client.pfs.start_commit(branch=master)
+    client.pfs.finish_commit(commit=c)
+    assert client.pfs.inspect_branch(branch=master).head.id == c.id
+
+
+def test_finish_with_an_error_and_a_description(client):
+    r = new_repo(client, "errored")
+    c = client.pfs.start_commit(branch=pfs.Branch(repo=r, name="master"))
+    client.pfs.finish_commit(commit=c, error="upstream broke", description="tried")
+    info = client.pfs.wait_commit(c)
+    assert info.error == "upstream broke"
+    assert info.description == "tried"
+
+
+def test_commit_details(client):
+    r = new_repo(client, "sizes")
+    c = put(client, pfs.Branch(repo=r, name="master"), "/ten", b"0123456789")
+    info = client.pfs.wait_commit(c)
+    assert is_set(info.started) and is_set(info.finishing) and is_set(info.finished)
+    assert info.started <= info.finishing <= info.finished
+    assert info.details.size_bytes == 10
+    assert client.pfs.inspect_repo(repo=r).details.size_bytes == 10

@@ -12,6 +12,7 @@ from functools import partial
 import grpc
 import pytest
 from pachyderm_sdk.api import pfs
+from sdkutil import is_set
 
 PROJECTS = ["default", "lab"]
 
@@ -245,3 +246,24 @@ def test_50_mib_file_in_19_mib_chunks(client, pach):
         for block in iter(lambda: f.read(4 << 20), b""):
             h.update(block)
     assert h.hexdigest() == want
+
+
+def test_put_to_a_branch_makes_a_one_off_commit(client, pach):
+    # no open commit: ModifyFile on a branch starts and finishes a commit of its own
+    r = new_repo(client, "oneoff")
+    client.pfs.put_file_from_bytes(commit=pfs.Commit.from_uri("oneoff@master"), path="/a", data=b"first")
+    first = client.pfs.inspect_branch(branch=master(r)).head
+    assert is_set(client.pfs.inspect_commit(commit=first).finished)
+    client.pfs.put_file_from_bytes(commit=pfs.Commit.from_uri("oneoff@master"), path="/b", data=b"second")
+    second = client.pfs.inspect_commit(commit=pfs.Commit.from_uri("oneoff@master"))
+    assert second.parent_commit.id == first.id and is_set(second.finished)
+    assert pach.ok("get", "file", "oneoff@master:/a") == b"first"
+    assert len(list(client.pfs.list_commit(repo=r))) == 2
+
+
+def test_list_file_of_a_file_is_the_file(client):
+    r = new_repo(client, "single")
+    with client.pfs.commit(branch=master(r)) as c:
+        c.put_file_from_bytes("/only.txt", b"x")
+    infos = list(client.pfs.list_file(file=pfs.File(commit=c, path="/only.txt")))
+    assert [(i.file.path, i.file_type, i.size_bytes) for i in infos] == [("/only.txt", pfs.FileType.FILE, 1)]
