@@ -207,3 +207,23 @@ def test_branch_made_by_cli_is_seen_by_sdk(client, pach):
     client.pfs.create_repo(repo=repo("clibr"))
     pach.ok("create", "branch", "clibr@feature")
     assert client.pfs.branch_exists(pfs.Branch.from_uri("clibr@feature"))
+
+
+def test_branch_provenance(client):
+    up = repo("upstream")
+    down = repo("downstream")
+    client.pfs.create_repo(repo=up)
+    client.pfs.create_repo(repo=down)
+    up_master = pfs.Branch(repo=up, name="master")
+    client.pfs.create_branch(branch=up_master)
+    down_master = pfs.Branch(repo=down, name="master")
+    client.pfs.create_branch(branch=down_master, provenance=[up_master])
+    bi = client.pfs.inspect_branch(branch=down_master)
+    assert [(b.repo.name, b.name) for b in bi.direct_provenance] == [("upstream", "master")]
+    assert [(b.repo.name, b.name) for b in client.pfs.inspect_branch(branch=up_master).subvenance] == [("downstream", "master")]
+    # a commit upstream makes one downstream, in the same commit set
+    with client.pfs.commit(branch=up_master) as c:
+        c.put_file_from_bytes("/x", b"x")
+    assert client.pfs.inspect_branch(branch=down_master).head.id == c.id
+    in_set = sorted(ci.commit.repo.name for ci in client.pfs.inspect_commit_set(commit_set=pfs.CommitSet(id=c.id)))
+    assert in_set == ["downstream", "upstream"]

@@ -126,3 +126,29 @@ def test_a_cli_transaction_does_not_capture_sdk_calls(client, pach):
     finally:
         pach.ok("finish", "transaction")
     assert client.pfs.repo_exists(pfs.Repo(name="queuedbycli"))
+
+
+def test_batch_transaction(client):
+    r = pfs.Repo(name="batched", type="user")
+    master = pfs.Branch(repo=r, name="master")
+    info = client.transaction.batch_transaction(requests=[
+        transaction.TransactionRequest(create_repo=pfs.CreateRepoRequest(repo=r, description="in one batch")),
+        transaction.TransactionRequest(start_commit=pfs.StartCommitRequest(branch=master)),
+        transaction.TransactionRequest(finish_commit=pfs.FinishCommitRequest(commit=pfs.Commit(repo=r, branch=master))),
+    ])
+    assert len(info.responses) == 3
+    commit = info.responses[1].commit
+    assert commit.repo.name == "batched" and len(commit.id) == 32
+    assert client.pfs.inspect_repo(repo=r).description == "in one batch"
+    assert is_set(client.pfs.wait_commit(commit).finished)
+    assert client.pfs.inspect_branch(branch=master).head.id == commit.id
+
+
+def test_a_failing_batch_applies_nothing(client):
+    new_repo(client, "taken")
+    with pytest.raises(grpc.RpcError):
+        client.transaction.batch_transaction(requests=[
+            transaction.TransactionRequest(create_repo=pfs.CreateRepoRequest(repo=pfs.Repo(name="fresh", type="user"))),
+            transaction.TransactionRequest(create_repo=pfs.CreateRepoRequest(repo=pfs.Repo(name="taken", type="user"))),
+        ])
+    assert not client.pfs.repo_exists(pfs.Repo(name="fresh"))
