@@ -4,7 +4,7 @@
  * with Pachyderm's official Python SDK as a notebook user would.
  *
  * - The suite runs in its own virtualenv, .venv-test/ (gitignored), made with the first of
- *   python3.11 / python3 on PATH. `pip install -r test/python/requirements.txt` runs only
+ *   python3.11 / python3 (3.9 or newer, as pachyderm-sdk needs) on PATH. `pip install -r test/python/requirements.txt` runs only
  *   when the venv is new or the pins changed: the requirements file's text is kept in
  *   .venv-test/pins.txt after a successful install, and compared on every run.
  * - pytest writes JUnit XML to pytest-results.xml at the repo root (gitignored); .ci/run
@@ -35,7 +35,7 @@ function run(cmd, args, opts = {}) {
 
 function findPython() {
   for (const p of ['python3.11', 'python3']) {
-    const r = spawnSync(p, ['-c', 'import sys, venv; print(sys.version_info >= (3, 8))'], {encoding: 'utf8'})
+    const r = spawnSync(p, ['-c', 'import sys, venv; print(sys.version_info >= (3, 9))'], {encoding: 'utf8'})
     if (r.status === 0 && r.stdout.trim() === 'True') return p
   }
   return null
@@ -47,7 +47,7 @@ function ensureVenv() {
   if (!existsSync(python)) {
     const base = findPython()
     if (!base) {
-      console.error('python-tests: no python3 (>= 3.8) with the venv module on PATH')
+      console.error('python-tests: no python3 (>= 3.9) with the venv module on PATH')
       return false
     }
     rmSync(venv, {recursive: true, force: true})
