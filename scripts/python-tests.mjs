@@ -4,16 +4,18 @@
  * with Pachyderm's official Python SDK as a notebook user would.
  *
  * - The suite runs in its own virtualenv, .venv-test/ (gitignored), made with the first of
- *   python3.11 / python3 (3.9 or newer, as pachyderm-sdk needs) on PATH. `pip install -r test/python/requirements.txt` runs only
- *   when the venv is new or the pins changed: the requirements file's text is kept in
- *   .venv-test/pins.txt after a successful install, and compared on every run.
+ *   python3.11 / python3 on PATH that is 3.9 or newer (pachyderm-sdk's floor).
+ *   `pip install -r test/python/requirements.txt` runs only when the venv is new or the pins
+ *   changed: the requirements file's text is kept in .venv-test/pins.txt after a successful
+ *   install, and compared on every run.
  * - pytest writes JUnit XML to pytest-results.xml at the repo root (gitignored); .ci/run
  *   counts it together with vitest's test-results.json (scripts/test-counts.mjs). The file
  *   is removed first, so a pytest that did not run leaves no stale result behind.
  * - It builds nothing: the tests run the built bin/run.js (`npm test`'s pretest builds).
  *
- * Arguments are passed to pytest (`node scripts/python-tests.mjs -k transactions -x`, or test files
- * to run only those); with none it runs every test_*.py in test/python (pytest.ini's testpaths).
+ * Arguments are passed to pytest (`node scripts/python-tests.mjs -k transactions -x`, or test
+ * files to run only those); with none it runs every test_*.py in test/python (pytest.ini's
+ * testpaths).
  * Exits with pytest's status, or 1 when the venv cannot be made.
  */
 import {spawnSync} from 'node:child_process'
