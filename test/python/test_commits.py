@@ -149,6 +149,9 @@ def test_list_commit_and_ancestry(client, project):
     assert client.pfs.commit_exists(pfs.Commit(repo=r, id=ids[0]))
     assert not client.pfs.commit_exists(pfs.Commit(repo=r, id="0123456789ab4def0123456789abcdef"))
     with pytest.raises(grpc.RpcError) as e:
+        client.pfs.inspect_commit(commit=pfs.Commit(repo=r, id="0123456789ab4def0123456789abcdef"))
+    assert e.value.details() == f"commit {project}/hist@0123456789ab4def0123456789abcdef not found"
+    with pytest.raises(grpc.RpcError) as e:
         client.pfs.inspect_commit(commit=pfs.Commit.from_uri(f"{project}/hist@master^9"))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     data = client.pfs.pfs_file(pfs.File(commit=pfs.Commit.from_uri(uri), path="/f")).read()
@@ -164,6 +167,10 @@ def test_commit_sets(client):
     assert [i.commit.id for i in waited] == [c.id]
     sets = [s.commit_set.id for s in client.pfs.list_commit_set()]
     assert c.id in sets
+    with pytest.raises(grpc.RpcError) as e:
+        list(client.pfs.inspect_commit_set(commit_set=pfs.CommitSet(id="0123456789ab4def0123456789abcdef")))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert e.value.details() == "no commits found for commitset 0123456789ab4def0123456789abcdef"
 
 
 def test_squash_commit_set(client, pach):

@@ -194,8 +194,9 @@ def test_get_errors(client):
     assert isinstance(e.value.__cause__, grpc.RpcError)
     assert e.value.__cause__.details() == "cannot get directory or non-regular file. Use GetFileTAR instead"
     with pytest.raises(grpc.RpcError) as e:
-        client.pfs.inspect_file(file=pfs.File(commit=c, path="/nope"))
+        client.pfs.inspect_file(file=pfs.File(commit=pfs.Commit(repo=r, id=c.id), path="/nope"))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert e.value.details() == f"file /nope not found in repo default/errs at commit {c.id}"
     assert not client.pfs.path_exists(pfs.File(commit=c, path="/nope"))
     assert client.pfs.path_exists(pfs.File(commit=c, path="/d"))
     with pytest.raises(ValueError):
@@ -267,3 +268,17 @@ def test_list_file_of_a_file_is_the_file(client):
         c.put_file_from_bytes("/only.txt", b"x")
     infos = list(client.pfs.list_file(file=pfs.File(commit=c, path="/only.txt")))
     assert [(i.file.path, i.file_type, i.size_bytes) for i in infos] == [("/only.txt", pfs.FileType.FILE, 1)]
+
+
+def test_put_files_from_a_directory(client, pach, tmp_path):
+    src = tmp_path / "tree"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / "top.txt").write_bytes(b"top")
+    (src / "a" / "mid.txt").write_bytes(b"mid")
+    (src / "a" / "b" / "low.bin").write_bytes(bytes(range(256)))
+    r = new_repo(client, "tree", "lab")
+    with client.pfs.commit(branch=master(r)) as c:
+        c.put_files(source=src, path="/data")
+    got = [i.file.path for i in client.pfs.walk_file(file=pfs.File(commit=c, path="/data")) if i.file_type == pfs.FileType.FILE]
+    assert got == ["/data/a/b/low.bin", "/data/a/mid.txt", "/data/top.txt"]
+    assert pach.ok("get", "file", "tree@master:/data/a/b/low.bin", "--project", "lab") == bytes(range(256))

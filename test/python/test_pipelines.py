@@ -150,6 +150,7 @@ def test_stop_start_and_delete(client, pach):
     with pytest.raises(grpc.RpcError) as e:
         client.pps.inspect_pipeline(pipeline=pipeline)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert e.value.details() == 'pipeline "lab/pause" not found'
     # a missing pipeline is not an error unless must_exist
     client.pps.delete_pipeline(pipeline=pipeline)
     with pytest.raises(grpc.RpcError):

@@ -194,6 +194,7 @@ def test_branch_create_inspect_list_delete(client, pach, project):
     with pytest.raises(grpc.RpcError) as e:
         client.pfs.inspect_branch(branch=dev)
     assert code(e) == grpc.StatusCode.NOT_FOUND
+    assert e.value.details() == f'branch "dev" not found in repo {project}/br'
 
 
 def test_branch_in_missing_repo(client):
