@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 from pachyderm_sdk.api import pfs, pps
+from sdkutil import is_set
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,8 @@ def test_a_spout_commits_through_the_sdk(client, pach):
 
     def three_commits():
         commits = list(client.pfs.list_commit(repo=out))
-        return len([c for c in commits if c.origin.kind == pfs.OriginKind.USER]) >= 3 and commits
+        done = [c for c in commits if c.origin.kind == pfs.OriginKind.USER and is_set(c.finished)]
+        return len(done) >= 3 and commits
 
     eventually(three_commits)
     head = pfs.Commit(repo=out, branch=pfs.Branch(repo=out, name="master"))
