@@ -18,6 +18,8 @@ Fixtures:
 - `start_pach(*args, cli_env=...)`: a context manager for a server with extra serve args
   (`--runner local`), environment for its CLI runs (`PACH_DETACH=1`: leave jobs to the
   server's daemon) and for the server (`PACH_CONFIG` for `--set-context`).
+
+A failed test's report shows the tail of its server's stderr.
 """
 
 from __future__ import annotations
@@ -175,3 +177,15 @@ def fresh_client(fresh_pach: Pach) -> Client:
 @pytest.fixture(name="start_pach", scope="session")
 def start_pach_fixture():
     return start_pach
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries the tail of its server's stderr (job lines, internal errors)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for name in ("fresh_pach", "pach"):
+            p = item.funcargs.get(name)
+            if isinstance(p, Pach):
+                report.sections.append((f"pach serve stderr ({name})", p.stderr()[-4000:]))
