@@ -53,6 +53,16 @@ def _env() -> dict:
     return env
 
 
+def _die_with_parent(argv: List[str]) -> List[str]:
+    """argv wrapped so the process gets SIGTERM when pytest dies (even by SIGKILL) and a killed
+    run leaves no `pach serve` behind: util-linux's `setpriv --pdeathsig` where it has it. (Not
+    a preexec_fn: that forces a fork in which grpcio's fork handlers break the child.)"""
+    setpriv = shutil.which("setpriv")
+    if setpriv and b"--pdeathsig" in subprocess.run([setpriv, "--help"], capture_output=True).stdout:
+        return [setpriv, "--pdeathsig", "TERM", *argv]
+    return argv
+
+
 class CliError(AssertionError):
     pass
 
@@ -93,7 +103,7 @@ class Pach:
         self.ok("init")
         self._stderr = open(self._stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [NODE, str(BIN), "serve", "--address", "localhost:0", "--json", *self.serve_args],
+            _die_with_parent([NODE, str(BIN), "serve", "--address", "localhost:0", "--json", *self.serve_args]),
             cwd=self.dir, env={**_env(), **self.serve_env}, stdout=subprocess.PIPE, stderr=self._stderr,
         )
         lines: "queue.Queue[bytes]" = queue.Queue()
