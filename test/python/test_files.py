@@ -282,3 +282,31 @@ def test_put_files_from_a_directory(client, pach, tmp_path):
     got = [i.file.path for i in client.pfs.walk_file(file=pfs.File(commit=c, path="/data")) if i.file_type == pfs.FileType.FILE]
     assert got == ["/data/a/b/low.bin", "/data/a/mid.txt", "/data/top.txt"]
     assert pach.ok("get", "file", "tree@master:/data/a/b/low.bin", "--project", "lab") == bytes(range(256))
+
+
+class _Breaks(io.RawIOBase):
+    """A file-like object that gives 19 MiB (one SDK message), then fails: the client's stream
+    ends with an error half-way."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        self.calls += 1
+        if self.calls == 1:
+            return b"x" * n
+        raise OSError("the disk went away")
+
+
+def test_a_put_that_fails_half_way_leaves_nothing(client):
+    r = new_repo(client, "halfway")
+    c = client.pfs.start_commit(branch=master(r))
+    client.pfs.put_file_from_bytes(commit=c, path="/kept", data=b"kept")
+    with pytest.raises(Exception):
+        client.pfs.put_file_from_file(commit=c, path="/partial", file=_Breaks())
+    client.pfs.finish_commit(commit=c)
+    client.pfs.wait_commit(c)
+    assert [i.file.path for i in client.pfs.list_file(file=pfs.File(commit=c, path="/"))] == ["/kept"]

@@ -152,3 +152,21 @@ def test_a_failing_batch_applies_nothing(client):
             transaction.TransactionRequest(create_repo=pfs.CreateRepoRequest(repo=pfs.Repo(name="taken", type="user"))),
         ])
     assert not client.pfs.repo_exists(pfs.Repo(name="fresh"))
+
+
+def test_a_pipeline_and_its_input_repo_in_one_transaction(client, pach):
+    from pachyderm_sdk.api import pps
+
+    # Pachyderm's transactable CreatePipeline: the repo and the pipeline appear together
+    with client.transaction.transaction() as t:
+        client.pfs.create_repo(repo=pfs.Repo(name="txin", type="user"))
+        client.pps.create_pipeline(
+            pipeline=pps.Pipeline(name="txpipe"),
+            transform=pps.Transform(cmd=["true"], image="pach-test/busybox:1"),
+            input=pps.Input(pfs=pps.PfsInput(repo="txin", glob="/*")),
+        )
+        assert not client.pps.pipeline_exists(pps.Pipeline(name="txpipe"))
+    assert not client.transaction.transaction_exists(t)
+    assert client.pps.pipeline_exists(pps.Pipeline(name="txpipe"))
+    assert client.pfs.repo_exists(pfs.Repo(name="txpipe", type="user"))
+    client.pps.delete_pipeline(pipeline=pps.Pipeline(name="txpipe"))
