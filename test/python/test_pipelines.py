@@ -223,3 +223,24 @@ def test_run_cron(client, pach):
     job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=head.id), wait=True)
     assert job.state == pps.JobState.JOB_SUCCESS, job.reason
     assert len(list(client.pfs.list_file(file=pfs.File(commit=head, path="/")))) == 1
+
+
+def test_an_input_in_another_project_and_the_pipeline_repos(client, pach):
+    pach.ok("create", "repo", "xsrc", "--project", "lab")
+    pipeline = pps.Pipeline(name="xproj", project=pfs.Project(name="default"))
+    client.pps.create_pipeline(
+        pipeline=pipeline,
+        transform=pps.Transform(cmd=["sh", "-c", "cp /pfs/xsrc/* /pfs/out/"]),
+        input=pps.Input(pfs=pps.PfsInput(project="lab", repo="xsrc", glob="/*")),
+    )
+    # a pipeline has an output repo, a spec repo and a meta repo, as in Pachyderm
+    types = sorted(r.repo.type for r in client.pfs.list_repo(projects=[pfs.Project(name="default")]) if r.repo.name == "xproj")
+    assert types == ["meta", "spec", "user"]
+    assert "xproj" in {r.repo.name for r in client.pfs.list_repo(type="spec")}
+    assert "xproj" not in {r.repo.name for r in client.pfs.list_repo(type="user", projects=[pfs.Project(name="lab")])}
+    prov = client.pfs.inspect_branch(branch=pfs.Branch.from_uri("xproj@master")).direct_provenance
+    assert ("lab", "xsrc", "user", "master") in [(b.repo.project.name, b.repo.name, b.repo.type, b.name) for b in prov]
+    c = put(pach, pfs.Repo(name="xsrc", type="user", project=pfs.Project(name="lab")), {"/a": b"A"})
+    job = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c), wait=True)
+    assert job.state == pps.JobState.JOB_SUCCESS, job.reason
+    assert cli_get(pach, "default", f"xproj@{c}:/a") == b"A"
