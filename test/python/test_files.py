@@ -310,3 +310,16 @@ def test_a_put_that_fails_half_way_leaves_nothing(client):
     client.pfs.finish_commit(commit=c)
     client.pfs.wait_commit(c)
     assert [i.file.path for i in client.pfs.list_file(file=pfs.File(commit=c, path="/"))] == ["/kept"]
+
+
+def test_paths_without_a_slash_offsets_and_single_file_tars(client):
+    r = new_repo(client, "edges")
+    with client.pfs.commit(branch=master(r)) as c:
+        c.put_file_from_bytes("/d/file.txt", b"0123456789")
+    assert read(client, c, "d/file.txt") == b"0123456789"
+    assert client.pfs.path_exists(pfs.File(commit=c, path="d/file.txt"))
+    rest = b"".join(bv.value for bv in client.pfs.get_file(file=pfs.File(commit=c, path="/d/file.txt"), offset=4))
+    assert rest == b"456789"
+    with client.pfs.pfs_tar_file(pfs.File(commit=c, path="/d/file.txt")) as tar:
+        got = [(m.name, tar.extractfile(m).read()) for m in tar]
+    assert got == [("d/file.txt", b"0123456789")]
