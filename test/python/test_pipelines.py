@@ -119,6 +119,13 @@ def test_jobs_datums_and_logs(client, pach):
     assert job_logs == {"copying three"}
     # the CLI sees the same jobs
     assert {j["job"]["id"] for j in pach.json("list", "job", "-p", "dat")} == set(jobs)
+    # details carry the spec the job ran
+    detailed = client.pps.inspect_job(job=pps.Job(pipeline=pipeline, id=c1), details=True)
+    assert detailed.details.transform.cmd == COPY
+    assert detailed.details.input.pfs.glob == "/*"
+    # datums planned for an input without a job (pachctl list datum -f)
+    planned = list(client.pps.list_datum(input=pps.Input(pfs=pps.PfsInput(repo="dat-in", name="in", glob="/*"))))
+    assert sorted(fi.file.path for d in planned for fi in d.data) == ["/one", "/three", "/two"]
 
 
 def test_a_failing_job(client, pach):
