@@ -85,8 +85,12 @@ def test_empty_header_after_finish_means_no_transaction(client):
     t = client.transaction.start_transaction()
     assert client.transaction_id == t.id
     client.pfs.create_repo(repo=pfs.Repo(name="queued", type="user"))
+    queued = client.pfs.start_commit(branch=pfs.Branch.from_uri("queued@master"))
+    client.pfs.finish_commit(commit=queued)
     info = client.transaction.finish_transaction(transaction=t)
     assert isinstance(info, transaction.TransactionInfo)
+    assert len(info.requests) == 3 and len(info.responses) == 3
+    assert info.responses[1].commit.id == t.id and info.responses[1].commit.repo.name == "queued"
     assert client.transaction_id == ""  # the SDK now sends `pach-transaction: ""`
     assert client.pfs.repo_exists(pfs.Repo(name="queued"))
     # with the empty header every call applies at once
@@ -170,3 +174,13 @@ def test_a_pipeline_and_its_input_repo_in_one_transaction(client, pach):
     assert client.pps.pipeline_exists(pps.Pipeline(name="txpipe"))
     assert client.pfs.repo_exists(pfs.Repo(name="txpipe", type="user"))
     client.pps.delete_pipeline(pipeline=pps.Pipeline(name="txpipe"))
+
+
+def test_a_branch_at_a_commit_started_in_the_same_transaction(client):
+    r = new_repo(client, "txbranch")
+    with client.transaction.transaction() as t:
+        c = client.pfs.start_commit(branch=pfs.Branch(repo=r, name="master"))
+        client.pfs.finish_commit(commit=c)
+        client.pfs.create_branch(branch=pfs.Branch(repo=r, name="release"), head=pfs.Commit(repo=r, id=c.id))
+    assert client.pfs.inspect_branch(branch=pfs.Branch(repo=r, name="release")).head.id == t.id
+    assert client.pfs.inspect_branch(branch=pfs.Branch(repo=r, name="master")).head.id == t.id
