@@ -119,6 +119,13 @@ def test_repo_with_empty_project_is_in_the_default_project(client):
     assert info.repo.project.name == "default"
     assert client.pfs.repo_exists(repo("noproj", "default"))
     assert client.pfs.repo_exists(r)
+    # branches and commits of such a repo are the default project's too
+    client.pfs.create_branch(branch=pfs.Branch(repo=r, name="master"))
+    c = client.pfs.start_commit(branch=pfs.Branch(repo=r, name="master"))
+    assert c.repo.project.name == "default"
+    client.pfs.finish_commit(commit=c)
+    head = client.pfs.inspect_branch(branch=pfs.Branch.from_uri("noproj@master")).head
+    assert head.id == c.id
     client.pfs.delete_repo(repo=r)
     assert not client.pfs.repo_exists(repo("noproj", "default"))
 
