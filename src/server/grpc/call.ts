@@ -157,6 +157,7 @@ export function handlers(env: CallEnv) {
 
     clientStream<Req, Res>(method: string, fn: ClientStreaming<Req, Res>) {
       return (call: ServerReadableStream<Req, Res>, cb: sendUnaryData<Res>) => {
+        readOneAhead(call)
         let done = () => {}
         Promise.resolve()
           .then(() => {
@@ -174,6 +175,7 @@ export function handlers(env: CallEnv) {
 
     bidi<Req, Res>(method: string, fn: Bidi<Req, Res>) {
       return (call: ServerDuplexStream<Req, Res>) => {
+        readOneAhead(call)
         let done = () => {}
         Promise.resolve()
           .then(async () => {
@@ -224,6 +226,16 @@ export function handlers(env: CallEnv) {
       }
     },
   }
+}
+
+/**
+ * A request stream reads at most one message ahead of its handler (grpc-js's default is 16):
+ * with the Python SDK's 19 MiB messages, 16 read ahead would hold ~300 MiB while the store
+ * works through the first. What the client may send beyond that waits in the HTTP/2 window.
+ */
+function readOneAhead(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): void {
+  const state = (call as unknown as {_readableState?: {highWaterMark: number}})._readableState
+  if (state) state.highWaterMark = 1
 }
 
 export type Handlers = ReturnType<typeof handlers>

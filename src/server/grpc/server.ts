@@ -13,6 +13,7 @@
  * 19 MiB chunks; grpc-js's default is 4 MiB), responses streamed in 2 MiB pieces.
  */
 import {Server, ServerCredentials, status, type UntypedServiceImplementation} from '@grpc/grpc-js'
+import type {Http2Session} from 'node:http2'
 import {MAX_MESSAGE_BYTES, serviceDefinition, serviceNames} from './definitions.js'
 import {handlers, methodKind, type AuthConfig, type Handlers} from './call.js'
 import {AUTH_NOT_ACTIVATED} from './status.js'
@@ -73,9 +74,33 @@ export function buildServer(opts: GrpcServerOptions): Server {
   return server
 }
 
+/**
+ * HTTP/2 flow-control windows per connection and per stream. Node's default (64 KiB) makes
+ * an upload wait for a window update every 64 KiB, and none is sent while the event loop
+ * chunks and hashes the previous message, so a client's send and the server's work take
+ * turns. With room for a whole 19 MiB message (the Python SDK's) they overlap.
+ */
+export const STREAM_WINDOW_BYTES = 32 * 1024 * 1024
+export const SESSION_WINDOW_BYTES = 64 * 1024 * 1024
+
 /** Bind `address` (`host:port`); resolves to the port bound. */
 export function bind(server: Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)))
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => {
+      if (err) return reject(err)
+      // grpc-js has no option for the windows: set them on each new HTTP/2 session
+      const listeners = (server as unknown as {http2Servers?: Map<{on(e: 'session', f: (s: Http2Session) => void): void}, unknown>}).http2Servers
+      for (const h of listeners?.keys() ?? []) {
+        h.on('session', (s) => {
+          try {
+            s.settings({initialWindowSize: STREAM_WINDOW_BYTES})
+            s.setLocalWindowSize(SESSION_WINDOW_BYTES)
+          } catch {
+            // a session already closing: nothing to tune
+          }
+        })
+      }
+      resolve(port)
+    })
   })
 }
