@@ -139,8 +139,17 @@ export type TransactionRequest =
   | {create_repo: {repo: RepoPB; description: string; update: boolean}}
   | {delete_repo: {repo: RepoPB; force: boolean}}
   | {start_commit: {branch: BranchPB; parent: string | null; description: string}}
-  | {finish_commit: {commit: string; project: string; description: string | null; force: boolean}}
-  | {create_branch: {branch: BranchPB; head: string | null; provenance: string[]; trigger?: BranchInfo['trigger'] | null}}
+  | {finish_commit: {commit: string; project: string; description: string | null; force: boolean; error?: string}}
+  | {
+      create_branch: {
+        branch: BranchPB
+        head: string | null
+        provenance: string[]
+        trigger?: BranchInfo['trigger'] | null
+        /** the provenance entries new commits do not propagate from (propagation_spec.never) */
+        never?: string[]
+      }
+    }
   | {delete_branch: {branch: BranchPB; force: boolean}}
 
 /** Result of `delete file` and `copy file`: the commit the change went into. */

@@ -16,13 +16,15 @@ import type {TransactionService} from './transaction-service.js'
 export class BranchService {
   constructor(readonly ctx: CoreContext, readonly engine: PfsEngine, readonly tx: TransactionService) {}
 
-  create(project: string, repo: RepoRef, name: string, opts: {head?: string; provenance?: string[]; trigger?: BranchInfo['trigger']}): BranchInfo | Queued {
+  /** `never`: entries of `provenance` whose new commits do not propagate here (propagation_spec.never) */
+  create(project: string, repo: RepoRef, name: string, opts: {head?: string; provenance?: string[]; never?: string[]; trigger?: BranchInfo['trigger']}): BranchInfo | Queued {
     validateName('branch', name)
     const req = {
       create_branch: {
         branch: {repo: {name: repo.name, type: repo.type, project: {name: project}}, name},
         head: opts.head ?? null,
         provenance: opts.provenance ?? [],
+        ...(opts.never?.length ? {never: opts.never} : {}),
         ...(opts.trigger ? {trigger: opts.trigger} : {}),
       },
     }

@@ -1,12 +1,12 @@
 /**
- * CommitService: start/finish/inspect/list/wait/subscribe/find/squash/drop commit and commit
+ * CommitService: start/finish/clear/inspect/list/wait/subscribe/find/squash/drop commit and commit
  * sets (pachctl's commit verbs). Starting and finishing are transactable (queued while a
  * transaction is active, else applied through `TransactionService.apply`); squash and drop
  * apply at once to one commit or a whole commit set (all commits sharing one id). `wait` and
  * `subscribe` poll the database, since other processes finish commits; `find` walks a
  * commit's ancestry through the tree store (path-history.ts).
  */
-import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import {CommitFinishedError, ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withRead, withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
@@ -42,8 +42,34 @@ export interface SubscribeOptions {
   origin?: CommitOrigin
   /** ends the subscription (the generator returns) */
   signal?: AbortSignal
-  /** how often the database is polled, in ms */
+  /** how often the database is polled, in ms (when `changed` is not given) */
   pollMs?: number
+  /**
+   * Resolves at the next change of the database by any process (`pach serve`'s change feed):
+   * the subscription waits on it instead of sleeping `pollMs`. It is called before each read,
+   * so a change made while the commits are read or yielded wakes the next round at once.
+   */
+  changed?: (signal?: AbortSignal) => Promise<void>
+  /**
+   * When a commit is yielded: once it is `finished` (the default), once it exists
+   * (`started`, what pachctl asks pachd for), or once the commits it is computed from are
+   * finished (`ready`; a commit without provenance is ready when it exists).
+   */
+  state?: CommitWaitState
+}
+
+/** The states a commit can be waited for, besides merely existing. */
+export type CommitWaitState = 'started' | 'ready' | 'finished'
+
+export interface WaitOptions {
+  /** `finished` (the default) or `ready` (every commit of its direct provenance is finished); `started` returns at once */
+  state?: CommitWaitState
+  timeoutMs?: number
+  signal?: AbortSignal
+  /** runs pending work in this process (the CLI runs jobs) before the next look */
+  drive?: () => Promise<void>
+  /** resolves at the next database change (a change feed): waited on instead of a polling sleep */
+  changed?: (signal?: AbortSignal) => Promise<void>
 }
 
 export interface FindCommitsOptions {
@@ -52,6 +78,8 @@ export interface FindCommitsOptions {
   /** stop searching after this long (the result says where the search stopped) */
   timeoutMs?: number
   signal?: AbortSignal
+  /** called at each commit found, with how many commits were searched before it (pachd streams these) */
+  onFound?: (commit: CommitPB, searchedBefore: number) => void
 }
 
 export class CommitService {
@@ -81,16 +109,32 @@ export class CommitService {
     })
   }
 
+  /** Finish an open commit; `error` finishes it as failed (its content is then ignored by its children). */
   finish(project: string, ref: CommitRef, opts: {description?: string; force?: boolean; error?: string}): CommitInfo | Queued {
+    const error = opts.error ? {error: opts.error} : {}
     if (this.tx.active()) {
-      const req = {finish_commit: {commit: formatCommit(ref), project, description: opts.description ?? null, force: opts.force ?? false}}
+      const req = {finish_commit: {commit: formatCommit(ref), project, description: opts.description ?? null, force: opts.force ?? false, ...error}}
       return {queued: true, transaction: this.tx.queue(req)}
     }
     const {repo, commit} = this.r.commit(ref, project)
-    const req = {finish_commit: {commit: `${repoLabel(repo)}@${commit.id}`, project, description: opts.description ?? null, force: opts.force ?? false}}
+    const req = {finish_commit: {commit: `${repoLabel(repo)}@${commit.id}`, project, description: opts.description ?? null, force: opts.force ?? false, ...error}}
     return withTx(this.ctx.db, () => {
       const c = this.tx.apply(req, this.ctx.newId())
       return this.r.commitInfo(repo, c)
+    })
+  }
+
+  /**
+   * Drop everything written to an open commit: its content is again the content it started
+   * from (its parent's), as pachd's ClearCommit. Throws COMMIT_FINISHED on a finished commit.
+   */
+  clear(project: string, ref: CommitRef): CommitInfo {
+    return withTx(this.ctx.db, () => {
+      const {repo, commit} = this.r.commit(ref, project)
+      if (commit.finished) throw new CommitFinishedError(repoLabel(repo), commit.id, {hint: 'only an open commit can be cleared'})
+      const tree = this.r.baseTree(repo, commit.parent ? rows.getCommit(this.ctx.db, repo.id, commit.parent) : undefined)
+      rows.setCommitTree(this.ctx.db, repo.id, commit.id, tree, this.engine.treeSize(tree))
+      return this.r.commitInfo(repo, rows.getCommit(this.ctx.db, repo.id, commit.id)!)
     })
   }
 
@@ -136,7 +180,7 @@ export class CommitService {
   /** The commits sharing one global id (a commit set). */
   listSet(id: string): CommitSetInfo {
     const cs = rows.listCommitsById(this.ctx.db, id)
-    if (cs.length === 0) throw new NotFoundError('COMMIT_SET_NOT_FOUND', `no commits with id ${id}`, {hint: 'list commit sets with `pach list commit`'})
+    if (cs.length === 0) throw new NotFoundError('COMMIT_SET_NOT_FOUND', `no commits with id ${id}`, {hint: 'list commit sets with `pach list commit`', data: {id}})
     return {commit_set: {id}, commits: cs.map((c) => this.r.commitInfo(rows.getRepoById(this.ctx.db, c.repo_id)!, c))}
   }
 
@@ -150,40 +194,62 @@ export class CommitService {
     for (const id of rows.listCommitSetIds(this.ctx.db, number && number > 0 ? number : -1)) yield this.listSet(id)
   }
 
-  /** Block until the commit is finished (polls; other processes may finish it). */
-  async wait(project: string, ref: CommitRef, opts: {timeoutMs?: number; signal?: AbortSignal; drive?: () => Promise<void>} = {}): Promise<CommitInfo> {
+  /**
+   * Block until the commit is finished (or, with `state: 'ready'`, until the commits it is
+   * computed from are); other processes may finish it. Waits on `changed` when given, else
+   * polls. Throws COMMIT_NOT_FOUND if the commit is deleted meanwhile, TIMEOUT after `timeoutMs`,
+   * and the signal's reason when it aborts.
+   */
+  async wait(project: string, ref: CommitRef, opts: WaitOptions = {}): Promise<CommitInfo> {
     const {repo, commit} = this.r.commit(ref, project)
+    const state = opts.state ?? 'finished'
     const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Infinity
+    const gone = () =>
+      new NotFoundError('COMMIT_NOT_FOUND', `commit ${commit.id} was deleted while waiting`, {data: {repo: repoLabel(repo), project: repo.project, commit: commit.id}})
     let delay = 20
     for (;;) {
+      // armed before the read: a change made while reading still wakes the next round
+      const next = opts.changed?.(opts.signal)
       const c = rows.getCommit(this.ctx.db, repo.id, commit.id)
-      if (!c) throw new NotFoundError('COMMIT_NOT_FOUND', `commit ${commit.id} was deleted while waiting`)
-      if (c.finished) return this.r.commitInfo(repo, c)
+      if (!c) throw gone()
+      if (this.reached(repo, c, state)) return this.r.commitInfo(repo, c)
       if (opts.drive) {
         await opts.drive()
         const again = rows.getCommit(this.ctx.db, repo.id, commit.id)
-        if (again?.finished) return this.r.commitInfo(repo, again)
+        if (again && this.reached(repo, again, state)) return this.r.commitInfo(repo, again)
       }
       if (Date.now() > deadline) {
         throw new ConflictError('TIMEOUT', `commit ${repoLabel(repo)}@${c.id} did not finish in time`, {hint: 'finish it with `pach finish commit`'})
       }
       opts.signal?.throwIfAborted()
-      await new Promise((res) => setTimeout(res, delay))
-      delay = Math.min(delay * 2, 250)
+      if (next) await next
+      else {
+        await new Promise((res) => setTimeout(res, delay))
+        delay = Math.min(delay * 2, 250)
+      }
     }
+  }
+
+  /** Whether a commit is in `state` (see CommitWaitState). */
+  private reached(repo: RepoRow, c: Omit<CommitRow, 'tree'>, state: CommitWaitState): boolean {
+    if (state === 'started' || c.finished) return true
+    if (state === 'finished') return false
+    return rows.commitProvenance(this.ctx.db, repo.id, c.id).every((p) => rows.getCommit(this.ctx.db, p.prov_repo_id, p.prov_commit_id)?.finished)
   }
 
   /**
    * Commits as they finish, forever (until `signal` aborts; the generator then returns):
    * first the finished commits that exist now, oldest first, then each commit as it finishes,
-   * in the order they finished. Only commits made on `ref.branch` when it is given (the
+   * in the order they finished. With `state: 'started'` every commit is yielded once it
+   * exists (in creation order), with `ready` once its provenance is finished. Only commits made on `ref.branch` when it is given (the
    * commit's original branch, as Pachyderm filters), every commit of the repo otherwise.
    * Throws REPO_NOT_FOUND / BRANCH_NOT_FOUND / COMMIT_NOT_FOUND (`from`) at once, and
    * REPO_NOT_FOUND later if the repo is deleted while subscribed.
    *
    * How it polls: rows are read by creation sequence; each poll reads the commits created
-   * since the last one (`seq` watermark) and re-reads only the commits seen open, so a poll
-   * costs what changed, not the history.
+   * since the last one (`seq` watermark) and re-reads only the commits seen not yet in
+   * `state`, so a poll costs what changed, not the history. Between polls it sleeps `pollMs`,
+   * or waits for `changed`.
    * @example for await (const c of commits.subscribe('default', parseCommit('edges@master'), {signal})) print(c)
    */
   async *subscribe(project: string, ref: CommitRef, opts: SubscribeOptions = {}): AsyncGenerator<CommitInfo> {
@@ -198,14 +264,16 @@ export class CommitService {
     let seq = 0
     let first = true
     const signal = opts.signal
+    const state = opts.state ?? 'finished'
     for (;;) {
       if (signal?.aborted) return
-      if (!rows.getRepoById(db, repo.id)) throw new NotFoundError('REPO_NOT_FOUND', `repo ${repoLabel(repo)} was deleted`, {data: {repo: repoLabel(repo)}})
+      const next = opts.changed?.(signal)
+      if (!rows.getRepoById(db, repo.id)) throw new NotFoundError('REPO_NOT_FOUND', `repo ${repoLabel(repo)} was deleted`, {data: {repo: repoLabel(repo), project: repo.project}})
       const ready: CommitRow[] = []
       for (const id of pending) {
         const c = rows.getCommit(db, repo.id, id)
         if (!c) pending.delete(id)
-        else if (c.finished) {
+        else if (this.reached(repo, c, state)) {
           pending.delete(id)
           ready.push(c)
         }
@@ -214,17 +282,20 @@ export class CommitService {
         seq = row.seq
         if (from && row.seq <= from.seq) continue
         if (opts.origin && row.origin !== opts.origin) continue
-        if (!row.finished) pending.add(row.id)
-        else if (!(first && opts.newOnly)) ready.push(rows.getCommit(db, repo.id, row.id)!)
+        if (first && opts.newOnly && this.reached(repo, row, state)) continue // only what reaches the state from now on
+        if (!this.reached(repo, row, state)) pending.add(row.id)
+        else ready.push(rows.getCommit(db, repo.id, row.id)!)
       }
-      // the commits that exist at the start in creation order (as read); later ones in the order they finished
-      if (!first) ready.sort((a, b) => (a.finished! < b.finished! ? -1 : a.finished! > b.finished! ? 1 : a.seq - b.seq))
+      // the commits that exist at the start in creation order (as read); later finished ones in the order they finished
+      if (!first && state === 'finished') ready.sort((a, b) => (a.finished! < b.finished! ? -1 : a.finished! > b.finished! ? 1 : a.seq - b.seq))
+      else if (!first) ready.sort((a, b) => a.seq - b.seq)
       first = false
       for (const c of ready) {
         if (signal?.aborted) return
         yield this.r.commitInfo(repo, c)
       }
-      await sleep(opts.pollMs ?? 200, signal)
+      if (next) await next
+      else await sleep(opts.pollMs ?? 200, signal)
     }
   }
 
@@ -252,8 +323,12 @@ export class CommitService {
         })
       }
       last = c
+      if (step.changed) {
+        const pb = this.r.commitPB(repo, c)
+        found.push(pb)
+        opts.onFound?.(pb, searched)
+      }
       searched++
-      if (step.changed) found.push(this.r.commitPB(repo, c))
       if ((opts.limit && found.length >= opts.limit) || Date.now() >= deadline) break
       if (searched % 64 === 0) {
         // a long history: let Ctrl-C in
@@ -264,30 +339,46 @@ export class CommitService {
     return {found_commits: found, last_searched_commit: this.r.commitPB(repo, last), commits_searched: searched}
   }
 
-  /** Resolve `<id>` (a whole commit set) or `repo@ref` (one commit) for squash/drop. */
-  private target(project: string, arg: string | CommitRef): {repo: RepoRow; commit: CommitRow}[] {
+  /**
+   * Resolve `<id>` (a whole commit set) or `repo@ref` (one commit) for squash/drop; with
+   * `recursive`, one commit brings every commit computed from it, transitively (its full
+   * subvenance, as pachd's SquashCommit/DropCommit with `recursive`).
+   */
+  private target(project: string, arg: string | CommitRef, recursive = false): {repo: RepoRow; commit: CommitRow}[] {
     if (typeof arg === 'string') {
       if (!isCommitId(arg)) throw new InvalidArgumentError('INVALID_ADDRESS', `${JSON.stringify(arg)} is not a commit id (32 hex characters)`)
       const cs = rows.listCommitsById(this.ctx.db, arg)
-      if (cs.length === 0) throw new NotFoundError('COMMIT_SET_NOT_FOUND', `no commits with id ${arg}`)
+      if (cs.length === 0) throw new NotFoundError('COMMIT_SET_NOT_FOUND', `no commits with id ${arg}`, {data: {id: arg}})
       return cs.map((c) => ({repo: rows.getRepoById(this.ctx.db, c.repo_id)!, commit: c}))
     }
     const {repo, commit} = this.r.commit(arg, project)
-    return [{repo, commit}]
+    const set = [{repo, commit}]
+    if (!recursive) return set
+    const seen = new Set([`${repo.id}:${commit.id}`])
+    for (let i = 0; i < set.length; i++) {
+      for (const sub of rows.commitSubvenance(this.ctx.db, set[i]!.repo.id, set[i]!.commit.id)) {
+        const key = `${sub.repo_id}:${sub.commit_id}`
+        const c = rows.getCommit(this.ctx.db, sub.repo_id, sub.commit_id)
+        if (seen.has(key) || !c) continue
+        seen.add(key)
+        set.push({repo: rows.getRepoById(this.ctx.db, sub.repo_id)!, commit: c})
+      }
+    }
+    return set
   }
 
-  squash(project: string, arg: string | CommitRef, isSpec: (r: RepoRow, c: CommitRow) => boolean): CommitInfo[] {
+  squash(project: string, arg: string | CommitRef, isSpec: (r: RepoRow, c: CommitRow) => boolean, opts: {recursive?: boolean} = {}): CommitInfo[] {
     return withTx(this.ctx.db, () => {
-      const set = this.target(project, arg)
+      const set = this.target(project, arg, opts.recursive)
       const infos = set.map((s) => this.r.commitInfo(s.repo, s.commit))
       this.engine.squash(set, isSpec)
       return infos
     })
   }
 
-  drop(project: string, arg: string | CommitRef): CommitInfo[] {
+  drop(project: string, arg: string | CommitRef, opts: {recursive?: boolean} = {}): CommitInfo[] {
     return withTx(this.ctx.db, () => {
-      const set = this.target(project, arg)
+      const set = this.target(project, arg, opts.recursive)
       const infos = set.map((s) => this.r.commitInfo(s.repo, s.commit))
       this.engine.drop(set)
       return infos

@@ -47,6 +47,13 @@ export class PfsEngine {
     id: string,
     opts: {parent?: CommitRow; origin: CommitOrigin; description?: string; finished?: boolean},
   ): CommitRow {
+    if (rows.getCommit(this.db, repo.id, id)) {
+      // one change (a transaction) made two commits in one repo: a commit and a new branch's empty head, say
+      throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${id})`, {
+        hint: 'inconsistent dependencies: one commit per repo in a transaction',
+        data: {repo: repoLabel(repo), project: repo.project, commit: id},
+      })
+    }
     const now = this.ctx.now()
     const tree = this.resolve.baseTree(repo, opts.parent)
     return rows.insertCommit(this.db, {
@@ -84,7 +91,7 @@ export class PfsEngine {
       if (!update) {
         throw new AlreadyExistsError('REPO_EXISTS', `repo ${repoLabel(existing)} already exists`, {
           hint: 'use `pach update repo` to change its description',
-          data: {repo: name},
+          data: {repo: repoLabel(existing), project},
         })
       }
       rows.setRepoDescription(this.db, existing.id, description)

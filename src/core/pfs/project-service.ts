@@ -43,7 +43,7 @@ export class ProjectService {
 
   private get(name: string): rows.ProjectRow {
     const p = rows.getProject(this.ctx.db, name)
-    if (!p) throw new NotFoundError('PROJECT_NOT_FOUND', `project ${name} not found`, {hint: 'list projects with `pach list project`'})
+    if (!p) throw new NotFoundError('PROJECT_NOT_FOUND', `project ${name} not found`, {hint: 'list projects with `pach list project`', data: {project: name}})
     return p
   }
 

@@ -52,7 +52,7 @@ export class Resolver {
       const {hint, suggestion} = didYouMean(name, others, `list branches with \`pach list branch ${repoLabel(repo)}\``)
       throw new NotFoundError('BRANCH_NOT_FOUND', `branch ${name} not found in repo ${repoLabel(repo)}`, {
         hint,
-        data: {repo: repoLabel(repo), branch: name, ...(suggestion && {suggestion})},
+        data: {repo: repoLabel(repo), project: repo.project, branch: name, ...(suggestion && {suggestion})},
       })
     }
     return b
@@ -63,7 +63,7 @@ export class Resolver {
     if (!c) {
       throw new NotFoundError('COMMIT_NOT_FOUND', `commit ${id} not found in repo ${repoLabel(repo)}`, {
         hint: `list commits with \`pach list commit ${repoLabel(repo)}\``,
-        data: {repo: repoLabel(repo), commit: id},
+        data: {repo: repoLabel(repo), project: repo.project, commit: id},
       })
     }
     return c
@@ -89,8 +89,13 @@ export class Resolver {
   }
 
   private ancestor(repo: RepoRow, start: CommitRow, ref: CommitRef, a: NonNullable<CommitRef['ancestry']>): CommitRow {
-    const notFound = () =>
-      new NotFoundError('COMMIT_NOT_FOUND', `commit ${formatCommit(ref)} not found: the history is not that long`, {data: {ref: formatCommit(ref)}})
+    const notFound = () => {
+      const text = formatCommit(ref)
+      // `commit` is the part after "@" (`master^5`), as pachd names a commit it cannot find
+      return new NotFoundError('COMMIT_NOT_FOUND', `commit ${text} not found: the history is not that long`, {
+        data: {ref: text, repo: repoLabel(repo), project: repo.project, commit: text.slice(text.indexOf('@') + 1)},
+      })
+    }
     if (a.kind === 'parent') {
       let c = start
       for (let i = 0; i < a.n; i++) {

@@ -185,7 +185,7 @@ export class TransactionService {
     if ('finish_commit' in req) {
       const q = req.finish_commit
       const {repo, commit} = r.commit(parseCommit(q.commit), q.project)
-      return e.finishCommit(repo, commit, {description: q.description, force: q.force, isOutput: this.hooks().isOutputCommit(repo, commit)})
+      return e.finishCommit(repo, commit, {description: q.description, error: q.error, force: q.force, isOutput: this.hooks().isOutputCommit(repo, commit)})
     }
     if ('create_branch' in req) {
       const q = req.create_branch
@@ -197,7 +197,7 @@ export class TransactionService {
       }
       const provenance = q.provenance.map((p) => {
         const b = parseBranch(p)
-        return {repo: r.repo(b.repo, project), branch: b.branch}
+        return {repo: r.repo(b.repo, project), branch: b.branch, never: q.never?.includes(p)}
       })
       return e.createBranch(repo, q.branch.name, {head: head?.commit, provenance: q.provenance.length ? provenance : undefined, trigger: q.trigger ?? undefined, id: commitSetId})
     }

@@ -23,6 +23,8 @@ export function wireMessage(e: PachError): string {
       return repo && d.commit ? `commit ${repo}@${d.commit} not found` : e.message
     case 'FILE_NOT_FOUND':
       return repo && d.path ? `file ${d.path} not found in repo ${repo} at commit ${d.commit}` : e.message
+    case 'REPO_EXISTS':
+      return repo ? `repo ${repo} already exists` : e.message
     case 'PROJECT_NOT_FOUND':
       return d.project ? `project "${d.project}" not found` : e.message
     case 'PIPELINE_NOT_FOUND':

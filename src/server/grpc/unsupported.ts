@@ -38,7 +38,6 @@ const BY_METHOD: Record<string, string> = {
   'pfs_v2.API/WalkBranchProvenance': 'walk provenance with InspectBranch (provenance) instead',
   'pfs_v2.API/WalkBranchSubvenance': 'walk subvenance with InspectBranch (subvenance) instead',
   'pfs_v2.API/ForgetCommit': 'pach keeps no separate commit index to forget from; use DropCommitSet',
-  'pfs_v2.API/ClearCommit': 'delete the files with ModifyFile (delete_file "/") instead',
   'pps_v2.API/CheckStatus': 'pach has no cluster to check; ListPipeline shows each pipeline\'s state and last job',
   'pps_v2.API/RunLoadTest': 'a load test of a cluster; pach has no cluster',
   'pps_v2.API/RunLoadTestDefault': 'a load test of a cluster; pach has no cluster',
