@@ -54,6 +54,9 @@ export const CODES_BY_CLASS = {
     'FORMAT_TOO_NEW',
     'FORMAT_TOO_OLD',
     'FORMAT_UNSUPPORTED',
+    'INVALID_REQUEST',
+    'MATCHED_NON_FILE',
+    'MATCHED_MULTIPLE_FILES',
   ],
   /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed */
   JobFailedError: ['JOB_FAILED'],

@@ -77,6 +77,10 @@ export const CODE_GRPC_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   DISK_FULL: 8, // RESOURCE_EXHAUSTED
   PERMISSION_DENIED: 7,
   TAR_TOO_LARGE: 8,
+  // pachd answers these with plain errors (UNKNOWN); clients match the text
+  INVALID_REQUEST: 2,
+  MATCHED_NON_FILE: 2,
+  MATCHED_MULTIPLE_FILES: 2,
 }
 
 /** The gRPC status a registered error code maps to. */

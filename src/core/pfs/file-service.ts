@@ -29,6 +29,7 @@ import type {PfsEngine} from './engine.js'
 import {compileGlob, GlobSyntaxError} from './glob.js'
 import {cleanPath, validatePath} from './paths.js'
 import {PathHistory} from './path-history.js'
+import {PendingEdits} from './pending-edits.js'
 import {formatCommit, type CommitRef, type FileRef} from './refs.js'
 import type {Entry, FileEntry, TreeOp} from '../store/tree-store.js'
 
@@ -45,6 +46,31 @@ export interface PutSource {
    */
   readSmall?(limit: number): Buffer | undefined
 }
+
+/** In a put's sources: delete a file or a directory subtree at this point of the order. */
+export interface PutDelete {
+  delete: string
+}
+
+/**
+ * In a put's sources: copy `from` (a file or a directory, in any commit of `fromProject`,
+ * default: the put's project) to `path` at this point of the order — by reference, file by
+ * file as `copy` does; with `append`, each file's bytes are appended to what `path` (or the
+ * file under it) holds at that point.
+ */
+export interface PutCopy {
+  copy: FileRef
+  fromProject?: string
+  path: string
+  append?: boolean
+}
+
+/**
+ * What `put` writes, in order: files (PutSource), and for pachd's ModifyFile, which mixes
+ * them in one commit, deletes and copies. With `append`, a file is appended to what its path
+ * holds at that point of the order (after earlier deletes, copies and appends of this write).
+ */
+export type PutEdit = PutSource | PutDelete | PutCopy
 
 export interface PutOptions {
   append?: boolean
@@ -130,13 +156,17 @@ export class FileService {
   }
 
   /** Write files (see the write protocol above). */
-  async put(project: string, ref: CommitRef, sources: AsyncIterable<PutSource> | Iterable<PutSource>, opts: PutOptions = {}): Promise<PutFileResult> {
+  async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
     const target = this.resolveTarget(project, ref)
-    const base = opts.append ? this.baseTree(target) : null
+    const base = this.baseTree(target)
     const params = this.ctx.config.chunker
     const ops: TreeOp[] = (opts.deleteFirst ?? []).map((p) => ({type: 'delete', path: cleanPath(p)}))
     const checks: {path: string; hash: Buffer | null}[] = []
-    const batch = new Map<string, FileContent>()
+    const checked = new Set<string>()
+    // what a path holds part-way through this write (appends, appending copies)
+    const pending = new PendingEdits(ops, base, (root, p) => this.ctx.trees.lookup(root, p))
+    ops.forEach((_, i) => pending.record(i))
+    const push = (op: TreeOp) => pending.record(ops.push(op) - 1)
     const progress = this.ctx.reporter.progress('put file', 'bytes')
     let bytes = 0
     let files = 0
@@ -147,31 +177,62 @@ export class FileService {
     const running = new Set<Promise<void>>()
     let failure: unknown
     try {
-      for await (const src of sources as AsyncIterable<PutSource>) {
+      const onBytes = (n: number) => {
+        bytes += n
+        progress.add(n)
+      }
+      /** append `open()`'s bytes to what `path` holds at this point of the write */
+      const appendAt = async (path: string, open: () => AsyncIterable<Uint8Array>) => {
+        await Promise.all(running) // earlier (concurrent) puts are in `ops` before a lookup
+        if (failure) throw failure
+        const {entry: e, fromBase} = pending.current(path)
+        if (e && e.kind === 'dir') {
+          throw new ConflictError('PATH_COLLISION', `file / directory path collision (${path}): ${path} is a directory`)
+        }
+        if (fromBase && !checked.has(path)) {
+          checked.add(path)
+          checks.push({path, hash: e ? e.hash : null})
+        }
+        const prior = e as FileEntry | undefined
+        const content = prior
+          ? await appendContent(prior, open(), writer, params, onBytes, opts.signal)
+          : await writeContent(open(), writer, params, onBytes, opts.signal)
+        push({type: 'put', path, content})
+        files++
+      }
+      for await (const src of sources as AsyncIterable<PutEdit>) {
         opts.signal?.throwIfAborted()
         if (failure) throw failure
+        if ('delete' in src) {
+          push({type: 'delete', path: validatePath(src.delete)})
+          continue
+        }
+        if ('copy' in src) {
+          const from = this.r.commit(src.copy.commit, src.fromProject ?? project)
+          const fromPath = validatePath(src.copy.path)
+          const entry = this.ctx.trees.lookup(from.commit.tree, fromPath)
+          if (!entry) throw this.fileNotFound(from.repo, from.commit, fromPath)
+          const dst = validatePath(src.path)
+          if (!src.append) {
+            push({type: 'merge', path: dst, entry})
+            continue
+          }
+          const store = this.ctx.store
+          // a directory: each file under it, appended at the same place under `dst`
+          const under = (p: string) => (fromPath === '/' ? p : p.slice(fromPath.length))
+          const targets: [string, Entry][] = entry.kind === 'file' ? [[dst, entry]] : [...this.ctx.trees.walk(from.commit.tree, fromPath)].map(([p, e]) => [dst === '/' ? under(p) : dst + under(p), e])
+          for (const [p, e] of targets) {
+            if (e.kind !== 'file') continue
+            await appendAt(p, async function* () {
+              yield* readContent(store, e)
+            })
+          }
+          continue
+        }
         const path = validatePath(src.path)
         if (path === '/') throw new InvalidArgumentError('INVALID_PATH', 'cannot write a file at the root path "/"', {hint: 'give a file path, e.g. repo@master:/data.csv'})
-        const onBytes = (n: number) => {
-          bytes += n
-          progress.add(n)
-        }
         if (opts.append) {
-          let prior = batch.get(path)
-          if (!prior) {
-            const e = this.ctx.trees.lookup(base, path)
-            if (e && e.kind === 'dir') {
-              throw new ConflictError('PATH_COLLISION', `file / directory path collision (${path}): ${path} is a directory`)
-            }
-            checks.push({path, hash: e ? e.hash : null})
-            prior = e ? (e as FileEntry) : undefined
-          }
-          const content = prior
-            ? await appendContent(prior, src.open(), writer, params, onBytes, opts.signal)
-            : await writeContent(src.open(), writer, params, onBytes, opts.signal)
-          batch.set(path, content)
-          ops.push({type: 'put', path, content})
-          files++
+          await appendAt(path, () => src.open())
           continue
         }
         const buf = src.size === undefined || src.size <= params.minSize ? src.readSmall?.(params.minSize) : undefined
@@ -179,14 +240,15 @@ export class FileService {
           // at most one chunk: hash and add in place
           const content = smallContent(buf, writer)
           onBytes(buf.length)
-          ops.push({type: 'put', path, content})
+          push({type: 'put', path, content})
           files++
           if (writer.full) await writer.drain()
           continue
         }
         // the slot is taken at push time: small files above push ops too
         const slot = ops.length
-        ops.push({type: 'delete', path}) // placeholder, replaced below (keeps op order)
+        ops.push({type: 'put', path, content: {size: 0, hash: Buffer.alloc(32), chunks: [], sizes: []}}) // placeholder, replaced below (keeps op order)
+        pending.record(slot)
         const job = writeContent(src.open(), writer, params, onBytes, opts.signal).then(
           (content) => {
             ops[slot] = {type: 'put', path, content}

@@ -1,7 +1,513 @@
+/**
+ * pfs_v2's file methods over the core's FileService: ModifyFile (put, delete, copy), GetFile,
+ * GetFileTAR, InspectFile, ListFile, WalkFile, GlobFile, DiffFile.
+ *
+ * ModifyFile: the first message names the commit (`set_commit`, else `first message must be a
+ * commit`; a second one is `cannot set commit`); the rest are applied in order as ONE write of
+ * the core (`files.put` with `append`), committed only when the client half-closes — so a
+ * client that goes away, or a server that is killed, leaves nothing visible. The target is
+ * the core's: an open commit takes the writes; a branch whose head is finished (or no branch)
+ * gets a one-off commit, started and finished with the writes; an explicit finished commit id
+ * is COMMIT_FINISHED. Messages become the core's edits as they arrive, never a whole file in
+ * memory: a run of `add_file`s for one path is one source whose stream yields each message's
+ * bytes (pachd's add_file appends, so the run is one append); `delete_file` and `copy_file`
+ * are edits between sources. An `add_file` with no source (Go) or an empty `raw` (Python)
+ * still creates the file: presence is read from the oneof discriminator, never from length.
+ * `add_file.url` fetches http(s) URLs here, as pachd does; other schemes are refused.
+ *
+ * GetFile: the path is a glob that must match exactly one regular file (pachd's texts
+ * otherwise, which pachctl rewrites); bytes go out in RESPONSE_CHUNK_BYTES pieces, read from
+ * the store as the client takes them (the call wrapper waits for `drain`).
+ *
+ * GetFileTAR: one tar archive as Go's archive/tar writes it for pachd (`fileset.WriteTarEntry`
+ * with `tarutil.NewHeader(path, size)`): for each match, and under a matched directory each
+ * descendant, in path order: a USTAR header named by the absolute path (directories end in
+ * `/`, typeflag `5`; files `0`), mode/uid/gid/mtime 0, the content padded to 512 bytes; two
+ * zero blocks at the end. A name too long for USTAR's prefix split, non-ASCII, or a size of
+ * 8 GiB or more gets a PAX record first, as Go does.
+ *
+ * Listings: ListFile (direct children, or the file itself), WalkFile (the path and everything
+ * under it), GlobFile, DiffFile (old side defaults to the new commit's parent). ListFile and
+ * WalkFile page as pachd does: `paginationMarker` (exclusive), `number` (0 = all), `reverse`
+ * (the last `number` before the marker, newest first).
+ */
 import type {UntypedServiceImplementation} from '@grpc/grpc-js'
-import type {Handlers} from './call.js'
+import {posix} from 'node:path'
+import {Readable} from 'node:stream'
+import {InvalidArgumentError, NotFoundError, PachError} from '../../core/errors.js'
+import type {CommitRow, RepoRow} from '../../core/db/pfs-rows.js'
+import type {PutEdit} from '../../core/pfs/file-service.js'
+import {cleanPath} from '../../core/pfs/paths.js'
+import {hasGlobChars} from '../../core/pfs/glob.js'
+import type {CommitRef} from '../../core/pfs/refs.js'
+import {readContent} from '../../core/store/content.js'
+import type {Entry, FileEntry} from '../../core/store/tree-store.js'
+import {repoLabel, type FileInfo} from '../../core/types.js'
+import type {CallContext, Handlers} from './call.js'
+import {commitOf, fileInfoPB, fileOf, pathOf} from './convert.js'
+import {RESPONSE_CHUNK_BYTES} from './definitions.js'
 import type {ServiceDeps} from './deps.js'
+import type {ModifyFileRequest__Output as ModifyFileRequest} from '../proto/gen/pfs_v2/ModifyFileRequest.js'
+import type {AddFile__Output as AddFile} from '../proto/gen/pfs_v2/AddFile.js'
+import type {GetFileRequest__Output as GetFileRequest} from '../proto/gen/pfs_v2/GetFileRequest.js'
+import type {InspectFileRequest__Output as InspectFileRequest} from '../proto/gen/pfs_v2/InspectFileRequest.js'
+import type {ListFileRequest__Output as ListFileRequest} from '../proto/gen/pfs_v2/ListFileRequest.js'
+import type {WalkFileRequest__Output as WalkFileRequest} from '../proto/gen/pfs_v2/WalkFileRequest.js'
+import type {GlobFileRequest__Output as GlobFileRequest} from '../proto/gen/pfs_v2/GlobFileRequest.js'
+import type {DiffFileRequest__Output as DiffFileRequest} from '../proto/gen/pfs_v2/DiffFileRequest.js'
+import type {File__Output as FileMsg} from '../proto/gen/pfs_v2/File.js'
 
-export function pfsFileMethods(_d: ServiceDeps, _h: Handlers): UntypedServiceImplementation {
-  return {}
+/** pachd's texts (src/server/pfs/pfs.go, api_server.go). */
+export const FIRST_MESSAGE_NOT_COMMIT = 'first message must be a commit'
+export const SECOND_SET_COMMIT = 'cannot set commit'
+export const MATCHED_NON_FILE = 'cannot get directory or non-regular file. Use GetFileTAR instead'
+export const MATCHED_MULTIPLE_FILES = 'matched multiple files. Use GetFileTAR instead'
+
+/** The most files one ListFile/WalkFile page may ask for (pachd's limit). */
+const MAX_PAGE = 100_000
+
+export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImplementation {
+  const files = d.pach.files
+  const trees = d.pach.ctx.trees
+
+  /** A commit resolved once, for a read that must see one tree throughout. */
+  const resolve = (ref: CommitRef, project: string) => d.pach.engine.resolve.commit(ref, project)
+
+  const notFound = (project: string, repo: RepoRow, commit: CommitRow, path: string) =>
+    new NotFoundError('FILE_NOT_FOUND', `file ${path} not found in repo ${repoLabel(repo)} at commit ${commit.id}`, {
+      data: {project, repo: repoLabel(repo), commit: commit.id, path},
+    })
+
+  /** The entry at a path; the root of an empty commit is an empty directory. */
+  const entryAt = (commit: CommitRow, path: string): Entry | undefined =>
+    trees.lookup(commit.tree, path) ?? (path === '/' ? {kind: 'dir', name: '', hash: Buffer.alloc(32), size: 0, files: 0} : undefined)
+
+  /** Matches of a GetFile path (a glob, or a literal path) in path order. */
+  function* matches(commit: CommitRow, path: string): Generator<[string, Entry]> {
+    if (!hasGlobChars(path)) {
+      const e = trees.lookup(commit.tree, path)
+      if (e) yield [path, e]
+      return
+    }
+    yield* files.globWalk(commit.tree, path)
+  }
+
+  return {
+    ModifyFile: h.clientStream('ModifyFile', async (reqs: AsyncIterable<ModifyFileRequest>, ctx) => {
+      const it = reqs[Symbol.asyncIterator]()
+      const first = await it.next()
+      if (first.done || first.value.body !== 'set_commit') throw new InvalidArgumentError('INVALID_REQUEST', FIRST_MESSAGE_NOT_COMMIT)
+      const {ref, project} = commitOf(first.value.set_commit)
+      checkWriteAccess(ctx, project, ref.repo)
+      await files.put(project, ref, modifyEdits(it, ctx), {append: true, signal: ctx.signal})
+      d.kick()
+      return {}
+    }),
+
+    GetFile: h.serverStream('GetFile', async function* (req: GetFileRequest, ctx) {
+      refuseExport(req)
+      const {ref, project} = fileOf(req.file)
+      const {repo, commit} = resolve(ref.commit, project)
+      const path = cleanPath(ref.path)
+      let found: FileEntry | undefined
+      for (const [, e] of matches(commit, path)) {
+        if (e.kind !== 'file') throw new InvalidArgumentError('MATCHED_NON_FILE', MATCHED_NON_FILE)
+        if (found) throw new InvalidArgumentError('MATCHED_MULTIPLE_FILES', MATCHED_MULTIPLE_FILES)
+        found = e
+      }
+      if (!found) throw notFound(project, repo, commit, path)
+      const offset = Math.max(0, Number(req.offset) || 0)
+      const stream = readContent(d.pach.ctx.store, found, offset, `file ${path} in ${repoLabel(repo)}@${commit.id}`)
+      yield* pieces(stream, ctx.signal)
+    }),
+
+    GetFileTAR: h.serverStream('GetFileTAR', async function* (req: GetFileRequest, ctx) {
+      refuseExport(req)
+      const {ref, project} = fileOf(req.file)
+      const {repo, commit} = resolve(ref.commit, project)
+      const path = cleanPath(ref.path)
+      const store = d.pach.ctx.store
+      async function* one(p: string, e: Entry): AsyncGenerator<Buffer> {
+        const name = e.kind === 'dir' ? (p === '/' ? '/' : `${p}/`) : p
+        yield* tarHeader(name, e.kind === 'dir' ? 0 : e.size)
+        if (e.kind === 'file' && e.size > 0) {
+          yield* readContent(store, e, 0, `file ${p} in ${repoLabel(repo)}@${commit.id}`) as AsyncIterable<Buffer>
+          const pad = (BLOCK - (e.size % BLOCK)) % BLOCK
+          if (pad) yield Buffer.alloc(pad)
+        }
+      }
+      async function* archive(): AsyncGenerator<Buffer> {
+        let any = false
+        let inside: string | undefined // the last matched directory: its subtree is written whole
+        const top: Iterable<[string, Entry]> = path === '/' ? [['/', entryAt(commit, '/')!]] : matches(commit, path)
+        for (const [m, e] of top) {
+          if (inside !== undefined && m.startsWith(inside === '/' ? '/' : `${inside}/`)) continue
+          any = true
+          yield* one(m, e)
+          if (e.kind !== 'dir') continue
+          inside = m
+          for (const [p, x] of trees.walk(commit.tree, m)) yield* one(p, x)
+        }
+        if (!any) throw notFound(project, repo, commit, path)
+        yield Buffer.alloc(2 * BLOCK)
+      }
+      yield* pieces(archive(), ctx.signal)
+    }),
+
+    InspectFile: h.unary('InspectFile', (req: InspectFileRequest) => {
+      const {ref, project} = fileOf(req.file)
+      return fileInfoPB(files.inspect(project, ref))
+    }),
+
+    ListFile: h.serverStream('ListFile', function* (req: ListFileRequest) {
+      checkPage(req.number, req.reverse)
+      const {ref, project} = fileOf(req.file)
+      const {repo, commit} = resolve(ref.commit, project)
+      const path = cleanPath(ref.path)
+      const at = entryAt(commit, path)
+      if (!at) return // pachd lists nothing under a missing path
+      const idRef = {...ref, commit: {repo: ref.commit.repo, id: commit.id}}
+      const children = at.kind === 'file' ? [files.fileInfo(repo, commit, path, at)] : commit.tree ? files.list(project, idRef) : []
+      yield* page(children, req.paginationMarker, req.number, req.reverse)
+    }),
+
+    WalkFile: h.serverStream('WalkFile', function* (req: WalkFileRequest) {
+      checkPage(req.number, req.reverse)
+      const {ref, project} = fileOf(req.file)
+      const {repo, commit} = resolve(ref.commit, project)
+      const path = cleanPath(ref.path)
+      const at = trees.lookup(commit.tree, path)
+      if (!at) {
+        if (path === '/') return // an empty commit walks to nothing
+        throw notFound(project, repo, commit, path)
+      }
+      const walk = function* (): Generator<FileInfo> {
+        yield files.fileInfo(repo, commit, path, at)
+        if (at.kind === 'dir') for (const [p, e] of trees.walk(commit.tree, path)) yield files.fileInfo(repo, commit, p, e)
+      }
+      yield* page(walk(), req.paginationMarker, req.number, req.reverse)
+    }),
+
+    GlobFile: h.serverStream('GlobFile', function* (req: GlobFileRequest) {
+      const {ref, project} = commitOf(req.commit)
+      const {repo, commit} = resolve(ref, project)
+      const lower = req.path_range?.lower || undefined
+      const upper = req.path_range?.upper || undefined
+      for (const [p, e] of files.globWalk(commit.tree, pathOf(req.pattern))) {
+        const info = files.fileInfo(repo, commit, p, e)
+        if (lower !== undefined && info.file.path < lower) continue
+        if (upper !== undefined && info.file.path >= upper) break
+        yield fileInfoPB(info)
+      }
+    }),
+
+    DiffFile: h.serverStream('DiffFile', function* (req: DiffFileRequest) {
+      const n = fileOf(req.new_file)
+      const o = req.old_file?.commit ? fileOf(req.old_file) : undefined
+      // both sides resolved once: the core diffs these commits, the directories come from them
+      const nc = resolve(n.ref.commit, n.project)
+      const oc = o ? resolve(o.ref.commit, o.project) : nc.commit.parent ? {repo: nc.repo, commit: d.pach.engine.resolve.commitById(nc.repo, nc.commit.parent)} : undefined
+      const newRef = {...n.ref, commit: {repo: n.ref.commit.repo, id: nc.commit.id}}
+      const oldRef = o && oc ? {...o.ref, commit: {repo: o.ref.commit.repo, id: oc.commit.id}} : undefined
+      const pairs = files.diff(n.project, newRef, oldRef, {shallow: req.shallow, oldProject: o?.project})
+      // pachd diffs directories too (a directory differs when anything under it does): each
+      // changed path's directories, from the diffed path down, come once, before it
+      const newRoot = cleanPath(n.ref.path)
+      const oldRoot = o ? cleanPath(o.ref.path) : newRoot
+      const isDir = (e: Entry | undefined) => e?.kind === 'dir'
+      const rootIsDir = isDir(trees.lookup(nc.commit.tree, newRoot)) || (oc !== undefined && isDir(trees.lookup(oc.commit.tree, oldRoot)))
+      const sent = new Set<string>()
+      const dirPair = (rel: string) => {
+        const np = rel ? (newRoot === '/' ? rel : newRoot + rel) : newRoot
+        const op = rel ? (oldRoot === '/' ? rel : oldRoot + rel) : oldRoot
+        const ne = trees.lookup(nc.commit.tree, np) ?? (np === '/' ? entryAt(nc.commit, '/') : undefined)
+        const oe = oc ? (trees.lookup(oc.commit.tree, op) ?? (op === '/' ? entryAt(oc.commit, '/') : undefined)) : undefined
+        return {
+          new_file: ne?.kind === 'dir' ? fileInfoPB(files.fileInfo(nc.repo, nc.commit, np, ne)) : null,
+          old_file: oe?.kind === 'dir' && oc ? fileInfoPB(files.fileInfo(oc.repo, oc.commit, op, oe)) : null,
+        }
+      }
+      for (const p of pairs) {
+        if (rootIsDir) {
+          const side = p.new_file ?? p.old_file!
+          const root = p.new_file ? newRoot : oldRoot
+          const path = cleanPath(side.file.path)
+          const rel = root === '/' ? path : path.slice(root.length)
+          const parts = rel.split('/').filter(Boolean)
+          const own = side.file_type === 'DIR' ? parts.length : parts.length - 1
+          for (let i = 0; i <= own; i++) {
+            const dir = parts.slice(0, i).map((x) => `/${x}`).join('')
+            if (sent.has(dir)) continue
+            sent.add(dir)
+            if (i < parts.length || side.file_type !== 'DIR') yield dirPair(dir)
+          }
+          if (side.file_type === 'DIR') {
+            yield {new_file: p.new_file ? fileInfoPB(p.new_file) : null, old_file: p.old_file ? fileInfoPB(p.old_file) : null}
+            continue
+          }
+        }
+        yield {new_file: p.new_file ? fileInfoPB(p.new_file) : null, old_file: p.old_file ? fileInfoPB(p.old_file) : null}
+      }
+    }),
+  }
+
+  /**
+   * The ModifyFile messages after set_commit as the core's edits, in order, pulled as the
+   * core consumes them: a run of add_files for one path is one source, its stream the run's
+   * bytes; the next edit is handed out only once that stream has been read to its end.
+   */
+  async function* modifyEdits(it: AsyncIterator<ModifyFileRequest>, ctx: CallContext): AsyncGenerator<PutEdit> {
+    const next = async (): Promise<ModifyFileRequest | undefined> => {
+      const r = await it.next()
+      if (r.done) {
+        // the stream also ends when the client cancels: that is not a half-close
+        ctx.signal.throwIfAborted()
+        return undefined
+      }
+      return r.value
+    }
+    let msg = await next()
+    while (msg) {
+      switch (msg.body) {
+        case 'add_file': {
+          const add = msg.add_file!
+          if (add.source === 'url') {
+            const url = add.url!.URL
+            yield {path: add.path, open: () => fetchUrl(url, ctx.signal)}
+            msg = await next()
+            break
+          }
+          // the run: this add_file and the raw/empty ones for the same path right after it
+          let after: ModifyFileRequest | undefined
+          let ended = false
+          const head = add
+          const run = async function* (): AsyncGenerator<Uint8Array> {
+            let cur: AddFile = head
+            for (;;) {
+              const bytes = cur.source === 'raw' ? cur.raw?.value : undefined
+              if (bytes && bytes.length > 0) yield bytes
+              const m = await next()
+              if (m?.body === 'add_file' && m.add_file!.source !== 'url' && m.add_file!.path === head.path) {
+                cur = m.add_file!
+                continue
+              }
+              after = m
+              ended = true
+              return
+            }
+          }
+          yield {path: head.path, open: run}
+          if (!ended) throw new PachError('IO_ERROR', 'ModifyFile: a file was not read to its end before the next edit (a bug in pach serve)')
+          msg = after
+          break
+        }
+        case 'delete_file':
+          yield {delete: pathOf(msg.delete_file!.path)}
+          msg = await next()
+          break
+        case 'copy_file': {
+          const c = msg.copy_file!
+          const src = fileOf(c.src)
+          yield {copy: src.ref, fromProject: src.project, path: pathOf(c.dst), append: c.append}
+          msg = await next()
+          break
+        }
+        case 'set_commit':
+          throw new InvalidArgumentError('INVALID_REQUEST', SECOND_SET_COMMIT)
+        default:
+          throw new InvalidArgumentError('INVALID_REQUEST', 'unrecognized message type')
+      }
+    }
+  }
 }
+
+/** A pipeline's token writes only its own output repo (spouts commit through the API). */
+function checkWriteAccess(ctx: CallContext, project: string, repo: {name: string; type?: string}): void {
+  const a = ctx.access
+  if (a.kind !== 'pipeline') return
+  if (project === a.project && repo.name === a.pipeline && (repo.type ?? 'user') === 'user') return
+  throw new PachError('PERMISSION_DENIED', `pipeline ${a.project}/${a.pipeline} is not authorized to perform this operation on the repo ${project}/${repoLabel({name: repo.name, type: repo.type ?? 'user'})}; it may write only its own output repo`)
+}
+
+/** GetFile's `URL` (export to object storage) is pachd's Egress path, which pach does not serve. */
+function refuseExport(req: GetFileRequest): void {
+  if (req.URL) throw new InvalidArgumentError('UNSUPPORTED_URL', `cannot export to ${req.URL}: pach serve does not write to object storage; read the bytes with GetFile or GetFileTAR`)
+}
+
+/** An add_file URL source, fetched as pachd does: http(s) only (a server never reads its own files for a client). */
+async function* fetchUrl(url: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new InvalidArgumentError('UNSUPPORTED_URL', `cannot fetch ${JSON.stringify(url)}: not a URL`)
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new InvalidArgumentError('UNSUPPORTED_URL', `cannot fetch ${url}: pach serve fetches only http:// and https:// URLs`, {
+      hint: 'put the bytes themselves (AddFile.raw), or serve the object over http(s)',
+    })
+  }
+  let res: Response
+  try {
+    res = await fetch(u, {signal})
+  } catch (e) {
+    signal.throwIfAborted()
+    throw new InvalidArgumentError('FETCH_FAILED', `cannot fetch ${url}: ${(e as Error).message}`)
+  }
+  if (!res.ok || !res.body) throw new InvalidArgumentError('FETCH_FAILED', `error retrieving content from ${JSON.stringify(url)}: ${res.status} ${res.statusText}`)
+  yield* Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array>
+}
+
+/** pachd's paging limits. */
+function checkPage(number: number, reverse: boolean): void {
+  if (number === 0 && reverse) throw new InvalidArgumentError('INVALID_INPUT', 'number must be > 0 when reverse is true')
+  if (number > MAX_PAGE) throw new InvalidArgumentError('INVALID_INPUT', `cannot return more than ${MAX_PAGE} files at a time`)
+}
+
+/**
+ * A page of FileInfos in path order: after the marker (forward) or before it (reverse, newest
+ * first, the last `number`), at most `number` (0 = all). The marker compares by clean path.
+ */
+function* page(infos: Iterable<FileInfo>, marker: FileMsg | null, number: number, reverse: boolean) {
+  const mark = marker ? cleanPath(marker.path) : undefined
+  const markKey = marker?.path ? pathOf(marker.path) : undefined
+  if (!reverse) {
+    let left = number > 0 ? number : Infinity
+    for (const fi of infos) {
+      if (left <= 0) return
+      if (markKey !== undefined && (fi.file.path < markKey || cleanPath(fi.file.path) === mark)) continue
+      left--
+      yield fileInfoPB(fi)
+    }
+    return
+  }
+  // the last `number` before the marker, kept in a ring
+  const ring: FileInfo[] = []
+  let at = 0
+  for (const fi of infos) {
+    if (markKey !== undefined && (fi.file.path >= markKey || cleanPath(fi.file.path) === mark)) break
+    if (ring.length < number) ring.push(fi)
+    else ring[at] = fi
+    at = (at + 1) % number
+  }
+  for (let i = 1; i <= ring.length; i++) yield fileInfoPB(ring[(at - i + ring.length * 2) % ring.length]!)
+}
+
+/**
+ * Bytes as response messages of at most RESPONSE_CHUNK_BYTES: a block of 64 KiB or more (a
+ * stored chunk) goes out as it is, cut when larger, without a copy; smaller ones (tar headers,
+ * small files) are gathered into one message.
+ */
+async function* pieces(src: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<{value: Buffer}> {
+  const size = RESPONSE_CHUNK_BYTES
+  const alone = 64 * 1024
+  let held: Buffer[] = []
+  let total = 0
+  const flush = () => {
+    const value = held.length === 1 ? held[0]! : Buffer.concat(held, total)
+    held = []
+    total = 0
+    return {value}
+  }
+  for await (const b of src) {
+    signal.throwIfAborted()
+    const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    if (buf.length >= alone) {
+      if (total > 0) yield flush()
+      for (let at = 0; at < buf.length; at += size) yield {value: buf.subarray(at, at + size)}
+      continue
+    }
+    if (total + buf.length > size) yield flush()
+    held.push(buf)
+    total += buf.length
+  }
+  if (total > 0) yield flush()
+}
+
+// ------------------------------------------------------------------ tar framing (Go's archive/tar)
+
+const BLOCK = 512
+const NAME_SIZE = 100
+const PREFIX_SIZE = 155
+/** the largest size an 11-digit octal field holds */
+const MAX_OCTAL_SIZE = 8 ** 11 - 1
+
+/** Go's splitUSTARPath: a long ASCII name cut at a `/` into prefix (≤155) and name (≤100). */
+function splitUstar(name: string): [string, string] | undefined {
+  let length = name.length
+  if (length <= NAME_SIZE || !isAscii(name)) return undefined
+  if (length > PREFIX_SIZE + 1) length = PREFIX_SIZE + 1
+  else if (name[length - 1] === '/') length--
+  const i = name.lastIndexOf('/', length - 1)
+  const nlen = name.length - i - 1
+  if (i <= 0 || nlen > NAME_SIZE || nlen === 0 || i > PREFIX_SIZE) return undefined
+  return [name.slice(0, i), name.slice(i + 1)]
+}
+
+const isAscii = (s: string) => /^[\x00-\x7f]*$/.test(s)
+
+/** An octal field as Go writes it: zero-padded digits and a NUL in `width` bytes. */
+function octal(block: Buffer, at: number, width: number, v: number): void {
+  block.write(v.toString(8).padStart(width - 1, '0'), at, width - 1, 'ascii')
+  block[at + width - 1] = 0
+}
+
+/** One header block; `magic` marks USTAR/PAX (both write "ustar\0" "00"). */
+function headerBlock(name: string, size: number, typeflag: string, prefix = '', devNumbers = true): Buffer {
+  const b = Buffer.alloc(BLOCK)
+  Buffer.from(name, 'utf8').copy(b, 0, 0, NAME_SIZE)
+  octal(b, 100, 8, 0) // mode
+  octal(b, 108, 8, 0) // uid
+  octal(b, 116, 8, 0) // gid
+  octal(b, 124, 12, size > MAX_OCTAL_SIZE ? 0 : size)
+  octal(b, 136, 12, 0) // mtime: Go writes the zero time as the epoch
+  b.write(typeflag, 156, 1, 'ascii')
+  b.write('ustar\x0000', 257, 8, 'ascii')
+  if (devNumbers) {
+    octal(b, 329, 8, 0) // devmajor
+    octal(b, 337, 8, 0) // devminor
+  }
+  Buffer.from(prefix, 'utf8').copy(b, 345, 0, PREFIX_SIZE)
+  b.fill(0x20, 148, 156)
+  let sum = 0
+  for (const x of b) sum += x
+  octal(b, 148, 7, sum)
+  b[155] = 0x20
+  return b
+}
+
+/** A PAX record: "<len> key=value\n", where len counts itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`
+  let n = Buffer.byteLength(body)
+  let len = n + String(n).length
+  if (String(len).length !== String(n).length) len = n + String(len).length
+  return `${len}${body}`
+}
+
+/** The header block(s) for one entry, as Go's tar.Writer.WriteHeader chooses USTAR, else PAX. */
+function* tarHeader(name: string, size: number): Generator<Buffer> {
+  const typeflag = name.endsWith('/') ? '5' : '0'
+  const fits = Buffer.byteLength(name) <= NAME_SIZE && isAscii(name)
+  const split = fits ? undefined : splitUstar(name)
+  if ((fits || split) && size <= MAX_OCTAL_SIZE) {
+    yield split ? headerBlock(split[1], size, typeflag, split[0]) : headerBlock(name, size, typeflag)
+    return
+  }
+  const records: [string, string][] = []
+  if (!fits) records.push(['path', name])
+  if (size > MAX_OCTAL_SIZE) records.push(['size', String(size)])
+  const data = Buffer.from(records.map(([k, v]) => paxRecord(k, v)).join(''), 'utf8')
+  // Go: path.Join(path.Split(name) with "PaxHeaders.0" between), ASCII only, ≤ 100, no trailing /
+  const slash = name.lastIndexOf('/')
+  const paxName = toAscii(posix.join(name.slice(0, slash + 1), 'PaxHeaders.0', name.slice(slash + 1))).slice(0, NAME_SIZE).replace(/\/+$/, '')
+  yield headerBlock(paxName, data.length, 'x', '', false)
+  yield data
+  const pad = (BLOCK - (data.length % BLOCK)) % BLOCK
+  if (pad) yield Buffer.alloc(pad)
+  yield headerBlock(toAscii(name).slice(0, NAME_SIZE), size, typeflag)
+}
+
+/** Go's toASCII: drop every non-ASCII character. */
+const toAscii = (s: string) => s.replace(/[^\x00-\x7f]/g, '')
+

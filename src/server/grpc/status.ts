@@ -33,6 +33,8 @@ export function wireMessage(e: PachError): string {
       return d.pipeline ? `pipeline "${project}/${d.pipeline}" already exists` : e.message
     case 'COMMIT_SET_NOT_FOUND':
       return d.id ? `no commits found for commitset ${d.id}` : e.message
+    case 'COMMIT_FINISHED':
+      return repo && d.commit ? `commit ${repo}@${d.commit} has already finished` : e.message
     default:
       return e.message
   }
