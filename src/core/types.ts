@@ -171,8 +171,18 @@ export interface PipelinePB {
   project: ProjectPB
 }
 
-/** Pachyderm's pipeline states; CRASHING: a spout's or service's code keeps exiting and is restarted with backoff. */
-export type PipelineState = 'PIPELINE_STARTING' | 'PIPELINE_RUNNING' | 'PIPELINE_STANDBY' | 'PIPELINE_PAUSED' | 'PIPELINE_FAILURE' | 'PIPELINE_CRASHING'
+/**
+ * Pachyderm's pipeline states. For spouts and services (continuous.ts): RESTARTING after their
+ * code exited once, CRASHING when it keeps exiting (each restart waits longer).
+ */
+export type PipelineState =
+  | 'PIPELINE_STARTING'
+  | 'PIPELINE_RUNNING'
+  | 'PIPELINE_RESTARTING'
+  | 'PIPELINE_STANDBY'
+  | 'PIPELINE_PAUSED'
+  | 'PIPELINE_FAILURE'
+  | 'PIPELINE_CRASHING'
 
 export type PipelineType = 'PIPELINE_TYPE_TRANSFORM' | 'PIPELINE_TYPE_SPOUT' | 'PIPELINE_TYPE_SERVICE'
 
