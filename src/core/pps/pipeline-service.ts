@@ -54,6 +54,8 @@ import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../store/tree-store.js'
 import {effectiveDefaults, localRefusals, parseSpecs, pipelineKind, type PipelineSpec} from './spec/index.js'
 import {continuousOwnerAlive} from './continuous-owner.js'
+import {continuousLogFile} from './continuous.js'
+import {rmSync} from 'node:fs'
 import {getMeta, setMeta} from '../db/meta.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
@@ -502,6 +504,8 @@ export class PipelineService implements PfsHooks {
         }
         this.engine.deleteRepo(repo, true, () => undefined)
       }
+      // a spout's or service's own log (continuous.ts) goes with it
+      for (const f of [continuousLogFile(this.ctx.pachDir, project, name), `${continuousLogFile(this.ctx.pachDir, project, name)}.1`]) rmSync(f, {force: true})
       return info
     })
   }
