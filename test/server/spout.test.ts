@@ -152,6 +152,39 @@ describe('spouts on the local runner', () => {
 })
 
 describe("a spout's token", () => {
+  it('commits on its own output branch through the API; writes elsewhere are PERMISSION_DENIED; reads work; without it the output branch is refused', async () => {
+    const s = await serve({args: ['--runner', 'local']})
+    const dir = s.project.dir
+    await s.project.ok(['create', 'repo', 'other'])
+    await create(s, {pipeline: {name: 'feed'}, transform: {cmd: ['sh', '-c', `cp "$PACH_CONFIG" ${dir}/config.tmp && mv ${dir}/config.tmp ${dir}/config.json && exec sleep 1000`]}, spout: {}})
+    const config = await until('the spout config', () => read(join(dir, 'config.json')))
+    const ctx = JSON.parse(config).v2.contexts.default as {pachd_address: string; session_token: string}
+    const c = new PachdClient(ctx.pachd_address, {token: ctx.session_token})
+    const repo = (name: string) => ({name, type: 'user', project: {name: 'default'}})
+    try {
+      const started = await c.unary(c.pfs, 'StartCommit', {branch: {repo: repo('feed'), name: 'master'}, parent: null, description: 'from the spout'})
+      expect(started.id).toMatch(/^[0-9a-f]{32}$/)
+      await c.unary(c.pfs, 'FinishCommit', {commit: {repo: repo('feed'), id: started.id, branch: null}, description: '', error: '', force: false})
+      const commits = (await s.project.json(['list', 'commit', 'feed@master'])) as {commit: {id: string}; description: string}[]
+      expect(commits[0]).toMatchObject({commit: {id: started.id}, description: 'from the spout'})
+      for (const call of [
+        () => c.unary(c.pfs, 'StartCommit', {branch: {repo: repo('other'), name: 'master'}, parent: null, description: ''}),
+        () => c.unary(c.pfs, 'CreateRepo', {repo: repo('mine'), description: '', update: false}),
+        () => c.unary(c.pfs, 'CreateBranch', {branch: {repo: repo('other'), name: 'dev'}, head: null, provenance: [], trigger: null, new_commit_set: false}),
+        () => c.unary(c.pfs, 'DeleteRepo', {repo: repo('other'), force: true}),
+      ]) {
+        await expect(call()).rejects.toMatchObject({code: status.PERMISSION_DENIED, details: expect.stringMatching(/^pipeline:default\/feed is not authorized to perform this operation - needs permissions \[/)})
+      }
+      expect((await c.unary(c.pfs, 'InspectRepo', {repo: repo('other')})).repo.name).toBe('other')
+      // the root caller (no token) may not commit on an output branch: only the spout may
+      await expect(s.client.unary(s.client.pfs, 'StartCommit', {branch: {repo: repo('feed'), name: 'master'}, parent: null, description: ''})).rejects.toMatchObject({
+        details: expect.stringMatching(/cannot start a commit on an output branch/),
+      })
+    } finally {
+      c.close()
+    }
+  })
+
   const ctxOf = (access: CallContext['access']): CallContext => ({access, signal: new AbortController().signal, metadata: {} as Metadata})
 
   it('may write only its own output repo (PERMISSION_DENIED elsewhere, in pachd words); the root caller may write anything', () => {
