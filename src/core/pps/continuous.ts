@@ -202,9 +202,9 @@ export class Continuous {
         this.entries.set(k, e)
       }
       if (e.task || e.starting || e.stopping || Date.now() < e.notBefore) continue
+      // not awaited: an image pull must not hold up the jobs of this round
       const entry = e
       entry.starting = this.start(entry, w.spec, w.job).finally(() => (entry.starting = undefined))
-      await entry.starting
     }
   }
 
