@@ -57,7 +57,8 @@ async function fetchText(url: string): Promise<string | undefined> {
   }
 }
 
-const state = async (s: Served, name: string): Promise<{state: string; reason: string; type: string}> => s.project.json(['inspect', 'pipeline', name])
+const state = async (s: Served, name: string): Promise<{state: string; reason: string; type: string}> =>
+  (await s.client.unary(s.client.pps, 'InspectPipeline', {pipeline: {name, project: {name: 'default'}}, details: false})) as unknown as {state: string; reason: string; type: string}
 
 const create = (s: Served, spec: object) => s.project.ok(['create', 'pipeline', '-f', '-'], {input: JSON.stringify(spec), env: {PACH_DETACH: '1'}})
 

@@ -12,9 +12,16 @@ import {pidAlive} from '../process.js'
 
 const KEY = 'pps.continuous.owner'
 
-/** This process supervises spouts and services from now on. */
-export function claimContinuous(db: DB): void {
-  setMeta(db, KEY, `${hostname()}/${process.pid}`)
+/**
+ * This process supervises spouts and services from now on, unless another live process
+ * does (two servers on one project would run every spout twice): false then.
+ */
+export function claimContinuous(db: DB): boolean {
+  const me = `${hostname()}/${process.pid}`
+  const v = getMeta(db, KEY)
+  if (v && v !== me && continuousOwnerAlive(db)) return false
+  setMeta(db, KEY, me)
+  return true
 }
 
 /** This process stops supervising (a key another process holds stays). */

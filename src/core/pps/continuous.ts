@@ -1,8 +1,8 @@
 /**
  * Spouts and services: pipelines whose user code runs continuously while `pach serve` runs
  * (the daemon calls `reconcile` every round and `stopAll` when it stops). One supervisor per
- * serving process; it claims the project (continuous-owner.ts) so that other processes show
- * the states it writes.
+ * project: it claims the project (continuous-owner.ts), so that other processes show the
+ * states it writes and a second `pach serve` on the same project leaves the code to it.
  *
  * - A spout (no input) runs its code from the moment it is created or started until it is
  *   stopped, updated (then restarted with the new version) or deleted. Its code commits by
@@ -170,7 +170,8 @@ export class Continuous {
    */
   async reconcile(): Promise<void> {
     if (!this.claimed) {
-      withTx(this.db, () => claimContinuous(this.db))
+      // another pach serve on this project runs them (checked again each round)
+      if (!withTx(this.db, () => claimContinuous(this.db))) return
       this.claimed = true
     }
     const want = new Map<string, {ref: PipelineRef; kind: 'spout' | 'service'; version: number; spec: PipelineSpec; job?: JobRow}>()
