@@ -168,6 +168,12 @@ describe("a spout's token", () => {
       await c.unary(c.pfs, 'FinishCommit', {commit: {repo: repo('feed'), id: started.id, branch: null}, description: '', error: '', force: false})
       const commits = (await s.project.json(['list', 'commit', 'feed@master'])) as {commit: {id: string}; description: string}[]
       expect(commits[0]).toMatchObject({commit: {id: started.id}, description: 'from the spout'})
+      // ModifyFile on its branch: a one-off commit, as `pachctl put file feed@master:/x` makes
+      await c.send(c.pfs, 'ModifyFile', [{set_commit: {repo: repo('feed'), id: '', branch: {repo: repo('feed'), name: 'master'}}}, {add_file: {path: '/x', raw: {value: Buffer.from('spouted')}}}] as never)
+      expect(await s.project.ok(['get', 'file', 'feed@master:/x'])).toBe('spouted')
+      await expect(
+        c.send(c.pfs, 'ModifyFile', [{set_commit: {repo: repo('other'), id: '', branch: {repo: repo('other'), name: 'master'}}}, {add_file: {path: '/x', raw: {value: Buffer.from('no')}}}] as never),
+      ).rejects.toMatchObject({code: status.PERMISSION_DENIED})
       for (const call of [
         () => c.unary(c.pfs, 'StartCommit', {branch: {repo: repo('other'), name: 'master'}, parent: null, description: ''}),
         () => c.unary(c.pfs, 'CreateRepo', {repo: repo('mine'), description: '', update: false}),
