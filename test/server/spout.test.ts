@@ -112,6 +112,36 @@ describe('spouts on the local runner', () => {
     expect(logs).toMatch(/user code exited with code 7; restarting in 1 s/)
   })
 
+  it("commits into its output repo from its own code, through the API with the config it was given (pach's client in a node spout)", async () => {
+    const s = await serve({args: ['--runner', 'local']})
+    const client = join(import.meta.dirname, '../../dist/client/pachd-client.js')
+    // what a spout does on a cluster: read the mounted config, commit, write, finish, repeat
+    const code = `
+      const {PachdClient} = await import(${JSON.stringify(client)})
+      const {readFileSync} = await import('node:fs')
+      const ctx = JSON.parse(readFileSync(process.env.PACH_CONFIG, 'utf8')).v2.contexts.default
+      const c = new PachdClient(ctx.pachd_address, {token: ctx.session_token})
+      const repo = {name: process.env.PPS_PIPELINE_NAME, type: 'user', project: {name: ctx.project}}
+      for (const n of [1, 2]) {
+        const commit = await c.unary(c.pfs, 'StartCommit', {branch: {repo, name: 'master'}, parent: null, description: 'batch ' + n})
+        await c.send(c.pfs, 'ModifyFile', [{set_commit: commit}, {add_file: {path: '/batch-' + n, raw: {value: Buffer.from('data ' + n)}}}])
+        await c.unary(c.pfs, 'FinishCommit', {commit, description: '', error: '', force: false})
+        console.log('committed batch ' + n)
+      }
+      c.close()
+      setInterval(() => {}, 1000)`
+    await create(s, {pipeline: {name: 'ingest'}, transform: {cmd: ['node', '--input-type=module', '-e', code]}, spout: {}})
+    const files = await until('two batches', async () => {
+      const l = (await s.project.json(['list', 'file', 'ingest@master:/'])) as {file: {path: string}}[]
+      return l.length === 2 ? l.map((f) => f.file.path) : undefined
+    })
+    expect(files).toEqual(['/batch-1', '/batch-2'])
+    expect(await s.project.ok(['get', 'file', 'ingest@master:/batch-2'])).toBe('data 2')
+    const commits = (await s.project.json(['list', 'commit', 'ingest@master'])) as {description: string; origin: {kind: string}}[]
+    expect(commits.slice(0, 2).map((c) => c.description)).toEqual(['batch 2', 'batch 1'])
+    expect(await s.project.ok(['logs', '-p', 'ingest'])).toContain('committed batch 2')
+  })
+
   it('stop, start and delete pipeline stop and start the code, and stopping the server stops it', async () => {
     const s = await serve({args: ['--runner', 'local']})
     const pidFile = join(s.project.dir, 'pid')
