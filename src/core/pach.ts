@@ -207,6 +207,19 @@ export class Pach {
     })
   }
 
+  /**
+   * pachd's pfs DeleteAll: every repo (forced; refused while pipelines own repos), every
+   * project, then a fresh `default` project, in one SQLite transaction, so a refusal leaves
+   * everything as it was. Throws REPO_OWNED_BY_PIPELINE.
+   */
+  deleteAllData(): void {
+    withTx(this.db, () => {
+      this.repos.deleteMany({force: true})
+      for (const p of this.projects.list()) this.projects.delete(p.project.name, true)
+      this.projects.create(DEFAULT_PROJECT)
+    })
+  }
+
   fsck(opts: {readData?: boolean} = {}): FsckReport {
     return fsck(this.ctx, opts)
   }

@@ -26,7 +26,6 @@
  * default anyway), not the CLI's `--all`.
  */
 import type {UntypedServiceImplementation} from '@grpc/grpc-js'
-import {withTx} from '../../core/db/open.js'
 import {CancelledError, InvalidArgumentError, isPachError} from '../../core/errors.js'
 import type {CommitWaitState} from '../../core/pfs/commit-service.js'
 import {formatCommit, type CommitRef} from '../../core/pfs/refs.js'
@@ -418,13 +417,7 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     // fresh `default` — in one SQLite transaction, so a refusal leaves everything as it was
     DeleteAll: h.unary('DeleteAll', (_req: unknown, ctx) => {
       mustBeRoot(ctx, 'CLUSTER_DELETE_ALL')
-      write(() =>
-        withTx(pach.db, () => {
-          pach.repos.deleteMany({force: true})
-          for (const p of pach.projects.list()) pach.projects.delete(p.project.name, true)
-          pach.projects.create(DEFAULT_PROJECT)
-        }),
-      )
+      write(() => pach.deleteAllData())
       return {}
     }),
 

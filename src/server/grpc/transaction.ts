@@ -26,7 +26,14 @@ interface WireRequest {
   start_commit?: {parent: CommitMsg | null; description: string; branch: BranchMsg | null} | null
   finish_commit?: {commit: CommitMsg | null; description: string; error: string; force: boolean} | null
   squash_commit_set?: unknown
-  create_branch?: {head: CommitMsg | null; branch: BranchMsg | null; provenance: BranchMsg[]; trigger: Record<string, unknown> | null; new_commit_set: boolean} | null
+  create_branch?: {
+    head: CommitMsg | null
+    branch: BranchMsg | null
+    provenance: BranchMsg[]
+    trigger: Record<string, unknown> | null
+    new_commit_set: boolean
+    branch_propagation_specs?: {branch: BranchMsg | null; propagation_spec: {never: boolean} | null}[]
+  } | null
   delete_branch?: {branch: BranchMsg | null; force: boolean} | null
   update_job_state?: unknown
   stop_job?: {job: {pipeline: {name: string; project: {name: string} | null} | null; id: string} | null; reason: string} | null
@@ -58,7 +65,7 @@ export function coreRequest(w: WireRequest): TransactionRequest {
   }
   if (w.finish_commit) {
     const q = w.finish_commit
-    return {finish_commit: {commit: commitLabel(q.commit!), project: commitOf(q.commit).project, description: q.description || null, force: !!q.force}}
+    return {finish_commit: {commit: commitLabel(q.commit!), project: commitOf(q.commit).project, description: q.description || null, force: !!q.force, ...(q.error ? {error: q.error} : {})}}
   }
   if (w.create_branch) {
     const q = w.create_branch
@@ -69,6 +76,7 @@ export function coreRequest(w: WireRequest): TransactionRequest {
         head: q.head ? commitLabel(q.head) : null,
         provenance: (q.provenance ?? []).map(branchLabel),
         trigger: q.trigger?.branch ? (q.trigger as never) : null,
+        never: (q.branch_propagation_specs ?? []).filter((p) => p.propagation_spec?.never && p.branch).map((p) => branchLabel(p.branch!)),
       },
     }
   }
