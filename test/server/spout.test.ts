@@ -210,6 +210,7 @@ describe("a spout's token", () => {
         () => c.unary(c.pfs, 'CreateBranch', {branch: {repo: repo('other'), name: 'dev'}, head: null, provenance: [], trigger: null, new_commit_set: false}),
         () => c.unary(c.pfs, 'DeleteRepo', {repo: repo('other'), force: true}),
         () => c.unary(c.pps, 'StopPipeline', {pipeline: {name: 'feed', project: {name: 'default'}}, must_exist: false}),
+        () => c.unary(c.transaction, 'BatchTransaction', {requests: [{create_repo: {repo: repo('sneaky'), description: '', update: false}}]} as never),
       ]) {
         await expect(call()).rejects.toMatchObject({code: status.PERMISSION_DENIED, details: expect.stringMatching(/^pipeline:default\/feed is not authorized to perform this operation - needs permissions \[/)})
       }
