@@ -34,6 +34,8 @@ export interface ServeOptions {
   daemon: Omit<DaemonOptions, 'onError'>
   /** a line of a spout's or service's output (also kept for `pach logs`) */
   onPipelineLog?: (p: PipelineRef, stream: 'stdout' | 'stderr', line: string) => void
+  /** a spout's or service's code started or exited */
+  onPipelineNote?: (p: PipelineRef, note: string) => void
   /** restart backoff of spouts and services (tests shorten it) */
   backoff?: {firstMs: number; maxMs: number; resetAfterMs: number}
   /** a bug in a handler or a daemon round (logged by the caller) */
@@ -105,7 +107,7 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
   })
   const continuous = new Continuous(
     {ctx: pach.ctx, pipelines: pach.pipelines, lifecycle: pach.jobs.lifecycle, files: pach.files, secrets: pach.secrets},
-    {runner: opts.daemon.runner, access, wake: () => daemon?.kick(), onLog: opts.onPipelineLog, backoff: opts.backoff},
+    {runner: opts.daemon.runner, access, wake: () => daemon?.kick(), onLog: opts.onPipelineLog, onNote: opts.onPipelineNote, backoff: opts.backoff},
   )
   daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date(pach.now()), continuous})
   const looping = daemon.run(shutdown.signal, {...opts.daemon, onError: (e) => opts.onError('daemon', e)})

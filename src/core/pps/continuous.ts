@@ -78,6 +78,8 @@ export interface ContinuousOptions {
   wake?: () => void
   /** a line of user code's output, or a note of pach's (stream stderr, prefixed `pach: `) */
   onLog?: (p: PipelineRef, stream: 'stdout' | 'stderr', line: string) => void
+  /** pach's own news of a pipeline's code: started, exited (and when it restarts) */
+  onNote?: (p: PipelineRef, note: string) => void
   /** backoff (defaults: 1 s doubling to 30 s, reset after 60 s of running) */
   backoff?: {firstMs: number; maxMs: number; resetAfterMs: number}
 }
@@ -340,6 +342,7 @@ export class Continuous {
       e.task = task
       e.startedAt = Date.now()
       this.setState(e, 'PIPELINE_RUNNING', '')
+      this.opts.onNote?.(e.ref, `${e.kind} started on the ${runner.kind} runner${job ? ` over job ${job.id}` : ''}`)
       void task.done.then((exit) => {
         for (const s of ['stdout', 'stderr'] as const) if (lines[s]) this.log(e, s, lines[s])
         this.exited(e, task, exit)
@@ -363,6 +366,7 @@ export class Continuous {
     e.notBefore = Date.now() + delay
     const what = exit.error ? exit.error : `exited with code ${exit.exitCode}`
     this.log(e, 'stderr', `pach: user code ${what}; restarting in ${delay / 1000} s`)
+    this.opts.onNote?.(e.ref, `user code ${what}; restarting in ${delay / 1000} s`)
     this.setState(e, e.failures > 1 ? 'PIPELINE_CRASHING' : 'PIPELINE_RESTARTING', `user code ${what}; restarting in ${delay / 1000} s`)
     clearTimeout(e.timer)
     e.timer = setTimeout(() => this.opts.wake?.(), delay)
