@@ -31,8 +31,9 @@
  * `continuousLogFile`), with the job id for a service.
  *
  * Invariants: at most one task per pipeline; every task this supervisor started is stopped
- * by `stopAll` (the runner's close stops any it missed); scratch directories go with their
- * task; a token is revoked when its task ends.
+ * by `stopAll` (the runner's close stops any it missed); scratch directories
+ * (`.pach/tmp/continuous/…`) go with their task, and what a killed supervisor left goes
+ * when the next one claims the project; a token is revoked when its task ends.
  */
 import {appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -175,6 +176,8 @@ export class Continuous {
       // another pach serve on this project runs them (checked again each round)
       if (!withTx(this.db, () => claimContinuous(this.db))) return
       this.claimed = true
+      // what a killed supervisor left (scratch dirs, configs with their dead tokens)
+      rmSync(join(this.d.ctx.pachDir, 'tmp', 'continuous'), {recursive: true, force: true})
     }
     const want = new Map<string, {ref: PipelineRef; kind: 'spout' | 'service'; version: number; spec: PipelineSpec; job?: JobRow}>()
     for (const p of pipelineRows.listRunningPipelines(this.db)) {
