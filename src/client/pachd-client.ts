@@ -150,15 +150,19 @@ export class PachdClient {
       const fn = client[method] as unknown as (md: Metadata, o: CallOptions, cb: requestCallback<SendRes<C[M]>>) => ClientWritableStream<SendReq<C[M]>>
       w = fn.call(client, this.metadata(call), {deadline: call.deadline}, (err, res) => (err ? reject(err) : resolve(res as SendRes<C[M]>)))
     })
-    result.catch(() => {}) // observed below
     const onAbort = () => w.cancel()
     call.signal?.addEventListener('abort', onAbort, {once: true})
-    let failed = false
-    result.catch(() => (failed = true))
+    // settles when the call ends either way: a write waiting for 'drain' must not outlive it
+    const ended = result.then(
+      () => undefined,
+      () => undefined,
+    )
     try {
       for await (const r of reqs) {
-        if (failed) break
-        if (!w.write(r)) await new Promise<void>((res) => w.once('drain', () => res()))
+        if (!w.write(r)) {
+          await Promise.race([new Promise<void>((res) => w.once('drain', () => res())), ended])
+        }
+        if (await Promise.race([ended.then(() => true), Promise.resolve(false)])) break
       }
       w.end()
       return await result

@@ -6,10 +6,15 @@ import {createHash, randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, onTestFinished} from 'vitest'
 import {grpcObject} from '../../src/server/grpc/definitions.js'
 import type {ProtoGrpcType} from '../../src/server/proto/gen/pfs.js'
 import type {ModifyFileRequest} from '../../src/server/proto/gen/pfs_v2/ModifyFileRequest.js'
+import {PachdClient} from '../../src/client/pachd-client.js'
+import {ChangeFeed} from '../../src/core/db/change-feed.js'
+import {parseFile} from '../../src/core/pfs/refs.js'
+import {bind, buildServer} from '../../src/server/grpc/server.js'
+import {tempPach} from '../helpers/project.js'
 import {serve, type Served} from '../helpers/serve.js'
 
 const MiB = 1024 * 1024
@@ -247,6 +252,38 @@ describe('pach serve: ModifyFile', () => {
   }, 120_000)
 })
 
+describe('pach serve: ModifyFile with a pipeline token', () => {
+  it("writes only the pipeline's own output repo (PERMISSION_DENIED elsewhere, nothing written)", async () => {
+    const {pach} = tempPach('pach-serve-token-')
+    pach.repos.create('default', 'sp')
+    pach.repos.create('default', 'other')
+    const feed = new ChangeFeed(join(pach.pachDir, 'pach.db'))
+    const shutdown = new AbortController()
+    const server = buildServer({
+      deps: {pach, feed, identity: {clusterId: 'c', deploymentId: 'd', version: {major: 2, minor: 12, micro: 0, git_commit: '', git_tree_modified: '', build_date: '', platform: '', runtime: ''}}, kick: () => {}},
+      auth: {token: 'root-token', pipelineTokens: new Map([['spout-token', {project: 'default', pipeline: 'sp'}]])},
+      shutdown: shutdown.signal,
+      onBug: (m, e) => {
+        throw new Error(`bug in ${m}: ${String(e)}`)
+      },
+    })
+    const port = await bind(server, 'localhost:0')
+    const c = new PachdClient(`grpc://localhost:${port}`, {token: 'spout-token'})
+    onTestFinished(() => {
+      c.close()
+      shutdown.abort()
+      server.forceShutdown()
+      feed.close()
+    })
+    await c.send(c.pfs, 'ModifyFile', [setCommit(onBranch('master', 'sp')), raw('/out', 'ok')])
+    expect(pach.files.readAll('default', parseFile('sp@master:/out')).toString()).toBe('ok')
+    const e = await c.send(c.pfs, 'ModifyFile', [setCommit(onBranch('master', 'other')), raw('/x', 'no')]).catch((x) => x)
+    expectGrpc(e, status.PERMISSION_DENIED, /^pipeline default\/sp is not authorized to perform this operation on the repo default\/other/)
+    // nothing was written: the one-off commit that would have made master never happened
+    expect(() => pach.files.readAll('default', parseFile('other@master:/x'))).toThrow(/branch master not found/)
+  })
+})
+
 // ------------------------------------------------------------------ reads
 
 /** A tar archive as its 512-byte records: every entry's header fields and content. */
@@ -291,6 +328,10 @@ describe('pach serve: reading files', () => {
   it("GetFileTAR writes Go's archive/tar layout (absolute names, dirs with / and typeflag 5, zero mode/ids/mtime, USTAR, the / entry, two zero blocks); GetFile wants one regular file", async () => {
     const {s, long} = await fixture()
     const {bytes} = await getFile(s, '/', onBranch(), 0, 'GetFileTAR')
+    // byte for byte what Go's archive/tar writes for these entries as pachd does (a tar.Writer per
+    // entry with tar.Header{Name, Size}, then Close): sha256 recorded from go1.26 on this fixture
+    expect(bytes.length).toBe(10752)
+    expect(sha(bytes)).toBe('db8f42692635878bfe09e161a922df8c336b7c0eeebb7e4e29290ecaf9493f41')
     const tar = parseTar(bytes)
     const plain = tar.entries.filter((e) => e.typeflag !== 'x')
     expect(plain.map((e) => [e.name, e.typeflag, e.size])).toEqual([
@@ -352,7 +393,7 @@ describe('pach serve: reading files', () => {
     expect(await paths('ListFile', {file: file('/'), number: 2, paginationMarker: file('/deep/')})).toEqual(['/dir.txt', '/dir/'])
     expect(await paths('ListFile', {file: file('/'), number: 2, reverse: true})).toEqual(['/ünï.txt', '/dir/'])
     expect(await paths('ListFile', {file: file('/'), number: 2, reverse: true, paginationMarker: file('/dir/')})).toEqual(['/dir.txt', '/deep/'])
-    await expect(paths('ListFile', {file: file('/'), reverse: true})).rejects.toMatchObject({details: 'number must be > 0 when reverse is true'})
+    await expect(paths('ListFile', {file: file('/'), reverse: true})).rejects.toMatchObject({code: status.UNKNOWN, details: 'number must be > 0 when reverse is true'})
 
     expect(await paths('WalkFile', {file: file('/dir')})).toEqual(['/dir/', '/dir/b.txt', '/dir/sub/', '/dir/sub/c'])
     expect(await paths('WalkFile', {file: file('/')})).toEqual(['/', '/a.txt', '/deep/', `/deep/${'d'.repeat(60)}/`, long, '/dir.txt', '/dir/', '/dir/b.txt', '/dir/sub/', '/dir/sub/c', '/ünï.txt'])

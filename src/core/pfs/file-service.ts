@@ -158,7 +158,14 @@ export class FileService {
     })
   }
 
-  /** Write files (see the write protocol above). */
+  /**
+   * Write files (see the write protocol above): every source, delete and copy in `sources`
+   * applies in order in one commit. With `append`, each file is appended to what its path
+   * holds at that point of this write (PendingEdits), checked again at commit time for paths
+   * read from the branch (CONCURRENT_MODIFICATION). Throws COMMIT_FINISHED, OUTPUT_BRANCH,
+   * INVALID_PATH, PATH_COLLISION, FILE_NOT_FOUND (a copy's source), or the abort reason.
+   * @example files.put('default', parseCommit('r@master'), [{delete: '/a'}, {path: '/a', open}], {append: true})
+   */
   async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
     const target = this.resolveTarget(project, ref, opts.writer)
     const base = this.baseTree(target)
@@ -184,9 +191,9 @@ export class FileService {
         bytes += n
         progress.add(n)
       }
-      /** append `open()`'s bytes to what `path` holds at this point of the write */
-      const appendAt = async (path: string, open: () => AsyncIterable<Uint8Array>) => {
-        await Promise.all(running) // earlier (concurrent) puts are in `ops` before a lookup
+      /** append the source's bytes to what `path` holds at this point of the write */
+      const appendAt = async (path: string, open: () => AsyncIterable<Uint8Array>, readSmall?: PutSource['readSmall']) => {
+        if (running.size > 0) await Promise.all(running) // earlier (concurrent) puts are in `ops` before a lookup
         if (failure) throw failure
         const {entry: e, fromBase} = pending.current(path)
         if (e && e.kind === 'dir') {
@@ -197,6 +204,15 @@ export class FileService {
           checks.push({path, hash: e ? e.hash : null})
         }
         const prior = e as FileEntry | undefined
+        // a new small file given whole (one ModifyFile message): one chunk, no stream
+        const buf = prior ? undefined : readSmall?.(params.minSize)
+        if (buf) {
+          push({type: 'put', path, content: smallContent(buf, writer)})
+          onBytes(buf.length)
+          files++
+          if (writer.full) await writer.drain()
+          return
+        }
         const content = prior
           ? await appendContent(prior, open(), writer, params, onBytes, opts.signal)
           : await writeContent(open(), writer, params, onBytes, opts.signal)
@@ -235,7 +251,7 @@ export class FileService {
         const path = validatePath(src.path)
         if (path === '/') throw new InvalidArgumentError('INVALID_PATH', 'cannot write a file at the root path "/"', {hint: 'give a file path, e.g. repo@master:/data.csv'})
         if (opts.append) {
-          await appendAt(path, () => src.open())
+          await appendAt(path, () => src.open(), src.readSmall && ((limit) => src.readSmall!(limit)))
           continue
         }
         const buf = src.size === undefined || src.size <= params.minSize ? src.readSmall?.(params.minSize) : undefined

@@ -278,6 +278,13 @@ interface OpenPack {
  * blobs that nothing references yet; a writer that dies leaves them as garbage, never a
  * dangling reference.
  */
+/**
+ * Temp pack names are `pack.<pid>.<n>.tmp`, `n` counted per process, not per writer: a server
+ * runs several writers at once (one per upload), and two writers of one process must never
+ * open the same temp file.
+ */
+let nextTmpPack = 0
+
 export class PackWriter {
   private pending: {id: Buffer; data: Buffer}[] = []
   private pendingBytes = 0
@@ -289,7 +296,6 @@ export class PackWriter {
   private written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]; durable: Promise<void>}[] = []
   /** blobs in `written` (not yet indexed) */
   private unindexed = 0
-  private packs = 0
   private closed = false
   bytesWritten = 0
   blobsWritten = 0
@@ -443,7 +449,7 @@ export class PackWriter {
     let pack = this.current
     if (!pack) {
       await mkdir(this.store.tmpDir, {recursive: true})
-      const tmp = join(this.store.tmpDir, `pack.${process.pid}.${this.packs++}.tmp`)
+      const tmp = join(this.store.tmpDir, `pack.${process.pid}.${nextTmpPack++}.tmp`)
       pack = {fh: await open(tmp, 'w'), tmp, size: 0, rows: []}
       this.current = pack
       await writeAll(pack.fh, [MAGIC], MAGIC.length)

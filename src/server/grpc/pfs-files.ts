@@ -34,7 +34,7 @@
 import type {UntypedServiceImplementation} from '@grpc/grpc-js'
 import {posix} from 'node:path'
 import {Readable} from 'node:stream'
-import {InvalidArgumentError, NotFoundError, PachError} from '../../core/errors.js'
+import {InternalError, InvalidArgumentError, NotFoundError, PachError} from '../../core/errors.js'
 import type {CommitRow, RepoRow} from '../../core/db/pfs-rows.js'
 import type {PutEdit} from '../../core/pfs/file-service.js'
 import {cleanPath} from '../../core/pfs/paths.js'
@@ -280,26 +280,40 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
             break
           }
           // the run: this add_file and the raw/empty ones for the same path right after it
+          const head = add
+          const bytesOf = (a: AddFile) => (a.source === 'raw' ? a.raw?.value : undefined) ?? Buffer.alloc(0)
+          const continues = (m: ModifyFileRequest | undefined) => m?.body === 'add_file' && m.add_file!.source !== 'url' && m.add_file!.path === head.path
+          const second = await next()
+          if (!continues(second)) {
+            // a run of one message (most files): its bytes as they are
+            const whole = bytesOf(head)
+            yield {
+              path: head.path,
+              open: async function* () {
+                yield whole
+              },
+              readSmall: (limit) => (whole.length <= limit ? whole : undefined),
+            }
+            msg = second
+            break
+          }
           let after: ModifyFileRequest | undefined
           let ended = false
-          const head = add
           const run = async function* (): AsyncGenerator<Uint8Array> {
             let cur: AddFile = head
+            let m: ModifyFileRequest | undefined = second
             for (;;) {
-              const bytes = cur.source === 'raw' ? cur.raw?.value : undefined
-              if (bytes && bytes.length > 0) yield bytes
-              const m = await next()
-              if (m?.body === 'add_file' && m.add_file!.source !== 'url' && m.add_file!.path === head.path) {
-                cur = m.add_file!
-                continue
-              }
-              after = m
-              ended = true
-              return
+              const bytes = bytesOf(cur)
+              if (bytes.length > 0) yield bytes
+              if (!continues(m)) break
+              cur = m!.add_file!
+              m = await next()
             }
+            after = m
+            ended = true
           }
           yield {path: head.path, open: run}
-          if (!ended) throw new PachError('IO_ERROR', 'ModifyFile: a file was not read to its end before the next edit (a bug in pach serve)')
+          if (!ended) throw new InternalError('ModifyFile: a file was not read to its end before the next edit was asked for')
           msg = after
           break
         }
@@ -354,8 +368,8 @@ async function* fetchUrl(url: string, signal: AbortSignal): AsyncGenerator<Uint8
 
 /** pachd's paging limits. */
 function checkPage(number: number, reverse: boolean): void {
-  if (number === 0 && reverse) throw new InvalidArgumentError('INVALID_INPUT', 'number must be > 0 when reverse is true')
-  if (number > MAX_PAGE) throw new InvalidArgumentError('INVALID_INPUT', `cannot return more than ${MAX_PAGE} files at a time`)
+  if (number === 0 && reverse) throw new InvalidArgumentError('INVALID_REQUEST', 'number must be > 0 when reverse is true')
+  if (number > MAX_PAGE) throw new InvalidArgumentError('INVALID_REQUEST', `cannot return more than ${MAX_PAGE} files at a time`)
 }
 
 /**
