@@ -172,6 +172,9 @@ export class Continuous {
    * that pipeline's (CRASHING with the reason), never the round's.
    */
   async reconcile(): Promise<void> {
+    const running = pipelineRows.listRunningPipelines(this.db)
+    // nothing to supervise yet: the project is not claimed (no write while there is no spout or service)
+    if (!this.claimed && this.entries.size === 0 && !running.some((p) => pipelineKind(this.d.pipelines.spec(p)) !== 'transform')) return
     if (!this.claimed) {
       // another pach serve on this project runs them (checked again each round)
       if (!withTx(this.db, () => claimContinuous(this.db))) return
@@ -180,7 +183,7 @@ export class Continuous {
       rmSync(join(this.d.ctx.pachDir, 'tmp', 'continuous'), {recursive: true, force: true})
     }
     const want = new Map<string, {ref: PipelineRef; kind: 'spout' | 'service'; version: number; spec: PipelineSpec; job?: JobRow}>()
-    for (const p of pipelineRows.listRunningPipelines(this.db)) {
+    for (const p of running) {
       const spec = this.d.pipelines.spec(p)
       const kind = pipelineKind(spec)
       if (kind === 'transform') continue
