@@ -72,6 +72,7 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
           if (e.type === 'job-end') process.stderr.write(`${jobLine(e.job)}\n`)
         },
       },
+      onPipelineNote: (p, note) => process.stderr.write(`pach serve: ${p.project === 'default' ? '' : `${p.project}/`}${p.pipeline}: ${printable(note)}\n`),
       onError: (where, e) => process.stderr.write(`pach serve: internal error in ${where} (a bug in pach): ${printable(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`),
     })
     const pachdAddress = `grpc://${handle.address}`

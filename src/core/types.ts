@@ -138,7 +138,7 @@ export interface TransactionInfo {
 export type TransactionRequest =
   | {create_repo: {repo: RepoPB; description: string; update: boolean}}
   | {delete_repo: {repo: RepoPB; force: boolean}}
-  | {start_commit: {branch: BranchPB; parent: string | null; description: string}}
+  | {start_commit: {branch: BranchPB; parent: string | null; description: string; /** a spout starting a commit on its own output branch */ writer?: {project: string; pipeline: string}}}
   | {finish_commit: {commit: string; project: string; description: string | null; force: boolean; error?: string}}
   | {
       create_branch: {
@@ -171,7 +171,20 @@ export interface PipelinePB {
   project: ProjectPB
 }
 
-export type PipelineState = 'PIPELINE_STARTING' | 'PIPELINE_RUNNING' | 'PIPELINE_STANDBY' | 'PIPELINE_PAUSED' | 'PIPELINE_FAILURE'
+/**
+ * Pachyderm's pipeline states. For spouts and services (continuous.ts): RESTARTING after their
+ * code exited once, CRASHING when it keeps exiting (each restart waits longer).
+ */
+export type PipelineState =
+  | 'PIPELINE_STARTING'
+  | 'PIPELINE_RUNNING'
+  | 'PIPELINE_RESTARTING'
+  | 'PIPELINE_STANDBY'
+  | 'PIPELINE_PAUSED'
+  | 'PIPELINE_FAILURE'
+  | 'PIPELINE_CRASHING'
+
+export type PipelineType = 'PIPELINE_TYPE_TRANSFORM' | 'PIPELINE_TYPE_SPOUT' | 'PIPELINE_TYPE_SERVICE'
 
 export type JobState =
   | 'JOB_CREATED'
@@ -194,7 +207,7 @@ export interface PipelineInfo {
   reason: string
   last_job_state: JobState | null
   parallelism: number
-  type: 'PIPELINE_TYPE_TRANSFORM'
+  type: PipelineType
   /** the effective spec */
   details: Record<string, unknown>
   user_spec_json: string

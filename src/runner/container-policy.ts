@@ -21,13 +21,18 @@
  *   later run can remove the containers of a killed pach.
  *
  * A spec that breaks a rule is a RunnerError before any container exists.
+ *
+ * Long-running containers (spouts and services, `serviceContainerOptions`) follow the same
+ * rules except: they run the user's cmd as their entrypoint (no worker shell), they have a
+ * network (`bridge`) with `host.docker.internal` mapped to the host gateway (how they reach
+ * `pach serve`), and their published ports bind the host's loopback only (127.0.0.1).
  */
 import {existsSync, realpathSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
-import type {WorkerSpec} from '../core/pps/runner.js'
+import type {ServiceSpec, WorkerSpec} from '../core/pps/runner.js'
 
 /** Capabilities removed from Docker's default set; none are ever added. */
 export const CAP_DROP = ['NET_RAW', 'MKNOD', 'AUDIT_WRITE']
@@ -85,6 +90,69 @@ export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_
     AttachStderr: false,
     Tty: false,
     OpenStdin: false,
+    HostConfig: hostConfig,
+  }
+  if (spec.user) opts.User = spec.user
+  if (spec.workingDir) opts.WorkingDir = spec.workingDir
+  return opts
+}
+
+/** Label put on every long-running container (spouts, services): its task name. */
+export const SERVICE_LABEL = 'io.pach.service'
+
+/** Container create options for long-running code (see the header); RunnerError for a spec that breaks a rule. */
+export function serviceContainerOptions(spec: ServiceSpec, socketPath: string = DEFAULT_SOCKET): Dockerode.ContainerCreateOptions {
+  const binds: string[] = []
+  if (spec.inputsDir !== undefined) binds.push(`${hostPath(spec.inputsDir, 'inputsDir')}:/pfs:ro`)
+  for (const m of spec.mounts ?? []) {
+    const host = hostPath(m.host, 'mount')
+    if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
+    if (!isAbsolute(m.container) || m.container.includes(':') || m.container.includes(',')) {
+      throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
+    }
+    if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
+    binds.push(`${host}:${m.container}:ro`)
+  }
+  assertNoDockerSocket(binds, socketPath)
+  const ports: Record<string, {HostIp: string; HostPort: string}[]> = {}
+  const exposed: Record<string, object> = {}
+  for (const p of spec.ports ?? []) {
+    if (!(Number.isInteger(p.internal) && p.internal > 0 && p.internal < 65536 && Number.isInteger(p.external) && p.external > 0 && p.external < 65536)) {
+      throw new RunnerError(`invalid port mapping ${p.external} -> ${p.internal}`)
+    }
+    ports[`${p.internal}/tcp`] = [{HostIp: '127.0.0.1', HostPort: String(p.external)}]
+    exposed[`${p.internal}/tcp`] = {}
+  }
+  const hostConfig: Dockerode.HostConfig = {
+    Binds: binds,
+    NetworkMode: 'bridge',
+    ExtraHosts: ['host.docker.internal:host-gateway'],
+    PortBindings: ports,
+    Privileged: false,
+    ReadonlyRootfs: false,
+    CapDrop: CAP_DROP,
+    SecurityOpt: ['no-new-privileges'],
+    Init: true,
+  }
+  if (spec.cpu !== undefined && spec.cpu > 0) hostConfig.NanoCpus = Math.round(spec.cpu * 1e9)
+  if (spec.memoryBytes !== undefined && spec.memoryBytes > 0) {
+    hostConfig.Memory = Math.round(spec.memoryBytes)
+    hostConfig.MemorySwap = hostConfig.Memory
+  }
+  const stdin = spec.stdin !== undefined
+  const opts: Dockerode.ContainerCreateOptions = {
+    Image: spec.image,
+    Entrypoint: spec.cmd,
+    Cmd: [],
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: {[WORKER_LABEL]: spec.name, [SERVICE_LABEL]: spec.name, [OWNER_LABEL]: `${hostname()}/${process.pid}`},
+    ExposedPorts: exposed,
+    AttachStdin: stdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: stdin,
+    StdinOnce: stdin,
+    Tty: false,
     HostConfig: hostConfig,
   }
   if (spec.user) opts.User = spec.user

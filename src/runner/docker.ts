@@ -70,7 +70,8 @@ import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
-import type {DatumRunResult, DatumTask, Reporter, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import type {DatumRunResult, DatumTask, Reporter, Runner, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
+import {startDockerService} from './docker-service.js'
 import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
 import {pullImage} from './docker-pull.js'
@@ -146,6 +147,7 @@ export class DockerRunner implements Runner {
   private readonly serverVersion: string | undefined
   private readonly execPerDatum: boolean
   private readonly workers = new Set<DockerWorker>()
+  private readonly services = new Set<ServiceTask>()
   private readonly opts: DockerRunnerOptions
   /** pulls in flight, by image (two jobs of one image pull it once) */
   private readonly pulls = new Map<string, Promise<void>>()
@@ -217,9 +219,37 @@ export class DockerRunner implements Runner {
     return worker
   }
 
-  /** Remove the containers of workers that were not closed. */
+  /** Long-running code in its own container (docker-service.ts); the image is pulled first when missing. */
+  async startService(spec: ServiceSpec): Promise<ServiceTask> {
+    await this.imageId(spec.image)
+    const docker = await this.docker()
+    const task = await startDockerService(docker, spec, socketPathOf(docker))
+    this.services.add(task)
+    void task.done.then(() => this.services.delete(task))
+    return task
+  }
+
+  /**
+   * Containers reach the host through `host.docker.internal` (mapped to the host gateway),
+   * which is the default bridge network's gateway address: a server there must listen on it.
+   */
+  async serviceRoute(): Promise<ServiceRoute> {
+    const docker = await this.docker()
+    let gateway: string | undefined
+    try {
+      const net = (await docker.getNetwork('bridge').inspect()) as {IPAM?: {Config?: {Gateway?: string}[]}}
+      gateway = net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway
+    } catch (e) {
+      throw engineError(e, 'cannot inspect the docker bridge network')
+    }
+    if (!gateway) throw new RunnerError('the docker bridge network has no gateway address; containers cannot reach pach serve')
+    return {host: 'host.docker.internal', listen: gateway}
+  }
+
+  /** Remove the containers of workers that were not closed; stop long-running tasks. */
   async close(): Promise<void> {
     await Promise.all([...this.workers].map((w) => w.close()))
+    await Promise.all([...this.services].map((t) => t.stop()))
   }
 
   private async docker(): Promise<Dockerode> {

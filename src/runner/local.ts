@@ -61,7 +61,8 @@ import {join, resolve} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
-import type {DatumRunResult, DatumTask, Runner, Worker, WorkerSpec} from '../core/pps/runner.js'
+import type {DatumRunResult, DatumTask, Runner, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
+import {startLocalService} from './local-service.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
 import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
 
@@ -93,7 +94,7 @@ export async function createLocalRunner(opts: LocalRunnerOptions = {}): Promise<
  * A scratch directory in the OS temp dir, named after this process
  * (`pach-<kind>-<pid>-XXXXXX`) so that the next runner can remove it if pach is killed.
  */
-function scratchDir(kind: 'worker' | 'bwrap-probe'): string {
+export function scratchDir(kind: 'worker' | 'bwrap-probe' | 'service'): string {
   return mkdtempSync(join(tmpdir(), `pach-${kind}-${process.pid}-`))
 }
 
@@ -110,7 +111,7 @@ export function removeDeadScratch(): number {
     return 0
   }
   for (const name of names) {
-    const m = /^pach-(?:worker|local|bwrap-probe)-(\d+)-/.exec(name)
+    const m = /^pach-(?:worker|local|bwrap-probe|service)-(\d+)-/.exec(name)
     if (!m || pidAlive(Number(m[1]))) continue
     try {
       rmSync(join(tmpdir(), name), {recursive: true, force: true})
@@ -127,6 +128,7 @@ export class LocalRunner implements Runner {
   private readonly opts: LocalRunnerOptions
   private probed: LocalSandboxInfo | undefined
   private probing: Promise<LocalSandboxInfo> | undefined
+  private readonly services = new Set<ServiceTask>()
 
   constructor(opts: LocalRunnerOptions = {}) {
     this.opts = opts
@@ -148,6 +150,28 @@ export class LocalRunner implements Runner {
   /** How datums are isolated (after ready()). */
   get sandbox(): LocalSandboxInfo | undefined {
     return this.probed
+  }
+
+  /** Long-running code (spouts, services): local-service.ts; always with the host's network. */
+  async startService(spec: ServiceSpec): Promise<ServiceTask> {
+    const probe = await this.probe()
+    if (this.opts.sandbox === 'bwrap' && probe.sandbox !== 'bwrap') {
+      throw new RunnerError(`bubblewrap is required but does not work here (${probe.reason ?? 'unknown'})`)
+    }
+    const task = await startLocalService(spec, probe.sandbox === 'bwrap' ? {kind: 'bwrap', bwrap: this.opts.bwrapPath ?? 'bwrap'} : {kind: 'rewrite'})
+    this.services.add(task)
+    void task.done.then(() => this.services.delete(task))
+    return task
+  }
+
+  /** Stop the long-running tasks still running. */
+  async close(): Promise<void> {
+    await Promise.all([...this.services].map((t) => t.stop()))
+  }
+
+  /** Local code shares the host's network: the server's loopback address is reachable. */
+  async serviceRoute(): Promise<ServiceRoute> {
+    return {host: 'localhost'}
   }
 
   async startWorker(spec: WorkerSpec): Promise<Worker> {
@@ -271,7 +295,7 @@ export function rewritePfs(s: string, root: string): string {
 }
 
 /** The worker shell's environment: PATH and HOME from the host, nothing else. */
-function hostEnv(): Record<string, string> {
+export function hostEnv(): Record<string, string> {
   const env: Record<string, string> = {}
   if (process.env.PATH !== undefined) env.PATH = process.env.PATH
   if (process.env.HOME !== undefined) env.HOME = process.env.HOME
@@ -283,7 +307,8 @@ type Mode = {kind: 'bwrap'; bwrap: string; netIsolation: boolean} | {kind: 'rewr
 /** Worker process groups still running, killed if pach exits first. */
 const live = new Set<number>()
 let exitHook = false
-function track(pid: number): void {
+/** Kill this process group (SIGKILL) if pach exits while it runs. */
+export function track(pid: number): void {
   live.add(pid)
   if (exitHook) return
   exitHook = true
@@ -292,9 +317,14 @@ function track(pid: number): void {
   })
 }
 
-function killGroup(pid: number): void {
+/** A process group ended (or was killed): no longer killed at exit. */
+export function untrack(pid: number): void {
+  live.delete(pid)
+}
+
+export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(-pid, 'SIGKILL')
+    process.kill(-pid, signal)
   } catch {
     // already gone
   }

@@ -6,7 +6,8 @@
  *          → start the daemon loop;
  *   stop:  stop accepting calls → abort every open call (streams end with UNAVAILABLE
  *          "pach serve is shutting down") → stop the daemon (a running job goes back to
- *          pending, as on Ctrl-C) → close the feed. No lease or temp file is left: writes in
+ *          pending, as on Ctrl-C; spouts' and services' code is stopped, their containers
+ *          removed) → close the listeners opened for container code → close the feed. No lease or temp file is left: writes in
  *          flight are aborted before their commit, and the store's temp packs are removed by
  *          the writer that owns them.
  */
@@ -17,6 +18,9 @@ import type {Pach} from '../core/pach.js'
 import {join} from 'node:path'
 import {bind, buildServer} from './grpc/server.js'
 import type {ServerIdentity} from './grpc/deps.js'
+import {Continuous, type PipelineRef} from '../core/pps/continuous.js'
+import {ServerCodeAccess} from './code-access.js'
+import {randomBytes} from 'node:crypto'
 
 export const DEFAULT_ADDRESS = 'localhost:30650'
 
@@ -28,6 +32,12 @@ export interface ServeOptions {
   version: ServerIdentity['version']
   /** the daemon's job runner and event sink */
   daemon: Omit<DaemonOptions, 'onError'>
+  /** a line of a spout's or service's output (also kept for `pach logs`) */
+  onPipelineLog?: (p: PipelineRef, stream: 'stdout' | 'stderr', line: string) => void
+  /** a spout's or service's code started or exited */
+  onPipelineNote?: (p: PipelineRef, note: string) => void
+  /** restart backoff of spouts and services (tests shorten it) */
+  backoff?: {firstMs: number; maxMs: number; resetAfterMs: number}
   /** a bug in a handler or a daemon round (logged by the caller) */
   onError: (where: string, e: unknown) => void
 }
@@ -68,11 +78,13 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
   }
   const feed = new ChangeFeed(join(pach.pachDir, 'pach.db'))
   const shutdown = new AbortController()
-  const daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date(pach.now())})
   const ids = pach.instanceIds()
+  const pipelineTokens = new Map<string, PipelineRef>()
+  let daemon: Daemon | undefined
+  const deps = {pach, feed, identity: {clusterId: ids.clusterId, deploymentId: ids.deploymentId, version: opts.version}, kick: () => daemon?.kick()}
   const server = buildServer({
-    deps: {pach, feed, identity: {clusterId: ids.clusterId, deploymentId: ids.deploymentId, version: opts.version}, kick: () => daemon.kick()},
-    auth: {token: opts.token, pipelineTokens: new Map()},
+    deps,
+    auth: {token: opts.token, pipelineTokens},
     shutdown: shutdown.signal,
     onBug: (method, e) => opts.onError(method, e),
   })
@@ -87,6 +99,17 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
       hint: /in use|EADDRINUSE/i.test(msg) ? 'another program (another pach serve?) uses that port; pick another with --address' : 'check the address',
     })
   }
+  // container code dials a second listener that takes pipeline tokens only (code-access.ts)
+  const access = new ServerCodeAccess(pipelineTokens, {host, port: bound}, async (address) => {
+    const s = buildServer({deps, auth: {token: randomBytes(32).toString('hex'), pipelineTokens}, shutdown: shutdown.signal, onBug: (method, e) => opts.onError(method, e)})
+    const port = await bind(s, `${address}:0`)
+    return {port, close: () => new Promise<void>((res) => s.tryShutdown(() => res()))}
+  })
+  const continuous = new Continuous(
+    {ctx: pach.ctx, pipelines: pach.pipelines, lifecycle: pach.jobs.lifecycle, files: pach.files, secrets: pach.secrets},
+    {runner: opts.daemon.runner, access, wake: () => daemon?.kick(), onLog: opts.onPipelineLog, onNote: opts.onPipelineNote, backoff: opts.backoff},
+  )
+  daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date(pach.now()), continuous})
   const looping = daemon.run(shutdown.signal, {...opts.daemon, onError: (e) => opts.onError('daemon', e)})
   let stopping: Promise<void> | undefined
   return {
@@ -98,6 +121,7 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
         shutdown.abort()
         await new Promise<void>((res) => server.tryShutdown(() => res()))
         await looping
+        await access.close()
         feed.close()
       })()
       return stopping

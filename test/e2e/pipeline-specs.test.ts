@@ -70,7 +70,7 @@ describe('pipeline specs', () => {
     expect(linesOf(await rp.run(['create', 'pipeline', '-f', plain]), 'notice: ')).toEqual([])
   })
 
-  it('refuses egress, service, s3_out and s3 inputs, one line each, creating nothing', {timeout: TIMEOUT}, async (ctx) => {
+  it('refuses egress, s3_out and s3 inputs, one line each, creating nothing', {timeout: TIMEOUT}, async (ctx) => {
     const rp = await project(ctx, 'local')
     await rp.ok(['create', 'repo', 'in'])
     const file = writeSpec(
@@ -93,8 +93,6 @@ describe('pipeline specs', () => {
     expect(env.code).toBe('UNSUPPORTED_SPEC_FIELD')
     expect(env.message).toMatch(/egress: .* \(and 2 more unsupported fields\)$/)
     expect(env.data.errors.map((e) => e.field)).toEqual(['egress', 's3_out', 'input.cross[1].pfs.s3'])
-    const service = writeSpec(rp.p, 'svc', pipeline('svc', 'true', {pfs: {repo: 'in', glob: '/'}}, {service: {internal_port: 8888, external_port: 30888}}))
-    expectUserError(await rp.run(['create', 'pipeline', '-f', service]), 2, /pipeline "svc": service: a service \(a pipeline whose code serves requests on a port\) is not supported by pach yet/)
     // nothing was created, and an update to a refused spec leaves the pipeline as it was
     expect(await rp.json(['list', 'pipeline'])).toEqual([])
     expect((await rp.json(['list', 'repo'])).map((r: {repo: {name: string}}) => r.repo.name)).toEqual(['in'])
@@ -103,15 +101,22 @@ describe('pipeline specs', () => {
     expect((await rp.json(['inspect', 'pipeline', 'eg'])).version).toBe(1)
   })
 
-  it('answers a spout spec with a spout message, not a missing input', {timeout: TIMEOUT}, async (ctx) => {
+  it('creates a spout (no input, no job) and a service; list datum -f says a spout has no datums', {timeout: TIMEOUT}, async (ctx) => {
     const rp = await project(ctx, 'local')
-    const file = writeSpec(rp.p, 'spout', {pipeline: {name: 'feed'}, transform: {cmd: ['sh', '-c', 'while true; do date > /pfs/out/now; sleep 1; done']}, spout: {}})
-    for (const extra of [[], ['--dry-run']]) {
-      const line = expectUserError(await rp.run(['create', 'pipeline', '-f', file, ...extra]), 2, /pipeline "feed": spout: a spout \(a pipeline whose code runs continuously and pushes data in\) is not supported by pach yet \(for now, write the data into a repo with `pach put file`/)
-      expect(line).not.toMatch(/no input|input is required/)
-    }
-    expect(await rp.json(['list', 'repo'])).toEqual([])
-    expectUserError(await rp.run(['list', 'datum', '-f', file]), 2, /pipeline "feed": spout: a spout .* is not supported by pach yet; a spout has no input, so no datums to list/)
+    await rp.ok(['create', 'repo', 'in'])
+    const file = writeSpec(rp.p, 'spout', {pipeline: {name: 'feed'}, transform: {cmd: ['sh', '-c', 'sleep 1']}, spout: {}})
+    await rp.ok(['create', 'pipeline', '-f', file])
+    const svc = writeSpec(rp.p, 'svc', pipeline('svc', 'true', {pfs: {repo: 'in', glob: '/'}}, {service: {internal_port: 8888, external_port: 30888}}))
+    await rp.ok(['create', 'pipeline', '-f', svc])
+    const info = await rp.json(['inspect', 'pipeline', 'feed'])
+    expect(info).toMatchObject({type: 'PIPELINE_TYPE_SPOUT', state: 'PIPELINE_STANDBY'})
+    expect(info.reason).toMatch(/pach serve/)
+    expect((await rp.json(['inspect', 'pipeline', 'svc'])).type).toBe('PIPELINE_TYPE_SERVICE')
+    // the spout's output head is finished (its code commits on top) and it has no job
+    const [head] = await rp.json(['list', 'commit', 'feed@master'])
+    expect(head.finished).toBeTruthy()
+    expect(await rp.json(['list', 'job', '-p', 'feed'])).toEqual([])
+    expectUserError(await rp.run(['list', 'datum', '-f', file]), 2, /pipeline "feed": a spout has no input, so no datums to list/)
   })
 
   it('reports every validation problem of a file in one run, one line each', {timeout: TIMEOUT}, async (ctx) => {

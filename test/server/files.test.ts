@@ -278,7 +278,7 @@ describe('pach serve: ModifyFile with a pipeline token', () => {
     await c.send(c.pfs, 'ModifyFile', [setCommit(onBranch('master', 'sp')), raw('/out', 'ok')])
     expect(pach.files.readAll('default', parseFile('sp@master:/out')).toString()).toBe('ok')
     const e = await c.send(c.pfs, 'ModifyFile', [setCommit(onBranch('master', 'other')), raw('/x', 'no')]).catch((x) => x)
-    expectGrpc(e, status.PERMISSION_DENIED, /^pipeline default\/sp is not authorized to perform this operation on the repo default\/other/)
+    expectGrpc(e, status.PERMISSION_DENIED, /^pipeline:default\/sp is not authorized to perform this operation - needs permissions \[REPO_WRITE\] on REPO default\/other\./)
     // nothing was written: the one-off commit that would have made master never happened
     expect(() => pach.files.readAll('default', parseFile('other@master:/x'))).toThrow(/branch master not found/)
   })

@@ -8,8 +8,8 @@ import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeEach, describe, expect, it, onTestFinished} from 'vitest'
 import {RunnerError} from '../../src/core/errors.js'
-import type {WorkerSpec} from '../../src/core/pps/runner.js'
-import {CAP_DROP, CONTROL_LABEL, CONTROL_MOUNT, containerOptions, OWNER_LABEL, WORKER_LABEL} from '../../src/runner/container-policy.js'
+import type {ServiceSpec, WorkerSpec} from '../../src/core/pps/runner.js'
+import {CAP_DROP, CONTROL_LABEL, CONTROL_MOUNT, containerOptions, OWNER_LABEL, SERVICE_LABEL, serviceContainerOptions, WORKER_LABEL} from '../../src/runner/container-policy.js'
 
 let root: string
 let spec: WorkerSpec
@@ -104,5 +104,28 @@ describe('container policy', () => {
     const plain = containerOptions(spec, socket)
     expect(plain.User).toBeUndefined()
     expect(plain.WorkingDir).toBeUndefined()
+  })
+})
+
+describe('container policy of long-running code (spouts, services)', () => {
+  const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({name: 'default-feed', image: 'img:1', cmd: ['python3', 'feed.py'], env: {A: '1'}, onOutput: () => {}, ...over})
+
+  it("runs the user's cmd with a network, host.docker.internal at the host gateway, ports on loopback only", () => {
+    const o = serviceContainerOptions(svc({ports: [{external: 30080, internal: 8080}]}), socket)
+    expect(o.Entrypoint).toEqual(['python3', 'feed.py'])
+    expect(o.Env).toEqual(['A=1'])
+    expect(o.HostConfig!.NetworkMode).toBe('bridge')
+    expect(o.HostConfig!.ExtraHosts).toEqual(['host.docker.internal:host-gateway'])
+    expect(o.HostConfig!.PortBindings).toEqual({'8080/tcp': [{HostIp: '127.0.0.1', HostPort: '30080'}]})
+    expect(o.Labels).toMatchObject({[SERVICE_LABEL]: 'default-feed', [WORKER_LABEL]: 'default-feed', [OWNER_LABEL]: `${hostname()}/${process.pid}`})
+  })
+
+  it('keeps the rest of the policy: never privileged, inputs and mounts read-only, never the Docker socket', () => {
+    const o = serviceContainerOptions(svc({inputsDir: join(root, 'pfs'), mounts: [{host: secret(), container: '/pachctl'}]}), socket)
+    expect(o.HostConfig).toMatchObject({Privileged: false, CapDrop: CAP_DROP, SecurityOpt: ['no-new-privileges'], Init: true})
+    expect(o.HostConfig!.CapAdd).toBeUndefined()
+    expect(o.HostConfig!.Binds).toEqual([`${join(root, 'pfs')}:/pfs:ro`, `${join(root, 'token')}:/pachctl:ro`])
+    expect(() => serviceContainerOptions(svc({mounts: [{host: socket, container: '/x'}]}), socket)).toThrow(RunnerError)
+    expect(() => serviceContainerOptions(svc({ports: [{external: 0, internal: 8080}]}), socket)).toThrow(/invalid port mapping/)
   })
 })

@@ -12,6 +12,8 @@ import {
   localRefusals,
   parseEditedSpec,
   parseSpecs,
+  pipelineKind,
+  servicePorts,
   REFUSED_FIELDS,
   specInputRank,
   specSummary,
@@ -314,16 +316,19 @@ describe('parseSpecs: normalisation', () => {
     expect(clusterOnlyFieldsIn(parseSpecs(fixture('edges.json'), 'edges.json').specs[0]!)).toEqual([])
   })
 
-  it('names every field pach refuses to run (localRefusals); a spout alone', () => {
+  it('names every field pach refuses to run (localRefusals); spouts and services are not refused', () => {
     const s = parseSpecs(JSON.stringify({...FULL_SNAKE, s3_out: true, service: {internal_port: 80, external_port: 30080}, parallelism_spec: {constant: 1}}), 'full.json').specs[0]!
-    expect(localRefusals(s).map((r) => r.field)).toEqual(['service', 'egress', 's3_out'])
+    expect(localRefusals(s).map((r) => r.field)).toEqual(['egress', 's3_out'])
+    expect(pipelineKind(s)).toBe('service')
+    expect(servicePorts(s)).toEqual({internal_port: 80, external_port: 30080, type: 'NodePort'})
     const s3 = parseSpecs(mini('s3').replace('"glob": "/*"', '"glob": "/", "s3": true'), 's3.json').specs[0]!
     const [r] = localRefusals(s3)
     expect(r).toMatchObject({field: 'input.pfs.s3', message: 'input.pfs.s3: reading an input through an S3 gateway is not supported by pach yet'})
     expect(r!.hint).toContain('/pfs/in')
     const spout = parseSpecs('{"pipeline": {"name": "sp"}, "transform": {"cmd": ["sh"]}, "spout": {}, "egress": {"URL": "s3://b"}}', 'sp.json').specs[0]!
-    expect(localRefusals(spout).map((x) => x.field)).toEqual(['spout'])
-    expect(localRefusals(spout)[0]!.message).toMatch(/^spout: a spout .* is not supported by pach yet$/)
+    expect(localRefusals(spout).map((x) => x.field)).toEqual(['egress'])
+    expect(pipelineKind(spout)).toBe('spout')
+    expect(servicePorts(spout)).toBeUndefined()
     expect(localRefusals(parseSpecs(fixture('edges.json'), 'edges.json').specs[0]!)).toEqual([])
   })
 

@@ -5,7 +5,7 @@ import {readSpecs} from '../../cli/specs.js'
 import {InvalidArgumentError} from '../../core/errors.js'
 import {parseJob} from '../../core/pfs/refs.js'
 import type {Input} from '../../core/pps/input.js'
-import {localRefusals, specInputRank} from '../../core/pps/spec/index.js'
+import {pipelineKind, specInputRank} from '../../core/pps/spec/index.js'
 import type {DatumInfo} from '../../core/types.js'
 
 export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]> {
@@ -20,9 +20,10 @@ export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]
     if (this.flags.file) {
       const [s] = await readSpecs([this.flags.file], this.project, this.pach.reporter, (project) => this.pach.pipelines.defaultsFor(project))
       this.rank = specInputRank(s!.spec.input)
-      const spout = localRefusals(s!.spec).find((r) => r.field === 'spout')
-      if (spout) {
-        throw new InvalidArgumentError('UNSUPPORTED_SPEC_FIELD', `${s!.file}: pipeline "${s!.spec.pipeline.name}": ${spout.message}; a spout has no input, so no datums to list`, {hint: spout.hint})
+      if (pipelineKind(s!.spec) === 'spout') {
+        throw new InvalidArgumentError('INVALID_INPUT', `${s!.file}: pipeline "${s!.spec.pipeline.name}": a spout has no input, so no datums to list`, {
+          hint: 'a spout commits by itself while `pach serve` runs; list its output with `pach list commit`',
+        })
       }
       return this.pach.jobs.previewDatums(s!.spec).map((d) => ({
         datum: {job: {pipeline: s!.spec.pipeline, id: ''}, id: d.id},

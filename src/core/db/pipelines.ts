@@ -76,6 +76,10 @@ export const getPipelineVersion = (db: DB, project: string, name: string, versio
 export const setPipelineStopped = (db: DB, project: string, name: string, stopped: boolean, state: PipelineState, at: string) =>
   st(db, 'UPDATE pipelines SET stopped = ?, state = ?, updated = ? WHERE project = ? AND name = ?').run(stopped ? 1 : 0, state, at, project, name)
 
+/** The run state of a spout or service as its supervisor sees it (state and reason; `updated` unchanged). */
+export const setPipelineRunState = (db: DB, project: string, name: string, state: PipelineState, reason: string) =>
+  st(db, 'UPDATE pipelines SET state = ?, reason = ? WHERE project = ? AND name = ? AND stopped = 0').run(state, reason, project, name)
+
 /** Delete a pipeline and all its versions. */
 export function deletePipeline(db: DB, project: string, name: string): void {
   st(db, 'DELETE FROM pipeline_versions WHERE project = ? AND name = ?').run(project, name)

@@ -13,6 +13,7 @@ import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {repoLabel, type CommitInfo, type CommitOrigin, type CommitPB, type CommitSetInfo, type CommitSummary, type FindCommitsResult, type Queued} from '../types.js'
 import type {PfsEngine} from './engine.js'
+import type {PipelineWriter} from './hooks.js'
 import {PathHistory} from './path-history.js'
 import {cleanPath} from './paths.js'
 import {formatCommit, isCommitId, type CommitRef, type FileRef} from './refs.js'
@@ -93,13 +94,16 @@ export class CommitService {
     return this.engine.resolve
   }
 
-  /** Start a commit; returns its info (or, in a transaction, the id it will have). */
-  start(project: string, ref: CommitRef, opts: {parent?: string; description?: string}): CommitInfo | (Queued & {id: string}) {
+  /**
+   * Start a commit; returns its info (or, in a transaction, the id it will have). `writer`: a
+   * pipeline's own code starting a commit on its output branch (a spout; see PfsEngine.startCommit).
+   */
+  start(project: string, ref: CommitRef, opts: {parent?: string; description?: string; writer?: PipelineWriter}): CommitInfo | (Queued & {id: string}) {
     if (!ref.branch || ref.id || ref.ancestry) {
       throw new InvalidArgumentError('INVALID_ADDRESS', `start commit needs <repo>@<branch>, got ${formatCommit(ref)}`)
     }
     const branch = {repo: {name: ref.repo.name, type: ref.repo.type, project: {name: project}}, name: ref.branch}
-    const req = {start_commit: {branch, parent: opts.parent ?? null, description: opts.description ?? ''}}
+    const req = {start_commit: {branch, parent: opts.parent ?? null, description: opts.description ?? '', ...(opts.writer && {writer: opts.writer})}}
     const active = this.tx.active()
     if (active) return {queued: true, transaction: this.tx.queue(req), id: active}
     const repo = this.r.repo(ref.repo, project)

@@ -18,7 +18,7 @@ import type {DB} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {repoLabel, type CommitOrigin, type RepoType} from '../types.js'
-import {noHooks, type PfsHooks} from './hooks.js'
+import {noHooks, type PfsHooks, type PipelineWriter} from './hooks.js'
 import {validateName} from './paths.js'
 import {checkTrigger, cronDue, isTriggered, triggerOf, type Trigger} from './trigger.js'
 import {Resolver} from './resolve.js'
@@ -132,13 +132,14 @@ export class PfsEngine {
 
   /**
    * Start a commit on a branch (created if missing). `parentId` overrides the parent.
-   * Refuses output branches (with provenance) for USER commits and an unfinished head.
+   * Refuses output branches (with provenance) for USER commits and an unfinished head; the
+   * one exception is `writer`, a pipeline writing its own output branch (a spout; hooks decide).
    */
-  startCommit(repo: RepoRow, branchName: string, opts: {parentId?: string | null; description?: string; origin?: CommitOrigin; id: string}): CommitRow {
+  startCommit(repo: RepoRow, branchName: string, opts: {parentId?: string | null; description?: string; origin?: CommitOrigin; id: string; writer?: PipelineWriter}): CommitRow {
     validateName('branch', branchName)
     const origin = opts.origin ?? 'USER'
     const branch = rows.getBranch(this.db, repo.id, branchName)
-    if (branch && origin === 'USER' && rows.branchProvenance(this.db, repo.id, branchName).length > 0) {
+    if (branch && origin === 'USER' && rows.branchProvenance(this.db, repo.id, branchName).length > 0 && !this.mayWriteOutput(repo, branchName, opts.writer)) {
       throw new ConflictError('OUTPUT_BRANCH', `cannot start a commit on an output branch (${repoLabel(repo)}@${branchName} has provenance)`, {
         hint: 'commits on output branches are made by their pipeline or by propagation',
       })
@@ -162,6 +163,11 @@ export class PfsEngine {
     else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: this.ctx.now()})
     this.propagate(repo, branchName, opts.id)
     return commit
+  }
+
+  /** Whether `writer` is the pipeline whose own output branch repo@branch is (PfsHooks.ownsOutput). */
+  mayWriteOutput(repo: RepoRow, branch: string, writer: PipelineWriter | undefined): boolean {
+    return writer !== undefined && this.hooks().ownsOutput(repo, branch, writer)
   }
 
   /** Bytes under a root tree (0 for the empty tree). */

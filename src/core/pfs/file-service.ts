@@ -26,6 +26,7 @@ import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
 import {repoLabel, type DiffFileInfo, type FileInfo, type FileWriteResult, type PutFileResult} from '../types.js'
 import type {PfsEngine} from './engine.js'
+import type {PipelineWriter} from './hooks.js'
 import {compileGlob, GlobSyntaxError} from './glob.js'
 import {cleanPath, validatePath} from './paths.js'
 import {PathHistory} from './path-history.js'
@@ -79,6 +80,8 @@ export interface PutOptions {
   deleteFirst?: string[]
   /** how many sources may be chunked at once (only for independent, non-streaming sources) */
   concurrency?: number
+  /** a spout writing its own output branch (see PfsEngine.startCommit) */
+  writer?: PipelineWriter
 }
 
 interface Target {
@@ -102,7 +105,7 @@ export class FileService {
 
   // ---------------- writes ----------------
 
-  private resolveTarget(project: string, ref: CommitRef): Target {
+  private resolveTarget(project: string, ref: CommitRef, writer?: PipelineWriter): Target {
     if (ref.ancestry) throw new InvalidArgumentError('INVALID_ADDRESS', `cannot write to an ancestor address (${formatCommit(ref)})`, {hint: 'write to a branch or an open commit id'})
     const repo = this.r.repo(ref.repo, project)
     if (ref.id) {
@@ -117,7 +120,7 @@ export class FileService {
     if (b) {
       const head = rows.getCommit(this.ctx.db, repo.id, b.head)!
       if (!head.finished) return {repo, commit: head}
-      if (rows.branchProvenance(this.ctx.db, repo.id, branch).length > 0) {
+      if (rows.branchProvenance(this.ctx.db, repo.id, branch).length > 0 && !this.engine.mayWriteOutput(repo, branch, writer)) {
         throw new ConflictError('OUTPUT_BRANCH', `cannot write to output branch ${repoLabel(repo)}@${branch}: it has provenance`, {
           hint: 'write to the input repos instead; output commits are made by pipelines',
         })
@@ -134,12 +137,12 @@ export class FileService {
   }
 
   /** Apply tree ops in one transaction (step 4 of the write protocol). */
-  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[]): CommitRow {
+  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter): CommitRow {
     return withTx(this.ctx.db, () => {
-      const t = this.resolveTarget(project, ref)
+      const t = this.resolveTarget(project, ref, writer)
       let commit = t.commit
       const oneOff = !commit
-      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER'})
+      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer})
       const cur = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
       for (const c of checks) {
         const e = this.ctx.trees.lookup(cur.tree, c.path)
@@ -164,7 +167,7 @@ export class FileService {
    * @example files.put('default', parseCommit('r@master'), [{delete: '/a'}, {path: '/a', open}], {append: true})
    */
   async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
-    const target = this.resolveTarget(project, ref)
+    const target = this.resolveTarget(project, ref, opts.writer)
     const base = this.baseTree(target)
     const params = this.ctx.config.chunker
     const ops: TreeOp[] = (opts.deleteFirst ?? []).map((p) => ({type: 'delete', path: cleanPath(p)}))
@@ -291,18 +294,18 @@ export class FileService {
     let commit: CommitRow
     try {
       opts.signal?.throwIfAborted()
-      commit = this.commitOps(project, ref, ops, checks)
+      commit = this.commitOps(project, ref, ops, checks, opts.writer)
     } finally {
       writer.release()
     }
     return {commit: this.r.commitPB(target.repo, commit), files, bytes, stored_bytes: writer.bytesWritten}
   }
 
-  /** Delete a file or a directory subtree (missing paths are a no-op, as in Pachyderm). */
-  delete(project: string, ref: CommitRef, paths: string[]): FileWriteResult {
-    const {repo} = this.resolveTarget(project, ref)
+  /** Delete a file or a directory subtree (missing paths are a no-op, as in Pachyderm). `writer`: as for put. */
+  delete(project: string, ref: CommitRef, paths: string[], opts: {writer?: PipelineWriter} = {}): FileWriteResult {
+    const {repo} = this.resolveTarget(project, ref, opts.writer)
     const ops: TreeOp[] = paths.map((p) => ({type: 'delete', path: validatePath(p)}))
-    return {commit: this.r.commitPB(repo, this.commitOps(project, ref, ops, []))}
+    return {commit: this.r.commitPB(repo, this.commitOps(project, ref, ops, [], opts.writer))}
   }
 
   /**
@@ -310,22 +313,22 @@ export class FileService {
    * move). Files overwrite file by file, as in Pachyderm: a directory merges into an existing
    * one. A file / directory collision is refused, as for `put`.
    */
-  async copy(project: string, src: FileRef, dst: FileRef, opts: {append?: boolean; srcProject?: string; signal?: AbortSignal} = {}): Promise<FileWriteResult> {
+  async copy(project: string, src: FileRef, dst: FileRef, opts: {append?: boolean; srcProject?: string; signal?: AbortSignal; writer?: PipelineWriter} = {}): Promise<FileWriteResult> {
     const s = this.r.commit(src.commit, opts.srcProject ?? project)
     const path = validatePath(src.path)
     const entry = this.ctx.trees.lookup(s.commit.tree, path)
     if (!entry) throw this.fileNotFound(s.repo, s.commit, path)
     const dstPath = validatePath(dst.path)
     if (!opts.append) {
-      const {repo} = this.resolveTarget(project, dst.commit)
-      return {commit: this.r.commitPB(repo, this.commitOps(project, dst.commit, [{type: 'merge', path: dstPath, entry}], []))}
+      const {repo} = this.resolveTarget(project, dst.commit, opts.writer)
+      return {commit: this.r.commitPB(repo, this.commitOps(project, dst.commit, [{type: 'merge', path: dstPath, entry}], [], opts.writer))}
     }
     if (entry.kind !== 'file') throw new InvalidArgumentError('NOT_A_FILE', `--append copies one file; ${path} is a directory`)
     const store = this.ctx.store
     const source = async function* () {
       yield* readContent(store, entry)
     }
-    const res = await this.put(project, dst.commit, [{path: dstPath, open: source}], {append: true, signal: opts.signal})
+    const res = await this.put(project, dst.commit, [{path: dstPath, open: source}], {append: true, signal: opts.signal, writer: opts.writer})
     return {commit: res.commit}
   }
 

@@ -9,6 +9,15 @@
  */
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 
+/**
+ * A write made on behalf of a pipeline's own code (a spout writing through `pach serve` with
+ * its per-pipeline token): the one caller allowed to commit on that pipeline's output branch.
+ */
+export interface PipelineWriter {
+  project: string
+  pipeline: string
+}
+
 export interface PfsHooks {
   /** name of the pipeline owning this repo (output, spec or meta), if any */
   pipelineOf(repo: RepoRow): string | undefined
@@ -20,6 +29,8 @@ export interface PfsHooks {
   onAutoCommit(repo: RepoRow, branch: string, commit: CommitRow): void
   /** a project was deleted: what the pipeline layer keeps for it (its defaults) goes too */
   onProjectDeleted(project: string): void
+  /** may `writer` make USER commits on repo@branch although it has provenance (a spout's own output branch) */
+  ownsOutput(repo: RepoRow, branch: string, writer: PipelineWriter): boolean
 }
 
 /** No pipelines: nothing is owned, nothing reacts (PFS on its own, in tests). */
@@ -29,4 +40,5 @@ export const noHooks: PfsHooks = {
   isOutputCommit: () => false,
   onAutoCommit: () => {},
   onProjectDeleted: () => {},
+  ownsOutput: () => false,
 }

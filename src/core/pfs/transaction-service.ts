@@ -180,7 +180,7 @@ export class TransactionService {
     if ('start_commit' in req) {
       const q = req.start_commit
       const repo = r.repo({name: q.branch.repo.name, type: q.branch.repo.type}, q.branch.repo.project.name)
-      return e.startCommit(repo, q.branch.name, {parentId: q.parent, description: q.description, id: commitSetId})
+      return e.startCommit(repo, q.branch.name, {parentId: q.parent, description: q.description, id: commitSetId, writer: q.writer})
     }
     if ('finish_commit' in req) {
       const q = req.finish_commit

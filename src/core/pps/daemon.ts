@@ -5,7 +5,8 @@
  * - pending jobs run as soon as they are runnable, whoever made the commit (an API client, a
  *   CLI command with --detach, a cron tick); a job another pach process has leased is left to
  *   it (job-handoff.ts);
- * - cron inputs tick and cron branch triggers move on schedule (checked every second).
+ * - cron inputs tick and cron branch triggers move on schedule (checked every second);
+ * - spouts and services run (continuous.ts `reconcile` each round, `stopAll` at the end).
  *
  * One loop, one job run at a time (as a CLI command runs them): it wakes on any change to
  * the database (ChangeFeed), on `kick()`, and at least once a second for cron.
@@ -23,6 +24,8 @@ export interface DaemonDeps {
   branches: BranchService
   feed: ChangeFeed
   now: () => Date
+  /** spouts' and services' code (continuous.ts) */
+  continuous?: {reconcile(): Promise<void>; stopAll(): Promise<void>}
 }
 
 export interface DaemonOptions extends Omit<RunOptions, 'signal'> {
@@ -52,6 +55,7 @@ export class Daemon {
       try {
         this.d.pipelines.cronTicks(this.d.now())
         this.d.branches.applyCronTriggers()
+        await this.d.continuous?.reconcile()
         if (this.d.jobs.pending().length > 0) await this.d.jobs.runPending({...opts, signal})
       } catch (e) {
         if (signal.aborted) break
@@ -69,5 +73,6 @@ export class Daemon {
         this.d.feed.next(signal).then(done)
       })
     }
+    await this.d.continuous?.stopAll()
   }
 }

@@ -193,8 +193,9 @@ export function cronAsPfs(cron: CronInput): PfsInput {
  * Every pfs leaf (cron leaves as their pfs view, see cronAsPfs) of the *sorted* tree, in
  * tree order: the order in which inputs appear inside datums.
  */
-export function walkPfs(input: Input): PfsInput[] {
+export function walkPfs(input: Input | undefined): PfsInput[] {
   const out: PfsInput[] = []
+  if (!input) return out // a spout's
   const walk = (node: Input): void => {
     const kind = inputKind(node)
     if (kind === 'pfs') out.push((node as {pfs: PfsInput}).pfs)

@@ -36,7 +36,7 @@ import type {TreeOp} from '../store/tree-store.js'
 import {pidAlive} from '../process.js'
 import type {JobState} from '../types.js'
 import {jobWorkDir} from './job-logs.js'
-import type {PipelineSpec} from './spec/index.js'
+import {pipelineKind, type PipelineSpec} from './spec/index.js'
 import {removeLater} from './workspace.js'
 
 /** What a job that ran leaves behind. */
@@ -82,10 +82,23 @@ export class JobLifecycle {
     jobRows.insertJob(this.db, k, p.version, this.ctx.now())
   }
 
-  /** Jobs waiting to run, oldest first (of these pipelines only, when given). */
+  /**
+   * Jobs waiting to run, oldest first (of these pipelines only, when given). A service's jobs
+   * are not among them: its supervisor takes them (continuous.ts), a job runner never does.
+   */
   pending(pipelines?: string[]): JobRow[] {
-    const list = jobRows.listCreatedJobs(this.db)
+    const list = jobRows.listCreatedJobs(this.db).filter((j) => !this.isService(j.project, j.pipeline))
     return pipelines ? list.filter((j) => pipelines.includes(j.pipeline)) : list
+  }
+
+  /** Jobs of a service waiting for its supervisor, oldest first. */
+  pendingServiceJobs(project: string, pipeline: string): JobRow[] {
+    return jobRows.listCreatedJobs(this.db).filter((j) => j.project === project && j.pipeline === pipeline)
+  }
+
+  private isService(project: string, pipeline: string): boolean {
+    const p = pipelineRows.getPipeline(this.db, project, pipeline)
+    return p !== undefined && pipelineKind(parseStored<PipelineSpec>(p.spec, `pipeline ${p.name} spec`)) === 'service'
   }
 
   /** Whether a pending job can start now, must wait (inputs unfinished, an earlier job pending), or can never run. */
@@ -150,7 +163,8 @@ export class JobLifecycle {
     return withTx(this.db, () => {
       const cur = jobRows.getJob(this.db, j)
       if (!cur || jobRows.isTerminalJobState(cur.state)) return false
-      const error = end.result ? end.reason : end.reason || end.state
+      // a service's job that ended because a newer one replaced it succeeded without a result
+      const error = end.result || end.state === 'JOB_SUCCESS' ? end.reason : end.reason || end.state
       for (const type of ['user', 'meta'] as const) {
         const repo = rows.getRepo(this.db, j.project, j.pipeline, type)
         const c = repo && rows.getCommit(this.db, repo.id, j.id)

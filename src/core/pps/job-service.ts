@@ -60,6 +60,7 @@ import type {SecretService} from './secret-service.js'
 import {wantsNetwork, type PipelineSpec} from './spec/index.js'
 import {addStats, statsPB, zeroStats, type Stats} from './stats.js'
 import {WorkerWorkspace, removeLater} from './workspace.js'
+import {readContinuousLogs} from './continuous.js'
 
 export type {JobRow} from '../db/jobs.js'
 
@@ -180,7 +181,11 @@ export class JobService {
       return []
     }
     const jobs = opts.job ? [this.row(project, pipeline, opts.job)] : jobRows.listJobsOfPipeline(this.db, project, pipeline)
-    return readJobLogs(this.ctx, meta, jobs, opts.datum)
+    const lines = readJobLogs(this.ctx, meta, jobs, opts.datum)
+    // a spout's or service's code runs outside jobs: its output is in its own log (continuous.ts)
+    if (opts.datum) return lines
+    const own = readContinuousLogs(this.ctx.pachDir, project, pipeline).filter((l) => !opts.job || l.job === opts.job)
+    return own.length ? [...lines, ...own.map((l) => ({...l, datum: ''}))] : lines
   }
 
   /** The jobs this process reported as left to another pach process (`job-elsewhere`). */

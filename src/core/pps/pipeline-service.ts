@@ -11,7 +11,15 @@
  *
  * Refused (UNSUPPORTED_SPEC_FIELD, before anything is written): specs setting a field pach
  * does not implement yet and whose absence would change the result (spec/types.ts
- * REFUSED_FIELDS: egress, service, spout, s3_out, s3 inputs).
+ * REFUSED_FIELDS: egress, s3_out, s3 inputs).
+ *
+ * Spouts and services (continuous.ts runs their code while `pach serve` runs): a spout's
+ * output branch has provenance on its spec branch only, and takes no jobs: an AUTO commit
+ * propagated onto it (create, update, start) is finished at once, empty, so that the spout's
+ * own commits (PfsHooks.ownsOutput: its code, through its per-pipeline token) follow a
+ * finished head. A service gets jobs like a transform; the supervisor, not the job service,
+ * takes them. Their state (RUNNING, CRASHING) is written by the supervisor and shown only
+ * while it lives (meta `pps.continuous.owner`); otherwise STANDBY.
  *
  * Defaults (pachctl create/inspect/delete defaults): the documents live in the meta table
  * (`pps.defaults.cluster`, `pps.defaults.project.<project>`), as the user wrote them;
@@ -44,7 +52,10 @@ import {cronNext} from '../units/cron.js'
 import {didYouMean} from '../text/edit-distance.js'
 import {emptyContent} from '../store/content.js'
 import type {TreeOp} from '../store/tree-store.js'
-import {effectiveDefaults, localRefusals, parseSpecs, type PipelineSpec} from './spec/index.js'
+import {effectiveDefaults, localRefusals, parseSpecs, pipelineKind, type PipelineSpec} from './spec/index.js'
+import {continuousOwnerAlive} from './continuous-owner.js'
+import {continuousLogFile} from './continuous.js'
+import {rmSync} from 'node:fs'
 import {getMeta, setMeta} from '../db/meta.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
@@ -122,9 +133,23 @@ export class PipelineService implements PfsHooks {
     return (repo.type === 'user' || repo.type === 'meta') && commit.origin === 'AUTO' && this.get(repo.project, repo.name) !== undefined
   }
 
-  /** A new AUTO commit on a pipeline's output branch is a new job. */
+  /** A new AUTO commit on a pipeline's output branch is a new job (a spout's is finished at once: it has no jobs). */
   onAutoCommit(repo: RepoRow, branch: string, commit: CommitRow): void {
+    const p = repo.type === 'user' || repo.type === 'meta' ? this.get(repo.project, repo.name) : undefined
+    if (p && pipelineKind(this.spec(p)) === 'spout') {
+      this.engine.finishCommit(repo, commit, {})
+      return
+    }
     this.jobs.create(repo, branch, commit)
+  }
+
+  /** PfsHooks: a spout (running) writes its own output branch. */
+  ownsOutput(repo: RepoRow, branch: string, writer: {project: string; pipeline: string}): boolean {
+    if (repo.type !== 'user' || repo.project !== writer.project || repo.name !== writer.pipeline) return false
+    const p = this.get(repo.project, repo.name)
+    if (!p || p.stopped) return false
+    const spec = this.spec(p)
+    return pipelineKind(spec) === 'spout' && spec.output_branch === branch
   }
 
   // ---- verbs ----
@@ -391,17 +416,24 @@ export class PipelineService implements PfsHooks {
     const last = jobRows.lastJobState(this.db, p.project, p.name)
     const running = jobRows.hasLeasedJob(this.db, p.project, p.name)
     const specRepo = rows.getRepo(this.db, p.project, p.name, 'spec')
-    const state: PipelineState = p.stopped ? 'PIPELINE_PAUSED' : p.state === 'PIPELINE_FAILURE' ? 'PIPELINE_FAILURE' : running ? 'PIPELINE_RUNNING' : 'PIPELINE_STANDBY'
+    const kind = pipelineKind(spec)
+    let state: PipelineState = p.stopped ? 'PIPELINE_PAUSED' : p.state === 'PIPELINE_FAILURE' ? 'PIPELINE_FAILURE' : running ? 'PIPELINE_RUNNING' : 'PIPELINE_STANDBY'
+    let reason = p.reason
+    if (kind !== 'transform' && !p.stopped) {
+      const supervised = continuousOwnerAlive(this.db)
+      state = supervised ? p.state : 'PIPELINE_STANDBY'
+      reason = supervised ? p.reason : `its code runs while \`pach serve\` runs`
+    }
     return {
       pipeline: {name: p.name, project: {name: p.project}},
       version: p.version,
       spec_commit: specRepo ? this.engine.resolve.commitPB(specRepo, {id: p.spec_commit, branch: 'master'}) : {repo: {name: p.name, type: 'spec', project: {name: p.project}}, id: p.spec_commit},
       stopped: !!p.stopped,
       state,
-      reason: p.reason,
+      reason,
       last_job_state: last ?? null,
       parallelism: spec.parallelism_spec?.constant || 1,
-      type: 'PIPELINE_TYPE_TRANSFORM',
+      type: kind === 'spout' ? 'PIPELINE_TYPE_SPOUT' : kind === 'service' ? 'PIPELINE_TYPE_SERVICE' : 'PIPELINE_TYPE_TRANSFORM',
       details: spec as unknown as Record<string, unknown>,
       user_spec_json: p.user_spec,
       effective_spec_json: p.spec,
@@ -472,6 +504,8 @@ export class PipelineService implements PfsHooks {
         }
         this.engine.deleteRepo(repo, true, () => undefined)
       }
+      // a spout's or service's own log (continuous.ts) goes with it
+      for (const f of [continuousLogFile(this.ctx.pachDir, project, name), `${continuousLogFile(this.ctx.pachDir, project, name)}.1`]) rmSync(f, {force: true})
       return info
     })
   }

@@ -19,6 +19,13 @@
  * - `run` resolves (never rejects) for user-code failures: a non-zero exit, a timeout or a
  *   start failure are reported in the result. It rejects only when the worker itself is
  *   broken (then the job fails with that reason).
+ *
+ * Long-running tasks (spouts and services, continuous.ts) are not datums: `startService`
+ * starts user code that runs until it exits or is stopped, with a network (its own
+ * namespace with Docker, the host's locally), ports published on the host's loopback only,
+ * its inputs (if any) read-only at /pfs and its output streamed to `onOutput` as it comes.
+ * `stop` ends it (SIGTERM, then SIGKILL after a grace period) and leaves nothing behind (no
+ * container, no process, no scratch directory); so does the runner's `close`.
  */
 
 /** What a runner reports through (image pulls: a line when one starts and ends, byte progress). */
@@ -67,6 +74,52 @@ export interface Worker {
   close(): Promise<void>
 }
 
+export interface ServiceSpec {
+  /** label for containers/logs, e.g. "<project>-<pipeline>" */
+  name: string
+  /** container image (docker); ignored by the local runner */
+  image: string
+  cmd: string[]
+  /** fed to stdin, then closed (already joined with "\n" plus a trailing "\n") */
+  stdin?: string
+  env: Record<string, string>
+  /** host dir seen read-only at /pfs (a service's input); none for a spout */
+  inputsDir?: string
+  /** extra read-only mounts: host path -> container path (a spout's /pachctl) */
+  mounts?: {host: string; container: string}[]
+  /** ports published on the host's loopback: host port `external` -> `internal` in the container */
+  ports?: {external: number; internal: number}[]
+  cpu?: number
+  memoryBytes?: number
+  user?: string
+  workingDir?: string
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void
+}
+
+export interface ServiceExit {
+  /** exit code of the code (-1 when it could not start or was killed) */
+  exitCode: number
+  /** why it could not start or was killed, if so */
+  error?: string
+}
+
+export interface ServiceTask {
+  /** resolves (never rejects) when the code has exited */
+  readonly done: Promise<ServiceExit>
+  /** stop the code and clean up; resolves when it is gone */
+  stop(): Promise<void>
+}
+
+/**
+ * How long-running code reaches a server on this machine: `host` is the name the code dials;
+ * `listen`, when set, an address the server must listen on for that to work (the Docker
+ * bridge's gateway), else the server's own loopback address is reachable.
+ */
+export interface ServiceRoute {
+  host: string
+  listen?: string
+}
+
 export interface Runner {
   readonly kind: 'docker' | 'local' | 'fake'
   /** one-line description for notices ("local (bubblewrap)", "docker 20.10.24") */
@@ -78,6 +131,10 @@ export interface Runner {
    */
   imageId?(image: string): Promise<string | undefined>
   startWorker(spec: WorkerSpec): Promise<Worker>
-  /** release shared resources (e.g. the docker client) */
+  /** Start long-running user code (see the header); rejects with a RunnerError when it cannot be created. */
+  startService?(spec: ServiceSpec): Promise<ServiceTask>
+  /** Where long-running code reaches a server on this machine. */
+  serviceRoute?(): Promise<ServiceRoute>
+  /** release shared resources (e.g. the docker client); long-running tasks are stopped */
   close?(): Promise<void>
 }

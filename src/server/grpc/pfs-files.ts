@@ -47,6 +47,7 @@ import type {CallContext, Handlers} from './call.js'
 import {commitOf, fileInfoPB, fileOf, pathOf} from './convert.js'
 import {RESPONSE_CHUNK_BYTES} from './definitions.js'
 import type {ServiceDeps} from './deps.js'
+import {mustWrite} from './access.js'
 import type {ModifyFileRequest__Output as ModifyFileRequest} from '../proto/gen/pfs_v2/ModifyFileRequest.js'
 import type {AddFile__Output as AddFile} from '../proto/gen/pfs_v2/AddFile.js'
 import type {GetFileRequest__Output as GetFileRequest} from '../proto/gen/pfs_v2/GetFileRequest.js'
@@ -98,8 +99,9 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       const first = await it.next()
       if (first.done || first.value.body !== 'set_commit') throw new InvalidArgumentError('INVALID_REQUEST', FIRST_MESSAGE_NOT_COMMIT)
       const {ref, project} = commitOf(first.value.set_commit)
-      checkWriteAccess(ctx, project, ref.repo)
-      await files.put(project, ref, modifyEdits(it, ctx), {append: true, signal: ctx.signal})
+      // a spout's token: its own output repo only (access.ts), and then its output branch too
+      const writer = mustWrite(ctx, {project, ...ref.repo})
+      await files.put(project, ref, modifyEdits(it, ctx), {append: true, signal: ctx.signal, writer})
       d.kick()
       return {}
     }),
@@ -333,14 +335,6 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       }
     }
   }
-}
-
-/** A pipeline's token writes only its own output repo (spouts commit through the API). */
-function checkWriteAccess(ctx: CallContext, project: string, repo: {name: string; type?: string}): void {
-  const a = ctx.access
-  if (a.kind !== 'pipeline') return
-  if (project === a.project && repo.name === a.pipeline && (repo.type ?? 'user') === 'user') return
-  throw new PachError('PERMISSION_DENIED', `pipeline ${a.project}/${a.pipeline} is not authorized to perform this operation on the repo ${project}/${repoLabel({name: repo.name, type: repo.type ?? 'user'})}; it may write only its own output repo`)
 }
 
 /** GetFile's `URL` (export to object storage) is pachd's Egress path, which pach does not serve. */

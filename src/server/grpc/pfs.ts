@@ -61,6 +61,7 @@ import type {StartCommitRequest__Output} from '../proto/gen/pfs_v2/StartCommitRe
 import type {SubscribeCommitRequest__Output} from '../proto/gen/pfs_v2/SubscribeCommitRequest.js'
 import type {CommitState__Output} from '../proto/gen/pfs_v2/CommitState.js'
 import type {OriginKind__Output} from '../proto/gen/pfs_v2/OriginKind.js'
+import {mustBeRoot, mustWrite} from './access.js'
 
 /** The core's wait state for a CommitState; undefined = no wait (STARTED, or none given). */
 function waitState(s: CommitState__Output): Exclude<CommitWaitState, 'started'> | undefined {
@@ -126,7 +127,8 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
   return {
     // ---------------------------------------------------------------- projects
 
-    CreateProject: h.unary('CreateProject', (req: CreateProjectRequest__Output) => {
+    CreateProject: h.unary('CreateProject', (req: CreateProjectRequest__Output, ctx) => {
+      mustBeRoot(ctx, 'PROJECT_CREATE')
       const name = namedProject(req.project)
       write(() => (req.update ? pach.projects.update(name, req.description) : pach.projects.create(name, req.description)))
       return {}
@@ -144,7 +146,8 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       for (const p of pach.projects.list()) yield projectInfoPB(p)
     }),
 
-    DeleteProject: h.unary('DeleteProject', (req: DeleteProjectRequest__Output) => {
+    DeleteProject: h.unary('DeleteProject', (req: DeleteProjectRequest__Output, ctx) => {
+      mustBeRoot(ctx, 'PROJECT_DELETE')
       const name = namedProject(req.project)
       write(() => pach.projects.delete(name, req.force))
       return {}
@@ -154,6 +157,7 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     CreateRepo: h.unary('CreateRepo', (req: CreateRepoRequest__Output, ctx) => {
       const {ref, project} = repoOf(req.repo)
+      mustWrite(ctx, {project, ...ref})
       txWrite(ctx, () => pach.repos.create(project, ref.name, {description: req.description, update: req.update, type: ref.type}))
       return {}
     }),
@@ -175,6 +179,7 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     // a repo that does not exist is not an error: {deleted: false} (clients rely on it)
     DeleteRepo: h.unary('DeleteRepo', (req: DeleteRepoRequest__Output, ctx) => {
       const {ref, project} = repoOf(req.repo)
+      mustWrite(ctx, {project, ...ref})
       try {
         txWrite(ctx, () => pach.repos.delete(ref, project, req.force))
       } catch (e) {
@@ -185,7 +190,8 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     }),
 
     // `all`: every project's repos; else those of `projects` (none named: nothing, as pachd)
-    DeleteRepos: h.unary('DeleteRepos', (req: DeleteReposRequest__Output) => {
+    DeleteRepos: h.unary('DeleteRepos', (req: DeleteReposRequest__Output, ctx) => {
+      mustBeRoot(ctx, 'REPO_DELETE')
       if (!req.all && req.projects.length === 0) return {repos: []}
       const repos = write(() => pach.repos.deleteMany({projects: req.all ? undefined : req.projects.map(projectOf), force: req.force}))
       return {repos}
@@ -196,8 +202,10 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     // inside a transaction the commit's id is the transaction's (it becomes the commit set's id)
     StartCommit: h.unary('StartCommit', (req: StartCommitRequest__Output, ctx) => {
       const {repo, project, name} = branchOf(req.branch)
+      // a spout's token: its own output repo only, and then its output branch too
+      const writer = mustWrite(ctx, {project, ...repo})
       const parent = req.parent && (req.parent.id || req.parent.branch?.name) ? commitIdOf(req.parent, req.branch!.repo) : undefined
-      const r = txWrite(ctx, () => pach.commits.start(project, {repo, branch: name}, {parent, description: req.description}))
+      const r = txWrite(ctx, () => pach.commits.start(project, {repo, branch: name}, {parent, description: req.description, writer}))
       if (isQueued(r)) {
         const repoPB = {name: repo.name, type: repo.type, project: {name: project}}
         return {repo: repoPB, id: r.id, branch: {repo: repoPB, name}}
@@ -207,13 +215,15 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     FinishCommit: h.unary('FinishCommit', (req: FinishCommitRequest__Output, ctx) => {
       const {ref, project} = commitOf(req.commit)
+      mustWrite(ctx, {project, ...ref.repo})
       txWrite(ctx, () => pach.commits.finish(project, ref, {description: req.description || undefined, error: req.error || undefined, force: req.force}))
       return {}
     }),
 
     // an open commit's writes dropped: its content is its parent's again
-    ClearCommit: h.unary('ClearCommit', (req: ClearCommitRequest__Output) => {
+    ClearCommit: h.unary('ClearCommit', (req: ClearCommitRequest__Output, ctx) => {
       const {ref, project} = commitOf(req.commit)
+      mustWrite(ctx, {project, ...ref.repo})
       write(() => pach.commits.clear(project, ref))
       return {}
     }),
@@ -296,6 +306,7 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     // pachd can hold it in a transaction; pach's transactions cannot, so with a header it is
     // refused rather than applied at once outside the transaction the caller named
     SquashCommitSet: h.unary('SquashCommitSet', (req: SquashCommitSetRequest__Output, ctx) => {
+      mustBeRoot(ctx, 'REPO_DELETE_COMMIT')
       const id = commitSetId(req.commit_set)
       if (ctx.transaction) {
         throw new InvalidArgumentError('INVALID_INPUT', `pach transactions do not hold SquashCommitSet (transaction ${ctx.transaction})`, {
@@ -306,21 +317,24 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return {}
     }),
 
-    DropCommitSet: h.unary('DropCommitSet', (req: DropCommitSetRequest__Output) => {
+    DropCommitSet: h.unary('DropCommitSet', (req: DropCommitSetRequest__Output, ctx) => {
+      mustBeRoot(ctx, 'REPO_DELETE_COMMIT')
       const id = commitSetId(req.commit_set)
       write(() => pach.commits.drop(DEFAULT_PROJECT, id))
       return {}
     }),
 
     // one commit; `recursive` takes the commits computed from it along
-    SquashCommit: h.unary('SquashCommit', (req: SquashCommitRequest__Output) => {
+    SquashCommit: h.unary('SquashCommit', (req: SquashCommitRequest__Output, ctx) => {
       const {ref, project} = commitOf(req.commit)
+      mustWrite(ctx, {project, ...ref.repo})
       write(() => pach.commits.squash(project, ref, isSpec, {recursive: req.recursive}))
       return {}
     }),
 
-    DropCommit: h.unary('DropCommit', (req: DropCommitRequest__Output) => {
+    DropCommit: h.unary('DropCommit', (req: DropCommitRequest__Output, ctx) => {
       const {ref, project} = commitOf(req.commit)
+      mustWrite(ctx, {project, ...ref.repo})
       write(() => pach.commits.drop(project, ref, {recursive: req.recursive}))
       return {}
     }),
@@ -344,6 +358,7 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     CreateBranch: h.unary('CreateBranch', (req: CreateBranchRequest__Output, ctx) => {
       const {repo, project, name} = branchOf(req.branch)
+      mustWrite(ctx, {project, ...repo})
       const head = req.head ? formatCommit(commitOf(withRepo(req.head, req.branch!.repo)).ref) : undefined
       const label = (b: Parameters<typeof branchOf>[0]) => {
         const x = branchOf(b)
@@ -391,6 +406,7 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     DeleteBranch: h.unary('DeleteBranch', (req: DeleteBranchRequest__Output, ctx) => {
       const {repo, project, name} = branchOf(req.branch)
+      mustWrite(ctx, {project, ...repo})
       txWrite(ctx, () => pach.branches.delete(project, repo, name, req.force))
       return {}
     }),
@@ -399,7 +415,8 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     // as pachd: every repo (force; refused while pipelines own repos), every project, then a
     // fresh `default` — in one SQLite transaction, so a refusal leaves everything as it was
-    DeleteAll: h.unary('DeleteAll', () => {
+    DeleteAll: h.unary('DeleteAll', (_req: unknown, ctx) => {
+      mustBeRoot(ctx, 'CLUSTER_DELETE_ALL')
       write(() => pach.deleteAllData())
       return {}
     }),

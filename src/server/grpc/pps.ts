@@ -33,6 +33,7 @@ import {isTerminalJobState} from '../../core/db/jobs.js'
 import {DEFAULT_PROJECT, type DatumInfo, type DatumState, type JobInfo, type PipelineInfo} from '../../core/types.js'
 import {commitOf, isoOf, projectOf, timestamp, type ProjectMsg, type Timestamp} from './convert.js'
 import {datumInfoPB, inputDocument, jobHasSpec, jobInfoPB, logMessagePB, pipelineInfoPB, specDocument, specProtojson} from './pps-convert.js'
+import {mustBeRoot} from './access.js'
 
 type Json = Record<string, unknown>
 
@@ -192,12 +193,14 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     // ---------------------------------------------------------------- pipelines
 
     CreatePipelineV2: h.unary('CreatePipelineV2', (req: {create_pipeline_request_json: string; dry_run: boolean; update: boolean; reprocess: boolean}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_CREATE')
       refuseTransaction(ctx, 'CreatePipelineV2')
       const json = createPipeline(req.create_pipeline_request_json, 'create_pipeline_request_json', {update: req.update, reprocess: req.reprocess, dryRun: req.dry_run})
       return {effective_create_pipeline_request_json: json}
     }),
 
     CreatePipeline: h.unary('CreatePipeline', (req: Json & {update: boolean; reprocess: boolean; dry_run: boolean}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_CREATE')
       refuseTransaction(ctx, 'CreatePipeline')
       createPipeline(JSON.stringify(specDocument(req)), 'CreatePipelineRequest', {update: req.update, reprocess: req.reprocess, dryRun: req.dry_run})
       return {}
@@ -243,7 +246,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       },
     ),
 
-    DeletePipeline: h.unary('DeletePipeline', (req: {pipeline: PipelineMsg | null; all: boolean; force: boolean; keep_repo: boolean; must_exist: boolean}) => {
+    DeletePipeline: h.unary('DeletePipeline', (req: {pipeline: PipelineMsg | null; all: boolean; force: boolean; keep_repo: boolean; must_exist: boolean}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_DELETE')
       if (req.all) {
         deletePipelines(undefined, {keepRepo: req.keep_repo})
         return {}
@@ -254,26 +258,30 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return {}
     }),
 
-    DeletePipelines: h.unary('DeletePipelines', (req: {projects: ProjectMsg[]; force: boolean; keep_repo: boolean; all: boolean}) => {
+    DeletePipelines: h.unary('DeletePipelines', (req: {projects: ProjectMsg[]; force: boolean; keep_repo: boolean; all: boolean}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_DELETE')
       const projects = req.all ? undefined : (projectFilter(req.projects) ?? new Set<string>())
       return {pipelines: deletePipelines(projects, {keepRepo: req.keep_repo})}
     }),
 
-    StartPipeline: h.unary('StartPipeline', (req: {pipeline: PipelineMsg | null}) => {
+    StartPipeline: h.unary('StartPipeline', (req: {pipeline: PipelineMsg | null}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_START')
       const {project, name} = pipelineOf(req.pipeline)
       pach.pipelines.start(project, name)
       d.kick()
       return {}
     }),
 
-    StopPipeline: h.unary('StopPipeline', (req: {pipeline: PipelineMsg | null; must_exist: boolean}) => {
+    StopPipeline: h.unary('StopPipeline', (req: {pipeline: PipelineMsg | null; must_exist: boolean}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_STOP')
       const {project, name} = pipelineOf(req.pipeline)
       if (!req.must_exist && !pach.pipelines.get(project, name)) return {}
       pach.pipelines.stop(project, name)
       return {}
     }),
 
-    RunCron: h.unary('RunCron', (req: {pipeline: PipelineMsg | null}) => {
+    RunCron: h.unary('RunCron', (req: {pipeline: PipelineMsg | null}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_RUN_CRON')
       const {project, name} = pipelineOf(req.pipeline)
       const p = pach.pipelines.must(project, name)
       if (walkCron(pach.pipelines.spec(p).input).length === 0) throw new NotFoundError('NO_CRON_INPUT', `pipeline "${name}" has no cron input`)
@@ -282,7 +290,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return {}
     }),
 
-    RerunPipeline: h.unary('RerunPipeline', (req: {pipeline: PipelineMsg | null; reprocess: boolean}) => {
+    RerunPipeline: h.unary('RerunPipeline', (req: {pipeline: PipelineMsg | null; reprocess: boolean}, ctx) => {
+      mustBeRoot(ctx, 'PIPELINE_RERUN')
       const {project, name} = pipelineOf(req.pipeline)
       const p = pach.pipelines.must(project, name)
       pach.pipelines.put(pach.pipelines.spec(p), {update: true, reprocess: req.reprocess, file: `pipeline ${name}`, userSpec: p.user_spec})
@@ -290,7 +299,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return {}
     }),
 
-    DeleteAll: h.unary('DeleteAll', () => {
+    DeleteAll: h.unary('DeleteAll', (_req: unknown, ctx) => {
+      mustBeRoot(ctx, 'CLUSTER_DELETE_ALL')
       deletePipelines(undefined, {keepRepo: false})
       for (const s of pach.secrets.list()) pach.secrets.delete(s.secret.name)
       return {}
@@ -389,13 +399,15 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       }
     }),
 
-    DeleteJob: h.unary('DeleteJob', (req: {job: JobMsg | null}) => {
+    DeleteJob: h.unary('DeleteJob', (req: {job: JobMsg | null}, ctx) => {
+      mustBeRoot(ctx, 'JOB_DELETE')
       const k = jobOf(req.job)
       pach.pipelines.deleteJob(k.project, k.pipeline, k.id)
       return {}
     }),
 
     StopJob: h.unary('StopJob', (req: {job: JobMsg | null; reason: string}, ctx) => {
+      mustBeRoot(ctx, 'JOB_STOP')
       refuseTransaction(ctx, 'StopJob')
       const k = jobOf(req.job)
       pach.jobs.stop(k.project, k.pipeline, k.id, req.reason || undefined)
@@ -447,7 +459,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return datumInfoPB(pach.jobs.inspectDatum(k.project, k.pipeline, k.id, req.datum.id))
     }),
 
-    RestartDatum: h.unary('RestartDatum', async (req: {job: JobMsg | null; data_filters: string[]}) => {
+    RestartDatum: h.unary('RestartDatum', async (req: {job: JobMsg | null; data_filters: string[]}, ctx) => {
+      mustBeRoot(ctx, 'JOB_RESTART_DATUM')
       const k = jobOf(req.job)
       await pach.jobs.restartDatum(k.project, k.pipeline, k.id, req.data_filters)
       return {}
@@ -504,7 +517,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     GetClusterDefaults: h.unary('GetClusterDefaults', () => ({cluster_defaults_json: JSON.stringify(pach.pipelines.defaults({cluster: true}) ?? {})})),
 
-    SetClusterDefaults: h.unary('SetClusterDefaults', (req: {regenerate: boolean; reprocess: boolean; dry_run: boolean; cluster_defaults_json: string}) => {
+    SetClusterDefaults: h.unary('SetClusterDefaults', (req: {regenerate: boolean; reprocess: boolean; dry_run: boolean; cluster_defaults_json: string}, ctx) => {
+      mustBeRoot(ctx, 'CLUSTER_SET_DEFAULTS')
       const doc = parseDefaults(req.cluster_defaults_json, 'cluster_defaults_json')
       const {affected} = pach.pipelines.setDefaults({cluster: true}, doc, {regenerate: req.regenerate, reprocess: req.reprocess, dryRun: req.dry_run})
       if (!req.dry_run) d.kick()
@@ -516,7 +530,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return {project_defaults_json: JSON.stringify(doc ?? {}), created_by: '', created_at: null}
     }),
 
-    SetProjectDefaults: h.unary('SetProjectDefaults', (req: {project: ProjectMsg | null; regenerate: boolean; reprocess: boolean; dry_run: boolean; project_defaults_json: string}) => {
+    SetProjectDefaults: h.unary('SetProjectDefaults', (req: {project: ProjectMsg | null; regenerate: boolean; reprocess: boolean; dry_run: boolean; project_defaults_json: string}, ctx) => {
+      mustBeRoot(ctx, 'PROJECT_SET_DEFAULTS')
       const doc = parseDefaults(req.project_defaults_json, 'project_defaults_json')
       const {affected} = pach.pipelines.setDefaults({project: projectOf(req.project)}, doc, {regenerate: req.regenerate, reprocess: req.reprocess, dryRun: req.dry_run})
       if (!req.dry_run) d.kick()
@@ -525,7 +540,8 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     // ---------------------------------------------------------------- secrets
 
-    CreateSecret: h.unary('CreateSecret', (req: {file: Buffer}) => {
+    CreateSecret: h.unary('CreateSecret', (req: {file: Buffer}, ctx) => {
+      mustBeRoot(ctx, 'SECRET_CREATE')
       let manifest: unknown
       try {
         manifest = JSON.parse(Buffer.from(req.file ?? []).toString('utf8'))
@@ -536,11 +552,18 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return {}
     }),
 
-    InspectSecret: h.unary('InspectSecret', (req: {secret: {name: string} | null}) => secretInfoPB(pach.secrets.inspect(secretName(req.secret)))),
+    InspectSecret: h.unary('InspectSecret', (req: {secret: {name: string} | null}, ctx) => {
+      mustBeRoot(ctx, 'SECRET_INSPECT')
+      return secretInfoPB(pach.secrets.inspect(secretName(req.secret)))
+    }),
 
-    ListSecret: h.unary('ListSecret', () => ({secret_info: pach.secrets.list().map(secretInfoPB)})),
+    ListSecret: h.unary('ListSecret', (_req: unknown, ctx) => {
+      mustBeRoot(ctx, 'SECRET_LIST')
+      return {secret_info: pach.secrets.list().map(secretInfoPB)}
+    }),
 
-    DeleteSecret: h.unary('DeleteSecret', (req: {secret: {name: string} | null}) => {
+    DeleteSecret: h.unary('DeleteSecret', (req: {secret: {name: string} | null}, ctx) => {
+      mustBeRoot(ctx, 'SECRET_DELETE')
       pach.secrets.delete(secretName(req.secret))
       return {}
     }),

@@ -16,7 +16,8 @@ import type {UntypedServiceImplementation} from '@grpc/grpc-js'
 import {InvalidArgumentError} from '../../core/errors.js'
 import {parseCommit} from '../../core/pfs/refs.js'
 import type {TransactionInfo, TransactionRequest} from '../../core/types.js'
-import type {Handlers} from './call.js'
+import type {CallContext, Handlers} from './call.js'
+import {mustBeRoot, mustWrite} from './access.js'
 import {branchOf, commitOf, projectOf, repoOf, timestamp, type BranchMsg, type CommitMsg, type RepoMsg} from './convert.js'
 import type {ServiceDeps} from './deps.js'
 
@@ -38,6 +39,24 @@ interface WireRequest {
   update_job_state?: unknown
   stop_job?: {job: {pipeline: {name: string; project: {name: string} | null} | null; id: string} | null; reason: string} | null
   create_pipeline_v2?: unknown
+}
+
+/**
+ * A batched request as the caller may make it (access.ts): each names the repo it writes; a
+ * spout's StartCommit carries its writer, as the StartCommit handler's does.
+ */
+function scoped(ctx: CallContext, q: TransactionRequest): TransactionRequest {
+  const pb = (r: {name: string; type: string; project: {name: string}}) => ({project: r.project.name, name: r.name, type: r.type})
+  if ('create_repo' in q) mustWrite(ctx, pb(q.create_repo.repo))
+  else if ('delete_repo' in q) mustWrite(ctx, pb(q.delete_repo.repo))
+  else if ('create_branch' in q) mustWrite(ctx, pb(q.create_branch.branch.repo))
+  else if ('delete_branch' in q) mustWrite(ctx, pb(q.delete_branch.branch.repo))
+  else if ('finish_commit' in q) mustWrite(ctx, {project: q.finish_commit.project, ...parseCommit(q.finish_commit.commit).repo})
+  else if ('start_commit' in q) {
+    const writer = mustWrite(ctx, pb(q.start_commit.branch.repo))
+    if (writer) return {start_commit: {...q.start_commit, writer}}
+  }
+  return q
 }
 
 const repoPB = (r: RepoMsg | null | undefined) => {
@@ -144,9 +163,10 @@ export function transactionService(d: ServiceDeps, h: Handlers): UntypedServiceI
       d.kick()
       return transactionInfoPB(info)
     }),
-    BatchTransaction: h.unary('BatchTransaction', (req: {requests: WireRequest[]}) => {
+    BatchTransaction: h.unary('BatchTransaction', (req: {requests: WireRequest[]}, ctx) => {
       const stops = req.requests.filter((r) => r.stop_job)
-      const queued = req.requests.filter((r) => !r.stop_job).map(coreRequest)
+      if (stops.length) mustBeRoot(ctx, 'JOB_STOP')
+      const queued = req.requests.filter((r) => !r.stop_job).map((r) => scoped(ctx, coreRequest(r)))
       const t = txs.start({activate: false})
       let info: TransactionInfo
       try {
@@ -168,7 +188,8 @@ export function transactionService(d: ServiceDeps, h: Handlers): UntypedServiceI
       d.kick()
       return transactionInfoPB(info)
     }),
-    DeleteAll: h.unary('DeleteAll', () => {
+    DeleteAll: h.unary('DeleteAll', (_req: unknown, ctx) => {
+      mustBeRoot(ctx, 'CLUSTER_DELETE_ALL')
       for (const t of txs.list()) txs.delete(t.transaction.id)
       return {}
     }),

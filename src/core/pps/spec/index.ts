@@ -38,13 +38,13 @@ import {mergePatch, withoutNulls} from './defaults.js'
 import {normalise} from './normalise.js'
 import {PIPELINE_SPEC, readMessage} from './schema.js'
 import {topLevelValues} from './text.js'
-import {CLUSTER_ONLY_FIELDS, NETWORK_ANNOTATION, networkAnnotation, type ParsedSpecs, type PipelineSpec} from './types.js'
+import {CLUSTER_ONLY_FIELDS, NETWORK_ANNOTATION, networkAnnotation, type ParsedSpecs, type PipelineSpec, type ServicePorts} from './types.js'
 import {checkSpec, validateSpec} from './validate.js'
 
 export {validateSpec}
 export {effectiveDefaults, parseDefaults} from './defaults.js'
 export {CLUSTER_ONLY_FIELDS, DEFAULT_DATUM_TRIES, DEFAULT_IMAGE, NETWORK_ANNOTATION, REFUSED_FIELDS} from './types.js'
-export type {ParsedSpecs, PipelineSpec, ResourceSpec, Transform} from './types.js'
+export type {ParsedSpecs, PipelineSpec, ResourceSpec, ServicePorts, Transform} from './types.js'
 
 /**
  * Parse one file's text (JSON: object, array, or concatenated objects; YAML: one or more
@@ -284,6 +284,23 @@ export function wantsNetwork(spec: PipelineSpec): boolean {
   return networkAnnotation(spec) === 'true'
 }
 
+/**
+ * How a pipeline runs: a transform runs jobs over its input commits; a spout's code runs
+ * continuously and commits by itself; a service's code runs continuously over its latest
+ * input (Pachyderm's PipelineInfo.type). A spout with `spout.service` is a spout.
+ */
+export function pipelineKind(spec: PipelineSpec): 'transform' | 'spout' | 'service' {
+  if (spec.spout !== undefined) return 'spout'
+  if (spec.service !== undefined) return 'service'
+  return 'transform'
+}
+
+/** The port mapping a spout or service publishes (service, or spout.service), if any. */
+export function servicePorts(spec: PipelineSpec): ServicePorts | undefined {
+  const s = (spec.service ?? (spec.spout as {service?: unknown} | undefined)?.service) as ServicePorts | undefined
+  return s && typeof s === 'object' ? s : undefined
+}
+
 /** A field of a spec that pach refuses to run (REFUSED_FIELDS): one line saying what and what to do. */
 export interface Refusal {
   /** the field path (`egress`, `input.cross[1].pfs.s3`) */
@@ -294,18 +311,11 @@ export interface Refusal {
 
 /**
  * The REFUSED_FIELDS a normalised spec sets, each with its message (without the file and
- * pipeline prefix) and what to do instead. A spout comes first and alone: a spout has no
- * input, so what else it lacks would only confuse.
+ * pipeline prefix) and what to do instead.
  */
 export function localRefusals(spec: PipelineSpec): Refusal[] {
   const notYet = (field: string, what: string, hint: string): Refusal => ({field, message: `${field}: ${what} is not supported by pach yet`, hint})
-  if (spec.spout !== undefined) {
-    return [notYet('spout', 'a spout (a pipeline whose code runs continuously and pushes data in)', 'for now, write the data into a repo with `pach put file` from your own script')]
-  }
   const out: Refusal[] = []
-  if (spec.service !== undefined) {
-    out.push(notYet('service', 'a service (a pipeline whose code serves requests on a port)', 'remove "service" to run the code as a normal pipeline over its input'))
-  }
   if (spec.egress !== undefined) {
     out.push(notYet('egress', "copying a job's output to external storage", 'remove "egress" and copy the output yourself, e.g. `pach get file -r <pipeline>@master:/ -o DIR`'))
   }
