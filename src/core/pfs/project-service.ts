@@ -9,7 +9,7 @@ import {AlreadyExistsError, ConflictError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
-import {DEFAULT_PROJECT, type ProjectInfo} from '../types.js'
+import {DEFAULT_PROJECT, repoLabel, type ProjectInfo} from '../types.js'
 import {noHooks, type PfsHooks} from './hooks.js'
 import {validateName} from './paths.js'
 
@@ -65,7 +65,10 @@ export class ProjectService {
       const p = this.get(name)
       const repos = rows.listRepos(this.ctx.db, name)
       if (repos.length > 0 && !force) {
-        throw new ConflictError('PROJECT_NOT_EMPTY', `project ${name} still contains ${repos.length} repo(s)`, {hint: 'delete them first, or pass --force'})
+        throw new ConflictError('PROJECT_NOT_EMPTY', `project ${name} still contains ${repos.length} repo(s)`, {
+          hint: 'delete them first, or pass --force',
+          data: {project: name, repos: repos.map((r) => repoLabel(r))},
+        })
       }
       if (name === DEFAULT_PROJECT && !force) throw new ConflictError('DEFAULT_PROJECT', 'the default project cannot be deleted')
       for (const r of repos) rows.deleteRepoRow(this.ctx.db, r.id)

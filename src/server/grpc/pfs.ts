@@ -26,7 +26,7 @@
  * default anyway), not the CLI's `--all`.
  */
 import type {UntypedServiceImplementation} from '@grpc/grpc-js'
-import {CancelledError, InvalidArgumentError, isPachError} from '../../core/errors.js'
+import {CancelledError, InvalidArgumentError, isPachError, NotFoundError} from '../../core/errors.js'
 import type {CommitWaitState} from '../../core/pfs/commit-service.js'
 import {formatCommit, type CommitRef} from '../../core/pfs/refs.js'
 import {DEFAULT_PROJECT, isQueued, repoLabel, type CommitInfo, type CommitOrigin, type RepoType} from '../../core/types.js'
@@ -162,9 +162,20 @@ export function pfsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
       return {}
     }),
 
+    // a name no repo can have is NOT_FOUND, as in pachd, which does not validate names on
+    // reads (the Python SDK's repo_exists tests the code)
     InspectRepo: h.unary('InspectRepo', (req: InspectRepoRequest__Output) => {
-      const {ref, project} = repoOf(req.repo)
-      return repoInfoPB(pach.repos.inspect(ref, project))
+      let r: ReturnType<typeof repoOf>
+      try {
+        r = repoOf(req.repo)
+      } catch (e) {
+        if (isPachError(e) && e.code === 'INVALID_NAME' && req.repo?.name) {
+          const project = projectOf(req.repo.project)
+          throw new NotFoundError('REPO_NOT_FOUND', `repo ${project}/${req.repo.name} not found`, {data: {repo: req.repo.name, project}})
+        }
+        throw e
+      }
+      return repoInfoPB(pach.repos.inspect(r.ref, r.project))
     }),
 
     // `type` "" = every type (the Python SDK's default; pachctl sends "user"); no projects = all

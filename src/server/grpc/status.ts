@@ -31,6 +31,10 @@ export function wireMessage(e: PachError): string {
       return d.pipeline ? `pipeline "${d.pipeline.includes('/') ? d.pipeline : `${project}/${d.pipeline}`}" not found` : e.message
     case 'PIPELINE_EXISTS':
       return d.pipeline ? `pipeline "${project}/${d.pipeline}" already exists` : e.message
+    case 'PROJECT_NOT_EMPTY': {
+      const repos = e.data.repos as string[] | undefined
+      return repos?.length ? `cannot delete project ${d.project}: ${repos.map((r) => `repo ${d.project}/${r} still exists`).join(', ')}` : e.message
+    }
     case 'COMMIT_SET_NOT_FOUND':
       return d.id ? `no commits found for commitset ${d.id}` : e.message
     case 'COMMIT_FINISHED':
