@@ -151,6 +151,8 @@ export type TransactionRequest =
       }
     }
   | {delete_branch: {branch: BranchPB; force: boolean}}
+  /** a pipeline spec (the core's parsed form) to create or update, as pachd's transactions hold CreatePipeline */
+  | {create_pipeline: {spec: Record<string, unknown>; update: boolean; reprocess: boolean; file: string; user_spec: string}}
 
 /** Result of `delete file` and `copy file`: the commit the change went into. */
 export interface FileWriteResult {

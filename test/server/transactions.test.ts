@@ -48,3 +48,28 @@ describe('pach serve: transaction_v2', () => {
     expect((await c.unary(c.transaction, 'ListTransaction', {})).transaction_info).toEqual([])
   })
 })
+
+describe('pach serve: a pipeline in a transaction', () => {
+  it('CreatePipelineV2 with the header joins the transaction: the input repo and the pipeline appear together at finish', async () => {
+    const s = await serve({args: ['--runner', 'local']})
+    const c = s.client
+    const t = await c.unary(c.transaction, 'StartTransaction', {})
+    await c.unary(c.pfs, 'CreateRepo', {repo: repo('raw'), description: '', update: false}, {transaction: t.id})
+    const spec = {pipeline: {name: 'cook', project: {name: 'default'}}, input: {pfs: {repo: 'raw', glob: '/*'}}, transform: {cmd: ['sh', '-c', 'cp /pfs/raw/* /pfs/out/']}}
+    await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(spec), dry_run: false, update: false, reprocess: false}, {transaction: t.id})
+    expect(await s.project.json(['list', 'pipeline'])).toEqual([])
+    const info = await c.unary(c.transaction, 'InspectTransaction', {transaction: t})
+    expect(info.requests.map((r) => Object.keys(r).filter((k) => (r as Record<string, unknown>)[k]))).toEqual([['create_repo'], ['create_pipeline_v2']])
+    // a pipeline whose input does not exist, even counting the transaction, is refused at once
+    const bad = {...spec, pipeline: {name: 'bad', project: {name: 'default'}}, input: {pfs: {repo: 'nope', glob: '/*'}}}
+    await expect(c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(bad), dry_run: false, update: false, reprocess: false}, {transaction: t.id})).rejects.toMatchObject({
+      details: expect.stringContaining('nope'),
+    })
+    await c.unary(c.transaction, 'FinishTransaction', {transaction: t})
+    const pipes = (await s.project.json(['list', 'pipeline'])) as {pipeline: {name: string}}[]
+    expect(pipes.map((p) => p.pipeline.name)).toEqual(['cook'])
+    await s.project.ok(['put', 'file', 'raw@master:/a', '-f', '-'], {input: 'A', env: {PACH_DETACH: '1'}})
+    await s.project.ok(['wait', 'commit', 'cook@master']) // the daemon runs the job
+    expect(await s.project.ok(['get', 'file', 'cook@master:/a'])).toBe('A')
+  })
+})

@@ -8,6 +8,8 @@
  * that throws rolls the whole PFS change back.
  */
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import {ConflictError} from '../errors.js'
+import type {TransactionRequest} from '../types.js'
 
 /**
  * A write made on behalf of a pipeline's own code (a spout writing through `pach serve` with
@@ -31,7 +33,12 @@ export interface PfsHooks {
   onProjectDeleted(project: string): void
   /** may `writer` make USER commits on repo@branch although it has provenance (a spout's own output branch) */
   ownsOutput(repo: RepoRow, branch: string, writer: PipelineWriter): boolean
+  /** apply a transaction's create_pipeline request (inside the caller's SQLite transaction) */
+  createPipeline(req: CreatePipelineRequest): void
 }
+
+/** A pipeline to create or update, as a transaction holds it. */
+export type CreatePipelineRequest = Extract<TransactionRequest, {create_pipeline: unknown}>['create_pipeline']
 
 /** No pipelines: nothing is owned, nothing reacts (PFS on its own, in tests). */
 export const noHooks: PfsHooks = {
@@ -41,4 +48,7 @@ export const noHooks: PfsHooks = {
   onAutoCommit: () => {},
   onProjectDeleted: () => {},
   ownsOutput: () => false,
+  createPipeline: () => {
+    throw new ConflictError('UNKNOWN_REQUEST', 'this project has no pipeline layer to create a pipeline in')
+  },
 }

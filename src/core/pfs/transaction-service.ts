@@ -201,6 +201,10 @@ export class TransactionService {
       })
       return e.createBranch(repo, q.branch.name, {head: head?.commit, provenance: q.provenance.length ? provenance : undefined, trigger: q.trigger ?? undefined, id: commitSetId})
     }
+    if ('create_pipeline' in req) {
+      this.hooks().createPipeline(req.create_pipeline)
+      return undefined
+    }
     if ('delete_branch' in req) {
       const q = req.delete_branch
       const repo = r.repo({name: q.branch.repo.name, type: q.branch.repo.type}, q.branch.repo.project.name)

@@ -44,7 +44,7 @@ import * as pipelineRows from '../db/pipelines.js'
 import type {PipelineRow} from '../db/pipelines.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import type {PfsEngine} from '../pfs/engine.js'
-import type {PfsHooks} from '../pfs/hooks.js'
+import type {CreatePipelineRequest, PfsHooks} from '../pfs/hooks.js'
 import {repoLabel, type JobState, type PipelineInfo, type PipelineState} from '../types.js'
 import {walkCron, walkPfs, type CronInput} from './input.js'
 import type {Trigger} from '../pfs/trigger.js'
@@ -194,6 +194,11 @@ export class PipelineService implements PfsHooks {
    * Create (or, with update, replace) a pipeline from a normalised spec, in one transaction.
    * Returns the info and the id of the change (the first job's id). Checks as `check` does.
    */
+  /** A transaction's create_pipeline request, applied (PfsHooks): `put` of its spec. */
+  createPipeline(req: CreatePipelineRequest): void {
+    this.put(req.spec as unknown as PipelineSpec, {update: req.update, reprocess: req.reprocess, file: req.file, userSpec: req.user_spec})
+  }
+
   put(spec: PipelineSpec, opts: {update: boolean; reprocess: boolean; file: string; userSpec?: string}): {info: PipelineInfo; id: string} {
     return withTx(this.db, () => {
       const project = spec.pipeline.project.name

@@ -16,9 +16,9 @@
  *   client goes away.
  * - After a write that can make jobs runnable, the daemon is kicked: nobody has to call
  *   `pach run`.
- * - Not done as pachd does: a pipeline cannot join a transaction (pach's transactions queue
- *   PFS requests only), so CreatePipeline(V2) and StopJob with a `pach-transaction` header
- *   are refused with TRANSACTION_ACTIVE (FAILED_PRECONDITION); jq filters are not evaluated
+ * - CreatePipeline(V2) with a `pach-transaction` header joins that transaction, as in pachd.
+ *   Not done as pachd does: StopJob with a header is refused with TRANSACTION_ACTIVE
+ *   (FAILED_PRECONDITION; BatchTransaction takes it); jq filters are not evaluated
  *   (a non-empty jqFilter is INVALID_ARGUMENT); `master` logs do not exist (pach runs no
  *   master process).
  */
@@ -101,7 +101,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
   function refuseTransaction(ctx: CallContext, what: string): void {
     if (!ctx.transaction) return
     pach.transactions.scoped(ctx.transaction, () => undefined) // TRANSACTION_NOT_FOUND for an unknown id
-    throw new ConflictError('TRANSACTION_ACTIVE', `${what} cannot join transaction ${ctx.transaction}: a pach transaction queues repo, branch and commit requests only`, {
+    throw new ConflictError('TRANSACTION_ACTIVE', `${what} cannot join transaction ${ctx.transaction}: a pach transaction queues repo, branch, commit and pipeline requests only`, {
       hint: what === 'StopJob' ? 'stop the job outside the transaction, or in a BatchTransaction' : 'send the request without the transaction (before or after it)',
     })
   }
@@ -110,7 +110,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
    * Create (or update) a pipeline from spec text as CreatePipelineV2 takes it; returns the
    * effective spec as protojson. `file` names the spec in messages.
    */
-  function createPipeline(text: string, file: string, opts: {update: boolean; reprocess: boolean; dryRun: boolean}): string {
+  function createPipeline(text: string, file: string, opts: {update: boolean; reprocess: boolean; dryRun: boolean}, ctx?: CallContext): string {
     const {specs} = parseSpecs(text, file, DEFAULT_PROJECT, (project) => pach.pipelines.defaultsFor(project))
     if (specs.length !== 1) {
       throw new InvalidArgumentError('INVALID_SPEC', `${file}: one pipeline spec per request, got ${specs.length}`, {hint: 'send each pipeline in its own request'})
@@ -118,6 +118,13 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
     const spec = specs[0]!
     const extra = {...(opts.update && {update: true}), ...(opts.reprocess && {reprocess: true})}
     if (opts.dryRun) return specProtojson(pach.pipelines.check(spec, {update: opts.update, reprocess: opts.reprocess, file}), {...extra, dry_run: true})
+    if (ctx?.transaction) {
+      // joins the transaction: tried now with the requests before it (an input repo created
+      // earlier in the same transaction counts), applied at FinishTransaction
+      const req = {create_pipeline: {spec: spec as unknown as Record<string, unknown>, update: opts.update, reprocess: opts.reprocess, file, user_spec: text}}
+      pach.transactions.scoped(ctx.transaction, () => pach.transactions.queue(req))
+      return specProtojson(spec, extra)
+    }
     const {info} = pach.pipelines.put(spec, {update: opts.update, reprocess: opts.reprocess, file, userSpec: text})
     d.kick()
     return specProtojson(info.details as unknown as PipelineSpec, extra)
@@ -194,15 +201,13 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     CreatePipelineV2: h.unary('CreatePipelineV2', (req: {create_pipeline_request_json: string; dry_run: boolean; update: boolean; reprocess: boolean}, ctx) => {
       mustBeRoot(ctx, 'PIPELINE_CREATE')
-      refuseTransaction(ctx, 'CreatePipelineV2')
-      const json = createPipeline(req.create_pipeline_request_json, 'create_pipeline_request_json', {update: req.update, reprocess: req.reprocess, dryRun: req.dry_run})
+      const json = createPipeline(req.create_pipeline_request_json, 'create_pipeline_request_json', {update: req.update, reprocess: req.reprocess, dryRun: req.dry_run}, ctx)
       return {effective_create_pipeline_request_json: json}
     }),
 
     CreatePipeline: h.unary('CreatePipeline', (req: Json & {update: boolean; reprocess: boolean; dry_run: boolean}, ctx) => {
       mustBeRoot(ctx, 'PIPELINE_CREATE')
-      refuseTransaction(ctx, 'CreatePipeline')
-      createPipeline(JSON.stringify(specDocument(req)), 'CreatePipelineRequest', {update: req.update, reprocess: req.reprocess, dryRun: req.dry_run})
+      createPipeline(JSON.stringify(specDocument(req)), 'CreatePipelineRequest', {update: req.update, reprocess: req.reprocess, dryRun: req.dry_run}, ctx)
       return {}
     }),
 
@@ -487,6 +492,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
         // the files each line's datum read (LogMessage.data), listed once per job
         const inputs = new Map<string, Map<string, {path: string; hash: Buffer}[]>>()
         const dataOf = (l: PipelineLogLine) => {
+          if (!l.job || !l.datum) return [] // a spout's or service's own output: no datum read anything
           const k = `${l.pipeline}@${l.job}`
           let byDatum = inputs.get(k)
           if (!byDatum?.has(l.datum)) {

@@ -135,6 +135,10 @@ function wireRequest(r: TransactionRequest, txId: string): {request: Record<stri
     })
     return {request: {create_branch: {branch: q.branch, head: q.head ? commitMsg(q.head, project) : null, provenance, trigger: q.trigger ?? null, new_commit_set: false}}, response: {}}
   }
+  if ('create_pipeline' in r) {
+    const q = r.create_pipeline
+    return {request: {create_pipeline_v2: {create_pipeline_request: null, user_json: q.user_spec, effective_json: JSON.stringify(q.spec), created_by: ''}}, response: {}}
+  }
   return {request: {delete_branch: r.delete_branch}, response: {}}
 }
 
