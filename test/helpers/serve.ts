@@ -71,3 +71,14 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
   })
   return {project, address, url: `grpc://${address}`, client, proc, stderr: () => err, stop}
 }
+
+/** Poll `fn` every 100 ms until it gives a value (not undefined); fails after `ms` saying `what`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -3,17 +3,8 @@
  * cron inputs tick on schedule, with no `pach run`.
  */
 import {describe, expect, it} from 'vitest'
-import {serve} from '../helpers/serve.js'
+import {serve, until} from '../helpers/serve.js'
 
-const until = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe('pach serve: the daemon', () => {
   it('runs a job for a commit made with --detach by the CLI, and ticks a cron input on schedule', async () => {

@@ -17,17 +17,8 @@ import {initPach} from '../../src/core/pach.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {mustBeRoot, mustWrite} from '../../src/server/grpc/access.js'
 import type {CallContext} from '../../src/server/grpc/call.js'
-import {serve, type Served} from '../helpers/serve.js'
+import {serve, until, type Served} from '../helpers/serve.js'
 
-const until = async <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 const read = (f: string): string | undefined => (existsSync(f) ? readFileSync(f, 'utf8') : undefined)
 

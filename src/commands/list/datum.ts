@@ -25,19 +25,7 @@ export default class ListDatum extends PachCommand<typeof ListDatum, DatumInfo[]
           hint: 'a spout commits by itself while `pach serve` runs; list its output with `pach list commit`',
         })
       }
-      return this.pach.jobs.previewDatums(s!.spec).map((d) => ({
-        datum: {job: {pipeline: s!.spec.pipeline, id: ''}, id: d.id},
-        state: 'UNKNOWN',
-        reason: '',
-        data: d.inputs.map((i) => ({
-          file: {commit: {repo: {name: i.repo, type: i.repo_type, project: {name: i.project}}, id: i.commit}, path: i.path},
-          file_type: i.isDir ? 'DIR' : 'FILE',
-          committed: null,
-          size_bytes: i.size,
-          hash: i.hash,
-        })),
-        stats: {download_time: '0s', process_time: '0s', upload_time: '0s', download_bytes: 0, upload_bytes: 0},
-      }))
+      return this.pach.jobs.previewDatumInfos(s!.spec)
     }
     if (!this.args.job) throw new InvalidArgumentError('MISSING_ARGUMENT', 'list datum needs <pipeline>@<job-id> or -f <spec>')
     const j = parseJob(this.args.job)

@@ -173,6 +173,26 @@ export class JobService {
     return this.planner.preview(spec)
   }
 
+  /**
+   * `previewDatums` as DatumInfos (`list datum -f`, ListDatum with an input): state UNKNOWN,
+   * no job id, each input file at the commit it would be read from, zero stats.
+   */
+  previewDatumInfos(spec: PipelineSpec, pipeline: DatumInfo['datum']['job']['pipeline'] = spec.pipeline): DatumInfo[] {
+    return this.previewDatums(spec).map((d) => ({
+      datum: {job: {pipeline, id: ''}, id: d.id},
+      state: 'UNKNOWN',
+      reason: '',
+      data: d.inputs.map((i) => ({
+        file: {commit: {repo: {name: i.repo, type: i.repo_type, project: {name: i.project}}, id: i.commit}, path: i.path},
+        file_type: i.isDir ? 'DIR' : 'FILE',
+        committed: null,
+        size_bytes: i.size,
+        hash: i.hash,
+      })),
+      stats: {download_time: '0s', process_time: '0s', upload_time: '0s', download_bytes: 0, upload_bytes: 0},
+    }))
+  }
+
   /** Stored logs of a pipeline's jobs (or one job), of one datum or all; a running job's from its live files. */
   logs(project: string, pipeline: string, opts: {job?: string; datum?: string} = {}): JobLogLine[] {
     const meta = rows.getRepo(this.db, project, pipeline, 'meta')

@@ -429,19 +429,7 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
           // the planner reads only the input; the spec's validation asks for a command anyway
           const doc = {pipeline: {name: DRY_PLAN_PIPELINE}, transform: {cmd: ['true']}, input: inputDocument(req.input)}
           const {specs} = parseSpecs(JSON.stringify(doc), 'input', DEFAULT_PROJECT)
-          datums = pach.jobs.previewDatums(specs[0]!).map((p) => ({
-            datum: {job: {pipeline: {name: '', project: {name: ''}}, id: ''}, id: p.id},
-            state: 'UNKNOWN',
-            reason: '',
-            data: p.inputs.map((i) => ({
-              file: {commit: {repo: {name: i.repo, type: i.repo_type, project: {name: i.project}}, id: i.commit}, path: i.path},
-              file_type: i.isDir ? 'DIR' : 'FILE',
-              committed: null,
-              size_bytes: i.size,
-              hash: i.hash,
-            })),
-            stats: {download_time: '0s', process_time: '0s', upload_time: '0s', download_bytes: 0, upload_bytes: 0},
-          }))
+          datums = pach.jobs.previewDatumInfos(specs[0]!, {name: '', project: {name: ''}})
         } else {
           const k = jobOf(req.job)
           datums = pach.jobs.listDatums(k.project, k.pipeline, k.id)
