@@ -97,6 +97,9 @@ export class PachdClient {
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
+      // HTTP/2 windows with room for whole messages (Node's 64 KiB default makes a long
+      // listing wait for a window update every few hundred entries)
+      'grpc-node.flow_control_window': 32 * 1024 * 1024,
     }
     const o = grpcObject() as unknown as PfsProto & PpsProto & TxProto & AdminProto & VersionProto & HealthProto & AuthProto & EnterpriseProto
     // one channel for every service (grpc-js shares it between clients with equal settings)
