@@ -51,31 +51,9 @@ export const DEFAULT_SOCKET = '/var/run/docker.sock'
 export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_SOCKET, controlDir?: string): Dockerode.ContainerCreateOptions {
   const binds: string[] = [`${hostPath(spec.inputsDir, 'inputsDir')}:/pfs:ro`, `${hostPath(spec.outDir, 'outDir')}:/pfs/out:rw`]
   if (controlDir !== undefined) binds.push(`${hostPath(controlDir, 'control directory')}:${CONTROL_MOUNT}:rw`)
-  for (const m of spec.mounts ?? []) {
-    const host = hostPath(m.host, 'mount')
-    if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
-    if (!isAbsolute(m.container) || m.container.includes(':') || m.container.includes(',')) {
-      throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
-    }
-    if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
-    if (m.container === CONTROL_MOUNT || m.container.startsWith(`${CONTROL_MOUNT}/`)) throw new RunnerError(`mount target ${m.container} is reserved for the worker`)
-    binds.push(`${host}:${m.container}:ro`)
-  }
+  binds.push(...mountBinds(spec.mounts, CONTROL_MOUNT))
   assertNoDockerSocket(binds, socketPath)
-  const hostConfig: Dockerode.HostConfig = {
-    Binds: binds,
-    NetworkMode: spec.network ? 'bridge' : 'none',
-    Privileged: false,
-    ReadonlyRootfs: false,
-    CapDrop: CAP_DROP,
-    SecurityOpt: ['no-new-privileges'],
-    Init: true,
-  }
-  if (spec.cpu !== undefined && spec.cpu > 0) hostConfig.NanoCpus = Math.round(spec.cpu * 1e9)
-  if (spec.memoryBytes !== undefined && spec.memoryBytes > 0) {
-    hostConfig.Memory = Math.round(spec.memoryBytes)
-    hostConfig.MemorySwap = hostConfig.Memory
-  }
+  const hostConfig = hardenedHostConfig(spec, {Binds: binds, NetworkMode: spec.network ? 'bridge' : 'none'})
   const opts: Dockerode.ContainerCreateOptions = {
     Image: spec.image,
     // Entrypoint replaces the image's entrypoint and CMD: the container only waits for execs
@@ -104,15 +82,7 @@ export const SERVICE_LABEL = 'io.pach.service'
 export function serviceContainerOptions(spec: ServiceSpec, socketPath: string = DEFAULT_SOCKET): Dockerode.ContainerCreateOptions {
   const binds: string[] = []
   if (spec.inputsDir !== undefined) binds.push(`${hostPath(spec.inputsDir, 'inputsDir')}:/pfs:ro`)
-  for (const m of spec.mounts ?? []) {
-    const host = hostPath(m.host, 'mount')
-    if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
-    if (!isAbsolute(m.container) || m.container.includes(':') || m.container.includes(',')) {
-      throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
-    }
-    if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
-    binds.push(`${host}:${m.container}:ro`)
-  }
+  binds.push(...mountBinds(spec.mounts))
   assertNoDockerSocket(binds, socketPath)
   const ports: Record<string, {HostIp: string; HostPort: string}[]> = {}
   const exposed: Record<string, object> = {}
@@ -123,22 +93,7 @@ export function serviceContainerOptions(spec: ServiceSpec, socketPath: string = 
     ports[`${p.internal}/tcp`] = [{HostIp: '127.0.0.1', HostPort: String(p.external)}]
     exposed[`${p.internal}/tcp`] = {}
   }
-  const hostConfig: Dockerode.HostConfig = {
-    Binds: binds,
-    NetworkMode: 'bridge',
-    ExtraHosts: ['host.docker.internal:host-gateway'],
-    PortBindings: ports,
-    Privileged: false,
-    ReadonlyRootfs: false,
-    CapDrop: CAP_DROP,
-    SecurityOpt: ['no-new-privileges'],
-    Init: true,
-  }
-  if (spec.cpu !== undefined && spec.cpu > 0) hostConfig.NanoCpus = Math.round(spec.cpu * 1e9)
-  if (spec.memoryBytes !== undefined && spec.memoryBytes > 0) {
-    hostConfig.Memory = Math.round(spec.memoryBytes)
-    hostConfig.MemorySwap = hostConfig.Memory
-  }
+  const hostConfig = hardenedHostConfig(spec, {Binds: binds, NetworkMode: 'bridge', ExtraHosts: ['host.docker.internal:host-gateway'], PortBindings: ports})
   const stdin = spec.stdin !== undefined
   const opts: Dockerode.ContainerCreateOptions = {
     Image: spec.image,
@@ -158,6 +113,42 @@ export function serviceContainerOptions(spec: ServiceSpec, socketPath: string = 
   if (spec.user) opts.User = spec.user
   if (spec.workingDir) opts.WorkingDir = spec.workingDir
   return opts
+}
+
+/**
+ * Read-only binds for a spec's extra mounts; RunnerError for a source that does not exist, a
+ * target Docker's bind syntax cannot carry, a target inside /pfs, or one under `reserved`.
+ */
+function mountBinds(mounts: readonly {host: string; container: string}[] | undefined, reserved?: string): string[] {
+  const binds: string[] = []
+  for (const m of mounts ?? []) {
+    const host = hostPath(m.host, 'mount')
+    if (!existsSync(host)) throw new RunnerError(`mount source ${host} does not exist`)
+    if (!isAbsolute(m.container) || m.container.includes(':') || m.container.includes(',')) {
+      throw new RunnerError(`mount target ${JSON.stringify(m.container)} must be an absolute path without ':' or ','`)
+    }
+    if (m.container === '/pfs' || m.container.startsWith('/pfs/')) throw new RunnerError(`mount target ${m.container} is inside /pfs`)
+    if (reserved !== undefined && (m.container === reserved || m.container.startsWith(`${reserved}/`))) {
+      throw new RunnerError(`mount target ${m.container} is reserved for the worker`)
+    }
+    binds.push(`${host}:${m.container}:ro`)
+  }
+  return binds
+}
+
+/**
+ * The host config every pach container gets (never privileged, CAP_DROP, no new privileges,
+ * an init process, the spec's CPU and memory limits with no swap beyond memory), over
+ * `base` (binds, network, ports).
+ */
+function hardenedHostConfig(spec: {cpu?: number; memoryBytes?: number}, base: Dockerode.HostConfig): Dockerode.HostConfig {
+  const hostConfig: Dockerode.HostConfig = {...base, Privileged: false, ReadonlyRootfs: false, CapDrop: CAP_DROP, SecurityOpt: ['no-new-privileges'], Init: true}
+  if (spec.cpu !== undefined && spec.cpu > 0) hostConfig.NanoCpus = Math.round(spec.cpu * 1e9)
+  if (spec.memoryBytes !== undefined && spec.memoryBytes > 0) {
+    hostConfig.Memory = Math.round(spec.memoryBytes)
+    hostConfig.MemorySwap = hostConfig.Memory
+  }
+  return hostConfig
 }
 
 /** `p` made absolute; a RunnerError when a Docker bind string cannot carry it. */
