@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import betterproto
+from pachyderm_sdk.api import pfs
 
 
 def is_set(value) -> bool:
@@ -15,3 +16,10 @@ def is_set(value) -> bool:
     if isinstance(value, betterproto.Message):
         return betterproto.serialized_on_wire(value)
     return bool(value)
+
+
+def new_repo(client, name: str, project: str = "default") -> pfs.Repo:
+    """Create a user repo through the SDK and return its message."""
+    r = pfs.Repo(name=name, type="user", project=pfs.Project(name=project))
+    client.pfs.create_repo(repo=r)
+    return r

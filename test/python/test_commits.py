@@ -7,7 +7,7 @@ import time
 import grpc
 import pytest
 from pachyderm_sdk.api import pfs
-from sdkutil import is_set
+from sdkutil import is_set, new_repo
 
 PROJECTS = ["default", "lab"]
 
@@ -16,11 +16,6 @@ PROJECTS = ["default", "lab"]
 def lab_project(pach):
     pach.ok("create", "project", "lab")
 
-
-def new_repo(client, name: str, project: str = "default") -> pfs.Repo:
-    r = pfs.Repo(name=name, type="user", project=pfs.Project(name=project))
-    client.pfs.create_repo(repo=r)
-    return r
 
 
 def put(client, branch: pfs.Branch, path: str, data: bytes) -> pfs.Commit:

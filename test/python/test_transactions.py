@@ -6,13 +6,8 @@ finish_transaction() means "no transaction"."""
 import grpc
 import pytest
 from pachyderm_sdk.api import pfs, transaction
-from sdkutil import is_set
+from sdkutil import is_set, new_repo
 
-
-def new_repo(client, name: str, project: str = "default") -> pfs.Repo:
-    r = pfs.Repo(name=name, type="user", project=pfs.Project(name=project))
-    client.pfs.create_repo(repo=r)
-    return r
 
 
 @pytest.fixture(scope="module", autouse=True)
