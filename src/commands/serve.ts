@@ -80,7 +80,7 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
     if (f['set-context'] !== undefined) {
       const name = f['set-context'] || DEFAULT_CONTEXT
       const config = pachctlConfigPath()
-      setPachctlContext(config, name, {pachd_address: pachdAddress, ...(f.token ? {session_token: f.token} : {}), cluster_deployment_id: pach.instanceIds().deploymentId})
+      setPachctlContext(config, name, {pachd_address: pachdAddress, ...(f.token ? {session_token: f.token} : {}), cluster_deployment_id: handle.deploymentId})
       result.context = {name, config}
     }
     if (this.format === 'json') writeOut(JSON.stringify(result) + '\n')

@@ -47,6 +47,8 @@ export interface ServeHandle {
   address: string
   host: string
   port: number
+  /** this project's deployment id (ClusterInfo.deployment_id), for a pachctl context */
+  deploymentId: string
   stop(): Promise<void>
 }
 
@@ -116,6 +118,7 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
     address: `${host}:${bound}`,
     host,
     port: bound,
+    deploymentId: ids.deploymentId,
     stop() {
       stopping ??= (async () => {
         shutdown.abort()

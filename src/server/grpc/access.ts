@@ -15,7 +15,7 @@
  */
 import {PachError} from '../../core/errors.js'
 import type {PipelineWriter} from '../../core/pfs/hooks.js'
-import {DEFAULT_PROJECT} from '../../core/types.js'
+import {DEFAULT_PROJECT, repoLabel} from '../../core/types.js'
 import type {CallContext} from './call.js'
 
 /** A repo as requests name it (empty project = default, empty type = user). */
@@ -46,7 +46,7 @@ export function mustWrite(ctx: CallContext, repo: RepoName): PipelineWriter | un
   const project = repo.project || DEFAULT_PROJECT
   const type = repo.type || 'user'
   if (type === 'user' && project === a.project && repo.name === a.pipeline) return {project: a.project, pipeline: a.pipeline}
-  throw denied(ctx, 'REPO_WRITE', `REPO ${project}/${repo.name}${type === 'user' ? '' : `.${type}`}`)
+  throw denied(ctx, 'REPO_WRITE', `REPO ${project}/${repoLabel({name: repo.name, type})}`)
 }
 
 /** Only the root caller may do this (create/delete repos, projects, pipelines; cluster-wide changes). */

@@ -126,6 +126,22 @@ export function handlers(env: CallEnv) {
     if (env.shutdown.aborted) throw shutdownError()
   }
 
+  /** Run a streaming handler's responses to the end of the call: OK when they end, its error otherwise. */
+  function respond<Res>(method: string, call: ServerWritableStream<unknown, Res> | ServerDuplexStream<unknown, Res>, produce: (ctx: CallContext) => AsyncIterable<Res> | Iterable<Res>): void {
+    let done = () => {}
+    Promise.resolve()
+      .then(async () => {
+        const c = context(call, env)
+        done = c.done
+        await writeAll(method, call, produce(c.ctx), c.ctx)
+      })
+      .then(
+        () => call.end(),
+        (e) => call.emit('error', env.shutdown.aborted ? shutdownError() : fail(method, e)),
+      )
+      .finally(() => done())
+  }
+
   return {
     unary<Req, Res>(method: string, fn: Unary<Req, Res>) {
       return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => {
@@ -145,20 +161,7 @@ export function handlers(env: CallEnv) {
     },
 
     serverStream<Req, Res>(method: string, fn: ServerStreaming<Req, Res>) {
-      return (call: ServerWritableStream<Req, Res>) => {
-        let done = () => {}
-        Promise.resolve()
-          .then(async () => {
-            const c = context(call, env)
-            done = c.done
-            await writeAll(method, call, fn(call.request, c.ctx), c.ctx)
-          })
-          .then(
-            () => call.end(),
-            (e) => call.emit('error', env.shutdown.aborted ? shutdownError() : fail(method, e)),
-          )
-          .finally(() => done())
-      }
+      return (call: ServerWritableStream<Req, Res>) => respond(method, call, (ctx) => fn(call.request, ctx))
     },
 
     clientStream<Req, Res>(method: string, fn: ClientStreaming<Req, Res>) {
@@ -182,18 +185,7 @@ export function handlers(env: CallEnv) {
     bidi<Req, Res>(method: string, fn: Bidi<Req, Res>) {
       return (call: ServerDuplexStream<Req, Res>) => {
         readOneAhead(call)
-        let done = () => {}
-        Promise.resolve()
-          .then(async () => {
-            const c = context(call, env)
-            done = c.done
-            await writeAll(method, call, fn(call as AsyncIterable<Req>, c.ctx), c.ctx)
-          })
-          .then(
-            () => call.end(),
-            (e) => call.emit('error', env.shutdown.aborted ? shutdownError() : fail(method, e)),
-          )
-          .finally(() => done())
+        respond(method, call, (ctx) => fn(call as AsyncIterable<Req>, ctx))
       }
     },
 

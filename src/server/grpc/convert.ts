@@ -11,7 +11,7 @@
  */
 import {InvalidArgumentError} from '../../core/errors.js'
 import {parseAncestry, parseRepo, isCommitId, type CommitRef, type FileRef, type RepoRef} from '../../core/pfs/refs.js'
-import {DEFAULT_PROJECT, type BranchInfo, type CommitInfo, type CommitPB, type FileInfo, type ProjectInfo, type RepoInfo} from '../../core/types.js'
+import {DEFAULT_PROJECT, repoLabel, type BranchInfo, type CommitInfo, type CommitPB, type FileInfo, type ProjectInfo, type RepoInfo} from '../../core/types.js'
 
 export interface Timestamp {
   seconds: number
@@ -23,14 +23,22 @@ export interface Duration {
   nanos: number
 }
 
+// the last conversion: a listing's entries mostly share one commit time (ListFile of 100,000
+// files converted the same string 100,000 times); the result is frozen, so sharing it is safe
+let lastIso: string | undefined
+let lastTimestamp: Timestamp | null = null
+
 /** An RFC 3339 time as a Timestamp (null stays null: the field is absent on the wire). */
 export function timestamp(iso: string | null | undefined): Timestamp | null {
   if (!iso) return null
+  if (iso === lastIso) return lastTimestamp
   const ms = Date.parse(iso)
   if (Number.isNaN(ms)) return null
   const frac = /\.(\d+)/.exec(iso)?.[1]
   const nanos = frac ? Number(frac.padEnd(9, '0').slice(0, 9)) : (ms % 1000) * 1e6
-  return {seconds: Math.floor(ms / 1000), nanos}
+  lastIso = iso
+  lastTimestamp = Object.freeze({seconds: Math.floor(ms / 1000), nanos})
+  return lastTimestamp
 }
 
 /** A Timestamp as an RFC 3339 string (null when absent). */
@@ -102,7 +110,7 @@ export function projectOf(p: ProjectMsg | null | undefined): string {
 export function repoOf(r: RepoMsg | null | undefined, what = 'repo'): {ref: RepoRef; project: string} {
   if (!r?.name) throw new InvalidArgumentError('MISSING_ARGUMENT', `no ${what} specified`)
   const type = r.type || 'user'
-  const ref = parseRepo(type === 'user' ? r.name : `${r.name}.${type}`)
+  const ref = parseRepo(repoLabel({name: r.name, type}))
   return {ref, project: projectOf(r.project)}
 }
 

@@ -14,8 +14,8 @@
  */
 import type {UntypedServiceImplementation} from '@grpc/grpc-js'
 import {InvalidArgumentError} from '../../core/errors.js'
-import {parseCommit} from '../../core/pfs/refs.js'
-import type {TransactionInfo, TransactionRequest} from '../../core/types.js'
+import {formatCommit, parseCommit} from '../../core/pfs/refs.js'
+import {repoLabel, type TransactionInfo, type TransactionRequest} from '../../core/types.js'
 import type {CallContext, Handlers} from './call.js'
 import {mustBeRoot, mustWrite} from './access.js'
 import {branchOf, commitOf, projectOf, repoOf, timestamp, type BranchMsg, type CommitMsg, type RepoMsg} from './convert.js'
@@ -65,12 +65,12 @@ const repoPB = (r: RepoMsg | null | undefined) => {
 }
 const branchLabel = (b: BranchMsg) => {
   const {repo, name} = branchOf(b)
-  return `${repo.type === 'user' ? repo.name : `${repo.name}.${repo.type}`}@${name}`
+  return `${repoLabel(repo)}@${name}`
 }
+/** A commit as the core's stored requests address it: the id (else the branch), with its ancestry. */
 const commitLabel = (c: CommitMsg) => {
   const {ref} = commitOf(c)
-  const repo = ref.repo.type === 'user' ? ref.repo.name : `${ref.repo.name}.${ref.repo.type}`
-  return `${repo}@${ref.id ?? ref.branch}`
+  return formatCommit(ref.id ? {...ref, branch: undefined} : ref)
 }
 
 /** A wire request as the core's stored request; INVALID_ARGUMENT for the kinds pach does not queue. */
