@@ -273,6 +273,41 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
     }
     db.exec('DROP TABLE job_datums; ALTER TABLE job_datums_v10 RENAME TO job_datums')
   },
+  // 11: remotes (issue 14, `pach push`/`pull`, db/remotes.ts). A remote is a pachd cluster,
+  // known by its deployment id (so two pachctl contexts naming one cluster share a mapping);
+  // `remote_commits` maps a local commit to the remote commit that holds the same content
+  // (pachd mints its own ids on push; a pull keeps the remote's), `remote_branches` marks a
+  // local branch as tracking a remote one.
+  `
+  CREATE TABLE remotes(
+    deployment_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    last_push TEXT,
+    last_pull TEXT
+  );
+  CREATE TABLE remote_commits(
+    deployment_id TEXT NOT NULL REFERENCES remotes(deployment_id) ON DELETE CASCADE,
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    local_commit TEXT NOT NULL,
+    remote_project TEXT NOT NULL,
+    remote_repo TEXT NOT NULL,
+    remote_commit TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('started', 'finished')),
+    updated TEXT NOT NULL,
+    PRIMARY KEY(deployment_id, repo_id, local_commit)
+  );
+  CREATE INDEX remote_commits_by_remote ON remote_commits(deployment_id, remote_project, remote_repo, remote_commit);
+  CREATE TABLE remote_branches(
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    branch TEXT NOT NULL,
+    deployment_id TEXT NOT NULL REFERENCES remotes(deployment_id) ON DELETE CASCADE,
+    remote_project TEXT NOT NULL,
+    remote_repo TEXT NOT NULL,
+    remote_branch TEXT NOT NULL,
+    PRIMARY KEY(repo_id, branch, deployment_id)
+  );
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
