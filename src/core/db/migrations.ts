@@ -277,8 +277,15 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   // known by its deployment id (so two pachctl contexts naming one cluster share a mapping);
   // `remote_commits` maps a local commit to the remote commit that holds the same content
   // (pachd mints its own ids on push; a pull keeps the remote's), `remote_branches` marks a
-  // local branch as tracking a remote one.
-  `
+  // local branch as tracking a remote one. And pachd's user metadata (metadata_v2
+  // EditMetadata, pachd 2.10+): a JSON object of string → string on projects, repos,
+  // branches and commits.
+  (db) => {
+    for (const table of ['projects', 'repos', 'branches', 'commits']) {
+      const has = (db.prepare(`PRAGMA table_info(${table})`).all() as {name: string}[]).some((c) => c.name === 'metadata')
+      if (!has) db.exec(`ALTER TABLE ${table} ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'`)
+    }
+    db.exec(`
   CREATE TABLE remotes(
     deployment_id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -307,7 +314,8 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
     remote_branch TEXT NOT NULL,
     PRIMARY KEY(repo_id, branch, deployment_id)
   );
-  `,
+  `)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
