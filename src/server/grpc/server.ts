@@ -12,9 +12,10 @@
  * Transport: cleartext HTTP/2 (grpc://), messages up to 64 MiB in (the Python SDK sends
  * 19 MiB chunks; grpc-js's default is 4 MiB), responses streamed in 2 MiB pieces.
  */
-import {Server, ServerCredentials, status, type UntypedServiceImplementation} from '@grpc/grpc-js'
+import {Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation} from '@grpc/grpc-js'
 import type {Http2Session} from 'node:http2'
 import {MAX_MESSAGE_BYTES, serviceDefinition, serviceNames} from './definitions.js'
+import {Encoded} from './wire.js'
 import {handlers, methodKind, type AuthConfig, type Handlers} from './call.js'
 import {AUTH_NOT_ACTIVATED} from './status.js'
 import {unsupportedReason} from './unsupported.js'
@@ -63,13 +64,17 @@ export function buildServer(opts: GrpcServerOptions): Server {
   for (const name of serviceNames()) {
     const def = serviceDefinition(name)
     const impl: UntypedServiceImplementation = {}
+    // a handler may answer with bytes it encoded itself (wire.ts)
+    const wired: Record<string, ServiceDefinition[string]> = {}
     for (const [method, md] of Object.entries(def)) {
+      const serialize = md.responseSerialize
+      wired[method] = {...md, responseSerialize: (v: unknown) => (v instanceof Encoded ? v.bytes : serialize(v))}
       const own = impls[name]?.[method]
       if (own) impl[method] = own
       else if (AUTH_SERVICES.has(name)) impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, AUTH_NOT_ACTIVATED)
       else impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, unsupportedReason(name, method))
     }
-    server.addService(def, impl)
+    server.addService(wired, impl)
   }
   return server
 }
