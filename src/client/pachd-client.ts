@@ -167,7 +167,8 @@ export class PachdClient {
         }
         if (await Promise.race([ended.then(() => true), Promise.resolve(false)])) break
       }
-      w.end()
+      // a cancelled call is never half-closed: the server must not take it as complete
+      if (!call.signal?.aborted) w.end()
       return await result
     } catch (e) {
       w.cancel()
