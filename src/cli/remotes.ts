@@ -141,7 +141,9 @@ function envCas(env: Env, address: string): string | undefined {
 /** Every context of the user's pachctl config, for `pach remote list`. */
 export function listContexts(env: Env = process.env): {path: string; contexts: ContextSummary[]} {
   const path = pachctlConfigPath(env)
-  const {contexts, active} = contextsOf(readPachctlConfig(path))
+  const {contexts, active: configured} = contextsOf(readPachctlConfig(path))
+  // the context push/pull use by default: $PACH_CONTEXT first (pachctl's ActiveContext)
+  const active = env.PACH_CONTEXT || configured
   const out = Object.entries(contexts)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, ctx]): ContextSummary => {

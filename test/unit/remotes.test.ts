@@ -225,6 +225,14 @@ describe('listContexts', () => {
     expect(JSON.stringify(contexts)).not.toContain('secret')
   })
 
+  it('marks $PACH_CONTEXT as the active one (what push/pull use by default)', () => {
+    const env = config({v2: {active_context: 'a', contexts: {a: {pachd_address: 'a:1'}, b: {pachd_address: 'b:1'}}}}, {PACH_CONTEXT: 'b'})
+    expect(listContexts(env).contexts.map((c) => [c.name, c.active])).toEqual([
+      ['a', false],
+      ['b', true],
+    ])
+  })
+
   it('no config file: no contexts', () => {
     expect(listContexts({PACH_CONFIG: join(ROOT, 'absent.json')}).contexts).toEqual([])
   })

@@ -10,9 +10,12 @@ import {knownRemotes, type KnownRemote} from '../../core/remote/known-remotes.js
  * `pach remote list`: the contexts of the user's pachctl config as pach push/pull would use
  * them (the address pachctl would dial, the project, whether a token is set — never the
  * token), each probed in parallel (pachd version, deployment id; 2 s) unless --no-check, and
- * what this project knows about that cluster (last push/pull) when run inside one. The probe
- * dials each context's own address ($PACHD_ADDRESS, which overrides every context, is not
- * applied to the rows). Nothing is written to the pachctl config.
+ * what this project knows about that cluster (last push/pull) when run inside one. Each row
+ * shows and probes the context's own address: $PACHD_ADDRESS (and $PACH_CA_CERTS), which
+ * pachctl lets override every context, are not applied to the rows. A context that cannot be
+ * used (no address, bad server_cas, unreachable, not 2.x, token refused, another cluster)
+ * is a row with its `error`; the command still succeeds. Nothing is written to the pachctl
+ * config.
  */
 export default class RemoteList extends PachCommand<typeof RemoteList, RemoteListRow[]> {
   static override summary = "List the remotes pach can push to and pull from: the contexts of pachctl's config."
@@ -29,7 +32,7 @@ export default class RemoteList extends PachCommand<typeof RemoteList, RemoteLis
   async exec(): Promise<RemoteListRow[]> {
     const known = this.knownRemotes()
     this.local = known !== undefined
-    const env = {...process.env, PACHD_ADDRESS: undefined}
+    const env = {...process.env, PACHD_ADDRESS: undefined, PACH_CA_CERTS: undefined}
     const {contexts} = listContexts(env)
     return Promise.all(
       contexts.map(async (c): Promise<RemoteListRow> => {
