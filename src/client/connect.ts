@@ -62,6 +62,9 @@ function checkHint(r: ResolvedRemote): string {
 /** The useful part of a grpc-js error's details ("connect ECONNREFUSED 127.0.0.1:1"). */
 export function grpcReason(e: ServiceError, timeoutMs: number): string {
   if (e.code === status.DEADLINE_EXCEEDED) return `no answer within ${timeoutMs / 1000} s`
+  // OpenSSL's "…:SSL routines:ssl3_get_record:wrong version number:file:line:" → its reason
+  const ssl = /SSL routines:[^:]*:([^:]+):/.exec(e.details ?? '')
+  if (ssl) return `TLS handshake failed: ${ssl[1]}${/wrong version number|packet length too long/.test(ssl[1]!) ? '; the server may not use TLS (grpc://)' : ''}`
   const d = (e.details || e.message || `gRPC status ${e.code}`)
     .replace(/^No connection established\. Last error: /, '')
     .replace(/^(Error: )+/, '')
@@ -69,6 +72,8 @@ export function grpcReason(e: ServiceError, timeoutMs: number): string {
     .replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)$/, '')
     .replace(/\s+/g, ' ')
     .trim()
+  // an HTTP/1 server (Protocol error), or an HTTP/2 one that is not gRPC (a 404 from a proxy)
+  if (d === 'Protocol error' || /^Received HTTP status code/.test(d)) return `${d}: not a gRPC server; is this pachd's gRPC port?`
   return d.length > 200 ? d.slice(0, 197) + '...' : d
 }
 
@@ -134,7 +139,8 @@ export async function connectRemote(r: ResolvedRemote, opts: ConnectOptions = {}
       const v = await client.unary(client.version, 'GetVersion', {}, {deadline})
       version = {major: v.major, minor: v.minor, micro: v.micro, additional: v.additional}
     } catch (e) {
-      if (!isGrpcError(e, status.UNIMPLEMENTED)) throw refusal(r, e, timeoutMs)
+      // UNIMPLEMENTED is also grpc-js's reading of an HTTP 404 from something that is not gRPC
+      if (!isGrpcError(e, status.UNIMPLEMENTED) || /^Received HTTP status code/.test(e.details)) throw refusal(r, e, timeoutMs)
       const old = await legacyVersion(client, deadline)
       throw new PachError(
         'REMOTE_VERSION',

@@ -93,6 +93,24 @@ describe('connectRemote', () => {
     expect(e.hint).toBe('check `pachctl config get context prod`')
   })
 
+  it('says why a server is not pachd: TLS against a plaintext port, an HTTP/1 server', async () => {
+    const s = await serve()
+    const tls = await refusal(connectRemote(remote(s.url.replace('grpc://', 'grpcs://'))))
+    expect(tls.code).toBe('REMOTE_UNREACHABLE')
+    expect(tls.message).toBe(`cannot reach pachd at ${s.url.replace('grpc://', 'grpcs://')} (TLS handshake failed: wrong version number; the server may not use TLS (grpc://)): is it running?`)
+    const http1 = createServer((sock) => {
+      sock.on('error', () => {})
+      sock.once('data', () => sock.end('HTTP/1.1 400 Bad Request\r\n\r\n'))
+    })
+    await new Promise<void>((res) => http1.listen(0, '127.0.0.1', () => res()))
+    onTestFinished(() => void http1.close())
+    const port = (http1.address() as {port: number}).port
+    const e = await refusal(connectRemote(remote(`grpc://127.0.0.1:${port}`, {source: 'address', name: `127.0.0.1:${port}`})))
+    expect(e.code).toBe('REMOTE_UNREACHABLE')
+    expect(e.message).toMatch(/\(Protocol error: not a gRPC server; is this pachd's gRPC port\?\): is it running\?$/)
+    expect(e.hint).toBe(`check the address 127.0.0.1:${port}`)
+  })
+
   it('refuses a wrong or missing token against a serve started with one, and takes the right one', async () => {
     const s = await serve({token: 'sesame'})
     const wrong = await refusal(connectRemote(remote(s.url, {name: 'prod', token: 'open'})))
