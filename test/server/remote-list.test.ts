@@ -3,7 +3,7 @@
 // run as a user runs it, through contexts in a temp PACH_CONFIG.
 import {Server, ServerCredentials, type ServiceDefinition} from '@grpc/grpc-js'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
+import {createServer, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
@@ -91,6 +91,25 @@ describe('connectRemote', () => {
     expect(e.exitCode).toBe(1)
     expect(e.message).toBe(`cannot reach pachd at grpc://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}): is it running?`)
     expect(e.hint).toBe('check `pachctl config get context prod`')
+  })
+
+  it('gives up on a server that accepts and never answers at the deadline', async () => {
+    const socks: Socket[] = []
+    const silent = createServer((sock) => {
+      sock.on('error', () => {})
+      socks.push(sock)
+    })
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', () => res()))
+    onTestFinished(() => {
+      for (const sock of socks) sock.destroy()
+      silent.close()
+    })
+    const port = (silent.address() as {port: number}).port
+    const t0 = Date.now()
+    const e = await refusal(connectRemote(remote(`grpc://127.0.0.1:${port}`), {timeoutMs: 300}))
+    expect(Date.now() - t0).toBeLessThan(2000)
+    expect(e.code).toBe('REMOTE_UNREACHABLE')
+    expect(e.message).toBe(`cannot reach pachd at grpc://127.0.0.1:${port} (no answer within 0.3 s): is it running?`)
   })
 
   it('says why a server is not pachd: TLS against a plaintext port, an HTTP/1 server', async () => {
