@@ -24,19 +24,22 @@ export default class RemoteList extends PachCommand<typeof RemoteList, RemoteLis
     'no-check': Flags.boolean({description: 'do not contact the remotes (no status, version or deployment id)'}),
     'full-timestamps': Flags.boolean({description: 'print absolute timestamps'}),
   }
-  static override aliases = ['remote:ls', 'list:remote', 'list:remotes']
+  static override aliases = ['list:remote', 'list:remotes']
   static override needsRepo = false
 
   private local = false
+  private configPath = ''
 
   async exec(): Promise<RemoteListRow[]> {
     const known = this.knownRemotes()
     this.local = known !== undefined
     const env = {...process.env, PACHD_ADDRESS: undefined, PACH_CA_CERTS: undefined}
-    const {contexts} = listContexts(env)
+    const {path, contexts} = listContexts(env)
+    this.configPath = path
     return Promise.all(
       contexts.map(async (c): Promise<RemoteListRow> => {
-        const row: RemoteListRow = {...{name: c.name, active: c.active, address: c.address, project: c.project, has_token: c.hasToken}, context_deployment_id: c.deploymentId, reachable: null, version: null, deployment_id: null, error: null}
+        const {name, active, address, project} = c
+        const row: RemoteListRow = {name, active, address, project, has_token: c.hasToken, context_deployment_id: c.deploymentId, reachable: null, version: null, deployment_id: null, error: null}
         try {
           const r = resolveRemote(c.name, env)
           if (!this.flags['no-check']) Object.assign(row, await probeRemote(r, 2000))
@@ -66,7 +69,7 @@ export default class RemoteList extends PachCommand<typeof RemoteList, RemoteLis
   }
 
   human(rows: RemoteListRow[]) {
-    if (rows.length === 0) return 'no pachctl contexts (run `pachctl connect grpc://HOST:PORT`, or `pach serve --set-context`)'
+    if (rows.length === 0) return `no pachctl contexts in ${this.configPath} (run \`pachctl connect grpc://HOST:PORT\`, or \`pach serve --set-context\` in a project)`
     return remoteTable(rows, {checked: !this.flags['no-check'], local: this.local, full: this.fullTimestamps})
   }
 }
