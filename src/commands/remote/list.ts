@@ -10,7 +10,9 @@ import {knownRemotes, type KnownRemote} from '../../core/remote/known-remotes.js
  * `pach remote list`: the contexts of the user's pachctl config as pach push/pull would use
  * them (the address pachctl would dial, the project, whether a token is set — never the
  * token), each probed in parallel (pachd version, deployment id; 2 s) unless --no-check, and
- * what this project knows about that cluster (last push/pull) when run inside one. Each row
+ * what this project knows about that cluster (last push/pull) when run inside one: matched by
+ * the cluster's deployment id (probed, else the context's), or by context name when neither
+ * is known. Each row
  * shows and probes the context's own address: $PACHD_ADDRESS (and $PACH_CA_CERTS), which
  * pachctl lets override every context, are not applied to the rows. A context that cannot be
  * used (no address, bad server_cas, unreachable, not 2.x, token refused, another cluster)
