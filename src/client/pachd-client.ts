@@ -67,6 +67,8 @@ export interface PachdCallOptions {
 
 /** Split a pachd address into the grpc-js target and whether it uses TLS. */
 export function parsePachdAddress(address: string): {target: string; tls: boolean} {
+  // a unix socket is grpc-js's own target syntax, with no port
+  if (/^unix:/i.test(address.trim())) return {target: address.trim(), tls: false}
   const m = /^(grpcs?|https?):\/\/(.+)$/.exec(address.trim())
   const scheme = m?.[1] ?? 'grpc'
   let target = (m?.[2] ?? address.trim()).replace(/\/+$/, '')
