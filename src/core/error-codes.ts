@@ -109,6 +109,7 @@ export const CODES_BY_CLASS = {
     'TIMEOUT',
     'JOB_RUNNING',
     'JOB_NOT_RUNNING',
+    'METADATA_KEY_EXISTS',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],

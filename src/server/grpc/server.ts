@@ -24,6 +24,7 @@ import {pfsService} from './pfs.js'
 import {pfsFileMethods} from './pfs-files.js'
 import {ppsService} from './pps.js'
 import {transactionService} from './transaction.js'
+import {metadataService} from './metadata.js'
 
 export type ServiceModule = (deps: ServiceDeps, h: Handlers) => Record<string, UntypedServiceImplementation>
 
@@ -33,6 +34,7 @@ const MODULES: ServiceModule[] = [
   (d, h) => ({'pfs_v2.API': {...pfsService(d, h), ...pfsFileMethods(d, h)}}),
   (d, h) => ({'pps_v2.API': ppsService(d, h)}),
   (d, h) => ({'transaction_v2.API': transactionService(d, h)}),
+  (d, h) => ({'metadata.API': metadataService(d, h)}),
 ]
 
 const AUTH_SERVICES = new Set(['auth_v2.API', 'identity_v2.API'])
