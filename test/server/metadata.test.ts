@@ -143,4 +143,44 @@ describe('pach serve: metadata.API EditMetadata', () => {
     expect(info.requests).toEqual([])
     await c.unary(c.transaction, 'DeleteTransaction', {transaction: txn})
   })
+
+  it('pach edit metadata (pachctl edit metadata): groups of four, all or none, shown by the server and inspect', async () => {
+    const s = await serve()
+    const c = s.client
+    await s.project.ok(['create', 'repo', 'images'])
+    await s.project.ok(['put', 'file', 'images@master:/a', '-f', '-'], {input: 'a'})
+    await s.project.ok(['put', 'file', 'images@master:/b', '-f', '-'], {input: 'b'})
+    const out = await s.project.json<{edits: number}>([
+      'edit', 'metadata',
+      'commit', 'images@master', 'add', 'verified_by=me',
+      'commit', 'images@master^1', 'edit', '"two words"=\'x;y\'',
+      'commit', 'images@master.1', 'edit', 'root=yes',
+      'branch', 'default/images@master', 'edit', 'b=1',
+      'repo', 'images', 'replace', '{"owner":"vision"}',
+      'project', 'default', 'replace', 'a=1;b=2',
+      'cluster', '.', 'add', 'env=laptop',
+    ])
+    expect(out).toEqual({edits: 7})
+    const head = await s.project.json<{commit: {id: string}; metadata: object}>(['inspect', 'commit', 'images@master'])
+    expect(head.metadata).toEqual({verified_by: 'me'})
+    expect((await c.unary(c.pfs, 'InspectCommit', {commit: {repo: repo('images'), id: 'master^1'}})).metadata).toEqual({'two words': 'x;y', root: 'yes'})
+    expect((await c.unary(c.pfs, 'InspectBranch', {branch: {repo: repo('images'), name: 'master'}})).metadata).toEqual({b: '1'})
+    expect((await s.project.json<{metadata: object}>(['inspect', 'repo', 'images'])).metadata).toEqual({owner: 'vision'})
+    expect((await s.project.json<{metadata: object}>(['inspect', 'project', 'default'])).metadata).toEqual({a: '1', b: '2'})
+    expect((await c.unary(c.admin, 'InspectCluster', {})).metadata).toEqual({env: 'laptop'})
+    // a failing edit: nothing changes, exit 5 (METADATA_KEY_EXISTS) or 4 (not found), every failure in data
+    const r = await s.project.run(['edit', 'metadata', 'repo', 'images', 'delete', 'owner', 'commit', 'images@master', 'add', 'verified_by=again', 'branch', 'images@nope', 'edit', 'k=v', '--json'])
+    expect(r.exitCode).toBe(5)
+    const err = JSON.parse(r.stdout) as {error: {code: string; data: {failures: {edit: number; code: string}[]}}}
+    expect(err.error.code).toBe('METADATA_KEY_EXISTS')
+    expect(err.error.data.failures.map((f) => [f.edit, f.code])).toEqual([
+      [1, 'METADATA_KEY_EXISTS'],
+      [2, 'BRANCH_NOT_FOUND'],
+    ])
+    expect((await s.project.json<{metadata: object}>(['inspect', 'repo', 'images'])).metadata).toEqual({owner: 'vision'})
+    // malformed arguments: usage, exit 2, nothing sent
+    expect((await s.project.run(['edit', 'metadata', 'commit', 'images@master', 'add'])).exitCode).toBe(2)
+    expect((await s.project.run(['edit', 'metadata', 'pipeline', 'p', 'add', 'k=v'])).exitCode).toBe(2)
+    expect((await s.project.run(['edit', 'metadata', 'commit', 'images@master', 'add', 'novalue'])).exitCode).toBe(2)
+  })
 })

@@ -74,11 +74,13 @@ export interface MetadataEdit {
   op: MetadataOp
 }
 
-/** One failed edit: its index in the request and its error (`error.data.trail`: see the header). */
+/** One failed edit: its index in the request and its error's code, message and data (`data.trail`: see the header). */
 export interface MetadataFailure {
   edit: number
   target: MetadataTarget['kind']
-  error: PachError
+  code: PachError['code']
+  message: string
+  data: Record<string, unknown>
 }
 
 /**
@@ -135,6 +137,7 @@ export class MetadataService {
       // objects already edited in this call, by pachd key: later edits start from their maps
       const pending = new Map<string, Resolved>()
       const failures: MetadataFailure[] = []
+      let first: PachError | undefined
       edits.forEach((e, i) => {
         try {
           const fresh = this.resolve(e.target)
@@ -144,12 +147,13 @@ export class MetadataService {
           pending.set(id, obj)
         } catch (err) {
           if (!isPachError(err)) throw err
-          failures.push({edit: i, target: e.target.kind, error: err})
+          first ??= err
+          failures.push({edit: i, target: e.target.kind, code: err.code, message: err.message, data: {...err.data}})
         }
       })
-      if (failures.length) {
-        const first = failures[0]!.error
-        Object.assign(first.data, {failures})
+      if (first) {
+        Object.assign(first.data, {edit: failures[0]!.edit, failures})
+        if (failures.length > 1) first.message += ` (and ${failures.length - 1} more failed edit${failures.length > 2 ? 's' : ''}; nothing was changed)`
         throw first
       }
       for (const o of pending.values()) this.store(o)

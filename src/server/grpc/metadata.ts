@@ -19,7 +19,7 @@
  * pipelines.
  */
 import {status, type UntypedServiceImplementation} from '@grpc/grpc-js'
-import {isPachError, type PachError} from '../../core/errors.js'
+import {isPachError} from '../../core/errors.js'
 import type {BranchPick, CommitPick, MetadataEdit, MetadataFailure, MetadataOp, MetadataTarget, PickLevel, ProjectPick, RepoPick} from '../../core/pfs/metadata-service.js'
 import type {Handlers} from './call.js'
 import type {ServiceDeps} from './deps.js'
@@ -124,7 +124,7 @@ function opOf(e: Edit__Output): MetadataOp {
 const repoKeyOf = (d: Record<string, unknown>) => `${String(d.project)}/${String(d.name)}.${String(d.type)}`
 
 /** The innermost error of a failed pick, as pachd's pfsdb words it. */
-function leafText(e: PachError): string {
+function leafText(e: MetadataFailure): string {
   const d = e.data
   switch (e.code) {
     case 'MISSING_ARGUMENT':
@@ -150,13 +150,12 @@ function leafText(e: PachError): string {
 
 /** One failed edit as pachd words it (`edit #N: …`). */
 export function failureText(f: MetadataFailure): string {
-  const e = f.error
-  if (e.code === 'METADATA_KEY_EXISTS') {
-    const what = f.target === 'cluster' ? 'edit cluster metadata' : `edit ${f.target} "${String(e.data.object)}"`
-    return `edit #${f.edit}: ${what}: add_key target key "${String(e.data.key)}" already exists; use edit_key instead`
+  if (f.code === 'METADATA_KEY_EXISTS') {
+    const what = f.target === 'cluster' ? 'edit cluster metadata' : `edit ${f.target} "${String(f.data.object)}"`
+    return `edit #${f.edit}: ${what}: add_key target key "${String(f.data.key)}" already exists; use edit_key instead`
   }
-  const trail = ((e.data.trail as PickLevel[] | undefined) ?? []).map((l) => `picking ${l}: `).join('')
-  return `edit #${f.edit}: pick ${f.target}: ${trail}${leafText(e)}`
+  const trail = ((f.data.trail as PickLevel[] | undefined) ?? []).map((l) => `picking ${l}: `).join('')
+  return `edit #${f.edit}: pick ${f.target}: ${trail}${leafText(f)}`
 }
 
 /** The status pachd answers a failed EditMetadata with. */
