@@ -57,6 +57,14 @@ describe("pach serve keeps pachd's rules", () => {
     const e2 = (await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: nested}).catch((x: unknown) => x)) as ServiceError
     expect(e2.code).toBe(status.INVALID_ARGUMENT)
     expect(e2.details).toMatch(/: proto: \(line 1:\d+\): unknown field "nope"$/)
+    // line and column (in characters, from 1) of the key's opening quote, across lines
+    const pretty = '{\n  "pipeline": {"name": "p"},\n  "description": "héllo wörld", "nope": 1\n}'
+    const e3 = (await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: pretty}).catch((x: unknown) => x)) as ServiceError
+    const line3 = '  "description": "héllo wörld", "nope": 1'
+    expect(e3.details).toBe(`could not make effective spec: could not parse ${pretty} as Create Pipeline Request message: proto: (line 3:${line3.indexOf('"nope"') + 1}): unknown field "nope"`)
+    // every known spelling passes this check (proto and JSON names, a map's free keys, a list of messages)
+    const known = JSON.stringify(spec('ok', {datumTries: '2', transform: {image: 'x', cmd: ['true'], env: {ANY_KEY: 'v'}, secrets: [{name: 's', env_var: 'E', key: 'k'}]}, update: false}))
+    await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: known, dry_run: true})
     expect(await all(c.stream(c.pps, 'ListPipeline', {}))).toEqual([])
   })
 
