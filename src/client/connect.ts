@@ -114,7 +114,7 @@ function clusterChanged(r: ResolvedRemote, actual: string): ConflictError {
 async function legacyVersion(c: PachdClient, deadline: Date): Promise<RemoteVersion | undefined> {
   const svc = (c.version.constructor as unknown as {service: {GetVersion: {responseDeserialize(b: Buffer): RemoteVersion}}}).service
   return new Promise((resolve) => {
-    c.version.makeUnaryRequest('/versionpb.API/GetVersion', () => Buffer.alloc(0), (b: Buffer) => svc.GetVersion.responseDeserialize(b), {}, c.metadata(), {deadline}, (err, res) =>
+    c.version.makeUnaryRequest('/versionpb.API/GetVersion', () => Buffer.alloc(0), (b: Buffer) => svc.GetVersion.responseDeserialize(b), {}, c.headers(), {deadline}, (err, res) =>
       resolve(err || !res ? undefined : res),
     )
   })

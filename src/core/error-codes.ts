@@ -122,6 +122,7 @@ export const CODES_BY_CLASS = {
     'JOB_NOT_RUNNING',
     // the pachctl context now points at another cluster than the one it was made for
     'REMOTE_CLUSTER_CHANGED',
+    'METADATA_KEY_EXISTS',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],
