@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Make a Docker engine and the test image `pach-test/busybox:1` available for the docker
-# runner tests, and a registry server (docker-registry, htpasswd) for the image-pull tests. Idempotent: reuses a running engine, installs only missing packages (apt-get
-# update only when something is missing), skips the import when the image already exists.
+# runner tests, a registry server (docker-registry, htpasswd) for the image-pull tests, and
+# one registry left running on 127.0.0.1:5000 for the pipeline-promotion tests (images pushed
+# to a cluster's registry). Idempotent: reuses a running engine, installs only missing
+# packages (apt-get update only when something is missing), skips the import when the image
+# already exists, starts the registry only when nothing answers on 127.0.0.1:5000.
 # No remote registry is contacted: the image is a `docker import` of Debian's busybox-static.
 # Must run as root on Debian 12 (bookworm).
 set -euo pipefail
@@ -25,6 +28,7 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   apt-get update -qq
@@ -50,7 +54,43 @@ else
   log "dockerd is up"
 fi
 
-# 3. image: a busybox rootfs imported as $IMAGE (skipped when present)
+# 3. registry for the promotion tests (test/remote/pipelines.test.ts): docker-registry on
+#    127.0.0.1:5000 (a loopback registry, which the engine pushes to over plain http by
+#    default), storing in a temp dir; reused when something already answers /v2/ there
+REGISTRY=127.0.0.1:5000
+if curl -fsS -m 2 "http://$REGISTRY/v2/" >/dev/null 2>&1; then
+  log "reusing the registry on $REGISTRY"
+else
+  regdir=$(mktemp -d /tmp/pach-registry.XXXXXX)
+  mkdir -p "$regdir/data"
+  cat >"$regdir/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $regdir/data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+YAML
+  log "starting docker-registry on $REGISTRY (storage $regdir/data)"
+  setsid nohup docker-registry serve "$regdir/config.yml" </dev/null >"$regdir/registry.log" 2>&1 &
+  for _ in $(seq 1 50); do
+    curl -fsS -m 2 "http://$REGISTRY/v2/" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  if ! curl -fsS -m 2 "http://$REGISTRY/v2/" >/dev/null 2>&1; then
+    log "docker-registry did not answer on $REGISTRY; last lines of $regdir/registry.log:"
+    tail -n 20 "$regdir/registry.log" >&2 || true
+    exit 1
+  fi
+fi
+
+# 4. image: a busybox rootfs imported as $IMAGE (skipped when present)
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "image $IMAGE already exists"
   exit 0

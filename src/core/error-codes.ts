@@ -27,6 +27,8 @@ export const CODES_BY_CLASS = {
     'REMOTE_UNREACHABLE',
     'REMOTE_VERSION',
     'REMOTE_AUTH',
+    // a pipeline image a registry would not take (pach push --pipelines)
+    'IMAGE_PUSH_FAILED',
   ],
   /** exit 1: a runner (docker/local) could not run user code */
   RunnerError: ['RUNNER_ERROR'],
@@ -68,6 +70,9 @@ export const CODES_BY_CLASS = {
     'INVALID_REQUEST',
     'MATCHED_NON_FILE',
     'MATCHED_MULTIPLE_FILES',
+    'PIPELINE_NOT_PROMOTABLE',
+    'IMAGE_NOT_PUBLISHABLE',
+    'REMOTE_SPEC_REJECTED',
   ],
   /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed */
   JobFailedError: ['JOB_FAILED'],

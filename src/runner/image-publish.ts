@@ -1,0 +1,138 @@
+/**
+ * The core's ImagePublisher (src/core/remote/images.ts) over the local Docker engine and the
+ * `docker` CLI, for promoting pipelines to a cluster.
+ *
+ * - inspect: dockerode `image.inspect` (Id, RepoDigests, Architecture, Os); a missing image is
+ *   undefined.
+ * - checkPush: GET `/v2/` of the registry (https; plain http for a loopback registry, which
+ *   Docker also treats as insecure by default). 200: open. 401: the registry wants
+ *   credentials, so the user's Docker config must have some for it (docker-config.ts finds
+ *   them as `docker push` does: credHelpers, credsStore, auths); whether they are accepted is
+ *   known only at the push. No answer, or not a registry: refused with what to do.
+ * - push: `docker tag` + `docker push` through execa, so the user's own login and credential
+ *   helpers are used; the digest is read from the push output (`digest: sha256:…`), else from
+ *   the image's RepoDigests. A failure is one line (IMAGE_PUSH_FAILED) with what to do.
+ */
+import {request as httpRequest} from 'node:http'
+import {request as httpsRequest} from 'node:https'
+import type Dockerode from 'dockerode'
+import {execa} from 'execa'
+import {PachError} from '../core/errors.js'
+import type {ImagePublisher, LocalImage} from '../core/remote/images.js'
+import {credentialsFor, dockerConfigPath, loginCommand, registryOf, type ConfigLocation} from './docker-config.js'
+
+export interface DockerImagePublisherOptions extends ConfigLocation {
+  /** the engine (default: dockerode with the environment's DOCKER_HOST) */
+  docker?: Dockerode
+  /** ms to wait for a registry's /v2/ (default 5000) */
+  timeoutMs?: number
+}
+
+/** Whether `host` (host[:port]) is on the loopback interface. */
+function loopback(host: string): boolean {
+  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
+  return name === 'localhost' || name === '::1' || /^127\./.test(name)
+}
+
+/** GET url, resolving to the status code, or rejecting with the connection error. */
+function status(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, {method: 'GET', timeout: timeoutMs}, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** The last non-empty line of a command's output. */
+const lastLine = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop() ?? ''
+
+export class DockerImagePublisher implements ImagePublisher {
+  private client: Dockerode | undefined
+
+  constructor(private readonly opts: DockerImagePublisherOptions = {}) {
+    this.client = opts.docker
+  }
+
+  private async docker(): Promise<Dockerode> {
+    if (!this.client) {
+      const {default: Docker} = await import('dockerode')
+      this.client = new Docker()
+    }
+    return this.client
+  }
+
+  async inspect(ref: string): Promise<LocalImage | undefined> {
+    const docker = await this.docker()
+    try {
+      const i = await docker.getImage(ref).inspect()
+      return {id: i.Id, repoDigests: i.RepoDigests ?? [], architecture: i.Architecture, os: i.Os}
+    } catch (e) {
+      if ((e as {statusCode?: number}).statusCode === 404) return undefined
+      throw new PachError('IMAGE_PUSH_FAILED', `cannot inspect image ${ref} in the local Docker engine: ${(e as Error).message}`, {hint: 'check that Docker runs (`docker info`)', cause: e})
+    }
+  }
+
+  async checkPush(registry: string): Promise<string | undefined> {
+    const timeoutMs = this.opts.timeoutMs ?? 5000
+    const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry
+    const urls = [`https://${host}/v2/`, ...(loopback(host) ? [`http://${host}/v2/`] : [])]
+    let code = 0
+    let lastError = ''
+    for (const url of urls) {
+      try {
+        code = await status(url, timeoutMs)
+        break
+      } catch (e) {
+        lastError = `${url}: ${(e as Error).message}`
+      }
+    }
+    if (code === 0) return `the registry does not answer (${lastError}); start it, or name another with --registry`
+    if (code === 200) return undefined
+    if (code === 401) {
+      const reg = registryOf(`${registry}/x`)
+      let creds
+      try {
+        creds = credentialsFor(reg, this.opts)
+      } catch (e) {
+        return `${(e as Error).message}`
+      }
+      if (!creds) return `the registry asks for credentials and ${dockerConfigPath(this.opts)} has none for it; run \`${loginCommand(reg)}\` first`
+      return undefined
+    }
+    return `GET /v2/ answered HTTP ${code}, which a Docker registry does not; check the registry's address`
+  }
+
+  async push(source: string, target: string): Promise<string> {
+    const reg = registryOf(target)
+    const env = this.opts.env ?? process.env
+    const fail = (what: string, r: {stderr?: unknown; stdout?: unknown; message?: string}) => {
+      const text = `${String(r.stderr ?? '')}\n${String(r.stdout ?? '')}`
+      const line = lastLine(String(r.stderr ?? '')) || lastLine(String(r.stdout ?? '')) || r.message || 'failed'
+      const auth = /unauthorized|denied|authentication required|no basic auth credentials|login/i.test(text)
+      return new PachError('IMAGE_PUSH_FAILED', `cannot push image ${source} as ${target}: ${what} failed: ${line}`, {
+        hint: auth ? `log in with \`${loginCommand(reg)}\` (or pass --registry for one you can push to) and push again; nothing was sent` : `check that \`docker push ${target}\` works, then push again; nothing was sent`,
+        data: {image: source, target, registry: reg.host},
+      })
+    }
+    const tag = await execa('docker', ['tag', source, target], {reject: false, env})
+    if (tag.exitCode !== 0) throw fail('docker tag', tag)
+    const pushed = await execa('docker', ['push', target], {reject: false, env})
+    if (pushed.exitCode !== 0) throw fail('docker push', pushed)
+    const m = /digest: (sha256:[0-9a-f]{64})/.exec(String(pushed.stdout))
+    if (m) return m[1]!
+    const i = await this.inspect(target)
+    const repo = target.replace(/:[^:/]+$/, '')
+    const rd = i?.repoDigests.find((d) => d.startsWith(`${repo}@`))
+    if (!rd) throw fail('reading the pushed digest', {stderr: `docker push printed no digest and the image has none for ${repo}`})
+    return rd.slice(rd.indexOf('@') + 1)
+  }
+}
