@@ -9,14 +9,14 @@
  *   credentials, so the user's Docker config must have some for it (docker-config.ts finds
  *   them as `docker push` does: credHelpers, credsStore, auths); whether they are accepted is
  *   known only at the push. No answer, or not a registry: refused with what to do.
- * - push: `docker tag` + `docker push` through execa, so the user's own login and credential
+ * - push: `docker tag` + `docker push` (node:child_process; execa is a dev dependency only), so the user's own login and credential
  *   helpers are used; the digest is read from the push output (`digest: sha256:…`), else from
  *   the image's RepoDigests. A failure is one line (IMAGE_PUSH_FAILED) with what to do.
  */
+import {spawn} from 'node:child_process'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import type Dockerode from 'dockerode'
-import {execa} from 'execa'
 import {PachError} from '../core/errors.js'
 import type {ImagePublisher, LocalImage} from '../core/remote/images.js'
 import {credentialsFor, dockerConfigPath, loginCommand, registryOf, type ConfigLocation} from './docker-config.js'
@@ -47,6 +47,19 @@ function status(url: string, timeoutMs: number): Promise<number> {
   })
 }
 
+/** Run `docker args…`; resolves to its exit code and output (never rejects for a non-zero exit). */
+function docker(args: string[], env: NodeJS.ProcessEnv): Promise<{exitCode: number; stdout: string; stderr: string; message?: string}> {
+  return new Promise((resolve) => {
+    const p = spawn('docker', args, {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    p.on('error', (e) => resolve({exitCode: -1, stdout, stderr, message: `cannot run docker: ${e.message}`}))
+    p.on('close', (code) => resolve({exitCode: code ?? -1, stdout, stderr}))
+  })
+}
+
 /** The last non-empty line of a command's output. */
 const lastLine = (s: string) =>
   s
@@ -62,7 +75,7 @@ export class DockerImagePublisher implements ImagePublisher {
     this.client = opts.docker
   }
 
-  private async docker(): Promise<Dockerode> {
+  private async engine(): Promise<Dockerode> {
     if (!this.client) {
       const {default: Docker} = await import('dockerode')
       this.client = new Docker()
@@ -71,9 +84,9 @@ export class DockerImagePublisher implements ImagePublisher {
   }
 
   async inspect(ref: string): Promise<LocalImage | undefined> {
-    const docker = await this.docker()
+    const engine = await this.engine()
     try {
-      const i = await docker.getImage(ref).inspect()
+      const i = await engine.getImage(ref).inspect()
       return {id: i.Id, repoDigests: i.RepoDigests ?? [], architecture: i.Architecture, os: i.Os}
     } catch (e) {
       if ((e as {statusCode?: number}).statusCode === 404) return undefined
@@ -123,9 +136,9 @@ export class DockerImagePublisher implements ImagePublisher {
         data: {image: source, target, registry: reg.host},
       })
     }
-    const tag = await execa('docker', ['tag', source, target], {reject: false, env})
+    const tag = await docker(['tag', source, target], env)
     if (tag.exitCode !== 0) throw fail('docker tag', tag)
-    const pushed = await execa('docker', ['push', target], {reject: false, env})
+    const pushed = await docker(['push', target], env)
     if (pushed.exitCode !== 0) throw fail('docker push', pushed)
     const m = /digest: (sha256:[0-9a-f]{64})/.exec(String(pushed.stdout))
     if (m) return m[1]!
