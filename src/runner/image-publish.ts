@@ -7,8 +7,10 @@
  * - checkPush: GET `/v2/` of the registry (https; plain http for a loopback registry, which
  *   Docker also treats as insecure by default). 200: open. 401: the registry wants
  *   credentials, so the user's Docker config must have some for it (docker-config.ts finds
- *   them as `docker push` does: credHelpers, credsStore, auths); whether they are accepted is
- *   known only at the push. No answer, or not a registry: refused with what to do.
+ *   them as `docker push` does: credHelpers, credsStore, auths), and they must be accepted,
+ *   checked as `docker login` checks them: `/v2/` with Basic auth, or the Bearer challenge's
+ *   token realm with Basic auth (an identity token is left to the push). No answer, not a
+ *   registry, no or refused credentials: one line saying what to do.
  * - push: `docker tag` + `docker push` (node:child_process; execa is a dev dependency only), so the user's own login and credential
  *   helpers are used; the digest is read from the push output (`digest: sha256:…`), else from
  *   the image's RepoDigests. A failure is one line (IMAGE_PUSH_FAILED) with what to do.
@@ -34,17 +36,24 @@ function loopback(host: string): boolean {
   return name === 'localhost' || name === '::1' || /^127\./.test(name)
 }
 
-/** GET url, resolving to the status code, or rejecting with the connection error. */
-function status(url: string, timeoutMs: number): Promise<number> {
+/** GET url, resolving to the status code and the WWW-Authenticate header, or rejecting with the connection error. */
+function status(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<{code: number; challenge: string}> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, {method: 'GET', timeout: timeoutMs}, (res) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, {method: 'GET', timeout: timeoutMs, headers}, (res) => {
       res.resume()
-      resolve(res.statusCode ?? 0)
+      resolve({code: res.statusCode ?? 0, challenge: String(res.headers['www-authenticate'] ?? '')})
     })
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     req.on('error', reject)
     req.end()
   })
+}
+
+/** The parameters of a `Bearer realm="…",service="…"` challenge. */
+function challengeParams(challenge: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const m of challenge.matchAll(/(\w+)="([^"]*)"/g)) out[m[1]!.toLowerCase()] = m[2]!
+  return out
 }
 
 /** Run `docker args…`; resolves to its exit code and output (never rejects for a non-zero exit). */
@@ -98,30 +107,47 @@ export class DockerImagePublisher implements ImagePublisher {
     const timeoutMs = this.opts.timeoutMs ?? 5000
     const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry
     const urls = [`https://${host}/v2/`, ...(loopback(host) ? [`http://${host}/v2/`] : [])]
-    let code = 0
+    let answer: {code: number; challenge: string} | undefined
+    let base = ''
     let lastError = ''
     for (const url of urls) {
       try {
-        code = await status(url, timeoutMs)
+        answer = await status(url, timeoutMs)
+        base = url
         break
       } catch (e) {
         lastError = `${url}: ${(e as Error).message}`
       }
     }
-    if (code === 0) return `the registry does not answer (${lastError}); start it, or name another with --registry`
-    if (code === 200) return undefined
-    if (code === 401) {
-      const reg = registryOf(`${registry}/x`)
-      let creds
-      try {
-        creds = credentialsFor(reg, this.opts)
-      } catch (e) {
-        return `${(e as Error).message}`
-      }
-      if (!creds) return `the registry asks for credentials and ${dockerConfigPath(this.opts)} has none for it; run \`${loginCommand(reg)}\` first`
-      return undefined
+    if (!answer) return `the registry does not answer (${lastError}); start it, or name another with --registry`
+    if (answer.code === 200) return undefined
+    if (answer.code !== 401) return `GET /v2/ answered HTTP ${answer.code}, which a Docker registry does not; check the registry's address`
+    const reg = registryOf(`${registry}/x`)
+    let creds
+    try {
+      creds = credentialsFor(reg, this.opts)
+    } catch (e) {
+      return (e as Error).message
     }
-    return `GET /v2/ answered HTTP ${code}, which a Docker registry does not; check the registry's address`
+    if (!creds) return `the registry asks for credentials and ${dockerConfigPath(this.opts)} has none for it; run \`${loginCommand(reg)}\` first`
+    // what `docker login` checks: the credentials open /v2/ (Basic), or get a token (Bearer)
+    const {username, password, identitytoken} = creds.auth
+    if (identitytoken || username === undefined) return undefined // a refresh token: checked by the push itself
+    const basic = {Authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`}
+    let check: {code: number}
+    try {
+      if (/^bearer/i.test(answer.challenge)) {
+        const p = challengeParams(answer.challenge)
+        if (!p.realm) return undefined
+        const url = new URL(p.realm)
+        if (p.service) url.searchParams.set('service', p.service)
+        check = await status(url.toString(), timeoutMs, basic)
+      } else check = await status(base, timeoutMs, basic)
+    } catch (e) {
+      return `cannot check the credentials from ${creds.source} (${(e as Error).message}); try \`${loginCommand(reg)}\``
+    }
+    if (check.code === 401 || check.code === 403) return `the registry refused the credentials from ${creds.source}; log in again with \`${loginCommand(reg)}\``
+    return undefined
   }
 
   async push(source: string, target: string): Promise<string> {

@@ -19,17 +19,18 @@
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {get} from 'node:http'
+import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {openPach, type Pach} from '../../src/core/pach.js'
+import {initPach, type Pach} from '../../src/core/pach.js'
+import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {isPachError} from '../../src/core/errors.js'
 import {preparePipelinePromotion, type PromotionOptions} from '../../src/core/remote/pipelines.js'
 import {pipelineTarget} from '../../src/client/pipeline-target.js'
 import {DockerImagePublisher} from '../../src/runner/image-publish.js'
 import type {PachdClient} from '../../src/client/pachd-client.js'
-import {tmpProject, type Project} from '../helpers/cli.js'
 import {serve, type Served} from '../helpers/serve.js'
 import {dockerProblem, IMAGE} from '../e2e/pipelines-util.js'
 
@@ -45,7 +46,8 @@ function which(cmd: string): boolean {
     return false
   }
 }
-const problem = dockerProblem() ?? (!which('docker-registry') ? 'docker-registry is not installed (apt-get install docker-registry)' : undefined)
+const problem =
+  dockerProblem() ?? (!which('docker-registry') ? 'docker-registry is not installed (apt-get install docker-registry)' : !which('htpasswd') ? 'htpasswd is not installed (apt-get install apache2-utils)' : undefined)
 const describeDocker = (name: string, body: () => void) => {
   if (!problem) describe(name, body)
   else if (IN_CI) describe(name, () => it(`prerequisite: ${problem}`, () => expect.fail(`${problem} (CI=true, so this is a failure, not a skip)`)))
@@ -68,6 +70,43 @@ function v2Status(): Promise<number> {
 
 let registryProc: ChildProcess | undefined
 let registryDir: string | undefined
+let privateProc: ChildProcess | undefined
+
+/** A free loopback port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as {port: number}).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** A registry with htpasswd basic auth (user `ana`, password `secret`) on a free loopback port; its host:port. */
+async function privateRegistry(dir: string): Promise<string> {
+  const port = await freePort()
+  mkdirSync(join(dir, 'data'), {recursive: true})
+  writeFileSync(join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', 'ana', 'secret']))
+  writeFileSync(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\nauth:\n  htpasswd:\n    realm: pach-test\n    path: ${join(dir, 'htpasswd')}\n`,
+  )
+  privateProc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {stdio: 'ignore'})
+  for (let i = 0; i < 100; i++) {
+    const code = await new Promise<number>((resolve) => {
+      const req = get({host: '127.0.0.1', port, path: '/v2/', timeout: 2000}, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', () => resolve(0))
+    })
+    if (code === 401) return `127.0.0.1:${port}`
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`the private docker-registry did not answer on port ${port}`)
+}
 
 /** The registry on 127.0.0.1:5000: the one already answering, else one started here (as .ci/setup-docker.sh does). */
 async function ensureRegistry(): Promise<void> {
@@ -105,36 +144,37 @@ function loadArmImage(tag: string): void {
 /** A pipeline spec (busybox sh): `cmd` over input repo `from`. */
 const spec = (name: string, from: string, cmd: string, image = IMAGE) => ({pipeline: {name}, transform: {image, cmd: ['sh', '-c', cmd]}, input: {pfs: {repo: from, glob: '/*'}}})
 
+/** A local project (in-process: no CLI start-up per step); closed and removed after the file. */
 interface Local {
-  project: Project
-  pach(): Pach
-}
-
-/** A local project with repo `images` and the given pipelines (created detached: nothing runs locally). */
-async function localWith(specs: object[]): Promise<Local> {
-  const project = await tmpProject()
-  await project.ok(['create', 'repo', 'images'])
-  await project.ok(['create', 'repo', 'logs'])
-  for (const [i, s] of specs.entries()) {
-    const f = join(project.dir, `spec-${i}.json`)
-    writeFileSync(f, JSON.stringify(s))
-    await project.ok(['create', 'pipeline', '-f', f, '--detach'])
-  }
-  return {
-    project,
-    pach() {
-      const p = openPach({cwd: project.dir})
-      opened.push(p)
-      return p
-    },
-  }
+  pach: Pach
+  /** create or update pipelines from spec documents, as `pach create/update pipeline` stores them (jobs left pending) */
+  put(specs: object[], update?: boolean): void
 }
 const opened: Pach[] = []
+const dirs: string[] = []
+
+/** A local project with repos `images` and `logs` and the given pipelines. */
+function localWith(specs: object[]): Local {
+  const dir = mkdtempSync(join(tmpdir(), 'pach-local-'))
+  dirs.push(dir)
+  const pach = initPach(dir)
+  opened.push(pach)
+  pach.repos.create('default', 'images')
+  pach.repos.create('default', 'logs')
+  const put = (docs: object[], update = false) => {
+    for (const doc of docs) {
+      const {specs: [s], userSpecs} = parseSpecs(JSON.stringify(doc), 'spec.json')
+      pach.pipelines.put(s!, {update, reprocess: false, file: 'spec.json', userSpec: JSON.stringify(userSpecs[0])})
+    }
+  }
+  put(specs)
+  return {pach, put}
+}
 
 const publisher = new DockerImagePublisher()
 
 async function promote(local: Local, s: Served, opts: Partial<PromotionOptions> = {}) {
-  return preparePipelinePromotion(local.pach(), pipelineTarget(s.client), publisher, {pushedRepos: ['images'], registry: REGISTRY, ...opts})
+  return preparePipelinePromotion(local.pach, pipelineTarget(s.client), publisher, {pushedRepos: ['images'], registry: REGISTRY, ...opts})
 }
 
 const remotePipelines = async (c: PachdClient) => {
@@ -173,7 +213,12 @@ describeDocker('pach push --pipelines: pipelines and images promoted to a served
   }, TIMEOUT)
   afterAll(() => {
     for (const p of opened) p.close()
-    for (const t of ['pachtest/local-only:dev', 'pachtest/arm:dev']) {
+    for (const d of dirs) rmSync(d, {recursive: true, force: true})
+    // the tags pushes made (127.0.0.1:<port>/…:pach-<id>) and the ones this file made
+    const pushedTags = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
+      .split('\n')
+      .filter((t) => /^127\.0\.0\.1:\d+\/(pachtest\/local-only|pach-test\/busybox):pach-[0-9a-f]{12}$/.test(t))
+    for (const t of ['pachtest/local-only:dev', 'pachtest/arm:dev', ...pushedTags]) {
       try {
         docker(['image', 'rm', t])
       } catch {
@@ -181,11 +226,12 @@ describeDocker('pach push --pipelines: pipelines and images promoted to a served
       }
     }
     registryProc?.kill()
+    privateProc?.kill()
     if (registryDir) rmSync(registryDir, {recursive: true, force: true})
   })
 
   it('creates the pipelines in DAG order after a validation that leaves nothing behind; jobs then run on the remote; a second promotion changes nothing; an update updates one', {timeout: TIMEOUT}, async () => {
-    const local = await localWith([
+    const local = localWith([
       spec('edges', 'images', 'for f in /pfs/images/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f); done'),
       spec('montage', 'edges', 'cat /pfs/edges/* > /pfs/out/all'),
       spec('stats', 'logs', 'true'),
@@ -228,16 +274,14 @@ describeDocker('pach push --pipelines: pipelines and images promoted to a served
     expect([again.created, again.updated, again.unchanged]).toEqual([[], [], ['edges', 'montage']])
 
     // a local update of one pipeline updates that one only
-    const f = join(local.project.dir, 'edges2.json')
-    writeFileSync(f, JSON.stringify(spec('edges', 'images', 'for f in /pfs/images/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f).up; done')))
-    await local.project.ok(['update', 'pipeline', '-f', f, '--detach'])
+    local.put([spec('edges', 'images', 'for f in /pfs/images/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f).up; done')], true)
     const third = await (await promote(local, s)).apply()
     expect([third.created, third.updated, third.unchanged]).toEqual([[], ['edges'], ['montage']])
     expect((await remoteSpec(c, 'edges')).transform.cmd[2]).toContain('.up')
   })
 
   it('a spec the remote refuses aborts before any pipeline is created: in validate, and in apply\'s one transaction', {timeout: TIMEOUT}, async () => {
-    const local = await localWith([spec('edges', 'images', 'cp /pfs/images/* /pfs/out/'), spec('montage', 'edges', 'cp /pfs/edges/* /pfs/out/')])
+    const local = localWith([spec('edges', 'images', 'cp /pfs/images/* /pfs/out/'), spec('montage', 'edges', 'cp /pfs/edges/* /pfs/out/')])
     const s = await serve({args: ['--runner', 'docker']})
     const c = s.client
     // the remote has a plain repo where the second pipeline's output would go
@@ -260,7 +304,7 @@ describeDocker('pach push --pipelines: pipelines and images promoted to a served
   })
 
   it('pushes an image that exists only locally under a deterministic tag and pins it by digest', {timeout: TIMEOUT}, async () => {
-    const local = await localWith([spec('edges', 'images', 'cp /pfs/images/* /pfs/out/', 'pachtest/local-only:dev')])
+    const local = localWith([spec('edges', 'images', 'cp /pfs/images/* /pfs/out/', 'pachtest/local-only:dev')])
     const s = await serve({args: ['--runner', 'docker']})
     const c = s.client
     await c.unary(c.pfs, 'CreateRepo', {repo: {name: 'images', type: 'user', project: {name: 'default'}}})
@@ -293,12 +337,12 @@ describeDocker('pach push --pipelines: pipelines and images promoted to a served
     const s = await serve({args: ['--runner', 'docker']})
     const c = s.client
 
-    const noReg = await localWith([spec('edges', 'images', 'true', 'pachtest/local-only:dev')])
+    const noReg = localWith([spec('edges', 'images', 'true', 'pachtest/local-only:dev')])
     const e1 = await refusal((await promote(noReg, s, {registry: undefined})).validate())
     expect(e1.code).toBe('IMAGE_NOT_PUBLISHABLE')
     expect(e1.message).toBe('pipeline "edges": image pachtest/local-only:dev exists only on this machine and its name names no registry the cluster could pull it from')
 
-    const arm = await localWith([spec('edges', 'images', 'true', 'pachtest/arm:dev')])
+    const arm = localWith([spec('edges', 'images', 'true', 'pachtest/arm:dev')])
     const e2 = await refusal((await promote(arm, s)).validate())
     expect(e2.code).toBe('IMAGE_NOT_PUBLISHABLE')
     expect(e2.message).toBe('pipeline "edges": image pachtest/arm:dev is built for linux/arm64, but the cluster runs linux/amd64')
@@ -310,5 +354,41 @@ describeDocker('pach push --pipelines: pipelines and images promoted to a served
 
     expect(await remotePipelines(c)).toEqual([])
     expect(await repoExists(c, 'images')).toBe(false)
+  })
+
+  it('a registry that asks for credentials: refused before anything moves without them or with wrong ones, pushed with the right ones', {timeout: TIMEOUT}, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pach-private-'))
+    try {
+      const host = await privateRegistry(join(dir, 'registry'))
+      const s = await serve({args: ['--runner', 'docker']})
+      const c = s.client
+      await c.unary(c.pfs, 'CreateRepo', {repo: {name: 'images', type: 'user', project: {name: 'default'}}})
+      const local = localWith([spec('edges', 'images', 'true', 'pachtest/local-only:dev')])
+      const config = (name: string, auths: object) => {
+        mkdirSync(join(dir, name), {recursive: true})
+        writeFileSync(join(dir, name, 'config.json'), JSON.stringify({auths}))
+        return join(dir, name)
+      }
+      const withConfig = (cfg: string) => new DockerImagePublisher({env: {...process.env, DOCKER_CONFIG: cfg}})
+      const run = async (cfg: string) => preparePipelinePromotion(local.pach, pipelineTarget(c), withConfig(cfg), {pushedRepos: ['images'], registry: host})
+
+      const none = await refusal((await run(config('none', {}))).validate())
+      expect(none.code).toBe('IMAGE_PUSH_FAILED')
+      expect(none.message).toBe(`cannot push pachtest/local-only:dev (pipeline "edges") to ${host}: the registry asks for credentials and ${join(dir, 'none', 'config.json')} has none for it; run \`docker login ${host}\` first`)
+
+      const auth = (u: string, p: string) => ({[host]: {auth: Buffer.from(`${u}:${p}`).toString('base64')}})
+      const wrong = await refusal((await run(config('wrong', auth('ana', 'nope')))).validate())
+      expect(wrong.code).toBe('IMAGE_PUSH_FAILED')
+      expect(wrong.message).toBe(`cannot push pachtest/local-only:dev (pipeline "edges") to ${host}: the registry refused the credentials from ${join(dir, 'wrong', 'config.json')}; log in again with \`docker login ${host}\``)
+      expect(await remotePipelines(c)).toEqual([])
+
+      const good = await run(config('good', auth('ana', 'secret')))
+      await good.validate()
+      const r = await good.apply()
+      expect(r.created).toEqual(['edges'])
+      expect((await remoteSpec(c, 'edges')).transform.image).toMatch(new RegExp(`^${host.replace(/\./g, '\\.')}/pachtest/local-only@sha256:[0-9a-f]{64}$`))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
