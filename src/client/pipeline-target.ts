@@ -43,6 +43,15 @@ export function pipelineTarget(client: PachdClient): PipelineTarget {
         throw refusal(e)
       }
     },
+    async projectExists(project) {
+      try {
+        await client.unary(client.pfs, 'InspectProject', {project: {name: project}})
+        return true
+      } catch (e) {
+        if (notFound(e)) return false
+        throw refusal(e)
+      }
+    },
     async repoExists(project, name) {
       try {
         await client.unary(client.pfs, 'InspectRepo', {repo: {name, type: 'user', project: {name: project}}})

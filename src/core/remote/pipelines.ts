@@ -25,7 +25,7 @@
  * over PachdClient), images through ImagePublisher (src/runner/image-publish.ts).
  */
 import {isDeepStrictEqual} from 'node:util'
-import {InvalidArgumentError, PachError} from '../errors.js'
+import {InvalidArgumentError, NotFoundError, PachError} from '../errors.js'
 import {listPipelines} from '../db/pipelines.js'
 import {DEFAULT_PROJECT} from '../types.js'
 import type {Pach} from '../pach.js'
@@ -50,6 +50,7 @@ export class RemoteRefusal extends Error {
 export interface PipelineTarget {
   /** the remote pipeline's user_spec_json (InspectPipeline), or undefined when there is no such pipeline */
   userSpec(project: string, name: string): Promise<string | undefined>
+  projectExists(project: string): Promise<boolean>
   repoExists(project: string, name: string): Promise<boolean>
   /** StartTransaction; resolves to its id */
   startTransaction(): Promise<string>
@@ -95,7 +96,12 @@ export interface PromotionResult {
 
 export interface Promotion {
   plan: PromotionPlan
-  /** Check everything before anything moves (see the header). @throws IMAGE_NOT_PUBLISHABLE, IMAGE_PUSH_FAILED, REMOTE_SPEC_REJECTED */
+  /**
+   * Check everything before any data moves (see the header). The remote project must exist
+   * (create it first: an empty project is a namespace, not data; pachd cannot create one
+   * inside a transaction).
+   * @throws IMAGE_NOT_PUBLISHABLE, IMAGE_PUSH_FAILED, REMOTE_SPEC_REJECTED, PROJECT_NOT_FOUND (the remote project)
+   */
   validate(): Promise<void>
   /** Push images, then create/update the pipelines in one remote transaction. @throws IMAGE_NOT_PUBLISHABLE, IMAGE_PUSH_FAILED, REMOTE_SPEC_REJECTED */
   apply(): Promise<PromotionResult>
@@ -203,6 +209,12 @@ export async function preparePipelinePromotion(pach: Pach, target: PipelineTarge
       const ips = await resolveImages()
       if (plan.pipelines.length === 0) return
       const sent = new Map(plan.pipelines.map((p) => [p.name, sentImage(p, ips.get(p.name)!)]))
+      if (!(await target.projectExists(project))) {
+        throw new NotFoundError('PROJECT_NOT_FOUND', `project ${project} does not exist on the cluster, so its pipelines cannot be checked there`, {
+          hint: `create it first (\`pachctl create project ${project}\`; pach push creates it before checking pipelines)`,
+          data: {project},
+        })
+      }
       const missing: string[] = []
       for (const r of opts.pushedRepos) if (!(await target.repoExists(project, r))) missing.push(r)
       let current = ''
