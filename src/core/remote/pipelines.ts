@@ -30,6 +30,8 @@ import {listPipelines} from '../db/pipelines.js'
 import {DEFAULT_PROJECT} from '../types.js'
 import type {Pach} from '../pach.js'
 import {planImage, type ImagePlan, type ImagePublisher} from './images.js'
+
+export type {ImagePlan, ImagePublisher, LocalImage} from './images.js'
 import {planPromotion, type LocalPipeline, type PromotionPlan} from './pipelines-plan.js'
 
 export {planPromotion, type LocalPipeline, type PlannedPipeline, type PromotionPlan} from './pipelines-plan.js'
@@ -96,6 +98,8 @@ export interface PromotionResult {
 
 export interface Promotion {
   plan: PromotionPlan
+  /** What happens to each promoted pipeline's image (for `--dry-run`); resolves as validate does, pushing nothing. @throws IMAGE_NOT_PUBLISHABLE, IMAGE_PUSH_FAILED */
+  images(): Promise<{pipeline: string; plan: ImagePlan}[]>
   /**
    * Check everything before any data moves (see the header). The remote project must exist
    * (create it first: an empty project is a namespace, not data; pachd cannot create one
@@ -204,6 +208,11 @@ export async function preparePipelinePromotion(pach: Pach, target: PipelineTarge
 
   return {
     plan,
+
+    async images() {
+      const ips = await resolveImages()
+      return plan.pipelines.map((p) => ({pipeline: p.name, plan: ips.get(p.name)!}))
+    },
 
     async validate() {
       const ips = await resolveImages()
