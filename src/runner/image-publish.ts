@@ -2,6 +2,7 @@
  * The core's ImagePublisher (src/core/remote/images.ts) over the local Docker engine and the
  * `docker` CLI, for promoting pipelines to a cluster.
  *
+ * - unavailable: the engine's ping (no engine: the core sends images as written).
  * - inspect: dockerode `image.inspect` (Id, RepoDigests, Architecture, Os); a missing image is
  *   undefined.
  * - checkPush: GET `/v2/` of the registry (https; plain http for a loopback registry, which
@@ -90,6 +91,15 @@ export class DockerImagePublisher implements ImagePublisher {
       this.client = new Docker()
     }
     return this.client
+  }
+
+  async unavailable(): Promise<string | undefined> {
+    try {
+      await (await this.engine()).ping()
+      return undefined
+    } catch (e) {
+      return `Docker: ${(e as Error).message.split('\n')[0]}`
+    }
   }
 
   async inspect(ref: string): Promise<LocalImage | undefined> {

@@ -84,6 +84,9 @@ function fakeTarget(opts: {existing?: Record<string, string>; refuse?: (json: st
 function fakeImages(over: Partial<LocalImage> = {}) {
   const calls: string[] = []
   const images: ImagePublisher = {
+    async unavailable() {
+      return undefined
+    },
     async inspect(ref) {
       calls.push(`inspect ${ref}`)
       return {id: ID, repoDigests: [], architecture: 'amd64', os: 'linux', ...over}
@@ -197,5 +200,17 @@ describe('preparePipelinePromotion', () => {
     warnings.length = 0
     await preparePipelinePromotion(pach, t.target, fakeImages().images, OPTS)
     expect(warnings[1]).toBe("the local pipeline defaults of project default are not sent: the cluster's own defaults apply to the promoted pipelines (set them there with `pachctl update defaults`)")
+  })
+
+  it('with no image engine, sends every image as written, with a notice', async () => {
+    const {pach, warnings} = project([spec('edges', 'images', 'tool:dev')])
+    const t = fakeTarget()
+    const i = fakeImages()
+    i.images.unavailable = async () => 'Docker: connect ENOENT /var/run/docker.sock'
+    const p = await preparePipelinePromotion(pach, t.target, i.images, {pushedRepos: ['images']})
+    const r = await p.apply()
+    expect(r.images).toEqual([{pipeline: 'edges', image: 'tool:dev', sent: 'tool:dev', pushed: false}])
+    expect(i.calls).toEqual([])
+    expect(warnings).toEqual(["no image engine answers (Docker: connect ENOENT /var/run/docker.sock): the pipelines' images are sent as written, not pinned by digest"])
   })
 })

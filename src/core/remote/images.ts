@@ -14,7 +14,8 @@
  *   image id>` (deterministic: pushing the same image again is a no-op), pushed, and pinned
  *   `<registry>/<path>@sha256:<digest of the push>`. Refused first (IMAGE_NOT_PUBLISHABLE) when
  *   no registry is named, or when the image's platform is not the cluster's (`linux/<arch>`);
- * - the engine lacks it: sent as written (the cluster pulls it from wherever it names).
+ * - the engine lacks it, or no engine answers (pach also runs pipelines without Docker): sent
+ *   as written (the cluster pulls it from wherever it names).
  * Architecture is checked only for images that exist only locally: a registry image may be a
  * multi-platform index whose local copy is the laptop's platform.
  *
@@ -36,6 +37,11 @@ export interface LocalImage {
 
 /** The effects a promotion needs from an image engine and its registries. */
 export interface ImagePublisher {
+  /**
+   * Whether an image engine answers: undefined when one does, else why not (one line). With
+   * no engine there is no local-only image: every image is sent as written (a notice says so).
+   */
+  unavailable(): Promise<string | undefined>
   /** The local image `ref` names, or undefined when the engine does not have it. */
   inspect(ref: string): Promise<LocalImage | undefined>
   /**

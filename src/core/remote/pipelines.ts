@@ -164,8 +164,14 @@ export async function preparePipelinePromotion(pach: Pach, target: PipelineTarge
     if (imagePlans) return imagePlans
     const out = new Map<string, ImagePlan>()
     const inspected = new Map<string, Awaited<ReturnType<ImagePublisher['inspect']>>>()
+    const noEngine = plan.pipelines.length > 0 ? await images.unavailable() : undefined
+    if (noEngine) {
+      const notice = `no image engine answers (${noEngine}): the pipelines' images are sent as written, not pinned by digest`
+      plan.notices.push(notice)
+      pach.reporter.warn(notice)
+    }
     for (const p of plan.pipelines) {
-      if (!inspected.has(p.image)) inspected.set(p.image, await images.inspect(p.image))
+      if (!inspected.has(p.image)) inspected.set(p.image, noEngine ? undefined : await images.inspect(p.image))
       out.set(p.name, planImage(p.image, inspected.get(p.image), {registry: opts.registry, clusterArch, pipeline: p.name}))
     }
     const hosts = new Set([...out.values()].flatMap((i) => (i.kind === 'push' ? [i.host] : [])))
