@@ -34,6 +34,7 @@ export function pipelineTarget(client: PachdClient): PipelineTarget {
     }
   }
   return {
+    platform: () => call(async () => (await client.unary(client.version, 'GetVersion', {})).platform || undefined),
     async userSpec(project, name) {
       try {
         const info = await client.unary(client.pps, 'InspectPipeline', {pipeline: {name, project: {name: project}}, details: true})

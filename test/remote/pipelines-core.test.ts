@@ -11,7 +11,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {initPach, type Pach} from '../../src/core/pach.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {isPachError} from '../../src/core/errors.js'
-import {preparePipelinePromotion, RemoteRefusal, type ImagePublisher, type LocalImage, type PipelineTarget, type PromotionOptions} from '../../src/core/remote/pipelines.js'
+import {archOf, preparePipelinePromotion, RemoteRefusal, type ImagePublisher, type LocalImage, type PipelineTarget, type PromotionOptions} from '../../src/core/remote/pipelines.js'
 
 const ID = 'sha256:' + '0123456789ab'.repeat(5) + '0123'
 const DIGEST = 'sha256:' + 'f'.repeat(64)
@@ -41,9 +41,12 @@ function project(docs: object[]): {pach: Pach; warnings: string[]} {
 const spec = (name: string, from: string, image = 'tool:dev', extra: object = {}) => ({pipeline: {name}, transform: {image, cmd: ['run']}, input: {pfs: {repo: from, glob: '/*'}}, ...extra})
 
 /** A remote that records every call; `refuse(json)` decides which CreatePipelineV2 it refuses; `existing` are its pipelines' user specs. */
-function fakeTarget(opts: {existing?: Record<string, string>; refuse?: (json: string) => string | undefined; fail?: Error; repos?: string[]} = {}) {
+function fakeTarget(opts: {platform?: string; existing?: Record<string, string>; refuse?: (json: string) => string | undefined; fail?: Error; repos?: string[]} = {}) {
   const calls: string[] = []
   const target: PipelineTarget = {
+    async platform() {
+      return opts.platform
+    },
     async userSpec(project, name) {
       calls.push(`InspectPipeline ${project}/${name}`)
       return opts.existing?.[name]
@@ -212,5 +215,16 @@ describe('preparePipelinePromotion', () => {
     expect(r.images).toEqual([{pipeline: 'edges', image: 'tool:dev', sent: 'tool:dev', pushed: false}])
     expect(i.calls).toEqual([])
     expect(warnings).toEqual(["no image engine answers (Docker: connect ENOENT /var/run/docker.sock): the pipelines' images are sent as written, not pinned by digest"])
+  })
+
+  it('takes the cluster architecture from the platform pachd reports, unless told', async () => {
+    expect([archOf('amd64'), archOf('arm64'), archOf('linux/x64'), archOf('darwin/arm64'), archOf(''), archOf(undefined)]).toEqual(['amd64', 'arm64', 'amd64', 'arm64', undefined, undefined])
+    const {pach} = project([spec('edges', 'images', 'tool:dev')])
+    const arm = fakeImages({architecture: 'arm64'}).images
+    await (await preparePipelinePromotion(pach, fakeTarget({platform: 'arm64'}).target, arm, OPTS)).validate()
+    const e = await refusal((await preparePipelinePromotion(pach, fakeTarget({platform: 'arm64'}).target, arm, {...OPTS, clusterArch: 'amd64'})).validate())
+    expect((e as Error).message).toBe('pipeline "edges": image tool:dev is built for linux/arm64, but the cluster runs linux/amd64')
+    const e2 = await refusal((await preparePipelinePromotion(pach, fakeTarget({platform: 'linux/x64'}).target, arm, OPTS)).validate())
+    expect((e2 as Error).message).toMatch(/the cluster runs linux\/amd64$/)
   })
 })

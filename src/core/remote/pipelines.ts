@@ -50,6 +50,8 @@ export class RemoteRefusal extends Error {
 
 /** What a promotion needs from the remote pachd. Methods reject with RemoteRefusal when the remote refuses the request. */
 export interface PipelineTarget {
+  /** the platform pachd reports (GetVersion `platform`: pachd's GOARCH, `amd64`; pach serve's `linux/x64`), or undefined */
+  platform(): Promise<string | undefined>
   /** the remote pipeline's user_spec_json (InspectPipeline), or undefined when there is no such pipeline */
   userSpec(project: string, name: string): Promise<string | undefined>
   projectExists(project: string): Promise<boolean>
@@ -73,7 +75,7 @@ export interface PromotionOptions {
   localProject?: string
   /** where images whose name names no registry are pushed (`--registry`) */
   registry?: string
-  /** the cluster nodes' CPU architecture (default amd64) */
+  /** the cluster nodes' CPU architecture (default: the one pachd reports it was built for, else amd64) */
   clusterArch?: string
   /** update with a new salt: every datum runs again on the cluster (and no update is skipped) */
   reprocess?: boolean
@@ -109,6 +111,18 @@ export interface Promotion {
   validate(): Promise<void>
   /** Push images, then create/update the pipelines in one remote transaction. @throws IMAGE_NOT_PUBLISHABLE, IMAGE_PUSH_FAILED, REMOTE_SPEC_REJECTED */
   apply(): Promise<PromotionResult>
+}
+
+/**
+ * A CPU architecture in Docker's names from a reported platform: pachd reports its GOARCH
+ * (`amd64`, `arm64`), pach serve Node's `os/arch` (`linux/x64`). Undefined when empty.
+ * pachd runs on the cluster's nodes, so its architecture is theirs (a mixed cluster says
+ * otherwise with `--cluster-arch`).
+ */
+export function archOf(platform: string | undefined): string | undefined {
+  const arch = (platform ?? '').split('/').pop()!.trim()
+  if (!arch) return undefined
+  return ({x64: 'amd64', ia32: '386', x86_64: 'amd64', aarch64: 'arm64'} as Record<string, string>)[arch] ?? arch
 }
 
 /** The local project's pipelines as the planner reads them. */
@@ -150,7 +164,7 @@ const refused = (what: string, e: RemoteRefusal, hint: string) =>
 export async function preparePipelinePromotion(pach: Pach, target: PipelineTarget, images: ImagePublisher, opts: PromotionOptions): Promise<Promotion> {
   const localProject = opts.localProject ?? DEFAULT_PROJECT
   const project = opts.project ?? DEFAULT_PROJECT
-  const clusterArch = opts.clusterArch ?? 'amd64'
+  const clusterArch = opts.clusterArch ?? archOf(await target.platform()) ?? 'amd64'
   const reprocess = opts.reprocess ?? false
   const plan = planPromotion(localPipelines(pach, localProject), {localProject, project, pushedRepos: opts.pushedRepos})
   if (plan.pipelines.length > 0 && pach.pipelines.defaultsFor(localProject) !== undefined) {
