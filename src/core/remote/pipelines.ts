@@ -13,13 +13,20 @@
  *   CreatePipelineV2{dry_run} checks (the JSON against pachd's CreatePipelineRequest, unknown
  *   fields refused, the cluster's defaults merged) and also what a lone dry run cannot: input
  *   repos (pushed, or the output of a pipeline earlier in the order), secrets, and names
- *   clashing with the remote's repos. Nothing is created.
+ *   clashing with the remote's repos. Nothing is created (a lone CreatePipelineV2{dry_run}
+ *   is not used: `pach serve` checks input repos there, which a first push has not sent yet).
+ *   The remote project must exist: pachd has no transactional CreateProject, so the push
+ *   creates it first. Caveat (pachd's, not ours): a spec with `determined` provisions its
+ *   Determined user before joining the transaction, as it would at apply.
  * - apply(): images pushed (deterministic tags: a re-push is a no-op) and pinned by digest;
  *   each spec compared with the remote pipeline's user_spec_json (InspectPipeline), equal ones
  *   left alone (an update always makes a new version and a job there); the rest created or
  *   updated in DAG order inside ONE remote transaction (StartTransaction, CreatePipelineV2
  *   {update: true} with the pach-transaction header, FinishTransaction; DeleteTransaction when
  *   one is refused), so the cluster gets all of them or none.
+ *
+ * Images with no engine answering are sent as written (notice); the cluster's architecture
+ * is the one pachd reports unless given.
  *
  * The remote is reached through PipelineTarget (src/client/pipeline-target.ts implements it
  * over PachdClient), images through ImagePublisher (src/runner/image-publish.ts).
