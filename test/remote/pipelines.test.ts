@@ -66,13 +66,21 @@ describeDocker('pach push --pipelines: pipelines promoted to a served .pach', ()
     expect(job.state).toBe('JOB_SUCCESS')
     expect(await s.project.ok(['get', 'file', 'montage@master:/all'])).toBe('HELLO\n')
 
-    // again: same tag, same digest, same specs: nothing to do
-    const again = await (await promote(local, s)).apply()
+    // again (validated against the pipelines now there): same tag, same digest, same specs: nothing to do
+    const second = await promote(local, s)
+    await second.validate()
+    const again = await second.apply()
     expect([again.created, again.updated, again.unchanged]).toEqual([[], [], ['edges', 'montage']])
 
     // a local update of one pipeline updates that one only
     local.put([spec('edges', 'images', 'for f in /pfs/images/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f).up; done')], true)
-    const third = await (await promote(local, s)).apply()
+    const version = async () => (await c.unary(c.pps, 'InspectPipeline', {pipeline: {name: 'edges', project: {name: 'default'}}})).version
+    const before = await version()
+    const update = await promote(local, s)
+    await update.validate()
+    expect(await version()).toBe(before) // the validation's transaction was thrown away
+    const third = await update.apply()
+    expect(await version()).toBe(before + 1)
     expect([third.created, third.updated, third.unchanged]).toEqual([[], ['edges'], ['montage']])
     expect((await remoteSpec(c, 'edges')).transform.cmd[2]).toContain('.up')
   })
