@@ -16,7 +16,7 @@
 
 export const CODES_BY_CLASS = {
   /** exit 1: the operation could not be done for a reason outside pach */
-  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED', 'EDITOR_FAILED', 'JOB_NOT_ANSWERING'],
+  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED', 'EDITOR_FAILED', 'JOB_NOT_ANSWERING', 'REMOTE_FAILED'],
   /** exit 1: a runner (docker/local) could not run user code */
   RunnerError: ['RUNNER_ERROR'],
   /** exit 2: bad user input (names, paths, refs, flags, specs, environment) */
@@ -109,6 +109,7 @@ export const CODES_BY_CLASS = {
     'TIMEOUT',
     'JOB_RUNNING',
     'JOB_NOT_RUNNING',
+    'NON_FAST_FORWARD',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],

@@ -1,0 +1,229 @@
+/**
+ * The core's PushTarget (src/core/remote/target.ts) over pach's gRPC client, for any pachd 2.x
+ * (and `pach serve`). Each method is one or a few plain pfs/transaction calls; gRPC failures
+ * become REMOTE_FAILED errors naming the call and carrying pachd's own words.
+ *
+ * Metadata: pachd 2.10+ serves `metadata.API/EditMetadata`, which stamps
+ * `pach.local_commit_id` on a pushed commit. pach has no .proto for that service yet
+ * (src/server/proto has no metadata.proto), so `stampLocalId` answers false: nothing is
+ * stamped and the local mapping table is the only record of which local commit a remote one is.
+ */
+import {status} from '@grpc/grpc-js'
+import {PachError} from '../core/errors.js'
+import type {PushTarget, RemoteBranchState, RemoteCommitState, RemoteFileOp, RemoteRepoName, RemoteRepoState, RemoteStart} from '../core/remote/target.js'
+import type {ModifyFileRequest} from '../server/proto/gen/pfs_v2/ModifyFileRequest.js'
+import {isGrpcError, PachdClient} from './pachd-client.js'
+
+const repoPB = (r: RemoteRepoName) => ({name: r.name, type: 'user', project: {name: r.project}})
+const commitPB = (r: RemoteRepoName, id: string) => ({repo: repoPB(r), id})
+
+export class PachdPushTarget implements PushTarget {
+  constructor(
+    private readonly c: PachdClient,
+    readonly deploymentId: string,
+  ) {}
+
+  /** Run a call; a gRPC error becomes REMOTE_FAILED (`what` names the call). */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (e) {
+      throw remoteError(this.c.address, what, e)
+    }
+  }
+
+  async inspectRepo(repo: RemoteRepoName): Promise<RemoteRepoState> {
+    try {
+      await this.c.unary(this.c.pfs, 'InspectRepo', {repo: repoPB(repo)})
+    } catch (e) {
+      if (isGrpcError(e, status.NOT_FOUND)) return {exists: false, isOutput: false, branches: new Map()}
+      throw remoteError(this.c.address, `InspectRepo ${repo.project}/${repo.name}`, e)
+    }
+    let isOutput = false
+    try {
+      await this.c.unary(this.c.pps, 'InspectPipeline', {pipeline: {name: repo.name, project: {name: repo.project}}, details: false})
+      isOutput = true
+    } catch (e) {
+      if (!isGrpcError(e, status.NOT_FOUND) && !isGrpcError(e, status.UNIMPLEMENTED)) throw remoteError(this.c.address, `InspectPipeline ${repo.project}/${repo.name}`, e)
+    }
+    const branches = new Map<string, RemoteBranchState>()
+    const infos = await this.call(`ListBranch ${repo.project}/${repo.name}`, async () => {
+      const out = []
+      for await (const b of this.c.stream(this.c.pfs, 'ListBranch', {repo: repoPB(repo), reverse: false})) out.push(b)
+      return out
+    })
+    for (const b of infos) {
+      const name = b.branch?.name
+      const head = b.head?.id
+      if (!name || !head) continue
+      const info = await this.call(`InspectCommit ${repo.name}@${head}`, () => this.c.unary(this.c.pfs, 'InspectCommit', {commit: commitPB(repo, head), wait: 'COMMIT_STATE_UNKNOWN'}))
+      branches.set(name, {
+        head,
+        headSize: Number(info.details?.size_bytes ?? info.size_bytes_upper_bound ?? 0),
+        headHasParent: Boolean(info.parent_commit?.id),
+        hasProvenance: (b.direct_provenance?.length ?? 0) > 0 || (b.provenance?.length ?? 0) > 0,
+      })
+    }
+    return {exists: true, isOutput, branches}
+  }
+
+  async inspectCommit(repo: RemoteRepoName, id: string): Promise<RemoteCommitState> {
+    try {
+      const info = await this.c.unary(this.c.pfs, 'InspectCommit', {commit: commitPB(repo, id), wait: 'COMMIT_STATE_UNKNOWN'})
+      return commitState(info)
+    } catch (e) {
+      if (isGrpcError(e, status.NOT_FOUND)) return {state: 'missing', size: 0, error: '', branch: ''}
+      throw remoteError(this.c.address, `InspectCommit ${repo.name}@${id}`, e)
+    }
+  }
+
+  async ensureProject(project: string): Promise<void> {
+    try {
+      await this.c.unary(this.c.pfs, 'InspectProject', {project: {name: project}})
+    } catch (e) {
+      if (!isGrpcError(e, status.NOT_FOUND)) throw remoteError(this.c.address, `InspectProject ${project}`, e)
+      await this.call(`CreateProject ${project}`, () => this.c.unary(this.c.pfs, 'CreateProject', {project: {name: project}, description: '', update: false}))
+    }
+  }
+
+  async ensureRepo(repo: RemoteRepoName, description: string): Promise<void> {
+    try {
+      await this.c.unary(this.c.pfs, 'CreateRepo', {repo: repoPB(repo), description, update: false})
+    } catch (e) {
+      if (!isGrpcError(e, status.ALREADY_EXISTS)) throw remoteError(this.c.address, `CreateRepo ${repo.project}/${repo.name}`, e)
+    }
+  }
+
+  async startCommits(starts: RemoteStart[]): Promise<string> {
+    const requests = starts.map((s) => ({
+      start_commit: {
+        branch: {repo: repoPB(s.repo), name: s.branch},
+        parent: s.parent ? commitPB(s.repo, s.parent) : null,
+        description: s.description,
+      },
+    }))
+    const info = await this.call('BatchTransaction (start commits)', () => this.c.unary(this.c.transaction, 'BatchTransaction', {requests}, {transaction: ''}))
+    const ids = new Set((info.responses ?? []).map((r) => r.commit?.id).filter(Boolean))
+    const [id] = ids
+    if (ids.size !== 1 || !id) {
+      throw new PachError('REMOTE_FAILED', `pachd at ${this.c.address} answered the start of ${starts.length} commits with ${ids.size} commit set ids`, {
+        hint: 'the remote does not behave as pachd; check its version',
+      })
+    }
+    return id
+  }
+
+  async writeFiles(repo: RemoteRepoName, commit: string, ops: AsyncIterable<RemoteFileOp>, signal?: AbortSignal): Promise<void> {
+    const c = this.c
+    async function* reqs(): AsyncGenerator<ModifyFileRequest> {
+      yield {set_commit: commitPB(repo, commit)}
+      for await (const op of ops) {
+        if (op.kind === 'delete') yield {delete_file: {path: op.path}}
+        else yield {add_file: {path: op.path, raw: {value: Buffer.from(op.data.buffer, op.data.byteOffset, op.data.byteLength)}}}
+      }
+    }
+    await this.call(`ModifyFile ${repo.name}@${commit}`, () => c.send(c.pfs, 'ModifyFile', reqs(), {signal}))
+  }
+
+  async finishCommit(repo: RemoteRepoName, commit: string, opts: {error?: string}): Promise<void> {
+    await this.call(`FinishCommit ${repo.name}@${commit}`, () => this.c.unary(this.c.pfs, 'FinishCommit', {commit: commitPB(repo, commit), description: '', error: opts.error ?? '', force: false}))
+  }
+
+  async waitCommit(repo: RemoteRepoName, commit: string): Promise<RemoteCommitState> {
+    const info = await this.call(`InspectCommit ${repo.name}@${commit}`, () => this.c.unary(this.c.pfs, 'InspectCommit', {commit: commitPB(repo, commit), wait: 'FINISHED'}))
+    return commitState(info)
+  }
+
+  async dropCommitSet(id: string): Promise<void> {
+    try {
+      await this.c.unary(this.c.pfs, 'DropCommitSet', {commit_set: {id}})
+    } catch (e) {
+      if (!isGrpcError(e, status.NOT_FOUND)) throw remoteError(this.c.address, `DropCommitSet ${id}`, e)
+    }
+  }
+
+  async moveBranch(repo: RemoteRepoName, branch: string, head: string): Promise<void> {
+    await this.call(`CreateBranch ${repo.name}@${branch}`, () =>
+      this.c.unary(this.c.pfs, 'CreateBranch', {head: commitPB(repo, head), branch: {repo: repoPB(repo), name: branch}, provenance: [], new_commit_set: false}),
+    )
+  }
+
+  async *listFilePaths(repo: RemoteRepoName, commit: string): AsyncGenerator<string> {
+    const paths: string[] = []
+    await this.call(`WalkFile ${repo.name}@${commit}`, async () => {
+      for await (const f of this.c.stream(this.c.pfs, 'WalkFile', {file: {commit: commitPB(repo, commit), path: '/'}})) {
+        if (f.file_type === 'FILE' && f.file?.path) paths.push(f.file.path)
+      }
+    })
+    yield* paths
+  }
+
+  async stampLocalId(): Promise<boolean> {
+    return false
+  }
+}
+
+function commitState(info: {finished?: unknown; details?: {size_bytes?: number | string | null} | null; size_bytes_upper_bound?: number | string | null; error?: string; commit?: {branch?: {name?: string} | null} | null}): RemoteCommitState {
+  return {
+    state: info.finished ? 'finished' : 'open',
+    size: Number(info.details?.size_bytes ?? info.size_bytes_upper_bound ?? 0),
+    error: info.error ?? '',
+    branch: info.commit?.branch?.name ?? '',
+  }
+}
+
+/** A gRPC failure as one line: the remote, the call, pachd's words. */
+export function remoteError(address: string, what: string, e: unknown): unknown {
+  if (!isGrpcError(e)) return e
+  if (e.code === status.CANCELLED) return e
+  const why = e.code === status.UNAVAILABLE ? `cannot reach pachd at ${address}` : `pachd at ${address} refused ${what}`
+  const hint =
+    e.code === status.UNAUTHENTICATED
+      ? 'log in with `pachctl auth login` (pach uses the context\'s session token)'
+      : e.code === status.PERMISSION_DENIED
+        ? 'ask the cluster admin for write access to the repos you push'
+        : e.code === status.UNAVAILABLE
+          ? 'check that the cluster is up and that the context\'s address is right (`pachctl config get context`)'
+          : undefined
+  return new PachError('REMOTE_FAILED', `${why}: ${e.details || e.message}`, {hint, data: {grpc_code: e.code, call: what}})
+}
+
+/**
+ * Connect to a remote and learn its deployment id (GetVersion, then InspectCluster): a
+ * stand-in for the shared `connectRemote` (src/client/connect.ts) until that exists.
+ * Refuses a pachd older than 2.x, and a context whose recorded deployment id differs from
+ * the cluster's (it points at another cluster now).
+ */
+export async function connectForPush(r: {address: string; token?: string; serverCas?: string; deploymentId?: string; name: string}): Promise<{client: PachdClient; deploymentId: string; version: string}> {
+  const client = new PachdClient(r.address, {token: r.token, serverCas: r.serverCas})
+  try {
+    const deadline = new Date(Date.now() + 15_000)
+    let v
+    try {
+      v = await client.unary(client.version, 'GetVersion', {}, {deadline})
+    } catch (e) {
+      throw remoteError(r.address, 'GetVersion', e)
+    }
+    const version = `${v.major}.${v.minor}.${v.micro}${v.additional ?? ''}`
+    if (v.major !== 2) {
+      throw new PachError('REMOTE_FAILED', `pachd at ${r.address} is version ${version}; pach pushes to pachd 2.x`, {hint: 'upgrade the cluster, or push to another one'})
+    }
+    let info
+    try {
+      info = await client.unary(client.admin, 'InspectCluster', {client_version: v, current_project: null}, {deadline})
+    } catch (e) {
+      throw remoteError(r.address, 'InspectCluster', e)
+    }
+    const deploymentId = info.deployment_id || info.id
+    if (!deploymentId) throw new PachError('REMOTE_FAILED', `pachd at ${r.address} has no deployment id`, {hint: 'the remote does not behave as pachd; check its version'})
+    if (r.deploymentId && r.deploymentId !== deploymentId) {
+      throw new PachError('REMOTE_FAILED', `context ${r.name} was made for cluster ${r.deploymentId}, but ${r.address} is cluster ${deploymentId}`, {
+        hint: 'the context points at another cluster now; fix it with `pachctl config update context`',
+      })
+    }
+    return {client, deploymentId, version}
+  } catch (e) {
+    client.close()
+    throw e
+  }
+}
