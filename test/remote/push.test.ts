@@ -1,0 +1,73 @@
+// `pach push` end to end: the built CLI pushing a local project to a second project served by
+// `pach serve` (the remote end, reached over gRPC as any pachd), checked through the remote's
+// own API and through the bytes on the wire (a counting proxy between the two).
+import {describe, expect, it} from 'vitest'
+import {tmpProject} from '../helpers/cli.js'
+import {serve} from '../helpers/serve.js'
+import {wireCounter} from '../helpers/wire-counter.js'
+import {remoteCommits, remoteFiles, localFiles, localProject, put, history} from './push-fixture.js'
+
+describe('pach push', () => {
+  it('sends a 3-commit history across 2 repos (one commit set spans both), byte for byte; --dry-run and a second push send nothing', {timeout: 120_000}, async () => {
+    const s = await serve()
+    const {p, pach} = await localProject()
+    await history(pach)
+    const wire = await wireCounter(s.address)
+
+    const dry = await p.json(['push', wire.url, '--all', '--dry-run'])
+    expect(dry).toMatchObject({dry_run: true, commits: 4, files: 6})
+    expect((await s.project.json(['list', 'repo'])) as unknown[]).toEqual([]) // nothing moved
+
+    const r = await p.json(['push', wire.url, '--all'])
+    expect(Object.keys(r).sort()).toEqual(['branches', 'bytes_sent', 'bytes_skipped', 'commits', 'deployment_id', 'dry_run', 'files', 'metadata', 'remote', 'resumed'])
+    expect(r).toMatchObject({remote: wire.url, dry_run: false, commits: 4, files: 6, bytes_sent: 6 + 3000 + 6 + 5000, resumed: 0})
+    expect(r.deployment_id).toMatch(/^[0-9a-f]{32}$/)
+    expect(r.branches).toEqual([
+      {repo: 'images', branch: 'master', commits: 3, status: 'push'},
+      {repo: 'labels', branch: 'master', commits: 1, status: 'push'},
+    ])
+
+    const images = await remoteCommits(s, 'images')
+    const labels = await remoteCommits(s, 'labels')
+    expect(images.map((c) => c.description)).toEqual(['third', 'both', ''])
+    expect(images.every((c) => c.finished)).toBe(true)
+    expect(labels.map((c) => c.description)).toEqual(['both'])
+    expect(labels[0]!.id).toBe(images[1]!.id) // one remote commit set for the local one
+    expect(images[0]!.parent).toBe(images[1]!.id)
+    expect(await remoteFiles(s, 'images')).toEqual(localFiles(pach, 'images'))
+    expect(await remoteFiles(s, 'labels')).toEqual(localFiles(pach, 'labels'))
+    expect(Object.keys(await remoteFiles(s, 'images'))).toEqual(['/dir/b.bin'])
+
+    // unchanged: no commit, no byte of file data; the conversation itself stays small
+    wire.reset()
+    const again = await p.json(['push', wire.url, '--all'])
+    expect(again).toMatchObject({commits: 0, files: 0, bytes_sent: 0})
+    expect(again.branches.map((b: {status: string}) => b.status)).toEqual(['up-to-date', 'up-to-date'])
+    expect(wire.up()).toBeLessThan(1024 * 1024)
+    expect(wire.up()).toBeGreaterThan(0)
+    expect((await remoteCommits(s, 'images')).map((c) => c.id)).toEqual(images.map((c) => c.id))
+
+    // one more local commit: only its change goes
+    await put(pach, 'images@master', {'/c.txt': 'gamma\n'})
+    wire.reset()
+    const inc = await p.json(['push', wire.url, 'images@master'])
+    expect(inc).toMatchObject({commits: 1, files: 1, bytes_sent: 6, bytes_skipped: 5000})
+    expect(wire.up()).toBeLessThan(64 * 1024)
+    expect(Object.keys(await remoteFiles(s, 'images'))).toEqual(['/c.txt', '/dir/b.bin'])
+
+    // a branch at a commit the remote already has: the remote branch is pointed there, nothing is sent
+    pach.branches.create('default', {name: 'images', type: 'user'}, 'dev', {head: 'images@master^'})
+    const moved = await p.json(['push', s.url, 'images@dev'])
+    expect(moved).toMatchObject({commits: 0, bytes_sent: 0, branches: [{repo: 'images', branch: 'dev', commits: 0, status: 'move'}]})
+    expect((await remoteCommits(s, 'images', 'dev'))[0]!.id).toBe(images[0]!.id)
+    await p.ok(['fsck'])
+    await s.project.ok(['fsck'])
+  })
+
+  it('names repos or --all: neither is a usage error with a hint', {timeout: 30_000}, async () => {
+    const p = await tmpProject()
+    const r = await p.run(['push', 'grpc://127.0.0.1:1'])
+    expect(r.exitCode).toBe(2)
+    expect(r.stderr).toMatch(/^pach: name the repos to push \(REPO or REPO@BRANCH\), or pass --all \(e\.g\. `pach push grpc:\/\/127\.0\.0\.1:1 images@master`\)\n$/)
+  })
+})
