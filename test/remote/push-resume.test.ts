@@ -38,4 +38,31 @@ describe('pach push resumes', () => {
     await p.ok(['fsck'])
     await s.project.ok(['fsck'])
   })
+
+  it('Ctrl-C during an upload stops with exit 130 and one line; the next push resumes', {timeout: 90_000}, async () => {
+    const s = await serve()
+    const {p, pach} = await localProject()
+    pach.repos.create('default', 'big')
+    const data = randomBytes(24 * 1024 * 1024)
+    await put(pach, 'big@master', {'/big.bin': data})
+    const wire = await wireCounter(s.address)
+    const stalled = wire.stallAfter(4 * 1024 * 1024)
+    const proc = execa('node', [BIN, 'push', wire.url, 'big'], {cwd: p.dir, reject: false, env: {PACH_DETACH: ''}})
+    await stalled
+    proc.kill('SIGINT')
+    const r = await proc
+    expect(r.exitCode).toBe(130)
+    expect(String(r.stderr).trim().split('\n')).toHaveLength(1)
+    expect(String(r.stderr)).toBe('pach: push interrupted; the commits already sent stay on the remote (run the same push again to resume it)')
+    const again = await p.json(['push', s.url, 'big'])
+    expect(again).toMatchObject({commits: 1, bytes_sent: data.length})
+    // the dropped root commit left what pachd's deleteCommit leaves behind a dropped root head:
+    // one empty finished commit, which the pushed commit now builds on (no second copy of the data)
+    const commits = await remoteCommits(s, 'big')
+    expect(commits).toHaveLength(2)
+    expect(commits.every((c) => c.finished)).toBe(true)
+    expect(await s.project.json(['list', 'file', `big@${commits[1]!.id}`])).toEqual([])
+    expect(await remoteFiles(s, 'big')).toEqual({'/big.bin': sha(data)})
+    await s.project.ok(['fsck'])
+  })
 })

@@ -3,6 +3,7 @@
 // own API and through the bytes on the wire (a counting proxy between the two).
 import {describe, expect, it} from 'vitest'
 import {tmpProject} from '../helpers/cli.js'
+import {getRemote, listRemoteBranches} from '../../src/core/db/remotes.js'
 import {serve} from '../helpers/serve.js'
 import {wireCounter} from '../helpers/wire-counter.js'
 import {remoteCommits, remoteFiles, localFiles, localProject, put, history} from './push-fixture.js'
@@ -34,6 +35,9 @@ describe('pach push', () => {
     expect(labels.map((c) => c.description)).toEqual(['both'])
     expect(labels[0]!.id).toBe(images[1]!.id) // one remote commit set for the local one
     expect(images[0]!.parent).toBe(images[1]!.id)
+    expect(getRemote(pach.db, r.deployment_id)).toMatchObject({name: wire.url, address: wire.url, last_pull: null})
+    expect(getRemote(pach.db, r.deployment_id)!.last_push).toMatch(/^\d{4}-/)
+    expect(listRemoteBranches(pach.db, r.deployment_id).map((b) => `${b.remote_repo}@${b.remote_branch}`).sort()).toEqual(['images@master', 'labels@master'])
     expect(await remoteFiles(s, 'images')).toEqual(localFiles(pach, 'images'))
     expect(await remoteFiles(s, 'labels')).toEqual(localFiles(pach, 'labels'))
     expect(Object.keys(await remoteFiles(s, 'images'))).toEqual(['/dir/b.bin'])

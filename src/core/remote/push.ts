@@ -34,6 +34,8 @@ import type {PushTarget, RemoteCommitState, RemoteFileOp, RemoteRepoName} from '
 export {planPush} from './push-plan.js'
 export type {PushSelection} from './push-local.js'
 
+const INTERRUPTED = 'push interrupted; the commits already sent stay on the remote'
+
 /** pachctl's upload message size: a file's bytes go in add_file messages of at most this. */
 export const PUSH_CHUNK = 2 * 1024 * 1024
 
@@ -114,7 +116,13 @@ export class PushService {
       branches: plan.branches,
     }
     if (opts.dryRun) return result
-    await this.apply(target, history, plan, opts, totals, result)
+    try {
+      await this.apply(target, history, plan, opts, totals, result)
+    } catch (e) {
+      // whatever the interrupted call failed with, the cause is the interruption
+      if (opts.signal?.aborted) throw new CancelledError(INTERRUPTED, {hint: 'run the same push again to resume it'})
+      throw e
+    }
     return result
   }
 
@@ -159,7 +167,7 @@ export class PushService {
     const dep = target.deploymentId
     const signal = opts.signal
     const check = () => {
-      if (signal?.aborted) throw new CancelledError('push interrupted; run it again to resume')
+      if (signal?.aborted) throw new CancelledError(INTERRUPTED, {hint: 'run the same push again to resume it'})
     }
     withTx(db, () => upsertRemote(db, {deployment_id: dep, name: opts.remoteName, address: opts.address}))
     const progress: PushProgress = {commits: 0, files: 0, bytes: 0, total: {commits: totals.commits, files: totals.files, bytes: totals.bytes}}
