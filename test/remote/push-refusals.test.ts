@@ -1,5 +1,7 @@
 // `pach push` refusals end to end (the built CLI against a second project under `pach serve`):
 // a remote branch someone else moved (non-fast-forward, then --force) and a computed remote branch.
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {serve} from '../helpers/serve.js'
 import {remoteCommits, remoteFiles, localFiles, localProject, put} from './push-fixture.js'
@@ -52,5 +54,14 @@ describe('pach push refuses', () => {
     expect(r.stderr).toContain('default/images@master on the remote is computed (it has provenance)')
     const again = await p.run(['push', s.url, 'images', '--json'])
     expect(again.json().error.code).toBe('OUTPUT_BRANCH')
+
+    // a pipeline's output repo on the remote
+    writeFileSync(join(s.project.dir, 'edges.json'), JSON.stringify({pipeline: {name: 'edges'}, input: {pfs: {repo: 'src', glob: '/*'}}, transform: {cmd: ['true']}}))
+    await s.project.ok(['create', 'pipeline', '-f', 'edges.json'])
+    pach.repos.create('default', 'edges')
+    await put(pach, 'edges@master', {'/e.txt': 'e\n'})
+    const out = await p.run(['push', s.url, 'edges'])
+    expect(out.exitCode).toBe(5)
+    expect(out.stderr).toMatch(/^pach: default\/edges@master on the remote is a pipeline's output; commits cannot be pushed onto it; nothing was pushed \(/)
   })
 })
