@@ -113,6 +113,13 @@ describe('planPush', () => {
     expect(again.sets.map((s) => s.localId)).toEqual(['s'])
   })
 
+  it('a remote repo that was deleted is sent again from its first commit', () => {
+    const m = mapping({1: {a: ['A', 'finished'], s: ['S', 'finished']}})
+    const plan = planPush({repos, branches: [branch(1, 'master', [a, s1])]}, m, facts({1: {exists: false, isOutput: false, branches: new Map()}}), opts)
+    expect(plan.sets.map((s) => s.localId)).toEqual(['a', 's'])
+    expect(plan.repos.map((r) => r.exists)).toEqual([false])
+  })
+
   it('a commit reached from two branches is sent once, on its own branch; the other branch is moved to it', () => {
     const d = commit('d', 'a', {branch: 'dev'})
     const two: LocalHistory = {repos, branches: [branch(1, 'dev', [a, d]), branch(1, 'master', [a])]}

@@ -22,6 +22,8 @@
  *   again. Missing → pushed again.
  * - A branch whose head is already on the remote (pushed through another branch) but whose
  *   remote branch points elsewhere is moved (CreateBranch{head}).
+ * - A remote repo that was deleted took its commits with it: the rows of its mapping are
+ *   ignored (and overwritten as its commits are sent again).
  */
 import type {RemoteBranchState, RemoteCommitState, RemoteRepoName, RemoteRepoState} from './target.js'
 
@@ -146,6 +148,8 @@ export interface PlanOptions {
  */
 export function planPush(history: LocalHistory, mapping: PushMapping, facts: RemoteFacts, opts: PlanOptions): PushPlan {
   const repoById = new Map(history.repos.map((r) => [r.id, r]))
+  // a remote repo that no longer exists took its commits with it: its rows map to nothing
+  mapping = new Map([...mapping].filter(([id]) => facts.repos.get(id)?.exists !== false))
   const plan: PushPlan = {repos: [], drops: [], adopt: [], sets: [], moves: [], branches: [], refusals: []}
   const rowOf = (repoId: number, id: string) => mapping.get(repoId)?.get(id)
   const remoteOf = (r: LocalRepo): RemoteRepoName => ({project: opts.remoteProject, name: r.name})

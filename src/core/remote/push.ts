@@ -24,7 +24,7 @@
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import {putRemoteBranch, putRemoteCommit, touchRemote, upsertRemote} from '../db/remotes.js'
-import {CancelledError, ConflictError, PachError} from '../errors.js'
+import {CancelledError, ConflictError, InternalError, PachError} from '../errors.js'
 import type {PfsHooks} from '../pfs/hooks.js'
 import type {Resolver} from '../pfs/resolve.js'
 import {planPush, type BranchSummary, type LocalHistory, type PushPlan, type RemoteFacts} from './push-plan.js'
@@ -181,7 +181,8 @@ export class PushService {
     const now = this.ctx.now
     const names = new Map(history.repos.map((r) => [r.id, r.name]))
     const remoteOf = new Map<string, string>()
-    for (const [repoId, m] of this.source.mapping(dep, [...names.keys()])) {
+    const live = [...names.keys()].filter((id) => plan.repos.find((r) => r.repoId === id)?.exists !== false)
+    for (const [repoId, m] of this.source.mapping(dep, live)) {
       for (const [local, row] of m) if (row.state === 'finished') remoteOf.set(`${repoId}:${local}`, row.remoteCommit)
     }
     const rowOf = (repoId: number, local: string, remote: RemoteRepoName, commit: string, state: 'started' | 'finished') => ({
@@ -194,13 +195,19 @@ export class PushService {
       }
     })
 
+    const remoteParent = (repoId: number, local: string): string => {
+      const id = remoteOf.get(`${repoId}:${local}`)
+      // the planner sends parents first, so a missing one is a planner bug, not a user error
+      if (!id) throw new InternalError(`push: the remote id of parent commit ${local} is unknown when its child starts`)
+      return id
+    }
     let metadata = true
     for (const set of plan.sets) {
       check()
       const starts = set.commits.map((c) => ({
         repo: c.remote,
         branch: c.branch,
-        parent: c.parent ? (remoteOf.get(`${c.repoId}:${c.parent}`) ?? null) : null,
+        parent: c.parent ? remoteParent(c.repoId, c.parent) : null,
         description: c.local.description,
       }))
       const setId = await target.startCommits(starts)
