@@ -12,7 +12,7 @@ describe('pach push refuses', () => {
     const {p, pach} = await localProject()
     pach.repos.create('default', 'images')
     await put(pach, 'images@master', {'/a.txt': 'a\n'})
-    await p.ok(['push', s.url, 'images'])
+    expect(await p.ok(['push', s.url, 'images'])).toBe(`images@master: 1 commit sent\npushed 1 commit, 1 file, 2B to ${s.url} (0B already there)\n`)
     await s.project.ok(['put', 'file', 'images@master:/theirs.txt', '-f', '-'], {input: 'someone else\n'})
     await put(pach, 'images@master', {'/mine.txt': 'mine\n'})
 
