@@ -1,6 +1,8 @@
 // `pach push` end to end: the built CLI pushing a local project to a second project served by
 // `pach serve` (the remote end, reached over gRPC as any pachd), checked through the remote's
 // own API and through the bytes on the wire (a counting proxy between the two).
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {tmpProject} from '../helpers/cli.js'
 import {getRemote, listRemoteBranches} from '../../src/core/db/remotes.js'
@@ -64,6 +66,15 @@ describe('pach push', () => {
     const moved = await p.json(['push', s.url, 'images@dev'])
     expect(moved).toMatchObject({commits: 0, bytes_sent: 0, branches: [{repo: 'images', branch: 'dev', commits: 0, status: 'move'}]})
     expect((await remoteCommits(s, 'images', 'dev'))[0]!.id).toBe(images[0]!.id)
+
+    // a pachctl context with a project: the repos go there (the project is created)
+    const config = join(p.dir, 'pachctl.json')
+    writeFileSync(config, JSON.stringify({v2: {active_context: 'team', contexts: {team: {pachd_address: s.url, project: 'team'}}}}))
+    const ctx = await p.run(['push', 'team', 'labels', '--json'], {env: {PACH_CONFIG: config}})
+    expect(ctx.exitCode).toBe(0)
+    expect(ctx.json()).toMatchObject({remote: 'team', commits: 1, branches: [{repo: 'labels', branch: 'master', status: 'push'}]})
+    const teamCommit = {repo: {name: 'labels', type: 'user', project: {name: 'team'}}, id: '', branch: {repo: {name: 'labels', type: 'user', project: {name: 'team'}}, name: 'master'}}
+    expect((await s.client.unary(s.client.pfs, 'InspectCommit', {commit: teamCommit, wait: 'COMMIT_STATE_UNKNOWN'})).description).toBe('both')
     await p.ok(['fsck'])
     await s.project.ok(['fsck'])
   })
