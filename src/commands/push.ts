@@ -71,6 +71,14 @@ export default class Push extends PachCommand<typeof Push, PushResult> {
         : 'up to date'
       return `${b.repo}@${b.branch}: ${what}`
     })
+    if (r.dry_run) {
+      for (const set of r.sets) {
+        for (const c of set.commits) {
+          const what = `${c.files} file${c.files === 1 ? '' : 's'}, ${bytesSize(c.bytes)}${c.description ? `: ${c.description}` : ''}`
+          lines.push(`  ${set.local_id.slice(0, 12)} ${c.repo}@${c.branch} (${what})`)
+        }
+      }
+    }
     const totals = `${r.commits} commit${r.commits === 1 ? '' : 's'}, ${r.files} file${r.files === 1 ? '' : 's'}, ${bytesSize(r.bytes_sent)}`
     lines.push(r.dry_run ? `would push ${totals} to ${r.remote} (nothing was sent)` : `pushed ${totals} to ${r.remote} (${bytesSize(r.bytes_skipped)} already there)`)
     return lines.join('\n')

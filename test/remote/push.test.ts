@@ -18,11 +18,20 @@ describe('pach push', () => {
     const wire = await wireCounter(s.address)
 
     const dry = await p.json(['push', wire.url, '--all', '--dry-run'])
-    expect(dry).toMatchObject({dry_run: true, commits: 4, files: 6})
+    expect(dry).toMatchObject({dry_run: true, commits: 4, files: 6, bytes_sent: 6 + 3000 + 6 + 5000})
+    const both = dry.sets[1].local_id
+    expect(dry.sets).toEqual([
+      {local_id: expect.stringMatching(/^[0-9a-f]{32}$/), commits: [{repo: 'images', branch: 'master', description: '', files: 1, bytes: 6}]},
+      {local_id: both, commits: [{repo: 'images', branch: 'master', description: 'both', files: 1, bytes: 3000}, {repo: 'labels', branch: 'master', description: 'both', files: 2, bytes: 6}]},
+      {local_id: expect.stringMatching(/^[0-9a-f]{32}$/), commits: [{repo: 'images', branch: 'master', description: 'third', files: 2, bytes: 5000}]},
+    ])
+    const plan = await p.ok(['push', wire.url, '--all', '--dry-run'])
+    expect(plan).toContain(`  ${both.slice(0, 12)} labels@master (2 files, 6B: both)\n`)
+    expect(plan).toMatch(/would push 4 commits, 6 files, 7\.824KiB to grpc:\/\/127\.0\.0\.1:\d+ \(nothing was sent\)\n$/)
     expect((await s.project.json(['list', 'repo'])) as unknown[]).toEqual([]) // nothing moved
 
     const r = await p.json(['push', wire.url, '--all'])
-    expect(Object.keys(r).sort()).toEqual(['branches', 'bytes_sent', 'bytes_skipped', 'commits', 'deployment_id', 'dry_run', 'files', 'metadata', 'remote', 'resumed'])
+    expect(Object.keys(r).sort()).toEqual(['branches', 'bytes_sent', 'bytes_skipped', 'commits', 'deployment_id', 'dry_run', 'files', 'metadata', 'remote', 'resumed', 'sets'])
     expect(r).toMatchObject({remote: wire.url, dry_run: false, commits: 4, files: 6, bytes_sent: 6 + 3000 + 6 + 5000, resumed: 0})
     expect(r.deployment_id).toMatch(/^[0-9a-f]{32}$/)
     expect(r.branches).toEqual([

@@ -76,6 +76,14 @@ export interface PushResult {
   /** whether `pach.local_commit_id` was stamped on the remote commits (remote has the metadata service) */
   metadata: boolean
   branches: BranchSummary[]
+  /** the local commit sets sent (to send, with --dry-run), in order: one remote commit set each */
+  sets: PushedSet[]
+}
+
+export interface PushedSet {
+  /** the local commit set id (pachd mints the remote one) */
+  local_id: string
+  commits: {repo: string; branch: string; description: string; files: number; bytes: number}[]
 }
 
 export class PushService {
@@ -114,6 +122,7 @@ export class PushService {
       resumed: plan.adopt.length,
       metadata: false,
       branches: plan.branches,
+      sets: totals.sets,
     }
     if (opts.dryRun) return result
     try {
@@ -141,25 +150,27 @@ export class PushService {
     return facts
   }
 
-  /** Commits, files and bytes the plan sends, and the bytes its commits inherit instead. */
-  private measure(plan: PushPlan): {commits: number; files: number; bytes: number; inherited: number} {
-    let commits = 0
-    let files = 0
-    let bytes = 0
-    let inherited = 0
+  /** Commits, files and bytes the plan sends (per commit, in order), and the bytes its commits inherit instead. */
+  private measure(plan: PushPlan): {commits: number; files: number; bytes: number; inherited: number; sets: PushedSet[]} {
+    const t = {commits: 0, files: 0, bytes: 0, inherited: 0, sets: [] as PushedSet[]}
     for (const s of plan.sets) {
+      const set: PushedSet = {local_id: s.localId, commits: []}
       for (const c of s.commits) {
-        commits++
-        let sent = 0
+        let files = 0
+        let bytes = 0
         for (const ch of this.source.changes(c.repoId, c.local.id)) {
           files++
-          if (ch.kind === 'put') sent += ch.entry.size
+          if (ch.kind === 'put') bytes += ch.entry.size
         }
-        bytes += sent
-        inherited += Math.max(0, c.local.size - sent)
+        set.commits.push({repo: c.remote.name, branch: c.branch, description: c.local.description, files, bytes})
+        t.commits++
+        t.files += files
+        t.bytes += bytes
+        t.inherited += Math.max(0, c.local.size - bytes)
       }
+      t.sets.push(set)
     }
-    return {commits, files, bytes, inherited}
+    return t
   }
 
   private async apply(target: PushTarget, history: LocalHistory, plan: PushPlan, opts: PushOptions, totals: {commits: number; files: number; bytes: number}, result: PushResult): Promise<void> {
