@@ -3,8 +3,9 @@
 // own API and through the bytes on the wire (a counting proxy between the two).
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
-import {tmpProject} from '../helpers/cli.js'
+import {BIN, tmpProject} from '../helpers/cli.js'
 import {getRemote, listRemoteBranches} from '../../src/core/db/remotes.js'
 import {serve} from '../helpers/serve.js'
 import {wireCounter} from '../helpers/wire-counter.js'
@@ -75,6 +76,14 @@ describe('pach push', () => {
     const moved = await p.json(['push', s.url, 'images@dev'])
     expect(moved).toMatchObject({commits: 0, bytes_sent: 0, branches: [{repo: 'images', branch: 'dev', commits: 0, status: 'move'}]})
     expect((await remoteCommits(s, 'images', 'dev'))[0]!.id).toBe(images[0]!.id)
+
+    // at a terminal, progress is drawn on stderr (and cleared): bytes, files, commits
+    await put(pach, 'images@master', {'/d.txt': 'delta\n'})
+    const tty = await execa('script', ['-qec', `node ${BIN} push ${s.url} images 2>&1 >/dev/null`, '/dev/null'], {cwd: p.dir, env: {PACH_DETACH: ''}, reject: false})
+    expect(tty.exitCode).toBe(0)
+    expect(tty.stdout).toContain('push [')
+    expect(tty.stdout).toMatch(/0B\/6B, 0\/1 files, 0\/1 commits/)
+    expect(tty.stdout).not.toContain('pushed 1 commit') // the summary is stdout's
 
     // a pachctl context with a project: the repos go there (the project is created)
     const config = join(p.dir, 'pachctl.json')
