@@ -16,8 +16,25 @@ import {printable} from '../core/errors.js'
 import {editDistance} from '../core/text/edit-distance.js'
 import {pachctlCommand} from './pachctl.js'
 
+/**
+ * grpc-js sets the TLS server name to the host even when it is an IP address
+ * (`grpcs://10.0.0.5:30650`), and Node warns about that on stderr (DEP0123): two lines of
+ * noise around a command's one-line result. The certificate is still checked against the
+ * IP. That one warning is dropped; every other warning is left alone.
+ */
+function dropTlsIpServernameWarning(): void {
+  const emit = process.emitWarning
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+    const opt = rest[0]
+    const code = typeof opt === 'object' && opt !== null ? (opt as {code?: string}).code : rest[1]
+    if (code === 'DEP0123') return
+    return (emit as (...a: unknown[]) => void).call(process, warning, ...rest)
+  } as typeof process.emitWarning
+}
+
 /** `load`: bin/run.js's URL (oclif finds the package from it), or the binary's options with its root plugin (binary.ts). */
 export async function main(load: Interfaces.LoadOptions): Promise<void> {
+  dropTlsIpServernameWarning()
   try {
     await run(process.argv.slice(2), load)
     await flush()

@@ -35,6 +35,7 @@ export const PACHCTL_COMMANDS: readonly PachctlCommand[] = [
   ...same('pfs', 'create branch', 'inspect branch', 'list branch', 'delete branch'),
   ...same('pfs', 'put file', 'copy file', 'get file', 'inspect file', 'list file', 'glob file', 'diff file', 'delete file'),
   {pachctl: 'fsck', group: 'pfs', pach: 'fsck', differs: 'checks the local store: every chunk re-hashed, trees and datum sets (`--no-read-data` skips the re-hashing)'},
+  {pachctl: 'edit metadata', group: 'pfs', pach: 'edit metadata', differs: 'edits the local project\'s metadata; a pipeline target is refused (pach keeps no pipeline metadata)'},
   {pachctl: 'mount', group: 'pfs', instead: 'pach has no FUSE mount; copy a commit out with `pach get file -r REPO@BRANCH:/ -o DIR` (a `pach watch` that syncs a directory in is planned)'},
   {pachctl: 'unmount', group: 'pfs', instead: 'pach has no FUSE mount, so nothing to unmount (`pach get file -r REPO@BRANCH:/ -o DIR` copies a commit out)'},
   {pachctl: 'run pfs-load-test', group: 'pfs', instead: 'a load test of a cluster; pach has no cluster (its own benchmarks are in bench/ of its source)'},

@@ -7,8 +7,9 @@
  * - the REMOTE argument: an address (`grpc://`, `grpcs://`, `http://`, `https://`,
  *   `unix://`, or bare `host:port`) is used as is; anything else names a context, which must
  *   exist. No argument = `$PACH_CONTEXT` (an unknown name is an error), else the active context.
- * - a context's address: `$PACHD_ADDRESS` overrides it (pachctl lets it override everything),
- *   else `pachd_address`, else `port_forwarders.pachd` → `localhost:<port>`; with none of them
+ * - a context's address: `$PACHD_ADDRESS` overrides it (pachctl lets it override everything,
+ *   server_cas included: the CAs then come from the deprecated `$PACH_CA_CERTS`, which needs
+ *   grpcs://), else `pachd_address`, else `port_forwarders.pachd` → `localhost:<port>`; with none of them
  *   the user is told to run `pachctl connect` (pach does not port-forward through kubectl).
  * - `session_token` is sent as `authn-token`; `server_cas` (base64 PEM) is the only trust
  *   for TLS and needs `grpcs://`; `project` (empty = `default`) is the remote project.
@@ -17,6 +18,8 @@
  * Address syntax (src/internal/grpcutil/addr.go): no path, user, query or fragment; default
  * port 30650; the canonical form is `grpc://host:port` (or grpcs, or unix://path).
  */
+import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
 import {InvalidArgumentError} from '../core/errors.js'
 import {pachctlConfigPath, readPachctlConfig, type PachctlConfig} from './pachctl-config.js'
 
@@ -73,7 +76,8 @@ export function canonicalAddress(text: string): string {
   }
   let url: URL
   try {
-    url = new URL(withScheme.replace(/^[a-z]+:/i, 'http:'))
+    // a scheme the URL parser has no default port for (with http:, an explicit :80 vanished)
+    url = new URL(withScheme.replace(/^[a-z]+:/i, 'pach:'))
   } catch {
     throw bad('not a URL')
   }
@@ -81,7 +85,7 @@ export function canonicalAddress(text: string): string {
   if ((url.pathname && url.pathname !== '/') || url.search || url.hash) throw bad('no path, query or fragment may be given')
   if (!url.hostname) throw bad('no host')
   const tls = scheme === 'grpcs' || scheme === 'https'
-  return `${tls ? 'grpcs' : 'grpc'}://${url.hostname}:${url.port || DEFAULT_PACHD_PORT}`
+  return `${tls ? 'grpcs' : 'grpc'}://${url.hostname.toLowerCase()}:${url.port || DEFAULT_PACHD_PORT}`
 }
 
 /** A context's value under its snake_case key or its lowerCamel one. */
@@ -114,10 +118,32 @@ function decodeCas(b64: unknown, where: string): string | undefined {
   return pem
 }
 
+/**
+ * The CAs of the deprecated `$PACH_CA_CERTS` (comma-separated files or directories, read as
+ * pachctl reads them, skipping what cannot be read); it needs a grpcs:// `$PACHD_ADDRESS`.
+ */
+function envCas(env: Env, address: string): string | undefined {
+  if (!env.PACH_CA_CERTS) return undefined
+  if (!address.startsWith('grpcs://')) throw new InvalidArgumentError('INVALID_ENV', `PACH_CA_CERTS is set but PACHD_ADDRESS ${address} is not grpcs://`, {hint: 'use PACHD_ADDRESS=grpcs://HOST:PORT, or unset PACH_CA_CERTS'})
+  const pems: string[] = []
+  const walk = (p: string): void => {
+    try {
+      if (statSync(p).isDirectory()) for (const e of readdirSync(p).sort()) walk(join(p, e))
+      else pems.push(readFileSync(p, 'utf8'))
+    } catch {
+      // pachctl logs and skips a path it cannot read
+    }
+  }
+  for (const p of env.PACH_CA_CERTS.split(',')) walk(p)
+  return pems.length ? pems.join('\n') : undefined
+}
+
 /** Every context of the user's pachctl config, for `pach remote list`. */
 export function listContexts(env: Env = process.env): {path: string; contexts: ContextSummary[]} {
   const path = pachctlConfigPath(env)
-  const {contexts, active} = contextsOf(readPachctlConfig(path))
+  const {contexts, active: configured} = contextsOf(readPachctlConfig(path))
+  // the context push/pull use by default: $PACH_CONTEXT first (pachctl's ActiveContext)
+  const active = env.PACH_CONTEXT || configured
   const out = Object.entries(contexts)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, ctx]): ContextSummary => {
@@ -158,10 +184,20 @@ export function resolveRemote(arg: string | undefined, env: Env = process.env): 
     })
   }
   const where = `context ${JSON.stringify(name)} in ${path}`
-  const address = env.PACHD_ADDRESS ? canonicalAddress(env.PACHD_ADDRESS) : contextAddress(ctx)
-  if (!address) throw new InvalidArgumentError('INVALID_INPUT', `${where} has no pachd address`, {hint: 'run `pachctl connect grpc://HOST:PORT` (pach does not port-forward through kubectl)'})
-  const serverCas = decodeCas(field(ctx, 'server_cas'), where)
-  if (serverCas && !address.startsWith('grpcs://')) throw new InvalidArgumentError('INVALID_INPUT', `${where} has server_cas but address ${address} is not grpcs://`, {hint: 'use a grpcs:// address with server_cas'})
+  let address: string | null
+  let serverCas: string | undefined
+  if (env.PACHD_ADDRESS) {
+    // as pachctl: $PACHD_ADDRESS replaces the context's address AND its server_cas (the
+    // deprecated $PACH_CA_CERTS gives the CAs then); the token still comes from the context
+    address = canonicalAddress(env.PACHD_ADDRESS)
+    serverCas = envCas(env, address)
+  } else {
+    if (env.PACH_CA_CERTS) throw new InvalidArgumentError('INVALID_ENV', 'PACH_CA_CERTS is set without PACHD_ADDRESS', {hint: 'unset PACH_CA_CERTS (deprecated; use the context\'s server_cas) or set PACHD_ADDRESS=grpcs://HOST:PORT'})
+    address = contextAddress(ctx)
+    if (!address) throw new InvalidArgumentError('INVALID_INPUT', `${where} has no pachd address`, {hint: 'run `pachctl connect grpc://HOST:PORT` (pach does not port-forward through kubectl)'})
+    serverCas = decodeCas(field(ctx, 'server_cas'), where)
+    if (serverCas && !address.startsWith('grpcs://')) throw new InvalidArgumentError('INVALID_INPUT', `${where} has server_cas but address ${address} is not grpcs://`, {hint: 'use a grpcs:// address with server_cas'})
+  }
   const token = field(ctx, 'session_token')
   const dep = field(ctx, 'cluster_deployment_id')
   return {

@@ -27,6 +27,7 @@ import type {ProtoGrpcType as VersionProto} from '../server/proto/gen/version.js
 import type {ProtoGrpcType as HealthProto} from '../server/proto/gen/health.js'
 import type {ProtoGrpcType as AuthProto} from '../server/proto/gen/auth.js'
 import type {ProtoGrpcType as EnterpriseProto} from '../server/proto/gen/enterprise.js'
+import type {ProtoGrpcType as MetadataProto} from '../server/proto/gen/metadata.js'
 
 type Ctor<T> = new (address: string, creds: ChannelCredentials, options?: object) => T
 type InstanceOf<C> = C extends Ctor<infer T> ? T : never
@@ -39,6 +40,8 @@ export type VersionClient = InstanceOf<VersionProto['versionpb_v2']['API']>
 export type HealthClient = InstanceOf<HealthProto['grpc']['health']['v1']['Health']>
 export type AuthClient = InstanceOf<AuthProto['auth_v2']['API']>
 export type EnterpriseClient = InstanceOf<EnterpriseProto['enterprise_v2']['API']>
+/** pachd 2.10+ user metadata (EditMetadata); older pachd answers UNIMPLEMENTED */
+export type MetadataClient = InstanceOf<MetadataProto['metadata']['API']>
 
 // the last overload of each generated method: (argument, callback) for unary, (argument,
 // options?) for server streams, (callback) for client streams
@@ -67,6 +70,8 @@ export interface PachdCallOptions {
 
 /** Split a pachd address into the grpc-js target and whether it uses TLS. */
 export function parsePachdAddress(address: string): {target: string; tls: boolean} {
+  // a unix socket is grpc-js's own target syntax, with no port
+  if (/^unix:/i.test(address.trim())) return {target: address.trim(), tls: false}
   const m = /^(grpcs?|https?):\/\/(.+)$/.exec(address.trim())
   const scheme = m?.[1] ?? 'grpc'
   let target = (m?.[2] ?? address.trim()).replace(/\/+$/, '')
@@ -86,6 +91,7 @@ export class PachdClient {
   readonly health: HealthClient
   readonly auth: AuthClient
   readonly enterprise: EnterpriseClient
+  readonly metadata: MetadataClient
   private readonly all: {close(): void}[]
 
   constructor(readonly address: string, readonly opts: PachdClientOptions = {}) {
@@ -101,7 +107,7 @@ export class PachdClient {
       // listing wait for a window update every few hundred entries)
       'grpc-node.flow_control_window': 32 * 1024 * 1024,
     }
-    const o = grpcObject() as unknown as PfsProto & PpsProto & TxProto & AdminProto & VersionProto & HealthProto & AuthProto & EnterpriseProto
+    const o = grpcObject() as unknown as PfsProto & PpsProto & TxProto & AdminProto & VersionProto & HealthProto & AuthProto & EnterpriseProto & MetadataProto
     // one channel for every service (grpc-js shares it between clients with equal settings)
     this.pfs = new o.pfs_v2.API(target, creds, channelOptions)
     this.pps = new o.pps_v2.API(target, creds, channelOptions)
@@ -111,11 +117,12 @@ export class PachdClient {
     this.health = new o.grpc.health.v1.Health(target, creds, channelOptions)
     this.auth = new o.auth_v2.API(target, creds, channelOptions)
     this.enterprise = new o.enterprise_v2.API(target, creds, channelOptions)
-    this.all = [this.pfs, this.pps, this.transaction, this.admin, this.version, this.health, this.auth, this.enterprise]
+    this.metadata = new o.metadata.API(target, creds, channelOptions)
+    this.all = [this.pfs, this.pps, this.transaction, this.admin, this.version, this.health, this.auth, this.enterprise, this.metadata]
   }
 
-  /** The metadata every call carries. */
-  metadata(call: PachdCallOptions = {}): Metadata {
+  /** The headers (gRPC metadata) every call carries. */
+  headers(call: PachdCallOptions = {}): Metadata {
     const md = new Metadata()
     if (this.opts.token) md.set('authn-token', this.opts.token)
     const tx = call.transaction ?? this.opts.transaction
@@ -127,7 +134,7 @@ export class PachdClient {
   unary<C, M extends keyof C & string>(client: C, method: M, req: UnaryReq<C[M]>, call: PachdCallOptions = {}): Promise<UnaryRes<C[M]>> {
     return new Promise((resolve, reject) => {
       const fn = client[method] as unknown as (a: unknown, md: Metadata, o: CallOptions, cb: requestCallback<UnaryRes<C[M]>>) => ClientUnaryCall
-      const c = fn.call(client, req, this.metadata(call), {deadline: call.deadline}, (err, res) => (err ? reject(err) : resolve(res as UnaryRes<C[M]>)))
+      const c = fn.call(client, req, this.headers(call), {deadline: call.deadline}, (err, res) => (err ? reject(err) : resolve(res as UnaryRes<C[M]>)))
       call.signal?.addEventListener('abort', () => c.cancel(), {once: true})
     })
   }
@@ -135,7 +142,7 @@ export class PachdClient {
   /** A server stream, as an async iterable; ends when the server ends it, throws its error. */
   async *stream<C, M extends keyof C & string>(client: C, method: M, req: StreamReq<C[M]>, call: PachdCallOptions = {}): AsyncGenerator<StreamRes<C[M]>> {
     const fn = client[method] as unknown as (a: unknown, md: Metadata, o: CallOptions) => ClientReadableStream<StreamRes<C[M]>>
-    const s = fn.call(client, req, this.metadata(call), {deadline: call.deadline})
+    const s = fn.call(client, req, this.headers(call), {deadline: call.deadline})
     const onAbort = () => s.cancel()
     call.signal?.addEventListener('abort', onAbort, {once: true})
     try {
@@ -151,7 +158,7 @@ export class PachdClient {
     let w!: ClientWritableStream<SendReq<C[M]>>
     const result = new Promise<SendRes<C[M]>>((resolve, reject) => {
       const fn = client[method] as unknown as (md: Metadata, o: CallOptions, cb: requestCallback<SendRes<C[M]>>) => ClientWritableStream<SendReq<C[M]>>
-      w = fn.call(client, this.metadata(call), {deadline: call.deadline}, (err, res) => (err ? reject(err) : resolve(res as SendRes<C[M]>)))
+      w = fn.call(client, this.headers(call), {deadline: call.deadline}, (err, res) => (err ? reject(err) : resolve(res as SendRes<C[M]>)))
     })
     const onAbort = () => w.cancel()
     call.signal?.addEventListener('abort', onAbort, {once: true})
@@ -167,7 +174,8 @@ export class PachdClient {
         }
         if (await Promise.race([ended.then(() => true), Promise.resolve(false)])) break
       }
-      w.end()
+      // a cancelled call is never half-closed: the server must not take it as complete
+      if (!call.signal?.aborted) w.end()
       return await result
     } catch (e) {
       w.cancel()

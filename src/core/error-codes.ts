@@ -16,7 +16,20 @@
 
 export const CODES_BY_CLASS = {
   /** exit 1: the operation could not be done for a reason outside pach */
-  PachError: ['DISK_FULL', 'PERMISSION_DENIED', 'IO_ERROR', 'DIFF_COMMAND_FAILED', 'EDITOR_FAILED', 'JOB_NOT_ANSWERING', 'REMOTE_FAILED'],
+  PachError: [
+    'DISK_FULL',
+    'PERMISSION_DENIED',
+    'IO_ERROR',
+    'DIFF_COMMAND_FAILED',
+    'EDITOR_FAILED',
+    'JOB_NOT_ANSWERING',
+    // a remote pachd (pach push/pull/remote): not reachable, not 2.x, or refused the token
+    'REMOTE_UNREACHABLE',
+    'REMOTE_VERSION',
+    'REMOTE_AUTH',
+    // a remote pachd failed or refused a request of a push (its own words follow)
+    'REMOTE_FAILED',
+  ],
   /** exit 1: a runner (docker/local) could not run user code */
   RunnerError: ['RUNNER_ERROR'],
   /** exit 2: bad user input (names, paths, refs, flags, specs, environment) */
@@ -109,6 +122,10 @@ export const CODES_BY_CLASS = {
     'TIMEOUT',
     'JOB_RUNNING',
     'JOB_NOT_RUNNING',
+    // the pachctl context now points at another cluster than the one it was made for
+    'REMOTE_CLUSTER_CHANGED',
+    'METADATA_KEY_EXISTS',
+    // a push whose remote branch has commits this project lacks
     'NON_FAST_FORWARD',
   ],
   /** exit 10: no .pach directory was found */

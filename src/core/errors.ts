@@ -73,6 +73,10 @@ export const CLASS_GRPC_STATUS: Readonly<Record<ErrorClassName, number>> = {
 
 export const CODE_GRPC_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   COMMIT_NOT_FINISHED: 14, // pachd: UNAVAILABLE `commit … not finished`
+  // pachd answers these with plain errors too (ErrCommitFinished has no status of its own; an
+  // unfinished parent is errors.Errorf): UNKNOWN
+  COMMIT_FINISHED: 2,
+  PARENT_NOT_FINISHED: 2,
   TIMEOUT: 4, // DEADLINE_EXCEEDED
   DISK_FULL: 8, // RESOURCE_EXHAUSTED
   PERMISSION_DENIED: 7,

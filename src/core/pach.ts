@@ -22,6 +22,7 @@ import {BranchService} from './pfs/branch-service.js'
 import {CommitService} from './pfs/commit-service.js'
 import {DebugService} from './pfs/debug-service.js'
 import {ProjectService} from './pfs/project-service.js'
+import {MetadataService} from './pfs/metadata-service.js'
 import {RepoService} from './pfs/repo-service.js'
 import type {PfsHooks} from './pfs/hooks.js'
 import {TransactionService} from './pfs/transaction-service.js'
@@ -144,6 +145,7 @@ export class Pach {
   readonly commits: CommitService
   readonly files: FileService
   readonly transactions: TransactionService
+  readonly metadata: MetadataService
   readonly pipelines: PipelineService
   readonly jobs: JobService
   readonly secrets: SecretService
@@ -169,6 +171,7 @@ export class Pach {
     this.branches = new BranchService(this.ctx, this.engine, this.transactions)
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
+    this.metadata = new MetadataService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
     this.debug = new DebugService(this.ctx, this.engine)
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets, lifecycle)

@@ -55,6 +55,8 @@ export interface ProjectInfo {
   project: ProjectPB
   description: string
   created_at: string
+  /** user metadata (pachd's metadata_v2); present only when not empty, as pachctl --raw shows it */
+  metadata?: Record<string, string>
 }
 
 export interface RepoInfo {
@@ -64,6 +66,8 @@ export interface RepoInfo {
   description: string
   branches: BranchPB[]
   details: {size_bytes: number}
+  /** user metadata; present only when not empty */
+  metadata?: Record<string, string>
 }
 
 export interface BranchInfo {
@@ -77,6 +81,8 @@ export interface BranchInfo {
   /** when set: this branch follows trigger.branch (pfs/trigger.ts) */
   trigger?: {branch: string; all?: boolean; rate_limit_spec?: string; size?: string; commits?: number; cron_spec?: string}
   created_at: string
+  /** user metadata; present only when not empty */
+  metadata?: Record<string, string>
 }
 
 export type CommitOrigin = 'USER' | 'AUTO' | 'FSCK'
@@ -95,6 +101,8 @@ export interface CommitInfo {
   error: string
   size_bytes_upper_bound: number
   details: {size_bytes: number}
+  /** user metadata; present only when not empty (editable on finished commits too) */
+  metadata?: Record<string, string>
 }
 
 /** A CommitInfo without what links it to other commits (what a listing table shows). */

@@ -192,7 +192,7 @@ describe('pach serve: ModifyFile', () => {
     const all = await commits(s)
     const finished = after[0]!.id
     const e = await modify(s, [setCommit(byId(finished)), raw('/late', 'x')]).catch((x) => x)
-    expectGrpc(e, status.FAILED_PRECONDITION, `commit default/images@${finished} has already finished`)
+    expectGrpc(e, status.UNKNOWN, `commit default/images@${finished} has already finished`)
     expect(await commits(s)).toEqual(all)
     // a stream that does not start with set_commit, or sets it twice: pachd's texts, nothing written
     expectGrpc(await modify(s, [raw('/a', 'x')]).catch((x) => x), status.UNKNOWN, 'first message must be a commit')

@@ -15,7 +15,7 @@ describe('the served gRPC surface', () => {
 
   it('declares the services pachd registers that clients call', () => {
     expect(serviceNames().sort()).toEqual(
-      ['admin_v2.API', 'auth_v2.API', 'debug_v2.Debug', 'enterprise_v2.API', 'grpc.health.v1.Health', 'identity_v2.API', 'license_v2.API', 'pfs_v2.API', 'pps_v2.API', 'transaction_v2.API', 'versionpb_v2.API'].sort(),
+      ['admin_v2.API', 'auth_v2.API', 'debug_v2.Debug', 'enterprise_v2.API', 'grpc.health.v1.Health', 'identity_v2.API', 'license_v2.API', 'metadata.API', 'pfs_v2.API', 'pps_v2.API', 'transaction_v2.API', 'versionpb_v2.API'].sort(),
     )
     expect(serviceDefinition('pfs_v2.API').ModifyFile).toMatchObject({path: '/pfs_v2.API/ModifyFile', requestStream: true, responseStream: false})
     expect(serviceDefinition('admin_v2.API').InspectCluster.path).toBe('/admin_v2.API/InspectCluster')

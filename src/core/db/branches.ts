@@ -14,6 +14,8 @@ export interface BranchRow {
   created: string
   /** JSON of a pfs/trigger.ts Trigger, or null */
   trigger?: string | null
+  /** user metadata JSON (db/metadata.ts) */
+  metadata?: string
 }
 
 export const getBranch = (db: DB, repoId: number, name: string) =>

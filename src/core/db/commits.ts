@@ -22,6 +22,8 @@ export interface CommitRow {
   error: string
   tree: Buffer | null
   size: number
+  /** user metadata JSON (db/metadata.ts) */
+  metadata?: string
 }
 
 export const getCommit = (db: DB, repoId: number, id: string) =>
@@ -56,7 +58,7 @@ export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>): CommitRow {
 export const listCommitsAfterSeq = (db: DB, repoId: number, seq: number, branch: string | null) =>
   st(
     db,
-    `SELECT repo_id, id, seq, branch, parent, origin, description, started, finishing, finished, error, size FROM commits
+    `SELECT repo_id, id, seq, branch, parent, origin, description, started, finishing, finished, error, size, metadata FROM commits
      WHERE repo_id = @repoId AND seq > @seq AND (@branch IS NULL OR branch = @branch) ORDER BY seq`,
   ).all({repoId, seq, branch}) as Omit<CommitRow, 'tree'>[]
 export const setCommitTree = (db: DB, repoId: number, id: string, tree: Buffer | null, size: number) =>
@@ -154,7 +156,7 @@ export interface CommitLinks {
 export type CommitSummaryRow = Omit<CommitRow, 'tree'>
 export type CommitListRow = CommitSummaryRow & CommitLinks
 
-const SUMMARY_COLS = 'c.repo_id, c.id, c.seq, c.branch, c.parent, c.origin, c.description, c.started, c.finishing, c.finished, c.error, c.size'
+const SUMMARY_COLS = 'c.repo_id, c.id, c.seq, c.branch, c.parent, c.origin, c.description, c.started, c.finishing, c.finished, c.error, c.size, c.metadata'
 // correlated subqueries over the outer row `c` (repo_id, id, parent); each is one index search
 const LINK_COLS = `
   (SELECT p.branch FROM commits p WHERE p.repo_id = c.repo_id AND p.id = c.parent) AS parent_branch,

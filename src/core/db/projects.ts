@@ -9,6 +9,8 @@ export interface ProjectRow {
   name: string
   description: string
   created: string
+  /** user metadata JSON (db/metadata.ts); absent on rows built before insert */
+  metadata?: string
 }
 
 export const getProject = (db: DB, name: string) => st(db, 'SELECT * FROM projects WHERE name = ?').get(name) as ProjectRow | undefined

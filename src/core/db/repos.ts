@@ -15,6 +15,8 @@ export interface RepoRow {
   type: RepoType
   description: string
   created: string
+  /** user metadata JSON (db/metadata.ts) */
+  metadata?: string
 }
 
 export const getRepo = (db: DB, project: string, name: string, type: RepoType) =>

@@ -150,7 +150,7 @@ export class PfsEngine {
     if (parent && !parent.finished && origin === 'USER') {
       throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
         hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${branchName}\` or drop it with \`pach delete commit ${parent.id}\``,
-        data: {commit: parent.id},
+        data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
       })
     }
     if (rows.getCommit(this.db, repo.id, opts.id)) {

@@ -12,6 +12,7 @@ import * as rows from '../db/pfs-rows.js'
 import {DEFAULT_PROJECT, repoLabel, type ProjectInfo} from '../types.js'
 import {noHooks, type PfsHooks} from './hooks.js'
 import {validateName} from './paths.js'
+import {metadataField} from './resolve.js'
 
 export class ProjectService {
   constructor(
@@ -20,7 +21,7 @@ export class ProjectService {
   ) {}
 
   private info(p: rows.ProjectRow): ProjectInfo {
-    return {project: {name: p.name}, description: p.description, created_at: p.created}
+    return {project: {name: p.name}, description: p.description, created_at: p.created, ...metadataField(p.metadata, 'project')}
   }
 
   create(name: string, description = ''): ProjectInfo {

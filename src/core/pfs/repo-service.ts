@@ -13,6 +13,7 @@ import type {RepoRow} from '../db/pfs-rows.js'
 import {repoLabel, type Queued, type RepoInfo, type RepoPB} from '../types.js'
 import type {PfsEngine} from './engine.js'
 import {validateName} from './paths.js'
+import {metadataField} from './resolve.js'
 import type {RepoRef} from './refs.js'
 import type {TransactionService} from './transaction-service.js'
 
@@ -30,6 +31,7 @@ export class RepoService {
       description: r.description,
       branches: rows.listBranches(this.ctx.db, r.id).map((b) => this.engine.resolve.branchPB(r, b.name)),
       details: {size_bytes: size},
+      ...metadataField(r.metadata, 'repo'),
     }
   }
 

@@ -9,6 +9,7 @@
  *   `baseTree` (children start from the nearest non-errored ancestor).
  */
 import {triggerOf} from './trigger.js'
+import {decodeMetadata} from '../db/metadata.js'
 import {NotFoundError} from '../errors.js'
 import {didYouMean} from '../text/edit-distance.js'
 import type {CoreContext} from '../context.js'
@@ -17,6 +18,12 @@ import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitLinks, CommitRow, CommitSummaryRow, RepoRow} from '../db/pfs-rows.js'
 import {DEFAULT_PROJECT, repoLabel, type BranchInfo, type BranchPB, type CommitInfo, type CommitPB, type CommitSummary, type RepoPB} from '../types.js'
 import {formatCommit, type CommitRef, type RepoRef} from './refs.js'
+
+/** `{metadata}` when a stored metadata column holds keys, else nothing (infos omit an empty map, as pachctl --raw does). */
+export function metadataField(text: string | null | undefined, what: string): {metadata?: Record<string, string>} {
+  const md = decodeMetadata(text, what)
+  return Object.keys(md).length ? {metadata: md} : {}
+}
 
 export class Resolver {
   constructor(readonly ctx: CoreContext) {}
@@ -170,6 +177,7 @@ export class Resolver {
       error: c.error,
       size_bytes_upper_bound: c.size,
       details: {size_bytes: c.size},
+      ...metadataField(c.metadata, 'commit'),
     }
   }
 
@@ -196,6 +204,7 @@ export class Resolver {
       error: c.error,
       size_bytes_upper_bound: c.size,
       details: {size_bytes: c.size},
+      ...metadataField(c.metadata, 'commit'),
     }
   }
 
@@ -214,6 +223,7 @@ export class Resolver {
       ...(never.length ? {branch_propagation_specs: never} : {}),
       ...(trigger ? {trigger} : {}),
       created_at: b.created,
+      ...metadataField(b.metadata, 'branch'),
     }
   }
 

@@ -54,7 +54,7 @@ export function adminServices(d: ServiceDeps, h: Handlers): Record<string, Untyp
           proxy_tls: false,
           paused: false,
           web_resources: {archive_download_base_url: '', create_pipeline_request_json_schema_url: ''},
-          metadata: {},
+          metadata: d.pach.metadata.cluster(),
           pending_restart: false,
           restart_info: '',
         }

@@ -172,7 +172,7 @@ export function handlers(env: CallEnv) {
           .then(() => {
             const c = context(call, env)
             done = c.done
-            return fn(call as AsyncIterable<Req>, c.ctx)
+            return fn(requests(call as AsyncIterable<Req>, c.ctx), c.ctx)
           })
           .then(
             (res) => cb(null, res),
@@ -185,7 +185,7 @@ export function handlers(env: CallEnv) {
     bidi<Req, Res>(method: string, fn: Bidi<Req, Res>) {
       return (call: ServerDuplexStream<Req, Res>) => {
         readOneAhead(call)
-        respond(method, call, (ctx) => fn(call as AsyncIterable<Req>, ctx))
+        respond(method, call, (ctx) => fn(requests(call as AsyncIterable<Req>, ctx), ctx))
       }
     },
 
@@ -280,6 +280,20 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
     if (pending >= IN_FLIGHT_MESSAGES) await settle(IN_FLIGHT_MESSAGES / 2)
   }
   while (pending > 0 && !ctx.signal.aborted) await settle(0)
+}
+
+/**
+ * The request stream of a client-streaming or bidi call, which ends only on the client's
+ * half-close. Node also ends an HTTP/2 stream's readable side when the client resets it (a
+ * cancel, a dropped connection), and grpc-js passes that on as a half-close; the reset's
+ * 'close' (grpc-js's 'cancelled') follows before the next turn of the event loop. So at the
+ * end the stream waits one turn and, if the call was cancelled meanwhile, throws instead of
+ * ending: no handler takes an abandoned upload as complete.
+ */
+async function* requests<Req>(call: AsyncIterable<Req>, ctx: CallContext): AsyncGenerator<Req> {
+  yield* call
+  await new Promise<void>((res) => setImmediate(res))
+  if (ctx.signal.aborted) throw grpcError(status.CANCELLED, 'context canceled')
 }
 
 /**

@@ -155,15 +155,15 @@ export function fileOf(f: FileMsg | null | undefined): {ref: FileRef; project: s
 // ------------------------------------------------------------------ outgoing messages
 
 export function projectInfoPB(p: ProjectInfo) {
-  return {project: p.project, description: p.description, created_at: timestamp(p.created_at), metadata: {}, created_by: ''}
+  return {project: p.project, description: p.description, created_at: timestamp(p.created_at), metadata: p.metadata ?? {}, created_by: ''}
 }
 
 export function repoInfoPB(r: RepoInfo) {
-  return {...r, created: timestamp(r.created), metadata: {}}
+  return {...r, created: timestamp(r.created), metadata: r.metadata ?? {}}
 }
 
 export function branchInfoPB(b: BranchInfo) {
-  return {...b, created_at: timestamp(b.created_at), updated_at: timestamp(b.created_at), metadata: {}, created_by: ''}
+  return {...b, created_at: timestamp(b.created_at), updated_at: timestamp(b.created_at), metadata: b.metadata ?? {}, created_by: ''}
 }
 
 export function commitPB(c: CommitPB | null | undefined) {
@@ -183,7 +183,7 @@ export function commitInfoPB(c: CommitInfo) {
     finished: timestamp(c.finished),
     created_at: timestamp(c.started),
     updated_at: timestamp(c.finished ?? c.started),
-    metadata: {},
+    metadata: c.metadata ?? {},
     created_by: '',
   }
 }

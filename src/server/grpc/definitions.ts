@@ -17,8 +17,12 @@ import {DESCRIPTOR} from '../proto/gen/descriptor.js'
 
 export const LOADER_OPTIONS: Options = {keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true}
 
-/** Largest message either side accepts: pachd's 20 MiB with room (the Python SDK sends 19 MiB chunks). */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+/**
+ * Largest message either side accepts or sends: pachd's own limit (grpcutil.MaxMsgSize, 20 MiB),
+ * so a client tested against pach serve meets pachd's RESOURCE_EXHAUSTED (the Python SDK's
+ * 19 MiB chunks fit).
+ */
+export const MAX_MESSAGE_BYTES = 20 * 1024 * 1024
 /** The most payload a streamed response message carries (any client's default 4 MiB limit takes it). */
 export const RESPONSE_CHUNK_BYTES = 2 * 1024 * 1024
 

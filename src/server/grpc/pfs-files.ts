@@ -45,6 +45,7 @@ import type {Entry, FileEntry} from '../../core/store/tree-store.js'
 import {repoLabel, type FileInfo} from '../../core/types.js'
 import type {CallContext, Handlers} from './call.js'
 import {commitOf, fileInfoPB, fileOf, pathOf} from './convert.js'
+import {fileInfoEncoder, type Encoded} from './wire.js'
 import {RESPONSE_CHUNK_BYTES} from './definitions.js'
 import type {ServiceDeps} from './deps.js'
 import {mustWrite} from './access.js'
@@ -195,11 +196,12 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       const {repo, commit} = resolve(ref, project)
       const lower = req.path_range?.lower || undefined
       const upper = req.path_range?.upper || undefined
+      const encode = fileInfoEncoder()
       for (const [p, e] of files.globWalk(commit.tree, pathOf(req.pattern))) {
         const info = files.fileInfo(repo, commit, p, e)
         if (lower !== undefined && info.file.path < lower) continue
         if (upper !== undefined && info.file.path >= upper) break
-        yield fileInfoPB(info)
+        yield encode(info)
       }
     }),
 
@@ -289,9 +291,7 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
             const whole = bytesOf(head)
             yield {
               path: head.path,
-              open: async function* () {
-                yield whole
-              },
+              open: () => ingestSlices(whole),
               readSmall: (limit) => (whole.length <= limit ? whole : undefined),
             }
             msg = second
@@ -304,7 +304,7 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
             let m: ModifyFileRequest | undefined = second
             for (;;) {
               const bytes = bytesOf(cur)
-              if (bytes.length > 0) yield bytes
+              if (bytes.length > 0) yield* ingestSlices(bytes)
               if (!continues(m)) break
               cur = m!.add_file!
               m = await next()
@@ -376,16 +376,17 @@ function checkPage(number: number, reverse: boolean): void {
  * A page of FileInfos in path order: after the marker (forward) or before it (reverse, newest
  * first, the last `number`), at most `number` (0 = all). The marker compares by clean path.
  */
-function* page(infos: Iterable<FileInfo>, marker: FileMsg | null, number: number, reverse: boolean) {
+function* page(infos: Iterable<FileInfo>, marker: FileMsg | null, number: number, reverse: boolean): Generator<Encoded> {
   const mark = marker ? cleanPath(marker.path) : undefined
   const markKey = marker?.path ? pathOf(marker.path) : undefined
+  const encode = fileInfoEncoder()
   if (!reverse) {
     let left = number > 0 ? number : Infinity
     for (const fi of infos) {
       if (left <= 0) return
       if (markKey !== undefined && (fi.file.path < markKey || cleanPath(fi.file.path) === mark)) continue
       left--
-      yield fileInfoPB(fi)
+      yield encode(fi)
     }
     return
   }
@@ -398,7 +399,28 @@ function* page(infos: Iterable<FileInfo>, marker: FileMsg | null, number: number
     else ring[at] = fi
     at = (at + 1) % number
   }
-  for (let i = 1; i <= ring.length; i++) yield fileInfoPB(ring[(at - i + ring.length * 2) % ring.length]!)
+  for (let i = 1; i <= ring.length; i++) yield encode(ring[(at - i + ring.length * 2) % ring.length]!)
+}
+
+/** How much of a request's bytes the store takes between two turns of the event loop. */
+const INGEST_SLICE_BYTES = 2 * 1024 * 1024
+
+/**
+ * A request's bytes in slices of INGEST_SLICE_BYTES (views, no copy), with a turn of the
+ * event loop between slices. The store chunks and hashes synchronously; over a whole 19 MiB
+ * message (the Python SDK's size) that is ~50 ms in which the socket is not read, the kernel's
+ * buffers fill and the client stops sending. Between slices the server reads what arrived,
+ * so the client keeps sending while the store works.
+ */
+async function* ingestSlices(bytes: Buffer): AsyncGenerator<Uint8Array> {
+  if (bytes.length <= INGEST_SLICE_BYTES) {
+    if (bytes.length > 0) yield bytes
+    return
+  }
+  for (let at = 0; at < bytes.length; at += INGEST_SLICE_BYTES) {
+    if (at > 0) await new Promise<void>((res) => setImmediate(res))
+    yield bytes.subarray(at, at + INGEST_SLICE_BYTES)
+  }
 }
 
 /**

@@ -16,13 +16,17 @@
  *   client goes away.
  * - After a write that can make jobs runnable, the daemon is kicked: nobody has to call
  *   `pach run`.
+ * - CreatePipelineV2's text is read as pachd's protojson reads it first: an unknown field is
+ *   INVALID_ARGUMENT in pachd's words (protojson.ts).
  * - CreatePipeline(V2) with a `pach-transaction` header joins that transaction, as in pachd.
  *   Not done as pachd does: StopJob with a header is refused with TRANSACTION_ACTIVE
  *   (FAILED_PRECONDITION; BatchTransaction takes it); jq filters are not evaluated
  *   (a non-empty jqFilter is INVALID_ARGUMENT); `master` logs do not exist (pach runs no
  *   master process).
  */
-import type {UntypedServiceImplementation} from '@grpc/grpc-js'
+import {status, type UntypedServiceImplementation} from '@grpc/grpc-js'
+import {unknownFieldError} from './protojson.js'
+import {grpcError} from './status.js'
 import type {Handlers, CallContext} from './call.js'
 import type {ServiceDeps} from './deps.js'
 import {CancelledError, ConflictError, InvalidArgumentError, NotFoundError, isPachError} from '../../core/errors.js'
@@ -201,6 +205,11 @@ export function ppsService(d: ServiceDeps, h: Handlers): UntypedServiceImplement
 
     CreatePipelineV2: h.unary('CreatePipelineV2', (req: {create_pipeline_request_json: string; dry_run: boolean; update: boolean; reprocess: boolean}, ctx) => {
       mustBeRoot(ctx, 'PIPELINE_CREATE')
+      // pachd reads the text with protojson first: an unknown field is refused in its words
+      const unknown = unknownFieldError(req.create_pipeline_request_json)
+      if (unknown) {
+        throw grpcError(status.INVALID_ARGUMENT, `could not make effective spec: could not parse ${req.create_pipeline_request_json} as Create Pipeline Request message: ${unknown}`)
+      }
       const json = createPipeline(req.create_pipeline_request_json, 'create_pipeline_request_json', {update: req.update, reprocess: req.reprocess, dryRun: req.dry_run}, ctx)
       return {effective_create_pipeline_request_json: json}
     }),

@@ -9,12 +9,14 @@
  * activated` (the text clients match to know auth is off); the rest answer UNIMPLEMENTED
  * with one line saying why pach does not serve them (unsupported.ts).
  *
- * Transport: cleartext HTTP/2 (grpc://), messages up to 64 MiB in (the Python SDK sends
- * 19 MiB chunks; grpc-js's default is 4 MiB), responses streamed in 2 MiB pieces.
+ * Transport: cleartext HTTP/2 (grpc://), messages up to pachd's 20 MiB either way (larger
+ * ones are RESOURCE_EXHAUSTED, as pachd answers; the Python SDK sends 19 MiB chunks),
+ * responses streamed in 2 MiB pieces.
  */
-import {Server, ServerCredentials, status, type UntypedServiceImplementation} from '@grpc/grpc-js'
+import {Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation} from '@grpc/grpc-js'
 import type {Http2Session} from 'node:http2'
 import {MAX_MESSAGE_BYTES, serviceDefinition, serviceNames} from './definitions.js'
+import {Encoded} from './wire.js'
 import {handlers, methodKind, type AuthConfig, type Handlers} from './call.js'
 import {AUTH_NOT_ACTIVATED} from './status.js'
 import {unsupportedReason} from './unsupported.js'
@@ -24,6 +26,7 @@ import {pfsService} from './pfs.js'
 import {pfsFileMethods} from './pfs-files.js'
 import {ppsService} from './pps.js'
 import {transactionService} from './transaction.js'
+import {metadataService} from './metadata.js'
 
 export type ServiceModule = (deps: ServiceDeps, h: Handlers) => Record<string, UntypedServiceImplementation>
 
@@ -33,6 +36,7 @@ const MODULES: ServiceModule[] = [
   (d, h) => ({'pfs_v2.API': {...pfsService(d, h), ...pfsFileMethods(d, h)}}),
   (d, h) => ({'pps_v2.API': ppsService(d, h)}),
   (d, h) => ({'transaction_v2.API': transactionService(d, h)}),
+  (d, h) => ({'metadata.API': metadataService(d, h)}),
 ]
 
 const AUTH_SERVICES = new Set(['auth_v2.API', 'identity_v2.API'])
@@ -56,20 +60,24 @@ export function implementations(deps: ServiceDeps, h: Handlers): Record<string, 
 export function buildServer(opts: GrpcServerOptions): Server {
   const server = new Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': -1,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   })
   const h = handlers({auth: opts.auth, shutdown: opts.shutdown, onBug: opts.onBug})
   const impls = implementations(opts.deps, h)
   for (const name of serviceNames()) {
     const def = serviceDefinition(name)
     const impl: UntypedServiceImplementation = {}
+    // a handler may answer with bytes it encoded itself (wire.ts)
+    const wired: Record<string, ServiceDefinition[string]> = {}
     for (const [method, md] of Object.entries(def)) {
+      const serialize = md.responseSerialize
+      wired[method] = {...md, responseSerialize: (v: unknown) => (v instanceof Encoded ? v.bytes : serialize(v))}
       const own = impls[name]?.[method]
       if (own) impl[method] = own
       else if (AUTH_SERVICES.has(name)) impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, AUTH_NOT_ACTIVATED)
       else impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, unsupportedReason(name, method))
     }
-    server.addService(def, impl)
+    server.addService(wired, impl)
   }
   return server
 }

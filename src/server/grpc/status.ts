@@ -37,6 +37,9 @@ export function wireMessage(e: PachError): string {
     }
     case 'COMMIT_SET_NOT_FOUND':
       return d.id ? `no commits found for commitset ${d.id}` : e.message
+    case 'PARENT_NOT_FINISHED':
+      // pachd: linkParent's error as StartCommit wraps it (server_commit.go)
+      return repo && d.commit ? `start commit in transaction: create commit: parent commit ${repo}@${d.commit} has not been finished` : e.message
     case 'COMMIT_FINISHED':
       return repo && d.commit ? `commit ${repo}@${d.commit} has already finished` : e.message
     default:

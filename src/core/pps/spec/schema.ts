@@ -30,7 +30,7 @@ import {MAX_INPUT_DEPTH} from './types.js'
 // Pachyderm's protobuf messages, by their snake_case field names.
 
 /** How a field's value is read: a scalar type, a (list of) nested message(s), an enum, or an input (tree). */
-type FieldKind =
+export type FieldKind =
   | 'string'
   | 'bool'
   | 'int64'
@@ -52,7 +52,7 @@ type FieldKind =
 type Legacy = {rename: string; note: string} | {drop: string} | {reject: string; hint?: string} | {cli: string}
 
 /** One message: its fields and the legacy names it still recognises. */
-interface Schema {
+export interface Schema {
   fields: Record<string, FieldKind>
   legacy?: Record<string, Legacy>
 }
@@ -219,6 +219,27 @@ export const PIPELINE_SPEC: Schema = {
 export const DEFAULTS: Schema = {fields: {create_pipeline_request: {msg: PIPELINE_SPEC}}}
 
 // Reading
+
+/**
+ * The kind of the field `key` names in `schema` as protojson sees Pachyderm's message: a field
+ * by its proto or JSON name, or one the CLI sets (`update`, `reprocess`, `dry_run`,
+ * `spec_commit`, real fields of CreatePipelineRequest); undefined for any other key (pach's
+ * 1.x names included: pachd's protojson knows none of them). Input fields are INPUT's.
+ */
+export function protoFieldKind(schema: Schema, key: string): FieldKind | 'scalar' | undefined {
+  for (const [n, kind] of Object.entries(schema.fields)) if (key === n || key === lowerCamel(n)) return kind
+  for (const [n, l] of Object.entries(schema.legacy ?? {})) if ((key === n || key === lowerCamel(n)) && 'cli' in l) return 'scalar'
+  return undefined
+}
+
+/** The schema of a nested message kind (`input`/`inputs` are INPUT), or undefined for scalars and maps. */
+export function messageSchema(kind: FieldKind | 'scalar'): {schema: Schema; repeated: boolean} | undefined {
+  if (kind === 'input') return {schema: INPUT, repeated: false}
+  if (kind === 'inputs') return {schema: INPUT, repeated: true}
+  if (typeof kind === 'object' && 'msg' in kind) return {schema: kind.msg, repeated: false}
+  if (typeof kind === 'object' && 'msgs' in kind) return {schema: kind.msgs, repeated: true}
+  return undefined
+}
 
 /** `join_on` -> `joinOn` (protojson's JSON name). */
 function lowerCamel(snake: string): string {
