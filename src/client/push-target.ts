@@ -3,16 +3,19 @@
  * (and `pach serve`). Each method is one or a few plain pfs/transaction calls; gRPC failures
  * become REMOTE_FAILED errors naming the call and carrying pachd's own words.
  *
- * Metadata: pachd 2.10+ serves `metadata.API/EditMetadata`, which stamps
- * `pach.local_commit_id` on a pushed commit. pach has no .proto for that service yet
- * (src/server/proto has no metadata.proto), so `stampLocalId` answers false: nothing is
- * stamped and the local mapping table is the only record of which local commit a remote one is.
+ * Metadata: pachd 2.10+ serves `metadata.API/EditMetadata`; a pushed commit gets
+ * `pach.local_commit_id` = the local commit id, so the mapping can be rebuilt from the
+ * cluster. An older pachd answers UNIMPLEMENTED: `stampLocalId` then says false and the local
+ * mapping table is the only record.
  */
 import {status} from '@grpc/grpc-js'
 import {PachError} from '../core/errors.js'
 import type {PushTarget, RemoteBranchState, RemoteCommitState, RemoteFileOp, RemoteRepoName, RemoteRepoState, RemoteStart} from '../core/remote/target.js'
 import type {ModifyFileRequest} from '../server/proto/gen/pfs_v2/ModifyFileRequest.js'
-import {isGrpcError, PachdClient} from './pachd-client.js'
+import {isGrpcError, type PachdClient} from './pachd-client.js'
+
+/** the remote commit's metadata key naming the local commit it was pushed from */
+export const LOCAL_ID_KEY = 'pach.local_commit_id'
 
 const repoPB = (r: RemoteRepoName) => ({name: r.name, type: 'user', project: {name: r.project}})
 const commitPB = (r: RemoteRepoName, id: string) => ({repo: repoPB(r), id})
@@ -158,8 +161,16 @@ export class PachdPushTarget implements PushTarget {
     yield* paths
   }
 
-  async stampLocalId(): Promise<boolean> {
-    return false
+  async stampLocalId(repo: RemoteRepoName, commit: string, localId: string): Promise<boolean> {
+    const picker = {id: {repo: {name: {project: {name: repo.project}, name: repo.name, type: 'user'}}, id: commit}}
+    try {
+      await this.c.unary(this.c.metadata, 'EditMetadata', {edits: [{commit: picker, edit_key: {key: LOCAL_ID_KEY, value: localId}}]})
+      return true
+    } catch (e) {
+      // pachd before 2.10 has no metadata service: the local mapping is then the only record
+      if (isGrpcError(e, status.UNIMPLEMENTED)) return false
+      throw remoteError(this.c.address, `EditMetadata ${repo.name}@${commit}`, e)
+    }
   }
 }
 
@@ -186,44 +197,4 @@ export function remoteError(address: string, what: string, e: unknown): unknown 
           ? 'check that the cluster is up and that the context\'s address is right (`pachctl config get context`)'
           : undefined
   return new PachError('REMOTE_FAILED', `${why}: ${e.details || e.message}`, {hint, data: {grpc_code: e.code, call: what}})
-}
-
-/**
- * Connect to a remote and learn its deployment id (GetVersion, then InspectCluster): a
- * stand-in for the shared `connectRemote` (src/client/connect.ts) until that exists.
- * Refuses a pachd older than 2.x, and a context whose recorded deployment id differs from
- * the cluster's (it points at another cluster now).
- */
-export async function connectForPush(r: {address: string; token?: string; serverCas?: string; deploymentId?: string; name: string}): Promise<{client: PachdClient; deploymentId: string; version: string}> {
-  const client = new PachdClient(r.address, {token: r.token, serverCas: r.serverCas})
-  try {
-    const deadline = new Date(Date.now() + 15_000)
-    let v
-    try {
-      v = await client.unary(client.version, 'GetVersion', {}, {deadline})
-    } catch (e) {
-      throw remoteError(r.address, 'GetVersion', e)
-    }
-    const version = `${v.major}.${v.minor}.${v.micro}${v.additional ?? ''}`
-    if (v.major !== 2) {
-      throw new PachError('REMOTE_FAILED', `pachd at ${r.address} is version ${version}; pach pushes to pachd 2.x`, {hint: 'upgrade the cluster, or push to another one'})
-    }
-    let info
-    try {
-      info = await client.unary(client.admin, 'InspectCluster', {client_version: v, current_project: null}, {deadline})
-    } catch (e) {
-      throw remoteError(r.address, 'InspectCluster', e)
-    }
-    const deploymentId = info.deployment_id || info.id
-    if (!deploymentId) throw new PachError('REMOTE_FAILED', `pachd at ${r.address} has no deployment id`, {hint: 'the remote does not behave as pachd; check its version'})
-    if (r.deploymentId && r.deploymentId !== deploymentId) {
-      throw new PachError('REMOTE_FAILED', `context ${r.name} was made for cluster ${r.deploymentId}, but ${r.address} is cluster ${deploymentId}`, {
-        hint: 'the context points at another cluster now; fix it with `pachctl config update context`',
-      })
-    }
-    return {client, deploymentId, version}
-  } catch (e) {
-    client.close()
-    throw e
-  }
 }

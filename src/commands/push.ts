@@ -3,7 +3,8 @@ import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
 import {LiveRegion, bar} from '../cli/progress.js'
 import {resolveRemote} from '../cli/remotes.js'
-import {connectForPush, PachdPushTarget} from '../client/push-target.js'
+import {connectRemote} from '../client/connect.js'
+import {PachdPushTarget} from '../client/push-target.js'
 import {InvalidArgumentError} from '../core/errors.js'
 import {parseCommit} from '../core/pfs/refs.js'
 import type {PushProgress, PushResult, PushSelection} from '../core/remote/push.js'
@@ -41,7 +42,8 @@ export default class Push extends PachCommand<typeof Push, PushResult> {
     }
     const selection: PushSelection = this.flags.all ? {all: true} : {refs: refs.map(parseRef)}
     const remote = resolveRemote(remoteArg)
-    const {client, deploymentId} = await connectForPush(remote)
+    const {client, deploymentId, warnings} = await connectRemote(remote)
+    for (const w of warnings) this.pach.reporter.warn(w)
     const live = this.format === 'human' && process.stderr.isTTY ? new LiveRegion() : undefined
     try {
       return await this.pach.push.push(new PachdPushTarget(client, deploymentId), {

@@ -10,7 +10,7 @@ import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import type {Served} from '../helpers/serve.js'
 
-const repo = (name: string) => ({name, type: 'user', project: {name: 'default'}})
+export const repo = (name: string) => ({name, type: 'user', project: {name: 'default'}})
 export const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** The remote's commits of repo@branch, newest first (ListCommit from the head). */

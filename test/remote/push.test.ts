@@ -9,7 +9,7 @@ import {BIN, tmpProject} from '../helpers/cli.js'
 import {getRemote, listRemoteBranches} from '../../src/core/db/remotes.js'
 import {serve} from '../helpers/serve.js'
 import {wireCounter} from '../helpers/wire-counter.js'
-import {remoteCommits, remoteFiles, localFiles, localProject, put, history} from './push-fixture.js'
+import {repo, remoteCommits, remoteFiles, localFiles, localProject, put, history} from './push-fixture.js'
 
 describe('pach push', () => {
   it('sends a 3-commit history across 2 repos (one commit set spans both), byte for byte; --dry-run and a second push send nothing', {timeout: 120_000}, async () => {
@@ -33,7 +33,7 @@ describe('pach push', () => {
 
     const r = await p.json(['push', wire.url, '--all'])
     expect(Object.keys(r).sort()).toEqual(['branches', 'bytes_sent', 'bytes_skipped', 'commits', 'deployment_id', 'dry_run', 'files', 'metadata', 'remote', 'resumed', 'sets'])
-    expect(r).toMatchObject({remote: wire.url, dry_run: false, commits: 4, files: 6, bytes_sent: 6 + 3000 + 6 + 5000, resumed: 0})
+    expect(r).toMatchObject({remote: wire.url, dry_run: false, commits: 4, files: 6, bytes_sent: 6 + 3000 + 6 + 5000, resumed: 0, metadata: true})
     expect(r.deployment_id).toMatch(/^[0-9a-f]{32}$/)
     expect(r.branches).toEqual([
       {repo: 'images', branch: 'master', commits: 3, status: 'push'},
@@ -47,6 +47,9 @@ describe('pach push', () => {
     expect(labels.map((c) => c.description)).toEqual(['both'])
     expect(labels[0]!.id).toBe(images[1]!.id) // one remote commit set for the local one
     expect(images[0]!.parent).toBe(images[1]!.id)
+    // each remote commit names the local commit it came from (pachd 2.10+ commit metadata)
+    const stamped = await s.client.unary(s.client.pfs, 'InspectCommit', {commit: {repo: repo('labels'), id: labels[0]!.id, branch: null}, wait: 'COMMIT_STATE_UNKNOWN'})
+    expect(stamped.metadata).toEqual({'pach.local_commit_id': dry.sets[1].local_id})
     expect(getRemote(pach.db, r.deployment_id)).toMatchObject({name: wire.url, address: wire.url, last_pull: null})
     expect(getRemote(pach.db, r.deployment_id)!.last_push).toMatch(/^\d{4}-/)
     expect(listRemoteBranches(pach.db, r.deployment_id).map((b) => `${b.remote_repo}@${b.remote_branch}`).sort()).toEqual(['images@master', 'labels@master'])
