@@ -7,6 +7,7 @@ import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 import {BIN, tmpProject} from '../helpers/cli.js'
 import {getRemote, listRemoteBranches} from '../../src/core/db/remotes.js'
+import {parseCommit} from '../../src/core/pfs/refs.js'
 import {serve} from '../helpers/serve.js'
 import {wireCounter} from '../helpers/wire-counter.js'
 import {repo, remoteCommits, remoteFiles, localFiles, localProject, put, history} from './push-fixture.js'
@@ -88,14 +89,23 @@ describe('pach push', () => {
     expect(tty.stdout).toMatch(/0B\/6B, 0\/1 files, 0\/1 commits/)
     expect(tty.stdout).not.toContain('pushed 1 commit') // the summary is stdout's
 
+    // an open head stays local, said on stderr
+    pach.commits.start('default', parseCommit('labels@master'), {description: 'open'})
+    const open = await p.run(['push', s.url, 'labels', '--json'])
+    expect(open.exitCode).toBe(0)
+    expect(open.json()).toMatchObject({commits: 0, branches: [{repo: 'labels', branch: 'master', status: 'up-to-date'}]})
+    expect(open.stderr).toBe('warning: labels@master: its head commit is open and stays local (finish it to push it)\n')
+    pach.commits.finish('default', parseCommit('labels@master'), {})
+
     // a pachctl context with a project: the repos go there (the project is created)
     const config = join(p.dir, 'pachctl.json')
     writeFileSync(config, JSON.stringify({v2: {active_context: 'team', contexts: {team: {pachd_address: s.url, project: 'team'}}}}))
     const ctx = await p.run(['push', 'team', 'labels', '--json'], {env: {PACH_CONFIG: config}})
     expect(ctx.exitCode).toBe(0)
-    expect(ctx.json()).toMatchObject({remote: 'team', commits: 1, branches: [{repo: 'labels', branch: 'master', status: 'push'}]})
+    expect(ctx.json()).toMatchObject({remote: 'team', commits: 2, branches: [{repo: 'labels', branch: 'master', status: 'push'}]})
     const teamCommit = {repo: {name: 'labels', type: 'user', project: {name: 'team'}}, id: '', branch: {repo: {name: 'labels', type: 'user', project: {name: 'team'}}, name: 'master'}}
-    expect((await s.client.unary(s.client.pfs, 'InspectCommit', {commit: teamCommit, wait: 'COMMIT_STATE_UNKNOWN'})).description).toBe('both')
+    expect((await s.client.unary(s.client.pfs, 'InspectCommit', {commit: teamCommit, wait: 'COMMIT_STATE_UNKNOWN'})).description).toBe('open')
+
     await p.ok(['fsck'])
     await s.project.ok(['fsck'])
   })

@@ -88,11 +88,16 @@ export class PushSource {
     return {repos, branches}
   }
 
-  /** The mapping rows of `deploymentId` for the given repos. */
-  mapping(deploymentId: string, repoIds: number[]): PushMapping {
+  /**
+   * The mapping rows of `deploymentId` for the given repos, as pushed to `remoteProject` (a
+   * repo's rows for another project of the same cluster map to commits of another repo).
+   */
+  mapping(deploymentId: string, repoIds: number[], remoteProject: string): PushMapping {
     const m: PushMapping = new Map()
     for (const id of repoIds) {
-      m.set(id, new Map(listRemoteCommits(this.db, deploymentId, id).map((r) => [r.local_commit, {remoteCommit: r.remote_commit, state: r.state}])))
+      const name = rows.getRepoById(this.db, id)!.name
+      const mine = listRemoteCommits(this.db, deploymentId, id).filter((r) => r.remote_project === remoteProject && r.remote_repo === name)
+      m.set(id, new Map(mine.map((r) => [r.local_commit, {remoteCommit: r.remote_commit, state: r.state}])))
     }
     return m
   }

@@ -106,7 +106,12 @@ export class PushService {
    */
   async push(target: PushTarget, opts: PushOptions): Promise<PushResult> {
     const history = this.source.history(opts.project, opts.selection)
-    const mapping = this.source.mapping(target.deploymentId, history.repos.map((r) => r.id))
+    for (const b of history.branches) {
+      if (!b.openHead) continue
+      const name = history.repos.find((r) => r.id === b.repoId)!.name
+      this.ctx.reporter.warn(`${name}@${b.name}: its head commit is open and stays local (finish it to push it)`)
+    }
+    const mapping = this.source.mapping(target.deploymentId, history.repos.map((r) => r.id), opts.remoteProject)
     const facts = await this.survey(target, history.repos, mapping, opts.remoteProject)
     const plan = planPush(history, mapping, facts, {force: opts.force, remoteProject: opts.remoteProject})
     if (plan.refusals.length > 0) throw refusalError(plan)
@@ -193,7 +198,7 @@ export class PushService {
     const names = new Map(history.repos.map((r) => [r.id, r.name]))
     const remoteOf = new Map<string, string>()
     const live = [...names.keys()].filter((id) => plan.repos.find((r) => r.repoId === id)?.exists !== false)
-    for (const [repoId, m] of this.source.mapping(dep, live)) {
+    for (const [repoId, m] of this.source.mapping(dep, live, opts.remoteProject)) {
       for (const [local, row] of m) if (row.state === 'finished') remoteOf.set(`${repoId}:${local}`, row.remoteCommit)
     }
     const rowOf = (repoId: number, local: string, remote: RemoteRepoName, commit: string, state: 'started' | 'finished') => ({
