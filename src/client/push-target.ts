@@ -12,6 +12,7 @@ import {status} from '@grpc/grpc-js'
 import {PachError} from '../core/errors.js'
 import type {PushTarget, RemoteBranchState, RemoteCommitState, RemoteFileOp, RemoteRepoName, RemoteRepoState, RemoteStart} from '../core/remote/target.js'
 import type {ModifyFileRequest} from '../server/proto/gen/pfs_v2/ModifyFileRequest.js'
+import {grpcReason} from './connect.js'
 import {isGrpcError, type PachdClient} from './pachd-client.js'
 
 /** the remote commit's metadata key naming the local commit it was pushed from */
@@ -183,18 +184,20 @@ function commitState(info: {finished?: unknown; details?: {size_bytes?: number |
   }
 }
 
-/** A gRPC failure as one line: the remote, the call, pachd's words. */
+/**
+ * A gRPC failure during a push as one line: the remote, the call, pachd's words. Unreachable
+ * and refused-token failures get connectRemote's codes (REMOTE_UNREACHABLE, REMOTE_AUTH); any
+ * other refusal is REMOTE_FAILED. A cancelled call is passed on (the push was interrupted).
+ */
 export function remoteError(address: string, what: string, e: unknown): unknown {
-  if (!isGrpcError(e)) return e
-  if (e.code === status.CANCELLED) return e
-  const why = e.code === status.UNAVAILABLE ? `cannot reach pachd at ${address}` : `pachd at ${address} refused ${what}`
-  const hint =
-    e.code === status.UNAUTHENTICATED
-      ? 'log in with `pachctl auth login` (pach uses the context\'s session token)'
-      : e.code === status.PERMISSION_DENIED
-        ? 'ask the cluster admin for write access to the repos you push'
-        : e.code === status.UNAVAILABLE
-          ? 'check that the cluster is up and that the context\'s address is right (`pachctl config get context`)'
-          : undefined
-  return new PachError('REMOTE_FAILED', `${why}: ${e.details || e.message}`, {hint, data: {grpc_code: e.code, call: what}})
+  if (!isGrpcError(e) || e.code === status.CANCELLED) return e
+  const reason = grpcReason(e, 0)
+  const data = {address, call: what, grpc_code: e.code}
+  if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) {
+    return new PachError('REMOTE_UNREACHABLE', `lost pachd at ${address} during ${what} (${reason})`, {hint: 'run the same push again once the cluster answers; it resumes', data})
+  }
+  if (e.code === status.UNAUTHENTICATED || e.code === status.PERMISSION_DENIED) {
+    return new PachError('REMOTE_AUTH', `pachd at ${address} refused ${what}: ${reason}`, {hint: 'log in with `pachctl auth login`, or ask for write access to the repos you push', data})
+  }
+  return new PachError('REMOTE_FAILED', `pachd at ${address} refused ${what}: ${reason}`, {data})
 }
