@@ -38,6 +38,7 @@ import {JobLifecycle} from './pps/job-lifecycle.js'
 import {PipelineService} from './pps/pipeline-service.js'
 import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
 import {pidAlive} from './process.js'
+import {PushService} from './remote/push.js'
 
 export const PACH_DIR_NAME = '.pach'
 
@@ -152,6 +153,8 @@ export class Pach {
   readonly debug: DebugService
   /** PFS rules that depend on pipelines */
   readonly hooks: PfsHooks
+  /** `pach push`: local commits to a remote pachd (through a PushTarget) */
+  readonly push: PushService
 
   constructor(readonly pachDir: string, readonly db: DB, config: RepoConfig, opts: Omit<OpenOptions, 'cwd' | 'pachDir' | 'readonly'> = {}) {
     const now = opts.now ?? nowIso
@@ -172,6 +175,7 @@ export class Pach {
     this.secrets = new SecretService(this.ctx)
     this.debug = new DebugService(this.ctx, this.engine)
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets, lifecycle)
+    this.push = new PushService(this.ctx, this.engine.resolve, () => this.hooks)
   }
 
   /** The project's settings (`.pach/config.json`). */

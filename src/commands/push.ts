@@ -1,0 +1,113 @@
+import {Args, Flags} from '@oclif/core'
+import {PachCommand} from '../cli/base-command.js'
+import {bytesSize} from '../cli/format/values.js'
+import {LiveRegion, bar} from '../cli/progress.js'
+import {resolveRemote} from '../cli/remotes.js'
+import {connectRemote} from '../client/connect.js'
+import {PachdPushTarget} from '../client/push-target.js'
+import {InvalidArgumentError} from '../core/errors.js'
+import {parseCommit} from '../core/pfs/refs.js'
+import type {PushProgress, PushResult, PushSelection} from '../core/remote/push.js'
+
+export default class Push extends PachCommand<typeof Push, PushResult> {
+  static override summary = 'Send local commits to a Pachyderm cluster: only what it does not have, as diffs.'
+  static override description = [
+    'REMOTE is a pachctl context name or a pachd address (grpc://host:port); it is resolved as pachctl resolves its context (PACH_CONTEXT, PACHD_ADDRESS, the active context).',
+    'REPO pushes every branch of the repo, REPO@BRANCH one branch, --all every branch of every input repo (pipeline outputs are recomputed by the cluster, not pushed).',
+    'Each local commit not yet on the remote becomes one remote commit with its description; commits made together in several repos stay one commit set. Only the files a commit changed are sent.',
+    'A remote branch that has commits this project does not have is refused (exit 5, NON_FAST_FORWARD); --force replaces it with the local history. An interrupted push (Ctrl-C, a lost connection) is resumed by running it again.',
+  ].join('\n\n')
+  static override examples = [
+    '<%= config.bin %> push prod images@master',
+    '<%= config.bin %> push grpc://localhost:30650 --all --dry-run',
+    '<%= config.bin %> push prod images edges@dev --json',
+  ]
+  static override strict = false
+  static override args = {
+    remote: Args.string({description: 'pachctl context name or pachd address', required: true}),
+    repos: Args.string({description: 'REPO or REPO@BRANCH to push (several may follow)'}),
+  }
+  static override flags = {
+    all: Flags.boolean({description: 'push every branch of every input repo of the project'}),
+    'dry-run': Flags.boolean({description: 'print what would be sent; send nothing'}),
+    force: Flags.boolean({description: 'replace remote branches that have commits this project lacks'}),
+  }
+
+  async exec(): Promise<PushResult> {
+    const {argv} = await this.parse(Push)
+    const [remoteArg, ...refs] = argv as string[]
+    if (this.flags.all && refs.length > 0) throw new InvalidArgumentError('USAGE', 'name repos or pass --all, not both')
+    if (!this.flags.all && refs.length === 0) {
+      throw new InvalidArgumentError('MISSING_ARGUMENT', 'name the repos to push (REPO or REPO@BRANCH), or pass --all', {hint: `e.g. \`pach push ${remoteArg ?? 'REMOTE'} images@master\``})
+    }
+    const selection: PushSelection = this.flags.all ? {all: true} : {refs: refs.map(parseRef)}
+    const remote = resolveRemote(remoteArg)
+    const {client, deploymentId, warnings} = await connectRemote(remote)
+    for (const w of warnings) this.pach.reporter.warn(w)
+    const live = this.format === 'human' && process.stderr.isTTY ? new LiveRegion() : undefined
+    try {
+      return await this.pach.push.push(new PachdPushTarget(client, deploymentId), {
+        selection,
+        project: this.project,
+        remoteProject: remote.project,
+        remoteName: remote.name,
+        address: remote.address,
+        force: this.flags.force,
+        dryRun: this.flags['dry-run'],
+        signal: this.signal,
+        onProgress: live && throttled((p) => live.draw([progressLine(p)])),
+      })
+    } finally {
+      live?.clear()
+      client.close()
+    }
+  }
+
+  human(r: PushResult): string {
+    const lines = r.branches.map((b) => {
+      const what =
+        b.status === 'push' ? `${b.commits} commit${b.commits === 1 ? '' : 's'}${r.dry_run ? ' to send' : ' sent'}`
+        : b.status === 'move' ? (r.dry_run ? 'branch to move' : 'branch moved')
+        : b.status === 'skipped' ? `skipped: ${b.reason}`
+        : b.status === 'refused' ? `refused: ${b.reason}`
+        : 'up to date'
+      return `${b.repo}@${b.branch}: ${what}`
+    })
+    if (r.dry_run) {
+      for (const set of r.sets) {
+        for (const c of set.commits) {
+          const what = `${c.files} file${c.files === 1 ? '' : 's'}, ${bytesSize(c.bytes)}${c.description ? `: ${c.description}` : ''}`
+          lines.push(`  ${set.local_id.slice(0, 12)} ${c.repo}@${c.branch} (${what})`)
+        }
+      }
+    }
+    const totals = `${r.commits} commit${r.commits === 1 ? '' : 's'}, ${r.files} file${r.files === 1 ? '' : 's'}, ${bytesSize(r.bytes_sent)}`
+    lines.push(r.dry_run ? `would push ${totals} to ${r.remote} (nothing was sent)` : `pushed ${totals} to ${r.remote} (${bytesSize(r.bytes_skipped)} already there)`)
+    return lines.join('\n')
+  }
+}
+
+/** REPO or REPO@BRANCH (an input repo; a commit id or ancestry is not a branch to push). */
+function parseRef(s: string): {repo: string; branch?: string} {
+  const c = parseCommit(s)
+  if (c.repo.type !== 'user' || c.id || c.ancestry) {
+    throw new InvalidArgumentError('INVALID_ADDRESS', `${JSON.stringify(s)} is not REPO or REPO@BRANCH`, {hint: 'push names branches; a commit is pushed with the branch it is on'})
+  }
+  return {repo: c.repo.name, branch: c.branch}
+}
+
+function progressLine(p: PushProgress): string {
+  const frac = p.total.bytes > 0 ? p.bytes / p.total.bytes : p.total.files > 0 ? p.files / p.total.files : 1
+  return `push [${bar(frac, 30)}] ${bytesSize(p.bytes)}/${bytesSize(p.total.bytes)}, ${p.files}/${p.total.files} files, ${p.commits}/${p.total.commits} commits`
+}
+
+/** At most one call per 100 ms (the last state is drawn by the next call or cleared at the end). */
+function throttled<T>(fn: (v: T) => void): (v: T) => void {
+  let last = 0
+  return (v) => {
+    const now = Date.now()
+    if (now - last < 100) return
+    last = now
+    fn(v)
+  }
+}
