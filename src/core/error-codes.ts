@@ -29,6 +29,8 @@ export const CODES_BY_CLASS = {
     'REMOTE_AUTH',
     // a pipeline image a registry would not take (pach push --pipelines)
     'IMAGE_PUSH_FAILED',
+    // a remote pachd failed or refused a request of a push or pull (pachd's words in the message)
+    'REMOTE_FAILED',
   ],
   /** exit 1: a runner (docker/local) could not run user code */
   RunnerError: ['RUNNER_ERROR'],
@@ -128,6 +130,8 @@ export const CODES_BY_CLASS = {
     // the pachctl context now points at another cluster than the one it was made for
     'REMOTE_CLUSTER_CHANGED',
     'METADATA_KEY_EXISTS',
+    // pach pull: the local branch has commits the remote lacks, or the remote branch was rewritten
+    'BRANCH_DIVERGED',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],
