@@ -29,7 +29,7 @@ export const CODES_BY_CLASS = {
     'REMOTE_AUTH',
     // a pipeline image a registry would not take (pach push --pipelines)
     'IMAGE_PUSH_FAILED',
-    // a remote pachd failed or refused a request of a push (its own words follow)
+    // a remote pachd failed or refused a request of a push or pull (pachd's words in the message)
     'REMOTE_FAILED',
   ],
   /** exit 1: a runner (docker/local) could not run user code */
@@ -132,6 +132,8 @@ export const CODES_BY_CLASS = {
     'METADATA_KEY_EXISTS',
     // a push whose remote branch has commits this project lacks
     'NON_FAST_FORWARD',
+    // pach pull: the local branch has commits the remote lacks, or the remote branch was rewritten
+    'BRANCH_DIVERGED',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],

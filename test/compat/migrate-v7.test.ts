@@ -48,7 +48,7 @@ describe('a schema-7 project (every datum set whole) upgraded by the current cod
 
     // schema 7's shape: whole sets, no chain columns
     const db = new Database(join(dir, '.pach', 'pach.db'))
-    db.exec(`DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes; DROP TABLE job_datums; DROP TABLE datum_nodes;
+    db.exec(`DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes; DROP TABLE job_datums; DROP TABLE datum_nodes;
       CREATE TABLE job_datums(project TEXT NOT NULL, pipeline TEXT NOT NULL, job_id TEXT NOT NULL, list BLOB NOT NULL, PRIMARY KEY(project, pipeline, job_id))`)
     // (planning order was path order: any order reads back the same by id)
     if (shape.startsWith('schema 7')) {

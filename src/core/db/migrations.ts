@@ -316,6 +316,22 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   );
   `)
   },
+  // 12: remote content (issue 14, `pach pull`, db/remotes.ts). What a file's hash on a remote
+  // is here: pachd's file hash (FileInfo.hash) is its own, so a pull records, per cluster,
+  // remote hash + size → the local content (chunk list) it stored for it, and a later pull of
+  // a file with that hash reads no bytes. A hint, not a reference: gc ignores it, and a row
+  // whose chunks are gone is not used.
+  (db) => {
+    db.exec(`
+  CREATE TABLE remote_content(
+    deployment_id TEXT NOT NULL REFERENCES remotes(deployment_id) ON DELETE CASCADE,
+    remote_hash BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    PRIMARY KEY(deployment_id, remote_hash, size)
+  ) WITHOUT ROWID;
+  `)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

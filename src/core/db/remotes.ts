@@ -13,6 +13,9 @@
  *   the remote's id locally, so both sides carry the same id.
  * - `remote_branches`: a local branch tracks a remote branch (set by pull and push), which is
  *   what lets a push after a pull be a fast-forward.
+ * - `remote_content` (schema 12): a remote file hash (and size) → the local content stored for
+ *   it (store/content.ts `contentText`), so a pull skips the bytes of a file it already has.
+ *   A hint: the caller checks the chunks still exist before using a row.
  * Rows of a repo go with the repo (ON DELETE CASCADE).
  */
 import type {DB} from './types.js'
@@ -92,3 +95,10 @@ export const getRemoteBranch = (db: DB, repoId: number, branch: string, deployme
 
 export const listRemoteBranches = (db: DB, deploymentId: string) =>
   st(db, 'SELECT * FROM remote_branches WHERE deployment_id = ?').all(deploymentId) as RemoteBranchRow[]
+
+/** The local content (contentText) recorded for a remote file hash and size, if any. */
+export const getRemoteContent = (db: DB, deploymentId: string, remoteHash: Buffer, size: number) =>
+  st(db, 'SELECT content FROM remote_content WHERE deployment_id = ? AND remote_hash = ? AND size = ?').pluck().get(deploymentId, remoteHash, size) as string | undefined
+
+export const putRemoteContent = (db: DB, deploymentId: string, remoteHash: Buffer, size: number, content: string) =>
+  st(db, 'INSERT OR REPLACE INTO remote_content(deployment_id, remote_hash, size, content) VALUES (?, ?, ?, ?)').run(deploymentId, remoteHash, size, content)

@@ -18,6 +18,7 @@ import {PathHistory} from './path-history.js'
 import {cleanPath} from './paths.js'
 import {formatCommit, isCommitId, type CommitRef, type FileRef} from './refs.js'
 import type {TransactionService} from './transaction-service.js'
+import type {TreeOp} from '../store/tree-store.js'
 
 export interface ListCommitOptions {
   number?: number
@@ -110,6 +111,36 @@ export class CommitService {
     return withTx(this.ctx.db, () => {
       const c = this.tx.apply(req, this.ctx.newId())
       return this.r.commitInfo(repo, c)
+    })
+  }
+
+  /**
+   * Import a finished commit made elsewhere under its own id (`pach pull`; see
+   * PfsEngine.importCommit): `parent` (a finished commit of the repo, or none), description,
+   * origin, times and tree edits are given; the edits' contents must already be stored (data
+   * before metadata). Applied at once (not transactable). Throws REPO_NOT_FOUND,
+   * COMMIT_NOT_FOUND (the parent), COMMIT_EXISTS (that id with other content), OUTPUT_BRANCH.
+   * @example commits.import('default', 'images', 'master', {id, parent: null, description: 'from the cluster', ops})
+   */
+  import(
+    project: string,
+    repoName: string,
+    branch: string,
+    spec: {id: string; parent: string | null; description?: string; origin?: CommitOrigin; ops: readonly TreeOp[]; started?: string; finished?: string},
+  ): CommitInfo {
+    return withTx(this.ctx.db, () => {
+      const repo = this.r.repo({name: repoName, type: 'user'}, project)
+      const parent = spec.parent ? this.r.commitById(repo, spec.parent) : undefined
+      const {commit} = this.engine.importCommit(repo, branch, {
+        id: spec.id,
+        parent,
+        description: spec.description ?? '',
+        origin: spec.origin ?? 'USER',
+        ops: spec.ops,
+        started: spec.started,
+        finished: spec.finished,
+      })
+      return this.r.commitInfo(repo, commit)
     })
   }
 

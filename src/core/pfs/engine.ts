@@ -22,6 +22,7 @@ import {noHooks, type PfsHooks, type PipelineWriter} from './hooks.js'
 import {validateName} from './paths.js'
 import {checkTrigger, cronDue, isTriggered, triggerOf, type Trigger} from './trigger.js'
 import {Resolver} from './resolve.js'
+import type {TreeOp} from '../store/tree-store.js'
 
 /** One provenance link of a branch: repo@branch, optionally `never` (propagation_spec.never). */
 export interface BranchProvenance {
@@ -163,6 +164,66 @@ export class PfsEngine {
     else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: this.ctx.now()})
     this.propagate(repo, branchName, opts.id)
     return commit
+  }
+
+  /**
+   * Import a finished commit made elsewhere (`pach pull`) under its own id: its parent (a
+   * finished commit of this repo, or none for the oldest commit of a shallow pull, whose
+   * `ops` then hold its whole tree), description, origin and times are the source's, its tree
+   * is the parent's tree with `ops` applied. The branch (created if missing) moves to it and
+   * propagates downstream with its id, and triggers fire, as for a commit made here.
+   * An existing commit with this id is accepted only if it is that same commit (same parent
+   * and tree: an earlier import); otherwise COMMIT_EXISTS. Throws OUTPUT_BRANCH for a branch
+   * with provenance and PARENT_NOT_FINISHED for an open parent. Returns the commit and whether
+   * it already existed.
+   */
+  importCommit(
+    repo: RepoRow,
+    branchName: string,
+    opts: {id: string; parent?: CommitRow; description: string; origin: CommitOrigin; ops: readonly TreeOp[]; started?: string; finished?: string},
+  ): {commit: CommitRow; existed: boolean} {
+    validateName('branch', branchName)
+    if (rows.getBranch(this.db, repo.id, branchName) && rows.branchProvenance(this.db, repo.id, branchName).length > 0) {
+      throw new ConflictError('OUTPUT_BRANCH', `cannot import commits into output branch ${repoLabel(repo)}@${branchName}: it has provenance`, {
+        hint: 'pull into another branch name',
+      })
+    }
+    if (opts.parent && !opts.parent.finished) {
+      throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${opts.parent.id} has not been finished`, {data: {commit: opts.parent.id}})
+    }
+    const tree = this.ctx.trees.apply(this.resolve.baseTree(repo, opts.parent), opts.ops)
+    const existing = rows.getCommit(this.db, repo.id, opts.id)
+    if (existing) {
+      const same = existing.finished && !existing.error && (existing.parent ?? null) === (opts.parent?.id ?? null) && (existing.tree === null ? tree === null : tree !== null && existing.tree.equals(tree))
+      if (!same) {
+        throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit ${opts.id} with other content`, {
+          hint: 'the ids of pulled commits are kept; pull into another repo, or delete the local commit',
+          data: {repo: repoLabel(repo), project: repo.project, commit: opts.id},
+        })
+      }
+      return {commit: existing, existed: true}
+    }
+    const now = this.ctx.now()
+    const commit = rows.insertCommit(this.db, {
+      repo_id: repo.id,
+      id: opts.id,
+      branch: branchName,
+      parent: opts.parent?.id ?? null,
+      origin: opts.origin,
+      description: opts.description,
+      started: opts.started ?? now,
+      finishing: opts.finished ?? now,
+      finished: opts.finished ?? now,
+      error: '',
+      tree,
+      size: this.treeSize(tree),
+    })
+    if (rows.getBranch(this.db, repo.id, branchName)) rows.setBranchHead(this.db, repo.id, branchName, commit.id)
+    else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: now})
+    rows.touchCommitSet(this.db, commit.id, now)
+    this.propagate(repo, branchName, commit.id)
+    this.commitFinished(repo, commit)
+    return {commit, existed: false}
   }
 
   /** Whether `writer` is the pipeline whose own output branch repo@branch is (PfsHooks.ownsOutput). */
