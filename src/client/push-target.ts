@@ -81,13 +81,19 @@ export class PachdPushTarget implements PushTarget {
     }
   }
 
-  async ensureProject(project: string): Promise<void> {
+  async projectExists(project: string): Promise<boolean> {
     try {
       await this.c.unary(this.c.pfs, 'InspectProject', {project: {name: project}})
+      return true
     } catch (e) {
       if (!isGrpcError(e, status.NOT_FOUND)) throw remoteError(this.c.address, `InspectProject ${project}`, e)
-      await this.call(`CreateProject ${project}`, () => this.c.unary(this.c.pfs, 'CreateProject', {project: {name: project}, description: '', update: false}))
+      return false
     }
+  }
+
+  async ensureProject(project: string): Promise<void> {
+    if (await this.projectExists(project)) return
+    await this.call(`CreateProject ${project}`, () => this.c.unary(this.c.pfs, 'CreateProject', {project: {name: project}, description: '', update: false}))
   }
 
   async ensureRepo(repo: RemoteRepoName, description: string): Promise<void> {

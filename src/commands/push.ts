@@ -5,6 +5,9 @@ import {LiveRegion, bar} from '../cli/progress.js'
 import {resolveRemote} from '../cli/remotes.js'
 import {connectRemote} from '../client/connect.js'
 import {PachdPushTarget} from '../client/push-target.js'
+import {pipelineTarget} from '../client/pipeline-target.js'
+import {preparePipelinePromotion} from '../core/remote/pipelines.js'
+import {DockerImagePublisher} from '../runner/image-publish.js'
 import {InvalidArgumentError} from '../core/errors.js'
 import {parseCommit} from '../core/pfs/refs.js'
 import type {PushProgress, PushResult, PushSelection} from '../core/remote/push.js'
@@ -31,6 +34,10 @@ export default class Push extends PachCommand<typeof Push, PushResult> {
     all: Flags.boolean({description: 'push every branch of every input repo of the project'}),
     'dry-run': Flags.boolean({description: 'print what would be sent; send nothing'}),
     force: Flags.boolean({description: 'replace remote branches that have commits this project lacks'}),
+    pipelines: Flags.boolean({description: 'also create or update, after the data, the pipelines that read the pushed repos (specs tried on the cluster and images pinned before any data moves)'}),
+    registry: Flags.string({description: 'with --pipelines: the registry for images that exist only here and whose name names none (HOST[:PORT][/PREFIX])', dependsOn: ['pipelines']}),
+    'cluster-arch': Flags.string({description: 'with --pipelines: the CPU architecture of the cluster nodes (default: the one pachd reports, else amd64)', dependsOn: ['pipelines']}),
+    reprocess: Flags.boolean({description: 'with --pipelines: update pipelines with a new salt, so every datum runs again on the cluster', dependsOn: ['pipelines']}),
   }
 
   async exec(): Promise<PushResult> {
@@ -56,6 +63,17 @@ export default class Push extends PachCommand<typeof Push, PushResult> {
         dryRun: this.flags['dry-run'],
         signal: this.signal,
         onProgress: live && throttled((p) => live.draw([progressLine(p)])),
+        pipelines: this.flags.pipelines
+          ? (pushedRepos) =>
+              preparePipelinePromotion(this.pach, pipelineTarget(client), new DockerImagePublisher(), {
+                pushedRepos,
+                project: remote.project,
+                localProject: this.project,
+                registry: this.flags.registry,
+                clusterArch: this.flags['cluster-arch'],
+                reprocess: this.flags.reprocess,
+              })
+          : undefined,
       })
     } finally {
       live?.clear()
@@ -80,6 +98,20 @@ export default class Push extends PachCommand<typeof Push, PushResult> {
           lines.push(`  ${set.local_id.slice(0, 12)} ${c.repo}@${c.branch} (${what})`)
         }
       }
+    }
+    const p = r.pipelines
+    if (p) {
+      const names = (xs: string[]) => xs.join(', ')
+      if (r.dry_run) {
+        if (p.planned.length > 0) lines.push(`pipelines to create or update, upstream first: ${names(p.planned)}${p.validated ? ' (the cluster accepts them)' : ' (not tried: the remote project does not exist yet)'}`)
+        for (const i of p.images) lines.push(`  ${i.pipeline}: image ${i.image} → ${i.sent}`)
+      } else {
+        if (p.created.length > 0) lines.push(`pipelines created: ${names(p.created)}`)
+        if (p.updated.length > 0) lines.push(`pipelines updated: ${names(p.updated)}`)
+        if (p.unchanged.length > 0) lines.push(`pipelines unchanged: ${names(p.unchanged)}`)
+        for (const i of p.images.filter((x) => x.pushed)) lines.push(`  ${i.pipeline}: image ${i.image} pushed, sent as ${i.sent}`)
+      }
+      for (const sk of p.skipped) lines.push(`pipeline ${sk.name} not promoted: ${sk.reason}`)
     }
     const totals = `${r.commits} commit${r.commits === 1 ? '' : 's'}, ${r.files} file${r.files === 1 ? '' : 's'}, ${bytesSize(r.bytes_sent)}`
     lines.push(r.dry_run ? `would push ${totals} to ${r.remote} (nothing was sent)` : `pushed ${totals} to ${r.remote} (${bytesSize(r.bytes_skipped)} already there)`)

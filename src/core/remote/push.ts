@@ -30,6 +30,7 @@ import type {Resolver} from '../pfs/resolve.js'
 import {planPush, type BranchSummary, type LocalHistory, type PushPlan, type RemoteFacts} from './push-plan.js'
 import {PushSource, type PushSelection} from './push-local.js'
 import type {PushTarget, RemoteCommitState, RemoteFileOp, RemoteRepoName} from './target.js'
+import type {ImageResult, Promotion} from './pipelines.js'
 
 export {planPush} from './push-plan.js'
 export type {PushSelection} from './push-local.js'
@@ -59,6 +60,27 @@ export interface PushOptions {
   dryRun?: boolean
   signal?: AbortSignal
   onProgress?: (p: PushProgress) => void
+  /**
+   * `--pipelines`: prepares the promotion of the pipelines that read the pushed repos
+   * (pipelines.ts). Its images are resolved and its specs tried on the remote before any data
+   * moves; the pipelines are created or updated after the data, so their first job runs on
+   * the pushed heads.
+   */
+  pipelines?: (pushedRepos: string[]) => Promise<Promotion>
+}
+
+/** What `--pipelines` did (or, with --dry-run, would do). */
+export interface PushedPipelines {
+  /** promoted pipelines, upstream first */
+  planned: string[]
+  /** local pipelines left out, and why */
+  skipped: {name: string; reason: string}[]
+  created: string[]
+  updated: string[]
+  unchanged: string[]
+  images: ImageResult[]
+  /** with --dry-run: the specs were tried on the cluster (false when its project does not exist yet) */
+  validated: boolean
 }
 
 export interface PushResult {
@@ -78,6 +100,8 @@ export interface PushResult {
   branches: BranchSummary[]
   /** the local commit sets sent (to send, with --dry-run), in order: one remote commit set each */
   sets: PushedSet[]
+  /** with --pipelines */
+  pipelines?: PushedPipelines
 }
 
 export interface PushedSet {
@@ -129,15 +153,51 @@ export class PushService {
       branches: plan.branches,
       sets: totals.sets,
     }
+    const promotion = opts.pipelines && (await this.preparePipelines(target, history, opts, result))
     if (opts.dryRun) return result
     try {
       await this.apply(target, history, plan, opts, totals, result)
+      if (promotion) {
+        const done = await promotion.apply()
+        Object.assign(result.pipelines!, {created: done.created, updated: done.updated, unchanged: done.unchanged, images: done.images})
+      }
     } catch (e) {
       // whatever the interrupted call failed with, the cause is the interruption
       if (opts.signal?.aborted) throw new CancelledError(INTERRUPTED, {hint: 'run the same push again to resume it'})
       throw e
     }
     return result
+  }
+
+  /**
+   * `--pipelines` before any data moves: plan the promotion, resolve its images and try its
+   * specs on the remote (in the remote project, which is created for that: an empty project
+   * is a namespace, and pachd cannot create one inside the trial transaction). A dry run
+   * creates nothing: it tries the specs only when the project is already there.
+   */
+  private async preparePipelines(target: PushTarget, history: LocalHistory, opts: PushOptions, result: PushResult): Promise<Promotion> {
+    const promotion = await opts.pipelines!(history.repos.map((r) => r.name))
+    const planned = promotion.plan.pipelines.map((p) => p.name)
+    result.pipelines = {planned, skipped: promotion.plan.skipped, created: [], updated: [], unchanged: [], images: [], validated: false}
+    if (planned.length === 0) return promotion
+    if (opts.dryRun) {
+      const images = await promotion.images()
+      result.pipelines.images = images.map(({pipeline, plan}) => ({
+        pipeline,
+        image: plan.image,
+        sent: plan.kind === 'pinned' ? plan.pinned : plan.kind === 'push' ? `${plan.repository}@sha256:… (once ${plan.target} is pushed)` : plan.image,
+        pushed: false,
+      }))
+      if (await target.projectExists(opts.remoteProject)) {
+        await promotion.validate()
+        result.pipelines.validated = true
+      }
+      return promotion
+    }
+    await target.ensureProject(opts.remoteProject)
+    await promotion.validate()
+    result.pipelines.validated = true
+    return promotion
   }
 
   /** What the remote holds of the repos, and the state of every `started` remote commit. */

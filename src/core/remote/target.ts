@@ -64,6 +64,7 @@ export interface PushTarget {
   readonly deploymentId: string
   inspectRepo(repo: RemoteRepoName): Promise<RemoteRepoState>
   inspectCommit(repo: RemoteRepoName, id: string): Promise<RemoteCommitState>
+  projectExists(project: string): Promise<boolean>
   /** create the project when it does not exist */
   ensureProject(project: string): Promise<void>
   /** create the repo when it does not exist (its description when created) */
