@@ -13,6 +13,8 @@
  *   is removed first, so a pytest that did not run leaves no stale result behind.
  * - It builds nothing: the tests run the built bin/run.js (`npm test`'s pretest builds).
  *
+ * `--venv-only` makes (or refreshes) the venv and exits: `npm test` does that before vitest,
+ * whose end-to-end tests also drive `pach serve` with the SDK from .venv-test.
  * Arguments are passed to pytest (`node scripts/python-tests.mjs -k transactions -x`, or test
  * files to run only those); with none it runs every test_*.py in test/python (pytest.ini's
  * testpaths).
@@ -64,6 +66,7 @@ function ensureVenv() {
   return true
 }
 
+if (process.argv[2] === '--venv-only') process.exit(ensureVenv() ? 0 : 1)
 rmSync(results, {force: true})
 if (!ensureVenv()) {
   console.error('python-tests: the test virtualenv could not be made; the Python suite did not run')

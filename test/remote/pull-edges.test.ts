@@ -13,6 +13,7 @@ import {connectRemote} from '../../src/client/connect.js'
 import {pullSource} from '../../src/client/pull-source.js'
 import {tmpProject} from '../helpers/cli.js'
 import {serve} from '../helpers/serve.js'
+import {SDK_PYTHON} from '../helpers/sdk.js'
 import {commit, createRepo, localFiles, localHistory, pull, remoteFiles, remoteHistory} from './pull-util.js'
 
 const LONG = `/${'deep/'.repeat(30)}${'n'.repeat(120)}.txt`
@@ -48,8 +49,8 @@ describe('pach pull', () => {
   })
 
   it('pulls what the official Python SDK wrote, naming the remote by a pachctl context', {timeout: 90_000}, async () => {
-    const python = ['/work/main/.venv-test/bin/python', '/tmp/sdkvenv/bin/python'].find((p) => existsSync(p))
-    expect(python, 'a Python with pachyderm_sdk (see test/python)').toBeDefined()
+    const python = SDK_PYTHON
+    expect(existsSync(python), `${python} (the SDK's venv: \`node scripts/python-tests.mjs --venv-only\`; npm test makes it first)`).toBe(true)
     const s = await serve()
     const script = `
 import sys
