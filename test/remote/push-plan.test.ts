@@ -90,6 +90,15 @@ describe('planPush', () => {
     expect(all.sets).toEqual([])
   })
 
+  it('--outputs sends local outputs and computed branches as plain data, but never onto a remote output', () => {
+    const mine = [{...repos[0]!, pipeline: 'edges'}]
+    const named = planPush({repos: mine, branches: [branch(1, 'master', [a], {computed: true})]}, new Map(), facts(), {...opts, outputs: true})
+    expect(named.refusals).toEqual([])
+    expect(named.sets.map((x) => x.commits.map((c) => c.local.id))).toEqual([['a']])
+    const onto = planPush({repos: mine, branches: [branch(1, 'master', [a])]}, new Map(), facts({1: remoteRepo({}, {isOutput: true})}), {...opts, outputs: true})
+    expect(onto.refusals.map((r) => r.code)).toEqual(['OUTPUT_BRANCH'])
+  })
+
   it('resume: a started commit the remote finished at its head with the local size is adopted; an open one is dropped and sent again', () => {
     const m = mapping({1: {a: ['A', 'finished'], s: ['S', 'started']}})
     const done = facts({1: remoteRepo({master: {head: 'S'}})}, new Map([['1:s', {state: 'finished' as const, size: 10, error: '', branch: 'master'}]]))

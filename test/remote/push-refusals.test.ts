@@ -65,3 +65,28 @@ describe('pach push refuses', () => {
     expect(out.stderr).toMatch(/^pach: default\/edges@master on the remote is a pipeline's output; commits cannot be pushed onto it; nothing was pushed \(/)
   })
 })
+
+describe('pach push --outputs', () => {
+  it('leaves local outputs out by default and sends them as plain data with --outputs; not with --pipelines', {timeout: 90_000}, async () => {
+    const s = await serve()
+    const {p, pach} = await localProject()
+    pach.repos.create('default', 'images')
+    await put(pach, 'images@master', {'/a.txt': 'alpha\n'})
+    writeFileSync(join(p.dir, 'upper.json'), JSON.stringify({pipeline: {name: 'upper'}, input: {pfs: {repo: 'images', glob: '/*'}}, transform: {cmd: ['sh', '-c', 'for f in /pfs/images/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f); done']}}))
+    await p.ok(['create', 'pipeline', '-f', 'upper.json'], {env: {PACH_RUNNER: 'local'}})
+    await p.ok(['wait', 'commit', 'upper@master'])
+
+    const plain = await p.json<{commits: number; branches: {repo: string; status: string}[]}>(['push', s.url, '--all'])
+    expect(plain.branches.find((b) => b.repo === 'upper')?.status).toBe('skipped')
+    const named = await p.run(['push', s.url, 'upper@master', '--json'])
+    expect(named.json().error.code).toBe('REPO_OWNED_BY_PIPELINE')
+
+    const both = await p.run(['push', s.url, '--all', '--outputs', '--pipelines'])
+    expect(both.exitCode).toBe(2)
+
+    const out = await p.json<{commits: number}>(['push', s.url, '--all', '--outputs'])
+    expect(out.commits).toBeGreaterThan(0)
+    expect(await remoteFiles(s, 'upper')).toEqual(localFiles(pach, 'upper'))
+    await s.stop()
+  })
+})

@@ -13,7 +13,8 @@
  *   up with exactly the local history; a pushed root commit first empties what it inherits).
  * - Pipeline outputs are not pushed: a remote repo that is a pipeline's output, or a remote
  *   branch with provenance, is refused (OUTPUT_BRANCH); local output repos and computed
- *   branches are left out by `--all` and refused when named.
+ *   branches are left out by `--all` and refused when named — unless `outputs` (`--outputs`):
+ *   then they go as plain data, their commits in the commit sets they share with their inputs.
  * - One remote commit set per local one: commits sharing a local id (a multi-repo commit set)
  *   start in one transaction. Sets go in creation order, so parents always go first.
  * - Resume: a `started` row is a commit an interrupted push opened. Finished on the remote,
@@ -138,6 +139,11 @@ export interface PushPlan {
 
 export interface PlanOptions {
   force?: boolean
+  /**
+   * `--outputs`: local pipeline outputs go too, as plain data (their commits and content as
+   * computed here); the remote repo must not be a pipeline's output there
+   */
+  outputs?: boolean
   /** the remote project every pushed repo goes to */
   remoteProject: string
 }
@@ -192,11 +198,11 @@ export function planPush(history: LocalHistory, mapping: PushMapping, facts: Rem
       summary.reason = r.message
       if (summary.status === 'refused') plan.refusals.push({...r, repo: repo.name, branch: b.name})
     }
-    if (repo.pipeline) {
-      refuse({code: 'REPO_OWNED_BY_PIPELINE', message: `${repo.name} belongs to pipeline ${repo.pipeline}; its output is computed, not pushed`, hint: 'push the pipeline\'s inputs; the cluster recomputes the output'})
+    if (repo.pipeline && !opts.outputs) {
+      refuse({code: 'REPO_OWNED_BY_PIPELINE', message: `${repo.name} belongs to pipeline ${repo.pipeline}; its output is computed, not pushed`, hint: "push the pipeline's inputs; the cluster recomputes the output (or pass --outputs to send it as plain data)"})
       continue
     }
-    if (b.computed) {
+    if (b.computed && !opts.outputs) {
       refuse({code: 'REPO_OWNED_BY_PIPELINE', message: `${repo.name}@${b.name} has provenance; a computed branch is not pushed`, hint: 'push the branches it is computed from'})
       continue
     }

@@ -57,6 +57,8 @@ export interface PushOptions {
   remoteName: string
   address: string
   force?: boolean
+  /** `--outputs`: push local pipeline outputs too, as plain data (push-plan.ts) */
+  outputs?: boolean
   dryRun?: boolean
   signal?: AbortSignal
   onProgress?: (p: PushProgress) => void
@@ -137,7 +139,7 @@ export class PushService {
     }
     const mapping = this.source.mapping(target.deploymentId, history.repos.map((r) => r.id), opts.remoteProject)
     const facts = await this.survey(target, history.repos, mapping, opts.remoteProject)
-    const plan = planPush(history, mapping, facts, {force: opts.force, remoteProject: opts.remoteProject})
+    const plan = planPush(history, mapping, facts, {force: opts.force, outputs: opts.outputs, remoteProject: opts.remoteProject})
     if (plan.refusals.length > 0) throw refusalError(plan)
     const totals = this.measure(plan)
     const result: PushResult = {
