@@ -17,7 +17,7 @@ export function cliReporter(opts: {quiet?: boolean; progress?: boolean} = {}): R
       if (!opts.quiet) process.stderr.write(`${message}\n`)
     },
     progress(label, unit, total) {
-      if (!tty) return {add() {}, total() {}, done() {}}
+      if (!tty) return {add() {}, total() {}, stage() {}, done() {}}
       return new TtyProgress(label, unit, total)
     },
   }
@@ -26,6 +26,7 @@ export function cliReporter(opts: {quiet?: boolean; progress?: boolean} = {}): R
 class TtyProgress implements Progress {
   private n = 0
   private last = 0
+  private note = ''
   private readonly live = new LiveRegion()
   private readonly start = Date.now()
 
@@ -43,6 +44,11 @@ class TtyProgress implements Progress {
     this.tot = n
   }
 
+  stage(text: string): void {
+    this.note = text
+    this.draw()
+  }
+
   private fmt(v: number): string {
     return this.unit === 'bytes' ? bytesSize(v) : String(v)
   }
@@ -51,10 +57,20 @@ class TtyProgress implements Progress {
     const secs = (Date.now() - this.start) / 1000
     const rate = this.unit === 'bytes' ? ` ${bytesSize(this.n / Math.max(secs, 0.001))}/s` : ''
     const count = this.tot ? ` [${bar(this.n / this.tot, 30)}] ${this.fmt(this.n)}/${this.fmt(this.tot)}` : ` ${this.fmt(this.n)}`
-    this.live.draw([`${this.label}${count}${rate}`])
+    const eta = this.tot && this.n > 0 && this.n < this.tot ? `, ETA ${clock(((this.tot - this.n) * secs) / this.n)}` : ''
+    this.live.draw([`${this.label}${this.note ? ` (${this.note})` : ''}${count}${rate}${eta}`])
   }
 
   done(): void {
     this.live.clear()
   }
+}
+
+/** Seconds as m:ss (h:mm:ss past an hour). */
+export function clock(secs: number): string {
+  const t = Math.max(0, Math.round(secs))
+  const h = Math.floor(t / 3600)
+  const m = Math.floor((t % 3600) / 60)
+  const ss = String(t % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
 }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
 import {LiveRegion, bar} from '../cli/progress.js'
+import {clock} from '../cli/reporter.js'
 import {resolveRemote} from '../cli/remotes.js'
 import {connectRemote} from '../client/connect.js'
 import {PachdPushTarget} from '../client/push-target.js'
@@ -53,6 +54,7 @@ export default class Push extends PachCommand<typeof Push, PushResult> {
     const {client, deploymentId, warnings} = await connectRemote(remote)
     for (const w of warnings) this.pach.reporter.warn(w)
     const live = this.format === 'human' && process.stderr.isTTY ? new LiveRegion() : undefined
+    const started = Date.now()
     try {
       return await this.pach.push.push(new PachdPushTarget(client, deploymentId), {
         selection,
@@ -64,7 +66,7 @@ export default class Push extends PachCommand<typeof Push, PushResult> {
         outputs: this.flags.outputs,
         dryRun: this.flags['dry-run'],
         signal: this.signal,
-        onProgress: live && throttled((p) => live.draw([progressLine(p)])),
+        onProgress: live && throttled((p) => live.draw([progressLine(p, started)])),
         pipelines: this.flags.pipelines
           ? (pushedRepos) =>
               preparePipelinePromotion(this.pach, pipelineTarget(client), new DockerImagePublisher(), {
@@ -130,9 +132,11 @@ function parseRef(s: string): {repo: string; branch?: string} {
   return {repo: c.repo.name, branch: c.branch}
 }
 
-function progressLine(p: PushProgress): string {
+function progressLine(p: PushProgress, started: number): string {
   const frac = p.total.bytes > 0 ? p.bytes / p.total.bytes : p.total.files > 0 ? p.files / p.total.files : 1
-  return `push [${bar(frac, 30)}] ${bytesSize(p.bytes)}/${bytesSize(p.total.bytes)}, ${p.files}/${p.total.files} files, ${p.commits}/${p.total.commits} commits`
+  const secs = Math.max((Date.now() - started) / 1000, 0.001)
+  const eta = frac > 0 && frac < 1 ? `, ETA ${clock((secs * (1 - frac)) / frac)}` : ''
+  return `push [${bar(frac, 30)}] ${bytesSize(p.bytes)}/${bytesSize(p.total.bytes)}, ${p.files}/${p.total.files} files, ${p.commits}/${p.total.commits} commits, ${bytesSize(p.bytes / secs)}/s${eta}`
 }
 
 /** At most one call per 100 ms (the last state is drawn by the next call or cleared at the end). */

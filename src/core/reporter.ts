@@ -7,6 +7,8 @@ export interface Progress {
   add(n: number): void
   /** set the total when it becomes known */
   total(n: number): void
+  /** what is being done now, shown beside the count (`commit 3/10`) */
+  stage(text: string): void
   done(): void
 }
 
@@ -16,7 +18,7 @@ export interface Reporter {
   progress(label: string, unit: 'bytes' | 'files' | 'datums', total?: number): Progress
 }
 
-const noopProgress: Progress = {add() {}, total() {}, done() {}}
+const noopProgress: Progress = {add() {}, total() {}, stage() {}, done() {}}
 
 export const noopReporter: Reporter = {
   warn() {},

@@ -25,7 +25,7 @@ afterEach(() => {
 function project(docs: object[]): {pach: Pach; warnings: string[]} {
   const dir = mkdtempSync(join(tmpdir(), 'pach-promote-'))
   const warnings: string[] = []
-  const pach = initPach(dir, {reporter: {warn: (m) => warnings.push(m), info() {}, progress: () => ({add() {}, total() {}, done() {}})}})
+  const pach = initPach(dir, {reporter: {warn: (m) => warnings.push(m), info() {}, progress: () => ({add() {}, total() {}, stage() {}, done() {}})}})
   cleanups.push(() => {
     pach.close()
     rmSync(dir, {recursive: true, force: true})

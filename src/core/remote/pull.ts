@@ -152,8 +152,9 @@ export async function pullBranch(ctx: CoreContext, engine: PfsEngine, source: Pu
   const progress = ctx.reporter.progress(`pull ${opts.repo}@${branch}`, 'bytes')
   try {
     const seen = new Map<string, Promise<FileContent | undefined>>()
-    for (const rc of plan.commits) {
+    for (const [i, rc] of plan.commits.entries()) {
       opts.signal?.throwIfAborted()
+      progress.stage(`commit ${i + 1}/${plan.commits.length}`)
       // already here (pulled onto another branch, or pushed from here): the branch just moves to it
       const here = adopt(ctx, engine, opts, rc, localBranch, branch, remote)
       result.head = here ?? rc.id
