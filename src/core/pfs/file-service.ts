@@ -33,6 +33,7 @@ import {PathHistory} from './path-history.js'
 import {PendingEdits} from './pending-edits.js'
 import {formatCommit, type CommitRef, type FileRef} from './refs.js'
 import type {Entry, FileEntry, TreeOp} from '../store/tree-store.js'
+import {Jobs} from '../units/jobs.js'
 
 export interface PutSource {
   /** destination path in the commit (validated here) */
@@ -184,8 +185,7 @@ export class FileService {
     // Independent sources are chunked concurrently (2 cores); appends and streaming sources
     // (stdin, tar entries) must go one at a time.
     const concurrency = opts.append ? 1 : Math.max(1, opts.concurrency ?? 1)
-    const running = new Set<Promise<void>>()
-    let failure: unknown
+    const jobs = new Jobs(concurrency)
     try {
       const onBytes = (n: number) => {
         bytes += n
@@ -193,8 +193,8 @@ export class FileService {
       }
       /** append the source's bytes to what `path` holds at this point of the write */
       const appendAt = async (path: string, open: () => AsyncIterable<Uint8Array>, readSmall?: PutSource['readSmall']) => {
-        if (running.size > 0) await Promise.all(running) // earlier (concurrent) puts are in `ops` before a lookup
-        if (failure) throw failure
+        if (jobs.size > 0) await jobs.drain() // earlier (concurrent) puts are in `ops` before a lookup
+        jobs.check()
         const {entry: e, fromBase} = pending.current(path)
         if (e && e.kind === 'dir') {
           throw new ConflictError('PATH_COLLISION', `file / directory path collision (${path}): ${path} is a directory`)
@@ -221,7 +221,7 @@ export class FileService {
       }
       for await (const src of sources as AsyncIterable<PutEdit>) {
         opts.signal?.throwIfAborted()
-        if (failure) throw failure
+        jobs.check()
         if ('delete' in src) {
           push({type: 'delete', path: validatePath(src.delete)})
           continue
@@ -268,24 +268,17 @@ export class FileService {
         const slot = ops.length
         ops.push({type: 'put', path, content: {size: 0, hash: Buffer.alloc(32), chunks: [], sizes: []}}) // placeholder, replaced below (keeps op order)
         pending.record(slot)
-        const job = writeContent(src.open(), writer, params, onBytes, opts.signal).then(
-          (content) => {
+        await jobs.add(
+          writeContent(src.open(), writer, params, onBytes, opts.signal).then((content) => {
             ops[slot] = {type: 'put', path, content}
             files++
-          },
-          (e) => {
-            failure ??= e
-          },
+          }),
         )
-        running.add(job)
-        void job.finally(() => running.delete(job))
-        if (running.size >= concurrency) await Promise.race(running)
       }
-      await Promise.all(running)
-      if (failure) throw failure
+      await jobs.drain()
       await writer.close()
     } catch (e) {
-      await Promise.allSettled(running)
+      await jobs.settle()
       await writer.abort()
       progress.done()
       throw e

@@ -40,6 +40,7 @@ import type {TreeOp} from '../store/tree-store.js'
 import {repoLabel} from '../types.js'
 import {planPull, type PullPosition} from './pull-plan.js'
 import type {PullSource, RemoteChange, RemoteCommit, RemoteFile} from './source.js'
+import {Jobs} from '../units/jobs.js'
 
 export interface PullOptions {
   /** the local project to pull into */
@@ -273,9 +274,7 @@ async function pullCommit(ctx: CoreContext, engine: PfsEngine, source: PullSourc
   const deletes: TreeOp[] = []
   const puts: TreeOp[] = []
   const learned: {file: RemoteFile; content: FileContent}[] = []
-  const running = new Set<Promise<void>>()
-  const concurrency = Math.max(1, opts.concurrency ?? 8)
-  let failure: unknown
+  const jobs = new Jobs(Math.max(1, opts.concurrency ?? 8))
   try {
     let changes: AsyncIterable<RemoteChange> | Iterable<RemoteChange>
     if (parent) changes = source.diff(rp, opts.repo, rc.id, opts.signal)
@@ -287,30 +286,23 @@ async function pullCommit(ctx: CoreContext, engine: PfsEngine, source: PullSourc
       changes = files.map((file): RemoteChange => ({op: 'put', file}))
     }
     for await (const ch of changes) {
-      if (failure) throw failure
+      jobs.check()
       if (ch.op === 'delete') {
         deletes.push({type: 'delete', path: ch.path})
         continue
       }
       const slot = puts.push({type: 'put', path: ch.file.path, content: emptyContent()}) - 1
-      const job = fileContent(ctx, source, opts, rc.id, ch.file, writer, run).then(
-        (content) => {
+      await jobs.add(
+        fileContent(ctx, source, opts, rc.id, ch.file, writer, run).then((content) => {
           puts[slot] = {type: 'put', path: ch.file.path, content}
           learned.push({file: ch.file, content})
-        },
-        (e) => {
-          failure ??= e
-        },
+        }),
       )
-      running.add(job)
-      void job.finally(() => running.delete(job))
-      if (running.size >= concurrency) await Promise.race(running)
     }
-    await Promise.all(running)
-    if (failure) throw failure
+    await jobs.drain()
     await writer.close()
   } catch (e) {
-    await Promise.allSettled(running)
+    await jobs.settle()
     await writer.abort()
     writer.release()
     throw e

@@ -54,6 +54,7 @@
  * delta is at most half the object. The object's hash is always sha256 of its full bytes.
  */
 import {CorruptObjectError} from '../errors.js'
+import {varintLength, writeVarint} from './varint.js'
 
 export interface FileEntry {
   kind: 'file'
@@ -176,25 +177,7 @@ export function isSmall(entries: readonly Entry[]): boolean {
   return n <= SMALL_BYTES
 }
 
-// ---------------------------------------------------------------- varints
-
-function varintLength(n: number): number {
-  let len = 1
-  while (n >= 128) {
-    n = Math.floor(n / 128)
-    len++
-  }
-  return len
-}
-
-function writeVarint(buf: Buffer, o: number, n: number): number {
-  while (n >= 128) {
-    buf[o++] = (n % 128) | 128
-    n = Math.floor(n / 128)
-  }
-  buf[o++] = n
-  return o
-}
+// ---------------------------------------------------------------- reading (varints: varint.ts)
 
 class Reader {
   o = 0

@@ -17,6 +17,7 @@
  *   them with their defaults.
  */
 import type {CommitPB, FileInfo, RepoPB} from '../../core/types.js'
+import {varintLength, writeVarint} from '../../core/store/varint.js'
 import {timestamp} from './convert.js'
 
 /** A message already serialized; the server writes `bytes` as the message. */
@@ -29,24 +30,6 @@ const LEN = 2
 
 const tag = (field: number, wireType: number) => (field << 3) | wireType
 
-function varintSize(n: number): number {
-  let size = 1
-  while (n >= 128) {
-    n = Math.floor(n / 128)
-    size++
-  }
-  return size
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 128
-    n = Math.floor(n / 128)
-  }
-  buf[pos++] = n
-  return pos
-}
-
 /** A length-delimited message built from parts (each part already a complete field). */
 class Fields {
   private parts: Buffer[] = []
@@ -54,7 +37,7 @@ class Fields {
 
   bytes(field: number, b: Buffer | null | undefined): this {
     if (!b || b.length === 0) return this
-    const head = Buffer.allocUnsafe(1 + varintSize(b.length))
+    const head = Buffer.allocUnsafe(1 + varintLength(b.length))
     writeVarint(head, writeVarint(head, 0, tag(field, LEN)), b.length)
     this.parts.push(head, b)
     this.size += head.length + b.length
@@ -67,7 +50,7 @@ class Fields {
 
   varint(field: number, n: number | null | undefined): this {
     if (!n) return this
-    const b = Buffer.allocUnsafe(varintSize(tag(field, 0)) + varintSize(n))
+    const b = Buffer.allocUnsafe(varintLength(tag(field, 0)) + varintLength(n))
     writeVarint(b, writeVarint(b, 0, tag(field, 0)), n)
     this.parts.push(b)
     this.size += b.length
@@ -116,15 +99,15 @@ export function fileInfoEncoder(): (f: FileInfo) => Encoded {
     const path = f.file.path
     const pathLen = Buffer.byteLength(path)
     const hashLen = f.hash ? f.hash.length >>> 1 : 0
-    const fileLen = (commit.length ? 1 + varintSize(commit.length) + commit.length : 0) + (pathLen ? 1 + varintSize(pathLen) + pathLen : 0)
+    const fileLen = (commit.length ? 1 + varintLength(commit.length) + commit.length : 0) + (pathLen ? 1 + varintLength(pathLen) + pathLen : 0)
     const type = FILE_TYPES[f.file_type] ?? 0
     const size = f.size_bytes
     const total =
-      1 + varintSize(fileLen) + fileLen +
+      1 + varintLength(fileLen) + fileLen +
       (type ? 2 : 0) +
-      (committed.length ? 1 + varintSize(committed.length) + committed.length : 0) +
-      (size ? 1 + varintSize(size) : 0) +
-      (hashLen ? 1 + varintSize(hashLen) + hashLen : 0)
+      (committed.length ? 1 + varintLength(committed.length) + committed.length : 0) +
+      (size ? 1 + varintLength(size) : 0) +
+      (hashLen ? 1 + varintLength(hashLen) + hashLen : 0)
     const buf = Buffer.allocUnsafe(total)
     let pos = 0
     buf[pos++] = tag(1, LEN)
