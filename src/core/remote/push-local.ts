@@ -25,7 +25,8 @@ import type {LocalBranch, LocalCommit, LocalHistory, LocalRepo, PushMapping} fro
 export type PushSelection = {all: true} | {all?: false; refs: {repo: string; branch?: string}[]}
 
 /** One change of a commit against its parent. */
-export type LocalChange = {kind: 'put'; path: string; entry: FileEntry} | {kind: 'delete'; path: string}
+/** A commit's change against its parent; a put says whether the parent had a file there (then it is replaced, else added). */
+export type LocalChange = {kind: 'put'; path: string; entry: FileEntry; replaces: boolean} | {kind: 'delete'; path: string}
 
 export class PushSource {
   constructor(
@@ -108,7 +109,7 @@ export class PushSource {
     const c = rows.getCommit(this.db, repoId, commitId)!
     const base = this.resolve.baseTree(repo, c.parent ? rows.getCommit(this.db, repoId, c.parent) : undefined)
     for (const d of this.ctx.trees.diff(base, c.tree)) {
-      if (d.new) yield {kind: 'put', path: d.path, entry: d.new}
+      if (d.new) yield {kind: 'put', path: d.path, entry: d.new, replaces: d.old !== undefined}
       else yield {kind: 'delete', path: d.path}
     }
   }

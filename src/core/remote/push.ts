@@ -299,7 +299,9 @@ export class PushService {
           if (c.clearInherited) for await (const path of target.listFilePaths(c.remote, setId)) yield {kind: 'delete', path}
           for (const ch of self.source.changes(c.repoId, c.local.id)) {
             check()
-            yield {kind: 'delete', path: ch.path}
+            // add_file appends: a replaced file is deleted first; a new one needs no delete
+            // (its remote parent holds the local parent's content, which has no file there)
+            if (ch.kind === 'delete' || ch.replaces) yield {kind: 'delete', path: ch.path}
             if (ch.kind === 'put') {
               if (ch.entry.size === 0) yield {kind: 'add', path: ch.path, data: new Uint8Array(0)}
               for await (const buf of chunked(self.source.read(ch.entry, `file ${ch.path} in ${what}`), PUSH_CHUNK)) {
