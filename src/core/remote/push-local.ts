@@ -17,7 +17,7 @@ import {listRemoteCommits} from '../db/remotes.js'
 import {InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {PfsHooks} from '../pfs/hooks.js'
 import type {Resolver} from '../pfs/resolve.js'
-import {readContent} from '../store/content.js'
+import {readContent, readContentSync} from '../store/content.js'
 import type {FileEntry} from '../store/tree-node.js'
 import type {LocalBranch, LocalCommit, LocalHistory, LocalRepo, PushMapping} from './push-plan.js'
 
@@ -117,6 +117,11 @@ export class PushSource {
   /** A file's bytes, verified as they are read. */
   read(entry: FileEntry, what: string): NodeJS.ReadableStream {
     return readContent(this.ctx.store, entry, 0, what)
+  }
+
+  /** A small file's bytes at once (verified), no stream: most files of a large tree. */
+  readWhole(entry: FileEntry, what: string): Buffer {
+    return readContentSync(this.ctx.store, entry, what)
   }
 }
 

@@ -304,12 +304,21 @@ export class PushService {
             if (ch.kind === 'delete' || ch.replaces) yield {kind: 'delete', path: ch.path}
             if (ch.kind === 'put') {
               if (ch.entry.size === 0) yield {kind: 'add', path: ch.path, data: new Uint8Array(0)}
-              for await (const buf of chunked(self.source.read(ch.entry, `file ${ch.path} in ${what}`), PUSH_CHUNK)) {
-                check()
+              else if (ch.entry.size <= PUSH_CHUNK) {
+                // one message: read at once (a stream per file cost more than the bytes)
+                const buf = self.source.readWhole(ch.entry, `file ${ch.path} in ${what}`)
                 yield {kind: 'add', path: ch.path, data: buf}
                 progress.bytes += buf.length
                 result.bytes_sent += buf.length
                 report()
+              } else {
+                for await (const buf of chunked(self.source.read(ch.entry, `file ${ch.path} in ${what}`), PUSH_CHUNK)) {
+                  check()
+                  yield {kind: 'add', path: ch.path, data: buf}
+                  progress.bytes += buf.length
+                  result.bytes_sent += buf.length
+                  report()
+                }
               }
             }
             progress.files++
