@@ -32,16 +32,19 @@ export async function wireCounter(target: string): Promise<WireCounter> {
   const server = createServer((client) => {
     const upstream = connect(port, host)
     sockets.add(client).add(upstream)
+    // forwarded with backpressure both ways: a large transfer is counted, not buffered here
     client.on('data', (d) => {
       if (stall && up >= stall.at) return
       up += d.length
-      upstream.write(d)
+      if (!upstream.write(d)) client.pause()
       if (stall && up >= stall.at) stall.reached()
     })
+    upstream.on('drain', () => client.resume())
     upstream.on('data', (d) => {
       down += d.length
-      client.write(d)
+      if (!client.write(d)) upstream.pause()
     })
+    client.on('drain', () => upstream.resume())
     const end = () => {
       client.destroy()
       upstream.destroy()

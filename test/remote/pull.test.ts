@@ -10,7 +10,7 @@
 import {describe, expect, it} from 'vitest'
 import {tmpProject} from '../helpers/cli.js'
 import {serve} from '../helpers/serve.js'
-import {tcpCounter} from '../helpers/tcp-counter.js'
+import {wireCounter} from '../helpers/wire-counter.js'
 import {commit, createRepo, localFiles, localHistory, MiB, pull, remoteFiles, remoteHistory, remoteRows} from './pull-util.js'
 
 describe('pach pull', () => {
@@ -49,31 +49,31 @@ describe('pach pull', () => {
     const c = s.client
     await createRepo(c, 'data')
     await commit(c, 'data', 'big', {'/big.bin': Buffer.alloc(4 * MiB, 1), '/small.txt': 'one'})
-    const wire = await tcpCounter(s.address)
+    const wire = await wireCounter(s.address)
     const local = await tmpProject()
     const first = await pull(local, wire.url, 'data')
     expect(first.commits).toBe(1)
-    expect(wire.bytes().down).toBeGreaterThan(4 * MiB)
+    expect(wire.down()).toBeGreaterThan(4 * MiB)
 
     const next = await commit(c, 'data', 'small change', {'/small.txt': 'two'})
     wire.reset()
     const second = await pull(local, wire.url, 'data')
     expect(second).toMatchObject({commits: 1, files: 1, bytes_received: 3, head: next})
-    expect(wire.bytes().down).toBeLessThan(MiB)
+    expect(wire.down()).toBeLessThan(MiB)
     expect(await local.ok(['get', 'file', 'data@master:/small.txt'])).toBe('two')
 
     wire.reset()
     const third = await pull(local, wire.url, 'data')
     expect(third).toMatchObject({commits: 0, files: 0, bytes_received: 0, head: next})
-    expect(wire.bytes().down + wire.bytes().up).toBeLessThan(MiB)
-    expect(wire.bytes().down).toBeLessThan(64 * 1024)
+    expect(wire.down() + wire.up()).toBeLessThan(MiB)
+    expect(wire.down()).toBeLessThan(64 * 1024)
 
     // a file whose bytes are already here is not read: in another repo, and under a new path
     await createRepo(c, 'copy')
     const copied = await commit(c, 'copy', 'copy', {'/same.bin': Buffer.alloc(4 * MiB, 1), '/new.txt': 'new'})
     wire.reset()
     expect(await pull(local, wire.url, 'copy')).toMatchObject({commits: 1, files: 2, bytes_received: 3, bytes_skipped: 4 * MiB, head: copied})
-    expect(wire.bytes().down).toBeLessThan(MiB)
+    expect(wire.down()).toBeLessThan(MiB)
     expect(localFiles(local, 'copy', copied)).toEqual(await remoteFiles(c, 'copy', copied))
     const moved = await commit(c, 'data', 'renamed', {'/big.bin': null, '/models/v1.bin': Buffer.alloc(4 * MiB, 1)})
     expect(await pull(local, wire.url, 'data')).toMatchObject({commits: 1, head: moved, bytes_received: 0, bytes_skipped: 4 * MiB})

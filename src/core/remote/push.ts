@@ -303,22 +303,16 @@ export class PushService {
             // (its remote parent holds the local parent's content, which has no file there)
             if (ch.kind === 'delete' || ch.replaces) yield {kind: 'delete', path: ch.path}
             if (ch.kind === 'put') {
-              if (ch.entry.size === 0) yield {kind: 'add', path: ch.path, data: new Uint8Array(0)}
-              else if (ch.entry.size <= PUSH_CHUNK) {
-                // one message: read at once (a stream per file cost more than the bytes)
-                const buf = self.source.readWhole(ch.entry, `file ${ch.path} in ${what}`)
+              const label = `file ${ch.path} in ${what}`
+              // a file of one message is read at once (a stream per small file cost more than its
+              // bytes); an empty file is one add_file with no bytes
+              const bufs = ch.entry.size <= PUSH_CHUNK ? [self.source.readWhole(ch.entry, label)] : chunked(self.source.read(ch.entry, label), PUSH_CHUNK)
+              for await (const buf of bufs) {
+                check()
                 yield {kind: 'add', path: ch.path, data: buf}
                 progress.bytes += buf.length
                 result.bytes_sent += buf.length
                 report()
-              } else {
-                for await (const buf of chunked(self.source.read(ch.entry, `file ${ch.path} in ${what}`), PUSH_CHUNK)) {
-                  check()
-                  yield {kind: 'add', path: ch.path, data: buf}
-                  progress.bytes += buf.length
-                  result.bytes_sent += buf.length
-                  report()
-                }
               }
             }
             progress.files++
