@@ -319,12 +319,6 @@ export function localRefusals(spec: PipelineSpec): Refusal[] {
   if (spec.egress !== undefined) {
     out.push(notYet('egress', "copying a job's output to external storage", 'remove "egress" and copy the output yourself, e.g. `pach get file -r <pipeline>@master:/ -o DIR`'))
   }
-  if (spec.s3_out) {
-    out.push(notYet('s3_out', 'writing the output through an S3 gateway', 'remove "s3_out" and have the code write its files under /pfs/out'))
-  }
-  for (const {pfs, path} of pfsLeaves(spec.input)) {
-    if (pfs.s3) out.push(notYet(`${path}.s3`, 'reading an input through an S3 gateway', `remove "s3": true; the input is then a directory at /pfs/${pfs.name}`))
-  }
   return out
 }
 
