@@ -1,0 +1,74 @@
+/**
+ * ETags S3 clients can verify: the MD5 hex of the bytes for a single-part object,
+ * `<md5 of the parts' binary MD5s>-<N>` for a multipart upload (Pachyderm reports its own
+ * content hash instead, which s3cmd and the AWS Java SDK reject).
+ *
+ * Where they come from: a PUT or CopyObject through the gateway knows the MD5 (computed while
+ * the body streams in) and records it against the file's content hash (core/db/s3-etags.ts);
+ * a file written another way (`pach put file`, a pipeline) gets its MD5 computed on its first
+ * GET/HEAD — one full read — and recorded, so later reads cost a lookup. Equal content has an
+ * equal content hash, so a copy or a re-upload finds its ETag already known.
+ * Listings never read file bytes for more than a small file: an unknown large file is listed
+ * with its content hash (64 hex, which no client mistakes for an MD5).
+ */
+import {createHash} from 'node:crypto'
+import {getS3Etag, putS3Etag} from '../../core/db/s3-etags.js'
+import type {Pach} from '../../core/pach.js'
+import {readContent, readContentSync} from '../../core/store/content.js'
+import type {FileEntry} from '../../core/store/tree-store.js'
+
+const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e'
+/** Files up to this size get their MD5 computed for a listing (one small read). */
+const LIST_COMPUTE_MAX = 64 * 1024
+const MEMO_MAX = 50_000
+
+export class Etags {
+  private memo = new Map<string, string>()
+
+  constructor(private readonly pach: Pach) {}
+
+  private remember(key: string, etag: string): void {
+    if (this.memo.size >= MEMO_MAX) this.memo.clear()
+    this.memo.set(key, etag)
+  }
+
+  /** The recorded ETag of a content hash, if any. */
+  known(hash: Buffer): string | undefined {
+    const key = hash.toString('hex')
+    let e = this.memo.get(key)
+    if (e === undefined) {
+      e = getS3Etag(this.pach.ctx.db, hash)
+      if (e !== undefined) this.remember(key, e)
+    }
+    return e
+  }
+
+  record(hash: Buffer, etag: string): void {
+    if (this.known(hash) === etag) return
+    putS3Etag(this.pach.ctx.db, hash, etag)
+    this.remember(hash.toString('hex'), etag)
+  }
+
+  /** A file's ETag, computing (and recording) its MD5 when it is not known yet. */
+  async of(e: FileEntry): Promise<string> {
+    if (e.size === 0) return EMPTY_MD5
+    const k = this.known(e.hash)
+    if (k) return k
+    const md5 = createHash('md5')
+    for await (const b of readContent(this.pach.ctx.store, e)) md5.update(b as Buffer)
+    const etag = md5.digest('hex')
+    this.record(e.hash, etag)
+    return etag
+  }
+
+  /** A file's ETag for a listing: known, or computed for a small file, else its content hash. */
+  forListing(e: FileEntry): string {
+    if (e.size === 0) return EMPTY_MD5
+    const k = this.known(e.hash)
+    if (k) return k
+    if (e.size > LIST_COMPUTE_MAX) return e.hash.toString('hex')
+    const etag = createHash('md5').update(readContentSync(this.pach.ctx.store, e)).digest('hex')
+    this.record(e.hash, etag)
+    return etag
+  }
+}
