@@ -492,7 +492,7 @@ export class JobService {
       if (usesS3(spec)) {
         sidecar = await this.openSidecar(j, spec, first.value, runner, opts)
         endpoint = workerEndpoint(sidecar)
-        Object.assign(jobEnv, s3Env(sidecar))
+        Object.assign(jobEnv, s3Env(sidecar, spec.transform.env ?? {}))
       }
       const secrets = this.secrets.forJob(spec, join(workRoot, 'secrets'), this.ctx.env)
       for (let w = 0; w < n; w++) {

@@ -50,9 +50,16 @@ export function jobBuckets(spec: PipelineSpec, datum: Datum | undefined, out: {p
   return spec.s3_out ? {inputs, out} : {inputs}
 }
 
-/** What user code gets in its environment (Pachyderm's UserCodeEnv for S3). */
-export function s3Env(h: S3SidecarHandle): Record<string, string> {
-  return {S3_ENDPOINT: h.endpoint, AWS_ACCESS_KEY_ID: h.accessKey, AWS_SECRET_ACCESS_KEY: h.secretKey}
+/**
+ * What user code gets in its environment: Pachyderm's S3_ENDPOINT and AWS_* (these win over
+ * transform.env), plus AWS_EC2_METADATA_DISABLED=true unless transform.env sets it: with no
+ * region configured, AWS SDKs and the aws CLI probe the EC2 metadata address, which a sandbox
+ * without a network never answers — seconds lost on every call (pach's own addition).
+ */
+export function s3Env(h: S3SidecarHandle, userEnv: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  if (userEnv.AWS_EC2_METADATA_DISABLED === undefined) env.AWS_EC2_METADATA_DISABLED = 'true'
+  return {...env, S3_ENDPOINT: h.endpoint, AWS_ACCESS_KEY_ID: h.accessKey, AWS_SECRET_ACCESS_KEY: h.secretKey}
 }
 
 /**
