@@ -12,12 +12,14 @@
  *   datum is ever skipped and the output starts empty (an input file removed takes its
  *   output with it);
  * - the union and join refusals, with Pachyderm's messages;
- * - the same pipeline run by `pach serve`'s daemon (a separate path from `pach run`).
+ * - the same pipeline run by `pach serve`'s daemon (a separate path from `pach run`), and
+ *   CreatePipelineV2 refusing a union the CLI refuses, in the same words.
  *
  * Docker needs an engine and pach-test/awscli:1 (.ci/setup-docker.sh): skipped locally
  * without them, a failure under CI=true.
  */
 import {execFileSync} from 'node:child_process'
+import {status} from '@grpc/grpc-js'
 import {describe, expect, it} from 'vitest'
 import {serve, until} from '../helpers/serve.js'
 import {bind, jobs, lastJob, outputFiles, pipeline, project, runnerIt, writeSpec, type RP, type RunnerName} from './pipelines-util.js'
@@ -165,5 +167,11 @@ describe('s3 pipeline refusals and pach serve', () => {
     }, 60_000)
     expect(j.state, j.reason).toBe('JOB_SUCCESS')
     expect(await outputFiles(rp, 'full@master')).toMatchObject({'/buckets': 'input_repo\nout\n', '/pfs_count': '0\n', '/result': 'FOO\n', '/s3_files': 'foo\n'})
+    // CreatePipelineV2 refuses what the CLI refuses, in the same words
+    const c = served.client
+    const union = pipeline('u', 'true', {union: [{pfs: {repo: 'input_repo', glob: '/', s3: true}}, {pfs: {repo: 'full', glob: '/*'}}]})
+    const e = (await c.unary(c.pps, 'CreatePipelineV2', {create_pipeline_request_json: JSON.stringify(union)}).catch((x: unknown) => x)) as {code: number; details: string}
+    expect(e.code).toBe(status.INVALID_ARGUMENT)
+    expect(e.details).toContain('input.union: S3 inputs in union expressions are not supported')
   })
 })
