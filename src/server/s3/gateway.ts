@@ -236,8 +236,8 @@ export class Gateway {
 
   // ---------------- helpers ----------------
 
-  private bucketOf(r: Req): Bucket {
-    return this.o.driver.bucket(r.bucket!)
+  private bucketOf(r: Req, forWrite = false): Bucket {
+    return this.o.driver.bucket(r.bucket!, {forWrite})
   }
 
   /** The PFS path of the request's key; 400 InvalidFilePath when it breaks PFS rules. */
@@ -495,7 +495,7 @@ export class Gateway {
   }
 
   private async putObject(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const ref = this.writable(b)
     const path = this.keyPath(r.key!, true)
     await this.preconditions(r, b, path)
@@ -581,7 +581,7 @@ export class Gateway {
     const srcKey = src.slice(slash + 1)
     if (!srcKey) throw s3err(404, 'NoSuchKey')
     const srcVersion = srcQuery.get('versionId')
-    const dst = this.bucketOf(r)
+    const dst = this.bucketOf(r, true)
     const ref = this.writable(dst)
     const path = this.keyPath(r.key!, true)
     const sb = this.o.driver.bucket(srcBucketName)
@@ -628,7 +628,7 @@ export class Gateway {
   }
 
   private async createUpload(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     this.writable(b)
     this.keyPath(r.key!, true)
     const u = await this.o.multipart.create(this.uploadScope(b), r.key!, new Date())
@@ -637,7 +637,7 @@ export class Gateway {
 
   private async uploadPart(r: Req): Promise<void> {
     if (r.req.headers['x-amz-copy-source'] !== undefined) throw s3err(501, 'NotImplemented', 'UploadPartCopy is not implemented')
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     this.writable(b)
     const n = this.partNumber(r.q.get('partNumber'))
     const id = r.q.get('uploadId') ?? ''
@@ -653,7 +653,7 @@ export class Gateway {
   }
 
   private async completeUpload(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const ref = this.writable(b)
     const path = this.keyPath(r.key!, true)
     const id = r.q.get('uploadId') ?? ''
@@ -688,7 +688,7 @@ export class Gateway {
   }
 
   private async abortUpload(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const id = r.q.get('uploadId') ?? ''
     await this.o.multipart.get(id, this.uploadScope(b), r.key!)
     await this.o.multipart.remove(id)
@@ -696,7 +696,7 @@ export class Gateway {
   }
 
   private async listParts(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const id = r.q.get('uploadId') ?? ''
     await this.o.multipart.get(id, this.uploadScope(b), r.key!)
     const max = this.intParam(r, 'max-parts', 1000, 1000)
@@ -713,7 +713,7 @@ export class Gateway {
   }
 
   private async listUploads(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const scope = this.uploadScope(b)
     const prefix = r.q.get('prefix') ?? ''
     const keyMarker = r.q.get('key-marker') ?? ''
