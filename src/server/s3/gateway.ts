@@ -380,13 +380,16 @@ export class Gateway {
     const owner = !v2 || r.q.get('fetch-owner') === 'true'
     let contents = ''
     let prefixes = ''
+    const files = page.items.flatMap((it) => ('key' in it ? [it.child.entry as FileEntry] : []))
+    const etags = this.o.etags.forListing(files)
+    let f = 0
     for (const it of page.items) {
       if ('prefix' in it) {
         prefixes += `<CommonPrefixes>${el('Prefix', enc(it.prefix))}</CommonPrefixes>`
         continue
       }
-      const e = it.child.entry as FileEntry
-      contents += `<Contents>${el('Key', enc(it.key))}${el('LastModified', modified)}${el('ETag', `"${this.o.etags.forListing(e)}"`)}${el('Size', e.size)}${owner ? OWNER : ''}<StorageClass>STANDARD</StorageClass></Contents>`
+      const e = files[f]!
+      contents += `<Contents>${el('Key', enc(it.key))}${el('LastModified', modified)}${el('ETag', `"${etags[f++]}"`)}${el('Size', e.size)}${owner ? OWNER : ''}<StorageClass>STANDARD</StorageClass></Contents>`
     }
     const common = `${el('Name', b.name)}${el('Prefix', enc(prefix))}${delimiter ? el('Delimiter', enc(delimiter)) : ''}${el('MaxKeys', max)}${encoding ? el('EncodingType', encoding) : ''}${el('IsTruncated', page.truncated)}`
     const body = v2
@@ -406,13 +409,16 @@ export class Gateway {
     const modified = iso(commitTime(commit))
     const page = listPage(this.treeSource(commit), {prefix, delimiter, after, max})
     let items = ''
+    const files = page.items.flatMap((it) => ('key' in it ? [it.child.entry as FileEntry] : []))
+    const etags = this.o.etags.forListing(files)
+    let f = 0
     for (const it of page.items) {
       if ('prefix' in it) {
         items += `<CommonPrefixes>${el('Prefix', it.prefix)}</CommonPrefixes>`
         continue
       }
-      const e = it.child.entry as FileEntry
-      items += `<Version>${el('Key', it.key)}${el('VersionId', commit!.id)}<IsLatest>true</IsLatest>${el('LastModified', modified)}${el('ETag', `"${this.o.etags.forListing(e)}"`)}${el('Size', e.size)}${OWNER}<StorageClass>STANDARD</StorageClass></Version>`
+      const e = files[f]!
+      items += `<Version>${el('Key', it.key)}${el('VersionId', commit!.id)}<IsLatest>true</IsLatest>${el('LastModified', modified)}${el('ETag', `"${etags[f++]}"`)}${el('Size', e.size)}${OWNER}<StorageClass>STANDARD</StorageClass></Version>`
     }
     const next = page.truncated ? `${el('NextKeyMarker', page.next!)}${el('NextVersionIdMarker', commit!.id)}` : ''
     this.sendXml(
