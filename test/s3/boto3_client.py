@@ -52,4 +52,29 @@ try:
     out["gone"] = "still there"
 except s3.exceptions.NoSuchKey:
     out["gone"] = "NoSuchKey"
+# SigV2 (header and presigned query), which older boto3 uses for presigned URLs by default
+v2 = boto3.client(
+    "s3",
+    endpoint_url=endpoint,
+    aws_access_key_id="boto",
+    aws_secret_access_key="boto",
+    region_name="us-east-1",
+    config=Config(s3={"addressing_style": "path"}, signature_version="s3", retries={"max_attempts": 1}),
+)
+v2.put_object(Bucket="botorepo", Key="v2.txt", Body=b"signed v2")
+out["v2_list"] = [c["Key"] for c in v2.list_objects(Bucket="botorepo", Prefix="v2")["Contents"]]
+out["v2_presigned"] = urllib.request.urlopen(v2.generate_presigned_url("get_object", Params={"Bucket": "botorepo", "Key": "v2.txt"}, ExpiresIn=300)).read().decode()
+bad = boto3.client(
+    "s3",
+    endpoint_url=endpoint,
+    aws_access_key_id="boto",
+    aws_secret_access_key="not-boto",
+    region_name="us-east-1",
+    config=Config(s3={"addressing_style": "path"}, signature_version="s3", retries={"max_attempts": 1}),
+)
+try:
+    bad.put_object(Bucket="botorepo", Key="v2bad.txt", Body=b"x")
+    out["v2_bad"] = "accepted"
+except Exception as e:
+    out["v2_bad"] = e.response["Error"]["Code"]
 print(json.dumps(out))

@@ -74,7 +74,7 @@ describe('S3 clients', () => {
     expect(await aws('s3', 'cp', `s3://${pinned}.master.awsrepo.default/small.txt`, '-')).toBe(small)
   })
 
-  it('boto3: create, upload (small and multipart), paginate v1 and v2, range, copy, presigned GET, delete(s)', async () => {
+  it('boto3: create, upload (small and multipart), paginate v1 and v2, range, copy, presigned GET (SigV4 and SigV2), delete(s), SigV2 requests', async () => {
     const r = await execa('/usr/bin/python3', [join(import.meta.dirname, 'boto3_client.py'), g.endpoint, work], {reject: false, env: {AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent'}})
     if (r.exitCode !== 0) throw new Error(`boto3: ${r.stderr}`)
     const out = JSON.parse(String(r.stdout))
@@ -90,8 +90,11 @@ describe('S3 clients', () => {
     expect(out.deleted).toEqual(['absent', 'dir/small.txt'])
     expect(out.left).toEqual(['big.bin'])
     expect(out.gone).toBe('NoSuchKey')
+    expect(out.v2_list).toEqual(['v2.txt'])
+    expect(out.v2_presigned).toBe('signed v2')
+    expect(out.v2_bad).toBe('SignatureDoesNotMatch')
     const files = (await g.json<{file: {path: string}}[]>(['list', 'file', 'botorepo@master'])).map((f) => f.file.path)
-    expect(files).toEqual(['/big.bin'])
+    expect(files).toEqual(['/big.bin', '/v2.txt'])
   })
 
   it('s3cmd: mb, put (small and multipart, whose MD5 ETags it verifies), ls, get, del', async () => {
