@@ -1,19 +1,20 @@
 /**
  * Who may call the gateway (Pachyderm's rule, auth.go, with pach's token in place of
  * Pachyderm's auth tokens):
- * - no token configured: any SigV4 request whose access key and secret are equal and
- *   non-empty, its signature verified with secret = access key (so a mismatched pair is 403
- *   SignatureDoesNotMatch); anonymous requests, presigned URLs (SigV4 query auth, verified the
- *   same way, and expiry) and SigV2 (accepted as anonymous: there is nothing to protect) pass;
+ * - no token configured: any signed request (SigV4 or SigV2, in the Authorization header or
+ *   presigned in the query) whose access key and secret are equal and non-empty, its signature
+ *   verified with secret = access key (so a mismatched pair is 403 SignatureDoesNotMatch), and
+ *   a presigned URL's expiry checked; anonymous requests pass;
  * - a token configured: the access key and the secret must both be the token (403
- *   InvalidAccessKeyId otherwise); anonymous, presigned and SigV2 requests are 403
- *   AccessDenied.
+ *   InvalidAccessKeyId otherwise), in the Authorization header; anonymous requests and
+ *   presigned URLs are 403 AccessDenied.
  * `fixed` (a job's sidecar) replaces the rule with one key pair: that pair only.
  * The signed time must be within 15 minutes of the server's (403 RequestTimeTooSkewed).
  */
 import type {IncomingMessage} from 'node:http'
 import type {ChunkSigning} from './chunked.js'
 import {s3err} from './errors.js'
+import {createHmac} from 'node:crypto'
 import {canonicalRequest, parseAmzDate, parseAuthHeader, parseCredential, sameSignature, scopeOf, sign, signingKey, stringToSign, type Credential} from './sigv4.js'
 
 export interface AuthRule {
@@ -85,7 +86,69 @@ export function authenticate(req: IncomingMessage, path: string, query: [string,
     verify(cred, amzDate, signed, signature, q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD', rest)
     return {accessKey: cred.accessKey}
   }
+  const v2 = typeof authz === 'string' && authz.startsWith('AWS ')
+  if (v2) {
+    const m = /^AWS ([^:\s]+):(\S+)$/.exec(authz.trim())
+    if (!m) throw s3err(400, 'InvalidArgument', 'AWS authorization header is invalid. Expected AwsAccessKeyId:signature')
+    const date = String(h['x-amz-date'] ?? h.date ?? '')
+    const t = parseAmzDate(date)
+    if (!t) throw s3err(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header')
+    if (Math.abs(t.getTime() - now) > MAX_SKEW_MS) throw s3err(403, 'RequestTimeTooSkewed')
+    const secret = secretFor(m[1]!)
+    if (!signedV2(secret, req, h['x-amz-date'] !== undefined ? '' : String(h.date ?? ''), m[2]!)) throw s3err(403, 'SignatureDoesNotMatch')
+    return {accessKey: m[1]}
+  }
+  if (q.get('AWSAccessKeyId') !== undefined && q.get('Signature') !== undefined) {
+    if (closed) throw s3err(403, 'AccessDenied', 'presigned URLs are refused while pach serve has a token; sign requests with the token as access key and secret')
+    const expires = Number(q.get('Expires') ?? 'NaN')
+    if (!Number.isInteger(expires)) throw s3err(403, 'AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters')
+    if (now > expires * 1000) throw s3err(403, 'AccessDenied', 'Request has expired')
+    if (!signedV2(secretFor(q.get('AWSAccessKeyId')!), req, String(expires), q.get('Signature')!)) throw s3err(403, 'SignatureDoesNotMatch')
+    return {accessKey: q.get('AWSAccessKeyId')}
+  }
   if (closed) throw s3err(403, 'AccessDenied', rule.token !== undefined ? 'sign requests (SigV4) with the token of pach serve as access key and secret' : 'sign requests (SigV4) with the access key and secret in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY')
-  if (typeof authz === 'string' && authz.length > 0 && !authz.startsWith('AWS ')) throw s3err(400, 'InvalidArgument', 'unsupported Authorization header: use AWS4-HMAC-SHA256')
+  if (typeof authz === 'string' && authz.length > 0) throw s3err(400, 'InvalidArgument', 'unsupported Authorization header: use AWS4-HMAC-SHA256')
   return {}
+}
+
+/** The sub-resources SigV2 signs (with their values), in the canonical resource. */
+const V2_SUBRESOURCES = new Set(['acl', 'cors', 'delete', 'lifecycle', 'location', 'logging', 'notification', 'partNumber', 'policy', 'requestPayment', 'restore', 'tagging', 'torrent', 'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website', 'response-cache-control', 'response-content-disposition', 'response-content-encoding', 'response-content-language', 'response-content-type', 'response-expires'])
+
+/**
+ * SigV2 (HMAC-SHA1, base64) as the spec defines it: method, Content-MD5, Content-Type, the date
+ * line (the Date header, empty when x-amz-date is sent, or a presigned URL's Expires), the
+ * x-amz-* headers lower-cased and sorted, and the path as sent plus the signed sub-resources.
+ */
+function signV2(secret: string, req: IncomingMessage, dateLine: string, path: string): string {
+  const h = req.headers
+  const url = req.url ?? '/'
+  const qi = url.indexOf('?')
+  const sub = (qi >= 0 ? url.slice(qi + 1) : '')
+    .split('&')
+    .filter(Boolean)
+    .map((p) => {
+      const eq = p.indexOf('=')
+      const k = decodeURIComponent(eq < 0 ? p : p.slice(0, eq))
+      return [k, eq < 0 ? undefined : decodeURIComponent(p.slice(eq + 1).replace(/\+/g, ' '))] as const
+    })
+    .filter(([k]) => V2_SUBRESOURCES.has(k))
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([k, v]) => (v === undefined || v === '' ? k : `${k}=${v}`))
+  const amz = Object.keys(h)
+    .filter((k) => k.startsWith('x-amz-'))
+    .sort()
+    .map((k) => `${k}:${String(h[k]).trim()}\n`)
+    .join('')
+  const one = (v: string | string[] | undefined) => (v === undefined ? '' : String(v).trim())
+  const text = `${req.method}\n${one(h['content-md5'])}\n${one(h['content-type'])}\n${dateLine}\n${amz}${path}${sub.length ? `?${sub.join('&')}` : ''}`
+  return createHmac('sha1', secret).update(text).digest('base64')
+}
+
+/** Whether `got` signs the request; a bucket's path is also tried with a trailing "/" (botocore signs `/bucket/` for `/bucket`). */
+function signedV2(secret: string, req: IncomingMessage, dateLine: string, got: string): boolean {
+  const url = req.url ?? '/'
+  const qi = url.indexOf('?')
+  const path = qi >= 0 ? url.slice(0, qi) : url
+  if (sameSignature(signV2(secret, req, dateLine, path), got)) return true
+  return /^\/[^/]+$/.test(path) && sameSignature(signV2(secret, req, dateLine, `${path}/`), got)
 }

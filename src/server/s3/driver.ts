@@ -42,8 +42,11 @@ export interface BucketListing {
 export interface Driver {
   readonly kind: 'master' | 'worker'
   listBuckets(): BucketListing[]
-  /** resolve a bucket: 404 NoSuchBucket, 400 InvalidBucketName */
-  bucket(name: string): Bucket
+  /**
+   * Resolve a bucket: 404 NoSuchBucket, 400 InvalidBucketName. `forWrite`: a write will
+   * follow, so a branch that does not exist yet (of an existing repo) resolves too.
+   */
+  bucket(name: string, opts?: {forWrite?: boolean}): Bucket
 }
 
 const noSuchBucket = (name: string) => s3err(404, 'NoSuchBucket', `The specified bucket does not exist: ${name}`)
@@ -62,7 +65,7 @@ export class MasterDriver implements Driver {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
-  bucket(name: string): Bucket {
+  bucket(name: string, opts: {forWrite?: boolean} = {}): Bucket {
     const n = parseBucketName(name)
     const db = this.pach.ctx.db
     const repo = rows.getRepo(db, n.project, n.repo, 'user')
@@ -72,7 +75,10 @@ export class MasterDriver implements Driver {
       if (!commit) throw noSuchBucket(name)
       return {name, project: n.project, repo, pinned: n.commit, readable: true, readCommit: () => rows.getCommit(db, repo.id, n.commit!)}
     }
-    if (!rows.getBranch(db, repo.id, n.branch)) throw noSuchBucket(name)
+    // a repo's branch that does not exist yet takes writes (its first commit creates it, as
+    // `put file` does) but is no bucket for anything else
+    const exists = rows.getBranch(db, repo.id, n.branch) !== undefined
+    if (!exists && !opts.forWrite) throw noSuchBucket(name)
     return {
       name,
       project: n.project,

@@ -8,19 +8,18 @@
  * a file written another way (`pach put file`, a pipeline) gets its MD5 computed on its first
  * GET/HEAD — one full read — and recorded, so later reads cost a lookup. Equal content has an
  * equal content hash, so a copy or a re-upload finds its ETag already known.
- * Listings never read file bytes for more than a small file: an unknown large file is listed
- * with its content hash (64 hex, which no client mistakes for an MD5).
+ * Listings never read file bytes: a file whose MD5 is not known yet is listed with its content
+ * hash (64 hex, which no client mistakes for an MD5), so listing 100,000 keys costs one batched
+ * lookup per page, not 100,000 reads.
  */
 import {createHash} from 'node:crypto'
-import {getS3Etag, putS3Etag} from '../../core/db/s3-etags.js'
+import {getS3Etag, getS3Etags, putS3Etag} from '../../core/db/s3-etags.js'
 import type {Pach} from '../../core/pach.js'
-import {readContent, readContentSync} from '../../core/store/content.js'
+import {readContent} from '../../core/store/content.js'
 import type {FileEntry} from '../../core/store/tree-store.js'
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e'
-/** Files up to this size get their MD5 computed for a listing (one small read). */
-const LIST_COMPUTE_MAX = 64 * 1024
-const MEMO_MAX = 50_000
+const MEMO_MAX = 250_000
 
 export class Etags {
   private memo = new Map<string, string>()
@@ -61,14 +60,23 @@ export class Etags {
     return etag
   }
 
-  /** A file's ETag for a listing: known, or computed for a small file, else its content hash. */
-  forListing(e: FileEntry): string {
-    if (e.size === 0) return EMPTY_MD5
-    const k = this.known(e.hash)
-    if (k) return k
-    if (e.size > LIST_COMPUTE_MAX) return e.hash.toString('hex')
-    const etag = createHash('md5').update(readContentSync(this.pach.ctx.store, e)).digest('hex')
-    this.record(e.hash, etag)
-    return etag
+  /** ETags for a listing page: the known ones in one query, else the content hash. */
+  forListing(entries: FileEntry[]): string[] {
+    const missing: Buffer[] = []
+    const found = new Map<string, string>()
+    for (const e of entries) {
+      const key = e.hash.toString('hex')
+      const m = this.memo.get(key)
+      if (m !== undefined) found.set(key, m)
+      else if (e.size > 0) missing.push(e.hash)
+    }
+    if (missing.length > 0) {
+      for (const [hash, etag] of getS3Etags(this.pach.ctx.db, missing)) {
+        const key = hash.toString('hex')
+        found.set(key, etag)
+        this.remember(key, etag)
+      }
+    }
+    return entries.map((e) => (e.size === 0 ? EMPTY_MD5 : (found.get(e.hash.toString('hex')) ?? e.hash.toString('hex'))))
   }
 }

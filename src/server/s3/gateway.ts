@@ -236,8 +236,8 @@ export class Gateway {
 
   // ---------------- helpers ----------------
 
-  private bucketOf(r: Req): Bucket {
-    return this.o.driver.bucket(r.bucket!)
+  private bucketOf(r: Req, forWrite = false): Bucket {
+    return this.o.driver.bucket(r.bucket!, {forWrite})
   }
 
   /** The PFS path of the request's key; 400 InvalidFilePath when it breaks PFS rules. */
@@ -380,13 +380,16 @@ export class Gateway {
     const owner = !v2 || r.q.get('fetch-owner') === 'true'
     let contents = ''
     let prefixes = ''
+    const files = page.items.flatMap((it) => ('key' in it ? [it.child.entry as FileEntry] : []))
+    const etags = this.o.etags.forListing(files)
+    let f = 0
     for (const it of page.items) {
       if ('prefix' in it) {
         prefixes += `<CommonPrefixes>${el('Prefix', enc(it.prefix))}</CommonPrefixes>`
         continue
       }
-      const e = it.child.entry as FileEntry
-      contents += `<Contents>${el('Key', enc(it.key))}${el('LastModified', modified)}${el('ETag', `"${this.o.etags.forListing(e)}"`)}${el('Size', e.size)}${owner ? OWNER : ''}<StorageClass>STANDARD</StorageClass></Contents>`
+      const e = files[f]!
+      contents += `<Contents>${el('Key', enc(it.key))}${el('LastModified', modified)}${el('ETag', `"${etags[f++]}"`)}${el('Size', e.size)}${owner ? OWNER : ''}<StorageClass>STANDARD</StorageClass></Contents>`
     }
     const common = `${el('Name', b.name)}${el('Prefix', enc(prefix))}${delimiter ? el('Delimiter', enc(delimiter)) : ''}${el('MaxKeys', max)}${encoding ? el('EncodingType', encoding) : ''}${el('IsTruncated', page.truncated)}`
     const body = v2
@@ -406,13 +409,16 @@ export class Gateway {
     const modified = iso(commitTime(commit))
     const page = listPage(this.treeSource(commit), {prefix, delimiter, after, max})
     let items = ''
+    const files = page.items.flatMap((it) => ('key' in it ? [it.child.entry as FileEntry] : []))
+    const etags = this.o.etags.forListing(files)
+    let f = 0
     for (const it of page.items) {
       if ('prefix' in it) {
         items += `<CommonPrefixes>${el('Prefix', it.prefix)}</CommonPrefixes>`
         continue
       }
-      const e = it.child.entry as FileEntry
-      items += `<Version>${el('Key', it.key)}${el('VersionId', commit!.id)}<IsLatest>true</IsLatest>${el('LastModified', modified)}${el('ETag', `"${this.o.etags.forListing(e)}"`)}${el('Size', e.size)}${OWNER}<StorageClass>STANDARD</StorageClass></Version>`
+      const e = files[f]!
+      items += `<Version>${el('Key', it.key)}${el('VersionId', commit!.id)}<IsLatest>true</IsLatest>${el('LastModified', modified)}${el('ETag', `"${etags[f++]}"`)}${el('Size', e.size)}${OWNER}<StorageClass>STANDARD</StorageClass></Version>`
     }
     const next = page.truncated ? `${el('NextKeyMarker', page.next!)}${el('NextVersionIdMarker', commit!.id)}` : ''
     this.sendXml(
@@ -495,7 +501,7 @@ export class Gateway {
   }
 
   private async putObject(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const ref = this.writable(b)
     const path = this.keyPath(r.key!, true)
     await this.preconditions(r, b, path)
@@ -581,7 +587,7 @@ export class Gateway {
     const srcKey = src.slice(slash + 1)
     if (!srcKey) throw s3err(404, 'NoSuchKey')
     const srcVersion = srcQuery.get('versionId')
-    const dst = this.bucketOf(r)
+    const dst = this.bucketOf(r, true)
     const ref = this.writable(dst)
     const path = this.keyPath(r.key!, true)
     const sb = this.o.driver.bucket(srcBucketName)
@@ -628,7 +634,7 @@ export class Gateway {
   }
 
   private async createUpload(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     this.writable(b)
     this.keyPath(r.key!, true)
     const u = await this.o.multipart.create(this.uploadScope(b), r.key!, new Date())
@@ -637,7 +643,7 @@ export class Gateway {
 
   private async uploadPart(r: Req): Promise<void> {
     if (r.req.headers['x-amz-copy-source'] !== undefined) throw s3err(501, 'NotImplemented', 'UploadPartCopy is not implemented')
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     this.writable(b)
     const n = this.partNumber(r.q.get('partNumber'))
     const id = r.q.get('uploadId') ?? ''
@@ -653,7 +659,7 @@ export class Gateway {
   }
 
   private async completeUpload(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const ref = this.writable(b)
     const path = this.keyPath(r.key!, true)
     const id = r.q.get('uploadId') ?? ''
@@ -688,7 +694,7 @@ export class Gateway {
   }
 
   private async abortUpload(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const id = r.q.get('uploadId') ?? ''
     await this.o.multipart.get(id, this.uploadScope(b), r.key!)
     await this.o.multipart.remove(id)
@@ -696,7 +702,7 @@ export class Gateway {
   }
 
   private async listParts(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const id = r.q.get('uploadId') ?? ''
     await this.o.multipart.get(id, this.uploadScope(b), r.key!)
     const max = this.intParam(r, 'max-parts', 1000, 1000)
@@ -713,7 +719,7 @@ export class Gateway {
   }
 
   private async listUploads(r: Req): Promise<void> {
-    const b = this.bucketOf(r)
+    const b = this.bucketOf(r, true)
     const scope = this.uploadScope(b)
     const prefix = r.q.get('prefix') ?? ''
     const keyMarker = r.q.get('key-marker') ?? ''

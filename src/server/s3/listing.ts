@@ -77,11 +77,12 @@ export function* walkKeys<D, C extends TreeChild<D>>(src: TreeSource<D, C>, o: L
     for (const c of src.children(dir, from)) {
       const isDir = c.dir !== undefined
       const full = dp + c.name + (isDir ? '/' : '')
+      if (isDir && prefix.startsWith(full)) {
+        // the prefix goes into (or names exactly) this directory
+        yield* visit(c.dir!, full)
+        continue
+      }
       if (!full.startsWith(prefix)) {
-        if (isDir && prefix.startsWith(full)) {
-          yield* visit(c.dir!, full)
-          continue
-        }
         if (full > prefix) return // sorted: nothing later matches the prefix
         continue
       }

@@ -28,6 +28,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
+  // numeric character references too: Go clients (rclone) write ETag quotes as &#34;
+  htmlEntities: true,
   isArray: (name) => name === 'Part' || name === 'Object',
 })
 
