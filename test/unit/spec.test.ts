@@ -326,6 +326,11 @@ describe('parseSpecs: normalisation', () => {
     const s3 = parseSpecs(mini('s3').replace('"glob": "/*"', '"glob": "/", "s3": true').replace('"pipeline":', '"s3_out": true, "pipeline":'), 's3.json').specs[0]!
     expect(s3.s3_out).toBe(true)
     expect(localRefusals(s3)).toEqual([])
+    // a service's code runs outside jobs: no per-job gateway serves it, so its s3 input is refused
+    const svc = parseSpecs(mini('svc').replace('"glob": "/*"', '"glob": "/", "s3": true').replace('"pipeline":', '"service": {"internal_port": 80, "external_port": 30080}, "pipeline":'), 'svc.json').specs[0]!
+    expect(localRefusals(svc)).toEqual([
+      {field: 'input.pfs.s3', message: 'input.pfs.s3: an s3 input to a service is not supported by pach yet', hint: 'remove "s3": true; the service then reads the input at /pfs/in'},
+    ])
     expect(clusterOnlyFieldsIn(s3)).toEqual([])
     const spout = parseSpecs('{"pipeline": {"name": "sp"}, "transform": {"cmd": ["sh"]}, "spout": {}, "egress": {"URL": "s3://b"}}', 'sp.json').specs[0]!
     expect(localRefusals(spout).map((x) => x.field)).toEqual(['egress'])
