@@ -111,6 +111,8 @@ describeIf(typeof docker !== 'string', String(docker), 'docker runner: endpoint'
     const urls = [`http://s3-abc:${gw.port}/`, `http://127.0.0.1:${loop.port}/`, 'http://1.1.1.1/']
     const lines = await runIn(runner, IMAGE, {host: 's3-abc', address: route.listen!, port: gw.port}, fetchAll('python3', urls))
     expect(lines).toEqual([`gateway s3-abc:${gw.port}`, 'blocked', 'blocked'])
+    // a spec that asked for a network keeps the bridge, and still reaches the endpoint by name
+    expect(await runIn(runner, IMAGE, {host: 's3-abc', address: route.listen!, port: gw.port}, fetchAll('python3', [urls[0]!]), true)).toEqual([`gateway s3-abc:${gw.port}`])
     // the network is made once and kept: a second runner finds it
     const again = await createDockerRunner()
     expect(await again.workerRoute()).toEqual(route)
