@@ -20,13 +20,21 @@
  */
 import {readFileSync, writeFileSync} from 'node:fs'
 import {createConnection, createServer, isIP, type Server, type Socket} from 'node:net'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
+import {isSea} from 'node:sea'
 import type {WorkerEndpoint} from '../core/pps/runner.js'
 
-/** The sandbox's first process: relay 127.0.0.1:<port> to the unix socket, then run `/bin/sh -s` on the inherited stdio. */
+/**
+ * The sandbox's first process: relay 127.0.0.1:<port> to the unix socket, then run
+ * `/bin/sh -s` on the inherited stdio. A function body over `require` and `args` ([socket,
+ * port]): `node -e` runs it, and so does pach's single executable (its process.execPath is
+ * not node), which sees RELAY_ENV at start (runRelayFromEnv, src/cli/binary.ts).
+ */
 const SANDBOX_RELAY = `
 const net = require('node:net'), cp = require('node:child_process')
-const [sock, port] = process.argv.slice(1)
+const [sock, port] = args
+delete process.env.PACH_ENDPOINT_RELAY
 const pipe = (a, b) => { a.on('error', () => b.destroy()); b.on('error', () => a.destroy()); a.pipe(b); b.pipe(a) }
 const srv = net.createServer((c) => pipe(c, net.createConnection(sock)))
 srv.on('error', (e) => { process.stderr.write('pach: endpoint relay: ' + e.message + '\\n'); process.exit(1) })
@@ -35,6 +43,18 @@ srv.listen(Number(port), '127.0.0.1', () => {
   sh.on('exit', (code, sig) => process.exit(code ?? (sig ? 1 : 0)))
 })
 `
+
+/** Set (to `<socket>\n<port>`) when pach's single executable is started as the sandbox relay. */
+export const RELAY_ENV = 'PACH_ENDPOINT_RELAY'
+
+/** In pach's single executable: when started as the sandbox relay, run it (never returns) and answer true. */
+export function runRelayFromEnv(): boolean {
+  const v = process.env[RELAY_ENV]
+  if (v === undefined) return false
+  const [sock, port] = v.split('\n')
+  new Function('require', 'args', SANDBOX_RELAY)(createRequire(process.execPath), [sock, port])
+  return true
+}
 
 function relay(a: Socket, b: Socket): void {
   a.on('error', () => b.destroy())
@@ -75,11 +95,13 @@ export class LocalEndpoint {
   }
 
   /**
-   * bwrap arguments that go before `--`: a hosts file for a named endpoint. `host` in the
-   * sandbox is 127.0.0.1 (isolated: the sandbox relay) or the endpoint's address.
+   * bwrap arguments that go before `--`: a hosts file for a named endpoint (`host` in the
+   * sandbox is 127.0.0.1 when isolated: the sandbox relay; else the endpoint's address), and
+   * RELAY_ENV for pach's single executable.
    */
   bwrapArgs(): string[] {
-    if (!this.named) return []
+    const relay = this.isolated && isSea() ? ['--setenv', RELAY_ENV, `${this.socketPath}\n${this.endpoint.port}`] : []
+    if (!this.named) return relay
     const file = join(this.scratch, 'hosts')
     let hosts = ''
     try {
@@ -88,13 +110,17 @@ export class LocalEndpoint {
       hosts = '127.0.0.1 localhost\n'
     }
     writeFileSync(file, `${hosts.endsWith('\n') || hosts === '' ? hosts : hosts + '\n'}${this.isolated ? '127.0.0.1' : this.endpoint.address} ${this.endpoint.host}\n`)
-    return ['--ro-bind', file, '/etc/hosts']
+    return [...relay, '--ro-bind', file, '/etc/hosts']
   }
 
-  /** The sandbox's command instead of `/bin/sh -s` (isolated: the relay runs the shell). */
+  /**
+   * The sandbox's command instead of `/bin/sh -s` (isolated: the relay runs the shell): node
+   * runs the relay with `-e`; pach's single executable is told by RELAY_ENV (bwrapArgs).
+   */
   command(): string[] {
     if (!this.isolated) return ['/bin/sh', '-s']
-    return [process.execPath, '-e', SANDBOX_RELAY, this.socketPath, String(this.endpoint.port)]
+    if (isSea()) return [process.execPath]
+    return [process.execPath, '-e', `const args = process.argv.slice(1);${SANDBOX_RELAY}`, this.socketPath, String(this.endpoint.port)]
   }
 
   close(): void {
