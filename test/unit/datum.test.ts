@@ -250,8 +250,13 @@ describe('§3.4 worked examples (repo with /foo0../foo49)', () => {
     const after = planDatums({cross: [S, items]}, lister({...repos, cfg: {...repos.cfg, '/d/b': 'changed'}}), '')
     expect(after.map((d) => d.id)).toEqual(before.map((d) => d.id))
     after.forEach((d, i) => expect(d.hash).not.toBe(before[i]!.hash))
-    const plan = planIncremental(after, new Map(before.map((d) => [d.id, {hash: d.hash, state: 'SUCCESS'}])), {reprocessEveryJob: false})
+    const baseSet = new Map(before.map((d) => [d.id, {hash: d.hash, state: 'SUCCESS'}]))
+    const plan = planIncremental(after, baseSet, {reprocessEveryJob: false})
     expect([plan.process.length, plan.skipped]).toEqual([2, 0])
+    // the s3 input unchanged, one more item: only its datum runs (without s3_out), all of them with s3_out
+    const more = planDatums({cross: [S, items]}, lister({...repos, items: {...repos.items, '/z': 'z'}}), '')
+    expect(members(planIncremental(more, baseSet, {reprocessEveryJob: false}).process)).toEqual([['I:/z', 'S:/']])
+    expect(planIncremental(more, baseSet, {reprocessEveryJob: false, s3Out: true}).process).toHaveLength(3)
   })
 
   it('a join of inputs without join_on (all keys "") is their cross product', () => {
