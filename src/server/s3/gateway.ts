@@ -315,7 +315,8 @@ export class Gateway {
 
   private async createBucket(r: Req): Promise<void> {
     if (this.o.driver.kind !== 'master') throw s3err(501, 'NotImplemented', 'buckets cannot be created on a job\'s gateway')
-    if (!r.req.complete) await smallBody(r.req, r.auth.signing) // the (ignored) LocationConstraint
+    // the body (a LocationConstraint) is read and ignored: any region goes
+    if (Number(r.req.headers['content-length'] ?? 0) > 0 || r.req.headers['transfer-encoding'] !== undefined) await smallBody(r.req, r.auth.signing)
     const n = parseBucketName(r.bucket!)
     const db = this.pach.ctx.db
     if (!rows.getProject(db, n.project)) throw s3err(404, 'NoSuchBucket', `project ${n.project} does not exist; create it with \`pach create project ${n.project}\``)
@@ -444,12 +445,14 @@ export class Gateway {
       ETag: qetag,
       'Last-Modified': modified.toUTCString(),
       'Accept-Ranges': 'bytes',
-      'Content-Type': r.q.get('response-content-type') ?? contentTypeOf(path),
+      'Content-Type': contentTypeOf(path),
     }
     if (b.pinned || r.q.has('versionId')) headers['x-amz-version-id'] = commit!.id
-    for (const [q, hd] of [['response-content-disposition', 'Content-Disposition'], ['response-cache-control', 'Cache-Control'], ['response-content-encoding', 'Content-Encoding'], ['response-content-language', 'Content-Language'], ['response-expires', 'Expires']] as const) {
+    for (const [q, hd] of [['response-content-type', 'Content-Type'], ['response-content-disposition', 'Content-Disposition'], ['response-cache-control', 'Cache-Control'], ['response-content-encoding', 'Content-Encoding'], ['response-content-language', 'Content-Language'], ['response-expires', 'Expires']] as const) {
       const v = r.q.get(q)
-      if (v !== undefined) headers[hd] = v
+      if (v === undefined) continue
+      if (!/^[\t\x20-\x7e]*$/.test(v)) throw s3err(400, 'InvalidArgument', `${q} must be printable ASCII`)
+      headers[hd] = v
     }
     const matches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '').replace(/^"?(.*?)"?$/, '"$1"') === qetag)
     const date = (s: string | undefined) => (s === undefined ? undefined : Date.parse(s))
