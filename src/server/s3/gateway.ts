@@ -13,10 +13,10 @@
  * follow PFS path rules (400 InvalidFilePath), and a key with a leading "/" or an empty
  * segment is refused rather than silently rewritten; a trailing "/" is trimmed (Spark).
  */
-import {randomUUID} from 'node:crypto'
+import {createHash, randomUUID} from 'node:crypto'
 import {once} from 'node:events'
+import {pipeline} from 'node:stream/promises'
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {join} from 'node:path'
 import * as rows from '../../core/db/pfs-rows.js'
 import type {CommitRow} from '../../core/db/pfs-rows.js'
 import type {Pach} from '../../core/pach.js'
@@ -32,8 +32,7 @@ import {Etags} from './etags.js'
 import {decodeToken, encodeToken, listPage, type TreeChild, type TreeSource} from './listing.js'
 import {MAX_PARTS, MIN_PART, MultipartStore, type PartInfo} from './multipart.js'
 import {awsEncode, decodeComponent, parseQuery} from './sigv4.js'
-import {el, esc, parseBody, S3_NS, XML_HEAD} from './xml.js'
-import {createHash} from 'node:crypto'
+import {el, parseBody, S3_NS, XML_HEAD} from './xml.js'
 
 export interface GatewayOptions {
   pach: Pach
@@ -487,6 +486,11 @@ export class Gateway {
       return
     }
     const stream = readContent(this.pach.ctx.store, e, start, `file ${path} in ${b.name}`)
+    if (end === e.size - 1) {
+      // to the end of the file: piped, with the stream's own backpressure
+      await pipeline(stream, r.res).catch(() => r.res.destroy())
+      return
+    }
     let left = length
     try {
       for await (const chunk of stream) {
@@ -764,5 +768,3 @@ export function parseRange(h: string, size: number): [number, number] | 'unsatis
   return [start, end]
 }
 
-export const uploadsDir = (pachDir: string) => join(pachDir, 's3', 'uploads')
-export {esc}
