@@ -119,7 +119,11 @@ export class Gateway {
     } catch (e) {
       const {err, bug} = toS3Error(e)
       if (bug) this.o.onBug(`S3 ${req.method} ${(req.url ?? '').slice(0, 200)}`, e)
-      this.sendError(req, res, id, err, r?.path ?? '/')
+      try {
+        this.sendError(req, res, id, err, r?.path ?? '/')
+      } catch {
+        res.destroy()
+      }
     }
   }
 
