@@ -135,6 +135,19 @@ describe('bad input', () => {
     expect(codeOf(await raw(g, 'GET', '/keep?list-type=2&continuation-token=Zm9v'))).toBe('InvalidArgument')
     expect(codeOf(await raw(g, 'PUT', '/keep/x?partNumber=0&uploadId=abc', {'content-length': '0'}))).toBe('InvalidArgument')
     expect(codeOf(await raw(g, 'PUT', '/keep/x?partNumber=1&uploadId=../../etc', {'content-length': '0'}))).toBe('NoSuchUpload')
+    const inj = await raw(g, 'GET', '/keep/file.txt?response-content-disposition=a%0D%0ASet-Cookie:%20x')
+    expect([inj.status, codeOf(inj), inj.headers['set-cookie']]).toEqual([400, 'InvalidArgument', undefined])
+    const disp = await raw(g, 'GET', '/keep/file.txt?response-content-disposition=attachment')
+    expect(disp.headers['content-disposition']).toBe('attachment')
+    // CreateBucket with no body and no Content-Length at all
+    const mb = await new Promise<number>((resolve) => {
+      const u = new URL(g.endpoint)
+      const sock = connect(Number(u.port), u.hostname, () => sock.write(`PUT /nolength HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`))
+      let out = ''
+      sock.on('data', (d) => (out += d.toString()))
+      sock.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(out)?.[1] ?? 0)))
+    })
+    expect(mb).toBe(200)
     const err = await raw(g, 'GET', '/keep/none.txt')
     expect(err.headers['x-amz-request-id']).toBe(/<RequestId>([^<]*)<\/RequestId>/.exec(err.body)![1])
     const pre = await raw(g, 'OPTIONS', '/keep/file.txt', {origin: 'http://example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type'})

@@ -113,6 +113,8 @@ describe('S3 gateway (AWS SDK v3)', () => {
     expect(await s3Error(s3.send(new GetObjectCommand({Bucket: 'images', Key: 'docs/hello.txt', IfMatch: '"0000"'})))).toMatchObject({status: 412})
     expect(await s3Error(s3.send(new GetObjectCommand({Bucket: 'images', Key: 'docs/hello.txt', IfNoneMatch: got.ETag})))).toMatchObject({status: 304})
     expect(await s3Error(s3.send(new GetObjectCommand({Bucket: 'images', Key: 'docs/hello.txt', IfModifiedSince: new Date(Date.now() + 3600_000)})))).toMatchObject({status: 304})
+    expect(await s3Error(s3.send(new PutObjectCommand({Bucket: 'images', Key: 'docs/hello.txt', Body: 'x', IfNoneMatch: '*'})))).toMatchObject({status: 412})
+    expect((await commits('images')).length).toBe(after.length)
     expect(await s3Error(s3.send(new GetObjectCommand({Bucket: 'images', Key: 'docs/nope.txt'})))).toEqual({name: 'NoSuchKey', status: 404})
     expect(await s3Error(s3.send(new GetObjectCommand({Bucket: 'images', Key: 'docs'})))).toEqual({name: 'NoSuchKey', status: 404})
     expect(await s3Error(s3.send(new GetObjectCommand({Bucket: 'nothere', Key: 'x'})))).toEqual({name: 'NoSuchBucket', status: 404})

@@ -13,10 +13,10 @@
  * follow PFS path rules (400 InvalidFilePath), and a key with a leading "/" or an empty
  * segment is refused rather than silently rewritten; a trailing "/" is trimmed (Spark).
  */
-import {randomUUID} from 'node:crypto'
+import {createHash, randomUUID} from 'node:crypto'
 import {once} from 'node:events'
+import {pipeline} from 'node:stream/promises'
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {join} from 'node:path'
 import * as rows from '../../core/db/pfs-rows.js'
 import type {CommitRow} from '../../core/db/pfs-rows.js'
 import type {Pach} from '../../core/pach.js'
@@ -32,8 +32,7 @@ import {Etags} from './etags.js'
 import {decodeToken, encodeToken, listPage, type TreeChild, type TreeSource} from './listing.js'
 import {MAX_PARTS, MIN_PART, MultipartStore, type PartInfo} from './multipart.js'
 import {awsEncode, decodeComponent, parseQuery} from './sigv4.js'
-import {el, esc, parseBody, S3_NS, XML_HEAD} from './xml.js'
-import {createHash} from 'node:crypto'
+import {el, parseBody, S3_NS, XML_HEAD} from './xml.js'
 
 export interface GatewayOptions {
   pach: Pach
@@ -120,7 +119,11 @@ export class Gateway {
     } catch (e) {
       const {err, bug} = toS3Error(e)
       if (bug) this.o.onBug(`S3 ${req.method} ${(req.url ?? '').slice(0, 200)}`, e)
-      this.sendError(req, res, id, err, r?.path ?? '/')
+      try {
+        this.sendError(req, res, id, err, r?.path ?? '/')
+      } catch {
+        res.destroy()
+      }
     }
   }
 
@@ -315,7 +318,8 @@ export class Gateway {
 
   private async createBucket(r: Req): Promise<void> {
     if (this.o.driver.kind !== 'master') throw s3err(501, 'NotImplemented', 'buckets cannot be created on a job\'s gateway')
-    if (!r.req.complete) await smallBody(r.req, r.auth.signing) // the (ignored) LocationConstraint
+    // the body (a LocationConstraint) is read and ignored: any region goes
+    if (Number(r.req.headers['content-length'] ?? 0) > 0 || r.req.headers['transfer-encoding'] !== undefined) await smallBody(r.req, r.auth.signing)
     const n = parseBucketName(r.bucket!)
     const db = this.pach.ctx.db
     if (!rows.getProject(db, n.project)) throw s3err(404, 'NoSuchBucket', `project ${n.project} does not exist; create it with \`pach create project ${n.project}\``)
@@ -444,12 +448,14 @@ export class Gateway {
       ETag: qetag,
       'Last-Modified': modified.toUTCString(),
       'Accept-Ranges': 'bytes',
-      'Content-Type': r.q.get('response-content-type') ?? contentTypeOf(path),
+      'Content-Type': contentTypeOf(path),
     }
     if (b.pinned || r.q.has('versionId')) headers['x-amz-version-id'] = commit!.id
-    for (const [q, hd] of [['response-content-disposition', 'Content-Disposition'], ['response-cache-control', 'Cache-Control'], ['response-content-encoding', 'Content-Encoding'], ['response-content-language', 'Content-Language'], ['response-expires', 'Expires']] as const) {
+    for (const [q, hd] of [['response-content-type', 'Content-Type'], ['response-content-disposition', 'Content-Disposition'], ['response-cache-control', 'Cache-Control'], ['response-content-encoding', 'Content-Encoding'], ['response-content-language', 'Content-Language'], ['response-expires', 'Expires']] as const) {
       const v = r.q.get(q)
-      if (v !== undefined) headers[hd] = v
+      if (v === undefined) continue
+      if (!/^[\t\x20-\x7e]*$/.test(v)) throw s3err(400, 'InvalidArgument', `${q} must be printable ASCII`)
+      headers[hd] = v
     }
     const matches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '').replace(/^"?(.*?)"?$/, '"$1"') === qetag)
     const date = (s: string | undefined) => (s === undefined ? undefined : Date.parse(s))
@@ -484,6 +490,11 @@ export class Gateway {
       return
     }
     const stream = readContent(this.pach.ctx.store, e, start, `file ${path} in ${b.name}`)
+    if (end === e.size - 1) {
+      // to the end of the file: piped, with the stream's own backpressure
+      await pipeline(stream, r.res).catch(() => r.res.destroy())
+      return
+    }
     let left = length
     try {
       for await (const chunk of stream) {
@@ -761,5 +772,3 @@ export function parseRange(h: string, size: number): [number, number] | 'unsatis
   return [start, end]
 }
 
-export const uploadsDir = (pachDir: string) => join(pachDir, 's3', 'uploads')
-export {esc}
