@@ -332,6 +332,11 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   ) WITHOUT ROWID;
   `)
   },
+  // 13: the S3 gateway's ETags (issue 15, db/s3-etags.ts): a file's content hash → the ETag S3
+  // clients verify (the MD5 of the bytes, or `md5-of-md5s-N` for a multipart upload), kept
+  // once computed so a HEAD of a 1 GiB file is not a full read each time. A cache, not a
+  // reference: gc ignores it, and a row whose content is gone is never asked for.
+  `CREATE TABLE s3_etags(hash BLOB PRIMARY KEY, etag TEXT NOT NULL) WITHOUT ROWID;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
