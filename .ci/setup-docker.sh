@@ -90,9 +90,30 @@ YAML
   fi
 fi
 
+# 5. (after 4) a second image, $IMAGE2: the same rootfs with /VERSION = "2", so a test can
+#    retag one name from $IMAGE to it (an image rebuilt under the same tag: pach's image
+#    drift, test/e2e/image-drift.test.ts) and see which one ran
+IMAGE2=pach-test/busybox:2
+second_image() {
+  if docker image inspect "$IMAGE2" >/dev/null 2>&1; then
+    log "image $IMAGE2 already exists"
+    return
+  fi
+  local c dir
+  c=$(docker create "$IMAGE")
+  dir=$(mktemp -d)
+  docker export "$c" | tar -C "$dir" -x
+  docker rm "$c" >/dev/null
+  printf '2\n' >"$dir/VERSION"
+  tar -C "$dir" -c . | docker import --change 'ENV PATH=/usr/bin:/bin:/sbin' --change 'CMD ["sh"]' - "$IMAGE2" >/dev/null
+  rm -rf "$dir"
+  log "imported $IMAGE2"
+}
+
 # 4. image: a busybox rootfs imported as $IMAGE (skipped when present)
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "image $IMAGE already exists"
+  second_image
   exit 0
 fi
 
@@ -118,3 +139,4 @@ tar -C "$root" -c . | docker import \
   --change 'CMD ["sh"]' \
   - "$IMAGE" >/dev/null
 log "imported $IMAGE"
+second_image
