@@ -171,6 +171,14 @@ describe('pach lineage', () => {
     expect(selfText.trim().split('\n')).toEqual([`labels@${labelsHead}:/l.txt  ${self[0]!.hash.slice(0, 12)}`, '(no pipeline wrote it: it is an input)'])
     expect(brief(await lineage(rp, ['joined@master:/j-a.png', '--downstream']))).toEqual(['0 joined:/j-a.png'])
 
+    // ---- a job whose record is gone: its file says so in one line, and nothing is guessed
+    const mixedJob = ((await rp.json(['inspect', 'commit', 'mixed@master'])) as {commit: {id: string}}).commit.id
+    await rp.ok(['delete', 'job', `mixed@${mixedJob}`])
+    const gone = await lineage(rp, ['mixed@master:/u-e.txt'])
+    expect(gone).toHaveLength(1)
+    expect(gone[0]!.note).toBe(`no job of pipeline mixed is recorded for commit ${mixedJob} (its record deleted by \`pach delete job\`, or the commit brought by \`pach pull\`): which inputs made it is not known`)
+    expect((await rp.ok(['lineage', 'mixed@master:/u-e.txt'])).trim().split('\n')).toEqual([`mixed@${mixedJob}:/u-e.txt  ${gone[0]!.hash.slice(0, 12)}`, `    ! ${gone[0]!.note}`])
+
     // ---- errors: one line, not-found exit code
     expectUserError(await rp.run(['lineage', 'images@master:/nope.png']), 4, /file \/nope\.png not found in repo images at commit/)
     expectJsonError(await rp.run(['lineage', 'images@master:/nope.png', '--json']), 4, 'FILE_NOT_FOUND')

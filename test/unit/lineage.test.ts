@@ -3,6 +3,7 @@
 // met twice, a note where a job is unknown, the depth bound) and the path rules the reader
 // uses to find the datums that read a file (inputTouches, inputKeys).
 import {describe, expect, it} from 'vitest'
+import {drawLineage} from '../../src/cli/format/lineage.js'
 import {barePath, inputKeys, inputTouches, nodePath, traceLineage, type DatumFacts, type LineageFile, type LineageSource} from '../../src/core/pps/lineage.js'
 
 const f = (repo: string, commit: string, path: string, hash = `h:${repo}${path}`): LineageFile => ({project: 'default', repo, commit, path, hash})
@@ -129,5 +130,29 @@ describe('path rules', () => {
     expect(nodePath('/a', true)).toBe('/a/')
     expect(nodePath('/a/', false)).toBe('/a')
     expect(nodePath('/', true)).toBe('/')
+  })
+})
+
+describe('drawLineage (the tree view)', () => {
+  it('draws rows under their parents with the datum on each edge, repeated rows and notes', () => {
+    const rows = traceLineage(source(rowsOf(), {unknownJobs: new Set(['nothing'])}), f('montage', C, '/m.png'), 'upstream')
+    expect(drawLineage(rows, 'upstream').split('\n')).toEqual([
+      `montage@${C}:/m.png  h:montage/m.`,
+      `├── edges@${C}:/a.png  h:edges/a.pn  via montage datum m1`,
+      `│   ├── config@${C}:/  h:config/  via edges datum e1`,
+      `│   └── images@${C}:/a.png  h:images/a.p  via edges datum e1`,
+      `└── edges@${C}:/b.png  h:edges/b.pn  via montage datum m1`,
+      `    ├── config@${C}:/  h:config/  via edges datum e2  (lineage above)`,
+      `    └── images@${C}:/b.png  h:images/b.p  via edges datum e2`,
+    ])
+    const noted = traceLineage(source(rowsOf(), {unknownJobs: new Set(['edges'])}), f('montage', C, '/m.png'), 'upstream')
+    expect(drawLineage(noted, 'upstream').split('\n').slice(1)).toEqual([
+      `├── edges@${C}:/a.png  h:edges/a.pn  via montage datum m1`,
+      `│       ! no job of pipeline edges made commit ${C}`,
+      `└── edges@${C}:/b.png  h:edges/b.pn  via montage datum m1`,
+      `        ! no job of pipeline edges made commit ${C}`,
+    ])
+    expect(drawLineage(traceLineage(source(rowsOf()), f('images', C, '/a.png'), 'upstream'), 'upstream')).toBe(`images@${C}:/a.png  h:images/a.p\n(no pipeline wrote it: it is an input)`)
+    expect(drawLineage(traceLineage(source(rowsOf()), f('montage', C, '/m.png'), 'downstream'), 'downstream')).toBe(`montage@${C}:/m.png  h:montage/m.\n(no datum read it)`)
   })
 })

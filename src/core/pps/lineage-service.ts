@@ -134,7 +134,7 @@ export class LineageService {
   private jobOf(f: LineageFile, read: (p: string, pl: string, j: string) => JobRowsRead): {rowsRead: JobRowsRead} | {note: string} | undefined {
     if (!getPipeline(this.db, f.project, f.repo)) return undefined
     const job = jobRows.getJob(this.db, {project: f.project, pipeline: f.repo, id: f.commit})
-    if (!job) return {note: `no job of pipeline ${f.repo} made commit ${f.commit} (one brought by \`pach pull\`, or made by hand): which inputs made it is not recorded`}
+    if (!job) return {note: `no job of pipeline ${f.repo} is recorded for commit ${f.commit} (its record deleted by \`pach delete job\`, or the commit brought by \`pach pull\`): which inputs made it is not known`}
     if (job.state !== 'JOB_SUCCESS') return {note: `job ${f.commit} of pipeline ${f.repo} is ${job.state}: its datums are not in this commit`}
     return {rowsRead: read(f.project, f.repo, f.commit)}
   }
