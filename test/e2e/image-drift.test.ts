@@ -85,7 +85,17 @@ describe('image drift [docker runner]', () => {
     const after = await list()
     expect(after.version).toBe(3)
     expect(after).not.toHaveProperty('image_drift')
-    // an update with nothing moved says nothing about images
+    // ---- the tag moves under a version whose job ran datums: the next job says it mixes two images
+    docker('tag', 'pach-test/busybox:1', tag)
+    const put = await rp.okr(['put', 'file', 'in@master:/z', '-f', '-'], {input: 'z'})
+    const mixed = ((await rp.json(['list', 'job', '-p', 'ver'])) as Job[])[0]!
+    expect(mixed.details.image_id).toBe(id1)
+    expect(put.stderr).toContain(
+      `warning: pipeline ver: image ${tag} now names ${id1.slice(0, 19)}, not ${id2.slice(0, 19)} that job ${jobs[0]!.job.id} ran with: job ${mixed.job.id} runs its datums with the new image, next to outputs of the old one`,
+    )
+    expect(await outputFiles(rp, 'ver@master')).toEqual({'/x': '2\n', '/y': '2\n', '/z': '1\n'})
+    // the newest job ran with what the tag names now: nothing to show, and an update says nothing about images
+    expect(await list()).not.toHaveProperty('image_drift')
     expect((await rp.okr(['update', 'pipeline', '-f', spec])).stderr).not.toContain('now names')
   })
 })

@@ -117,9 +117,9 @@ export const lastJobState = (db: DB, project: string, pipeline: string) =>
 export const lastImageUse = (db: DB, project: string, pipeline: string) =>
   st(
     db,
-    `SELECT id AS job, json_extract(details, '$.transform.image') AS image, json_extract(details, '$.image_id') AS image_id FROM jobs
+    `SELECT id AS job, pipeline_version, json_extract(details, '$.transform.image') AS image, json_extract(details, '$.image_id') AS image_id FROM jobs
      WHERE project = ? AND pipeline = ? AND json_extract(details, '$.image_id') IS NOT NULL ORDER BY seq DESC LIMIT 1`,
-  ).get(project, pipeline) as {job: string; image: string | null; image_id: string} | undefined
+  ).get(project, pipeline) as {job: string; pipeline_version: number; image: string | null; image_id: string} | undefined
 
 /** Insert a JOB_CREATED job with the next global seq. */
 export function insertJob(db: DB, k: JobKey, pipelineVersion: number, created: string): void {
