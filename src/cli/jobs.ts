@@ -15,6 +15,7 @@ import type {JobElsewhere} from '../core/pps/job-handoff.js'
 import type {JobEvent} from '../core/pps/job-service.js'
 import type {LocalImageIds, Runner} from '../core/pps/runner.js'
 import {dockerImageIds} from '../runner/image-ids.js'
+import type {S3Sidecar} from '../core/pps/s3-sidecar.js'
 import type {RunnerChoice} from '../runner/select.js'
 import type {JobInfo, JobState} from '../core/types.js'
 import {bar, LiveRegion} from './progress.js'
@@ -48,6 +49,17 @@ export function runnerFactory(pach: Pach, choice: RunnerChoice, signal?: AbortSi
 }
 
 /**
+ * The S3 sidecar for jobs with an s3 input or s3_out (src/server/s3/sidecar.ts), loaded when
+ * the first such job runs: a per-job gateway on the runner's worker route, `default`/`default`
+ * credentials (a CLI run has no server token).
+ */
+export function s3SidecarFactory(pach: Pach): () => Promise<S3Sidecar> {
+  let made: Promise<S3Sidecar> | undefined
+  return () =>
+    (made ??= import('../server/s3/sidecar.js').then(({S3SidecarServer}) => new S3SidecarServer(pach)))
+}
+
+/**
  * Run the pending jobs (of `pipelines`, or all) with progress on stderr. When the command is
  * interrupted (Ctrl-C) the jobs it did not finish stay pending — the one running goes back
  * to JOB_CREATED, one leased but not yet started is recovered by the next run — and the
@@ -65,6 +77,7 @@ export async function runJobs(pach: Pach, opts: {runner?: string; signal: AbortS
   try {
     return await pach.jobs.runPending({
       runner: runnerFactory(pach, runnerChoice(pach, opts.runner), opts.signal),
+      s3: s3SidecarFactory(pach),
       signal: opts.signal,
       pipelines: opts.pipelines,
       onEvent: (e) => {

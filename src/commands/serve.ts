@@ -8,6 +8,8 @@ import {printable} from '../core/errors.js'
 interface ServeResult {
   address: string
   pachd_address: string
+  /** the S3 gateway's endpoint (http://host:port), unless --no-s3 */
+  s3_endpoint?: string
   context?: {name: string; config: string}
 }
 
@@ -30,6 +32,7 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --set-context            # then: pachctl list repo',
     '<%= config.bin %> serve --address localhost:30651 --json',
+    '<%= config.bin %> serve --s3-address localhost:9000   # then: aws --endpoint-url http://localhost:9000 s3 ls',
     'PACH_SERVE_TOKEN=secret <%= config.bin %> serve --address 0.0.0.0:30650',
   ]
   static override flags = {
@@ -39,6 +42,8 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
       description: "write a pachctl context for this server into $PACH_CONFIG or ~/.pachyderm/config.json and make it active (default name: 'pach')",
       helpValue: 'NAME',
     }),
+    's3-address': Flags.string({description: "host:port of the S3 gateway [default: the --address host, port 30600]", env: 'PACH_S3_ADDRESS'}),
+    s3: Flags.boolean({description: 'serve the S3 gateway (--no-s3: do not)', default: true, allowNo: true}),
     runner: jobFlags.runner,
   }
 
@@ -58,6 +63,7 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
     const handle = await startServe(pach, {
       address: f.address,
       token: f.token || undefined,
+      s3Address: f.s3 ? f['s3-address'] || undefined : false,
       version: {
         ...SERVED_PACHD_VERSION,
         git_commit: b.git_commit,
@@ -76,7 +82,8 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
       onError: (where, e) => process.stderr.write(`pach serve: internal error in ${where} (a bug in pach): ${printable(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`),
     })
     const pachdAddress = `grpc://${handle.address}`
-    const result: ServeResult = {address: handle.address, pachd_address: pachdAddress}
+    const s3Endpoint = handle.s3Address ? `http://${handle.s3Address}` : undefined
+    const result: ServeResult = {address: handle.address, pachd_address: pachdAddress, ...(s3Endpoint && {s3_endpoint: s3Endpoint})}
     if (f['set-context'] !== undefined) {
       const name = f['set-context'] || DEFAULT_CONTEXT
       const config = pachctlConfigPath()
@@ -88,7 +95,9 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
       process.stderr.write(`pach serve: listening on ${pachdAddress} (${pach.root})\n`)
       if (result.context) process.stderr.write(`pach serve: pachctl context "${result.context.name}" is active in ${result.context.config}\n`)
       else process.stderr.write(`  connect pachctl:    pachctl connect ${pachdAddress}   (or PACHD_ADDRESS=${pachdAddress})\n`)
-      process.stderr.write(`  connect Python:     Client.from_pachd_address("${pachdAddress}")\n  stop:               Ctrl-C\n`)
+      process.stderr.write(`  connect Python:     Client.from_pachd_address("${pachdAddress}")\n`)
+      if (s3Endpoint) process.stderr.write(`  S3 gateway:         aws --endpoint-url ${s3Endpoint} s3 ls   (buckets: <branch>.<repo>.<project>)\n`)
+      process.stderr.write(`  stop:               Ctrl-C\n`)
     }
     await new Promise<void>((resolve) => {
       if (this.signal.aborted) resolve()

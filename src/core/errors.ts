@@ -92,6 +92,46 @@ export function grpcStatusOf(code: ErrorCode): number {
   return CODE_GRPC_STATUS[code] ?? CLASS_GRPC_STATUS[ERROR_CODES.get(code)!]
 }
 
+/**
+ * S3 error codes and HTTP statuses (the S3 gateway, src/server/s3/) per class, for errors the
+ * core throws while serving an S3 request: Pachyderm's codes where it has one (NoSuchBucket,
+ * NoSuchKey, WriteToOutputBranch, InvalidFilePath), S3's nearest otherwise; never a 500 for a
+ * user's mistake. `CODE_S3_ERROR` overrides a class for single codes. Protocol errors the
+ * gateway raises itself (SignatureDoesNotMatch, MalformedXML, …) never pass through here.
+ */
+export const CLASS_S3_ERROR: Readonly<Record<ErrorClassName, readonly [status: number, code: string]>> = {
+  PachError: [500, 'InternalError'],
+  RunnerError: [500, 'InternalError'],
+  InvalidArgumentError: [400, 'InvalidArgument'],
+  JobFailedError: [500, 'InternalError'],
+  NotFoundError: [404, 'NoSuchBucket'],
+  AlreadyExistsError: [409, 'BucketAlreadyOwnedByYou'],
+  CommitFinishedError: [409, 'InvalidBucketState'],
+  ConflictError: [409, 'OperationAborted'],
+  NotARepoError: [500, 'InternalError'],
+  LockedError: [503, 'SlowDown'],
+  CorruptObjectError: [500, 'InternalError'],
+  InternalError: [500, 'InternalError'],
+  CancelledError: [400, 'RequestTimeout'],
+}
+
+export const CODE_S3_ERROR: Partial<Readonly<Record<ErrorCode, readonly [status: number, code: string]>>> = {
+  FILE_NOT_FOUND: [404, 'NoSuchKey'],
+  INVALID_PATH: [400, 'InvalidFilePath'],
+  INVALID_NAME: [400, 'InvalidBucketName'],
+  PATH_COLLISION: [400, 'InvalidFilePath'],
+  OUTPUT_BRANCH: [400, 'WriteToOutputBranch'],
+  OUTPUT_COMMIT: [400, 'WriteToOutputBranch'],
+  IS_A_DIRECTORY: [404, 'NoSuchKey'],
+  DISK_FULL: [507, 'InsufficientStorage'],
+  PERMISSION_DENIED: [500, 'InternalError'],
+}
+
+/** The S3 [HTTP status, error code] a registered error code maps to. */
+export function s3ErrorOf(code: ErrorCode): readonly [status: number, code: string] {
+  return CODE_S3_ERROR[code] ?? CLASS_S3_ERROR[ERROR_CODES.get(code)!]
+}
+
 /** The exit code a registered error code maps to. */
 export function exitCodeOf(code: ErrorCode): number {
   return CLASS_EXIT_CODES[ERROR_CODES.get(code)!]

@@ -18,6 +18,7 @@ import * as rows from './db/pfs-rows.js'
 import {AlreadyExistsError, InvalidArgumentError, NotARepoError} from './errors.js'
 import {PfsEngine} from './pfs/engine.js'
 import {FileService} from './pfs/file-service.js'
+import {FolderSync} from './pfs/folder-sync.js'
 import {BranchService} from './pfs/branch-service.js'
 import {CommitService} from './pfs/commit-service.js'
 import {DebugService} from './pfs/debug-service.js'
@@ -145,6 +146,8 @@ export class Pach {
   readonly branches: BranchService
   readonly commits: CommitService
   readonly files: FileService
+  /** a branch kept in step with a local folder (`pach watch`) */
+  readonly folders: FolderSync
   readonly transactions: TransactionService
   readonly metadata: MetadataService
   readonly pipelines: PipelineService
@@ -174,6 +177,7 @@ export class Pach {
     this.branches = new BranchService(this.ctx, this.engine, this.transactions)
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
+    this.folders = new FolderSync(this.ctx, this.files)
     this.metadata = new MetadataService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
     this.lineage = new LineageService(this.ctx, this.engine.resolve)

@@ -3,8 +3,9 @@
  * stopped. The command (src/commands/serve.ts) parses flags, prints, and handles signals;
  * this module owns the lifecycle:
  *   start: refuse an address beyond loopback without a token → open the change feed → bind
- *          → start the daemon loop;
- *   stop:  stop accepting calls → abort every open call (streams end with UNAVAILABLE
+ *          → bind the S3 gateway (src/server/s3/, same loopback-unless-token rule) → start
+ *          the daemon loop;
+ *   stop:  stop accepting calls (gRPC and S3) → abort every open call (streams end with UNAVAILABLE
  *          "pach serve is shutting down") → stop the daemon (a running job goes back to
  *          pending, as on Ctrl-C; spouts' and services' code is stopped, their containers
  *          removed) → close the listeners opened for container code → close the feed. No lease or temp file is left: writes in
@@ -21,14 +22,26 @@ import type {ServerIdentity} from './grpc/deps.js'
 import {Continuous, type PipelineRef} from '../core/pps/continuous.js'
 import {ServerCodeAccess} from './code-access.js'
 import {randomBytes} from 'node:crypto'
+import {listenS3, type S3Listener} from './s3/server.js'
+import {MasterDriver} from './s3/driver.js'
+import {Etags} from './s3/etags.js'
+import {MultipartStore} from './s3/multipart.js'
+import {S3SidecarServer} from './s3/sidecar.js'
 
 export const DEFAULT_ADDRESS = 'localhost:30650'
+/** The S3 gateway's default port (Pachyderm's NodePort, what `pachctl port-forward` maps). */
+export const DEFAULT_S3_PORT = 30600
 
 export interface ServeOptions {
   /** host:port, grpc://host:port, :port or a port (default localhost:30650) */
   address?: string
   /** the token every call must carry; required to bind beyond loopback */
   token?: string
+  /**
+   * the S3 gateway's host:port; default: the gRPC address's host, port 30600 (0 when the gRPC
+   * port is 0, so tests get free ports for both); false: no gateway
+   */
+  s3Address?: string | false
   version: ServerIdentity['version']
   /** the daemon's job runner and event sink */
   daemon: Omit<DaemonOptions, 'onError'>
@@ -49,6 +62,10 @@ export interface ServeHandle {
   port: number
   /** this project's deployment id (ClusterInfo.deployment_id), for a pachctl context */
   deploymentId: string
+  /** the S3 gateway's address (host:port), unless it is off */
+  s3Address?: string
+  /** per-job S3 gateways for `s3: true` inputs and `s3_out` (core/pps/s3-sidecar.ts) */
+  s3Sidecar: S3SidecarServer
   stop(): Promise<void>
 }
 
@@ -78,6 +95,12 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
       hint: 'set a token (PACH_SERVE_TOKEN or --token) that every client must send, or serve on localhost',
     })
   }
+  const s3 = opts.s3Address === false ? undefined : parseListenAddress(opts.s3Address ?? `${host}:${port === 0 ? 0 : DEFAULT_S3_PORT}`)
+  if (s3 && !isLoopback(s3.host) && !opts.token) {
+    throw new InvalidArgumentError('INSECURE_ADDRESS', `refusing to serve S3 on ${s3.host}: anyone who can reach it could read and change every repo`, {
+      hint: 'set a token (PACH_SERVE_TOKEN or --token) that every client must sign with, or serve S3 on localhost',
+    })
+  }
   const feed = new ChangeFeed(join(pach.pachDir, 'pach.db'))
   const shutdown = new AbortController()
   const ids = pach.instanceIds()
@@ -101,6 +124,30 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
       hint: /in use|EADDRINUSE/i.test(msg) ? 'another program (another pach serve?) uses that port; pick another with --address' : 'check the address',
     })
   }
+  const etags = new Etags(pach)
+  const kick = () => daemon?.kick()
+  let s3Listener: S3Listener | undefined
+  if (s3) {
+    try {
+      s3Listener = await listenS3(s3.host, s3.port, {
+        pach,
+        driver: new MasterDriver(pach),
+        auth: {token: opts.token},
+        etags,
+        multipart: new MultipartStore(join(pach.pachDir, 's3', 'uploads')),
+        kick,
+        onBug: (where, e) => opts.onError(where, e),
+      })
+    } catch (e) {
+      feed.close()
+      server.forceShutdown()
+      const msg = e instanceof Error ? e.message : String(e)
+      throw new InvalidArgumentError('INVALID_ADDRESS', `cannot serve S3 on ${s3.host}:${s3.port}: ${msg}`, {
+        hint: /in use|EADDRINUSE/i.test(msg) ? 'another program (another pach serve?) uses that port; pick another with --s3-address, or turn the gateway off with --no-s3' : 'check --s3-address',
+      })
+    }
+  }
+  const s3Sidecar = new S3SidecarServer(pach, {token: opts.token, kick, etags, onBug: (where, e) => opts.onError(where, e)})
   // container code dials a second listener that takes pipeline tokens only (code-access.ts)
   const access = new ServerCodeAccess(pipelineTokens, {host, port: bound}, async (address) => {
     const s = buildServer({deps, auth: {token: randomBytes(32).toString('hex'), pipelineTokens}, shutdown: shutdown.signal, onBug: (method, e) => opts.onError(method, e)})
@@ -112,18 +159,22 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
     {runner: opts.daemon.runner, access, wake: () => daemon?.kick(), onLog: opts.onPipelineLog, onNote: opts.onPipelineNote, backoff: opts.backoff},
   )
   daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date(pach.now()), continuous})
-  const looping = daemon.run(shutdown.signal, {...opts.daemon, onError: (e) => opts.onError('daemon', e)})
+  // jobs with an s3 input or s3_out get a per-job gateway from this server's sidecar
+  const looping = daemon.run(shutdown.signal, {s3: async () => s3Sidecar, ...opts.daemon, onError: (e) => opts.onError('daemon', e)})
   let stopping: Promise<void> | undefined
   return {
     address: `${host}:${bound}`,
     host,
     port: bound,
     deploymentId: ids.deploymentId,
+    ...(s3Listener && {s3Address: `${s3Listener.host}:${s3Listener.port}`}),
+    s3Sidecar,
     stop() {
       stopping ??= (async () => {
         shutdown.abort()
-        await new Promise<void>((res) => server.tryShutdown(() => res()))
+        await Promise.all([new Promise<void>((res) => server.tryShutdown(() => res())), s3Listener?.close()])
         await looping
+        await s3Sidecar.closeAll()
         await access.close()
         feed.close()
       })()

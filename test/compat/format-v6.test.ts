@@ -141,7 +141,7 @@ describe('format v6 fixture through the CLI', () => {
     expect(fsck).toMatchObject({ok: true, problems: []})
   })
 
-  it('gives the lineage of outputs its jobs made before the lineage index existed (schema 13 fills it from their datum rows)', {timeout: 120_000}, async () => {
+  it('gives the lineage of outputs its jobs made before the lineage index existed (schema 14 fills it from their datum rows)', {timeout: 120_000}, async () => {
     type Row = {depth: number; repo: string; commit: string; path: string; pipeline?: string; job?: string; datum?: string; note?: string}
     for (const j of manifest.jobs) {
       const files = (await json<{file: {path: string}; file_type: string}[]>(['list', 'file', `${j.pipeline}@${j.id}:/`, '--project', j.project])).filter((f) => f.file_type === 'FILE')

@@ -14,6 +14,8 @@ export interface Served {
   address: string
   /** grpc://host:port */
   url: string
+  /** the S3 gateway's endpoint (http://host:port), unless --no-s3 */
+  s3Endpoint?: string
   client: PachdClient
   proc: ResultPromise
   /** what the server wrote to stderr so far */
@@ -54,7 +56,7 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
     proc.stdout!.on('data', onData)
     proc.then((r) => reject(new Error(`pach serve exited ${r.exitCode} before listening: ${err}${out}`)))
   })
-  const {address} = JSON.parse(first) as {address: string}
+  const {address, s3_endpoint: s3Endpoint} = JSON.parse(first) as {address: string; s3_endpoint?: string}
   const client = new PachdClient(`grpc://${address}`, {token: opts.token})
   let stopped: Promise<number> | undefined
   const stop = () =>
@@ -69,7 +71,7 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
   onTestFinished(async () => {
     await stop()
   })
-  return {project, address, url: `grpc://${address}`, client, proc, stderr: () => err, stop}
+  return {project, address, url: `grpc://${address}`, s3Endpoint, client, proc, stderr: () => err, stop}
 }
 
 /** Poll `fn` every 100 ms until it gives a value (not undefined); fails after `ms` saying `what`. */

@@ -9,7 +9,7 @@
  * from its changes alone). Invariant: every entry of a set points (`source`) at a job whose
  * `datums` table has the row. Sets share nodes; a node no set reaches is removed by gc.
  *
- * `datum_inputs` indexes the rows' inputs by input repo and path (schema 13): which datums read
+ * `datum_inputs` indexes the rows' inputs by input repo and path (schema 14): which datums read
  * a file, for `pach lineage --downstream`. It is written with the rows and goes with them.
  *
  * Sets are deleted only with their whole pipeline (deleteDatumsOfPipeline, as `delete

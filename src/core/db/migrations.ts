@@ -332,7 +332,12 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   ) WITHOUT ROWID;
   `)
   },
-  // 13: per-file lineage (issue 16, pps/lineage.ts): `datum_inputs` names, for every datum
+  // 13: the S3 gateway's ETags (issue 15, db/s3-etags.ts): a file's content hash → the ETag S3
+  // clients verify (the MD5 of the bytes, or `md5-of-md5s-N` for a multipart upload), kept
+  // once computed so a HEAD of a 1 GiB file is not a full read each time. A cache, not a
+  // reference: gc ignores it, and a row whose content is gone is never asked for.
+  `CREATE TABLE s3_etags(hash BLOB PRIMARY KEY, etag TEXT NOT NULL) WITHOUT ROWID;`,
+  // 14: per-file lineage (issue 16, pps/lineage.ts): `datum_inputs` names, for every datum
   // row, each input file or directory it read (input repo + path → pipeline, job, datum), so
   // `pach lineage --downstream` finds the datums that read a file by key instead of parsing
   // every datum's inputs. One narrow row per input of a datum a job ran (a skipped datum is

@@ -9,7 +9,7 @@
  * - a `datums` row holds the datum's inputs (repo, commit, path, hash of each) and the tree of
  *   what it wrote to /pfs/out: the datums that wrote an output path are those whose tree holds
  *   it (a job's output commit is the union of these trees, merge.ts);
- * - `datum_inputs` (schema 13) indexes each row's inputs by input repo and path, and
+ * - `datum_inputs` (schema 14) indexes each row's inputs by input repo and path, and
  *   `commit_provenance` names the output commits (hence jobs) that read an input commit: the
  *   datums that read a file are found by key, not by reading every datum.
  * An input's commit is the one the job read (its output commit's provenance), which for a

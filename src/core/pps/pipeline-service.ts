@@ -11,7 +11,7 @@
  *
  * Refused (UNSUPPORTED_SPEC_FIELD, before anything is written): specs setting a field pach
  * does not implement yet and whose absence would change the result (spec/types.ts
- * REFUSED_FIELDS: egress, s3_out, s3 inputs).
+ * REFUSED_FIELDS: egress; an s3 input to a service).
  *
  * Spouts and services (continuous.ts runs their code while `pach serve` runs): a spout's
  * output branch has provenance on its spec branch only, and takes no jobs: an AUTO commit

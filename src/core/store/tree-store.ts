@@ -183,6 +183,29 @@ export class TreeStore {
     for (const it of n.items) yield* this.entriesUnder(it.hash, n.level === 1)
   }
 
+  /**
+   * A directory's entries in key order from the first whose key (`entryKey`: `name`, or
+   * `name/` for a directory) is >= `from`: a seek of O(log n) nodes, then read as yielded (a
+   * listing's next page starts here without reading the entries before it).
+   */
+  *entriesFrom(dir: Buffer, from: string): Generator<Entry> {
+    if (from === '') {
+      yield* this.entriesUnder(dir)
+      return
+    }
+    const n = this.node(dir)
+    if (n.kind !== 'index') {
+      for (const e of n.entries) if (cmpKey(entryKey(e), from) >= 0) yield e
+      return
+    }
+    // items carry their subtree's last key: the first item whose last key >= from holds the start
+    const items = n.items
+    const i = lowerBound(items.length, (k) => cmpKey(items[k]!.key, from) < 0)
+    if (i === items.length) return
+    yield* this.entriesFrom(items[i]!.hash, from)
+    for (let k = i + 1; k < items.length; k++) yield* this.entriesUnder(items[k]!.hash, n.level === 1)
+  }
+
   /** A directory's total size and file count (from its root node). */
   summary(hash: Buffer): DirSummary {
     const n = this.node(hash)

@@ -1,0 +1,121 @@
+/**
+ * A request body as a stream of its decoded bytes, never held whole: raw bytes, or aws-chunked
+ * (chunked.ts) when `x-amz-content-sha256` or `Content-Encoding` says so. While it streams,
+ * the MD5 (the object's ETag) is computed and, when the client sent them, the body's SHA-256
+ * (`x-amz-content-sha256` as a hash), `Content-MD5` and `x-amz-checksum-crc32|sha1|sha256`
+ * are checked once the last byte is in — a mismatch throws from the stream, so the write that
+ * consumes it is abandoned before its commit and nothing is stored.
+ */
+import {createHash} from 'node:crypto'
+import type {IncomingMessage} from 'node:http'
+import {crc32} from 'node:zlib'
+import {ChunkedDecoder, type ChunkSigning} from './chunked.js'
+import {s3err} from './errors.js'
+
+export interface Body {
+  /** the decoded bytes; consume once */
+  stream: AsyncIterable<Buffer>
+  /** MD5 hex of the decoded bytes, once the stream has ended */
+  md5(): string
+  /** the binary MD5 */
+  md5raw(): Buffer
+  size(): number
+}
+
+const STREAMING = new Set(['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD'])
+
+/** Whether the request carries a body framing or length this gateway can read. */
+export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefined): Body {
+  const h = req.headers
+  const sha = String(h['x-amz-content-sha256'] ?? '')
+  const chunked = STREAMING.has(sha) || /(^|,)\s*aws-chunked\s*(,|$)/i.test(String(h['content-encoding'] ?? ''))
+  const lengthText = h['content-length']
+  const length = lengthText === undefined ? undefined : Number(lengthText)
+  if (lengthText !== undefined && !(Number.isSafeInteger(length) && length! >= 0)) throw s3err(400, 'InvalidArgument', 'invalid Content-Length')
+  if (length === undefined && !chunked && h['transfer-encoding'] === undefined) throw s3err(411, 'MissingContentLength')
+  let contentMd5: Buffer | undefined
+  if (h['content-md5'] !== undefined) {
+    const t = String(h['content-md5'])
+    contentMd5 = Buffer.from(t, 'base64')
+    if (contentMd5.length !== 16 || contentMd5.toString('base64') !== t) throw s3err(400, 'InvalidDigest')
+  }
+  const wantSha = /^[0-9a-f]{64}$/i.test(sha) && !chunked ? sha.toLowerCase() : undefined
+  const decodedText = h['x-amz-decoded-content-length']
+  const decodedLength = chunked && decodedText !== undefined ? Number(decodedText) : undefined
+  if (decodedLength !== undefined && !(Number.isSafeInteger(decodedLength) && decodedLength >= 0)) throw s3err(400, 'InvalidArgument', 'invalid x-amz-decoded-content-length')
+  const signed = sha.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')
+  if (signed && !signing) throw s3err(403, 'AccessDenied', 'a signed aws-chunked body needs a SigV4 Authorization header')
+  const md5 = createHash('md5')
+  let digest: Buffer | undefined
+  let size = 0
+  async function* raw(): AsyncGenerator<Buffer> {
+    let n = 0
+    try {
+      for await (const b of req) {
+        n += (b as Buffer).length
+        yield b as Buffer
+      }
+    } catch {
+      throw s3err(400, 'IncompleteBody')
+    }
+    if (!req.complete || (length !== undefined && n < length)) throw s3err(400, 'IncompleteBody')
+  }
+  async function* decoded(): AsyncGenerator<Buffer> {
+    const src = chunked ? new ChunkedDecoder({signing: signed ? signing : undefined, decodedLength}).decode(raw()) : raw()
+    const sha256 = wantSha ? createHash('sha256') : undefined
+    const ck = checksumHeaders(req)
+    let crc = 0
+    for await (const b of src) {
+      md5.update(b)
+      sha256?.update(b)
+      if (ck.crc32 !== undefined) crc = crc32(b, crc)
+      ck.sha1?.update(b)
+      ck.sha256?.update(b)
+      size += b.length
+      yield b
+    }
+    digest = md5.digest()
+    if (wantSha && sha256!.digest('hex') !== wantSha) throw s3err(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.')
+    if (contentMd5 && !contentMd5.equals(digest)) throw s3err(400, 'BadDigest')
+    if (ck.crc32 !== undefined) {
+      const c = Buffer.alloc(4)
+      c.writeUInt32BE(crc >>> 0)
+      if (c.toString('base64') !== ck.crc32) throw s3err(400, 'BadDigest', 'The CRC32 checksum you specified did not match what we received.')
+    }
+    if (ck.sha1 && ck.sha1.digest('base64') !== ck.sha1want) throw s3err(400, 'BadDigest', 'The SHA1 checksum you specified did not match what we received.')
+    if (ck.sha256 && ck.sha256.digest('base64') !== ck.sha256want) throw s3err(400, 'BadDigest', 'The SHA256 checksum you specified did not match what we received.')
+  }
+  return {
+    stream: decoded(),
+    md5raw: () => digest!,
+    md5: () => digest!.toString('hex'),
+    size: () => size,
+  }
+}
+
+function checksumHeaders(req: IncomingMessage) {
+  const h = req.headers
+  const s = (n: string) => (h[n] === undefined ? undefined : String(h[n]))
+  const sha1want = s('x-amz-checksum-sha1')
+  const sha256want = s('x-amz-checksum-sha256')
+  return {
+    crc32: s('x-amz-checksum-crc32'),
+    sha1: sha1want !== undefined ? createHash('sha1') : undefined,
+    sha1want,
+    sha256: sha256want !== undefined ? createHash('sha256') : undefined,
+    sha256want,
+  }
+}
+
+/** A small body (an XML document) read whole, at most `limit` bytes (400 MaxMessageLengthExceeded beyond). */
+export async function smallBody(req: IncomingMessage, signing: ChunkSigning | undefined, limit = 1024 * 1024): Promise<Buffer> {
+  const body = requestBody(req, signing)
+  const parts: Buffer[] = []
+  let n = 0
+  for await (const b of body.stream) {
+    n += b.length
+    if (n > limit) throw s3err(400, 'MaxMessageLengthExceeded', `Your request was too big (more than ${limit} bytes).`)
+    parts.push(b)
+  }
+  return Buffer.concat(parts)
+}
