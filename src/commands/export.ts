@@ -1,20 +1,56 @@
 import {Args, Flags} from '@oclif/core'
-import {createWriteStream, renameSync, rmSync} from 'node:fs'
+import {renameSync, rmSync} from 'node:fs'
+import {open, type FileHandle} from 'node:fs/promises'
 import {once} from 'node:events'
 import {basename, dirname, join, resolve} from 'node:path'
-import type {Writable} from 'node:stream'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
 import {exportArchive, type ExportSummary} from '../core/archive/export.js'
 import {InvalidArgumentError} from '../core/errors.js'
+import {writeAll} from '../core/store/pack-store.js'
 
-/** Write a buffer, waiting when the stream asks (its backpressure); a stream error rejects. */
-function sinkOf(ws: Writable): (buf: Buffer) => Promise<void> {
-  let failed: Error | undefined
-  ws.on('error', (e) => (failed ??= e))
-  return async (buf) => {
+/**
+ * The archive's sinks. A file is written in order in the background with at most `limit`
+ * bytes queued, so reading and verifying the next chunks overlaps the disk writes; stdout (a
+ * pipe) is written directly, waiting when it asks (its backpressure).
+ */
+function fileSink(fh: FileHandle, limit = 16 * 1024 * 1024) {
+  const queue: {done: Promise<void>; n: number}[] = []
+  let tail: Promise<void> = Promise.resolve()
+  let queued = 0
+  let pos = 0
+  let failed: unknown
+  const check = () => {
     if (failed) throw failed
-    if (!ws.write(buf)) await Promise.race([once(ws, 'drain'), once(ws, 'error').then(([e]) => Promise.reject(e))])
+  }
+  return {
+    async write(bufs: Buffer[]): Promise<void> {
+      check()
+      let n = 0
+      for (const b of bufs) n += b.length
+      const at = pos
+      pos += n
+      queued += n
+      tail = tail.then(() => (failed ? undefined : writeAll(fh, bufs, n, at))).catch((e) => void (failed ??= e))
+      queue.push({done: tail, n})
+      while (queued > limit) {
+        const q = queue.shift()!
+        await q.done
+        queued -= q.n
+        check()
+      }
+    },
+    async flush(): Promise<void> {
+      await tail
+      check()
+    },
+  }
+}
+
+function stdoutSink(): (bufs: Buffer[]) => Promise<void> {
+  return async (bufs) => {
+    for (const b of bufs) process.stdout.write(b)
+    if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain')
   }
 }
 
@@ -40,21 +76,21 @@ export default class Export extends PachCommand<typeof Export, ExportSummary> {
     const out = this.flags.output
     if (out === '-') {
       if (this.flags.json) throw new InvalidArgumentError('USAGE', '--json and -o - both want stdout', {hint: 'write the archive to a file with -o FILE, or drop --json'})
-      const r = await exportArchive(this.pach.ctx, sinkOf(process.stdout), {repos, pachVersion})
-      return r
+      return exportArchive(this.pach.ctx, stdoutSink(), {repos, pachVersion})
     }
     // written under a temporary name and renamed: FILE is a whole archive or absent
     const file = resolve(out)
     const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
-    const ws = createWriteStream(tmp, {flags: 'wx'})
+    const fh = await open(tmp, 'wx')
     try {
-      const r = await exportArchive(this.pach.ctx, sinkOf(ws), {repos, pachVersion})
-      ws.end()
-      await once(ws, 'close')
+      const sink = fileSink(fh)
+      const r = await exportArchive(this.pach.ctx, (bufs) => sink.write(bufs), {repos, pachVersion})
+      await sink.flush()
+      await fh.close()
       renameSync(tmp, file)
       return r
     } catch (e) {
-      ws.destroy()
+      await fh.close().catch(() => {})
       rmSync(tmp, {force: true})
       throw e
     }

@@ -23,7 +23,7 @@ export default class Import extends PachCommand<typeof Import, ImportSummary> {
     const n = (t: string) => r.inserted[t] ?? 0
     if (r.noop) return `nothing to import: all ${r.present} records of the archive are already here`
     const lines = [
-      `imported ${n('repos')} repos, ${n('commits')} commits, ${n('branches')} branches, ${n('pipelines')} pipelines, ${n('jobs')} jobs, ${n('datums')} datums; ${r.blobs_written} new chunks (${bytesSize(r.blob_bytes)} in the archive)${r.present ? `; ${r.present} records were already here` : ''}`,
+      `imported ${n('repos')} repos, ${n('commits')} commits, ${n('branches')} branches, ${n('pipelines')} pipelines, ${n('jobs')} jobs, ${n('datums')} datums; ${r.blobs_written} new chunks (${bytesSize(r.blob_bytes)} in the archive)`,
     ]
     if (r.secrets_needed.length) lines.push(`the pipelines read secrets the archive does not hold: ${r.secrets_needed.join(', ')} (create them with \`pach create secret\`)`)
     if (r.chunker_differs) lines.push('note: the archive was chunked differently from this project; its files read the same, but equal bytes written here later will not deduplicate against them')

@@ -42,7 +42,7 @@ async function source(): Promise<Pach> {
 
 async function exported(pach: Pach, repos?: {project: string; name: string}[]): Promise<Buffer> {
   const parts: Buffer[] = []
-  await exportArchive(pach.ctx, async (b) => void parts.push(Buffer.from(b)), {pachVersion: 'test', repos})
+  await exportArchive(pach.ctx, async (bufs) => void parts.push(...bufs), {pachVersion: 'test', repos})
   return Buffer.concat(parts)
 }
 
@@ -136,7 +136,7 @@ describe('export / import (library)', () => {
   it('a subset export brings the provenance of the repos asked for', async () => {
     const src = await source()
     const parts: Buffer[] = []
-    const r = await exportArchive(src.ctx, async (b) => void parts.push(Buffer.from(b)), {pachVersion: 'test', repos: [{project: 'default', name: 'up'}]})
+    const r = await exportArchive(src.ctx, async (bufs) => void parts.push(...bufs), {pachVersion: 'test', repos: [{project: 'default', name: 'up'}]})
     expect(r.repos.sort()).toEqual(['default/up', 'default/up.meta', 'default/up.spec', 'default/words'])
     expect(r.added_by_provenance.sort()).toEqual(['default/up.meta', 'default/up.spec', 'default/words'])
     const words = await exportArchive(src.ctx, async () => {}, {pachVersion: 'test', repos: [{project: 'default', name: 'words'}]})

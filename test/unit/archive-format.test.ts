@@ -16,7 +16,7 @@ const header: ArchiveHeader = {format: 'pach-archive', version: 1, pach_version:
 /** An archive of 3 records and 4 objects (one chunk of 2,000 bytes), and the offset where each frame starts. */
 async function sample(): Promise<{bytes: Buffer; boundaries: number[]; blobAt: number}> {
   const parts: Buffer[] = []
-  const w = new ArchiveWriter(async (b) => void parts.push(Buffer.from(b)))
+  const w = new ArchiveWriter(async (bufs) => void parts.push(...bufs))
   await w.header(header)
   for (let i = 0; i < 3; i++) await w.record({t: 'commits', row: {id: `c${i}`, tree: Buffer.from([i, 1, 2])}})
   const big = Buffer.alloc(2000, 7)
@@ -68,7 +68,7 @@ describe('archive framing', () => {
 
   it('an archive with no records and no objects is still whole (empty sections)', async () => {
     const parts: Buffer[] = []
-    const w = new ArchiveWriter(async (b) => void parts.push(Buffer.from(b)))
+    const w = new ArchiveWriter(async (bufs) => void parts.push(...bufs))
     await w.header(header)
     const t = await w.finish()
     expect(t.records).toBe(0)
@@ -113,7 +113,7 @@ describe('archive framing', () => {
     // a forged archive: a blob frame whose id is not the hash of its bytes, written through the
     // writer (so every checksum is consistent): the object check alone must refuse it
     const parts: Buffer[] = []
-    const w = new ArchiveWriter(async (b) => void parts.push(Buffer.from(b)))
+    const w = new ArchiveWriter(async (bufs) => void parts.push(...bufs))
     await w.header(header)
     await w.object('blob', sha(Buffer.from('a')), Buffer.from('b'))
     await w.finish()

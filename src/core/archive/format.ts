@@ -111,8 +111,8 @@ export function reviveBuffers(row: Record<string, unknown>): Record<string, unkn
 }
 
 /**
- * Writes an archive through `out` (called with ~1 MiB batches, awaited: the sink's
- * backpressure). Call header, then records, then objects, then finish; each section is
+ * Writes an archive through `out` (called with ~1 MiB batches of buffers, in order, awaited:
+ * the sink's backpressure; the buffers are not copied into one, and not reused after). Call header, then records, then objects, then finish; each section is
  * closed when the next begins.
  */
 export class ArchiveWriter {
@@ -125,7 +125,7 @@ export class ArchiveWriter {
   private bytes = 0
   readonly totals: ArchiveTotals = {records: 0, blobs: 0, trees: 0, datum_nodes: 0, blob_bytes: 0}
 
-  constructor(private readonly out: (buf: Buffer) => Promise<void>) {}
+  constructor(private readonly out: (bufs: Buffer[]) => Promise<void>) {}
 
   private push(...bufs: Buffer[]): void {
     for (const b of bufs) {
@@ -141,10 +141,10 @@ export class ArchiveWriter {
 
   private async flush(): Promise<void> {
     if (!this.pending.length) return
-    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
+    const bufs = this.pending
     this.pending = []
     this.pendingBytes = 0
-    await this.out(buf)
+    await this.out(bufs)
   }
 
   /** Close the open section (if any) and open `next`, closing any section skipped on the way. */
