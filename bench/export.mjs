@@ -5,8 +5,10 @@
 // The data: 4 files of fresh random bytes (256 MiB each, --size-mib 1024 in all), put once per
 // rep into a fresh project (not timed against anything; reported). Every command is the built
 // CLI as a user runs it, one process each; tar runs without compression (a backup of random
-// data gains nothing from it) and without a final sync, and so does pach's side only in that
-// pach import fsyncs its packs as every pach write does (config `fsync`) — the stricter anchor.
+// data gains nothing from it) and without a final sync, while pach import fsyncs its packs as
+// every pach write does (config `fsync`): the stricter anchor. Every timed command starts after
+// a `sync` (not timed), so none pays for the dirty pages of the one before it (an export and a
+// tar just wrote 2 GiB; the first writer after them would otherwise wait for all of it).
 // Each ratio is median(pach) / median(tar) over --reps runs (default 3; --reps 1 is the quick
 // mode); the order alternates per rep so neither side always finds a warmer page cache.
 //
@@ -35,14 +37,17 @@ const freshDir = (d) => {
   fs.mkdirSync(d, {recursive: true})
 }
 freshDir(work)
+const loadStart = os.loadavg()[0].toFixed(1)
 const bin = snapshotPach({root, work, log, tail, freshDir, sleep})
 const env = {...process.env, PACH_DETACH: '1'}
 
-/** Run a command to its end: wall ms, stdout. Throws on a non-zero exit. */
+/** Run a command to its end under GNU time: wall ms, CPU s (user + system), stdout. Throws on a non-zero exit. */
+let nth = 0
 function timed(cmd, args, cwd) {
+  const usage = path.join(work, `time-${++nth}.txt`)
   return new Promise((res, rej) => {
     const t = process.hrtime.bigint()
-    const p = spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+    const p = spawn('/usr/bin/time', ['-f', '%U %S', '-o', usage, cmd, ...args], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     let err = ''
     p.stdout.on('data', (d) => (out += d))
@@ -51,11 +56,14 @@ function timed(cmd, args, cwd) {
     p.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t) / 1e6
       if (code !== 0) return rej(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${tail(err, 5)}`))
-      res({ms, out})
+      const [u, s] = fs.readFileSync(usage, 'utf8').trim().split('\n').pop().split(' ').map(Number)
+      fs.rmSync(usage)
+      res({ms, cpu: u + s, out})
     })
   })
 }
 const pach = (cwd, args) => timed(process.execPath, [bin, ...args], cwd)
+const sync = () => timed('sync', [], work)
 
 // the data, written once: 4 files of fresh random bytes
 const dataDir = path.join(work, 'data')
@@ -70,6 +78,7 @@ for (let i = 0; i < FILES; i++) {
 log(`data: ${FILES} files, ${SIZE / MiB} MiB in all`)
 
 const r = {put: [], export: [], tarc: [], import: [], tarx: []}
+const cpu = {export: [], tarc: [], import: [], tarx: []}
 let sizes
 for (let rep = 0; rep < REPS; rep++) {
   const dir = path.join(work, `rep${rep}`)
@@ -85,21 +94,25 @@ for (let rep = 0; rep < REPS; rep++) {
   const archive = path.join(dir, 'backup.pacharc')
   const tarball = path.join(dir, 'pach.tar')
   const pachFirst = rep % 2 === 0
-  const ex = () => pach(src, ['export', '-o', archive, '--json'])
-  const tc = () => timed('tar', ['-cf', tarball, '.pach'], src)
+  const ex = async () => (await sync(), pach(src, ['export', '-o', archive, '--json']))
+  const tc = async () => (await sync(), timed('tar', ['-cf', tarball, '.pach'], src))
   let e, t
   if (pachFirst) [e, t] = [await ex(), await tc()]
   else [t, e] = [await tc(), await ex()]
   r.export.push(e.ms)
   r.tarc.push(t.ms)
+  cpu.export.push(e.cpu)
+  cpu.tarc.push(t.cpu)
   await pach(dst, ['init'])
-  const im = () => pach(dst, ['import', archive, '--json'])
-  const tx = () => timed('tar', ['-xf', tarball], untar)
+  const im = async () => (await sync(), pach(dst, ['import', archive, '--json']))
+  const tx = async () => (await sync(), timed('tar', ['-xf', tarball], untar))
   let i, x
   if (pachFirst) [i, x] = [await im(), await tx()]
   else [x, i] = [await tx(), await im()]
   r.import.push(i.ms)
   r.tarx.push(x.ms)
+  cpu.import.push(i.cpu)
+  cpu.tarx.push(x.cpu)
   const imported = JSON.parse(i.out)
   if (imported.blob_bytes !== SIZE) throw new Error(`import restored ${imported.blob_bytes} bytes, expected ${SIZE}`)
   const fsck = JSON.parse((await pach(dst, ['fsck', '--json', '--no-read-data'])).out)
@@ -112,17 +125,18 @@ fs.rmSync(dataDir, {recursive: true, force: true})
 
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`
 const m = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)]))
+const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]))
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`
 const gib = (b) => `${(b / MiB).toFixed(0)} MiB`
 const load = os.loadavg().map((x) => x.toFixed(1)).join(' ')
 const report = [
-  `Run ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, load average at the end ${load}; ${REPS} rep${REPS === 1 ? '' : 's'} (medians), ${FILES} files of ${SIZE / FILES / MiB} MiB random bytes (\`put file -r\` of them: ${s(m.put)}).`,
+  `Run ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, load average (1 min) ${loadStart} at the start, ${load} at the end (1/5/15 min); ${REPS} rep${REPS === 1 ? '' : 's'} (medians), ${FILES} files of ${SIZE / FILES / MiB} MiB random bytes (\`put file -r\` of them: ${s(m.put)}).`,
   '',
-  '| | pach | tar | pach / tar | target |',
-  '|---|---|---|---|---|',
-  `| export (\`pach export -o F\` vs \`tar -cf T .pach\`) | ${s(m.export)} | ${s(m.tarc)} | ${ratio(m.export, m.tarc)} | ≤ 1.5× |`,
-  `| import (\`pach import F\` into a fresh project vs \`tar -xf T\`) | ${s(m.import)} | ${s(m.tarx)} | ${ratio(m.import, m.tarx)} | ≤ 1.5× |`,
-  `| size | archive ${gib(sizes.archive)} | tar ${gib(sizes.tar)} (\`.pach\` ${gib(sizes.pachDir)}) | | |`,
+  '| | pach | tar | pach / tar (wall) | target | CPU pach / tar (user + sys) |',
+  '|---|---|---|---|---|---|',
+  `| export (\`pach export -o F\` vs \`tar -cf T .pach\`) | ${s(m.export)} | ${s(m.tarc)} | ${ratio(m.export, m.tarc)} | ≤ 1.5× | ${c.export.toFixed(2)} s / ${c.tarc.toFixed(2)} s |`,
+  `| import (\`pach import F\` into a fresh project vs \`tar -xf T\`) | ${s(m.import)} | ${s(m.tarx)} | ${ratio(m.import, m.tarx)} | ≤ 1.5× | ${c.import.toFixed(2)} s / ${c.tarx.toFixed(2)} s |`,
+  `| size | archive ${gib(sizes.archive)} | tar ${gib(sizes.tar)} (\`.pach\` ${gib(sizes.pachDir)}) | | | |`,
 ].join('\n')
 console.log(report)
 if (README) replaceReadmeSection('export', report, log)

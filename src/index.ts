@@ -16,3 +16,6 @@ export type {Runner, Worker, WorkerSpec, DatumTask, DatumRunResult} from './core
 export type {JobEvent, RunOptions} from './core/pps/job-service.js'
 export type {JobElsewhere} from './core/pps/job-handoff.js'
 export {parseDatumFilter, type RestartResult, type RestartedDatum} from './core/pps/datum-restart.js'
+export type {ExportOptions, ExportSummary} from './core/archive/export.js'
+export type {ImportSummary} from './core/archive/import.js'
+export {planExport, planImport} from './core/archive/plan.js'

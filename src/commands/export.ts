@@ -5,7 +5,7 @@ import {once} from 'node:events'
 import {basename, dirname, join, resolve} from 'node:path'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
-import {exportArchive, type ExportSummary} from '../core/archive/export.js'
+import type {ExportSummary} from '../core/archive/export.js'
 import {InvalidArgumentError} from '../core/errors.js'
 import {writeAll} from '../core/store/pack-store.js'
 
@@ -15,7 +15,7 @@ import {writeAll} from '../core/store/pack-store.js'
  * pipe) is written directly, waiting when it asks (its backpressure).
  */
 function fileSink(fh: FileHandle, limit = 16 * 1024 * 1024) {
-  const queue: {done: Promise<void>; n: number}[] = []
+  const queue: {done: Promise<void>; n: number; end: number}[] = []
   let tail: Promise<void> = Promise.resolve()
   let queued = 0
   let pos = 0
@@ -32,13 +32,19 @@ function fileSink(fh: FileHandle, limit = 16 * 1024 * 1024) {
       pos += n
       queued += n
       tail = tail.then(() => (failed ? undefined : writeAll(fh, bufs, n, at))).catch((e) => void (failed ??= e))
-      queue.push({done: tail, n})
+      queue.push({done: tail, n, end: pos})
       while (queued > limit) {
         const q = queue.shift()!
         await q.done
         queued -= q.n
         check()
       }
+    },
+    /** resolves once the first `bytes` bytes are on the file */
+    async writtenUpTo(bytes: number): Promise<void> {
+      const q = queue.find((e) => e.end >= bytes)
+      if (q) await q.done
+      check()
     },
     async flush(): Promise<void> {
       await tail
@@ -76,7 +82,9 @@ export default class Export extends PachCommand<typeof Export, ExportSummary> {
     const out = this.flags.output
     if (out === '-') {
       if (this.flags.json) throw new InvalidArgumentError('USAGE', '--json and -o - both want stdout', {hint: 'write the archive to a file with -o FILE, or drop --json'})
-      return exportArchive(this.pach.ctx, stdoutSink(), {repos, pachVersion})
+      // stdout (a pipe or a file) is written synchronously, or drained before the sink returns:
+      // a buffer is done with once the sink's promise resolves
+      return this.pach.exportArchive(stdoutSink(), {repos, pachVersion, writtenUpTo: async () => {}})
     }
     // written under a temporary name and renamed: FILE is a whole archive or absent
     const file = resolve(out)
@@ -84,7 +92,7 @@ export default class Export extends PachCommand<typeof Export, ExportSummary> {
     const fh = await open(tmp, 'wx')
     try {
       const sink = fileSink(fh)
-      const r = await exportArchive(this.pach.ctx, (bufs) => sink.write(bufs), {repos, pachVersion})
+      const r = await this.pach.exportArchive((bufs) => sink.write(bufs), {repos, pachVersion, writtenUpTo: (n) => sink.writtenUpTo(n)})
       await sink.flush()
       await fh.close()
       renameSync(tmp, file)

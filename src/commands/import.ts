@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {createReadStream} from 'node:fs'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
-import {importArchive, type ImportSummary} from '../core/archive/import.js'
+import type {ImportSummary} from '../core/archive/import.js'
 
 export default class Import extends PachCommand<typeof Import, ImportSummary> {
   static override summary = 'Restore an archive written by `pach export` into this project: ids, history, pipelines, jobs and datums exactly.'
@@ -16,7 +16,7 @@ export default class Import extends PachCommand<typeof Import, ImportSummary> {
   async exec(): Promise<ImportSummary> {
     const file = this.args.file
     const input = file === '-' ? process.stdin : createReadStream(file, {highWaterMark: 1024 * 1024})
-    return importArchive(this.pach.ctx, input)
+    return this.pach.importArchive(input)
   }
 
   human(r: ImportSummary) {

@@ -25,6 +25,12 @@ import {ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveWriter, type ArchiveHeader, type
 import {planExport, repoLabel, TABLES, type ExportPlan, type RepoRef, type TableSpec} from './plan.js'
 
 export interface ExportOptions {
+  /**
+   * Resolves once the sink has written (not just queued) the first `bytes` bytes handed to it;
+   * the export then reuses its read buffers. Omitted: every read gets fresh buffers (a sink
+   * may keep what it is given, as tests that collect the archive do).
+   */
+  writtenUpTo?: (bytes: number) => Promise<void>
   /** user repos to export (closed under provenance); undefined or empty = everything */
   repos?: readonly {project: string; name: string}[]
   pachVersion: string
@@ -52,6 +58,8 @@ export interface ExportSummary {
 }
 
 const PAGE = 1000
+/** bytes of chunks read at once (one of the export's four reused read buffers) */
+const SLOT = 8 * 1024 * 1024
 
 /** Read the graph the planner needs (repos, repo-level provenance, pipelines). */
 function readGraph(db: DB) {
@@ -167,6 +175,8 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
 
     // objects reached by those records, each once
     progress.stage('objects')
+    const ring = Array.from({length: 4}, () => ({buf: Buffer.allocUnsafe(SLOT), until: 0}))
+    let nextSlot = 0
     const seenTrees = new Set<string>()
     const seenBlobs = new Set<string>()
     const walk = async (hash: Buffer): Promise<void> => {
@@ -189,11 +199,21 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
             seenBlobs.add(ck)
             return true
           })
-          // a file's chunks lie side by side in its packs: read them in runs
-          for (let i = 0; i < fresh.length; i += 64) {
-            const ids = fresh.slice(i, i + 64)
-            const data = ctx.store.readBlobs(ids)
+          // a file's chunks lie side by side in its packs: read them in runs of ≤ 8 MiB, into
+          // buffers reused once the sink has written what was read into them
+          const sizeOf = new Map(e.chunks.map((c, k) => [c.toString('latin1'), e.sizes[k]!]))
+          for (let i = 0; i < fresh.length; ) {
+            let j = i
+            let bytes = 0
+            while (j < fresh.length && (j === i || bytes + sizeOf.get(fresh[j]!.toString('latin1'))! <= SLOT)) bytes += sizeOf.get(fresh[j++]!.toString('latin1'))!
+            const ids = fresh.slice(i, j)
+            const slot = ring[nextSlot++ % ring.length]!
+            if (slot.until > w.flushed) await w.flush()
+            if (slot.until > 0 && opts.writtenUpTo) await opts.writtenUpTo(slot.until)
+            const data = ctx.store.readBlobs(ids, opts.writtenUpTo ? slot.buf : undefined)
             for (const [k, id] of ids.entries()) await w.object('blob', id, data[k]!)
+            slot.until = w.size
+            i = j
           }
         }
       }

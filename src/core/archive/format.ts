@@ -139,8 +139,13 @@ export class ArchiveWriter {
     if (this.pendingBytes >= 1024 * 1024) await this.flush()
   }
 
-  private async flush(): Promise<void> {
+  /** Bytes handed to `out` so far. */
+  flushed = 0
+
+  /** Hand everything buffered to `out` now. */
+  async flush(): Promise<void> {
     if (!this.pending.length) return
+    this.flushed += this.pendingBytes
     const bufs = this.pending
     this.pending = []
     this.pendingBytes = 0
