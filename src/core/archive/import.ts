@@ -27,7 +27,7 @@ import {withRead, withTx} from '../db/open.js'
 import type {DB} from '../db/types.js'
 import {InvalidArgumentError} from '../errors.js'
 import {decodeNode} from '../store/tree-node.js'
-import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveHeader, type ObjectKind, type Trailer} from './format.js'
+import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ObjectKind, type Trailer} from './format.js'
 import {conflictError, planImport, repoLabel, TABLE_BY_NAME, TABLES, type Row, type TableSpec} from './plan.js'
 
 export interface ImportSummary {
@@ -86,9 +86,18 @@ function checkRow(spec: TableSpec, cols: Set<string>, raw: Record<string, unknow
  * IMPORT_CONFLICT (exit 5, nothing written), LOCKED while gc runs.
  */
 export async function importArchive(ctx: CoreContext, input: AsyncIterable<Buffer | Uint8Array | string>): Promise<ImportSummary> {
-  const db = ctx.db
   const result: {trailer?: Trailer; size?: number} = {}
   const frames = readArchive(input, result)
+  try {
+    return await importFrames(ctx, frames, result)
+  } finally {
+    // a refusal stops reading: close the input (a file stream, stdin)
+    await frames.return(undefined).catch(() => {})
+  }
+}
+
+async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFrame>, result: {trailer?: Trailer; size?: number}): Promise<ImportSummary> {
+  const db = ctx.db
   const cols = columnsOf(db)
   const tables = new Map<string, Row[]>(TABLES.map((t) => [t.name, []]))
   let header: ArchiveHeader | undefined
@@ -118,6 +127,7 @@ export async function importArchive(ctx: CoreContext, input: AsyncIterable<Buffe
   // 2. plan against what is here; refuse conflicts before writing anything
   const localRepos = new Map((db.prepare('SELECT id, project, name, type FROM repos').all() as {id: number; project: string; name: string; type: string}[]).map((r) => [repoKeyStr([r.project, r.name, r.type]), r.id]))
   const idToKey = new Map([...localRepos].map(([k, id]) => [id, k.split('\0') as RepoKey]))
+  const lookups = new Map(TABLES.map((t) => [t.name, db.prepare(`SELECT * FROM ${t.name} WHERE ${t.key.map((k) => `${k} = ?`).join(' AND ')}`)]))
   const plan = withRead(db, () =>
     planImport(tables, (spec, row) => {
       const args: unknown[] = []
@@ -128,7 +138,7 @@ export async function importArchive(ctx: CoreContext, input: AsyncIterable<Buffe
           args.push(id)
         } else args.push(row[k])
       }
-      const mine = db.prepare(`SELECT * FROM ${spec.name} WHERE ${spec.key.map((k) => `${k} = ?`).join(' AND ')}`).get(...args) as Row | undefined
+      const mine = lookups.get(spec.name)!.get(...args) as Row | undefined
       if (!mine) return undefined
       for (const c of spec.repoCols ?? []) mine[c] = idToKey.get(mine[c] as number) ?? null
       return mine
