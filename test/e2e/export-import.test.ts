@@ -10,7 +10,7 @@
 import {execa} from 'execa'
 import {writeFileSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, tmpProject, type Project} from '../helpers/cli.js'
 import {expectUserError, pseudoRandom, runBytes, sha256} from './_util.js'
 import {writeSpec} from './pipelines-util.js'
@@ -63,9 +63,16 @@ async function listings(p: Project): Promise<Record<string, unknown>> {
   return out
 }
 
-describe('export and import (built CLI)', () => {
+describe.concurrent('export and import (built CLI)', () => {
+  // one source project for both tests (they only read it and write archives beside it)
+  let a: Project
+  const cleanups: (() => void)[] = []
+  beforeAll(async () => {
+    a = await sourceProject({onTestFinished: (fn) => void cleanups.push(fn)})
+  }, 180_000)
+  afterAll(() => cleanups.forEach((fn) => fn()))
+
   it('round trip into a fresh project: every listing and file equal, fsck clean, second import a no-op, conflicts and damage refused', {timeout: 180_000}, async (ctx) => {
-    const a = await sourceProject(ctx)
     const archive = join(a.dir, 'backup.pacharc')
     const ex = await a.json(['export', '-o', archive])
     expect(ex).toMatchObject({format: 'pach-archive', all: true, pipelines: ['default/edges']})
@@ -105,7 +112,6 @@ describe('export and import (built CLI)', () => {
   })
 
   it('a subset export brings its provenance and leaves the rest; export -o - | import - through a pipe', {timeout: 180_000}, async (ctx) => {
-    const a = await sourceProject(ctx)
     const sub = join(a.dir, 'edges.pacharc')
     const ex = await a.json(['export', '-o', sub, 'edges'])
     expect(ex.repos.sort()).toEqual(['default/edges', 'default/edges.meta', 'default/edges.spec', 'default/images'])
