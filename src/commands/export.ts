@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {renameSync, rmSync} from 'node:fs'
+import {renameSync, rmSync, statSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {once} from 'node:events'
 import {basename, dirname, join, resolve} from 'node:path'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
 import type {ExportSummary} from '../core/archive/export.js'
-import {InvalidArgumentError} from '../core/errors.js'
+import {InvalidArgumentError, NotFoundError} from '../core/errors.js'
 import {writeAll} from '../core/store/pack-store.js'
 
 /**
@@ -88,6 +88,9 @@ export default class Export extends PachCommand<typeof Export, ExportSummary> {
     }
     // written under a temporary name and renamed: FILE is a whole archive or absent
     const file = resolve(out)
+    if (!statSync(dirname(file), {throwIfNoEntry: false})?.isDirectory()) {
+      throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `directory ${dirname(file)} does not exist`, {hint: 'create it first, or write the archive elsewhere with -o'})
+    }
     const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
     const fh = await open(tmp, 'wx')
     try {

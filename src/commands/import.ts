@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core'
-import {createReadStream} from 'node:fs'
+import {createReadStream, statSync} from 'node:fs'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
+import {NotFoundError} from '../core/errors.js'
 import type {ImportSummary} from '../core/archive/import.js'
 
 export default class Import extends PachCommand<typeof Import, ImportSummary> {
@@ -15,6 +16,9 @@ export default class Import extends PachCommand<typeof Import, ImportSummary> {
 
   async exec(): Promise<ImportSummary> {
     const file = this.args.file
+    if (file !== '-' && !statSync(file, {throwIfNoEntry: false})?.isFile()) {
+      throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `archive ${file} does not exist or is not a file`, {hint: 'give a file written by `pach export -o FILE`, or - for stdin'})
+    }
     const input = file === '-' ? process.stdin : createReadStream(file, {highWaterMark: 1024 * 1024})
     return this.pach.importArchive(input)
   }

@@ -122,6 +122,10 @@ describe.concurrent('export and import (built CLI)', () => {
     expect(await b.json(['inspect', 'commit', 'edges@master'])).toEqual(await a.json(['inspect', 'commit', 'edges@master']))
     expect((await b.json(['fsck'])).ok).toBe(true)
     expectUserError(await a.run(['export', '-o', join(a.dir, 'x.pacharc'), 'nope']), 4, /repo default\/nope not found/)
+    expectUserError(await b.run(['import', join(b.dir, 'missing.pacharc')]), 4, /archive .*missing.pacharc does not exist/)
+    writeFileSync(join(b.dir, 'notes.txt'), 'not an archive\n')
+    expectUserError(await b.run(['import', join(b.dir, 'notes.txt')]), 2, /not a pach archive/)
+    expectUserError(await b.run(['export', '-o', join(b.dir, 'no', 'such', 'dir.pacharc')]), 4, /directory .* does not exist/)
 
     const c = await tmpProject(true, ctx)
     const piped = await execa('sh', ['-c', `node ${BIN} export -o - --pach-dir "${a.dir}" | node ${BIN} import - --json --pach-dir "${c.dir}"`], {env: {PACH_DETACH: ''}, reject: false})
