@@ -133,6 +133,32 @@ describe('export / import (library)', () => {
     expect(footprint(dst)).toEqual(before)
   })
 
+  it('imports into a store with data of its own, and a full archive on top of a subset one adds only what is missing', async () => {
+    const src = await source()
+    const {pach: dst} = tempPach('pach-arc-merge-')
+    dst.repos.create('default', 'mine')
+    await dst.files.put('default', parseCommit('mine@master'), [{path: '/m', open: bytes(Buffer.from('my own'))}])
+    const mineBefore = dst.commits.inspect('default', parseCommit('mine@master'))
+
+    const sub = await exported(src, [{project: 'default', name: 'words'}])
+    const first = await importArchive(dst.ctx, bytes(sub)())
+    expect(first.inserted.repos).toBe(1)
+    const all = await importArchive(dst.ctx, bytes(await exported(src))())
+    expect(all.inserted.repos).toBe(3) // up, up.spec, up.meta: words was there
+    expect(all.inserted.commits).toBe(src.db.prepare("SELECT COUNT(*) FROM commits c JOIN repos r ON r.id = c.repo_id WHERE r.name = 'up'").pluck().get())
+    expect(all.present).toBeGreaterThan(0)
+    expect(dst.commits.inspect('default', parseCommit('mine@master'))).toEqual(mineBefore)
+    expect(dst.commits.inspect('default', parseCommit('up@master'))).toEqual(src.commits.inspect('default', parseCommit('up@master')))
+    expect(dst.files.readAll('default', parseFile('mine@master:/m')).toString()).toBe('my own')
+    expect(dst.fsck({readData: true}).problems).toEqual([])
+
+    // a branch moved here after the import is a conflict: the archive would move it back
+    await dst.files.put('default', parseCommit('words@master'), [{path: '/new', open: bytes(Buffer.from('later'))}])
+    const before = footprint(dst)
+    expect(await refusal(dst, sub)).toBe('IMPORT_CONFLICT')
+    expect(footprint(dst)).toEqual(before)
+  })
+
   it('a subset export brings the provenance of the repos asked for', async () => {
     const src = await source()
     const parts: Buffer[] = []
