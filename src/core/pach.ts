@@ -33,6 +33,8 @@ import {noopReporter, type Reporter} from './reporter.js'
 import {DEFAULT_PROJECT} from './types.js'
 import {fsck, type FsckReport} from './maintenance/fsck.js'
 import {gc, type GcReport} from './maintenance/gc.js'
+import {exportArchive, type ExportOptions, type ExportSummary} from './archive/export.js'
+import {importArchive, type ImportSummary} from './archive/import.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {JobLifecycle} from './pps/job-lifecycle.js'
@@ -241,6 +243,16 @@ export class Pach {
 
   gc(opts: {dryRun?: boolean} = {}): Promise<GcReport> {
     return gc(this.ctx, opts)
+  }
+
+  /** `pach export`: write an archive of the store (or of some repos) through `out` (core/archive/export.ts). */
+  exportArchive(out: (bufs: Buffer[]) => Promise<void>, opts: ExportOptions): Promise<ExportSummary> {
+    return exportArchive(this.ctx, out, opts)
+  }
+
+  /** `pach import`: restore an archive read from `input`, all or nothing (core/archive/import.ts). */
+  importArchive(input: AsyncIterable<Buffer | Uint8Array | string>): Promise<ImportSummary> {
+    return importArchive(this.ctx, input)
   }
 
   close(): void {
