@@ -84,6 +84,10 @@ describe('export / import (library)', () => {
     const f = dst.fsck({readData: true})
     expect(f.problems).toEqual([])
     expect(f.garbage).toEqual({packs: 0, blobs: 0, trees: 0, tmp_files: 0, bytes: 0})
+    // the lineage index is rebuilt from the imported datum rows
+    const index = (p: Pach) => p.db.prepare('SELECT * FROM datum_inputs ORDER BY job_id, datum_id, path').all()
+    expect(index(src).length).toBeGreaterThan(0)
+    expect(index(dst)).toEqual(index(src))
 
     const before = footprint(dst)
     const again = await importArchive(dst.ctx, bytes(archive)())

@@ -25,6 +25,7 @@ import type {CoreContext} from '../context.js'
 import {SCHEMA_VERSION} from '../db/migrations.js'
 import {withRead, withTx} from '../db/open.js'
 import type {DB} from '../db/types.js'
+import {indexDatumInputs} from '../db/datums.js'
 import {InvalidArgumentError} from '../errors.js'
 import {decodeNode} from '../store/tree-node.js'
 import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ObjectKind, type Trailer} from './format.js'
@@ -314,5 +315,12 @@ function applyPlan(db: DB, spoolPath: string, insert: Map<string, Row[]>, localR
       if (spec.name === 'repos') localRepos.set(repoKeyStr([row.project, row.name, row.type]), Number(r.lastInsertRowid))
     }
   }
+  // the lineage index is derived from the datum rows, so it is rebuilt, not carried
+  const jobs = new Map<string, {project: string; pipeline: string; job_id: string}>()
+  for (const d of insert.get('datums') ?? []) {
+    const j = {project: String(d.project), pipeline: String(d.pipeline), job_id: String(d.job_id)}
+    jobs.set(`${j.project}/${j.pipeline}/${j.job_id}`, j)
+  }
+  indexDatumInputs(db, jobs.values())
   return counts
 }

@@ -210,6 +210,23 @@ export function deleteDatumsOfPipeline(db: DB, project: string, pipeline: string
   st(db, 'DELETE FROM datum_inputs WHERE pipeline_project = ? AND pipeline = ?').run(project, pipeline)
 }
 
+/**
+ * Index the inputs of every datum row of these jobs into `datum_inputs` (rows that came in
+ * whole, e.g. from `pach import`, rather than through a job's scratch tables); idempotent.
+ */
+export function indexDatumInputs(db: DB, jobs: Iterable<{project: string; pipeline: string; job_id: string}>): void {
+  const q = st(
+    db,
+    `INSERT OR IGNORE INTO datum_inputs(project, repo, repo_type, path, pipeline_project, pipeline, job_id, datum_id)
+     SELECT json_extract(i.value, '$.project'), json_extract(i.value, '$.repo'), coalesce(json_extract(i.value, '$.repo_type'), 'user'), json_extract(i.value, '$.path'),
+       d.project, d.pipeline, d.job_id, d.datum_id
+     FROM datums d, json_each(d.inputs) i
+     WHERE d.project = ? AND d.pipeline = ? AND d.job_id = ?
+       AND json_extract(i.value, '$.repo') IS NOT NULL AND json_extract(i.value, '$.path') IS NOT NULL`,
+  )
+  for (const j of jobs) q.run(j.project, j.pipeline, j.job_id)
+}
+
 /** A datum row that read an input path (table `datum_inputs`): the job whose row it is, the datum, the path it read. */
 export interface DatumInputHit {
   job_id: string
