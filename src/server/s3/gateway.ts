@@ -45,6 +45,8 @@ export interface GatewayOptions {
   kick(): void
   /** a bug in a handler (500) */
   onBug(where: string, e: unknown): void
+  /** how long a CompleteMultipartUpload may work before its 200 is sent with keep-alive spaces (default 10 s) */
+  completeKeepAliveMs?: number
 }
 
 interface Req {
@@ -695,13 +697,43 @@ export class Gateway {
     const md5s = createHash('md5')
     for (const p of parts) md5s.update(Buffer.from(p.md5, 'hex'))
     const etag = `${md5s.digest('hex')}-${parts.length}`
-    const res = await this.pach.files.put(b.project, ref, [{path, open: () => MultipartStore.concat(parts)}], {signal: r.signal})
-    this.recordEtag(b, res.commit.id, path, etag)
-    await this.o.multipart.remove(id)
-    this.o.kick()
-    this.sendXml(r, 200, `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${r.bucket}/${r.key}`)}${el('Bucket', r.bucket!)}${el('Key', r.key!)}${el('ETag', `"${etag}"`)}</CompleteMultipartUploadResult>`, {
-      'x-amz-version-id': res.commit.id,
-    })
+    const work = (async () => {
+      const res = await this.pach.files.put(b.project, ref, [{path, open: () => MultipartStore.concat(parts)}], {signal: r.signal})
+      this.recordEtag(b, res.commit.id, path, etag)
+      await this.o.multipart.remove(id)
+      this.o.kick()
+      return res.commit.id
+    })()
+    const result = `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${r.bucket}/${r.key}`)}${el('Bucket', r.bucket!)}${el('Key', r.key!)}${el('ETag', `"${etag}"`)}</CompleteMultipartUploadResult>`
+    const wait = this.o.completeKeepAliveMs ?? 10_000
+    let timer: NodeJS.Timeout | undefined
+    const first = await Promise.race([
+      work.then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
+      new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), wait))),
+    ])
+    clearTimeout(timer)
+    if (first === 'done') {
+      const commit = await work
+      return this.sendXml(r, 200, result, {'x-amz-version-id': commit})
+    }
+    // a long completion (many GiB): 200 and the XML prelude now, a space every interval so
+    // clients' read timeouts do not fire, then the result — or an <Error> in the 200 body, as S3 does
+    r.res.writeHead(200, {'Content-Type': 'application/xml'})
+    r.res.write(XML_HEAD)
+    const tick = setInterval(() => r.res.write(' '), Math.max(wait, 1000))
+    try {
+      await work
+      r.res.end(result)
+    } catch (e) {
+      const {err, bug} = toS3Error(e)
+      if (bug) this.o.onBug(`S3 CompleteMultipartUpload ${r.path}`, e)
+      r.res.end(`<Error>${el('Code', err.code)}${el('Message', err.message)}${el('Resource', r.path)}${el('RequestId', r.id)}</Error>`)
+    } finally {
+      clearInterval(tick)
+    }
   }
 
   private async abortUpload(r: Req): Promise<void> {
