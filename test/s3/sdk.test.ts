@@ -29,7 +29,7 @@ import {
 } from '@aws-sdk/client-s3'
 import {Upload} from '@aws-sdk/lib-storage'
 import {createHash, randomBytes} from 'node:crypto'
-import {writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -246,7 +246,10 @@ describe('S3 gateway (AWS SDK v3)', () => {
     expect(await s3Error(s3.send(new CreateBucketCommand({Bucket: 'bad!name'})))).toMatchObject({status: 400})
     await s3.send(new PutObjectCommand({Bucket: 'feature.fresh', Key: 'k', Body: 'v'}))
     expect(await s3Error(s3.send(new DeleteBucketCommand({Bucket: 'feature.fresh'})))).toEqual({name: 'BucketNotEmpty', status: 409})
+    const pending = await s3.send(new CreateMultipartUploadCommand({Bucket: 'fresh', Key: 'never-completed'}))
+    expect(existsSync(join(g.dir, '.pach', 's3', 'uploads', pending.UploadId!))).toBe(true)
     await s3.send(new DeleteBucketCommand({Bucket: 'fresh'}))
+    expect(existsSync(join(g.dir, '.pach', 's3', 'uploads', pending.UploadId!))).toBe(false)
     expect((await g.json<{name: string}[]>(['list', 'branch', 'fresh'])).length).toBe(1)
     await s3.send(new DeleteObjectCommand({Bucket: 'feature.fresh', Key: 'k'}))
     await s3.send(new DeleteBucketCommand({Bucket: 'feature.fresh'}))

@@ -343,6 +343,9 @@ export class Gateway {
     const ref = {name: b.repo.name, type: 'user' as const, project: b.project}
     this.pach.branches.delete(b.project, ref, b.branch, false)
     if (rows.listBranches(this.pach.ctx.db, b.repo.id).length === 0) this.pach.repos.delete(ref, b.project, false)
+    // uploads in progress into the bucket go with it
+    const scope = this.uploadScope(b)
+    for (const u of await this.o.multipart.list()) if (u.bucket === scope) await this.o.multipart.remove(u.id)
     this.sendEmpty(r, 204)
   }
 
