@@ -130,6 +130,8 @@ describe('S3 gateway (AWS SDK v3)', () => {
     const open = (await g.json<{commit: {id: string}}>(['start', 'commit', 'images@dev'])).commit.id
     await s3.send(new PutObjectCommand({Bucket: 'dev.images', Key: 'a.txt', Body: 'a'}))
     const put2 = await s3.send(new PutObjectCommand({Bucket: 'dev.images', Key: 'b.txt', Body: 'b'}))
+    // a folder marker changes nothing (and does not turn `sub` into a file)
+    await s3.send(new PutObjectCommand({Bucket: 'dev.images', Key: 'sub/', Body: ''}))
     expect(put2.VersionId).toBe(open)
     await g.ok(['finish', 'commit', 'images@dev'])
     const files = (await g.json<{file: {path: string}}[]>(['list', 'file', `images@${open}`])).map((f) => f.file.path)

@@ -520,6 +520,13 @@ export class Gateway {
     const b = this.bucketOf(r, true)
     const ref = this.writable(b)
     const path = this.keyPath(r.key!, true)
+    // an empty "dir/" object is a folder marker (consoles, Hadoop's s3a): PFS directories exist
+    // through their files, so it changes nothing — where Pachyderm would make `dir` a file and
+    // break every later write under it
+    if (r.key!.endsWith('/') && r.req.headers['content-length'] === '0') {
+      r.req.resume()
+      return this.sendEmpty(r, 200, {ETag: '"d41d8cd98f00b204e9800998ecf8427e"'})
+    }
     await this.preconditions(r, b, path)
     const body = requestBody(r.req, r.auth.signing)
     const res = await this.pach.files.put(b.project, ref, [{path, open: () => body.stream}], {signal: r.signal})
