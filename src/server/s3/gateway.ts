@@ -45,7 +45,7 @@ export interface GatewayOptions {
   kick(): void
   /** a bug in a handler (500) */
   onBug(where: string, e: unknown): void
-  /** how long a CompleteMultipartUpload may work before its 200 is sent with keep-alive spaces (default 10 s) */
+  /** how long a CompleteMultipartUpload may work before its 200 is sent with keep-alive spaces (default 10 s; 0: at once) */
   completeKeepAliveMs?: number
 }
 
@@ -717,13 +717,16 @@ export class Gateway {
     const result = `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${r.bucket}/${r.key}`)}${el('Bucket', r.bucket!)}${el('Key', r.key!)}${el('ETag', `"${etag}"`)}</CompleteMultipartUploadResult>`
     const wait = this.o.completeKeepAliveMs ?? 10_000
     let timer: NodeJS.Timeout | undefined
-    const first = await Promise.race([
-      work.then(
-        () => 'done' as const,
-        () => 'done' as const,
-      ),
-      new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), wait))),
-    ])
+    const first =
+      wait <= 0
+        ? 'slow'
+        : await Promise.race([
+            work.then(
+              () => 'done' as const,
+              () => 'done' as const,
+            ),
+            new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), wait))),
+          ])
     clearTimeout(timer)
     if (first === 'done') {
       const commit = await work
