@@ -22,6 +22,7 @@ import {getAsset} from 'node:sea'
 import {dirname} from 'node:path'
 import {provideNativeBinding} from '../core/db/open.js'
 import {main} from './main.js'
+import {runRelayFromEnv} from '../runner/local-endpoint.js'
 import {loadEmbeddedAddon, type EmbeddedAddon} from './native-addon.js'
 
 /** What the build embeds (scripts/build-binary.mjs). */
@@ -35,6 +36,8 @@ export interface Embedded {
 }
 
 export async function runBinary(embedded: Embedded): Promise<void> {
+  // started by the local runner as an s3 job's sandbox relay (runner/local-endpoint.ts), not as the CLI
+  if (runRelayFromEnv()) return
   provideNativeBinding(() => loadEmbeddedAddon(embedded.addon, (key) => getAsset(key)))
   const root = dirname(process.execPath)
   const plugin = new Plugin({root, pjson: embedded.pjson, isRoot: true})

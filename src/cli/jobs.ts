@@ -13,7 +13,9 @@ import {CancelledError, JobFailedError} from '../core/errors.js'
 import type {Pach} from '../core/pach.js'
 import type {JobElsewhere} from '../core/pps/job-handoff.js'
 import type {JobEvent} from '../core/pps/job-service.js'
-import type {Runner} from '../core/pps/runner.js'
+import type {LocalImageIds, Runner} from '../core/pps/runner.js'
+import {dockerImageIds} from '../runner/image-ids.js'
+import type {S3Sidecar} from '../core/pps/s3-sidecar.js'
 import type {RunnerChoice} from '../runner/select.js'
 import type {JobInfo, JobState} from '../core/types.js'
 import {bar, LiveRegion} from './progress.js'
@@ -29,12 +31,32 @@ export function runnerChoice(pach: Pach, flag?: string): RunnerChoice {
   return c === 'docker' || c === 'local' ? c : 'auto'
 }
 
+/**
+ * How the local engine names images now (`list/update pipeline`'s image drift), or undefined
+ * when pipelines run with the local runner (no images). `flag`: --runner where the command
+ * has it, else PACH_RUNNER, else the project's config.
+ */
+export function localImageIds(pach: Pach, flag?: string): LocalImageIds | undefined {
+  return runnerChoice(pach, flag ?? process.env.PACH_RUNNER) === 'local' ? undefined : dockerImageIds()
+}
+
 /** The runner, built when the first job needs it; image pulls report through the project's reporter and stop on `signal`. */
 export function runnerFactory(pach: Pach, choice: RunnerChoice, signal?: AbortSignal): () => Promise<Runner> {
   return async () => {
     const {selectRunner} = await import('../runner/select.js')
     return selectRunner(choice, (msg) => pach.reporter.info(msg), {reporter: pach.reporter, signal})
   }
+}
+
+/**
+ * The S3 sidecar for jobs with an s3 input or s3_out (src/server/s3/sidecar.ts), loaded when
+ * the first such job runs: a per-job gateway on the runner's worker route, `default`/`default`
+ * credentials (a CLI run has no server token).
+ */
+export function s3SidecarFactory(pach: Pach): () => Promise<S3Sidecar> {
+  let made: Promise<S3Sidecar> | undefined
+  return () =>
+    (made ??= import('../server/s3/sidecar.js').then(({S3SidecarServer}) => new S3SidecarServer(pach)))
 }
 
 /**
@@ -55,6 +77,7 @@ export async function runJobs(pach: Pach, opts: {runner?: string; signal: AbortS
   try {
     return await pach.jobs.runPending({
       runner: runnerFactory(pach, runnerChoice(pach, opts.runner), opts.signal),
+      s3: s3SidecarFactory(pach),
       signal: opts.signal,
       pipelines: opts.pipelines,
       onEvent: (e) => {

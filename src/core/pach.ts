@@ -18,6 +18,7 @@ import * as rows from './db/pfs-rows.js'
 import {AlreadyExistsError, InvalidArgumentError, NotARepoError} from './errors.js'
 import {PfsEngine} from './pfs/engine.js'
 import {FileService} from './pfs/file-service.js'
+import {FolderSync} from './pfs/folder-sync.js'
 import {BranchService} from './pfs/branch-service.js'
 import {CommitService} from './pfs/commit-service.js'
 import {DebugService} from './pfs/debug-service.js'
@@ -35,6 +36,7 @@ import {gc, type GcReport} from './maintenance/gc.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {JobLifecycle} from './pps/job-lifecycle.js'
+import {LineageService} from './pps/lineage-service.js'
 import {PipelineService} from './pps/pipeline-service.js'
 import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
 import {pidAlive} from './process.js'
@@ -144,11 +146,15 @@ export class Pach {
   readonly branches: BranchService
   readonly commits: CommitService
   readonly files: FileService
+  /** a branch kept in step with a local folder (`pach watch`) */
+  readonly folders: FolderSync
   readonly transactions: TransactionService
   readonly metadata: MetadataService
   readonly pipelines: PipelineService
   readonly jobs: JobService
   readonly secrets: SecretService
+  /** `pach lineage`: which inputs made a file, which outputs a file fed */
+  readonly lineage: LineageService
   /** plumbing: how files are stored (`pach debug …`) */
   readonly debug: DebugService
   /** PFS rules that depend on pipelines */
@@ -171,8 +177,10 @@ export class Pach {
     this.branches = new BranchService(this.ctx, this.engine, this.transactions)
     this.commits = new CommitService(this.ctx, this.engine, this.transactions)
     this.files = new FileService(this.ctx, this.engine)
+    this.folders = new FolderSync(this.ctx, this.files)
     this.metadata = new MetadataService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
+    this.lineage = new LineageService(this.ctx, this.engine.resolve)
     this.debug = new DebugService(this.ctx, this.engine)
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets, lifecycle)
     this.push = new PushService(this.ctx, this.engine.resolve, () => this.hooks)

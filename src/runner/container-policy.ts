@@ -4,7 +4,10 @@
  * reading; test/unit/container-policy.test.ts checks each rule on the create options.
  *
  * Rules (the invariants of src/core/pps/runner.ts, as Docker options):
- * - network: NetworkMode `none` unless the spec opts in (`bridge`);
+ * - network: NetworkMode `none` unless the spec opts in (`bridge`); a worker with an
+ *   `endpoint` (an s3 job) and no network joins ENDPOINT_NETWORK (internal, no
+ *   inter-container traffic: it reaches the host's address there and nothing else), with its
+ *   endpoint's name in ExtraHosts;
  * - privileges: never privileged, `no-new-privileges`, capabilities only dropped
  *   (NET_RAW, MKNOD, AUDIT_WRITE), never added;
  * - mounts: `<inputsDir>:/pfs:ro`, `<outDir>:/pfs/out:rw`, the worker's control directory
@@ -28,6 +31,7 @@
  * `pach serve`), and their published ports bind the host's loopback only (127.0.0.1).
  */
 import {existsSync, realpathSync} from 'node:fs'
+import {isIP} from 'node:net'
 import {hostname} from 'node:os'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import type Dockerode from 'dockerode'
@@ -45,6 +49,14 @@ export const CONTROL_LABEL = 'io.pach.control'
 /** Where the worker's control directory (datum stdin/stdout/stderr files) is mounted. */
 export const CONTROL_MOUNT = '/.pach-worker'
 
+/**
+ * The network of workers with an `endpoint` (an s3 job's gateway) and no network of their
+ * own: internal (no route out of the host), without inter-container traffic, so a container
+ * there reaches the host's address on it (the gateway, where the server listens) and nothing
+ * else. Made once by the runner (docker.ts workerRoute) and kept, like an image.
+ */
+export const ENDPOINT_NETWORK = 'pach-endpoint'
+
 /** Where the engine listens unless the client says otherwise. */
 export const DEFAULT_SOCKET = '/var/run/docker.sock'
 /** Container create options for a worker; throws RunnerError for a spec that breaks an invariant. */
@@ -53,7 +65,8 @@ export function containerOptions(spec: WorkerSpec, socketPath: string = DEFAULT_
   if (controlDir !== undefined) binds.push(`${hostPath(controlDir, 'control directory')}:${CONTROL_MOUNT}:rw`)
   binds.push(...mountBinds(spec.mounts, CONTROL_MOUNT))
   assertNoDockerSocket(binds, socketPath)
-  const hostConfig = hardenedHostConfig(spec, {Binds: binds, NetworkMode: spec.network ? 'bridge' : 'none'})
+  const hostConfig = hardenedHostConfig(spec, {Binds: binds, NetworkMode: spec.network ? 'bridge' : spec.endpoint ? ENDPOINT_NETWORK : 'none'})
+  if (spec.endpoint && !isIP(spec.endpoint.host)) hostConfig.ExtraHosts = [`${spec.endpoint.host}:${spec.endpoint.address}`]
   const opts: Dockerode.ContainerCreateOptions = {
     Image: spec.image,
     // Entrypoint replaces the image's entrypoint and CMD: the container only waits for execs

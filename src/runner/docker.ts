@@ -72,7 +72,7 @@ import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Reporter, Runner, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {startDockerService} from './docker-service.js'
-import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, OWNER_LABEL} from './container-policy.js'
+import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, ENDPOINT_NETWORK, OWNER_LABEL} from './container-policy.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
 import {pullImage} from './docker-pull.js'
 import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
@@ -148,6 +148,8 @@ export class DockerRunner implements Runner {
   private readonly execPerDatum: boolean
   private readonly workers = new Set<DockerWorker>()
   private readonly services = new Set<ServiceTask>()
+  /** the gateway address of ENDPOINT_NETWORK (made once per runner) */
+  private endpointNet: Promise<string> | undefined
   private readonly opts: DockerRunnerOptions
   /** pulls in flight, by image (two jobs of one image pull it once) */
   private readonly pulls = new Map<string, Promise<void>>()
@@ -244,6 +246,52 @@ export class DockerRunner implements Runner {
     }
     if (!gateway) throw new RunnerError('the docker bridge network has no gateway address; containers cannot reach pach serve')
     return {host: 'host.docker.internal', listen: gateway}
+  }
+
+  /**
+   * Workers with an `endpoint` and no network join ENDPOINT_NETWORK (container-policy.ts),
+   * made here when missing (kept afterwards); a server for them listens on its gateway
+   * address, which they dial directly.
+   */
+  async workerRoute(): Promise<ServiceRoute> {
+    this.endpointNet ??= this.endpointGateway()
+    this.endpointNet.catch(() => (this.endpointNet = undefined))
+    const gateway = await this.endpointNet
+    return {host: gateway, listen: gateway}
+  }
+
+  private async endpointGateway(): Promise<string> {
+    const docker = await this.docker()
+    const gatewayOf = async (): Promise<string | undefined> => {
+      try {
+        const net = (await docker.getNetwork(ENDPOINT_NETWORK).inspect()) as {Internal?: boolean; IPAM?: {Config?: {Gateway?: string}[]}}
+        if (!net.Internal) throw new RunnerError(`the docker network ${ENDPOINT_NETWORK} is not internal; remove it (\`docker network rm ${ENDPOINT_NETWORK}\`) and pach makes it again`)
+        return net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway
+      } catch (e) {
+        if ((e as {statusCode?: number}).statusCode === 404) return undefined
+        if (e instanceof RunnerError) throw e
+        throw engineError(e, `cannot inspect the docker network ${ENDPOINT_NETWORK}`)
+      }
+    }
+    let gateway = await gatewayOf()
+    if (gateway === undefined) {
+      try {
+        await docker.createNetwork({
+          Name: ENDPOINT_NETWORK,
+          Driver: 'bridge',
+          Internal: true,
+          CheckDuplicate: true,
+          Options: {'com.docker.network.bridge.enable_icc': 'false'},
+          Labels: {[OWNER_LABEL]: 'pach'},
+        })
+      } catch (e) {
+        // another pach process made it first (409): use it
+        if ((e as {statusCode?: number}).statusCode !== 409) throw engineError(e, `cannot create the docker network ${ENDPOINT_NETWORK}`)
+      }
+      gateway = await gatewayOf()
+    }
+    if (!gateway) throw new RunnerError(`the docker network ${ENDPOINT_NETWORK} has no gateway address; s3 jobs cannot reach their gateway`)
+    return gateway
   }
 
   /** Remove the containers of workers that were not closed; stop long-running tasks. */

@@ -26,6 +26,8 @@
  *   The probe (once per runner) runs a command that reads an input, writes an output and
  *   must fail to write the input, in the same `bwrapWorkerArgs` layout: with `--unshare-net`
  *   and, if that fails, without it (then the network is not isolated; describe() says so).
+ *   A worker with an `endpoint` (an s3 job's gateway) reaches that one server through a
+ *   relay from the sandbox's loopback and a hosts file (local-endpoint.ts).
  *
  * - without bubblewrap: "/pfs" is rewritten. Every occurrence of the path prefix `/pfs` in
  *   cmd arguments, stdin, env values and the working directory is replaced by
@@ -62,6 +64,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
 import type {DatumRunResult, DatumTask, Runner, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
+import {LocalEndpoint} from './local-endpoint.js'
 import {startLocalService} from './local-service.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
 import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
@@ -174,6 +177,11 @@ export class LocalRunner implements Runner {
     return {host: 'localhost'}
   }
 
+  /** A worker's endpoint listens on loopback; an isolated sandbox reaches it through a relay (local-endpoint.ts). */
+  async workerRoute(): Promise<ServiceRoute> {
+    return {host: '127.0.0.1', listen: '127.0.0.1'}
+  }
+
   async startWorker(spec: WorkerSpec): Promise<Worker> {
     const probe = await this.probe()
     if (this.opts.sandbox === 'bwrap' && probe.sandbox !== 'bwrap') {
@@ -185,12 +193,12 @@ export class LocalRunner implements Runner {
     mkdirSync(outDir, {recursive: true})
     if (probe.sandbox === 'bwrap') {
       for (const m of spec.mounts ?? []) checkMountTarget(m.container)
-      return new LocalWorker(spec, inputsDir, outDir, {kind: 'bwrap', bwrap: this.opts.bwrapPath ?? 'bwrap', netIsolation: probe.netIsolation})
+      return new LocalWorker(spec, inputsDir, outDir, {kind: 'bwrap', bwrap: this.opts.bwrapPath ?? 'bwrap', netIsolation: probe.netIsolation}).ready()
     }
     if (spec.mounts?.length) {
       throw new RunnerError(`file mounts (secrets with mount_path ${spec.mounts[0]!.container}) need bubblewrap (${probe.reason ?? 'not available'}); install it or use --runner docker`)
     }
-    return new LocalWorker(spec, inputsDir, outDir, {kind: 'rewrite'})
+    return new LocalWorker(spec, inputsDir, outDir, {kind: 'rewrite'}).ready()
   }
 
   private probe(): Promise<LocalSandboxInfo> {
@@ -253,7 +261,7 @@ function runOnce(file: string, args: string[], timeoutMs: number): Promise<{ok: 
  * inputsDir read-only at /pfs, outDir at /pfs/out (its mount point `<inputsDir>/out` must
  * exist), `mounts` read-only, the rest of the host `/` read-only.
  */
-export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean, mounts: {host: string; container: string}[] = []): string[] {
+export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, unshareNet: boolean, mounts: {host: string; container: string}[] = [], extra: string[] = []): string[] {
   const args: string[] = []
   for (const e of readdirSync('/', {withFileTypes: true})) {
     if (e.name === 'pfs') continue // shadowed by ours
@@ -264,6 +272,7 @@ export function bwrapWorkerArgs(inputsDir: string, outDir: string, cwd: string, 
   }
   args.push('--ro-bind', inputsDir, '/pfs', '--bind', outDir, '/pfs/out')
   for (const m of mounts) args.push('--ro-bind', m.host, m.container)
+  args.push(...extra)
   args.push('--remount-ro', '/')
   if (unshareNet) args.push('--unshare-net')
   args.push('--die-with-parent', '--chdir', cwd, '--')
@@ -381,6 +390,8 @@ class LocalWorker implements Worker {
   private readonly stdinPath: string
   private readonly out: CaptureFile
   private readonly err: CaptureFile
+  /** the spec's endpoint (an s3 job's gateway), reached as local-endpoint.ts says */
+  private readonly endpoint: LocalEndpoint | undefined
 
   constructor(
     private readonly spec: WorkerSpec,
@@ -392,6 +403,7 @@ class LocalWorker implements Worker {
     this.stdinPath = join(this.scratch, 'stdin')
     this.out = new CaptureFile(join(this.scratch, 'stdout'))
     this.err = new CaptureFile(join(this.scratch, 'stderr'))
+    if (spec.endpoint) this.endpoint = new LocalEndpoint(spec.endpoint, this.scratch, mode.kind === 'bwrap' && mode.netIsolation && !spec.network)
     // the worker sandbox binds inputsDir at /pfs (read-only) and outDir over <inputsDir>/out
     if (mode.kind === 'bwrap') mkdirSync(join(inputsDir, 'out'), {recursive: true})
     if (mode.kind === 'rewrite') {
@@ -403,6 +415,21 @@ class LocalWorker implements Worker {
     }
   }
 
+  /** Start what the worker needs before its first datum (the endpoint's relay); RunnerError when it cannot work here. */
+  async ready(): Promise<this> {
+    if (this.endpoint?.named && this.mode.kind === 'rewrite') {
+      await this.close()
+      throw new RunnerError(`the S3 endpoint ${this.endpoint.endpoint.host} is a name that code running on the host cannot resolve without bubblewrap; install bubblewrap or use --runner docker`)
+    }
+    try {
+      await this.endpoint?.start()
+    } catch (e) {
+      await this.close()
+      throw new RunnerError(`cannot relay the S3 endpoint into the sandbox: ${(e as Error).message}`)
+    }
+    return this
+  }
+
   private start(): WorkerShell {
     const cwd = this.spec.workingDir ?? process.cwd()
     let file: string
@@ -412,7 +439,8 @@ class LocalWorker implements Worker {
       // each datum `cd`s to workingDir itself (and reports a missing one): the shell starts in `/`,
       // as bwrap cannot start anywhere that does not exist
       const start = this.spec.workingDir ? '/' : cwd
-      args = [...bwrapWorkerArgs(this.inputsDir, this.outDir, start, !this.spec.network && this.mode.netIsolation, this.spec.mounts), '/bin/sh', '-s']
+      const unshare = !this.spec.network && this.mode.netIsolation
+      args = [...bwrapWorkerArgs(this.inputsDir, this.outDir, start, unshare, this.spec.mounts, this.endpoint?.bwrapArgs()), ...(this.endpoint?.command() ?? ['/bin/sh', '-s'])]
     } else {
       file = '/bin/sh'
       args = ['-s']
@@ -492,6 +520,7 @@ class LocalWorker implements Worker {
     this.kill()
     this.out.close()
     this.err.close()
+    this.endpoint?.close()
     rmSync(this.scratch, {recursive: true, force: true})
   }
 }

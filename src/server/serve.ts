@@ -159,7 +159,8 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
     {runner: opts.daemon.runner, access, wake: () => daemon?.kick(), onLog: opts.onPipelineLog, onNote: opts.onPipelineNote, backoff: opts.backoff},
   )
   daemon = new Daemon({jobs: pach.jobs, pipelines: pach.pipelines, branches: pach.branches, feed, now: () => new Date(pach.now()), continuous})
-  const looping = daemon.run(shutdown.signal, {...opts.daemon, onError: (e) => opts.onError('daemon', e)})
+  // jobs with an s3 input or s3_out get a per-job gateway from this server's sidecar
+  const looping = daemon.run(shutdown.signal, {s3: async () => s3Sidecar, ...opts.daemon, onError: (e) => opts.onError('daemon', e)})
   let stopping: Promise<void> | undefined
   return {
     address: `${host}:${bound}`,

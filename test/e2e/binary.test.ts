@@ -4,7 +4,8 @@
  * The binary runs with an environment that has no Node in it: PATH is a directory of links to
  * every program on this PATH except node, nodejs, npm, npx and corepack; no NODE_* variables;
  * its own XDG_CACHE_HOME, so the first start writes the SQLite addon out. It runs the smoke
- * flow (init, put/get/list, a pipeline on the local runner and one on Docker, fsck), and
+ * flow (init, put/get/list, a pipeline on the local runner and one on Docker, fsck; an s3
+ * pipeline on the local runner, whose sandbox relay the binary itself runs), and
  * bin/run.js (the npm package) reads the same project: every `--json` output and exit code
  * must be the same.
  *
@@ -151,6 +152,16 @@ describeBinary(`the single executable (dist/bin/${NAME})`, () => {
     expect(dirs[0]).toMatch(/^\d+\.\d+\.\d+.*-[0-9a-f]{16}$/)
     expect(lstatSync(join(exe.cache, 'pach', dirs[0]!)).mode & 0o777).toBe(0o700)
     expect(lstatSync(join(exe.cache, 'pach', dirs[0]!, 'better_sqlite3.node')).mode & 0o777).toBe(0o500)
+  })
+
+  it('an s3 pipeline on the local runner: the gateway and the sandbox relay run from the binary (its execPath is no node)', {timeout: 120_000}, async (ctx) => {
+    const p = await tmpProject(true, ctx, binaryExe(ctx))
+    const rp = bind(p, 'local')
+    await rp.ok(['create', 'repo', 'data'])
+    await rp.ok(['put', 'file', 'data@master:/f'], {input: 'abc\n'})
+    const script = 'A="/usr/bin/aws --endpoint-url $S3_ENDPOINT"; $A s3 cp s3://data/f - | tr a-z A-Z | $A s3 cp - s3://out/f'
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(p, 'up', pipeline('up', script, {pfs: {repo: 'data', glob: '/', s3: true}}, {s3_out: true}))])
+    expect(await rp.ok(['get', 'file', 'up@master:/f'])).toBe('ABC\n')
   })
 
   it('`demo` runs from the binary alone', {timeout: 300_000}, async (ctx) => {

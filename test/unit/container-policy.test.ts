@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {beforeEach, describe, expect, it, onTestFinished} from 'vitest'
 import {RunnerError} from '../../src/core/errors.js'
 import type {ServiceSpec, WorkerSpec} from '../../src/core/pps/runner.js'
-import {CAP_DROP, CONTROL_LABEL, CONTROL_MOUNT, containerOptions, OWNER_LABEL, SERVICE_LABEL, serviceContainerOptions, WORKER_LABEL} from '../../src/runner/container-policy.js'
+import {CAP_DROP, CONTROL_LABEL, CONTROL_MOUNT, containerOptions, ENDPOINT_NETWORK, OWNER_LABEL, SERVICE_LABEL, serviceContainerOptions, WORKER_LABEL} from '../../src/runner/container-policy.js'
 
 let root: string
 let spec: WorkerSpec
@@ -35,6 +35,17 @@ describe('container policy', () => {
   it('has no network unless the spec asks for one', () => {
     expect(containerOptions(spec, socket).HostConfig!.NetworkMode).toBe('none')
     expect(containerOptions({...spec, network: true}, socket).HostConfig!.NetworkMode).toBe('bridge')
+    expect(containerOptions(spec, socket).HostConfig!.ExtraHosts).toBeUndefined()
+  })
+
+  it('with an endpoint (an s3 job) and no network: the internal endpoint network, the endpoint name mapped to its address', () => {
+    const endpoint = {host: 's3-abc', address: '172.18.0.1', port: 30600}
+    const o = containerOptions({...spec, endpoint}, socket).HostConfig!
+    expect(o.NetworkMode).toBe(ENDPOINT_NETWORK)
+    expect(o.ExtraHosts).toEqual(['s3-abc:172.18.0.1'])
+    // an endpoint given by address needs no name; a spec with a network keeps its bridge
+    expect(containerOptions({...spec, endpoint: {...endpoint, host: '172.18.0.1'}}, socket).HostConfig!.ExtraHosts).toBeUndefined()
+    expect(containerOptions({...spec, network: true, endpoint}, socket).HostConfig!.NetworkMode).toBe('bridge')
   })
 
   it('is never privileged: capabilities only dropped, no-new-privileges', () => {

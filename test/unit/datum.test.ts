@@ -235,6 +235,30 @@ describe('§3.4 worked examples (repo with /foo0../foo49)', () => {
     }
   })
 
+  it('an s3 input is one datum for its whole commit (none for an empty one); a change to it changes every crossed datum', () => {
+    const S = pfs('cfg', '/', {name: 'S', s3: true})
+    const items = pfs('items', '/*', {name: 'I'})
+    const repos = {cfg: {'/a': '1', '/d/b': '2'}, items: {'/x': 'x', '/y': 'y'}}
+    const alone = planDatums(S, lister(repos), '')
+    expect(members(alone)).toEqual([['S:/']])
+    expect(alone[0]!.inputs[0]).toMatchObject({s3: true, isDir: true, commit: 'commit-cfg'})
+    expect(planDatums(S, lister({cfg: {}}), '')).toEqual([])
+    // the first job streams its datums: the same plan
+    expect([...streamPlan(S, lister(repos), '')()]).toEqual(alone)
+    const before = planDatums({cross: [S, items]}, lister(repos), '')
+    expect(asSet(members(before))).toEqual(['I:/x S:/', 'I:/y S:/'])
+    const after = planDatums({cross: [S, items]}, lister({...repos, cfg: {...repos.cfg, '/d/b': 'changed'}}), '')
+    expect(after.map((d) => d.id)).toEqual(before.map((d) => d.id))
+    after.forEach((d, i) => expect(d.hash).not.toBe(before[i]!.hash))
+    const baseSet = new Map(before.map((d) => [d.id, {hash: d.hash, state: 'SUCCESS'}]))
+    const plan = planIncremental(after, baseSet, {reprocessEveryJob: false})
+    expect([plan.process.length, plan.skipped]).toEqual([2, 0])
+    // the s3 input unchanged, one more item: only its datum runs (without s3_out), all of them with s3_out
+    const more = planDatums({cross: [S, items]}, lister({...repos, items: {...repos.items, '/z': 'z'}}), '')
+    expect(members(planIncremental(more, baseSet, {reprocessEveryJob: false}).process)).toEqual([['I:/z', 'S:/']])
+    expect(planIncremental(more, baseSet, {reprocessEveryJob: false, s3Out: true}).process).toHaveLength(3)
+  })
+
   it('a join of inputs without join_on (all keys "") is their cross product', () => {
     const A = pfs('data', '/foo?1', {name: 'A'})
     const B = pfs('data', '/foo*2', {name: 'B'})

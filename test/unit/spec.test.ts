@@ -313,18 +313,25 @@ describe('parseSpecs: normalisation', () => {
     for (const f of REFUSED_FIELDS) expect(CLUSTER_ONLY_FIELDS).not.toContain(f)
     expect(set).not.toContain('egress')
     expect(set).not.toContain('s3_out')
+    expect(REFUSED_FIELDS).toEqual(['egress'])
     expect(clusterOnlyFieldsIn(parseSpecs(fixture('edges.json'), 'edges.json').specs[0]!)).toEqual([])
   })
 
   it('names every field pach refuses to run (localRefusals); spouts and services are not refused', () => {
-    const s = parseSpecs(JSON.stringify({...FULL_SNAKE, s3_out: true, service: {internal_port: 80, external_port: 30080}, parallelism_spec: {constant: 1}}), 'full.json').specs[0]!
-    expect(localRefusals(s).map((r) => r.field)).toEqual(['egress', 's3_out'])
+    const s = parseSpecs(JSON.stringify({...FULL_SNAKE, service: {internal_port: 80, external_port: 30080}, parallelism_spec: {constant: 1}}), 'full.json').specs[0]!
+    expect(localRefusals(s).map((r) => r.field)).toEqual(['egress'])
     expect(pipelineKind(s)).toBe('service')
     expect(servicePorts(s)).toEqual({internal_port: 80, external_port: 30080, type: 'NodePort'})
-    const s3 = parseSpecs(mini('s3').replace('"glob": "/*"', '"glob": "/", "s3": true'), 's3.json').specs[0]!
-    const [r] = localRefusals(s3)
-    expect(r).toMatchObject({field: 'input.pfs.s3', message: 'input.pfs.s3: reading an input through an S3 gateway is not supported by pach yet'})
-    expect(r!.hint).toContain('/pfs/in')
+    // s3 inputs and s3_out run (through the job's S3 sidecar): neither refused nor noticed
+    const s3 = parseSpecs(mini('s3').replace('"glob": "/*"', '"glob": "/", "s3": true').replace('"pipeline":', '"s3_out": true, "pipeline":'), 's3.json').specs[0]!
+    expect(s3.s3_out).toBe(true)
+    expect(localRefusals(s3)).toEqual([])
+    // a service's code runs outside jobs: no per-job gateway serves it, so its s3 input is refused
+    const svc = parseSpecs(mini('svc').replace('"glob": "/*"', '"glob": "/", "s3": true').replace('"pipeline":', '"service": {"internal_port": 80, "external_port": 30080}, "pipeline":'), 'svc.json').specs[0]!
+    expect(localRefusals(svc)).toEqual([
+      {field: 'input.pfs.s3', message: 'input.pfs.s3: an s3 input to a service is not supported by pach yet', hint: 'remove "s3": true; the service then reads the input at /pfs/in'},
+    ])
+    expect(clusterOnlyFieldsIn(s3)).toEqual([])
     const spout = parseSpecs('{"pipeline": {"name": "sp"}, "transform": {"cmd": ["sh"]}, "spout": {}, "egress": {"URL": "s3://b"}}', 'sp.json').specs[0]!
     expect(localRefusals(spout).map((x) => x.field)).toEqual(['egress'])
     expect(pipelineKind(spout)).toBe('spout')
@@ -511,9 +518,9 @@ const INVALID_CASES: Record<string, [string, string]> = {
   'own-output-repo.json': ['input.pfs.repo', 'cannot read its own output repo'],
   'pipeline-name-first-char.json': ['pipeline.name', 'must start with a letter or a digit'],
   'pipeline-name-too-long.json': ['pipeline.name', 'at most 51'],
-  's3-glob-not-root.json': ['input.pfs.glob', 'must be "/" for an s3 input'],
-  's3-in-join.json': ['input.join', 's3 inputs are not supported inside a join'],
-  's3-in-union.json': ['input.union', 's3 inputs are not supported inside a union'],
+  's3-glob-not-root.json': ['input.pfs.glob', 'inputs that set "s3" to true must also set "glob" to "/", as the S3 gateway is only able to expose data at the commit level'],
+  's3-in-join.json': ['input.join', 'S3 inputs in join expressions are not supported'],
+  's3-in-union.json': ['input.union', 'S3 inputs in union expressions are not supported'],
   'secret-env-var-without-key.json': ['transform.secrets[0].key', 'is required when env_var is set'],
   'service-parallelism.json': ['parallelism_spec.constant', 'services can only be run with a constant parallelism of 1'],
   'spout-with-autoscaling.json': ['autoscaling', "can't be used with spouts"],
@@ -566,7 +573,25 @@ describe('parseSpecs: rejections (fixtures/pipelines/invalid, one spec per rule)
 
   it('rejects s3 inputs combined with lazy or empty_files', () => {
     const e = caught(() => parseSpecs(mini('s').replace('"glob": "/*"', '"glob": "/", "s3": true, "lazy": true'), 's.json'))
-    expect(e.message).toContain('input.pfs: an input cannot set both s3 and lazy')
+    expect(e.message).toContain(`input.pfs: input cannot specify both "s3" and "lazy", as "s3" requires input data to be accessed via Pachyderm's S3 gateway rather than the file system`)
+    const f = caught(() => parseSpecs(mini('s').replace('"glob": "/*"', '"glob": "/", "s3": true, "empty_files": true'), 's.json'))
+    expect(f.message).toContain('input.pfs: input cannot specify both "s3" and "empty_files"')
+  })
+
+  it('rejects s3 inputs in a group (nested too), accepts them alone and in a cross', () => {
+    const leaf = (repo: string, s3: boolean) => ({pfs: {repo, glob: s3 ? '/' : '/*', s3}})
+    const spec = (input: unknown, extra: object = {}) => JSON.stringify({pipeline: {name: 'p'}, transform: {cmd: ['sh']}, input, ...extra})
+    const g = caught(() => parseSpecs(spec({group: [{cross: [leaf('a', true), leaf('b', false)]}]}), 'g.json'))
+    expect(g.message).toContain('input.group: S3 inputs in group expressions are not supported')
+    expect(() => parseSpecs(spec({cross: [leaf('a', true), leaf('b', false)]}, {s3_out: true}), 'c.json')).not.toThrow()
+    expect(() => parseSpecs(spec(leaf('a', true)), 'a.json')).not.toThrow()
+  })
+
+  it('rejects s3_out on a service or a spout (Pachyderm\'s message)', () => {
+    const svc = caught(() => parseSpecs(mini('s').replace('"pipeline":', '"s3_out": true, "service": {"internal_port": 80, "external_port": 30080}, "pipeline":'), 's.json'))
+    expect(svc.message).toContain('s3_out: s3 output is not supported in spouts or services')
+    const sp = caught(() => parseSpecs('{"pipeline": {"name": "sp"}, "transform": {"cmd": ["sh"]}, "spout": {}, "s3_out": true}', 'sp.json'))
+    expect(sp.message).toContain('s3_out: s3 output is not supported in spouts or services')
   })
 })
 

@@ -8,7 +8,7 @@ import type {PipelineInfo} from '../../core/types.js'
 export default class CreatePipeline extends PachCommand<typeof CreatePipeline, PipelineInfo[] | PipelineSpec[]> {
   static override summary = 'Create pipelines from a spec file (JSON or YAML; several specs per file allowed) and run their first jobs.'
   static override description =
-    'Every mistake in a spec is reported (one line each). A field that only a cluster acts on gets a notice; a field pach does not implement yet and whose absence would change the result (egress, service, spout, s3_out, s3 inputs) is refused.'
+    'Every mistake in a spec is reported (one line each). A field that only a cluster acts on gets a notice; a field pach does not implement yet and whose absence would change the result (egress) is refused.'
   static override examples = ['<%= config.bin %> create pipeline -f edges.json', 'cat specs.yaml | <%= config.bin %> create pipeline -f -', '<%= config.bin %> create pipeline -f edges.json --dry-run']
   static override triggersJobs = true
   static override flags = {

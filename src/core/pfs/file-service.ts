@@ -83,6 +83,8 @@ export interface PutOptions {
   concurrency?: number
   /** a spout writing its own output branch (see PfsEngine.startCommit) */
   writer?: PipelineWriter
+  /** the description of the one-off commit, when the write makes one (an open commit keeps its own) */
+  description?: string
 }
 
 interface Target {
@@ -138,12 +140,12 @@ export class FileService {
   }
 
   /** Apply tree ops in one transaction (step 4 of the write protocol). */
-  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter): CommitRow {
+  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string): CommitRow {
     return withTx(this.ctx.db, () => {
       const t = this.resolveTarget(project, ref, writer)
       let commit = t.commit
       const oneOff = !commit
-      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer})
+      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer, description})
       const cur = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
       for (const c of checks) {
         const e = this.ctx.trees.lookup(cur.tree, c.path)
@@ -287,7 +289,7 @@ export class FileService {
     let commit: CommitRow
     try {
       opts.signal?.throwIfAborted()
-      commit = this.commitOps(project, ref, ops, checks, opts.writer)
+      commit = this.commitOps(project, ref, ops, checks, opts.writer, opts.description)
     } finally {
       writer.release()
     }

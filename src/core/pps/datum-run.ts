@@ -8,7 +8,8 @@
  * `accept_return_code` counts as success. An attempt aborted by `pach restart datum`
  * (datum-restart.ts) runs again, from clean inputs, and is not one of the tries. After the
  * last failed attempt `err_cmd` (if any) may recover the datum (RECOVERED: no output is
- * stored). On success, /pfs/out is collected into the datum's output tree.
+ * stored). On success, /pfs/out is collected into the datum's output tree (not with s3_out:
+ * the job's output is then what user code wrote to the bucket `out`, s3-job.ts).
  *
  * Outcome: SUCCESS (with its output tree, null when it wrote nothing), FAILED (with the
  * reason, also written to the datum's log as a `pach:` line) or RECOVERED. A non-zero exit's
@@ -127,7 +128,11 @@ export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Pro
       }
       return failed(reason || 'datum failed')
     }
-    // collect
+    // collect (with s3_out /pfs/out is not the output, as in Pachyderm: what is there is dropped)
+    if (c.spec.s3_out) {
+      workspace.clearOutput()
+      return {state: 'SUCCESS', reason: '', output: null, stats, logs: log.text()}
+    }
     const t2 = Date.now()
     try {
       const ops = await workspace.collect(c.writer, stats, entered.placeholders)

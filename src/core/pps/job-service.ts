@@ -13,6 +13,7 @@
  *   collect  each datum's /pfs/out into a per-datum output tree (workspace.ts collect);
  *   merge    the output commit = union of every datum's output (merge.ts); two datums
  *            writing one path fail the job with Pachyderm's message naming both;
+ *            with s3_out, what user code wrote to the bucket `out` (s3-job.ts);
  *   finish   output and meta commits, datum rows and the job row in one transaction
  *            (job-lifecycle.ts finish, the only writer of job states).
  * A failed job is never a base; its commits carry the reason as error.
@@ -28,7 +29,8 @@
  */
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {ConflictError} from '../errors.js'
+import {ConflictError, RunnerError} from '../errors.js'
+import {withTx} from '../db/open.js'
 import type {CoreContext} from '../context.js'
 import type {DatumEdit, DatumSetEntry} from '../db/datum-tree.js'
 import {buildDatumSet, type DatumSet} from '../db/datums.js'
@@ -49,13 +51,16 @@ import type {Datum, DatumInput} from './datum.js'
 import {runDatum, type DatumOutcome} from './datum-run.js'
 import {DatumRestarts, restartDatums, type RestartResult} from './datum-restart.js'
 import {HandoffWatch, type JobElsewhere} from './job-handoff.js'
+import {driftLine} from './image-drift.js'
 import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
 import {JobPlanner, type JobPlan} from './job-plan.js'
 import {BatchedEdits, mergeAll, mergeIncremental, type DatumOutput, type MergeResult} from './merge.js'
 import type {PipelineService} from './pipeline-service.js'
-import type {Runner, Worker} from './runner.js'
+import type {Runner, Worker, WorkerEndpoint} from './runner.js'
+import {jobBuckets, s3Env, usesS3, workerEndpoint} from './s3-job.js'
+import type {S3Sidecar, S3SidecarHandle} from './s3-sidecar.js'
 import type {SecretService} from './secret-service.js'
 import {wantsNetwork, type PipelineSpec} from './spec/index.js'
 import {addStats, statsPB, zeroStats, type Stats} from './stats.js'
@@ -74,6 +79,11 @@ export type JobEvent =
 
 export interface RunOptions {
   runner: () => Promise<Runner>
+  /**
+   * The S3 sidecar for jobs whose pipeline has an s3 input or s3_out (s3-job.ts), built when
+   * the first such job runs; without it such a job fails, saying so.
+   */
+  s3?: () => Promise<S3Sidecar>
   signal?: AbortSignal
   onEvent?: (e: JobEvent) => void
   /** only jobs of these pipelines (default: all) */
@@ -312,8 +322,11 @@ export class JobService {
         throw new RunnerUnavailable(e)
       }
       const imageId = planned.run.count && runner.imageId ? await runner.imageId(spec.transform.image) : undefined
+      if (imageId) this.warnImageMoved(j, spec.transform.image, imageId)
       const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
       this.lifecycle.running(j, {started: this.ctx.now(), data_total: plan.total, data_skipped: plan.skipped, details: JSON.stringify(details)})
+      // s3_out: the output is only what user code writes to the bucket `out` (Pachyderm deletes "/" at job start)
+      if (spec.s3_out) this.emptyOutput(out.id, j.id)
       opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: plan.total, toProcess: planned.run.count, skipped: plan.skipped})
 
       // ---- run and collect (each outcome goes to the scratch tables as it comes)
@@ -353,7 +366,7 @@ export class JobService {
 
       // ---- merge
       const outcomes = scratch
-      const merged = this.merge(planned, outcomes)
+      const merged = spec.s3_out ? {tree: rows.getCommit(this.db, out.id, j.id)?.tree ?? null, error: ''} : this.merge(planned, outcomes)
       const set = this.datumSet(j, planned, outcomes, tally.unsettled)
       const meta = await this.metaTree(j, planned, outcomes, set, imageId, writer)
       await writer.close()
@@ -462,6 +475,7 @@ export class JobService {
     const n = Math.max(1, spec.parallelism_spec?.constant || 1)
     let next = 0
     const workers: {worker: Worker; workspace: WorkerWorkspace}[] = []
+    let sidecar: S3SidecarHandle | undefined
     const source = {
       ctx: this.ctx,
       commitOf: (inp: DatumInput) => this.inputCommit(inp),
@@ -476,6 +490,12 @@ export class JobService {
       PPS_SPEC_COMMIT: specCommit,
     }
     try {
+      let endpoint: WorkerEndpoint | undefined
+      if (usesS3(spec)) {
+        sidecar = await this.openSidecar(j, spec, first.value, runner, opts)
+        endpoint = workerEndpoint(sidecar)
+        Object.assign(jobEnv, s3Env(sidecar, spec.transform.env ?? {}))
+      }
       const secrets = this.secrets.forJob(spec, join(workRoot, 'secrets'), this.ctx.env)
       for (let w = 0; w < n; w++) {
         const workspace = new WorkerWorkspace(source, join(workRoot, `w${w}`), trash)
@@ -490,6 +510,7 @@ export class JobService {
           workingDir: spec.transform.working_dir || undefined,
           mounts: secrets.mounts,
           name: `${j.pipeline}-${j.id.slice(0, 8)}-${w}`,
+          endpoint,
         })
         workers.push({worker, workspace})
       }
@@ -516,7 +537,32 @@ export class JobService {
     } finally {
       restarts.close()
       await Promise.allSettled(workers.map((w) => w.worker.close()))
+      // after the workers: no request of this job's code is still on its way
+      await sidecar?.close()
     }
+  }
+
+  /**
+   * Open the job's S3 sidecar (s3-job.ts): its buckets, where the runner's workers reach it
+   * (`workerRoute`, else `serviceRoute`, else loopback). Throws RunnerError when this run has
+   * no sidecar (the job fails with that reason).
+   */
+  private async openSidecar(j: JobRow, spec: PipelineSpec, first: Datum, runner: Runner, opts: RunOptions): Promise<S3SidecarHandle> {
+    if (!opts.s3) {
+      throw new RunnerError(`pipeline ${j.pipeline} reads or writes through S3 (an "s3" input or "s3_out"), but this run has no S3 gateway`)
+    }
+    const s3 = await opts.s3()
+    const route = runner.workerRoute ? await runner.workerRoute() : runner.serviceRoute ? await runner.serviceRoute() : {host: '127.0.0.1'}
+    const buckets = jobBuckets(spec, first, {project: j.project, repo: j.pipeline, commit: j.id})
+    return s3.open({pipeline: j.pipeline, project: j.project, jobId: j.id}, buckets, route)
+  }
+
+  /** Empty the job's open output commit (s3_out: nothing of the parent's output carries over). */
+  private emptyOutput(repoId: number, id: string): void {
+    withTx(this.db, () => {
+      const c = rows.getCommit(this.db, repoId, id)
+      if (c && !c.finished && c.tree !== null) rows.setCommitTree(this.db, repoId, id, null, this.engine.treeSize(null))
+    })
   }
 
   /** The output tree: edited from the base's when few datums changed, else built from every datum's output. */
@@ -592,6 +638,19 @@ export class JobService {
     const edits: DatumEdit[] = [...entries()].map((e) => [e.id, e])
     for (const id of p.plan.removed) edits.push([id, null])
     return p.baseSet.edit(j.id, edits, unsettled)
+  }
+
+  /**
+   * A tag moved under a pipeline version (image-drift.ts): this job runs datums with another
+   * image than the version's earlier job did under the same reference, so the version's
+   * outputs come from two images. Said once, as the job starts; `update pipeline` (a new
+   * version, said there) is the way to change images on purpose.
+   */
+  private warnImageMoved(j: JobRow, image: string, imageId: string): void {
+    const prior = jobRows.lastImageUse(this.db, j.project, j.pipeline)
+    if (!prior || prior.job === j.id || prior.pipeline_version !== j.pipeline_version || prior.image !== image || prior.image_id === imageId) return
+    const line = driftLine(j.pipeline, {image, used: prior.image_id, job: prior.job, now: imageId})
+    this.ctx.reporter.warn(`${line}: job ${j.id} runs its datums with the new image, next to outputs of the old one (\`pach update pipeline -f SPEC --reprocess\` reruns them all with it)`)
   }
 
   /** A datum input's commit (finished, so immutable: looked up once per process, not per datum). */

@@ -14,8 +14,9 @@
  *
  * Invariants for implementations:
  * - inputs are read-only to user code; nothing outside `/pfs/out` is writable through /pfs;
- * - no network unless `network` is true; the Docker socket is never mounted; never
- *   privileged; cpu/memory limits applied when given;
+ * - no network unless `network` is true (with an `endpoint`, that one server and nothing
+ *   else); the Docker socket is never mounted; never privileged; cpu/memory limits applied
+ *   when given;
  * - `run` resolves (never rejects) for user-code failures: a non-zero exit, a timeout or a
  *   start failure are reported in the result. It rejects only when the worker itself is
  *   broken (then the job fails with that reason).
@@ -48,6 +49,23 @@ export interface WorkerSpec {
   mounts?: {host: string; container: string}[]
   /** label for containers/logs, e.g. "<pipeline>-<job>-<n>" */
   name: string
+  /**
+   * The one server on this machine user code may reach although it has no network (an s3
+   * job's gateway, s3-sidecar.ts): inside the sandbox `host` resolves to `address`, and
+   * `address:port` is reachable — nothing else is added. Docker: the workers' internal
+   * network (`workerRoute`), whose only other end is the host; bubblewrap with its own
+   * network namespace: a forwarder from the sandbox's loopback `port` to `address:port`.
+   */
+  endpoint?: WorkerEndpoint
+}
+
+/** A server a worker reaches without a network (see WorkerSpec.endpoint). */
+export interface WorkerEndpoint {
+  /** the name (or IP address) in the URL user code dials */
+  host: string
+  /** the IP address the server listens on */
+  address: string
+  port: number
 }
 
 export interface DatumTask {
@@ -120,6 +138,13 @@ export interface ServiceRoute {
   listen?: string
 }
 
+/**
+ * The ids a local engine gives image references now (`sha256:…`), read without pulling: an
+ * image the engine lacks maps to undefined; the whole answer is undefined when no engine
+ * answers. The core's view of "which image does this tag name today" (pps/image-drift.ts).
+ */
+export type LocalImageIds = (images: readonly string[]) => Promise<ReadonlyMap<string, string | undefined> | undefined>
+
 export interface Runner {
   readonly kind: 'docker' | 'local' | 'fake'
   /** one-line description for notices ("local (bubblewrap)", "docker 20.10.24") */
@@ -135,6 +160,12 @@ export interface Runner {
   startService?(spec: ServiceSpec): Promise<ServiceTask>
   /** Where long-running code reaches a server on this machine. */
   serviceRoute?(): Promise<ServiceRoute>
+  /**
+   * Where a server must listen for workers given it as their `endpoint` to reach it with no
+   * other network (Docker: the gateway of an internal network; locally: loopback). Without
+   * it, `serviceRoute` is used.
+   */
+  workerRoute?(): Promise<ServiceRoute>
   /** release shared resources (e.g. the docker client); long-running tasks are stopped */
   close?(): Promise<void>
 }

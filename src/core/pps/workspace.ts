@@ -18,7 +18,8 @@
  * - /pfs/out is empty when user code starts (cleared on enter and before a retry); what the
  *   user wrote is removed once it is collected.
  * - an input with `lazy` is a tree of FIFOs fed from the store on open (lazy.ts); one with
- *   `empty_files` holds 0-byte files. A link in /pfs/out to one of those is stored as the
+ *   `empty_files` holds 0-byte files; one with `s3` is an empty directory (user code reads it
+ *   through the job's S3 sidecar, s3-job.ts). A link in /pfs/out to one of those is stored as the
  *   real file, by reference (no bytes read).
  * - collect never follows a symlink out of /pfs, and stores only regular files whose names
  *   PFS can hold; anything else fails the datum (DatumError), never the job.
@@ -124,10 +125,15 @@ export class WorkerWorkspace {
     const trees = this.src.ctx.trees
     const out: EnteredDatum = {env: {}, downloadBytes: 0, lazy: new LazyFeeder((id) => this.src.ctx.store.readBlob(id)), placeholders: new Map()}
     d.inputs.forEach((inp, i) => {
-      const c = this.src.commitOf(inp)
-      const entry = c ? trees.lookup(c.tree, inp.path) : undefined
       const dest = dests[i]!
-      this.prev!.push({path: dest, dir: !entry || entry.kind === 'dir'})
+      if (inp.s3) {
+        // read through the job's S3 sidecar: the directory exists, nothing is downloaded
+        mkdirSync(dest, {recursive: true})
+        this.prev!.push({path: dest, dir: true})
+      }
+      const c = inp.s3 ? undefined : this.src.commitOf(inp)
+      const entry = c ? trees.lookup(c.tree, inp.path) : undefined
+      if (!inp.s3) this.prev!.push({path: dest, dir: !entry || entry.kind === 'dir'})
       if (entry) {
         if (inp.empty_files || inp.lazy) {
           const files = this.placeholderFiles(entry, dest)

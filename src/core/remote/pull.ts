@@ -291,6 +291,14 @@ async function pullCommit(ctx: CoreContext, engine: PfsEngine, source: PullSourc
         deletes.push({type: 'delete', path: ch.path})
         continue
       }
+      // a file the tree stream carried (nearly every file of a first pull) needs no read
+      const streamed = run.prefetched.get(ch.file.path)
+      if (streamed) {
+        run.seen.set(contentKey(ch.file), Promise.resolve(streamed))
+        puts.push({type: 'put', path: ch.file.path, content: streamed})
+        learned.push({file: ch.file, content: streamed})
+        continue
+      }
       const slot = puts.push({type: 'put', path: ch.file.path, content: emptyContent()}) - 1
       await jobs.add(
         fileContent(ctx, source, opts, rc.id, ch.file, writer, run).then((content) => {
@@ -429,11 +437,6 @@ async function prefetchTree(ctx: CoreContext, source: PullSource, opts: PullOpti
 async function fileContent(ctx: CoreContext, source: PullSource, opts: PullOptions, commit: string, file: RemoteFile, writer: PackWriter, run: CommitRun): Promise<FileContent> {
   if (file.size === 0) return emptyContent()
   const key = contentKey(file)
-  const streamed = run.prefetched.get(file.path)
-  if (streamed) {
-    run.seen.set(key, Promise.resolve(streamed))
-    return streamed
-  }
   const earlier = run.seen.get(key)
   const had = earlier ? await earlier.catch(() => undefined) : known(ctx, source.remote.deploymentId, file)
   if (had) {

@@ -101,6 +101,21 @@ export async function writeContent(
 }
 
 /**
+ * The size and content hash a stream would have once stored (writeContent's), without storing
+ * it: to tell whether a local file already equals a stored one.
+ */
+export async function hashContent(source: AsyncIterable<Uint8Array>, params: ChunkerParams, signal?: AbortSignal): Promise<{size: number; hash: Buffer}> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of chunkStream(source, params, {views: true})) {
+    signal?.throwIfAborted()
+    chunks.push(sha256(chunk))
+    size += chunk.length
+  }
+  return {size, hash: contentHash(chunks)}
+}
+
+/**
  * Append a stream to existing content: the last chunk is re-read and re-chunked together with
  * the new bytes so the result equals chunking the concatenation.
  */

@@ -311,7 +311,8 @@ export interface Refusal {
 
 /**
  * The REFUSED_FIELDS a normalised spec sets, each with its message (without the file and
- * pipeline prefix) and what to do instead.
+ * pipeline prefix) and what to do instead; also an `s3` input to a service, whose code runs
+ * outside jobs (continuous.ts), so no per-job S3 gateway serves it.
  */
 export function localRefusals(spec: PipelineSpec): Refusal[] {
   const notYet = (field: string, what: string, hint: string): Refusal => ({field, message: `${field}: ${what} is not supported by pach yet`, hint})
@@ -319,11 +320,10 @@ export function localRefusals(spec: PipelineSpec): Refusal[] {
   if (spec.egress !== undefined) {
     out.push(notYet('egress', "copying a job's output to external storage", 'remove "egress" and copy the output yourself, e.g. `pach get file -r <pipeline>@master:/ -o DIR`'))
   }
-  if (spec.s3_out) {
-    out.push(notYet('s3_out', 'writing the output through an S3 gateway', 'remove "s3_out" and have the code write its files under /pfs/out'))
-  }
-  for (const {pfs, path} of pfsLeaves(spec.input)) {
-    if (pfs.s3) out.push(notYet(`${path}.s3`, 'reading an input through an S3 gateway', `remove "s3": true; the input is then a directory at /pfs/${pfs.name}`))
+  if (pipelineKind(spec) !== 'transform') {
+    for (const {pfs, path} of pfsLeaves(spec.input)) {
+      if (pfs.s3) out.push(notYet(`${path}.s3`, 'an s3 input to a service', `remove "s3": true; the service then reads the input at /pfs/${pfs.name}`))
+    }
   }
   return out
 }

@@ -110,12 +110,12 @@ export const CLUSTER_ONLY_FIELDS: string[] = [
 ]
 
 /**
- * Fields pach does not implement yet and whose absence changes results (no egress copy, no
- * S3 gateway): a spec that sets one is refused, not run as if it did not (the pipeline
+ * Fields pach does not implement yet and whose absence changes results (no egress copy): a
+ * spec that sets one is refused, not run as if it did not (the pipeline
  * service checks this; see localRefusals). Spouts and services run while `pach serve` runs
  * (pps/continuous.ts).
  */
-export const REFUSED_FIELDS: string[] = ['egress', 's3_out', 'input.pfs.s3']
+export const REFUSED_FIELDS: string[] = ['egress']
 
 /** A spout's or a service's port mapping (`service`, `spout.service`), normalised. */
 export interface ServicePorts {

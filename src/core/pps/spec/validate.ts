@@ -17,7 +17,8 @@
  *   Go durations (datum_timeout, job_timeout, maximum_expected_uptime) > 0; Kubernetes
  *   quantities in resources; JSON in pod_spec/pod_patch; NETWORK_ANNOTATION "true"/"false";
  *   datum_set_spec;
- * - the combinations Pachyderm checks on cluster-only structures (service, spout, egress).
+ * - the combinations Pachyderm checks on cluster-only structures (service, spout, egress), and
+ *   s3_out only on a transform (not with service or spout).
  *
  * Every problem is reported (context.ts): each check below is one `attempt`, so a problem
  * ends only its own check, and a field reports its first problem only.
@@ -162,7 +163,7 @@ function checkPfs(ctx: SpecContext, spec: PipelineSpec, pfs: PfsInput, p: string
   attempt(() => {
     if (!pfs.s3 && !pfs.glob) fail(ctx, `${p}.glob`, `${p}.glob is required`, 'e.g. "/*" for one datum per top-level file or directory, "/" for one datum with everything')
     if (pfs.s3 && pfs.glob !== '/') {
-      fail(ctx, `${p}.glob`, `${p}.glob must be "/" for an s3 input (the S3 gateway exposes whole commits)`)
+      fail(ctx, `${p}.glob`, `${p}.glob: inputs that set "s3" to true must also set "glob" to "/", as the S3 gateway is only able to expose data at the commit level`, 'set "glob": "/"')
     }
     if (pfs.glob) {
       try {
@@ -173,8 +174,9 @@ function checkPfs(ctx: SpecContext, spec: PipelineSpec, pfs: PfsInput, p: string
       }
     }
   })
-  if (pfs.s3 && pfs.lazy) report(ctx, `${p}.lazy`, `${p}: an input cannot set both s3 and lazy`)
-  if (pfs.s3 && pfs.empty_files) report(ctx, `${p}.empty_files`, `${p}: an input cannot set both s3 and empty_files`)
+  const viaGateway = "as \"s3\" requires input data to be accessed via Pachyderm's S3 gateway rather than the file system"
+  if (pfs.s3 && pfs.lazy) report(ctx, `${p}.lazy`, `${p}: input cannot specify both "s3" and "lazy", ${viaGateway}`, 'remove "lazy"')
+  if (pfs.s3 && pfs.empty_files) report(ctx, `${p}.empty_files`, `${p}: input cannot specify both "s3" and "empty_files", ${viaGateway}`, 'remove "empty_files"')
 }
 
 /** One cron input: each field is its own check. */
@@ -209,7 +211,9 @@ function checkInputNode(ctx: SpecContext, spec: PipelineSpec, node: Input, path:
   const children = r[kind]
   if (!Array.isArray(children)) fail(ctx, p, `${p} must be a list of inputs`)
   if (children.length === 0) fail(ctx, p, `${p} is empty: a ${kind} needs at least one input`)
-  if (kind !== 'cross' && containsS3(node)) report(ctx, p, `${p}: s3 inputs are not supported inside a ${kind}`)
+  if (kind !== 'cross' && containsS3(node)) {
+    report(ctx, p, `${p}: S3 inputs in ${kind} expressions are not supported`, 'an s3 input may stand alone or be part of a cross; read it through /pfs (remove "s3") to use it here')
+  }
   ;(children as Input[]).forEach((child, i) => attempt(() => checkInputNode(ctx, spec, child, `${p}[${i}]`)))
 }
 
@@ -324,6 +328,9 @@ export function checkSpec(spec: PipelineSpec, ctx: SpecContext): void {
     if (isObject(spout.service) && !SERVICE_TYPES.includes(stringField(spout.service, 'type', 'NodePort'))) {
       report(ctx, 'spout.service.type', `spout.service.type ${JSON.stringify(spout.service.type)} is not allowed (one of ${SERVICE_TYPES.join(', ')})`)
     }
+  }
+  if (spec.s3_out && (service !== undefined || spout !== undefined)) {
+    report(ctx, 's3_out', 's3_out: s3 output is not supported in spouts or services', 'remove "s3_out" and write to /pfs/out (a service) or commit with put file (a spout)')
   }
   const egress = spec.egress as JsonObject | undefined
   if (egress !== undefined) {
