@@ -455,7 +455,8 @@ export class PackWriter {
         if (rec) rec.tmp = w.final
       }
     }
-    if (this.store.opts.fsync) for (const d of dirs) fsyncDir(d)
+    // off the event loop: concurrent writers (the S3 gateway's PUTs) overlap their directory syncs
+    if (this.store.opts.fsync) await Promise.all([...dirs].map((d) => fsyncDir(d)))
     const db = this.store.db
     if (written.length) {
       withTx(db, () => {
@@ -592,13 +593,13 @@ async function assertSize(fh: FileHandle, size: number): Promise<void> {
   if (st.size !== size) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${size}`), {code: 'EIO'})
 }
 
-function fsyncDir(dir: string): void {
+async function fsyncDir(dir: string): Promise<void> {
   try {
-    const fd = openSync(dir, 'r')
+    const fh = await open(dir, 'r')
     try {
-      fsyncSync(fd)
+      await fh.sync()
     } finally {
-      closeSync(fd)
+      await fh.close()
     }
   } catch {
     // some filesystems refuse directory fsync; the rename is still atomic
