@@ -7,7 +7,7 @@
 //     PUT its own commit (the branch head finished, Pachyderm's rule), and into an open commit.
 // Every upload is of fresh random bytes (a repeat would be deduplicated). Medians of --reps.
 //
-//   npm run build && node bench/s3.mjs [--reps 3] [--size-mib 1024] [--keys 100000] [--puts 2000] [--no-readme]
+//   npm run build && node bench/s3.mjs [--reps 3] [--size-mib 1024] [--keys 100000] [--puts 2000] [--prof DIR] [--no-readme]
 //
 // The report goes to stdout and replaces the `s3:start`/`s3:end` part of bench/README.md.
 import {spawn, spawnSync} from 'node:child_process'
@@ -24,6 +24,8 @@ const SIZE = Number(arg('size-mib', 1024)) * 1024 * 1024
 const KEYS = Number(arg('keys', 100_000))
 const PUTS = Number(arg('puts', 2000))
 const README = !process.argv.includes('--no-readme')
+// --prof DIR: a V8 CPU profile of the server
+const PROF = arg('prof', null) && path.resolve(arg('prof'))
 const work = path.join(root, 'bench', '.work', 's3')
 const log = (m) => console.error(`bench/s3: ${m}`)
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
@@ -50,7 +52,7 @@ pach(['create', 'repo', 'data'])
 pach(['create', 'repo', 'many'])
 pach(['create', 'repo', 'small'])
 
-const server = spawn(process.execPath, [bin, 'serve', '--address', 'localhost:0', '--s3-address', 'localhost:0', '--json'], {cwd: proj, stdio: ['ignore', 'pipe', 'pipe']})
+const server = spawn(process.execPath, [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), bin, 'serve', '--address', 'localhost:0', '--s3-address', 'localhost:0', '--json'], {cwd: proj, stdio: ['ignore', 'pipe', 'pipe']})
 const endpoint = await new Promise((res, rej) => {
   let out = ''
   server.stdout.on('data', (d) => {
@@ -147,6 +149,7 @@ for (let i = 0; i < REPS; i++) {
   log(`rep ${i + 1}: ${perCommit[i].toFixed(0)} PUTs/s one commit each, ${openCommit[i].toFixed(0)} PUTs/s into an open commit`)
 }
 server.kill('SIGTERM')
+await new Promise((r) => server.once('exit', r))
 
 const m = (xs) => median(xs)
 const f1 = (x) => (x / 1000).toFixed(2)

@@ -176,7 +176,7 @@ describe('list commit (CommitService.history)', () => {
     const db = new Database(join(dir, '.pach', 'pach.db'))
     db.exec(`DROP INDEX commits_by_parent; DROP INDEX commit_sets_by_modified;
       CREATE INDEX commits_by_parent ON commits(repo_id, parent);
-      DROP TABLE job_datums; DROP TABLE datum_nodes; DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes;
+      DROP TABLE datum_inputs; DROP TABLE s3_etags; DROP TABLE job_datums; DROP TABLE datum_nodes; DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes;
       CREATE TABLE job_datums(project TEXT NOT NULL, pipeline TEXT NOT NULL, job_id TEXT NOT NULL, list BLOB NOT NULL, PRIMARY KEY(project, pipeline, job_id));
       PRAGMA user_version = 6`)
     db.close()

@@ -9,6 +9,7 @@
  * their own `withTx`.
  */
 import type {DB} from './open.js'
+import {st} from './statements.js'
 
 export interface LeaseRow {
   id: string
@@ -20,15 +21,15 @@ export interface LeaseRow {
 
 /** Every lease of `kind`, live or stale. */
 export function listLeasesByKind(db: DB, kind: string): LeaseRow[] {
-  return db.prepare('SELECT * FROM leases WHERE kind = ?').all(kind) as LeaseRow[]
+  return st(db, 'SELECT * FROM leases WHERE kind = ?').all(kind) as LeaseRow[]
 }
 
 export function insertLease(db: DB, lease: LeaseRow): void {
-  db.prepare('INSERT INTO leases(id, kind, pid, host, started) VALUES (?, ?, ?, ?, ?)').run(lease.id, lease.kind, lease.pid, lease.host, lease.started)
+  st(db, 'INSERT INTO leases(id, kind, pid, host, started) VALUES (?, ?, ?, ?, ?)').run(lease.id, lease.kind, lease.pid, lease.host, lease.started)
 }
 
 export function deleteLease(db: DB, id: string): void {
-  db.prepare('DELETE FROM leases WHERE id = ?').run(id)
+  st(db, 'DELETE FROM leases WHERE id = ?').run(id)
 }
 
 /** Drop every lease, live or stale (gc does this inside the transaction that found none live). */

@@ -97,9 +97,11 @@ interface Target {
 
 export class FileService {
   private readonly paths: PathHistory
+  private readonly groups: GroupCommit
 
   constructor(readonly ctx: CoreContext, readonly engine: PfsEngine) {
     this.paths = new PathHistory(ctx, engine.resolve)
+    this.groups = new GroupCommit(ctx)
   }
 
   private get r() {
@@ -121,13 +123,15 @@ export class FileService {
     const branch = ref.branch ?? 'master'
     const b = rows.getBranch(this.ctx.db, repo.id, branch)
     if (b) {
-      const head = rows.getCommit(this.ctx.db, repo.id, b.head)!
-      if (!head.finished) return {repo, commit: head}
+      // an output branch takes no user writes, whether its head is finished or a job's open
+      // output commit (only the pipeline writing it, e.g. s3_out or a spout, may)
       if (rows.branchProvenance(this.ctx.db, repo.id, branch).length > 0 && !this.engine.mayWriteOutput(repo, branch, writer)) {
         throw new ConflictError('OUTPUT_BRANCH', `cannot write to output branch ${repoLabel(repo)}@${branch}: it has provenance`, {
           hint: 'write to the input repos instead; output commits are made by pipelines',
         })
       }
+      const head = rows.getCommit(this.ctx.db, repo.id, b.head)!
+      if (!head.finished) return {repo, commit: head}
     }
     return {repo, branch}
   }
@@ -171,8 +175,10 @@ export class FileService {
    */
   async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
     const target = this.resolveTarget(project, ref, opts.writer)
-    const base = this.baseTree(target)
     const params = this.ctx.config.chunker
+    const small = Array.isArray(sources) && !opts.append ? this.smallSources(sources as PutEdit[], params.minSize) : undefined
+    if (small) return this.putSmall(project, ref, target.repo, small, opts)
+    const base = this.baseTree(target)
     const ops: TreeOp[] = (opts.deleteFirst ?? []).map((p) => ({type: 'delete', path: cleanPath(p)}))
     const checks: {path: string; hash: Buffer | null}[] = []
     const checked = new Set<string>()
@@ -294,6 +300,41 @@ export class FileService {
       writer.release()
     }
     return {commit: this.r.commitPB(target.repo, commit), files, bytes, stored_bytes: writer.bytesWritten}
+  }
+
+  /**
+   * A put of small files only, given whole (e.g. an S3 PUT of a few KiB): their bytes, each at
+   * most one chunk, read now; undefined when the put is anything else (then it streams).
+   */
+  private smallSources(sources: PutEdit[], limit: number): {path: string; buf: Buffer}[] | undefined {
+    if (sources.length === 0 || sources.length > SMALL_PUT_FILES) return undefined
+    const out: {path: string; buf: Buffer}[] = []
+    for (const src of sources) {
+      if ('delete' in src || 'copy' in src || src.size === undefined || src.size > limit || !src.readSmall) return undefined
+      const path = validatePath(src.path)
+      if (path === '/') return undefined
+      const buf = src.readSmall(limit)
+      if (!buf) return undefined
+      out.push({path, buf})
+    }
+    return out
+  }
+
+  /**
+   * Small puts commit in groups (group commit): concurrent callers' blobs go into one pack
+   * written and synced once, and their commits are applied in one SQLite transaction, each in
+   * a savepoint of its own, so one put's refusal (an output branch, a finished commit) fails
+   * that put alone. Each put is still its own commit (or joins the open head), in arrival
+   * order, exactly as one at a time; data is durable before any metadata names it.
+   */
+  private async putSmall(project: string, ref: CommitRef, repo: RepoRow, files: {path: string; buf: Buffer}[], opts: PutOptions): Promise<PutFileResult> {
+    opts.signal?.throwIfAborted()
+    const blobs: [Buffer, Buffer][] = []
+    const collect = {add: (id: Buffer, data: Buffer) => (blobs.push([id, data]), true)} as unknown as PackWriter
+    const ops: TreeOp[] = files.map((f) => ({type: 'put', path: f.path, content: smallContent(f.buf, collect)}))
+    const bytes = files.reduce((n, f) => n + f.buf.length, 0)
+    const r = await this.groups.add({blobs, apply: () => this.commitOps(project, ref, ops, [], opts.writer, opts.description)})
+    return {commit: this.r.commitPB(repo, r.commit), files: files.length, bytes, stored_bytes: r.stored}
   }
 
   /** Delete a file or a directory subtree (missing paths are a no-op, as in Pachyderm). `writer`: as for put. */
@@ -573,5 +614,99 @@ export class FileService {
   /** A new pack writer (for services that store outputs). */
   writer(): PackWriter {
     return this.ctx.store.writer()
+  }
+}
+
+/** At most this many files make a put "small" (group-committed). */
+const SMALL_PUT_FILES = 64
+/** At most this many puts in one group. */
+const GROUP_MAX = 256
+
+interface GroupItem {
+  blobs: [Buffer, Buffer][]
+  apply: () => CommitRow
+}
+
+/**
+ * The group commit of small puts (see FileService.putSmall). Items queue; one flush at a time
+ * takes everything queued (up to GROUP_MAX): one pack writer for all their blobs (closed:
+ * durable and indexed), then one transaction applying each item in its own savepoint, then
+ * the writer's lease is dropped. Items that arrive during a flush form the next group.
+ */
+class GroupCommit {
+  private queue: {item: GroupItem; resolve: (r: {commit: CommitRow; stored: number}) => void; reject: (e: unknown) => void}[] = []
+  private running = false
+
+  constructor(private readonly ctx: CoreContext) {}
+
+  add(item: GroupItem): Promise<{commit: CommitRow; stored: number}> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({item, resolve, reject})
+      if (!this.running) void this.run()
+    })
+  }
+
+  private async run(): Promise<void> {
+    this.running = true
+    try {
+      // let callers of this turn of the event loop join the first group
+      await new Promise<void>((r) => setImmediate(r))
+      while (this.queue.length > 0) await this.flush(this.queue.splice(0, GROUP_MAX))
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async flush(group: GroupCommit['queue']): Promise<void> {
+    let writer: PackWriter
+    try {
+      writer = await this.ctx.store.writerWait()
+    } catch (e) {
+      for (const g of group) g.reject(e)
+      return
+    }
+    const stored: number[] = []
+    try {
+      for (const g of group) {
+        let n = 0
+        // add is false for a blob the store or this writer already has (deduplicated)
+        for (const [id, data] of g.item.blobs) if (writer.add(id, data)) n += data.length
+        if (writer.full) await writer.drain()
+        stored.push(n)
+      }
+      await writer.close()
+    } catch (e) {
+      await writer.abort()
+      for (const g of group) g.reject(e)
+      return
+    }
+    const db = this.ctx.db
+    const results: ({ok: true; commit: CommitRow} | {ok: false; error: unknown})[] = []
+    try {
+      withTx(db, () => {
+        for (const g of group) {
+          db.exec('SAVEPOINT group_put')
+          try {
+            results.push({ok: true, commit: g.item.apply()})
+            db.exec('RELEASE group_put')
+          } catch (e) {
+            db.exec('ROLLBACK TO group_put')
+            db.exec('RELEASE group_put')
+            results.push({ok: false, error: e})
+          }
+        }
+      })
+    } catch (e) {
+      // the transaction itself failed (disk full, busy): nothing of the group was applied
+      results.length = 0
+      for (const g of group) results.push({ok: false, error: e})
+    } finally {
+      writer.release()
+    }
+    group.forEach((g, i) => {
+      const r = results[i]!
+      if (r.ok) g.resolve({commit: r.commit, stored: stored[i]!})
+      else g.reject(r.error)
+    })
   }
 }

@@ -21,6 +21,7 @@ import * as rows from '../../core/db/pfs-rows.js'
 import type {CommitRow} from '../../core/db/pfs-rows.js'
 import type {Pach} from '../../core/pach.js'
 import {validatePath} from '../../core/pfs/paths.js'
+import type {PutSource} from '../../core/pfs/file-service.js'
 import {readContent} from '../../core/store/content.js'
 import type {Entry, FileEntry} from '../../core/store/tree-store.js'
 import {authenticate, type Authenticated, type AuthRule} from './auth.js'
@@ -529,11 +530,33 @@ export class Gateway {
     }
     await this.preconditions(r, b, path)
     const body = requestBody(r.req, r.auth.signing)
-    const res = await this.pach.files.put(b.project, ref, [{path, open: () => body.stream}], {signal: r.signal})
+    const res = await this.pach.files.put(b.project, ref, [await this.source(r, path, body)], {signal: r.signal})
     const etag = body.md5()
     this.recordEtag(b, res.commit.id, path, etag)
     this.o.kick()
     this.sendEmpty(r, 200, {ETag: `"${etag}"`, 'x-amz-version-id': res.commit.id})
+  }
+
+  /**
+   * A PUT body as a put source: a small one (at most one chunk) is read and verified whole
+   * first, so the core can group-commit it with concurrent PUTs (FileService.putSmall);
+   * anything larger streams into the store.
+   */
+  private async source(r: Req, path: string, body: ReturnType<typeof requestBody>): Promise<PutSource> {
+    const h = r.req.headers
+    const declared = Number(h['x-amz-decoded-content-length'] ?? h['content-length'])
+    if (!(Number.isSafeInteger(declared) && declared <= this.pach.ctx.config.chunker.minSize)) return {path, open: () => body.stream}
+    const parts: Buffer[] = []
+    for await (const b of body.stream) parts.push(b)
+    const buf = Buffer.concat(parts)
+    return {
+      path,
+      size: buf.length,
+      readSmall: () => buf,
+      open: async function* () {
+        yield buf
+      },
+    }
   }
 
   /** PUT's If-Match / If-None-Match (conditional writes). */
