@@ -86,7 +86,14 @@ export function TopApp({controller}: {controller: TopController}): React.ReactEl
   const [view, setView] = React.useState(controller.view())
   const {exit} = useApp()
   const {stdout} = useStdout()
+  const [, setSize] = React.useState(0)
   React.useEffect(() => controller.subscribe(setView) as () => void, [controller])
+  // a resized terminal: draw again for its new height and width
+  React.useEffect(() => {
+    const resized = () => setSize((n) => n + 1)
+    stdout?.on('resize', resized)
+    return () => void stdout?.off('resize', resized)
+  }, [stdout])
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) exit()
     else if (key.upArrow || input === 'k') controller.select(-1)
