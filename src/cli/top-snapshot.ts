@@ -6,6 +6,7 @@
  * A finished job's logs never change (its meta commit is finished), so they are read once
  * and kept by job id; a running job's are read again each time (its live files).
  */
+import {isPachError} from '../core/errors.js'
 import type {Pach} from '../core/pach.js'
 import {walkPfs} from '../core/pps/input.js'
 import type {PipelineSpec} from '../core/pps/spec/index.js'
@@ -28,10 +29,20 @@ export function readTopSnapshot(pach: Pach, project: string): TopSnapshot {
   const out: TopNode[] = dagLayers([...nodes.values()]).map((n) => {
     const p = byName.get(n.name)
     if (n.kind === 'repo' || !p) return {name: n.name, kind: 'repo', layer: n.layer, inputs: n.inputs}
-    const newest = pach.jobs.list({project, pipeline: n.name, number: 1})[0]
+    const newest = newestJob(pach, project, n.name)
     return {name: n.name, kind: 'pipeline', layer: n.layer, inputs: n.inputs, state: p.state, reason: p.reason, job: newest ? topJob(newest) : null}
   })
   return {project, at, nodes: out}
+}
+
+/** A pipeline's newest job; none for a pipeline deleted since it was listed (another process). */
+function newestJob(pach: Pach, project: string, pipeline: string): JobInfo | undefined {
+  try {
+    return pach.jobs.list({project, pipeline, number: 1})[0]
+  } catch (e) {
+    if (isPachError(e) && e.code === 'PIPELINE_NOT_FOUND') return undefined
+    throw e
+  }
 }
 
 function topJob(j: JobInfo): TopJob {

@@ -2,7 +2,8 @@
  * E2E: `pach top` (issue 16 §6). Off a terminal it prints one snapshot (text, or --json data)
  * of a two-stage DAG after a job ran; in a pseudo-terminal (util-linux `script`) it follows
  * a job another process runs — the running job's datum counts move while it runs — selects
- * with j, and quits on q or Ctrl-C with exit 0 and the cursor shown again.
+ * with j, drops a pipeline another process deletes, and quits on q or Ctrl-C with exit 0 and
+ * the cursor shown again.
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -54,7 +55,7 @@ describe('pach top', () => {
     expectUserError(await p.run(['top', '--project', 'nope']), 4, /project nope not found/)
   })
 
-  it('in a terminal: follows a job another process runs, j selects, q and Ctrl-C quit with the terminal restored', async (ctx) => {
+  it('in a terminal: follows a job another process runs, j selects, a deleted pipeline goes, q and Ctrl-C quit with the terminal restored', async (ctx) => {
     const p = await tmpProject(true, ctx)
     await twoStages(p)
     const dir = join(p.dir, 'more')
@@ -77,7 +78,16 @@ describe('pach top', () => {
     expect(r.raw.endsWith('\x1b[?25h')).toBe(true) // the cursor shown again
     expect(JSON.parse(await put!).commit.id).toMatch(ID_RE)
 
-    const c = await inPty(['node', BIN, 'top'], {cwd: p.dir, steps: [{until: /⚙ total/, send: '\x03'}]})
+    // another process deletes a pipeline: its row goes; then Ctrl-C
+    let del: Promise<string> | undefined
+    const c = await inPty(['node', BIN, 'top'], {
+      cwd: p.dir,
+      steps: [
+        {until: /⚙ total/, send: '', then: () => (del = p.ok(['delete', 'pipeline', 'total']))},
+        {until: /⚙ count[^\n]*\n\r?\n/, send: '\x03'},
+      ],
+    })
+    await del
     expect(c.exitCode).toBe(0)
     expect(c.raw.endsWith('\x1b[?25h')).toBe(true)
   })
