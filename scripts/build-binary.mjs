@@ -106,6 +106,10 @@ try {
           b.onResolve({filter: /^(node:)?module$/}, (args) => (args.importer.startsWith(dist) ? {path: shim} : undefined))
           // `debug` → sea-debug-shim.cjs (the real one only when DEBUG is set)
           b.onResolve({filter: /^debug$/}, () => ({path: join(root, 'scripts', 'sea-debug-shim.cjs')}))
+          // ink's React devtools bridge (only with DEV=true; react-devtools-core and ws with
+          // their optional addons): not in the binary, DEV=true then connects nothing
+          b.onResolve({filter: /^\.\/devtools$/}, (args) => (/[\\/]ink[\\/]build[\\/]/.test(args.importer) ? {path: 'ink-devtools', namespace: 'pach-empty'} : undefined))
+          b.onLoad({filter: /.*/, namespace: 'pach-empty'}, () => ({contents: 'module.exports = {}', loader: 'js'}))
         },
       },
     ],

@@ -6,7 +6,7 @@
 // one compile. oclif finds the commands through the "explicit" discovery strategy: the bundle
 // exports COMMANDS (id → class), generated here from the files under dist/commands so adding a
 // command needs no registry edit. Heavy or native dependencies stay external and lazy
-// (better-sqlite3's addon, dockerode, gRPC for `pach serve`); our own dynamic imports stay lazy (esbuild
+// (better-sqlite3's addon, dockerode, gRPC for `pach serve`, ink and React for `pach top`); our own dynamic imports stay lazy (esbuild
 // wraps each such module in an init function run on first import).
 import {build} from 'esbuild'
 import {copyFileSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -30,7 +30,7 @@ await build({
   platform: 'node',
   target: 'node20',
   outfile: join(outdir, 'pach.cjs'),
-  external: ['typescript', 'ts-node', 'dockerode', 'yaml', 'tar-stream', '@grpc/grpc-js', '@grpc/proto-loader'],
+  external: ['typescript', 'ts-node', 'dockerode', 'yaml', 'tar-stream', '@grpc/grpc-js', '@grpc/proto-loader', 'ink', 'react'],
   // modules that locate files relative to themselves (createRequire(import.meta.url)) get the
   // bundle's own URL; __PACH_BUILD__ is the commit it is built from (src/cli/build-info.ts)
   define: {'import.meta.url': '__pachBundleUrl', __PACH_BUILD__: JSON.stringify(gitBuildInfo(root, 'npm package'))},

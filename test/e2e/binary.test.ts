@@ -19,6 +19,7 @@ import {tmpdir} from 'node:os'
 import {delimiter, join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {runPach, tmpProject, type Exe, type Project} from '../helpers/cli.js'
+import {inPty} from '../helpers/pty.js'
 import {bind, IMAGE, pipeline, runnerIt, writeSpec} from './pipelines-util.js'
 
 const NAME = `pach-${process.platform}-${process.arch}`
@@ -152,6 +153,21 @@ describeBinary(`the single executable (dist/bin/${NAME})`, () => {
     expect(dirs[0]).toMatch(/^\d+\.\d+\.\d+.*-[0-9a-f]{16}$/)
     expect(lstatSync(join(exe.cache, 'pach', dirs[0]!)).mode & 0o777).toBe(0o700)
     expect(lstatSync(join(exe.cache, 'pach', dirs[0]!, 'better_sqlite3.node')).mode & 0o777).toBe(0o500)
+  })
+
+  it('`pach top` runs from the binary: the snapshot bin/run.js prints, and the live view (ink, bundled in) in a pseudo-terminal', {timeout: 120_000}, async (ctx) => {
+    const exe = binaryExe(ctx)
+    const p = await tmpProject(true, ctx, exe)
+    const rp = bind(p, 'local')
+    await rp.ok(['create', 'repo', 'words'])
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(p, 'count', pipeline('count', 'echo counted; wc -w < "$words" > /pfs/out/n', {pfs: {repo: 'words', glob: '/*'}}))])
+    await rp.ok(['put', 'file', 'words@master:/a', '-f', '-'], {input: 'one two'})
+    const [b, n] = [await p.json(['top']), await npmOn(p).json(['top'])]
+    expect({...b, at: undefined}).toEqual({...n, at: undefined})
+    expect(b.dag.map((x: {name: string}) => x.name)).toEqual(['words', 'count'])
+    const live = await inPty([BINARY, 'top'], {cwd: p.dir, env: exe.env, extendEnv: false, steps: [{until: /⚙ count[\s\S]*counted/, send: 'q'}]})
+    expect(live.exitCode).toBe(0)
+    expect(live.raw.endsWith('\x1b[?25h')).toBe(true)
   })
 
   it('an s3 pipeline on the local runner: the gateway and the sandbox relay run from the binary (its execPath is no node)', {timeout: 120_000}, async (ctx) => {

@@ -6,7 +6,7 @@ import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
-import {initPach, type Pach} from '../../src/core/pach.js'
+import {initPach, openPach, type Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
 import {getDatumSet} from '../../src/core/db/datums.js'
@@ -92,6 +92,30 @@ describe('pipelines (in-process runner)', () => {
     expect(files(pach, 'up@master')).toEqual({'/a': 'CHANGED', '/c': 'Z'})
     const datums = pach.jobs.listDatums('default', 'up', jobs[0]!.job.id)
     expect(datums.map((d) => d.state)).toEqual(['SKIPPED', 'SKIPPED'])
+  })
+
+  it("a running job's datum counts reach its row as it runs, so another process sees them (pach top, inspect job)", async () => {
+    const {pach, dir} = tempPach('pach-int-')
+    pach.repos.create('default', 'words')
+    await put(pach, 'words@master', {'/a': 'a', '/b': 'b', '/c': 'c', '/d': 'd'})
+    const other = openPach({pachDir: dir, readonly: true})
+    onTestFinished(() => other.close())
+    const seen: [string, number, number, number][] = []
+    // one datum at a time, each longer than the 250 ms between two reports
+    const runner = new FakeRunner(async (io) => {
+      const j = other.jobs.list({project: 'default', pipeline: 'up', number: 1})[0]!
+      seen.push([j.state, j.data_processed, j.data_skipped, j.data_total])
+      await new Promise((r) => setTimeout(r, 300))
+      return upper(io)
+    })
+    pach.pipelines.put(spec({pipeline: {name: 'up'}, transform: {cmd: ['x']}, parallelism_spec: {constant: 1}, input: {pfs: {repo: 'words', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    const [job] = await pach.jobs.runPending({runner: async () => runner})
+    expect(job).toMatchObject({state: 'JOB_SUCCESS', data_processed: 4, data_total: 4})
+    expect(seen.map(([state, , , total]) => [state, total])).toEqual(Array(4).fill(['JOB_RUNNING', 4]))
+    const counts = seen.map(([, processed]) => processed)
+    expect(counts[0]).toBe(0)
+    expect(counts).toEqual([...counts].sort((a, b) => a - b))
+    expect(counts[3]).toBeGreaterThanOrEqual(2) // the datums done before the last one started, seen from the other connection
   })
 
   it('plans from the input diff exactly what a full plan gives (ids, hashes), over a seeded random edit sequence', async () => {

@@ -59,6 +59,21 @@ describe('import boundaries', () => {
     expect(bad.map(show)).toEqual([])
   })
 
+  it('ink and react are imported only under src/ui, and src/ui only by a dynamic import() (other commands never load them)', () => {
+    expect(ALL.filter((i) => /^(ink|react)(\/|$)/.test(i.spec) && !under(i.from, 'src/ui')).map(show)).toEqual([])
+    const staticUi = files(SRC).flatMap((file) => {
+      const from = posix(relative(ROOT, file))
+      if (under(from, 'src/ui')) return []
+      const text = readFileSync(file, 'utf8')
+      return [...text.matchAll(/^\s*(?:import|export)\s(?!type\s)[^'"]*?\sfrom\s+['"]([^'"]+)['"]/gm)]
+        .map((m) => m[1]!)
+        .filter((spec) => spec.startsWith('.') && under(posix(relative(ROOT, resolve(dirname(file), spec))), 'src/ui'))
+        .map((spec) => `${from} imports ${spec}`)
+    })
+    expect(staticUi).toEqual([])
+    expect(ALL.some((i) => i.from === 'src/commands/top.ts' && i.target === 'src/ui/top.ts')).toBe(true)
+  })
+
   it('src/core/db and src/core/store import nothing from src/core/pfs or src/core/pps', () => {
     const bad = ALL.filter((i) => under(i.from, 'src/core/db', 'src/core/store') && under(i.target, 'src/core/pfs', 'src/core/pps'))
     expect(bad.map(show)).toEqual([])

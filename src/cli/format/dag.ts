@@ -79,6 +79,16 @@ export function drawDag(nodes: readonly DagNode[], opts: DagOptions = {}): strin
   return out.map((l) => l.replace(/\s+$/, '')).join('\n')
 }
 
+/**
+ * The layout's layers without the drawing (`pach top` lists the DAG as rows): each node with
+ * its layer, in the picture's order — top to bottom, then left to right.
+ */
+export function dagLayers(nodes: readonly DagNode[]): (DagNode & {layer: number})[] {
+  if (!nodes.length) return []
+  const byName = new Map(nodes.map((n) => [n.name, n]))
+  return layout(nodes, 0).flatMap((layer) => layer.filter((v) => !v.dummy).map((v) => ({...byName.get(v.id)!, layer: v.layer})))
+}
+
 function layout(nodes: readonly DagNode[], boxWidth: number): Vertex[][] {
   const byName = new Map<string, Vertex>()
   for (const n of nodes) {

@@ -157,6 +157,19 @@ export interface JobProgress {
   data_total?: number
   data_skipped?: number
   details?: string
+  /** the datums run so far, by outcome (the final counts come with the job's end) */
+  data_processed?: number
+  data_failed?: number
+  data_recovered?: number
+}
+
+/** The datum counts of a running job so far (only while it is JOB_RUNNING: never over a kill or an end). */
+export function setRunningCounts(db: DB, k: JobKey, c: {data_processed: number; data_failed: number; data_recovered: number}): void {
+  st(
+    db,
+    `UPDATE jobs SET data_processed = @data_processed, data_failed = @data_failed, data_recovered = @data_recovered
+     WHERE project = @project AND pipeline = @pipeline AND id = @id AND state = 'JOB_RUNNING'`,
+  ).run({...c, project: k.project, pipeline: k.pipeline, id: k.id})
 }
 
 /** Move a leased job to `state` (never out of JOB_KILLED: a stop wins over a running process). */

@@ -148,9 +148,22 @@ export class JobLifecycle {
     jobRows.advanceJob(this.db, j, 'JOB_RUNNING', progress)
   }
 
+  /**
+   * A running job's datum counts so far, so other processes (`pach top`, `inspect job`, the
+   * gRPC API) see its progress as pachd shows it. Best effort: a database another process
+   * holds does not fail the job (the next report, or the job's end, carries the counts).
+   */
+  progress(j: JobKey, counts: {data_processed: number; data_failed: number; data_recovered: number}): void {
+    try {
+      jobRows.setRunningCounts(this.db, j, counts)
+    } catch {
+      // busy or read-only: the counts are a view, the job's end records them for good
+    }
+  }
+
   /** JOB_FINISHING: datums done, outputs being merged and stored. */
-  finishing(j: JobKey): void {
-    jobRows.advanceJob(this.db, j, 'JOB_FINISHING')
+  finishing(j: JobKey, counts?: {data_processed: number; data_failed: number; data_recovered: number}): void {
+    jobRows.advanceJob(this.db, j, 'JOB_FINISHING', counts)
   }
 
   /** The job's state as stored now (another process may have killed it). */

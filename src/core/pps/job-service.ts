@@ -91,6 +91,9 @@ export interface RunOptions {
 }
 
 
+/** How often a running job's datum counts are written to its row (pach top, inspect job). */
+const PROGRESS_MS = 250
+
 /** What the datums a job ran add up to, as they finish: counts by state, stats, the first failure (in plan order). */
 class Tally {
   readonly stats = zeroStats()
@@ -107,6 +110,11 @@ class Tally {
 
   count(state: DatumState): number {
     return this.counts.get(state) ?? 0
+  }
+
+  /** The job row's counts (processed = succeeded). */
+  get jobCounts(): {data_processed: number; data_failed: number; data_recovered: number} {
+    return {data_processed: this.count('SUCCESS'), data_failed: this.count('FAILED'), data_recovered: this.count('RECOVERED')}
   }
 
   firstFailed(): string | undefined {
@@ -324,7 +332,8 @@ export class JobService {
       const imageId = planned.run.count && runner.imageId ? await runner.imageId(spec.transform.image) : undefined
       if (imageId) this.warnImageMoved(j, spec.transform.image, imageId)
       const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
-      this.lifecycle.running(j, {started: this.ctx.now(), data_total: plan.total, data_skipped: plan.skipped, details: JSON.stringify(details)})
+      // the counts start from 0 (a released job that runs again counts afresh)
+      this.lifecycle.running(j, {started: this.ctx.now(), data_total: plan.total, data_skipped: plan.skipped, details: JSON.stringify(details), data_processed: 0, data_failed: 0, data_recovered: 0})
       // s3_out: the output is only what user code writes to the bucket `out` (Pachyderm deletes "/" at job start)
       if (spec.s3_out) this.emptyOutput(out.id, j.id)
       opts.onEvent?.({type: 'job-start', pipeline: j.pipeline, id: j.id, total: plan.total, toProcess: planned.run.count, skipped: plan.skipped})
@@ -334,8 +343,14 @@ export class JobService {
       scratch = new JobScratch(this.db)
       const tally = new Tally()
       const chunker = this.ctx.config.chunker
+      // the counts so far reach the job row at most every PROGRESS_MS (one small UPDATE)
+      let reported = Date.now()
       const record = async (d: Datum, idx: number, r: DatumOutcome) => {
         tally.add(d.id, idx, r)
+        if (Date.now() - reported >= PROGRESS_MS && !watch.signal.aborted) {
+          reported = Date.now()
+          this.lifecycle.progress(j, tally.jobCounts)
+        }
         const logs = await bufferContent(Buffer.from(r.logs), writer!, chunker)
         scratch!.put({
           datum_id: d.id,
@@ -362,7 +377,7 @@ export class JobService {
         this.lifecycle.kill(j, killed ?? 'job interrupted')
         return this.ended(j, opts)
       }
-      this.lifecycle.finishing(j)
+      this.lifecycle.finishing(j, tally.jobCounts)
 
       // ---- merge
       const outcomes = scratch
@@ -384,7 +399,7 @@ export class JobService {
           meta,
           writeRows: () => outcomes.insertRows(j.project, j.pipeline, j.id),
           set,
-          counts: {data_processed: tally.count('SUCCESS'), data_failed: tally.count('FAILED'), data_recovered: tally.count('RECOVERED'), stats: JSON.stringify(tally.stats)},
+          counts: {...tally.jobCounts, stats: JSON.stringify(tally.stats)},
         },
       })
       writer.release()
