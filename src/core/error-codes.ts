@@ -134,6 +134,8 @@ export const CODES_BY_CLASS = {
     'NON_FAST_FORWARD',
     // pach pull: the local branch has commits the remote lacks, or the remote branch was rewritten
     'BRANCH_DIVERGED',
+    // pach purge file: a commit outside the purged branch's history keeps the content
+    'PURGE_INCOMPLETE',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],

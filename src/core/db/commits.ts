@@ -68,6 +68,9 @@ export const finishCommitRow = (db: DB, repoId: number, id: string, at: string, 
     db,
     'UPDATE commits SET finishing = COALESCE(finishing, @at), finished = @at, error = @error, description = COALESCE(@description, description) WHERE repo_id = @repoId AND id = @id',
   ).run({at, error, description, repoId, id})
+/** Open a finished commit again (a purge re-running its job: pps/job-lifecycle finishes it anew). */
+export const reopenCommitRow = (db: DB, repoId: number, id: string) =>
+  st(db, "UPDATE commits SET finishing = NULL, finished = NULL, error = '' WHERE repo_id = ? AND id = ?").run(repoId, id)
 export const deleteCommitRow = (db: DB, repoId: number, id: string) => st(db, 'DELETE FROM commits WHERE repo_id = ? AND id = ?').run(repoId, id)
 /** Every commit with its repo's name and type, oldest first (fsck). */
 export const listCommitsWithRepo = (db: DB) =>

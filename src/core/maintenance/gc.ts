@@ -29,6 +29,14 @@ import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import {sha256, toHex} from '../store/hash.js'
 import {liveLeases, pidAlive} from '../process.js'
+import {getMeta, setMeta} from '../db/meta.js'
+
+/**
+ * Set by a purge (maintenance/purge.ts) in the transaction that switched history, cleared by
+ * the sweep that follows: while set, every gc repacks each pack holding a dead blob
+ * (threshold 0), so a purge killed before its sweep still has its bytes removed.
+ */
+export const PURGE_PENDING_KEY = 'purge_sweep_pending'
 
 /** gc merges small packs (< 1/16 of the pack target, no dead bytes) when at least this many exist. */
 const CONSOLIDATE_MIN = 8
@@ -131,7 +139,10 @@ export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThresh
   const sync = db.pragma('synchronous', {simple: true})
   db.pragma('synchronous = FULL')
   try {
-    return await sweep(ctx, opts)
+    const pending = getMeta(db, PURGE_PENDING_KEY) !== undefined
+    const report = await sweep(ctx, pending && !opts.dryRun ? {...opts, repackThreshold: 0} : opts)
+    if (pending && !opts.dryRun) setMeta(db, PURGE_PENDING_KEY, undefined)
+    return report
   } finally {
     deleteLease(db, leaseId)
     db.pragma(`synchronous = ${Number(sync)}`)
