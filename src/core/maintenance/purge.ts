@@ -46,8 +46,10 @@
  * and no migration): when, repo, branch, pattern, description, and per purged file its path,
  * size and content hash (SHA-256 of its chunk ids, never the bytes), plus counts.
  *
- * Crash hook for tests: PACH_PURGE_CRASH=after-trees|after-switch makes the process SIGKILL
- * itself at that point (test/torture/purge-crash.test.ts).
+ * Crash hook for tests: PACH_PURGE_CRASH=after-trees (inside the switch transaction, trees
+ * written), after-switch (committed, before the sweep) or mid-sweep (gc.ts: the purged blobs
+ * unindexed, their packs not yet rewritten) makes the process SIGKILL itself there
+ * (test/torture/purge-crash.test.ts).
  */
 import {hostname} from 'node:os'
 import type {CoreContext} from '../context.js'
@@ -460,7 +462,7 @@ const clearDatumOutput = (db: CoreContext['db'], d: PurgeDatum) =>
 const markUnsettled = (db: CoreContext['db'], j: {project: string; pipeline: string; job: string}) =>
   db.prepare('UPDATE job_datums SET unsettled = unsettled + 1 WHERE project = ? AND pipeline = ? AND job_id = ?').run(j.project, j.pipeline, j.job)
 
-/** gc with threshold 0 (every pack with a dead blob is rewritten); gc clears the pending flag. */
+/** gc while the pending flag is set: every pack with a dead blob is rewritten, then gc clears the flag. */
 export async function sweepPurged(ctx: CoreContext): Promise<GcReport> {
-  return gc(ctx, {repackThreshold: 0})
+  return gc(ctx)
 }
