@@ -394,10 +394,10 @@ export const purgeSweepPending = (ctx: CoreContext): boolean => getMeta(ctx.db, 
 export async function purge(ctx: CoreContext, req: PurgeRequest, opts: {dryRun?: boolean} = {}): Promise<PurgeResult> {
   const plan = planPurge(ctx, req)
   if (opts.dryRun) return {dry_run: true, plan}
-  const audit = applyPurge(ctx, plan)
+  const applied = applyPurge(ctx, plan)
   crashHook(ctx, 'after-switch')
   const sweep = await sweepPurged(ctx)
-  return {dry_run: false, plan, sweep, audit}
+  return {dry_run: false, plan: applied.plan, sweep, audit: applied.audit}
 }
 
 /**
@@ -405,7 +405,7 @@ export async function purge(ctx: CoreContext, req: PurgeRequest, opts: {dryRun?:
  * the audit entry and the pending-sweep flag, in one transaction under a write lease.
  * Re-plans inside the transaction so nothing changed since the plan is missed.
  */
-export function applyPurge(ctx: CoreContext, planned: PurgePlan): PurgeAuditEntry {
+export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePlan; audit: PurgeAuditEntry} {
   const db = ctx.db
   const leaseId = ctx.newId()
   withTx(db, () => {
@@ -448,7 +448,7 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): PurgeAuditEntr
       }
       setMeta(db, PURGE_LOG_KEY, JSON.stringify([...purgeLog(ctx), entry]))
       setMeta(db, PURGE_PENDING_KEY, entry.at)
-      return entry
+      return {plan, audit: entry}
     })
   } finally {
     deleteLease(db, leaseId)
