@@ -51,5 +51,10 @@ describe('purge file: scope and refusals', () => {
     await p.ok(['run'], {env: local})
     await p.ok(['purge', 'file', 'd@master:/x.txt'], {env: local})
     expect((await p.json(['list', 'file', 'cp@master'])).map((f: any) => f.file.path)).toEqual(['/keep.txt', '/y.txt', '/z.txt'])
+    // a job that has not run yet but reads a commit the purge rewrites: refused too
+    await p.ok(['create', 'pipeline', '-f', '-'], {input: JSON.stringify({pipeline: {name: 'late'}, input: {pfs: {repo: 'd', glob: '/'}}, transform: {cmd: ['true']}}), env: {PACH_DETACH: '1'}})
+    const refused = await p.run(['purge', 'file', 'd@master:/keep.txt', '--all-branches'])
+    expectUserError(refused, 5, /job late@[0-9a-f]{32} is not finished/)
+    expect(await p.ok(['get', 'file', 'd@master:/keep.txt'])).toBe('keep\n')
   })
 })

@@ -324,11 +324,13 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
       } else if (grew) pending.push(outRepo.id)
     }
   }
-  // a job of an affected pipeline not finished would plan over, or write into, what changes
-  for (const p of new Set(datumsOut.map((d) => `${d.project}/${d.pipeline}`))) {
-    const [project, name] = p.split('/') as [string, string]
-    const open = jobRows.listUnfinishedJobIds(db, project, name)
-    if (open.length) throw jobRunning(name, open[0]!)
+  // a job not finished that reads a rewritten commit (it may hold the purged files in its
+  // workspace now), or of a pipeline with tainted datums (it plans over what changes)
+  const affected = new Set(datumsOut.map((d) => `${d.project}/${d.pipeline}`))
+  for (const j of [...jobRows.listLeasedJobs(db), ...jobRows.listCreatedJobs(db)]) {
+    if (affected.has(`${j.project}/${j.pipeline}`)) throw jobRunning(j.pipeline, j.id)
+    const out = rows.getRepo(db, j.project, j.pipeline, 'user')
+    if (out && rows.commitProvenance(db, out.id, j.id).some((pr) => removedBy.has(key(pr.prov_repo_id, pr.prov_commit_id)))) throw jobRunning(j.pipeline, j.id)
   }
   // the output branch heads are recomputed: their jobs run again in the same commits
   const recompute = [...jobsOut.values()].filter((j) => {
