@@ -2,12 +2,15 @@
  * Core integration: the purge planner and applier over a small project built with the library
  * (core/maintenance/purge.ts): the scope rules (a branch's first-parent history; a commit only
  * other branches reach refuses the purge when it keeps the content, unless --all-branches) and
- * the invariant that a purge changes a commit row's tree and size and nothing else.
+ * the invariant that a purge changes a commit row's tree and size and nothing else; caches
+ * keyed by the purged content (S3 ETags, pulls' remote hashes) are dropped with it.
  */
 import {describe, expect, it} from 'vitest'
 import {planPurge, purge} from '../../src/core/maintenance/purge.js'
 import {getRepo, listCommitsByRepo} from '../../src/core/db/pfs-rows.js'
 import {parseCommit} from '../../src/core/pfs/refs.js'
+import {getRemoteContent, putRemoteContent, upsertRemote} from '../../src/core/db/remotes.js'
+import {getS3Etags, putS3Etag} from '../../src/core/db/s3-etags.js'
 import {tempPach, text} from '../helpers/project.js'
 
 describe('planPurge and purge over a project', () => {
@@ -36,6 +39,13 @@ describe('planPurge and purge over a project', () => {
 
     // the dry run changed nothing
     expect(listCommitsByRepo(pach.ctx.db, repo.id)).toEqual(before)
+    // caches keyed by the purged content go with it: an S3 ETag, a pull's remote hash
+    const db = pach.ctx.db
+    const secret = plan.files[0]!.hash
+    putS3Etag(db, Buffer.from(secret, 'hex'), 'md5-of-secret')
+    putS3Etag(db, Buffer.from('00'.repeat(32), 'hex'), 'other')
+    upsertRemote(db, {deployment_id: 'dep', name: 'c', address: 'grpc://x:1'})
+    putRemoteContent(db, 'dep', Buffer.from('abcd', 'hex'), 8, JSON.stringify({h: secret, s: 8, c: [], z: []}))
     const r = await purge(pach.ctx, {project: 'default', repo: 'r', branch: 'side', pattern: '/secret', description: 'why'})
     expect(r.audit).toMatchObject({repo: 'r', branch: 'side', pattern: '/secret', description: 'why', commits: 4})
     const after = listCommitsByRepo(pach.ctx.db, repo.id)
@@ -46,6 +56,8 @@ describe('planPurge and purge over a project', () => {
       expect(pach.ctx.trees.lookup(c.tree, '/secret')).toBeUndefined()
       expect(c.size).toBe(c.tree ? pach.ctx.trees.summary(c.tree).size : 0)
     }
+    expect(getS3Etags(db, [Buffer.from(secret, 'hex'), Buffer.from('00'.repeat(32), 'hex')]).map(([, e]) => e)).toEqual(['other'])
+    expect(getRemoteContent(db, 'dep', Buffer.from('abcd', 'hex'), 8)).toBeUndefined()
     expect(pach.fsck({readData: true}).problems).toEqual([])
     expect(pach.purgeLog()).toMatchObject({sweep_pending: false, entries: [{description: 'why'}]})
   })

@@ -61,6 +61,8 @@ import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import * as pipelineRows from '../db/pipelines.js'
+import {deleteRemoteContentOf} from '../db/remotes.js'
+import {deleteS3Etag} from '../db/s3-etags.js'
 import {ConflictError, InvalidArgumentError, LockedError, NotFoundError} from '../errors.js'
 import {compileGlob, GlobSyntaxError} from '../pfs/glob.js'
 import {liveLeases} from '../process.js'
@@ -426,6 +428,12 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
         rows.setCommitTree(db, repo.id, c.commit, tree, tree ? ctx.trees.summary(tree).size : 0)
       }
       crashHook(ctx, 'after-trees')
+      // caches keyed by content: the S3 gateway's ETags (an MD5 of the bytes) and pulls' remote
+      // hashes (a digest a remote knows): neither is kept for purged content
+      for (const h of new Set(plan.commits.flatMap((c) => c.removed.map((r) => r.hash)))) {
+        deleteS3Etag(db, Buffer.from(h, 'hex'))
+        deleteRemoteContentOf(db, h)
+      }
       for (const d of plan.datums) clearDatumOutput(db, d)
       for (const j of plan.jobs) markUnsettled(db, j)
       for (const j of plan.recompute) {
