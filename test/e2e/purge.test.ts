@@ -41,6 +41,7 @@ describe('purge file', () => {
     await p.ok(['put', 'file', 'imgs@master:/more.txt', '-f', join(p.dir, 'more')], {env: local})
     await p.ok(['put', 'file', 'other@master:/same.txt', '-f', join(p.dir, 'v1')])
     const before = await history(p, 'imgs')
+    const outBefore = await history(p, 'total')
     const ids = before.filter((c) => c.origin === 'USER').map((c) => c.id) // newest first
     expect(ids).toHaveLength(3)
     expect(await p.ok(['get', 'file', 'total@master:/all'])).toContain('PURGE-MARKER-TWO')
@@ -95,6 +96,8 @@ describe('purge file', () => {
     expect((await p.json(['list', 'file', `copy@${ids[1]}`])).map((f: any) => f.file.path)).toEqual(['/ok.txt'])
     expect((await p.json(['list', 'file', `upper@${ids[1]}`])).map((f: any) => f.file.path)).toEqual(['/ok.txt.up'])
     expect(await p.json(['list', 'file', `total@${ids[1]}`])).toEqual([])
+    // the output commits, recomputed or not, keep their ids, parents and times
+    expect(await history(p, 'total')).toEqual(outBefore)
     // the heads' jobs ran again in the same commits (restart 1), every job succeeded
     const jobs = await p.json(['list', 'job'])
     for (const j of jobs) expect(j.state, `${j.job.pipeline.name}@${j.job.id}`).toBe('JOB_SUCCESS')

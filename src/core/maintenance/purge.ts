@@ -21,12 +21,12 @@
  * is marked unsettled, so it plans in full; datums whose inputs did not change are skipped
  * and keep their outputs, tainted ones that still exist run again (their hash changed), and
  * vanished ones contribute nothing. Its downstream heads wait for it (provenance), so
- * recompute is recursive. Older output commits only lose the derived outputs (they are not
- * re-run: that would be a job per historical commit); their sets are marked unsettled, so any
- * later job plans in full. A recomputed commit is finished again, so its `finished` time is
- * the recompute's. Stopped pipelines and services/spouts are not re-run (their heads only
- * lose the derived outputs).
-
+ * recompute is recursive; the commits' times (and their commit set's) are kept and put back
+ * when the job finishes them (db/commits.ts keepCommitTimes). Older output commits only lose
+ * the derived outputs (they are not re-run: that would be a job per historical commit); their
+ * sets are marked unsettled, so any later job plans in full. Stopped pipelines and
+ * services/spouts are not re-run (their heads only lose the derived outputs).
+ *
  * Planner and applier. `planPurge` only reads (rows and trees) and returns every commit,
  * datum and output that would change: `--dry-run` prints it. `applyPurge` writes the new
  * trees and switches every commit, datum row, datum set and the audit log in ONE SQLite
@@ -439,7 +439,9 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
       for (const j of plan.recompute) {
         for (const type of ['user', 'meta'] as const) {
           const r = rows.getRepo(db, j.project, j.pipeline, type)
-          if (r && rows.getCommit(db, r.id, j.job)) rows.reopenCommitRow(db, r.id, j.job)
+          if (!r || !rows.getCommit(db, r.id, j.job)) continue
+          rows.keepCommitTimes(db, r.id, j.job)
+          rows.reopenCommitRow(db, r.id, j.job)
         }
         jobRows.requeueJob(db, {project: j.project, pipeline: j.pipeline, id: j.job})
       }
