@@ -4,7 +4,7 @@
  * test/integration/purge.test.ts.
  */
 import {describe, expect, it} from 'vitest'
-import {inputCovers, matchPurged} from '../../src/core/maintenance/purge.js'
+import {inputCovers, matchPurged, PurgeMatcher} from '../../src/core/maintenance/purge.js'
 import {content, memoryTrees} from '../helpers/trees.js'
 
 const paths = (hits: {path: string}[]) => hits.map((h) => h.path)
@@ -39,6 +39,17 @@ describe('matchPurged', () => {
     expect(matchPurged(t, root, '/many/*.jpg')).toHaveLength(50)
     const hit = matchPurged(t, root, '/a/b.jpg')[0]!
     expect(hit.entry).toMatchObject({kind: 'file', size: 1})
+  })
+
+  it('one matcher over a history (memoised by directory) answers as a fresh one per tree', () => {
+    const m = new PurgeMatcher(t, '/**.jpg')
+    const first = m.match(root)
+    const root2 = t.apply(root, [{type: 'put', path: '/many/new.jpg', content: content('n')}, {type: 'delete', path: '/a.jpg'}])
+    const root3 = t.apply(root2, [{type: 'put', path: '/a/c.jpg', content: content('c')}])
+    for (const r of [root2, root3, root]) expect(paths(m.match(r))).toEqual(paths(matchPurged(t, r, '/**.jpg')))
+    expect(paths(m.match(root))).toEqual(paths(first))
+    expect(paths(m.match(root3))).toContain('/many/new.jpg')
+    expect(paths(m.match(root3))).not.toContain('/a.jpg')
   })
 
   it('refuses a malformed glob as INVALID_GLOB', () => {

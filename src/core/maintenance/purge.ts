@@ -154,26 +154,66 @@ export interface PurgeResult {
 }
 
 /** Read access the planner needs besides rows: the tree store. */
-type Trees = Pick<TreeStore, 'walk' | 'lookup'>
+type Trees = Pick<TreeStore, 'entries' | 'lookup' | 'walk'>
+
+type Hit = {path: string; entry: FileEntry}
+const NO_HITS: readonly Hit[] = []
 
 /**
- * Pure over a tree: the files a pattern removes from it (a matched directory removes every
- * file under it), in path order.
+ * The files a pattern removes from trees (a matched directory removes every file under it), in
+ * path order. Pure over the trees; memoised by (directory path, directory hash), so the commits
+ * of a history, which share every directory their changes did not touch, cost what changed.
  */
-export function matchPurged(trees: Trees, root: Buffer | null, pattern: string): {path: string; entry: FileEntry}[] {
-  const glob = compilePattern(pattern)
-  const out: {path: string; entry: FileEntry}[] = []
-  const dirs: string[] = [] // matched directories (prefixes with "/")
-  for (const [path, e] of trees.walk(root)) {
-    while (dirs.length && !path.startsWith(dirs[dirs.length - 1]!)) dirs.pop()
-    const hit = dirs.length > 0 || glob(path)
-    if (e.kind === 'dir') {
-      if (hit) dirs.push(`${path}/`)
-      continue
-    }
-    if (hit) out.push({path, entry: e})
+export class PurgeMatcher {
+  private readonly glob: (path: string) => boolean
+  private readonly memo = new Map<string, readonly Hit[]>()
+
+  constructor(
+    private readonly trees: Trees,
+    pattern: string,
+  ) {
+    this.glob = compilePattern(pattern)
   }
-  return out
+
+  match(root: Buffer | null): Hit[] {
+    return root ? [...this.dir(root, '', false)] : []
+  }
+
+  private dir(hash: Buffer, base: string, all: boolean): readonly Hit[] {
+    const k = `${all ? 'a' : 'g'}${base}\0${hash.toString('latin1')}`
+    const known = this.memo.get(k)
+    if (known) return known
+    const out: Hit[] = []
+    for (const e of this.trees.entries(hash)) {
+      const path = `${base}/${e.name}`
+      const hit = all || this.glob(path)
+      if (e.kind === 'dir') out.push(...this.dir(e.hash, path, hit))
+      else if (hit) out.push({path, entry: e})
+    }
+    const r = out.length ? out : NO_HITS
+    this.memo.set(k, r)
+    return r
+  }
+}
+
+/** One tree's matches (see PurgeMatcher). */
+export function matchPurged(trees: Trees, root: Buffer | null, pattern: string): Hit[] {
+  return new PurgeMatcher(trees, pattern).match(root)
+}
+
+/** The path of a file under a directory that uses one of `chunks`, if any; clean directories are memoised by hash. */
+function holdingChunks(trees: Trees, hash: Buffer, base: string, chunks: ReadonlySet<string>, clean: Set<string>): string | undefined {
+  const k = hash.toString('latin1')
+  if (clean.has(k)) return undefined
+  for (const e of trees.entries(hash)) {
+    const path = `${base}/${e.name}`
+    if (e.kind === 'dir') {
+      const hit = holdingChunks(trees, e.hash, path, chunks, clean)
+      if (hit) return hit
+    } else if (e.chunks.some((ch) => chunks.has(ch.toString('latin1')))) return path
+  }
+  clean.add(k)
+  return undefined
 }
 
 function compilePattern(pattern: string): (path: string) => boolean {
@@ -219,7 +259,6 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
   if (pipelineRows.getPipeline(db, req.project, req.repo)) {
     throw new ConflictError('OUTPUT_BRANCH', `repo ${req.repo} is a pipeline's output: purge the input files it was derived from`, {hint: 'pach purge file INPUT_REPO@BRANCH:/path removes the derived outputs too'})
   }
-  compilePattern(req.pattern) // a bad glob fails before anything is read
   const history = branchHistory(db, repo, req.branch)
   const all = rows.listCommitsByRepo(db, repo.id)
   const scope = req.allBranches ? all : history
@@ -230,8 +269,9 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
   const commits: PurgeCommit[] = []
   const files = new Map<string, PurgedFile>()
   const chunks = new Set<string>()
+  const matcher = new PurgeMatcher(ctx.trees, req.pattern)
   for (const c of scope) {
-    const hits = matchPurged(ctx.trees, c.tree, req.pattern)
+    const hits = matcher.match(c.tree)
     if (!hits.length) continue
     if (!c.finished) throw openCommit(repo, c)
     removedBy.set(key(repo.id, c.id), new Map(hits.map((h) => [h.path, h.entry])))
@@ -246,14 +286,14 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
   }
   // commits left out (other branches only): their copies of the content would keep the bytes
   if (!req.allBranches) {
+    const clean = new Set<string>()
     for (const c of all) {
-      if (inScope.has(c.id)) continue
-      for (const [path, e] of ctx.trees.walk(c.tree)) {
-        if (e.kind === 'file' && e.chunks.some((ch) => chunks.has(ch.toString('latin1')))) {
-          throw new ConflictError('PURGE_INCOMPLETE', `commit ${req.repo}@${c.id}${c.branch ? ` (branch ${c.branch})` : ''}, outside ${req.branch}'s history, holds the content of ${path}: its bytes could not be removed`, {
-            hint: 'add --all-branches to purge it from every branch',
-          })
-        }
+      if (inScope.has(c.id) || !c.tree) continue
+      const path = holdingChunks(ctx.trees, c.tree, '', chunks, clean)
+      if (path) {
+        throw new ConflictError('PURGE_INCOMPLETE', `commit ${req.repo}@${c.id}${c.branch ? ` (branch ${c.branch})` : ''}, outside ${req.branch}'s history, holds the content of ${path}: its bytes could not be removed`, {
+          hint: 'add --all-branches to purge it from every branch',
+        })
       }
     }
   }
