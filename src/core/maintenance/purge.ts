@@ -64,7 +64,7 @@ import * as pipelineRows from '../db/pipelines.js'
 import {deleteRemoteContentOf} from '../db/remotes.js'
 import {deleteS3Etag} from '../db/s3-etags.js'
 import {ConflictError, InvalidArgumentError, LockedError, NotFoundError} from '../errors.js'
-import {compileGlob, GlobSyntaxError} from '../pfs/glob.js'
+import {cleanGlob, compileGlob, GlobSyntaxError} from '../pfs/glob.js'
 import {liveLeases} from '../process.js'
 import {toHex} from '../store/hash.js'
 import type {FileEntry, TreeOp, TreeStore} from '../store/tree-store.js'
@@ -154,18 +154,22 @@ export interface PurgeResult {
 }
 
 /** Read access the planner needs besides rows: the tree store. */
-type Trees = Pick<TreeStore, 'entries' | 'lookup' | 'walk'>
+type Trees = Pick<TreeStore, 'entries' | 'lookup' | 'walk' | 'node'>
 
 type Hit = {path: string; entry: FileEntry}
 const NO_HITS: readonly Hit[] = []
 
 /**
  * The files a pattern removes from trees (a matched directory removes every file under it), in
- * path order. Pure over the trees; memoised by (directory path, directory hash), so the commits
- * of a history, which share every directory their changes did not touch, cost what changed.
+ * path order. Pure over the trees. A pattern without glob characters is looked up (O(log n)
+ * per tree); a glob is walked node by node, memoised by (directory path, node hash): the
+ * commits of a history share every node (a large directory's leaves too) their changes did not
+ * touch, so a history costs what its commits changed, not commits × files.
  */
 export class PurgeMatcher {
   private readonly glob: (path: string) => boolean
+  /** the cleaned pattern when it has no glob characters */
+  private readonly literal: string | undefined
   private readonly memo = new Map<string, readonly Hit[]>()
 
   constructor(
@@ -173,22 +177,35 @@ export class PurgeMatcher {
     pattern: string,
   ) {
     this.glob = compilePattern(pattern)
+    const clean = cleanGlob(pattern)
+    this.literal = /[*?[\]{}()!@+\\^|,]/.test(clean) ? undefined : clean
   }
 
   match(root: Buffer | null): Hit[] {
-    return root ? [...this.dir(root, '', false)] : []
+    if (!root) return []
+    if (this.literal === undefined) return [...this.node(root, '', false)]
+    if (this.literal === '/') return [...this.node(root, '', true)]
+    const e = this.trees.lookup(root, this.literal)
+    if (!e) return []
+    return e.kind === 'file' ? [{path: this.literal, entry: e}] : [...this.node(e.hash, this.literal, true)]
   }
 
-  private dir(hash: Buffer, base: string, all: boolean): readonly Hit[] {
+  /** The hits under one node of the directory at `base` (all: the directory itself matched). */
+  private node(hash: Buffer, base: string, all: boolean): readonly Hit[] {
     const k = `${all ? 'a' : 'g'}${base}\0${hash.toString('latin1')}`
     const known = this.memo.get(k)
     if (known) return known
     const out: Hit[] = []
-    for (const e of this.trees.entries(hash)) {
-      const path = `${base}/${e.name}`
-      const hit = all || this.glob(path)
-      if (e.kind === 'dir') out.push(...this.dir(e.hash, path, hit))
-      else if (hit) out.push({path, entry: e})
+    const n = this.trees.node(hash)
+    if (n.kind === 'index') {
+      for (const it of n.items) out.push(...this.node(it.hash, base, all))
+    } else {
+      for (const e of n.entries) {
+        const path = `${base}/${e.name}`
+        const hit = all || this.glob(path)
+        if (e.kind === 'dir') out.push(...this.node(e.hash, path, hit))
+        else if (hit) out.push({path, entry: e})
+      }
     }
     const r = out.length ? out : NO_HITS
     this.memo.set(k, r)
@@ -201,16 +218,24 @@ export function matchPurged(trees: Trees, root: Buffer | null, pattern: string):
   return new PurgeMatcher(trees, pattern).match(root)
 }
 
-/** The path of a file under a directory that uses one of `chunks`, if any; clean directories are memoised by hash. */
+/** The path of a file under a directory node that uses one of `chunks`, if any; clean nodes are memoised by hash. */
 function holdingChunks(trees: Trees, hash: Buffer, base: string, chunks: ReadonlySet<string>, clean: Set<string>): string | undefined {
   const k = hash.toString('latin1')
   if (clean.has(k)) return undefined
-  for (const e of trees.entries(hash)) {
-    const path = `${base}/${e.name}`
-    if (e.kind === 'dir') {
-      const hit = holdingChunks(trees, e.hash, path, chunks, clean)
+  const n = trees.node(hash)
+  if (n.kind === 'index') {
+    for (const it of n.items) {
+      const hit = holdingChunks(trees, it.hash, base, chunks, clean)
       if (hit) return hit
-    } else if (e.chunks.some((ch) => chunks.has(ch.toString('latin1')))) return path
+    }
+  } else {
+    for (const e of n.entries) {
+      const path = `${base}/${e.name}`
+      if (e.kind === 'dir') {
+        const hit = holdingChunks(trees, e.hash, path, chunks, clean)
+        if (hit) return hit
+      } else if (e.chunks.some((ch) => chunks.has(ch.toString('latin1')))) return path
+    }
   }
   clean.add(k)
   return undefined
