@@ -19,15 +19,15 @@ const DEFAULT_CONTEXT = 'pach'
 export const SERVED_PACHD_VERSION = {major: 2, minor: 12, micro: 0}
 
 /**
- * `pach serve`: pachd's gRPC API on this project (src/server/serve.ts), in the foreground
+ * `pach serve`: pachd's gRPC API and the S3 gateway on this project (src/server/serve.ts), in the foreground
  * until Ctrl-C/SIGTERM; the daemon runs jobs and cron meanwhile. It prints the address and
  * how to point pachctl or the Python SDK at it (with --json: one JSON object on stdout once
  * it listens; everything else goes to stderr).
  */
 export default class Serve extends PachCommand<typeof Serve, ServeResult> {
-  static override summary = "Serve this project over pachd's gRPC API, so pachctl, the Python SDK and notebooks work against it; runs jobs and cron meanwhile."
+  static override summary = "Serve this project over pachd's gRPC API, so pachctl, the Python SDK and notebooks work against it, and over Pachyderm's S3 gateway; runs jobs and cron meanwhile."
   static override description =
-    'Binds localhost only unless --address names another host, which also needs a token (--token or PACH_SERVE_TOKEN) that every client must send. Stop it with Ctrl-C.'
+    'Binds localhost only unless --address (or --s3-address) names another host, which also needs a token (--token or PACH_SERVE_TOKEN) that every client must send; S3 clients sign with the token as access key and secret. Every branch is a bucket <branch>.<repo>.<project>. Stop it with Ctrl-C.'
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --set-context            # then: pachctl list repo',

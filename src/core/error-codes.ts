@@ -75,6 +75,8 @@ export const CODES_BY_CLASS = {
     'PIPELINE_NOT_PROMOTABLE',
     'IMAGE_NOT_PUBLISHABLE',
     'REMOTE_SPEC_REJECTED',
+    // pach import: the input is not a pach archive
+    'NOT_AN_ARCHIVE',
   ],
   /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed */
   JobFailedError: ['JOB_FAILED'],
@@ -136,13 +138,15 @@ export const CODES_BY_CLASS = {
     'BRANCH_DIVERGED',
     // pach purge file: a commit outside the purged branch's history keeps the content
     'PURGE_INCOMPLETE',
+    // pach import: the archive holds a repo, branch, commit, pipeline or job that exists here otherwise
+    'IMPORT_CONFLICT',
   ],
   /** exit 10: no .pach directory was found */
   NotARepoError: ['NOT_A_PACH_REPO'],
   /** exit 11: the database or a gc/write lease is held by another process */
   LockedError: ['LOCKED'],
   /** exit 12: stored bytes or metadata fail verification */
-  CorruptObjectError: ['CORRUPT_OBJECT'],
+  CorruptObjectError: ['CORRUPT_OBJECT', 'ARCHIVE_DAMAGED'],
   /** exit 20: a broken invariant inside pach (a bug) */
   InternalError: ['INTERNAL'],
   /** exit 130: interrupted */

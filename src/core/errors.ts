@@ -221,8 +221,8 @@ export class LockedError extends PachError {
 
 /** Stored bytes or metadata fail verification. */
 export class CorruptObjectError extends PachError {
-  constructor(message: string, opts?: PachErrorOptions) {
-    super('CORRUPT_OBJECT', message, {hint: 'run `pach fsck` to see what is damaged', ...opts})
+  constructor(message: string, opts?: PachErrorOptions & {code?: CodeOf<'CorruptObjectError'>}) {
+    super(opts?.code ?? 'CORRUPT_OBJECT', message, {hint: 'run `pach fsck` to see what is damaged', ...opts})
   }
 }
 

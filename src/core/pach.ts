@@ -34,9 +34,12 @@ import {DEFAULT_PROJECT} from './types.js'
 import {fsck, type FsckReport} from './maintenance/fsck.js'
 import {gc, type GcReport} from './maintenance/gc.js'
 import {purge, purgeLog, purgeSweepPending, type PurgeAuditEntry, type PurgeRequest, type PurgeResult} from './maintenance/purge.js'
+import {exportArchive, type ExportOptions, type ExportSummary} from './archive/export.js'
+import {importArchive, type ImportSummary} from './archive/import.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {JobLifecycle} from './pps/job-lifecycle.js'
+import {LineageService} from './pps/lineage-service.js'
 import {PipelineService} from './pps/pipeline-service.js'
 import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
 import {pidAlive} from './process.js'
@@ -153,6 +156,8 @@ export class Pach {
   readonly pipelines: PipelineService
   readonly jobs: JobService
   readonly secrets: SecretService
+  /** `pach lineage`: which inputs made a file, which outputs a file fed */
+  readonly lineage: LineageService
   /** plumbing: how files are stored (`pach debug …`) */
   readonly debug: DebugService
   /** PFS rules that depend on pipelines */
@@ -178,6 +183,7 @@ export class Pach {
     this.folders = new FolderSync(this.ctx, this.files)
     this.metadata = new MetadataService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
+    this.lineage = new LineageService(this.ctx, this.engine.resolve)
     this.debug = new DebugService(this.ctx, this.engine)
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets, lifecycle)
     this.push = new PushService(this.ctx, this.engine.resolve, () => this.hooks)
@@ -248,6 +254,16 @@ export class Pach {
   /** `purge log`: the audit entries, oldest first, and whether a sweep is still to do. */
   purgeLog(): {entries: PurgeAuditEntry[]; sweep_pending: boolean} {
     return {entries: purgeLog(this.ctx), sweep_pending: purgeSweepPending(this.ctx)}
+  }
+
+  /** `pach export`: write an archive of the store (or of some repos) through `out` (core/archive/export.ts). */
+  exportArchive(out: (bufs: Buffer[]) => Promise<void>, opts: ExportOptions): Promise<ExportSummary> {
+    return exportArchive(this.ctx, out, opts)
+  }
+
+  /** `pach import`: restore an archive read from `input`, all or nothing (core/archive/import.ts). */
+  importArchive(input: AsyncIterable<Buffer | Uint8Array | string>): Promise<ImportSummary> {
+    return importArchive(this.ctx, input)
   }
 
   close(): void {

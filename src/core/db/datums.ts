@@ -9,6 +9,9 @@
  * from its changes alone). Invariant: every entry of a set points (`source`) at a job whose
  * `datums` table has the row. Sets share nodes; a node no set reaches is removed by gc.
  *
+ * `datum_inputs` indexes the rows' inputs by input repo and path (schema 14): which datums read
+ * a file, for `pach lineage --downstream`. It is written with the rows and goes with them.
+ *
  * Sets are deleted only with their whole pipeline (deleteDatumsOfPipeline, as `delete
  * pipeline` does). Jobs and their sets outlive their commits: squashing or dropping a commit
  * (pfs/engine.ts) removes commit rows only.
@@ -204,6 +207,51 @@ export function verifyDatumSets(db: DB): DatumSetProblem[] {
 export function deleteDatumsOfPipeline(db: DB, project: string, pipeline: string): void {
   st(db, 'DELETE FROM datums WHERE project = ? AND pipeline = ?').run(project, pipeline)
   st(db, 'DELETE FROM job_datums WHERE project = ? AND pipeline = ?').run(project, pipeline)
+  st(db, 'DELETE FROM datum_inputs WHERE pipeline_project = ? AND pipeline = ?').run(project, pipeline)
+}
+
+/**
+ * Index the inputs of every datum row of these jobs into `datum_inputs` (rows that came in
+ * whole, e.g. from `pach import`, rather than through a job's scratch tables); idempotent.
+ */
+export function indexDatumInputs(db: DB, jobs: Iterable<{project: string; pipeline: string; job_id: string}>): void {
+  const q = st(
+    db,
+    `INSERT OR IGNORE INTO datum_inputs(project, repo, repo_type, path, pipeline_project, pipeline, job_id, datum_id)
+     SELECT json_extract(i.value, '$.project'), json_extract(i.value, '$.repo'), coalesce(json_extract(i.value, '$.repo_type'), 'user'), json_extract(i.value, '$.path'),
+       d.project, d.pipeline, d.job_id, d.datum_id
+     FROM datums d, json_each(d.inputs) i
+     WHERE d.project = ? AND d.pipeline = ? AND d.job_id = ?
+       AND json_extract(i.value, '$.repo') IS NOT NULL AND json_extract(i.value, '$.path') IS NOT NULL`,
+  )
+  for (const j of jobs) q.run(j.project, j.pipeline, j.job_id)
+}
+
+/** A datum row that read an input path (table `datum_inputs`): the job whose row it is, the datum, the path it read. */
+export interface DatumInputHit {
+  job_id: string
+  datum_id: string
+  path: string
+}
+
+/**
+ * The datum rows of pipeline (pipelineProject, pipeline) that read input repo
+ * (project, repo, type) at one of `paths` or at a path in [from, to) (a directory's
+ * contents); by the table's key, the lineage index of `pach lineage --downstream`.
+ */
+export function datumsReading(
+  db: DB,
+  input: {project: string; repo: string; type: string},
+  pipelineProject: string,
+  pipeline: string,
+  paths: readonly string[],
+  range?: {from: string; to: string},
+): DatumInputHit[] {
+  const head = 'SELECT job_id, datum_id, path FROM datum_inputs WHERE project = ? AND repo = ? AND repo_type = ? AND pipeline_project = ? AND pipeline = ?'
+  const key = [input.project, input.repo, input.type, pipelineProject, pipeline]
+  const out = paths.length ? (st(db, `${head} AND path IN (${paths.map(() => '?').join(', ')})`).all(...key, ...paths) as DatumInputHit[]) : []
+  if (range) out.push(...(st(db, `${head} AND path >= ? AND path < ?`).all(...key, range.from, range.to) as DatumInputHit[]))
+  return out
 }
 
 /** Every datum's output tree (maintenance: kept for incremental merges even when no commit holds it whole). */

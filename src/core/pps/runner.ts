@@ -138,6 +138,13 @@ export interface ServiceRoute {
   listen?: string
 }
 
+/**
+ * The ids a local engine gives image references now (`sha256:…`), read without pulling: an
+ * image the engine lacks maps to undefined; the whole answer is undefined when no engine
+ * answers. The core's view of "which image does this tag name today" (pps/image-drift.ts).
+ */
+export type LocalImageIds = (images: readonly string[]) => Promise<ReadonlyMap<string, string | undefined> | undefined>
+
 export interface Runner {
   readonly kind: 'docker' | 'local' | 'fake'
   /** one-line description for notices ("local (bubblewrap)", "docker 20.10.24") */

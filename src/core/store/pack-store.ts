@@ -93,6 +93,58 @@ export class BlobStore {
     return buf
   }
 
+  /**
+   * Read several blobs, each verified as by readBlob, reading every run of blobs that lie side
+   * by side in one pack (a file's chunks usually do) with one read of at most 8 MiB: an export
+   * reads 1 GiB in ~130 reads instead of ~8,000. The returned buffers may share memory; runs
+   * are read into `scratch` (one after another) while it has room, so a caller that reuses its
+   * scratch buffers allocates nothing per read (fresh 8 MiB buffers cost an export ~15 % of
+   * its CPU in garbage collection and page faults). Throws CorruptObjectError.
+   */
+  readBlobs(ids: readonly Buffer[], scratch?: Buffer): Buffer[] {
+    let room = 0
+    const locs = ids.map((id) => {
+      const loc = this.locate(id)
+      if (!loc) throw new CorruptObjectError(`blob ${toHex(id)} is missing from the store`, {data: {blob: toHex(id)}})
+      return loc
+    })
+    const out: Buffer[] = []
+    for (let i = 0; i < ids.length; ) {
+      const first = locs[i]!
+      let end = first.offset + first.length
+      let j = i + 1
+      while (j < ids.length && locs[j]!.offset === end && end + locs[j]!.length - first.offset <= 8 * 1024 * 1024 && Buffer.compare(locs[j]!.pack, first.pack) === 0) end += locs[j++]!.length
+      if (j === i + 1) {
+        out.push(this.readBlob(ids[i]!))
+        i++
+        continue
+      }
+      const size = end - first.offset
+      const buf = scratch && scratch.length - room >= size ? scratch.subarray(room, (room += size)) : Buffer.allocUnsafe(size)
+      let got = 0
+      try {
+        const fd = this.fd(this.packPath(first.pack))
+        while (got < buf.length) {
+          const n = readSync(fd, buf, got, buf.length - got, first.offset + got)
+          if (n === 0) break
+          got += n
+        }
+      } catch (e) {
+        throw new CorruptObjectError(`pack ${toHex(first.pack)} holding blob ${toHex(ids[i]!)} cannot be read`, {cause: e, data: {blob: toHex(ids[i]!), pack: toHex(first.pack)}})
+      }
+      for (let k = i; k < j; k++) {
+        const at = locs[k]!.offset - first.offset
+        const data = buf.subarray(at, at + locs[k]!.length)
+        if (at + locs[k]!.length > got || !sha256(data).equals(ids[k]!)) {
+          throw new CorruptObjectError(`blob ${toHex(ids[k]!)} in pack ${toHex(first.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[k]!), pack: toHex(first.pack)}})
+        }
+        out.push(data)
+      }
+      i = j
+    }
+    return out
+  }
+
   private fd(path: string): number {
     let fd = this.fds.get(path)
     if (fd === undefined) {
@@ -403,7 +455,8 @@ export class PackWriter {
         if (rec) rec.tmp = w.final
       }
     }
-    if (this.store.opts.fsync) for (const d of dirs) fsyncDir(d)
+    // off the event loop: concurrent writers (the S3 gateway's PUTs) overlap their directory syncs
+    if (this.store.opts.fsync) await Promise.all([...dirs].map((d) => fsyncDir(d)))
     const db = this.store.db
     if (written.length) {
       withTx(db, () => {
@@ -540,13 +593,13 @@ async function assertSize(fh: FileHandle, size: number): Promise<void> {
   if (st.size !== size) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${size}`), {code: 'EIO'})
 }
 
-function fsyncDir(dir: string): void {
+async function fsyncDir(dir: string): Promise<void> {
   try {
-    const fd = openSync(dir, 'r')
+    const fh = await open(dir, 'r')
     try {
-      fsyncSync(fd)
+      await fh.sync()
     } finally {
-      closeSync(fd)
+      await fh.close()
     }
   } catch {
     // some filesystems refuse directory fsync; the rename is still atomic

@@ -389,7 +389,10 @@ export class TreeStore {
     let levelOps: LevelOps = new Map(ops.map(([k, e]) => [k, {set: e}]))
     const cursor = new OldTree(this, base, root)
     for (let level = 0; level <= height; level++) {
-      levelOps = this.editLevel(cursor, level, levelOps)
+      // at the old root's level, a re-cut node identical to an old one must stay: it has no
+      // parent to keep it (the root's single leaf split after a huge entry, or a new node
+      // appended after a boundary at the end of the old root)
+      levelOps = this.editLevel(cursor, level, levelOps, level === height)
       if (levelOps.size === 0) return this.summary(base) // nothing changed after all
     }
     // the old root was removed; what remains are the new nodes of its level
@@ -411,7 +414,7 @@ export class TreeStore {
    * set to an item or delete. Returns the ops for the level above: the old nodes re-cut are
    * deleted, the new nodes set (a node that came out identical cancels out).
    */
-  private editLevel(tree: OldTree, level: number, ops: LevelOps): LevelOps {
+  private editLevel(tree: OldTree, level: number, ops: LevelOps, top = false): LevelOps {
     const keys = [...ops.keys()].sort(cmpKey)
     const out: LevelOps = new Map()
     const keyOf = level === 0 ? (x: Entry | IndexItem) => entryKey(x as Entry) : (x: Entry | IndexItem) => (x as IndexItem).key
@@ -452,7 +455,7 @@ export class TreeStore {
         at = tree.next(level)!
       }
     }
-    for (const [k, o] of out) if (o.old && o.set && o.old.hash.equals(o.set.hash)) out.delete(k)
+    if (!top) for (const [k, o] of out) if (o.old && o.set && o.old.hash.equals(o.set.hash)) out.delete(k)
     return out
   }
 

@@ -45,6 +45,8 @@ export interface GatewayOptions {
   kick(): void
   /** a bug in a handler (500) */
   onBug(where: string, e: unknown): void
+  /** how long a CompleteMultipartUpload may work before its 200 is sent with keep-alive spaces (default 10 s; 0: at once) */
+  completeKeepAliveMs?: number
 }
 
 interface Req {
@@ -341,6 +343,9 @@ export class Gateway {
     const ref = {name: b.repo.name, type: 'user' as const, project: b.project}
     this.pach.branches.delete(b.project, ref, b.branch, false)
     if (rows.listBranches(this.pach.ctx.db, b.repo.id).length === 0) this.pach.repos.delete(ref, b.project, false)
+    // uploads in progress into the bucket go with it
+    const scope = this.uploadScope(b)
+    for (const u of await this.o.multipart.list()) if (u.bucket === scope) await this.o.multipart.remove(u.id)
     this.sendEmpty(r, 204)
   }
 
@@ -515,6 +520,13 @@ export class Gateway {
     const b = this.bucketOf(r, true)
     const ref = this.writable(b)
     const path = this.keyPath(r.key!, true)
+    // an empty "dir/" object is a folder marker (consoles, Hadoop's s3a): PFS directories exist
+    // through their files, so it changes nothing — where Pachyderm would make `dir` a file and
+    // break every later write under it
+    if (r.key!.endsWith('/') && r.req.headers['content-length'] === '0') {
+      r.req.resume()
+      return this.sendEmpty(r, 200, {ETag: '"d41d8cd98f00b204e9800998ecf8427e"'})
+    }
     await this.preconditions(r, b, path)
     const body = requestBody(r.req, r.auth.signing)
     const res = await this.pach.files.put(b.project, ref, [{path, open: () => body.stream}], {signal: r.signal})
@@ -695,13 +707,46 @@ export class Gateway {
     const md5s = createHash('md5')
     for (const p of parts) md5s.update(Buffer.from(p.md5, 'hex'))
     const etag = `${md5s.digest('hex')}-${parts.length}`
-    const res = await this.pach.files.put(b.project, ref, [{path, open: () => MultipartStore.concat(parts)}], {signal: r.signal})
-    this.recordEtag(b, res.commit.id, path, etag)
-    await this.o.multipart.remove(id)
-    this.o.kick()
-    this.sendXml(r, 200, `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${r.bucket}/${r.key}`)}${el('Bucket', r.bucket!)}${el('Key', r.key!)}${el('ETag', `"${etag}"`)}</CompleteMultipartUploadResult>`, {
-      'x-amz-version-id': res.commit.id,
-    })
+    const work = (async () => {
+      const res = await this.pach.files.put(b.project, ref, [{path, open: () => MultipartStore.concat(parts)}], {signal: r.signal})
+      this.recordEtag(b, res.commit.id, path, etag)
+      await this.o.multipart.remove(id)
+      this.o.kick()
+      return res.commit.id
+    })()
+    const result = `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${r.bucket}/${r.key}`)}${el('Bucket', r.bucket!)}${el('Key', r.key!)}${el('ETag', `"${etag}"`)}</CompleteMultipartUploadResult>`
+    const wait = this.o.completeKeepAliveMs ?? 10_000
+    let timer: NodeJS.Timeout | undefined
+    const first =
+      wait <= 0
+        ? 'slow'
+        : await Promise.race([
+            work.then(
+              () => 'done' as const,
+              () => 'done' as const,
+            ),
+            new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), wait))),
+          ])
+    clearTimeout(timer)
+    if (first === 'done') {
+      const commit = await work
+      return this.sendXml(r, 200, result, {'x-amz-version-id': commit})
+    }
+    // a long completion (many GiB): 200 and the XML prelude now, a space every interval so
+    // clients' read timeouts do not fire, then the result — or an <Error> in the 200 body, as S3 does
+    r.res.writeHead(200, {'Content-Type': 'application/xml'})
+    r.res.write(XML_HEAD)
+    const tick = setInterval(() => r.res.write(' '), Math.max(wait, 1000))
+    try {
+      await work
+      r.res.end(result)
+    } catch (e) {
+      const {err, bug} = toS3Error(e)
+      if (bug) this.o.onBug(`S3 CompleteMultipartUpload ${r.path}`, e)
+      r.res.end(`<Error>${el('Code', err.code)}${el('Message', err.message)}${el('Resource', r.path)}${el('RequestId', r.id)}</Error>`)
+    } finally {
+      clearInterval(tick)
+    }
   }
 
   private async abortUpload(r: Req): Promise<void> {

@@ -19,6 +19,10 @@ export async function listenS3(host: string, port: number, opts: GatewayOptions)
   const server: Server = createServer({maxHeaderSize: 16 * 1024, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000}, (req, res) => {
     void gw.handle(req, res)
   })
+  // a connection idle for 5 minutes (a client stalled mid-body) is closed: its write is abandoned
+  // before its commit and releases its write lease (which `pach gc` waits for); no total limit,
+  // so a slow but moving multi-GiB upload is never cut
+  server.setTimeout(5 * 60_000)
   // a malformed request line or oversize headers: answered 400/431 by node, the connection closed
   server.on('clientError', (_e, socket) => {
     if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')

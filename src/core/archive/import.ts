@@ -1,0 +1,326 @@
+/**
+ * `pach import`: restore a pach archive (format.ts) into this store, ids kept exactly.
+ *
+ * How nothing becomes visible unless the whole archive verified, in a stream read once:
+ * 1. The header and every record are read and held (metadata only). The reader has checked
+ *    the records section's checksum before it yields the first object, so the records are
+ *    intact when the plan is made: each row is inserted, or already present and equal, or a
+ *    conflict (plan.ts). Any conflict refuses the import here, before anything is written.
+ * 2. Objects stream in, each checked against its id: chunks go to a pack writer (temp packs
+ *    in objects/tmp, holding a write lease so gc stays away), tree and datum-set nodes to a
+ *    spool file beside them. Nothing is indexed yet, except that a writer with 25,000 chunks
+ *    waiting publishes those to the blob index (unreferenced chunks: invisible, and gc's).
+ * 3. Only when the reader has verified the trailer (every section digest, the totals, the end
+ *    mark, the end of input) are the packs published; then every object the records and trees
+ *    reference is checked to be present (in the archive or already here), and one SQLite
+ *    transaction inserts the spooled nodes and every planned row. A damaged or truncated
+ *    archive, an error or a kill before that transaction leaves no row: at most temp files
+ *    and unreferenced chunks, which `pach gc` removes.
+ * Importing an archive already imported plans no insert: the transaction writes nothing.
+ */
+import {closeSync, openSync, readSync, rmSync} from 'node:fs'
+import {open} from 'node:fs/promises'
+import {join} from 'node:path'
+import type {CoreContext} from '../context.js'
+import {SCHEMA_VERSION} from '../db/migrations.js'
+import {withRead, withTx} from '../db/open.js'
+import type {DB} from '../db/types.js'
+import {indexDatumInputs} from '../db/datums.js'
+import {InvalidArgumentError} from '../errors.js'
+import {decodeNode} from '../store/tree-node.js'
+import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ObjectKind, type Trailer} from './format.js'
+import {conflictError, planImport, repoLabel, TABLE_BY_NAME, TABLES, type Row, type TableSpec} from './plan.js'
+
+export interface ImportSummary {
+  format: string
+  version: number
+  /** the pach that wrote the archive, and when */
+  exported_by: string
+  exported: string
+  repos: string[]
+  /** rows inserted per table (all zero: the archive was already here) */
+  inserted: Record<string, number>
+  /** archived rows already present and equal */
+  present: number
+  noop: boolean
+  blobs: number
+  /** chunks this store did not have */
+  blobs_written: number
+  blob_bytes: number
+  trees: number
+  datum_nodes: number
+  /** archive size */
+  bytes: number
+  digest: string
+  secrets_needed: string[]
+  /** the archive's chunker differs from this store's: its files read the same, but new writes of equal bytes will not deduplicate against them */
+  chunker_differs: boolean
+}
+
+type RepoKey = [string, string, string]
+const repoKeyStr = (k: readonly unknown[]) => `${String(k[0])}\0${String(k[1])}\0${String(k[2])}`
+
+/** Columns of each archived table in this store's schema (archive columns are checked against them). */
+function columnsOf(db: DB): Map<string, Set<string>> {
+  const m = new Map<string, Set<string>>()
+  for (const t of TABLES) m.set(t.name, new Set((db.prepare(`PRAGMA table_info(${t.name})`).all() as {name: string}[]).map((c) => c.name)))
+  return m
+}
+
+/** Validate one archived row against the table's columns; revive Buffers. Throws ARCHIVE_DAMAGED. */
+function checkRow(spec: TableSpec, cols: Set<string>, raw: Record<string, unknown>): Row {
+  const row = reviveBuffers(raw)
+  for (const c of Object.keys(row)) {
+    if (!cols.has(c) || spec.drop?.includes(c)) throw damaged(`a ${spec.name} record has an unknown column ${JSON.stringify(c)}`)
+  }
+  for (const c of spec.key) if (row[c] === undefined || row[c] === null) throw damaged(`a ${spec.name} record lacks its key column ${c}`)
+  for (const c of spec.repoCols ?? []) {
+    const v = row[c]
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'string')) throw damaged(`a ${spec.name} record names its repo wrongly`)
+  }
+  return row
+}
+
+/**
+ * Import an archive from `input` (chunks of bytes, e.g. a file or stdin stream). Throws
+ * NOT_AN_ARCHIVE / FORMAT_TOO_NEW (exit 2), ARCHIVE_DAMAGED (exit 12, nothing imported),
+ * IMPORT_CONFLICT (exit 5, nothing written), LOCKED while gc runs.
+ */
+export async function importArchive(ctx: CoreContext, input: AsyncIterable<Buffer | Uint8Array | string>): Promise<ImportSummary> {
+  const result: {trailer?: Trailer; size?: number} = {}
+  const frames = readArchive(input, result)
+  try {
+    return await importFrames(ctx, frames, result)
+  } finally {
+    // a refusal stops reading: close the input (a file stream, stdin)
+    await frames.return(undefined).catch(() => {})
+  }
+}
+
+async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFrame>, result: {trailer?: Trailer; size?: number}): Promise<ImportSummary> {
+  const db = ctx.db
+  const cols = columnsOf(db)
+  const tables = new Map<string, Row[]>(TABLES.map((t) => [t.name, []]))
+  let header: ArchiveHeader | undefined
+  let first: {type: ObjectKind; id: Buffer; data: Buffer} | undefined
+
+  // 1. header and records
+  for (;;) {
+    const n = await frames.next()
+    if (n.done) break
+    const f = n.value
+    if (f.kind === 'header') {
+      header = f.header
+      if (typeof header.schema !== 'number' || header.schema > SCHEMA_VERSION) {
+        throw new InvalidArgumentError('FORMAT_TOO_NEW', `the archive's records are of schema ${String(header.schema)}, newer than this pach's ${SCHEMA_VERSION}`, {hint: 'import it with a newer pach'})
+      }
+    } else if (f.kind === 'record') {
+      const spec = TABLE_BY_NAME.get(f.record.t)
+      if (!spec) throw damaged(`a record of unknown table ${JSON.stringify(f.record.t)}`)
+      tables.get(spec.name)!.push(checkRow(spec, cols.get(spec.name)!, f.record.row))
+    } else {
+      first = f
+      break
+    }
+  }
+  if (!header) throw damaged('it has no header')
+
+  // 2. plan against what is here; refuse conflicts before writing anything
+  const localRepos = new Map((db.prepare('SELECT id, project, name, type FROM repos').all() as {id: number; project: string; name: string; type: string}[]).map((r) => [repoKeyStr([r.project, r.name, r.type]), r.id]))
+  const idToKey = new Map([...localRepos].map(([k, id]) => [id, k.split('\0') as RepoKey]))
+  const lookups = new Map(TABLES.map((t) => [t.name, db.prepare(`SELECT * FROM ${t.name} WHERE ${t.key.map((k) => `${k} = ?`).join(' AND ')}`)]))
+  const plan = withRead(db, () =>
+    planImport(tables, (spec, row) => {
+      const args: unknown[] = []
+      for (const k of spec.key) {
+        if (spec.repoCols?.includes(k)) {
+          const id = localRepos.get(repoKeyStr(row[k] as RepoKey))
+          if (id === undefined) return undefined
+          args.push(id)
+        } else args.push(row[k])
+      }
+      const mine = lookups.get(spec.name)!.get(...args) as Row | undefined
+      if (!mine) return undefined
+      for (const c of spec.repoCols ?? []) mine[c] = idToKey.get(mine[c] as number) ?? null
+      return mine
+    }),
+  )
+  if (plan.conflicts.length) throw conflictError(plan)
+  // a project the archive's repos live in must be here or in the archive
+  const projects = new Set([...(tables.get('projects') ?? []).map((p) => String(p.name)), ...(db.prepare('SELECT name FROM projects').pluck().all() as string[])])
+  for (const r of tables.get('repos')!) if (!projects.has(String(r.project))) throw damaged(`repo ${String(r.name)} is in project ${String(r.project)}, which the archive does not hold`)
+
+  // 3. objects: chunks into temp packs, tree and datum-set nodes into a spool
+  const writer = await ctx.store.writerWait()
+  const spoolPath = join(ctx.store.tmpDir, `import.${process.pid}.${ctx.newId()}.spool`)
+  const spool = await open(spoolPath, 'w')
+  let spoolOpen = true
+  const spooled = {trees: new Set<string>(), nodes: new Set<string>()}
+  const wantBlobs = new Set<string>()
+  const wantTrees = new Set<string>()
+  const totals = {blobs: 0, blobs_written: 0, blob_bytes: 0, trees: 0, datum_nodes: 0}
+  const progress = ctx.reporter.progress('import', 'bytes')
+  try {
+    let spoolBuf: Buffer[] = []
+    let spoolBytes = 0
+    const flushSpool = async () => {
+      if (!spoolBytes) return
+      const b = Buffer.concat(spoolBuf, spoolBytes)
+      ;[spoolBuf, spoolBytes] = [[], 0]
+      await spool.write(b)
+    }
+    const take = async (o: {type: ObjectKind; id: Buffer; data: Buffer}) => {
+      if (o.type === 'blob') {
+        totals.blobs++
+        totals.blob_bytes += o.data.length
+        if (writer.add(Buffer.from(o.id), o.data)) totals.blobs_written++
+        if (writer.full) await writer.drain()
+        progress.add(o.data.length)
+        return
+      }
+      const k = o.id.toString('latin1')
+      const mine = o.type === 'tree' ? spooled.trees : spooled.nodes
+      if (o.type === 'tree') {
+        totals.trees++
+        const node = decodeNodeOrDamaged(o.data, o.id)
+        if (node.kind === 'index') for (const it of node.items) wantTrees.add(it.hash.toString('latin1'))
+        else {
+          for (const e of node.entries) {
+            if (e.kind === 'dir') wantTrees.add(e.hash.toString('latin1'))
+            else for (const c of e.chunks) wantBlobs.add(c.toString('latin1'))
+          }
+        }
+      } else totals.datum_nodes++
+      if (mine.has(k)) return
+      mine.add(k)
+      const h = Buffer.allocUnsafe(5)
+      h[0] = o.type === 'tree' ? 0x54 : 0x44
+      h.writeUInt32BE(o.data.length, 1)
+      spoolBuf.push(h, Buffer.from(o.id), Buffer.from(o.data))
+      spoolBytes += 37 + o.data.length
+      if (spoolBytes >= 1024 * 1024) await flushSpool()
+    }
+    if (first) await take(first)
+    for (;;) {
+      const n = await frames.next()
+      if (n.done) break
+      if (n.value.kind !== 'object') throw damaged('a record among the objects')
+      await take(n.value)
+    }
+    const trailer = result.trailer!
+    await flushSpool()
+    await spool.close()
+    spoolOpen = false
+
+    // the archive verified: publish the chunks (unreferenced until the transaction below)
+    await writer.close()
+    for (const t of tables.get('commits')!) if (Buffer.isBuffer(t.tree)) wantTrees.add(t.tree.toString('latin1'))
+    for (const d of tables.get('datums')!) if (Buffer.isBuffer(d.output)) wantTrees.add(d.output.toString('latin1'))
+    const hasTree = db.prepare('SELECT 1 FROM trees WHERE hash = ?').pluck()
+    for (const k of wantTrees) {
+      if (!spooled.trees.has(k) && hasTree.get(Buffer.from(k, 'latin1')) === undefined) throw damaged(`it references tree ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
+    }
+    for (const k of wantBlobs) {
+      if (!ctx.store.has(Buffer.from(k, 'latin1'))) throw damaged(`it references chunk ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
+    }
+    const hasNode = db.prepare('SELECT 1 FROM datum_nodes WHERE hash = ?').pluck()
+    for (const s of tables.get('job_datums')!) {
+      if (Buffer.isBuffer(s.root) && !spooled.nodes.has(s.root.toString('latin1')) && hasNode.get(s.root) === undefined) throw damaged(`it references a datum set ${s.root.toString('hex')} it does not hold`)
+    }
+
+    // 4. one transaction: nodes, then every planned row
+    const inserted = withTx(db, () => applyPlan(db, spoolPath, plan.insert, localRepos))
+    writer.release()
+    progress.done()
+    const noop = Object.values(inserted).every((n) => n === 0)
+    return {
+      format: ARCHIVE_FORMAT,
+      version: header.version,
+      exported_by: header.pach_version,
+      exported: header.created,
+      repos: tables.get('repos')!.map((r) => repoLabel(r as {project: string; name: string; type: string})),
+      inserted,
+      present: plan.present,
+      noop,
+      ...totals,
+      bytes: result.size!,
+      digest: trailer.digest,
+      secrets_needed: header.secrets_needed ?? [],
+      chunker_differs: JSON.stringify(sortKeys(header.chunker)) !== JSON.stringify(sortKeys({...ctx.config.chunker})),
+    }
+  } catch (e) {
+    await writer.abort()
+    throw e
+  } finally {
+    if (spoolOpen) await spool.close().catch(() => {})
+    rmSync(spoolPath, {force: true})
+    ctx.store.closeFds()
+  }
+}
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))
+}
+
+function decodeNodeOrDamaged(data: Buffer, id: Buffer) {
+  try {
+    return decodeNode(data)
+  } catch {
+    throw damaged(`tree ${id.toString('hex')} cannot be decoded`)
+  }
+}
+
+/** Inside the import's transaction: insert the spooled nodes, then the planned rows. Returns counts per table. */
+function applyPlan(db: DB, spoolPath: string, insert: Map<string, Row[]>, localRepos: Map<string, number>): Record<string, number> {
+  const putTree = db.prepare('INSERT OR IGNORE INTO trees(hash, data) VALUES (?, ?)')
+  const putNode = db.prepare('INSERT OR IGNORE INTO datum_nodes(hash, data) VALUES (?, ?)')
+  const fd = openSync(spoolPath, 'r')
+  try {
+    const h = Buffer.alloc(37)
+    for (let pos = 0; ; ) {
+      if (readSync(fd, h, 0, 37, pos) < 37) break
+      const len = h.readUInt32BE(1)
+      const data = Buffer.allocUnsafe(len)
+      if (readSync(fd, data, 0, len, pos + 37) !== len) throw damaged('the import spool was cut short')
+      ;(h[0] === 0x54 ? putTree : putNode).run(Buffer.from(h.subarray(5, 37)), data)
+      pos += 37 + len
+    }
+  } finally {
+    closeSync(fd)
+  }
+  const counts: Record<string, number> = {}
+  const seqBase = {
+    commits: (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM commits').pluck().get() as number) + 1,
+    jobs: (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM jobs').pluck().get() as number) + 1,
+  }
+  const stmts = new Map<string, ReturnType<DB['prepare']>>()
+  for (const spec of TABLES) {
+    const rows = insert.get(spec.name) ?? []
+    counts[spec.name] = rows.length
+    for (const row of rows) {
+      const values: Record<string, unknown> = {}
+      for (const [c, v] of Object.entries(row)) {
+        if (spec.repoCols?.includes(c)) {
+          const id = localRepos.get(repoKeyStr(v as RepoKey))
+          if (id === undefined) throw damaged(`a ${spec.name} record names repo ${(v as string[]).join('/')}, which the archive does not hold`)
+          values[c] = id
+        } else values[c] = typeof v === 'boolean' ? Number(v) : v
+      }
+      if (spec.seq) values.seq = seqBase[spec.name as 'commits' | 'jobs']++
+      const names = Object.keys(values)
+      const sig = `${spec.name}(${names.join(',')})`
+      let st = stmts.get(sig)
+      if (!st) stmts.set(sig, (st = db.prepare(`INSERT INTO ${spec.name}(${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`)))
+      const r = st.run(values)
+      if (spec.name === 'repos') localRepos.set(repoKeyStr([row.project, row.name, row.type]), Number(r.lastInsertRowid))
+    }
+  }
+  // the lineage index is derived from the datum rows, so it is rebuilt, not carried
+  const jobs = new Map<string, {project: string; pipeline: string; job_id: string}>()
+  for (const d of insert.get('datums') ?? []) {
+    const j = {project: String(d.project), pipeline: String(d.pipeline), job_id: String(d.job_id)}
+    jobs.set(`${j.project}/${j.pipeline}/${j.job_id}`, j)
+  }
+  indexDatumInputs(db, jobs.values())
+  return counts
+}
