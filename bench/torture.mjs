@@ -8,7 +8,7 @@
 //                are re-drawn; default 200)
 // --seed S       fixes scenarios, data, modes, recovery choices and kill delays (default 1)
 // --scenarios    comma list (put-large, put-many, finish-commit, job-local, job-docker,
-//                squash-delete, gc); default all
+//                squash-delete, gc, purge); default all
 // --docker       auto (default): the docker scenario runs when `docker info` answers and the
 //                test image exists; on: required; off: never
 // --point N      re-run kill point N of this seed alone (after the calibration runs)

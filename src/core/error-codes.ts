@@ -136,6 +136,8 @@ export const CODES_BY_CLASS = {
     'NON_FAST_FORWARD',
     // pach pull: the local branch has commits the remote lacks, or the remote branch was rewritten
     'BRANCH_DIVERGED',
+    // pach purge file: a commit outside the purged branch's history keeps the content
+    'PURGE_INCOMPLETE',
     // pach import: the archive holds a repo, branch, commit, pipeline or job that exists here otherwise
     'IMPORT_CONFLICT',
   ],

@@ -33,6 +33,7 @@ import {noopReporter, type Reporter} from './reporter.js'
 import {DEFAULT_PROJECT} from './types.js'
 import {fsck, type FsckReport} from './maintenance/fsck.js'
 import {gc, type GcReport} from './maintenance/gc.js'
+import {purge, purgeLog, purgeSweepPending, type PurgeAuditEntry, type PurgeRequest, type PurgeResult} from './maintenance/purge.js'
 import {exportArchive, type ExportOptions, type ExportSummary} from './archive/export.js'
 import {importArchive, type ImportSummary} from './archive/import.js'
 import {SecretService} from './pps/secret-service.js'
@@ -243,6 +244,16 @@ export class Pach {
 
   gc(opts: {dryRun?: boolean} = {}): Promise<GcReport> {
     return gc(this.ctx, opts)
+  }
+
+  /** `purge file`: remove matching paths from history and what was derived from them (maintenance/purge.ts). */
+  purge(req: PurgeRequest, opts: {dryRun?: boolean} = {}): Promise<PurgeResult> {
+    return purge(this.ctx, req, opts)
+  }
+
+  /** `purge log`: the audit entries, oldest first, and whether a sweep is still to do. */
+  purgeLog(): {entries: PurgeAuditEntry[]; sweep_pending: boolean} {
+    return {entries: purgeLog(this.ctx), sweep_pending: purgeSweepPending(this.ctx)}
   }
 
   /** `pach export`: write an archive of the store (or of some repos) through `out` (core/archive/export.ts). */

@@ -22,7 +22,7 @@ const problem = dockerProblem()
 
 // Two groups at once (one per core): most of the time goes to starting pach processes.
 const groups = [
-  ['put-large', 'put-many', 'squash-delete', 'gc'],
+  ['put-large', 'put-many', 'squash-delete', 'gc', 'purge'],
   ['finish-commit', 'job-local', 'job-docker'],
 ]
 

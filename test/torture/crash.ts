@@ -826,6 +826,96 @@ const gcScenario: Scenario = {
   },
 }
 
+/**
+ * purge (issue 16): repo `pg` with keep.bin and secret.bin in one put (one pack holding live
+ * and purged blobs: the sweep repacks it), secret.bin changed, then late.txt. The victim purges
+ * /secret.bin from the whole history. Every commit must read back all old or all new (never a
+ * mix); an untouched history purges on a rerun; a pending sweep is finished by `pach gc`
+ * (what `pach purge log` tells); afterwards no 64-byte probe of either secret version (one
+ * every 16 KiB, so every chunk of at least 32 KiB holds one) is left in any pack.
+ */
+interface PurgeBase {
+  commits: {id: string; old: Manifest; new: Manifest}[]
+}
+
+const purgeBase: BaseSpec = {
+  name: 'purge',
+  async setup(p, data, rng) {
+    await p.ok(['create', 'repo', 'pg'])
+    const keep = writeRandom(join(data, 'pg1', 'keep.bin'), `pg:keep:${rng.next()}`, MiB)
+    const s1 = writeRandom(join(data, 'pg1', 'secret.bin'), `pg:s1:${rng.next()}`, MiB)
+    const s2 = writeRandom(join(data, 'pg-secret2.bin'), `pg:s2:${rng.next()}`, MiB / 2)
+    const late = writeRandom(join(data, 'pg-late.txt'), `pg:late:${rng.next()}`, 1000)
+    const c1 = await p.put('pg@master:/', join(data, 'pg1'), ['-r'])
+    const c2 = await p.put('pg@master:/secret.bin', join(data, 'pg-secret2.bin'))
+    const c3 = await p.put('pg@master:/late.txt', join(data, 'pg-late.txt'))
+    const k = {'/keep.bin': entry(keep)}
+    saveBase(p, {
+      commits: [
+        {id: c1, old: {...k, '/secret.bin': entry(s1)}, new: k},
+        {id: c2, old: {...k, '/secret.bin': entry(s2)}, new: k},
+        {id: c3, old: {...k, '/secret.bin': entry(s2), '/late.txt': entry(late)}, new: {...k, '/late.txt': entry(late)}},
+      ],
+    } satisfies PurgeBase)
+  },
+}
+
+/** Pack files holding any 64-byte probe (one every 16 KiB) of `secrets`. */
+function packsHolding(p: Proj, secrets: Buffer[]): string[] {
+  const probes = secrets.flatMap((b) => Array.from({length: Math.floor((b.length - 64) / 16384) + 1}, (_, i) => b.subarray(i * 16384, i * 16384 + 64)))
+  const root = join(p.dir, '.pach', 'objects')
+  const out: string[] = []
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, {withFileTypes: true})) {
+      const path = join(d, e.name)
+      if (e.isDirectory()) walk(path)
+      else {
+        const bytes = readFileSync(path)
+        if (probes.some((x) => bytes.includes(x))) out.push(relative(p.dir, path))
+      }
+    }
+  }
+  walk(root)
+  return out
+}
+
+const purgeScenario: Scenario = {
+  name: 'purge',
+  base: purgeBase,
+  async attempt(p, data) {
+    const b = loadBase<PurgeBase>(p)
+    const argv = ['purge', 'file', 'pg@master:/secret.bin', '-m', 'torture']
+    return {
+      mode: 'purge',
+      argv,
+      check: async (p2, f) => {
+        const commits = await p2.commits('pg')
+        const seen = new Set<number>()
+        for (const c of b.commits) {
+          const i = await f.oneOf(p2, 'pg', c.id, [c.old, c.new], 'the purged commit')
+          if (i >= 0) {
+            seen.add(i)
+            await f.finished(p2, 'pg', c.id, i === 0 ? c.old : c.new, commits)
+          }
+        }
+        if (seen.size > 1) f.fail('a mix of old and new history after the kill')
+        if (commits.size !== b.commits.length) f.fail(`pg has ${commits.size} commits, expected ${b.commits.length}`)
+        f.outcome = seen.has(0) ? 'untouched' : 'applied'
+        if (seen.has(0)) {
+          // the interrupted purge runs again from the start
+          await p2.ok(argv)
+          for (const c of b.commits) await f.finished(p2, 'pg', c.id, c.new)
+        }
+        const log = await p2.json<{sweep_pending: boolean; entries: unknown[]}>(['purge', 'log'])
+        if (log.entries.length !== 1) f.fail(`purge log has ${log.entries.length} entries, expected 1`)
+        if (log.sweep_pending) await p2.ok(['gc'])
+        const left = packsHolding(p2, [readFileSync(join(data, 'pg1', 'secret.bin')), readFileSync(join(data, 'pg-secret2.bin'))])
+        if (left.length) f.fail(`purged bytes left in ${left.join(', ')}`)
+      },
+    }
+  },
+}
+
 export const SCENARIOS: Scenario[] = [
   putLarge,
   putMany,
@@ -834,6 +924,7 @@ export const SCENARIOS: Scenario[] = [
   ppsScenario('job-docker', 'docker', 'run'),
   squashDelete,
   gcScenario,
+  purgeScenario,
 ]
 
 // ------------------------------------------------------------------ the engine

@@ -5,6 +5,7 @@
  * synchronous functions over the handle: handle first, no awaits, plain rows.
  */
 import type {CommitOrigin, RepoType} from '../types.js'
+import {getMeta, setMeta} from './meta.js'
 import {st} from './statements.js'
 import type {DB} from './types.js'
 
@@ -68,6 +69,46 @@ export const finishCommitRow = (db: DB, repoId: number, id: string, at: string, 
     db,
     'UPDATE commits SET finishing = COALESCE(finishing, @at), finished = @at, error = @error, description = COALESCE(@description, description) WHERE repo_id = @repoId AND id = @id',
   ).run({at, error, description, repoId, id})
+/** Open a finished commit again (a purge re-running its job: pps/job-lifecycle finishes it anew). */
+export const reopenCommitRow = (db: DB, repoId: number, id: string) =>
+  st(db, "UPDATE commits SET finishing = NULL, finished = NULL, error = '' WHERE repo_id = ? AND id = ?").run(repoId, id)
+/**
+ * Times a purge keeps for a commit it reopens to re-run its job (meta `purge_times`, a JSON map
+ * of repo@commit → the commit's times and its commit set's `modified`): the job finishes the
+ * commit again, and restoreCommitTimes puts the kept times back, so a purge changes no time.
+ */
+export function keepCommitTimes(db: DB, repoId: number, id: string): void {
+  const c = getCommit(db, repoId, id)
+  if (!c) return
+  const kept = keptTimes(db)
+  const modified = st(db, 'SELECT modified FROM commit_sets WHERE id = ?').pluck().get(id) as string | undefined
+  kept[`${repoId}@${id}`] ??= {started: c.started, finishing: c.finishing, finished: c.finished, set_modified: modified ?? null}
+  setMeta(db, 'purge_times', JSON.stringify(kept))
+}
+
+/** Put back the times keepCommitTimes kept for a commit (no-op for any other commit). */
+export function restoreCommitTimes(db: DB, repoId: number, id: string): void {
+  const kept = keptTimes(db)
+  const t = kept[`${repoId}@${id}`]
+  if (!t) return
+  st(db, 'UPDATE commits SET started = ?, finishing = ?, finished = ? WHERE repo_id = ? AND id = ?').run(t.started, t.finishing, t.finished, repoId, id)
+  if (t.set_modified) st(db, 'UPDATE commit_sets SET modified = ? WHERE id = ?').run(t.set_modified, id)
+  delete kept[`${repoId}@${id}`]
+  setMeta(db, 'purge_times', Object.keys(kept).length ? JSON.stringify(kept) : undefined)
+}
+
+interface KeptTimes {
+  started: string
+  finishing: string | null
+  finished: string | null
+  set_modified: string | null
+}
+
+const keptTimes = (db: DB): Record<string, KeptTimes> => {
+  const raw = getMeta(db, 'purge_times')
+  return raw ? (JSON.parse(raw) as Record<string, KeptTimes>) : {}
+}
+
 export const deleteCommitRow = (db: DB, repoId: number, id: string) => st(db, 'DELETE FROM commits WHERE repo_id = ? AND id = ?').run(repoId, id)
 /** Every commit with its repo's name and type, oldest first (fsck). */
 export const listCommitsWithRepo = (db: DB) =>

@@ -151,6 +151,13 @@ export function releaseJob(db: DB, k: JobKey, from?: JobState): boolean {
   return (from ? st(db, sql + ' AND state = ?').run(k.project, k.pipeline, k.id, from) : st(db, sql).run(k.project, k.pipeline, k.id)).changes === 1
 }
 
+/** A finished job back to JOB_CREATED to run again over changed inputs (a purge), restart + 1. */
+export const requeueJob = (db: DB, k: JobKey) =>
+  st(
+    db,
+    "UPDATE jobs SET state = 'JOB_CREATED', reason = '', finished = NULL, lease_pid = NULL, lease_host = NULL, lease_at = NULL, restart = restart + 1 WHERE project = ? AND pipeline = ? AND id = ?",
+  ).run(k.project, k.pipeline, k.id)
+
 /** The columns a running job updates as it goes. */
 export interface JobProgress {
   started?: string

@@ -102,3 +102,6 @@ export const getRemoteContent = (db: DB, deploymentId: string, remoteHash: Buffe
 
 export const putRemoteContent = (db: DB, deploymentId: string, remoteHash: Buffer, size: number, content: string) =>
   st(db, 'INSERT OR REPLACE INTO remote_content(deployment_id, remote_hash, size, content) VALUES (?, ?, ?, ?)').run(deploymentId, remoteHash, size, content)
+
+/** Forget which remote files became a local content (a purge; contentText starts with its hash). */
+export const deleteRemoteContentOf = (db: DB, localHashHex: string) => st(db, 'DELETE FROM remote_content WHERE content LIKE ?').run(`{"h":"${localHashHex}"%`)

@@ -20,3 +20,6 @@ export function getS3Etags(db: DB, hashes: Buffer[]): [Buffer, string][] {
   }
   return out
 }
+
+/** Forget a content's ETag (a purge: not even a digest of purged content is kept). */
+export const deleteS3Etag = (db: DB, hash: Buffer) => st(db, 'DELETE FROM s3_etags WHERE hash = ?').run(hash)

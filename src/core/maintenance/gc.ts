@@ -29,6 +29,16 @@ import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import {sha256, toHex} from '../store/hash.js'
 import {liveLeases, pidAlive} from '../process.js'
+import {getMeta, setMeta} from '../db/meta.js'
+
+/**
+ * Set by a purge (maintenance/purge.ts) in the transaction that switched history, cleared by
+ * the sweep that follows: while set, every gc repacks each pack holding a dead blob
+ * (threshold 0), counting from the packs' trailers the blobs no row places there any more (a
+ * sweep killed after it deleted their rows), so a purge killed before or during its sweep
+ * still has its bytes removed by the next gc.
+ */
+export const PURGE_PENDING_KEY = 'purge_sweep_pending'
 
 /** gc merges small packs (< 1/16 of the pack target, no dead bytes) when at least this many exist. */
 const CONSOLIDATE_MIN = 8
@@ -131,14 +141,17 @@ export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThresh
   const sync = db.pragma('synchronous', {simple: true})
   db.pragma('synchronous = FULL')
   try {
-    return await sweep(ctx, opts)
+    const pending = getMeta(db, PURGE_PENDING_KEY) !== undefined
+    const report = await sweep(ctx, pending && !opts.dryRun ? {...opts, repackThreshold: 0, trailers: true} : opts)
+    if (pending && !opts.dryRun) setMeta(db, PURGE_PENDING_KEY, undefined)
+    return report
   } finally {
     deleteLease(db, leaseId)
     db.pragma(`synchronous = ${Number(sync)}`)
   }
 }
 
-async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?: number}): Promise<GcReport> {
+async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?: number; trailers?: boolean}): Promise<GcReport> {
   const db = ctx.db
   const live = markLive(ctx)
   const report: GcReport = {dry_run: !!opts.dryRun, deleted_packs: 0, repacked_packs: 0, deleted_blobs: 0, deleted_trees: 0, orphan_files: 0, job_dirs: 0, reclaimed_bytes: 0}
@@ -162,6 +175,21 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
         s.deadBytes += b.length
         s.dead.push(b.id)
       }
+    }
+  }
+  // after a purge, a pack must not keep a purged blob whose row an interrupted sweep already
+  // deleted: the trailers name every blob a pack holds, so bytes no row places there are dead
+  if (opts.trailers) {
+    for (const p of packs) {
+      const s = perPack.get(p.id.toString('latin1'))!
+      let entries: {id: Buffer; length: number}[]
+      try {
+        entries = ctx.store.readPackTrailer(toHex(p.id))
+      } catch {
+        continue // a damaged pack is fsck's to report; its indexed blobs are handled above
+      }
+      const placed = new Set([...s.live.map((b) => b.id), ...s.dead].map((id) => id.toString('latin1')))
+      for (const e of entries) if (!placed.has(e.id.toString('latin1'))) s.deadBytes += e.length
     }
   }
   const threshold = opts.repackThreshold ?? 0.25
@@ -207,6 +235,9 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
     for (const b of deadBlobs) objects.deleteBlobRow(db, b)
     for (const p of emptyPacks) objects.deletePackRow(db, p.id)
   })
+  // crash-test hook (test/torture/purge-crash.test.ts): a purge's sweep killed with the purged
+  // blobs unindexed and their packs not yet rewritten
+  if (opts.trailers && ctx.env.PACH_PURGE_CRASH === 'mid-sweep') process.kill(process.pid, 'SIGKILL')
   for (const p of emptyPacks) ctx.store.deletePackFile(toHex(p.id))
   for (const o of orphans) ctx.store.deletePackFile(o)
   ctx.store.cleanTmp()

@@ -187,6 +187,8 @@ export class JobLifecycle {
           rows.setCommitTree(this.db, repo.id, j.id, tree, this.engine.treeSize(tree))
         }
         this.engine.finishCommit(repo, rows.getCommit(this.db, repo.id, j.id)!, {error})
+        // a commit a purge reopened to recompute keeps its times (db/commits.ts keepCommitTimes)
+        rows.restoreCommitTimes(this.db, repo.id, j.id)
       }
       if (end.result) {
         end.result.writeRows()
