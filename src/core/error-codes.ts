@@ -75,9 +75,11 @@ export const CODES_BY_CLASS = {
     'PIPELINE_NOT_PROMOTABLE',
     'IMAGE_NOT_PUBLISHABLE',
     'REMOTE_SPEC_REJECTED',
+    // pach debug datum: the paths given belong to several datums
+    'AMBIGUOUS_DATUM',
   ],
-  /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed */
-  JobFailedError: ['JOB_FAILED'],
+  /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed, or a datum `debug datum` reran */
+  JobFailedError: ['JOB_FAILED', 'DATUM_FAILED'],
   /** exit 4: a named thing does not exist */
   NotFoundError: [
     'PROJECT_NOT_FOUND',

@@ -27,6 +27,14 @@
  * its inputs (if any) read-only at /pfs and its output streamed to `onOutput` as it comes.
  * `stop` ends it (SIGTERM, then SIGKILL after a grace period) and leaves nothing behind (no
  * container, no process, no scratch directory); so does the runner's `close`.
+ *
+ * Attached runs (`pach debug datum`, datum-debug.ts): `runAttached` runs one command in a
+ * worker's exact sandbox (the WorkerSpec's image, mounts, network, user, working directory,
+ * limits) wired to the user's terminal, once, and leaves nothing behind. `shell: false`
+ * reruns a datum: stdin is the given text (else empty), no TTY (as in a job), output streamed
+ * to the terminal as it comes. `shell: true` is interactive: stdin is the terminal's, and a
+ * TTY is allocated when the terminal's stdin and stdout are TTYs. It resolves with the
+ * command's exit; it rejects with a RunnerError when the sandbox cannot be made.
  */
 
 /** What a runner reports through (image pulls: a line when one starts and ends, byte progress). */
@@ -138,6 +146,26 @@ export interface ServiceRoute {
   listen?: string
 }
 
+/** The user's terminal, for an attached run (the CLI's process.stdin/stdout/stderr). */
+export interface Terminal {
+  stdin: NodeJS.ReadableStream & {isTTY?: boolean; setRawMode?: (raw: boolean) => unknown; fd?: number}
+  stdout: NodeJS.WritableStream & {isTTY?: boolean; columns?: number; rows?: number; fd?: number; on(event: 'resize', fn: () => void): unknown; off(event: 'resize', fn: () => void): unknown}
+  stderr: NodeJS.WritableStream & {fd?: number}
+}
+
+/** One command in a worker's sandbox, attached to a terminal (see the header). */
+export interface AttachSpec extends Omit<WorkerSpec, 'endpoint'> {
+  cmd: string[]
+  env: Record<string, string>
+  /** fed to stdin then closed (shell: false only) */
+  stdin?: string
+  /** interactive: the terminal's stdin, a TTY when the terminal is one */
+  shell: boolean
+  terminal: Terminal
+  /** ends the run (its code killed); an interactive shell is ended by its user instead */
+  signal?: AbortSignal
+}
+
 export interface Runner {
   readonly kind: 'docker' | 'local' | 'fake'
   /** one-line description for notices ("local (bubblewrap)", "docker 20.10.24") */
@@ -159,6 +187,8 @@ export interface Runner {
    * it, `serviceRoute` is used.
    */
   workerRoute?(): Promise<ServiceRoute>
+  /** Run one command attached to a terminal (see the header); resolves with its exit. */
+  runAttached?(spec: AttachSpec): Promise<ServiceExit>
   /** release shared resources (e.g. the docker client); long-running tasks are stopped */
   close?(): Promise<void>
 }
