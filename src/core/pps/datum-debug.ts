@@ -28,7 +28,7 @@
  * Refused, one line each: a spout (no datums), an s3 pipeline (its S3 gateway is not served
  * here: an s3_out datum would write its output commit), an `out` that exists and is not empty.
  */
-import {cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, type Dirent} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {CoreContext} from '../context.js'
@@ -300,7 +300,7 @@ function refuse(spec: PipelineSpec): void {
 
 function countFiles(dir: string): number {
   let n = 0
-  let entries: import('node:fs').Dirent[]
+  let entries: Dirent[]
   try {
     entries = readdirSync(dir, {withFileTypes: true})
   } catch {
