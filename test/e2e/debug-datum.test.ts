@@ -140,7 +140,16 @@ describe.concurrent.each(RUNNERS)('debug datum [%s runner]', (runner) => {
     expect(await snapshot(rp, ['in'])).toBe(before)
     expect(existsSync(join(rp.p.dir, 'draft'))).toBe(false)
 
+    // with -f the positional argument names the datum
+    const again = await rp.run(['debug', 'datum', '-f', file, '/d', '--json'])
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({job: null, state: null, exit_code: 0, out_files: 1})
+    expect(again.stderr).toContain('one\ntwo\njob=[]\n')
+    rmSync(join(JSON.parse(again.stdout).out_dir, '..'), {recursive: true, force: true})
+
     // bad input
+    const s3 = writeSpec(rp.p, 's3', pipeline('s3', 'true', {pfs: {repo: 'in', glob: '/', s3: true}}))
+    expectUserError(await rp.run(['debug', 'datum', '-f', s3, '/']), 2, /^pach: pipeline "s3" reads or writes through S3 .*debug datum does not serve its S3 gateway/)
     expectUserError(await rp.run(['debug', 'datum', '-f', file, '--input', '/nope']), 4, /^pach: no datum of spec draft matches \/nope/)
     expectUserError(await rp.run(['debug', 'datum', '-f', file]), 2, /^pach: name the datum of spec draft to debug/)
     await rp.ok(['create', 'pipeline', '-f', file])
