@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {PachCommand} from '../../cli/base-command.js'
 import {runnerChoice, runnerFactory} from '../../cli/jobs.js'
 import {readSpecs} from '../../cli/specs.js'
-import {InvalidArgumentError, JobFailedError, printable} from '../../core/errors.js'
+import {CancelledError, InvalidArgumentError, JobFailedError, printable} from '../../core/errors.js'
 import {parseJob} from '../../core/pfs/refs.js'
 import type {DatumDebugResult, DebugTarget} from '../../core/pps/datum-debug.js'
 import {parseDatumFilter} from '../../core/pps/datum-restart.js'
@@ -67,6 +67,7 @@ export default class DebugDatum extends PachCommand<typeof DebugDatum, DatumDebu
     })
     this.passSigint = false
     const outs = `/pfs/out (${r.out_files} file${r.out_files === 1 ? '' : 's'}) is in ${r.out_dir}`
+    if (this.signal.aborted) throw new CancelledError(`interrupted; ${outs}`, {data: {...r}})
     if (r.mode === 'run' && !r.succeeded) {
       const why = r.error || `user code exited with code ${r.exit_code}`
       throw new JobFailedError(`datum ${r.datum.id.slice(0, 12)}: ${why}; ${outs}`, {code: 'DATUM_FAILED', data: {...r}})
