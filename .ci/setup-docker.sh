@@ -120,6 +120,23 @@ else
   log "imported $IMAGE"
 fi
 
+# 4b. image pach-test/busybox:2: $IMAGE's rootfs with /VERSION = "2", so a test can move one tag
+#     from $IMAGE to it (an image rebuilt under the same tag: image drift,
+#     test/e2e/image-drift.test.ts) and see which one ran (skipped when present)
+IMAGE2=pach-test/busybox:2
+if docker image inspect "$IMAGE2" >/dev/null 2>&1; then
+  log "image $IMAGE2 already exists"
+else
+  c=$(docker create "$IMAGE")
+  root=$(mktemp -d)
+  docker export "$c" | tar -C "$root" -x
+  docker rm "$c" >/dev/null
+  printf '2\n' >"$root/VERSION"
+  tar -C "$root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin:/sbin' --change 'CMD ["sh"]' - "$IMAGE2" >/dev/null
+  rm -rf "$root"
+  log "imported $IMAGE2"
+fi
+
 # 5. image pach-test/awscli:1 for the s3 pipeline tests (test/e2e/s3-pipelines.test.ts): the
 #    files of Debian's installed awscli (/usr/bin/aws on /usr/bin/python3) and its installed
 #    dependency closure (dpkg file lists), minus docs and every botocore model but s3's, sts's

@@ -13,7 +13,8 @@ import {CancelledError, JobFailedError} from '../core/errors.js'
 import type {Pach} from '../core/pach.js'
 import type {JobElsewhere} from '../core/pps/job-handoff.js'
 import type {JobEvent} from '../core/pps/job-service.js'
-import type {Runner} from '../core/pps/runner.js'
+import type {LocalImageIds, Runner} from '../core/pps/runner.js'
+import {dockerImageIds} from '../runner/image-ids.js'
 import type {S3Sidecar} from '../core/pps/s3-sidecar.js'
 import type {RunnerChoice} from '../runner/select.js'
 import type {JobInfo, JobState} from '../core/types.js'
@@ -28,6 +29,15 @@ export const jobFlags = {
 export function runnerChoice(pach: Pach, flag?: string): RunnerChoice {
   const c = flag ?? (pach.config as {runner?: string}).runner ?? 'auto'
   return c === 'docker' || c === 'local' ? c : 'auto'
+}
+
+/**
+ * How the local engine names images now (`list/update pipeline`'s image drift), or undefined
+ * when pipelines run with the local runner (no images). `flag`: --runner where the command
+ * has it, else PACH_RUNNER, else the project's config.
+ */
+export function localImageIds(pach: Pach, flag?: string): LocalImageIds | undefined {
+  return runnerChoice(pach, flag ?? process.env.PACH_RUNNER) === 'local' ? undefined : dockerImageIds()
 }
 
 /** The runner, built when the first job needs it; image pulls report through the project's reporter and stop on `signal`. */

@@ -36,6 +36,7 @@ import {gc, type GcReport} from './maintenance/gc.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {JobLifecycle} from './pps/job-lifecycle.js'
+import {LineageService} from './pps/lineage-service.js'
 import {PipelineService} from './pps/pipeline-service.js'
 import {BlobStore, ensureStoreDirs} from './store/pack-store.js'
 import {pidAlive} from './process.js'
@@ -152,6 +153,8 @@ export class Pach {
   readonly pipelines: PipelineService
   readonly jobs: JobService
   readonly secrets: SecretService
+  /** `pach lineage`: which inputs made a file, which outputs a file fed */
+  readonly lineage: LineageService
   /** plumbing: how files are stored (`pach debug …`) */
   readonly debug: DebugService
   /** PFS rules that depend on pipelines */
@@ -177,6 +180,7 @@ export class Pach {
     this.folders = new FolderSync(this.ctx, this.files)
     this.metadata = new MetadataService(this.ctx, this.engine)
     this.secrets = new SecretService(this.ctx)
+    this.lineage = new LineageService(this.ctx, this.engine.resolve)
     this.debug = new DebugService(this.ctx, this.engine)
     this.jobs = new JobService(this.ctx, this.engine, this.pipelines, this.files, this.secrets, lifecycle)
     this.push = new PushService(this.ctx, this.engine.resolve, () => this.hooks)

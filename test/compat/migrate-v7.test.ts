@@ -48,7 +48,9 @@ describe('a schema-7 project (every datum set whole) upgraded by the current cod
 
     // schema 7's shape: whole sets, no chain columns
     const db = new Database(join(dir, '.pach', 'pach.db'))
-    db.exec(`DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes; DROP TABLE job_datums; DROP TABLE datum_nodes;
+    const inputRows = db.prepare('SELECT * FROM datum_inputs ORDER BY job_id, datum_id').all()
+    expect(inputRows.length).toBe((db.prepare('SELECT count(*) FROM datums').pluck().get() as number))
+    db.exec(`DROP TABLE datum_inputs; DROP TABLE s3_etags; DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes; DROP TABLE job_datums; DROP TABLE datum_nodes;
       CREATE TABLE job_datums(project TEXT NOT NULL, pipeline TEXT NOT NULL, job_id TEXT NOT NULL, list BLOB NOT NULL, PRIMARY KEY(project, pipeline, job_id))`)
     // (planning order was path order: any order reads back the same by id)
     if (shape.startsWith('schema 7')) {
@@ -72,6 +74,8 @@ describe('a schema-7 project (every datum set whole) upgraded by the current cod
     pach = openPach({pachDir: join(dir, '.pach')})
     try {
       expect(pach.ctx.db.pragma('user_version', {simple: true})).toBe(SCHEMA_VERSION)
+      // migration 14 indexes the inputs every datum row already had, as a job writes them
+      expect(pach.ctx.db.prepare('SELECT * FROM datum_inputs ORDER BY job_id, datum_id').all()).toEqual(inputRows)
       for (const id of ids) {
         expect([...getDatumSet(pach.ctx.db, 'default', 'p', id).values()]).toEqual(sets.get(id))
         expect(pach.jobs.listDatums('default', 'p', id)).toEqual(datums.get(id))

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {PachCommand} from '../../cli/base-command.js'
-import {jobFlags} from '../../cli/jobs.js'
+import {jobFlags, localImageIds} from '../../cli/jobs.js'
+import {driftLine} from '../../core/pps/image-drift.js'
 import {noticeClusterOnly, readSpecs, specText} from '../../cli/specs.js'
 import {creationOrder, type PipelineSpec} from '../../core/pps/spec/index.js'
 import type {PipelineInfo} from '../../core/types.js'
@@ -27,7 +28,22 @@ export default class UpdatePipeline extends PachCommand<typeof UpdatePipeline, P
       noticeClusterOnly(effective, this.pach.reporter)
       return effective
     }
+    // image drift: a spec's image tag that now names another local image than its last job used
+    const lookup = localImageIds(this.pach, this.flags.runner)
+    const existing = specs.filter((s) => this.pach.pipelines.get(s.spec.pipeline.project.name, s.spec.pipeline.name))
+    const drift = new Map<string, string>()
+    for (const s of existing) {
+      const project = s.spec.pipeline.project.name
+      const d = lookup && (await this.pach.pipelines.imageDrift(project, [{name: s.spec.pipeline.name, image: s.spec.transform?.image}], lookup)).get(s.spec.pipeline.name)
+      if (d) drift.set(`${project}/${s.spec.pipeline.name}`, driftLine(s.spec.pipeline.name, d))
+    }
     const infos = specs.map((s) => this.pach.pipelines.put(s.spec, {...opts, file: s.file, userSpec: s.user}).info)
+    for (const info of infos) {
+      const line = drift.get(`${info.pipeline.project.name}/${info.pipeline.name}`)
+      if (!line) continue
+      const then = this.flags.reprocess ? 'every datum reruns with the new image' : 'new and changed datums run with the new image, the outputs of unchanged ones stay as the old image made them (--reprocess reruns them all)'
+      this.pach.reporter.info(`${line}: updated to version ${info.version}; ${then}`)
+    }
     noticeClusterOnly(specs.map((s) => s.spec), this.pach.reporter)
     if (!this.flags.reprocess && this.format === 'human') {
       this.pach.reporter.info('note: datums whose inputs did not change are not reprocessed; pass --reprocess to rerun everything')

@@ -9,6 +9,9 @@
  * from its changes alone). Invariant: every entry of a set points (`source`) at a job whose
  * `datums` table has the row. Sets share nodes; a node no set reaches is removed by gc.
  *
+ * `datum_inputs` indexes the rows' inputs by input repo and path (schema 14): which datums read
+ * a file, for `pach lineage --downstream`. It is written with the rows and goes with them.
+ *
  * Sets are deleted only with their whole pipeline (deleteDatumsOfPipeline, as `delete
  * pipeline` does). Jobs and their sets outlive their commits: squashing or dropping a commit
  * (pfs/engine.ts) removes commit rows only.
@@ -204,6 +207,34 @@ export function verifyDatumSets(db: DB): DatumSetProblem[] {
 export function deleteDatumsOfPipeline(db: DB, project: string, pipeline: string): void {
   st(db, 'DELETE FROM datums WHERE project = ? AND pipeline = ?').run(project, pipeline)
   st(db, 'DELETE FROM job_datums WHERE project = ? AND pipeline = ?').run(project, pipeline)
+  st(db, 'DELETE FROM datum_inputs WHERE pipeline_project = ? AND pipeline = ?').run(project, pipeline)
+}
+
+/** A datum row that read an input path (table `datum_inputs`): the job whose row it is, the datum, the path it read. */
+export interface DatumInputHit {
+  job_id: string
+  datum_id: string
+  path: string
+}
+
+/**
+ * The datum rows of pipeline (pipelineProject, pipeline) that read input repo
+ * (project, repo, type) at one of `paths` or at a path in [from, to) (a directory's
+ * contents); by the table's key, the lineage index of `pach lineage --downstream`.
+ */
+export function datumsReading(
+  db: DB,
+  input: {project: string; repo: string; type: string},
+  pipelineProject: string,
+  pipeline: string,
+  paths: readonly string[],
+  range?: {from: string; to: string},
+): DatumInputHit[] {
+  const head = 'SELECT job_id, datum_id, path FROM datum_inputs WHERE project = ? AND repo = ? AND repo_type = ? AND pipeline_project = ? AND pipeline = ?'
+  const key = [input.project, input.repo, input.type, pipelineProject, pipeline]
+  const out = paths.length ? (st(db, `${head} AND path IN (${paths.map(() => '?').join(', ')})`).all(...key, ...paths) as DatumInputHit[]) : []
+  if (range) out.push(...(st(db, `${head} AND path >= ? AND path < ?`).all(...key, range.from, range.to) as DatumInputHit[]))
+  return out
 }
 
 /** Every datum's output tree (maintenance: kept for incremental merges even when no commit holds it whole). */

@@ -113,6 +113,14 @@ export const pipelineHadDatums = (db: DB, project: string, pipeline: string) =>
 export const lastJobState = (db: DB, project: string, pipeline: string) =>
   st(db, 'SELECT state FROM jobs WHERE project = ? AND pipeline = ? ORDER BY seq DESC LIMIT 1').pluck().get(project, pipeline) as JobState | undefined
 
+/** The newest job of a pipeline whose details record the image id it ran with (pps/image-drift.ts). */
+export const lastImageUse = (db: DB, project: string, pipeline: string) =>
+  st(
+    db,
+    `SELECT id AS job, pipeline_version, json_extract(details, '$.transform.image') AS image, json_extract(details, '$.image_id') AS image_id FROM jobs
+     WHERE project = ? AND pipeline = ? AND json_extract(details, '$.image_id') IS NOT NULL ORDER BY seq DESC LIMIT 1`,
+  ).get(project, pipeline) as {job: string; pipeline_version: number; image: string | null; image_id: string} | undefined
+
 /** Insert a JOB_CREATED job with the next global seq. */
 export function insertJob(db: DB, k: JobKey, pipelineVersion: number, created: string): void {
   const seq = st(db, 'SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs').pluck().get() as number

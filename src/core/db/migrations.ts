@@ -337,6 +337,31 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
   // once computed so a HEAD of a 1 GiB file is not a full read each time. A cache, not a
   // reference: gc ignores it, and a row whose content is gone is never asked for.
   `CREATE TABLE s3_etags(hash BLOB PRIMARY KEY, etag TEXT NOT NULL) WITHOUT ROWID;`,
+  // 14: per-file lineage (issue 16, pps/lineage.ts): `datum_inputs` names, for every datum
+  // row, each input file or directory it read (input repo + path → pipeline, job, datum), so
+  // `pach lineage --downstream` finds the datums that read a file by key instead of parsing
+  // every datum's inputs. One narrow row per input of a datum a job ran (a skipped datum is
+  // found through its source job's row, as its datum-set entry says). Filled here from the
+  // `inputs` every existing row already records: nothing before this schema is left out.
+  `
+  CREATE TABLE datum_inputs(
+    project TEXT NOT NULL,
+    repo TEXT NOT NULL,
+    repo_type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    pipeline_project TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    datum_id TEXT NOT NULL,
+    PRIMARY KEY(project, repo, repo_type, pipeline_project, pipeline, path, job_id, datum_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX datum_inputs_by_datum ON datum_inputs(pipeline_project, pipeline, job_id);
+  INSERT OR IGNORE INTO datum_inputs
+    SELECT json_extract(i.value, '$.project'), json_extract(i.value, '$.repo'), coalesce(json_extract(i.value, '$.repo_type'), 'user'), json_extract(i.value, '$.path'),
+      d.project, d.pipeline, d.job_id, d.datum_id
+    FROM datums d, json_each(d.inputs) i
+    WHERE json_extract(i.value, '$.repo') IS NOT NULL AND json_extract(i.value, '$.path') IS NOT NULL;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -4,7 +4,8 @@
  * instead of in memory, so a job over a million datums holds a few rows at a time.
  *
  * - outcomes: one row per datum the job ran, the `datums` row it will write (inputs, state,
- *   reason, stats, output tree) and its log file's content (JSON of a Content), keyed
+ *   reason, stats, output tree; its inputs become `datum_inputs` rows) and its log file's
+ *   content (JSON of a Content), keyed
  *   by datum id so they read back in id order (the order of a datum set and of `/meta`).
  * - paths: every file path of the merged output with the datum that wrote it, keyed by path,
  *   so two datums writing one path are found by the key and the output tree is built from
@@ -87,12 +88,20 @@ export class JobScratch {
     }
   }
 
-  /** Write every outcome as a `datums` row of job `job` (inside the caller's transaction). */
+  /**
+   * Write every outcome as a `datums` row of job `job`, and each of its inputs as a
+   * `datum_inputs` row (the lineage index, db/datums.ts), inside the caller's transaction.
+   */
   insertRows(project: string, pipeline: string, job: string): void {
     this.flush()
     this.q(
       `INSERT OR REPLACE INTO datums(project, pipeline, job_id, datum_id, idx, hash, state, reason, inputs, stats, output)
        SELECT ?, ?, ?, datum_id, idx, hash, state, reason, inputs, stats, output FROM ${this.outcomes}`,
+    ).run(project, pipeline, job)
+    this.q(
+      `INSERT OR IGNORE INTO datum_inputs(project, repo, repo_type, path, pipeline_project, pipeline, job_id, datum_id)
+       SELECT json_extract(i.value, '$.project'), json_extract(i.value, '$.repo'), json_extract(i.value, '$.repo_type'), json_extract(i.value, '$.path'), ?, ?, ?, o.datum_id
+       FROM ${this.outcomes} o, json_each(o.inputs) i`,
     ).run(project, pipeline, job)
   }
 

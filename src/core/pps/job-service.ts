@@ -51,6 +51,7 @@ import type {Datum, DatumInput} from './datum.js'
 import {jobEnv as jobEnvOf, runDatum, type DatumOutcome} from './datum-run.js'
 import {DatumRestarts, restartDatums, type RestartResult} from './datum-restart.js'
 import {HandoffWatch, type JobElsewhere} from './job-handoff.js'
+import {driftLine} from './image-drift.js'
 import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
@@ -349,6 +350,7 @@ export class JobService {
         throw new RunnerUnavailable(e)
       }
       const imageId = planned.run.count && runner.imageId ? await runner.imageId(spec.transform.image) : undefined
+      if (imageId) this.warnImageMoved(j, spec.transform.image, imageId)
       const details = {...spec, salt, input: spec.input, image_id: imageId ?? null, runner: runner.describe()}
       this.lifecycle.running(j, {started: this.ctx.now(), data_total: plan.total, data_skipped: plan.skipped, details: JSON.stringify(details)})
       // s3_out: the output is only what user code writes to the bucket `out` (Pachyderm deletes "/" at job start)
@@ -657,6 +659,19 @@ export class JobService {
     const edits: DatumEdit[] = [...entries()].map((e) => [e.id, e])
     for (const id of p.plan.removed) edits.push([id, null])
     return p.baseSet.edit(j.id, edits, unsettled)
+  }
+
+  /**
+   * A tag moved under a pipeline version (image-drift.ts): this job runs datums with another
+   * image than the version's earlier job did under the same reference, so the version's
+   * outputs come from two images. Said once, as the job starts; `update pipeline` (a new
+   * version, said there) is the way to change images on purpose.
+   */
+  private warnImageMoved(j: JobRow, image: string, imageId: string): void {
+    const prior = jobRows.lastImageUse(this.db, j.project, j.pipeline)
+    if (!prior || prior.job === j.id || prior.pipeline_version !== j.pipeline_version || prior.image !== image || prior.image_id === imageId) return
+    const line = driftLine(j.pipeline, {image, used: prior.image_id, job: prior.job, now: imageId})
+    this.ctx.reporter.warn(`${line}: job ${j.id} runs its datums with the new image, next to outputs of the old one (\`pach update pipeline -f SPEC --reprocess\` reruns them all with it)`)
   }
 
   /** A datum input's commit (finished, so immutable: looked up once per process, not per datum). */

@@ -57,6 +57,8 @@ import {continuousOwnerAlive} from './continuous-owner.js'
 import {continuousLogFile} from './continuous.js'
 import {rmSync} from 'node:fs'
 import {getMeta, setMeta} from '../db/meta.js'
+import {imageDrift, type ImageDrift} from './image-drift.js'
+import type {LocalImageIds} from './runner.js'
 
 export type {PipelineRow} from '../db/pipelines.js'
 
@@ -445,6 +447,29 @@ export class PipelineService implements PfsHooks {
       created_at: p.created,
       updated_at: p.updated,
     }
+  }
+
+  /**
+   * Which of these pipelines' images drifted (pps/image-drift.ts): each `image` (the spec's
+   * reference: the current one, or the one an update is about to set) against the newest job
+   * of the pipeline that recorded an id. The engine is asked only about references some job
+   * recorded; no engine, no drift.
+   */
+  async imageDrift(project: string, pipelines: readonly {name: string; image: string | undefined}[], lookup: LocalImageIds): Promise<Map<string, ImageDrift>> {
+    const uses = new Map<string, {job: string; image: string; image_id: string}>()
+    for (const p of pipelines) {
+      const u = p.image ? jobRows.lastImageUse(this.db, project, p.name) : undefined
+      if (u?.image && u.image === p.image) uses.set(p.name, {job: u.job, image: u.image, image_id: u.image_id})
+    }
+    const out = new Map<string, ImageDrift>()
+    if (!uses.size) return out
+    const now = await lookup([...new Set([...uses.values()].map((u) => u.image))])
+    if (!now) return out
+    for (const p of pipelines) {
+      const d = p.image ? imageDrift(p.image, uses.get(p.name), now) : undefined
+      if (d) out.set(p.name, d)
+    }
+    return out
   }
 
   list(project?: string): PipelineInfo[] {

@@ -165,6 +165,12 @@ export interface AttachSpec extends Omit<WorkerSpec, 'endpoint'> {
   /** ends the run (its code killed); an interactive shell is ended by its user instead */
   signal?: AbortSignal
 }
+/**
+ * The ids a local engine gives image references now (`sha256:…`), read without pulling: an
+ * image the engine lacks maps to undefined; the whole answer is undefined when no engine
+ * answers. The core's view of "which image does this tag name today" (pps/image-drift.ts).
+ */
+export type LocalImageIds = (images: readonly string[]) => Promise<ReadonlyMap<string, string | undefined> | undefined>
 
 export interface Runner {
   readonly kind: 'docker' | 'local' | 'fake'

@@ -1,0 +1,167 @@
+// `pach serve`'s S3 gateway (issue 15's speed targets), each against its anchor measured in
+// the same run on the same machine:
+//   - upload 1 GiB with the aws CLI (`aws s3 cp`, its default multipart) ≤ 1.5× `pach put file`;
+//   - download it with the aws CLI ≤ 1.5× `pach get file` (to a file);
+//   - ListObjectsV2 over 100,000 keys, every page, < 3 s (the AWS JS SDK's paginator, in-process);
+//   - 1,000 small PUTs/s on loopback with 8 concurrent clients (AWS JS SDK, 1 KiB objects): each
+//     PUT its own commit (the branch head finished, Pachyderm's rule), and into an open commit.
+// Every upload is of fresh random bytes (a repeat would be deduplicated). Medians of --reps.
+//
+//   npm run build && node bench/s3.mjs [--reps 3] [--size-mib 1024] [--keys 100000] [--puts 2000] [--no-readme]
+//
+// The report goes to stdout and replaces the `s3:start`/`s3:end` part of bench/README.md.
+import {spawn, spawnSync} from 'node:child_process'
+import {randomFillSync} from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {arg, median, replaceReadmeSection, snapshotPach} from './lib.mjs'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const REPS = Number(arg('reps', 3))
+const SIZE = Number(arg('size-mib', 1024)) * 1024 * 1024
+const KEYS = Number(arg('keys', 100_000))
+const PUTS = Number(arg('puts', 2000))
+const README = !process.argv.includes('--no-readme')
+const work = path.join(root, 'bench', '.work', 's3')
+const log = (m) => console.error(`bench/s3: ${m}`)
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+const tail = (s, n) => String(s).trim().split('\n').slice(-n).join(' / ')
+const freshDir = (d) => {
+  fs.rmSync(d, {recursive: true, force: true})
+  fs.mkdirSync(d, {recursive: true})
+}
+// Debian's aws CLI (the one CI installs); the pip one on PATH may be another version
+const AWS = fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws'
+freshDir(work)
+const bin = snapshotPach({root, work, log, tail, freshDir, sleep})
+const proj = path.join(work, 'project')
+fs.mkdirSync(proj)
+const timed = (file, args, opts = {}) => {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(file, args, {encoding: 'utf8', maxBuffer: 1 << 26, ...opts})
+  if (r.status !== 0) throw new Error(`${path.basename(file)} ${args.join(' ')}: ${r.stderr}`)
+  return Number(process.hrtime.bigint() - t) / 1e6
+}
+const pach = (args, opts = {}) => timed(process.execPath, [bin, ...args], {cwd: proj, env: {...process.env, PACH_DETACH: '1'}, ...opts})
+pach(['init'])
+pach(['create', 'repo', 'data'])
+pach(['create', 'repo', 'many'])
+pach(['create', 'repo', 'small'])
+
+const server = spawn(process.execPath, [bin, 'serve', '--address', 'localhost:0', '--s3-address', 'localhost:0', '--json'], {cwd: proj, stdio: ['ignore', 'pipe', 'pipe']})
+const endpoint = await new Promise((res, rej) => {
+  let out = ''
+  server.stdout.on('data', (d) => {
+    out += d
+    if (out.includes('\n')) res(JSON.parse(out.split('\n')[0]).s3_endpoint)
+  })
+  server.on('exit', (c) => rej(new Error(`pach serve exited ${c}`)))
+})
+log(`S3 gateway at ${endpoint}`)
+const awsEnv = {...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null'}
+const aws = (...args) => timed(AWS, ['--endpoint-url', endpoint, ...args], {env: awsEnv})
+
+function randomFile(file, size) {
+  const fd = fs.openSync(file, 'w')
+  const buf = Buffer.alloc(8 << 20)
+  for (let left = size; left > 0; left -= buf.length) {
+    randomFillSync(buf)
+    fs.writeSync(fd, buf, 0, Math.min(buf.length, left))
+  }
+  fs.closeSync(fd)
+}
+
+// 1. upload and download of SIZE, interleaved (rep i: CLI first on odd reps)
+const res = {cliPut: [], awsPut: [], cliGet: [], awsGet: []}
+const file = path.join(work, 'big.bin')
+const out = path.join(work, 'out.bin')
+for (let i = 0; i < REPS; i++) {
+  const steps = [
+    () => {
+      randomFile(file, SIZE)
+      res.cliPut.push(pach(['put', 'file', `data@master:/cli-${i}`, '-f', file]))
+      fs.rmSync(out, {force: true})
+      res.cliGet.push(timed('sh', ['-c', `node "${bin}" get file data@master:/cli-${i} > "${out}"`], {cwd: proj}))
+    },
+    () => {
+      randomFile(file, SIZE)
+      res.awsPut.push(aws('s3', 'cp', '--only-show-errors', file, `s3://master.data/aws-${i}`))
+      fs.rmSync(out, {force: true})
+      res.awsGet.push(aws('s3', 'cp', '--only-show-errors', `s3://master.data/aws-${i}`, out))
+      if (fs.statSync(out).size !== SIZE) throw new Error(`aws s3 cp got ${fs.statSync(out).size} bytes, not ${SIZE}`)
+    },
+  ]
+  for (const s of i % 2 ? steps.reverse() : steps) s()
+  log(`rep ${i + 1}: put pach ${res.cliPut[i].toFixed(0)} ms, aws ${res.awsPut[i].toFixed(0)} ms; get pach ${res.cliGet[i].toFixed(0)} ms, aws ${res.awsGet[i].toFixed(0)} ms`)
+}
+fs.rmSync(file, {force: true})
+fs.rmSync(out, {force: true})
+
+// 2. ListObjectsV2 over KEYS keys (100 directories), every page
+const src = path.join(work, 'many')
+for (let d = 0; d < 100; d++) {
+  fs.mkdirSync(path.join(src, `d${d}`), {recursive: true})
+  for (let f = 0; f < KEYS / 100; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), `${d}/${f}`)
+}
+pach(['put', 'file', '-r', 'many@master:/', '-f', src])
+fs.rmSync(src, {recursive: true, force: true})
+const {S3Client, ListObjectsV2Command, PutObjectCommand} = await import('@aws-sdk/client-s3')
+const client = new S3Client({endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'bench', secretAccessKey: 'bench'}, maxAttempts: 1})
+const listMs = []
+for (let i = 0; i < REPS; i++) {
+  const t = performance.now()
+  let n = 0
+  let token
+  do {
+    const r = await client.send(new ListObjectsV2Command({Bucket: 'master.many', ContinuationToken: token}))
+    n += r.KeyCount ?? 0
+    token = r.NextContinuationToken
+  } while (token)
+  if (n !== KEYS) throw new Error(`ListObjectsV2 listed ${n} keys, not ${KEYS}`)
+  listMs.push(performance.now() - t)
+}
+log(`ListObjectsV2 of ${KEYS} keys: ${listMs.map((x) => x.toFixed(0)).join(' / ')} ms`)
+
+// 3. small PUTs, 8 concurrent clients: one commit each, then into an open commit
+async function puts(prefix) {
+  const body = Buffer.alloc(1024, 7)
+  let next = 0
+  const t = performance.now()
+  await Promise.all(
+    Array.from({length: 8}, async () => {
+      const c = new S3Client({endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'bench', secretAccessKey: 'bench'}, maxAttempts: 1})
+      for (let k; (k = next++) < PUTS; ) await c.send(new PutObjectCommand({Bucket: 'master.small', Key: `${prefix}/${k}`, Body: body}))
+    }),
+  )
+  return PUTS / ((performance.now() - t) / 1000)
+}
+const perCommit = []
+const openCommit = []
+for (let i = 0; i < REPS; i++) {
+  perCommit.push(await puts(`each-${i}`))
+  pach(['start', 'commit', 'small@master'])
+  openCommit.push(await puts(`open-${i}`))
+  pach(['finish', 'commit', 'small@master'])
+  log(`rep ${i + 1}: ${perCommit[i].toFixed(0)} PUTs/s one commit each, ${openCommit[i].toFixed(0)} PUTs/s into an open commit`)
+}
+server.kill('SIGTERM')
+
+const m = (xs) => median(xs)
+const f1 = (x) => (x / 1000).toFixed(2)
+const ratio = (a, b) => (m(a) / m(b)).toFixed(2)
+const mark = (ok) => (ok ? '✓' : '✗')
+const report = [
+  `Run ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}; ${spawnSync(AWS, ['--version'], {encoding: 'utf8'}).stdout.trim().split(' ')[0]}; medians of ${REPS} (\`node bench/s3.mjs\`).`,
+  '',
+  '| measure | through the gateway | anchor | ratio | target |',
+  '| --- | ---: | ---: | ---: | --- |',
+  `| upload ${SIZE / 2 ** 20} MiB, \`aws s3 cp\` | ${f1(m(res.awsPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.awsPut, res.cliPut)}× ${mark(m(res.awsPut) <= 1.5 * m(res.cliPut))} | ≤ 1.5× |`,
+  `| download it, \`aws s3 cp\` | ${f1(m(res.awsGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.awsGet, res.cliGet)}× ${mark(m(res.awsGet) <= 1.5 * m(res.cliGet))} | ≤ 1.5× |`,
+  `| ListObjectsV2, ${KEYS.toLocaleString('en')} keys, every page (AWS JS SDK) | ${f1(m(listMs))} s ${mark(m(listMs) < 3000)} | | | < 3 s |`,
+  `| 1 KiB PUTs, 8 concurrent clients, one commit each | ${m(perCommit).toFixed(0)}/s ${mark(m(perCommit) >= 1000)} | | | ≥ 1,000/s |`,
+  `| the same into an open commit | ${m(openCommit).toFixed(0)}/s ${mark(m(openCommit) >= 1000)} | | | |`,
+].join('\n')
+console.log(report)
+if (README) replaceReadmeSection('s3', report, log)
