@@ -193,6 +193,17 @@ export class DockerRunner implements Runner {
     return pulled
   }
 
+  async hasImage(image: string): Promise<boolean> {
+    const docker = await this.docker()
+    try {
+      await docker.getImage(image).inspect()
+      return true
+    } catch (e) {
+      if (statusOf(e) === 404) return false
+      throw engineError(e, `cannot inspect image ${image}`)
+    }
+  }
+
   async startWorker(spec: WorkerSpec): Promise<Worker> {
     const docker = await this.docker()
     // the control directory: a world-writable `w` (any container user writes there) inside a 0700 parent

@@ -5,6 +5,8 @@
  * `-f SPEC --input` for a spec not created; bad input one line each.
  */
 import {execa} from 'execa'
+import {execFileSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect} from 'vitest'
@@ -160,5 +162,31 @@ describe.concurrent.each(RUNNERS)('debug datum [%s runner]', (runner) => {
     expectUserError(await rp.run(['debug', 'datum', `draft@${job.job.id}`, 'f'.repeat(64)]), 4, /no datum of job/)
     expectUserError(await rp.run(['debug', 'datum', `draft@${job.job.id}`, '/d', '--shell', '--json']), 2, /--shell is interactive/)
     expectUserError(await rp.run(['debug', 'datum']), 2, /needs <pipeline>@<job-id>/)
+  })
+})
+
+describe('debug datum [docker runner]: the image the job ran with', () => {
+  const rit = runnerIt('docker')
+  const docker = (...args: string[]) => execFileSync('docker', args, {encoding: 'utf8', timeout: 30_000}).trim()
+
+  rit('a tag moved since the job (an image rebuilt) still debugs with the image id the job recorded', {timeout: TIMEOUT}, async (ctx) => {
+    // pach-test/busybox:2 is busybox:1 with /VERSION = "2" (.ci/setup-docker.sh)
+    const tag = `pach-test/debug-${randomBytes(4).toString('hex')}:v`
+    docker('tag', 'pach-test/busybox:1', tag)
+    ctx.onTestFinished(() => void docker('rmi', tag))
+    const rp = await project(ctx, 'docker')
+    await rp.ok(['create', 'repo', 'in'])
+    await putTree(rp, 'in', localTree(rp.p, 'data', {a: '1\n'}))
+    const spec = {pipeline: {name: 'v'}, transform: {image: tag, cmd: ['sh', '-c', 'cat /VERSION 2>/dev/null || echo 1']}, input: {pfs: {repo: 'in', glob: '/*'}}}
+    await rp.ok(['create', 'pipeline', '-f', writeSpec(rp.p, 'v', spec)])
+    const job = await lastJob(rp, 'v')
+    docker('tag', 'pach-test/busybox:2', tag)
+    const r = await rp.run(['debug', 'datum', `v@${job.job.id}`, '/a', '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toContain('\n1\n')
+    expect(JSON.parse(r.stdout).image).toBe(docker('image', 'inspect', '-f', '{{.Id}}', 'pach-test/busybox:1'))
+    // a spec not created has no job: its tag as it is now
+    const f = await rp.run(['debug', 'datum', '-f', writeSpec(rp.p, 'v2', spec), '/a'])
+    expect(f.stdout).toBe('2\n')
   })
 })

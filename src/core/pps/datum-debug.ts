@@ -15,7 +15,8 @@
  * the spec's image, cmd and stdin; the environment a job gives it (datum-run.ts `jobEnv`,
  * `userCodeEnv`: input variables, transform.env, PACH_JOB_ID…, PACH_DATUM_ID, secrets last) —
  * for a spec not created PACH_JOB_ID, PACH_OUTPUT_COMMIT_ID and PPS_SPEC_COMMIT are empty
- * (there is no job); the network, limits, user and working directory of a worker; secret
+ * (there is no job); with docker, the image id the job recorded (`inspect job`'s Image), even
+ * when the spec's tag names another image since; the network, limits, user and working directory of a worker; secret
  * files mounted read-only where the spec says.
  *
  * The applier (`DatumDebugger.run`): a scratch directory `pach-debug-datum-*` in the OS temp
@@ -51,8 +52,8 @@ export type DebugTarget = {job: {project: string; pipeline: string; id: string}}
 
 /** How a job's datums are known (JobService supplies these). */
 export interface DebugSources {
-  /** the job's spec version, its datums (planned again) and the spec commit; throws PIPELINE_NOT_FOUND / JOB_NOT_FOUND */
-  jobDatums(project: string, pipeline: string, id: string): {spec: PipelineSpec; datums: Datum[]; specCommit: string}
+  /** the job's spec version, its datums (planned again), the spec commit and the image id it ran with (docker); throws PIPELINE_NOT_FOUND / JOB_NOT_FOUND */
+  jobDatums(project: string, pipeline: string, id: string): {spec: PipelineSpec; datums: Datum[]; specCommit: string; imageId?: string}
   /** a spec's datums at the branch heads; throws INPUT_REPO_NOT_FOUND */
   previewDatums(spec: PipelineSpec): Datum[]
   /** the datum's state in the job, when the job recorded it */
@@ -177,6 +178,19 @@ export class DatumDebugger {
   ) {}
 
   /**
+   * The image to run: with docker, the image id the job ran with (its tag may have been moved
+   * since, by a rebuild), while the engine still has it; else the spec's image.
+   */
+  private async imageFor(runner: Runner, image: string, jobImageId: string | undefined): Promise<string> {
+    if (runner.kind !== 'docker' || !jobImageId || !runner.imageId) return image
+    const now = await runner.imageId(image)
+    if (now === jobImageId) return image
+    if (await runner.hasImage?.(jobImageId)) return jobImageId
+    this.ctx.reporter.warn(`the image the job ran with (${jobImageId}) is no longer in the Docker engine; running ${image} (now ${now ?? 'unknown'})`)
+    return image
+  }
+
+  /**
    * Materialise the datum and run its transform (or a shell) attached to `opts.terminal`.
    * @throws JOB_NOT_FOUND, PIPELINE_NOT_FOUND, DATUM_NOT_FOUND, AMBIGUOUS_DATUM, MISSING_ARGUMENT,
    *   INVALID_INPUT (a spout), UNSUPPORTED_SPEC_FIELD (s3), OUTPUT_EXISTS, SECRET_NOT_FOUND, RUNNER_ERROR
@@ -188,6 +202,7 @@ export class DatumDebugger {
     let spec: PipelineSpec
     let datums: Datum[]
     let specCommit = ''
+    let imageId: string | undefined
     const where = job ? `job ${job.pipeline}@${job.id}` : `spec ${('spec' in target && target.spec.pipeline.name) || ''}`
     if (job) {
       const r = this.sources.jobDatums(job.project, job.pipeline, job.id)
@@ -195,6 +210,7 @@ export class DatumDebugger {
       refuse(spec)
       datums = r.datums
       specCommit = r.specCommit
+      imageId = r.imageId
     } else {
       spec = (target as {spec: PipelineSpec}).spec
       refuse(spec)
@@ -228,6 +244,7 @@ export class DatumDebugger {
       const runner = await opts.runner()
       try {
         if (!runner.runAttached) throw new RunnerError(`the ${runner.describe()} runner cannot attach to a terminal`)
+        const image = await this.imageFor(runner, plan.image, imageId)
         const entered = workspace.enter(d)
         const cmd = opts.shell ? ['/bin/sh'] : plan.cmd
         opts.onReady?.({datum: d.id, cmd: plan.cmd, runner: runner.describe(), inputs: d.inputs.map(debugInput)})
@@ -235,7 +252,7 @@ export class DatumDebugger {
         try {
           exit = await runner.runAttached({
             name: `debug-${spec.pipeline.name}-${d.id.slice(0, 8)}`,
-            image: plan.image,
+            image,
             inputsDir: workspace.inputsDir,
             outDir: workspace.outDir,
             network: plan.network,
@@ -269,7 +286,7 @@ export class DatumDebugger {
           inputs: d.inputs.map(debugInput),
           mode: opts.shell ? 'shell' : 'run',
           runner: runner.describe(),
-          image: plan.image,
+          image,
           exit_code: exit.exitCode,
           error: exit.error ?? '',
           succeeded,

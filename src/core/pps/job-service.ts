@@ -216,7 +216,8 @@ export class JobService {
         const {spec, salt, spec_commit} = this.pipelines.specAt(j.project, j.pipeline, j.pipeline_version)
         const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')
         const datums = out && pipelineKind(spec) !== 'spout' && !usesS3(spec) ? this.planner.datumsOf(j, spec, salt, out) : []
-        return {spec, datums, specCommit: spec_commit}
+        const imageId = (this.reader.info(j).details as {image_id?: unknown}).image_id
+        return {spec, datums, specCommit: spec_commit, imageId: typeof imageId === 'string' && imageId ? imageId : undefined}
       },
       previewDatums: (spec: PipelineSpec) => this.planner.preview(spec),
       datumState: (project: string, pipeline: string, id: string, datum: string) => {

@@ -182,6 +182,8 @@ export interface Runner {
    * elsewhere.
    */
   imageId?(image: string): Promise<string | undefined>
+  /** Whether the engine has this image (a reference or an id) now, without pulling it. */
+  hasImage?(image: string): Promise<boolean>
   startWorker(spec: WorkerSpec): Promise<Worker>
   /** Start long-running user code (see the header); rejects with a RunnerError when it cannot be created. */
   startService?(spec: ServiceSpec): Promise<ServiceTask>
