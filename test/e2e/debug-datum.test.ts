@@ -7,7 +7,7 @@
 import {execa} from 'execa'
 import {execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect} from 'vitest'
 import {BIN} from '../helpers/cli.js'
@@ -140,7 +140,6 @@ describe.concurrent.each(RUNNERS)('debug datum [%s runner]', (runner) => {
     expect(readFileSync(join(kept, 'two'), 'utf8')).toBe('2\n')
     rmSync(join(kept, '..'), {recursive: true, force: true})
     expect(await snapshot(rp, ['in'])).toBe(before)
-    expect(existsSync(join(rp.p.dir, 'draft'))).toBe(false)
 
     // with -f the positional argument names the datum
     const again = await rp.run(['debug', 'datum', '-f', file, '/d', '--json'])
