@@ -28,6 +28,7 @@
  * starts again.
  */
 import {mkdirSync, rmSync} from 'node:fs'
+import {parseStored} from '../db/json.js'
 import {join} from 'node:path'
 import {ConflictError, RunnerError} from '../errors.js'
 import {withTx} from '../db/open.js'
@@ -216,7 +217,7 @@ export class JobService {
         const {spec, salt, spec_commit} = this.pipelines.specAt(j.project, j.pipeline, j.pipeline_version)
         const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')
         const datums = out && pipelineKind(spec) !== 'spout' && !usesS3(spec) ? this.planner.datumsOf(j, spec, salt, out) : []
-        const imageId = (this.reader.info(j).details as {image_id?: unknown}).image_id
+        const imageId = parseStored<{image_id?: unknown}>(j.details, `job ${j.pipeline}@${j.id} details`).image_id
         return {spec, datums, specCommit: spec_commit, imageId: typeof imageId === 'string' && imageId ? imageId : undefined}
       },
       previewDatums: (spec: PipelineSpec) => this.planner.preview(spec),
