@@ -66,7 +66,7 @@ export default class DebugDatum extends PachCommand<typeof DebugDatum, DatumDebu
       },
     })
     this.passSigint = false
-    const outs = `/pfs/out (${r.out_files} file${r.out_files === 1 ? '' : 's'}) is in ${r.out_dir}`
+    const outs = r.out_dir === null ? '/pfs/out is empty' : `/pfs/out (${r.out_files} file${r.out_files === 1 ? '' : 's'}) is in ${r.out_dir}`
     if (this.signal.aborted) throw new CancelledError(`interrupted; ${outs}`, {data: {...r}})
     if (r.mode === 'run' && !r.succeeded) {
       const why = r.error || `user code exited with code ${r.exit_code}`

@@ -114,8 +114,8 @@ export interface DatumDebugResult {
   error: string
   /** exit 0 or an accepted code (accept_return_code), for a rerun; a shell's status is not the datum's */
   succeeded: boolean
-  /** where /pfs/out is: `out`, or the kept scratch directory */
-  out_dir: string
+  /** where /pfs/out is: `out`, or the kept scratch directory (null: nothing was written there, and nothing is kept) */
+  out_dir: string | null
   /** files user code left in /pfs/out */
   out_files: number
 }
@@ -273,11 +273,12 @@ export class DatumDebugger {
         }
         const succeeded = !exit.error && (exit.exitCode === 0 || plan.accept.includes(exit.exitCode))
         const outFiles = countFiles(outDir)
-        let where = outDir
+        let where: string | null = outDir
         if (opts.out !== undefined) {
           cpSync(outDir, opts.out, {recursive: true, verbatimSymlinks: true})
           where = opts.out
-        } else kept = true
+        } else if (outFiles > 0) kept = true
+        else where = null
         return {
           job: job ? {pipeline: {name: job.pipeline, project: {name: job.project}}, id: job.id} : null,
           datum: {id: d.id, hash: d.hash},
