@@ -24,7 +24,7 @@
  * as a worker makes them), its /pfs/out and the secret files; the runner's `runAttached` runs
  * the command there. Afterwards the inputs and secrets are removed; /pfs/out is copied to
  * `out` (then the scratch directory goes too) or kept in `<scratch>/out`, whose path the result
- * gives. No row, commit or chunk is written: the datum's output is not collected.
+ * gives (nothing is kept when it holds no file). No row, commit or chunk is written: the datum's output is not collected.
  *
  * Refused, one line each: a spout (no datums), an s3 pipeline (its S3 gateway is not served
  * here: an s3_out datum would write its output commit), an `out` that exists and is not empty.
@@ -273,12 +273,12 @@ export class DatumDebugger {
         }
         const succeeded = !exit.error && (exit.exitCode === 0 || plan.accept.includes(exit.exitCode))
         const outFiles = countFiles(outDir)
-        let where: string | null = outDir
+        let outAt: string | null = outDir
         if (opts.out !== undefined) {
           cpSync(outDir, opts.out, {recursive: true, verbatimSymlinks: true})
-          where = opts.out
+          outAt = opts.out
         } else if (outFiles > 0) kept = true
-        else where = null
+        else outAt = null
         return {
           job: job ? {pipeline: {name: job.pipeline, project: {name: job.project}}, id: job.id} : null,
           datum: {id: d.id, hash: d.hash},
@@ -291,7 +291,7 @@ export class DatumDebugger {
           exit_code: exit.exitCode,
           error: exit.error ?? '',
           succeeded,
-          out_dir: where,
+          out_dir: outAt,
           out_files: outFiles,
         }
       } finally {
