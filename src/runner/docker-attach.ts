@@ -11,8 +11,8 @@
  * command in it as a datum's exec runs (the container's user and working directory, the
  * spec's env), wait for the exec's end, read its exit code, remove the container (always).
  * A rerun (shell: false): stdin is the spec's text then end-of-file (else none), no TTY,
- * stdout and stderr demultiplexed to the terminal as they come; the signal removes the
- * container. A shell: the terminal's stdin is forwarded (end-of-file half-closes the exec's
+ * stdout and stderr demultiplexed to the terminal as they come. The signal removes the
+ * container (a shell on a TTY gets Ctrl-C as a byte, so only a signal sent to pach does that). A shell: the terminal's stdin is forwarded (end-of-file half-closes the exec's
  * stdin, so `echo cmds | pach debug datum … --shell` works); when stdin and stdout are both
  * TTYs the exec gets a TTY, stdin is put in raw mode (Ctrl-C is a byte for the shell, not a
  * signal for pach), and the TTY is resized with the terminal.
@@ -79,13 +79,21 @@ export async function runDockerAttached(docker: Dockerode, spec: AttachSpec, soc
         resize()
       }
       const onData = (c: Buffer) => stream.write(c)
-      const onEnd = () => stream.end()
+      let closed = false
+      const onEnd = () => {
+        if (!closed) stream.end()
+        closed = true
+      }
       t.stdin.on('data', onData)
       t.stdin.on('end', onEnd)
-      t.stdin.resume()
+      t.stdin.on('close', onEnd)
+      // stdin that has already ended (/dev/null, a consumed pipe) says so by no event
+      if ((t.stdin as {readableEnded?: boolean}).readableEnded) onEnd()
+      else t.stdin.resume()
       cleanups.push(() => {
         t.stdin.off('data', onData)
         t.stdin.off('end', onEnd)
+        t.stdin.off('close', onEnd)
         t.stdin.pause()
       })
     } else if (spec.stdin !== undefined) {
@@ -93,12 +101,10 @@ export async function runDockerAttached(docker: Dockerode, spec: AttachSpec, soc
       stream.end()
     }
     const abort = () => void remove().finally(() => stream.destroy?.())
-    if (!spec.shell) {
-      spec.signal?.addEventListener('abort', abort, {once: true})
-      cleanups.push(() => spec.signal?.removeEventListener('abort', abort))
-    }
+    spec.signal?.addEventListener('abort', abort, {once: true})
+    cleanups.push(() => spec.signal?.removeEventListener('abort', abort))
     await ended
-    if (spec.signal?.aborted && !spec.shell) return {exitCode: -1, error: 'interrupted'}
+    if (spec.signal?.aborted) return {exitCode: -1, error: 'interrupted'}
     return {exitCode: await exitCodeOf(exec)}
   } finally {
     for (const c of cleanups.reverse()) c()

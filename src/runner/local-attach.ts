@@ -15,8 +15,8 @@
  * Terminal: a rerun (shell: false) runs in its own process group with stdin from the spec's
  * text (else empty) and its stdout/stderr streamed to the terminal as they come; the signal
  * kills the group. A shell gets the terminal's own file descriptors and stays in pach's
- * process group, so the terminal's Ctrl-C reaches it (the caller lets it pass); pach's exit
- * kills it.
+ * process group, so the terminal's Ctrl-C reaches it (the caller lets it pass); the signal
+ * (a SIGTERM to pach, say) or pach's exit kills it.
  */
 import {existsSync, mkdirSync, rmSync, symlinkSync} from 'node:fs'
 import {join, resolve} from 'node:path'
@@ -81,13 +81,16 @@ export async function runLocalAttached(spec: AttachSpec, mode: LocalAttachMode):
       }
       if (proc.pid !== undefined) track(proc.pid)
     }
+    // a shell shares pach's process group (the terminal's): only it is ended
     const kill = () => {
-      if (proc.pid !== undefined) killGroup(proc.pid)
+      if (proc.pid === undefined) return
+      if (spec.shell) proc.kill('SIGKILL')
+      else killGroup(proc.pid)
     }
-    if (!spec.shell) spec.signal?.addEventListener('abort', kill, {once: true})
+    spec.signal?.addEventListener('abort', kill, {once: true})
     try {
       const exit = await done
-      if (spec.signal?.aborted && !spec.shell) return {exitCode: -1, error: 'interrupted'}
+      if (spec.signal?.aborted) return {exitCode: -1, error: 'interrupted'}
       return exit
     } finally {
       spec.signal?.removeEventListener('abort', kill)

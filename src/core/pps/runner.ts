@@ -162,7 +162,7 @@ export interface AttachSpec extends Omit<WorkerSpec, 'endpoint'> {
   /** interactive: the terminal's stdin, a TTY when the terminal is one */
   shell: boolean
   terminal: Terminal
-  /** ends the run (its code killed); an interactive shell is ended by its user instead */
+  /** ends the run (its code killed) */
   signal?: AbortSignal
 }
 /**
