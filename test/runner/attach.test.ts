@@ -95,6 +95,14 @@ describe.skipIf(!dockerOk && process.env.CI !== 'true')('docker attached runs', 
     const left = execFileSync('docker', ['ps', '-aq', '--filter', `label=io.pach.owner=${(await import('node:os')).hostname()}/${process.pid}`], {encoding: 'utf8'}).trim()
     expect(left).toBe('')
 
+    // a shell whose stdin has already ended (as /dev/null) ends at once
+    const t3 = terminal()
+    const ended = t3.terminal.stdin as PassThrough
+    ended.end()
+    ended.resume()
+    await new Promise((r) => setImmediate(r))
+    expect(await runner.runAttached(spec({cmd: ['/bin/sh'], shell: true}, t3.terminal))).toEqual({exitCode: 0})
+
     const abort = new AbortController()
     const t2 = terminal()
     const run = runner.runAttached(spec({cmd: ['sh', '-c', 'echo started; sleep 300'], signal: abort.signal}, t2.terminal))
