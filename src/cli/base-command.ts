@@ -44,6 +44,8 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
   protected args!: PachArgs<T>
   protected pach!: Pach
   protected readonly abort = new AbortController()
+  /** while true, Ctrl-C belongs to a child on the terminal (an interactive shell): pach ignores it */
+  protected passSigint = false
 
   protected get signal(): AbortSignal {
     return this.abort.signal
@@ -108,6 +110,7 @@ export abstract class PachCommand<T extends typeof Command, R = unknown> extends
 
   async run(): Promise<R> {
     const onSigint = () => {
+      if (this.passSigint) return
       if (this.abort.signal.aborted) process.exit(EXIT_CODES.cancelled)
       this.abort.abort(new CancelledError('interrupted'))
     }

@@ -77,9 +77,11 @@ export const CODES_BY_CLASS = {
     'REMOTE_SPEC_REJECTED',
     // pach import: the input is not a pach archive
     'NOT_AN_ARCHIVE',
+    // pach debug datum: the paths given belong to several datums
+    'AMBIGUOUS_DATUM',
   ],
-  /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed */
-  JobFailedError: ['JOB_FAILED'],
+  /** exit 3: a job a command ran (or waited for with --fail-on-job-error) did not succeed, or a datum `debug datum` reran */
+  JobFailedError: ['JOB_FAILED', 'DATUM_FAILED'],
   /** exit 4: a named thing does not exist */
   NotFoundError: [
     'PROJECT_NOT_FOUND',

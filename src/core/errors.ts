@@ -233,10 +233,10 @@ export class RunnerError extends PachError {
   }
 }
 
-/** A job did not succeed, reported by a command whose result is that job (`pach run`, `wait … --fail-on-job-error`). */
+/** A job did not succeed, reported by a command whose result is that job (`pach run`, `wait … --fail-on-job-error`); DATUM_FAILED: a datum `pach debug datum` reran. */
 export class JobFailedError extends PachError {
-  constructor(message: string, opts?: PachErrorOptions) {
-    super('JOB_FAILED', message, opts)
+  constructor(message: string, opts?: PachErrorOptions & {code?: CodeOf<'JobFailedError'>}) {
+    super(opts?.code ?? 'JOB_FAILED', message, opts)
   }
 }
 

@@ -70,7 +70,7 @@ import {randomBytes} from 'node:crypto'
 import type Dockerode from 'dockerode'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
-import type {DatumRunResult, DatumTask, Reporter, Runner, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
+import type {AttachSpec, DatumRunResult, DatumTask, Reporter, Runner, ServiceExit, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {startDockerService} from './docker-service.js'
 import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, ENDPOINT_NETWORK, OWNER_LABEL} from './container-policy.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
@@ -193,6 +193,17 @@ export class DockerRunner implements Runner {
     return pulled
   }
 
+  async hasImage(image: string): Promise<boolean> {
+    const docker = await this.docker()
+    try {
+      await docker.getImage(image).inspect()
+      return true
+    } catch (e) {
+      if (statusOf(e) === 404) return false
+      throw engineError(e, `cannot inspect image ${image}`)
+    }
+  }
+
   async startWorker(spec: WorkerSpec): Promise<Worker> {
     const docker = await this.docker()
     // the control directory: a world-writable `w` (any container user writes there) inside a 0700 parent
@@ -229,6 +240,14 @@ export class DockerRunner implements Runner {
     this.services.add(task)
     void task.done.then(() => this.services.delete(task))
     return task
+  }
+
+  /** One command in a worker's container attached to a terminal (docker-attach.ts); the image is pulled first when missing. */
+  async runAttached(spec: AttachSpec): Promise<ServiceExit> {
+    await this.imageId(spec.image)
+    const docker = await this.docker()
+    const {runDockerAttached} = await import('./docker-attach.js')
+    return runDockerAttached(docker, spec, socketPathOf(docker))
   }
 
   /**

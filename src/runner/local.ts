@@ -63,7 +63,7 @@ import {join, resolve} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
-import type {DatumRunResult, DatumTask, Runner, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
+import type {AttachSpec, DatumRunResult, DatumTask, Runner, ServiceExit, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {LocalEndpoint} from './local-endpoint.js'
 import {startLocalService} from './local-service.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
@@ -165,6 +165,17 @@ export class LocalRunner implements Runner {
     this.services.add(task)
     void task.done.then(() => this.services.delete(task))
     return task
+  }
+
+  /** One command in a datum's sandbox attached to a terminal (local-attach.ts). */
+  async runAttached(spec: AttachSpec): Promise<ServiceExit> {
+    const probe = await this.probe()
+    if (this.opts.sandbox === 'bwrap' && probe.sandbox !== 'bwrap') {
+      throw new RunnerError(`bubblewrap is required but does not work here (${probe.reason ?? 'unknown'})`)
+    }
+    if (probe.sandbox === 'bwrap') for (const m of spec.mounts ?? []) checkMountTarget(m.container)
+    const {runLocalAttached} = await import('./local-attach.js')
+    return runLocalAttached(spec, probe.sandbox === 'bwrap' ? {kind: 'bwrap', bwrap: this.opts.bwrapPath ?? 'bwrap', netIsolation: probe.netIsolation} : {kind: 'rewrite'})
   }
 
   /** Stop the long-running tasks still running. */

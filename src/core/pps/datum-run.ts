@@ -57,6 +57,23 @@ export interface DatumRunContext {
   restarts?: DatumRestarts
 }
 
+/** A job's variables: transform.env, then PACH_JOB_ID, PACH_OUTPUT_COMMIT_ID, PPS_* (the spec commit, when there is one). */
+export function jobEnv(spec: PipelineSpec, job: {project: string; pipeline: string; id: string}, specCommit: string): Record<string, string> {
+  return {
+    ...(spec.transform.env ?? {}),
+    PACH_JOB_ID: job.id,
+    PACH_OUTPUT_COMMIT_ID: job.id,
+    PPS_PIPELINE_NAME: job.pipeline,
+    PPS_PROJECT_NAME: job.project,
+    PPS_SPEC_COMMIT: specCommit,
+  }
+}
+
+/** What user code sees for a datum: its input variables, the job's, PACH_DATUM_ID, then the secrets' (which win). */
+export function userCodeEnv(inputEnv: Record<string, string>, jobEnv: Record<string, string>, datumId: string, secretEnv: Record<string, string>): Record<string, string> {
+  return {...inputEnv, ...jobEnv, PACH_DATUM_ID: datumId, ...secretEnv}
+}
+
 export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Promise<DatumOutcome> {
   const {spec, worker, workspace} = c
   const stats = zeroStats()
@@ -75,7 +92,7 @@ export async function runDatum(c: DatumRunContext, d: Datum, log: DatumLog): Pro
     stats.download_bytes += entered.downloadBytes + entered.lazy.bytes
     lazyError ??= entered.lazy.error
   }
-  const envOf = (e: EnteredDatum) => ({...e.env, ...c.jobEnv, PACH_DATUM_ID: d.id, ...c.secretEnv})
+  const envOf = (e: EnteredDatum) => userCodeEnv(e.env, c.jobEnv, d.id, c.secretEnv)
   stats.download_ms = Date.now() - t0
   try {
     let last: DatumRunResult | undefined

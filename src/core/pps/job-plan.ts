@@ -64,19 +64,7 @@ export class JobPlanner {
 
   /** Plan job `j` (output repo `out`, output commit `outCommit`) with its pipeline version's spec and salt. */
   plan(j: JobRow, spec: PipelineSpec, salt: string, out: RepoRow, outCommit: CommitRow): JobPlan {
-    const prov = new Map<number, CommitRow>()
-    for (const pr of rows.commitProvenance(this.db, out.id, j.id)) {
-      const c = rows.getCommit(this.db, pr.prov_repo_id, pr.prov_commit_id)
-      if (c) prov.set(pr.prov_repo_id, c)
-    }
-    const commitOf = (project: string, repo: string, type: 'user' | 'meta' | 'spec') => {
-      const r = rows.getRepo(this.db, project, repo, type)
-      return r ? prov.get(r.id) : undefined
-    }
-    const lister: Lister = (input) => {
-      const c = commitOf(input.project, input.repo, input.repo_type)
-      return c ? {commit: c.id, entries: this.candidates(c.tree, input.glob)} : {commit: '', entries: []}
-    }
+    const {commitOf, lister} = this.inputsOf(j, out)
     const base = this.baseJob(j, out, outCommit)
     const baseSet = base ? datumRows.getDatumSet(this.db, j.project, j.pipeline, base.id) : datumRows.emptyDatumSet(this.db, '')
     const baseOutput = (id: string): Buffer | null => {
@@ -98,6 +86,29 @@ export class JobPlanner {
     }
     const datums = planDatums(spec.input, lister, salt)
     return planned(planIncremental(datums, base && baseSet, {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out}), datums)
+  }
+
+  /** Every datum of job `j` (output repo `out`), planned in full over its input commits: the datums it had, whatever it ran. */
+  datumsOf(j: JobRow, spec: PipelineSpec, salt: string, out: RepoRow): Datum[] {
+    return planDatums(spec.input, this.inputsOf(j, out).lister, salt)
+  }
+
+  /** A job's input commits (its output commit's provenance) and the planner's lister over them. */
+  private inputsOf(j: JobRow, out: RepoRow): {commitOf: (project: string, repo: string, type: 'user' | 'meta' | 'spec') => CommitRow | undefined; lister: Lister} {
+    const prov = new Map<number, CommitRow>()
+    for (const pr of rows.commitProvenance(this.db, out.id, j.id)) {
+      const c = rows.getCommit(this.db, pr.prov_repo_id, pr.prov_commit_id)
+      if (c) prov.set(pr.prov_repo_id, c)
+    }
+    const commitOf = (project: string, repo: string, type: 'user' | 'meta' | 'spec') => {
+      const r = rows.getRepo(this.db, project, repo, type)
+      return r ? prov.get(r.id) : undefined
+    }
+    const lister: Lister = (input) => {
+      const c = commitOf(input.project, input.repo, input.repo_type)
+      return c ? {commit: c.id, entries: this.candidates(c.tree, input.glob)} : {commit: '', entries: []}
+    }
+    return {commitOf, lister}
   }
 
   /** A first job's datums over a lone pfs or cron input, streamed from a walk of its input commit (datum.ts streamDatums). */

@@ -28,6 +28,7 @@
  * starts again.
  */
 import {mkdirSync, rmSync} from 'node:fs'
+import {parseStored} from '../db/json.js'
 import {join} from 'node:path'
 import {ConflictError, RunnerError} from '../errors.js'
 import {withTx} from '../db/open.js'
@@ -48,7 +49,7 @@ import type {DatumInfo, DatumState, JobInfo} from '../types.js'
 import {parseDuration} from '../units/duration.js'
 import {parseMemory} from '../units/quantity.js'
 import type {Datum, DatumInput} from './datum.js'
-import {runDatum, type DatumOutcome} from './datum-run.js'
+import {jobEnv as jobEnvOf, runDatum, type DatumOutcome} from './datum-run.js'
 import {DatumRestarts, restartDatums, type RestartResult} from './datum-restart.js'
 import {HandoffWatch, type JobElsewhere} from './job-handoff.js'
 import {driftLine} from './image-drift.js'
@@ -62,7 +63,8 @@ import type {Runner, Worker, WorkerEndpoint} from './runner.js'
 import {jobBuckets, s3Env, usesS3, workerEndpoint} from './s3-job.js'
 import type {S3Sidecar, S3SidecarHandle} from './s3-sidecar.js'
 import type {SecretService} from './secret-service.js'
-import {wantsNetwork, type PipelineSpec} from './spec/index.js'
+import {pipelineKind, wantsNetwork, type PipelineSpec} from './spec/index.js'
+import {DatumDebugger, type DatumDebugOptions, type DatumDebugResult, type DebugTarget} from './datum-debug.js'
 import {addStats, statsPB, zeroStats, type Stats} from './stats.js'
 import {WorkerWorkspace, removeLater} from './workspace.js'
 import {readContinuousLogs} from './continuous.js'
@@ -209,6 +211,34 @@ export class JobService {
       })),
       stats: {download_time: '0s', process_time: '0s', upload_time: '0s', download_bytes: 0, upload_bytes: 0},
     }))
+  }
+
+  /**
+   * `pach debug datum`: one datum of a job (or of a spec not created) materialised as its job
+   * saw it and its transform run again, or a shell opened, attached to a terminal
+   * (datum-debug.ts). Nothing is written to the project.
+   */
+  debugDatum(target: DebugTarget, opts: DatumDebugOptions): Promise<DatumDebugResult> {
+    const sources = {
+      jobDatums: (project: string, pipeline: string, id: string) => {
+        const j = this.row(project, pipeline, id)
+        const {spec, salt, spec_commit} = this.pipelines.specAt(j.project, j.pipeline, j.pipeline_version)
+        const out = rows.getRepo(this.db, j.project, j.pipeline, 'user')
+        const datums = out && pipelineKind(spec) !== 'spout' && !usesS3(spec) ? this.planner.datumsOf(j, spec, salt, out) : []
+        const imageId = parseStored<{image_id?: unknown}>(j.details, `job ${j.pipeline}@${j.id} details`).image_id
+        return {spec, datums, specCommit: spec_commit, imageId: typeof imageId === 'string' && imageId ? imageId : undefined}
+      },
+      previewDatums: (spec: PipelineSpec) => this.planner.preview(spec),
+      datumState: (project: string, pipeline: string, id: string, datum: string) => {
+        try {
+          const d = this.reader.inspectDatum(project, pipeline, id, datum)
+          return {state: d.state, reason: d.reason}
+        } catch {
+          return undefined // the job has not recorded it (not run yet, or killed)
+        }
+      },
+    }
+    return new DatumDebugger(this.ctx, this.files, this.secrets, sources).run(target, opts)
   }
 
   /** Stored logs of a pipeline's jobs (or one job), of one datum or all; a running job's from its live files. */
@@ -496,14 +526,7 @@ export class JobService {
       commitOf: (inp: DatumInput) => this.inputCommit(inp),
       materialize: (entry: Entry, dest: string) => this.files.materializeEntry(entry, dest).bytes,
     }
-    const jobEnv = {
-      ...(spec.transform.env ?? {}),
-      PACH_JOB_ID: j.id,
-      PACH_OUTPUT_COMMIT_ID: j.id,
-      PPS_PIPELINE_NAME: j.pipeline,
-      PPS_PROJECT_NAME: j.project,
-      PPS_SPEC_COMMIT: specCommit,
-    }
+    const jobEnv = jobEnvOf(spec, j, specCommit)
     try {
       let endpoint: WorkerEndpoint | undefined
       if (usesS3(spec)) {

@@ -27,6 +27,14 @@
  * its inputs (if any) read-only at /pfs and its output streamed to `onOutput` as it comes.
  * `stop` ends it (SIGTERM, then SIGKILL after a grace period) and leaves nothing behind (no
  * container, no process, no scratch directory); so does the runner's `close`.
+ *
+ * Attached runs (`pach debug datum`, datum-debug.ts): `runAttached` runs one command in a
+ * worker's exact sandbox (the WorkerSpec's image, mounts, network, user, working directory,
+ * limits) wired to the user's terminal, once, and leaves nothing behind. `shell: false`
+ * reruns a datum: stdin is the given text (else empty), no TTY (as in a job), output streamed
+ * to the terminal as it comes. `shell: true` is interactive: stdin is the terminal's, and a
+ * TTY is allocated when the terminal's stdin and stdout are TTYs. It resolves with the
+ * command's exit; it rejects with a RunnerError when the sandbox cannot be made.
  */
 
 /** What a runner reports through (image pulls: a line when one starts and ends, byte progress). */
@@ -138,6 +146,25 @@ export interface ServiceRoute {
   listen?: string
 }
 
+/** The user's terminal, for an attached run (the CLI's process.stdin/stdout/stderr). */
+export interface Terminal {
+  stdin: NodeJS.ReadableStream & {isTTY?: boolean; setRawMode?: (raw: boolean) => unknown; fd?: number}
+  stdout: NodeJS.WritableStream & {isTTY?: boolean; columns?: number; rows?: number; fd?: number; on(event: 'resize', fn: () => void): unknown; off(event: 'resize', fn: () => void): unknown}
+  stderr: NodeJS.WritableStream & {fd?: number}
+}
+
+/** One command in a worker's sandbox, attached to a terminal (see the header). */
+export interface AttachSpec extends Omit<WorkerSpec, 'endpoint'> {
+  cmd: string[]
+  env: Record<string, string>
+  /** fed to stdin then closed (shell: false only) */
+  stdin?: string
+  /** interactive: the terminal's stdin, a TTY when the terminal is one */
+  shell: boolean
+  terminal: Terminal
+  /** ends the run (its code killed) */
+  signal?: AbortSignal
+}
 /**
  * The ids a local engine gives image references now (`sha256:…`), read without pulling: an
  * image the engine lacks maps to undefined; the whole answer is undefined when no engine
@@ -155,6 +182,8 @@ export interface Runner {
    * elsewhere.
    */
   imageId?(image: string): Promise<string | undefined>
+  /** Whether the engine has this image (a reference or an id) now, without pulling it. */
+  hasImage?(image: string): Promise<boolean>
   startWorker(spec: WorkerSpec): Promise<Worker>
   /** Start long-running user code (see the header); rejects with a RunnerError when it cannot be created. */
   startService?(spec: ServiceSpec): Promise<ServiceTask>
@@ -166,6 +195,8 @@ export interface Runner {
    * it, `serviceRoute` is used.
    */
   workerRoute?(): Promise<ServiceRoute>
+  /** Run one command attached to a terminal (see the header); resolves with its exit. */
+  runAttached?(spec: AttachSpec): Promise<ServiceExit>
   /** release shared resources (e.g. the docker client); long-running tasks are stopped */
   close?(): Promise<void>
 }

@@ -142,11 +142,8 @@ export class WorkerWorkspace {
           else emptyFiles(files)
         } else out.downloadBytes += this.src.materialize(entry, dest)
       }
-      out.env[inp.name] = `/pfs/${inp.name}${rels[i]}`
-      out.env[`${inp.name}_COMMIT`] = inp.commit
-      if (inp.join_on) out.env[`PACH_DATUM_${inp.name}_JOIN_ON`] = inp.join_on
-      if (inp.group_by) out.env[`PACH_DATUM_${inp.name}_GROUP_BY`] = inp.group_by
     })
+    out.env = inputEnv(d.inputs)
     out.lazy.start()
     return out
   }
@@ -255,6 +252,18 @@ export class WorkerWorkspace {
     for (const [p, e] of this.src.ctx.trees.walk(entry.hash, '/')) if (e.kind === 'file') out.push({path: join(dest, p), entry: e})
     return out
   }
+}
+
+/** A datum's input variables: `<name>` (its path under /pfs), `<name>_COMMIT`, PACH_DATUM_<name>_JOIN_ON / _GROUP_BY. */
+export function inputEnv(inputs: readonly DatumInput[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const inp of inputs) {
+    env[inp.name] = `/pfs/${inp.name}${relOf(inp)}`
+    env[`${inp.name}_COMMIT`] = inp.commit
+    if (inp.join_on) env[`PACH_DATUM_${inp.name}_JOIN_ON`] = inp.join_on
+    if (inp.group_by) env[`PACH_DATUM_${inp.name}_GROUP_BY`] = inp.group_by
+  }
+  return env
 }
 
 /** An input's path below /pfs/<name> ('' for the root; a directory datum's trailing "/" dropped). */
