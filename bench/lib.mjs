@@ -1,5 +1,6 @@
 // Shared by the benchmark scripts (bench/run.mjs, pipelines.mjs, torture.mjs, history.mjs, scale.mjs, scale-jobs.mjs, dedup.mjs, binary.mjs).
 import {spawn, spawnSync} from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -180,4 +181,15 @@ export function replaceReadmeSection(name, report, log) {
   const b = text.indexOf(`<!-- ${name}:end -->`)
   if (a < 0 || b < 0) log(`bench/README.md has no ${name}:start / ${name}:end markers: not updated`)
   else fs.writeFileSync(file, `${text.slice(0, a + start.length)}\n${report}\n${text.slice(b)}`)
+}
+
+/** A file of `size` fresh random bytes (8 MiB pieces; nothing in it deduplicates). */
+export function randomFile(file, size) {
+  const fd = fs.openSync(file, 'w')
+  const buf = Buffer.alloc(8 << 20)
+  for (let left = size; left > 0; left -= buf.length) {
+    crypto.randomFillSync(buf)
+    fs.writeSync(fd, buf, 0, Math.min(buf.length, left))
+  }
+  fs.closeSync(fd)
 }

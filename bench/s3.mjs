@@ -11,12 +11,11 @@
 //
 // The report goes to stdout and replaces the `s3:start`/`s3:end` part of bench/README.md.
 import {spawn, spawnSync} from 'node:child_process'
-import {randomFillSync} from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, median, replaceReadmeSection, snapshotPach} from './lib.mjs'
+import {arg, median, randomFile, replaceReadmeSection, snapshotPach} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = Number(arg('reps', 3))
@@ -65,15 +64,6 @@ log(`S3 gateway at ${endpoint}`)
 const awsEnv = {...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null'}
 const aws = (...args) => timed(AWS, ['--endpoint-url', endpoint, ...args], {env: awsEnv})
 
-function randomFile(file, size) {
-  const fd = fs.openSync(file, 'w')
-  const buf = Buffer.alloc(8 << 20)
-  for (let left = size; left > 0; left -= buf.length) {
-    randomFillSync(buf)
-    fs.writeSync(fd, buf, 0, Math.min(buf.length, left))
-  }
-  fs.closeSync(fd)
-}
 
 // 1. upload and download of SIZE, interleaved (rep i: CLI first on odd reps)
 const res = {cliPut: [], awsPut: [], cliGet: [], awsGet: []}

@@ -13,12 +13,12 @@
 //
 // The report goes to stdout and replaces the `serve:start`/`serve:end` part of bench/README.md.
 import {spawn, spawnSync} from 'node:child_process'
-import {randomBytes, randomFillSync} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, median, replaceReadmeSection, snapshotPach} from './lib.mjs'
+import {arg, median, randomFile, replaceReadmeSection, snapshotPach} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = Number(arg('reps', 3))
@@ -119,16 +119,6 @@ for m in msgs[:10000]: pfs.FileInfo().parse(m)
 print(len(msgs), ms, (time.perf_counter() - t) * 1000 / 10000)
 `
 
-/** A file of `size` fresh random bytes. */
-function randomFile(file, size) {
-  const fd = fs.openSync(file, 'w')
-  const buf = Buffer.alloc(8 << 20)
-  for (let left = size; left > 0; left -= buf.length) {
-    randomFillSync(buf)
-    fs.writeSync(fd, buf, 0, Math.min(buf.length, left))
-  }
-  fs.closeSync(fd)
-}
 
 const res = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: []}
 const file = path.join(work, 'payload')

@@ -4,20 +4,10 @@
 // exactly what one-at-a-time puts would leave.
 import {describe, expect, it} from 'vitest'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
-import type {PutSource} from '../../src/core/pfs/file-service.js'
+import {bufferSource} from '../../src/core/pfs/file-service.js'
 import {tempPach} from '../helpers/project.js'
 
-const small = (path: string, s: string): PutSource => {
-  const buf = Buffer.from(s)
-  return {
-    path,
-    size: buf.length,
-    readSmall: () => buf,
-    open: async function* () {
-      yield buf
-    },
-  }
-}
+const small = (path: string, s: string) => bufferSource(path, Buffer.from(s))
 
 describe('group commit of small puts', () => {
   it('concurrent small puts: one commit each, in arrival order, all packed together', async () => {

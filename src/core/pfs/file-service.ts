@@ -49,6 +49,18 @@ export interface PutSource {
   readSmall?(limit: number): Buffer | undefined
 }
 
+/** A put source of bytes held in memory (small ones are group-committed: FileService.putSmall). */
+export function bufferSource(path: string, buf: Buffer): PutSource {
+  return {
+    path,
+    size: buf.length,
+    readSmall: (limit) => (buf.length <= limit ? buf : undefined),
+    open: async function* () {
+      yield buf
+    },
+  }
+}
+
 /** In a put's sources: delete a file or a directory subtree at this point of the order. */
 export interface PutDelete {
   delete: string

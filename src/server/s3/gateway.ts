@@ -21,7 +21,7 @@ import * as rows from '../../core/db/pfs-rows.js'
 import type {CommitRow} from '../../core/db/pfs-rows.js'
 import type {Pach} from '../../core/pach.js'
 import {validatePath} from '../../core/pfs/paths.js'
-import type {PutSource} from '../../core/pfs/file-service.js'
+import {bufferSource, type PutSource} from '../../core/pfs/file-service.js'
 import {readContent} from '../../core/store/content.js'
 import type {Entry, FileEntry} from '../../core/store/tree-store.js'
 import {authenticate, type Authenticated, type AuthRule} from './auth.js'
@@ -548,15 +548,7 @@ export class Gateway {
     if (!(Number.isSafeInteger(declared) && declared <= this.pach.ctx.config.chunker.minSize)) return {path, open: () => body.stream}
     const parts: Buffer[] = []
     for await (const b of body.stream) parts.push(b)
-    const buf = Buffer.concat(parts)
-    return {
-      path,
-      size: buf.length,
-      readSmall: () => buf,
-      open: async function* () {
-        yield buf
-      },
-    }
+    return bufferSource(path, Buffer.concat(parts))
   }
 
   /** PUT's If-Match / If-None-Match (conditional writes). */
