@@ -31,7 +31,13 @@ export default class Top extends PachCommand<typeof Top, TopView | undefined> {
       const job = snap.nodes.find((n) => n.name === view.selected)?.job
       return {...view, logs: view.selected === undefined ? [] : new TopLogs(this.pach, this.project).newest(view.selected, job, lines)}
     }
+    // a person at a terminal: ink 3 in CI mode (any CI variable set) draws nothing until it
+    // exits, so it is told this is no CI run before it loads (it reads the variable once)
+    const ci = process.env.CI
+    process.env.CI = 'false'
     const {runTop} = await import('../ui/top.js')
+    if (ci === undefined) delete process.env.CI
+    else process.env.CI = ci
     await runTop(new TopLive(this.pach, this.project, {selected: pipeline}), this.signal)
     return undefined
   }

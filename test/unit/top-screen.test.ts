@@ -3,10 +3,16 @@
 // q) — the same component the live command mounts.
 import {render} from 'ink-testing-library'
 import React from 'react'
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it, vi} from 'vitest'
 import type {TopController} from '../../src/cli/top-live.js'
 import {addSamples, moveSelection, topView, type TopSnapshot, type TopView} from '../../src/cli/top-model.js'
 import {TopApp, TopScreen} from '../../src/ui/top.js'
+
+// ink 3 draws only its last frame when CI is set (as in CI runs); `pach top` tells it
+// CI=false before loading it (src/commands/top.ts), and so does this test
+vi.hoisted(() => {
+  process.env.CI = 'false'
+})
 
 const strip = (s: string | undefined) => (s ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
 const tick = () => new Promise((r) => setTimeout(r, 20))
