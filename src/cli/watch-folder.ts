@@ -80,7 +80,7 @@ export class LocalFolder implements Folder {
     }
   }
 
-  *scan(): Iterable<FolderFile> {
+  *scan(under = '/'): Iterable<FolderFile> {
     const walk = function* (this: LocalFolder, dir: string, rel: string): Generator<FolderFile> {
       let ents
       try {
@@ -105,7 +105,10 @@ export class LocalFolder implements Folder {
         if (st) yield {path: '/' + r, size: st.size, mtimeMs: st.mtimeMs}
       }
     }
-    yield* walk.call(this, this.root, '')
+    const rel = under.split('/').filter(Boolean).join('/')
+    // a directory ignored (or under one) holds nothing to sync
+    if (rel !== '' && this.rules.ignores(rel, true)) return
+    yield* walk.call(this, rel === '' ? this.root : this.abs(under), rel)
   }
 
   stat(path: string): FolderFile | undefined {

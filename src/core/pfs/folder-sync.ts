@@ -36,8 +36,8 @@ export interface FolderFile {
 
 /** What the core needs of a local folder. Paths are repo paths ("/a/b.txt"). */
 export interface Folder {
-  /** every regular file not ignored (used on start) */
-  scan(): Iterable<FolderFile>
+  /** every regular file not ignored, of the whole folder or under the directory `under` (none when it is missing) */
+  scan(under?: string): Iterable<FolderFile>
   /** the file at this path now (undefined when it is missing, ignored or not a regular file) */
   stat(path: string): FolderFile | undefined
   /** its bytes */
@@ -174,8 +174,7 @@ export class FolderSync {
         if (f) local.set(c, f)
       }
       // files under a candidate directory (a directory moved in brings its files in one event)
-      const dirs = cands.filter((c) => !local.has(c))
-      if (dirs.length > 0) for (const f of folder.scan()) if (dirs.some((d) => f.path.startsWith(d + '/'))) local.set(f.path, f)
+      for (const c of cands) if (!local.has(c)) for (const f of folder.scan(c)) local.set(f.path, f)
     }
     const head = this.headFiles(project, ref)
     const plan = planSync(candidates, local, head, {now: Date.now(), settleMs: opts.settleMs})
