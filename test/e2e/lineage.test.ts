@@ -12,25 +12,10 @@
  * addresses, --depth, the --json shape and the one-line errors.
  */
 import {describe, expect, it} from 'vitest'
+import type {LineageRow as Row} from '../../src/core/pps/lineage.js'
 import {expectJsonError, expectUserError} from './_util.js'
 import {localTree, pipeline, project, writeSpec, type RP} from './pipelines-util.js'
 
-interface Row {
-  index: number
-  parent: number | null
-  depth: number
-  project: string
-  repo: string
-  commit: string
-  path: string
-  hash: string
-  pipeline_project?: string
-  pipeline?: string
-  job?: string
-  datum?: string
-  repeated?: true
-  note?: string
-}
 
 const lineage = (rp: RP, args: string[]): Promise<Row[]> => rp.json(['lineage', ...args])
 const brief = (rows: Row[]) => rows.map((r) => `${r.depth} ${r.repo}:${r.path}${r.pipeline ? ` <${r.pipeline}>` : ''}${r.repeated ? ' (repeated)' : ''}`)
