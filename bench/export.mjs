@@ -21,7 +21,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, dirBytes, median, replaceReadmeSection, snapshotPach} from './lib.mjs'
+import {arg, dirBytes, freshDir, median, replaceReadmeSection, sleep, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const MiB = 1024 * 1024
@@ -30,12 +30,6 @@ const SIZE = Number(arg('size-mib', 1024)) * MiB
 const README = !process.argv.includes('--no-readme')
 const work = path.join(root, 'bench', '.work', 'export')
 const log = (m) => console.error(`bench/export: ${m}`)
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-const tail = (s, n) => String(s).trim().split('\n').slice(-n).join(' / ')
-const freshDir = (d) => {
-  fs.rmSync(d, {recursive: true, force: true})
-  fs.mkdirSync(d, {recursive: true})
-}
 freshDir(work)
 const loadStart = os.loadavg()[0].toFixed(1)
 const bin = snapshotPach({root, work, log, tail, freshDir, sleep})

@@ -193,3 +193,15 @@ export function randomFile(file, size) {
   }
   fs.closeSync(fd)
 }
+
+/** Block this thread for `ms` (the benches' waits between synchronous steps). */
+export const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/** The last `n` lines of a process's output, on one line. */
+export const tail = (s, n) => String(s).trim().split('\n').slice(-n).join(' / ')
+
+/** An empty directory at `d` (whatever was there is removed). */
+export function freshDir(d) {
+  fs.rmSync(d, {recursive: true, force: true})
+  fs.mkdirSync(d, {recursive: true})
+}

@@ -26,7 +26,7 @@ import {connect, createServer} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, dirBytes, median, replaceReadmeSection, snapshotPach} from './lib.mjs'
+import {arg, dirBytes, freshDir, median, replaceReadmeSection, sleep, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const MiB = 1024 * 1024
@@ -38,12 +38,6 @@ const PROF = arg('prof', null) && path.resolve(arg('prof'))
 const README = !process.argv.includes('--no-readme')
 const work = path.join(root, 'bench', '.work', 'push')
 const log = (m) => console.error(`bench/push: ${m}`)
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-const tail = (s, n) => String(s).trim().split('\n').slice(-n).join(' / ')
-const freshDir = (d) => {
-  fs.rmSync(d, {recursive: true, force: true})
-  fs.mkdirSync(d, {recursive: true})
-}
 if (ONLY && !['big', 'small'].includes(ONLY)) {
   log('--only takes big or small')
   process.exit(2)

@@ -15,7 +15,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, median, randomFile, replaceReadmeSection, snapshotPach} from './lib.mjs'
+import {arg, freshDir, median, randomFile, replaceReadmeSection, sleep, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = Number(arg('reps', 3))
@@ -27,12 +27,6 @@ const README = !process.argv.includes('--no-readme')
 const PROF = arg('prof', null) && path.resolve(arg('prof'))
 const work = path.join(root, 'bench', '.work', 's3')
 const log = (m) => console.error(`bench/s3: ${m}`)
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-const tail = (s, n) => String(s).trim().split('\n').slice(-n).join(' / ')
-const freshDir = (d) => {
-  fs.rmSync(d, {recursive: true, force: true})
-  fs.mkdirSync(d, {recursive: true})
-}
 // Debian's aws CLI (the one CI installs); the pip one on PATH may be another version
 const AWS = fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws'
 freshDir(work)

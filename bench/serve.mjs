@@ -18,7 +18,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, median, randomFile, replaceReadmeSection, snapshotPach} from './lib.mjs'
+import {arg, freshDir, median, randomFile, replaceReadmeSection, sleep, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = Number(arg('reps', 3))
@@ -28,12 +28,6 @@ const PY = path.resolve(root, arg('python', '.venv-test/bin/python'))
 const README = !process.argv.includes('--no-readme')
 const work = path.join(root, 'bench', '.work', 'serve')
 const log = (m) => console.error(`bench/serve: ${m}`)
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-const tail = (s, n) => String(s).trim().split('\n').slice(-n).join(' / ')
-const freshDir = (d) => {
-  fs.rmSync(d, {recursive: true, force: true})
-  fs.mkdirSync(d, {recursive: true})
-}
 if (!fs.existsSync(PY)) {
   log(`${PY} is missing: run the Python tests once (npm test) or pass --python <venv python with pachyderm_sdk>`)
   process.exit(1)
