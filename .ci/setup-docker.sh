@@ -91,6 +91,16 @@ YAML
   fi
 fi
 
+# import_rootfs DIR IMAGE [--change ...]: `docker import` a root file system as IMAGE with a
+# shell as its command, then remove DIR
+import_rootfs() {
+  local root=$1 image=$2
+  shift 2
+  tar -C "$root" -c . | docker import --change 'CMD ["sh"]' "$@" - "$image" >/dev/null
+  rm -rf "$root"
+  log "imported $image"
+}
+
 BUSYBOX=$(dpkg -L busybox-static | grep -m1 -E '/bin/busybox$' || true)
 [ -n "$BUSYBOX" ] || BUSYBOX=$(command -v busybox)
 
@@ -112,12 +122,7 @@ else
   ln -s bin "$root/sbin"
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-  tar -C "$root" -c . | docker import \
-    --change 'ENV PATH=/usr/bin:/bin:/sbin' \
-    --change 'CMD ["sh"]' \
-    - "$IMAGE" >/dev/null
-  rm -rf "$root"
-  log "imported $IMAGE"
+  import_rootfs "$root" "$IMAGE" --change 'ENV PATH=/usr/bin:/bin:/sbin'
 fi
 
 # 4b. image pach-test/busybox:2: $IMAGE's rootfs with /VERSION = "2", so a test can move one tag
@@ -132,9 +137,7 @@ else
   docker export "$c" | tar -C "$root" -x
   docker rm "$c" >/dev/null
   printf '2\n' >"$root/VERSION"
-  tar -C "$root" -c . | docker import --change 'ENV PATH=/usr/bin:/bin:/sbin' --change 'CMD ["sh"]' - "$IMAGE2" >/dev/null
-  rm -rf "$root"
-  log "imported $IMAGE2"
+  import_rootfs "$root" "$IMAGE2" --change 'ENV PATH=/usr/bin:/bin:/sbin'
 fi
 
 # 5. image pach-test/awscli:1 for the s3 pipeline tests (test/e2e/s3-pipelines.test.ts): the
@@ -186,11 +189,6 @@ else
   # byte-compiled modules (dpkg lists none: Debian compiles them at install), else every aws
   # call compiles botocore again (seconds)
   chroot "$root" /usr/bin/python3 -m compileall -q /usr/lib/python3/dist-packages /usr/lib/python3.11 >/dev/null
-  tar -C "$root" -c . | docker import \
-    --change 'ENV PATH=/usr/bin:/bin:/usr/sbin:/sbin' \
-    --change 'ENV HOME=/tmp' \
-    --change 'CMD ["sh"]' \
-    - "$AWS_IMAGE" >/dev/null
-  rm -rf "$root" "$list"
-  log "imported $AWS_IMAGE"
+  rm -f "$list"
+  import_rootfs "$root" "$AWS_IMAGE" --change 'ENV PATH=/usr/bin:/bin:/usr/sbin:/sbin' --change 'ENV HOME=/tmp'
 fi
