@@ -12,14 +12,21 @@ from botocore.client import Config
 from boto3.s3.transfer import TransferConfig
 
 endpoint, work = sys.argv[1], sys.argv[2]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id="boto",
-    aws_secret_access_key="boto",
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
-)
+
+
+def client(signature_version, secret="boto"):
+    """A path-style client of the gateway signing with `signature_version` ("s3v4" or "s3", SigV2)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="boto",
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, signature_version=signature_version, retries={"max_attempts": 1}),
+    )
+
+
+s3 = client("s3v4")
 out = {}
 s3.create_bucket(Bucket="botorepo")
 s3.upload_file(f"{work}/small.txt", "botorepo", "dir/small.txt")
@@ -53,25 +60,11 @@ try:
 except s3.exceptions.NoSuchKey:
     out["gone"] = "NoSuchKey"
 # SigV2 (header and presigned query), which older boto3 uses for presigned URLs by default
-v2 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id="boto",
-    aws_secret_access_key="boto",
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3", retries={"max_attempts": 1}),
-)
+v2 = client("s3")
 v2.put_object(Bucket="botorepo", Key="v2.txt", Body=b"signed v2")
 out["v2_list"] = [c["Key"] for c in v2.list_objects(Bucket="botorepo", Prefix="v2")["Contents"]]
 out["v2_presigned"] = urllib.request.urlopen(v2.generate_presigned_url("get_object", Params={"Bucket": "botorepo", "Key": "v2.txt"}, ExpiresIn=300)).read().decode()
-bad = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id="boto",
-    aws_secret_access_key="not-boto",
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3", retries={"max_attempts": 1}),
-)
+bad = client("s3", secret="not-boto")
 try:
     bad.put_object(Bucket="botorepo", Key="v2bad.txt", Body=b"x")
     out["v2_bad"] = "accepted"
