@@ -57,6 +57,33 @@ export const CONTROL_MOUNT = '/.pach-worker'
  */
 export const ENDPOINT_NETWORK = 'pach-endpoint'
 
+/** A docker network's IPAM block, as `inspect` gives it. */
+export interface NetworkIpam {
+  Config?: {Subnet?: string; Gateway?: string}[]
+}
+
+/**
+ * The host's address on a docker network: its IPAM gateway, or, when the engine records none
+ * (Docker 20.10 leaves it out for the default bridge whose address it picked itself), the
+ * first host address of its IPv4 subnet, which is the address the engine gives the bridge
+ * then. undefined when neither is there.
+ */
+export function networkGateway(ipam: NetworkIpam | undefined): string | undefined {
+  const configs = ipam?.Config ?? []
+  const gateway = configs.find((c) => c.Gateway && isIP(c.Gateway) === 4)?.Gateway
+  if (gateway) return gateway
+  for (const c of configs) {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(c.Subnet ?? '')
+    if (!m || isIP(`${m[1]}.${m[2]}.${m[3]}.${m[4]}`) !== 4 || Number(m[5]) > 30) continue
+    const bits = Number(m[5])
+    const base = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0
+    const first = ((base & mask) + 1) >>> 0
+    return [first >>> 24, (first >>> 16) & 255, (first >>> 8) & 255, first & 255].join('.')
+  }
+  return undefined
+}
+
 /** Where the engine listens unless the client says otherwise. */
 export const DEFAULT_SOCKET = '/var/run/docker.sock'
 /** Container create options for a worker; throws RunnerError for a spec that breaks an invariant. */

@@ -72,7 +72,7 @@ import {RunnerError} from '../core/errors.js'
 import {pidAlive} from '../core/process.js'
 import type {AttachSpec, DatumRunResult, DatumTask, Reporter, Runner, ServiceExit, ServiceRoute, ServiceSpec, ServiceTask, Worker, WorkerSpec} from '../core/pps/runner.js'
 import {startDockerService} from './docker-service.js'
-import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, ENDPOINT_NETWORK, OWNER_LABEL} from './container-policy.js'
+import {CONTROL_LABEL, CONTROL_MOUNT, containerOptions, DEFAULT_SOCKET, ENDPOINT_NETWORK, networkGateway, OWNER_LABEL, type NetworkIpam} from './container-policy.js'
 import {armDeadline, cannotStart, killedResult} from './datum-outcome.js'
 import {pullImage} from './docker-pull.js'
 import {ControlChannel, datumScript, newNonce, startFailureMessage, type DatumEnd} from './shell-protocol.js'
@@ -258,8 +258,8 @@ export class DockerRunner implements Runner {
     const docker = await this.docker()
     let gateway: string | undefined
     try {
-      const net = (await docker.getNetwork('bridge').inspect()) as {IPAM?: {Config?: {Gateway?: string}[]}}
-      gateway = net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway
+      const net = (await docker.getNetwork('bridge').inspect()) as {IPAM?: NetworkIpam}
+      gateway = networkGateway(net.IPAM)
     } catch (e) {
       throw engineError(e, 'cannot inspect the docker bridge network')
     }
@@ -283,9 +283,9 @@ export class DockerRunner implements Runner {
     const docker = await this.docker()
     const gatewayOf = async (): Promise<string | undefined> => {
       try {
-        const net = (await docker.getNetwork(ENDPOINT_NETWORK).inspect()) as {Internal?: boolean; IPAM?: {Config?: {Gateway?: string}[]}}
+        const net = (await docker.getNetwork(ENDPOINT_NETWORK).inspect()) as {Internal?: boolean; IPAM?: NetworkIpam}
         if (!net.Internal) throw new RunnerError(`the docker network ${ENDPOINT_NETWORK} is not internal; remove it (\`docker network rm ${ENDPOINT_NETWORK}\`) and pach makes it again`)
-        return net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway
+        return networkGateway(net.IPAM)
       } catch (e) {
         if ((e as {statusCode?: number}).statusCode === 404) return undefined
         if (e instanceof RunnerError) throw e

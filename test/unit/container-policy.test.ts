@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {beforeEach, describe, expect, it, onTestFinished} from 'vitest'
 import {RunnerError} from '../../src/core/errors.js'
 import type {ServiceSpec, WorkerSpec} from '../../src/core/pps/runner.js'
-import {CAP_DROP, CONTROL_LABEL, CONTROL_MOUNT, containerOptions, ENDPOINT_NETWORK, OWNER_LABEL, SERVICE_LABEL, serviceContainerOptions, WORKER_LABEL} from '../../src/runner/container-policy.js'
+import {CAP_DROP, CONTROL_LABEL, CONTROL_MOUNT, containerOptions, ENDPOINT_NETWORK, networkGateway, OWNER_LABEL, SERVICE_LABEL, serviceContainerOptions, WORKER_LABEL} from '../../src/runner/container-policy.js'
 
 let root: string
 let spec: WorkerSpec
@@ -138,5 +138,24 @@ describe('container policy of long-running code (spouts, services)', () => {
     expect(o.HostConfig!.Binds).toEqual([`${join(root, 'pfs')}:/pfs:ro`, `${join(root, 'token')}:/pachctl:ro`])
     expect(() => serviceContainerOptions(svc({mounts: [{host: socket, container: '/x'}]}), socket)).toThrow(RunnerError)
     expect(() => serviceContainerOptions(svc({ports: [{external: 0, internal: 8080}]}), socket)).toThrow(/invalid port mapping/)
+  })
+})
+
+describe('the host address on a docker network (networkGateway)', () => {
+  it('is the IPAM gateway when the engine records one', () => {
+    expect(networkGateway({Config: [{Subnet: '172.18.0.0/16', Gateway: '172.18.0.1'}]})).toBe('172.18.0.1')
+    expect(networkGateway({Config: [{Subnet: 'fd00::/64', Gateway: 'fd00::1'}, {Subnet: '10.9.0.0/24', Gateway: '10.9.0.254'}]})).toBe('10.9.0.254')
+  })
+  it("is the subnet's first host address when the engine records no gateway (Docker 20.10's default bridge)", () => {
+    expect(networkGateway({Config: [{Subnet: '172.17.0.0/16'}]})).toBe('172.17.0.1')
+    expect(networkGateway({Config: [{Subnet: '192.168.5.64/26'}]})).toBe('192.168.5.65')
+    expect(networkGateway({Config: [{Subnet: '10.1.2.3/8'}]})).toBe('10.0.0.1')
+  })
+  it('is undefined without an IPv4 subnet or gateway', () => {
+    expect(networkGateway(undefined)).toBeUndefined()
+    expect(networkGateway({Config: []})).toBeUndefined()
+    expect(networkGateway({Config: [{Subnet: 'fd00::/64'}]})).toBeUndefined()
+    expect(networkGateway({Config: [{Subnet: '10.0.0.0/31'}]})).toBeUndefined()
+    expect(networkGateway({Config: [{Subnet: 'junk'}]})).toBeUndefined()
   })
 })
