@@ -122,7 +122,7 @@ describe('purge file', () => {
     expect(log.sweep_pending).toBe(false)
     expect(log.entries).toHaveLength(1)
     const e = log.entries[0]
-    expect(e).toMatchObject({repo: 'imgs', branch: 'master', pattern: '/bad.txt', description: 'GDPR request 7', commits: 3, output_commits: 9})
+    expect(e).toMatchObject({repo: 'imgs', branch: 'master', pattern: '/bad.txt', description: 'GDPR request 7', commits: 3, output_commits: 9, recomputed: 9})
     expect(e.files.map((f: any) => f.size).sort()).toEqual([v1.length, v2.length].sort())
     for (const f of e.files) expect(f.hash).toMatch(/^[0-9a-f]{64}$/)
     expect(JSON.stringify(log)).not.toContain('PURGE-MARKER')

@@ -5,7 +5,8 @@
  * (not only the heads) holds exactly what a fresh project built from the purged inputs gives,
  * commits keep their ids, times and commit sets, only the datums the purge changed run again
  * (each once: a later job takes an earlier repair's result), the stopped pipeline stays
- * stopped, and fsck is clean.
+ * stopped, and fsck is clean. A spout's output repo is purged like a user repo (the copies
+ * downstream recomputed); a transform's output repo is refused.
  */
 import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -147,5 +148,27 @@ describe('purge repairs every output commit', () => {
     await more(fresh, freshAfter)
     expect(after.sort()).toEqual(freshAfter.sort())
     for (const repo of ['cat', 'up']) expect(contents(pach, repo), repo).toEqual(contents(fresh, repo))
+  })
+
+  it("a spout's output is purged like a user repo (its data enters pach there); a transform's output is refused", async () => {
+    const {pach} = tempPach('pach-purge-spout-')
+    pach.pipelines.put(spec({pipeline: {name: 'sp'}, spout: {}, transform: {cmd: ['x']}}), {update: false, reprocess: false, file: 't'})
+    pach.pipelines.put(spec({pipeline: {name: 'cp'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'sp', glob: '/*'}}}), {update: false, reprocess: false, file: 't'})
+    const copy = new FakeRunner(({inputsDir, outDir}: FakeContext) => {
+      for (const n of readdirSync(join(inputsDir, 'sp'))) writeFileSync(join(outDir, n), readFileSync(join(inputsDir, 'sp', n)))
+      return 0
+    })
+    const writer = {project: 'default', pipeline: 'sp'}
+    for (const files of [{'/a': 'a', '/pii': 'PII-1'}, {'/pii': 'PII-2'}]) {
+      await pach.files.put('default', parseCommit('sp@master'), Object.entries(files).map(([path, s]) => ({path, open: text(s)})), {writer})
+      await pach.jobs.runPending({runner: async () => copy})
+    }
+    await expect(pach.purge({project: 'default', repo: 'cp', branch: 'master', pattern: '/pii'})).rejects.toMatchObject({code: 'OUTPUT_BRANCH'})
+    const r = await pach.purge({project: 'default', repo: 'sp', branch: 'master', pattern: '/pii'})
+    expect(r.plan.recompute.map((j) => j.pipeline)).toEqual(['cp', 'cp'])
+    await pach.jobs.runPending({runner: async () => copy})
+    for (const repo of ['sp', 'cp']) for (const c of contents(pach, repo)) expect(Object.keys(c), repo).not.toContain('/pii')
+    expect(contents(pach, 'cp').at(-1)).toEqual({'/a': 'a'})
+    expect(pach.fsck({readData: true}).problems).toEqual([])
   })
 })

@@ -61,7 +61,8 @@
  *
  * Audit. An entry per purge in `meta.purge_log` (a JSON array; purges are rare, so no table
  * and no migration): when, repo, branch, pattern, description, and per purged file its path,
- * size and content hash (SHA-256 of its chunk ids, never the bytes), plus counts.
+ * size and content hash (SHA-256 of its chunk ids, never the bytes), plus counts (input
+ * commits, output commits, datums, output commits recomputed).
  *
  * Crash safety of the repairs: each is a job, finished in one transaction; killed before, it
  * is given back by the next `pach run` and its commits stay open with the purged trees (no
@@ -190,6 +191,8 @@ export interface PurgeAuditEntry {
   commits: number
   output_commits: number
   datums: number
+  /** output commits recomputed in place (their jobs run again); absent in entries written before repairs existed */
+  recomputed?: number
 }
 
 export interface PurgeResult {
@@ -612,6 +615,7 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
         commits: plan.commits.filter((c) => c.kind === 'input').length,
         output_commits: plan.commits.filter((c) => c.kind === 'output').length,
         datums: plan.datums.length,
+        recomputed: plan.recompute.length,
       }
       setMeta(db, PURGE_LOG_KEY, JSON.stringify([...purgeLog(ctx), entry]))
       setMeta(db, PURGE_PENDING_KEY, entry.at)
