@@ -1,7 +1,8 @@
 /**
  * Core integration: a purge's repairs (core/maintenance/purge.ts, pps/job-plan.ts repairPlan)
  * with the fake runner. A purged file read by a directory datum over a 3-commit history, a
- * pipeline downstream of the outputs, and a stopped pipeline: afterwards every output commit
+ * pipeline downstream of the outputs, one that reads only an output the purge leaves alone (its
+ * jobs are repaired, nothing of it runs), and a stopped pipeline: afterwards every output commit
  * (not only the heads) holds exactly what a fresh project built from the purged inputs gives,
  * commits keep their ids, times and commit sets, only the datums the purge changed run again
  * (each once: a later job takes an earlier repair's result), the stopped pipeline stays
@@ -45,6 +46,9 @@ function code(ran: string[]) {
         ran.push(`up:/${n}`)
         write(`${n}.up`, readFileSync(join(io.inputsDir, 'cat', n), 'utf8').toUpperCase())
       }
+    } else if (p === 'e') {
+      ran.push('e:/e.txt')
+      write('e', readFileSync(join(io.inputsDir, 'cat', 'e.txt'), 'utf8').toUpperCase())
     } else if (p === 'list') {
       ran.push('list:/')
       write('list', filesUnder(join(io.inputsDir, 'in')).join(','))
@@ -57,6 +61,8 @@ const PIPELINES = [
   {pipeline: {name: 'cat'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/*'}}},
   {pipeline: {name: 'up'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'cat', glob: '/*'}}},
   {pipeline: {name: 'list'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'in', glob: '/'}}},
+  // reads only an output the purge leaves alone: its jobs are repaired (their input commits are), nothing runs
+  {pipeline: {name: 'e'}, transform: {cmd: ['x']}, input: {pfs: {repo: 'cat', glob: '/e.txt'}}},
 ]
 
 /** The history: three commits to `in`; `purged` leaves /d/secret out (what a fresh run over the purged inputs sees). */
@@ -104,7 +110,7 @@ describe('purge repairs every output commit', () => {
     await build(fresh, true, [])
     fresh.pipelines.stop('default', 'list')
     expect(contents(pach, 'cat')[1]!['/d.txt']).toContain('SECRET-1')
-    const before = Object.fromEntries(['in', 'cat', 'up', 'list'].map((r) => [r, rowsOf(pach, r)]))
+    const before = Object.fromEntries(['in', 'cat', 'up', 'list', 'e'].map((r) => [r, rowsOf(pach, r)]))
 
     // the plan: every output commit's job runs again, oldest first; the stopped pipeline's too
     const plan = await pach.purge({project: 'default', repo: 'in', branch: 'master', pattern: '/d/secret'}, {dryRun: true})
@@ -117,6 +123,9 @@ describe('purge repairs every output commit', () => {
       [c2, 'tainted'],
       [c3, 'tainted'],
     ])
+    const eJobs = plan.plan.recompute.filter((j) => j.pipeline === 'e').map((j) => [j.job, j.why])
+    expect(eJobs).toEqual([c1, c2, c3].map((id) => [id, 'downstream']))
+    expect(plan.plan.datums.filter((d) => d.pipeline === 'e')).toEqual([])
     expect(new Set(plan.plan.datums.filter((d) => d.pipeline === 'cat').map((d) => d.fate))).toEqual(new Set(['recompute']))
     expect(new Set(plan.plan.datums.filter((d) => d.pipeline === 'up').map((d) => d.fate))).toEqual(new Set(['upstream']))
 
@@ -124,16 +133,17 @@ describe('purge repairs every output commit', () => {
     await pach.purge({project: 'default', repo: 'in', branch: 'master', pattern: '/d/secret'})
     const done = await pach.jobs.runPending({runner: async () => code(ran)})
     expect(done.map((j) => `${j.job.pipeline.name}@${j.job.id}: ${j.state} ${j.reason}`)).toEqual(done.map((j) => `${j.job.pipeline.name}@${j.job.id}: JOB_SUCCESS `))
-    expect(done).toHaveLength(9)
+    expect(done).toHaveLength(12)
     // only the datums the purge changed ran, each once: /d in jobs 1 and 2 (job 3 takes job 2's); /e never
     expect(ran.filter((r) => r.startsWith('cat:')).sort()).toEqual(['cat:/d', 'cat:/d'])
     expect(ran.filter((r) => r.startsWith('up:')).sort()).toEqual(['up:/d.txt', 'up:/d.txt'])
     expect(ran.filter((r) => r.startsWith('list:'))).toEqual(['list:/', 'list:/', 'list:/'])
+    expect(ran.filter((r) => r.startsWith('e:'))).toEqual([])
 
     // every commit, not only the head, as a fresh project over the purged inputs
-    for (const repo of ['in', 'cat', 'up', 'list']) expect(contents(pach, repo), repo).toEqual(contents(fresh, repo))
+    for (const repo of ['in', 'cat', 'up', 'list', 'e']) expect(contents(pach, repo), repo).toEqual(contents(fresh, repo))
     // ids, parents, times, commit sets: unchanged
-    for (const repo of ['in', 'cat', 'up', 'list']) expect(rowsOf(pach, repo), repo).toEqual(before[repo])
+    for (const repo of ['in', 'cat', 'up', 'list', 'e']) expect(rowsOf(pach, repo), repo).toEqual(before[repo])
     expect(pach.pipelines.inspect('default', 'list').stopped).toBe(true)
     expect(pach.fsck({readData: true}).problems).toEqual([])
 
