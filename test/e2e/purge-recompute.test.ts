@@ -7,8 +7,8 @@
  * what a second project built from the purged data directly holds; commit ids, parents,
  * descriptions and times stay; fsck is clean; no byte of the secret is left under .pach.
  */
-import {writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {describe, expect, it, vi} from 'vitest'
 import {tmpProject, type Project} from '../helpers/cli.js'
 import {filesHolding, local, pipeline} from './purge-util.js'
@@ -40,40 +40,39 @@ async function build(p: Project, purged: boolean): Promise<void> {
   await pipeline(p, SUMM)
   await pipeline(p, SHOUT)
   for (const [i, files] of COMMITS(purged).entries()) {
-    await p.ok(['start', 'commit', 'docs@master'])
+    // one commit each: the files of the commit in a local tree, put with -r
+    const dir = join(p.dir, `c${i}`)
     for (const [path, s] of Object.entries(files)) {
-      const local = join(p.dir, `f${i}`)
-      writeFileSync(local, s)
-      await p.ok(['put', 'file', `docs@master:${path}`, '-f', local])
+      mkdirSync(dirname(join(dir, path)), {recursive: true})
+      writeFileSync(join(dir, path), s)
     }
-    await p.ok(['finish', 'commit', 'docs@master', '-m', `commit ${i + 1}`], {env: local})
+    await p.ok(['put', 'file', '-r', 'docs@master:/', '-f', dir], {env: local})
   }
 }
 
-/** Each commit of a repo, oldest first: its description and every file's size and content hash (equal hashes: equal bytes). */
-async function contents(p: Project, repo: string): Promise<{description: string; files: Record<string, string>}[]> {
+/** Each commit of a repo, oldest first: every file's size and content hash (equal hashes: equal bytes). */
+async function contents(p: Project, repo: string): Promise<Record<string, string>[]> {
   const commits = ((await p.json(['list', 'commit', repo])) as any[]).reverse()
-  const out = []
-  for (const c of commits) {
-    const files: Record<string, string> = {}
-    for (const f of (await p.json(['glob', 'file', `${repo}@${c.commit.id}:/**`])) as any[]) if (f.file_type === 'FILE') files[f.file.path] = `${f.size_bytes} ${f.hash}`
-    out.push({description: c.description, files})
-  }
-  return out
+  return Promise.all(
+    commits.map(async (c) => {
+      const files: Record<string, string> = {}
+      for (const f of (await p.json(['glob', 'file', `${repo}@${c.commit.id}:/**`])) as any[]) if (f.file_type === 'FILE') files[f.file.path] = `${f.size_bytes} ${f.hash}`
+      return files
+    }),
+  )
 }
 
 /** What must not change in a commit: everything list commit shows but sizes and subvenance. */
 const history = async (p: Project, repo: string) =>
-  ((await p.json(['list', 'commit', repo])) as any[]).map((c) => ({id: c.commit.id, parent: c.parent_commit?.id ?? null, description: c.description, started: c.started, finished: c.finished}))
+  ((await p.json(['list', 'commit', repo])) as any[]).map((c) => ({id: c.commit.id, parent: c.parent_commit?.id ?? null, origin: c.origin.kind, description: c.description, started: c.started, finished: c.finished}))
 
 describe('purge file: every output commit recomputed', () => {
   it('each older output commit of a two-pipeline chain holds what a project built from the purged data holds', async (ctx) => {
     const p = await tmpProject(true, ctx)
     const fresh = await tmpProject(true, ctx)
-    await build(p, false)
-    await build(fresh, true)
+    await Promise.all([build(p, false), build(fresh, true)])
     const before = Object.fromEntries(await Promise.all(['docs', 'summ', 'shout'].map(async (r) => [r, await history(p, r)] as const)))
-    const ids = (before.docs as {id: string; description: string}[]).filter((c) => c.description.startsWith('commit ')).map((c) => c.id) // newest first
+    const ids = (before.docs as {id: string; origin: string}[]).filter((c) => c.origin === 'USER').map((c) => c.id) // newest first
     expect(ids).toHaveLength(3)
     expect(await p.ok(['get', 'file', `summ@${ids[2]}:/g.cat`])).toContain('SECRET-MARKER-one')
     expect(await p.ok(['get', 'file', `shout@${ids[1]}:/g.cat.up`])).toContain('SECRET-MARKER-TWO')
@@ -90,7 +89,10 @@ describe('purge file: every output commit recomputed', () => {
     expect(r.exitCode, r.stderr).toBe(0)
 
     // every commit of every repo, oldest first, as in the project built without the secret
-    for (const repo of ['docs', 'summ', 'shout']) expect(await contents(p, repo), repo).toEqual(await contents(fresh, repo))
+    for (const repo of ['docs', 'summ', 'shout']) {
+      const [got, want] = await Promise.all([contents(p, repo), contents(fresh, repo)])
+      expect(got, repo).toEqual(want)
+    }
     expect(await p.ok(['get', 'file', `summ@${ids[2]}:/g.list`])).toBe('a.txt\nb.txt\n')
     expect(await p.ok(['get', 'file', `shout@${ids[2]}:/g.cat.up`])).toBe('ALPHA\nBETA\n')
     // same ids, parents, descriptions, times
