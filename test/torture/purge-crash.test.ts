@@ -21,7 +21,7 @@ import {runPach, tmpProject, type Project} from '../helpers/cli.js'
 import {pseudoRandom} from '../e2e/_util.js'
 import {filesHolding, local, pipeline} from '../e2e/purge-util.js'
 
-vi.setConfig({testTimeout: 240_000})
+vi.setConfig({testTimeout: 420_000})
 
 /** A project in a copy of `base` (removed after the test). */
 function copyOf(base: string, ctx: {onTestFinished: (fn: () => void) => void}): Project {
