@@ -3,7 +3,7 @@
  * local runner. A file that appears, changes and stays over a 3-commit history, pipelines
  * downstream that copy it (/*), concatenate it (/) and transform the copies (a second level):
  * after the purge no commit holds it, its ids and history are unchanged, the derived outputs
- * are gone from every output commit and the heads are recomputed, fsck is clean, and no byte of
+ * are gone from every output commit and every one of them is recomputed in place, fsck is clean, and no byte of
  * it is left in any file under .pach (content shared with another repo stays). --dry-run
  * changes nothing. Scope, globs and refusals: purge-refusals.test.ts.
  */
@@ -60,7 +60,13 @@ describe('purge file', () => {
       expect(outputs).toContain(`upper@${id}:/bad.txt.up`)
     }
     expect(dry.plan.datums.map((d: any) => d.pipeline).sort()).toEqual(['copy', 'copy', 'total', 'total', 'total', 'upper', 'upper'])
-    expect(dry.plan.recompute.map((j: any) => `${j.pipeline}@${j.job}`).sort()).toEqual([`copy@${ids[0]}`, `total@${ids[0]}`, `upper@${ids[0]}`])
+    // every output commit that held derived outputs is recomputed, oldest first
+    const every = (...names: string[]) => names.flatMap((n) => [...ids].reverse().map((id) => `${n}@${id}`)).sort()
+    expect(dry.plan.recompute.map((j: any) => `${j.pipeline}@${j.job}`).sort()).toEqual(every('copy', 'total', 'upper'))
+    expect(dry.plan.recompute.filter((j: any) => j.pipeline === 'total').map((j: any) => j.job)).toEqual([...ids].reverse())
+    expect(dry.plan.datums.filter((d: any) => d.pipeline === 'copy').map((d: any) => d.fate)).toEqual(['gone', 'gone'])
+    expect(dry.plan.datums.filter((d: any) => d.pipeline === 'total').map((d: any) => d.fate)).toEqual(['recompute', 'recompute', 'recompute'])
+    expect(await p.ok(['purge', 'file', 'imgs@master:/bad.txt', '--dry-run'])).toContain(`would recompute total@${ids[2]} in place`)
     expect(dry.plan.files.map((f: any) => [f.path, f.size])).toEqual(
       expect.arrayContaining([
         ['/bad.txt', v1.length],
@@ -87,21 +93,22 @@ describe('purge file', () => {
     const sizes = ((await p.json(['list', 'commit', 'imgs'])) as any[]).map((c) => c.details.size_bytes)
     expect(sizes.slice(0, 3)).toEqual(['fine\n'.length + 'more\n'.length, 'fine\n'.length, 'fine\n'.length])
 
-    // downstream: heads recomputed in their own commits, older outputs without the derived files
+    // downstream: every output commit recomputed in place, the heads and the older ones
     expect(await p.ok(['get', 'file', 'total@master:/all'])).toBe('more\nfine\n') // the shell's glob order: more.txt, ok.txt
     expect((await p.json(['list', 'file', 'copy@master'])).map((f: any) => f.file.path)).toEqual(['/more.txt', '/ok.txt'])
     expect((await p.json(['list', 'file', 'upper@master'])).map((f: any) => f.file.path)).toEqual(['/more.txt.up', '/ok.txt.up'])
     expect(await p.ok(['get', 'file', 'upper@master:/ok.txt.up'])).toBe('FINE\n')
-    // an older output commit: the derived files gone, nothing recomputed
-    expect((await p.json(['list', 'file', `copy@${ids[1]}`])).map((f: any) => f.file.path)).toEqual(['/ok.txt'])
-    expect((await p.json(['list', 'file', `upper@${ids[1]}`])).map((f: any) => f.file.path)).toEqual(['/ok.txt.up'])
-    expect(await p.json(['list', 'file', `total@${ids[1]}`])).toEqual([])
-    // the output commits, recomputed or not, keep their ids, parents and times
+    for (const id of ids.slice(1)) {
+      expect((await p.json(['list', 'file', `copy@${id}`])).map((f: any) => f.file.path)).toEqual(['/ok.txt'])
+      expect((await p.json(['list', 'file', `upper@${id}`])).map((f: any) => f.file.path)).toEqual(['/ok.txt.up'])
+      expect(await p.ok(['get', 'file', `total@${id}:/all`])).toBe('fine\n')
+    }
+    // the output commits keep their ids, parents and times
     expect(await history(p, 'total')).toEqual(outBefore)
-    // the heads' jobs ran again in the same commits (restart 1), every job succeeded
+    // the jobs of every affected commit ran again in their own commits (restart 1), every job succeeded
     const jobs = await p.json(['list', 'job'])
     for (const j of jobs) expect(j.state, `${j.job.pipeline.name}@${j.job.id}`).toBe('JOB_SUCCESS')
-    expect(jobs.filter((j: any) => j.restart === 1).map((j: any) => `${j.job.pipeline.name}@${j.job.id}`).sort()).toEqual([`copy@${ids[0]}`, `total@${ids[0]}`, `upper@${ids[0]}`])
+    expect(jobs.filter((j: any) => j.restart === 1).map((j: any) => `${j.job.pipeline.name}@${j.job.id}`).sort()).toEqual(every('copy', 'total', 'upper'))
 
     // bytes: the unshared version is gone from every file under .pach; the shared one stays for `other`
     const fsck = await p.json(['fsck'])
@@ -115,7 +122,7 @@ describe('purge file', () => {
     expect(log.sweep_pending).toBe(false)
     expect(log.entries).toHaveLength(1)
     const e = log.entries[0]
-    expect(e).toMatchObject({repo: 'imgs', branch: 'master', pattern: '/bad.txt', description: 'GDPR request 7', commits: 3, output_commits: 9})
+    expect(e).toMatchObject({repo: 'imgs', branch: 'master', pattern: '/bad.txt', description: 'GDPR request 7', commits: 3, output_commits: 9, recomputed: 9})
     expect(e.files.map((f: any) => f.size).sort()).toEqual([v1.length, v2.length].sort())
     for (const f of e.files) expect(f.hash).toMatch(/^[0-9a-f]{64}$/)
     expect(JSON.stringify(log)).not.toContain('PURGE-MARKER')

@@ -828,27 +828,38 @@ const gcScenario: Scenario = {
 
 /**
  * purge (issue 16): repo `pg` with keep.bin and secret.bin in one put (one pack holding live
- * and purged blobs: the sweep repacks it), secret.bin changed, then late.txt. The victim purges
- * /secret.bin from the whole history. Every commit must read back all old or all new (never a
- * mix); an untouched history purges on a rerun; a pending sweep is finished by `pach gc`
- * (what `pach purge log` tells); afterwards no 64-byte probe of either secret version (one
- * every 16 KiB, so every chunk of at least 32 KiB holds one) is left in any pack.
+ * and purged blobs: the sweep repacks it), secret.bin changed, then late.txt; pipeline `pgcp`
+ * copies each file (glob /*), so each of its 3 output commits holds what its input commit
+ * does. The victim purges /secret.bin from the whole history, then recomputes the 3 output
+ * commits in place (the repairs, one job each). Every input commit must read back all old or
+ * all new (never a mix); every output commit old with an old history, new with a new one
+ * (finished if recomputed, else open with the purged tree: the same files); an untouched
+ * history purges on a rerun; `pach run` finishes the repairs a kill interrupted; a pending
+ * sweep is finished by `pach gc` (what `pach purge log` tells); afterwards no 64-byte probe
+ * of either secret version (one every 16 KiB, so every chunk of at least 32 KiB holds one)
+ * is left in any pack.
  */
 interface PurgeBase {
   commits: {id: string; old: Manifest; new: Manifest}[]
 }
 
+const PURGE_ENV = {PACH_RUNNER: 'local', PACH_DETACH: ''}
+
 const purgeBase: BaseSpec = {
   name: 'purge',
   async setup(p, data, rng) {
     await p.ok(['create', 'repo', 'pg'])
+    const spec = {pipeline: {name: 'pgcp'}, transform: {cmd: ['sh', '-c', 'cp "$pg" "/pfs/out/$(basename "$pg")"']}, input: {pfs: {repo: 'pg', glob: '/*'}}}
+    writeFileSync(join(data, 'pgcp.json'), JSON.stringify(spec))
+    await p.ok(['create', 'pipeline', '-f', join(data, 'pgcp.json')], PURGE_ENV)
     const keep = writeRandom(join(data, 'pg1', 'keep.bin'), `pg:keep:${rng.next()}`, MiB)
     const s1 = writeRandom(join(data, 'pg1', 'secret.bin'), `pg:s1:${rng.next()}`, MiB)
     const s2 = writeRandom(join(data, 'pg-secret2.bin'), `pg:s2:${rng.next()}`, MiB / 2)
     const late = writeRandom(join(data, 'pg-late.txt'), `pg:late:${rng.next()}`, 1000)
-    const c1 = await p.put('pg@master:/', join(data, 'pg1'), ['-r'])
-    const c2 = await p.put('pg@master:/secret.bin', join(data, 'pg-secret2.bin'))
-    const c3 = await p.put('pg@master:/late.txt', join(data, 'pg-late.txt'))
+    const put = async (target: string, src: string, extra: string[] = []) => (await p.json<{commit: {id: string}}>(['put', 'file', target, '-f', src, ...extra], PURGE_ENV)).commit.id
+    const c1 = await put('pg@master:/', join(data, 'pg1'), ['-r'])
+    const c2 = await put('pg@master:/secret.bin', join(data, 'pg-secret2.bin'))
+    const c3 = await put('pg@master:/late.txt', join(data, 'pg-late.txt'))
     const k = {'/keep.bin': entry(keep)}
     saveBase(p, {
       commits: [
@@ -888,6 +899,7 @@ const purgeScenario: Scenario = {
     return {
       mode: 'purge',
       argv,
+      env: PURGE_ENV,
       check: async (p2, f) => {
         const commits = await p2.commits('pg')
         const seen = new Set<number>()
@@ -899,12 +911,23 @@ const purgeScenario: Scenario = {
           }
         }
         if (seen.size > 1) f.fail('a mix of old and new history after the kill')
-        if (commits.size !== b.commits.length) f.fail(`pg has ${commits.size} commits, expected ${b.commits.length}`)
-        f.outcome = seen.has(0) ? 'untouched' : 'applied'
-        if (seen.has(0)) {
-          // the interrupted purge runs again from the start
-          await p2.ok(argv)
-          for (const c of b.commits) await f.finished(p2, 'pg', c.id, c.new)
+        // and the empty commit `create pipeline` started the branch with
+        if (commits.size !== b.commits.length + 1) f.fail(`pg has ${commits.size} commits, expected ${b.commits.length + 1}`)
+        // the copies: old with the old history; with the new one, new whether recomputed or not yet
+        const outs = await p2.commits('pgcp')
+        const old = seen.has(0)
+        for (const c of b.commits) {
+          await f.oneOf(p2, 'pgcp', c.id, [old ? c.old : c.new], old ? 'an output commit of the old history' : 'an output commit of the new history')
+          if (old && !outs.get(c.id)?.finished) f.fail(`the output commit pgcp@${c.id} of the old history is open`)
+        }
+        f.outcome = old ? 'untouched' : [...b.commits].every((c) => outs.get(c.id)?.finished) ? 'applied' : 'job-pending'
+        if (old) await p2.ok(argv, PURGE_ENV) // the interrupted purge runs again from the start
+        else await p2.ok(['run'], PURGE_ENV) // repairs the kill interrupted run now
+        const after = await p2.commits('pgcp')
+        for (const c of b.commits) {
+          await f.finished(p2, 'pg', c.id, c.new)
+          await f.finished(p2, 'pgcp', c.id, c.new, after)
+          if (after.get(c.id)?.error) f.fail(`pgcp@${c.id} failed its repair: ${after.get(c.id)!.error}`)
         }
         const log = await p2.json<{sweep_pending: boolean; entries: unknown[]}>(['purge', 'log'])
         if (log.entries.length !== 1) f.fail(`purge log has ${log.entries.length} entries, expected 1`)

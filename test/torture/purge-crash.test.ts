@@ -5,7 +5,9 @@
  * - after-trees: inside the switch transaction, the new trees written: old history, the
  *   purge runs again and completes;
  * - after-switch: committed, before the sweep: new history, the bytes still in packs with the
- *   sweep pending; the next `pach gc` removes them, `pach run` recomputes the heads;
+ *   sweep pending; the next `pach gc` removes them, `pach run` recomputes the output commits;
+ * - mid-recompute: the sweep done, one output commit recomputed, the next one's job not run
+ *   (its commits open with the purged tree): `pach run` recomputes it in place;
  * - mid-sweep: the purged blobs unindexed, their packs not yet rewritten (fsck cannot see
  *   those bytes any more): the next `pach gc` still rewrites those packs (from their trailers).
  * Each point: fsck clean, every commit either old or new as a whole, no byte of the purged
@@ -19,7 +21,7 @@ import {runPach, tmpProject, type Project} from '../helpers/cli.js'
 import {pseudoRandom} from '../e2e/_util.js'
 import {filesHolding, local, pipeline} from '../e2e/purge-util.js'
 
-vi.setConfig({testTimeout: 240_000})
+vi.setConfig({testTimeout: 420_000})
 
 /** A project in a copy of `base` (removed after the test). */
 function copyOf(base: string, ctx: {onTestFinished: (fn: () => void) => void}): Project {
@@ -59,6 +61,7 @@ describe('purge killed mid-way', () => {
     await base.ok(['put', 'file', 'r@master:/secret.bin', '-f', join(base.dir, 'v2')], {env: local})
     const ids = ((await base.json(['list', 'commit', 'r'])) as any[]).map((c) => c.commit.id as string)
     const holding = ids.slice(0, 2) // the two commits with /secret.bin (newest first)
+    const cpIds = ((await base.json(['list', 'commit', 'cp'])) as any[]).map((c) => c.commit.id as string)
 
     const secretAt = async (p: Project, id: string) => {
       const r = await p.run(['get', 'file', `r@${id}:/secret.bin`])
@@ -107,10 +110,32 @@ describe('purge killed mid-way', () => {
       await p.ok(['gc'])
       gone(p)
       expect((await p.json(['purge', 'log'])).sweep_pending).toBe(false)
-      // the head's job was put back to run in its own commit: `pach run` recomputes it
+      // the jobs were put back to run in their own commits: `pach run` recomputes them
       await p.ok(['run'])
       expect((await p.json(['list', 'file', 'cp@master'])).map((f: any) => f.file.path)).toEqual(['/keep.bin'])
       expect((await p.json(['inspect', 'commit', 'cp@master'])).commit.id).toBe(ids[0])
+      await fsckOk(p)
+      gone(p)
+    }
+    // 4. killed between two repairs: the older output commit recomputed and finished, the head's
+    //    job not run yet, its commits open with the purged tree (no derived data either way)
+    {
+      const p = copyOf(base.dir, ctx)
+      const r = await p.run(purge, {env: {PACH_PURGE_CRASH: 'mid-recompute'}})
+      expect(r.exitCode, r.stderr).toBe(-1)
+      expect(await state(p)).toBe('new')
+      await fsckOk(p)
+      gone(p) // the sweep ran before the repairs
+      const [head, older] = holding
+      expect((await p.json(['inspect', 'commit', `cp@${older}`])).finished).not.toBeNull()
+      expect((await p.json(['list', 'file', `cp@${older}`])).map((f: any) => f.file.path)).toEqual(['/keep.bin'])
+      expect((await p.json(['inspect', 'commit', `cp@${head}`])).finished).toBeNull()
+      expect((await p.json(['inspect', 'job', `cp@${head}`])).state).toBe('JOB_CREATED')
+      expect((await p.json(['list', 'file', `cp@${head}`])).map((f: any) => f.file.path)).toEqual(['/keep.bin'])
+      await p.ok(['run'])
+      expect((await p.json(['inspect', 'commit', `cp@${head}`])).finished).not.toBeNull()
+      expect((await p.json(['list', 'file', `cp@${head}`])).map((f: any) => f.file.path)).toEqual(['/keep.bin'])
+      expect(((await p.json(['list', 'commit', 'cp'])) as any[]).map((c) => c.commit.id)).toEqual(cpIds)
       await fsckOk(p)
       gone(p)
     }

@@ -14,7 +14,7 @@ import {parseFile} from '../../core/pfs/refs.js'
  */
 export default class PurgeFile extends PachCommand<typeof PurgeFile, PurgeResult> {
   static override summary = 'Remove a file (or a glob) from all history, with what pipelines derived from it, and delete its bytes.'
-  static override description = `Every commit of the branch's history (with --all-branches: of the repo) that holds a matching path gets a tree without it; commit ids, commit sets, parents, descriptions and times stay. Downstream, the outputs and datum records of every datum that read a purged file are removed from every output commit that holds them (recursively), and the job of each output branch head runs again in its own commit (datums that still exist are recomputed; unaffected ones are skipped). Then every pack holding the purged bytes is rewritten without them. An audit entry (paths, sizes, content hashes, never the content) is kept: \`pach purge log\`. Refused while a job of an affected pipeline runs or a commit to rewrite is open.`
+  static override description = `Every commit of the branch's history (with --all-branches: of the repo) that holds a matching path gets a tree without it; commit ids, commit sets, parents, descriptions and times stay. Downstream, the outputs and datum records of every datum that read a purged file are removed from every output commit that holds them (recursively), and every such output commit is recomputed in place, oldest first, over its job's purged inputs (pipelines downstream of a recomputed commit too; stopped pipelines too): datums that still exist run again over what is left, unaffected ones keep their results. Failed jobs' commits only lose the derived outputs. Then every pack holding the purged bytes is rewritten without them. An audit entry (paths, sizes, content hashes, never the content) is kept: \`pach purge log\`. Refused while a job of an affected pipeline runs or a commit to rewrite is open.`
   static override examples = [
     '<%= config.bin %> purge file images@master:/faces/alice.png -m "GDPR request 2026-114" --dry-run',
     '<%= config.bin %> purge file images@master:/faces/alice.png -m "GDPR request 2026-114"',
@@ -49,14 +49,15 @@ export default class PurgeFile extends PachCommand<typeof PurgeFile, PurgeResult
     const lines: string[] = []
     const verb = r.dry_run ? 'would remove' : 'removed'
     for (const c of p.commits) lines.push(`${c.label}@${c.commit}${c.branch ? ` (${c.branch})` : ''}: ${verb} ${c.removed.map((f) => f.path).join(', ')}`)
-    for (const d of p.datums) lines.push(`datum ${d.pipeline}@${d.job} ${d.datum.slice(0, 12)}: read ${d.reads.join(', ')}; ${d.outputs.length ? `outputs ${d.outputs.join(', ')} ${verb}` : 'no outputs'}`)
+    const fate = {recompute: 'recomputed', gone: 'gone (its input is purged whole)', upstream: 'recomputed if its upstream outputs come back'}
+    for (const d of p.datums) lines.push(`datum ${d.pipeline}@${d.job} ${d.datum.slice(0, 12)}: read ${d.reads.join(', ')}; ${d.outputs.length ? `outputs ${d.outputs.join(', ')} ${verb}` : 'no outputs'}; ${fate[d.fate]}`)
     const input = p.commits.filter((c) => c.kind === 'input').length
     const output = p.commits.filter((c) => c.kind === 'output').length
     lines.push(
       `${r.dry_run ? 'would purge' : 'purged'} ${p.files.length} file version(s) (${bytesSize(p.files.reduce((a, f) => a + f.size, 0))}) from ${input} commit(s); ${p.datums.length} datum(s) and ${output} output commit(s) downstream` +
         (r.sweep ? `; ${r.sweep.repacked_packs + r.sweep.deleted_packs} pack(s) rewritten or removed, ${bytesSize(r.sweep.reclaimed_bytes)} reclaimed` : ''),
     )
-    for (const j of p.recompute) lines.push(`${r.dry_run ? 'would recompute' : 'recomputing'} ${j.pipeline}@${j.job} (output branch head)`)
+    for (const j of p.recompute) lines.push(`${r.dry_run ? 'would recompute' : 'recomputing'} ${j.pipeline}@${j.job} in place (${j.why === 'tainted' ? 'it held derived outputs' : 'it reads a recomputed commit'})`)
     return lines.join('\n')
   }
 }

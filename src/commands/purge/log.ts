@@ -14,7 +14,7 @@ export default class PurgeLog extends PachCommand<typeof PurgeLog, {entries: Pur
   human(r: {entries: PurgeAuditEntry[]; sweep_pending: boolean}) {
     const lines: string[] = []
     for (const e of r.entries) {
-      lines.push(`${e.at}  ${e.project}/${e.repo}@${e.all_branches ? '*' : e.branch}:${e.pattern}  ${e.commits} commit(s), ${e.output_commits} output commit(s), ${e.datums} datum(s)${e.description ? `  "${e.description}"` : ''}`)
+      lines.push(`${e.at}  ${e.project}/${e.repo}@${e.all_branches ? '*' : e.branch}:${e.pattern}  ${e.commits} commit(s), ${e.output_commits} output commit(s), ${e.datums} datum(s)${e.recomputed ? `, ${e.recomputed} recomputed` : ''}${e.description ? `  "${e.description}"` : ''}`)
       for (const f of e.files) lines.push(`    ${f.path}  ${bytesSize(f.size)}  ${f.hash}`)
     }
     if (!r.entries.length) lines.push('no purges')

@@ -148,6 +148,9 @@ export function getDatumSet(db: DB, project: string, pipeline: string, job: stri
   return new DatumSet(tree, job, root, own.length, 0)
 }
 
+/** Whether a job's datum set is stored (it finished having run; a job running again after that is a purge's repair). */
+export const hasStoredDatumSet = (db: DB, project: string, pipeline: string, job: string) => getSetRow(db, project, pipeline, job) !== undefined
+
 export const putDatumRow = (db: DB, r: DatumRow) =>
   st(
     db,

@@ -14,18 +14,35 @@
  * Finally the bytes go: gc runs with a repack threshold of 0, so every pack holding a blob no
  * longer referenced is rewritten without it (a blob another live file shares stays).
  *
- * Recompute. The head of each affected pipeline's output branch is recomputed in place: the
- * switch puts its job back to JOB_CREATED and reopens its output and meta commits (same ids),
- * and the job machinery runs it again over the rewritten inputs (the command runs pending
- * jobs as `put file` does; `pach run` after a kill): its base is the previous job, whose set
- * is marked unsettled, so it plans in full; datums whose inputs did not change are skipped
- * and keep their outputs, tainted ones that still exist run again (their hash changed), and
- * vanished ones contribute nothing. Its downstream heads wait for it (provenance), so
- * recompute is recursive; the commits' times (and their commit set's) are kept and put back
- * when the job finishes them (db/commits.ts keepCommitTimes). Older output commits only lose
- * the derived outputs (they are not re-run: that would be a job per historical commit); their
- * sets are marked unsettled, so any later job plans in full. Stopped pipelines and
- * services/spouts are not re-run (their heads only lose the derived outputs).
+ * Recompute (repairs). Every output commit that lost derived outputs is recomputed in place,
+ * not only the branch head: in the switch, the tainted entries leave the datum set of every job
+ * that held them (the set then describes what its commit still holds), and every succeeded job
+ * of a transform pipeline whose set held one is put back to JOB_CREATED with its output and
+ * meta commits reopened (same ids; their times and their commit set's are kept and put back
+ * when the job finishes them, db/commits.ts keepCommitTimes). So is, recursively, every
+ * succeeded transform job reading an output commit a repair recomputes (its input may change).
+ * The job machinery runs them like any job, through the same Runner (the command runs pending
+ * jobs as `put file` does; `pach run` after a kill): per pipeline oldest first (a job waits for
+ * the pipeline's earlier unfinished jobs), downstream after upstream (a job waits for its
+ * reopened input commits). Each re-plans over the input commits its job recorded (its output
+ * commit's provenance, rewritten) against its own set first (pps/job-plan.ts repairPlan):
+ * untouched datums keep their results, a datum its (already repaired) base has with the same
+ * hash is taken from there, and only the rest run: a datum that read a purged file runs over
+ * what is left of its inputs, one whose inputs were purged whole is gone. Each repaired commit
+ * then holds what a fresh run over the purged inputs would give. A repair that fails ends its
+ * job as JOB_FAILURE with its commit's error, as any job.
+ *
+ * Which pipelines. A stopped pipeline's commits are repaired too, in place: the purge is an
+ * explicit admin action that must leave no derived data and no stale history, stopping only
+ * means "no new jobs for new input" (a repair makes no commit and reads no new input, with the
+ * spec version that made the commit), and refusing would block a legal removal on an unrelated
+ * switch, or force a start that also processes whatever input waited; the pipeline stays
+ * stopped. Failed, killed and unrunnable jobs are not re-run (their commits carry an error and
+ * are never a base: they only lose the derived outputs; re-running would change their state).
+ * Services have no datums (their code serves the whole input): a running one holds the input
+ * in its workspace, so it refuses the purge (JOB_RUNNING) until stopped; their commits hold no
+ * derived outputs. Spouts have no input, so nothing upstream taints them; a spout's output repo
+ * is where its data enters pach, so it may itself be purged like a user repo.
  *
  * Planner and applier. `planPurge` only reads (rows and trees) and returns every commit,
  * datum and output that would change: `--dry-run` prints it. `applyPurge` writes the new
@@ -36,7 +53,7 @@
  * still in packs, flagged by `meta.purge_sweep_pending`: the next `pach gc` (or purge) sweeps
  * with threshold 0 and clears the flag (`purgeSweepPending`).
  *
- * Refusals. A pipeline output or meta repo (purge its inputs: the outputs follow); an open
+ * Refusals. A transform's or service's output or meta repo (purge its inputs: the outputs follow); an open
  * commit among the rewritten ones or downstream (a write or a job is in progress: its tree
  * would be rewritten under it); a job of an affected pipeline that is not finished
  * (JOB_RUNNING); without --all-branches, a commit outside the branch's history that holds
@@ -44,11 +61,17 @@
  *
  * Audit. An entry per purge in `meta.purge_log` (a JSON array; purges are rare, so no table
  * and no migration): when, repo, branch, pattern, description, and per purged file its path,
- * size and content hash (SHA-256 of its chunk ids, never the bytes), plus counts.
+ * size and content hash (SHA-256 of its chunk ids, never the bytes), plus counts (input
+ * commits, output commits, datums, output commits recomputed).
+ *
+ * Crash safety of the repairs: each is a job, finished in one transaction; killed before, it
+ * is given back by the next `pach run` and its commits stay open with the purged trees (no
+ * derived data, nothing half-merged), so history is old or new per commit, never a mix.
  *
  * Crash hook for tests: PACH_PURGE_CRASH=after-trees (inside the switch transaction, trees
- * written), after-switch (committed, before the sweep) or mid-sweep (gc.ts: the purged blobs
- * unindexed, their packs not yet rewritten) makes the process SIGKILL itself there
+ * written), after-switch (committed, before the sweep), mid-sweep (gc.ts: the purged blobs
+ * unindexed, their packs not yet rewritten) or mid-recompute (pps/job-service.ts: one repair
+ * finished, the next not started) makes the process SIGKILL itself there
  * (test/torture/purge-crash.test.ts).
  */
 import {hostname} from 'node:os'
@@ -117,6 +140,31 @@ export interface PurgeDatum {
   reads: string[]
   /** files its output held (removed wherever this run of it is merged) */
   outputs: string[]
+  /**
+   * What becomes of it: 'recompute' (its inputs still exist: the repairs run it again),
+   * 'gone' (an input of it is purged whole: it no longer exists; what is left of its inputs is
+   * planned afresh), 'upstream' (it reads outputs an upstream repair recomputes: it runs again
+   * if they come back).
+   */
+  fate: 'recompute' | 'gone' | 'upstream'
+}
+
+/** A job whose datum set held tainted runs: those entries leave its set. */
+export interface PurgeJob {
+  project: string
+  pipeline: string
+  job: string
+  /** ids of the tainted datums its set held */
+  datums: string[]
+}
+
+/** A job run again in its own output commit (a repair), oldest first. */
+export interface PurgeRecompute {
+  project: string
+  pipeline: string
+  job: string
+  /** 'tainted': its set held tainted datums; 'downstream': it reads a commit another repair recomputes */
+  why: 'tainted' | 'downstream'
 }
 
 export interface PurgePlan {
@@ -125,10 +173,10 @@ export interface PurgePlan {
   files: PurgedFile[]
   commits: PurgeCommit[]
   datums: PurgeDatum[]
-  /** jobs whose datum sets are marked for a full plan (next job re-runs the tainted datums) */
-  jobs: {project: string; pipeline: string; job: string}[]
-  /** head jobs (of the output branch) run again over the rewritten inputs, in their own commits */
-  recompute: {project: string; pipeline: string; job: string}[]
+  /** jobs whose datum sets held tainted runs (those entries go; the set is planned in full next) */
+  jobs: PurgeJob[]
+  /** jobs run again over the rewritten inputs, each in its own output commit, oldest first */
+  recompute: PurgeRecompute[]
 }
 
 export interface PurgeAuditEntry {
@@ -143,6 +191,8 @@ export interface PurgeAuditEntry {
   commits: number
   output_commits: number
   datums: number
+  /** output commits recomputed in place (their jobs run again); absent in entries written before repairs existed */
+  recomputed?: number
 }
 
 export interface PurgeResult {
@@ -281,7 +331,9 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
   const db = ctx.db
   const repo = rows.getRepo(db, req.project, req.repo, 'user')
   if (!repo) throw new NotFoundError('REPO_NOT_FOUND', `repo ${req.repo} not found`, {hint: 'list repos with `pach list repo`'})
-  if (pipelineRows.getPipeline(db, req.project, req.repo)) {
+  const owner = pipelineRows.getPipeline(db, req.project, req.repo)
+  // a spout's output is where its data enters pach (it has no inputs): purged like a user repo's
+  if (owner && pipelineKind(JSON.parse(owner.spec) as PipelineSpec) !== 'spout') {
     throw new ConflictError('OUTPUT_BRANCH', `repo ${req.repo} is a pipeline's output: purge the input files it was derived from`, {hint: 'pach purge file INPUT_REPO@BRANCH:/path removes the derived outputs too'})
   }
   const history = branchHistory(db, repo, req.branch)
@@ -326,7 +378,7 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
   // 2. downstream, to a fixpoint: tainted datums, their outputs in every output commit holding them
   const datumsOut: PurgeDatum[] = []
   const tainted = new Set<string>()
-  const jobsOut = new Map<string, {project: string; pipeline: string; job: string}>()
+  const jobsOut = new Map<string, PurgeJob>()
   const outCommits = new Map<string, PurgeCommit>() // repoId@commit -> entry (output and meta)
   const pipelines = pipelineRows.listPipelines(db)
   const pending = [repo.id]
@@ -346,22 +398,28 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
           if (tainted.has(tk)) continue
           const inputs = JSON.parse(d.inputs) as DatumInput[]
           const reads: string[] = []
+          let gone = false
           for (const i of inputs) {
             if (i.project !== src.project || i.repo !== src.name || i.repo_type !== src.type) continue
             const removed = removedBy.get(key(src.id, i.commit))
             if (!removed) continue
             for (const path of removed.keys()) if (inputCovers(i, path)) reads.push(`${repoLabel(src)}@${i.commit}:${path}`)
+            if (src.id === repo.id && !gone) gone = inputGone(ctx.trees, rows.getCommit(db, src.id, i.commit)?.tree ?? null, i, removed)
           }
           if (!reads.length) continue
           tainted.add(tk)
           const outs = d.output ? [...ctx.trees.walk(d.output)].filter(([, e]) => e.kind === 'file') : []
-          datumsOut.push({project: p.project, pipeline: p.name, job: j.id, datum: d.datum_id, reads, outputs: outs.map(([path]) => path)})
+          const fate = src.id !== repo.id ? 'upstream' : gone ? 'gone' : 'recompute'
+          datumsOut.push({project: p.project, pipeline: p.name, job: j.id, datum: d.datum_id, reads, outputs: outs.map(([path]) => path), fate})
           // every job whose set holds this run of the datum (source = j)
           for (const k of jobs) {
             const e = datums.getDatumSet(db, p.project, p.name, k.id).stored(d.datum_id)
             if (!e || e.source !== j.id) continue
             if (!jobRows.isTerminalJobState(k.state)) throw jobRunning(p.name, k.id)
-            jobsOut.set(`${p.project}/${p.name}/${k.id}`, {project: p.project, pipeline: p.name, job: k.id})
+            const jk = `${p.project}/${p.name}/${k.id}`
+            const held = jobsOut.get(jk) ?? {project: p.project, pipeline: p.name, job: k.id, datums: []}
+            held.datums.push(d.datum_id)
+            jobsOut.set(jk, held)
             const oc = rows.getCommit(db, outRepo.id, k.id)
             if (oc && outs.length) {
               if (!oc.finished) throw openCommit(outRepo, oc)
@@ -391,25 +449,60 @@ export function planPurge(ctx: CoreContext, req: PurgeRequest): PurgePlan {
       } else if (grew) pending.push(outRepo.id)
     }
   }
+  const recompute = repairs(db, [...jobsOut.values()])
   // a job not finished that reads a rewritten commit (it may hold the purged files in its
-  // workspace now), or of a pipeline with tainted datums (it plans over what changes)
-  const affected = new Set(datumsOut.map((d) => `${d.project}/${d.pipeline}`))
+  // workspace now), or of a pipeline with tainted datums or repairs (it plans over what changes)
+  const affected = new Set([...datumsOut, ...recompute].map((d) => `${d.project}/${d.pipeline}`))
   for (const j of [...jobRows.listLeasedJobs(db), ...jobRows.listCreatedJobs(db)]) {
     if (affected.has(`${j.project}/${j.pipeline}`)) throw jobRunning(j.pipeline, j.id)
     const out = rows.getRepo(db, j.project, j.pipeline, 'user')
     if (out && rows.commitProvenance(db, out.id, j.id).some((pr) => removedBy.has(key(pr.prov_repo_id, pr.prov_commit_id)))) throw jobRunning(j.pipeline, j.id)
   }
-  // the output branch heads are recomputed: their jobs run again in the same commits
-  const recompute = [...jobsOut.values()].filter((j) => {
-    const p = pipelineRows.getPipeline(db, j.project, j.pipeline)
-    if (!p || p.stopped) return false
-    const spec = JSON.parse(p.spec) as PipelineSpec
-    if (pipelineKind(spec) !== 'transform') return false
-    const out = rows.getRepo(db, j.project, j.pipeline, 'user')
-    const head = out && rows.getBranch(db, out.id, spec.output_branch ?? 'master')?.head
-    return head === j.job && jobRows.getJob(db, {project: j.project, pipeline: j.pipeline, id: j.job})?.state === 'JOB_SUCCESS'
-  })
   return {request: req, files: [...files.values()], commits: [...commits, ...outCommits.values()], datums: datumsOut, jobs: [...jobsOut.values()], recompute}
+}
+
+/** Is a datum input purged whole: a file purged, or a directory every file of which is? */
+function inputGone(trees: Trees, tree: Buffer | null, i: DatumInput, removed: ReadonlyMap<string, FileEntry>): boolean {
+  if (!i.isDir) return removed.has(i.path)
+  const dir = i.path.length > 1 && i.path.endsWith('/') ? i.path.slice(0, -1) : i.path
+  for (const [path, e] of trees.walk(tree, dir)) if (e.kind === 'file' && !removed.has(path)) return false
+  return true
+}
+
+/** Can a pipeline's job run again in place: a transform (services and spouts have no datums), of any state (stopped too, see the header). */
+function repairable(db: CoreContext['db'], project: string, pipeline: string): boolean {
+  const p = pipelineRows.getPipeline(db, project, pipeline)
+  return p !== undefined && pipelineKind(JSON.parse(p.spec) as PipelineSpec) === 'transform'
+}
+
+/**
+ * The jobs a purge runs again, oldest first: every succeeded job of a transform pipeline whose
+ * set held tainted runs, and, recursively, every succeeded transform job reading an output
+ * commit one of those recomputes (its inputs may change). Failed, killed and unrunnable jobs
+ * are not run again (their commits carry an error; they only lose the derived outputs).
+ */
+function repairs(db: CoreContext['db'], held: readonly PurgeJob[]): PurgeRecompute[] {
+  const out = new Map<string, PurgeRecompute & {seq: number}>()
+  const queue: {project: string; pipeline: string; job: string}[] = []
+  const add = (project: string, pipeline: string, job: string, why: PurgeRecompute['why']) => {
+    const k = `${project}/${pipeline}/${job}`
+    if (out.has(k) || !repairable(db, project, pipeline)) return
+    const row = jobRows.getJob(db, {project, pipeline, id: job})
+    const repo = rows.getRepo(db, project, pipeline, 'user')
+    if (row?.state !== 'JOB_SUCCESS' || !repo || !rows.getCommit(db, repo.id, job)) return
+    out.set(k, {project, pipeline, job, why, seq: row.seq})
+    queue.push({project, pipeline, job})
+  }
+  for (const j of held) add(j.project, j.pipeline, j.job, 'tainted')
+  while (queue.length) {
+    const j = queue.shift()!
+    const repo = rows.getRepo(db, j.project, j.pipeline, 'user')!
+    for (const sub of rows.commitSubvenance(db, repo.id, j.job)) {
+      const r = rows.getRepoById(db, sub.repo_id)
+      if (r?.type === 'user' && pipelineRows.getPipeline(db, r.project, r.name)) add(r.project, r.name, sub.commit_id, 'downstream')
+    }
+  }
+  return [...out.values()].sort((a, b) => a.seq - b.seq).map(({seq: _seq, ...j}) => j)
 }
 
 function commitOf(repo: RepoRow, c: CommitRow, kind: PurgeCommit['kind'], hits: readonly {path: string; entry: FileEntry}[]): PurgeCommit {
@@ -500,7 +593,7 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
         deleteRemoteContentOf(db, h)
       }
       for (const d of plan.datums) clearDatumOutput(db, d)
-      for (const j of plan.jobs) markUnsettled(db, j)
+      for (const j of plan.jobs) dropTainted(db, j)
       for (const j of plan.recompute) {
         for (const type of ['user', 'meta'] as const) {
           const r = rows.getRepo(db, j.project, j.pipeline, type)
@@ -522,6 +615,7 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
         commits: plan.commits.filter((c) => c.kind === 'input').length,
         output_commits: plan.commits.filter((c) => c.kind === 'output').length,
         datums: plan.datums.length,
+        recomputed: plan.recompute.length,
       }
       setMeta(db, PURGE_LOG_KEY, JSON.stringify([...purgeLog(ctx), entry]))
       setMeta(db, PURGE_PENDING_KEY, entry.at)
@@ -535,9 +629,16 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
 const clearDatumOutput = (db: CoreContext['db'], d: PurgeDatum) =>
   db.prepare("UPDATE datums SET output = NULL, reason = 'output purged' WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?").run(d.project, d.pipeline, d.job, d.datum)
 
-/** A set with unsettled > 0 is never planned from changes alone: the next job compares every datum's hash. */
-const markUnsettled = (db: CoreContext['db'], j: {project: string; pipeline: string; job: string}) =>
-  db.prepare('UPDATE job_datums SET unsettled = unsettled + 1 WHERE project = ? AND pipeline = ? AND job_id = ?').run(j.project, j.pipeline, j.job)
+/**
+ * A job's set loses the tainted entries (what it keeps is what its output commit still holds,
+ * which a repair plans against), and is marked unsettled: a set with unsettled > 0 is never
+ * planned from changes alone, so a next job compares every datum's hash.
+ */
+function dropTainted(db: CoreContext['db'], j: PurgeJob): void {
+  const set = datums.getDatumSet(db, j.project, j.pipeline, j.job)
+  if (!datums.hasStoredDatumSet(db, j.project, j.pipeline, j.job)) return
+  datums.putDatumSet(db, j.project, j.pipeline, set.edit(j.job, j.datums.map((id) => [id, null]), set.unsettled + 1))
+}
 
 /** gc while the pending flag is set: every pack with a dead blob is rewritten, then gc clears the flag. */
 export async function sweepPurged(ctx: CoreContext): Promise<GcReport> {

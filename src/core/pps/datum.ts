@@ -485,7 +485,8 @@ export interface BaseDatums {
   keys(): Iterable<string>
 }
 
-const skips = (b: {hash: string; state: string}, d: {hash: string}) => b.hash === d.hash && (OK_STATES.has(b.state) || OK_STATES.has(String(b.state).toUpperCase()))
+/** Whether a recorded result (hash, state) still stands for a datum: same hash, and it succeeded or was skipped. */
+export const skips = (b: {hash: string; state: string}, d: {hash: string}) => b.hash === d.hash && (OK_STATES.has(b.state) || OK_STATES.has(String(b.state).toUpperCase()))
 
 /**
  * Compare the current job's datums with the base job's (id -> {hash, state}); no base (first

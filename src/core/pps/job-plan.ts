@@ -12,6 +12,12 @@
  * A first job (no base) streams its datums instead of listing them: every one runs, so the
  * plan is a count and a stream walked again to run and to merge (memory: the inputs' leaf
  * listings at most, not the datums; a lone input not even its listing).
+ * A job that runs again after it finished (a purge's repair, maintenance/purge.ts: its datum
+ * set is stored) is planned against its own set first (`repairPlan`): a datum with the same id
+ * and hash keeps its result, which its output commit still holds; one whose base job (already
+ * repaired, jobs run oldest first) has it with the same id and hash takes that result
+ * (`adopted`: its output and meta record are put back); any other runs. So a repair re-runs
+ * only what the purge changed, and a datum an earlier repair recomputed is not run twice.
  * Read-only: nothing here writes rows or files.
  */
 import {NotFoundError} from '../errors.js'
@@ -25,7 +31,8 @@ import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import type {FileService} from '../pfs/file-service.js'
 import type {Entry} from '../store/tree-store.js'
 import {toHex} from '../store/hash.js'
-import {planDatums, planFromChanges, planIncremental, streamDatums, streamPlan, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
+import type {DatumSetEntry} from '../db/datum-tree.js'
+import {planDatums, planFromChanges, planIncremental, skips, streamDatums, streamPlan, type Datum, type IncrementalPlan, type Lister, type Match} from './datum.js'
 import {cronAsPfs, inputKind, type CronInput, type PfsInput} from './input.js'
 import type {PipelineSpec} from './spec/index.js'
 
@@ -48,6 +55,24 @@ export interface JobPlan {
    * `datums()` may be called more than once.
    */
   run: {count: number; datums: () => Iterable<Datum>}
+  /** set when the job runs again after it finished (a purge's repair): see RepairPlan */
+  repair?: RepairPlan
+}
+
+/**
+ * A repair's plan besides `plan` (whose `process` are the datums that run, `redo` and
+ * `removed` own entries whose outputs go): the job's own set before it runs again, the datums
+ * it takes from its base, and the trees they are merged into.
+ */
+export interface RepairPlan {
+  /** the job's own datum set as the purge left it (entries whose outputs its commit holds) */
+  own: DatumSet
+  /** datums whose base entry (same id and hash) is taken as is: their output and meta record are put in */
+  adopted: {datum: Datum; entry: DatumSetEntry}[]
+  /** the output commit's tree now (what the own entries wrote) */
+  outTree: Buffer | null
+  /** the base job's meta commit tree (the adopted datums' records), if any */
+  baseMeta: Buffer | null
 }
 
 const toMatch = (path: string, e: Entry): Match => ({path, isDir: e.kind === 'dir', hash: toHex(e.hash), size: e.size})
@@ -66,6 +91,7 @@ export class JobPlanner {
   plan(j: JobRow, spec: PipelineSpec, salt: string, out: RepoRow, outCommit: CommitRow): JobPlan {
     const {commitOf, lister} = this.inputsOf(j, out)
     const base = this.baseJob(j, out, outCommit)
+    if (datumRows.hasStoredDatumSet(this.db, j.project, j.pipeline, j.id)) return this.repairPlan(j, spec, salt, out, outCommit, base, lister)
     const baseSet = base ? datumRows.getDatumSet(this.db, j.project, j.pipeline, base.id) : datumRows.emptyDatumSet(this.db, '')
     const baseOutput = (id: string): Buffer | null => {
       const e = baseSet.get(id)
@@ -86,6 +112,56 @@ export class JobPlanner {
     }
     const datums = planDatums(spec.input, lister, salt)
     return planned(planIncremental(datums, base && baseSet, {reprocessEveryJob: spec.reprocess_spec === 'every_job', s3Out: spec.s3_out}), datums)
+  }
+
+  /**
+   * A finished job running again (a purge's repair): planned in full over its (rewritten) input
+   * commits against its own stored set first, then its base's (see the header). A pipeline with
+   * s3_out runs every datum (its output is only what the code writes); reprocess_spec
+   * every_job takes nothing from the base.
+   */
+  private repairPlan(j: JobRow, spec: PipelineSpec, salt: string, out: RepoRow, outCommit: CommitRow, base: JobRow | undefined, lister: Lister): JobPlan {
+    const own = datumRows.getDatumSet(this.db, j.project, j.pipeline, j.id)
+    const baseSet = base ? datumRows.getDatumSet(this.db, j.project, j.pipeline, base.id) : datumRows.emptyDatumSet(this.db, '')
+    const datums = planDatums(spec.input, lister, salt)
+    const all = spec.s3_out === true
+    const fromBase = !all && spec.reprocess_spec !== 'every_job'
+    const process: Datum[] = []
+    const redo: string[] = []
+    const adopted: RepairPlan['adopted'] = []
+    const ids = new Set<string>()
+    let skipped = 0
+    for (const d of datums) {
+      ids.add(d.id)
+      const o = own.stored(d.id)
+      if (!all && o && skips(o, d)) {
+        skipped++
+        continue
+      }
+      if (o) redo.push(d.id)
+      const b = fromBase ? baseSet.stored(d.id) : undefined
+      if (b && skips(b, d)) {
+        skipped++
+        adopted.push({datum: d, entry: b})
+      } else process.push(d)
+    }
+    const removed = [...own.keys()].filter((id) => !ids.has(id))
+    const ownOutput = (id: string): Buffer | null => {
+      const e = own.stored(id)
+      return e ? datumRows.getDatumOutput(this.db, j.project, j.pipeline, e.source, id) : null
+    }
+    const metaRepo = base && rows.getRepo(this.db, j.project, j.pipeline, 'meta')
+    const baseMeta = (metaRepo && base && rows.getCommit(this.db, metaRepo.id, base.id)?.tree) ?? null
+    return {
+      datums,
+      plan: {process, skipped, removed, redo, total: datums.length},
+      base,
+      baseSet,
+      baseTree: base ? (rows.getCommit(this.db, out.id, base.id)?.tree ?? null) : null,
+      baseOutput: ownOutput,
+      run: {count: process.length, datums: () => process},
+      repair: {own, adopted, outTree: outCommit.tree, baseMeta},
+    }
   }
 
   /** Every datum of job `j` (output repo `out`), planned in full over its input commits: the datums it had, whatever it ran. */

@@ -34,7 +34,7 @@ import {ConflictError, RunnerError} from '../errors.js'
 import {withTx} from '../db/open.js'
 import type {CoreContext} from '../context.js'
 import type {DatumEdit, DatumSetEntry} from '../db/datum-tree.js'
-import {buildDatumSet, type DatumSet} from '../db/datums.js'
+import {buildDatumSet, getDatumOutput, type DatumSet} from '../db/datums.js'
 import {JobScratch} from '../db/scratch.js'
 import type {JobKey, JobRow} from '../db/jobs.js'
 import * as jobRows from '../db/jobs.js'
@@ -56,7 +56,7 @@ import {driftLine} from './image-drift.js'
 import {JobReader} from './job-info.js'
 import type {JobLifecycle} from './job-lifecycle.js'
 import {DatumLog, jobWorkDir, liveLogDir, readJobLogs, type JobLogLine} from './job-logs.js'
-import {JobPlanner, type JobPlan} from './job-plan.js'
+import {JobPlanner, type JobPlan, type RepairPlan} from './job-plan.js'
 import {BatchedEdits, mergeAll, mergeIncremental, type DatumOutput, type MergeResult} from './merge.js'
 import type {PipelineService} from './pipeline-service.js'
 import type {Runner, Worker, WorkerEndpoint} from './runner.js'
@@ -144,7 +144,11 @@ export class JobService {
   private readonly planner: JobPlanner
   /** jobs left to another pach process, each told once (job-handoff.ts) */
   private readonly handoffs: HandoffWatch
-  /** finished input commits by "project/repo/type@id" (immutable, so cached for the process) */
+  /**
+   * finished input commits by "project/repo/type@id", for the job running now: immutable while
+   * it runs, but a purge (refused while a job runs) may rewrite a finished commit's tree
+   * between two jobs, so each job starts with an empty cache
+   */
   private readonly inputCommits = new Map<string, CommitRow>()
 
   constructor(
@@ -345,6 +349,7 @@ export class JobService {
   async runJob(j: JobRow, runnerReady: Runner | Promise<Runner>, opts: RunOptions): Promise<JobInfo> {
     const {spec, salt, spec_commit} = this.pipelines.specAt(j.project, j.pipeline, j.pipeline_version)
     const workRoot = jobWorkDir(this.ctx.pachDir, j)
+    this.inputCommits.clear()
     const watch = this.watchForKill(j, spec, opts.signal)
     let writer: PackWriter | undefined
     let scratch: JobScratch | undefined
@@ -411,7 +416,7 @@ export class JobService {
 
       // ---- merge
       const outcomes = scratch
-      const merged = spec.s3_out ? {tree: rows.getCommit(this.db, out.id, j.id)?.tree ?? null, error: ''} : this.merge(planned, outcomes)
+      const merged = spec.s3_out ? {tree: rows.getCommit(this.db, out.id, j.id)?.tree ?? null, error: ''} : this.merge(j, planned, outcomes)
       const set = this.datumSet(j, planned, outcomes, tally.unsettled)
       const meta = await this.metaTree(j, planned, outcomes, set, imageId, writer)
       await writer.close()
@@ -434,6 +439,8 @@ export class JobService {
       })
       writer.release()
       writer = undefined
+      // test hook (maintenance/purge.ts): killed between a purge's repairs, one of them finished
+      if (planned.repair && this.ctx.env.PACH_PURGE_CRASH === 'mid-recompute') process.kill(process.pid, 'SIGKILL')
       return this.ended(j, opts)
     } catch (e) {
       if (writer) await writer.abort()
@@ -604,7 +611,8 @@ export class JobService {
   }
 
   /** The output tree: edited from the base's when few datums changed, else built from every datum's output. */
-  private merge(p: JobPlan, outcomes: JobScratch): MergeResult {
+  private merge(j: JobKey, p: JobPlan, outcomes: JobScratch): MergeResult {
+    if (p.repair) return this.mergeRepair(j, p, p.repair, outcomes)
     const results = {
       get: (id: string) => {
         const o = outcomes.get(id)
@@ -633,9 +641,35 @@ export class JobService {
   }
 
   /**
+   * A repair's output tree (job-plan.ts repairPlan): the output commit's tree as the purge left
+   * it, less the outputs of own entries re-run or gone, plus what the datums that ran and the
+   * datums taken from the base wrote (mergeIncremental: O(what changed)).
+   */
+  private mergeRepair(j: JobKey, p: JobPlan, r: RepairPlan, outcomes: JobScratch): MergeResult {
+    const adopted = new Map(r.adopted.map((a) => [a.datum.id, getDatumOutput(this.db, j.project, j.pipeline, a.entry.source, a.datum.id)]))
+    const results = {
+      get: (id: string) => {
+        if (adopted.has(id)) return {state: 'SUCCESS' as const, output: adopted.get(id) ?? null}
+        const o = outcomes.get(id)
+        return o && {state: o.state, output: o.output}
+      },
+    }
+    const gone = new Set([...p.plan.removed, ...p.plan.redo])
+    const allOutputs = (): DatumOutput[] => {
+      const out: DatumOutput[] = []
+      for (const id of r.own.keys()) if (!gone.has(id)) out.push({id, tree: p.baseOutput(id)})
+      for (const d of [...p.plan.process, ...r.adopted.map((a) => a.datum)]) out.push({id: d.id, tree: results.get(d.id)?.output ?? null})
+      return out
+    }
+    const plan = {process: [...p.plan.process, ...r.adopted.map((a) => a.datum)], removed: p.plan.removed, redo: p.plan.redo}
+    return mergeIncremental(this.ctx.trees, {baseTree: r.outTree, plan, results, baseOutput: p.baseOutput, allOutputs})
+  }
+
+  /**
    * The meta commit's new tree: per datum that ran, /meta/<id>/meta (its record, written here,
    * with `index` = its place in the job's datum set, the order of `list datum`) and
-   * /meta/<id>/logs; removed and redone datums' entries go. Edits are applied in id order, a
+   * /meta/<id>/logs; removed and redone datums' entries go; a repair's datums taken from its
+   * base get the base's records. Edits are applied in id order, a
    * batch at a time, from the scratch table.
    */
   private async metaTree(j: JobRow, p: JobPlan, outcomes: JobScratch, set: DatumSet, imageId: string | undefined, writer: PackWriter): Promise<Buffer | null> {
@@ -660,22 +694,30 @@ export class JobService {
       const content = await bufferContent(Buffer.from(JSON.stringify(doc, null, 2)), writer, chunker)
       edits.push({type: 'put', path: `/meta/${o.datum_id}/meta`, content}, {type: 'put', path: `/meta/${o.datum_id}/logs`, content: contentFromText(o.logs)})
     }
+    // a repair's datums taken from its base: their records as the base's meta commit has them
+    for (const a of p.repair?.adopted ?? []) {
+      for (const [path, e] of this.ctx.trees.walk(p.repair!.baseMeta, `/meta/${a.datum.id}`)) if (e.kind === 'file') edits.push({type: 'putEntry', path, entry: e})
+    }
     return edits.done()
   }
 
   /**
    * The job's datum set: its base's with the datums it ran and dropped edited in (a skipped
    * datum keeps its base's entry, which points at the row that describes it), or, with no
-   * base, built from the datums it ran (in id order, from the scratch table).
+   * base, built from the datums it ran (in id order, from the scratch table); a repair's is its
+   * own set so edited, with the entries it took from its base.
    */
   private datumSet(j: JobRow, p: JobPlan, outcomes: JobScratch, unsettled: number): DatumSet {
     const entries = function* (): Generator<DatumSetEntry> {
       for (const o of outcomes.states()) yield {id: o.datum_id, hash: o.hash, state: o.state as DatumSetEntry['state'], source: j.id}
     }
-    if (!p.base) return buildDatumSet(this.db, j.id, entries(), unsettled)
+    // a repair edits its own set: entries it ran, entries it took from its base, entries gone
+    const from = p.repair ? p.repair.own : p.base ? p.baseSet : undefined
+    if (!from) return buildDatumSet(this.db, j.id, entries(), unsettled)
     const edits: DatumEdit[] = [...entries()].map((e) => [e.id, e])
+    for (const a of p.repair?.adopted ?? []) edits.push([a.entry.id, a.entry])
     for (const id of p.plan.removed) edits.push([id, null])
-    return p.baseSet.edit(j.id, edits, unsettled)
+    return from.edit(j.id, edits, unsettled)
   }
 
   /**
@@ -691,7 +733,7 @@ export class JobService {
     this.ctx.reporter.warn(`${line}: job ${j.id} runs its datums with the new image, next to outputs of the old one (\`pach update pipeline -f SPEC --reprocess\` reruns them all with it)`)
   }
 
-  /** A datum input's commit (finished, so immutable: looked up once per process, not per datum). */
+  /** A datum input's commit (finished, so immutable while the job runs: looked up once per job, not per datum). */
   private inputCommit(inp: DatumInput): CommitRow | undefined {
     const key = `${inp.project}/${inp.repo}/${inp.repo_type}@${inp.commit}`
     const hit = this.inputCommits.get(key)
