@@ -17,6 +17,8 @@ export interface Served {
   /** the S3 gateway's endpoint (http://host:port), unless --no-s3 */
   s3Endpoint?: string
   client: PachdClient
+  /** the line --json printed once listening */
+  line: string
   proc: ResultPromise
   /** what the server wrote to stderr so far */
   stderr(): string
@@ -71,7 +73,7 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
   onTestFinished(async () => {
     await stop()
   })
-  return {project, address, url: `grpc://${address}`, s3Endpoint, client, proc, stderr: () => err, stop}
+  return {project, address, url: `grpc://${address}`, s3Endpoint, client, line: first, proc, stderr: () => err, stop}
 }
 
 /** Poll `fn` every 100 ms until it gives a value (not undefined); fails after `ms` saying `what`. */
