@@ -341,6 +341,10 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
     }
     flush()
     while (pending > 0 && !ctx.signal.aborted) await settle(0)
+  } catch (e) {
+    // the messages before a failure still go out, ahead of its status (as one by one they did)
+    if (!ctx.signal.aborted) flush()
+    throw e
   } finally {
     batch = undefined
     count = 0
