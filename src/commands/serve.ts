@@ -3,7 +3,8 @@ import {PachCommand, writeOut} from '../cli/base-command.js'
 import {buildInfo} from '../cli/build-info.js'
 import {jobFlags, jobLine, runnerChoice, runnerFactory} from '../cli/jobs.js'
 import {pachctlConfigPath, setPachctlContext} from '../cli/pachctl-config.js'
-import {printable} from '../core/errors.js'
+import {CancelledError, printable} from '../core/errors.js'
+import {needsReexec, reexecWith, runsOnGlibc, SERVE_MALLOC_ENV, watchParent} from '../cli/malloc-reexec.js'
 
 interface ServeResult {
   address: string
@@ -49,7 +50,9 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
 
   // `--set-context` takes an optional NAME (pachctl-style `[NAME]`), which oclif's flags
   // cannot express: a bare `--set-context` (last, or followed by another flag) gets the default
+  // first of all, on glibc: start again with malloc tuned for a server (cli/malloc-reexec.ts)
   override async init(): Promise<void> {
+    if (needsReexec(process.env, SERVE_MALLOC_ENV, runsOnGlibc())) await reexecWith(SERVE_MALLOC_ENV)
     const i = this.argv.indexOf('--set-context')
     if (i >= 0 && (i === this.argv.length - 1 || this.argv[i + 1]!.startsWith('-'))) this.argv.splice(i + 1, 0, DEFAULT_CONTEXT)
     await super.init()
@@ -57,6 +60,8 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
 
   async exec(): Promise<ServeResult> {
     const {startServe} = await import('../server/serve.js')
+    // re-executed (see init): a parent that dies without forwarding a signal stops the server too
+    watchParent(() => this.abort.abort(new CancelledError('interrupted')))
     const f = this.flags
     const pach = this.pach
     const b = buildInfo()

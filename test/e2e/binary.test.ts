@@ -14,10 +14,12 @@
  * in CI).
  */
 import {execFileSync} from 'node:child_process'
+import {execa} from 'execa'
 import {chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {PachdClient} from '../../src/client/pachd-client.js'
 import {runPach, tmpProject, type Exe, type Project} from '../helpers/cli.js'
 import {inPty} from '../helpers/pty.js'
 import {bind, IMAGE, pipeline, runnerIt, writeSpec} from './pipelines-util.js'
@@ -113,6 +115,33 @@ describeBinary(`the single executable (dist/bin/${NAME})`, () => {
     const debug = await p.run(['version'], {env: {DEBUG: 'oclif:config'}})
     expect(debug.stderr).toMatch(/oclif:config config done/)
     expect((await npmOn(p).run(['version'], {env: {DEBUG: 'oclif:config'}})).stderr).toMatch(/oclif:config config done/)
+  })
+
+  it('`pach serve` from the binary restarts itself with malloc tuned (its argv is not node\'s): one child, the same --json line, SIGINT stops both with exit 0', {timeout: 120_000}, async (ctx) => {
+    const exe = binaryExe(ctx)
+    const p = await tmpProject(true, ctx, exe)
+    const proc = execa(exe.file, ['serve', '--address', 'localhost:0', '--json', '--no-s3'], {cwd: p.dir, env: exe.env, extendEnv: false, reject: false, buffer: false})
+    ctx.onTestFinished(() => void proc.kill('SIGKILL'))
+    const line = await new Promise<string>((res, rej) => {
+      let out = ''
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d
+        if (out.includes('\n')) res(out.split('\n')[0]!)
+      })
+      void proc.then((r) => rej(new Error(`serve exited ${r.exitCode}`)))
+    })
+    expect(Object.keys(JSON.parse(line))).toEqual(['address', 'pachd_address'])
+    const kids = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number)
+    expect(kids).toHaveLength(1)
+    const child = kids[0]!
+    expect(readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').filter(Boolean)).toEqual([BINARY, 'serve', '--address', 'localhost:0', '--json', '--no-s3'])
+    expect(readFileSync(`/proc/${child}/environ`, 'utf8').split('\0')).toContain('MALLOC_MMAP_THRESHOLD_=131072')
+    const client = new PachdClient(`grpc://${JSON.parse(line).address}`)
+    expect((await client.unary(client.health, 'Check', {service: ''})).status).toBe('SERVING')
+    client.close()
+    proc.kill('SIGINT')
+    expect((await proc).exitCode).toBe(0)
+    expect(existsSync(`/proc/${child}`)).toBe(false)
   })
 
   it('smoke flow on the local runner: init, put/get/list, a pipeline, fsck; bin/run.js reads the same project alike', {timeout: 300_000}, async (ctx) => {

@@ -4,6 +4,7 @@
  * connected to it. Stopped (SIGTERM, then SIGKILL after 5 s) when the test finishes.
  */
 import {execa, type ResultPromise} from 'execa'
+import {readFileSync} from 'node:fs'
 import {onTestFinished} from 'vitest'
 import {PachdClient} from '../../src/client/pachd-client.js'
 import {BIN, tmpProject, type Project} from './cli.js'
@@ -17,6 +18,10 @@ export interface Served {
   /** the S3 gateway's endpoint (http://host:port), unless --no-s3 */
   s3Endpoint?: string
   client: PachdClient
+  /** the process that serves: on glibc the child \`pach serve\` re-executed itself as (src/cli/malloc-reexec.ts) */
+  pid: number
+  /** the line --json printed once listening */
+  line: string
   proc: ResultPromise
   /** what the server wrote to stderr so far */
   stderr(): string
@@ -58,6 +63,8 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
   })
   const {address, s3_endpoint: s3Endpoint} = JSON.parse(first) as {address: string; s3_endpoint?: string}
   const client = new PachdClient(`grpc://${address}`, {token: opts.token})
+  const kids = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim()
+  const pid = kids ? Number(kids.split(' ')[0]) : proc.pid!
   let stopped: Promise<number> | undefined
   const stop = () =>
     (stopped ??= (async () => {
@@ -71,7 +78,7 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
   onTestFinished(async () => {
     await stop()
   })
-  return {project, address, url: `grpc://${address}`, s3Endpoint, client, proc, stderr: () => err, stop}
+  return {project, address, url: `grpc://${address}`, s3Endpoint, client, pid, line: first, proc, stderr: () => err, stop}
 }
 
 /** Poll `fn` every 100 ms until it gives a value (not undefined); fails after `ms` saying `what`. */

@@ -234,7 +234,7 @@ describe('pach serve: ModifyFile', () => {
 
   it('streams a 300 MiB upload without holding it: the server’s peak RSS grows by less than 150 MiB', async () => {
     const s = await started(await serve())
-    const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.proc.pid}/status`, 'utf8'))![1]) * 1024
+    const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))![1]) * 1024
     await modify(s, [setCommit(), raw('/warm', randomBytes(4 * MiB))]) // first-use allocations are not the upload's
     const start = hwm()
     const total = 300 * MiB

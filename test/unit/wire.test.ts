@@ -54,3 +54,20 @@ describe('hand-encoded FileInfo', () => {
     for (const f of seq) expect(viaWire(enc, f)).toEqual(viaLoader(f))
   })
 })
+
+describe('hand-encoded FileInfo from a tree entry', () => {
+  const hash = Buffer.from('cd'.repeat(32), 'hex')
+  const when = '2026-12-03T10:11:12.345678901Z'
+  it('a file, a directory (path ending in /), an open commit: what the FileInfo of the same entry encodes to', () => {
+    const enc = fileInfoEncoder()
+    const file = {kind: 'file' as const, name: 'b.txt', hash, size: 1234, chunks: [hash], sizes: [1234]}
+    const dir = {kind: 'dir' as const, name: 'sub', hash, size: 99, files: 3}
+    expect(listFile.responseDeserialize(enc.entry(onBranch, when, {path: '/a/b.txt', entry: file}).bytes)).toEqual(viaLoader(info(onBranch, '/a/b.txt', {hash: hash.toString('hex')})))
+    expect(listFile.responseDeserialize(enc.entry(onBranch, when, {path: '/a/sub/', entry: dir}).bytes)).toEqual(
+      viaLoader(info(onBranch, '/a/sub/', {file_type: 'DIR', size_bytes: 99, hash: hash.toString('hex')})),
+    )
+    expect(listFile.responseDeserialize(enc.entry(bare, null, {path: '/e', entry: {...file, size: 0}}).bytes)).toEqual(
+      viaLoader(info(bare, '/e', {committed: null, size_bytes: 0, hash: hash.toString('hex')})),
+    )
+  })
+})

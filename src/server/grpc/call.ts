@@ -16,6 +16,7 @@
 import {status, type Metadata, type sendUnaryData, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream} from '@grpc/grpc-js'
 import {timingSafeEqual} from 'node:crypto'
 import {grpcError, toServiceError} from './status.js'
+import {Encoded} from './wire.js'
 
 /** Who is calling: the server's own token holder (or anyone, when there is none), or a pipeline. */
 export type Access = {kind: 'root'} | {kind: 'pipeline'; project: string; pipeline: string}
@@ -229,6 +230,15 @@ export function handlers(env: CallEnv) {
 /** grpc-js's own call under a response stream: it serializes a message and writes it to the HTTP/2 stream. */
 interface DirectSender {
   sendMessage(message: unknown, done: () => void): void
+  /** grpc-js's base call: the HTTP/2 stream and whether the response headers went out */
+  stream?: RawStream
+  metadataSent?: boolean
+}
+
+interface RawStream {
+  write(chunk: Buffer, cb: (e?: Error | null) => void): boolean
+  readonly destroyed: boolean
+  readonly closed: boolean
 }
 
 /**
@@ -243,6 +253,9 @@ function directSender(call: ServerWritableStream<unknown, unknown> | ServerDuple
 /** Messages written and not yet flushed to the socket, at most (then the handler waits). */
 const IN_FLIGHT_MESSAGES = 256
 
+/** The most bytes of pre-encoded messages framed into one write of the HTTP/2 stream. */
+const BATCH_BYTES = 64 * 1024
+
 /**
  * Response messages handed to grpc-js's call without waiting for each to reach the socket:
  * the response stream's `write` passes one message at a time and waits for its write to
@@ -251,18 +264,27 @@ const IN_FLIGHT_MESSAGES = 256
  * At most IN_FLIGHT_MESSAGES wait unwritten; the status is sent after the last is written
  * (so it follows the data). A client that goes away aborts `ctx.signal`, which ends the wait
  * (grpc-js then never calls back for what was not written).
+ *
+ * Messages already encoded (`Encoded`, a listing's FileInfos) skip grpc-js's per-message path
+ * too (serialize, copy into a frame, one stream write and callback each: a third of a large
+ * listing's server time): once the first response message has gone out through grpc-js (it
+ * sends the headers), they are framed as gRPC frames them (a 0 byte, the length in 4 bytes
+ * big-endian, the message) into one buffer of up to BATCH_BYTES, written to the HTTP/2 stream
+ * in one write when it is full, before any other message, before the handler waits, and on
+ * the next turn of the event loop (so a slow producer's message is not held back).
  */
 async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | Iterable<unknown>, ctx: CallContext): Promise<void> {
   let pending = 0
   let wake: (() => void) | undefined
-  const done = () => {
-    pending--
+  const done = (n: number) => {
+    pending -= n
     if (wake && pending <= IN_FLIGHT_MESSAGES / 2) {
       const w = wake
       wake = undefined
       w()
     }
   }
+  const doneOne = () => done(1)
   const settle = (limit: number) =>
     new Promise<void>((res) => {
       if (pending <= limit || ctx.signal.aborted) return res()
@@ -273,13 +295,60 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
       wake = go
       ctx.signal.addEventListener('abort', go)
     })
-  for await (const msg of out) {
-    if (ctx.signal.aborted) return
-    pending++
-    direct.sendMessage(msg, done)
-    if (pending >= IN_FLIGHT_MESSAGES) await settle(IN_FLIGHT_MESSAGES / 2)
+  const stream = direct.stream
+  const framing = typeof direct.metadataSent === 'boolean' && typeof stream?.write === 'function'
+  let batch: Buffer | undefined
+  let used = 0
+  let count = 0
+  let scheduled = false
+  const flush = () => {
+    if (!count) return
+    const bytes = batch!.subarray(0, used)
+    const n = count
+    batch = undefined
+    used = count = 0
+    if (stream!.destroyed || stream!.closed) return done(n)
+    stream!.write(bytes, () => done(n))
   }
-  while (pending > 0 && !ctx.signal.aborted) await settle(0)
+  const later = () => {
+    scheduled = false
+    flush()
+  }
+  try {
+    for await (const msg of out) {
+      if (ctx.signal.aborted) return
+      pending++
+      if (framing && msg instanceof Encoded && direct.metadataSent && msg.bytes.length + 5 <= BATCH_BYTES) {
+        const b = msg.bytes
+        if (batch && used + 5 + b.length > BATCH_BYTES) flush()
+        batch ??= Buffer.allocUnsafe(BATCH_BYTES)
+        batch[used] = 0
+        batch.writeUInt32BE(b.length, used + 1)
+        used += 5 + b.copy(batch, used + 5)
+        count++
+        if (!scheduled) {
+          scheduled = true
+          setImmediate(later)
+        }
+      } else {
+        flush()
+        direct.sendMessage(msg, doneOne)
+      }
+      if (pending >= IN_FLIGHT_MESSAGES) {
+        flush()
+        await settle(IN_FLIGHT_MESSAGES / 2)
+      }
+    }
+    flush()
+    while (pending > 0 && !ctx.signal.aborted) await settle(0)
+  } catch (e) {
+    // the messages before a failure still go out, ahead of its status (as one by one they did)
+    if (!ctx.signal.aborted) flush()
+    throw e
+  } finally {
+    batch = undefined
+    count = 0
+  }
 }
 
 /**

@@ -45,7 +45,7 @@ import type {Entry, FileEntry} from '../../core/store/tree-store.js'
 import {repoLabel, type FileInfo} from '../../core/types.js'
 import type {CallContext, Handlers} from './call.js'
 import {commitOf, fileInfoPB, fileOf, pathOf} from './convert.js'
-import {fileInfoEncoder, type Encoded} from './wire.js'
+import {fileInfoEncoder, type Encoded, type ListedEntry} from './wire.js'
 import {RESPONSE_CHUNK_BYTES} from './definitions.js'
 import type {ServiceDeps} from './deps.js'
 import {mustWrite} from './access.js'
@@ -169,9 +169,17 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       const path = cleanPath(ref.path)
       const at = entryAt(commit, path)
       if (!at) return // pachd lists nothing under a missing path
-      const idRef = {...ref, commit: {repo: ref.commit.repo, id: commit.id}}
-      const children = at.kind === 'file' ? [files.fileInfo(repo, commit, path, at)] : commit.tree ? files.list(project, idRef) : []
-      yield* page(children, req.paginationMarker, req.number, req.reverse)
+      const encode = fileInfoEncoder()
+      if (at.kind === 'file') return yield* page([files.fileInfo(repo, commit, path, at)], infoPath, encode, req.paginationMarker, req.number, req.reverse)
+      if (!commit.tree) return
+      // the children straight from the tree, encoded from their entries (what files.list's
+      // FileInfos would say: the same commit and time for all, a directory's path ending in /)
+      const pb = files.fileInfo(repo, commit, path, at).file.commit
+      const base = path === '/' ? '' : path
+      const children = function* (): Generator<ListedEntry> {
+        for (const e of trees.entries(at.hash)) yield {path: e.kind === 'dir' ? `${base}/${e.name}/` : `${base}/${e.name}`, entry: e}
+      }
+      yield* page(children(), (x) => x.path, (x) => encode.entry(pb, commit.finished, x), req.paginationMarker, req.number, req.reverse)
     }),
 
     WalkFile: h.serverStream('WalkFile', function* (req: WalkFileRequest) {
@@ -188,7 +196,7 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
         yield files.fileInfo(repo, commit, path, at)
         if (at.kind === 'dir') for (const [p, e] of trees.walk(commit.tree, path)) yield files.fileInfo(repo, commit, p, e)
       }
-      yield* page(walk(), req.paginationMarker, req.number, req.reverse)
+      yield* page(walk(), infoPath, fileInfoEncoder(), req.paginationMarker, req.number, req.reverse)
     }),
 
     GlobFile: h.serverStream('GlobFile', function* (req: GlobFileRequest) {
@@ -376,31 +384,36 @@ function checkPage(number: number, reverse: boolean): void {
  * A page of FileInfos in path order: after the marker (forward) or before it (reverse, newest
  * first, the last `number`), at most `number` (0 = all). The marker compares by clean path.
  */
-function* page(infos: Iterable<FileInfo>, marker: FileMsg | null, number: number, reverse: boolean): Generator<Encoded> {
+function* page<T>(items: Iterable<T>, pathOfItem: (t: T) => string, encode: (t: T) => Encoded, marker: FileMsg | null, number: number, reverse: boolean): Generator<Encoded> {
   const mark = marker ? cleanPath(marker.path) : undefined
   const markKey = marker?.path ? pathOf(marker.path) : undefined
-  const encode = fileInfoEncoder()
   if (!reverse) {
     let left = number > 0 ? number : Infinity
-    for (const fi of infos) {
+    for (const it of items) {
       if (left <= 0) return
-      if (markKey !== undefined && (fi.file.path < markKey || cleanPath(fi.file.path) === mark)) continue
+      if (markKey !== undefined) {
+        const p = pathOfItem(it)
+        if (p < markKey || cleanPath(p) === mark) continue
+      }
       left--
-      yield encode(fi)
+      yield encode(it)
     }
     return
   }
   // the last `number` before the marker, kept in a ring
-  const ring: FileInfo[] = []
+  const ring: T[] = []
   let at = 0
-  for (const fi of infos) {
-    if (markKey !== undefined && (fi.file.path >= markKey || cleanPath(fi.file.path) === mark)) break
-    if (ring.length < number) ring.push(fi)
-    else ring[at] = fi
+  for (const it of items) {
+    const p = pathOfItem(it)
+    if (markKey !== undefined && (p >= markKey || cleanPath(p) === mark)) break
+    if (ring.length < number) ring.push(it)
+    else ring[at] = it
     at = (at + 1) % number
   }
   for (let i = 1; i <= ring.length; i++) yield encode(ring[(at - i + ring.length * 2) % ring.length]!)
 }
+
+const infoPath = (f: FileInfo) => f.file.path
 
 /** How much of a request's bytes the store takes between two turns of the event loop. */
 const INGEST_SLICE_BYTES = 2 * 1024 * 1024

@@ -16,6 +16,7 @@
  *   numbers and absent messages are left out, as proto3's canonical form does; a decoder fills
  *   them with their defaults.
  */
+import type {Entry} from '../../core/store/tree-store.js'
 import type {CommitPB, FileInfo, RepoPB} from '../../core/types.js'
 import {varintLength, writeVarint} from '../../core/store/varint.js'
 import {timestamp} from './convert.js'
@@ -79,29 +80,41 @@ const sameCommit = (a: CommitPB, b: CommitPB) =>
 
 const FILE_TYPES: Record<string, number> = {RESERVED: 0, FILE: 1, DIR: 2}
 
+/** A listing's entry before it is a FileInfo: the tree entry at its path (a directory's path ends in `/`). */
+export interface ListedEntry {
+  path: string
+  entry: Entry
+}
+
+export interface FileInfoEncoder {
+  (f: FileInfo): Encoded
+  /**
+   * The FileInfo `FileService.fileInfo` would give for a tree entry, encoded straight from the
+   * entry: no FileInfo object and no hex round trip of its hash (a listing's hot path).
+   */
+  entry(commit: CommitPB, committed: string | null, e: ListedEntry): Encoded
+}
+
 /**
  * An encoder for the FileInfos of one listing: it keeps the last commit's and the last
  * time's bytes, so a listing of one commit encodes them once.
  */
-export function fileInfoEncoder(): (f: FileInfo) => Encoded {
+export function fileInfoEncoder(): FileInfoEncoder {
   let last: CommitPB | undefined
   let commit: Buffer = Buffer.alloc(0)
   let committedIso: string | null | undefined
   let committed: Buffer = Buffer.alloc(0)
-  return (f) => {
-    const c = f.file.commit
+  // hash: hex (a FileInfo's) or bytes (a tree entry's)
+  const encode = (c: CommitPB, when: string | null, path: string, type: number, size: number, hash: string | Uint8Array | null | undefined): Encoded => {
     if (!last || !sameCommit(c, last)) [last, commit] = [c, commitBytes(c)]
-    if (f.committed !== committedIso) {
-      committedIso = f.committed
-      const t = timestamp(f.committed)
+    if (when !== committedIso) {
+      committedIso = when
+      const t = timestamp(when)
       committed = t ? new Fields().varint(1, t.seconds).varint(2, t.nanos).done() : Buffer.alloc(0)
     }
-    const path = f.file.path
     const pathLen = Buffer.byteLength(path)
-    const hashLen = f.hash ? f.hash.length >>> 1 : 0
+    const hashLen = !hash ? 0 : typeof hash === 'string' ? hash.length >>> 1 : hash.length
     const fileLen = (commit.length ? 1 + varintLength(commit.length) + commit.length : 0) + (pathLen ? 1 + varintLength(pathLen) + pathLen : 0)
-    const type = FILE_TYPES[f.file_type] ?? 0
-    const size = f.size_bytes
     const total =
       1 + varintLength(fileLen) + fileLen +
       (type ? 2 : 0) +
@@ -138,8 +151,13 @@ export function fileInfoEncoder(): (f: FileInfo) => Encoded {
     if (hashLen) {
       buf[pos++] = tag(5, LEN)
       pos = writeVarint(buf, pos, hashLen)
-      pos += buf.write(f.hash!, pos, hashLen, 'hex')
+      if (typeof hash === 'string') buf.write(hash, pos, hashLen, 'hex')
+      else buf.set(hash!, pos)
     }
     return new Encoded(buf)
   }
+  const fn = (f: FileInfo) => encode(f.file.commit, f.committed, f.file.path, FILE_TYPES[f.file_type] ?? 0, f.size_bytes, f.hash)
+  return Object.assign(fn, {
+    entry: (c: CommitPB, when: string | null, {path, entry}: ListedEntry) => encode(c, when, path, entry.kind === 'file' ? 1 : 2, entry.size, entry.hash),
+  })
 }
