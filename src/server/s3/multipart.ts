@@ -47,6 +47,8 @@ export const MAX_PARTS = 10_000
 
 export class MultipartStore {
   readonly dir: string
+  /** uploads this store created or read (each UploadPart checks its upload: no upload.json read per part) */
+  private readonly known = new Map<string, UploadInfo>()
 
   constructor(private readonly ctx: Pick<CoreContext, 'pachDir' | 'store' | 'config'>) {
     this.dir = join(stagedRoot(ctx.pachDir), 's3-uploads')
@@ -62,16 +64,22 @@ export class MultipartStore {
     const info: UploadInfo = {id, bucket, key, initiated: now.toISOString()}
     await mkdir(join(this.dir, id), {recursive: true})
     await writeFile(join(this.dir, id, 'upload.json'), JSON.stringify(info))
+    this.known.set(id, info)
     return info
   }
 
   /** The upload, checked to belong to this bucket and key; 404 NoSuchUpload otherwise. */
   async get(id: string, bucket: string, key: string): Promise<UploadInfo> {
-    let info: UploadInfo
-    try {
-      info = JSON.parse(await readFile(join(this.path(id), 'upload.json'), 'utf8')) as UploadInfo
-    } catch {
-      throw s3err(404, 'NoSuchUpload')
+    // a remembered upload another store (a job's gateway) removed meanwhile fails where its directory is read (parts, putPart)
+    let info = this.known.get(id)
+    if (!info) {
+      try {
+        info = JSON.parse(await readFile(join(this.path(id), 'upload.json'), 'utf8')) as UploadInfo
+      } catch {
+        throw s3err(404, 'NoSuchUpload')
+      }
+      if (this.known.size > 10_000) this.known.clear()
+      this.known.set(id, info)
     }
     if (info.bucket !== bucket || info.key !== key) throw s3err(404, 'NoSuchUpload')
     return info
@@ -136,6 +144,7 @@ export class MultipartStore {
 
   /** Remove the upload and its parts' records (their chunks go at the next gc unless a commit names them). */
   async remove(id: string): Promise<void> {
+    this.known.delete(id)
     await removeStaged(this.path(id))
   }
 }
