@@ -33,11 +33,28 @@ freshDir(work)
 const bin = snapshotPach({root, work, log, tail, freshDir, sleep})
 const proj = path.join(work, 'project')
 fs.mkdirSync(proj)
+// CPU seconds (user + sys) of the last `timed` command, through GNU time when it is there: on a
+// shared 2-core machine the steadier measure
+const GNU_TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
+let lastCpu = NaN
 const timed = (file, args, opts = {}) => {
   const t = process.hrtime.bigint()
-  const r = spawnSync(file, args, {encoding: 'utf8', maxBuffer: 1 << 26, ...opts})
+  const r = GNU_TIME
+    ? spawnSync(GNU_TIME, ['-f', '%U %S', file, ...args], {encoding: 'utf8', maxBuffer: 1 << 26, ...opts})
+    : spawnSync(file, args, {encoding: 'utf8', maxBuffer: 1 << 26, ...opts})
   if (r.status !== 0) throw new Error(`${path.basename(file)} ${args.join(' ')}: ${r.stderr}`)
+  const [u, sy] = GNU_TIME ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN]
+  lastCpu = u + sy
   return Number(process.hrtime.bigint() - t) / 1e6
+}
+/** CPU seconds the server process has used so far (Linux /proc). */
+const serverCpu = () => {
+  try {
+    const f = fs.readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return NaN
+  }
 }
 const pach = (args, opts = {}) => timed(process.execPath, [bin, ...args], {cwd: proj, env: {...process.env, PACH_DETACH: '1'}, ...opts})
 pach(['init'])
@@ -61,6 +78,13 @@ const aws = (...args) => timed(AWS, ['--endpoint-url', endpoint, ...args], {env:
 
 // 1. upload and download of SIZE, interleaved (rep i: CLI first on odd reps)
 const res = {cliPut: [], awsPut: [], cliGet: [], awsGet: []}
+// CPU seconds: the pach command; the aws CLI plus the gateway's server process
+const cpu = {cliPut: [], awsPut: [], cliGet: [], awsGet: []}
+const withServer = (key, f) => {
+  const s0 = serverCpu()
+  res[key].push(f())
+  cpu[key].push(lastCpu + (serverCpu() - s0))
+}
 const file = path.join(work, 'big.bin')
 const out = path.join(work, 'out.bin')
 for (let i = 0; i < REPS; i++) {
@@ -68,19 +92,22 @@ for (let i = 0; i < REPS; i++) {
     () => {
       randomFile(file, SIZE)
       res.cliPut.push(pach(['put', 'file', `data@master:/cli-${i}`, '-f', file]))
+      cpu.cliPut.push(lastCpu)
       fs.rmSync(out, {force: true})
       res.cliGet.push(timed('sh', ['-c', `node "${bin}" get file data@master:/cli-${i} > "${out}"`], {cwd: proj}))
+      cpu.cliGet.push(lastCpu)
     },
     () => {
       randomFile(file, SIZE)
-      res.awsPut.push(aws('s3', 'cp', '--only-show-errors', file, `s3://master.data/aws-${i}`))
+      withServer('awsPut', () => aws('s3', 'cp', '--only-show-errors', file, `s3://master.data/aws-${i}`))
       fs.rmSync(out, {force: true})
-      res.awsGet.push(aws('s3', 'cp', '--only-show-errors', `s3://master.data/aws-${i}`, out))
+      withServer('awsGet', () => aws('s3', 'cp', '--only-show-errors', `s3://master.data/aws-${i}`, out))
       if (fs.statSync(out).size !== SIZE) throw new Error(`aws s3 cp got ${fs.statSync(out).size} bytes, not ${SIZE}`)
     },
   ]
   for (const s of i % 2 ? steps.reverse() : steps) s()
   log(`rep ${i + 1}: put pach ${res.cliPut[i].toFixed(0)} ms, aws ${res.awsPut[i].toFixed(0)} ms; get pach ${res.cliGet[i].toFixed(0)} ms, aws ${res.awsGet[i].toFixed(0)} ms`)
+  log(`rep ${i + 1} CPU s: put pach ${cpu.cliPut[i].toFixed(2)}, aws + gateway ${cpu.awsPut[i].toFixed(2)}; get pach ${cpu.cliGet[i].toFixed(2)}, aws + gateway ${cpu.awsGet[i].toFixed(2)}`)
 }
 fs.rmSync(file, {force: true})
 fs.rmSync(out, {force: true})
@@ -142,13 +169,13 @@ const mark = (ok) => (ok ? '✓' : '✗')
 const report = [
   `Run ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}; ${spawnSync(AWS, ['--version'], {encoding: 'utf8'}).stdout.trim().split(' ')[0]}; medians of ${REPS} (\`node bench/s3.mjs\`).`,
   '',
-  '| measure | through the gateway | anchor | ratio | target |',
-  '| --- | ---: | ---: | ---: | --- |',
-  `| upload ${SIZE / 2 ** 20} MiB, \`aws s3 cp\` | ${f1(m(res.awsPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.awsPut, res.cliPut)}× ${mark(m(res.awsPut) <= 1.5 * m(res.cliPut))} | ≤ 1.5× |`,
-  `| download it, \`aws s3 cp\` | ${f1(m(res.awsGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.awsGet, res.cliGet)}× ${mark(m(res.awsGet) <= 1.5 * m(res.cliGet))} | ≤ 1.5× |`,
-  `| ListObjectsV2, ${KEYS.toLocaleString('en')} keys, every page (AWS JS SDK) | ${f1(m(listMs))} s ${mark(m(listMs) < 3000)} | | | < 3 s |`,
-  `| 1 KiB PUTs, 8 concurrent clients, one commit each | ${m(perCommit).toFixed(0)}/s ${mark(m(perCommit) >= 1000)} | | | ≥ 1,000/s |`,
-  `| the same into an open commit | ${m(openCommit).toFixed(0)}/s ${mark(m(openCommit) >= 1000)} | | | |`,
+  '| measure | through the gateway | anchor | ratio | target | CPU s: aws CLI + gateway / anchor |',
+  '| --- | ---: | ---: | ---: | --- | ---: |',
+  `| upload ${SIZE / 2 ** 20} MiB, \`aws s3 cp\` | ${f1(m(res.awsPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.awsPut, res.cliPut)}× ${mark(m(res.awsPut) <= 1.5 * m(res.cliPut))} | ≤ 1.5× | ${m(cpu.awsPut).toFixed(2)} / ${m(cpu.cliPut).toFixed(2)} |`,
+  `| download it, \`aws s3 cp\` | ${f1(m(res.awsGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.awsGet, res.cliGet)}× ${mark(m(res.awsGet) <= 1.5 * m(res.cliGet))} | ≤ 1.5× | ${m(cpu.awsGet).toFixed(2)} / ${m(cpu.cliGet).toFixed(2)} |`,
+  `| ListObjectsV2, ${KEYS.toLocaleString('en')} keys, every page (AWS JS SDK) | ${f1(m(listMs))} s ${mark(m(listMs) < 3000)} | | | < 3 s | |`,
+  `| 1 KiB PUTs, 8 concurrent clients, one commit each | ${m(perCommit).toFixed(0)}/s ${mark(m(perCommit) >= 1000)} | | | ≥ 1,000/s | |`,
+  `| the same into an open commit | ${m(openCommit).toFixed(0)}/s ${mark(m(openCommit) >= 1000)} | | | | |`,
 ].join('\n')
 console.log(report)
 if (README) replaceReadmeSection('s3', report, log)

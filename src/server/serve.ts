@@ -134,7 +134,7 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
         driver: new MasterDriver(pach),
         auth: {token: opts.token},
         etags,
-        multipart: new MultipartStore(join(pach.pachDir, 's3', 'uploads')),
+        multipart: new MultipartStore(pach.ctx),
         kick,
         onBug: (where, e) => opts.onError(where, e),
       })

@@ -2,7 +2,6 @@
 // CompleteMultipartUpload answers 200 at once and keeps the connection alive with spaces, then
 // the result — or S3's <Error> inside the 200 body, which the SDK reports as an error.
 import {CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, S3Client, S3ServiceException, UploadPartCommand} from '@aws-sdk/client-s3'
-import {join} from 'node:path'
 import {describe, expect, it, onTestFinished} from 'vitest'
 import {parseCommit} from '../../src/core/pfs/refs.js'
 import {MasterDriver} from '../../src/server/s3/driver.js'
@@ -13,7 +12,7 @@ import {tempPach, text} from '../helpers/project.js'
 
 describe('gateway options', () => {
   it('a slow CompleteMultipartUpload streams its 200; a late failure is an <Error> in it', async () => {
-    const {pach, dir} = tempPach('pach-s3-inproc-')
+    const {pach} = tempPach('pach-s3-inproc-')
     pach.repos.create('default', 'r')
     await pach.files.put('default', parseCommit('r@master'), [{path: '/file', open: text('a file')}])
     const bugs: unknown[] = []
@@ -22,7 +21,7 @@ describe('gateway options', () => {
       driver: new MasterDriver(pach),
       auth: {},
       etags: new Etags(pach),
-      multipart: new MultipartStore(join(dir, 'uploads')),
+      multipart: new MultipartStore(pach.ctx),
       kick() {},
       onBug: (_w, e) => bugs.push(e),
       completeKeepAliveMs: 0,

@@ -5,7 +5,8 @@
  * trees and every file's chunk references, and datum output trees. It names damaged packs,
  * and the commits and paths whose bytes they hold. Garbage (unindexed packs, unreferenced
  * blobs and trees, temp packs a killed writer left in objects/tmp) is reported separately
- * because it is harmless and `gc` removes it.
+ * because it is harmless and `gc` removes it; blobs a staged record names (store/staged.ts) are
+ * not garbage.
  *
  * This sits above pfs, pps and the store: it reads PFS rows (commits, branches), PPS rows
  * (datum outputs), the store index (packs, blobs, trees) and the pack files themselves.
@@ -16,6 +17,7 @@ import * as datums from '../db/datums.js'
 import * as objects from '../db/objects.js'
 import * as rows from '../db/pfs-rows.js'
 import {toHex} from '../store/hash.js'
+import {stagedChunks, stagedRoot} from '../store/staged.js'
 import {liveLeases} from '../process.js'
 import {repoLabel} from '../types.js'
 
@@ -180,6 +182,7 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
       garbage.bytes += t.size
     }
   }
+  for (const c of stagedChunks(stagedRoot(ctx.pachDir))) liveBlobs.add(toHex(c))
   for (const row of objects.listBlobs(db)) {
     if (!liveBlobs.has(toHex(row.id))) {
       garbage.blobs++

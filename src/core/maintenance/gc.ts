@@ -2,7 +2,8 @@
  * gc (restic prune): remove what no commit and no datum output references.
  *
  * Mark (read-only: it reads DB rows and walks trees, and changes nothing) finds every tree
- * and blob reachable from any commit, open or finished, and from every datum output. Sweep
+ * and blob reachable from any commit, open or finished, and from every datum output, and
+ * every blob a staged record names (store/staged.ts: an S3 multipart upload's parts). Sweep
  * then deletes unreferenced tree and blob rows in one transaction, then deletes pack files
  * holding no live blob, repacks packs that are mostly garbage, and removes orphan pack files,
  * temp files and the scratch dirs of jobs no live process runs.
@@ -28,6 +29,7 @@ import * as objects from '../db/objects.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import {sha256, toHex} from '../store/hash.js'
+import {stagedChunks, stagedRoot} from '../store/staged.js'
 import {liveLeases, pidAlive} from '../process.js'
 import {getMeta, setMeta} from '../db/meta.js'
 
@@ -56,7 +58,7 @@ export interface GcReport {
   reclaimed_bytes: number
 }
 
-/** Mark: every tree object (directory, leaf, index node) and blob reachable from any commit or datum output (read-only). */
+/** Mark: every tree object (directory, leaf, index node) and blob reachable from any commit or datum output, and every staged blob (read-only). */
 export function markLive(ctx: CoreContext): {trees: Set<string>; blobs: Set<string>} {
   const trees = new Set<string>()
   const blobs = new Set<string>()
@@ -83,6 +85,8 @@ export function markLive(ctx: CoreContext): {trees: Set<string>; blobs: Set<stri
   for (const t of rows.listCommitTrees(ctx.db)) visit(t)
   // per-datum outputs are kept for incremental merges even when no commit holds them whole
   for (const t of datums.listDatumOutputTrees(ctx.db)) visit(t)
+  // content stored ahead of the commit that will name it (multipart uploads in progress)
+  for (const c of stagedChunks(stagedRoot(ctx.pachDir))) blobs.add(c.toString('latin1'))
   return {trees, blobs}
 }
 

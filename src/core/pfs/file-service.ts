@@ -16,12 +16,12 @@
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {CommitFinishedError, ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
+import {CommitFinishedError, ConflictError, CorruptObjectError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
-import {appendContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
+import {appendContent, concatContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
 import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
 import {repoLabel, type DiffFileInfo, type FileInfo, type FileWriteResult, type PutFileResult} from '../types.js'
@@ -312,6 +312,39 @@ export class FileService {
       writer.release()
     }
     return {commit: this.r.commitPB(target.repo, commit), files, bytes, stored_bytes: writer.bytesWritten}
+  }
+
+  /**
+   * Write one file whose bytes are stored contents joined end to end — an S3 multipart
+   * upload's parts, staged as they arrived (store/staged.ts) — exactly as `put` of those bytes
+   * would (same chunks, same hash), reading only the bytes around each seam (concatContent).
+   * The caller keeps the parts staged until this returns. One commit, as `put`; throws what
+   * put throws, and CORRUPT_OBJECT when a part names a chunk the store does not have.
+   * @example files.putConcat('default', parseCommit('r@master'), '/big.bin', [part1, part2])
+   */
+  async putConcat(project: string, ref: CommitRef, path: string, parts: readonly FileContent[], opts: {signal?: AbortSignal; writer?: PipelineWriter} = {}): Promise<PutFileResult> {
+    const target = this.resolveTarget(project, ref, opts.writer)
+    const dst = validatePath(path)
+    if (dst === '/') throw new InvalidArgumentError('INVALID_PATH', 'cannot write a file at the root path "/"', {hint: 'give a file path, e.g. repo@master:/data.csv'})
+    const writer = await this.ctx.store.writerWait()
+    let content: FileContent
+    try {
+      // the lease held from here keeps gc away, so what is checked now stays stored
+      for (const p of parts) for (const c of p.chunks) if (!this.ctx.store.has(c)) throw new CorruptObjectError(`blob ${toHex(c)} of a staged part is missing from the store`, {data: {blob: toHex(c)}})
+      content = await concatContent(parts, writer, this.ctx.config.chunker, opts.signal)
+      await writer.close()
+    } catch (e) {
+      await writer.abort()
+      throw e
+    }
+    let commit: CommitRow
+    try {
+      opts.signal?.throwIfAborted()
+      commit = this.commitOps(project, ref, [{type: 'put', path: dst, content}], [], opts.writer)
+    } finally {
+      writer.release()
+    }
+    return {commit: this.r.commitPB(target.repo, commit), files: 1, bytes: content.size, stored_bytes: writer.bytesWritten}
   }
 
   /**

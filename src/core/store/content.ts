@@ -143,36 +143,111 @@ export async function appendContent(
 }
 
 /**
- * Stream a file's bytes, verifying each blob; `offset` skips leading bytes. `what` names the
- * file in a CorruptObjectError ("file /a in repo@commit").
+ * The content of several stored contents joined end to end (an S3 multipart upload's parts,
+ * each chunked on its own as it arrived), equal to what chunking the joined bytes in one stream
+ * gives: the same chunks, so the same hash as `put` of those bytes. Only the bytes around each
+ * seam are read. By the restart invariant (chunker.ts), every cut of what is joined so far
+ * stands except its last (an end-of-input cut); chunking restarts at the start of that last
+ * chunk and runs on into the next part until a new cut falls on one of the part's own cuts:
+ * from there both chunkings agree, and the part's remaining chunks are taken as they are. With
+ * fastcdc-gear32-v2 that happens within a chunk or two; at worst (no cut ever agrees, more
+ * likely with v1's sizes) the whole part is re-chunked, which is still correct. New chunks
+ * (around the seams) go to `writer`; the parts' chunks must stay stored meanwhile (staged.ts).
  */
-export function readContent(store: BlobStore, content: Pick<FileContent, 'chunks' | 'sizes'>, offset = 0, what?: string): Readable {
+export async function concatContent(parts: readonly FileContent[], writer: PackWriter, params: ChunkerParams, signal?: AbortSignal): Promise<FileContent> {
+  const chunks: Buffer[] = []
+  const sizes: number[] = []
+  for (const part of parts) {
+    signal?.throwIfAborted()
+    if (part.chunks.length === 0) continue
+    if (chunks.length === 0) {
+      chunks.push(...part.chunks)
+      sizes.push(...part.sizes)
+      continue
+    }
+    const lastId = chunks.pop()!
+    const lastSize = sizes.pop()!
+    // the re-chunked bytes: the joined content's last chunk, then the part's chunks in order
+    async function* seam(): AsyncGenerator<Uint8Array> {
+      yield writer.read(lastId)
+      for (const id of part.chunks) yield writer.read(id)
+    }
+    let pos = -lastSize // end of the chunks made so far, relative to the part's start
+    let j = 0 // the part's chunk whose end is the first at or past `pos`
+    let end = part.sizes[0]!
+    let rest = part.chunks.length // the part's chunks not re-chunked (kept as they are)
+    for await (const c of chunkStream(seam(), params, {views: true})) {
+      const id = sha256(c)
+      writer.add(id, c)
+      chunks.push(id)
+      sizes.push(c.length)
+      pos += c.length
+      while (end < pos && j < part.sizes.length - 1) end += part.sizes[++j]!
+      if (writer.full) await writer.drain()
+      if (pos === 0 || pos === end) {
+        // the part's start or a cut of its own: the rest of its chunks agree (the source is closed here)
+        rest = pos === 0 ? 0 : j + 1
+        break
+      }
+    }
+    chunks.push(...part.chunks.slice(rest))
+    sizes.push(...part.sizes.slice(rest))
+  }
+  let size = 0
+  for (const s of sizes) size += s
+  return {size, hash: contentHash(chunks), chunks, sizes}
+}
+
+/**
+ * Stream a file's bytes, verifying each blob; `offset` skips leading bytes and `end` (exclusive,
+ * default: the size) stops the stream there, so a range reads only the chunks it covers. `what`
+ * names the file in a CorruptObjectError ("file /a in repo@commit"). Chunks are read in batches
+ * of up to READ_BATCH bytes (BlobStore.readBlobs: one read per run of chunks side by side in a
+ * pack, each chunk still verified), not one read and one buffer per chunk.
+ */
+export function readContent(store: BlobStore, content: Pick<FileContent, 'chunks' | 'sizes'>, offset = 0, what?: string, end?: number): Readable {
   let i = 0
   let skip = offset
   while (i < content.chunks.length && skip >= content.sizes[i]!) {
     skip -= content.sizes[i]!
     i++
   }
+  // bytes still to send
+  let left = end === undefined ? Infinity : Math.max(0, end - offset)
   return new Readable({
     highWaterMark: 4 * 1024 * 1024,
     read() {
       try {
-        if (i >= content.chunks.length) {
+        if (i >= content.chunks.length || left <= 0) {
           this.push(null)
           return
         }
-        let buf = store.readBlob(content.chunks[i++]!)
-        if (skip > 0) {
-          buf = buf.subarray(skip)
-          skip = 0
+        const ids: Buffer[] = []
+        let batch = 0
+        while (i < content.chunks.length && (ids.length === 0 || batch + content.sizes[i]! <= READ_BATCH) && batch - skip < left) {
+          batch += content.sizes[i]!
+          ids.push(content.chunks[i++]!)
         }
-        this.push(buf)
+        const bufs = ids.length === 1 ? [store.readBlob(ids[0]!)] : store.readBlobs(ids)
+        for (let buf of bufs) {
+          if (skip > 0) {
+            buf = buf.subarray(skip)
+            skip = 0
+          }
+          if (buf.length > left) buf = buf.subarray(0, left)
+          left -= buf.length
+          this.push(buf)
+        }
+        if (left <= 0 || i >= content.chunks.length) this.push(null)
       } catch (e) {
         this.destroy(what ? naming(e, what) : (e as Error))
       }
     },
   })
 }
+
+/** How many bytes of chunks readContent reads at once (about one 8 MiB S3 range or pack run). */
+const READ_BATCH = 2 * 1024 * 1024
 
 /** Read a whole (small) file into memory; `what` as in readContent. */
 export function readContentSync(store: BlobStore, content: Pick<FileContent, 'chunks'>, what?: string): Buffer {

@@ -14,7 +14,6 @@
  * segment is refused rather than silently rewritten; a trailing "/" is trimmed (Spark).
  */
 import {createHash, randomUUID} from 'node:crypto'
-import {once} from 'node:events'
 import {pipeline} from 'node:stream/promises'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import * as rows from '../../core/db/pfs-rows.js'
@@ -31,7 +30,7 @@ import type {Bucket, Driver} from './driver.js'
 import {s3err, S3Error, toS3Error} from './errors.js'
 import {Etags} from './etags.js'
 import {decodeToken, encodeToken, listPage, type TreeChild, type TreeSource} from './listing.js'
-import {MAX_PARTS, MIN_PART, MultipartStore, type PartInfo} from './multipart.js'
+import {MAX_PARTS, MIN_PART, type MultipartStore, type PartInfo} from './multipart.js'
 import {awsEncode, decodeComponent, parseQuery} from './sigv4.js'
 import {el, parseBody, S3_NS, XML_HEAD} from './xml.js'
 
@@ -495,26 +494,9 @@ export class Gateway {
       r.res.end()
       return
     }
-    const stream = readContent(this.pach.ctx.store, e, start, `file ${path} in ${b.name}`)
-    if (end === e.size - 1) {
-      // to the end of the file: piped, with the stream's own backpressure
-      await pipeline(stream, r.res).catch(() => r.res.destroy())
-      return
-    }
-    let left = length
-    try {
-      for await (const chunk of stream) {
-        if (r.signal.aborted) break
-        let buf = chunk as Buffer
-        if (buf.length > left) buf = buf.subarray(0, left)
-        left -= buf.length
-        if (!r.res.write(buf)) await Promise.race([once(r.res, 'drain'), once(r.res, 'close')])
-        if (left <= 0) break
-      }
-    } finally {
-      stream.destroy()
-    }
-    r.res.end()
+    // a range reads only the chunks it covers; piped, with the stream's own backpressure
+    const stream = readContent(this.pach.ctx.store, e, start, `file ${path} in ${b.name}`, end + 1)
+    await pipeline(stream, r.res).catch(() => r.res.destroy())
   }
 
   private async putObject(r: Req): Promise<void> {
@@ -687,7 +669,7 @@ export class Gateway {
     const id = r.q.get('uploadId') ?? ''
     await this.o.multipart.get(id, this.uploadScope(b), r.key!)
     const body = requestBody(r.req, r.auth.signing)
-    const part = await this.o.multipart.putPart(id, n, body.stream)
+    const part = await this.o.multipart.putPart(id, n, body.stream, () => body.md5(), r.signal)
     this.sendEmpty(r, 200, {ETag: `"${part.md5}"`})
   }
 
@@ -723,7 +705,7 @@ export class Gateway {
     for (const p of parts) md5s.update(Buffer.from(p.md5, 'hex'))
     const etag = `${md5s.digest('hex')}-${parts.length}`
     const work = (async () => {
-      const res = await this.pach.files.put(b.project, ref, [{path, open: () => MultipartStore.concat(parts)}], {signal: r.signal})
+      const res = await this.pach.files.putConcat(b.project, ref, path, parts.map((p) => p.content), {signal: r.signal})
       this.recordEtag(b, res.commit.id, path, etag)
       await this.o.multipart.remove(id)
       this.o.kick()

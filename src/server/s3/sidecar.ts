@@ -11,7 +11,6 @@
  * Credentials: `default`/`default` as Pachyderm when pach serve has no token, else the token;
  * the listener accepts that pair only (signatures verified), nothing anonymous.
  */
-import {join} from 'node:path'
 import type {Pach} from '../../core/pach.js'
 import type {ServiceRoute} from '../../core/pps/runner.js'
 import type {S3JobBuckets, S3Sidecar, S3SidecarHandle} from '../../core/pps/s3-sidecar.js'
@@ -40,7 +39,7 @@ export class S3SidecarServer implements S3Sidecar {
     private readonly opts: SidecarOptions = {},
   ) {
     this.etags = opts.etags ?? new Etags(pach)
-    this.multipart = new MultipartStore(join(pach.pachDir, 's3', 'uploads'))
+    this.multipart = new MultipartStore(pach.ctx)
   }
 
   async open(job: {pipeline: string; project: string; jobId: string}, buckets: S3JobBuckets, route: ServiceRoute): Promise<S3SidecarHandle> {
