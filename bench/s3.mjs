@@ -3,7 +3,7 @@
 //   - upload 1 GiB with the aws CLI (`aws s3 cp`, its default multipart) ≤ 1.5× `pach put file`;
 //   - download it with the aws CLI ≤ 1.5× `pach get file` (to a file);
 //   - ListObjectsV2 over 100,000 keys, every page, < 3 s (the AWS JS SDK's paginator, in-process);
-//   - 1,000 small PUTs/s on loopback with 8 concurrent clients (AWS JS SDK, 1 KiB objects): each
+//   - 1,000 small PUTs/s on loopback with 8 concurrent clients (SigV4-signed, 1 KiB objects): each
 //     PUT its own commit (the branch head finished, Pachyderm's rule), and into an open commit.
 // Every upload is of fresh random bytes (a repeat would be deduplicated). Medians of --reps.
 //
@@ -11,7 +11,10 @@
 //
 // The report goes to stdout and replaces the `s3:start`/`s3:end` part of bench/README.md.
 import {spawn, spawnSync} from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
+import http from 'node:http'
+import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -120,7 +123,7 @@ for (let d = 0; d < 100; d++) {
 }
 pach(['put', 'file', '-r', 'many@master:/', '-f', src])
 fs.rmSync(src, {recursive: true, force: true})
-const {S3Client, ListObjectsV2Command, PutObjectCommand} = await import('@aws-sdk/client-s3')
+const {S3Client, ListObjectsV2Command} = await import('@aws-sdk/client-s3')
 const client = new S3Client({endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'bench', secretAccessKey: 'bench'}, maxAttempts: 1})
 const listMs = []
 for (let i = 0; i < REPS; i++) {
@@ -137,18 +140,59 @@ for (let i = 0; i < REPS; i++) {
 }
 log(`ListObjectsV2 of ${KEYS} keys: ${listMs.map((x) => x.toFixed(0)).join(' / ')} ms`)
 
-// 3. small PUTs, 8 concurrent clients: one commit each, then into an open commit
+// 3. small PUTs, 8 concurrent clients: one commit each, then into an open commit. The clients
+// run in this process and the gateway in its own: each run logs the CPU seconds (user+sys) of
+// both, the server's from /proc (serverCpu above), to tell their shares apart.
+// The clients are lean (the SDK's own per-request machinery costs more CPU than the gateway on
+// these 2 cores, which it shares): raw node:http keep-alive requests, each a real SigV4-signed
+// PUT by the SDK's signer (@smithy/signature-v4, node's SHA-256) with the body's SHA-256 as its
+// payload hash, which the gateway verifies. Every body is distinct random bytes, so each PUT
+// writes a new blob (a pack synced per group) and a new ETag row.
+const requireSdk = createRequire(createRequire(import.meta.url).resolve('@aws-sdk/client-s3'))
+const {SignatureV4} = requireSdk('@smithy/signature-v4')
+class NodeSha256 {
+  constructor(secret) {
+    this.h = secret ? crypto.createHmac('sha256', secret) : crypto.createHash('sha256')
+  }
+  update(d) {
+    this.h.update(d)
+  }
+  async digest() {
+    return new Uint8Array(this.h.digest())
+  }
+}
 async function puts(prefix) {
-  const body = Buffer.alloc(1024, 7)
+  const bodies = Array.from({length: PUTS}, () => crypto.randomBytes(1024))
+  const {hostname, port, host} = new URL(endpoint)
   let next = 0
+  const s0 = serverCpu()
+  const c0 = process.cpuUsage()
   const t = performance.now()
   await Promise.all(
     Array.from({length: 8}, async () => {
-      const c = new S3Client({endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'bench', secretAccessKey: 'bench'}, maxAttempts: 1})
-      for (let k; (k = next++) < PUTS; ) await c.send(new PutObjectCommand({Bucket: 'master.small', Key: `${prefix}/${k}`, Body: body}))
+      const agent = new http.Agent({keepAlive: true, maxSockets: 1})
+      const signer = new SignatureV4({credentials: {accessKeyId: 'bench', secretAccessKey: 'bench'}, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false})
+      for (let k; (k = next++) < PUTS; ) {
+        const body = bodies[k]
+        const path = `/master.small/${prefix}/${k}`
+        const headers = {host, 'content-length': String(body.length), 'x-amz-content-sha256': crypto.createHash('sha256').update(body).digest('hex')}
+        const signed = await signer.sign({method: 'PUT', protocol: 'http:', hostname, port: Number(port), path, query: {}, headers, body})
+        await new Promise((resolve, reject) => {
+          const req = http.request({agent, hostname, port, method: 'PUT', path, headers: signed.headers}, (res) => {
+            res.resume()
+            res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PUT ${path}: ${res.statusCode}`))))
+          })
+          req.on('error', reject)
+          req.end(body)
+        })
+      }
+      agent.destroy()
     }),
   )
-  return PUTS / ((performance.now() - t) / 1000)
+  const secs = (performance.now() - t) / 1000
+  const c = process.cpuUsage(c0)
+  log(`${prefix}: ${secs.toFixed(2)} s wall; CPU: clients ${((c.user + c.system) / 1e6).toFixed(2)} s, server ${(serverCpu() - s0).toFixed(2)} s`)
+  return PUTS / secs
 }
 const perCommit = []
 const openCommit = []
@@ -174,7 +218,7 @@ const report = [
   `| upload ${SIZE / 2 ** 20} MiB, \`aws s3 cp\` | ${f1(m(res.awsPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.awsPut, res.cliPut)}× ${mark(m(res.awsPut) <= 1.5 * m(res.cliPut))} | ≤ 1.5× | ${m(cpu.awsPut).toFixed(2)} / ${m(cpu.cliPut).toFixed(2)} |`,
   `| download it, \`aws s3 cp\` | ${f1(m(res.awsGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.awsGet, res.cliGet)}× ${mark(m(res.awsGet) <= 1.5 * m(res.cliGet))} | ≤ 1.5× | ${m(cpu.awsGet).toFixed(2)} / ${m(cpu.cliGet).toFixed(2)} |`,
   `| ListObjectsV2, ${KEYS.toLocaleString('en')} keys, every page (AWS JS SDK) | ${f1(m(listMs))} s ${mark(m(listMs) < 3000)} | | | < 3 s | |`,
-  `| 1 KiB PUTs, 8 concurrent clients, one commit each | ${m(perCommit).toFixed(0)}/s ${mark(m(perCommit) >= 1000)} | | | ≥ 1,000/s | |`,
+  `| 1 KiB PUTs, 8 concurrent clients (SigV4, distinct bodies), one commit each | ${m(perCommit).toFixed(0)}/s ${mark(m(perCommit) >= 1000)} | | | ≥ 1,000/s | |`,
   `| the same into an open commit | ${m(openCommit).toFixed(0)}/s ${mark(m(openCommit) >= 1000)} | | | | |`,
 ].join('\n')
 console.log(report)

@@ -50,7 +50,7 @@ describe('a schema-7 project (every datum set whole) upgraded by the current cod
     const db = new Database(join(dir, '.pach', 'pach.db'))
     const inputRows = db.prepare('SELECT * FROM datum_inputs ORDER BY job_id, datum_id').all()
     expect(inputRows.length).toBe((db.prepare('SELECT count(*) FROM datums').pluck().get() as number))
-    db.exec(`DROP TABLE datum_inputs; DROP TABLE s3_etags; DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes; DROP TABLE job_datums; DROP TABLE datum_nodes;
+    db.exec(`DROP INDEX commits_by_global_seq; DROP TABLE datum_inputs; DROP TABLE s3_etags; DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes; DROP TABLE job_datums; DROP TABLE datum_nodes;
       CREATE TABLE job_datums(project TEXT NOT NULL, pipeline TEXT NOT NULL, job_id TEXT NOT NULL, list BLOB NOT NULL, PRIMARY KEY(project, pipeline, job_id))`)
     // (planning order was path order: any order reads back the same by id)
     if (shape.startsWith('schema 7')) {

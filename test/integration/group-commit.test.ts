@@ -29,6 +29,31 @@ describe('group commit of small puts', () => {
     const packs = (pach.db.prepare('SELECT COUNT(*) FROM packs').pluck().get() as number) - packsBefore
     expect(packs).toBeLessThan(10)
     expect(results.reduce((n, r) => n + r.stored_bytes, 0)).toBe(results.reduce((n, r) => n + r.bytes, 0))
+    // the groups' write lease ended with the last group's transaction
+    expect(pach.db.prepare('SELECT COUNT(*) FROM leases').pluck().get()).toBe(0)
+    expect(pach.fsck({readData: true}).problems).toEqual([])
+  })
+
+  it("inTx runs in the put's own transaction: it sees the commit, and its throw abandons that put alone", async () => {
+    const {pach} = tempPach()
+    pach.repos.create('default', 'r')
+    const seen: string[] = []
+    const settled = await Promise.allSettled(
+      ['/a', '/b', '/c'].map((p) =>
+        pach.files.put('default', parseCommit('r@master'), [small(p, p)], {
+          inTx: (c) => {
+            expect(pach.db.inTransaction).toBe(true)
+            expect(pach.ctx.trees.lookup(c.tree, p)?.kind).toBe('file')
+            seen.push(p)
+            if (p === '/b') throw new Error('refused by inTx')
+          },
+        }),
+      ),
+    )
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(seen).toEqual(['/a', '/b', '/c'])
+    expect(pach.files.glob('default', parseCommit('r@master'), '/*').map((f) => f.file.path)).toEqual(['/a', '/c'])
+    expect(pach.db.prepare('SELECT COUNT(*) FROM leases').pluck().get()).toBe(0)
     expect(pach.fsck({readData: true}).problems).toEqual([])
   })
 

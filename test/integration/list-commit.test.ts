@@ -172,9 +172,9 @@ describe('list commit (CommitService.history)', () => {
     await history(pach)
     const before = pach.commits.list('default', parseCommit('in'))
     pach.close()
-    // put the database back in schema 6's shape (and undo migrations 8, 10 and 11: no job or remote here)
+    // put the database back in schema 6's shape (and undo migrations 8, 10 to 15: no job or remote here)
     const db = new Database(join(dir, '.pach', 'pach.db'))
-    db.exec(`DROP INDEX commits_by_parent; DROP INDEX commit_sets_by_modified;
+    db.exec(`DROP INDEX commits_by_parent; DROP INDEX commit_sets_by_modified; DROP INDEX commits_by_global_seq;
       CREATE INDEX commits_by_parent ON commits(repo_id, parent);
       DROP TABLE datum_inputs; DROP TABLE s3_etags; DROP TABLE job_datums; DROP TABLE datum_nodes; DROP TABLE remote_content; DROP TABLE remote_branches; DROP TABLE remote_commits; DROP TABLE remotes;
       CREATE TABLE job_datums(project TEXT NOT NULL, pipeline TEXT NOT NULL, job_id TEXT NOT NULL, list BLOB NOT NULL, PRIMARY KEY(project, pipeline, job_id));

@@ -9,7 +9,7 @@ import {ChunkedDecoder} from '../../src/server/s3/chunked.js'
 import {S3Error} from '../../src/server/s3/errors.js'
 import {parseRange} from '../../src/server/s3/gateway.js'
 import {decodeToken, encodeToken, listPage, walkKeys, type TreeChild, type TreeSource} from '../../src/server/s3/listing.js'
-import {canonicalRequest, chunkSignature, parseAuthHeader, parseQuery, scopeOf, sign, signingKey, stringToSign} from '../../src/server/s3/sigv4.js'
+import {awsEncode, cachedSigningKey, canonicalRequest, chunkSignature, parseAuthHeader, parseQuery, scopeOf, sign, signingKey, stringToSign} from '../../src/server/s3/sigv4.js'
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
 const cred = {accessKey: 'AKIAIOSFODNN7EXAMPLE', date: '20130524', region: 'us-east-1', service: 's3'}
@@ -56,6 +56,20 @@ describe('SigV4', () => {
     expect(c.split('\n').slice(0, 3)).toEqual(['GET', '/b/a%20b%2B%281%29/%C3%BC', 'prefix=a%20b&uploads=&x=%2F'])
     expect(parseAuthHeader(`AWS4-HMAC-SHA256 Credential=k/20130524/any-region/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'a'.repeat(64)}`).credential.region).toBe('any-region')
     expect(() => parseAuthHeader('AWS4-HMAC-SHA256 Credential=k')).toThrow(S3Error)
+    // plain text passes through as is; anything else is escaped ("/" only kept in paths)
+    expect(awsEncode('a-b_c.d~e/f', true)).toBe('a-b_c.d~e/f')
+    expect(awsEncode('a-b_c.d~e/f', false)).toBe('a-b_c.d~e%2Ff')
+    expect(awsEncode('', false)).toBe('')
+  })
+
+  it('remembers signing keys per secret and scope, and derives each the same as signingKey', () => {
+    const other = {...cred, date: '20130525'}
+    expect(cachedSigningKey(SECRET, cred).equals(signingKey(SECRET, cred))).toBe(true)
+    expect(cachedSigningKey(SECRET, cred)).toBe(cachedSigningKey(SECRET, cred))
+    expect(cachedSigningKey(SECRET, other).equals(signingKey(SECRET, other))).toBe(true)
+    expect(cachedSigningKey(SECRET, other).equals(cachedSigningKey(SECRET, cred))).toBe(false)
+    expect(cachedSigningKey('another', cred).equals(cachedSigningKey(SECRET, cred))).toBe(false)
+    expect(cachedSigningKey(SECRET, {...cred, region: 'eu-west-1'}).equals(signingKey(SECRET, {...cred, region: 'eu-west-1'}))).toBe(true)
   })
 })
 

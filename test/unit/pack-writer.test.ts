@@ -83,6 +83,30 @@ describe('PackWriter', () => {
     expect(report.problems).toEqual([])
   })
 
+  it('closeIndexLater: blobs durable and in place, indexed only by the returned function, in the caller\'s transaction', async () => {
+    const p = project(64 * 1024)
+    const lease = p.ctx.store.lease()
+    const w = p.ctx.store.writerUnder(lease)
+    const all = blobs(60, 3000, 11)
+    for (const b of all) {
+      w.add(b.id, b.data)
+      if (w.full) await w.drain()
+    }
+    const index = await w.closeIndexLater()
+    const count = () => (p.ctx.db.prepare('SELECT COUNT(*) AS n FROM blobs').get() as {n: number}).n
+    expect(count()).toBe(0)
+    expect(readdirSync(p.ctx.store.tmpDir)).toEqual([])
+    // a writer under a caller's lease leaves the lease alone
+    w.release()
+    expect(p.ctx.db.prepare("SELECT COUNT(*) AS n FROM leases WHERE kind = 'write'").pluck().get()).toBe(1)
+    p.ctx.db.transaction(index)()
+    expect(count()).toBe(all.length)
+    for (const b of all) expect(p.ctx.store.readBlob(b.id).equals(b.data)).toBe(true)
+    p.ctx.store.releaseLease(lease)
+    expect(p.ctx.db.prepare('SELECT COUNT(*) AS n FROM leases').pluck().get()).toBe(0)
+    expect(p.fsck({readData: true}).problems).toEqual([])
+  })
+
   it('abort removes the open pack and the sealed ones not yet published', async () => {
     const p = project(128 * 1024)
     const w = p.ctx.store.writer()

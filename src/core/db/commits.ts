@@ -35,6 +35,7 @@ export const listCommitsByRepo = (db: DB, repoId: number) =>
 /** Children of a commit, oldest first (index commits_by_parent: repo_id, parent, seq). */
 export const childCommits = (db: DB, repoId: number, id: string) =>
   st(db, 'SELECT * FROM commits WHERE repo_id = ? AND parent = ? ORDER BY seq').all(repoId, id) as CommitRow[]
+/** The next commit seq: one more than any commit's, in every repo (index commits_by_global_seq). */
 export function nextSeq(db: DB): number {
   const r = st(db, 'SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM commits').get() as {s: number}
   return r.s

@@ -97,6 +97,12 @@ export interface PutOptions {
   writer?: PipelineWriter
   /** the description of the one-off commit, when the write makes one (an open commit keeps its own) */
   description?: string
+  /**
+   * Runs inside the write's transaction once its edits are applied, given the commit they
+   * landed in: what must commit with the write or not at all (the S3 gateway records the ETag
+   * of the object it wrote). Synchronous; a throw abandons the write.
+   */
+  inTx?: (commit: CommitRow) => void
 }
 
 interface Target {
@@ -156,7 +162,7 @@ export class FileService {
   }
 
   /** Apply tree ops in one transaction (step 4 of the write protocol). */
-  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string): CommitRow {
+  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string, inTx?: (commit: CommitRow) => void): CommitRow {
     return withTx(this.ctx.db, () => {
       const t = this.resolveTarget(project, ref, writer)
       let commit = t.commit
@@ -173,7 +179,9 @@ export class FileService {
       const root = this.ctx.trees.apply(cur.tree, ops)
       rows.setCommitTree(this.ctx.db, t.repo.id, commit.id, root, this.engine.treeSize(root))
       if (oneOff) this.engine.finishCommit(t.repo, rows.getCommit(this.ctx.db, t.repo.id, commit.id)!, {})
-      return rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
+      const done = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
+      inTx?.(done)
+      return done
     })
   }
 
@@ -307,7 +315,7 @@ export class FileService {
     let commit: CommitRow
     try {
       opts.signal?.throwIfAborted()
-      commit = this.commitOps(project, ref, ops, checks, opts.writer, opts.description)
+      commit = this.commitOps(project, ref, ops, checks, opts.writer, opts.description, opts.inTx)
     } finally {
       writer.release()
     }
@@ -378,7 +386,7 @@ export class FileService {
     const collect = {add: (id: Buffer, data: Buffer) => (blobs.push([id, data]), true)} as unknown as PackWriter
     const ops: TreeOp[] = files.map((f) => ({type: 'put', path: f.path, content: smallContent(f.buf, collect)}))
     const bytes = files.reduce((n, f) => n + f.buf.length, 0)
-    const r = await this.groups.add({blobs, apply: () => this.commitOps(project, ref, ops, [], opts.writer, opts.description)})
+    const r = await this.groups.add({blobs, apply: () => this.commitOps(project, ref, ops, [], opts.writer, opts.description, opts.inTx)})
     return {commit: this.r.commitPB(repo, r.commit), files: files.length, bytes, stored_bytes: r.stored}
   }
 
@@ -672,15 +680,23 @@ interface GroupItem {
   apply: () => CommitRow
 }
 
+type Queued = {item: GroupItem; resolve: (r: {commit: CommitRow; stored: number}) => void; reject: (e: unknown) => void}
+
 /**
- * The group commit of small puts (see FileService.putSmall). Items queue; one flush at a time
- * takes everything queued (up to GROUP_MAX): one pack writer for all their blobs (closed:
- * durable and indexed), then one transaction applying each item in its own savepoint, then
- * the writer's lease is dropped. Items that arrive during a flush form the next group.
+ * The group commit of small puts (see FileService.putSmall). Items queue; one group at a time
+ * takes everything queued (up to GROUP_MAX): one pack writer for all their blobs (durable and
+ * in place), then one transaction that indexes the pack and applies each item in its own
+ * savepoint. Items that arrive meanwhile form the next group. Commits land in arrival order,
+ * and a group's metadata never commits before its data is durable.
+ *
+ * The write lease (gc keeps away from blobs not referenced yet) is taken by the first group of
+ * a run and kept while groups keep coming: the transaction of a group after which nothing is
+ * queued drops it, with the metadata that references the blobs.
  */
 class GroupCommit {
-  private queue: {item: GroupItem; resolve: (r: {commit: CommitRow; stored: number}) => void; reject: (e: unknown) => void}[] = []
+  private queue: Queued[] = []
   private running = false
+  private leaseId: string | undefined
 
   constructor(private readonly ctx: CoreContext) {}
 
@@ -696,19 +712,28 @@ class GroupCommit {
     try {
       // let callers of this turn of the event loop join the first group
       await new Promise<void>((r) => setImmediate(r))
-      while (this.queue.length > 0) await this.flush(this.queue.splice(0, GROUP_MAX))
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, GROUP_MAX)
+        const w = await this.write(group)
+        if (w) this.apply(group, w.index, w.stored)
+      }
     } finally {
       this.running = false
+      // a run that ended on a failure still holds the lease
+      if (this.leaseId !== undefined) this.ctx.store.releaseLease(this.leaseId)
+      this.leaseId = undefined
     }
   }
 
-  private async flush(group: GroupCommit['queue']): Promise<void> {
+  /** Write the group's blobs into one pack, durable and in place; on failure every item is rejected (undefined). */
+  private async write(group: Queued[]): Promise<{index: () => void; stored: number[]} | undefined> {
     let writer: PackWriter
     try {
-      writer = await this.ctx.store.writerWait()
+      this.leaseId ??= await this.ctx.store.leaseWait()
+      writer = this.ctx.store.writerUnder(this.leaseId)
     } catch (e) {
       for (const g of group) g.reject(e)
-      return
+      return undefined
     }
     const stored: number[] = []
     try {
@@ -719,16 +744,22 @@ class GroupCommit {
         if (writer.full) await writer.drain()
         stored.push(n)
       }
-      await writer.close()
+      return {index: await writer.closeIndexLater(), stored}
     } catch (e) {
       await writer.abort()
       for (const g of group) g.reject(e)
-      return
+      return undefined
     }
+  }
+
+  /** One transaction: the pack's index rows, each item in a savepoint of its own, the lease's end when nothing is queued; settles every item. */
+  private apply(group: Queued[], index: () => void, stored: number[]): void {
     const db = this.ctx.db
     const results: ({ok: true; commit: CommitRow} | {ok: false; error: unknown})[] = []
+    const last = this.queue.length === 0
     try {
       withTx(db, () => {
+        index()
         for (const g of group) {
           db.exec('SAVEPOINT group_put')
           try {
@@ -740,13 +771,13 @@ class GroupCommit {
             results.push({ok: false, error: e})
           }
         }
+        if (last) this.ctx.store.releaseLease(this.leaseId!)
       })
+      if (last) this.leaseId = undefined
     } catch (e) {
       // the transaction itself failed (disk full, busy): nothing of the group was applied
       results.length = 0
       for (const g of group) results.push({ok: false, error: e})
-    } finally {
-      writer.release()
     }
     group.forEach((g, i) => {
       const r = results[i]!

@@ -12,14 +12,17 @@
  *
  * Invariants:
  * - data before metadata: a pack is written to `objects/tmp/`, fsynced (config.fsync),
- *   renamed into place, and only then are its index rows inserted. A crash leaves at most
- *   an unindexed pack or unreferenced index rows, both of which `gc` removes; never an
- *   index row pointing at a missing pack.
+ *   renamed into place, and only then are its index rows inserted (by the writer, or by its
+ *   caller in the transaction that records what references the blobs: `closeIndexLater`).
+ *   A crash leaves at most an unindexed pack or unreferenced index rows, both of which `gc`
+ *   removes; never an index row pointing at a missing pack.
  * - every read re-hashes the blob and throws CorruptObjectError on mismatch: wrong bytes
  *   are never returned.
  * - a process that writes holds a `leases` row (kind 'write'); gc refuses to run while a
  *   live writer exists, so gc never removes a pack or blob that a running write is about
- *   to reference. A killed writer's lease is stale (its pid is gone) and is ignored.
+ *   to reference. A killed writer's lease is stale (its pid is gone) and is ignored. A
+ *   caller may hold one lease across several writers (`lease`, `writerUnder`: the group
+ *   commit of small puts) and drops it once their blobs are referenced.
  */
 import * as objects from '../db/objects.js'
 import {closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
@@ -50,6 +53,8 @@ export class BlobStore {
   readonly packsDir: string
   readonly tmpDir: string
   private readonly fds = new Map<string, number>()
+  /** directories this store made or found (objects/tmp, packs/<aa>): not made again for every pack */
+  private readonly dirs = new Set<string>()
 
   constructor(readonly objectsDir: string, readonly db: DB, readonly opts: StoreOptions) {
     this.packsDir = join(objectsDir, 'packs')
@@ -165,10 +170,34 @@ export class BlobStore {
    * busy timeout already waited for it (retrying would multiply that bound).
    */
   async writerWait(timeoutMs = 60_000): Promise<PackWriter> {
+    return new PackWriter(this, await this.leaseWait(timeoutMs), false)
+  }
+
+  /** Start a writer; registers a write lease (refused while gc runs). */
+  writer(): PackWriter {
+    return new PackWriter(this, this.lease(), false)
+  }
+
+  /**
+   * Take a write lease (refused while gc runs), for a caller that runs several writers under
+   * it (`writerUnder`) and drops it itself (`releaseLease`) once their blobs are referenced.
+   */
+  lease(): string {
+    const leaseId = this.opts.newId()
+    withTx(this.db, () => {
+      const gc = liveLeases(this.db, 'gc')
+      if (gc.length > 0) throw new LockedError(`pach gc is running (pid ${gc[0]!.pid}); writes wait for it to finish`, {data: {lease: 'gc'}})
+      insertLease(this.db, {id: leaseId, kind: 'write', pid: process.pid, host: hostname(), started: this.opts.now()})
+    })
+    return leaseId
+  }
+
+  /** `lease`, waiting (bounded) while gc runs. */
+  async leaseWait(timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       try {
-        return this.writer()
+        return this.lease()
       } catch (e) {
         if (!(e instanceof LockedError) || e.data.lease !== 'gc' || Date.now() > deadline) throw e
         await new Promise((r) => setTimeout(r, 200))
@@ -176,15 +205,27 @@ export class BlobStore {
     }
   }
 
-  /** Start a writer; registers a write lease (refused while gc runs). */
-  writer(): PackWriter {
-    const leaseId = this.opts.newId()
-    withTx(this.db, () => {
-      const gc = liveLeases(this.db, 'gc')
-      if (gc.length > 0) throw new LockedError(`pach gc is running (pid ${gc[0]!.pid}); writes wait for it to finish`, {data: {lease: 'gc'}})
-      insertLease(this.db, {id: leaseId, kind: 'write', pid: process.pid, host: hostname(), started: this.opts.now()})
-    })
-    return new PackWriter(this, leaseId, false)
+  /** A writer under a lease its caller holds (see `lease`): its release and abort leave the lease alone. */
+  writerUnder(_lease: string): PackWriter {
+    return new PackWriter(this, null, false)
+  }
+
+  /**
+   * Run `fn`, which creates an entry in `dir`, with `dir` made first (once per store); a
+   * directory removed since (ENOENT) is made again and `fn` retried once.
+   */
+  async inDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.dirs.has(dir)) {
+      await mkdir(dir, {recursive: true})
+      this.dirs.add(dir)
+    }
+    try {
+      return await fn()
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      await mkdir(dir, {recursive: true})
+      return fn()
+    }
   }
 
   /** A writer for gc's repack: no dedup (blobs move), index rows are replaced; gc holds the lease. */
@@ -436,8 +477,28 @@ export class PackWriter {
     this.closed = true
   }
 
-  /** Make the written packs durable, move them into place and index their blobs; forget them. */
-  private async publish(): Promise<void> {
+  /**
+   * `close`, but the last packs' index rows are left to the caller: it calls the returned
+   * function inside the transaction that records what references the blobs (one transaction
+   * instead of two). Every blob is durable and in place when this resolves; until the rows
+   * commit, the blobs are not visible to other writers' dedup, and a rolled back transaction
+   * leaves an unindexed pack, which gc removes.
+   */
+  async closeIndexLater(): Promise<() => void> {
+    if (this.closed) return () => {}
+    await this.drain()
+    await this.settle()
+    if (this.current) await this.seal(this.current)
+    const index = await this.publish(true)
+    this.closed = true
+    return index
+  }
+
+  /**
+   * Make the written packs durable, move them into place and index their blobs; forget them.
+   * `later`: the indexing is returned instead (for a caller's transaction), not done here.
+   */
+  private async publish(later = false): Promise<() => void> {
     // the packs sealed so far (an append queued by another drain may seal more meanwhile)
     const written = this.written
     this.written = []
@@ -446,9 +507,8 @@ export class PackWriter {
     const dirs = new Set<string>()
     for (const w of written) {
       const dir = join(this.store.packsDir, toHex(w.packId).slice(0, 2))
-      if (!dirs.has(dir)) await mkdir(dir, {recursive: true})
       dirs.add(dir)
-      await rename(w.tmp, w.final)
+      await this.store.inDir(dir, () => rename(w.tmp, w.final))
       // a read before the index answers finds the blob at its new path
       for (const [id] of w.rows) {
         const rec = this.seen.get(id.toString('latin1'))
@@ -458,16 +518,17 @@ export class PackWriter {
     // off the event loop: concurrent writers (the S3 gateway's PUTs) overlap their directory syncs
     if (this.store.opts.fsync) await Promise.all([...dirs].map((d) => fsyncDir(d)))
     const db = this.store.db
-    if (written.length) {
-      withTx(db, () => {
-        for (const w of written) {
-          objects.insertPack(db, w.packId, w.size, this.store.opts.now())
-          for (const [id, off, len] of w.rows) objects.insertBlob(db, id, w.packId, off, len, this.repack)
-        }
-      })
+    const index = () => {
+      for (const w of written) {
+        objects.insertPack(db, w.packId, w.size, this.store.opts.now())
+        for (const [id, off, len] of w.rows) objects.insertBlob(db, id, w.packId, off, len, this.repack)
+      }
     }
+    if (later) return index
+    if (written.length) withTx(db, index)
     // the index answers for them now (reads and dedup)
     for (const w of written) for (const [id] of w.rows) this.seen.delete(id.toString('latin1'))
+    return () => {}
   }
 
   /**
@@ -501,17 +562,16 @@ export class PackWriter {
   private async append(batch: {id: Buffer; data: Buffer}[]): Promise<void> {
     let pack = this.current
     if (!pack) {
-      await mkdir(this.store.tmpDir, {recursive: true})
       const tmp = join(this.store.tmpDir, `pack.${process.pid}.${nextTmpPack++}.tmp`)
-      pack = {fh: await open(tmp, 'w'), tmp, size: 0, rows: []}
+      pack = {fh: await this.store.inDir(this.store.tmpDir, () => open(tmp, 'w')), tmp, size: 0, rows: []}
       this.current = pack
-      await writeAll(pack.fh, [MAGIC], MAGIC.length)
-      pack.size = MAGIC.length
     }
-    const start = pack.size
-    let total = 0
+    // a new pack's magic goes out in the same write as its first blobs
+    const head = pack.size === 0 ? [MAGIC] : []
+    const start = pack.size + (head.length ? MAGIC.length : 0)
+    let total = head.length ? MAGIC.length : 0
     for (const b of batch) total += b.data.length
-    await writeAll(pack.fh, batch.map((b) => b.data), total, start)
+    await writeAll(pack.fh, [...head, ...batch.map((b) => b.data)], total, pack.size)
     // the bytes now live in the temp pack: drop the memory copies
     let offset = start
     for (const b of batch) {

@@ -15,7 +15,7 @@ import type {IncomingMessage} from 'node:http'
 import type {ChunkSigning} from './chunked.js'
 import {s3err} from './errors.js'
 import {createHmac} from 'node:crypto'
-import {canonicalRequest, parseAmzDate, parseAuthHeader, parseCredential, sameSignature, scopeOf, sign, signingKey, stringToSign, type Credential} from './sigv4.js'
+import {canonicalRequest, parseAmzDate, parseAuthHeader, parseCredential, sameSignature, scopeOf, sign, cachedSigningKey, stringToSign, type Credential} from './sigv4.js'
 
 export interface AuthRule {
   /** pach serve's token: key and secret must be it */
@@ -52,7 +52,7 @@ export function authenticate(req: IncomingMessage, path: string, query: [string,
   const verify = (cred: Credential, amzDate: string, signedHeaders: string[], signature: string, payloadHash: string, q2: [string, string][]) => {
     const secret = secretFor(cred.accessKey)
     const canonical = canonicalRequest({method: req.method ?? 'GET', path, query: q2, headers: h as Record<string, string>, signedHeaders, payloadHash})
-    const key = signingKey(secret, cred)
+    const key = cachedSigningKey(secret, cred)
     const want = sign(key, stringToSign(amzDate, scopeOf(cred), canonical))
     if (!sameSignature(want, signature)) throw s3err(403, 'SignatureDoesNotMatch')
     return {key, want}

@@ -512,9 +512,10 @@ export class Gateway {
     }
     await this.preconditions(r, b, path)
     const body = requestBody(r.req, r.auth.signing)
-    const res = await this.pach.files.put(b.project, ref, [await this.source(r, path, body)], {signal: r.signal})
+    // the ETag row commits with the object (in the write's transaction: no write of its own)
+    const inTx = (c: CommitRow) => this.recordEtagIn(c, path, body.md5())
+    const res = await this.pach.files.put(b.project, ref, [await this.source(r, path, body)], {signal: r.signal, inTx})
     const etag = body.md5()
-    this.recordEtag(b, res.commit.id, path, etag)
     this.o.kick()
     this.sendEmpty(r, 200, {ETag: `"${etag}"`, 'x-amz-version-id': res.commit.id})
   }
@@ -546,7 +547,11 @@ export class Gateway {
   }
 
   private recordEtag(b: Bucket, commitId: string, path: string, etag: string): void {
-    const c = rows.getCommit(this.pach.ctx.db, b.repo.id, commitId)
+    this.recordEtagIn(rows.getCommit(this.pach.ctx.db, b.repo.id, commitId), path, etag)
+  }
+
+  /** Record the ETag of the file at `path` of commit `c` (in a write's transaction: PutOptions.inTx). */
+  private recordEtagIn(c: CommitRow | undefined, path: string, etag: string): void {
     const e = this.lookupFile(c, path)
     if (e) this.o.etags.record(e.hash, etag)
   }

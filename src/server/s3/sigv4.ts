@@ -55,8 +55,12 @@ export function parseCredential(s: string): Credential {
   return {accessKey: parts[0]!, date: parts[1]!, region: parts[2]!, service: parts[3]!}
 }
 
+const PLAIN = /^[A-Za-z0-9\-_.~]*$/
+const PLAIN_PATH = /^[A-Za-z0-9\-_.~/]*$/
+
 /** AWS's URI encoding: unreserved characters stay, everything else is %XX of its UTF-8 bytes. */
 export function awsEncode(s: string, keepSlash: boolean): string {
+  if ((keepSlash ? PLAIN_PATH : PLAIN).test(s)) return s
   let out = ''
   for (const b of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(b)
@@ -121,6 +125,23 @@ export function stringToSign(amzDate: string, scope: string, canonical: string):
 
 export function signingKey(secret: string, c: Credential): Buffer {
   return hmac(hmac(hmac(hmac(`AWS4${secret}`, c.date), c.region), c.service), 'aws4_request')
+}
+
+const KEYS_MAX = 1024
+const keys = new Map<string, Buffer>()
+
+/**
+ * signingKey, remembered: the key is a function of the secret and the scope (one day), so a
+ * client's requests of one day share it (four HMACs saved per request). Bounded: cleared when full.
+ */
+export function cachedSigningKey(secret: string, c: Credential): Buffer {
+  const k = `${c.date}/${c.region}/${c.service}/${secret}`
+  let key = keys.get(k)
+  if (!key) {
+    if (keys.size >= KEYS_MAX) keys.clear()
+    keys.set(k, (key = signingKey(secret, c)))
+  }
+  return key
 }
 
 export function sign(key: Buffer, toSign: string): string {
