@@ -205,3 +205,23 @@ export function freshDir(d) {
   fs.rmSync(d, {recursive: true, force: true})
   fs.mkdirSync(d, {recursive: true})
 }
+
+/**
+ * The pid of the process that serves, for a `pach serve` started as `pid`: on glibc it
+ * re-executes itself once with malloc tuned (src/cli/malloc-reexec.ts) and its child serves.
+ * Call it once the server has printed its address (the child prints it).
+ */
+export function servingPid(pid) {
+  const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+  return kids ? Number(kids.split(' ')[0]) : pid
+}
+
+/** CPU seconds (user + system) process `pid` has used so far (Linux /proc; NaN once it is gone). */
+export function cpuSeconds(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100 // USER_HZ, as Linux reports it in /proc/PID/stat
+  } catch {
+    return NaN
+  }
+}

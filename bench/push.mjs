@@ -26,7 +26,7 @@ import {connect, createServer} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, dirBytes, freshDir, median, replaceReadmeSection, sleep, snapshotPach, tail} from './lib.mjs'
+import {arg, cpuSeconds, dirBytes, freshDir, median, replaceReadmeSection, sleep, servingPid, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const MiB = 1024 * 1024
@@ -99,14 +99,11 @@ async function serve(dir, prof) {
     })
     exited.then((c) => rej(new Error(`pach serve exited ${c}: ${tail(err, 5)}`)))
   })
-  const tick = 100 // USER_HZ, as Linux reports it in /proc/PID/stat
+  const pid = servingPid(p.pid)
   return {
     address,
-    cpu: () => {
-      const f = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-      return (Number(f[11]) + Number(f[12])) / tick
-    },
-    kib: () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p.pid}/status`, 'utf8'))[1]),
+    cpu: () => cpuSeconds(pid),
+    kib: () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]),
     async stop() {
       p.kill('SIGTERM')
       const t = setTimeout(() => p.kill('SIGKILL'), 30_000)

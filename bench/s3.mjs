@@ -18,7 +18,7 @@ import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, freshDir, median, randomFile, replaceReadmeSection, sleep, snapshotPach, tail} from './lib.mjs'
+import {arg, cpuSeconds, freshDir, median, randomFile, replaceReadmeSection, sleep, servingPid, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = Number(arg('reps', 3))
@@ -51,14 +51,9 @@ const timed = (file, args, opts = {}) => {
   return Number(process.hrtime.bigint() - t) / 1e6
 }
 /** CPU seconds the server process has used so far (Linux /proc). */
-const serverCpu = () => {
-  try {
-    const f = fs.readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(f[11]) + Number(f[12])) / 100
-  } catch {
-    return NaN
-  }
-}
+// the serving process (pach serve's child on glibc: servingPid), known once it has printed its address
+let servingProc = NaN
+const serverCpu = () => cpuSeconds(servingProc)
 const pach = (args, opts = {}) => timed(process.execPath, [bin, ...args], {cwd: proj, env: {...process.env, PACH_DETACH: '1'}, ...opts})
 pach(['init'])
 pach(['create', 'repo', 'data'])
@@ -75,6 +70,7 @@ const endpoint = await new Promise((res, rej) => {
   server.on('exit', (c) => rej(new Error(`pach serve exited ${c}`)))
 })
 log(`S3 gateway at ${endpoint}`)
+servingProc = servingPid(server.pid)
 const awsEnv = {...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null'}
 const aws = (...args) => timed(AWS, ['--endpoint-url', endpoint, ...args], {env: awsEnv})
 

@@ -18,7 +18,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, freshDir, median, randomFile, replaceReadmeSection, sleep, snapshotPach, tail} from './lib.mjs'
+import {arg, freshDir, median, randomFile, replaceReadmeSection, sleep, servingPid, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = Number(arg('reps', 3))
@@ -58,9 +58,8 @@ const address = await new Promise((res, rej) => {
 const url = `grpc://${address}`
 // the process that serves: on glibc, \`pach serve\` re-executes itself once with malloc tuned
 // (src/cli/malloc-reexec.ts) and the server is that child
-const children = fs.readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim()
-const servingPid = children ? Number(children.split(' ')[0]) : server.pid
-const rssKiB = (field = 'VmRSS', pid = servingPid) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
+const serving = servingPid(server.pid)
+const rssKiB = (field = 'VmRSS', pid = serving) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
 log(`serving on ${url}`)
 
 const py = (code, ...args) => {
@@ -210,7 +209,7 @@ await client.send(client.pfs, 'ModifyFile', bigReqs())
 const bigMs = performance.now() - tBig
 clearInterval(sampler)
 const hwmAfter = rssKiB('VmHWM')
-const wrapperKiB = servingPid === server.pid ? 0 : rssKiB('VmRSS', server.pid)
+const wrapperKiB = serving === server.pid ? 0 : rssKiB('VmRSS', server.pid)
 client.close()
 server.kill('SIGTERM')
 
