@@ -163,16 +163,18 @@ export class PachdClient {
     const onAbort = () => w.cancel()
     call.signal?.addEventListener('abort', onAbort, {once: true})
     // settles when the call ends either way: a write waiting for 'drain' must not outlive it
+    let over = false
     const ended = result.then(
-      () => undefined,
-      () => undefined,
+      () => void (over = true),
+      () => void (over = true),
     )
     try {
       for await (const r of reqs) {
         if (!w.write(r)) {
           await Promise.race([new Promise<void>((res) => w.once('drain', () => res())), ended])
         }
-        if (await Promise.race([ended.then(() => true), Promise.resolve(false)])) break
+        // a flag, not a race of promises per request (100,000 requests of a small-file upload)
+        if (over) break
       }
       // a cancelled call is never half-closed: the server must not take it as complete
       if (!call.signal?.aborted) w.end()

@@ -14,7 +14,7 @@ import type {CoreContext} from '../context.js'
 import * as rows from '../db/pfs-rows.js'
 import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {listRemoteCommits} from '../db/remotes.js'
-import {InvalidArgumentError, NotFoundError} from '../errors.js'
+import {CorruptObjectError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {PfsHooks} from '../pfs/hooks.js'
 import type {Resolver} from '../pfs/resolve.js'
 import {readContent, readContentSync} from '../store/content.js'
@@ -119,9 +119,31 @@ export class PushSource {
     return readContent(this.ctx.store, entry, 0, what)
   }
 
-  /** A small file's bytes at once (verified), no stream: most files of a large tree. */
-  readWhole(entry: FileEntry, what: string): Buffer {
-    return readContentSync(this.ctx.store, entry, what)
+  /**
+   * Several small files' bytes at once (verified), in order: their blobs are read together,
+   * one read per run of blobs side by side in a pack (a tree put in one go lies in path order;
+   * BlobStore.readAdjacent), instead of an index lookup, an allocation and a read per file. The buffers may share
+   * memory. A damaged blob is reported naming its file (`what(i)`), as a single read would.
+   */
+  readBatch(entries: readonly FileEntry[], what: (i: number) => string): Buffer[] {
+    const ids = entries.flatMap((e) => e.chunks)
+    const sizes = entries.flatMap((e) => e.sizes)
+    let blobs: Buffer[]
+    try {
+      blobs = this.ctx.store.readAdjacent(ids, sizes)
+    } catch (e) {
+      if (!(e instanceof CorruptObjectError)) throw e
+      // find the file it belongs to: read them one by one, each naming itself
+      return entries.map((e, i) => readContentSync(this.ctx.store, e, what(i)))
+    }
+    const out: Buffer[] = []
+    let at = 0
+    for (const e of entries) {
+      const n = e.chunks.length
+      out.push(n === 0 ? Buffer.alloc(0) : n === 1 ? blobs[at]! : Buffer.concat(blobs.slice(at, at + n)))
+      at += n
+    }
+    return out
   }
 }
 
