@@ -402,22 +402,39 @@ export class PackWriter {
    */
   async drain(): Promise<void> {
     if (this.pending.length === 0) return
-    const batch = this.pending
-    this.pending = []
-    this.pendingBytes = 0
-    const before = this.appending
-    const mine = (before ?? Promise.resolve())
-      .then(() => (this.failed ? undefined : this.append(batch)))
-      .catch((e) => {
-        this.failed ??= e
-      })
-    this.appending = mine
+    const before = this.enqueue()
     if (before) await before
     if (this.failed) throw this.failed
     if (this.unindexed >= CHECKPOINT_BLOBS) {
       await this.settle()
       await this.publish()
     }
+  }
+
+  /** Queue the buffered blobs as one append after those queued before; returns the append before it. */
+  private enqueue(): Promise<void> | undefined {
+    const batch = this.pending
+    this.pending = []
+    this.pendingBytes = 0
+    const before = this.appending
+    this.appending = (before ?? Promise.resolve())
+      .then(() => (this.failed ? undefined : this.append(batch)))
+      .catch((e) => {
+        this.failed ??= e
+      })
+    return before
+  }
+
+  /**
+   * Resolves once every blob added so far is in a temp pack file and the writer holds none of
+   * their buffers, so the caller may reuse them (the import's read blocks); rejects with what
+   * failed. Queues what is buffered without waiting for the appends before it.
+   */
+  appended(): Promise<void> {
+    if (this.pending.length) this.enqueue()
+    return (this.appending ?? Promise.resolve()).then(() => {
+      if (this.failed) throw this.failed
+    })
   }
 
   /** Wait for every append queued so far; throw what failed. */
