@@ -167,6 +167,8 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
   let spoolOpen = true
   const spooled = {trees: new Set<string>(), nodes: new Set<string>()}
   const wantBlobs = new Set<string>()
+  /** chunks the archive carried: present once the writer is closed, so not looked up again */
+  const carried = new Set<string>()
   const wantTrees = new Set<string>()
   const totals = {blobs: 0, blobs_written: 0, blob_bytes: 0, trees: 0, datum_nodes: 0}
   const progress = ctx.reporter.progress('import', 'bytes')
@@ -183,6 +185,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
       if (o.type === 'blob') {
         totals.blobs++
         totals.blob_bytes += o.data.length
+        carried.add(o.id.toString('latin1'))
         if (writer.add(Buffer.from(o.id), o.data)) totals.blobs_written++
         if (writer.full) await writer.drain()
         progress.add(o.data.length)
@@ -231,7 +234,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
       if (!spooled.trees.has(k) && hasTree.get(Buffer.from(k, 'latin1')) === undefined) throw damaged(`it references tree ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
     }
     for (const k of wantBlobs) {
-      if (!ctx.store.has(Buffer.from(k, 'latin1'))) throw damaged(`it references chunk ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
+      if (!carried.has(k) && !ctx.store.has(Buffer.from(k, 'latin1'))) throw damaged(`it references chunk ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
     }
     const hasNode = db.prepare('SELECT 1 FROM datum_nodes WHERE hash = ?').pluck()
     for (const s of tables.get('job_datums')!) {
