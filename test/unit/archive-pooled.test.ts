@@ -179,6 +179,18 @@ describe('readArchive from a pooled file', () => {
     expect(settles).toBeGreaterThan(10)
   })
 
+  it('a consumer that failed (settled rejects) does not leave the reader waiting for a block forever', {timeout: 30_000}, async () => {
+    const {bytes} = await archive(400)
+    const path = toFile(bytes)
+    let settles = 0
+    const frames = await readPooled(path, {blockSize: 16 * 1024, blocks: 12}, () => {
+      settles++
+      return Promise.reject(new Error('the pack append failed'))
+    })
+    expect(frames.filter((f) => f.type === 'blob').length).toBe(400)
+    expect(settles).toBeGreaterThan(10)
+  })
+
   it('refuses a flipped byte in any object, before yielding that object, and anywhere else', async () => {
     const {bytes} = await archive(30)
     // the byte offsets of the objects' ids and data, and a sample of the rest

@@ -346,7 +346,7 @@ function parseJson<T>(payload: Buffer, what: string, at: number): T {
  * of the pool's blocks; a block goes back to the pool once the reader has moved past it and
  * `opts.settled()` — called when the consumer has taken the last frame of a batch — has
  * resolved, which says the consumer holds none of the bytes yielded so far (the importer's
- * pack writer has written them). Without `settled` a consumer must copy what it keeps before
+ * pack writer has written them), or rejected, which says it failed and will not touch them. Without `settled` a consumer must copy what it keeps before
  * taking the next frame. From any other input every object is hashed here, before its frame
  * is yielded.
  */
@@ -418,13 +418,14 @@ async function* frames(
     const bad = await b.check
     if (bad >= 0) throw mismatch(b.objects[bad]!)
     for (const o of b.objects) yield {kind: 'object', type: o.type, id: o.payload.subarray(0, 32), data: o.payload.subarray(32)}
-    // the consumer has taken the whole batch: its blocks go back once it lets go of them
-    ;(settled ? settled() : Promise.resolve()).then(
-      () => {
-        for (const c of b.chunks) pool!.unhold(c)
-      },
-      () => {},
-    )
+    // the consumer has taken the whole batch: its blocks go back once it lets go of them, or
+    // once it has failed (a pack append that failed writes nothing more; the consumer then
+    // throws on its next object, which the reader must be able to read rather than wait for
+    // a block forever)
+    const back = () => {
+      for (const c of b.chunks) pool!.unhold(c)
+    }
+    ;(settled ? settled() : Promise.resolve()).then(back, back)
   }
 
   const magic = await src.read(ARCHIVE_MAGIC.length)
