@@ -1,8 +1,9 @@
 /**
  * The pach archive (`pach export` / `pach import`): one self-describing file holding a set of
  * repos' metadata and exactly the stored objects it needs, written and read as a stream (no
- * seeking, memory bounded by one frame), in which truncation or damage anywhere is detected
- * before an importer makes anything visible. docs/format.md "Archives" describes the layout:
+ * seeking; memory bounded by one frame, or by the read pool of a file), in which truncation or
+ * damage anywhere is detected before an importer makes anything visible. docs/format.md
+ * "Archives" describes the layout:
  *
  *   "PACHARC1" | frame* | "PACHARCE"                    frame = kind u8 | length u32be | payload
  *   header section:  H {format, version, pach_version, schema, …}        E {section:"header", …}
@@ -346,9 +347,9 @@ function parseJson<T>(payload: Buffer, what: string, at: number): T {
  * of the pool's blocks; a block goes back to the pool once the reader has moved past it and
  * `opts.settled()` — called when the consumer has taken the last frame of a batch — has
  * resolved, which says the consumer holds none of the bytes yielded so far (the importer's
- * pack writer has written them), or rejected, which says it failed and will not touch them. Without `settled` a consumer must copy what it keeps before
- * taking the next frame. From any other input every object is hashed here, before its frame
- * is yielded.
+ * pack writer has written them), or rejected, which says it failed and will not touch them.
+ * Without `settled` a consumer must copy what it keeps before taking the next frame. From any
+ * other input every object is hashed here, before its frame is yielded.
  */
 export async function* readArchive(input: ArchiveInput, result: {trailer?: Trailer; size?: number} = {}, opts: {settled?: () => Promise<void>} = {}): AsyncGenerator<ArchiveFrame> {
   const pooled = isPooled(input) ? input : undefined
