@@ -346,6 +346,12 @@ export class PackWriter {
   private current: OpenPack | undefined
   /** sealed packs not yet published; `durable` settles once the pack's bytes are on disk (fsync) and its file is closed */
   private written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]; durable: Promise<void>}[] = []
+  /**
+   * The last sealed pack's sync. A writer's syncs run one after another: each holds one of
+   * libuv's four pool threads for as long as the disk takes, and several at once left no
+   * thread for the writer's own appends and its caller's reads (an import's, which stalled).
+   */
+  private syncing: Promise<void> | undefined
   /** blobs in `written` (not yet indexed) */
   private unindexed = 0
   private closed = false
@@ -562,14 +568,17 @@ export class PackWriter {
     // the pack is made durable in the background while the writer goes on (publish awaits it):
     // a put's last fsync no longer waits for every pack's bytes at once
     const fh = pack.fh
+    const before = this.syncing
     const durable = (async () => {
       try {
+        await before?.catch(() => {})
         if (this.store.opts.fsync) await fh.datasync()
       } finally {
         await fh.close()
       }
     })()
     durable.catch(() => {}) // awaited by publish or abort
+    this.syncing = durable
     const size = pack.size + trailer.length
     this.bytesWritten += size
     this.written.push({tmp: pack.tmp, final: this.store.packPath(packId), packId, size, rows: pack.rows, durable})
