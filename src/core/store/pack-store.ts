@@ -321,8 +321,8 @@ interface OpenPack {
  * appends the buffer to the open pack in objects/tmp in the background (one append in
  * flight): what a writer holds in memory is about two APPEND_BYTES, whatever the pack size.
  * A pack that reaches the pack target gets its trailer and starts being made durable
- * (fdatasync, closed after) in the background while the writer goes on; `close` waits for
- * that, renames the packs into place and then indexes all their blobs in one transaction:
+ * (fdatasync, closed after; one pack at a time) in the background while the writer goes on;
+ * `close` waits for that, renames the packs into place and then indexes all their blobs in one transaction:
  * blobs become visible to other writers only once their bytes are durable. A writer that has written
  * CHECKPOINT_BLOBS blobs not yet indexed publishes those packs the same way before it goes
  * on (a job over a million datums writes millions of small blobs): what it remembers of them
