@@ -5,10 +5,16 @@
 // The data: 4 files of fresh random bytes (256 MiB each, --size-mib 1024 in all), put once per
 // rep into a fresh project (not timed against anything; reported). Every command is the built
 // CLI as a user runs it, one process each; tar runs without compression (a backup of random
-// data gains nothing from it) and without a final sync, while pach import fsyncs its packs as
-// every pach write does (config `fsync`): the stricter anchor. Every timed command starts after
-// a `sync` (not timed), so none pays for the dirty pages of the one before it (an export and a
-// tar just wrote 2 GiB; the first writer after them would otherwise wait for all of it).
+// data gains nothing from it). Every timed command starts after a `sync` (not timed), so none
+// pays for the dirty pages of the one before it (an export and a tar just wrote 2 GiB; the
+// first writer after them would otherwise wait for all of it).
+// Durability decides the import anchor: pach import fsyncs its packs and commits its rows
+// before it exits (config `fsync`, as every pach write), while `tar -xf` returns with its bytes
+// still in the page cache. The import ratio the target is judged by is therefore
+// `pach import F && sync` against `tar -xf T && sync` (a sync after each, timed with it: both
+// sides durable, and pach's sync finds almost nothing left to write); the ratio against a bare
+// `tar -xf` is reported beside it. Export is compared without a sync on either side: neither
+// `pach export -o F` nor `tar -cf` fsyncs its output.
 // Each ratio is median(pach) / median(tar) over --reps runs (default 3; --reps 1 is the quick
 // mode); the order alternates per rep so neither side always finds a warmer page cache.
 //
@@ -71,7 +77,7 @@ for (let i = 0; i < FILES; i++) {
 }
 log(`data: ${FILES} files, ${SIZE / MiB} MiB in all`)
 
-const r = {put: [], export: [], tarc: [], import: [], tarx: [], tarxSync: []}
+const r = {put: [], export: [], tarc: [], import: [], importSync: [], tarx: [], tarxSync: []}
 const cpu = {export: [], tarc: [], import: [], tarx: []}
 let sizes
 for (let rep = 0; rep < REPS; rep++) {
@@ -98,9 +104,13 @@ for (let rep = 0; rep < REPS; rep++) {
   cpu.export.push(e.cpu)
   cpu.tarc.push(t.cpu)
   await pach(dst, ['init'])
-  const im = async () => (await sync(), pach(dst, ['import', archive, '--json']))
-  // tar -x returns with its bytes in the page cache; the sync after it (timed apart) is what
-  // makes them as durable as pach import's fsynced packs
+  // a sync after each side, timed apart: tar -x returns with its bytes in the page cache, and
+  // the sync is what makes them as durable as pach import's fsynced packs
+  const im = async () => {
+    await sync()
+    const i = await pach(dst, ['import', archive, '--json'])
+    return {...i, syncMs: (await sync()).ms}
+  }
   const tx = async () => {
     await sync()
     const x = await timed('tar', ['-xf', tarball], untar)
@@ -110,6 +120,7 @@ for (let rep = 0; rep < REPS; rep++) {
   if (pachFirst) [i, x] = [await im(), await tx()]
   else [x, i] = [await tx(), await im()]
   r.import.push(i.ms)
+  r.importSync.push(i.ms + i.syncMs)
   r.tarx.push(x.ms)
   r.tarxSync.push(x.ms + x.syncMs)
   cpu.import.push(i.cpu)
@@ -119,7 +130,8 @@ for (let rep = 0; rep < REPS; rep++) {
   const fsck = JSON.parse((await pach(dst, ['fsck', '--json', '--no-read-data'])).out)
   if (!fsck.ok) throw new Error('fsck after import found problems')
   sizes = {pachDir: dirBytes(path.join(src, '.pach')), archive: fs.statSync(archive).size, tar: fs.statSync(tarball).size}
-  log(`rep ${rep + 1}/${REPS}: put ${(put.ms / 1000).toFixed(2)} s, export ${(e.ms / 1000).toFixed(2)} s vs tar -c ${(t.ms / 1000).toFixed(2)} s, import ${(i.ms / 1000).toFixed(2)} s vs tar -x ${(x.ms / 1000).toFixed(2)} s`)
+  const sec = (ms) => (ms / 1000).toFixed(2)
+  log(`rep ${rep + 1}/${REPS}: put ${sec(put.ms)} s, export ${sec(e.ms)} s vs tar -c ${sec(t.ms)} s, import ${sec(i.ms)} s (+ sync ${sec(i.syncMs)} s) vs tar -x ${sec(x.ms)} s (+ sync ${sec(x.syncMs)} s)`)
   fs.rmSync(dir, {recursive: true, force: true})
 }
 fs.rmSync(dataDir, {recursive: true, force: true})
@@ -136,8 +148,8 @@ const report = [
   '| | pach | tar | pach / tar (wall) | target | CPU pach / tar (user + sys) |',
   '|---|---|---|---|---|---|',
   `| export (\`pach export -o F\` vs \`tar -cf T .pach\`) | ${s(m.export)} | ${s(m.tarc)} | ${ratio(m.export, m.tarc)} | ≤ 1.5× | ${c.export.toFixed(2)} s / ${c.tarc.toFixed(2)} s |`,
-  `| import (\`pach import F\` into a fresh project vs \`tar -xf T\`) | ${s(m.import)} | ${s(m.tarx)} | ${ratio(m.import, m.tarx)} | ≤ 1.5× | ${c.import.toFixed(2)} s / ${c.tarx.toFixed(2)} s |`,
-  `| import vs \`tar -xf T && sync\` (as durable as pach's fsynced packs) | ${s(m.import)} | ${s(m.tarxSync)} | ${ratio(m.import, m.tarxSync)} | | |`,
+  `| import, durable (\`pach import F && sync\` into a fresh project vs \`tar -xf T && sync\`) | ${s(m.importSync)} | ${s(m.tarxSync)} | ${ratio(m.importSync, m.tarxSync)} | ≤ 1.5× | ${c.import.toFixed(2)} s / ${c.tarx.toFixed(2)} s |`,
+  `| import vs a bare \`tar -xf T\` (its bytes not yet on disk) | ${s(m.import)} | ${s(m.tarx)} | ${ratio(m.import, m.tarx)} | | |`,
   `| size | archive ${gib(sizes.archive)} | tar ${gib(sizes.tar)} (\`.pach\` ${gib(sizes.pachDir)}) | | | |`,
 ].join('\n')
 console.log(report)

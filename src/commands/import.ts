@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {createReadStream, statSync} from 'node:fs'
+import {statSync} from 'node:fs'
 import {PachCommand} from '../cli/base-command.js'
 import {bytesSize} from '../cli/format/values.js'
 import {NotFoundError} from '../core/errors.js'
@@ -19,7 +19,7 @@ export default class Import extends PachCommand<typeof Import, ImportSummary> {
     if (file !== '-' && !statSync(file, {throwIfNoEntry: false})?.isFile()) {
       throw new NotFoundError('LOCAL_FILE_NOT_FOUND', `archive ${file} does not exist or is not a file`, {hint: 'give a file written by `pach export -o FILE`, or - for stdin'})
     }
-    const input = file === '-' ? process.stdin : createReadStream(file, {highWaterMark: 1024 * 1024})
+    const input = file === '-' ? process.stdin : {file}
     return this.pach.importArchive(input)
   }
 

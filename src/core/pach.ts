@@ -36,6 +36,7 @@ import {gc, type GcReport} from './maintenance/gc.js'
 import {purge, purgeLog, purgeSweepPending, type PurgeAuditEntry, type PurgeRequest, type PurgeResult} from './maintenance/purge.js'
 import {exportArchive, type ExportOptions, type ExportSummary} from './archive/export.js'
 import {importArchive, type ImportSummary} from './archive/import.js'
+import type {ArchiveInput} from './archive/format.js'
 import {SecretService} from './pps/secret-service.js'
 import {JobService} from './pps/job-service.js'
 import {JobLifecycle} from './pps/job-lifecycle.js'
@@ -262,7 +263,7 @@ export class Pach {
   }
 
   /** `pach import`: restore an archive read from `input`, all or nothing (core/archive/import.ts). */
-  importArchive(input: AsyncIterable<Buffer | Uint8Array | string>): Promise<ImportSummary> {
+  importArchive(input: ArchiveInput | {file: string}): Promise<ImportSummary> {
     return importArchive(this.ctx, input)
   }
 

@@ -6,10 +6,12 @@
  * no temp file — in the very store every attempt went to. A conflicting repo is refused
  * before any object is written.
  */
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {exportArchive} from '../../src/core/archive/export.js'
+import {ArchiveWriter, readArchive} from '../../src/core/archive/format.js'
 import {importArchive} from '../../src/core/archive/import.js'
 import {isPachError} from '../../src/core/errors.js'
 import type {Pach} from '../../src/core/pach.js'
@@ -124,6 +126,41 @@ describe('export / import (library)', () => {
     }
     // and the intact archive still imports into that store
     expect((await importArchive(dst.ctx, bytes(archive)())).noop).toBe(false)
+    expect(dst.fsck({readData: true}).problems).toEqual([])
+  })
+
+  it('refuses a whole archive that lacks a chunk its trees reference, read from a stream or from a file, with no row written', async () => {
+    const src = await source()
+    const archive = await exported(src)
+    // rewritten through the writer without its largest chunk: every checksum consistent
+    const parts: Buffer[] = []
+    const w = new ArchiveWriter(async (bufs) => void parts.push(...bufs))
+    let largest = 0
+    for await (const f of readArchive(bytes(archive)())) if (f.kind === 'object' && f.type === 'blob') largest = Math.max(largest, f.data.length)
+    for await (const f of readArchive(bytes(archive)())) {
+      if (f.kind === 'header') await w.header(f.header)
+      else if (f.kind === 'record') await w.record(f.record)
+      else if (f.type !== 'blob' || f.data.length !== largest) await w.object(f.type, f.id, f.data)
+    }
+    await w.finish()
+    const lacking = Buffer.concat(parts)
+    const path = join(mkdtempSync(join(tmpdir(), 'pach-arc-lack-')), 'a.pacharc')
+    writeFileSync(path, lacking)
+    const {pach: dst} = tempPach('pach-arc-lack-')
+    const rows = () => ['repos', 'commits', 'branches', 'pipelines', 'jobs', 'datums', 'trees'].map((t) => dst.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get())
+    const before = rows()
+    for (const input of [bytes(lacking)(), {file: path}]) {
+      const e = await importArchive(dst.ctx, input).then(
+        () => undefined,
+        (x: unknown) => x,
+      )
+      expect(isPachError(e) && e.code).toBe('ARCHIVE_DAMAGED')
+      expect(String((e as Error).message)).toMatch(/references chunk [0-9a-f]{64}, which neither it nor this store holds/)
+      expect(rows()).toEqual(before)
+    }
+    // the whole archive, from a file, restores it
+    writeFileSync(path, archive)
+    expect((await importArchive(dst.ctx, {file: path})).noop).toBe(false)
     expect(dst.fsck({readData: true}).problems).toEqual([])
   })
 

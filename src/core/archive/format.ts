@@ -1,8 +1,9 @@
 /**
  * The pach archive (`pach export` / `pach import`): one self-describing file holding a set of
  * repos' metadata and exactly the stored objects it needs, written and read as a stream (no
- * seeking, memory bounded by one frame), in which truncation or damage anywhere is detected
- * before an importer makes anything visible. docs/format.md "Archives" describes the layout:
+ * seeking; memory bounded by one frame, or by the read pool of a file), in which truncation or
+ * damage anywhere is detected before an importer makes anything visible. docs/format.md
+ * "Archives" describes the layout:
  *
  *   "PACHARC1" | frame* | "PACHARCE"                    frame = kind u8 | length u32be | payload
  *   header section:  H {format, version, pach_version, schema, …}        E {section:"header", …}
@@ -26,7 +27,8 @@
  */
 import {createHash, type Hash} from 'node:crypto'
 import {CorruptObjectError, InvalidArgumentError} from '../errors.js'
-import {sha256} from '../store/hash.js'
+import {isPooled, type PooledSource} from './blocks.js'
+import {ObjectHasher, payloadMatches} from './hasher.js'
 
 export const ARCHIVE_MAGIC = Buffer.from('PACHARC1')
 export const ARCHIVE_END = Buffer.from('PACHARCE')
@@ -87,6 +89,9 @@ export interface Trailer extends ArchiveTotals {
   /** SHA-256 over the magic and every section-end frame */
   digest: string
 }
+
+/** What an archive is read from: chunks of bytes (a stream, stdin), or a pool of reused blocks (blocks.ts). */
+export type ArchiveInput = AsyncIterable<Buffer | Uint8Array | string> | PooledSource
 
 export type ArchiveFrame = {kind: 'header'; header: ArchiveHeader} | {kind: 'record'; record: ArchiveRecord} | {kind: 'object'; type: ObjectKind; id: Buffer; data: Buffer}
 
@@ -240,25 +245,47 @@ export function damaged(what: string, at?: number): CorruptObjectError {
   })
 }
 
-/** Pulls exact byte counts from a stream of chunks, without copying when a chunk holds them. */
+/**
+ * Pulls exact byte counts from a sequence of chunks, without copying when a chunk holds them.
+ * Over a pooled source (blocks.ts) it holds the chunk it reads from (`hold`, `unhold` when it
+ * moves past it); `lastChunk` names the chunk a `read` returned a view of (undefined when the
+ * bytes were gathered from several into a buffer of their own, then a SharedArrayBuffer so the
+ * hashing worker can read it too).
+ */
 class ByteSource {
   private buf: Buffer = Buffer.alloc(0)
   private pos = 0
   offset = 0
   private done = false
+  /** `buf` is a pooled chunk this source holds */
+  private held = false
+  lastChunk: Buffer | undefined
 
-  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array | string>) {}
+  constructor(
+    private readonly nextChunk: () => Promise<Buffer | null>,
+    private readonly pool?: {hold(c: Buffer): void; unhold(c: Buffer): void},
+  ) {}
 
   private async more(): Promise<boolean> {
     if (this.done) return false
-    const r = await this.it.next()
-    if (r.done) {
+    const c = await this.nextChunk()
+    if (!c) {
       this.done = true
       return false
     }
-    const c = typeof r.value === 'string' ? Buffer.from(r.value, 'latin1') : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
-    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), c]) : c
+    this.pool?.hold(c)
+    const [old, oldHeld] = [this.buf, this.held]
+    if (this.pos < old.length) {
+      // (not reached by read or atEnd, which consume the chunk first; kept for safety)
+      this.buf = Buffer.concat([old.subarray(this.pos), c])
+      this.held = false
+      this.pool?.unhold(c)
+    } else {
+      this.buf = c
+      this.held = this.pool !== undefined
+    }
     this.pos = 0
+    if (oldHeld) this.pool!.unhold(old)
     return true
   }
 
@@ -268,10 +295,12 @@ class ByteSource {
       const out = this.buf.subarray(this.pos, this.pos + n)
       this.pos += n
       this.offset += n
+      this.lastChunk = this.held ? this.buf : undefined
       return out
     }
     // gather the rest from several chunks into one buffer
-    const out = Buffer.allocUnsafe(n)
+    const out = this.pool ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n)
+    this.lastChunk = undefined
     let got = 0
     for (;;) {
       const take = Math.min(n - got, this.buf.length - this.pos)
@@ -290,6 +319,10 @@ class ByteSource {
   }
 }
 
+function mismatch(o: {type: ObjectKind; payload: Buffer; at: number}): CorruptObjectError {
+  return damaged(`${o.type === 'datumNode' ? 'datum node' : o.type} ${o.payload.subarray(0, 32).toString('hex')} does not match its hash`, o.at)
+}
+
 function parseJson<T>(payload: Buffer, what: string, at: number): T {
   try {
     const v = JSON.parse(payload.toString('utf8')) as unknown
@@ -306,9 +339,96 @@ function parseJson<T>(payload: Buffer, what: string, at: number): T {
  * archive version, ARCHIVE_DAMAGED (exit 12) for anything that fails verification — possibly
  * after frames were yielded (see the header: act on them only in undoable ways). Normal
  * completion of the iteration means the whole archive verified; `result.trailer` is then set.
+ *
+ * From a pooled source (blocks.ts: a file read into reused SharedArrayBuffer blocks) object
+ * frames are verified in batches (about OBJECT_BATCH bytes, or BATCH_CHUNKS blocks) by a
+ * worker thread (hasher.ts) while the next batch is read: a batch is yielded once the worker
+ * has passed all of it, so the invariant above holds unchanged. Its frames' bytes are views
+ * of the pool's blocks; a block goes back to the pool once the reader has moved past it and
+ * `opts.settled()` — called when the consumer has taken the last frame of a batch — has
+ * resolved, which says the consumer holds none of the bytes yielded so far (the importer's
+ * pack writer has written them), or rejected, which says it failed and will not touch them.
+ * Without `settled` a consumer must copy what it keeps before taking the next frame. From any
+ * other input every object is hashed here, before its frame is yielded.
  */
-export async function* readArchive(input: AsyncIterable<Buffer | Uint8Array | string>, result: {trailer?: Trailer; size?: number} = {}): AsyncGenerator<ArchiveFrame> {
-  const src = new ByteSource(input[Symbol.asyncIterator]())
+export async function* readArchive(input: ArchiveInput, result: {trailer?: Trailer; size?: number} = {}, opts: {settled?: () => Promise<void>} = {}): AsyncGenerator<ArchiveFrame> {
+  const pooled = isPooled(input) ? input : undefined
+  const holds = new Map<Buffer, number>()
+  const pool = pooled && {
+    hold: (c: Buffer) => void holds.set(c, (holds.get(c) ?? 0) + 1),
+    unhold: (c: Buffer) => {
+      const n = holds.get(c)! - 1
+      if (n > 0) holds.set(c, n)
+      else {
+        holds.delete(c)
+        pooled.release(c)
+      }
+    },
+  }
+  let it: AsyncIterator<Buffer | Uint8Array | string> | undefined
+  const nextChunk = pooled
+    ? () => pooled.next()
+    : async () => {
+        it ??= (input as AsyncIterable<Buffer | Uint8Array | string>)[Symbol.asyncIterator]()
+        const r = await it.next()
+        if (r.done) return null
+        const v = r.value
+        return typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+      }
+  const hasher = pooled ? new ObjectHasher() : undefined
+  try {
+    yield* frames(new ByteSource(nextChunk, pool || undefined), result, hasher, pool || undefined, opts.settled)
+  } finally {
+    await hasher?.close()
+    // a refusal stops reading: close the input (a file stream, stdin)
+    await it?.return?.().catch(() => {})
+  }
+}
+
+/** Object bytes verified together in the worker (one batch hashed while the next is read). */
+const OBJECT_BATCH = 4 * 1024 * 1024
+/** …or fewer when a batch spans this many pooled blocks (what the reader holds stays bounded: see blocks.ts's BLOCKS) */
+const BATCH_CHUNKS = 3
+
+interface PendingObject {
+  type: ObjectKind
+  payload: Buffer
+  at: number
+}
+
+async function* frames(
+  src: ByteSource,
+  result: {trailer?: Trailer; size?: number},
+  hasher: ObjectHasher | undefined,
+  pool: {hold(c: Buffer): void; unhold(c: Buffer): void} | undefined,
+  settled: (() => Promise<void>) | undefined,
+): AsyncGenerator<ArchiveFrame> {
+  let batch: PendingObject[] = []
+  let batchBytes = 0
+  let batchChunks = new Set<Buffer>()
+  const queue: {objects: PendingObject[]; chunks: Set<Buffer>; check: Promise<number>}[] = []
+  const seal = () => {
+    if (!batch.length) return
+    const check = hasher!.verify(batch.map((o) => o.payload))
+    check.catch(() => {}) // awaited in deliver (unless a refusal comes first)
+    queue.push({objects: batch, chunks: batchChunks, check})
+    ;[batch, batchBytes, batchChunks] = [[], 0, new Set()]
+  }
+  async function* deliver(): AsyncGenerator<ArchiveFrame> {
+    const b = queue.shift()!
+    const bad = await b.check
+    if (bad >= 0) throw mismatch(b.objects[bad]!)
+    for (const o of b.objects) yield {kind: 'object', type: o.type, id: o.payload.subarray(0, 32), data: o.payload.subarray(32)}
+    // the consumer has taken the whole batch: its blocks go back once it lets go of them, or
+    // once it has failed (a pack append that failed writes nothing more; the consumer then
+    // throws on its next object, which the reader must be able to read rather than wait for
+    // a block forever)
+    const back = () => {
+      for (const c of b.chunks) pool!.unhold(c)
+    }
+    ;(settled ? settled() : Promise.resolve()).then(back, back)
+  }
+
   const magic = await src.read(ARCHIVE_MAGIC.length)
   if (!magic || !magic.equals(ARCHIVE_MAGIC)) {
     if (magic && magic.subarray(0, 7).equals(ARCHIVE_MAGIC.subarray(0, 7))) {
@@ -324,7 +444,10 @@ export async function* readArchive(input: AsyncIterable<Buffer | Uint8Array | st
 
   for (;;) {
     const at = src.offset
-    const h = await src.read(5)
+    // a copy: reading the payload may move past the block the head is in, which a pooled
+    // source then refills (the head is hashed after the payload is read)
+    const head5 = await src.read(5)
+    const h = head5 && Buffer.from(head5)
     if (!h) throw damaged(section < SECTIONS.length ? `it ends inside its ${SECTIONS[section]} section (truncated)` : 'it ends before its trailer (truncated)', src.offset)
     const kind = h[0]!
     const len = h.readUInt32BE(1)
@@ -362,6 +485,8 @@ export async function* readArchive(input: AsyncIterable<Buffer | Uint8Array | st
       if (!end) throw damaged('it ends before its end mark (truncated)', src.offset)
       if (!end.equals(ARCHIVE_END)) throw damaged('its end mark is wrong', src.offset - ARCHIVE_END.length)
       if (!(await src.atEnd())) throw damaged('there are bytes after its end mark', src.offset)
+      seal()
+      while (queue.length) yield* deliver()
       result.trailer = t
       result.size = src.offset
       return
@@ -377,13 +502,29 @@ export async function* readArchive(input: AsyncIterable<Buffer | Uint8Array | st
       const id = payload.subarray(0, 32)
       const data = payload.subarray(32)
       sectionHash.update(h).update(id)
-      if (!sha256(data).equals(id)) throw damaged(`${object === 'datumNode' ? 'datum node' : object} ${id.toString('hex')} does not match its hash`, at)
       if (object === 'blob') {
         totals.blobs++
         totals.blob_bytes += data.length
       } else if (object === 'tree') totals.trees++
       else totals.datum_nodes++
-      yield {kind: 'object', type: object, id, data}
+      if (!hasher) {
+        if (!payloadMatches(payload)) throw mismatch({type: object, payload, at})
+        yield {kind: 'object', type: object, id, data}
+        continue
+      }
+      batch.push({type: object, payload, at})
+      batchBytes += len
+      const c = src.lastChunk
+      if (c && !batchChunks.has(c)) {
+        // the batch holds the block until its consumer lets go (the reader may move past it first)
+        batchChunks.add(c)
+        pool!.hold(c)
+      }
+      if (batchBytes >= OBJECT_BATCH || batchChunks.size >= BATCH_CHUNKS) {
+        seal()
+        // one batch in the worker while the next is read; the one before goes to the consumer
+        while (queue.length > 1) yield* deliver()
+      }
       continue
     }
     sectionHash.update(h).update(payload)

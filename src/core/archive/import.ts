@@ -6,7 +6,10 @@
  *    the records section's checksum before it yields the first object, so the records are
  *    intact when the plan is made: each row is inserted, or already present and equal, or a
  *    conflict (plan.ts). Any conflict refuses the import here, before anything is written.
- * 2. Objects stream in, each checked against its id: chunks go to a pack writer (temp packs
+ * 2. Objects stream in, each checked against its id (from a file: read into reused blocks and
+ *    checked in batches on a worker thread, blocks.ts and hasher.ts; a batch comes out only
+ *    once all of it passed, and a block is reused only once the pack writer has written what
+ *    it took from it, `PackWriter.appended`): chunks go to a pack writer (temp packs
  *    in objects/tmp, holding a write lease so gc stays away), tree and datum-set nodes to a
  *    spool file beside them. Nothing is indexed yet, except that a writer with 25,000 chunks
  *    waiting publishes those to the blob index (unreferenced chunks: invisible, and gc's).
@@ -28,7 +31,9 @@ import type {DB} from '../db/types.js'
 import {indexDatumInputs} from '../db/datums.js'
 import {InvalidArgumentError} from '../errors.js'
 import {decodeNode} from '../store/tree-node.js'
-import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ObjectKind, type Trailer} from './format.js'
+import type {PackWriter} from '../store/pack-store.js'
+import {FileBlocks} from './blocks.js'
+import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ArchiveInput, type ObjectKind, type Trailer} from './format.js'
 import {conflictError, planImport, repoLabel, TABLE_BY_NAME, TABLES, type Row, type TableSpec} from './plan.js'
 
 export interface ImportSummary {
@@ -86,18 +91,23 @@ function checkRow(spec: TableSpec, cols: Set<string>, raw: Record<string, unknow
  * NOT_AN_ARCHIVE / FORMAT_TOO_NEW (exit 2), ARCHIVE_DAMAGED (exit 12, nothing imported),
  * IMPORT_CONFLICT (exit 5, nothing written), LOCKED while gc runs.
  */
-export async function importArchive(ctx: CoreContext, input: AsyncIterable<Buffer | Uint8Array | string>): Promise<ImportSummary> {
+export async function importArchive(ctx: CoreContext, input: ArchiveInput | {file: string}): Promise<ImportSummary> {
   const result: {trailer?: Trailer; size?: number} = {}
-  const frames = readArchive(input, result)
+  // a file is read into reused blocks, its objects hashed on a second core (format.ts)
+  const source = 'file' in input ? await FileBlocks.open(input.file) : input
+  const sink: {writer?: PackWriter} = {}
+  // a block the pack writer took chunks from is reused once they are in a temp pack
+  const frames = readArchive(source, result, {settled: () => sink.writer?.appended() ?? Promise.resolve()})
   try {
-    return await importFrames(ctx, frames, result)
+    return await importFrames(ctx, frames, result, sink)
   } finally {
-    // a refusal stops reading: close the input (a file stream, stdin)
+    // a refusal stops reading: close the input (a file, a stream, stdin)
     await frames.return(undefined).catch(() => {})
+    if (source !== input) await (source as FileBlocks).close()
   }
 }
 
-async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFrame>, result: {trailer?: Trailer; size?: number}): Promise<ImportSummary> {
+async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFrame>, result: {trailer?: Trailer; size?: number}, sink: {writer?: PackWriter}): Promise<ImportSummary> {
   const db = ctx.db
   const cols = columnsOf(db)
   const tables = new Map<string, Row[]>(TABLES.map((t) => [t.name, []]))
@@ -151,12 +161,14 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
   for (const r of tables.get('repos')!) if (!projects.has(String(r.project))) throw damaged(`repo ${String(r.name)} is in project ${String(r.project)}, which the archive does not hold`)
 
   // 3. objects: chunks into temp packs, tree and datum-set nodes into a spool
-  const writer = await ctx.store.writerWait()
+  const writer = (sink.writer = await ctx.store.writerWait())
   const spoolPath = join(ctx.store.tmpDir, `import.${process.pid}.${ctx.newId()}.spool`)
   const spool = await open(spoolPath, 'w')
   let spoolOpen = true
   const spooled = {trees: new Set<string>(), nodes: new Set<string>()}
   const wantBlobs = new Set<string>()
+  /** chunks the archive carried: present once the writer is closed, so not looked up again */
+  const carried = new Set<string>()
   const wantTrees = new Set<string>()
   const totals = {blobs: 0, blobs_written: 0, blob_bytes: 0, trees: 0, datum_nodes: 0}
   const progress = ctx.reporter.progress('import', 'bytes')
@@ -173,6 +185,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
       if (o.type === 'blob') {
         totals.blobs++
         totals.blob_bytes += o.data.length
+        carried.add(o.id.toString('latin1'))
         if (writer.add(Buffer.from(o.id), o.data)) totals.blobs_written++
         if (writer.full) await writer.drain()
         progress.add(o.data.length)
@@ -221,7 +234,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
       if (!spooled.trees.has(k) && hasTree.get(Buffer.from(k, 'latin1')) === undefined) throw damaged(`it references tree ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
     }
     for (const k of wantBlobs) {
-      if (!ctx.store.has(Buffer.from(k, 'latin1'))) throw damaged(`it references chunk ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
+      if (!carried.has(k) && !ctx.store.has(Buffer.from(k, 'latin1'))) throw damaged(`it references chunk ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
     }
     const hasNode = db.prepare('SELECT 1 FROM datum_nodes WHERE hash = ?').pluck()
     for (const s of tables.get('job_datums')!) {

@@ -427,8 +427,8 @@ interface OpenPack {
  * appends the buffer to the open pack in objects/tmp in the background (one append in
  * flight): what a writer holds in memory is about two APPEND_BYTES, whatever the pack size.
  * A pack that reaches the pack target gets its trailer and starts being made durable
- * (fdatasync, closed after) in the background while the writer goes on; `close` waits for
- * that, renames the packs into place and then indexes all their blobs in one transaction:
+ * (fdatasync, closed after; one pack at a time) in the background while the writer goes on;
+ * `close` waits for that, renames the packs into place and then indexes all their blobs in one transaction:
  * blobs become visible to other writers only once their bytes are durable. A writer that has written
  * CHECKPOINT_BLOBS blobs not yet indexed publishes those packs the same way before it goes
  * on (a job over a million datums writes millions of small blobs): what it remembers of them
@@ -452,6 +452,12 @@ export class PackWriter {
   private current: OpenPack | undefined
   /** sealed packs not yet published; `durable` settles once the pack's bytes are on disk (fsync) and its file is closed */
   private written: {tmp: string; final: string; packId: Buffer; size: number; rows: [Buffer, number, number][]; durable: Promise<void>}[] = []
+  /**
+   * The last sealed pack's sync. A writer's syncs run one after another: each holds one of
+   * libuv's four pool threads for as long as the disk takes, and several at once left no
+   * thread for the writer's own appends and its caller's reads (an import's, which stalled).
+   */
+  private syncing: Promise<void> | undefined
   /** blobs in `written` (not yet indexed) */
   private unindexed = 0
   private closed = false
@@ -508,22 +514,39 @@ export class PackWriter {
    */
   async drain(): Promise<void> {
     if (this.pending.length === 0) return
-    const batch = this.pending
-    this.pending = []
-    this.pendingBytes = 0
-    const before = this.appending
-    const mine = (before ?? Promise.resolve())
-      .then(() => (this.failed ? undefined : this.append(batch)))
-      .catch((e) => {
-        this.failed ??= e
-      })
-    this.appending = mine
+    const before = this.enqueue()
     if (before) await before
     if (this.failed) throw this.failed
     if (this.unindexed >= CHECKPOINT_BLOBS) {
       await this.settle()
       await this.publish()
     }
+  }
+
+  /** Queue the buffered blobs as one append after those queued before; returns the append before it. */
+  private enqueue(): Promise<void> | undefined {
+    const batch = this.pending
+    this.pending = []
+    this.pendingBytes = 0
+    const before = this.appending
+    this.appending = (before ?? Promise.resolve())
+      .then(() => (this.failed ? undefined : this.append(batch)))
+      .catch((e) => {
+        this.failed ??= e
+      })
+    return before
+  }
+
+  /**
+   * Resolves once every blob added so far is in a temp pack file and the writer holds none of
+   * their buffers, so the caller may reuse them (the import's read blocks); rejects with what
+   * failed. Queues what is buffered without waiting for the appends before it.
+   */
+  appended(): Promise<void> {
+    if (this.pending.length) this.enqueue()
+    return (this.appending ?? Promise.resolve()).then(() => {
+      if (this.failed) throw this.failed
+    })
   }
 
   /** Wait for every append queued so far; throw what failed. */
@@ -670,14 +693,17 @@ export class PackWriter {
     // the pack is made durable in the background while the writer goes on (publish awaits it):
     // a put's last fsync no longer waits for every pack's bytes at once
     const fh = pack.fh
+    const before = this.syncing
     const durable = (async () => {
       try {
+        await before?.catch(() => {})
         if (this.store.opts.fsync) await fh.datasync()
       } finally {
         await fh.close()
       }
     })()
     durable.catch(() => {}) // awaited by publish or abort
+    this.syncing = durable
     const size = pack.size + trailer.length
     this.bytesWritten += size
     this.written.push({tmp: pack.tmp, final: this.store.packPath(packId), packId, size, rows: pack.rows, durable})
