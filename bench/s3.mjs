@@ -108,6 +108,32 @@ for (let i = 0; i < REPS; i++) {
   log(`rep ${i + 1}: put pach ${res.cliPut[i].toFixed(0)} ms, aws ${res.awsPut[i].toFixed(0)} ms; get pach ${res.cliGet[i].toFixed(0)} ms, aws ${res.awsGet[i].toFixed(0)} ms`)
   log(`rep ${i + 1} CPU s: put pach ${cpu.cliPut[i].toFixed(2)}, aws + gateway ${cpu.awsPut[i].toFixed(2)}; get pach ${cpu.cliGet[i].toFixed(2)}, aws + gateway ${cpu.awsGet[i].toFixed(2)}`)
 }
+// 1b. the aws CLI's floor: the same transfers against bench/s3-sink.mjs, a server that does no
+// work (drops uploads unread, serves downloads from the page cache), so what remains is the
+// client's own cost on this machine, which no gateway can go below
+const floor = {put: [], get: [], putCpu: [], getCpu: []}
+{
+  const sink = spawn(process.execPath, [path.join(root, 'bench', 's3-sink.mjs'), file], {stdio: ['ignore', 'pipe', 'inherit']})
+  const port = await new Promise((res, rej) => {
+    let o = ''
+    sink.stdout.on('data', (d) => {
+      o += d
+      if (o.includes('\n')) res(JSON.parse(o.split('\n')[0]).port)
+    })
+    sink.on('exit', (c) => rej(new Error(`s3-sink exited ${c}`)))
+  })
+  const sinkAws = (...args) => timed(AWS, ['--endpoint-url', `http://127.0.0.1:${port}`, ...args], {env: awsEnv})
+  for (let i = 0; i < REPS; i++) {
+    floor.put.push(sinkAws('s3', 'cp', '--only-show-errors', file, 's3://sink/big.bin'))
+    floor.putCpu.push(lastCpu)
+    fs.rmSync(out, {force: true})
+    floor.get.push(sinkAws('s3', 'cp', '--only-show-errors', 's3://sink/big.bin', out))
+    floor.getCpu.push(lastCpu)
+    if (fs.statSync(out).size !== SIZE) throw new Error(`aws s3 cp from the sink got ${fs.statSync(out).size} bytes, not ${SIZE}`)
+    log(`floor rep ${i + 1}: aws alone put ${floor.put[i].toFixed(0)} ms (${floor.putCpu[i].toFixed(2)} CPU s), get ${floor.get[i].toFixed(0)} ms (${floor.getCpu[i].toFixed(2)} CPU s)`)
+  }
+  sink.kill('SIGTERM')
+}
 fs.rmSync(file, {force: true})
 fs.rmSync(out, {force: true})
 
@@ -213,6 +239,8 @@ const report = [
   '| --- | ---: | ---: | ---: | --- | ---: |',
   `| upload ${SIZE / 2 ** 20} MiB, \`aws s3 cp\` | ${f1(m(res.awsPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.awsPut, res.cliPut)}× ${mark(m(res.awsPut) <= 1.5 * m(res.cliPut))} | ≤ 1.5× | ${m(cpu.awsPut).toFixed(2)} / ${m(cpu.cliPut).toFixed(2)} |`,
   `| download it, \`aws s3 cp\` | ${f1(m(res.awsGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.awsGet, res.cliGet)}× ${mark(m(res.awsGet) <= 1.5 * m(res.cliGet))} | ≤ 1.5× | ${m(cpu.awsGet).toFixed(2)} / ${m(cpu.cliGet).toFixed(2)} |`,
+  `| the aws CLI alone, upload (bench/s3-sink.mjs: a server that drops the bytes) | ${f1(m(floor.put))} s | \`pach put file\` | ${ratio(floor.put, res.cliPut)}× | the floor of any gateway | ${m(floor.putCpu).toFixed(2)} (aws CLI) |`,
+  `| the aws CLI alone, download (served from the page cache) | ${f1(m(floor.get))} s | \`pach get file\` | ${ratio(floor.get, res.cliGet)}× | the floor of any gateway | ${m(floor.getCpu).toFixed(2)} (aws CLI) |`,
   `| ListObjectsV2, ${KEYS.toLocaleString('en')} keys, every page (AWS JS SDK) | ${f1(m(listMs))} s ${mark(m(listMs) < 3000)} | | | < 3 s | |`,
   `| 1 KiB PUTs, 8 concurrent clients (SigV4, distinct bodies), one commit each | ${m(perCommit).toFixed(0)}/s ${mark(m(perCommit) >= 1000)} | | | ≥ 1,000/s | |`,
   `| the same into an open commit | ${m(openCommit).toFixed(0)}/s ${mark(m(openCommit) >= 1000)} | | | | |`,

@@ -133,17 +133,7 @@ export class BlobStore {
       }
       const size = end - first.offset
       const buf = scratch && scratch.length - room >= size ? scratch.subarray(room, (room += size)) : Buffer.allocUnsafe(size)
-      let got = 0
-      try {
-        const fd = this.fd(this.packPath(first.pack))
-        while (got < buf.length) {
-          const n = readSync(fd, buf, got, buf.length - got, first.offset + got)
-          if (n === 0) break
-          got += n
-        }
-      } catch (e) {
-        throw new CorruptObjectError(`pack ${toHex(first.pack)} holding blob ${toHex(ids[i]!)} cannot be read`, {cause: e, data: {blob: toHex(ids[i]!), pack: toHex(first.pack)}})
-      }
+      const got = this.readRun(first, buf, ids[i]!)
       for (let k = i; k < j; k++) {
         const at = locs[k]!.offset - first.offset
         const data = buf.subarray(at, at + locs[k]!.length)
@@ -185,17 +175,7 @@ export class BlobStore {
         continue
       }
       const buf = Buffer.allocUnsafe(end - loc.offset)
-      let got = 0
-      try {
-        const fd = this.fd(this.packPath(loc.pack))
-        while (got < buf.length) {
-          const n = readSync(fd, buf, got, buf.length - got, loc.offset + got)
-          if (n === 0) break
-          got += n
-        }
-      } catch (e) {
-        throw new CorruptObjectError(`pack ${toHex(loc.pack)} holding blob ${toHex(ids[i]!)} cannot be read`, {cause: e, data: {blob: toHex(ids[i]!), pack: toHex(loc.pack)}})
-      }
+      const got = this.readRun(loc, buf, ids[i]!)
       const first = buf.subarray(0, loc.length)
       if (got < loc.length || !sha256(first).equals(ids[i]!)) {
         throw new CorruptObjectError(`blob ${toHex(ids[i]!)} in pack ${toHex(loc.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[i]!), pack: toHex(loc.pack)}})
@@ -213,6 +193,25 @@ export class BlobStore {
       i = k
     }
     return out
+  }
+
+  /**
+   * Fill `buf` from `at`'s pack starting at `at`'s offset (a run of blobs, the first of them
+   * `first`); returns the bytes read, fewer at the pack's end. Unverified: callers hash each blob.
+   */
+  private readRun(at: objects.BlobLocation, buf: Buffer, first: Buffer): number {
+    let got = 0
+    try {
+      const fd = this.fd(this.packPath(at.pack))
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, at.offset + got)
+        if (n === 0) break
+        got += n
+      }
+    } catch (e) {
+      throw new CorruptObjectError(`pack ${toHex(at.pack)} holding blob ${toHex(first)} cannot be read`, {cause: e, data: {blob: toHex(first), pack: toHex(at.pack)}})
+    }
+    return got
   }
 
   private fd(path: string): number {
@@ -744,7 +743,8 @@ async function assertSize(fh: FileHandle, size: number): Promise<void> {
   if (st.size !== size) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${size}`), {code: 'EIO'})
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** fsync a directory (after a rename into it); a filesystem that refuses is let be. */
+export async function fsyncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r')
     try {

@@ -20,11 +20,11 @@
  */
 import {randomBytes} from 'node:crypto'
 import {readdirSync, readFileSync} from 'node:fs'
-import {open, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import type {ChunkerParams} from './chunker.js'
 import {contentFromText, contentText, writeContent, type FileContent} from './content.js'
-import type {BlobStore} from './pack-store.js'
+import {fsyncDir, type BlobStore} from './pack-store.js'
 
 /** The directory of staged records in a `.pach` directory. */
 export function stagedRoot(pachDir: string): string {
@@ -118,15 +118,5 @@ async function writeDurable(file: string, text: string, fsync: boolean): Promise
     await rm(tmp, {force: true})
     throw e
   }
-  if (!fsync) return
-  try {
-    const fh = await open(dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    // some filesystems refuse directory fsync; the rename is still atomic
-  }
+  if (fsync) await fsyncDir(dir)
 }
