@@ -252,6 +252,38 @@ describe('pach serve: ModifyFile', () => {
   }, 120_000)
 })
 
+describe('pach serve: GetFile to a slow reader', () => {
+  it('holds no more than a few messages of a 300 MiB file the client has not taken yet: the server’s RSS grows by less than 100 MiB', async () => {
+    const s = await started(await serve())
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))![1]) * 1024
+    const total = 300 * MiB
+    const body = randomBytes(total)
+    await modify(s, [setCommit(), raw('/warm', randomBytes(4 * MiB))])
+    await modify(s, (function* () {
+      yield setCommit()
+      for (let at = 0; at < total; at += 2 * MiB) yield raw('/huge', body.subarray(at, at + 2 * MiB))
+    })())
+    const start = rss()
+    let peak = start
+    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20)
+    const hash = createHash('sha256')
+    let got = 0
+    try {
+      for await (const m of s.client.stream(s.client.pfs, 'GetFile', {file: file('/huge'), offset: 0})) {
+        hash.update(m.value!)
+        got += m.value!.length
+        await new Promise((r) => setTimeout(r, 5)) // a reader slower than the store
+      }
+    } finally {
+      clearInterval(sampler)
+    }
+    console.log(`GetFile of 300 MiB to a slow reader: pach serve RSS grew by ${((peak - start) / MiB).toFixed(1)} MiB`)
+    expect(got).toBe(total)
+    expect(hash.digest('hex')).toBe(sha(body))
+    expect(peak - start).toBeLessThan(100 * MiB)
+  }, 120_000)
+})
+
 describe('pach serve: ModifyFile with a pipeline token', () => {
   it("writes only the pipeline's own output repo (PERMISSION_DENIED elsewhere, nothing written)", async () => {
     const {pach} = tempPach('pach-serve-token-')

@@ -252,6 +252,19 @@ function directSender(call: ServerWritableStream<unknown, unknown> | ServerDuple
 
 /** Messages written and not yet flushed to the socket, at most (then the handler waits). */
 const IN_FLIGHT_MESSAGES = 256
+/**
+ * Bytes of messages written and not yet flushed, at most: GetFile's 2 MiB messages would
+ * otherwise let 256 of them (512 MiB) queue when the store reads faster than the client takes
+ * them (a 1 GiB GetFile to the Python SDK held ~1.1 GiB).
+ */
+const IN_FLIGHT_BYTES = 8 * 1024 * 1024
+
+/** A response message's payload size as far as it matters for IN_FLIGHT_BYTES: encoded bytes, or a bytes `value` (GetFile, GetFileTAR). */
+function payloadBytes(msg: unknown): number {
+  if (msg instanceof Encoded) return msg.bytes.length
+  const value = (msg as {value?: unknown} | null)?.value
+  return value instanceof Uint8Array ? value.length : 0
+}
 
 /** The most bytes of pre-encoded messages framed into one write of the HTTP/2 stream. */
 const BATCH_BYTES = 64 * 1024
@@ -275,19 +288,21 @@ const BATCH_BYTES = 64 * 1024
  */
 async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | Iterable<unknown>, ctx: CallContext): Promise<void> {
   let pending = 0
+  let pendingBytes = 0
   let wake: (() => void) | undefined
-  const done = (n: number) => {
+  const below = (limit: number) => pending <= limit && pendingBytes <= (limit === 0 ? 0 : IN_FLIGHT_BYTES / 2)
+  const done = (n: number, bytes: number) => {
     pending -= n
-    if (wake && pending <= IN_FLIGHT_MESSAGES / 2) {
+    pendingBytes -= bytes
+    if (wake && below(IN_FLIGHT_MESSAGES / 2)) {
       const w = wake
       wake = undefined
       w()
     }
   }
-  const doneOne = () => done(1)
   const settle = (limit: number) =>
     new Promise<void>((res) => {
-      if (pending <= limit || ctx.signal.aborted) return res()
+      if (below(limit) || ctx.signal.aborted) return res()
       const go = () => {
         ctx.signal.removeEventListener('abort', go)
         res()
@@ -307,8 +322,8 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
     const n = count
     batch = undefined
     used = count = 0
-    if (stream!.destroyed || stream!.closed) return done(n)
-    stream!.write(bytes, () => done(n))
+    if (stream!.destroyed || stream!.closed) return done(n, bytes.length)
+    stream!.write(bytes, () => done(n, bytes.length))
   }
   const later = () => {
     scheduled = false
@@ -318,6 +333,8 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
     for await (const msg of out) {
       if (ctx.signal.aborted) return
       pending++
+      const size = payloadBytes(msg)
+      pendingBytes += size
       if (framing && msg instanceof Encoded && direct.metadataSent && msg.bytes.length + 5 <= BATCH_BYTES) {
         const b = msg.bytes
         if (batch && used + 5 + b.length > BATCH_BYTES) flush()
@@ -325,6 +342,7 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
         batch[used] = 0
         batch.writeUInt32BE(b.length, used + 1)
         used += 5 + b.copy(batch, used + 5)
+        pendingBytes += 5 // its frame head: the batch is written (and counted off) framed
         count++
         if (!scheduled) {
           scheduled = true
@@ -332,9 +350,9 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
         }
       } else {
         flush()
-        direct.sendMessage(msg, doneOne)
+        direct.sendMessage(msg, () => done(1, size))
       }
-      if (pending >= IN_FLIGHT_MESSAGES) {
+      if (pending >= IN_FLIGHT_MESSAGES || pendingBytes >= IN_FLIGHT_BYTES) {
         flush()
         await settle(IN_FLIGHT_MESSAGES / 2)
       }
