@@ -374,14 +374,45 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
  * half-close. Node also ends an HTTP/2 stream's readable side when the client resets it (a
  * cancel, a dropped connection), and grpc-js passes that on as a half-close; the reset's
  * 'close' (grpc-js's 'cancelled') follows before the next turn of the event loop. So at the
- * end the stream waits one turn and, if the call was cancelled meanwhile, throws instead of
+ * end the stream waits one turn (a Node client that went quiet first: see NODE_CANCEL_GRACE_MS)
+ * and, if the call was cancelled meanwhile, throws instead of
  * ending: no handler takes an abandoned upload as complete.
  */
 async function* requests<Req>(call: AsyncIterable<Req>, ctx: CallContext): AsyncGenerator<Req> {
-  yield* call
-  await new Promise<void>((res) => setImmediate(res))
+  let last = Date.now()
+  for await (const r of call) {
+    yield r
+    last = Date.now()
+  }
+  const md = (call as unknown as {metadata?: Metadata}).metadata
+  const node = md !== undefined && String(md.get('user-agent')[0] ?? '').includes('grpc-node-js')
+  const wait = node && Date.now() - last >= NODE_IDLE_END_MS ? NODE_CANCEL_GRACE_MS : 0
+  await new Promise<void>((res) => {
+    if (wait === 0) return setImmediate(res)
+    const go = () => {
+      clearTimeout(t)
+      ctx.signal.removeEventListener('abort', go)
+      res()
+    }
+    const t = setTimeout(go, wait)
+    ctx.signal.addEventListener('abort', go)
+    if (ctx.signal.aborted) go()
+  })
   if (ctx.signal.aborted) throw grpcError(status.CANCELLED, 'context canceled')
 }
+
+/**
+ * A grpc-js client that cancels a client stream half-closes it first and resets it some time
+ * later (Node's Http2Stream.close: end() at once, RST_STREAM after; ~40 ms seen on loopback),
+ * so a cancel after the client went quiet reaches the server as a complete request followed
+ * by a reset — pach push stopped between two writes would otherwise commit its partial
+ * upload. So the end of a Node client's request stream that comes NODE_IDLE_END_MS or more
+ * after its last message (a half-close right after the last write is a client's normal end)
+ * waits up to NODE_CANCEL_GRACE_MS for the reset. Go and C-core clients (pachctl, the Python
+ * SDK) reset without half-closing and never wait.
+ */
+const NODE_IDLE_END_MS = 20
+const NODE_CANCEL_GRACE_MS = 200
 
 /**
  * A request stream reads at most one message ahead of its handler (grpc-js's default is 16):
