@@ -62,15 +62,22 @@ export class Daemon {
         opts.onError?.(e)
       }
       if (this.kicked || signal.aborted) continue
+      // one wait on the feed per round, ended with the round (a kick or the cron timer would
+      // otherwise leave it, and its listener on `signal`, until the next change: one per PUT)
       await new Promise<void>((resolve) => {
+        const round = new AbortController()
+        const stop = () => round.abort()
         const done = () => {
           clearTimeout(t)
+          signal.removeEventListener('abort', stop)
           this.wakeUp = undefined
+          round.abort()
           resolve()
         }
         const t = setTimeout(done, every)
         this.wakeUp = done
-        this.d.feed.next(signal).then(done)
+        signal.addEventListener('abort', stop)
+        void this.d.feed.next(round.signal).then(done)
       })
     }
     await this.d.continuous?.stopAll()
