@@ -14,6 +14,7 @@ import {exportArchive} from '../../src/core/archive/export.js'
 import {ArchiveWriter, readArchive} from '../../src/core/archive/format.js'
 import {importArchive} from '../../src/core/archive/import.js'
 import {isPachError} from '../../src/core/errors.js'
+import {refusalCode} from '../helpers/refusal.js'
 import type {Pach} from '../../src/core/pach.js'
 import {parseCommit, parseFile} from '../../src/core/pfs/refs.js'
 import {parseSpecs} from '../../src/core/pps/spec/index.js'
@@ -56,15 +57,7 @@ function footprint(pach: Pach) {
   return {...Object.fromEntries(tables.map((t) => [t, count(t)])), packFiles: files('packs'), tmpFiles: files('tmp')}
 }
 
-async function refusal(pach: Pach, archive: Buffer): Promise<string> {
-  try {
-    await importArchive(pach.ctx, bytes(archive)())
-  } catch (e) {
-    if (isPachError(e)) return e.code
-    throw e
-  }
-  return 'ACCEPTED'
-}
+const refusal = (pach: Pach, archive: Buffer): Promise<string> => refusalCode(importArchive(pach.ctx, bytes(archive)()))
 
 describe('export / import (library)', () => {
   it('round-trips a store with a pipeline exactly; a second import writes nothing; fsck is clean', async () => {

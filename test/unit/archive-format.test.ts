@@ -8,7 +8,7 @@
 import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 import {ArchiveWriter, readArchive, type ArchiveFrame, type ArchiveHeader} from '../../src/core/archive/format.js'
-import {isPachError} from '../../src/core/errors.js'
+import {refusalCode} from '../helpers/refusal.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest()
 const header: ArchiveHeader = {format: 'pach-archive', version: 1, pach_version: 'test', schema: 12, created: '2026-01-01T00:00:00.000Z', chunker: {}, scope: {all: true, requested: [], added_by_provenance: []}, secrets_needed: []}
@@ -44,15 +44,7 @@ async function readAll(b: Buffer, chunk = 1 << 20): Promise<ArchiveFrame[]> {
   return out
 }
 
-async function refusal(b: Buffer): Promise<string> {
-  try {
-    await readAll(b, 97)
-  } catch (e) {
-    if (isPachError(e)) return e.code
-    throw e
-  }
-  return 'ACCEPTED'
-}
+const refusal = (b: Buffer): Promise<string> => refusalCode(readAll(b, 97))
 
 describe('archive framing', () => {
   it('reads back what was written, frame for frame, whatever the read sizes', async () => {

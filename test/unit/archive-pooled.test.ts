@@ -13,7 +13,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {FileBlocks} from '../../src/core/archive/blocks.js'
 import {ArchiveWriter, readArchive, type ArchiveFrame, type ArchiveHeader} from '../../src/core/archive/format.js'
 import {ObjectHasher} from '../../src/core/archive/hasher.js'
-import {isPachError} from '../../src/core/errors.js'
+import {refusalCode} from '../helpers/refusal.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest()
 const header: ArchiveHeader = {format: 'pach-archive', version: 1, pach_version: 'test', schema: 12, created: '2026-01-01T00:00:00.000Z', chunker: {}, scope: {all: true, requested: [], added_by_provenance: []}, secrets_needed: []}
@@ -73,15 +73,6 @@ async function readStream(b: Buffer): Promise<Plain[]> {
   return out
 }
 
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (e) {
-    if (isPachError(e)) return e.code
-    throw e
-  }
-  return 'ACCEPTED'
-}
 
 describe('ObjectHasher (the worker)', () => {
   it('passes payloads whose bytes hash to their id and names the first that does not, in shared and ordinary memory', async () => {
@@ -208,7 +199,7 @@ describe('readArchive from a pooled file', () => {
       b[i] ^= 0x20
       const path = toFile(b)
       const seen: string[] = []
-      const code = await refusal(
+      const code = await refusalCode(
         readPooled(path, {blockSize: 4096}, undefined, (f) => {
           if (f.kind === 'object') {
             expect(sha(f.data).equals(f.id)).toBe(true) // only verified objects come out
@@ -225,7 +216,7 @@ describe('readArchive from a pooled file', () => {
   it('refuses a truncated file', async () => {
     const {bytes} = await archive(20)
     for (const cut of [9, Math.floor(bytes.length / 2), bytes.length - 1]) {
-      expect(await refusal(readPooled(toFile(bytes.subarray(0, cut)), {blockSize: 4096}))).toBe('ARCHIVE_DAMAGED')
+      expect(await refusalCode(readPooled(toFile(bytes.subarray(0, cut)), {blockSize: 4096}))).toBe('ARCHIVE_DAMAGED')
     }
   })
 })
