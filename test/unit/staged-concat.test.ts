@@ -43,6 +43,15 @@ function memWriter() {
   return w
 }
 
+/** A project with repo `r` and an upload's staging directory `up` (under .pach/staged/). */
+function stagingProject(upload: string) {
+  const {pach} = tempPach('pach-staged-')
+  pach.repos.create('default', 'r')
+  const up = join(stagedRoot(pach.ctx.pachDir), upload)
+  mkdirSync(up, {recursive: true})
+  return {pach, ctx: pach.ctx, up}
+}
+
 const once = (b: Buffer) =>
   (async function* () {
     // in blocks, as a socket delivers them
@@ -99,11 +108,7 @@ describe('concatContent', () => {
 
 describe('staged parts and putConcat', () => {
   it('a file joined from staged parts equals `put` of its bytes; gc keeps staged chunks until the record goes', async () => {
-    const {pach} = tempPach('pach-staged-')
-    pach.repos.create('default', 'r')
-    const ctx = pach.ctx
-    const up = join(stagedRoot(ctx.pachDir), 'test-upload')
-    mkdirSync(up, {recursive: true})
+    const {pach, ctx, up} = stagingProject('test-upload')
     const MiB = 1024 * 1024
     const data = randomBytes(21 * MiB + 99)
     const bounds = [0, 8 * MiB, 16 * MiB, data.length]
@@ -135,11 +140,7 @@ describe('staged parts and putConcat', () => {
   })
 
   it('an abandoned upload leaves nothing referenced or visible; a failing part stages nothing', async () => {
-    const {pach} = tempPach('pach-staged-')
-    pach.repos.create('default', 'r')
-    const ctx = pach.ctx
-    const up = join(stagedRoot(ctx.pachDir), 'abandoned')
-    mkdirSync(up, {recursive: true})
+    const {pach, ctx, up} = stagingProject('abandoned')
     await stageContent(ctx.store, ctx.config.chunker, join(up, 'part-1.content'), once(randomBytes(3 * 1024 * 1024)), () => ({}))
     // a part whose stream fails at its end (a checksum mismatch) leaves no record
     const failing = (async function* () {
