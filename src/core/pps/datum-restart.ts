@@ -13,7 +13,8 @@
  *   <req>.answer.json    {restarted, running}    the holder's (temp file + rename)
  * The holder (DatumRestarts, one per running job) reads the directory every POLL_MS, aborts
  * the matching attempts running now, answers and removes the request. The requester waits
- * for the answer (ANSWER_TIMEOUT_MS), then removes both files. A holder on this host that
+ * for the answer (ANSWER_TIMEOUT_MS), then removes both files; the holder's end waits for its
+ * answers to be read, so the scratch space is not removed under an answer. A holder on this host that
  * is dead is told at once; no answer in time: the holder hangs (stopped, busy), or its datums
  * ended meanwhile (`restartDatums` tells these apart by the job row).
  *
@@ -108,10 +109,27 @@ export class DatumRestarts {
     this.timer.unref()
   }
 
-  /** Stop answering: the datums are done (a request left unanswered times out; the job row tells why). */
-  close(): void {
-    if (this.timer) clearInterval(this.timer)
+  /**
+   * Stop answering: the datums are done. Requests waiting now are answered (nothing runs), and
+   * the close waits until every answer given has been read (its requester removes it; at most
+   * ANSWER_TIMEOUT_MS), because the job's end removes the scratch space and with it an answer
+   * not yet read: a restarted datum that reran at once would otherwise end its job before its
+   * requester saw the answer. A request that comes later times out, and the job row tells why.
+   */
+  async close(): Promise<void> {
+    if (!this.timer) return
+    clearInterval(this.timer)
     this.timer = undefined
+    this.poll()
+    const dir = restartDir(this.workRoot)
+    const unread = () => {
+      try {
+        return readdirSync(dir).some((n) => n.endsWith('.answer.json'))
+      } catch {
+        return false
+      }
+    }
+    for (const deadline = Date.now() + ANSWER_TIMEOUT_MS; unread() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10))
   }
 
   /** An attempt of `d` starts: its signal ends with the job's or with a restart. */

@@ -580,7 +580,7 @@ export class JobService {
         }),
       )
     } finally {
-      restarts.close()
+      await restarts.close()
       await Promise.allSettled(workers.map((w) => w.worker.close()))
       // after the workers: no request of this job's code is still on its way
       await sidecar?.close()
