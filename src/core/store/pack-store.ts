@@ -17,7 +17,8 @@
  *   A crash leaves at most an unindexed pack or unreferenced index rows, both of which `gc`
  *   removes; never an index row pointing at a missing pack.
  * - every read re-hashes the blob and throws CorruptObjectError on mismatch: wrong bytes
- *   are never returned.
+ *   are never returned (`readBlobsUnverified` hands that check to its caller, who must see it
+ *   made before the bytes are taken for the blob).
  * - a process that writes holds a `leases` row (kind 'write'); gc refuses to run while a
  *   live writer exists, so gc never removes a pack or blob that a running write is about
  *   to reference. A killed writer's lease is stale (its pid is gone) and is ignored. A
@@ -114,37 +115,45 @@ export class BlobStore {
    * its CPU in garbage collection and page faults). Throws CorruptObjectError.
    */
   readBlobs(ids: readonly Buffer[], scratch?: Buffer): Buffer[] {
+    const r = this.readBlobsUnverified(ids, scratch)
+    for (const [k, data] of r.data.entries()) if (!sha256(data).equals(ids[k]!)) throw r.damaged(k)
+    return r.data
+  }
+
+  /**
+   * readBlobs without the hash check, for a caller that hands the check on (an export leaves
+   * it to the importer, which refuses an archive whose chunk does not hash to its id, or makes
+   * it on a worker thread with `--verify`): it may use `data[k]` as the blob only once SHA-256
+   * of it equals `ids[k]`, and `damaged(k)` is the error readBlobs throws when it does not. A
+   * blob missing from the index, or a pack too short to hold it, is refused here
+   * (CorruptObjectError). Runs are read as by readBlobs, into `scratch` while it has room.
+   */
+  readBlobsUnverified(ids: readonly Buffer[], scratch?: Buffer): {data: Buffer[]; damaged: (k: number) => CorruptObjectError} {
     let room = 0
     const locs = ids.map((id) => {
       const loc = this.locate(id)
       if (!loc) throw new CorruptObjectError(`blob ${toHex(id)} is missing from the store`, {data: {blob: toHex(id)}})
       return loc
     })
+    const damaged = (k: number) =>
+      new CorruptObjectError(`blob ${toHex(ids[k]!)} in pack ${toHex(locs[k]!.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[k]!), pack: toHex(locs[k]!.pack)}})
     const out: Buffer[] = []
     for (let i = 0; i < ids.length; ) {
       const first = locs[i]!
       let end = first.offset + first.length
       let j = i + 1
       while (j < ids.length && locs[j]!.offset === end && end + locs[j]!.length - first.offset <= 8 * 1024 * 1024 && Buffer.compare(locs[j]!.pack, first.pack) === 0) end += locs[j++]!.length
-      if (j === i + 1) {
-        out.push(this.readAt(ids[i]!, first))
-        i++
-        continue
-      }
       const size = end - first.offset
       const buf = scratch && scratch.length - room >= size ? scratch.subarray(room, (room += size)) : Buffer.allocUnsafe(size)
       const got = this.readRun(first, buf, ids[i]!)
       for (let k = i; k < j; k++) {
         const at = locs[k]!.offset - first.offset
-        const data = buf.subarray(at, at + locs[k]!.length)
-        if (at + locs[k]!.length > got || !sha256(data).equals(ids[k]!)) {
-          throw new CorruptObjectError(`blob ${toHex(ids[k]!)} in pack ${toHex(first.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[k]!), pack: toHex(first.pack)}})
-        }
-        out.push(data)
+        if (at + locs[k]!.length > got) throw damaged(k)
+        out.push(buf.subarray(at, at + locs[k]!.length))
       }
       i = j
     }
-    return out
+    return {data: out, damaged}
   }
 
   /**
