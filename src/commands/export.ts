@@ -123,7 +123,7 @@ export default class Export extends PachCommand<typeof Export, ExportSummary> {
 
   human(r: ExportSummary) {
     const lines = [
-      `exported ${r.repos.length} repo${r.repos.length === 1 ? '' : 's'}, ${r.rows.commits ?? 0} commits, ${r.pipelines.length} pipelines, ${r.rows.jobs ?? 0} jobs, ${r.rows.datums ?? 0} datums; ${r.blobs} chunks (${bytesSize(r.blob_bytes)}), archive ${bytesSize(r.bytes)}`,
+      `exported ${r.repos.length} repo${r.repos.length === 1 ? '' : 's'}, ${r.rows.commits ?? 0} commits, ${r.pipelines.length} pipelines, ${r.rows.jobs ?? 0} jobs, ${r.rows.datums ?? 0} datums; ${r.blobs} chunks (${bytesSize(r.blob_bytes)}${r.verified ? ', each checked against its id' : ''}), archive ${bytesSize(r.bytes)}`,
     ]
     if (r.added_by_provenance.length) lines.push(`added as provenance of the repos asked for: ${r.added_by_provenance.join(', ')}`)
     if (r.secrets_needed.length) lines.push(`not included (recreate them with \`pach create secret\` after import): secrets ${r.secrets_needed.join(', ')}`)

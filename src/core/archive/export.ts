@@ -73,6 +73,8 @@ export interface ExportSummary {
   bytes: number
   /** the trailer's whole-archive digest */
   digest: string
+  /** every chunk was checked against its id while exporting (`verify`); otherwise copied as stored */
+  verified: boolean
   secrets_needed: string[]
 }
 
@@ -311,6 +313,7 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
       datum_nodes: trailer.datum_nodes,
       bytes: w.size,
       digest: trailer.digest,
+      verified: opts.verify === true,
       secrets_needed: secrets,
     }
   } finally {
