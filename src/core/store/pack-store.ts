@@ -26,7 +26,7 @@
  *   commit of small puts) and drops it once their blobs are referenced.
  */
 import * as objects from '../db/objects.js'
-import {closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, fsyncSync, mkdirSync, openSync, read, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
 import {mkdir, open, rename, rm, type FileHandle} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
@@ -129,15 +129,31 @@ export class BlobStore {
    * (CorruptObjectError). Runs are read as by readBlobs, into `scratch` while it has room.
    */
   readBlobsUnverified(ids: readonly Buffer[], scratch?: Buffer): {data: Buffer[]; damaged: (k: number) => CorruptObjectError} {
+    const plan = this.planRuns(ids, scratch)
+    for (const r of plan.runs) r.got = this.readRun(r.first, r.buf, ids[r.i]!)
+    return this.sliceRuns(ids, plan)
+  }
+
+  /**
+   * readBlobsUnverified with its reads on libuv's pool: the calling thread stays free meanwhile
+   * (an export's pending writes go on being issued while it reads; a read that blocks the event
+   * loop stalls them). Runs are read one after another; the same contract.
+   */
+  async readBlobsUnverifiedAsync(ids: readonly Buffer[], scratch?: Buffer): Promise<{data: Buffer[]; damaged: (k: number) => CorruptObjectError}> {
+    const plan = this.planRuns(ids, scratch)
+    for (const r of plan.runs) r.got = await this.readRunAsync(r.first, r.buf, ids[r.i]!)
+    return this.sliceRuns(ids, plan)
+  }
+
+  /** Where each blob lives, and the runs of blobs side by side in one pack (≤ 8 MiB each) with the buffer each is read into. */
+  private planRuns(ids: readonly Buffer[], scratch: Buffer | undefined) {
     let room = 0
     const locs = ids.map((id) => {
       const loc = this.locate(id)
       if (!loc) throw new CorruptObjectError(`blob ${toHex(id)} is missing from the store`, {data: {blob: toHex(id)}})
       return loc
     })
-    const damaged = (k: number) =>
-      new CorruptObjectError(`blob ${toHex(ids[k]!)} in pack ${toHex(locs[k]!.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[k]!), pack: toHex(locs[k]!.pack)}})
-    const out: Buffer[] = []
+    const runs: {i: number; j: number; first: objects.BlobLocation; buf: Buffer; got: number}[] = []
     for (let i = 0; i < ids.length; ) {
       const first = locs[i]!
       let end = first.offset + first.length
@@ -145,13 +161,22 @@ export class BlobStore {
       while (j < ids.length && locs[j]!.offset === end && end + locs[j]!.length - first.offset <= 8 * 1024 * 1024 && Buffer.compare(locs[j]!.pack, first.pack) === 0) end += locs[j++]!.length
       const size = end - first.offset
       const buf = scratch && scratch.length - room >= size ? scratch.subarray(room, (room += size)) : Buffer.allocUnsafe(size)
-      const got = this.readRun(first, buf, ids[i]!)
-      for (let k = i; k < j; k++) {
-        const at = locs[k]!.offset - first.offset
-        if (at + locs[k]!.length > got) throw damaged(k)
-        out.push(buf.subarray(at, at + locs[k]!.length))
-      }
+      runs.push({i, j, first, buf, got: 0})
       i = j
+    }
+    return {locs, runs}
+  }
+
+  private sliceRuns(ids: readonly Buffer[], {locs, runs}: ReturnType<BlobStore['planRuns']>): {data: Buffer[]; damaged: (k: number) => CorruptObjectError} {
+    const damaged = (k: number) =>
+      new CorruptObjectError(`blob ${toHex(ids[k]!)} in pack ${toHex(locs[k]!.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[k]!), pack: toHex(locs[k]!.pack)}})
+    const out: Buffer[] = []
+    for (const r of runs) {
+      for (let k = r.i; k < r.j; k++) {
+        const at = locs[k]!.offset - r.first.offset
+        if (at + locs[k]!.length > r.got) throw damaged(k)
+        out.push(r.buf.subarray(at, at + locs[k]!.length))
+      }
     }
     return {data: out, damaged}
   }
@@ -214,6 +239,22 @@ export class BlobStore {
       const fd = this.fd(this.packPath(at.pack))
       while (got < buf.length) {
         const n = readSync(fd, buf, got, buf.length - got, at.offset + got)
+        if (n === 0) break
+        got += n
+      }
+    } catch (e) {
+      throw new CorruptObjectError(`pack ${toHex(at.pack)} holding blob ${toHex(first)} cannot be read`, {cause: e, data: {blob: toHex(first), pack: toHex(at.pack)}})
+    }
+    return got
+  }
+
+  /** readRun on libuv's pool (the fd stays open: this store closes fds only in closeFds, or when it opens one past 64, which no read in flight can see as reads are awaited one at a time). */
+  private async readRunAsync(at: objects.BlobLocation, buf: Buffer, first: Buffer): Promise<number> {
+    let got = 0
+    try {
+      const fd = this.fd(this.packPath(at.pack))
+      while (got < buf.length) {
+        const n = await new Promise<number>((res, rej) => read(fd, buf, got, buf.length - got, at.offset + got, (e, n) => (e ? rej(e) : res(n))))
         if (n === 0) break
         got += n
       }
