@@ -56,6 +56,8 @@ export class BlobStore {
   readonly packsDir: string
   readonly tmpDir: string
   private readonly fds = new Map<string, number>()
+  /** reads in flight on libuv's pool (readRunAsync): the fd cache is not trimmed under them */
+  private reading = 0
   /** directories this store made or found (objects/tmp, packs/<aa>): not made again for every pack */
   private readonly dirs = new Set<string>()
 
@@ -248,9 +250,10 @@ export class BlobStore {
     return got
   }
 
-  /** readRun on libuv's pool (the fd stays open: this store closes fds only in closeFds, or when it opens one past 64, which no read in flight can see as reads are awaited one at a time). */
+  /** readRun on libuv's pool; while it is in flight the fd cache is not trimmed (`fd`), so its fd stays open. */
   private async readRunAsync(at: objects.BlobLocation, buf: Buffer, first: Buffer): Promise<number> {
     let got = 0
+    this.reading++
     try {
       const fd = this.fd(this.packPath(at.pack))
       while (got < buf.length) {
@@ -260,6 +263,8 @@ export class BlobStore {
       }
     } catch (e) {
       throw new CorruptObjectError(`pack ${toHex(at.pack)} holding blob ${toHex(first)} cannot be read`, {cause: e, data: {blob: toHex(first), pack: toHex(at.pack)}})
+    } finally {
+      this.reading--
     }
     return got
   }
@@ -267,7 +272,7 @@ export class BlobStore {
   private fd(path: string): number {
     let fd = this.fds.get(path)
     if (fd === undefined) {
-      if (this.fds.size > 64) this.closeFds()
+      if (this.fds.size > 64 && this.reading === 0) this.closeFds()
       fd = openSync(path, 'r')
       this.fds.set(path, fd)
     }
