@@ -5,10 +5,12 @@
  * jobs, datums, files) and every file's bytes are compared; fsck is clean; a second import is
  * a no-op; a project with a conflicting repo and a truncated archive are refused with one line
  * and nothing imported; a subset export brings its provenance; `export -o - | import -` works
- * through a pipe.
+ * through a pipe. A store with a flipped byte in a chunk: `export` writes an archive that
+ * `import` refuses (exit 12, nothing imported), `export --verify` fails (exit 12) and leaves no
+ * file, and `fsck` names the chunk.
  */
 import {execa} from 'execa'
-import {writeFileSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, tmpProject, type Project} from '../helpers/cli.js'
@@ -63,6 +65,42 @@ async function listings(p: Project): Promise<Record<string, unknown>> {
   return out
 }
 
+describe('export of a damaged store (built CLI)', () => {
+  it('export copies the damaged chunk and import refuses the archive; export --verify fails with no file; fsck names the chunk', {timeout: 120_000}, async (ctx) => {
+    const p = await tmpProject(true, ctx)
+    await p.ok(['create', 'repo', 'data'])
+    const data = pseudoRandom(3_000_000, 11)
+    writeFileSync(join(p.dir, 'd.bin'), data)
+    await p.ok(['put', 'file', 'data@master:/d.bin', '-f', join(p.dir, 'd.bin')])
+    // flip one byte of the file's middle in the pack that holds it
+    const needle = data.subarray(1_500_000, 1_500_064)
+    const packs = join(p.dir, '.pach', 'objects', 'packs')
+    const pack = readdirSync(packs, {recursive: true, withFileTypes: true})
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name))
+      .find((f) => readFileSync(f).includes(needle))!
+    const bytes = readFileSync(pack)
+    bytes[bytes.indexOf(needle) + 32] ^= 1
+    writeFileSync(pack, bytes)
+
+    const archive = join(p.dir, 'plain.pacharc')
+    const ex = await p.json(['export', '-o', archive])
+    expect(ex).toMatchObject({blob_bytes: 3_000_000, verified: false})
+    const d = await tmpProject(true, ctx)
+    expectUserError(await d.run(['import', archive]), 12, /the archive is damaged: blob [0-9a-f]{64} does not match its hash/)
+    expect(await d.json(['list', 'repo'])).toEqual([])
+    expect((await d.json(['fsck'])).ok).toBe(true)
+
+    const checked = join(p.dir, 'checked.pacharc')
+    expectUserError(await p.run(['export', '-o', checked, '--verify']), 12, /blob [0-9a-f]{64} in pack [0-9a-f]{64} is damaged \(hash mismatch\)/)
+    expect(existsSync(checked)).toBe(false)
+    expect(readdirSync(p.dir).filter((f) => f.includes('checked'))).toEqual([])
+    const fsck = await p.run(['fsck', '--json'])
+    expect(fsck.exitCode).toBe(12)
+    expect(JSON.parse(fsck.stdout).error.data.problems.map((x: {message: string}) => x.message).join('\n')).toMatch(/hash mismatch|damaged/)
+  })
+})
+
 describe.concurrent('export and import (built CLI)', () => {
   // one source project for both tests (they only read it and write archives beside it)
   let a: Project
@@ -74,8 +112,9 @@ describe.concurrent('export and import (built CLI)', () => {
 
   it('round trip into a fresh project: every listing and file equal, fsck clean, second import a no-op, conflicts and damage refused', {timeout: 180_000}, async (ctx) => {
     const archive = join(a.dir, 'backup.pacharc')
-    const ex = await a.json(['export', '-o', archive])
-    expect(ex).toMatchObject({format: 'pach-archive', all: true, pipelines: ['default/edges']})
+    // (--verify: the chunks checked on the hashing worker; the subset export below copies them as stored)
+    const ex = await a.json(['export', '-o', archive, '--verify'])
+    expect(ex).toMatchObject({format: 'pach-archive', all: true, pipelines: ['default/edges'], verified: true})
     expect(ex.repos).toEqual(expect.arrayContaining(['default/images', 'default/labels', 'default/edges', 'default/edges.spec', 'default/edges.meta']))
     expect(ex.rows.jobs).toBe(2)
 

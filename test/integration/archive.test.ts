@@ -4,9 +4,12 @@
  * an archive cut at every frame boundary, cut inside a chunk, or with a byte flipped in a
  * chunk or a record is refused with nothing written — no row, no blob index entry, no pack,
  * no temp file — in the very store every attempt went to. A conflicting repo is refused
- * before any object is written.
+ * before any object is written. A store with a flipped byte in a stored chunk: the default
+ * export copies it as stored and every import of that archive is refused with nothing
+ * written; `verify` fails the export with CORRUPT_OBJECT before any of that chunk reaches the
+ * sink; a pack cut short fails either.
  */
-import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -155,6 +158,79 @@ describe('export / import (library)', () => {
     writeFileSync(path, archive)
     expect((await importArchive(dst.ctx, {file: path})).noop).toBe(false)
     expect(dst.fsck({readData: true}).problems).toEqual([])
+  })
+
+  it('a damaged chunk in the store: the default export copies it and import refuses the archive; --verify fails the export before writing it; a cut pack fails both', async () => {
+    const src = await source()
+    // two files of several chunks each, put in path order: the first is larger than one read
+    // group (export.ts's SLOT, 8 MiB), so part of it is written out before the second, whose
+    // middle chunk is damaged, is read
+    const second = pseudoRandom(2_500_000, 7)
+    src.repos.create('default', 'more')
+    await src.files.put('default', parseCommit('more@master'), [
+      {path: '/1', open: bytes(pseudoRandom(9_000_000, 5))},
+      {path: '/2', open: bytes(second)},
+    ])
+    const needle = second.subarray(1_250_000, 1_250_064)
+    const packs = readdirSync(join(src.pachDir, 'objects', 'packs'), {recursive: true, withFileTypes: true}).filter((e) => e.isFile())
+    const hit = packs.map((e) => ({path: join(e.parentPath, e.name), bytes: readFileSync(join(e.parentPath, e.name))})).find((p) => p.bytes.includes(needle))!
+    const at = hit.bytes.indexOf(needle) + 32
+    hit.bytes[at] ^= 1
+    writeFileSync(hit.path, hit.bytes)
+    const damagedBytes = hit.bytes.subarray(at - 32, at + 32)
+    const run = (verify: boolean, reuse: boolean) => {
+      const parts: Buffer[] = []
+      const done = exportArchive(src.ctx, async (bufs) => void parts.push(...bufs.map((b) => Buffer.from(b))), {pachVersion: 'test', verify, writtenUpTo: reuse ? async () => {} : undefined}).then(
+        () => undefined,
+        (x: unknown) => x,
+      )
+      return done.then((e) => ({e, written: Buffer.concat(parts)}))
+    }
+    const {pach: dst} = tempPach('pach-arc-damaged-')
+    const empty = footprint(dst)
+    const dir = mkdtempSync(join(tmpdir(), 'pach-arc-damaged-'))
+    // with fresh read buffers (a sink that keeps what it is given) and with reused ones
+    for (const reuse of [false, true]) {
+      // default: the chunk is copied as stored, with its id; import refuses the whole archive
+      const plain = await run(false, reuse)
+      expect(plain.e).toBeUndefined()
+      expect(plain.written.includes(damagedBytes)).toBe(true)
+      writeFileSync(join(dir, 'a.pacharc'), plain.written)
+      for (const input of [bytes(plain.written)(), {file: join(dir, 'a.pacharc')}]) {
+        const e = await importArchive(dst.ctx, input).then(
+          () => undefined,
+          (x: unknown) => x,
+        )
+        expect(isPachError(e) && e.code).toBe('ARCHIVE_DAMAGED')
+        expect(String((e as Error).message)).toMatch(/the archive is damaged: blob [0-9a-f]{64} does not match its hash/)
+        expect(footprint(dst)).toEqual(empty)
+      }
+      // verify: the export fails before any of the damaged chunk reaches the sink
+      const checked = await run(true, reuse)
+      expect(isPachError(checked.e) && checked.e.code).toBe('CORRUPT_OBJECT')
+      expect(String((checked.e as Error).message)).toMatch(/^blob [0-9a-f]{64} in pack [0-9a-f]{64} is damaged \(hash mismatch\)$/)
+      expect(checked.written.length).toBeGreaterThan(2_000_000)
+      expect(checked.written.includes(damagedBytes)).toBe(false)
+      // what was written is no archive: a reader refuses it
+      expect(await refusal(dst, checked.written)).toBe('ARCHIVE_DAMAGED')
+      expect(footprint(dst)).toEqual(empty)
+    }
+    // the byte flipped back, the same store exports (verified) and round-trips
+    hit.bytes[at] ^= 1
+    writeFileSync(hit.path, hit.bytes)
+    const good = await run(true, true)
+    expect(good.e).toBeUndefined()
+    expect((await importArchive(dst.ctx, bytes(good.written)())).noop).toBe(false)
+    // (Buffer.equals: toEqual compares a 2.5 MB buffer byte by byte for ~12 s)
+    expect(dst.files.readAll('default', parseFile('more@master:/2')).equals(second)).toBe(true)
+    expect(dst.fsck({readData: true}).problems).toEqual([])
+    // a pack cut short inside that chunk: both exports fail (no hashing needed to see it)
+    truncateSync(hit.path, at)
+    for (const verify of [false, true]) {
+      const cut = await run(verify, true)
+      expect(isPachError(cut.e) && cut.e.code).toBe('CORRUPT_OBJECT')
+      expect(cut.written.includes(hit.bytes.subarray(at - 64, at))).toBe(false)
+    }
   })
 
   it('refuses a repo of the same name with other history before writing anything', async () => {

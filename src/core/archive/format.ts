@@ -116,6 +116,13 @@ export function reviveBuffers(row: Record<string, unknown>): Record<string, unkn
 }
 
 /**
+ * Bytes gathered before they go to `out`. Larger batches are slower, not faster: measured on
+ * Linux/ext4 (2026-12), a 1 GiB export written in 8 MiB pwritev calls spent 1.2–1.8 s of
+ * system time, in 1 MiB calls ~0.5 s (what tar's 10 KiB writes take).
+ */
+const FLUSH_AT = 1024 * 1024
+
+/**
  * Writes an archive through `out` (called with ~1 MiB batches of buffers, in order, awaited:
  * the sink's backpressure; the buffers are not copied into one, and not reused after). Call header, then records, then objects, then finish; each section is
  * closed when the next begins.
@@ -141,7 +148,7 @@ export class ArchiveWriter {
   }
 
   private async flushIfFull(): Promise<void> {
-    if (this.pendingBytes >= 1024 * 1024) await this.flush()
+    if (this.pendingBytes >= FLUSH_AT) await this.flush()
   }
 
   /** Bytes handed to `out` so far. */
@@ -208,10 +215,14 @@ export class ArchiveWriter {
   /** An object: `id` must be SHA-256 of `data` (readers refuse it otherwise). */
   async object(type: ObjectKind, id: Buffer, data: Buffer): Promise<void> {
     this.enter('objects')
-    const h = head(OBJECT_BYTE[type], id.length + data.length)
-    this.sectionHash.update(h).update(id)
+    // the frame head and the id in one buffer (one iovec fewer per chunk), the bytes as given
+    const hid = Buffer.allocUnsafe(5 + id.length)
+    hid[0] = OBJECT_BYTE[type]
+    hid.writeUInt32BE(id.length + data.length, 1)
+    id.copy(hid, 5)
+    this.sectionHash.update(hid)
     this.sectionFrames++
-    this.push(h, id, data)
+    this.push(hid, data)
     if (type === 'blob') {
       this.totals.blobs++
       this.totals.blob_bytes += data.length

@@ -9,6 +9,8 @@
  * earlier session: copying each chunk and one call per chunk cost more than the hash) — while
  * the main thread reads the next batch and the pack writer writes the previous one. A payload
  * in ordinary memory (a frame gathered across two reads of a stream) is hashed inline.
+ * `pach export --verify` uses it the same way for the chunks it reads from packs (export.ts),
+ * their ids given beside them.
  *
  * The worker's source is a string run with `eval`: pach is bundled into one file (and into a
  * single executable), where a worker script beside it does not exist. It needs only
@@ -26,15 +28,16 @@ const ID = 32
 const WORKER_SOURCE = `
 const {parentPort} = require('node:worker_threads')
 const {createHash} = require('node:crypto')
-parentPort.on('message', ({seq, bufs, spec}) => {
+parentPort.on('message', ({seq, bufs, spec, ids}) => {
   const views = bufs.map((b) => Buffer.from(b))
+  const idv = ids && Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength)
   let bad = -1
   for (let i = 0; i < spec.length; i += 3) {
     const v = views[spec[i]]
     const off = spec[i + 1]
     const end = off + spec[i + 2]
-    const digest = createHash('sha256').update(v.subarray(off + ${ID}, end)).digest()
-    if (!digest.equals(v.subarray(off, off + ${ID}))) {
+    const digest = createHash('sha256').update(v.subarray(idv ? off : off + ${ID}, end)).digest()
+    if (!digest.equals(idv ? idv.subarray((i / 3) * ${ID}, (i / 3 + 1) * ${ID}) : v.subarray(off, off + ${ID}))) {
       bad = i / 3
       break
     }
@@ -73,14 +76,17 @@ export class ObjectHasher {
   /**
    * Check every payload (`id | bytes`); resolves to the index of the first whose bytes do not
    * hash to its id, or -1. Payloads in SharedArrayBuffers are hashed by the worker, the rest
-   * here (before the worker's answer is awaited, so both cores work).
+   * here (before the worker's answer is awaited, so both cores work). With `ids` (an export
+   * verifying chunks read from packs, where a chunk's id is not stored beside it) a payload is
+   * the bytes alone and `ids[i]` the id they must hash to.
    */
-  verify(payloads: readonly Buffer[]): Promise<number> {
+  verify(payloads: readonly Buffer[], ids?: readonly Buffer[]): Promise<number> {
     if (this.dead) return Promise.reject(this.dead)
     const bufs: SharedArrayBuffer[] = []
     const bufIndex = new Map<SharedArrayBuffer, number>()
     const spec: number[] = []
     const shared: number[] = [] // payload index of each spec triple
+    const sharedIds: Buffer[] = []
     let inlineBad = -1
     payloads.forEach((p, i) => {
       if (p.buffer instanceof SharedArrayBuffer) {
@@ -88,13 +94,15 @@ export class ObjectHasher {
         if (b === undefined) bufIndex.set(p.buffer, (b = bufs.push(p.buffer) - 1))
         spec.push(b, p.byteOffset, p.length)
         shared.push(i)
-      } else if (inlineBad < 0 && !payloadMatches(p)) inlineBad = i
+        if (ids) sharedIds.push(ids[i]!)
+      } else if (inlineBad < 0 && !(ids ? createHash('sha256').update(p).digest().equals(ids[i]!) : payloadMatches(p))) inlineBad = i
     })
     if (!shared.length) return Promise.resolve(inlineBad)
     const seq = this.seq++
     return new Promise<number>((resolve, reject) => {
       this.waiting.set(seq, {resolve, reject})
-      this.worker.postMessage({seq, bufs, spec: Float64Array.from(spec)})
+      // the ids are copied into the message (32 bytes a chunk)
+      this.worker.postMessage({seq, bufs, spec: Float64Array.from(spec), ids: ids ? Buffer.concat(sharedIds) : undefined})
     }).then((bad) => {
       const workerBad = bad < 0 ? -1 : shared[bad]!
       if (workerBad < 0) return inlineBad

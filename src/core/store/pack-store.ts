@@ -17,7 +17,8 @@
  *   A crash leaves at most an unindexed pack or unreferenced index rows, both of which `gc`
  *   removes; never an index row pointing at a missing pack.
  * - every read re-hashes the blob and throws CorruptObjectError on mismatch: wrong bytes
- *   are never returned.
+ *   are never returned (`readBlobsUnverified` hands that check to its caller, who must see it
+ *   made before the bytes are taken for the blob).
  * - a process that writes holds a `leases` row (kind 'write'); gc refuses to run while a
  *   live writer exists, so gc never removes a pack or blob that a running write is about
  *   to reference. A killed writer's lease is stale (its pid is gone) and is ignored. A
@@ -25,7 +26,7 @@
  *   commit of small puts) and drops it once their blobs are referenced.
  */
 import * as objects from '../db/objects.js'
-import {closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, fsyncSync, mkdirSync, openSync, read, readdirSync, readSync, statSync, unlinkSync} from 'node:fs'
 import {mkdir, open, rename, rm, type FileHandle} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
@@ -55,6 +56,8 @@ export class BlobStore {
   readonly packsDir: string
   readonly tmpDir: string
   private readonly fds = new Map<string, number>()
+  /** reads in flight on libuv's pool (readRunAsync): the fd cache is not trimmed under them */
+  private reading = 0
   /** directories this store made or found (objects/tmp, packs/<aa>): not made again for every pack */
   private readonly dirs = new Set<string>()
 
@@ -114,37 +117,70 @@ export class BlobStore {
    * its CPU in garbage collection and page faults). Throws CorruptObjectError.
    */
   readBlobs(ids: readonly Buffer[], scratch?: Buffer): Buffer[] {
+    const r = this.readBlobsUnverified(ids, scratch)
+    for (const [k, data] of r.data.entries()) if (!sha256(data).equals(ids[k]!)) throw r.damaged(k)
+    return r.data
+  }
+
+  /**
+   * readBlobs without the hash check, for a caller that hands the check on (an export leaves
+   * it to the importer, which refuses an archive whose chunk does not hash to its id, or makes
+   * it on a worker thread with `--verify`): it may use `data[k]` as the blob only once SHA-256
+   * of it equals `ids[k]`, and `damaged(k)` is the error readBlobs throws when it does not. A
+   * blob missing from the index, or a pack too short to hold it, is refused here
+   * (CorruptObjectError). Runs are read as by readBlobs, into `scratch` while it has room.
+   */
+  readBlobsUnverified(ids: readonly Buffer[], scratch?: Buffer): {data: Buffer[]; damaged: (k: number) => CorruptObjectError} {
+    const plan = this.planRuns(ids, scratch)
+    for (const r of plan.runs) r.got = this.readRun(r.first, r.buf, ids[r.i]!)
+    return this.sliceRuns(ids, plan)
+  }
+
+  /**
+   * readBlobsUnverified with its reads on libuv's pool: the calling thread stays free meanwhile
+   * (an export's pending writes go on being issued while it reads; a read that blocks the event
+   * loop stalls them). Runs are read one after another; the same contract.
+   */
+  async readBlobsUnverifiedAsync(ids: readonly Buffer[], scratch?: Buffer): Promise<{data: Buffer[]; damaged: (k: number) => CorruptObjectError}> {
+    const plan = this.planRuns(ids, scratch)
+    for (const r of plan.runs) r.got = await this.readRunAsync(r.first, r.buf, ids[r.i]!)
+    return this.sliceRuns(ids, plan)
+  }
+
+  /** Where each blob lives, and the runs of blobs side by side in one pack (≤ 8 MiB each) with the buffer each is read into. */
+  private planRuns(ids: readonly Buffer[], scratch: Buffer | undefined) {
     let room = 0
     const locs = ids.map((id) => {
       const loc = this.locate(id)
       if (!loc) throw new CorruptObjectError(`blob ${toHex(id)} is missing from the store`, {data: {blob: toHex(id)}})
       return loc
     })
-    const out: Buffer[] = []
+    const runs: {i: number; j: number; first: objects.BlobLocation; buf: Buffer; got: number}[] = []
     for (let i = 0; i < ids.length; ) {
       const first = locs[i]!
       let end = first.offset + first.length
       let j = i + 1
       while (j < ids.length && locs[j]!.offset === end && end + locs[j]!.length - first.offset <= 8 * 1024 * 1024 && Buffer.compare(locs[j]!.pack, first.pack) === 0) end += locs[j++]!.length
-      if (j === i + 1) {
-        out.push(this.readAt(ids[i]!, first))
-        i++
-        continue
-      }
       const size = end - first.offset
       const buf = scratch && scratch.length - room >= size ? scratch.subarray(room, (room += size)) : Buffer.allocUnsafe(size)
-      const got = this.readRun(first, buf, ids[i]!)
-      for (let k = i; k < j; k++) {
-        const at = locs[k]!.offset - first.offset
-        const data = buf.subarray(at, at + locs[k]!.length)
-        if (at + locs[k]!.length > got || !sha256(data).equals(ids[k]!)) {
-          throw new CorruptObjectError(`blob ${toHex(ids[k]!)} in pack ${toHex(first.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[k]!), pack: toHex(first.pack)}})
-        }
-        out.push(data)
-      }
+      runs.push({i, j, first, buf, got: 0})
       i = j
     }
-    return out
+    return {locs, runs}
+  }
+
+  private sliceRuns(ids: readonly Buffer[], {locs, runs}: ReturnType<BlobStore['planRuns']>): {data: Buffer[]; damaged: (k: number) => CorruptObjectError} {
+    const damaged = (k: number) =>
+      new CorruptObjectError(`blob ${toHex(ids[k]!)} in pack ${toHex(locs[k]!.pack)} is damaged (hash mismatch)`, {data: {blob: toHex(ids[k]!), pack: toHex(locs[k]!.pack)}})
+    const out: Buffer[] = []
+    for (const r of runs) {
+      for (let k = r.i; k < r.j; k++) {
+        const at = locs[k]!.offset - r.first.offset
+        if (at + locs[k]!.length > r.got) throw damaged(k)
+        out.push(r.buf.subarray(at, at + locs[k]!.length))
+      }
+    }
+    return {data: out, damaged}
   }
 
   /**
@@ -214,10 +250,29 @@ export class BlobStore {
     return got
   }
 
+  /** readRun on libuv's pool; while it is in flight the fd cache is not trimmed (`fd`), so its fd stays open. */
+  private async readRunAsync(at: objects.BlobLocation, buf: Buffer, first: Buffer): Promise<number> {
+    let got = 0
+    this.reading++
+    try {
+      const fd = this.fd(this.packPath(at.pack))
+      while (got < buf.length) {
+        const n = await new Promise<number>((res, rej) => read(fd, buf, got, buf.length - got, at.offset + got, (e, n) => (e ? rej(e) : res(n))))
+        if (n === 0) break
+        got += n
+      }
+    } catch (e) {
+      throw new CorruptObjectError(`pack ${toHex(at.pack)} holding blob ${toHex(first)} cannot be read`, {cause: e, data: {blob: toHex(first), pack: toHex(at.pack)}})
+    } finally {
+      this.reading--
+    }
+    return got
+  }
+
   private fd(path: string): number {
     let fd = this.fds.get(path)
     if (fd === undefined) {
-      if (this.fds.size > 64) this.closeFds()
+      if (this.fds.size > 64 && this.reading === 0) this.closeFds()
       fd = openSync(path, 'r')
       this.fds.set(path, fd)
     }
