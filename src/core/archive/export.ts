@@ -38,7 +38,7 @@ import {SCHEMA_VERSION} from '../db/migrations.js'
 import type {DB} from '../db/types.js'
 import {decodeNode} from '../store/tree-node.js'
 import {ObjectHasher} from './hasher.js'
-import {ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveWriter, type ArchiveHeader, type Trailer} from './format.js'
+import {ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveWriter, type ArchiveHeader, type ArchiveSummary, type Trailer} from './format.js'
 import {planExport, repoLabel, TABLES, type ExportPlan, type RepoRef, type TableSpec} from './plan.js'
 
 export interface ExportOptions {
@@ -55,27 +55,15 @@ export interface ExportOptions {
   verify?: boolean
 }
 
-export interface ExportSummary {
-  format: string
-  version: number
+export interface ExportSummary extends ArchiveSummary {
   all: boolean
-  repos: string[]
   added_by_provenance: string[]
   pipelines: string[]
   /** rows archived per table */
   rows: Record<string, number>
   records: number
-  blobs: number
-  blob_bytes: number
-  trees: number
-  datum_nodes: number
-  /** archive size in bytes */
-  bytes: number
-  /** the trailer's whole-archive digest */
-  digest: string
   /** every chunk was checked against its id while exporting (`verify`); otherwise copied as stored */
   verified: boolean
-  secrets_needed: string[]
 }
 
 const PAGE = 1000

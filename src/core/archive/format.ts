@@ -90,6 +90,15 @@ export interface Trailer extends ArchiveTotals {
   digest: string
 }
 
+/** What `pach export` and `pach import` both say of an archive (the start of each one's `--json` summary). */
+export interface ArchiveSummary extends Omit<Trailer, 'records'> {
+  format: string
+  version: number
+  repos: string[]
+  /** secrets the archived pipelines read; their values are never archived */
+  secrets_needed: string[]
+}
+
 /** What an archive is read from: chunks of bytes (a stream, stdin), or a pool of reused blocks (blocks.ts). */
 export type ArchiveInput = AsyncIterable<Buffer | Uint8Array | string> | PooledSource
 

@@ -33,31 +33,20 @@ import {InvalidArgumentError} from '../errors.js'
 import {decodeNode} from '../store/tree-node.js'
 import type {PackWriter} from '../store/pack-store.js'
 import {FileBlocks} from './blocks.js'
-import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ArchiveInput, type ObjectKind, type Trailer} from './format.js'
+import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ArchiveInput, type ArchiveSummary, type ObjectKind, type Trailer} from './format.js'
 import {conflictError, planImport, repoLabel, TABLE_BY_NAME, TABLES, type Row, type TableSpec} from './plan.js'
 
-export interface ImportSummary {
-  format: string
-  version: number
+export interface ImportSummary extends ArchiveSummary {
   /** the pach that wrote the archive, and when */
   exported_by: string
   exported: string
-  repos: string[]
   /** rows inserted per table (all zero: the archive was already here) */
   inserted: Record<string, number>
   /** archived rows already present and equal */
   present: number
   noop: boolean
-  blobs: number
   /** chunks this store did not have */
   blobs_written: number
-  blob_bytes: number
-  trees: number
-  datum_nodes: number
-  /** archive size */
-  bytes: number
-  digest: string
-  secrets_needed: string[]
   /** the archive's chunker differs from this store's: its files read the same, but new writes of equal bytes will not deduplicate against them */
   chunker_differs: boolean
 }
