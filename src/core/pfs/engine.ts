@@ -154,11 +154,7 @@ export class PfsEngine {
         data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
       })
     }
-    if (rows.getCommit(this.db, repo.id, opts.id)) {
-      throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${opts.id})`, {
-        hint: 'inconsistent dependencies: start one commit per repo in a transaction',
-      })
-    }
+    // insertCommit refuses an id this repo already has (COMMIT_EXISTS)
     const commit = this.insertCommit(repo, branchName, opts.id, {parent, origin, description: opts.description})
     if (branch) rows.setBranchHead(this.db, repo.id, branchName, commit.id)
     else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: this.ctx.now()})

@@ -3,7 +3,8 @@
  *
  * Write protocol (data before metadata):
  *   1. resolve the target (an open commit, or a branch that will get a one-off commit) and
- *      check it can take writes before reading any data;
+ *      check it can take writes before reading any data (small files given whole, whose
+ *      bytes are in memory already, check the repo only: step 4 checks the rest);
  *   2. stream every source through the chunker into packs (BlobStore writer);
  *   3. close the writer: packs are durable and indexed;
  *   4. one SQLite transaction re-resolves the target, applies all tree edits, and for a
@@ -128,9 +129,14 @@ export class FileService {
 
   // ---------------- writes ----------------
 
-  private resolveTarget(project: string, ref: CommitRef, writer?: PipelineWriter): Target {
+  /** The repo a write goes to (INVALID_ADDRESS for an ancestor address, NOT_FOUND): step 1's first half. */
+  private targetRepo(project: string, ref: CommitRef): RepoRow {
     if (ref.ancestry) throw new InvalidArgumentError('INVALID_ADDRESS', `cannot write to an ancestor address (${formatCommit(ref)})`, {hint: 'write to a branch or an open commit id'})
-    const repo = this.r.repo(ref.repo, project)
+    return this.r.repo(ref.repo, project)
+  }
+
+  private resolveTarget(project: string, ref: CommitRef, writer?: PipelineWriter): Target {
+    const repo = this.targetRepo(project, ref)
     if (ref.id) {
       const commit = this.r.commitById(repo, ref.id)
       if (commit.finished) {
@@ -167,8 +173,9 @@ export class FileService {
       const t = this.resolveTarget(project, ref, writer)
       let commit = t.commit
       const oneOff = !commit
+      // a one-off commit's row is the one startCommit just inserted (no second read of it)
       if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer, description})
-      const cur = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
+      const cur = oneOff ? commit : rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
       for (const c of checks) {
         const e = this.ctx.trees.lookup(cur.tree, c.path)
         const h = e && e.kind === 'file' ? e.hash : null
@@ -178,8 +185,8 @@ export class FileService {
       }
       const root = this.ctx.trees.apply(cur.tree, ops)
       rows.setCommitTree(this.ctx.db, t.repo.id, commit.id, root, this.engine.treeSize(root))
-      if (oneOff) this.engine.finishCommit(t.repo, rows.getCommit(this.ctx.db, t.repo.id, commit.id)!, {})
-      const done = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
+      // finishCommit reads the finished row back: that read is the result
+      const done = oneOff ? this.engine.finishCommit(t.repo, commit, {}) : rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
       inTx?.(done)
       return done
     })
@@ -194,10 +201,13 @@ export class FileService {
    * @example files.put('default', parseCommit('r@master'), [{delete: '/a'}, {path: '/a', open}], {append: true})
    */
   async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
-    const target = this.resolveTarget(project, ref, opts.writer)
     const params = this.ctx.config.chunker
+    const repo = this.targetRepo(project, ref)
     const small = Array.isArray(sources) && !opts.append ? this.smallSources(sources as PutEdit[], params.minSize) : undefined
-    if (small) return this.putSmall(project, ref, target.repo, small, opts)
+    // small files' bytes are read already: the rest of step 1 (the branch or commit can take
+    // writes) is the check in the group's transaction, not a second one before it
+    if (small) return this.putSmall(project, ref, repo, small, opts)
+    const target = this.resolveTarget(project, ref, opts.writer)
     const base = this.baseTree(target)
     const ops: TreeOp[] = (opts.deleteFirst ?? []).map((p) => ({type: 'delete', path: cleanPath(p)}))
     const checks: {path: string; hash: Buffer | null}[] = []
@@ -378,7 +388,8 @@ export class FileService {
    * written and synced once, and their commits are applied in one SQLite transaction, each in
    * a savepoint of its own, so one put's refusal (an output branch, a finished commit) fails
    * that put alone. Each put is still its own commit (or joins the open head), in arrival
-   * order, exactly as one at a time; data is durable before any metadata names it.
+   * order, exactly as one at a time; data is durable before any metadata names it. A put
+   * refused in its savepoint leaves its blob in the group's pack, unreferenced (gc's).
    */
   private async putSmall(project: string, ref: CommitRef, repo: RepoRow, files: {path: string; buf: Buffer}[], opts: PutOptions): Promise<PutFileResult> {
     opts.signal?.throwIfAborted()
