@@ -136,17 +136,24 @@ export class PfsEngine {
    * Refuses output branches (with provenance) for USER commits and an unfinished head; the
    * one exception is `writer`, a pipeline writing its own output branch (a spout; hooks decide).
    */
-  startCommit(repo: RepoRow, branchName: string, opts: {parentId?: string | null; description?: string; origin?: CommitOrigin; id: string; writer?: PipelineWriter}): CommitRow {
+  startCommit(
+    repo: RepoRow,
+    branchName: string,
+    opts: {parentId?: string | null; description?: string; origin?: CommitOrigin; id: string; writer?: PipelineWriter; checked?: {branch: BranchRow | undefined; head: CommitRow | undefined}},
+  ): CommitRow {
     validateName('branch', branchName)
     const origin = opts.origin ?? 'USER'
-    const branch = rows.getBranch(this.db, repo.id, branchName)
-    if (branch && origin === 'USER' && rows.branchProvenance(this.db, repo.id, branchName).length > 0 && !this.mayWriteOutput(repo, branchName, opts.writer)) {
+    // `checked`: the caller read the branch and its head in this same transaction and made the
+    // output-branch check for this writer already (a one-off commit of a put)
+    const branch = opts.checked ? opts.checked.branch : rows.getBranch(this.db, repo.id, branchName)
+    if (branch && !opts.checked && origin === 'USER' && rows.branchProvenance(this.db, repo.id, branchName).length > 0 && !this.mayWriteOutput(repo, branchName, opts.writer)) {
       throw new ConflictError('OUTPUT_BRANCH', `cannot start a commit on an output branch (${repoLabel(repo)}@${branchName} has provenance)`, {
         hint: 'commits on output branches are made by their pipeline or by propagation',
       })
     }
     let parent: CommitRow | undefined
     if (opts.parentId) parent = this.resolve.commitById(repo, opts.parentId)
+    else if (opts.checked) parent = opts.checked.head
     else if (branch) parent = rows.getCommit(this.db, repo.id, branch.head)
     if (parent && !parent.finished && origin === 'USER') {
       throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {

@@ -21,7 +21,7 @@ import {CommitFinishedError, ConflictError, CorruptObjectError, InvalidArgumentE
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
-import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {appendContent, concatContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
 import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
@@ -112,6 +112,9 @@ interface Target {
   commit?: CommitRow
   /** a branch that gets a one-off commit */
   branch?: string
+  /** that branch's row (none yet: its first commit creates it) and finished head, as read */
+  branchRow?: BranchRow
+  head?: CommitRow
 }
 
 export class FileService {
@@ -156,6 +159,7 @@ export class FileService {
       }
       const head = rows.getCommit(this.ctx.db, repo.id, b.head)!
       if (!head.finished) return {repo, commit: head}
+      return {repo, branch, branchRow: b, head}
     }
     return {repo, branch}
   }
@@ -174,7 +178,7 @@ export class FileService {
       let commit = t.commit
       const oneOff = !commit
       // a one-off commit's row is the one startCommit just inserted (no second read of it)
-      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer, description})
+      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer, description, checked: {branch: t.branchRow, head: t.head}})
       const cur = oneOff ? commit : rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
       for (const c of checks) {
         const e = this.ctx.trees.lookup(cur.tree, c.path)
