@@ -546,9 +546,7 @@ export class Gateway {
     const h = r.req.headers
     const declared = Number(h['x-amz-decoded-content-length'] ?? h['content-length'])
     if (!(Number.isSafeInteger(declared) && declared <= this.pach.ctx.config.chunker.minSize)) return {path, open: () => body.stream}
-    const parts: Buffer[] = []
-    for await (const b of body.stream) parts.push(b)
-    return bufferSource(path, Buffer.concat(parts))
+    return bufferSource(path, await body.whole())
   }
 
   /** PUT's If-Match / If-None-Match (conditional writes). */
