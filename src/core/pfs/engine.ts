@@ -311,6 +311,11 @@ export class PfsEngine {
    * Cron triggers have no ticker here: move every follower whose cron has ticked since its
    * head finished to its source's head (finished, without error). Returns how many moved.
    */
+  /** Some branch has a cron trigger (applyCronTriggers has something to look at). */
+  hasCronTriggers(): boolean {
+    return rows.allTriggeredBranches(this.db).some((t) => triggerOf(t)?.cron_spec)
+  }
+
   applyCronTriggers(now: Date): number {
     let moved = 0
     for (const t of rows.allTriggeredBranches(this.db)) {
