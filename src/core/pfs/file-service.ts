@@ -4,7 +4,7 @@
  * Write protocol (data before metadata):
  *   1. resolve the target (an open commit, or a branch that will get a one-off commit) and
  *      check it can take writes before reading any data (small files given whole, whose
- *      bytes are in memory already, check the repo only: step 4 checks the rest);
+ *      bytes are in memory already, are checked by step 4 alone);
  *   2. stream every source through the chunker into packs (BlobStore writer);
  *   3. close the writer: packs are durable and indexed;
  *   4. one SQLite transaction re-resolves the target, applies all tree edits, and for a
@@ -132,14 +132,9 @@ export class FileService {
 
   // ---------------- writes ----------------
 
-  /** The repo a write goes to (INVALID_ADDRESS for an ancestor address, NOT_FOUND): step 1's first half. */
-  private targetRepo(project: string, ref: CommitRef): RepoRow {
-    if (ref.ancestry) throw new InvalidArgumentError('INVALID_ADDRESS', `cannot write to an ancestor address (${formatCommit(ref)})`, {hint: 'write to a branch or an open commit id'})
-    return this.r.repo(ref.repo, project)
-  }
-
   private resolveTarget(project: string, ref: CommitRef, writer?: PipelineWriter): Target {
-    const repo = this.targetRepo(project, ref)
+    if (ref.ancestry) throw new InvalidArgumentError('INVALID_ADDRESS', `cannot write to an ancestor address (${formatCommit(ref)})`, {hint: 'write to a branch or an open commit id'})
+    const repo = this.r.repo(ref.repo, project)
     if (ref.id) {
       const commit = this.r.commitById(repo, ref.id)
       if (commit.finished) {
@@ -172,7 +167,7 @@ export class FileService {
   }
 
   /** Apply tree ops in one transaction (step 4 of the write protocol). */
-  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string, inTx?: (commit: CommitRow) => void): CommitRow {
+  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string, inTx?: (commit: CommitRow, repo: RepoRow) => void): CommitRow {
     return withTx(this.ctx.db, () => {
       const t = this.resolveTarget(project, ref, writer)
       let commit = t.commit
@@ -191,7 +186,7 @@ export class FileService {
       rows.setCommitTree(this.ctx.db, t.repo.id, commit.id, root, this.engine.treeSize(root))
       // finishCommit reads the finished row back: that read is the result
       const done = oneOff ? this.engine.finishCommit(t.repo, commit, {}) : rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
-      inTx?.(done)
+      inTx?.(done, t.repo)
       return done
     })
   }
@@ -206,11 +201,10 @@ export class FileService {
    */
   async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
     const params = this.ctx.config.chunker
-    const repo = this.targetRepo(project, ref)
     const small = Array.isArray(sources) && !opts.append ? this.smallSources(sources as PutEdit[], params.minSize) : undefined
-    // small files' bytes are read already: the rest of step 1 (the branch or commit can take
-    // writes) is the check in the group's transaction, not a second one before it
-    if (small) return this.putSmall(project, ref, repo, small, opts)
+    // small files' bytes are read already: step 1 (the repo exists, the branch or commit can
+    // take writes) is the check in the group's transaction, not a second one before it
+    if (small) return this.putSmall(project, ref, small, opts)
     const target = this.resolveTarget(project, ref, opts.writer)
     const base = this.baseTree(target)
     const ops: TreeOp[] = (opts.deleteFirst ?? []).map((p) => ({type: 'delete', path: cleanPath(p)}))
@@ -395,14 +389,20 @@ export class FileService {
    * order, exactly as one at a time; data is durable before any metadata names it. A put
    * refused in its savepoint leaves its blob in the group's pack, unreferenced (gc's).
    */
-  private async putSmall(project: string, ref: CommitRef, repo: RepoRow, files: {path: string; buf: Buffer}[], opts: PutOptions): Promise<PutFileResult> {
+  private async putSmall(project: string, ref: CommitRef, files: {path: string; buf: Buffer}[], opts: PutOptions): Promise<PutFileResult> {
     opts.signal?.throwIfAborted()
     const blobs: [Buffer, Buffer][] = []
     const collect = {add: (id: Buffer, data: Buffer) => (blobs.push([id, data]), true)} as unknown as PackWriter
     const ops: TreeOp[] = files.map((f) => ({type: 'put', path: f.path, content: smallContent(f.buf, collect)}))
     const bytes = files.reduce((n, f) => n + f.buf.length, 0)
-    const r = await this.groups.add({blobs, apply: () => this.commitOps(project, ref, ops, [], opts.writer, opts.description, opts.inTx)})
-    return {commit: this.r.commitPB(repo, r.commit), files: files.length, bytes, stored_bytes: r.stored}
+    // the repo row the group's transaction resolved (a put into a missing repo fails there)
+    let repo: RepoRow | undefined
+    const inTx = (c: CommitRow, r: RepoRow) => {
+      repo = r
+      opts.inTx?.(c)
+    }
+    const r = await this.groups.add({blobs, apply: () => this.commitOps(project, ref, ops, [], opts.writer, opts.description, inTx)})
+    return {commit: this.r.commitPB(repo!, r.commit), files: files.length, bytes, stored_bytes: r.stored}
   }
 
   /** Delete a file or a directory subtree (missing paths are a no-op, as in Pachyderm). `writer`: as for put. */
