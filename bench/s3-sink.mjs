@@ -4,8 +4,7 @@
 // takes against this server is what the client alone costs on this machine: no gateway can make
 // the transfer faster than that.
 //
-//   node bench/s3-sink.mjs FILE [HOST [PORT]]    (default 127.0.0.1, any port; prints {"port": N}
-//                                               on its first line; SIGTERM stops it)
+//   node bench/s3-sink.mjs FILE    (prints {"port": N} on its first line; SIGTERM stops it)
 import fs from 'node:fs'
 import http from 'node:http'
 
@@ -50,5 +49,5 @@ const server = http.createServer((req, res) => {
   res.end()
 })
 server.keepAliveTimeout = 60_000
-server.listen(Number(process.argv[4] ?? 0), process.argv[3] ?? '127.0.0.1', () => console.log(JSON.stringify({port: server.address().port})))
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({port: server.address().port})))
 process.on('SIGTERM', () => server.close(() => process.exit(0)))

@@ -6,12 +6,6 @@
 //   - 1,000 small PUTs/s on loopback with 8 concurrent clients (SigV4-signed, 1 KiB objects): each
 //     PUT its own commit (the branch head finished, Pachyderm's rule), and into an open commit.
 // Every upload is of fresh random bytes (a repeat would be deduplicated). Medians of --reps.
-// The aws CLI is Debian's (/usr/bin/aws, 2.x), run twice per transfer: with its default
-// settings, and with its CRT transfer client (`s3.preferred_transfer_client = crt`, the
-// README's setting for fast transfers: C code, no MD5 or SHA-256 of the body in Python). That
-// client (aws-cli 2.9.19) connects to port 80 whatever port the endpoint names, so the gateway
-// and the sink listen on port 80 of an address of their own in 127.0.0.0/8 (any of it is
-// loopback); where port 80 cannot be bound (not root), the CRT rows are left out.
 //
 //   npm run build && node bench/s3.mjs [--reps 3] [--size-mib 1024] [--keys 100000] [--puts 2000] [--prof DIR] [--no-readme]
 //
@@ -20,7 +14,6 @@ import {spawn, spawnSync} from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -39,17 +32,6 @@ const work = path.join(root, 'bench', '.work', 's3')
 const log = (m) => console.error(`bench/s3: ${m}`)
 // Debian's aws CLI (the one CI installs); the pip one on PATH may be another version
 const AWS = fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws'
-/** Port 80 of a random loopback address (for the CRT client), or undefined where it cannot be bound. */
-const port80 = async () => {
-  const host = `127.${1 + crypto.randomInt(254)}.${crypto.randomInt(256)}.${1 + crypto.randomInt(254)}`
-  return new Promise((res) => {
-    const probe = net.createServer().once('error', () => res(undefined))
-    probe.listen(80, host, () => probe.close(() => res(host)))
-  })
-}
-const GW_HOST = await port80()
-const SINK_HOST = GW_HOST && (await port80())
-const CRT = GW_HOST !== undefined && SINK_HOST !== undefined
 freshDir(work)
 const bin = snapshotPach({root, work, log, tail, freshDir, sleep})
 const proj = path.join(work, 'project')
@@ -78,7 +60,7 @@ pach(['create', 'repo', 'data'])
 pach(['create', 'repo', 'many'])
 pach(['create', 'repo', 'small'])
 
-const server = spawn(process.execPath, [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), bin, 'serve', '--address', 'localhost:0', '--s3-address', CRT ? `${GW_HOST}:80` : 'localhost:0', '--json'], {cwd: proj, stdio: ['ignore', 'pipe', 'pipe']})
+const server = spawn(process.execPath, [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), bin, 'serve', '--address', 'localhost:0', '--s3-address', 'localhost:0', '--json'], {cwd: proj, stdio: ['ignore', 'pipe', 'pipe']})
 const endpoint = await new Promise((res, rej) => {
   let out = ''
   server.stdout.on('data', (d) => {
@@ -87,21 +69,16 @@ const endpoint = await new Promise((res, rej) => {
   })
   server.on('exit', (c) => rej(new Error(`pach serve exited ${c}`)))
 })
-log(`S3 gateway at ${endpoint}${CRT ? '' : ' (port 80 cannot be bound here: no CRT client rows)'}`)
+log(`S3 gateway at ${endpoint}`)
 servingProc = servingPid(server.pid)
 const awsEnv = {...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null'}
-// the CRT transfer client, set as a user would (`aws configure set default.s3.preferred_transfer_client crt`)
-const crtConfig = path.join(work, 'aws-crt.config')
-fs.writeFileSync(crtConfig, '[default]\ns3 =\n  preferred_transfer_client = crt\n')
-const crtEnv = {...awsEnv, AWS_CONFIG_FILE: crtConfig}
 const aws = (...args) => timed(AWS, ['--endpoint-url', endpoint, ...args], {env: awsEnv})
-const awsCrt = (...args) => timed(AWS, ['--endpoint-url', endpoint, ...args], {env: crtEnv})
 
 
 // 1. upload and download of SIZE, interleaved (rep i: CLI first on odd reps)
-const res = {cliPut: [], awsPut: [], cliGet: [], awsGet: [], crtPut: [], crtGet: []}
+const res = {cliPut: [], awsPut: [], cliGet: [], awsGet: []}
 // CPU seconds: the pach command; the aws CLI plus the gateway's server process
-const cpu = {cliPut: [], awsPut: [], cliGet: [], awsGet: [], crtPut: [], crtGet: []}
+const cpu = {cliPut: [], awsPut: [], cliGet: [], awsGet: []}
 const withServer = (key, f) => {
   const s0 = serverCpu()
   res[key].push(f())
@@ -126,29 +103,17 @@ for (let i = 0; i < REPS; i++) {
       withServer('awsGet', () => aws('s3', 'cp', '--only-show-errors', `s3://master.data/aws-${i}`, out))
       if (fs.statSync(out).size !== SIZE) throw new Error(`aws s3 cp got ${fs.statSync(out).size} bytes, not ${SIZE}`)
     },
-    ...(CRT
-      ? [
-          () => {
-            randomFile(file, SIZE)
-            withServer('crtPut', () => awsCrt('s3', 'cp', '--only-show-errors', file, `s3://master.data/crt-${i}`))
-            fs.rmSync(out, {force: true})
-            withServer('crtGet', () => awsCrt('s3', 'cp', '--only-show-errors', `s3://master.data/crt-${i}`, out))
-            if (fs.statSync(out).size !== SIZE) throw new Error(`aws s3 cp (CRT) got ${fs.statSync(out).size} bytes, not ${SIZE}`)
-          },
-        ]
-      : []),
   ]
   for (const s of i % 2 ? steps.reverse() : steps) s()
   log(`rep ${i + 1}: put pach ${res.cliPut[i].toFixed(0)} ms, aws ${res.awsPut[i].toFixed(0)} ms; get pach ${res.cliGet[i].toFixed(0)} ms, aws ${res.awsGet[i].toFixed(0)} ms`)
   log(`rep ${i + 1} CPU s: put pach ${cpu.cliPut[i].toFixed(2)}, aws + gateway ${cpu.awsPut[i].toFixed(2)}; get pach ${cpu.cliGet[i].toFixed(2)}, aws + gateway ${cpu.awsGet[i].toFixed(2)}`)
-  if (CRT) log(`rep ${i + 1} CRT: put ${res.crtPut[i].toFixed(0)} ms (${cpu.crtPut[i].toFixed(2)} CPU s), get ${res.crtGet[i].toFixed(0)} ms (${cpu.crtGet[i].toFixed(2)} CPU s)`)
 }
 // 1b. the aws CLI's floor: the same transfers against bench/s3-sink.mjs, a server that does no
 // work (drops uploads unread, serves downloads from the page cache), so what remains is the
 // client's own cost on this machine, which no gateway can go below
-const floor = {put: [], get: [], putCpu: [], getCpu: [], crtPut: [], crtGet: [], crtPutCpu: [], crtGetCpu: []}
+const floor = {put: [], get: [], putCpu: [], getCpu: []}
 {
-  const sink = spawn(process.execPath, [path.join(root, 'bench', 's3-sink.mjs'), file, ...(CRT ? [SINK_HOST, '80'] : [])], {stdio: ['ignore', 'pipe', 'inherit']})
+  const sink = spawn(process.execPath, [path.join(root, 'bench', 's3-sink.mjs'), file], {stdio: ['ignore', 'pipe', 'inherit']})
   const port = await new Promise((res, rej) => {
     let o = ''
     sink.stdout.on('data', (d) => {
@@ -157,9 +122,7 @@ const floor = {put: [], get: [], putCpu: [], getCpu: [], crtPut: [], crtGet: [],
     })
     sink.on('exit', (c) => rej(new Error(`s3-sink exited ${c}`)))
   })
-  const sinkUrl = `http://${CRT ? SINK_HOST : '127.0.0.1'}:${port}`
-  const sinkAws = (...args) => timed(AWS, ['--endpoint-url', sinkUrl, ...args], {env: awsEnv})
-  const sinkCrt = (...args) => timed(AWS, ['--endpoint-url', sinkUrl, ...args], {env: crtEnv})
+  const sinkAws = (...args) => timed(AWS, ['--endpoint-url', `http://127.0.0.1:${port}`, ...args], {env: awsEnv})
   for (let i = 0; i < REPS; i++) {
     floor.put.push(sinkAws('s3', 'cp', '--only-show-errors', file, 's3://sink/big.bin'))
     floor.putCpu.push(lastCpu)
@@ -168,14 +131,6 @@ const floor = {put: [], get: [], putCpu: [], getCpu: [], crtPut: [], crtGet: [],
     floor.getCpu.push(lastCpu)
     if (fs.statSync(out).size !== SIZE) throw new Error(`aws s3 cp from the sink got ${fs.statSync(out).size} bytes, not ${SIZE}`)
     log(`floor rep ${i + 1}: aws alone put ${floor.put[i].toFixed(0)} ms (${floor.putCpu[i].toFixed(2)} CPU s), get ${floor.get[i].toFixed(0)} ms (${floor.getCpu[i].toFixed(2)} CPU s)`)
-    if (!CRT) continue
-    floor.crtPut.push(sinkCrt('s3', 'cp', '--only-show-errors', file, 's3://sink/big.bin'))
-    floor.crtPutCpu.push(lastCpu)
-    fs.rmSync(out, {force: true})
-    floor.crtGet.push(sinkCrt('s3', 'cp', '--only-show-errors', 's3://sink/big.bin', out))
-    floor.crtGetCpu.push(lastCpu)
-    if (fs.statSync(out).size !== SIZE) throw new Error(`aws s3 cp (CRT) from the sink got ${fs.statSync(out).size} bytes, not ${SIZE}`)
-    log(`floor rep ${i + 1}: aws (CRT) alone put ${floor.crtPut[i].toFixed(0)} ms (${floor.crtPutCpu[i].toFixed(2)} CPU s), get ${floor.crtGet[i].toFixed(0)} ms (${floor.crtGetCpu[i].toFixed(2)} CPU s)`)
   }
   sink.kill('SIGTERM')
 }
@@ -286,14 +241,6 @@ const report = [
   `| download it, \`aws s3 cp\` | ${f1(m(res.awsGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.awsGet, res.cliGet)}× ${mark(m(res.awsGet) <= 1.5 * m(res.cliGet))} | ≤ 1.5× | ${m(cpu.awsGet).toFixed(2)} / ${m(cpu.cliGet).toFixed(2)} |`,
   `| the aws CLI alone, upload (bench/s3-sink.mjs: a server that drops the bytes) | ${f1(m(floor.put))} s | \`pach put file\` | ${ratio(floor.put, res.cliPut)}× | the floor of any gateway | ${m(floor.putCpu).toFixed(2)} (aws CLI) |`,
   `| the aws CLI alone, download (served from the page cache) | ${f1(m(floor.get))} s | \`pach get file\` | ${ratio(floor.get, res.cliGet)}× | the floor of any gateway | ${m(floor.getCpu).toFixed(2)} (aws CLI) |`,
-  ...(CRT
-    ? [
-        `| upload, \`aws s3 cp\` with \`preferred_transfer_client = crt\` | ${f1(m(res.crtPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.crtPut, res.cliPut)}× ${mark(m(res.crtPut) <= 1.5 * m(res.cliPut))} | ≤ 1.5× | ${m(cpu.crtPut).toFixed(2)} / ${m(cpu.cliPut).toFixed(2)} |`,
-        `| download, the same | ${f1(m(res.crtGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.crtGet, res.cliGet)}× ${mark(m(res.crtGet) <= 1.5 * m(res.cliGet))} | ≤ 1.5× | ${m(cpu.crtGet).toFixed(2)} / ${m(cpu.cliGet).toFixed(2)} |`,
-        `| the CRT client alone, upload (sink) | ${f1(m(floor.crtPut))} s | \`pach put file\` | ${ratio(floor.crtPut, res.cliPut)}× | the floor of any gateway | ${m(floor.crtPutCpu).toFixed(2)} (aws CLI) |`,
-        `| the CRT client alone, download (sink) | ${f1(m(floor.crtGet))} s | \`pach get file\` | ${ratio(floor.crtGet, res.cliGet)}× | the floor of any gateway | ${m(floor.crtGetCpu).toFixed(2)} (aws CLI) |`,
-      ]
-    : []),
   `| ListObjectsV2, ${KEYS.toLocaleString('en')} keys, every page (AWS JS SDK) | ${f1(m(listMs))} s ${mark(m(listMs) < 3000)} | | | < 3 s | |`,
   `| 1 KiB PUTs, 8 concurrent clients (SigV4, distinct bodies), one commit each | ${m(perCommit).toFixed(0)}/s ${mark(m(perCommit) >= 1000)} | | | ≥ 1,000/s | |`,
   `| the same into an open commit | ${m(openCommit).toFixed(0)}/s ${mark(m(openCommit) >= 1000)} | | | | |`,

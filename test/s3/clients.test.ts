@@ -3,13 +3,12 @@
 // and a multipart upload, listings past 1,000 keys, ranged and whole downloads, copy, delete,
 // a commit-pinned read — each checked against `pach` (commits, file contents). The aws CLI is
 // Debian's /usr/bin/aws (the one .ci/run installs; a pip one earlier on PATH may be another
-// major version), also with its CRT transfer client (the README's setting for fast transfers).
+// major version).
 import {execa} from 'execa'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {BIN, runPach} from '../helpers/cli.js'
 import {startGateway, type Gateway} from './helpers.js'
 
 const MiB = 1024 * 1024
@@ -76,49 +75,6 @@ describe('S3 clients', () => {
     await aws('s3', 'rm', 's3://awsrepo/small.txt')
     expect((await g.pach(['inspect', 'file', 'awsrepo@master:/small.txt'])).exitCode).toBe(4)
     expect(await aws('s3', 'cp', `s3://${pinned}.master.awsrepo.default/small.txt`, '-')).toBe(small)
-  })
-
-  it('aws CLI with its CRT transfer client (s3.preferred_transfer_client = crt): small and multipart uploads, a download in ranged parts, each checked against pach', async () => {
-    // Debian's aws-cli 2.9.19 CRT client connects to port 80 whatever port the endpoint names
-    // (it takes the host only), so this gateway runs in a network namespace of its own
-    // (bubblewrap), where port 80 of its loopback is free; the CLI runs in there with it.
-    const dir = join(work, 'crt')
-    mkdirSync(dir)
-    writeFileSync(join(dir, 'aws-config'), '[default]\nregion = us-east-1\ns3 =\n  preferred_transfer_client = crt\n  multipart_chunksize = 5MB\n  addressing_style = path\n')
-    const script = [
-      'set -eu',
-      'node "$BIN" init >/dev/null',
-      'node "$BIN" create repo crt',
-      'node "$BIN" serve --address 127.0.0.1:0 --s3-address 127.0.0.1:80 --json >serve.out 2>serve.err &',
-      'trap "kill $! 2>/dev/null" EXIT',
-      'for i in $(seq 200); do [ -s serve.out ] && break; sleep 0.1; done',
-      'A="$AWS --endpoint-url http://127.0.0.1:80"',
-      '$A s3 cp --only-show-errors "$SRC/small.txt" s3://master.crt/small.txt',
-      // --debug: the CRT client's log says which of its transfers ran (ranged parts, or not)
-      '$A s3 cp --only-show-errors "$SRC/big.bin" s3://master.crt/data/big.bin --debug 2>put.log',
-      '$A s3 cp --only-show-errors s3://master.crt/data/big.bin down.bin --debug 2>get.log',
-      '$A s3 cp --only-show-errors s3://master.crt/small.txt small-down.txt',
-      // the ETag a multipart upload of 5 MiB parts gets, read by the classic (botocore) path
-      "$A s3api head-object --bucket master.crt --key data/big.bin --query ETag --output text",
-    ].join('\n')
-    const r = await execa('bwrap', ['--dev-bind', '/', '/', '--unshare-net', '--unshare-user', '--uid', '0', '--gid', '0', '--chdir', dir, 'sh', '-c', script], {
-      reject: false,
-      env: {BIN, AWS, SRC: work, ...g.awsEnv('crt'), AWS_CONFIG_FILE: join(dir, 'aws-config')},
-    })
-    if (r.exitCode !== 0) throw new Error(`aws (CRT): ${r.stderr}${r.stdout}\n${readFileSync(join(dir, 'serve.err'), 'utf8')}`)
-    expect(String(r.stdout).trim().split('\n').pop()).toMatch(/^"[0-9a-f]{32}-4"$/)
-    expect(readFileSync(join(dir, 'put.log'), 'utf8')).toContain('Auto-Ranged Put Meta Request')
-    const get = readFileSync(join(dir, 'get.log'), 'utf8')
-    expect(get).toContain('Auto-Ranged Get Meta Request')
-    expect(new Set(get.match(/^range:bytes=\d+-\d+$/gm)).size).toBe(4)
-    expect(sha(readFileSync(join(dir, 'down.bin')))).toBe(sha(big))
-    expect(readFileSync(join(dir, 'small-down.txt'), 'utf8')).toBe(small)
-    const inDir = (args: string[]) => runPach(args, {cwd: dir})
-    expect((await inDir(['get', 'file', 'crt@master:/small.txt'])).stdout).toBe(small)
-    const got = await execa('node', [BIN, 'get', 'file', 'crt@master:/data/big.bin'], {cwd: dir, encoding: 'buffer', env: {PACH_DETACH: ''}})
-    expect(sha(Buffer.from(got.stdout))).toBe(sha(big))
-    // each upload its own commit
-    expect(JSON.parse((await inDir(['list', 'commit', 'crt', '--json'])).stdout)).toHaveLength(2)
   })
 
   it('boto3: create, upload (small and multipart), paginate v1 and v2, range, copy, presigned GET (SigV4 and SigV2), delete(s), SigV2 requests', async () => {
