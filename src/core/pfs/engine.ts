@@ -48,13 +48,7 @@ export class PfsEngine {
     id: string,
     opts: {parent?: CommitRow; origin: CommitOrigin; description?: string; finished?: boolean},
   ): CommitRow {
-    if (rows.getCommit(this.db, repo.id, id)) {
-      // one change (a transaction) made two commits in one repo: a commit and a new branch's empty head, say
-      throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${id})`, {
-        hint: 'inconsistent dependencies: one commit per repo in a transaction',
-        data: {repo: repoLabel(repo), project: repo.project, commit: id},
-      })
-    }
+    if (rows.getCommit(this.db, repo.id, id)) throw this.commitExists(repo, id)
     const now = this.ctx.now()
     const tree = this.resolve.baseTree(repo, opts.parent)
     return rows.insertCommit(this.db, {
@@ -70,6 +64,14 @@ export class PfsEngine {
       error: '',
       tree,
       size: this.treeSize(tree),
+    })
+  }
+
+  /** One change (a transaction) made two commits in one repo: a commit and a new branch's empty head, say. */
+  private commitExists(repo: RepoRow, id: string): ConflictError {
+    return new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${id})`, {
+      hint: 'inconsistent dependencies: one commit per repo in a transaction',
+      data: {repo: repoLabel(repo), project: repo.project, commit: id},
     })
   }
 
@@ -167,6 +169,54 @@ export class PfsEngine {
     else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: this.ctx.now()})
     this.propagate(repo, branchName, opts.id)
     return commit
+  }
+
+  /**
+   * A commit made and finished in one go (a put's one-off commit): started on the branch as
+   * startCommit starts it, its tree `apply(base)` (base: the parent's readable tree), finished
+   * as finishCommit finishes it. `checked`: the caller read the branch and its finished head in
+   * this transaction and made the output-branch check (see startCommit). Where nothing is
+   * downstream of the branch (no propagation), the row is inserted once in its final state
+   * (the same row, commit set and triggers as start + finish, without writing it three times
+   * and reading it back); otherwise start, apply and finish run as they are, so downstream
+   * AUTO commits and their hooks see what they always saw.
+   */
+  commitWhole(
+    repo: RepoRow,
+    branchName: string,
+    opts: {id: string; description?: string; writer?: PipelineWriter; checked: {branch: BranchRow | undefined; head: CommitRow | undefined}},
+    apply: (base: Buffer | null) => Buffer | null,
+  ): CommitRow {
+    if (this.resolve.closure(repo.id, branchName, 'down', true).length > 0) {
+      const open = this.startCommit(repo, branchName, {...opts, origin: 'USER'})
+      const root = apply(open.tree)
+      rows.setCommitTree(this.db, repo.id, open.id, root, this.treeSize(root))
+      return this.finishCommit(repo, open, {})
+    }
+    validateName('branch', branchName)
+    const parent = opts.checked.head
+    if (parent && !parent.finished) {
+      throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
+        hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${branchName}\` or drop it with \`pach delete commit ${parent.id}\``,
+        data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
+      })
+    }
+    if (rows.getCommit(this.db, repo.id, opts.id)) throw this.commitExists(repo, opts.id)
+    // the clock is read as start + finish read it: started, a new branch's created, finished
+    const started = this.ctx.now()
+    const created = opts.checked.branch ? undefined : this.ctx.now()
+    const tree = apply(this.resolve.baseTree(repo, parent))
+    const at = this.ctx.now()
+    const row = rows.insertCommit(
+      this.db,
+      {repo_id: repo.id, id: opts.id, branch: branchName, parent: parent?.id ?? null, origin: 'USER', description: opts.description ?? '', started, finishing: at, finished: at, error: '', tree, size: this.treeSize(tree), metadata: '{}'},
+      at,
+    )
+    if (created === undefined) rows.setBranchHead(this.db, repo.id, branchName, row.id)
+    else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: row.id, created})
+    // commitFinished without its check: the branch's head is this commit, just set
+    this.fireTriggers(repo, branchName, row, new Set([branchName]))
+    return row
   }
 
   /**

@@ -170,22 +170,27 @@ export class FileService {
   private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string, inTx?: (commit: CommitRow, repo: RepoRow) => void): CommitRow {
     return withTx(this.ctx.db, () => {
       const t = this.resolveTarget(project, ref, writer)
-      let commit = t.commit
-      const oneOff = !commit
-      // a one-off commit's row is the one startCommit just inserted (no second read of it)
-      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer, description, checked: {branch: t.branchRow, head: t.head}})
-      const cur = oneOff ? commit : rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
-      for (const c of checks) {
-        const e = this.ctx.trees.lookup(cur.tree, c.path)
-        const h = e && e.kind === 'file' ? e.hash : null
-        if ((h === null) !== (c.hash === null) || (h && c.hash && !h.equals(c.hash))) {
-          throw new ConflictError('CONCURRENT_MODIFICATION', `file ${c.path} changed while it was being appended to; nothing was written`, {hint: 'retry the command'})
+      const apply = (base: Buffer | null) => {
+        for (const c of checks) {
+          const e = this.ctx.trees.lookup(base, c.path)
+          const h = e && e.kind === 'file' ? e.hash : null
+          if ((h === null) !== (c.hash === null) || (h && c.hash && !h.equals(c.hash))) {
+            throw new ConflictError('CONCURRENT_MODIFICATION', `file ${c.path} changed while it was being appended to; nothing was written`, {hint: 'retry the command'})
+          }
         }
+        return this.ctx.trees.apply(base, ops)
       }
-      const root = this.ctx.trees.apply(cur.tree, ops)
-      rows.setCommitTree(this.ctx.db, t.repo.id, commit.id, root, this.engine.treeSize(root))
-      // finishCommit reads the finished row back: that read is the result
-      const done = oneOff ? this.engine.finishCommit(t.repo, commit, {}) : rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
+      let done: CommitRow
+      if (!t.commit) {
+        // a one-off commit: started, written and finished at once
+        done = this.engine.commitWhole(t.repo, t.branch!, {id: this.ctx.newId(), writer, description, checked: {branch: t.branchRow, head: t.head}}, apply)
+      } else {
+        // the open commit's row as resolveTarget read it in this transaction; only tree and size change
+        const root = apply(t.commit.tree)
+        const size = this.engine.treeSize(root)
+        rows.setCommitTree(this.ctx.db, t.repo.id, t.commit.id, root, size)
+        done = {...t.commit, tree: root, size}
+      }
       inTx?.(done, t.repo)
       return done
     })
