@@ -745,12 +745,34 @@ class GroupCommit {
     }
   }
 
-  /** Write the group's blobs into one pack, durable and in place; on failure every item is rejected (undefined). */
+  /**
+   * Write the group's blobs into one pack, durable and in place; on failure every item is
+   * rejected (undefined). A blob the store or an earlier item has is not written again; the
+   * new ones go out in one write (BlobStore.writePack) unless they are more than a pack holds.
+   */
   private async write(group: Queued[]): Promise<{index: () => void; stored: number[]} | undefined> {
+    const store = this.ctx.store
     let writer: PackWriter
     try {
-      this.leaseId ??= await this.ctx.store.leaseWait()
-      writer = this.ctx.store.writerUnder(this.leaseId)
+      this.leaseId ??= await store.leaseWait()
+      const fresh: {id: Buffer; data: Buffer}[] = []
+      const seen = new Set<string>()
+      const stored: number[] = []
+      let total = 0
+      for (const g of group) {
+        let n = 0
+        for (const [id, data] of g.item.blobs) {
+          const key = id.toString('latin1')
+          if (seen.has(key) || store.has(id)) continue
+          seen.add(key)
+          fresh.push({id, data})
+          n += data.length
+        }
+        stored.push(n)
+        total += n
+      }
+      if (total <= store.packTarget) return {index: fresh.length ? await store.writePack(fresh) : () => {}, stored}
+      writer = store.writerUnder(this.leaseId)
     } catch (e) {
       for (const g of group) g.reject(e)
       return undefined
