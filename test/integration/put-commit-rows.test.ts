@@ -28,10 +28,13 @@ function ranked(x: unknown): unknown {
   return JSON.parse(json.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, (t) => `time ${times.get(t)}`).replace(/\b[0-9a-f]{32}\b/g, (id) => `id ${ids.get(id)}`))
 }
 
-const dump = (pach: Pach) => ({
+const rowsOf = (pach: Pach) => ({
   commits: pach.db.prepare('SELECT * FROM commits ORDER BY seq').all(),
   sets: pach.db.prepare('SELECT * FROM commit_sets ORDER BY id').all(),
   branches: pach.db.prepare('SELECT * FROM branches ORDER BY repo_id, name').all(),
+})
+const dump = (pach: Pach) => ({
+  ...rowsOf(pach),
   inspect: pach.commits.list('default', parseCommit('r@master')).concat(pach.commits.list('default', parseCommit('r@dev'))),
 })
 
@@ -60,5 +63,15 @@ describe("a put's one-off commit", () => {
     expect(c1!.finishing).toBe(c1!.finished)
     expect(c3!.started < (a.branches as {name: string; created: string}[]).find((b) => b.name === 'dev')!.created).toBe(true)
     expect(a.sets).toContainEqual({id: c3!.id, created: c3!.started, modified: c3!.finished})
+  })
+
+  it('is refused with COMMIT_EXISTS when its id is taken in the repo, and changes nothing', async () => {
+    const {pach} = tempPach('pach-rows-', {newId: () => 'ab'.repeat(16)})
+    pach.repos.create('default', 'r')
+    const put = (path: string) => pach.files.put('default', parseCommit('r@master'), [bufferSource(path, Buffer.from(path))])
+    await put('/a')
+    const before = rowsOf(pach)
+    await expect(put('/b')).rejects.toMatchObject({code: 'COMMIT_EXISTS'})
+    expect(rowsOf(pach)).toEqual(before)
   })
 })

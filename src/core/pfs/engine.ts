@@ -201,17 +201,23 @@ export class PfsEngine {
         data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
       })
     }
-    if (rows.getCommit(this.db, repo.id, opts.id)) throw this.commitExists(repo, opts.id)
     // the clock is read as start + finish read it: started, a new branch's created, finished
     const started = this.ctx.now()
     const created = opts.checked.branch ? undefined : this.ctx.now()
     const tree = apply(this.resolve.baseTree(repo, parent))
     const at = this.ctx.now()
-    const row = rows.insertCommit(
-      this.db,
-      {repo_id: repo.id, id: opts.id, branch: branchName, parent: parent?.id ?? null, origin: 'USER', description: opts.description ?? '', started, finishing: at, finished: at, error: '', tree, size: this.treeSize(tree), metadata: '{}'},
-      at,
-    )
+    let row: CommitRow
+    try {
+      row = rows.insertCommit(
+        this.db,
+        {repo_id: repo.id, id: opts.id, branch: branchName, parent: parent?.id ?? null, origin: 'USER', description: opts.description ?? '', started, finishing: at, finished: at, error: '', tree, size: this.treeSize(tree), metadata: '{}'},
+        at,
+      )
+    } catch (e) {
+      // the commit's key is taken: what insertCommit's read checks, answered by the INSERT
+      if ((e as {code?: string}).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw this.commitExists(repo, opts.id)
+      throw e
+    }
     if (created === undefined) rows.setBranchHead(this.db, repo.id, branchName, row.id)
     else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: row.id, created})
     // commitFinished without its check: the branch's head is this commit, just set
