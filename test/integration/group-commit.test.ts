@@ -81,9 +81,19 @@ describe('group commit of small puts', () => {
     expect((collide[1] as PromiseRejectedResult).reason.code).toBe('PATH_COLLISION')
     expect(pach.files.glob('default', parseCommit('in@master'), '/*').map((f) => f.file.path)).toEqual(['/0', '/a', '/b', '/d', '/e'])
 
+    // refused before any row is read outside the group's transaction (a small put's whole
+    // step 1 is in it): a missing repo and an ancestor address, with their own codes
+    const early = await Promise.allSettled([
+      pach.files.put('default', parseCommit('nope@master'), [small('/n', 'n')]),
+      pach.files.put('default', parseCommit('in@master^1'), [small('/p', 'p')]),
+      pach.files.put('default', parseCommit('in@master'), [small('/f', 'f')]),
+    ])
+    expect(early.map((s) => (s.status === 'rejected' ? s.reason.code : s.value.commit.repo.name))).toEqual(['REPO_NOT_FOUND', 'INVALID_ADDRESS', 'in'])
+
     const open = (pach.commits.start('default', parseCommit('in@master'), {}) as {commit: {id: string}}).commit
     const joined = await Promise.all(['/c', '/d'].map((p) => pach.files.put('default', parseCommit('in@master'), [small(p, p)])))
     expect(joined.map((r) => r.commit.id)).toEqual([open.id, open.id])
+    expect(pach.files.glob('default', parseCommit('in@master'), '/*').map((f) => f.file.path)).toEqual(['/0', '/a', '/b', '/c', '/d', '/e', '/f'])
     expect(pach.fsck({readData: true}).problems).toEqual([])
   })
 })

@@ -1,7 +1,9 @@
 // Real S3 clients against one `pach serve`: the aws CLI (s3 and s3api), boto3 (/usr/bin/python3),
 // s3cmd and rclone, each from the shell with its own config in a temp dir: buckets, a small
 // and a multipart upload, listings past 1,000 keys, ranged and whole downloads, copy, delete,
-// a commit-pinned read — each checked against `pach` (commits, file contents).
+// a commit-pinned read — each checked against `pach` (commits, file contents). The aws CLI is
+// Debian's /usr/bin/aws (the one .ci/run installs; a pip one earlier on PATH may be another
+// major version).
 import {execa} from 'execa'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
@@ -10,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startGateway, type Gateway} from './helpers.js'
 
 const MiB = 1024 * 1024
+const AWS = '/usr/bin/aws'
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex')
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 
@@ -43,7 +46,7 @@ describe('S3 clients', () => {
   it('aws CLI: mb, cp (small and multipart), ls past 1,000 keys, ranged s3api get, copy, rm, a pinned commit', async () => {
     const aws = async (...args: string[]) => {
       const quiet = args[0] === 's3' && ['cp', 'rm', 'mv', 'sync'].includes(args[1]!) ? ['--only-show-errors'] : []
-      const r = await execa('aws', ['--endpoint-url', g.endpoint, ...args, ...quiet], {env: g.awsEnv('awscli'), reject: false, cwd: work, stripFinalNewline: false})
+      const r = await execa(AWS, ['--endpoint-url', g.endpoint, ...args, ...quiet], {env: g.awsEnv('awscli'), reject: false, cwd: work, stripFinalNewline: false})
       if (r.exitCode !== 0) throw new Error(`aws ${args.join(' ')}: ${r.stderr}${r.stdout}`)
       return String(r.stdout)
     }

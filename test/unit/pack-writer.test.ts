@@ -5,7 +5,7 @@
  * readable at every stage (buffered, in the open temp pack, in a sealed one, indexed), packs
  * are sealed at the target with a trailer that names them, and abort leaves no temp file.
  */
-import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
@@ -142,6 +142,39 @@ describe('PackWriter drained from several writes at once', () => {
     w.release()
     for (const set of sets) for (const b of set) expect(p.ctx.store.readBlob(b.id).equals(b.data)).toBe(true)
     expect(p.fsck({readData: true}).problems).toEqual([])
+    expect(readdirSync(p.ctx.store.tmpDir)).toEqual([])
+  })
+})
+
+describe('BlobStore.writePack (a group of small puts: one pack in one write)', () => {
+  it('writes the pack a PackWriter writes for the same blobs, durable and in place, indexed only by the returned function', async () => {
+    const all = blobs(40, 1024, 5)
+    const byWriter = project(16 * 1024 * 1024)
+    const w = byWriter.ctx.store.writer()
+    for (const b of all) w.add(b.id, b.data)
+    await w.close()
+    w.release()
+    const p = project(16 * 1024 * 1024)
+    const index = await p.ctx.store.writePack(all)
+    const rows = (q: Pach) => q.ctx.db.prepare('SELECT id, pack, offset, length FROM blobs ORDER BY id').all()
+    expect(rows(p)).toEqual([])
+    expect(readdirSync(p.ctx.store.tmpDir)).toEqual([])
+    p.ctx.db.transaction(index)()
+    // the same pack (its id is the hash of its trailer) with the same blobs at the same offsets
+    expect(rows(p)).toEqual(rows(byWriter))
+    const size = (q: Pach) => q.ctx.db.prepare('SELECT id, size FROM packs').all()
+    expect(size(p)).toEqual(size(byWriter))
+    for (const b of all) expect(p.ctx.store.readBlob(b.id).equals(b.data)).toBe(true)
+    expect(p.fsck({readData: true}).problems).toEqual([])
+  })
+
+  it('leaves no temp file when the write fails', async () => {
+    const p = project(16 * 1024 * 1024)
+    // objects/packs is a file: the pack cannot move into place
+    const all = blobs(3, 100, 9)
+    rmSync(p.ctx.store.packsDir, {recursive: true, force: true})
+    writeFileSync(p.ctx.store.packsDir, 'not a directory')
+    await expect(p.ctx.store.writePack(all)).rejects.toThrow()
     expect(readdirSync(p.ctx.store.tmpDir)).toEqual([])
   })
 })

@@ -40,16 +40,23 @@ export function nextSeq(db: DB): number {
   const r = st(db, 'SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM commits').get() as {s: number}
   return r.s
 }
-export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>): CommitRow {
-  const row: CommitRow = {...c, seq: nextSeq(db)}
-  st(db, 
+/**
+ * Insert a commit row and its commit set's (created at `started`; an existing set's `modified`
+ * moves to `modified`, by default `started`: a commit inserted finished passes its `finished`).
+ */
+export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>, modified = c.started): CommitRow {
+  // the seq is nextSeq's, taken in the INSERT itself
+  const {seq} = st(
+    db,
     `INSERT INTO commits(repo_id, id, seq, branch, parent, origin, description, started, finishing, finished, error, tree, size)
-     VALUES (@repo_id, @id, @seq, @branch, @parent, @origin, @description, @started, @finishing, @finished, @error, @tree, @size)`,
-  ).run(row)
+     VALUES (@repo_id, @id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM commits), @branch, @parent, @origin, @description, @started, @finishing, @finished, @error, @tree, @size)
+     RETURNING seq`,
+  ).get(c) as {seq: number}
+  const row: CommitRow = {...c, seq}
   st(db, 'INSERT INTO commit_sets(id, created, modified) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET modified = excluded.modified').run(
     c.id,
     c.started,
-    c.started,
+    modified,
   )
   return row
 }

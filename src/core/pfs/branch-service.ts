@@ -38,6 +38,9 @@ export class BranchService {
 
   /** Move followers whose cron trigger is due (there is no ticker: `pach run` applies them). */
   applyCronTriggers(): number {
+    // the daemon asks every round (after every S3 PUT, say): a repo without cron triggers
+    // needs no write transaction, which would take the database's write lock to do nothing
+    if (!this.engine.hasCronTriggers()) return 0
     return withTx(this.ctx.db, () => this.engine.applyCronTriggers(new Date(this.ctx.now())))
   }
 

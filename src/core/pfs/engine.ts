@@ -48,13 +48,7 @@ export class PfsEngine {
     id: string,
     opts: {parent?: CommitRow; origin: CommitOrigin; description?: string; finished?: boolean},
   ): CommitRow {
-    if (rows.getCommit(this.db, repo.id, id)) {
-      // one change (a transaction) made two commits in one repo: a commit and a new branch's empty head, say
-      throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${id})`, {
-        hint: 'inconsistent dependencies: one commit per repo in a transaction',
-        data: {repo: repoLabel(repo), project: repo.project, commit: id},
-      })
-    }
+    if (rows.getCommit(this.db, repo.id, id)) throw this.commitExists(repo, id)
     const now = this.ctx.now()
     const tree = this.resolve.baseTree(repo, opts.parent)
     return rows.insertCommit(this.db, {
@@ -70,6 +64,14 @@ export class PfsEngine {
       error: '',
       tree,
       size: this.treeSize(tree),
+    })
+  }
+
+  /** One change (a transaction) made two commits in one repo: a commit and a new branch's empty head, say. */
+  private commitExists(repo: RepoRow, id: string): ConflictError {
+    return new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${id})`, {
+      hint: 'inconsistent dependencies: one commit per repo in a transaction',
+      data: {repo: repoLabel(repo), project: repo.project, commit: id},
     })
   }
 
@@ -136,17 +138,24 @@ export class PfsEngine {
    * Refuses output branches (with provenance) for USER commits and an unfinished head; the
    * one exception is `writer`, a pipeline writing its own output branch (a spout; hooks decide).
    */
-  startCommit(repo: RepoRow, branchName: string, opts: {parentId?: string | null; description?: string; origin?: CommitOrigin; id: string; writer?: PipelineWriter}): CommitRow {
+  startCommit(
+    repo: RepoRow,
+    branchName: string,
+    opts: {parentId?: string | null; description?: string; origin?: CommitOrigin; id: string; writer?: PipelineWriter; checked?: {branch: BranchRow | undefined; head: CommitRow | undefined}},
+  ): CommitRow {
     validateName('branch', branchName)
     const origin = opts.origin ?? 'USER'
-    const branch = rows.getBranch(this.db, repo.id, branchName)
-    if (branch && origin === 'USER' && rows.branchProvenance(this.db, repo.id, branchName).length > 0 && !this.mayWriteOutput(repo, branchName, opts.writer)) {
+    // `checked`: the caller read the branch and its head in this same transaction and made the
+    // output-branch check for this writer already (a one-off commit of a put)
+    const branch = opts.checked ? opts.checked.branch : rows.getBranch(this.db, repo.id, branchName)
+    if (branch && !opts.checked && origin === 'USER' && rows.branchProvenance(this.db, repo.id, branchName).length > 0 && !this.mayWriteOutput(repo, branchName, opts.writer)) {
       throw new ConflictError('OUTPUT_BRANCH', `cannot start a commit on an output branch (${repoLabel(repo)}@${branchName} has provenance)`, {
         hint: 'commits on output branches are made by their pipeline or by propagation',
       })
     }
     let parent: CommitRow | undefined
     if (opts.parentId) parent = this.resolve.commitById(repo, opts.parentId)
+    else if (opts.checked) parent = opts.checked.head
     else if (branch) parent = rows.getCommit(this.db, repo.id, branch.head)
     if (parent && !parent.finished && origin === 'USER') {
       throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
@@ -154,16 +163,66 @@ export class PfsEngine {
         data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
       })
     }
-    if (rows.getCommit(this.db, repo.id, opts.id)) {
-      throw new ConflictError('COMMIT_EXISTS', `repo ${repoLabel(repo)} already has a commit in this change (${opts.id})`, {
-        hint: 'inconsistent dependencies: start one commit per repo in a transaction',
-      })
-    }
+    // insertCommit refuses an id this repo already has (COMMIT_EXISTS)
     const commit = this.insertCommit(repo, branchName, opts.id, {parent, origin, description: opts.description})
     if (branch) rows.setBranchHead(this.db, repo.id, branchName, commit.id)
     else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: commit.id, created: this.ctx.now()})
     this.propagate(repo, branchName, opts.id)
     return commit
+  }
+
+  /**
+   * A commit made and finished in one go (a put's one-off commit): started on the branch as
+   * startCommit starts it, its tree `apply(base)` (base: the parent's readable tree), finished
+   * as finishCommit finishes it. `checked`: the caller read the branch and its finished head in
+   * this transaction and made the output-branch check (see startCommit). Where nothing is
+   * downstream of the branch (no propagation), the row is inserted once in its final state
+   * (the same row, commit set and triggers as start + finish, without writing it three times
+   * and reading it back); otherwise start, apply and finish run as they are, so downstream
+   * AUTO commits and their hooks see what they always saw.
+   */
+  commitWhole(
+    repo: RepoRow,
+    branchName: string,
+    opts: {id: string; description?: string; writer?: PipelineWriter; checked: {branch: BranchRow | undefined; head: CommitRow | undefined}},
+    apply: (base: Buffer | null) => Buffer | null,
+  ): CommitRow {
+    if (this.resolve.closure(repo.id, branchName, 'down', true).length > 0) {
+      const open = this.startCommit(repo, branchName, {...opts, origin: 'USER'})
+      const root = apply(open.tree)
+      rows.setCommitTree(this.db, repo.id, open.id, root, this.treeSize(root))
+      return this.finishCommit(repo, open, {})
+    }
+    validateName('branch', branchName)
+    const parent = opts.checked.head
+    if (parent && !parent.finished) {
+      throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
+        hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${branchName}\` or drop it with \`pach delete commit ${parent.id}\``,
+        data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
+      })
+    }
+    // the clock is read as start + finish read it: started, a new branch's created, finished
+    const started = this.ctx.now()
+    const created = opts.checked.branch ? undefined : this.ctx.now()
+    const tree = apply(this.resolve.baseTree(repo, parent))
+    const at = this.ctx.now()
+    let row: CommitRow
+    try {
+      row = rows.insertCommit(
+        this.db,
+        {repo_id: repo.id, id: opts.id, branch: branchName, parent: parent?.id ?? null, origin: 'USER', description: opts.description ?? '', started, finishing: at, finished: at, error: '', tree, size: this.treeSize(tree), metadata: '{}'},
+        at,
+      )
+    } catch (e) {
+      // the commit's key is taken: what insertCommit's read checks, answered by the INSERT
+      if ((e as {code?: string}).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw this.commitExists(repo, opts.id)
+      throw e
+    }
+    if (created === undefined) rows.setBranchHead(this.db, repo.id, branchName, row.id)
+    else rows.insertBranch(this.db, {repo_id: repo.id, name: branchName, head: row.id, created})
+    // commitFinished without its check: the branch's head is this commit, just set
+    this.fireTriggers(repo, branchName, row, new Set([branchName]))
+    return row
   }
 
   /**
@@ -308,6 +367,11 @@ export class PfsEngine {
    * Cron triggers have no ticker here: move every follower whose cron has ticked since its
    * head finished to its source's head (finished, without error). Returns how many moved.
    */
+  /** Some branch has a cron trigger (applyCronTriggers has something to look at). */
+  hasCronTriggers(): boolean {
+    return rows.allTriggeredBranches(this.db).some((t) => triggerOf(t)?.cron_spec)
+  }
+
   applyCronTriggers(now: Date): number {
     let moved = 0
     for (const t of rows.allTriggeredBranches(this.db)) {

@@ -3,7 +3,8 @@
  *
  * Write protocol (data before metadata):
  *   1. resolve the target (an open commit, or a branch that will get a one-off commit) and
- *      check it can take writes before reading any data;
+ *      check it can take writes before reading any data (small files given whole, whose
+ *      bytes are in memory already, are checked by step 4 alone);
  *   2. stream every source through the chunker into packs (BlobStore writer);
  *   3. close the writer: packs are durable and indexed;
  *   4. one SQLite transaction re-resolves the target, applies all tree edits, and for a
@@ -20,7 +21,7 @@ import {CommitFinishedError, ConflictError, CorruptObjectError, InvalidArgumentE
 import type {CoreContext} from '../context.js'
 import {withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
-import type {CommitRow, RepoRow} from '../db/pfs-rows.js'
+import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {appendContent, concatContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
 import {toHex} from '../store/hash.js'
 import type {PackWriter} from '../store/pack-store.js'
@@ -111,6 +112,9 @@ interface Target {
   commit?: CommitRow
   /** a branch that gets a one-off commit */
   branch?: string
+  /** that branch's row (none yet: its first commit creates it) and finished head, as read */
+  branchRow?: BranchRow
+  head?: CommitRow
 }
 
 export class FileService {
@@ -150,6 +154,7 @@ export class FileService {
       }
       const head = rows.getCommit(this.ctx.db, repo.id, b.head)!
       if (!head.finished) return {repo, commit: head}
+      return {repo, branch, branchRow: b, head}
     }
     return {repo, branch}
   }
@@ -162,25 +167,31 @@ export class FileService {
   }
 
   /** Apply tree ops in one transaction (step 4 of the write protocol). */
-  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string, inTx?: (commit: CommitRow) => void): CommitRow {
+  private commitOps(project: string, ref: CommitRef, ops: TreeOp[], checks: {path: string; hash: Buffer | null}[], writer?: PipelineWriter, description?: string, inTx?: (commit: CommitRow, repo: RepoRow) => void): CommitRow {
     return withTx(this.ctx.db, () => {
       const t = this.resolveTarget(project, ref, writer)
-      let commit = t.commit
-      const oneOff = !commit
-      if (!commit) commit = this.engine.startCommit(t.repo, t.branch!, {id: this.ctx.newId(), origin: 'USER', writer, description})
-      const cur = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
-      for (const c of checks) {
-        const e = this.ctx.trees.lookup(cur.tree, c.path)
-        const h = e && e.kind === 'file' ? e.hash : null
-        if ((h === null) !== (c.hash === null) || (h && c.hash && !h.equals(c.hash))) {
-          throw new ConflictError('CONCURRENT_MODIFICATION', `file ${c.path} changed while it was being appended to; nothing was written`, {hint: 'retry the command'})
+      const apply = (base: Buffer | null) => {
+        for (const c of checks) {
+          const e = this.ctx.trees.lookup(base, c.path)
+          const h = e && e.kind === 'file' ? e.hash : null
+          if ((h === null) !== (c.hash === null) || (h && c.hash && !h.equals(c.hash))) {
+            throw new ConflictError('CONCURRENT_MODIFICATION', `file ${c.path} changed while it was being appended to; nothing was written`, {hint: 'retry the command'})
+          }
         }
+        return this.ctx.trees.apply(base, ops)
       }
-      const root = this.ctx.trees.apply(cur.tree, ops)
-      rows.setCommitTree(this.ctx.db, t.repo.id, commit.id, root, this.engine.treeSize(root))
-      if (oneOff) this.engine.finishCommit(t.repo, rows.getCommit(this.ctx.db, t.repo.id, commit.id)!, {})
-      const done = rows.getCommit(this.ctx.db, t.repo.id, commit.id)!
-      inTx?.(done)
+      let done: CommitRow
+      if (!t.commit) {
+        // a one-off commit: started, written and finished at once
+        done = this.engine.commitWhole(t.repo, t.branch!, {id: this.ctx.newId(), writer, description, checked: {branch: t.branchRow, head: t.head}}, apply)
+      } else {
+        // the open commit's row as resolveTarget read it in this transaction; only tree and size change
+        const root = apply(t.commit.tree)
+        const size = this.engine.treeSize(root)
+        rows.setCommitTree(this.ctx.db, t.repo.id, t.commit.id, root, size)
+        done = {...t.commit, tree: root, size}
+      }
+      inTx?.(done, t.repo)
       return done
     })
   }
@@ -194,10 +205,12 @@ export class FileService {
    * @example files.put('default', parseCommit('r@master'), [{delete: '/a'}, {path: '/a', open}], {append: true})
    */
   async put(project: string, ref: CommitRef, sources: AsyncIterable<PutEdit> | Iterable<PutEdit>, opts: PutOptions = {}): Promise<PutFileResult> {
-    const target = this.resolveTarget(project, ref, opts.writer)
     const params = this.ctx.config.chunker
     const small = Array.isArray(sources) && !opts.append ? this.smallSources(sources as PutEdit[], params.minSize) : undefined
-    if (small) return this.putSmall(project, ref, target.repo, small, opts)
+    // small files' bytes are read already: step 1 (the repo exists, the branch or commit can
+    // take writes) is the check in the group's transaction, not a second one before it
+    if (small) return this.putSmall(project, ref, small, opts)
+    const target = this.resolveTarget(project, ref, opts.writer)
     const base = this.baseTree(target)
     const ops: TreeOp[] = (opts.deleteFirst ?? []).map((p) => ({type: 'delete', path: cleanPath(p)}))
     const checks: {path: string; hash: Buffer | null}[] = []
@@ -378,16 +391,23 @@ export class FileService {
    * written and synced once, and their commits are applied in one SQLite transaction, each in
    * a savepoint of its own, so one put's refusal (an output branch, a finished commit) fails
    * that put alone. Each put is still its own commit (or joins the open head), in arrival
-   * order, exactly as one at a time; data is durable before any metadata names it.
+   * order, exactly as one at a time; data is durable before any metadata names it. A put
+   * refused in its savepoint leaves its blob in the group's pack, unreferenced (gc's).
    */
-  private async putSmall(project: string, ref: CommitRef, repo: RepoRow, files: {path: string; buf: Buffer}[], opts: PutOptions): Promise<PutFileResult> {
+  private async putSmall(project: string, ref: CommitRef, files: {path: string; buf: Buffer}[], opts: PutOptions): Promise<PutFileResult> {
     opts.signal?.throwIfAborted()
     const blobs: [Buffer, Buffer][] = []
     const collect = {add: (id: Buffer, data: Buffer) => (blobs.push([id, data]), true)} as unknown as PackWriter
     const ops: TreeOp[] = files.map((f) => ({type: 'put', path: f.path, content: smallContent(f.buf, collect)}))
     const bytes = files.reduce((n, f) => n + f.buf.length, 0)
-    const r = await this.groups.add({blobs, apply: () => this.commitOps(project, ref, ops, [], opts.writer, opts.description, opts.inTx)})
-    return {commit: this.r.commitPB(repo, r.commit), files: files.length, bytes, stored_bytes: r.stored}
+    // the repo row the group's transaction resolved (a put into a missing repo fails there)
+    let repo: RepoRow | undefined
+    const inTx = (c: CommitRow, r: RepoRow) => {
+      repo = r
+      opts.inTx?.(c)
+    }
+    const r = await this.groups.add({blobs, apply: () => this.commitOps(project, ref, ops, [], opts.writer, opts.description, inTx)})
+    return {commit: this.r.commitPB(repo!, r.commit), files: files.length, bytes, stored_bytes: r.stored}
   }
 
   /** Delete a file or a directory subtree (missing paths are a no-op, as in Pachyderm). `writer`: as for put. */
@@ -725,12 +745,34 @@ class GroupCommit {
     }
   }
 
-  /** Write the group's blobs into one pack, durable and in place; on failure every item is rejected (undefined). */
+  /**
+   * Write the group's blobs into one pack, durable and in place; on failure every item is
+   * rejected (undefined). A blob the store or an earlier item has is not written again; the
+   * new ones go out in one write (BlobStore.writePack) unless they are more than a pack holds.
+   */
   private async write(group: Queued[]): Promise<{index: () => void; stored: number[]} | undefined> {
+    const store = this.ctx.store
     let writer: PackWriter
     try {
-      this.leaseId ??= await this.ctx.store.leaseWait()
-      writer = this.ctx.store.writerUnder(this.leaseId)
+      this.leaseId ??= await store.leaseWait()
+      const fresh: {id: Buffer; data: Buffer}[] = []
+      const seen = new Set<string>()
+      const stored: number[] = []
+      let total = 0
+      for (const g of group) {
+        let n = 0
+        for (const [id, data] of g.item.blobs) {
+          const key = id.toString('latin1')
+          if (seen.has(key) || store.has(id)) continue
+          seen.add(key)
+          fresh.push({id, data})
+          n += data.length
+        }
+        stored.push(n)
+        total += n
+      }
+      if (total <= store.packTarget) return {index: fresh.length ? await store.writePack(fresh) : () => {}, stored}
+      writer = store.writerUnder(this.leaseId)
     } catch (e) {
       for (const g of group) g.reject(e)
       return undefined

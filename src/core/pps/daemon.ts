@@ -35,6 +35,9 @@ export interface DaemonOptions extends Omit<RunOptions, 'signal'> {
   onError?: (e: unknown) => void
 }
 
+/** The reason a round's wait on the feed is ended with (nobody reads it). */
+const ROUND_OVER = new Error('the daemon round is over')
+
 export class Daemon {
   private kicked = false
   private wakeUp: (() => void) | undefined
@@ -66,12 +69,13 @@ export class Daemon {
       // otherwise leave it, and its listener on `signal`, until the next change: one per PUT)
       await new Promise<void>((resolve) => {
         const round = new AbortController()
-        const stop = () => round.abort()
+        // a reason made once: abort() without one builds a DOMException (a stack trace) per round
+        const stop = () => round.abort(ROUND_OVER)
         const done = () => {
           clearTimeout(t)
           signal.removeEventListener('abort', stop)
           this.wakeUp = undefined
-          round.abort()
+          round.abort(ROUND_OVER)
           resolve()
         }
         const t = setTimeout(done, every)

@@ -1,5 +1,6 @@
 /**
- * A request body as a stream of its decoded bytes, never held whole: raw bytes, or aws-chunked
+ * A request body as a stream of its decoded bytes, never held whole (unless the caller, who
+ * knows its declared length is small, asks for it `whole`): raw bytes, or aws-chunked
  * (chunked.ts) when `x-amz-content-sha256` or `Content-Encoding` says so. While it streams,
  * the MD5 (the object's ETag) is computed and, when the client sent them, the body's SHA-256
  * (`x-amz-content-sha256` as a hash), `Content-MD5` and `x-amz-checksum-crc32|sha1|sha256`
@@ -13,8 +14,10 @@ import {ChunkedDecoder, type ChunkSigning} from './chunked.js'
 import {s3err} from './errors.js'
 
 export interface Body {
-  /** the decoded bytes; consume once */
+  /** the decoded bytes; consume once (either this or `whole`) */
   stream: AsyncIterable<Buffer>
+  /** the decoded bytes at once, checked as `stream` checks them (a small body, held whole) */
+  whole(): Promise<Buffer>
   /** MD5 hex of the decoded bytes, once the stream has ended */
   md5(): string
   /** the binary MD5 */
@@ -60,20 +63,70 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
     }
     if (!req.complete || (length !== undefined && n < length)) throw s3err(400, 'IncompleteBody')
   }
+  const sha256 = wantSha ? createHash('sha256') : undefined
+  const ck = checksumHeaders(req)
+  let crc = 0
+  const update = (b: Buffer) => {
+    md5.update(b)
+    sha256?.update(b)
+    if (ck.crc32 !== undefined) crc = crc32(b, crc)
+    ck.sha1?.update(b)
+    ck.sha256?.update(b)
+    size += b.length
+  }
   async function* decoded(): AsyncGenerator<Buffer> {
     const src = chunked ? new ChunkedDecoder({signing: signed ? signing : undefined, decodedLength}).decode(raw()) : raw()
-    const sha256 = wantSha ? createHash('sha256') : undefined
-    const ck = checksumHeaders(req)
-    let crc = 0
     for await (const b of src) {
-      md5.update(b)
-      sha256?.update(b)
-      if (ck.crc32 !== undefined) crc = crc32(b, crc)
-      ck.sha1?.update(b)
-      ck.sha256?.update(b)
-      size += b.length
+      update(b)
       yield b
     }
+    check()
+  }
+  /** a raw (not aws-chunked) body read with the request's events, without the streams' async iteration */
+  const rawWhole = () =>
+    new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = []
+      let n = 0
+      const fail = () => {
+        cleanup()
+        reject(s3err(400, 'IncompleteBody'))
+      }
+      const data = (b: Buffer) => {
+        n += b.length
+        parts.push(b)
+      }
+      const end = () => {
+        cleanup()
+        if (!req.complete || (length !== undefined && n < length)) return reject(s3err(400, 'IncompleteBody'))
+        resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, n))
+      }
+      const cleanup = () => {
+        req.off('data', data)
+        req.off('end', end)
+        req.off('error', fail)
+        req.off('close', close)
+      }
+      // a request closed before its end was not read whole
+      const close = () => {
+        if (!req.complete) fail()
+      }
+      req.on('data', data)
+      req.on('end', end)
+      req.on('error', fail)
+      req.on('close', close)
+    })
+  async function whole(): Promise<Buffer> {
+    if (chunked) {
+      const parts: Buffer[] = []
+      for await (const b of decoded()) parts.push(b)
+      return Buffer.concat(parts)
+    }
+    const b = await rawWhole()
+    update(b)
+    check()
+    return b
+  }
+  function check(): void {
     digest = md5.digest()
     if (wantSha && sha256!.digest('hex') !== wantSha) throw s3err(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.')
     if (contentMd5 && !contentMd5.equals(digest)) throw s3err(400, 'BadDigest')
@@ -87,6 +140,7 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
   }
   return {
     stream: decoded(),
+    whole,
     md5raw: () => digest!,
     md5: () => digest!.toString('hex'),
     size: () => size,

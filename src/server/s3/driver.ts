@@ -76,9 +76,8 @@ export class MasterDriver implements Driver {
       return {name, project: n.project, repo, pinned: n.commit, readable: true, readCommit: () => rows.getCommit(db, repo.id, n.commit!)}
     }
     // a repo's branch that does not exist yet takes writes (its first commit creates it, as
-    // `put file` does) but is no bucket for anything else
-    const exists = rows.getBranch(db, repo.id, n.branch) !== undefined
-    if (!exists && !opts.forWrite) throw noSuchBucket(name)
+    // `put file` does) but is no bucket for anything else (a write does not look: one read less)
+    if (!opts.forWrite && rows.getBranch(db, repo.id, n.branch) === undefined) throw noSuchBucket(name)
     return {
       name,
       project: n.project,

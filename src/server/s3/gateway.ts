@@ -61,7 +61,8 @@ interface Req {
   /** the key as sent (decoded), when the path has one */
   key?: string
   auth: Authenticated
-  signal: AbortSignal
+  /** aborted when the client goes away before the response is sent (made on first use) */
+  readonly signal: AbortSignal
 }
 
 const OWNER = `<Owner><ID>00000000000000000000000000000000</ID><DisplayName>pachyderm</DisplayName></Owner>`
@@ -108,13 +109,15 @@ export class Gateway {
       res.setHeader('Access-Control-Allow-Origin', '*')
       res.setHeader('Access-Control-Expose-Headers', 'ETag, x-amz-version-id, x-amz-request-id, Content-Range, Content-Length, Last-Modified')
     }
-    const ac = new AbortController()
+    // the controller (and its signal) is made when a handler asks for it: most never do
+    let ac: AbortController | undefined
+    const controller = () => (ac ??= new AbortController())
     res.on('close', () => {
-      if (!res.writableFinished) ac.abort(new Error('the client went away'))
+      if (!res.writableFinished) controller().abort(new Error('the client went away'))
     })
     let r: Req | undefined
     try {
-      r = this.parse(req, res, id, ac.signal)
+      r = this.parse(req, res, id, () => controller().signal)
       if (r.method === 'OPTIONS') return this.preflight(r)
       r.auth = authenticate(req, r.path, r.query, this.o.auth, Date.now())
       await this.route(r)
@@ -129,7 +132,7 @@ export class Gateway {
     }
   }
 
-  private parse(req: IncomingMessage, res: ServerResponse, id: string, signal: AbortSignal): Req {
+  private parse(req: IncomingMessage, res: ServerResponse, id: string, signal: () => AbortSignal): Req {
     const url = req.url ?? '/'
     const qi = url.indexOf('?')
     const rawPath = qi >= 0 ? url.slice(0, qi) : url
@@ -142,7 +145,21 @@ export class Gateway {
     const slash = rest.indexOf('/')
     const bucket = slash < 0 ? rest : rest.slice(0, slash)
     const key = slash < 0 ? undefined : rest.slice(slash + 1)
-    return {req, res, id, method: req.method ?? 'GET', path, query, q, bucket: bucket || undefined, key: key || undefined, auth: {}, signal}
+    return {
+      req,
+      res,
+      id,
+      method: req.method ?? 'GET',
+      path,
+      query,
+      q,
+      bucket: bucket || undefined,
+      key: key || undefined,
+      auth: {},
+      get signal() {
+        return signal()
+      },
+    }
   }
 
   private preflight(r: Req): void {
@@ -529,9 +546,7 @@ export class Gateway {
     const h = r.req.headers
     const declared = Number(h['x-amz-decoded-content-length'] ?? h['content-length'])
     if (!(Number.isSafeInteger(declared) && declared <= this.pach.ctx.config.chunker.minSize)) return {path, open: () => body.stream}
-    const parts: Buffer[] = []
-    for await (const b of body.stream) parts.push(b)
-    return bufferSource(path, Buffer.concat(parts))
+    return bufferSource(path, await body.whole())
   }
 
   /** PUT's If-Match / If-None-Match (conditional writes). */
