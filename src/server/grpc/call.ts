@@ -16,7 +16,7 @@
 import {status, type Metadata, type sendUnaryData, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream} from '@grpc/grpc-js'
 import {timingSafeEqual} from 'node:crypto'
 import {grpcError, toServiceError} from './status.js'
-import {Encoded} from './wire.js'
+import {Encoded, EncodedValue} from './wire.js'
 
 /** Who is calling: the server's own token holder (or anyone, when there is none), or a pipeline. */
 export type Access = {kind: 'root'} | {kind: 'pipeline'; project: string; pipeline: string}
@@ -236,7 +236,9 @@ interface DirectSender {
 }
 
 interface RawStream {
-  write(chunk: Buffer, cb: (e?: Error | null) => void): boolean
+  write(chunk: Buffer, cb?: (e?: Error | null) => void): boolean
+  cork(): void
+  uncork(): void
   readonly destroyed: boolean
   readonly closed: boolean
 }
@@ -262,6 +264,7 @@ const IN_FLIGHT_BYTES = 8 * 1024 * 1024
 /** A response message's payload size as far as it matters for IN_FLIGHT_BYTES: encoded bytes, or a bytes `value` (GetFile, GetFileTAR). */
 function payloadBytes(msg: unknown): number {
   if (msg instanceof Encoded) return msg.bytes.length
+  if (msg instanceof EncodedValue) return msg.value.length
   const value = (msg as {value?: unknown} | null)?.value
   return value instanceof Uint8Array ? value.length : 0
 }
@@ -285,6 +288,10 @@ const BATCH_BYTES = 64 * 1024
  * big-endian, the message) into one buffer of up to BATCH_BYTES, written to the HTTP/2 stream
  * in one write when it is full, before any other message, before the handler waits, and on
  * the next turn of the event loop (so a slow producer's message is not held back).
+ *
+ * A bytes message kept as parts (`EncodedValue`, GetFile's 2 MiB pieces) goes out the same way
+ * but unbatched: its frame head and field head in one small write and the value, as it is, in
+ * the next (corked together), so the value's bytes are never copied on their way to the socket.
  */
 async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | Iterable<unknown>, ctx: CallContext): Promise<void> {
   let pending = 0
@@ -347,6 +354,19 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
         if (!scheduled) {
           scheduled = true
           setImmediate(later)
+        }
+      } else if (framing && msg instanceof EncodedValue && direct.metadataSent) {
+        flush()
+        const head = Buffer.allocUnsafe(5 + msg.head.length)
+        head[0] = 0
+        head.writeUInt32BE(msg.length, 1)
+        msg.head.copy(head, 5)
+        if (stream!.destroyed || stream!.closed) done(1, size)
+        else {
+          stream!.cork()
+          stream!.write(head)
+          stream!.write(msg.value, () => done(1, size))
+          stream!.uncork()
         }
       } else {
         flush()

@@ -40,12 +40,12 @@ import type {PutEdit} from '../../core/pfs/file-service.js'
 import {cleanPath} from '../../core/pfs/paths.js'
 import {hasGlobChars} from '../../core/pfs/glob.js'
 import type {CommitRef} from '../../core/pfs/refs.js'
-import {readContent} from '../../core/store/content.js'
+import {contentBatches} from '../../core/store/content.js'
 import type {Entry, FileEntry} from '../../core/store/tree-store.js'
 import {repoLabel, type FileInfo} from '../../core/types.js'
 import type {CallContext, Handlers} from './call.js'
 import {commitOf, fileInfoPB, fileOf, pathOf} from './convert.js'
-import {fileInfoEncoder, type Encoded, type ListedEntry} from './wire.js'
+import {EncodedValue, fileInfoEncoder, type Encoded, type ListedEntry} from './wire.js'
 import {RESPONSE_CHUNK_BYTES} from './definitions.js'
 import type {ServiceDeps} from './deps.js'
 import {mustWrite} from './access.js'
@@ -120,8 +120,7 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       }
       if (!found) throw notFound(project, repo, commit, path)
       const offset = Math.max(0, Number(req.offset) || 0)
-      const stream = readContent(d.pach.ctx.store, found, offset, `file ${path} in ${repoLabel(repo)}@${commit.id}`)
-      yield* pieces(stream, ctx.signal)
+      yield* pieces(blocks(contentBatches(d.pach.ctx.store, found, offset, `file ${path} in ${repoLabel(repo)}@${commit.id}`)), ctx.signal)
     }),
 
     GetFileTAR: h.serverStream('GetFileTAR', async function* (req: GetFileRequest, ctx) {
@@ -130,16 +129,16 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       const {repo, commit} = resolve(ref.commit, project)
       const path = cleanPath(ref.path)
       const store = d.pach.ctx.store
-      async function* one(p: string, e: Entry): AsyncGenerator<Buffer> {
+      function* one(p: string, e: Entry): Generator<Buffer> {
         const name = e.kind === 'dir' ? (p === '/' ? '/' : `${p}/`) : p
         yield* tarHeader(name, e.kind === 'dir' ? 0 : e.size)
         if (e.kind === 'file' && e.size > 0) {
-          yield* readContent(store, e, 0, `file ${p} in ${repoLabel(repo)}@${commit.id}`) as AsyncIterable<Buffer>
+          yield* blocks(contentBatches(store, e, 0, `file ${p} in ${repoLabel(repo)}@${commit.id}`))
           const pad = (BLOCK - (e.size % BLOCK)) % BLOCK
           if (pad) yield Buffer.alloc(pad)
         }
       }
-      async function* archive(): AsyncGenerator<Buffer> {
+      function* archive(): Generator<Buffer> {
         let any = false
         let inside: string | undefined // the last matched directory: its subtree is written whole
         const top: Iterable<[string, Entry]> = path === '/' ? [['/', entryAt(commit, '/')!]] : matches(commit, path)
@@ -436,12 +435,18 @@ async function* ingestSlices(bytes: Buffer): AsyncGenerator<Uint8Array> {
   }
 }
 
+/** The blocks of a file's batches, one by one. */
+function* blocks(batches: Iterable<Buffer[]>): Generator<Buffer> {
+  for (const b of batches) yield* b
+}
+
 /**
  * Bytes as response messages of at most RESPONSE_CHUNK_BYTES: a block of 64 KiB or more (a
- * stored chunk) goes out as it is, cut when larger, without a copy; smaller ones (tar headers,
- * small files) are gathered into one message.
+ * stored chunk) goes out as it is, cut when larger, without a copy (and written to the socket
+ * without one: EncodedValue); smaller ones (tar headers, small files) are gathered into one
+ * message. The source is read as the client takes the messages (the call's in-flight bound).
  */
-async function* pieces(src: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<{value: Buffer}> {
+async function* pieces(src: Iterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<EncodedValue> {
   const size = RESPONSE_CHUNK_BYTES
   const alone = 64 * 1024
   let held: Buffer[] = []
@@ -450,14 +455,14 @@ async function* pieces(src: AsyncIterable<Uint8Array>, signal: AbortSignal): Asy
     const value = held.length === 1 ? held[0]! : Buffer.concat(held, total)
     held = []
     total = 0
-    return {value}
+    return new EncodedValue(value)
   }
-  for await (const b of src) {
+  for (const b of src) {
     signal.throwIfAborted()
     const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
     if (buf.length >= alone) {
       if (total > 0) yield flush()
-      for (let at = 0; at < buf.length; at += size) yield {value: buf.subarray(at, at + size)}
+      for (let at = 0; at < buf.length; at += size) yield new EncodedValue(buf.subarray(at, at + size))
       continue
     }
     if (total + buf.length > size) yield flush()

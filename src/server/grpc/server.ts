@@ -16,7 +16,7 @@
 import {Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation} from '@grpc/grpc-js'
 import type {Http2Session} from 'node:http2'
 import {MAX_MESSAGE_BYTES, serviceDefinition, serviceNames} from './definitions.js'
-import {Encoded} from './wire.js'
+import {Encoded, EncodedValue} from './wire.js'
 import {handlers, methodKind, type AuthConfig, type Handlers} from './call.js'
 import {AUTH_NOT_ACTIVATED} from './status.js'
 import {unsupportedReason} from './unsupported.js'
@@ -71,7 +71,7 @@ export function buildServer(opts: GrpcServerOptions): Server {
     const wired: Record<string, ServiceDefinition[string]> = {}
     for (const [method, md] of Object.entries(def)) {
       const serialize = md.responseSerialize
-      wired[method] = {...md, responseSerialize: (v: unknown) => (v instanceof Encoded ? v.bytes : serialize(v))}
+      wired[method] = {...md, responseSerialize: (v: unknown) => (v instanceof Encoded ? v.bytes : v instanceof EncodedValue ? v.bytes() : serialize(v))}
       const own = impls[name]?.[method]
       if (own) impl[method] = own
       else if (AUTH_SERVICES.has(name)) impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, AUTH_NOT_ACTIVATED)
