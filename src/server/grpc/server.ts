@@ -90,6 +90,13 @@ export function buildServer(opts: GrpcServerOptions): Server {
  */
 export const STREAM_WINDOW_BYTES = 32 * 1024 * 1024
 export const SESSION_WINDOW_BYTES = 64 * 1024 * 1024
+/**
+ * The largest HTTP/2 frame the server accepts (SETTINGS_MAX_FRAME_SIZE; HTTP/2's default is
+ * 16 KiB). grpcio (the Python SDK) and Go send frames up to what the peer accepts: with 16 KiB,
+ * a 19 MiB message arrives as ~1,200 frames, each its own 'data' event through Node's stream
+ * and grpc-js's decoder; with larger frames, one event per socket read (64 KiB).
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024
 
 /** Bind `address` (`host:port`); resolves to the port bound. */
 export function bind(server: Server, address: string): Promise<number> {
@@ -101,7 +108,7 @@ export function bind(server: Server, address: string): Promise<number> {
       for (const h of listeners?.keys() ?? []) {
         h.on('session', (s) => {
           try {
-            s.settings({initialWindowSize: STREAM_WINDOW_BYTES})
+            s.settings({initialWindowSize: STREAM_WINDOW_BYTES, maxFrameSize: MAX_FRAME_BYTES})
             s.setLocalWindowSize(SESSION_WINDOW_BYTES)
           } catch {
             // a session already closing: nothing to tune
