@@ -17,6 +17,7 @@ import {status, type Metadata, type sendUnaryData, type ServerDuplexStream, type
 import {timingSafeEqual} from 'node:crypto'
 import {grpcError, toServiceError} from './status.js'
 import {Encoded, EncodedValue} from './wire.js'
+import {readRequests, type RawRequestStream, type Request, type Splitter} from './request-reader.js'
 
 /** Who is calling: the server's own token holder (or anyone, when there is none), or a pipeline. */
 export type Access = {kind: 'root'} | {kind: 'pipeline'; project: string; pipeline: string}
@@ -97,6 +98,8 @@ export type Unary<Req, Res> = (req: Req, ctx: CallContext) => Res | Promise<Res>
 export type ServerStreaming<Req, Res> = (req: Req, ctx: CallContext) => AsyncIterable<Res> | Iterable<Res>
 export type ClientStreaming<Req, Res> = (reqs: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>
 export type Bidi<Req, Res> = (reqs: AsyncIterable<Req>, ctx: CallContext) => AsyncIterable<Res> | Iterable<Res>
+/** A client stream whose large messages may come as a decoded head and a payload stream (request-reader.ts). */
+export type ClientStreamingSplit<Req, Res> = (reqs: AsyncIterable<Request<Req>>, ctx: CallContext) => Promise<Res>
 
 /** The wrappers for one server: each turns a handler into grpc-js's handler of its kind. */
 export function handlers(env: CallEnv) {
@@ -174,6 +177,32 @@ export function handlers(env: CallEnv) {
             const c = context(call, env)
             done = c.done
             return fn(requests(call as AsyncIterable<Req>, c.ctx), c.ctx)
+          })
+          .then(
+            (res) => cb(null, res),
+            (e) => cb(env.shutdown.aborted ? shutdownError() : fail(method, e)),
+          )
+          .finally(() => done())
+      }
+    },
+
+    /**
+     * A client-streaming method whose requests the server reads from the HTTP/2 stream itself
+     * (request-reader.ts), so a message `split` recognises reaches the handler as its head and
+     * its payload's bytes as they arrive; through grpc-js (every message decoded whole) when
+     * its call cannot be taken over.
+     */
+    clientStreamSplit<Req, Res>(method: string, split: Splitter<Req>, fn: ClientStreamingSplit<Req, Res>) {
+      return (call: ServerReadableStream<Req, Res>, cb: sendUnaryData<Res>) => {
+        const own = takeRequests(call, split)
+        if (!own) readOneAhead(call)
+        let done = () => {}
+        Promise.resolve()
+          .then(() => {
+            const c = context(call, env)
+            done = c.done
+            const reqs: AsyncIterable<Request<Req>> = own ?? wrapped(call as AsyncIterable<Req>)
+            return fn(requests(Object.assign(reqs, {metadata: call.metadata}), c.ctx), c.ctx)
           })
           .then(
             (res) => cb(null, res),
@@ -442,6 +471,40 @@ const NODE_CANCEL_GRACE_MS = 200
 function readOneAhead(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): void {
   const state = (call as unknown as {_readableState?: {highWaterMark: number}})._readableState
   if (state) state.highWaterMark = 1
+}
+
+/** Requests decoded whole, as split requests. */
+async function* wrapped<Req>(reqs: AsyncIterable<Req>): AsyncGenerator<Request<Req>> {
+  for await (const msg of reqs) yield {msg}
+}
+
+/** grpc-js's base call under a request stream, as far as takeRequests needs it. */
+interface BaseCall {
+  stream?: RawRequestStream
+  handler?: {deserialize?: (b: Buffer) => unknown}
+  maxReceiveMessageSize?: number
+  incomingEncoding?: string
+  readQueue?: unknown[]
+  isReadPending?: boolean
+}
+
+/**
+ * The call's requests read by request-reader.ts, taking the HTTP/2 stream from grpc-js: only
+ * when grpc-js's base call is the call's (no interceptors) and has read nothing yet; else
+ * undefined, and grpc-js reads them.
+ */
+function takeRequests<Req>(call: ServerReadableStream<Req, unknown>, splitter: Splitter<Req>): AsyncIterable<Request<Req>> | undefined {
+  const base = (call as unknown as {call?: BaseCall}).call
+  if (!base?.stream || typeof base.handler?.deserialize !== 'function' || typeof base.maxReceiveMessageSize !== 'number') return undefined
+  if (!Array.isArray(base.readQueue) || base.readQueue.length > 0 || base.isReadPending) return undefined
+  const stream = base.stream
+  if (typeof stream.listeners !== 'function' || typeof stream.pause !== 'function') return undefined
+  return readRequests(stream, {
+    maxMessageBytes: base.maxReceiveMessageSize,
+    encoding: base.incomingEncoding ?? 'identity',
+    deserialize: base.handler.deserialize as (b: Buffer) => Req,
+    splitter,
+  })
 }
 
 export type Handlers = ReturnType<typeof handlers>
