@@ -11,6 +11,9 @@
 //   npm run build && node bench/serve.mjs [--reps 3] [--size-mib 1024] [--big-gib 4]
 //        [--python .venv-test/bin/python] [--no-readme] [--only transfer,list,inspect,subscribe,big]
 //
+// The SDK's put and get are also run against bench/serve-sink.mjs (an endpoint that does no
+// work): the SDK's own floor, what no server can beat.
+//
 // Each put and get also records CPU seconds: the server's (/proc/PID/stat, over the step) for
 // the SDK's, the client's for both (GNU time): per GiB, they say more than wall time on a
 // shared machine. `--only` runs the named steps (transfer: the puts and gets) and leaves
@@ -78,7 +81,8 @@ const serving = servingPid(server.pid)
 const rssKiB = (field = 'VmRSS', pid = serving) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
 log(`serving on ${url}`)
 
-const py = (code, ...args) => timed(PY, ['-c', code, url, ...args], {encoding: 'utf8', maxBuffer: 1 << 26}, 'python')
+const pyAt = (at, code, ...args) => timed(PY, ['-c', code, at, ...args], {encoding: 'utf8', maxBuffer: 1 << 26}, 'python')
+const py = (code, ...args) => pyAt(url, code, ...args)
 /** `fn()` with the server's CPU seconds over it as `server`. */
 const withServerCpu = (fn) => {
   const c0 = cpuSeconds(serving)
@@ -134,8 +138,23 @@ print(len(msgs), ms, (time.perf_counter() - t) * 1000 / 10000)
 `
 
 
-const res = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: []}
-const cpu = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: [], serverPut: [], serverGet: []}
+// the SDK's own floor for the get: the same read from a server that does no work (serve-sink.mjs)
+let sinkUrl
+let sink
+if (step('transfer')) {
+  sink = spawn(process.execPath, [path.join(root, 'bench', 'serve-sink.mjs'), String(SIZE / 2 ** 20)], {stdio: ['ignore', 'pipe', 'inherit']})
+  sinkUrl = await new Promise((res, rej) => {
+    let out = ''
+    sink.stdout.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) res(`grpc://127.0.0.1:${JSON.parse(out.split('\n')[0]).port}`)
+    })
+    sink.on('exit', (c) => rej(new Error(`serve-sink exited ${c}`)))
+  })
+}
+
+const res = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: [], sinkPut: [], sinkGet: []}
+const cpu = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: [], sinkPut: [], sinkGet: [], serverPut: [], serverGet: []}
 const file = path.join(work, 'payload')
 for (let i = 0; i < (step('transfer') ? REPS : 0); i++) {
   // alternate who goes first, each on fresh bytes
@@ -163,12 +182,21 @@ for (let i = 0; i < (step('transfer') ? REPS : 0); i++) {
       cpu.sdkGet.push(g.cpu)
       cpu.serverPut.push(p.server)
       cpu.serverGet.push(g.server)
+      spawnSync('sync')
+      const kp = pyAt(sinkUrl, PY_PUT, '/sink', file)
+      res.sinkPut.push(kp.ms)
+      cpu.sinkPut.push(kp.cpu)
+      const k = pyAt(sinkUrl, PY_GET, '/sink')
+      if (Number(k.out.trim()) !== SIZE) throw new Error(`SDK read ${k.out.trim()} bytes from the sink, expected ${SIZE}`)
+      res.sinkGet.push(k.ms)
+      cpu.sinkGet.push(k.cpu)
     }
     fs.rmSync(path.join(work, 'out'), {force: true})
     log(`rep ${i + 1}/${REPS}: ${who} done`)
   }
 }
 fs.rmSync(file, {force: true})
+sink?.kill('SIGTERM')
 
 const {PachdClient} = await import(path.join(path.dirname(bin), '..', 'dist', 'client', 'pachd-client.js'))
 const client = new PachdClient(url)
@@ -275,6 +303,8 @@ const rows = {
   transfer: [
     `| put ${SIZE / 2 ** 20} MiB (fresh bytes) | ${f1(m(res.sdkPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.sdkPut, res.cliPut)}× | ≤ 1.5× |`,
     `| get it | ${f1(m(res.sdkGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.sdkGet, res.cliGet)}× | ≤ 1.5× |`,
+    `| the SDK's own floor: the put to a server that does no work (bench/serve-sink.mjs) | ${f1(m(res.sinkPut))} s, SDK ${perGiB(cpu.sinkPut)} CPU-s per GiB | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.sinkPut, res.cliPut)}× | |`,
+    `| the SDK's own floor: the get from it | ${f1(m(res.sinkGet))} s, SDK ${perGiB(cpu.sinkGet)} CPU-s per GiB | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.sinkGet, res.cliGet)}× | |`,
     `| CPU-s per GiB, put | server ${perGiB(cpu.serverPut)}, SDK ${perGiB(cpu.sdkPut)} | \`pach put file\` ${perGiB(cpu.cliPut)} | | |`,
     `| CPU-s per GiB, get | server ${perGiB(cpu.serverGet)}, SDK ${perGiB(cpu.sdkGet)} | \`pach get file\` ${perGiB(cpu.cliGet)} | | |`,
   ],
