@@ -11,7 +11,7 @@
  */
 import {Readable} from 'node:stream'
 import {CorruptObjectError} from '../errors.js'
-import {chunkStream, type ChunkerParams} from './chunker.js'
+import {chunkPieces, chunkStream, type ChunkerParams} from './chunker.js'
 import {contentHash, sha256} from './hash.js'
 import type {BlobStore, PackWriter} from './pack-store.js'
 
@@ -70,9 +70,9 @@ export async function bufferContent(buf: Buffer, writer: PackWriter, params: Chu
 }
 
 /**
- * Chunk, hash and store a byte stream. A chunk that lies within one source block is stored as a
- * view of it (chunkStream `views`): no copy, no fresh memory; the writer keeps it until it is
- * appended to a pack, so a source must never reuse a block's memory (Node streams do not).
+ * Chunk, hash and store a byte stream. A chunk is stored as views of the source blocks it spans
+ * (chunkPieces): no copy, no fresh memory; the writer keeps them until they are appended to a
+ * pack (one writev), so a source must never reuse a block's memory (Node streams do not).
  * Hashing is synchronous on this thread (SHA-NI): measured on 256 MiB, a thread-pool or worker
  * hash saved nothing on a busy 2-core machine, and its copies or messages cost more than it
  * overlapped (bench/README.md, "Reading the run" under the dedup results).
@@ -87,17 +87,24 @@ export async function writeContent(
   const chunks: Buffer[] = []
   const sizes: number[] = []
   let size = 0
-  for await (const chunk of chunkStream(source, params, {views: true})) {
+  for await (const parts of chunkPieces(source, params)) {
     signal?.throwIfAborted()
-    const id = sha256(chunk)
-    writer.add(id, chunk)
+    const id = sha256(...parts)
+    const n = parts.length === 1 ? parts[0]!.length : byteLength(parts)
+    writer.add(id, parts.length === 1 ? parts[0]! : parts)
     chunks.push(id)
-    sizes.push(chunk.length)
-    size += chunk.length
-    onBytes?.(chunk.length)
+    sizes.push(n)
+    size += n
+    onBytes?.(n)
     if (writer.full) await writer.drain()
   }
   return {size, hash: contentHash(chunks), chunks, sizes}
+}
+
+const byteLength = (parts: readonly Buffer[]) => {
+  let n = 0
+  for (const p of parts) n += p.length
+  return n
 }
 
 /**
