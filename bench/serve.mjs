@@ -9,23 +9,35 @@
 // Every put uses fresh random bytes (a repeat would be deduplicated). Medians of --reps runs.
 //
 //   npm run build && node bench/serve.mjs [--reps 3] [--size-mib 1024] [--big-gib 4]
-//        [--python .venv-test/bin/python] [--no-readme]
+//        [--python .venv-test/bin/python] [--no-readme] [--only transfer,list,inspect,subscribe,big]
 //
-// The report goes to stdout and replaces the `serve:start`/`serve:end` part of bench/README.md.
+// The SDK's put and get are also run against bench/serve-sink.mjs (an endpoint that does no
+// work): the SDK's own floor, what no server can beat.
+//
+// Each put and get also records CPU seconds: the server's (/proc/PID/stat, over the step) for
+// the SDK's, the client's for both (GNU time): per GiB, they say more than wall time on a
+// shared machine. `--only` runs the named steps (transfer: the puts and gets) and leaves
+// bench/README.md alone. The report goes to stdout and, after a full run, replaces the
+// `serve:start`/`serve:end` part of bench/README.md.
 import {spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {arg, freshDir, median, randomFile, replaceReadmeSection, sleep, servingPid, snapshotPach, tail} from './lib.mjs'
+import {arg, cpuSeconds, freshDir, median, randomFile, replaceReadmeSection, sleep, servingPid, snapshotPach, tail} from './lib.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = Number(arg('reps', 3))
 const SIZE = Number(arg('size-mib', 1024)) * 1024 * 1024
 const BIG = Number(arg('big-gib', 4)) * 1024 ** 3
 const PY = path.resolve(root, arg('python', '.venv-test/bin/python'))
-const README = !process.argv.includes('--no-readme')
+const STEPS = ['transfer', 'list', 'inspect', 'subscribe', 'big']
+const ONLY = arg('only', STEPS.join(',')).split(',')
+for (const s of ONLY) if (!STEPS.includes(s)) throw new Error(`--only: no step ${s} (${STEPS.join(', ')})`)
+const step = (s) => ONLY.includes(s)
+const README = !process.argv.includes('--no-readme') && STEPS.every(step)
+const TIME = '/usr/bin/time'
 const work = path.join(root, 'bench', '.work', 'serve')
 const log = (m) => console.error(`bench/serve: ${m}`)
 if (!fs.existsSync(PY)) {
@@ -36,12 +48,19 @@ freshDir(work)
 const bin = snapshotPach({root, work, log, tail, freshDir, sleep})
 const proj = path.join(work, 'project')
 fs.mkdirSync(proj)
-const pach = (args, opts = {}) => {
+/** Run `cmd`, under GNU time when there is one: {ms, out, cpu} (cpu: the process's user + system seconds). */
+function timed(cmd, args, opts, what) {
+  const cpuFile = path.join(work, 'cpu')
+  const withTime = fs.existsSync(TIME)
   const t = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, [bin, ...args], {cwd: proj, encoding: 'utf8', maxBuffer: 1 << 30, env: {...process.env, PACH_DETACH: '1'}, ...opts})
-  if (r.status !== 0) throw new Error(`pach ${args.join(' ')}: ${r.stderr}`)
-  return {ms: Number(process.hrtime.bigint() - t) / 1e6, out: r.stdout}
+  const r = withTime ? spawnSync(TIME, ['-f', '%U %S', '-o', cpuFile, cmd, ...args], opts) : spawnSync(cmd, args, opts)
+  const ms = Number(process.hrtime.bigint() - t) / 1e6
+  if (r.status !== 0) throw new Error(`${what}: ${r.stderr}`)
+  const cpu = withTime ? fs.readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number).reduce((a, b) => a + b, 0) : NaN
+  return {ms, out: r.stdout, cpu}
 }
+const pach = (args, opts = {}) =>
+  timed(process.execPath, [bin, ...args], {cwd: proj, encoding: 'utf8', maxBuffer: 1 << 30, env: {...process.env, PACH_DETACH: '1'}, ...opts}, `pach ${args.join(' ')}`)
 pach(['init'])
 pach(['create', 'repo', 'data'])
 
@@ -62,11 +81,13 @@ const serving = servingPid(server.pid)
 const rssKiB = (field = 'VmRSS', pid = serving) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
 log(`serving on ${url}`)
 
-const py = (code, ...args) => {
-  const t = process.hrtime.bigint()
-  const r = spawnSync(PY, ['-c', code, url, ...args], {encoding: 'utf8', maxBuffer: 1 << 26})
-  if (r.status !== 0) throw new Error(`python: ${r.stderr}`)
-  return {ms: Number(process.hrtime.bigint() - t) / 1e6, out: r.stdout}
+const pyAt = (at, code, ...args) => timed(PY, ['-c', code, at, ...args], {encoding: 'utf8', maxBuffer: 1 << 26}, 'python')
+const py = (code, ...args) => pyAt(url, code, ...args)
+/** `fn()` with the server's CPU seconds over it as `server`. */
+const withServerCpu = (fn) => {
+  const c0 = cpuSeconds(serving)
+  const r = fn()
+  return {...r, server: cpuSeconds(serving) - c0}
 }
 const PY_PUT = `
 import sys
@@ -117,98 +138,156 @@ print(len(msgs), ms, (time.perf_counter() - t) * 1000 / 10000)
 `
 
 
-const res = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: []}
+// the SDK's own floor for the get: the same read from a server that does no work (serve-sink.mjs)
+let sinkUrl
+let sink
+if (step('transfer')) {
+  sink = spawn(process.execPath, [path.join(root, 'bench', 'serve-sink.mjs'), String(SIZE / 2 ** 20)], {stdio: ['ignore', 'pipe', 'inherit']})
+  sinkUrl = await new Promise((res, rej) => {
+    let out = ''
+    sink.stdout.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) res(`grpc://127.0.0.1:${JSON.parse(out.split('\n')[0]).port}`)
+    })
+    sink.on('exit', (c) => rej(new Error(`serve-sink exited ${c}`)))
+  })
+}
+
+const res = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: [], sinkPut: [], sinkGet: []}
+const cpu = {cliPut: [], sdkPut: [], cliGet: [], sdkGet: [], sinkPut: [], sinkGet: [], serverPut: [], serverGet: []}
 const file = path.join(work, 'payload')
-for (let i = 0; i < REPS; i++) {
+for (let i = 0; i < (step('transfer') ? REPS : 0); i++) {
   // alternate who goes first, each on fresh bytes
   const order = i % 2 ? ['sdk', 'cli'] : ['cli', 'sdk']
   for (const who of order) {
     randomFile(file, SIZE)
     if (who === 'cli') {
-      res.cliPut.push(pach(['put', 'file', `data@master:/cli-${i}`, '-f', file]).ms)
-      res.cliGet.push(pach(['get', 'file', `data@master:/cli-${i}`, '-o', path.join(work, 'out')]).ms)
+      spawnSync('sync')
+      const p = pach(['put', 'file', `data@master:/cli-${i}`, '-f', file])
+      spawnSync('sync')
+      const g = pach(['get', 'file', `data@master:/cli-${i}`, '-o', path.join(work, 'out')])
+      res.cliPut.push(p.ms)
+      res.cliGet.push(g.ms)
+      cpu.cliPut.push(p.cpu)
+      cpu.cliGet.push(g.cpu)
     } else {
-      res.sdkPut.push(py(PY_PUT, `/sdk-${i}`, file).ms)
-      const g = py(PY_GET, `/sdk-${i}`)
+      spawnSync('sync')
+      const p = withServerCpu(() => py(PY_PUT, `/sdk-${i}`, file))
+      spawnSync('sync')
+      const g = withServerCpu(() => py(PY_GET, `/sdk-${i}`))
       if (Number(g.out.trim()) !== SIZE) throw new Error(`SDK read ${g.out.trim()} bytes, expected ${SIZE}`)
+      res.sdkPut.push(p.ms)
       res.sdkGet.push(g.ms)
+      cpu.sdkPut.push(p.cpu)
+      cpu.sdkGet.push(g.cpu)
+      cpu.serverPut.push(p.server)
+      cpu.serverGet.push(g.server)
+      spawnSync('sync')
+      const kp = pyAt(sinkUrl, PY_PUT, '/sink', file)
+      res.sinkPut.push(kp.ms)
+      cpu.sinkPut.push(kp.cpu)
+      const k = pyAt(sinkUrl, PY_GET, '/sink')
+      if (Number(k.out.trim()) !== SIZE) throw new Error(`SDK read ${k.out.trim()} bytes from the sink, expected ${SIZE}`)
+      res.sinkGet.push(k.ms)
+      cpu.sinkGet.push(k.cpu)
     }
     fs.rmSync(path.join(work, 'out'), {force: true})
     log(`rep ${i + 1}/${REPS}: ${who} done`)
   }
 }
 fs.rmSync(file, {force: true})
+sink?.kill('SIGTERM')
 
-// ListFile of 100,000 files
-const manyDir = path.join(work, 'many')
-fs.mkdirSync(manyDir)
-for (let i = 0; i < 100_000; i++) fs.writeFileSync(path.join(manyDir, `f${String(i).padStart(6, '0')}`), String(i))
-pach(['create', 'repo', 'many'])
-pach(['put', 'file', '-r', 'many@master:/', '-f', manyDir])
-fs.rmSync(manyDir, {recursive: true, force: true})
 const {PachdClient} = await import(path.join(path.dirname(bin), '..', 'dist', 'client', 'pachd-client.js'))
 const client = new PachdClient(url)
+const repo = {repo: {name: 'data', type: 'user', project: {name: 'default'}}}
+
+// ListFile of 100,000 files
 const listMs = []
-for (let i = 0; i < REPS; i++) {
-  const t = performance.now()
-  let n = 0
-  for await (const _ of client.stream(client.pfs, 'ListFile', {file: {commit: {repo: {name: 'many', type: 'user', project: {name: 'default'}}, id: '', branch: {name: 'master'}}, path: '/'}})) n++
-  if (n !== 100_000) throw new Error(`ListFile gave ${n} entries`)
-  listMs.push(performance.now() - t)
+let sdkList = []
+let sdkListRaw = []
+if (step('list')) {
+  const manyDir = path.join(work, 'many')
+  fs.mkdirSync(manyDir)
+  for (let i = 0; i < 100_000; i++) fs.writeFileSync(path.join(manyDir, `f${String(i).padStart(6, '0')}`), String(i))
+  pach(['create', 'repo', 'many'])
+  pach(['put', 'file', '-r', 'many@master:/', '-f', manyDir])
+  fs.rmSync(manyDir, {recursive: true, force: true})
+  for (let i = 0; i < REPS; i++) {
+    const t = performance.now()
+    let n = 0
+    for await (const _ of client.stream(client.pfs, 'ListFile', {file: {commit: {repo: {name: 'many', type: 'user', project: {name: 'default'}}, id: '', branch: {name: 'master'}}, path: '/'}})) n++
+    if (n !== 100_000) throw new Error(`ListFile gave ${n} entries`)
+    listMs.push(performance.now() - t)
+  }
+  sdkList = py(PY_LIST).out.trim().split(' ').map(Number)
+  sdkListRaw = py(PY_LIST_RAW).out.trim().split(' ').map(Number)
 }
-const sdkList = py(PY_LIST).out.trim().split(' ').map(Number)
-const sdkListRaw = py(PY_LIST_RAW).out.trim().split(' ').map(Number)
 
 // InspectRepo round trips
 const rt = []
-const repo = {repo: {name: 'data', type: 'user', project: {name: 'default'}}}
-for (let i = 0; i < 100; i++) await client.unary(client.pfs, 'InspectRepo', repo)
-for (let i = 0; i < 1000; i++) {
-  const t = process.hrtime.bigint()
-  await client.unary(client.pfs, 'InspectRepo', repo)
-  rt.push(Number(process.hrtime.bigint() - t) / 1e6)
+if (step('inspect')) {
+  for (let i = 0; i < 100; i++) await client.unary(client.pfs, 'InspectRepo', repo)
+  for (let i = 0; i < 1000; i++) {
+    const t = process.hrtime.bigint()
+    await client.unary(client.pfs, 'InspectRepo', repo)
+    rt.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
 }
 
 // 200 open SubscribeCommit streams
-const before = rssKiB()
-const ac = new AbortController()
-const subs = []
-for (let i = 0; i < 200; i++) {
-  const c = new PachdClient(url)
-  subs.push(
-    (async () => {
-      try {
-        for await (const _ of c.stream(c.pfs, 'SubscribeCommit', {repo: repo.repo, branch: 'master', state: 'FINISHED', all: false, origin_kind: 'ORIGIN_KIND_UNKNOWN', from: null}, {signal: ac.signal}));
-      } catch {}
-      c.close()
-    })(),
-  )
+let before = NaN
+let withSubs = NaN
+if (step('subscribe')) {
+  before = rssKiB()
+  const ac = new AbortController()
+  const subs = []
+  for (let i = 0; i < 200; i++) {
+    const c = new PachdClient(url)
+    subs.push(
+      (async () => {
+        try {
+          for await (const _ of c.stream(c.pfs, 'SubscribeCommit', {repo: repo.repo, branch: 'master', state: 'FINISHED', all: false, origin_kind: 'ORIGIN_KIND_UNKNOWN', from: null}, {signal: ac.signal}));
+        } catch {}
+        c.close()
+      })(),
+    )
+  }
+  await new Promise((r) => setTimeout(r, 3000))
+  pach(['put', 'file', 'data@master:/tick', '-f', '/etc/hostname'])
+  await new Promise((r) => setTimeout(r, 2000))
+  withSubs = rssKiB()
+  ac.abort()
+  await Promise.all(subs)
 }
-await new Promise((r) => setTimeout(r, 3000))
-pach(['put', 'file', 'data@master:/tick', '-f', '/etc/hostname'])
-await new Promise((r) => setTimeout(r, 2000))
-const withSubs = rssKiB()
-ac.abort()
-await Promise.all(subs)
 
 // a 4 GiB ModifyFile, server RSS sampled
-const hwmBefore = rssKiB('VmHWM')
-let peak = rssKiB()
-const sampler = setInterval(() => (peak = Math.max(peak, rssKiB())), 50)
-const chunk = randomBytes(2 << 20)
-async function* bigReqs() {
-  yield {set_commit: {repo: repo.repo, id: '', branch: {repo: repo.repo, name: 'master'}}}
-  yield {delete_file: {path: '/big', datum: ''}}
-  for (let sent = 0; sent < BIG; sent += chunk.length) {
-    chunk.writeUInt32LE(sent / chunk.length, 0) // no two chunks alike
-    yield {add_file: {path: '/big', datum: '', raw: {value: chunk}}}
+let hwmBefore = NaN
+let hwmAfter = NaN
+let peak = NaN
+let bigMs = NaN
+let bigCpu = NaN
+if (step('big')) {
+  hwmBefore = rssKiB('VmHWM')
+  peak = rssKiB()
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKiB())), 50)
+  const chunk = randomBytes(2 << 20)
+  async function* bigReqs() {
+    yield {set_commit: {repo: repo.repo, id: '', branch: {repo: repo.repo, name: 'master'}}}
+    yield {delete_file: {path: '/big', datum: ''}}
+    for (let sent = 0; sent < BIG; sent += chunk.length) {
+      chunk.writeUInt32LE(sent / chunk.length, 0) // no two chunks alike
+      yield {add_file: {path: '/big', datum: '', raw: {value: chunk}}}
+    }
   }
+  const c0 = cpuSeconds(serving)
+  const tBig = performance.now()
+  await client.send(client.pfs, 'ModifyFile', bigReqs())
+  bigMs = performance.now() - tBig
+  bigCpu = cpuSeconds(serving) - c0
+  clearInterval(sampler)
+  hwmAfter = rssKiB('VmHWM')
 }
-const tBig = performance.now()
-await client.send(client.pfs, 'ModifyFile', bigReqs())
-const bigMs = performance.now() - tBig
-clearInterval(sampler)
-const hwmAfter = rssKiB('VmHWM')
 const wrapperKiB = serving === server.pid ? 0 : rssKiB('VmRSS', server.pid)
 client.close()
 server.kill('SIGTERM')
@@ -216,19 +295,34 @@ server.kill('SIGTERM')
 const m = (xs) => median(xs)
 const f1 = (x) => (x / 1000).toFixed(2)
 const ratio = (a, b) => (m(a) / m(b)).toFixed(2)
+const gib = SIZE / 2 ** 30
+/** CPU seconds per GiB moved, median */
+const perGiB = (xs) => (m(xs) / gib).toFixed(2)
 const p50 = m(rt)
+const rows = {
+  transfer: [
+    `| put ${SIZE / 2 ** 20} MiB (fresh bytes) | ${f1(m(res.sdkPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.sdkPut, res.cliPut)}× | ≤ 1.5× |`,
+    `| get it | ${f1(m(res.sdkGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.sdkGet, res.cliGet)}× | ≤ 1.5× |`,
+    `| the SDK's own floor: the put to a server that does no work (bench/serve-sink.mjs) | ${f1(m(res.sinkPut))} s, SDK ${perGiB(cpu.sinkPut)} CPU-s per GiB | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.sinkPut, res.cliPut)}× | |`,
+    `| the SDK's own floor: the get from it | ${f1(m(res.sinkGet))} s, SDK ${perGiB(cpu.sinkGet)} CPU-s per GiB | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.sinkGet, res.cliGet)}× | |`,
+    `| CPU-s per GiB, put | server ${perGiB(cpu.serverPut)}, SDK ${perGiB(cpu.sdkPut)} | \`pach put file\` ${perGiB(cpu.cliPut)} | | |`,
+    `| CPU-s per GiB, get | server ${perGiB(cpu.serverGet)}, SDK ${perGiB(cpu.sdkGet)} | \`pach get file\` ${perGiB(cpu.cliGet)} | | |`,
+  ],
+  list: [`| ListFile, 100,000 files | ${Math.round(m(listMs))} ms (pach's client); SDK ${Math.round(sdkList[1])} ms, of which grpcio's transport ${Math.round(sdkListRaw[1])} ms and betterproto's decoding ${Math.round(sdkListRaw[2] * 1000)} µs a FileInfo | | | < 1 s |`],
+  inspect: [`| InspectRepo round trip, p50 of 1,000 | ${p50?.toFixed(2)} ms | | | < 2 ms |`],
+  subscribe: [`| 200 open SubscribeCommit streams | +${((withSubs - before) / 1024).toFixed(1)} MiB RSS | | | < 100 MiB |`],
+  big: [
+    `| server RSS while ${BIG / 2 ** 30} GiB streams in (ModifyFile, 2 MiB messages) | peak ${(peak / 1024).toFixed(0)} MiB; VmHWM over the whole run ${(hwmAfter / 1024).toFixed(0)} MiB (before this step: ${(hwmBefore / 1024).toFixed(0)} MiB)${wrapperKiB ? `; the re-exec parent ${(wrapperKiB / 1024).toFixed(0)} MiB more` : ''}; ${(BIG / 2 ** 20 / (bigMs / 1000)).toFixed(0)} MiB/s, server ${(bigCpu / (BIG / 2 ** 30)).toFixed(2)} CPU-s per GiB | | | < 300 MiB |`,
+  ],
+}
 const report = [
   `Run ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}; pachyderm_sdk ${spawnSync(PY, ['-c', 'import importlib.metadata as m; print(m.version("pachyderm_sdk"))'], {encoding: 'utf8'}).stdout.trim()}; medians of ${REPS} (\`node bench/serve.mjs\`).`,
   '',
   '| measure | pach serve + SDK | anchor | ratio | target |',
   '| --- | ---: | ---: | ---: | --- |',
-  `| put ${SIZE / 2 ** 20} MiB (fresh bytes) | ${f1(m(res.sdkPut))} s | \`pach put file\` ${f1(m(res.cliPut))} s | ${ratio(res.sdkPut, res.cliPut)}× | ≤ 1.5× |`,
-  `| get it | ${f1(m(res.sdkGet))} s | \`pach get file\` ${f1(m(res.cliGet))} s | ${ratio(res.sdkGet, res.cliGet)}× | ≤ 1.5× |`,
-  `| ListFile, 100,000 files | ${Math.round(m(listMs))} ms (pach's client); SDK ${Math.round(sdkList[1])} ms, of which grpcio's transport ${Math.round(sdkListRaw[1])} ms and betterproto's decoding ${Math.round(sdkListRaw[2] * 1000)} µs a FileInfo | | | < 1 s |`,
-  `| InspectRepo round trip, p50 of 1,000 | ${p50.toFixed(2)} ms | | | < 2 ms |`,
-  `| 200 open SubscribeCommit streams | +${((withSubs - before) / 1024).toFixed(1)} MiB RSS | | | < 100 MiB |`,
-  `| server RSS while ${BIG / 2 ** 30} GiB streams in (ModifyFile, 2 MiB messages) | peak ${(peak / 1024).toFixed(0)} MiB; VmHWM over the whole run ${(hwmAfter / 1024).toFixed(0)} MiB (before this step: ${(hwmBefore / 1024).toFixed(0)} MiB)${wrapperKiB ? `; the re-exec parent ${(wrapperKiB / 1024).toFixed(0)} MiB more` : ''}; ${(BIG / 2 ** 20 / (bigMs / 1000)).toFixed(0)} MiB/s | | | < 300 MiB |`,
+  ...STEPS.filter(step).flatMap((s) => rows[s]),
 ].join('\n')
+if (step('transfer')) log(`per rep (s): ${JSON.stringify({wall: res, cpu})}`)
 console.log(report)
 if (README) replaceReadmeSection('serve', report, log)
 fs.rmSync(work, {recursive: true, force: true})

@@ -5,6 +5,7 @@ import {
   CHUNKER_ALGORITHMS,
   DEFAULT_CHUNKER_PARAMS,
   V1_CHUNKER_PARAMS,
+  chunkPieces,
   chunkStream,
   cutPoints,
   gearTable,
@@ -440,5 +441,31 @@ describe('validateChunkerParams', () => {
     expect(() => validateChunkerParams({ minSize: 256, avgSize: 2 ** 31, maxSize: 2 ** 32 })).toThrow();
     expect(() => cutPoints(new Uint8Array(10), { minSize: 256, avgSize: 1000, maxSize: 4096 })).toThrow();
     expect(() => validateChunkerParams({ ...SMALL, algorithm: 'fastcdc-gear32-v9' as never })).toThrow(/algorithm/);
+  });
+});
+
+describe('chunkPieces', () => {
+  it('cuts as chunkStream does and gives each chunk as views of the source blocks it spans', async () => {
+    const data = prngBytes(3 * MiB + 777, 99);
+    for (const block of [100, 16 * KiB, 64 * KiB, 1 * MiB]) {
+      const blocks: Buffer[] = [];
+      for (let at = 0; at < data.length; at += block) blocks.push(Buffer.from(data.subarray(at, at + block)));
+      const src = async function* () {
+        yield* blocks;
+      };
+      const whole: Buffer[] = [];
+      for await (const c of chunkStream(src(), V2, { views: true })) whole.push(c);
+      const pieced: Buffer[][] = [];
+      for await (const p of chunkPieces(src(), V2)) pieced.push(p);
+      expect(pieced.map((p) => Buffer.concat(p).length)).toEqual(whole.map((c) => c.length));
+      expect(pieced.every((p, i) => Buffer.concat(p).equals(whole[i]!))).toBe(true);
+      if (block >= 16 * KiB) {
+        // pieces are memory of the source blocks, but for a block's last bytes under 8 KiB after
+        // a cut, which are staged (copied) with what follows, as chunkStream does
+        const sources = new Set(blocks.map((b) => b.buffer));
+        const inSource = pieced.flat().reduce((n, p) => n + (sources.has(p.buffer) ? p.length : 0), 0);
+        expect(inSource / data.length).toBeGreaterThan(block === 16 * KiB ? 0.6 : 0.9);
+      }
+    }
   });
 });

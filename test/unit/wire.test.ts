@@ -3,7 +3,7 @@
 import {describe, expect, it} from 'vitest'
 import {serviceDefinition} from '../../src/server/grpc/definitions.js'
 import {fileInfoPB} from '../../src/server/grpc/convert.js'
-import {fileInfoEncoder} from '../../src/server/grpc/wire.js'
+import {EncodedValue, fileInfoEncoder} from '../../src/server/grpc/wire.js'
 import type {CommitPB, FileInfo} from '../../src/core/types.js'
 
 const listFile = serviceDefinition('pfs_v2.API').ListFile!
@@ -70,4 +70,20 @@ describe('hand-encoded FileInfo from a tree entry', () => {
       viaLoader(info(bare, '/e', {committed: null, size_bytes: 0, hash: hash.toString('hex')})),
     )
   })
+})
+
+describe('a BytesValue kept as its parts (GetFile)', () => {
+  const getFile = serviceDefinition('pfs_v2.API').GetFile!
+  for (const n of [0, 1, 127, 128, 16_384, 2 * 1024 * 1024]) {
+    it(`${n} bytes: head + value decode to the value, and equal the generic encoding`, () => {
+      const value = Buffer.alloc(n, 7)
+      if (n) value[n - 1] = 1
+      const v = new EncodedValue(value)
+      expect(v.length).toBe(v.bytes().length)
+      expect(Buffer.concat([v.head, v.value]).equals(v.bytes())).toBe(true)
+      const decoded = getFile.responseDeserialize(v.bytes()) as {value: Buffer}
+      expect(Buffer.from(decoded.value).equals(value)).toBe(true)
+      if (n) expect(v.bytes().equals(getFile.responseSerialize({value}))).toBe(true)
+    })
+  }
 })

@@ -522,6 +522,16 @@ export class BlobStore {
 /** Written blobs a writer indexes before it goes on once this many wait unindexed (see PackWriter). */
 const CHECKPOINT_BLOBS = 25_000
 
+/** A blob's bytes: one Buffer, or its pieces in order (chunkPieces: views of an upload's blocks). */
+export type BlobBytes = Buffer | readonly Buffer[]
+
+const blobLength = (b: BlobBytes): number => {
+  if (!Array.isArray(b)) return (b as Buffer).length
+  let n = 0
+  for (const p of b as readonly Buffer[]) n += p.length
+  return n
+}
+
 /** Bytes of added blobs a writer buffers before the caller must drain them into the open pack (less when packs are smaller). */
 const APPEND_BYTES = 1024 * 1024
 
@@ -538,6 +548,8 @@ interface OpenPack {
  * index and this writer); the caller drains once `full` (APPEND_BYTES buffered), which
  * appends the buffer to the open pack in objects/tmp in the background (one append in
  * flight): what a writer holds in memory is about two APPEND_BYTES, whatever the pack size.
+ * A blob may be added as its pieces (views of an upload's blocks, chunkPieces): they are
+ * written as they are, side by side in one writev, and joined only if `read` asks for it.
  * A pack that reaches the pack target gets its trailer and starts being made durable
  * (fdatasync, closed after; one pack at a time) in the background while the writer goes on;
  * `close` waits for that, renames the packs into place and then indexes all their blobs in one transaction:
@@ -556,9 +568,9 @@ interface OpenPack {
 let nextTmpPack = 0
 
 export class PackWriter {
-  private pending: {id: Buffer; data: Buffer}[] = []
+  private pending: {id: Buffer; data: BlobBytes; length: number}[] = []
   private pendingBytes = 0
-  private readonly seen = new Map<string, {id: Buffer; data?: Buffer; tmp?: string; offset?: number; length: number}>()
+  private readonly seen = new Map<string, {id: Buffer; data?: BlobBytes; tmp?: string; offset?: number; length: number}>()
   private appending: Promise<void> | undefined
   private failed: unknown = undefined
   private current: OpenPack | undefined
@@ -579,18 +591,19 @@ export class PackWriter {
 
   constructor(private readonly store: BlobStore, private readonly leaseId: string | null, private readonly repack: boolean) {}
 
-  /** Add a blob (id must be sha256(data)). Returns true if it was new. */
-  add(id: Buffer, data: Buffer): boolean {
+  /** Add a blob (id must be sha256(data); data may be given as its pieces, kept as they are). Returns true if it was new. */
+  add(id: Buffer, data: BlobBytes): boolean {
     if (this.failed) throw this.failed
     const key = id.toString('latin1')
     if (this.seen.has(key) || (!this.repack && this.store.has(id))) {
       this.blobsDeduped++
       return false
     }
-    const rec = {id, data, length: data.length}
+    const length = blobLength(data)
+    const rec = {id, data, length}
     this.seen.set(key, rec)
-    this.pending.push({id, data})
-    this.pendingBytes += data.length
+    this.pending.push({id, data, length})
+    this.pendingBytes += length
     this.blobsWritten++
     return true
   }
@@ -598,7 +611,7 @@ export class PackWriter {
   /** Read a blob this writer holds (buffered, or in a temp pack not yet indexed), else from the store. */
   read(id: Buffer): Buffer {
     const rec = this.seen.get(id.toString('latin1'))
-    if (rec?.data) return rec.data
+    if (rec?.data) return Array.isArray(rec.data) ? Buffer.concat(rec.data, rec.length) : (rec.data as Buffer)
     if (rec?.tmp !== undefined) {
       const fd = openSync(rec.tmp, 'r')
       try {
@@ -759,7 +772,7 @@ export class PackWriter {
   }
 
   /** Append blobs to the open pack (opened on the first), sealing it once it reaches the target. */
-  private async append(batch: {id: Buffer; data: Buffer}[]): Promise<void> {
+  private async append(batch: {id: Buffer; data: BlobBytes; length: number}[]): Promise<void> {
     let pack = this.current
     if (!pack) {
       const tmp = join(this.store.tmpDir, `pack.${process.pid}.${nextTmpPack++}.tmp`)
@@ -770,19 +783,24 @@ export class PackWriter {
     const head = pack.size === 0 ? [MAGIC] : []
     const start = pack.size + (head.length ? MAGIC.length : 0)
     let total = head.length ? MAGIC.length : 0
-    for (const b of batch) total += b.data.length
-    await writeAll(pack.fh, [...head, ...batch.map((b) => b.data)], total, pack.size)
+    const bufs: Buffer[] = [...head]
+    for (const b of batch) {
+      total += b.length
+      if (Array.isArray(b.data)) bufs.push(...b.data)
+      else bufs.push(b.data as Buffer)
+    }
+    await writeAll(pack.fh, bufs, total, pack.size)
     // the bytes now live in the temp pack: drop the memory copies
     let offset = start
     for (const b of batch) {
-      pack.rows.push([b.id, offset, b.data.length])
+      pack.rows.push([b.id, offset, b.length])
       const rec = this.seen.get(b.id.toString('latin1'))
       if (rec) {
         rec.data = undefined
         rec.tmp = pack.tmp
         rec.offset = offset
       }
-      offset += b.data.length
+      offset += b.length
     }
     pack.size = offset
     if (pack.size >= this.store.packTarget) await this.seal(pack)

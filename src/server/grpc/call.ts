@@ -16,7 +16,8 @@
 import {status, type Metadata, type sendUnaryData, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream} from '@grpc/grpc-js'
 import {timingSafeEqual} from 'node:crypto'
 import {grpcError, toServiceError} from './status.js'
-import {Encoded} from './wire.js'
+import {Encoded, EncodedValue} from './wire.js'
+import {readRequests, type RawRequestStream, type Request, type Splitter} from './request-reader.js'
 
 /** Who is calling: the server's own token holder (or anyone, when there is none), or a pipeline. */
 export type Access = {kind: 'root'} | {kind: 'pipeline'; project: string; pipeline: string}
@@ -97,6 +98,8 @@ export type Unary<Req, Res> = (req: Req, ctx: CallContext) => Res | Promise<Res>
 export type ServerStreaming<Req, Res> = (req: Req, ctx: CallContext) => AsyncIterable<Res> | Iterable<Res>
 export type ClientStreaming<Req, Res> = (reqs: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>
 export type Bidi<Req, Res> = (reqs: AsyncIterable<Req>, ctx: CallContext) => AsyncIterable<Res> | Iterable<Res>
+/** A client stream whose large messages may come as a decoded head and a payload stream (request-reader.ts). */
+export type ClientStreamingSplit<Req, Res> = (reqs: AsyncIterable<Request<Req>>, ctx: CallContext) => Promise<Res>
 
 /** The wrappers for one server: each turns a handler into grpc-js's handler of its kind. */
 export function handlers(env: CallEnv) {
@@ -183,6 +186,32 @@ export function handlers(env: CallEnv) {
       }
     },
 
+    /**
+     * A client-streaming method whose requests the server reads from the HTTP/2 stream itself
+     * (request-reader.ts), so a message `split` recognises reaches the handler as its head and
+     * its payload's bytes as they arrive; through grpc-js (every message decoded whole) when
+     * its call cannot be taken over.
+     */
+    clientStreamSplit<Req, Res>(method: string, split: Splitter<Req>, fn: ClientStreamingSplit<Req, Res>) {
+      return (call: ServerReadableStream<Req, Res>, cb: sendUnaryData<Res>) => {
+        const own = takeRequests(call, split)
+        if (!own) readOneAhead(call)
+        let done = () => {}
+        Promise.resolve()
+          .then(() => {
+            const c = context(call, env)
+            done = c.done
+            const reqs: AsyncIterable<Request<Req>> = own ?? wrapped(call as AsyncIterable<Req>)
+            return fn(requests(Object.assign(reqs, {metadata: call.metadata}), c.ctx), c.ctx)
+          })
+          .then(
+            (res) => cb(null, res),
+            (e) => cb(env.shutdown.aborted ? shutdownError() : fail(method, e)),
+          )
+          .finally(() => done())
+      }
+    },
+
     bidi<Req, Res>(method: string, fn: Bidi<Req, Res>) {
       return (call: ServerDuplexStream<Req, Res>) => {
         readOneAhead(call)
@@ -236,7 +265,9 @@ interface DirectSender {
 }
 
 interface RawStream {
-  write(chunk: Buffer, cb: (e?: Error | null) => void): boolean
+  write(chunk: Buffer, cb?: (e?: Error | null) => void): boolean
+  cork(): void
+  uncork(): void
   readonly destroyed: boolean
   readonly closed: boolean
 }
@@ -262,6 +293,7 @@ const IN_FLIGHT_BYTES = 8 * 1024 * 1024
 /** A response message's payload size as far as it matters for IN_FLIGHT_BYTES: encoded bytes, or a bytes `value` (GetFile, GetFileTAR). */
 function payloadBytes(msg: unknown): number {
   if (msg instanceof Encoded) return msg.bytes.length
+  if (msg instanceof EncodedValue) return msg.value.length
   const value = (msg as {value?: unknown} | null)?.value
   return value instanceof Uint8Array ? value.length : 0
 }
@@ -285,6 +317,10 @@ const BATCH_BYTES = 64 * 1024
  * big-endian, the message) into one buffer of up to BATCH_BYTES, written to the HTTP/2 stream
  * in one write when it is full, before any other message, before the handler waits, and on
  * the next turn of the event loop (so a slow producer's message is not held back).
+ *
+ * A bytes message kept as parts (`EncodedValue`, GetFile's 2 MiB pieces) goes out the same way
+ * but unbatched: its frame head and field head in one small write and the value, as it is, in
+ * the next (corked together), so the value's bytes are never copied on their way to the socket.
  */
 async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | Iterable<unknown>, ctx: CallContext): Promise<void> {
   let pending = 0
@@ -347,6 +383,19 @@ async function writeDirect(direct: DirectSender, out: AsyncIterable<unknown> | I
         if (!scheduled) {
           scheduled = true
           setImmediate(later)
+        }
+      } else if (framing && msg instanceof EncodedValue && direct.metadataSent) {
+        flush()
+        const head = Buffer.allocUnsafe(5 + msg.head.length)
+        head[0] = 0
+        head.writeUInt32BE(msg.length, 1)
+        msg.head.copy(head, 5)
+        if (stream!.destroyed || stream!.closed) done(1, size)
+        else {
+          stream!.cork()
+          stream!.write(head)
+          stream!.write(msg.value, () => done(1, size))
+          stream!.uncork()
         }
       } else {
         flush()
@@ -422,6 +471,40 @@ const NODE_CANCEL_GRACE_MS = 200
 function readOneAhead(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): void {
   const state = (call as unknown as {_readableState?: {highWaterMark: number}})._readableState
   if (state) state.highWaterMark = 1
+}
+
+/** Requests decoded whole, as split requests. */
+async function* wrapped<Req>(reqs: AsyncIterable<Req>): AsyncGenerator<Request<Req>> {
+  for await (const msg of reqs) yield {msg}
+}
+
+/** grpc-js's base call under a request stream, as far as takeRequests needs it. */
+interface BaseCall {
+  stream?: RawRequestStream
+  handler?: {deserialize?: (b: Buffer) => unknown}
+  maxReceiveMessageSize?: number
+  incomingEncoding?: string
+  readQueue?: unknown[]
+  isReadPending?: boolean
+}
+
+/**
+ * The call's requests read by request-reader.ts, taking the HTTP/2 stream from grpc-js: only
+ * when grpc-js's base call is the call's (no interceptors) and has read nothing yet; else
+ * undefined, and grpc-js reads them.
+ */
+function takeRequests<Req>(call: ServerReadableStream<Req, unknown>, splitter: Splitter<Req>): AsyncIterable<Request<Req>> | undefined {
+  const base = (call as unknown as {call?: BaseCall}).call
+  if (!base?.stream || typeof base.handler?.deserialize !== 'function' || typeof base.maxReceiveMessageSize !== 'number') return undefined
+  if (!Array.isArray(base.readQueue) || base.readQueue.length > 0 || base.isReadPending) return undefined
+  const stream = base.stream
+  if (typeof stream.listeners !== 'function' || typeof stream.pause !== 'function') return undefined
+  return readRequests(stream, {
+    maxMessageBytes: base.maxReceiveMessageSize,
+    encoding: base.incomingEncoding ?? 'identity',
+    deserialize: base.handler.deserialize as (b: Buffer) => Req,
+    splitter,
+  })
 }
 
 export type Handlers = ReturnType<typeof handlers>

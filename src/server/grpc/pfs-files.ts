@@ -11,7 +11,9 @@
  * is COMMIT_FINISHED. Messages become the core's edits as they arrive, never a whole file in
  * memory: a run of `add_file`s for one path is one source whose stream yields each message's
  * bytes (pachd's add_file appends, so the run is one append); `delete_file` and `copy_file`
- * are edits between sources. An `add_file` with no source (Go) or an empty `raw` (Python)
+ * are edits between sources. The server reads the request stream itself (request-reader.ts):
+ * a large add_file (the Python SDK's 19 MiB) is split by `splitAddFile` into its head and its
+ * bytes, which reach the store as they arrive, views of the HTTP/2 frames, never joined. An `add_file` with no source (Go) or an empty `raw` (Python)
  * still creates the file: presence is read from the oneof discriminator, never from length.
  * `add_file.url` fetches http(s) URLs here, as pachd does; other schemes are refused.
  *
@@ -40,13 +42,15 @@ import type {PutEdit} from '../../core/pfs/file-service.js'
 import {cleanPath} from '../../core/pfs/paths.js'
 import {hasGlobChars} from '../../core/pfs/glob.js'
 import type {CommitRef} from '../../core/pfs/refs.js'
-import {readContent} from '../../core/store/content.js'
+import {contentBatches} from '../../core/store/content.js'
 import type {Entry, FileEntry} from '../../core/store/tree-store.js'
 import {repoLabel, type FileInfo} from '../../core/types.js'
 import type {CallContext, Handlers} from './call.js'
 import {commitOf, fileInfoPB, fileOf, pathOf} from './convert.js'
-import {fileInfoEncoder, type Encoded, type ListedEntry} from './wire.js'
-import {RESPONSE_CHUNK_BYTES} from './definitions.js'
+import {EncodedValue, fileInfoEncoder, type Encoded, type ListedEntry} from './wire.js'
+import {RESPONSE_CHUNK_BYTES, serviceDefinition} from './definitions.js'
+import type {Request} from './request-reader.js'
+import {varintLength, writeVarint} from '../../core/store/varint.js'
 import type {ServiceDeps} from './deps.js'
 import {mustWrite} from './access.js'
 import type {ModifyFileRequest__Output as ModifyFileRequest} from '../proto/gen/pfs_v2/ModifyFileRequest.js'
@@ -95,11 +99,11 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
   }
 
   return {
-    ModifyFile: h.clientStream('ModifyFile', async (reqs: AsyncIterable<ModifyFileRequest>, ctx) => {
+    ModifyFile: h.clientStreamSplit('ModifyFile', splitAddFile, async (reqs: AsyncIterable<Request<ModifyFileRequest>>, ctx) => {
       const it = reqs[Symbol.asyncIterator]()
       const first = await it.next()
-      if (first.done || first.value.body !== 'set_commit') throw new InvalidArgumentError('INVALID_REQUEST', FIRST_MESSAGE_NOT_COMMIT)
-      const {ref, project} = commitOf(first.value.set_commit)
+      if (first.done || !('msg' in first.value) || first.value.msg.body !== 'set_commit') throw new InvalidArgumentError('INVALID_REQUEST', FIRST_MESSAGE_NOT_COMMIT)
+      const {ref, project} = commitOf(first.value.msg.set_commit)
       // a spout's token: its own output repo only (access.ts), and then its output branch too
       const writer = mustWrite(ctx, {project, ...ref.repo})
       await files.put(project, ref, modifyEdits(it, ctx), {append: true, signal: ctx.signal, writer})
@@ -120,8 +124,7 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       }
       if (!found) throw notFound(project, repo, commit, path)
       const offset = Math.max(0, Number(req.offset) || 0)
-      const stream = readContent(d.pach.ctx.store, found, offset, `file ${path} in ${repoLabel(repo)}@${commit.id}`)
-      yield* pieces(stream, ctx.signal)
+      yield* pieces(blocks(contentBatches(d.pach.ctx.store, found, offset, `file ${path} in ${repoLabel(repo)}@${commit.id}`)), ctx.signal)
     }),
 
     GetFileTAR: h.serverStream('GetFileTAR', async function* (req: GetFileRequest, ctx) {
@@ -130,16 +133,16 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
       const {repo, commit} = resolve(ref.commit, project)
       const path = cleanPath(ref.path)
       const store = d.pach.ctx.store
-      async function* one(p: string, e: Entry): AsyncGenerator<Buffer> {
+      function* one(p: string, e: Entry): Generator<Buffer> {
         const name = e.kind === 'dir' ? (p === '/' ? '/' : `${p}/`) : p
         yield* tarHeader(name, e.kind === 'dir' ? 0 : e.size)
         if (e.kind === 'file' && e.size > 0) {
-          yield* readContent(store, e, 0, `file ${p} in ${repoLabel(repo)}@${commit.id}`) as AsyncIterable<Buffer>
+          yield* blocks(contentBatches(store, e, 0, `file ${p} in ${repoLabel(repo)}@${commit.id}`))
           const pad = (BLOCK - (e.size % BLOCK)) % BLOCK
           if (pad) yield Buffer.alloc(pad)
         }
       }
-      async function* archive(): AsyncGenerator<Buffer> {
+      function* archive(): Generator<Buffer> {
         let any = false
         let inside: string | undefined // the last matched directory: its subtree is written whole
         const top: Iterable<[string, Entry]> = path === '/' ? [['/', entryAt(commit, '/')!]] : matches(commit, path)
@@ -268,15 +271,15 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
    * core consumes them: a run of add_files for one path is one source, its stream the run's
    * bytes; the next edit is handed out only once that stream has been read to its end.
    */
-  async function* modifyEdits(it: AsyncIterator<ModifyFileRequest>, ctx: CallContext): AsyncGenerator<PutEdit> {
-    const next = async (): Promise<ModifyFileRequest | undefined> => {
+  async function* modifyEdits(it: AsyncIterator<Request<ModifyFileRequest>>, ctx: CallContext): AsyncGenerator<PutEdit> {
+    const next = async (): Promise<Msg | undefined> => {
       const r = await it.next()
       if (r.done) {
         // the stream also ends when the client cancels: that is not a half-close
         ctx.signal.throwIfAborted()
         return undefined
       }
-      return r.value
+      return 'msg' in r.value ? r.value.msg : Object.assign(r.value.streamed.head, {[PAYLOAD]: r.value.payload})
     }
     let msg = await next()
     while (msg) {
@@ -290,37 +293,43 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
             break
           }
           // the run: this add_file and the raw/empty ones for the same path right after it
-          const head = add
-          const bytesOf = (a: AddFile) => (a.source === 'raw' ? a.raw?.value : undefined) ?? Buffer.alloc(0)
-          const continues = (m: ModifyFileRequest | undefined) => m?.body === 'add_file' && m.add_file!.source !== 'url' && m.add_file!.path === head.path
-          const second = await next()
-          if (!continues(second)) {
+          const head = msg
+          const path = add.path
+          const continues = (m: Msg | undefined) => m?.body === 'add_file' && m.add_file!.source !== 'url' && m.add_file!.path === path
+          // a streamed message's bytes must be read before the next message is: no look ahead
+          const second = head[PAYLOAD] ? undefined : await next()
+          if (!head[PAYLOAD] && !continues(second)) {
             // a run of one message (most files): its bytes as they are
-            const whole = bytesOf(head)
+            const whole = bytesOf(add)
             yield {
-              path: head.path,
+              path,
               open: () => ingestSlices(whole),
               readSmall: (limit) => (whole.length <= limit ? whole : undefined),
             }
             msg = second
             break
           }
-          let after: ModifyFileRequest | undefined
+          let after: Msg | undefined
           let ended = false
           const run = async function* (): AsyncGenerator<Uint8Array> {
-            let cur: AddFile = head
-            let m: ModifyFileRequest | undefined = second
+            let cur: Msg = head
+            let m: Msg | undefined = head[PAYLOAD] ? undefined : second
             for (;;) {
-              const bytes = bytesOf(cur)
-              if (bytes.length > 0) yield* ingestSlices(bytes)
+              const streamed = cur[PAYLOAD]
+              if (streamed) yield* streamed
+              else {
+                const bytes = bytesOf(cur.add_file!)
+                if (bytes.length > 0) yield* ingestSlices(bytes)
+              }
+              if (streamed) m = await next()
               if (!continues(m)) break
-              cur = m!.add_file!
-              m = await next()
+              cur = m!
+              if (!cur[PAYLOAD]) m = await next()
             }
             after = m
             ended = true
           }
-          yield {path: head.path, open: run}
+          yield {path, open: run}
           if (!ended) throw new InternalError('ModifyFile: a file was not read to its end before the next edit was asked for')
           msg = after
           break
@@ -342,6 +351,60 @@ export function pfsFileMethods(d: ServiceDeps, h: Handlers): UntypedServiceImple
           throw new InvalidArgumentError('INVALID_REQUEST', 'unrecognized message type')
       }
     }
+  }
+}
+
+/** A ModifyFile message; one that came streamed carries its add_file's bytes under PAYLOAD (its raw is empty). */
+const PAYLOAD = Symbol('payload')
+type Msg = ModifyFileRequest & {[PAYLOAD]?: AsyncIterable<Buffer>}
+
+const bytesOf = (a: AddFile) => (a.source === 'raw' ? a.raw?.value : undefined) ?? Buffer.alloc(0)
+
+/**
+ * ModifyFile's split (request-reader.ts): a message that is one add_file whose last field is
+ * its `raw` (a BytesValue with only its value) is decoded up to the value, which then streams.
+ * As Python, Go and protobufjs encode it: tag 2 (add_file) | len | [tag 1 path | tag 2 datum]
+ * | tag 3 (raw) | len | tag 1 (value) | len | the bytes, to the message's end. Anything else
+ * (other fields, another order, a head past the prefix) is decoded whole. The head is decoded
+ * by the method's own deserializer, from the same path and datum fields and an empty raw, so
+ * it is exactly what the whole message would give, less the bytes.
+ */
+const modifyFileDeserialize = serviceDefinition('pfs_v2.API').ModifyFile!.requestDeserialize as (b: Buffer) => ModifyFileRequest
+export function splitAddFile(prefix: Buffer, length: number): {head: ModifyFileRequest; at: number} | undefined {
+  const varint = (at: number): [number, number] | undefined => {
+    let n = 0
+    for (let shift = 0, i = at; i < prefix.length && shift < 35; shift += 7, i++) {
+      n += (prefix[i]! & 0x7f) * 2 ** shift
+      if (prefix[i]! < 0x80) return [n, i + 1]
+    }
+    return undefined
+  }
+  if (prefix[0] !== 0x12) return undefined
+  const outer = varint(1)
+  if (!outer || outer[1] + outer[0] !== length) return undefined
+  const fieldsAt = outer[1]
+  let at = fieldsAt
+  for (;;) {
+    const tag = prefix[at]
+    if (tag === 0x0a || tag === 0x12) {
+      // path or datum: length-delimited, kept as they are
+      const l = varint(at + 1)
+      if (!l || l[1] + l[0] > prefix.length) return undefined
+      at = l[1] + l[0]
+      continue
+    }
+    if (tag !== 0x1a) return undefined
+    const raw = varint(at + 1)
+    if (!raw || raw[1] + raw[0] !== length || prefix[raw[1]] !== 0x0a) return undefined
+    const value = varint(raw[1] + 1)
+    if (!value || value[1] + value[0] !== length) return undefined
+    // the head: the same fields, and an empty raw (tag 3, length 0)
+    const fields = prefix.subarray(fieldsAt, at)
+    const inner = Buffer.concat([fields, Buffer.from([0x1a, 0])])
+    const head = Buffer.alloc(1 + varintLength(inner.length) + inner.length)
+    head[0] = 0x12
+    inner.copy(head, writeVarint(head, 1, inner.length))
+    return {head: modifyFileDeserialize(head), at: value[1]}
   }
 }
 
@@ -436,12 +499,18 @@ async function* ingestSlices(bytes: Buffer): AsyncGenerator<Uint8Array> {
   }
 }
 
+/** The blocks of a file's batches, one by one. */
+function* blocks(batches: Iterable<Buffer[]>): Generator<Buffer> {
+  for (const b of batches) yield* b
+}
+
 /**
  * Bytes as response messages of at most RESPONSE_CHUNK_BYTES: a block of 64 KiB or more (a
- * stored chunk) goes out as it is, cut when larger, without a copy; smaller ones (tar headers,
- * small files) are gathered into one message.
+ * stored chunk) goes out as it is, cut when larger, without a copy (and written to the socket
+ * without one: EncodedValue); smaller ones (tar headers, small files) are gathered into one
+ * message. The source is read as the client takes the messages (the call's in-flight bound).
  */
-async function* pieces(src: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<{value: Buffer}> {
+async function* pieces(src: Iterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<EncodedValue> {
   const size = RESPONSE_CHUNK_BYTES
   const alone = 64 * 1024
   let held: Buffer[] = []
@@ -450,14 +519,14 @@ async function* pieces(src: AsyncIterable<Uint8Array>, signal: AbortSignal): Asy
     const value = held.length === 1 ? held[0]! : Buffer.concat(held, total)
     held = []
     total = 0
-    return {value}
+    return new EncodedValue(value)
   }
-  for await (const b of src) {
+  for (const b of src) {
     signal.throwIfAborted()
     const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
     if (buf.length >= alone) {
       if (total > 0) yield flush()
-      for (let at = 0; at < buf.length; at += size) yield {value: buf.subarray(at, at + size)}
+      for (let at = 0; at < buf.length; at += size) yield new EncodedValue(buf.subarray(at, at + size))
       continue
     }
     if (total + buf.length > size) yield flush()

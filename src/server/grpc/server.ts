@@ -16,7 +16,7 @@
 import {Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation} from '@grpc/grpc-js'
 import type {Http2Session} from 'node:http2'
 import {MAX_MESSAGE_BYTES, serviceDefinition, serviceNames} from './definitions.js'
-import {Encoded} from './wire.js'
+import {Encoded, EncodedValue} from './wire.js'
 import {handlers, methodKind, type AuthConfig, type Handlers} from './call.js'
 import {AUTH_NOT_ACTIVATED} from './status.js'
 import {unsupportedReason} from './unsupported.js'
@@ -71,7 +71,7 @@ export function buildServer(opts: GrpcServerOptions): Server {
     const wired: Record<string, ServiceDefinition[string]> = {}
     for (const [method, md] of Object.entries(def)) {
       const serialize = md.responseSerialize
-      wired[method] = {...md, responseSerialize: (v: unknown) => (v instanceof Encoded ? v.bytes : serialize(v))}
+      wired[method] = {...md, responseSerialize: (v: unknown) => (v instanceof Encoded ? v.bytes : v instanceof EncodedValue ? v.bytes() : serialize(v))}
       const own = impls[name]?.[method]
       if (own) impl[method] = own
       else if (AUTH_SERVICES.has(name)) impl[method] = h.refuse(methodKind(md), status.UNIMPLEMENTED, AUTH_NOT_ACTIVATED)
@@ -90,6 +90,13 @@ export function buildServer(opts: GrpcServerOptions): Server {
  */
 export const STREAM_WINDOW_BYTES = 32 * 1024 * 1024
 export const SESSION_WINDOW_BYTES = 64 * 1024 * 1024
+/**
+ * The largest HTTP/2 frame the server accepts (SETTINGS_MAX_FRAME_SIZE; HTTP/2's default is
+ * 16 KiB). grpcio (the Python SDK) and Go send frames up to what the peer accepts: with 16 KiB,
+ * a 19 MiB message arrives as ~1,200 frames, each its own 'data' event through Node's stream
+ * and grpc-js's decoder; with larger frames, one event per socket read (64 KiB).
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024
 
 /** Bind `address` (`host:port`); resolves to the port bound. */
 export function bind(server: Server, address: string): Promise<number> {
@@ -101,7 +108,7 @@ export function bind(server: Server, address: string): Promise<number> {
       for (const h of listeners?.keys() ?? []) {
         h.on('session', (s) => {
           try {
-            s.settings({initialWindowSize: STREAM_WINDOW_BYTES})
+            s.settings({initialWindowSize: STREAM_WINDOW_BYTES, maxFrameSize: MAX_FRAME_BYTES})
             s.setLocalWindowSize(SESSION_WINDOW_BYTES)
           } catch {
             // a session already closing: nothing to tune

@@ -26,6 +26,29 @@ export class Encoded {
   constructor(readonly bytes: Buffer) {}
 }
 
+/**
+ * A `google.protobuf.BytesValue` (GetFile's and GetFileTAR's responses) kept as its parts: the
+ * field's head (tag 1, length-delimited, the length) and the value itself, so the server can
+ * write the value to the HTTP/2 stream as it is. Through protobufjs and grpc-js each 2 MiB
+ * message was copied twice (encoded, then framed), a third of a 1 GiB GetFile's server CPU with
+ * the garbage collection of those copies. `bytes()` joins the parts, for the generic path.
+ */
+export class EncodedValue {
+  readonly head: Buffer
+  constructor(readonly value: Buffer) {
+    this.head = Buffer.allocUnsafe(1 + varintLength(value.length))
+    writeVarint(this.head, writeVarint(this.head, 0, tag(1, LEN)), value.length)
+  }
+
+  get length(): number {
+    return this.head.length + this.value.length
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat([this.head, this.value], this.length)
+  }
+}
+
 /** Field tags (field number << 3 | wire type 2, length-delimited; 0 for varints). */
 const LEN = 2
 
