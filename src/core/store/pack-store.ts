@@ -855,18 +855,22 @@ function writevAllSync(fd: number, bufs: Buffer[], total: number): void {
     const n = writevSync(fd, rest, done)
     if (n <= 0) throw Object.assign(new Error('short write to a pack file'), {code: 'EIO'})
     done += n
-    let left = n
-    const next: Buffer[] = []
-    for (const b of rest) {
-      if (left >= b.length) {
-        left -= b.length
-        continue
-      }
-      next.push(left > 0 ? b.subarray(left) : b)
-      left = 0
-    }
-    rest = next
+    rest = unwritten(rest, n)
   }
+}
+
+/** What is left of `bufs` once `n` bytes from their front have been written. */
+function unwritten(bufs: Buffer[], n: number): Buffer[] {
+  const next: Buffer[] = []
+  for (const b of bufs) {
+    if (n >= b.length) {
+      n -= b.length
+      continue
+    }
+    next.push(n > 0 ? b.subarray(n) : b)
+    n = 0
+  }
+  return next
 }
 
 /** `fsyncDir` with the directory opened and closed synchronously (the sync itself off the event loop). */
@@ -896,18 +900,7 @@ export async function writeAll(fh: FileHandle, bufs: Buffer[], total: number, st
     const {bytesWritten} = await fh.writev(rest, start + done)
     if (bytesWritten <= 0) throw Object.assign(new Error('short write to a pack file'), {code: 'EIO'})
     done += bytesWritten
-    // drop what was written from the front of the list
-    let n = bytesWritten
-    const next: Buffer[] = []
-    for (const b of rest) {
-      if (n >= b.length) {
-        n -= b.length
-        continue
-      }
-      next.push(n > 0 ? b.subarray(n) : b)
-      n = 0
-    }
-    rest = next
+    rest = unwritten(rest, bytesWritten)
   }
 }
 
