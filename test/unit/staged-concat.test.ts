@@ -21,7 +21,9 @@ function memWriter() {
   const blobs = new Map<string, Buffer>()
   let reads = 0
   const w = {
-    add(id: Buffer, data: Buffer) {
+    add(id: Buffer, bytes: Buffer | Buffer[]) {
+      // a chunk may come as the pieces it spans (PackWriter's BlobBytes)
+      const data = Array.isArray(bytes) ? Buffer.concat(bytes) : bytes
       expect(sha256(data).equals(id)).toBe(true)
       const k = id.toString('hex')
       if (blobs.has(k)) return false
