@@ -35,17 +35,13 @@ export const listCommitsByRepo = (db: DB, repoId: number) =>
 /** Children of a commit, oldest first (index commits_by_parent: repo_id, parent, seq). */
 export const childCommits = (db: DB, repoId: number, id: string) =>
   st(db, 'SELECT * FROM commits WHERE repo_id = ? AND parent = ? ORDER BY seq').all(repoId, id) as CommitRow[]
-/** The next commit seq: one more than any commit's, in every repo (index commits_by_global_seq). */
-export function nextSeq(db: DB): number {
-  const r = st(db, 'SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM commits').get() as {s: number}
-  return r.s
-}
 /**
  * Insert a commit row and its commit set's (created at `started`; an existing set's `modified`
  * moves to `modified`, by default `started`: a commit inserted finished passes its `finished`).
+ * Its seq is one more than any commit's, in every repo (index commits_by_global_seq).
  */
 export function insertCommit(db: DB, c: Omit<CommitRow, 'seq'>, modified = c.started): CommitRow {
-  // the seq is nextSeq's, taken in the INSERT itself
+  // the seq is taken in the INSERT itself
   const {seq} = st(
     db,
     `INSERT INTO commits(repo_id, id, seq, branch, parent, origin, description, started, finishing, finished, error, tree, size)

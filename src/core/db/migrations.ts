@@ -362,7 +362,7 @@ const MIGRATIONS: (string | ((db: DB) => void))[] = [
     FROM datums d, json_each(d.inputs) i
     WHERE json_extract(i.value, '$.repo') IS NOT NULL AND json_extract(i.value, '$.path') IS NOT NULL;
   `,
-  // 15: commits by global seq (db/commits.ts nextSeq): a new commit's seq is MAX(seq) + 1 over
+  // 15: commits by global seq (db/commits.ts insertCommit): a new commit's seq is MAX(seq) + 1 over
   // every repo, which commits_by_seq (repo_id first) cannot answer, so each commit scanned the
   // whole table (a gateway making one commit per S3 PUT paid for every commit before it).
   `CREATE INDEX commits_by_global_seq ON commits(seq);`,

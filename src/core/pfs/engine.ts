@@ -75,6 +75,14 @@ export class PfsEngine {
     })
   }
 
+  /** A USER commit on `branchName` would have an open parent: finish it or drop it first. */
+  private parentNotFinished(repo: RepoRow, branchName: string, parent: CommitRow): ConflictError {
+    return new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
+      hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${branchName}\` or drop it with \`pach delete commit ${parent.id}\``,
+      data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
+    })
+  }
+
   /** An open AUTO commit (propagation, new provenance); the caller tells the pipeline layer. */
   private autoCommit(repo: RepoRow, branch: string, parent: CommitRow | undefined, id: string): CommitRow {
     return this.insertCommit(repo, branch, id, {parent, origin: 'AUTO'})
@@ -157,12 +165,7 @@ export class PfsEngine {
     if (opts.parentId) parent = this.resolve.commitById(repo, opts.parentId)
     else if (opts.checked) parent = opts.checked.head
     else if (branch) parent = rows.getCommit(this.db, repo.id, branch.head)
-    if (parent && !parent.finished && origin === 'USER') {
-      throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
-        hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${branchName}\` or drop it with \`pach delete commit ${parent.id}\``,
-        data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
-      })
-    }
+    if (parent && !parent.finished && origin === 'USER') throw this.parentNotFinished(repo, branchName, parent)
     // insertCommit refuses an id this repo already has (COMMIT_EXISTS)
     const commit = this.insertCommit(repo, branchName, opts.id, {parent, origin, description: opts.description})
     if (branch) rows.setBranchHead(this.db, repo.id, branchName, commit.id)
@@ -195,12 +198,7 @@ export class PfsEngine {
     }
     validateName('branch', branchName)
     const parent = opts.checked.head
-    if (parent && !parent.finished) {
-      throw new ConflictError('PARENT_NOT_FINISHED', `parent commit ${parent.id} has not been finished`, {
-        hint: `finish it with \`pach finish commit ${repoLabel(repo)}@${branchName}\` or drop it with \`pach delete commit ${parent.id}\``,
-        data: {commit: parent.id, repo: repoLabel(repo), project: repo.project},
-      })
-    }
+    if (parent && !parent.finished) throw this.parentNotFinished(repo, branchName, parent)
     // the clock is read as start + finish read it: started, a new branch's created, finished
     const started = this.ctx.now()
     const created = opts.checked.branch ? undefined : this.ctx.now()
@@ -363,15 +361,15 @@ export class PfsEngine {
     return n
   }
 
-  /**
-   * Cron triggers have no ticker here: move every follower whose cron has ticked since its
-   * head finished to its source's head (finished, without error). Returns how many moved.
-   */
   /** Some branch has a cron trigger (applyCronTriggers has something to look at). */
   hasCronTriggers(): boolean {
     return rows.allTriggeredBranches(this.db).some((t) => triggerOf(t)?.cron_spec)
   }
 
+  /**
+   * Cron triggers have no ticker here: move every follower whose cron has ticked since its
+   * head finished to its source's head (finished, without error). Returns how many moved.
+   */
   applyCronTriggers(now: Date): number {
     let moved = 0
     for (const t of rows.allTriggeredBranches(this.db)) {
