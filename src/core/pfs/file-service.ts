@@ -752,12 +752,13 @@ class GroupCommit {
    */
   private async write(group: Queued[]): Promise<{index: () => void; stored: number[]} | undefined> {
     const store = this.ctx.store
+    // the blobs to write (each once, none the store has) and what each item stored
+    const fresh: {id: Buffer; data: Buffer}[] = []
+    const stored: number[] = []
     let writer: PackWriter
     try {
       this.leaseId ??= await store.leaseWait()
-      const fresh: {id: Buffer; data: Buffer}[] = []
       const seen = new Set<string>()
-      const stored: number[] = []
       let total = 0
       for (const g of group) {
         let n = 0
@@ -777,14 +778,10 @@ class GroupCommit {
       for (const g of group) g.reject(e)
       return undefined
     }
-    const stored: number[] = []
     try {
-      for (const g of group) {
-        let n = 0
-        // add is false for a blob the store or this writer already has (deduplicated)
-        for (const [id, data] of g.item.blobs) if (writer.add(id, data)) n += data.length
+      for (const {id, data} of fresh) {
+        writer.add(id, data)
         if (writer.full) await writer.drain()
-        stored.push(n)
       }
       return {index: await writer.closeIndexLater(), stored}
     } catch (e) {

@@ -51,6 +51,8 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
   const md5 = createHash('md5')
   let digest: Buffer | undefined
   let size = 0
+  /** the raw body ended short of its end or of its Content-Length */
+  const cutShort = (n: number) => !req.complete || (length !== undefined && n < length)
   async function* raw(): AsyncGenerator<Buffer> {
     let n = 0
     try {
@@ -61,7 +63,7 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
     } catch {
       throw s3err(400, 'IncompleteBody')
     }
-    if (!req.complete || (length !== undefined && n < length)) throw s3err(400, 'IncompleteBody')
+    if (cutShort(n)) throw s3err(400, 'IncompleteBody')
   }
   const sha256 = wantSha ? createHash('sha256') : undefined
   const ck = checksumHeaders(req)
@@ -97,7 +99,7 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
       }
       const end = () => {
         cleanup()
-        if (!req.complete || (length !== undefined && n < length)) return reject(s3err(400, 'IncompleteBody'))
+        if (cutShort(n)) return reject(s3err(400, 'IncompleteBody'))
         resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, n))
       }
       const cleanup = () => {
