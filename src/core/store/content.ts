@@ -13,7 +13,7 @@ import {Readable} from 'node:stream'
 import {CorruptObjectError} from '../errors.js'
 import {chunkPieces, chunkStream, type ChunkerParams} from './chunker.js'
 import {contentHash, sha256} from './hash.js'
-import type {BlobStore, PackWriter} from './pack-store.js'
+import {blobLength, type BlobStore, type PackWriter} from './pack-store.js'
 
 export interface FileContent {
   size: number
@@ -90,8 +90,9 @@ export async function writeContent(
   for await (const parts of chunkPieces(source, params)) {
     signal?.throwIfAborted()
     const id = sha256(...parts)
-    const n = parts.length === 1 ? parts[0]!.length : byteLength(parts)
-    writer.add(id, parts.length === 1 ? parts[0]! : parts)
+    const data = parts.length === 1 ? parts[0]! : parts
+    const n = blobLength(data)
+    writer.add(id, data)
     chunks.push(id)
     sizes.push(n)
     size += n
@@ -99,12 +100,6 @@ export async function writeContent(
     if (writer.full) await writer.drain()
   }
   return {size, hash: contentHash(chunks), chunks, sizes}
-}
-
-const byteLength = (parts: readonly Buffer[]) => {
-  let n = 0
-  for (const p of parts) n += p.length
-  return n
 }
 
 /**

@@ -17,7 +17,7 @@
  *   A crash leaves at most an unindexed pack or unreferenced index rows, both of which `gc`
  *   removes; never an index row pointing at a missing pack.
  * - every read re-hashes the blob and throws CorruptObjectError on mismatch: wrong bytes
- *   are never returned (`readBlobsUnverified` hands that check to its caller, who must see it
+ *   are never returned (`readBlobsUnverifiedAsync` hands that check to its caller, who must see it
  *   made before the bytes are taken for the blob).
  * - a process that writes holds a `leases` row (kind 'write'); gc refuses to run while a
  *   live writer exists, so gc never removes a pack or blob that a running write is about
@@ -130,7 +130,7 @@ export class BlobStore {
    * blob missing from the index, or a pack too short to hold it, is refused here
    * (CorruptObjectError). Runs are read as by readBlobs, into `scratch` while it has room.
    */
-  readBlobsUnverified(ids: readonly Buffer[], scratch?: Buffer): {data: Buffer[]; damaged: (k: number) => CorruptObjectError} {
+  private readBlobsUnverified(ids: readonly Buffer[], scratch?: Buffer): {data: Buffer[]; damaged: (k: number) => CorruptObjectError} {
     const plan = this.planRuns(ids, scratch)
     for (const r of plan.runs) r.got = this.readRun(r.first, r.buf, ids[r.i]!)
     return this.sliceRuns(ids, plan)
@@ -383,7 +383,7 @@ export class BlobStore {
       rmSync(tmp, {force: true})
       throw e
     }
-    if (this.opts.fsync) await fsyncDirFd(dir)
+    if (this.opts.fsync) await fsyncDir(dir)
     return () => {
       objects.insertPack(this.db, packId, size, this.opts.now())
       for (const [id, off, len] of rows) objects.insertBlob(this.db, id, packId, off, len)
@@ -525,7 +525,8 @@ const CHECKPOINT_BLOBS = 25_000
 /** A blob's bytes: one Buffer, or its pieces in order (chunkPieces: views of an upload's blocks). */
 export type BlobBytes = Buffer | readonly Buffer[]
 
-const blobLength = (b: BlobBytes): number => {
+/** A blob's length, whole or in pieces. */
+export const blobLength = (b: BlobBytes): number => {
   if (!Array.isArray(b)) return (b as Buffer).length
   let n = 0
   for (const p of b as readonly Buffer[]) n += p.length
@@ -873,21 +874,6 @@ function unwritten(bufs: Buffer[], n: number): Buffer[] {
   return next
 }
 
-/** `fsyncDir` with the directory opened and closed synchronously (the sync itself off the event loop). */
-async function fsyncDirFd(dir: string): Promise<void> {
-  let fd: number
-  try {
-    fd = openSync(dir, 'r')
-  } catch {
-    return
-  }
-  try {
-    await new Promise<void>((res) => fsync(fd, () => res()))
-  } finally {
-    closeSync(fd)
-  }
-}
-
 /**
  * Write every buffer, in order, from `start`. writev may write less than asked without an
  * error (a disk that fills up mid-write does exactly that); the rest is written again, so the
@@ -910,17 +896,22 @@ async function assertSize(fh: FileHandle, size: number): Promise<void> {
   if (st.size !== size) throw Object.assign(new Error(`pack file is ${st.size} bytes, expected ${size}`), {code: 'EIO'})
 }
 
-/** fsync a directory (after a rename into it); a filesystem that refuses is let be. */
+/**
+ * fsync a directory (after a rename into it); a filesystem that refuses is let be. The
+ * directory is opened and closed synchronously (microseconds, less than a trip through
+ * libuv's pool each); the sync itself, which waits for the disk, runs off the event loop.
+ */
 export async function fsyncDir(dir: string): Promise<void> {
+  let fd: number
   try {
-    const fh = await open(dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
+    fd = openSync(dir, 'r')
   } catch {
-    // some filesystems refuse directory fsync; the rename is still atomic
+    return
+  }
+  try {
+    await new Promise<void>((res) => fsync(fd, () => res()))
+  } finally {
+    closeSync(fd)
   }
 }
 
