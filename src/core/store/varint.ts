@@ -23,3 +23,16 @@ export function writeVarint(buf: Buffer, o: number, n: number): number {
   buf[o++] = n
   return o
 }
+
+/**
+ * Read the varint at `o` of at most `maxBytes` bytes: [its value, the offset after it], or
+ * undefined when `buf` ends first or it runs longer (a caller decides what that means).
+ */
+export function readVarint(buf: Uint8Array, o: number, maxBytes = 8): [number, number] | undefined {
+  let n = 0
+  for (let mul = 1, i = o; i < buf.length && i - o < maxBytes; mul *= 128, i++) {
+    n += (buf[i]! & 127) * mul
+    if (buf[i]! < 128) return [n, i + 1]
+  }
+  return undefined
+}

@@ -106,6 +106,22 @@ export function handlers(env: CallEnv) {
   const fail = (method: string, e: unknown) => toServiceError(e, (bug) => env.onBug(method, bug))
   const shutdownError = () => grpcError(status.UNAVAILABLE, 'pach serve is shutting down')
 
+  /** A client stream's handler run over `reqs` (with the call's metadata, for `requests`): its result, or its error, to `cb`. */
+  function answerStream<R, Res>(method: string, call: ServerReadableStream<unknown, Res>, cb: sendUnaryData<Res>, reqs: AsyncIterable<R>, fn: (reqs: AsyncIterable<R>, ctx: CallContext) => Promise<Res>): void {
+    let done = () => {}
+    Promise.resolve()
+      .then(() => {
+        const c = context(call, env)
+        done = c.done
+        return fn(requests(reqs, c.ctx), c.ctx)
+      })
+      .then(
+        (res) => cb(null, res),
+        (e) => cb(env.shutdown.aborted ? shutdownError() : fail(method, e)),
+      )
+      .finally(() => done())
+  }
+
   async function writeAll<Res>(method: string, call: ServerWritableStream<unknown, Res> | ServerDuplexStream<unknown, Res>, out: AsyncIterable<Res> | Iterable<Res>, ctx: CallContext) {
     const direct = directSender(call)
     if (direct) {
@@ -171,18 +187,7 @@ export function handlers(env: CallEnv) {
     clientStream<Req, Res>(method: string, fn: ClientStreaming<Req, Res>) {
       return (call: ServerReadableStream<Req, Res>, cb: sendUnaryData<Res>) => {
         readOneAhead(call)
-        let done = () => {}
-        Promise.resolve()
-          .then(() => {
-            const c = context(call, env)
-            done = c.done
-            return fn(requests(call as AsyncIterable<Req>, c.ctx), c.ctx)
-          })
-          .then(
-            (res) => cb(null, res),
-            (e) => cb(env.shutdown.aborted ? shutdownError() : fail(method, e)),
-          )
-          .finally(() => done())
+        answerStream(method, call, cb, call as AsyncIterable<Req>, fn)
       }
     },
 
@@ -196,19 +201,8 @@ export function handlers(env: CallEnv) {
       return (call: ServerReadableStream<Req, Res>, cb: sendUnaryData<Res>) => {
         const own = takeRequests(call, split)
         if (!own) readOneAhead(call)
-        let done = () => {}
-        Promise.resolve()
-          .then(() => {
-            const c = context(call, env)
-            done = c.done
-            const reqs: AsyncIterable<Request<Req>> = own ?? wrapped(call as AsyncIterable<Req>)
-            return fn(requests(Object.assign(reqs, {metadata: call.metadata}), c.ctx), c.ctx)
-          })
-          .then(
-            (res) => cb(null, res),
-            (e) => cb(env.shutdown.aborted ? shutdownError() : fail(method, e)),
-          )
-          .finally(() => done())
+        const reqs: AsyncIterable<Request<Req>> = own ?? wrapped(call as AsyncIterable<Req>)
+        answerStream(method, call, cb, Object.assign(reqs, {metadata: call.metadata}), fn)
       }
     },
 

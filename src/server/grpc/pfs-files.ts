@@ -50,7 +50,7 @@ import {commitOf, fileInfoPB, fileOf, pathOf} from './convert.js'
 import {EncodedValue, fileInfoEncoder, type Encoded, type ListedEntry} from './wire.js'
 import {RESPONSE_CHUNK_BYTES, serviceDefinition} from './definitions.js'
 import type {Request} from './request-reader.js'
-import {varintLength, writeVarint} from '../../core/store/varint.js'
+import {readVarint, varintLength, writeVarint} from '../../core/store/varint.js'
 import type {ServiceDeps} from './deps.js'
 import {mustWrite} from './access.js'
 import type {ModifyFileRequest__Output as ModifyFileRequest} from '../proto/gen/pfs_v2/ModifyFileRequest.js'
@@ -371,14 +371,8 @@ const bytesOf = (a: AddFile) => (a.source === 'raw' ? a.raw?.value : undefined) 
  */
 const modifyFileDeserialize = serviceDefinition('pfs_v2.API').ModifyFile!.requestDeserialize as (b: Buffer) => ModifyFileRequest
 export function splitAddFile(prefix: Buffer, length: number): {head: ModifyFileRequest; at: number} | undefined {
-  const varint = (at: number): [number, number] | undefined => {
-    let n = 0
-    for (let shift = 0, i = at; i < prefix.length && shift < 35; shift += 7, i++) {
-      n += (prefix[i]! & 0x7f) * 2 ** shift
-      if (prefix[i]! < 0x80) return [n, i + 1]
-    }
-    return undefined
-  }
+  // a length of at most 5 bytes (messages are far below 2^35 bytes), within the prefix
+  const varint = (at: number) => readVarint(prefix, at, 5)
   if (prefix[0] !== 0x12) return undefined
   const outer = varint(1)
   if (!outer || outer[1] + outer[0] !== length) return undefined
