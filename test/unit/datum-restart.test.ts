@@ -40,12 +40,21 @@ describe('restart datum filters', () => {
 describe('restart datum requests', () => {
   const running = {project: 'default', pipeline: 'p', id: 'a'.repeat(32), state: 'JOB_RUNNING', lease_pid: process.pid, lease_host: hostname()} as JobRow
 
-  it('a datum that reruns at once and ends its job: the job\'s end waits for the answer to be read, so the requester gets it', async () => {
+  /** A holder answering for `running` in a fresh pach directory (removed after `fn`). */
+  async function withHolder(fn: (h: {pachDir: string; workRoot: string; holder: DatumRestarts}) => Promise<void>): Promise<void> {
     const pachDir = mkdtempSync(join(tmpdir(), 'pach-restart-'))
     try {
       const workRoot = jobWorkDir(pachDir, running)
       const holder = new DatumRestarts(workRoot)
       holder.open()
+      await fn({pachDir, workRoot, holder})
+    } finally {
+      rmSync(pachDir, {recursive: true, force: true})
+    }
+  }
+
+  it('a datum that reruns at once and ends its job: the job\'s end waits for the answer to be read, so the requester gets it', async () => {
+    await withHolder(async ({pachDir, workRoot, holder}) => {
       const attempt = holder.attempt(d, 1, new AbortController().signal)
       const ended = new Promise<void>((resolve) =>
         attempt.signal.addEventListener('abort', () => {
@@ -62,25 +71,17 @@ describe('restart datum requests', () => {
       expect(r).toEqual({job: {pipeline: {name: 'p', project: {name: 'default'}}, id: running.id}, restarted: [{datum: d.id, attempt: 1}]})
       expect(Date.now() - t0).toBeLessThan(1000) // the answer, not the 3 s timeout
       await ended
-    } finally {
-      rmSync(pachDir, {recursive: true, force: true})
-    }
+    })
   })
 
   it('a request waiting when the datums end is answered: nothing runs', async () => {
-    const pachDir = mkdtempSync(join(tmpdir(), 'pach-restart-'))
-    try {
-      const workRoot = jobWorkDir(pachDir, running)
-      const holder = new DatumRestarts(workRoot)
-      holder.open()
+    await withHolder(async ({pachDir, workRoot, holder}) => {
       const asked = restartDatums({pachDir} as CoreContext, () => running, ['/logs/a.txt']).catch((e: unknown) => e)
       await holder.close()
       rmSync(workRoot, {recursive: true, force: true})
       const e = (await asked) as {code: string; message: string; hint: string}
       expect(e).toMatchObject({code: 'DATUM_NOT_FOUND', message: `datum matching filter [/logs/a.txt] could not be found for job ID ${running.id}`})
       expect(e.hint).toMatch(/^no datum of it is running now;/)
-    } finally {
-      rmSync(pachDir, {recursive: true, force: true})
-    }
+    })
   })
 })
