@@ -5,6 +5,7 @@ import {jobFlags, jobLine, runnerChoice, runnerFactory} from '../cli/jobs.js'
 import {pachctlConfigPath, setPachctlContext} from '../cli/pachctl-config.js'
 import {CancelledError, printable} from '../core/errors.js'
 import {needsReexec, reexecWith, runsOnGlibc, SERVE_MALLOC_ENV, watchParent} from '../cli/malloc-reexec.js'
+import {tuneServeHeap} from '../cli/serve-heap.js'
 
 interface ServeResult {
   address: string
@@ -60,6 +61,8 @@ export default class Serve extends PachCommand<typeof Serve, ServeResult> {
 
   async exec(): Promise<ServeResult> {
     const {startServe} = await import('../server/serve.js')
+    // fewer full collections while gigabytes stream through (cli/serve-heap.ts)
+    tuneServeHeap()
     // re-executed (see init): a parent that dies without forwarding a signal stops the server too
     watchParent(() => this.abort.abort(new CancelledError('interrupted')))
     const f = this.flags
