@@ -3,7 +3,7 @@
 // token, only the token signs; anonymous and presigned requests are refused.
 import {GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3ServiceException} from '@aws-sdk/client-s3'
 import {execa} from 'execa'
-import {createHash} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {request} from 'node:http'
 import {connect} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -109,6 +109,28 @@ describe('bad input', () => {
     await raw(g, 'PUT', '/trav/half.txt', {'content-length': '1000'}, 'only a little', {endEarly: true})
     await new Promise((r) => setTimeout(r, 300))
     expect(await count('trav')).toBe(0)
+  })
+
+  it('a large body (hashed off the event loop) that does not match its x-amz-content-sha256 or Content-MD5 stores nothing; one that matches gets its MD5 as ETag', async () => {
+    const body = randomBytes(3 * 1024 * 1024 + 17)
+    const sha = createHash('sha256').update(body).digest('hex')
+    const md5 = createHash('md5').update(body).digest()
+    const wrongSha = await raw(g, 'PUT', '/trav/big-a', {'x-amz-content-sha256': createHash('sha256').update('other').digest('hex'), 'content-length': String(body.length)}, body)
+    expect([wrongSha.status, codeOf(wrongSha)]).toEqual([400, 'XAmzContentSHA256Mismatch'])
+    const wrongMd5 = await raw(g, 'PUT', '/trav/big-b', {'content-md5': createHash('md5').update('other').digest('base64'), 'content-length': String(body.length)}, body)
+    expect([wrongMd5.status, codeOf(wrongMd5)]).toEqual([400, 'BadDigest'])
+    const u = await raw(g, 'POST', '/trav/big-p?uploads')
+    const id = /<UploadId>([0-9a-f]+)<\/UploadId>/.exec(u.body)![1]
+    const part = await raw(g, 'PUT', `/trav/big-p?partNumber=1&uploadId=${id}`, {'x-amz-content-sha256': createHash('sha256').update('other').digest('hex'), 'content-length': String(body.length)}, body)
+    expect([part.status, codeOf(part)]).toEqual([400, 'XAmzContentSHA256Mismatch'])
+    expect(await count('trav')).toBe(0)
+    const ok = await raw(g, 'PUT', '/trav/big-ok', {'x-amz-content-sha256': sha, 'content-md5': md5.toString('base64'), 'content-length': String(body.length)}, body)
+    expect([ok.status, ok.headers.etag]).toEqual([200, `"${md5.toString('hex')}"`])
+    const okPart = await raw(g, 'PUT', `/trav/big-p?partNumber=1&uploadId=${id}`, {'x-amz-content-sha256': sha, 'content-length': String(body.length)}, body)
+    expect([okPart.status, okPart.headers.etag]).toEqual([200, `"${md5.toString('hex')}"`])
+    const got = await execa('node', [BIN, 'get', 'file', 'trav@master:/big-ok'], {cwd: g.dir, encoding: 'buffer'})
+    expect(createHash('sha256').update(got.stdout).digest('hex')).toBe(sha)
+    await g.ok(['delete', 'file', 'trav@master:/big-ok'])
   })
 
   it('oversize headers, a garbage request line, unknown methods and subresources, bad parameters: errors, and the server keeps serving', async () => {

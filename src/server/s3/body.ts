@@ -5,12 +5,15 @@
  * the MD5 (the object's ETag) is computed and, when the client sent them, the body's SHA-256
  * (`x-amz-content-sha256` as a hash), `Content-MD5` and `x-amz-checksum-crc32|sha1|sha256`
  * are checked once the last byte is in — a mismatch throws from the stream, so the write that
- * consumes it is abandoned before its commit and nothing is stored.
+ * consumes it is abandoned before its commit and nothing is stored. A body that declares
+ * OFFLOAD_MIN_BYTES or more has its MD5 and SHA-256 computed by the gateway's BodyHasher on
+ * another thread (body-hasher.ts); the checks are the same and still precede the stream's end.
  */
 import {createHash} from 'node:crypto'
 import type {IncomingMessage} from 'node:http'
 import {crc32} from 'node:zlib'
 import {ChunkedDecoder, type ChunkSigning} from './chunked.js'
+import {OFFLOAD_MIN_BYTES, type BodyHasher} from './body-hasher.js'
 import {s3err} from './errors.js'
 
 export interface Body {
@@ -28,7 +31,7 @@ export interface Body {
 const STREAMING = new Set(['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD'])
 
 /** Whether the request carries a body framing or length this gateway can read. */
-export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefined): Body {
+export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefined, hasher?: BodyHasher): Body {
   const h = req.headers
   const sha = String(h['x-amz-content-sha256'] ?? '')
   const chunked = STREAMING.has(sha) || /(^|,)\s*aws-chunked\s*(,|$)/i.test(String(h['content-encoding'] ?? ''))
@@ -65,24 +68,39 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
     }
     if (cutShort(n)) throw s3err(400, 'IncompleteBody')
   }
-  const sha256 = wantSha ? createHash('sha256') : undefined
+  const declared = chunked ? decodedLength : length
+  const off = hasher && declared !== undefined && declared >= OFFLOAD_MIN_BYTES ? hasher.begin({sha256: wantSha !== undefined}) : undefined
+  const sha256 = wantSha && !off ? createHash('sha256') : undefined
   const ck = checksumHeaders(req)
   let crc = 0
-  const update = (b: Buffer) => {
-    md5.update(b)
-    sha256?.update(b)
+  /** hashes `b`; a promise when the reader should wait for the hashing worker */
+  const update = (b: Buffer): Promise<void> | undefined => {
+    const wait = off?.update(b)
+    if (!off) {
+      md5.update(b)
+      sha256?.update(b)
+    }
     if (ck.crc32 !== undefined) crc = crc32(b, crc)
     ck.sha1?.update(b)
     ck.sha256?.update(b)
     size += b.length
+    return wait
   }
   async function* decoded(): AsyncGenerator<Buffer> {
     const src = chunked ? new ChunkedDecoder({signing: signed ? signing : undefined, decodedLength}).decode(raw()) : raw()
-    for await (const b of src) {
-      update(b)
-      yield b
+    let done = false
+    try {
+      for await (const b of src) {
+        const wait = update(b)
+        if (wait) await wait
+        yield b
+      }
+      await check()
+      done = true
+    } finally {
+      // a body that failed or was abandoned: the worker forgets it
+      if (!done) off?.drop()
     }
-    check()
   }
   /** a raw (not aws-chunked) body read with the request's events, without the streams' async iteration */
   const rawWhole = () =>
@@ -124,13 +142,22 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
       return Buffer.concat(parts)
     }
     const b = await rawWhole()
-    update(b)
-    check()
+    const wait = update(b)
+    if (wait) await wait
+    await check()
     return b
   }
-  function check(): void {
-    digest = md5.digest()
-    if (wantSha && sha256!.digest('hex') !== wantSha) throw s3err(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.')
+  async function check(): Promise<void> {
+    let shaHex: string | undefined
+    if (off) {
+      const d = await off.digest()
+      digest = d.md5
+      shaHex = d.sha256?.toString('hex')
+    } else {
+      digest = md5.digest()
+      shaHex = sha256?.digest('hex')
+    }
+    if (wantSha && shaHex !== wantSha) throw s3err(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.')
     if (contentMd5 && !contentMd5.equals(digest)) throw s3err(400, 'BadDigest')
     if (ck.crc32 !== undefined) {
       const c = Buffer.alloc(4)

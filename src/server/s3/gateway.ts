@@ -24,6 +24,7 @@ import {bufferSource, type PutSource} from '../../core/pfs/file-service.js'
 import {readContent} from '../../core/store/content.js'
 import type {Entry, FileEntry} from '../../core/store/tree-store.js'
 import {authenticate, type Authenticated, type AuthRule} from './auth.js'
+import type {BodyHasher} from './body-hasher.js'
 import {requestBody, smallBody} from './body.js'
 import {parseBucketName} from './bucket-name.js'
 import type {Bucket, Driver} from './driver.js'
@@ -47,6 +48,8 @@ export interface GatewayOptions {
   onBug(where: string, e: unknown): void
   /** how long a CompleteMultipartUpload may work before its 200 is sent with keep-alive spaces (default 10 s; 0: at once) */
   completeKeepAliveMs?: number
+  /** hashes large bodies on another thread (listenS3 gives each gateway one); without it, inline */
+  bodyHasher?: BodyHasher
 }
 
 interface Req {
@@ -528,7 +531,7 @@ export class Gateway {
       return this.sendEmpty(r, 200, {ETag: '"d41d8cd98f00b204e9800998ecf8427e"'})
     }
     await this.preconditions(r, b, path)
-    const body = requestBody(r.req, r.auth.signing)
+    const body = requestBody(r.req, r.auth.signing, this.o.bodyHasher)
     // the ETag row commits with the object (in the write's transaction: no write of its own)
     const inTx = (c: CommitRow) => this.recordEtagIn(c, path, body.md5())
     const res = await this.pach.files.put(b.project, ref, [await this.source(r, path, body)], {signal: r.signal, inTx})
@@ -688,7 +691,7 @@ export class Gateway {
     const n = this.partNumber(r.q.get('partNumber'))
     const id = r.q.get('uploadId') ?? ''
     await this.o.multipart.get(id, this.uploadScope(b), r.key!)
-    const body = requestBody(r.req, r.auth.signing)
+    const body = requestBody(r.req, r.auth.signing, this.o.bodyHasher)
     const part = await this.o.multipart.putPart(id, n, body.stream, () => body.md5(), r.signal)
     this.sendEmpty(r, 200, {ETag: `"${part.md5}"`})
   }

@@ -1,10 +1,12 @@
 /**
  * The S3 gateway's HTTP listener: node:http, one Gateway (gateway.ts) behind it. Listening,
  * and closing: `close` stops accepting, ends idle keep-alive connections, and destroys what is
- * still open after a grace period (a write in flight is abandoned before its commit).
+ * still open after a grace period (a write in flight is abandoned before its commit), then
+ * stops the gateway's body hashing worker.
  */
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {BodyHasher} from './body-hasher.js'
 import {Gateway, type GatewayOptions} from './gateway.js'
 
 export interface S3Listener {
@@ -15,7 +17,8 @@ export interface S3Listener {
 
 /** Serve `opts` on host:port (0 = any free port); rejects when it cannot listen. */
 export async function listenS3(host: string, port: number, opts: GatewayOptions): Promise<S3Listener> {
-  const gw = new Gateway(opts)
+  const bodyHasher = new BodyHasher()
+  const gw = new Gateway({...opts, bodyHasher})
   const server: Server = createServer({maxHeaderSize: 16 * 1024, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000}, (req, res) => {
     void gw.handle(req, res)
   })
@@ -42,7 +45,7 @@ export async function listenS3(host: string, port: number, opts: GatewayOptions)
     port: bound,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve())
+        server.close(() => void bodyHasher.close().then(() => resolve()))
         server.closeIdleConnections()
         setTimeout(() => server.closeAllConnections(), 2000).unref()
       })
