@@ -14,6 +14,7 @@
  */
 import {InvalidArgumentError} from '../core/errors.js'
 import {ChangeFeed} from '../core/db/change-feed.js'
+import {setAutoCheckpoint} from '../core/db/open.js'
 import {Daemon, type DaemonOptions} from '../core/pps/daemon.js'
 import type {Pach} from '../core/pach.js'
 import {join} from 'node:path'
@@ -106,7 +107,7 @@ export async function startServe(pach: Pach, opts: ServeOptions): Promise<ServeH
   // checkpoint every 1,000 WAL pages copies the same hot pages over and over and syncs the
   // database on the event loop each time. 10,000 pages (about 40 MiB of WAL) between
   // checkpoints does that a tenth as often; durability and crash safety do not depend on it.
-  pach.ctx.db.pragma('wal_autocheckpoint = 10000')
+  setAutoCheckpoint(pach.ctx.db, 10_000)
   const shutdown = new AbortController()
   const ids = pach.instanceIds()
   const pipelineTokens = new Map<string, PipelineRef>()

@@ -86,6 +86,21 @@ describe('import boundaries', () => {
   })
 })
 
+describe('SQL lives in the db layer (STYLE §1: services hold no SQL)', () => {
+  it('outside src/core/db no file prepares, executes or tunes SQL on a database handle', () => {
+    const bad = files(SRC)
+      .filter((f) => !posix(relative(ROOT, f)).startsWith('src/core/db/'))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .map((line, i) => ({line, at: `${posix(relative(ROOT, f))}:${i + 1}`}))
+          .filter(({line}) => /\bdb\s*\.\s*(prepare|exec|pragma|transaction)\s*\(/.test(line))
+          .map(({line, at}) => `${at}: ${line.trim()}`),
+      )
+    expect(bad).toEqual([])
+  })
+})
+
 describe('package dependencies', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {dependencies: Record<string, string>}
   const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!)

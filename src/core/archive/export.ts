@@ -33,13 +33,14 @@
  * into the whole node the archive carries).
  */
 import type {CoreContext} from '../context.js'
+import * as rows from '../db/archive-rows.js'
+import {beginSnapshot} from '../db/open.js'
 import * as datums from '../db/datums.js'
 import {SCHEMA_VERSION} from '../db/migrations.js'
-import type {DB} from '../db/types.js'
 import {decodeNode} from '../store/tree-node.js'
 import {ObjectHasher} from './hasher.js'
 import {ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveWriter, type ArchiveHeader, type ArchiveSummary, type Trailer} from './format.js'
-import {planExport, repoLabel, TABLES, type ExportPlan, type RepoRef, type TableSpec} from './plan.js'
+import {planExport, repoLabel} from './plan.js'
 
 export interface ExportOptions {
   /**
@@ -66,25 +67,10 @@ export interface ExportSummary extends ArchiveSummary {
   verified: boolean
 }
 
-const PAGE = 1000
 /** bytes of chunks read at once (one of the RING reused read buffers) */
 const SLOT = 8 * 1024 * 1024
 /** reused read buffers: one being read, one being hashed (verify), the rest queued or being written */
 const RING = 4
-
-/** Read the graph the planner needs (repos, repo-level provenance, pipelines). */
-function readGraph(db: DB) {
-  return {
-    repos: db.prepare('SELECT id, project, name, type FROM repos ORDER BY project, name, type').all() as RepoRef[],
-    edges: (
-      db
-        .prepare('SELECT DISTINCT repo_id, prov_repo_id FROM commit_provenance UNION SELECT DISTINCT repo_id, prov_repo_id FROM branch_provenance')
-        .raw()
-        .all() as [number, number][]
-    ).map(([a, b]) => [a, b] as const),
-    pipelines: db.prepare('SELECT project, name FROM pipelines ORDER BY project, name').all() as {project: string; name: string}[],
-  }
-}
 
 /** The secrets the pipelines' specs read (transform.secrets[].name). */
 function secretsOf(specs: string[]): string[] {
@@ -100,30 +86,6 @@ function secretsOf(specs: string[]): string[] {
   return [...names].sort()
 }
 
-/** WHERE clause and parameter selecting the rows of `t` the plan exports. */
-function filterOf(t: TableSpec, plan: ExportPlan, projects: string[]): {where: string; param: string} {
-  const ids = JSON.stringify(plan.repos.map((r) => r.id))
-  const pipes = JSON.stringify(plan.pipelines.map((p) => `${p.project}\0${p.name}`))
-  switch (t.name) {
-    case 'projects':
-      return {where: 'name IN (SELECT value FROM json_each(@p))', param: JSON.stringify(projects)}
-    case 'repos':
-      return {where: 'id IN (SELECT value FROM json_each(@p))', param: ids}
-    case 'commit_sets':
-      return {where: 'id IN (SELECT id FROM commits WHERE repo_id IN (SELECT value FROM json_each(@p)))', param: ids}
-    case 'commits':
-    case 'commit_provenance':
-    case 'branches':
-    case 'branch_provenance':
-      return {where: 'repo_id IN (SELECT value FROM json_each(@p))', param: ids}
-    case 'pipelines':
-    case 'pipeline_versions':
-      return {where: "project || char(0) || name IN (SELECT value FROM json_each(@p))", param: pipes}
-    default:
-      return {where: "project || char(0) || pipeline IN (SELECT value FROM json_each(@p))", param: pipes}
-  }
-}
-
 /**
  * Write the archive through `out` (batches of ~1 MiB, in order, awaited: the sink's
  * backpressure). Throws REPO_NOT_FOUND for a named repo that does not exist (before writing
@@ -134,12 +96,13 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
   const db = ctx.db
   // a write lease keeps gc from deleting packs under the snapshot (gc refuses while one lives)
   const lease = await ctx.store.writerWait()
-  db.exec('BEGIN')
+  const endSnapshot = beginSnapshot(db)
   let hasher: ObjectHasher | undefined
   try {
-    const plan = planExport(readGraph(db), opts.repos?.length ? opts.repos : null)
-    const projects = plan.all ? (db.prepare('SELECT name FROM projects ORDER BY name').pluck().all() as string[]) : [...new Set(plan.repos.map((r) => r.project))].sort()
-    const specs = plan.pipelines.map((p) => db.prepare('SELECT spec FROM pipelines WHERE project = ? AND name = ?').pluck().get(p.project, p.name) as string)
+    const plan = planExport(rows.archiveGraph(db), opts.repos?.length ? opts.repos : null)
+    const projects = plan.all ? rows.projectNames(db) : [...new Set(plan.repos.map((r) => r.project))].sort()
+    const selection: rows.Selection = {repoIds: plan.repos.map((r) => r.id), pipelines: plan.pipelines, projects}
+    const specs = plan.pipelines.map((p) => rows.pipelineSpecText(db, p.project, p.name) ?? '')
     const secrets = secretsOf(specs)
     const header: ArchiveHeader = {
       format: ARCHIVE_FORMAT,
@@ -162,28 +125,19 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
 
     // records, table by table, page by page
     const repoKey = new Map(plan.repos.map((r) => [r.id, [r.project, r.name, r.type]]))
-    const rows: Record<string, number> = {}
-    for (const t of TABLES) {
-      const f = filterOf(t, plan, projects)
-      const order = t.seq ? 'seq' : 'rowid'
-      const page = db.prepare(`SELECT ${order} AS _k, * FROM ${t.name} WHERE (${f.where}) AND ${order} > @after ORDER BY ${order} LIMIT ${PAGE}`)
-      let after = Number.MIN_SAFE_INTEGER
+    const counts: Record<string, number> = {}
+    for (const t of rows.TABLES) {
       let n = 0
-      for (;;) {
-        const batch = page.all({p: f.param, after}) as Record<string, unknown>[]
-        for (const r of batch) {
-          const row: Record<string, unknown> = {}
-          for (const [c, v] of Object.entries(r)) {
-            if (c === '_k' || t.drop?.includes(c)) continue
-            row[c] = t.repoCols?.includes(c) ? (repoKey.get(v as number) ?? null) : v
-          }
-          await w.record({t: t.name, row})
-          n++
+      for (const r of rows.archivedRows(db, t, selection)) {
+        const row: Record<string, unknown> = {}
+        for (const [c, v] of Object.entries(r)) {
+          if (t.drop?.includes(c)) continue
+          row[c] = t.repoCols?.includes(c) ? (repoKey.get(v as number) ?? null) : v
         }
-        if (batch.length < PAGE) break
-        after = batch[batch.length - 1]!._k as number
+        await w.record({t: t.name, row})
+        n++
       }
-      rows[t.name] = n
+      counts[t.name] = n
     }
 
     // objects reached by those records, each once
@@ -259,32 +213,12 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
         }
       }
     }
-    const ids = JSON.stringify(plan.repos.map((r) => r.id))
-    const pipes = JSON.stringify(plan.pipelines.map((p) => `${p.project}\0${p.name}`))
-    const roots = [
-      db.prepare(`SELECT seq AS _k, tree AS h FROM commits WHERE repo_id IN (SELECT value FROM json_each(@p)) AND tree IS NOT NULL AND seq > @after ORDER BY seq LIMIT ${PAGE}`),
-      db.prepare(`SELECT rowid AS _k, output AS h FROM datums WHERE project || char(0) || pipeline IN (SELECT value FROM json_each(@p)) AND output IS NOT NULL AND rowid > @after ORDER BY rowid LIMIT ${PAGE}`),
-    ]
-    for (const [i, q] of roots.entries()) {
-      for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-        const batch = q.all({p: i === 0 ? ids : pipes, after}) as {_k: number; h: Buffer}[]
-        for (const r of batch) await walk(r.h)
-        if (batch.length < PAGE) break
-        after = batch[batch.length - 1]!._k
-      }
-    }
+    for (const root of rows.archivedTreeRoots(db, selection)) await walk(root)
     await drain()
     const tree = datums.datumTree(db)
-    const nodeData = db.prepare('SELECT data FROM datum_nodes WHERE hash = ?').pluck()
     const seenNodes = new Set<string>()
-    const sets = db.prepare(`SELECT rowid AS _k, root FROM job_datums WHERE project || char(0) || pipeline IN (SELECT value FROM json_each(@p)) AND root IS NOT NULL AND rowid > @after ORDER BY rowid LIMIT ${PAGE}`)
-    for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-      const batch = sets.all({p: pipes, after}) as {_k: number; root: Buffer}[]
-      for (const s of batch) {
-        for (const h of [...tree.nodes(s.root, seenNodes)]) await w.object('datumNode', h, nodeData.get(h) as Buffer)
-      }
-      if (batch.length < PAGE) break
-      after = batch[batch.length - 1]!._k
+    for (const root of rows.archivedDatumSetRoots(db, selection)) {
+      for (const h of [...tree.nodes(root, seenNodes)]) await w.object('datumNode', h, rows.datumNodeData(db, h)!)
     }
     const trailer: Trailer = await w.finish()
     progress.done()
@@ -295,7 +229,7 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
       repos: plan.repos.map(repoLabel),
       added_by_provenance: plan.added_by_provenance,
       pipelines: plan.pipelines.map((p) => `${p.project}/${p.name}`),
-      rows,
+      rows: counts,
       records: trailer.records,
       blobs: trailer.blobs,
       blob_bytes: trailer.blob_bytes,
@@ -307,7 +241,7 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
       secrets_needed: secrets,
     }
   } finally {
-    if (db.inTransaction) db.exec('COMMIT')
+    endSnapshot()
     ctx.store.closeFds()
     lease.release()
     await hasher?.close()

@@ -28,13 +28,15 @@ import type {CoreContext} from '../context.js'
 import {SCHEMA_VERSION} from '../db/migrations.js'
 import {withRead, withTx} from '../db/open.js'
 import type {DB} from '../db/types.js'
+import * as rows from '../db/archive-rows.js'
 import {indexDatumInputs} from '../db/datums.js'
+import {hasTree, insertTree} from '../db/objects.js'
 import {InvalidArgumentError} from '../errors.js'
 import {decodeNode} from '../store/tree-node.js'
 import type {PackWriter} from '../store/pack-store.js'
 import {FileBlocks} from './blocks.js'
 import {ARCHIVE_FORMAT, damaged, readArchive, reviveBuffers, type ArchiveFrame, type ArchiveHeader, type ArchiveInput, type ArchiveSummary, type ObjectKind, type Trailer} from './format.js'
-import {conflictError, planImport, repoLabel, TABLE_BY_NAME, TABLES, type Row, type TableSpec} from './plan.js'
+import {conflictError, planImport, repoLabel, type Row} from './plan.js'
 
 export interface ImportSummary extends ArchiveSummary {
   /** the pach that wrote the archive, and when */
@@ -54,15 +56,8 @@ export interface ImportSummary extends ArchiveSummary {
 type RepoKey = [string, string, string]
 const repoKeyStr = (k: readonly unknown[]) => `${String(k[0])}\0${String(k[1])}\0${String(k[2])}`
 
-/** Columns of each archived table in this store's schema (archive columns are checked against them). */
-function columnsOf(db: DB): Map<string, Set<string>> {
-  const m = new Map<string, Set<string>>()
-  for (const t of TABLES) m.set(t.name, new Set((db.prepare(`PRAGMA table_info(${t.name})`).all() as {name: string}[]).map((c) => c.name)))
-  return m
-}
-
 /** Validate one archived row against the table's columns; revive Buffers. Throws ARCHIVE_DAMAGED. */
-function checkRow(spec: TableSpec, cols: Set<string>, raw: Record<string, unknown>): Row {
+function checkRow(spec: rows.TableSpec, cols: Set<string>, raw: Record<string, unknown>): Row {
   const row = reviveBuffers(raw)
   for (const c of Object.keys(row)) {
     if (!cols.has(c) || spec.drop?.includes(c)) throw damaged(`a ${spec.name} record has an unknown column ${JSON.stringify(c)}`)
@@ -98,8 +93,8 @@ export async function importArchive(ctx: CoreContext, input: ArchiveInput | {fil
 
 async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFrame>, result: {trailer?: Trailer; size?: number}, sink: {writer?: PackWriter}): Promise<ImportSummary> {
   const db = ctx.db
-  const cols = columnsOf(db)
-  const tables = new Map<string, Row[]>(TABLES.map((t) => [t.name, []]))
+  const cols = rows.archivedColumns(db)
+  const tables = new Map<string, Row[]>(rows.TABLES.map((t) => [t.name, []]))
   let header: ArchiveHeader | undefined
   let first: {type: ObjectKind; id: Buffer; data: Buffer} | undefined
 
@@ -114,7 +109,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
         throw new InvalidArgumentError('FORMAT_TOO_NEW', `the archive's records are of schema ${String(header.schema)}, newer than this pach's ${SCHEMA_VERSION}`, {hint: 'import it with a newer pach'})
       }
     } else if (f.kind === 'record') {
-      const spec = TABLE_BY_NAME.get(f.record.t)
+      const spec = rows.TABLE_BY_NAME.get(f.record.t)
       if (!spec) throw damaged(`a record of unknown table ${JSON.stringify(f.record.t)}`)
       tables.get(spec.name)!.push(checkRow(spec, cols.get(spec.name)!, f.record.row))
     } else {
@@ -125,9 +120,8 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
   if (!header) throw damaged('it has no header')
 
   // 2. plan against what is here; refuse conflicts before writing anything
-  const localRepos = new Map((db.prepare('SELECT id, project, name, type FROM repos').all() as {id: number; project: string; name: string; type: string}[]).map((r) => [repoKeyStr([r.project, r.name, r.type]), r.id]))
+  const localRepos = new Map(rows.repoIds(db).map((r) => [repoKeyStr([r.project, r.name, r.type]), r.id]))
   const idToKey = new Map([...localRepos].map(([k, id]) => [id, k.split('\0') as RepoKey]))
-  const lookups = new Map(TABLES.map((t) => [t.name, db.prepare(`SELECT * FROM ${t.name} WHERE ${t.key.map((k) => `${k} = ?`).join(' AND ')}`)]))
   const plan = withRead(db, () =>
     planImport(tables, (spec, row) => {
       const args: unknown[] = []
@@ -138,7 +132,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
           args.push(id)
         } else args.push(row[k])
       }
-      const mine = lookups.get(spec.name)!.get(...args) as Row | undefined
+      const mine = rows.rowByKey(db, spec, args)
       if (!mine) return undefined
       for (const c of spec.repoCols ?? []) mine[c] = idToKey.get(mine[c] as number) ?? null
       return mine
@@ -146,7 +140,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
   )
   if (plan.conflicts.length) throw conflictError(plan)
   // a project the archive's repos live in must be here or in the archive
-  const projects = new Set([...(tables.get('projects') ?? []).map((p) => String(p.name)), ...(db.prepare('SELECT name FROM projects').pluck().all() as string[])])
+  const projects = new Set([...(tables.get('projects') ?? []).map((p) => String(p.name)), ...rows.projectNames(db)])
   for (const r of tables.get('repos')!) if (!projects.has(String(r.project))) throw damaged(`repo ${String(r.name)} is in project ${String(r.project)}, which the archive does not hold`)
 
   // 3. objects: chunks into temp packs, tree and datum-set nodes into a spool
@@ -218,16 +212,14 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
     await writer.close()
     for (const t of tables.get('commits')!) if (Buffer.isBuffer(t.tree)) wantTrees.add(t.tree.toString('latin1'))
     for (const d of tables.get('datums')!) if (Buffer.isBuffer(d.output)) wantTrees.add(d.output.toString('latin1'))
-    const hasTree = db.prepare('SELECT 1 FROM trees WHERE hash = ?').pluck()
     for (const k of wantTrees) {
-      if (!spooled.trees.has(k) && hasTree.get(Buffer.from(k, 'latin1')) === undefined) throw damaged(`it references tree ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
+      if (!spooled.trees.has(k) && !hasTree(db, Buffer.from(k, 'latin1'))) throw damaged(`it references tree ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
     }
     for (const k of wantBlobs) {
       if (!carried.has(k) && !ctx.store.has(Buffer.from(k, 'latin1'))) throw damaged(`it references chunk ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
     }
-    const hasNode = db.prepare('SELECT 1 FROM datum_nodes WHERE hash = ?').pluck()
     for (const s of tables.get('job_datums')!) {
-      if (Buffer.isBuffer(s.root) && !spooled.nodes.has(s.root.toString('latin1')) && hasNode.get(s.root) === undefined) throw damaged(`it references a datum set ${s.root.toString('hex')} it does not hold`)
+      if (Buffer.isBuffer(s.root) && !spooled.nodes.has(s.root.toString('latin1')) && !rows.hasDatumNode(db, s.root)) throw damaged(`it references a datum set ${s.root.toString('hex')} it does not hold`)
     }
 
     // 4. one transaction: nodes, then every planned row
@@ -274,8 +266,6 @@ function decodeNodeOrDamaged(data: Buffer, id: Buffer) {
 
 /** Inside the import's transaction: insert the spooled nodes, then the planned rows. Returns counts per table. */
 function applyPlan(db: DB, spoolPath: string, insert: Map<string, Row[]>, localRepos: Map<string, number>): Record<string, number> {
-  const putTree = db.prepare('INSERT OR IGNORE INTO trees(hash, data) VALUES (?, ?)')
-  const putNode = db.prepare('INSERT OR IGNORE INTO datum_nodes(hash, data) VALUES (?, ?)')
   const fd = openSync(spoolPath, 'r')
   try {
     const h = Buffer.alloc(37)
@@ -284,22 +274,18 @@ function applyPlan(db: DB, spoolPath: string, insert: Map<string, Row[]>, localR
       const len = h.readUInt32BE(1)
       const data = Buffer.allocUnsafe(len)
       if (readSync(fd, data, 0, len, pos + 37) !== len) throw damaged('the import spool was cut short')
-      ;(h[0] === 0x54 ? putTree : putNode).run(Buffer.from(h.subarray(5, 37)), data)
+      ;(h[0] === 0x54 ? insertTree : rows.insertDatumNode)(db, Buffer.from(h.subarray(5, 37)), data)
       pos += 37 + len
     }
   } finally {
     closeSync(fd)
   }
   const counts: Record<string, number> = {}
-  const seqBase = {
-    commits: (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM commits').pluck().get() as number) + 1,
-    jobs: (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM jobs').pluck().get() as number) + 1,
-  }
-  const stmts = new Map<string, ReturnType<DB['prepare']>>()
-  for (const spec of TABLES) {
-    const rows = insert.get(spec.name) ?? []
-    counts[spec.name] = rows.length
-    for (const row of rows) {
+  const seqBase = rows.nextSeqs(db)
+  for (const spec of rows.TABLES) {
+    const planned = insert.get(spec.name) ?? []
+    counts[spec.name] = planned.length
+    for (const row of planned) {
       const values: Record<string, unknown> = {}
       for (const [c, v] of Object.entries(row)) {
         if (spec.repoCols?.includes(c)) {
@@ -309,12 +295,8 @@ function applyPlan(db: DB, spoolPath: string, insert: Map<string, Row[]>, localR
         } else values[c] = typeof v === 'boolean' ? Number(v) : v
       }
       if (spec.seq) values.seq = seqBase[spec.name as 'commits' | 'jobs']++
-      const names = Object.keys(values)
-      const sig = `${spec.name}(${names.join(',')})`
-      let st = stmts.get(sig)
-      if (!st) stmts.set(sig, (st = db.prepare(`INSERT INTO ${spec.name}(${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`)))
-      const r = st.run(values)
-      if (spec.name === 'repos') localRepos.set(repoKeyStr([row.project, row.name, row.type]), Number(r.lastInsertRowid))
+      const rowid = rows.insertArchivedRow(db, spec, values)
+      if (spec.name === 'repos') localRepos.set(repoKeyStr([row.project, row.name, row.type]), rowid)
     }
   }
   // the lineage index is derived from the datum rows, so it is rebuilt, not carried

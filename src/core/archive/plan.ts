@@ -29,6 +29,7 @@
  * dangling links) and jobs would name inputs that cannot be read; downstream repos are not
  * needed and are left out. The summary lists what was added.
  */
+import {TABLES, type TableSpec} from '../db/archive-rows.js'
 import {ConflictError, NotFoundError} from '../errors.js'
 
 export interface RepoRef {
@@ -109,40 +110,6 @@ export function planExport(g: ExportGraph, wanted: readonly {project: string; na
     added_by_provenance: repos.filter((r) => !requested.has(r.id)).map(repoLabel),
   }
 }
-
-/**
- * How an archive's tables map to the store's: the key columns that identify a row, columns
- * holding a local repo id (archived as [project, name, type]), local columns not archived,
- * and whether an existing row with the same key is compared (a difference is a conflict) or
- * kept as it is (projects: a container whose description is the store's own; commit sets: an
- * id shared by commits, whose timestamps follow whichever commits the store has).
- */
-export interface TableSpec {
-  name: string
-  key: readonly string[]
-  repoCols?: readonly string[]
-  drop?: readonly string[]
-  /** renumbered in archive order after the store's own (commits.seq, jobs.seq) */
-  seq?: boolean
-  compare: boolean
-}
-
-/** In the order an import inserts them (a row's own repo and parent row first). */
-export const TABLES: readonly TableSpec[] = [
-  {name: 'projects', key: ['name'], compare: false},
-  {name: 'repos', key: ['project', 'name', 'type'], drop: ['id'], compare: true},
-  {name: 'commit_sets', key: ['id'], compare: false},
-  {name: 'commits', key: ['repo_id', 'id'], repoCols: ['repo_id'], drop: ['seq'], seq: true, compare: true},
-  {name: 'commit_provenance', key: ['repo_id', 'commit_id', 'prov_repo_id', 'prov_commit_id'], repoCols: ['repo_id', 'prov_repo_id'], compare: true},
-  {name: 'branches', key: ['repo_id', 'name'], repoCols: ['repo_id'], compare: true},
-  {name: 'branch_provenance', key: ['repo_id', 'branch', 'prov_repo_id', 'prov_branch'], repoCols: ['repo_id', 'prov_repo_id'], compare: true},
-  {name: 'pipelines', key: ['project', 'name'], compare: true},
-  {name: 'pipeline_versions', key: ['project', 'name', 'version'], compare: true},
-  {name: 'jobs', key: ['project', 'pipeline', 'id'], drop: ['seq', 'lease_pid', 'lease_host', 'lease_at'], seq: true, compare: true},
-  {name: 'job_datums', key: ['project', 'pipeline', 'job_id'], compare: true},
-  {name: 'datums', key: ['project', 'pipeline', 'job_id', 'datum_id'], compare: true},
-]
-export const TABLE_BY_NAME: ReadonlyMap<string, TableSpec> = new Map(TABLES.map((t) => [t.name, t]))
 
 /** An archived row (repo columns as [project, name, type], Buffers revived). */
 export type Row = Record<string, unknown>

@@ -50,6 +50,10 @@ export const getDatumRow = (db: DB, project: string, pipeline: string, job: stri
 export const getDatumOutput = (db: DB, project: string, pipeline: string, job: string, datum: string) =>
   (st(db, 'SELECT output FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?').pluck().get(project, pipeline, job, datum) as Buffer | null | undefined) ?? null
 
+/** Forget a datum row's output tree (its files were purged), saying why in `reason`. */
+export const clearDatumOutputRow = (db: DB, project: string, pipeline: string, job: string, datum: string, reason: string) =>
+  st(db, 'UPDATE datums SET output = NULL, reason = ? WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?').run(reason, project, pipeline, job, datum)
+
 /** Ids of the datums a job processed (not skipped), in plan order. */
 export const listProcessedDatumIds = (db: DB, project: string, pipeline: string, job: string) =>
   st(db, "SELECT datum_id FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND state != 'SKIPPED' ORDER BY idx").pluck().all(project, pipeline, job) as string[]

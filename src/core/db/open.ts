@@ -106,7 +106,6 @@ export function openDb(file: string, opts: OpenDbOptions = {}): DB {
   return db
 }
 
-/** Run fn inside BEGIN IMMEDIATE … COMMIT; rolls back on throw. fn must be synchronous. */
 /**
  * Run `fn` inside one read transaction (BEGIN DEFERRED), so every statement it runs sees the
  * same state of the database; inside a transaction already, just run it. `fn` is synchronous.
@@ -120,6 +119,7 @@ export function withRead<T>(db: DB, fn: () => T): T {
   }
 }
 
+/** Run fn inside BEGIN IMMEDIATE … COMMIT (inside a transaction already, just run it); rolls back on throw. fn must be synchronous. */
 export function withTx<T>(db: DB, fn: () => T): T {
   if (db.inTransaction) return fn()
   try {
@@ -128,3 +128,56 @@ export function withTx<T>(db: DB, fn: () => T): T {
     throw translateSystemError(e)
   }
 }
+
+/**
+ * Run `fn` inside a savepoint: what it wrote stays if it returns and is rolled back if it
+ * throws (the throw goes on), while the enclosing transaction goes on either way. Outside a
+ * transaction the savepoint is one (deferred). `fn` is synchronous.
+ */
+export function inSavepoint<T>(db: DB, fn: () => T): T {
+  db.exec('SAVEPOINT pach_sp')
+  try {
+    const v = fn()
+    db.exec('RELEASE pach_sp')
+    return v
+  } catch (e) {
+    db.exec('ROLLBACK TO pach_sp')
+    db.exec('RELEASE pach_sp')
+    throw e
+  }
+}
+
+/**
+ * Open a read transaction that stays open across awaits (an export streams one snapshot);
+ * returns the function that ends it. Writers in other connections go on meanwhile (WAL).
+ */
+export function beginSnapshot(db: DB): () => void {
+  db.exec('BEGIN')
+  return () => {
+    if (db.inTransaction) db.exec('COMMIT')
+  }
+}
+
+/**
+ * Run `fn` with every commit synced to disk before it returns (synchronous = FULL), then
+ * restore the connection's setting: for work that deletes files right after the commit that
+ * stops referencing them (gc), so an OS crash cannot bring the old references back.
+ */
+export async function withFullSync<T>(db: DB, fn: () => Promise<T>): Promise<T> {
+  const sync = db.pragma('synchronous', {simple: true})
+  db.pragma('synchronous = FULL')
+  try {
+    return await fn()
+  } finally {
+    db.pragma(`synchronous = ${Number(sync)}`)
+  }
+}
+
+/** Checkpoint the WAL into the database and truncate it to zero bytes. */
+export const checkpointTruncate = (db: DB) => void db.pragma('wal_checkpoint(TRUNCATE)')
+
+/** WAL pages between automatic checkpoints (SQLite's default: 1,000). */
+export const setAutoCheckpoint = (db: DB, pages: number) => void db.pragma(`wal_autocheckpoint = ${Math.floor(pages)}`)
+
+/** SQLite's quick_check: 'ok', or the first problem it found. */
+export const quickCheck = (db: DB) => String(db.pragma('quick_check', {simple: true}))

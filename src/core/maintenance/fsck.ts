@@ -13,6 +13,7 @@
  */
 import {statSync} from 'node:fs'
 import type {CoreContext} from '../context.js'
+import {quickCheck} from '../db/open.js'
 import * as datums from '../db/datums.js'
 import * as objects from '../db/objects.js'
 import * as rows from '../db/pfs-rows.js'
@@ -45,8 +46,8 @@ export function fsck(ctx: CoreContext, opts: {readData?: boolean} = {}): FsckRep
   const db = ctx.db
   const problems: FsckProblem[] = []
   const checked = {packs: 0, blobs: 0, bytes: 0, commits: 0, trees: 0, files: 0}
-  const integrity = db.pragma('quick_check', {simple: true})
-  if (integrity !== 'ok') problems.push({kind: 'database', message: `database integrity check failed: ${String(integrity)}`})
+  const integrity = quickCheck(db)
+  if (integrity !== 'ok') problems.push({kind: 'database', message: `database integrity check failed: ${integrity}`})
 
   // 1. packs and blobs
   const onDisk = new Set(ctx.store.listPackFiles())

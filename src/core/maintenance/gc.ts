@@ -26,7 +26,7 @@ import * as datums from '../db/datums.js'
 import * as jobs from '../db/jobs.js'
 import {deleteAllLeases, deleteLease, insertLease} from '../db/leases.js'
 import * as objects from '../db/objects.js'
-import {withTx} from '../db/open.js'
+import {checkpointTruncate, withFullSync, withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import {sha256, toHex} from '../store/hash.js'
 import {stagedChunks, stagedRoot} from '../store/staged.js'
@@ -142,16 +142,15 @@ export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThresh
   // one that moves their live blobs). Under synchronous=NORMAL a commit reaches the disk only
   // at the next WAL sync, so an OS crash could bring the old index back after the file is
   // gone: live blobs pointing at a deleted pack. FULL syncs each of gc's commits first.
-  const sync = db.pragma('synchronous', {simple: true})
-  db.pragma('synchronous = FULL')
   try {
-    const pending = getMeta(db, PURGE_PENDING_KEY) !== undefined
-    const report = await sweep(ctx, pending && !opts.dryRun ? {...opts, repackThreshold: 0, trailers: true} : opts)
-    if (pending && !opts.dryRun) setMeta(db, PURGE_PENDING_KEY, undefined)
-    return report
+    return await withFullSync(db, async () => {
+      const pending = getMeta(db, PURGE_PENDING_KEY) !== undefined
+      const report = await sweep(ctx, pending && !opts.dryRun ? {...opts, repackThreshold: 0, trailers: true} : opts)
+      if (pending && !opts.dryRun) setMeta(db, PURGE_PENDING_KEY, undefined)
+      return report
+    })
   } finally {
     deleteLease(db, leaseId)
-    db.pragma(`synchronous = ${Number(sync)}`)
   }
 }
 
@@ -250,6 +249,6 @@ async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?
   // live blobs together into shared ones
   for (const p of repack) await moveLiveBlobs(ctx, [p])
   if (consolidate.length) await moveLiveBlobs(ctx, consolidate)
-  db.pragma('wal_checkpoint(TRUNCATE)')
+  checkpointTruncate(db)
   return report
 }

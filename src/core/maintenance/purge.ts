@@ -626,8 +626,7 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
   }
 }
 
-const clearDatumOutput = (db: CoreContext['db'], d: PurgeDatum) =>
-  db.prepare("UPDATE datums SET output = NULL, reason = 'output purged' WHERE project = ? AND pipeline = ? AND job_id = ? AND datum_id = ?").run(d.project, d.pipeline, d.job, d.datum)
+const clearDatumOutput = (db: CoreContext['db'], d: PurgeDatum) => datums.clearDatumOutputRow(db, d.project, d.pipeline, d.job, d.datum, 'output purged')
 
 /**
  * A job's set loses the tainted entries (what it keeps is what its output commit still holds,

@@ -19,7 +19,7 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {CommitFinishedError, ConflictError, CorruptObjectError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
-import {withTx} from '../db/open.js'
+import {inSavepoint, withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import {appendContent, concatContent, readContent, readContentSync, smallContent, writeContent, type FileContent} from '../store/content.js'
@@ -800,13 +800,9 @@ class GroupCommit {
       withTx(db, () => {
         index()
         for (const g of group) {
-          db.exec('SAVEPOINT group_put')
           try {
-            results.push({ok: true, commit: g.item.apply()})
-            db.exec('RELEASE group_put')
+            results.push({ok: true, commit: inSavepoint(db, () => g.item.apply())})
           } catch (e) {
-            db.exec('ROLLBACK TO group_put')
-            db.exec('RELEASE group_put')
             results.push({ok: false, error: e})
           }
         }

@@ -14,7 +14,7 @@
  */
 import {ConflictError, InvalidArgumentError, NotFoundError} from '../errors.js'
 import type {CoreContext} from '../context.js'
-import {withTx} from '../db/open.js'
+import {inSavepoint, withTx} from '../db/open.js'
 import * as rows from '../db/pfs-rows.js'
 import type {BranchRow, CommitRow, RepoRow} from '../db/pfs-rows.js'
 import * as txRows from '../db/transactions.js'
@@ -138,10 +138,10 @@ export class TransactionService {
   private dryRun(reqs: TransactionRequest[], id: string): void {
     const rollback = new Error('dry run')
     try {
-      this.ctx.db.transaction(() => {
+      inSavepoint(this.ctx.db, () => {
         for (const r of reqs) this.apply(r, id)
         throw rollback
-      })()
+      })
     } catch (e) {
       if (e !== rollback) throw e
     }
