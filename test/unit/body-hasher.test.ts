@@ -59,7 +59,7 @@ describe('BodyHasher', () => {
     expect((await s.digest()).md5.toString('hex')).toBe(want.digest('hex'))
   })
 
-  it('holds the reader back once 16 MiB wait for the worker, and lets it go as blocks are hashed', async () => {
+  it('holds readers back once 16 MiB, of all bodies together, wait for the worker, and lets them go as blocks are hashed', async () => {
     h = new BodyHasher()
     const s = h.begin({sha256: true})
     const block = randomBytes(MIB)
@@ -68,17 +68,29 @@ describe('BodyHasher', () => {
     for (let i = 0; i < 17; i++) waits.push(s.update(block))
     expect(waits.slice(0, 15).every((w) => w === undefined)).toBe(true)
     expect(waits[16]).toBeInstanceOf(Promise)
-    await waits[16]
+    // another body's reader waits its turn too
+    const other = h.begin({sha256: false})
+    const otherWait = other.update(block)
+    expect(otherWait).toBeInstanceOf(Promise)
+    await Promise.all([waits[16], otherWait])
     const want = createHash('md5')
     for (let i = 0; i < 17; i++) want.update(block)
     expect((await s.digest()).md5.toString('hex')).toBe(want.digest('hex'))
+    expect((await other.digest()).md5.toString('hex')).toBe(createHash('md5').update(block).digest('hex'))
   })
 
   it('a worker that dies fails the bodies it had (never a digest); the next body gets a new worker', async () => {
     h = new BodyHasher()
     const s = h.begin({sha256: true})
     await s.update(randomBytes(2 * MIB))
+    // a reader waiting for room when the worker dies is failed too
+    const block = randomBytes(MIB)
+    let wait: Promise<void> | undefined
+    const full = h.begin({sha256: false})
+    for (let i = 0; i < 17 && !wait; i++) wait = full.update(block)
+    const waitFailed = expect(wait).rejects.toThrow(/exited/)
     await (h as unknown as {worker: {terminate(): Promise<number>}}).worker.terminate()
+    await waitFailed
     await expect(s.digest()).rejects.toThrow(/exited/)
     expect(() => s.update(Buffer.from('more'))).toThrow(/exited/)
     const next = h.begin({sha256: false})

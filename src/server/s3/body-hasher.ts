@@ -9,8 +9,9 @@
  *
  * Concepts: a `BodyHashStream` is one body's hashing; its blocks (1 MiB SharedArrayBuffers)
  * go to the worker as they fill, and come back to a small free list once hashed. At most
- * MAX_IN_FLIGHT blocks wait for the worker: beyond that `update` returns a promise the body's
- * reader awaits (backpressure to the socket, so a slow worker never queues a whole upload).
+ * MAX_IN_FLIGHT blocks, of all bodies together, wait for the worker: beyond that `update`
+ * returns a promise the body's reader awaits (backpressure to the sockets, so a slow worker
+ * never queues an upload, nor ten parallel parts, in memory); waiting readers go on in turn.
  *
  * Invariants: the digests are those of exactly the bytes given to `update`, in order (the
  * worker receives one body's messages in the order they were sent); `digest()` settles only
@@ -25,7 +26,7 @@ import {Worker} from 'node:worker_threads'
 export const OFFLOAD_MIN_BYTES = 1024 * 1024
 const BLOCK = 1024 * 1024
 const MAX_IN_FLIGHT = 16
-const FREE_BLOCKS = 32
+const FREE_BLOCKS = 16
 
 const WORKER_SOURCE = `
 const {parentPort} = require('node:worker_threads')
@@ -59,10 +60,8 @@ type HashedMsg = {t: 'hashed'; id: number; buf: SharedArrayBuffer}
 type DigestMsg = {t: 'digest'; id: number; md5: Uint8Array; sha256: Uint8Array | null}
 
 interface Waiting {
-  inFlight: number
   /** set when the worker hashing this body died */
   error?: unknown
-  room?: {resolve: () => void; reject: (e: unknown) => void}
   digest?: {resolve: (d: BodyDigests) => void; reject: (e: unknown) => void}
 }
 
@@ -83,11 +82,15 @@ export class BodyHasher {
   private nextId = 0
   private readonly bodies = new Map<number, Waiting>()
   private readonly free: SharedArrayBuffer[] = []
+  /** blocks posted to the worker and not yet hashed, all bodies together */
+  private inFlight = 0
+  /** readers waiting for room, in turn */
+  private readonly waiting: {body: Waiting; resolve: () => void; reject: (e: unknown) => void}[] = []
 
   begin(opts: {sha256: boolean}): BodyHashStream {
     const w = this.start()
     const id = this.nextId++
-    const state: Waiting = {inFlight: 0}
+    const state: Waiting = {}
     this.bodies.set(id, state)
     w.postMessage({t: 'begin', id, sha256: opts.sha256})
     let block: SharedArrayBuffer | undefined
@@ -95,7 +98,7 @@ export class BodyHasher {
     let fill = 0
     const send = () => {
       if (!block || fill === 0) return
-      state.inFlight++
+      this.inFlight++
       w.postMessage({t: 'block', id, buf: block, len: fill})
       block = view = undefined
       fill = 0
@@ -115,8 +118,8 @@ export class BodyHasher {
           at += n
           if (fill === BLOCK) send()
         }
-        if (state.inFlight < MAX_IN_FLIGHT) return undefined
-        return new Promise<void>((resolve, reject) => (state.room = {resolve, reject}))
+        if (this.inFlight < MAX_IN_FLIGHT) return undefined
+        return new Promise<void>((resolve, reject) => this.waiting.push({body: state, resolve, reject}))
       },
       digest: () => {
         if (state.error) return Promise.reject(state.error)
@@ -151,13 +154,8 @@ export class BodyHasher {
       const s = this.bodies.get(m.id)
       if (m.t === 'hashed') {
         if (this.free.length < FREE_BLOCKS) this.free.push(m.buf)
-        if (!s) return
-        s.inFlight--
-        if (s.room && s.inFlight < MAX_IN_FLIGHT) {
-          const r = s.room
-          s.room = undefined
-          r.resolve()
-        }
+        this.inFlight--
+        while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length) this.waiting.shift()!.resolve()
         return
       }
       this.bodies.delete(m.id)
@@ -178,9 +176,11 @@ export class BodyHasher {
   private failAll(e: unknown): void {
     for (const s of this.bodies.values()) {
       s.error = e
-      s.room?.reject(e)
       s.digest?.reject(e)
     }
     this.bodies.clear()
+    // the blocks a dead worker held are not coming back
+    this.inFlight = 0
+    for (const r of this.waiting.splice(0)) r.reject(e)
   }
 }
