@@ -36,6 +36,8 @@ import type {CoreContext} from '../context.js'
 import * as rows from '../db/archive-rows.js'
 import {beginSnapshot} from '../db/open.js'
 import * as datums from '../db/datums.js'
+import {getPipeline} from '../db/pipelines.js'
+import {listProjects} from '../db/projects.js'
 import {SCHEMA_VERSION} from '../db/migrations.js'
 import {decodeNode} from '../store/tree-node.js'
 import {ObjectHasher} from './hasher.js'
@@ -100,9 +102,9 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
   let hasher: ObjectHasher | undefined
   try {
     const plan = planExport(rows.archiveGraph(db), opts.repos?.length ? opts.repos : null)
-    const projects = plan.all ? rows.projectNames(db) : [...new Set(plan.repos.map((r) => r.project))].sort()
+    const projects = plan.all ? listProjects(db).map((p) => p.name) : [...new Set(plan.repos.map((r) => r.project))].sort()
     const selection: rows.Selection = {repoIds: plan.repos.map((r) => r.id), pipelines: plan.pipelines, projects}
-    const specs = plan.pipelines.map((p) => rows.pipelineSpecText(db, p.project, p.name) ?? '')
+    const specs = plan.pipelines.map((p) => getPipeline(db, p.project, p.name)?.spec ?? '')
     const secrets = secretsOf(specs)
     const header: ArchiveHeader = {
       format: ARCHIVE_FORMAT,
@@ -218,7 +220,7 @@ export async function exportArchive(ctx: CoreContext, out: (bufs: Buffer[]) => P
     const tree = datums.datumTree(db)
     const seenNodes = new Set<string>()
     for (const root of rows.archivedDatumSetRoots(db, selection)) {
-      for (const h of [...tree.nodes(root, seenNodes)]) await w.object('datumNode', h, rows.datumNodeData(db, h)!)
+      for (const h of [...tree.nodes(root, seenNodes)]) await w.object('datumNode', h, datums.getDatumNode(db, h)!)
     }
     const trailer: Trailer = await w.finish()
     progress.done()

@@ -29,8 +29,10 @@ import {SCHEMA_VERSION} from '../db/migrations.js'
 import {withRead, withTx} from '../db/open.js'
 import type {DB} from '../db/types.js'
 import * as rows from '../db/archive-rows.js'
-import {indexDatumInputs} from '../db/datums.js'
+import {hasDatumNode, indexDatumInputs, putDatumNode} from '../db/datums.js'
 import {hasTree, insertTree} from '../db/objects.js'
+import {listProjects} from '../db/projects.js'
+import {listRepos} from '../db/repos.js'
 import {InvalidArgumentError} from '../errors.js'
 import {decodeNode} from '../store/tree-node.js'
 import type {PackWriter} from '../store/pack-store.js'
@@ -120,7 +122,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
   if (!header) throw damaged('it has no header')
 
   // 2. plan against what is here; refuse conflicts before writing anything
-  const localRepos = new Map(rows.repoIds(db).map((r) => [repoKeyStr([r.project, r.name, r.type]), r.id]))
+  const localRepos = new Map(listRepos(db).map((r) => [repoKeyStr([r.project, r.name, r.type]), r.id]))
   const idToKey = new Map([...localRepos].map(([k, id]) => [id, k.split('\0') as RepoKey]))
   const plan = withRead(db, () =>
     planImport(tables, (spec, row) => {
@@ -140,7 +142,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
   )
   if (plan.conflicts.length) throw conflictError(plan)
   // a project the archive's repos live in must be here or in the archive
-  const projects = new Set([...(tables.get('projects') ?? []).map((p) => String(p.name)), ...rows.projectNames(db)])
+  const projects = new Set([...(tables.get('projects') ?? []).map((p) => String(p.name)), ...listProjects(db).map((p) => p.name)])
   for (const r of tables.get('repos')!) if (!projects.has(String(r.project))) throw damaged(`repo ${String(r.name)} is in project ${String(r.project)}, which the archive does not hold`)
 
   // 3. objects: chunks into temp packs, tree and datum-set nodes into a spool
@@ -219,7 +221,7 @@ async function importFrames(ctx: CoreContext, frames: AsyncGenerator<ArchiveFram
       if (!carried.has(k) && !ctx.store.has(Buffer.from(k, 'latin1'))) throw damaged(`it references chunk ${Buffer.from(k, 'latin1').toString('hex')}, which neither it nor this store holds`)
     }
     for (const s of tables.get('job_datums')!) {
-      if (Buffer.isBuffer(s.root) && !spooled.nodes.has(s.root.toString('latin1')) && !rows.hasDatumNode(db, s.root)) throw damaged(`it references a datum set ${s.root.toString('hex')} it does not hold`)
+      if (Buffer.isBuffer(s.root) && !spooled.nodes.has(s.root.toString('latin1')) && !hasDatumNode(db, s.root)) throw damaged(`it references a datum set ${s.root.toString('hex')} it does not hold`)
     }
 
     // 4. one transaction: nodes, then every planned row
@@ -274,7 +276,7 @@ function applyPlan(db: DB, spoolPath: string, insert: Map<string, Row[]>, localR
       const len = h.readUInt32BE(1)
       const data = Buffer.allocUnsafe(len)
       if (readSync(fd, data, 0, len, pos + 37) !== len) throw damaged('the import spool was cut short')
-      ;(h[0] === 0x54 ? insertTree : rows.insertDatumNode)(db, Buffer.from(h.subarray(5, 37)), data)
+      ;(h[0] === 0x54 ? insertTree : putDatumNode)(db, Buffer.from(h.subarray(5, 37)), data)
       pos += 37 + len
     }
   } finally {

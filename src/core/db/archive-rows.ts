@@ -74,12 +74,6 @@ export function archiveGraph(db: DB): {repos: RepoIdRow[]; edges: (readonly [num
   }
 }
 
-/** Every project's name, sorted. */
-export const projectNames = (db: DB) => st(db, 'SELECT name FROM projects ORDER BY name').pluck().all() as string[]
-
-/** A pipeline's current spec (JSON text). */
-export const pipelineSpecText = (db: DB, project: string, name: string) => st(db, 'SELECT spec FROM pipelines WHERE project = ? AND name = ?').pluck().get(project, name) as string | undefined
-
 const selectedRepos = (s: Selection) => JSON.stringify(s.repoIds)
 const selectedPipelines = (s: Selection) => JSON.stringify(s.pipelines.map((p) => `${p.project}\0${p.name}`))
 
@@ -147,9 +141,6 @@ export function* archivedDatumSetRoots(db: DB, s: Selection): Generator<Buffer> 
     yield r.root
 }
 
-/** A datum-set node's bytes. */
-export const datumNodeData = (db: DB, hash: Buffer) => st(db, 'SELECT data FROM datum_nodes WHERE hash = ?').pluck().get(hash) as Buffer | undefined
-
 // ---------------------------------------------------------------- import
 
 /** The columns of each archived table in this store's schema. */
@@ -157,17 +148,9 @@ export function archivedColumns(db: DB): Map<string, Set<string>> {
   return new Map(TABLES.map((t) => [t.name, new Set((st(db, `PRAGMA table_info(${t.name})`).all() as {name: string}[]).map((c) => c.name))]))
 }
 
-/** Every repo with its local id. */
-export const repoIds = (db: DB) => st(db, 'SELECT id, project, name, type FROM repos').all() as RepoIdRow[]
-
 /** The row of `t` whose key columns (in spec order, repo columns as local ids) are `key`. */
 export const rowByKey = (db: DB, t: TableSpec, key: readonly unknown[]) =>
   st(db, `SELECT * FROM ${t.name} WHERE ${t.key.map((k) => `${k} = ?`).join(' AND ')}`).get(...key) as Record<string, unknown> | undefined
-
-/** Whether a datum-set node is stored. */
-export const hasDatumNode = (db: DB, hash: Buffer) => st(db, 'SELECT 1 FROM datum_nodes WHERE hash = ?').pluck().get(hash) !== undefined
-
-export const insertDatumNode = (db: DB, hash: Buffer, data: Buffer) => st(db, 'INSERT OR IGNORE INTO datum_nodes(hash, data) VALUES (?, ?)').run(hash, data)
 
 /** The next `seq` of commits and of jobs (rows imported are numbered after the store's own). */
 export const nextSeqs = (db: DB) => ({

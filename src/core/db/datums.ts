@@ -58,9 +58,14 @@ export const clearDatumOutputRow = (db: DB, project: string, pipeline: string, j
 export const listProcessedDatumIds = (db: DB, project: string, pipeline: string, job: string) =>
   st(db, "SELECT datum_id FROM datums WHERE project = ? AND pipeline = ? AND job_id = ? AND state != 'SKIPPED' ORDER BY idx").pluck().all(project, pipeline, job) as string[]
 
+/** A datum-set node's bytes. */
+export const getDatumNode = (db: DB, hash: Buffer) => st(db, 'SELECT data FROM datum_nodes WHERE hash = ?').pluck().get(hash) as Buffer | undefined
+export const putDatumNode = (db: DB, hash: Buffer, data: Buffer) => void st(db, 'INSERT OR IGNORE INTO datum_nodes(hash, data) VALUES (?, ?)').run(hash, data)
+export const hasDatumNode = (db: DB, hash: Buffer) => st(db, 'SELECT 1 FROM datum_nodes WHERE hash = ?').pluck().get(hash) !== undefined
+
 const nodeStore = (db: DB): DatumNodeStore => ({
-  get: (hash) => st(db, 'SELECT data FROM datum_nodes WHERE hash = ?').pluck().get(hash) as Buffer | undefined,
-  put: (hash, data) => void st(db, 'INSERT OR IGNORE INTO datum_nodes(hash, data) VALUES (?, ?)').run(hash, data),
+  get: (hash) => getDatumNode(db, hash),
+  put: (hash, data) => putDatumNode(db, hash, data),
 })
 
 const trees = new WeakMap<DB, DatumTree>()
