@@ -19,7 +19,7 @@
  */
 import {setFlagsFromString} from 'node:v8'
 
-export const SERVE_HEAP_FLAGS = '--heap-growing-percent=200'
+const SERVE_HEAP_FLAGS = '--heap-growing-percent=200'
 
 /** Apply SERVE_HEAP_FLAGS to this process (the one that serves). */
 export function tuneServeHeap(): void {

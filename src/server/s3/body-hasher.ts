@@ -20,6 +20,7 @@
  * starts a new worker. The worker's
  * source is a string run with `eval` (pach is one bundled file; see core/archive/hasher.ts).
  */
+import {createHash} from 'node:crypto'
 import {Worker} from 'node:worker_threads'
 
 /** Bodies at least this long are hashed off the event loop (smaller ones: not worth a message). */
@@ -59,20 +60,35 @@ export interface BodyDigests {
 type HashedMsg = {t: 'hashed'; id: number; buf: SharedArrayBuffer}
 type DigestMsg = {t: 'digest'; id: number; md5: Uint8Array; sha256: Uint8Array | null}
 
-interface Waiting {
+interface BodyState {
   /** set when the worker hashing this body died */
   error?: unknown
   digest?: {resolve: (d: BodyDigests) => void; reject: (e: unknown) => void}
 }
 
-/** One body's hashing on the worker (BodyHasher.begin). */
+/** One body's hashing: on the worker (BodyHasher.begin) or on the event loop (inlineBodyHash). */
 export interface BodyHashStream {
   /** add bytes (copied at once: `b` may be reused); a promise when the reader should wait for room */
   update(b: Uint8Array): Promise<void> | undefined
-  /** the digests of every byte given, once the worker has hashed them all */
+  /** the digests of every byte given, once they are all hashed */
   digest(): Promise<BodyDigests>
   /** forget this body (it failed or was abandoned) */
   drop(): void
+}
+
+/** A small body's hashing, done at once on the event loop (never a wait). */
+export function inlineBodyHash(opts: {sha256: boolean}): BodyHashStream {
+  const md5 = createHash('md5')
+  const sha256 = opts.sha256 ? createHash('sha256') : undefined
+  return {
+    update: (b) => {
+      md5.update(b)
+      sha256?.update(b)
+      return undefined
+    },
+    digest: async () => ({md5: md5.digest(), ...(sha256 && {sha256: sha256.digest()})}),
+    drop: () => {},
+  }
 }
 
 export class BodyHasher {
@@ -80,17 +96,17 @@ export class BodyHasher {
   /** set by close(): no worker starts again */
   private closed: unknown
   private nextId = 0
-  private readonly bodies = new Map<number, Waiting>()
+  private readonly bodies = new Map<number, BodyState>()
   private readonly free: SharedArrayBuffer[] = []
   /** blocks posted to the worker and not yet hashed, all bodies together */
   private inFlight = 0
   /** readers waiting for room, in turn */
-  private readonly waiting: {body: Waiting; resolve: () => void; reject: (e: unknown) => void}[] = []
+  private readonly waiting: {resolve: () => void; reject: (e: unknown) => void}[] = []
 
   begin(opts: {sha256: boolean}): BodyHashStream {
     const w = this.start()
     const id = this.nextId++
-    const state: Waiting = {}
+    const state: BodyState = {}
     this.bodies.set(id, state)
     w.postMessage({t: 'begin', id, sha256: opts.sha256})
     let block: SharedArrayBuffer | undefined
@@ -119,7 +135,7 @@ export class BodyHasher {
           if (fill === BLOCK) send()
         }
         if (this.inFlight < MAX_IN_FLIGHT) return undefined
-        return new Promise<void>((resolve, reject) => this.waiting.push({body: state, resolve, reject}))
+        return new Promise<void>((resolve, reject) => this.waiting.push({resolve, reject}))
       },
       digest: () => {
         if (state.error) return Promise.reject(state.error)

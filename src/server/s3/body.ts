@@ -13,7 +13,7 @@ import {createHash} from 'node:crypto'
 import type {IncomingMessage} from 'node:http'
 import {crc32} from 'node:zlib'
 import {ChunkedDecoder, type ChunkSigning} from './chunked.js'
-import {OFFLOAD_MIN_BYTES, type BodyHasher} from './body-hasher.js'
+import {inlineBodyHash, OFFLOAD_MIN_BYTES, type BodyHasher} from './body-hasher.js'
 import {s3err} from './errors.js'
 
 export interface Body {
@@ -51,7 +51,6 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
   if (decodedLength !== undefined && !(Number.isSafeInteger(decodedLength) && decodedLength >= 0)) throw s3err(400, 'InvalidArgument', 'invalid x-amz-decoded-content-length')
   const signed = sha.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')
   if (signed && !signing) throw s3err(403, 'AccessDenied', 'a signed aws-chunked body needs a SigV4 Authorization header')
-  const md5 = createHash('md5')
   let digest: Buffer | undefined
   let size = 0
   /** the raw body ended short of its end or of its Content-Length */
@@ -69,17 +68,13 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
     if (cutShort(n)) throw s3err(400, 'IncompleteBody')
   }
   const declared = chunked ? decodedLength : length
-  const off = hasher && declared !== undefined && declared >= OFFLOAD_MIN_BYTES ? hasher.begin({sha256: wantSha !== undefined}) : undefined
-  const sha256 = wantSha && !off ? createHash('sha256') : undefined
+  const hashOpts = {sha256: wantSha !== undefined}
+  const hashing = hasher && declared !== undefined && declared >= OFFLOAD_MIN_BYTES ? hasher.begin(hashOpts) : inlineBodyHash(hashOpts)
   const ck = checksumHeaders(req)
   let crc = 0
   /** hashes `b`; a promise when the reader should wait for the hashing worker */
   const update = (b: Buffer): Promise<void> | undefined => {
-    const wait = off?.update(b)
-    if (!off) {
-      md5.update(b)
-      sha256?.update(b)
-    }
+    const wait = hashing.update(b)
     if (ck.crc32 !== undefined) crc = crc32(b, crc)
     ck.sha1?.update(b)
     ck.sha256?.update(b)
@@ -99,7 +94,7 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
       done = true
     } finally {
       // a body that failed or was abandoned: the worker forgets it
-      if (!done) off?.drop()
+      if (!done) hashing.drop()
     }
   }
   /** a raw (not aws-chunked) body read with the request's events, without the streams' async iteration */
@@ -148,16 +143,9 @@ export function requestBody(req: IncomingMessage, signing: ChunkSigning | undefi
     return b
   }
   async function check(): Promise<void> {
-    let shaHex: string | undefined
-    if (off) {
-      const d = await off.digest()
-      digest = d.md5
-      shaHex = d.sha256?.toString('hex')
-    } else {
-      digest = md5.digest()
-      shaHex = sha256?.digest('hex')
-    }
-    if (wantSha && shaHex !== wantSha) throw s3err(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.')
+    const d = await hashing.digest()
+    digest = d.md5
+    if (wantSha && d.sha256?.toString('hex') !== wantSha) throw s3err(400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.')
     if (contentMd5 && !contentMd5.equals(digest)) throw s3err(400, 'BadDigest')
     if (ck.crc32 !== undefined) {
       const c = Buffer.alloc(4)
