@@ -142,16 +142,17 @@ export async function gc(ctx: CoreContext, opts: {dryRun?: boolean; repackThresh
   // one that moves their live blobs). Under synchronous=NORMAL a commit reaches the disk only
   // at the next WAL sync, so an OS crash could bring the old index back after the file is
   // gone: live blobs pointing at a deleted pack. FULL syncs each of gc's commits first.
-  try {
-    return await withFullSync(db, async () => {
+  return withFullSync(db, async () => {
+    try {
       const pending = getMeta(db, PURGE_PENDING_KEY) !== undefined
       const report = await sweep(ctx, pending && !opts.dryRun ? {...opts, repackThreshold: 0, trailers: true} : opts)
       if (pending && !opts.dryRun) setMeta(db, PURGE_PENDING_KEY, undefined)
       return report
-    })
-  } finally {
-    deleteLease(db, leaseId)
-  }
+    } finally {
+      // released before the setting is restored: under FULL like the rest of gc
+      deleteLease(db, leaseId)
+    }
+  })
 }
 
 async function sweep(ctx: CoreContext, opts: {dryRun?: boolean; repackThreshold?: number; trailers?: boolean}): Promise<GcReport> {

@@ -592,7 +592,7 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
         deleteS3Etag(db, Buffer.from(h, 'hex'))
         deleteRemoteContentOf(db, h)
       }
-      for (const d of plan.datums) clearDatumOutput(db, d)
+      for (const d of plan.datums) datums.clearDatumOutputRow(db, d.project, d.pipeline, d.job, d.datum, 'output purged')
       for (const j of plan.jobs) dropTainted(db, j)
       for (const j of plan.recompute) {
         for (const type of ['user', 'meta'] as const) {
@@ -625,8 +625,6 @@ export function applyPurge(ctx: CoreContext, planned: PurgePlan): {plan: PurgePl
     deleteLease(db, leaseId)
   }
 }
-
-const clearDatumOutput = (db: CoreContext['db'], d: PurgeDatum) => datums.clearDatumOutputRow(db, d.project, d.pipeline, d.job, d.datum, 'output purged')
 
 /**
  * A job's set loses the tainted entries (what it keeps is what its output commit still holds,
