@@ -25,6 +25,8 @@ export interface Served {
   proc: ResultPromise
   /** what the server wrote to stderr so far */
   stderr(): string
+  /** what the server wrote to stdout so far (the --json line, and anything node's own flags print) */
+  stdout(): string
   /** SIGTERM and wait for the exit; resolves to the exit code */
   stop(): Promise<number>
 }
@@ -34,12 +36,14 @@ export interface ServeOpts {
   args?: string[]
   env?: Record<string, string>
   token?: string
+  /** node's own flags for the server (e.g. --trace-gc; the re-executed child inherits them) */
+  nodeArgs?: string[]
 }
 
 export async function serve(opts: ServeOpts = {}): Promise<Served> {
   const project = opts.project ?? (await tmpProject())
   const args = opts.args ?? []
-  const proc = execa('node', [BIN, 'serve', ...(args.includes('--address') ? [] : ['--address', 'localhost:0']), '--json', ...args], {
+  const proc = execa('node', [...(opts.nodeArgs ?? []), BIN, 'serve', ...(args.includes('--address') ? [] : ['--address', 'localhost:0']), '--json', ...args], {
     cwd: project.dir,
     env: {PACH_DETACH: '', ...opts.env, ...(opts.token ? {PACH_SERVE_TOKEN: opts.token} : {})},
     reject: false,
@@ -49,16 +53,18 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
   let out = ''
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
   const first = await new Promise<string>((resolve, reject) => {
-
-    const onData = (d: Buffer) => {
+    let found = false
+    proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
-      const nl = out.indexOf('\n')
-      if (nl >= 0 && out.startsWith('{"address"')) {
-        proc.stdout!.off('data', onData)
-        resolve(out.slice(0, nl))
+      if (found) return
+      // the --json line is the first thing on stdout, unless node's own flags print there too
+      const lines = out.split('\n').slice(0, -1)
+      const line = opts.nodeArgs?.length ? lines.find((l) => l.startsWith('{"address"')) : lines.length && out.startsWith('{"address"') ? lines[0] : undefined
+      if (line) {
+        found = true
+        resolve(line)
       }
-    }
-    proc.stdout!.on('data', onData)
+    })
     proc.then((r) => reject(new Error(`pach serve exited ${r.exitCode} before listening: ${err}${out}`)))
   })
   const {address, s3_endpoint: s3Endpoint} = JSON.parse(first) as {address: string; s3_endpoint?: string}
@@ -78,7 +84,7 @@ export async function serve(opts: ServeOpts = {}): Promise<Served> {
   onTestFinished(async () => {
     await stop()
   })
-  return {project, address, url: `grpc://${address}`, s3Endpoint, client, pid, line: first, proc, stderr: () => err, stop}
+  return {project, address, url: `grpc://${address}`, s3Endpoint, client, pid, line: first, proc, stderr: () => err, stdout: () => out, stop}
 }
 
 /** Poll `fn` every 100 ms until it gives a value (not undefined); fails after `ms` saying `what`. */

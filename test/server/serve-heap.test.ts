@@ -3,11 +3,9 @@
  * a large ModifyFile must not set off a full collection every few MiB. Counted with node's
  * `--trace-gc`, which the serving child inherits from its parent's command line.
  */
-import {execa} from 'execa'
 import {randomBytes} from 'node:crypto'
-import {describe, expect, it, onTestFinished} from 'vitest'
-import {PachdClient} from '../../src/client/pachd-client.js'
-import {BIN, tmpProject} from '../helpers/cli.js'
+import {describe, expect, it} from 'vitest'
+import {serve} from '../helpers/serve.js'
 
 const repo = {name: 'big', type: 'user', project: {name: 'default'}}
 const onMaster = {repo, id: '', branch: {repo, name: 'master'}}
@@ -15,25 +13,10 @@ const MIB = 512
 
 describe("pach serve's heap", () => {
   it(`a ${MIB} MiB ModifyFile sets off a few full collections, not one every few MiB`, {timeout: 120_000}, async () => {
-    const p = await tmpProject()
-    await p.ok(['create', 'repo', 'big'])
-    const proc = execa('node', ['--trace-gc', BIN, 'serve', '--address', 'localhost:0', '--no-s3', '--json'], {cwd: p.dir, reject: false, buffer: false, env: {PACH_DETACH: ''}})
-    onTestFinished(async () => {
-      proc.kill('SIGTERM')
-      await proc
-    })
-    let out = ''
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    const line = await new Promise<string>((resolve, reject) => {
-      const t = setInterval(() => {
-        const l = out.split('\n').find((x) => x.startsWith('{"address"'))
-        if (l) resolve(l), clearInterval(t)
-      }, 20)
-      proc.then((r) => reject(new Error(`pach serve exited ${r.exitCode}: ${out}`)))
-    })
-    const c = new PachdClient(`grpc://${(JSON.parse(line) as {address: string}).address}`)
-    onTestFinished(() => c.close())
-    const fullGcs = () => out.split('\n').filter((l) => l.includes('Mark-Compact')).length
+    const s = await serve({nodeArgs: ['--trace-gc'], args: ['--no-s3']})
+    await s.project.ok(['create', 'repo', 'big'])
+    const c = s.client
+    const fullGcs = () => s.stdout().split('\n').filter((l) => l.includes('Mark-Compact')).length
     const before = fullGcs()
     async function* big() {
       yield {set_commit: onMaster}
@@ -44,6 +27,6 @@ describe("pach serve's heap", () => {
     const during = fullGcs() - before
     // measured for 512 MiB: untuned 14-16, tuned 3-4
     expect(during).toBeLessThanOrEqual(8)
-    expect(await p.ok(['list', 'file', 'big@master:/'])).toContain('/big')
+    expect(await s.project.ok(['list', 'file', 'big@master:/'])).toContain('/big')
   })
 })
